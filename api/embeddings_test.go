@@ -1,0 +1,145 @@
+package api_test
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+
+	"retune/api"
+	"retune/internal/testenv"
+	"retune/model"
+)
+
+func testConfig(t *testing.T) api.Config {
+	testenv.InitORT(t)
+	testenv.Glove(t)
+	reg := model.NewRegistry(testenv.ModelsRoot(t))
+	t.Cleanup(func() { reg.Close() })
+	return api.Config{Models: reg, MaxInputs: 8, MaxBodyBytes: 64 << 10}
+}
+
+type embResp struct {
+	Object string `json:"object"`
+	Model  string `json:"model"`
+	Data   []struct {
+		Object    string          `json:"object"`
+		Index     int             `json:"index"`
+		Embedding json.RawMessage `json:"embedding"`
+	} `json:"data"`
+	Usage struct {
+		PromptTokens int `json:"prompt_tokens"`
+		TotalTokens  int `json:"total_tokens"`
+	} `json:"usage"`
+}
+
+func TestHealthz(t *testing.T) {
+	c := newClient(t, newServer(t).Handler())
+	if r := c.do("GET", "/healthz", "", nil); r.Status != 200 {
+		t.Fatalf("healthz: %d", r.Status)
+	}
+}
+
+func TestEmbeddingsOpenAIShape(t *testing.T) {
+	c := newClient(t, newServer(t).Handler())
+	r := c.json("POST", "/v1/embeddings", `{"model":"glove-100d","input":["the dog runs","a cat sleeps"]}`)
+	if r.Status != 200 {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+	var e embResp
+	if err := json.Unmarshal(r.Body, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Object != "list" || e.Model != "glove-100d" || len(e.Data) != 2 || e.Data[1].Index != 1 || e.Usage.PromptTokens != 6 {
+		t.Fatalf("unexpected response %+v", e)
+	}
+	var v []float64
+	json.Unmarshal(e.Data[0].Embedding, &v)
+	norm := 0.0
+	for _, x := range v {
+		norm += x * x
+	}
+	if len(v) != 100 || math.Abs(norm-1) > 1e-4 {
+		t.Fatalf("embedding dims %d norm² %g", len(v), norm)
+	}
+
+	// A single string and base64 encoding, as OpenAI's Python client sends by default.
+	r = c.json("POST", "/v1/embeddings", `{"model":"glove-100d","input":"the dog runs","encoding_format":"base64"}`)
+	if r.Status != 200 {
+		t.Fatalf("base64: %d %s", r.Status, r.Body)
+	}
+	var b embResp
+	json.Unmarshal(r.Body, &b)
+	var s string
+	json.Unmarshal(b.Data[0].Embedding, &s)
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw) != 400 {
+		t.Fatalf("base64 payload: %d bytes, err %v", len(raw), err)
+	}
+	if got := math.Float32frombits(binary.LittleEndian.Uint32(raw)); math.Abs(float64(got)-v[0]) > 1e-6 {
+		t.Fatalf("base64 first value %g, float %g", got, v[0])
+	}
+}
+
+func TestEmbeddingsErrors(t *testing.T) {
+	c := newClient(t, newServer(t).Handler())
+	many := make([]string, 9)
+	for i := range many {
+		many[i] = fmt.Sprintf("%q", "text")
+	}
+	cases := []struct {
+		name, ctype, body string
+		status            int
+		msg               string
+	}{
+		{"bad json", "application/json", `{"model":`, 400, "invalid JSON"},
+		{"empty body", "application/json", ``, 400, "empty"},
+		{"unknown field", "application/json", `{"model":"glove-100d","input":"x","foo":1}`, 400, "unknown field"},
+		{"missing model", "application/json", `{"input":"x"}`, 400, "model"},
+		{"missing input", "application/json", `{"model":"glove-100d"}`, 400, "input"},
+		{"empty string", "application/json", `{"model":"glove-100d","input":""}`, 400, "input[0] is empty"},
+		{"blank item", "application/json", `{"model":"glove-100d","input":["ok","  "]}`, 400, "input[1] is empty"},
+		{"empty array", "application/json", `{"model":"glove-100d","input":[]}`, 400, "empty array"},
+		{"token arrays", "application/json", `{"model":"glove-100d","input":[[1,2]]}`, 400, "token arrays"},
+		{"number input", "application/json", `{"model":"glove-100d","input":5}`, 400, "string"},
+		{"wrong type", "application/json", `{"model":7,"input":"x"}`, 400, "model"},
+		{"bad format", "application/json", `{"model":"glove-100d","input":"x","encoding_format":"int8"}`, 400, "encoding_format"},
+		{"bad dimensions", "application/json", `{"model":"glove-100d","input":"x","dimensions":64}`, 400, "dimensions"},
+		{"trailing data", "application/json", `{"model":"glove-100d","input":"x"} {}`, 400, "after the JSON"},
+		{"unknown model", "application/json", `{"model":"nope","input":"x"}`, 404, "not found"},
+		{"traversal model", "application/json", `{"model":"../models/glove-100d","input":"x"}`, 404, "not found"},
+		{"too many inputs", "application/json", `{"model":"glove-100d","input":[` + strings.Join(many, ",") + `]}`, 413, "limit is 8"},
+		{"huge body", "application/json", `{"model":"glove-100d","input":"` + strings.Repeat("a ", 40000) + `"}`, 413, "too large"},
+		{"content type", "text/plain", `{"model":"glove-100d","input":"x"}`, 415, "application/json"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.do("POST", "/v1/embeddings", tc.ctype, []byte(tc.body))
+			if r.Status != tc.status || !strings.Contains(string(r.Body), tc.msg) {
+				t.Fatalf("got %d %s; want %d containing %q", r.Status, r.Body, tc.status, tc.msg)
+			}
+		})
+	}
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	c := newClient(t, newServer(t).Handler())
+	if r := c.do("GET", "/v1/nothing", "", nil); r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), "no route") {
+		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("DELETE", "/v1/embeddings", "", nil); r.Status != http.StatusMethodNotAllowed {
+		t.Fatalf("wrong method: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestListModels(t *testing.T) {
+	c := newClient(t, newServer(t).Handler())
+	r := c.do("GET", "/v1/models", "", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"glove-100d"`) {
+		t.Fatalf("models: %d %s", r.Status, r.Body)
+	}
+}

@@ -1,0 +1,42 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// errorBody is the OpenAI-style error envelope, so OpenAI clients surface
+// the message as they do for the real API.
+type errorBody struct {
+	Error apiError `json:"error"`
+}
+
+type apiError struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    string  `json:"code"`
+}
+
+// Error codes (also listed in openapi.yaml).
+const (
+	codeInvalidRequest = "invalid_request"
+	codeNotFound       = "not_found"
+	codeTooLarge       = "too_large"
+	codeUnauthorized   = "unauthorized"
+	codeConflict       = "conflict"
+	codeInternal       = "internal_error"
+	codeUnavailable    = "unavailable"
+)
+
+func abort(c *gin.Context, status int, code, msg string) {
+	typ := "invalid_request_error"
+	if status >= 500 {
+		typ = "server_error"
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: apiError{Message: msg, Type: typ, Code: code}})
+}
+
+func badRequest(c *gin.Context, msg string) { abort(c, http.StatusBadRequest, codeInvalidRequest, msg) }
+func notFound(c *gin.Context, msg string)   { abort(c, http.StatusNotFound, codeNotFound, msg) }

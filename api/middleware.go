@@ -1,0 +1,51 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// accessLog writes one structured line per request.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", c.Writer.Status(), "ms", float64(time.Since(start).Microseconds())/1000)
+	}
+}
+
+// recoverJSON turns a handler panic into a JSON 500 instead of a dropped connection.
+func recoverJSON(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic", "path", c.Request.URL.Path, "panic", r)
+				abort(c, http.StatusInternalServerError, codeInternal, "internal error")
+			}
+		}()
+		c.Next()
+	}
+}
+
+// limitBody caps request bodies; handlers map the reader's error to 413.
+func limitBody(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > n {
+			abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Next()
+	}
+}
+
+// isTooLarge reports whether err came from the body limit.
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}

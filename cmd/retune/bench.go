@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"retune/dataset"
+	"retune/model"
+	"retune/tokenize"
+)
+
+// runBench dispatches the speed benchmarks.
+func runBench(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "embed" {
+		return errors.New("usage: retune bench embed --model NAME|--onnx DIR [--n N] [--texts FILE]")
+	}
+	return benchEmbed(ctx, args[1:])
+}
+
+type embedBench struct {
+	Model       string  `json:"model"`
+	Texts       int     `json:"texts"`
+	TextSource  string  `json:"text_source"`
+	BatchSize   int     `json:"batch_size"`
+	E2EPerS     float64 `json:"e2e_per_s"`
+	ORTOnlyPerS float64 `json:"ort_only_per_s"`
+	Ratio       float64 `json:"ratio"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"`
+}
+
+// benchEmbed compares end-to-end embedding (tokenise, forward, pool) with the
+// forward passes alone on the same pre-tokenised batches: the ratio says how
+// much of the pipeline hides behind onnxruntime.
+func benchEmbed(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench embed", flag.ContinueOnError)
+	var ef encoderFlags
+	ef.register(fs, "glove-100d")
+	n := fs.Int("n", 2000, "texts to embed")
+	batch := fs.Int("batch", 64, "texts per forward pass")
+	textsFile := fs.String("texts", "", "one text per line (default: the SciFact corpus from the shared data, else seeded synthetic sentences)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	texts, source, err := benchTexts(*textsFile, *n)
+	if err != nil {
+		return err
+	}
+	enc, err := ef.open(ctx, model.WithBatchSize(*batch))
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	if _, err := enc.Embed(ctx, texts[:min(len(texts), *batch)]); err != nil { // warm-up
+		return err
+	}
+
+	start := time.Now()
+	if _, err := enc.Embed(ctx, texts); err != nil {
+		return err
+	}
+	e2e := time.Since(start)
+
+	batches, err := pretokenise(enc.Tokenizer(), texts, *batch)
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	for _, b := range batches {
+		if _, _, err := enc.Forward(b); err != nil {
+			return err
+		}
+	}
+	ortOnly := time.Since(start)
+
+	res := embedBench{
+		Model: enc.Name(), Texts: len(texts), TextSource: source, BatchSize: *batch,
+		E2EPerS:     float64(len(texts)) / e2e.Seconds(),
+		ORTOnlyPerS: float64(len(texts)) / ortOnly.Seconds(),
+		PeakRSSMB:   peakRSSMB(),
+	}
+	res.Ratio = res.E2EPerS / res.ORTOnlyPerS
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// pretokenise builds the batches exactly as Encoder.Embed does (length-sorted).
+func pretokenise(tok *tokenize.Tokenizer, texts []string, size int) ([]*tokenize.Batch, error) {
+	sorted := append([]string(nil), texts...)
+	sort.SliceStable(sorted, func(a, b int) bool { return len(sorted[a]) < len(sorted[b]) })
+	var out []*tokenize.Batch
+	for i := 0; i < len(sorted); i += size {
+		b, err := tok.EncodeBatch(sorted[i:min(i+size, len(sorted))])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func benchTexts(file string, n int) ([]string, string, error) {
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, "", err
+		}
+		defer f.Close()
+		var texts []string
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() && len(texts) < n {
+			if t := strings.TrimSpace(sc.Text()); t != "" {
+				texts = append(texts, t)
+			}
+		}
+		return texts, file, sc.Err()
+	}
+	if dir, ok := dataset.FindSharedData(); ok {
+		if f, err := os.Open(filepath.Join(dir, "scifact", "corpus.jsonl")); err == nil {
+			defer f.Close()
+			docs, err := dataset.ReadCorpus(f)
+			if err != nil {
+				return nil, "", err
+			}
+			texts := make([]string, 0, n)
+			for i := 0; len(texts) < n && len(docs) > 0; i++ {
+				texts = append(texts, docs[i%len(docs)].Content())
+			}
+			return texts, "scifact corpus", nil
+		}
+	}
+	return syntheticTexts(n), "synthetic (seed 1)", nil
+}
+
+// syntheticTexts makes reproducible sentences of 20-200 words when no corpus is at hand.
+func syntheticTexts(n int) []string {
+	words := strings.Fields("the cell protein gene expression patients study results increased risk " +
+		"treatment effect analysis cancer disease clinical trial mice levels response human blood " +
+		"associated significantly reduced model data function activity receptor signaling pathway")
+	r := rand.New(rand.NewSource(1))
+	out := make([]string, n)
+	for i := range out {
+		k := 20 + r.Intn(180)
+		ws := make([]string, k)
+		for j := range ws {
+			ws[j] = words[r.Intn(len(words))]
+		}
+		out[i] = strings.Join(ws, " ")
+	}
+	return out
+}
+
+// peakRSSMB reads the process's high-water resident set size (Linux).
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}

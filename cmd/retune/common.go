@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"retune/model"
+	"retune/models"
+)
+
+// runtimeFlags are shared by every command that runs a model.
+type runtimeFlags struct {
+	ortLib    string
+	modelsDir string
+}
+
+func (r *runtimeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $RETUNE_ORT_LIB, then the models folder)")
+	fs.StringVar(&r.modelsDir, "models", models.Root(), "models folder (default: $RETUNE_MODELS or ./models)")
+}
+
+// init loads ONNX Runtime following the documented lookup order.
+func (r *runtimeFlags) init() error {
+	lib, err := models.ResolveORTLib(r.ortLib, r.modelsDir)
+	if err != nil {
+		return err
+	}
+	return model.InitRuntime(lib)
+}
+
+// encoderFlags select an encoder by name (models folder) or by path.
+type encoderFlags struct {
+	runtimeFlags
+	name string
+	onnx string
+}
+
+func (e *encoderFlags) register(fs *flag.FlagSet, def string) {
+	e.runtimeFlags.register(fs)
+	fs.StringVar(&e.name, "model", def, "encoder name in the models folder")
+	fs.StringVar(&e.onnx, "onnx", "", "encoder folder (model.onnx + tokenizer.json) or its model.onnx; overrides --model")
+}
+
+func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.Encoder, error) {
+	if err := e.init(); err != nil {
+		return nil, err
+	}
+	if e.onnx != "" {
+		dir := e.onnx
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		return model.Open(ctx, dir, opts...)
+	}
+	if e.name == "" {
+		return nil, errors.New("name an encoder with --model NAME or --onnx PATH")
+	}
+	dir := filepath.Join(e.modelsDir, e.name)
+	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+		return nil, fmt.Errorf("model %q not found in %s (run `retune models list`, or `make setup` for the default glove-100d)", e.name, e.modelsDir)
+	}
+	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
+}

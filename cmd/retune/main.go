@@ -1,0 +1,59 @@
+// Command retune fine-tunes dense retrievers: a trainable projection head on
+// a frozen ONNX encoder, served over a REST API.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `retune — fine-tune dense retrievers on a frozen ONNX encoder
+
+usage: retune <command> [flags]
+
+commands:
+  serve    start the REST API (POST /v1/embeddings, ...)
+  embed    embed stdin lines, one JSON object per line
+  train    fine-tune a projection head on a BEIR folder
+  eval     retrieval metrics of an encoder (+ head) on a BEIR split
+  models   list or build encoder assets (models list | models build)
+  bench    measure speed (bench embed)
+
+Run "retune <command> -h" for the flags of a command.
+`
+
+type command func(ctx context.Context, args []string) error
+
+func main() {
+	cmds := map[string]command{
+		"serve":  runServe,
+		"embed":  runEmbed,
+		"models": runModels,
+		"bench":  runBench,
+		"train":  runTrain,
+		"eval":   runEval,
+	}
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	run, ok := cmds[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "retune: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "retune %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

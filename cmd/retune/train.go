@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"retune/dataset"
+	"retune/eval"
+	"retune/model"
+	"retune/train"
+)
+
+// trainFlags maps CLI flags onto the pipeline config (same defaults as the API).
+func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
+	t := &cfg.Train
+	fs.StringVar(&cfg.TrainSplit, "split", cfg.TrainSplit, "qrels split to train on")
+	fs.StringVar(&cfg.TestSplit, "test-split", cfg.TestSplit, "qrels split to report base vs tuned metrics on (empty: none)")
+	fs.StringVar(&cfg.Negatives, "negatives", cfg.Negatives, "none | mined")
+	fs.IntVar(&cfg.Mine.PerQuery, "mined", cfg.Mine.PerQuery, "mined negatives per query")
+	fs.Float64Var(&cfg.Mine.Margin, "margin", cfg.Mine.Margin, "skip mined docs scoring above margin × positive")
+	fs.StringVar(&t.Apply, "apply", t.Apply, "shared (queries and documents) | query")
+	fs.IntVar(&t.Epochs, "epochs", t.Epochs, "maximum epochs")
+	fs.Float64Var(&t.LR, "lr", t.LR, "AdamW learning rate")
+	fs.Float64Var(&t.WeightDecay, "weight-decay", t.WeightDecay, "AdamW decoupled weight decay")
+	fs.IntVar(&t.BatchSize, "batch", t.BatchSize, "queries per batch")
+	fs.Float64Var(&t.Temperature, "temperature", t.Temperature, "InfoNCE temperature τ")
+	fs.BoolVar(&t.InBatch, "in-batch", t.InBatch, "use in-batch negatives")
+	fs.Float64Var(&t.EntropyWeight, "entropy-weight", t.EntropyWeight, "λ of the query-view entropy term")
+	fs.Float64Var(&t.EntropyTemperature, "entropy-temperature", t.EntropyTemperature, "τ_ent of the entropy term")
+	fs.Int64Var(&t.Seed, "seed", t.Seed, "random seed (same seed, same head)")
+	fs.Float64Var(&t.DevFraction, "dev", t.DevFraction, "fraction of training queries held out for early stopping")
+	fs.IntVar(&t.Patience, "patience", t.Patience, "epochs without dev improvement before stopping")
+	fs.BoolVar(&t.Bias, "bias", t.Bias, "train a bias vector")
+	fs.IntVar(&t.Rank, "rank", t.Rank, "low-rank residual head W = I + A·B of this rank (0: full matrix)")
+}
+
+// runTrain fine-tunes a head on a BEIR folder and prints base vs tuned metrics.
+func runTrain(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	var ef encoderFlags
+	ef.register(fs, "glove-100d")
+	beir := fs.String("beir", "", "BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
+	out := fs.String("out", "", "folder to write the trained head to")
+	cacheDir := fs.String("cache", defaultCacheDir(), "embedding cache folder")
+	work := fs.String("work", "", "work folder for stage outputs and checkpoints (resumable); default: none")
+	cfg := train.DefaultPipelineConfig()
+	trainFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *beir == "" || *out == "" {
+		return fmt.Errorf("--beir and --out are required")
+	}
+	if cfg.Negatives != train.NegNone && cfg.Negatives != train.NegMined {
+		return fmt.Errorf("--negatives %q: this build supports none | mined", cfg.Negatives)
+	}
+	data, err := dataset.LoadBEIR(*beir, splits(cfg)...)
+	if err != nil {
+		return err
+	}
+	enc, err := ef.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(*cacheDir), WorkDir: *work, Progress: newProgressPrinter(os.Stderr)}
+	head, res, err := p.Run(ctx, data, cfg)
+	if err != nil {
+		return err
+	}
+	sum, err := enc.Checksum()
+	if err != nil {
+		return err
+	}
+	meta := model.HeadMeta{Encoder: enc.Name(), EncoderChecksum: sum,
+		Training: toMap(cfg), Metrics: toMap(map[string]any{"base": res.Base, "tuned": res.Tuned, "training": res.Training, "mining": res.Mining, "generation": res.Generation})}
+	if err := head.Save(*out, meta); err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"encoder": enc.Name(), "head": *out, "test_split": cfg.TestSplit, "test_queries": res.TestQueries,
+		"base": pick(res.Base), "tuned": pick(res.Tuned),
+		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun,
+		"epoch_seconds": res.Training.EpochSeconds, "timings_s": res.TimingsS,
+		"mining": res.Mining, "cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
+	})
+}
+
+func splits(cfg train.PipelineConfig) []string {
+	s := []string{cfg.TrainSplit}
+	if cfg.TestSplit != "" && cfg.TestSplit != cfg.TrainSplit {
+		s = append(s, cfg.TestSplit)
+	}
+	return s
+}
+
+// pick keeps the headline metrics of the JSON.
+func pick(m eval.Metrics) map[string]float64 {
+	out := map[string]float64{}
+	for _, k := range []string{"ndcg@10", "recall@100", "mrr@10"} {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func toMap(v any) map[string]any {
+	b, _ := json.Marshal(v)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
+}
+
+func defaultCacheDir() string {
+	if d := os.Getenv("RETUNE_CACHE"); d != "" {
+		return d
+	}
+	return "data/cache"
+}
+
+// newProgressPrinter draws a one-line progress bar on a terminal and plain
+// lines otherwise (logs, CI).
+func newProgressPrinter(f *os.File) func(train.StageEvent) {
+	tty := term.IsTerminal(int(f.Fd()))
+	return func(ev train.StageEvent) {
+		switch {
+		case ev.Train != nil && ev.Train.Kind == "step":
+			if tty {
+				t := ev.Train
+				n := 30 * t.Step / max(t.Steps, 1)
+				fmt.Fprintf(f, "\rtraining epoch %d/%d [%s%s] loss %.4f  eta %.1fs ", t.Epoch, t.Epochs,
+					strings.Repeat("=", n), strings.Repeat(" ", 30-n), t.Loss, t.ETAS)
+			}
+		case ev.Train != nil && ev.Train.Kind == "epoch":
+			t := ev.Train
+			if tty {
+				fmt.Fprint(f, "\r\033[K")
+			}
+			best := ""
+			if t.Best {
+				best = " (best)"
+			}
+			fmt.Fprintf(f, "epoch %d/%d loss %.4f infonce %.4f entropy %.4f dev ndcg@10 %.4f%s\n",
+				t.Epoch, t.Epochs, t.Loss, t.InfoNCE, t.Entropy, t.Dev["ndcg@10"], best)
+		default:
+			if ev.Done == 0 && ev.Note == "" {
+				fmt.Fprintf(f, "%s: %d items\n", ev.Stage, ev.Total)
+			} else if ev.Note != "" {
+				fmt.Fprintf(f, "%s: %s\n", ev.Stage, ev.Note)
+			}
+		}
+	}
+}

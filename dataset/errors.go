@@ -1,0 +1,96 @@
+package dataset
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MaxErrors caps the LineErrors collected from one file. Past it the reader
+// stops (a file that bad is the wrong file, and listing a million errors
+// helps nobody) and one more entry says so.
+const MaxErrors = 100
+
+// errorsShown is how many entries Errors.Error spells out before "and N more".
+const errorsShown = 10
+
+// LineError is one rejected line. File is set when the error comes from a
+// multi-file loader such as LoadBEIR (the path relative to the BEIR
+// directory); Line is 1-based, or 0 for a problem with the whole file.
+type LineError struct {
+	File   string
+	Line   int
+	Reason string
+}
+
+func (e LineError) Error() string {
+	switch {
+	case e.Line == 0 && e.File != "": // a whole-file problem, e.g. no records
+		return fmt.Sprintf("%s: %s", e.File, e.Reason)
+	case e.File != "":
+		return fmt.Sprintf("%s: line %d: %s", e.File, e.Line, e.Reason)
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
+}
+
+// Errors is every LineError found, in file then line order.
+type Errors []LineError
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	if len(es) == 1 {
+		b.WriteString("1 invalid line: ")
+		b.WriteString(es[0].Error())
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%d invalid lines:", len(es))
+	for i, e := range es {
+		if i == errorsShown {
+			fmt.Fprintf(&b, "\n\tand %d more", len(es)-errorsShown)
+			break
+		}
+		b.WriteString("\n\t")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes the individual LineErrors to errors.As and errors.Is.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// collector accumulates LineErrors for one file up to MaxErrors.
+type collector struct {
+	file string
+	errs Errors
+	full bool
+}
+
+// addf records an error on line n and reports whether reading should go on.
+// The error past the cap is not recorded; a final entry on its line says
+// that reading stopped there, so the caller knows the list is incomplete.
+func (c *collector) addf(n int, format string, args ...any) bool {
+	if c.full {
+		return false
+	}
+	if len(c.errs) == MaxErrors {
+		c.errs = append(c.errs, LineError{File: c.file, Line: n,
+			Reason: fmt.Sprintf("more than %d errors: stopped reading", MaxErrors)})
+		c.full = true
+		return false
+	}
+	c.errs = append(c.errs, LineError{File: c.file, Line: n, Reason: fmt.Sprintf(format, args...)})
+	return true
+}
+
+// err returns the collected errors as an error, or nil.
+func (c *collector) err() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return c.errs
+}

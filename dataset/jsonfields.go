@@ -1,0 +1,145 @@
+package dataset
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// object is one JSONL line decoded one level deep, so that each field can be
+// checked for presence and type with a precise message (a struct decode
+// would turn `"text": 5` into a generic type error and `"text": null` into
+// a silent empty string). Unknown fields are simply never looked at.
+type object map[string]json.RawMessage
+
+// parseObject decodes a line that must be one JSON object. The reason is
+// empty on success.
+func parseObject(b []byte) (object, string) {
+	// encoding/json would silently replace invalid UTF-8 with U+FFFD,
+	// corrupting text without a word; reject it instead.
+	if !utf8.Valid(b) {
+		return nil, fmt.Sprintf("invalid UTF-8 at byte %d", invalidUTF8Offset(b))
+	}
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, fmt.Sprintf("expected a JSON object, got %s", kindOf(trimmed))
+	}
+	var o object
+	if err := json.Unmarshal(trimmed, &o); err != nil {
+		return nil, "invalid JSON: " + err.Error()
+	}
+	return o, ""
+}
+
+func invalidUTF8Offset(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+// kindOf names the JSON type of a raw value for error messages.
+func kindOf(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	if !json.Valid(raw) {
+		return "invalid JSON"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return "a number"
+	}
+	return "invalid JSON" // unreachable for valid JSON
+}
+
+// present reports whether key exists with a non-null value; JSON null is
+// treated as absent, the way Python loaders (BEIR, datasets) see None.
+func (o object) present(key string) bool {
+	raw, ok := o[key]
+	return ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+}
+
+// str returns a string field. ok is false when the key is absent or null;
+// reason is set when it holds another type.
+func (o object) str(key string) (s string, ok bool, reason string) {
+	if !o.present(key) {
+		return "", false, ""
+	}
+	raw := o[key]
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false, fmt.Sprintf("%q must be a string, got %s", key, kindOf(raw))
+	}
+	return s, true, ""
+}
+
+// id returns an identifier field. BEIR ids are strings, but some exports
+// write numeric ids as JSON numbers; those are taken as their literal text
+// ("42" for 42) so that they match the same ids in the qrels TSV.
+func (o object) id(key string) (s string, reason string) {
+	if !o.present(key) {
+		return "", fmt.Sprintf("missing %q", key)
+	}
+	raw := bytes.TrimSpace(o[key])
+	switch kindOf(raw) {
+	case "a string":
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Sprintf("%q: %v", key, err)
+		}
+	case "a number":
+		s = string(raw)
+	default:
+		return "", fmt.Sprintf("%q must be a string or number, got %s", key, kindOf(raw))
+	}
+	if s == "" {
+		return "", fmt.Sprintf("empty %q", key)
+	}
+	return s, ""
+}
+
+// strList returns a field that may be a single string or an array of
+// strings (sentence-transformers datasets use both). ok is false when the
+// key is absent or null.
+func (o object) strList(key string) (list []string, ok bool, reason string) {
+	if !o.present(key) {
+		return nil, false, ""
+	}
+	raw := o[key]
+	switch kindOf(raw) {
+	case "a string":
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, false, fmt.Sprintf("%q: %v", key, err)
+		}
+		return []string{s}, true, ""
+	case "an array":
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, false, fmt.Sprintf("%q: %v", key, err)
+		}
+		list = make([]string, len(items))
+		for i, item := range items {
+			if err := json.Unmarshal(item, &list[i]); err != nil || kindOf(item) != "a string" {
+				return nil, false, fmt.Sprintf("%q[%d] must be a string, got %s", key, i, kindOf(item))
+			}
+		}
+		return list, true, ""
+	}
+	return nil, false, fmt.Sprintf("%q must be a string or an array of strings, got %s", key, kindOf(raw))
+}

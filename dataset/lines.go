@@ -1,0 +1,124 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxLineBytes is the longest line accepted. Abstracts in BEIR corpora run to
+// tens of kilobytes; 16 MiB leaves room for any real document while still
+// catching a file that is not line-oriented at all (e.g. one huge JSON array).
+const MaxLineBytes = 16 << 20
+
+// line is one physical line of input.
+type line struct {
+	n    int    // 1-based line number
+	text []byte // without "\n" or "\r\n"; only valid until the next call
+	// unterminated marks a last line with no trailing newline. It is valid
+	// if it parses; if it does not, the reason says the file looks truncated.
+	unterminated bool
+	tooLong      bool // longer than the limit; text is empty
+}
+
+// lineReader reads lines of any length up to max bytes without holding a
+// max-sized buffer: bufio.Scanner would need one and fails hard at its limit,
+// while here an over-long line becomes one reported error and reading goes
+// on at the next line.
+type lineReader struct {
+	r   *bufio.Reader
+	max int
+	n   int
+	buf []byte
+}
+
+func newLineReader(r io.Reader, max int) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// next returns the next line, io.EOF after the last one, or a read error.
+func (lr *lineReader) next() (line, error) {
+	lr.buf = lr.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if !tooLong {
+			if len(lr.buf)+len(chunk) > lr.max+2 { // +2: the "\r\n" is not content
+				tooLong = true
+				lr.buf = lr.buf[:0]
+			} else {
+				lr.buf = append(lr.buf, chunk...)
+			}
+		}
+		switch {
+		case err == nil:
+			lr.n++
+			return lr.finish(false, tooLong), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			if len(lr.buf) == 0 && !tooLong {
+				return line{}, io.EOF
+			}
+			lr.n++
+			return lr.finish(true, tooLong), nil
+		default:
+			return line{}, fmt.Errorf("read line %d: %w", lr.n+1, err)
+		}
+	}
+}
+
+func (lr *lineReader) finish(unterminated, tooLong bool) line {
+	text := bytes.TrimSuffix(lr.buf, []byte("\n"))
+	text = bytes.TrimSuffix(text, []byte("\r"))
+	if len(text) > lr.max {
+		tooLong = true
+	}
+	if tooLong {
+		text = nil
+	}
+	return line{n: lr.n, text: text, unterminated: unterminated, tooLong: tooLong}
+}
+
+// isBlank reports whether a line holds only whitespace; such lines are the
+// only ones skipped without an error.
+func isBlank(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }
+
+// forEachLine feeds every non-blank line of r to fn, reporting over-long
+// lines to c itself. It stops when fn or c says so and returns only I/O
+// errors.
+func forEachLine(r io.Reader, max int, c *collector, fn func(l line) bool) error {
+	lr := newLineReader(r, max)
+	for {
+		l, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if l.tooLong {
+			if !c.addf(l.n, "line longer than %d bytes", max) {
+				return nil
+			}
+			continue
+		}
+		if isBlank(l.text) {
+			continue
+		}
+		if !fn(l) {
+			return nil
+		}
+	}
+}
+
+// truncatedHint is appended to a parse error on an unterminated last line:
+// that combination nearly always means the file was cut off mid-write.
+func truncatedHint(l line) string {
+	if l.unterminated {
+		return " (last line has no newline: file truncated?)"
+	}
+	return ""
+}

@@ -1,0 +1,87 @@
+package dataset
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestReadPairs(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []Pair
+		errs []wantErr
+	}{
+		{
+			name: "FlagEmbedding with extra fields",
+			in:   `{"query": "q1", "pos": ["p1", "p2"], "neg": ["n1"], "pos_scores": [1, 0.9], "prompt": "Represent: "}` + "\n",
+			want: []Pair{{"q1", []string{"p1", "p2"}, []string{"n1"}}},
+		},
+		{
+			name: "FlagEmbedding without negatives",
+			in:   `{"query": "q", "pos": ["p"]}` + "\n" + `{"query": "q", "pos": ["p"], "neg": []}` + "\n",
+			want: []Pair{{"q", []string{"p"}, nil}, {"q", []string{"p"}, nil}},
+		},
+		{
+			name: "sentence-transformers: strings, lists and numbered negatives",
+			in: `{"anchor": "a1", "positive": "p1"}` + "\n" +
+				`{"anchor": "a2", "positive": "p2", "negative": "n2"}` + "\n" +
+				`{"anchor": "a3", "positive": ["p3", "p3b"], "negative": ["n3"]}` + "\n" +
+				`{"anchor": "a4", "positive": "p4", "negative_10": "n10", "negative_2": "n2", "negative_1": "n1"}` + "\n",
+			want: []Pair{
+				{"a1", []string{"p1"}, nil},
+				{"a2", []string{"p2"}, []string{"n2"}},
+				{"a3", []string{"p3", "p3b"}, []string{"n3"}},
+				{"a4", []string{"p4"}, []string{"n1", "n2", "n10"}},
+			},
+		},
+		{
+			name: "forms mixed per line",
+			in:   `{"query": "q", "pos": ["p"]}` + "\n" + `{"anchor": "a", "positive": "p"}`,
+			want: []Pair{{"q", []string{"p"}, nil}, {"a", []string{"p"}, nil}},
+		},
+		{
+			name: "bad lines",
+			in: strings.Join([]string{
+				`{"query": "q", "anchor": "a", "pos": ["p"]}`,        // 1
+				`{"question": "q", "answer": "p"}`,                   // 2
+				`{"query": "  ", "pos": ["p"]}`,                      // 3
+				`{"query": "q"}`,                                     // 4
+				`{"query": "q", "pos": []}`,                          // 5
+				`{"query": "q", "pos": ["p", 3]}`,                    // 6
+				`{"query": "q", "pos": ["p"], "neg": ["p"]}`,         // 7
+				`{"anchor": "a", "positive": "p", "negative_1": ""}`, // 8
+				`{"anchor": "a", "positive": {"text": "p"}}`,         // 9
+				`{"query": 5, "pos": ["p"]}`,                         // 10
+				`{"anchor": "a", "positive": ["p", " "]}`,            // 11
+				`{"query": "q", "positive": "p"}`,                    // 12: mixed-up form
+				`{"query": "q", "pos": ["p"]`,                        // 13
+			}, "\n") + "\n",
+			errs: []wantErr{
+				{1, `has both "query" (FlagEmbedding) and "anchor" (sentence-transformers)`},
+				{2, `expected "query" (FlagEmbedding) or "anchor" (sentence-transformers)`},
+				{3, `empty "query"`},
+				{4, `no positives: "pos" is missing or empty`},
+				{5, `no positives: "pos" is missing or empty`},
+				{6, `"pos"[1] must be a string, got a number`},
+				{7, `"neg"[0] is also a positive`},
+				{8, `"negative_1"[0] is blank`},
+				{9, `"positive" must be a string or an array of strings, got an object`},
+				{10, `"query" must be a string, got a number`},
+				{11, `"positive"[1] is blank`},
+				{12, `no positives: "pos" is missing or empty`},
+				{13, "invalid JSON"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pairs, err := ReadPairs(strings.NewReader(tt.in))
+			checkErrs(t, err, tt.errs)
+			if err == nil && !reflect.DeepEqual(pairs, tt.want) {
+				t.Errorf("pairs = %q, want %q", pairs, tt.want)
+			}
+		})
+	}
+}

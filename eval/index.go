@@ -1,0 +1,105 @@
+package eval
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+)
+
+// Index is an exact (brute-force) dense index: one row-major float32 matrix
+// of L2-normalised document embeddings plus their ids. Brute force is the
+// right tool at our scale (SciFact: 5,183 docs) because it is exact, so
+// evaluation never mixes retrieval error from an ANN structure into the
+// model's score, and a single matrix-vector product is already fast.
+type Index struct {
+	ids  []string
+	data []float32 // len(ids) × dim, row i = document ids[i]
+	dim  int
+	// idOrder[i] is the position of ids[i] in ascending id order. Search
+	// breaks score ties by id; comparing these ints instead of strings keeps
+	// string comparisons out of the scan loop.
+	idOrder []int32
+	// scratch holds *[]float32 score buffers of len(ids) so concurrent
+	// Search calls do not allocate a fresh buffer each time.
+	scratch sync.Pool
+}
+
+// NewIndex copies vecs into a flat matrix, L2-normalising each row so that a
+// dot product with a unit-length query is the cosine similarity. ids must be
+// non-empty and unique; every vector must have the same non-zero dimension,
+// finite values and a non-zero norm.
+func NewIndex(ids []string, vecs [][]float32) (*Index, error) {
+	if len(ids) != len(vecs) {
+		return nil, fmt.Errorf("eval: NewIndex: %d ids but %d vectors", len(ids), len(vecs))
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("eval: NewIndex: no documents")
+	}
+	if len(ids) > math.MaxInt32 {
+		return nil, fmt.Errorf("eval: NewIndex: %d documents exceed the int32 limit", len(ids))
+	}
+	dim := len(vecs[0])
+	if dim == 0 {
+		return nil, fmt.Errorf("eval: NewIndex: vector 0 (id %q) is empty", ids[0])
+	}
+	seen := make(map[string]int, len(ids))
+	data := make([]float32, len(ids)*dim)
+	for i, v := range vecs {
+		id := ids[i]
+		if id == "" {
+			return nil, fmt.Errorf("eval: NewIndex: id %d is empty", i)
+		}
+		if j, dup := seen[id]; dup {
+			return nil, fmt.Errorf("eval: NewIndex: duplicate id %q at %d and %d", id, j, i)
+		}
+		seen[id] = i
+		if len(v) != dim {
+			return nil, fmt.Errorf("eval: NewIndex: vector %d (id %q) has dim %d, want %d", i, id, len(v), dim)
+		}
+		var ss float64
+		for j, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("eval: NewIndex: vector %d (id %q) has non-finite value at %d", i, id, j)
+			}
+			ss += float64(x) * float64(x)
+		}
+		if ss == 0 {
+			return nil, fmt.Errorf("eval: NewIndex: vector %d (id %q) has zero norm", i, id)
+		}
+		inv := 1 / math.Sqrt(ss)
+		row := data[i*dim : (i+1)*dim]
+		for j, x := range v {
+			row[j] = float32(float64(x) * inv)
+		}
+	}
+
+	order := make([]int32, len(ids))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(ids[a], ids[b]) })
+	idOrder := make([]int32, len(ids))
+	for pos, doc := range order {
+		idOrder[doc] = int32(pos)
+	}
+
+	ix := &Index{ids: slices.Clone(ids), data: data, dim: dim, idOrder: idOrder}
+	n := len(ids)
+	ix.scratch.New = func() any {
+		buf := make([]float32, n)
+		return &buf
+	}
+	return ix, nil
+}
+
+// Len is the number of documents.
+func (ix *Index) Len() int { return len(ix.ids) }
+
+// Dim is the embedding dimension.
+func (ix *Index) Dim() int { return ix.dim }
+
+// ID returns the id of document i (0 ≤ i < Len), in insertion order.
+func (ix *Index) ID(i int) string { return ix.ids[i] }

@@ -1,0 +1,109 @@
+// Package testenv gives tests the assets `make setup` provides (ONNX
+// Runtime, glove-100d, BERT fixtures) and the shared evaluation data, failing
+// with the fix when a required asset is missing and skipping only for the
+// optional shared data.
+package testenv
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"retune/dataset"
+	"retune/model"
+	"retune/models"
+)
+
+// RepoRoot is the folder holding go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// ModelsRoot is the models folder tests use: $RETUNE_MODELS or <repo>/models.
+func ModelsRoot(t testing.TB) string {
+	if r := os.Getenv("RETUNE_MODELS"); r != "" {
+		return r
+	}
+	return filepath.Join(RepoRoot(t), "models")
+}
+
+// InitORT loads ONNX Runtime the way the binary does; a missing library is a
+// test failure naming the fix, since `make test` installs it first.
+func InitORT(t testing.TB) {
+	t.Helper()
+	lib, err := models.ResolveORTLib("", ModelsRoot(t))
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	if err := model.InitRuntime(lib); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+}
+
+// Glove returns the glove-100d encoder folder (built by `make setup`).
+func Glove(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(ModelsRoot(t), "glove-100d")
+	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+		t.Fatalf("testenv: glove-100d missing in %s: run `make setup`", dir)
+	}
+	return dir
+}
+
+var fixtureMu sync.Mutex
+
+// TinyBERT returns the tiny random-weight BERT fixture folder, writing it on
+// first use (a second or so): structure tests only, never quality.
+func TinyBERT(t testing.TB) string {
+	t.Helper()
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	dir, err := models.EnsureBERTFixture(context.Background(), ModelsRoot(t), "bert-tiny-fixture", models.TinyBERTConfig(), 1)
+	if err != nil {
+		t.Fatalf("testenv: tiny BERT fixture: %v", err)
+	}
+	return dir
+}
+
+// SciFact returns the shared SciFact BEIR folder, or skips the test when the
+// shared data is not beside this checkout.
+func SciFact(t testing.TB) string {
+	t.Helper()
+	root, ok := dataset.FindSharedData()
+	if !ok {
+		t.Skip("shared data not found (set RETUNE_DATA or place shared/data beside the repository)")
+	}
+	dir := filepath.Join(root, "scifact")
+	if _, err := os.Stat(filepath.Join(dir, "corpus.jsonl")); err != nil {
+		t.Skipf("SciFact not found in %s", root)
+	}
+	return dir
+}
+
+// OpenEncoder opens an encoder folder for a test and closes it at cleanup.
+func OpenEncoder(t testing.TB, dir string, opts ...model.Option) *model.Encoder {
+	t.Helper()
+	InitORT(t)
+	enc, err := model.Open(context.Background(), dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { enc.Close() })
+	return enc
+}

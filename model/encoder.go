@@ -1,0 +1,401 @@
+package model
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"retune/models"
+	"retune/tokenize"
+)
+
+// Encoder turns texts into L2-normalised sentence embeddings with a frozen
+// ONNX model: tokenise → forward pass → pooling → normalisation.
+// It is safe for concurrent use: onnxruntime sessions allow concurrent Run
+// calls, and the tokenizer is concurrency-safe.
+type Encoder struct {
+	name      string
+	dir       string
+	tok       *tokenize.Tokenizer
+	sess      *ort.DynamicAdvancedSession
+	inputs    []string // the subset of input_ids/attention_mask/token_type_ids the model declares, in its order
+	output    string
+	pooled    bool   // output is already a sentence embedding ([batch, dim])
+	pooling   string // "mean" or "cls" when !pooled
+	normalize bool
+	dim       int
+	batchSize int
+
+	checksumOnce sync.Once
+	checksum     string
+	checksumErr  error
+
+	forwards    atomic.Int64 // forward passes run (tests and caches assert on it)
+	zeroVectors atomic.Int64 // texts with no known token: zero vector instead of NaN
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	name      string
+	batchSize int
+	threads   int
+	maxLength int
+}
+
+// WithName overrides the encoder's name (default: encoder.json name, else the folder name).
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithBatchSize sets how many texts go through one forward pass (default 64).
+func WithBatchSize(n int) Option { return func(o *options) { o.batchSize = n } }
+
+// WithThreads sets onnxruntime's intra-op threads (default: all cores; the
+// library default behaved like a single thread on the target machines).
+func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
+
+// WithMaxLength caps tokens per text (default: encoder.json max_length, else 512).
+func WithMaxLength(n int) Option { return func(o *options) { o.maxLength = n } }
+
+// Input and output names of Hugging Face style encoder exports.
+const (
+	inputIDs      = "input_ids"
+	inputMask     = "attention_mask"
+	inputTypeIDs  = "token_type_ids"
+	outSentence   = "sentence_embedding"
+	outLastHidden = "last_hidden_state"
+)
+
+// Open loads the encoder in dir: model.onnx + tokenizer.json (+ optional
+// encoder.json). InitRuntime must have been called.
+func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
+	if !RuntimeReady() {
+		return nil, errors.New("open encoder: onnx runtime not initialised (call model.InitRuntime)")
+	}
+	o := options{batchSize: 64, threads: runtime.NumCPU()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, hasCfg, err := models.ReadEncoderConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
+	}
+	modelPath := filepath.Join(dir, "model.onnx")
+	if _, err := os.Stat(modelPath); err != nil {
+		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
+	}
+	e := &Encoder{dir: dir, batchSize: max(o.batchSize, 1), pooling: "mean", normalize: true}
+	e.name = filepath.Base(dir)
+	maxLen := 512
+	if hasCfg {
+		if cfg.Name != "" {
+			e.name = cfg.Name
+		}
+		if cfg.Pooling != "" {
+			e.pooling = cfg.Pooling
+		}
+		e.normalize = cfg.Normalize
+		if cfg.MaxLength > 0 {
+			maxLen = cfg.MaxLength
+		}
+	}
+	if o.name != "" {
+		e.name = o.name
+	}
+	if o.maxLength > 0 {
+		maxLen = o.maxLength
+	}
+	if e.pooling != "mean" && e.pooling != "cls" {
+		return nil, fmt.Errorf("open encoder %s: pooling %q not supported (mean or cls)", dir, e.pooling)
+	}
+	if e.tok, err = tokenize.Load(filepath.Join(dir, "tokenizer.json"), tokenize.WithMaxLength(maxLen)); err != nil {
+		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
+	}
+	if err := e.pickIO(modelPath); err != nil {
+		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
+	}
+	if hasCfg && cfg.Dim > 0 && e.dim > 0 && cfg.Dim != e.dim {
+		return nil, fmt.Errorf("open encoder %s: encoder.json says dim %d but the model outputs %d", dir, cfg.Dim, e.dim)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("open encoder %s: session options: %w", dir, err)
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(max(o.threads, 1)); err != nil {
+		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
+	}
+	e.sess, err = ort.NewDynamicAdvancedSession(modelPath, e.inputs, []string{e.output}, so)
+	if err != nil {
+		return nil, fmt.Errorf("open encoder %s: create session: %w", dir, err)
+	}
+	if e.dim <= 0 {
+		// Symbolic output width: learn it once from a probe text, before the
+		// encoder is shared, so Dim never changes under concurrent callers.
+		v, err := e.Embed(ctx, []string{"probe"})
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("open encoder %s: probe: %w", dir, err)
+		}
+		e.dim = len(v[0])
+	}
+	return e, nil
+}
+
+// pickIO reads the model's declared inputs/outputs: only inputs the model
+// declares are fed, and a ready sentence_embedding output wins over pooling.
+func (e *Encoder) pickIO(modelPath string) error {
+	ins, outs, err := ort.GetInputOutputInfo(modelPath)
+	if err != nil {
+		return fmt.Errorf("read model inputs/outputs: %w", err)
+	}
+	for _, in := range ins {
+		switch in.Name {
+		case inputIDs, inputMask, inputTypeIDs:
+			e.inputs = append(e.inputs, in.Name)
+		default:
+			return fmt.Errorf("model input %q is not one of %s, %s, %s", in.Name, inputIDs, inputMask, inputTypeIDs)
+		}
+	}
+	if !contains(e.inputs, inputIDs) {
+		return fmt.Errorf("model has no %s input", inputIDs)
+	}
+	var names []string
+	for _, out := range outs {
+		names = append(names, out.Name)
+		if out.Name == outSentence {
+			e.output, e.pooled = out.Name, true
+			e.dim = int(lastDim(out.Dimensions))
+		}
+	}
+	if e.output == "" {
+		for _, out := range outs {
+			if out.Name == outLastHidden {
+				e.output = out.Name
+				e.dim = int(lastDim(out.Dimensions))
+			}
+		}
+	}
+	if e.output == "" {
+		return fmt.Errorf("model outputs %v include neither %s nor %s", names, outSentence, outLastHidden)
+	}
+	return nil
+}
+
+func lastDim(s ort.Shape) int64 {
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)-1]
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Name is the encoder's model name (e.g. "glove-100d").
+func (e *Encoder) Name() string { return e.name }
+
+// Dir is the folder the encoder was loaded from.
+func (e *Encoder) Dir() string { return e.dir }
+
+// Dim is the embedding dimension (0 until known for models with symbolic output dims).
+func (e *Encoder) Dim() int { return e.dim }
+
+// Tokenizer exposes the encoder's tokenizer (benchmarks, BM25, generators).
+func (e *Encoder) Tokenizer() *tokenize.Tokenizer { return e.tok }
+
+// Forwards counts forward passes run so far.
+func (e *Encoder) Forwards() int64 { return e.forwards.Load() }
+
+// ZeroVectors counts texts that had no known token and embedded to zero.
+func (e *Encoder) ZeroVectors() int64 { return e.zeroVectors.Load() }
+
+// Close releases the onnxruntime session.
+func (e *Encoder) Close() error {
+	if e.sess == nil {
+		return nil
+	}
+	err := e.sess.Destroy()
+	e.sess = nil
+	return err
+}
+
+// Checksum identifies the encoder's exact behaviour: sha256 over model.onnx,
+// tokenizer.json and encoder.json. Embedding caches and heads are keyed by it.
+// Computed once, lazily, because hashing a large model takes a moment.
+func (e *Encoder) Checksum() (string, error) {
+	e.checksumOnce.Do(func() {
+		h := sha256.New()
+		for _, f := range []string{"model.onnx", "tokenizer.json", "encoder.json"} {
+			if err := hashFile(h, filepath.Join(e.dir, f)); err != nil && !(f == "encoder.json" && errors.Is(err, os.ErrNotExist)) {
+				e.checksumErr = fmt.Errorf("checksum %s: %w", e.name, err)
+				return
+			}
+		}
+		e.checksum = hex.EncodeToString(h.Sum(nil))
+	})
+	return e.checksum, e.checksumErr
+}
+
+func hashFile(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// Embed returns one embedding per text, in order.
+func (e *Encoder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, _, err := e.EmbedCount(ctx, texts)
+	return vecs, err
+}
+
+// EmbedCount is Embed that also reports how many tokens were fed (usage).
+// Texts are sorted by length so batches pad little, and the next batch is
+// tokenised while the current one runs.
+func (e *Encoder) EmbedCount(ctx context.Context, texts []string) ([][]float32, int, error) {
+	out := make([][]float32, len(texts))
+	if len(texts) == 0 {
+		return out, 0, nil
+	}
+	// Checked here, before sorting, so errors name the caller's index.
+	for i, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			return nil, 0, fmt.Errorf("embed: text %d is empty", i)
+		}
+		if !utf8.ValidString(t) {
+			return nil, 0, fmt.Errorf("embed: text %d is not valid UTF-8", i)
+		}
+	}
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(texts[order[a]]) < len(texts[order[b]]) })
+
+	type job struct {
+		idx   []int
+		batch *tokenize.Batch
+		err   error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan job, 1)
+	go func() {
+		defer close(jobs)
+		for start := 0; start < len(order); start += e.batchSize {
+			idx := order[start:min(start+e.batchSize, len(order))]
+			batchTexts := make([]string, len(idx))
+			for i, j := range idx {
+				batchTexts[i] = texts[j]
+			}
+			b, err := e.tok.EncodeBatch(batchTexts)
+			select {
+			case jobs <- job{idx: idx, batch: b, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	tokens := 0
+	for j := range jobs {
+		if j.err != nil {
+			return nil, 0, fmt.Errorf("embed: %w", j.err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		vecs, err := e.EmbedBatch(j.batch)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, k := range j.idx {
+			out[k] = vecs[i]
+		}
+		for _, m := range j.batch.Mask {
+			tokens += int(m)
+		}
+	}
+	return out, tokens, nil
+}
+
+// EmbedBatch runs one pre-tokenised batch and pools it.
+func (e *Encoder) EmbedBatch(b *tokenize.Batch) ([][]float32, error) {
+	raw, shape, err := e.Forward(b)
+	if err != nil {
+		return nil, err
+	}
+	return e.pool(raw, shape, b), nil
+}
+
+// Forward runs the model on a pre-tokenised batch and returns the raw output
+// (row-major) and its shape. Exposed for benchmarks of the forward pass alone.
+func (e *Encoder) Forward(b *tokenize.Batch) ([]float32, []int64, error) {
+	shape := ort.NewShape(int64(b.Size), int64(b.SeqLen))
+	ins := make([]ort.Value, len(e.inputs))
+	defer func() {
+		for _, v := range ins {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	for i, name := range e.inputs {
+		data := b.IDs
+		switch name {
+		case inputMask:
+			data = b.Mask
+		case inputTypeIDs:
+			data = b.TypeIDs
+		}
+		t, err := ort.NewTensor(shape, data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("forward: input %s: %w", name, err)
+		}
+		ins[i] = t
+	}
+	outs := []ort.Value{nil}
+	if err := e.sess.Run(ins, outs); err != nil {
+		return nil, nil, fmt.Errorf("forward %s: %w", e.name, err)
+	}
+	defer outs[0].Destroy()
+	e.forwards.Add(1)
+	t, ok := outs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, nil, fmt.Errorf("forward %s: output %s is not float32", e.name, e.output)
+	}
+	// The tensor's memory belongs to onnxruntime and dies with Destroy.
+	data := append([]float32(nil), t.GetData()...)
+	return data, t.GetShape(), nil
+}

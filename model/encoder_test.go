@@ -1,0 +1,200 @@
+package model_test
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+
+	"retune/internal/testenv"
+	"retune/model"
+)
+
+func cos(a, b []float32) float64 {
+	var d, na, nb float64
+	for i := range a {
+		d += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	return d / math.Sqrt(na*nb)
+}
+
+func maxAbs(a, b []float32) float64 {
+	m := 0.0
+	for i := range a {
+		m = math.Max(m, math.Abs(float64(a[i]-b[i])))
+	}
+	return m
+}
+
+func TestGloveSemanticOrder(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.Glove(t))
+	v, err := enc.Embed(context.Background(), []string{
+		"The dog is running in the park", "A dog runs through the park", "I love eating pizza for dinner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near, far := cos(v[0], v[1]), cos(v[0], v[2])
+	if near <= far {
+		t.Fatalf("cos(dog, dog) %.3f should exceed cos(dog, pizza) %.3f", near, far)
+	}
+	if enc.Dim() != 100 {
+		t.Fatalf("dim %d, want 100", enc.Dim())
+	}
+}
+
+func TestGloveUnknownWordsGiveZeroVectorNotNaN(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.Glove(t))
+	before := enc.ZeroVectors()
+	v, err := enc.Embed(context.Background(), []string{"qqzxv wwkrrp", "the dog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range v[0] {
+		if x != 0 {
+			t.Fatalf("text of unknown words: want the zero vector, got %v", v[0][:4])
+		}
+	}
+	if enc.ZeroVectors()-before != 1 {
+		t.Fatalf("zero-vector count rose by %d, want 1", enc.ZeroVectors()-before)
+	}
+	// Unknown words add nothing: "the dog qqzxv" embeds like "the dog".
+	w, err := enc.Embed(context.Background(), []string{"the dog qqzxv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbs(v[1], w[0]); d > 1e-6 {
+		t.Fatalf("unknown word changed the embedding by %g", d)
+	}
+}
+
+func TestEncoderRejectsBadTextsWithTheirIndex(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.Glove(t))
+	cases := []struct {
+		texts []string
+		want  string
+	}{
+		{[]string{"fine", "  "}, "text 1 is empty"},
+		{[]string{"fine", "ok", "bad \xff byte"}, "text 2 is not valid UTF-8"},
+		{[]string{""}, "text 0 is empty"},
+	}
+	for _, c := range cases {
+		_, err := enc.Embed(context.Background(), c.texts)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err %v, want %q", c.texts, err, c.want)
+		}
+	}
+}
+
+// Texts are sorted by length inside Embed; results must come back in input order.
+func TestEncoderKeepsOrderAcrossBatches(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.Glove(t), model.WithBatchSize(3))
+	texts := []string{"a very long sentence about proteins and genes in cells", "cat", "dogs bark loudly", "the sun", "rain falls on the green hills today", "blue"}
+	all, err := enc.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, txt := range texts {
+		one, err := enc.Embed(context.Background(), []string{txt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbs(all[i], one[0]); d > 1e-6 {
+			t.Fatalf("text %d differs by %g between batched and single", i, d)
+		}
+	}
+}
+
+func TestEncoderConcurrentCallers(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.Glove(t), model.WithBatchSize(4))
+	texts := []string{"alpha beta", "gamma delta epsilon", "proteins fold", "cells divide quickly", "the park"}
+	want, err := enc.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 10; r++ {
+				got, err := enc.Embed(context.Background(), texts)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := range got {
+					if maxAbs(got[i], want[i]) > 1e-6 {
+						errs <- errMismatch
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+var errMismatch = &mismatchError{}
+
+type mismatchError struct{}
+
+func (*mismatchError) Error() string { return "concurrent result differs from sequential" }
+
+// The BERT fixture exercises the transformer path: three inputs, mean pooling
+// over the attention mask, and padding that must not change a text's vector.
+func TestBERTFixturePaddingInvariant(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.TinyBERT(t))
+	short := "hello world"
+	long := "a considerably longer sentence that forces padding of the short one in the same batch"
+	batch, err := enc.Embed(context.Background(), []string{short, long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := enc.Embed(context.Background(), []string{short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbs(batch[0], alone[0]); d > 1e-5 {
+		t.Fatalf("padded vs alone differ by %g (> 1e-5)", d)
+	}
+	if cos(batch[0], batch[1]) > 0.99999 {
+		t.Fatal("different texts gave the same embedding: inputs are not reaching the model")
+	}
+	var n float64
+	for _, x := range batch[1] {
+		n += float64(x) * float64(x)
+	}
+	if math.Abs(n-1) > 1e-5 {
+		t.Fatalf("embedding norm² %g, want 1", n)
+	}
+}
+
+func TestRegistryRejectsUnknownAndTraversal(t *testing.T) {
+	testenv.InitORT(t)
+	reg := model.NewRegistry(testenv.ModelsRoot(t))
+	defer reg.Close()
+	for _, name := range []string{"no-such-model", "../models", "glove-100d/../x", ""} {
+		if _, err := reg.Get(context.Background(), name); err == nil {
+			t.Errorf("%q: want ErrUnknownModel", name)
+		}
+	}
+	names, err := reg.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, n := range names {
+		found = found || n == "glove-100d"
+	}
+	if !found {
+		t.Fatalf("List %v lacks glove-100d", names)
+	}
+}

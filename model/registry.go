@@ -1,0 +1,112 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"sync"
+)
+
+// ErrUnknownModel is returned for a model name with no folder under the root.
+var ErrUnknownModel = errors.New("unknown model")
+
+// validName keeps model names from escaping the models folder.
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// Registry opens encoders by name from a models folder (one sub-folder per
+// encoder holding model.onnx + tokenizer.json) and keeps them open, so a
+// server pays the session start-up once per model.
+type Registry struct {
+	root string
+	opts []Option
+
+	mu       sync.Mutex
+	encoders map[string]*Encoder
+	opening  map[string]*sync.Mutex
+}
+
+// NewRegistry serves encoders found under root.
+func NewRegistry(root string, opts ...Option) *Registry {
+	return &Registry{root: root, opts: opts, encoders: map[string]*Encoder{}, opening: map[string]*sync.Mutex{}}
+}
+
+// Root is the models folder.
+func (r *Registry) Root() string { return r.root }
+
+// List names the encoders available under the root, sorted.
+func (r *Registry) List() ([]string, error) {
+	entries, err := os.ReadDir(r.root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list models: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() || !validName.MatchString(e.Name()) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(r.root, e.Name(), "model.onnx")); err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Get returns the open encoder called name, opening it on first use.
+func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
+	if !validName.MatchString(name) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownModel, name)
+	}
+	r.mu.Lock()
+	if e, ok := r.encoders[name]; ok {
+		r.mu.Unlock()
+		return e, nil
+	}
+	// One opener per name; other names are not blocked while it loads.
+	lock, ok := r.opening[name]
+	if !ok {
+		lock = &sync.Mutex{}
+		r.opening[name] = lock
+	}
+	r.mu.Unlock()
+
+	lock.Lock()
+	defer lock.Unlock()
+	r.mu.Lock()
+	e, ok := r.encoders[name]
+	r.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	dir := filepath.Join(r.root, name)
+	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+		return nil, fmt.Errorf("%w %q (no %s)", ErrUnknownModel, name, filepath.Join(dir, "model.onnx"))
+	}
+	e, err := Open(ctx, dir, append([]Option{WithName(name)}, r.opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.encoders[name] = e
+	r.mu.Unlock()
+	return e, nil
+}
+
+// Close closes every open encoder.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for name, e := range r.encoders {
+		errs = append(errs, e.Close())
+		delete(r.encoders, name)
+	}
+	return errors.Join(errs...)
+}
