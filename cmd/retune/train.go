@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"golang.org/x/term"
@@ -49,10 +50,22 @@ func runTrain(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "folder to write the trained head to")
 	cacheDir := fs.String("cache", defaultCacheDir(), "embedding cache folder")
 	work := fs.String("work", "", "work folder for stage outputs and checkpoints (resumable); default: none")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	cfg := train.DefaultPipelineConfig()
 	trainFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *beir == "" || *out == "" {
 		return fmt.Errorf("--beir and --out are required")
@@ -86,7 +99,7 @@ func runTrain(ctx context.Context, args []string) error {
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"encoder": enc.Name(), "head": *out, "test_split": cfg.TestSplit, "test_queries": res.TestQueries,
 		"base": pick(res.Base), "tuned": pick(res.Tuned),
-		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun,
+		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun, "dev_base": pick(res.Training.DevBase), "dev_best": pick(res.Training.DevBest),
 		"epoch_seconds": res.Training.EpochSeconds, "timings_s": res.TimingsS,
 		"mining": res.Mining, "cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
 	})

@@ -1,0 +1,300 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// On-disk layout of a saved head (one folder per head version):
+//
+//	head.json    metadata: format_version, config, encoder name + checksum,
+//	             d_in/d_out, training config, metrics, created_at, the
+//	             weights file name, dtype, parameter layout and sha256
+//	weights.bin  Params() as little-endian IEEE-754 float64, in Params order
+//	             (see Head). float64 rather than float32 so that resuming
+//	             training continues from bit-identical parameters; the
+//	             exporters convert to float32 themselves.
+const (
+	HeadFormatVersion = 1
+	headJSONName      = "head.json"
+	headWeightsName   = "weights.bin"
+	headWeightsDType  = "float64le"
+)
+
+// Sentinel errors for errors.Is; the returned errors wrap them with detail.
+var (
+	ErrHeadFormatVersion  = errors.New("unsupported head format_version")
+	ErrHeadChecksum       = errors.New("checksum mismatch: file corrupted or edited")
+	ErrHeadEncoderMissing = errors.New("head has no encoder checksum recorded")
+	ErrHeadEncoderChanged = errors.New("head was trained on a different encoder")
+)
+
+// HeadMeta is the provenance stored next to the weights.
+type HeadMeta struct {
+	Encoder         string // encoder name, for humans
+	EncoderChecksum string // sha256 of the encoder the head was trained on
+	// Training and Metrics are free-form. After a round trip through JSON,
+	// numbers come back as float64 and nested objects as map[string]any.
+	Training  map[string]any
+	Metrics   map[string]any
+	CreatedAt time.Time // Save uses the current UTC time when zero
+	// WeightsSHA256 is filled by LoadHead (hex); Save ignores it and
+	// computes the checksum itself.
+	WeightsSHA256 string
+}
+
+// headFile is the JSON schema of head.json.
+type headFile struct {
+	FormatVersion   int               `json:"format_version"`
+	Config          HeadConfig        `json:"config"`
+	Encoder         string            `json:"encoder"`
+	EncoderChecksum string            `json:"encoder_checksum"`
+	DIn             int               `json:"d_in"`
+	DOut            int               `json:"d_out"`
+	Training        map[string]any    `json:"training,omitempty"`
+	Metrics         map[string]any    `json:"metrics,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	WeightsFile     string            `json:"weights_file"`
+	WeightsDType    string            `json:"weights_dtype"`
+	WeightsSHA256   string            `json:"weights_sha256"`
+	NumParams       int               `json:"num_params"`
+	ParamLayout     []headParamTensor `json:"param_layout"`
+}
+
+// headParamTensor names one consecutive block of weights.bin, so that exporters
+// and humans can read the file without this package.
+type headParamTensor struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+}
+
+// paramLayout lists the tensors of Params() in storage order.
+func headParamLayout(cfg HeadConfig) []headParamTensor {
+	var l []headParamTensor
+	if cfg.Rank > 0 {
+		l = append(l,
+			headParamTensor{Name: "a", Shape: []int{cfg.DIn, cfg.Rank}},
+			headParamTensor{Name: "b", Shape: []int{cfg.Rank, cfg.DIn}})
+	} else {
+		l = append(l, headParamTensor{Name: "weight", Shape: []int{cfg.DOut, cfg.DIn}})
+	}
+	if cfg.Bias {
+		l = append(l, headParamTensor{Name: "bias", Shape: []int{cfg.DOut}})
+	}
+	return l
+}
+
+// Save writes head.json and weights.bin into dir (created if missing). Each
+// file is written to a temporary name, fsynced and renamed, so a reader never
+// sees a half-written file. weights.bin is replaced first: if the process
+// dies between the two renames, the old head.json's checksum no longer
+// matches and LoadHead refuses the folder instead of silently mixing versions.
+func (h *Head) Save(dir string, meta HeadMeta) error {
+	for i, p := range h.params {
+		if math.IsNaN(p) || math.IsInf(p, 0) {
+			return fmt.Errorf("model: save head to %s: parameter %d is %v; refusing to persist a diverged head", dir, i, p)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("model: save head: %w", err)
+	}
+	raw := headEncodeFloat64LE(h.params)
+	sum := sha256.Sum256(raw)
+	created := meta.CreatedAt
+	if created.IsZero() {
+		created = time.Now().UTC()
+	}
+	doc := headFile{
+		FormatVersion:   HeadFormatVersion,
+		Config:          h.cfg,
+		Encoder:         meta.Encoder,
+		EncoderChecksum: meta.EncoderChecksum,
+		DIn:             h.cfg.DIn,
+		DOut:            h.cfg.DOut,
+		Training:        meta.Training,
+		Metrics:         meta.Metrics,
+		CreatedAt:       created,
+		WeightsFile:     headWeightsName,
+		WeightsDType:    headWeightsDType,
+		WeightsSHA256:   hex.EncodeToString(sum[:]),
+		NumParams:       len(h.params),
+		ParamLayout:     headParamLayout(h.cfg),
+	}
+	js, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("model: save head to %s: encode %s: %w", dir, headJSONName, err)
+	}
+	if err := headWriteFileAtomic(dir, headWeightsName, raw); err != nil {
+		return fmt.Errorf("model: save head to %s: %w", dir, err)
+	}
+	if err := headWriteFileAtomic(dir, headJSONName, append(js, '\n')); err != nil {
+		return fmt.Errorf("model: save head to %s: %w", dir, err)
+	}
+	if err := headSyncDir(dir); err != nil {
+		return fmt.Errorf("model: save head to %s: %w", dir, err)
+	}
+	return nil
+}
+
+// LoadHead reads a folder written by Save, checking the format version, the
+// consistency of config, dimensions and layout, and the weights checksum.
+func LoadHead(dir string) (*Head, HeadMeta, error) {
+	fail := func(err error) (*Head, HeadMeta, error) {
+		return nil, HeadMeta{}, fmt.Errorf("model: load head %s: %w", dir, err)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, headJSONName))
+	if err != nil {
+		return fail(err)
+	}
+	var doc headFile
+	if err := json.Unmarshal(js, &doc); err != nil {
+		return fail(fmt.Errorf("%s is not valid: %w", headJSONName, err))
+	}
+	if doc.FormatVersion != HeadFormatVersion {
+		return fail(fmt.Errorf("%w %d in %s (this build reads %d)", ErrHeadFormatVersion, doc.FormatVersion, headJSONName, HeadFormatVersion))
+	}
+	cfg, err := doc.Config.normalized()
+	if err != nil {
+		return fail(fmt.Errorf("%s config: %w", headJSONName, err))
+	}
+	if err := headCheckShape(doc, cfg); err != nil {
+		return fail(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, doc.WeightsFile))
+	if err != nil {
+		return fail(err)
+	}
+	sum := sha256.Sum256(raw)
+	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, doc.WeightsSHA256) {
+		return fail(fmt.Errorf("%s %w (head.json records sha256 %s, file has %s)", doc.WeightsFile, ErrHeadChecksum, doc.WeightsSHA256, got))
+	}
+	if want := 8 * doc.NumParams; len(raw) != want {
+		return fail(fmt.Errorf("%s has %d bytes, want %d (%d float64 parameters)", doc.WeightsFile, len(raw), want, doc.NumParams))
+	}
+	h := newHeadStorage(cfg)
+	headDecodeFloat64LE(h.params, raw)
+	for i, p := range h.params {
+		if math.IsNaN(p) || math.IsInf(p, 0) {
+			return fail(fmt.Errorf("%s parameter %d is %v", doc.WeightsFile, i, p))
+		}
+	}
+	meta := HeadMeta{
+		Encoder:         doc.Encoder,
+		EncoderChecksum: doc.EncoderChecksum,
+		Training:        doc.Training,
+		Metrics:         doc.Metrics,
+		CreatedAt:       doc.CreatedAt,
+		WeightsSHA256:   doc.WeightsSHA256,
+	}
+	return h, meta, nil
+}
+
+// headCheckShape verifies that the redundant shape fields of head.json agree
+// with its config, so a hand-edited file fails loudly rather than loading
+// weights into the wrong matrices.
+func headCheckShape(doc headFile, cfg HeadConfig) error {
+	if doc.DIn != cfg.DIn || doc.DOut != cfg.DOut {
+		return fmt.Errorf("%s: d_in/d_out %d/%d disagree with config %d/%d", headJSONName, doc.DIn, doc.DOut, cfg.DIn, cfg.DOut)
+	}
+	if want := headNumParams(cfg); doc.NumParams != want {
+		return fmt.Errorf("%s: num_params %d, but the config implies %d", headJSONName, doc.NumParams, want)
+	}
+	want := headParamLayout(cfg)
+	if !slices.EqualFunc(doc.ParamLayout, want, func(a, b headParamTensor) bool {
+		return a.Name == b.Name && slices.Equal(a.Shape, b.Shape)
+	}) {
+		return fmt.Errorf("%s: param_layout %v, but the config implies %v", headJSONName, doc.ParamLayout, want)
+	}
+	if doc.WeightsDType != headWeightsDType {
+		return fmt.Errorf("%s: weights_dtype %q is not supported (want %q)", headJSONName, doc.WeightsDType, headWeightsDType)
+	}
+	// The weights must sit inside the head folder; reject paths that escape it.
+	if doc.WeightsFile == "" || doc.WeightsFile != filepath.Base(doc.WeightsFile) || doc.WeightsFile == "." || doc.WeightsFile == ".." {
+		return fmt.Errorf("%s: weights_file %q must be a plain file name", headJSONName, doc.WeightsFile)
+	}
+	return nil
+}
+
+// VerifyEncoder returns an error unless the head described by meta was
+// trained on the encoder whose checksum is given. A head applied to another
+// encoder's embedding space produces plausible-looking but meaningless
+// vectors, so this is checked rather than trusted.
+func VerifyEncoder(meta HeadMeta, checksum string) error {
+	if meta.EncoderChecksum == "" {
+		return fmt.Errorf("model: %w (encoder %q); cannot verify it matches sha256 %s", ErrHeadEncoderMissing, meta.Encoder, checksum)
+	}
+	if !strings.EqualFold(meta.EncoderChecksum, checksum) {
+		return fmt.Errorf("model: %w: head expects encoder %q with sha256 %s, but the loaded encoder has sha256 %s; load the matching encoder or retrain the head",
+			ErrHeadEncoderChanged, meta.Encoder, meta.EncoderChecksum, checksum)
+	}
+	return nil
+}
+
+func headEncodeFloat64LE(xs []float64) []byte {
+	buf := make([]byte, 8*len(xs))
+	for i, x := range xs {
+		binary.LittleEndian.PutUint64(buf[8*i:], math.Float64bits(x))
+	}
+	return buf
+}
+
+// headDecodeFloat64LE fills dst from raw, which must hold exactly 8·len(dst) bytes.
+func headDecodeFloat64LE(dst []float64, raw []byte) {
+	for i := range dst {
+		dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
+	}
+}
+
+// headWriteFileAtomic replaces dir/name with data via a fsynced temporary file in
+// the same directory (rename is only atomic within one filesystem).
+func headWriteFileAtomic(dir, name string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: fsync: %w", name, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// headSyncDir fsyncs a directory so that the renames above survive a crash.
+func headSyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("fsync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync dir: %w", err)
+	}
+	return nil
+}

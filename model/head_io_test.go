@@ -1,0 +1,233 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func headTestMeta() HeadMeta {
+	return HeadMeta{
+		Encoder:         "bge-small-en-v1.5",
+		EncoderChecksum: strings.Repeat("ab", 32),
+		Training:        map[string]any{"lr": 1e-3, "epochs": 3.0, "loss": "infonce"},
+		Metrics:         map[string]any{"ndcg@10": 0.4321},
+		CreatedAt:       time.Date(2025, 11, 25, 19, 34, 0, 123456789, time.UTC),
+	}
+}
+
+func TestHeadSaveLoadRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 21))
+	for _, tc := range headTestConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			h := headMust(t, tc.cfg)
+			headRandomizeParams(h, rng)
+			dir := filepath.Join(t.TempDir(), "heads", "v1") // parents do not exist yet
+			meta := headTestMeta()
+			if err := h.Save(dir, meta); err != nil {
+				t.Fatalf("Save: %v", err)
+			}
+			got, gotMeta, err := LoadHead(dir)
+			if err != nil {
+				t.Fatalf("LoadHead: %v", err)
+			}
+			if got.Config() != h.Config() {
+				t.Errorf("config = %+v, want %+v", got.Config(), h.Config())
+			}
+			if !headEqualFloats(got.Params(), h.Params()) {
+				t.Errorf("params differ after round trip:\n got %v\nwant %v", got.Params(), h.Params())
+			}
+			if gotMeta.Encoder != meta.Encoder || gotMeta.EncoderChecksum != meta.EncoderChecksum ||
+				!gotMeta.CreatedAt.Equal(meta.CreatedAt) ||
+				!reflect.DeepEqual(gotMeta.Training, meta.Training) || !reflect.DeepEqual(gotMeta.Metrics, meta.Metrics) {
+				t.Errorf("meta = %+v, want %+v", gotMeta, meta)
+			}
+			if len(gotMeta.WeightsSHA256) != 64 {
+				t.Errorf("WeightsSHA256 = %q, want 64 hex digits", gotMeta.WeightsSHA256)
+			}
+			// The loaded head must compute, not just store, the same thing.
+			v := headRandVec(rng, tc.cfg.DIn)
+			if a, b := got.Project(v), h.Project(v); !reflect.DeepEqual(a, b) {
+				t.Errorf("Project differs after round trip: %v vs %v", a, b)
+			}
+		})
+	}
+}
+
+func TestHeadSaveOverwritesAndCleansUp(t *testing.T) {
+	dir := t.TempDir()
+	h := headMust(t, HeadConfig{DIn: 3, DOut: 3, Bias: true})
+	if err := h.Save(dir, HeadMeta{}); err != nil {
+		t.Fatalf("first Save: %v", err)
+	}
+	h.Params()[0] = 2.5
+	if err := h.Save(dir, HeadMeta{}); err != nil {
+		t.Fatalf("second Save: %v", err)
+	}
+	got, meta, err := LoadHead(dir)
+	if err != nil {
+		t.Fatalf("LoadHead: %v", err)
+	}
+	if got.Params()[0] != 2.5 {
+		t.Errorf("loaded params[0] = %v, want the re-saved 2.5", got.Params()[0])
+	}
+	if meta.CreatedAt.IsZero() {
+		t.Error("CreatedAt was not defaulted to the save time")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"head.json", "weights.bin"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("folder holds %v, want exactly %v (temporary files left behind?)", names, want)
+	}
+}
+
+func TestHeadSaveRejectsNonFinite(t *testing.T) {
+	h := headMust(t, HeadConfig{DIn: 2, DOut: 2})
+	h.Params()[1] = math.NaN()
+	dir := filepath.Join(t.TempDir(), "h")
+	if err := h.Save(dir, HeadMeta{}); err == nil {
+		t.Fatal("Save accepted a NaN parameter")
+	}
+}
+
+func TestHeadLoadCorruptWeights(t *testing.T) {
+	dir := headSaved(t)
+	path := filepath.Join(dir, "weights.bin")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 0x01 // one flipped bit, same size
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = LoadHead(dir)
+	if !errors.Is(err, ErrHeadChecksum) {
+		t.Fatalf("LoadHead error = %v, want ErrHeadChecksum", err)
+	}
+	if !strings.Contains(err.Error(), "weights.bin checksum mismatch: file corrupted or edited") {
+		t.Errorf("error %q does not say which file is corrupted", err)
+	}
+}
+
+// TestHeadLoadRejectsBadHeadJSON edits one field of head.json at a time.
+func TestHeadLoadRejectsBadHeadJSON(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(doc map[string]any)
+		target error // nil: any error will do, only the message is for humans
+	}{
+		{"future format version", func(d map[string]any) { d["format_version"] = 2 }, ErrHeadFormatVersion},
+		{"missing format version", func(d map[string]any) { delete(d, "format_version") }, ErrHeadFormatVersion},
+		{"d_out disagrees with config", func(d map[string]any) { d["d_out"] = 4 }, nil},
+		{"config dims changed", func(d map[string]any) {
+			cfg := d["config"].(map[string]any)
+			cfg["d_out"], cfg["d_in"] = 2.0, 2.0
+			d["d_out"], d["d_in"] = 2.0, 2.0
+		}, nil},
+		{"num_params disagrees", func(d map[string]any) { d["num_params"] = 1 }, nil},
+		{"layout disagrees", func(d map[string]any) {
+			d["param_layout"] = []any{map[string]any{"name": "weight", "shape": []any{3.0, 3.0}}}
+		}, nil},
+		{"invalid config", func(d map[string]any) { d["config"].(map[string]any)["apply"] = "docs" }, nil},
+		{"unknown dtype", func(d map[string]any) { d["weights_dtype"] = "float32le" }, nil},
+		{"weights outside folder", func(d map[string]any) { d["weights_file"] = "../weights.bin" }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := headSaved(t)
+			headEditJSON(t, dir, tt.edit)
+			_, _, err := LoadHead(dir)
+			if err == nil {
+				t.Fatal("LoadHead accepted the edited head.json")
+			}
+			if tt.target != nil && !errors.Is(err, tt.target) {
+				t.Fatalf("LoadHead error = %v, want %v", err, tt.target)
+			}
+		})
+	}
+}
+
+func TestHeadLoadMissingFolder(t *testing.T) {
+	_, _, err := LoadHead(filepath.Join(t.TempDir(), "nope"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("LoadHead error = %v, want os.ErrNotExist", err)
+	}
+}
+
+func TestHeadVerifyEncoder(t *testing.T) {
+	meta := headTestMeta()
+	tests := []struct {
+		name     string
+		meta     HeadMeta
+		checksum string
+		target   error
+	}{
+		{"same", meta, meta.EncoderChecksum, nil},
+		{"same, upper-case hex", meta, strings.ToUpper(meta.EncoderChecksum), nil},
+		{"different encoder", meta, strings.Repeat("cd", 32), ErrHeadEncoderChanged},
+		{"nothing recorded", HeadMeta{Encoder: "x"}, meta.EncoderChecksum, ErrHeadEncoderMissing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := VerifyEncoder(tt.meta, tt.checksum)
+			if tt.target == nil {
+				if err != nil {
+					t.Fatalf("VerifyEncoder: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.target) {
+				t.Fatalf("VerifyEncoder error = %v, want %v", err, tt.target)
+			}
+		})
+	}
+}
+
+// headSaved writes a small 3×3 biased head and returns its folder.
+func headSaved(t *testing.T) string {
+	t.Helper()
+	h := headMust(t, HeadConfig{DIn: 3, DOut: 3, Bias: true})
+	headRandomizeParams(h, rand.New(rand.NewPCG(30, 31)))
+	dir := t.TempDir()
+	if err := h.Save(dir, headTestMeta()); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	if _, _, err := LoadHead(dir); err != nil {
+		t.Fatalf("LoadHead of an unmodified head: %v", err)
+	}
+	return dir
+}
+
+func headEditJSON(t *testing.T, dir string, edit func(map[string]any)) {
+	t.Helper()
+	path := filepath.Join(dir, "head.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	edit(doc)
+	if raw, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,242 @@
+package negatives
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// LLMConfig configures the chat-completions client used to write negatives.
+// Any OpenAI-compatible /v1/chat/completions server works: OpenAI, Azure
+// OpenAI, vLLM, Ollama, llama.cpp. Zero values take the defaults noted.
+type LLMConfig struct {
+	BaseURL string // e.g. http://localhost:8000/v1 or https://NAME.openai.azure.com; empty means api.openai.com
+	Model   string // model, or Azure deployment, name; required
+	APIKey  string // may be empty for local servers
+	Org     string // OpenAI organisation id, optional
+	// APIVersion is used only for Azure (default 2024-06-01, the first GA
+	// version that accepts response_format json_object).
+	APIVersion string
+
+	// Temperature is sent as is, except that zero is left out of the
+	// request (go-openai omits it), so the server's default applies.
+	Temperature float32
+	MaxTokens   int // reply budget; zero leaves it to the server
+
+	Concurrency int           // requests in flight at once, shared by all calls (default 4)
+	Timeout     time.Duration // per HTTP attempt (default 60s)
+	MaxRetries  int           // retries per request on 429, 5xx, timeouts (default 4; negative: none)
+	CacheDir    string        // validated replies are kept here, one file each; empty: no cache
+
+	MinBackoff time.Duration // first retry waits up to this (default 500ms)
+	MaxBackoff time.Duration // cap on one wait (default 30s)
+}
+
+// LLMConfigFromEnv reads the usual OpenAI variables plus RETUNE_LLM_MODEL.
+// Everything not read from the environment is left zero (so defaulted).
+func LLMConfigFromEnv() LLMConfig {
+	return LLMConfig{
+		BaseURL:    os.Getenv("OPENAI_BASE_URL"),
+		APIKey:     os.Getenv("OPENAI_API_KEY"),
+		Org:        os.Getenv("OPENAI_ORG_ID"),
+		APIVersion: os.Getenv("OPENAI_API_VERSION"),
+		Model:      os.Getenv("RETUNE_LLM_MODEL"),
+	}
+}
+
+const azureAPIVersion = "2024-06-01"
+
+// String keeps the API key out of logs and error messages.
+func (c LLMConfig) String() string {
+	type plain LLMConfig // no String method, so no recursion
+	if c.APIKey != "" {
+		c.APIKey = "<redacted>"
+	}
+	return fmt.Sprintf("%+v", plain(c))
+}
+
+func (c LLMConfig) withDefaults() LLMConfig {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 4
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
+	}
+	switch {
+	case c.MaxRetries == 0:
+		c.MaxRetries = 4
+	case c.MaxRetries < 0:
+		c.MaxRetries = 0
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = 500 * time.Millisecond
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+	c.MaxBackoff = max(c.MaxBackoff, c.MinBackoff)
+	return c
+}
+
+// LLM asks a chat model for JSON replies, with retries, one repair round,
+// bounded concurrency, usage counters and an on-disk reply cache.
+// It is safe for concurrent use.
+type LLM struct {
+	cfg    LLMConfig
+	client *openai.Client
+	sem    chan struct{} // one slot per request in flight
+	cache  *replyCache   // nil when CacheDir is empty
+	usage  usageCounters
+	// sleep waits between retries; tests replace it to observe waits
+	// without spending them.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// NewLLM checks cfg, applies defaults and builds the client.
+func NewLLM(cfg LLMConfig) (*LLM, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Model == "" {
+		return nil, errors.New("llm: no model configured (set RETUNE_LLM_MODEL)")
+	}
+	if cfg.BaseURL == "" && cfg.APIKey == "" {
+		return nil, errors.New("llm: no API key for api.openai.com (set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server)")
+	}
+	var oc openai.ClientConfig
+	if strings.Contains(cfg.BaseURL, "openai.azure.com") {
+		oc = openai.DefaultAzureConfig(cfg.APIKey, cfg.BaseURL)
+		oc.APIVersion = azureAPIVersion
+		if cfg.APIVersion != "" {
+			oc.APIVersion = cfg.APIVersion
+		}
+	} else {
+		oc = openai.DefaultConfig(cfg.APIKey)
+		if cfg.BaseURL != "" {
+			oc.BaseURL = cfg.BaseURL
+		}
+	}
+	oc.OrgID = cfg.Org
+	// go-openai drops the response headers of failed requests; this doer
+	// keeps Retry-After for the retry loop.
+	oc.HTTPClient = headerDoer{inner: &http.Client{}}
+	c := &LLM{
+		cfg:    cfg,
+		client: openai.NewClientWithConfig(oc),
+		sem:    make(chan struct{}, cfg.Concurrency),
+		sleep:  llmSleep,
+	}
+	if cfg.CacheDir != "" {
+		rc, err := newReplyCache(cfg.CacheDir)
+		if err != nil {
+			return nil, err
+		}
+		c.cache = rc
+	}
+	return c, nil
+}
+
+// Config returns the configuration in use, defaults applied.
+func (c *LLM) Config() LLMConfig { return c.cfg }
+
+// JSON sends one system and one user message and decodes the model's JSON
+// reply into out (a pointer), checked against schema. A reply that does not
+// parse or validate gets one repair round: the model sees its reply and the
+// problem and is asked for corrected JSON only. Validated replies are cached
+// on disk, so asking again costs no request.
+func (c *LLM) JSON(ctx context.Context, system, user string, schema Schema, out any) error {
+	if rv := reflect.ValueOf(out); rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("llm: JSON needs a non-nil pointer, got %T", out)
+	}
+	c.usage.calls.Add(1)
+	err := c.json(ctx, system, user, schema, out)
+	if err != nil {
+		c.usage.failures.Add(1)
+		return fmt.Errorf("llm %s: %w", schema.Name, err)
+	}
+	return nil
+}
+
+func (c *LLM) json(ctx context.Context, system, user string, schema Schema, out any) error {
+	key := c.cacheKey(schema.Name, system, user)
+	if c.cache != nil {
+		if raw, ok := c.cache.get(key); ok {
+			// A cached reply is re-validated: if the checks have since become
+			// stricter it is treated as a miss rather than trusted.
+			if decodeReply(raw, schema, out) == nil {
+				c.usage.cacheHits.Add(1)
+				return nil
+			}
+		}
+	}
+	if !strings.Contains(strings.ToLower(system+user), "json") {
+		// OpenAI rejects JSON mode unless a message mentions JSON.
+		system += "\n\nReply with a JSON object."
+	}
+	msgs := []openai.ChatCompletionMessage{
+		{Role: openai.ChatMessageRoleSystem, Content: system},
+		{Role: openai.ChatMessageRoleUser, Content: user},
+	}
+	raw, err := c.complete(ctx, msgs)
+	if err != nil {
+		return err
+	}
+	if verr := decodeReply(raw, schema, out); verr != nil {
+		c.usage.repairs.Add(1)
+		echo := raw
+		if strings.TrimSpace(echo) == "" {
+			echo = "(empty reply)" // some servers reject an assistant turn without content
+		}
+		msgs = append(msgs,
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: echo},
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: repairMessage(verr)},
+		)
+		if raw, err = c.complete(ctx, msgs); err != nil {
+			return fmt.Errorf("repair after %v: %w", verr, err)
+		}
+		if err := decodeReply(raw, schema, out); err != nil {
+			return fmt.Errorf("%w: still invalid after repair: %w", ErrInvalidReply, err)
+		}
+	}
+	if c.cache != nil {
+		if err := c.cache.put(key, c.cfg.Model, schema.Name, raw); err != nil {
+			// The reply is good; losing its cache entry only costs a rerun.
+			c.usage.cacheErrors.Add(1)
+		}
+	}
+	return nil
+}
+
+// ErrInvalidReply marks a reply that stayed malformed or invalid after the
+// repair round.
+var ErrInvalidReply = errors.New("invalid JSON reply")
+
+func repairMessage(err error) string {
+	return "Your reply could not be used: " + err.Error() +
+		"\nReply again with only the corrected JSON object: no commentary, no code fences."
+}
+
+// request builds the chat request from the configuration.
+func (c *LLM) request(msgs []openai.ChatCompletionMessage) openai.ChatCompletionRequest {
+	req := openai.ChatCompletionRequest{
+		Model:          c.cfg.Model,
+		Messages:       msgs,
+		Temperature:    c.cfg.Temperature,
+		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
+	}
+	if c.cfg.MaxTokens > 0 {
+		// Local servers know max_tokens; OpenAI's reasoning models refuse it
+		// and want max_completion_tokens. go-openai's own validator knows
+		// which models those are.
+		req.MaxTokens = c.cfg.MaxTokens
+		if errors.Is(openai.NewReasoningValidator().Validate(req), openai.ErrReasoningModelMaxTokensDeprecated) {
+			req.MaxTokens, req.MaxCompletionTokens = 0, c.cfg.MaxTokens
+		}
+	}
+	return req
+}

@@ -1,0 +1,98 @@
+package negatives
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestLLMCleanReply(t *testing.T) {
+	const obj = `{"a": 1}`
+	tests := []struct {
+		name, raw, want string
+		wantErr         bool
+	}{
+		{"plain", obj, obj, false},
+		{"think block", "<think>\nhmm {\"a\": 2}\n</think>\n" + obj, obj, false},
+		{"two think blocks", "<think>x</think>" + obj + "<THINK>y</THINK>", obj, false},
+		{"only the closing tag", "reasoning the template opened\n</think>" + obj, obj, false},
+		{"unfinished think", obj + "\n<think>and then", obj, false},
+		{"json fence", "```json\n" + obj + "\n```", obj, false},
+		{"bare fence", "```\n" + obj + "\n```", obj, false},
+		{"preamble and fence", "Here it is:\n```json\n" + obj + "\n```\nDone.", obj, false},
+		{"preamble", "Sure! " + obj + " Hope this helps.", obj, false},
+		{"fence inside a string is kept", `{"code": "` + "```go\\nx\\n```" + `"}`, `{"code": "` + "```go\\nx\\n```" + `"}`, false},
+		{"only thinking", "<think>never finished", "", true},
+		{"empty", "  \n", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := cleanReply(tt.raw)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLLMRequiredPaths(t *testing.T) {
+	schema := Schema{Name: "t", Required: []string{"a", "list", "list[].id", "list[].sub.x"}}
+	tests := []struct {
+		name, body  string
+		wantMissing []string
+	}{
+		{"all present", `{"a": 1, "list": [{"id": "1", "sub": {"x": 0}}]}`, nil},
+		{"top-level missing", `{"list": []}`, []string{"a"}},
+		{"parent of required children missing", `{"a": 1}`, []string{"list"}},
+		{"null counts as missing", `{"a": null, "list": []}`, []string{"a"}},
+		{"per element", `{"a": 1, "list": [{"id": "1", "sub": {"x": 1}}, {"sub": {}}]}`, []string{"list[1].id", "list[1].sub.x"}},
+		{"nested object missing", `{"a": 1, "list": [{"id": "1"}]}`, []string{"list[0].sub"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out map[string]any
+			err := decodeReply(tt.body, schema, &out)
+			if len(tt.wantMissing) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if want := "missing or null fields: " + strings.Join(tt.wantMissing, ", "); err.Error() != want {
+				t.Errorf("error %q, want %q", err, want)
+			}
+		})
+	}
+}
+
+func TestLLMDecodeReplyResetsOut(t *testing.T) {
+	out := llmTestReply{Answer: "stale", Score: 3}
+	schema := Schema{Name: "t", Required: []string{"score"}}
+	if err := decodeReply(`{"score": 5}`, schema, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Answer != "" || out.Score != 5 {
+		t.Errorf("got %+v: a field from an earlier reply survived", out)
+	}
+}
+
+func TestCausalNormalizeLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"Entity Shift":         "entity_shift",
+		" upstream-downstream": "upstream_downstream",
+		"INFORMATION_NEED":     "information_need",
+	} {
+		if got := normalizeLabel(in); got != want {
+			t.Errorf("normalizeLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if !slices.Contains(ViolationTypes, ViolationType(normalizeLabel("Relation Break"))) {
+		t.Error("normalised label is not a known type")
+	}
+}

@@ -1,0 +1,105 @@
+package negatives
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+func TestLLMParseRetryAfter(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		header map[string]string
+		want   time.Duration
+	}{
+		{"absent", nil, 0},
+		{"seconds", map[string]string{"Retry-After": "3"}, 3 * time.Second},
+		{"fractional seconds", map[string]string{"Retry-After": "0.5"}, 500 * time.Millisecond},
+		{"milliseconds win", map[string]string{"Retry-After": "3", "Retry-After-Ms": "250"}, 250 * time.Millisecond},
+		{"http date", map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, 90 * time.Second},
+		{"date in the past", map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, 0},
+		{"zero", map[string]string{"Retry-After": "0"}, 0},
+		{"garbage", map[string]string{"Retry-After": "soon"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tt.header {
+				h.Set(k, v)
+			}
+			if got := parseRetryAfter(h, now); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLLMRetryAfterIsCapped(t *testing.T) {
+	f := newFakeChat(t, fakeSequence(t,
+		fakeReply{Status: 429, Header: map[string]string{"Retry-After": "86400"}},
+		okReply(llmTestGood),
+	))
+	c := newTestLLM(t, f, nil)
+	var log sleepLog
+	c.sleep = log.sleep
+	var out llmTestReply
+	if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &out); err != nil {
+		t.Fatal(err)
+	}
+	if w := log.all(); len(w) != 1 || w[0] != maxRetryAfter {
+		t.Errorf("waits %v, want [%v]", w, maxRetryAfter)
+	}
+}
+
+func TestLLMRetryBackoffBounds(t *testing.T) {
+	lo, hi := 10*time.Millisecond, 300*time.Millisecond
+	for attempt, ceiling := range []time.Duration{10, 20, 40, 80, 160, 300, 300} {
+		ceiling *= time.Millisecond
+		var top time.Duration
+		for range 2000 {
+			d := retryBackoff(lo, hi, attempt)
+			if d < 0 || d > ceiling {
+				t.Fatalf("attempt %d: wait %v outside [0, %v]", attempt, d, ceiling)
+			}
+			top = max(top, d)
+		}
+		// Full jitter spreads over the whole range, not just its bottom.
+		if top < ceiling/2 {
+			t.Errorf("attempt %d: largest of 2000 waits %v, want near %v", attempt, top, ceiling)
+		}
+	}
+	if d := retryBackoff(time.Second, time.Minute, 200); d > time.Minute {
+		t.Errorf("huge attempt overflowed: %v", d)
+	}
+}
+
+func TestLLMIsRetryable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"429", &openai.APIError{HTTPStatusCode: 429}, true},
+		{"500", &openai.APIError{HTTPStatusCode: 500}, true},
+		{"502 plain body", &openai.RequestError{HTTPStatusCode: 502}, true},
+		{"400", &openai.APIError{HTTPStatusCode: 400}, false},
+		{"404 wrapped", fmt.Errorf("x: %w", &openai.RequestError{HTTPStatusCode: 404}), false},
+		{"timeout", &timeoutError{after: time.Second, err: context.DeadlineExceeded}, true},
+		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
+		{"bad JSON body", errors.New("invalid character 'x'"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := isRetryable(tt.err); got != tt.want {
+				t.Errorf("isRetryable(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,51 @@
+package negatives
+
+import (
+	"sync/atomic"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// LLMUsage is a snapshot of what an LLM client has spent and how its calls
+// went. Token counts are those the server reported.
+type LLMUsage struct {
+	Calls            int64 `json:"calls"`        // JSON calls made
+	CacheHits        int64 `json:"cache_hits"`   // calls answered from the disk cache
+	Requests         int64 `json:"requests"`     // HTTP requests sent, retries and repairs included
+	Retries          int64 `json:"retries"`      // requests re-sent after 429, 5xx, timeout or transport error
+	Repairs          int64 `json:"repairs"`      // repair rounds after a malformed or invalid reply
+	Failures         int64 `json:"failures"`     // calls that returned an error
+	CacheErrors      int64 `json:"cache_errors"` // good replies that could not be written to the cache
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	TotalTokens      int64 `json:"total_tokens"`
+}
+
+// usageCounters are updated from many goroutines, hence atomics.
+type usageCounters struct {
+	calls, cacheHits, requests, retries, repairs, failures, cacheErrors atomic.Int64
+	promptTokens, completionTokens, totalTokens                         atomic.Int64
+}
+
+func (u *usageCounters) addTokens(t openai.Usage) {
+	u.promptTokens.Add(int64(t.PromptTokens))
+	u.completionTokens.Add(int64(t.CompletionTokens))
+	u.totalTokens.Add(int64(t.TotalTokens))
+}
+
+// Usage returns the counters so far.
+func (c *LLM) Usage() LLMUsage {
+	u := &c.usage
+	return LLMUsage{
+		Calls:            u.calls.Load(),
+		CacheHits:        u.cacheHits.Load(),
+		Requests:         u.requests.Load(),
+		Retries:          u.retries.Load(),
+		Repairs:          u.repairs.Load(),
+		Failures:         u.failures.Load(),
+		CacheErrors:      u.cacheErrors.Load(),
+		PromptTokens:     u.promptTokens.Load(),
+		CompletionTokens: u.completionTokens.Load(),
+		TotalTokens:      u.totalTokens.Load(),
+	}
+}

@@ -1,0 +1,95 @@
+package negatives
+
+import (
+	"fmt"
+	"runtime"
+
+	"retune/eval"
+)
+
+// MineConfig selects hard negatives from the encoder's own ranking.
+type MineConfig struct {
+	RankFrom, RankTo int     // rank window [from, to), 0-based (default 10–100)
+	Margin           float64 // skip docs scoring above Margin × positive score (default 0.95)
+	PerQuery         int     // negatives per query (default 15)
+}
+
+// DefaultMineConfig is the issue's default window, margin and count.
+func DefaultMineConfig() MineConfig {
+	return MineConfig{RankFrom: 10, RankTo: 100, Margin: 0.95, PerQuery: 15}
+}
+
+// MineReport says how mining went; the fallback counts matter with weak
+// encoders, whose positives often rank low enough that the margin rejects
+// most of the window.
+type MineReport struct {
+	Queries          int `json:"queries"`
+	Negatives        int `json:"negatives"`
+	FallbackQueries  int `json:"fallback_queries"`   // queries topped up past the margin filter
+	FallbackNegs     int `json:"fallback_negatives"` // negatives taken that way
+	MarginRejected   int `json:"margin_rejected"`
+	PositivesSkipped int `json:"positives_skipped"`
+}
+
+// Mine returns up to PerQuery negative doc ids per query, best-scoring first.
+// A candidate scoring above Margin × (the query's best positive score) may be
+// an unjudged relevant document, so it is skipped; when that leaves fewer than
+// PerQuery, the rest are filled with the margin-rejected window candidates of
+// lowest score (those least likely to be relevant), and the report counts it.
+func Mine(ix *eval.Index, docVec func(id string) []float32, queryIDs []string, queryVecs [][]float32, positives map[string]map[string]int, cfg MineConfig) (map[string][]string, MineReport, error) {
+	if cfg.RankTo <= cfg.RankFrom || cfg.RankFrom < 0 || cfg.PerQuery <= 0 {
+		return nil, MineReport{}, fmt.Errorf("mine: bad window [%d,%d) or count %d", cfg.RankFrom, cfg.RankTo, cfg.PerQuery)
+	}
+	if len(queryIDs) != len(queryVecs) {
+		return nil, MineReport{}, fmt.Errorf("mine: %d query ids, %d vectors", len(queryIDs), len(queryVecs))
+	}
+	hits := ix.SearchBatch(queryVecs, cfg.RankTo, runtime.NumCPU())
+	out := make(map[string][]string, len(queryIDs))
+	var rep MineReport
+	for qi, qid := range queryIDs {
+		judged := positives[qid]
+		posScore := -1.0
+		for id, rel := range judged {
+			if d := docVec(id); d != nil && rel > 0 {
+				posScore = max(posScore, dot32(queryVecs[qi], d))
+			}
+		}
+		var picked, spare []string
+		for r := cfg.RankFrom; r < len(hits[qi]); r++ {
+			h := hits[qi][r]
+			if judged[h.ID] > 0 {
+				rep.PositivesSkipped++
+				continue
+			}
+			if posScore > 0 && h.Score > cfg.Margin*posScore {
+				rep.MarginRejected++
+				spare = append(spare, h.ID)
+				continue
+			}
+			if len(picked) < cfg.PerQuery {
+				picked = append(picked, h.ID)
+			}
+		}
+		if len(picked) < cfg.PerQuery && len(spare) > 0 {
+			// spare is in rank order: take from its end, the lowest scores.
+			n := min(cfg.PerQuery-len(picked), len(spare))
+			for i := 0; i < n; i++ {
+				picked = append(picked, spare[len(spare)-1-i])
+			}
+			rep.FallbackQueries++
+			rep.FallbackNegs += n
+		}
+		out[qid] = picked
+		rep.Queries++
+		rep.Negatives += len(picked)
+	}
+	return out, rep, nil
+}
+
+func dot32(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}

@@ -1,0 +1,297 @@
+package negatives
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// RunConfig sets how generated negatives are written and filtered.
+type RunConfig struct {
+	PerQuery    int          `json:"per_query"`   // negatives asked per pair (default 3)
+	Concurrency int          `json:"concurrency"` // pairs in flight (default 4); LLM generators also bound themselves
+	Filter      FilterConfig `json:"filter"`
+}
+
+// DefaultRunConfig is 3 negatives per pair, 4 pairs at a time, default filters.
+func DefaultRunConfig() RunConfig {
+	return RunConfig{PerQuery: 3, Concurrency: 4, Filter: DefaultFilterConfig()}
+}
+
+func (c RunConfig) withDefaults() RunConfig {
+	d := DefaultRunConfig()
+	if c.PerQuery <= 0 {
+		c.PerQuery = d.PerQuery
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = d.Concurrency
+	}
+	c.Filter = c.Filter.withDefaults()
+	return c
+}
+
+// runMaxCandidates is how many mined documents a generator sees per pair:
+// enough to show the corpus's style, few enough to keep prompts short.
+const runMaxCandidates = 5
+
+// Request is the work for Run.
+type Request struct {
+	Pairs []Pair
+	// Candidates maps a query id to its mined documents' texts, best first.
+	// The first 5 are passed to the generator; all are used for diagnostics.
+	Candidates map[string][]string
+}
+
+// Result is what Run produced: the kept negatives in pair order (then
+// generation order), every rejection, and the report.
+type Result struct {
+	Negatives []Negative  `json:"negatives"`
+	Rejected  []Rejection `json:"rejected"`
+	Report    Report      `json:"report"`
+}
+
+// Report summarises a Run.
+type Report struct {
+	Generator        string         `json:"generator"`
+	Pairs            int            `json:"pairs"`
+	Generated        int            `json:"generated"`
+	Kept             int            `json:"kept"`
+	RejectedByReason map[string]int `json:"rejected_by_reason"`
+	KeptByType       map[string]int `json:"kept_by_type"`
+	EmptyPairs       int            `json:"empty_pairs"` // pairs whose generator returned no negative
+	Failures         int            `json:"failures"`
+	FailedPairs      []string       `json:"failed_pairs,omitempty"`    // "query_id/pos_id", pair order
+	FailureSamples   []string       `json:"failure_samples,omitempty"` // the first errors, for diagnosis
+	NotRun           int            `json:"not_run"`                   // pairs never started (cancelled)
+	Diagnostics      Diagnostics    `json:"diagnostics"`
+	Usage            any            `json:"usage,omitempty"`
+	ElapsedS         float64        `json:"elapsed_s"`
+}
+
+// UsageReporter is implemented by generators that account for what they
+// used (tokens, requests, cache hits); Run copies it into Report.Usage.
+type UsageReporter interface {
+	UsageReport() any
+}
+
+// runFailureSamples caps Report.FailureSamples.
+const runFailureSamples = 10
+
+// runOutcome is one pair's generation result.
+type runOutcome struct {
+	negs []Negative
+	err  error
+	ran  bool
+}
+
+// Run generates negatives for every pair on up to cfg.Concurrency
+// goroutines, then filters them and computes the shortcut diagnostics over
+// the kept ones. One embed call covers both: the negatives that pass the
+// text checks, the positives, the queries and all mined candidates.
+//
+// A failing pair does not stop the others: failures are counted and listed,
+// and Run returns the partial result with a nil error. Only when every pair
+// failed, or ctx was cancelled, does it return an error — still with the
+// partial result (on cancellation the embedding checks and diagnostics are
+// skipped). An embed failure also returns an error with the text-filtered
+// result. progress, if set, is called after each pair, one call at a time.
+// embed may be nil: the near-identical check and diagnostics are skipped.
+func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed EmbedFunc, progress func(done, total int)) (*Result, error) {
+	if gen == nil {
+		return nil, errors.New("negatives: run: no generator")
+	}
+	start := time.Now()
+	cfg = cfg.withDefaults()
+	outs := runGenerate(ctx, gen, req, cfg, progress)
+
+	res := &Result{Report: Report{Generator: gen.Name(), Pairs: len(req.Pairs),
+		RejectedByReason: map[string]int{}, KeptByType: map[string]int{}}}
+	for _, r := range RejectReasons {
+		res.Report.RejectedByReason[r] = 0
+	}
+	rep := &res.Report
+	var generated []Negative
+	var firstErr error
+	for i, o := range outs {
+		p := req.Pairs[i]
+		switch {
+		case !o.ran:
+			rep.NotRun++
+		case o.err != nil:
+			rep.Failures++
+			rep.FailedPairs = append(rep.FailedPairs, p.QueryID+"/"+p.PosID)
+			if len(rep.FailureSamples) < runFailureSamples {
+				rep.FailureSamples = append(rep.FailureSamples, fmt.Sprintf("%s/%s: %v", p.QueryID, p.PosID, o.err))
+			}
+			firstErr = runFirstErr(firstErr, o.err)
+		case len(o.negs) == 0:
+			rep.EmptyPairs++
+		}
+		generated = append(generated, o.negs...)
+	}
+	rep.Generated = len(generated)
+	if u, ok := gen.(UsageReporter); ok {
+		rep.Usage = u.UsageReport()
+	}
+
+	var err error
+	switch {
+	case ctx.Err() != nil:
+		err = fmt.Errorf("negatives: run stopped after %d of %d pairs: %w", len(outs)-rep.NotRun, len(outs), ctx.Err())
+	case rep.Failures > 0 && rep.Failures == rep.Pairs:
+		err = fmt.Errorf("negatives: all %d pairs failed: %w", rep.Pairs, firstErr)
+	}
+	pairs := filterPairs(req.Pairs)
+	pass, rejected := filterText(generated, pairs, cfg.Filter)
+	var vec func(string) []float32
+	if err == nil && embed != nil && len(pass) > 0 {
+		vecs, eerr := filterEmbed(ctx, embed, runEmbedTexts(req, pass))
+		if eerr != nil {
+			err = eerr
+		} else {
+			vec = func(s string) []float32 { return vecs[s] }
+		}
+	}
+	kept, more := filterVectors(pass, pairs, cfg.Filter, vec)
+	res.Negatives, res.Rejected = kept, append(rejected, more...)
+	for _, r := range res.Rejected {
+		rep.RejectedByReason[r.Reason]++
+	}
+	for _, n := range kept {
+		rep.KeptByType[string(n.Type)]++
+	}
+	rep.Kept = len(kept)
+	if vec != nil {
+		rep.Diagnostics = Diagnose(runQueryVectors(req, kept, vec))
+	}
+	rep.ElapsedS = time.Since(start).Seconds()
+	return res, err
+}
+
+func runFirstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// runGenerate calls gen for each pair with bounded concurrency. Outcomes
+// are stored by pair index, so the output order never depends on timing.
+func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig, progress func(done, total int)) []runOutcome {
+	outs := make([]runOutcome, len(req.Pairs))
+	var next atomic.Int64
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range min(cfg.Concurrency, len(req.Pairs)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(req.Pairs) {
+					return
+				}
+				p := req.Pairs[i]
+				cands := req.Candidates[p.QueryID]
+				cands = cands[:min(len(cands), runMaxCandidates)]
+				negs, err := runOne(ctx, gen, p, cands, cfg.PerQuery)
+				outs[i] = runOutcome{negs: negs, err: err, ran: true}
+				mu.Lock()
+				done++
+				if progress != nil {
+					progress(done, len(req.Pairs))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return outs
+}
+
+// runOne generates for one pair. It stamps each negative with the pair and
+// the generator (a generator may leave them blank), keeps at most n, and
+// turns a panic into that pair's error: one bad reply must not take down a
+// run that has already paid for hundreds of others.
+func runOne(ctx context.Context, gen Generator, p Pair, cands []string, n int) (negs []Negative, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			negs, err = nil, fmt.Errorf("generator %s panicked: %v", gen.Name(), r)
+		}
+	}()
+	negs, err = gen.Generate(ctx, p, cands, n)
+	if err != nil {
+		return nil, err
+	}
+	negs = negs[:min(len(negs), n)]
+	for i := range negs {
+		negs[i].QueryID, negs[i].PosID = p.QueryID, p.PosID
+		if negs[i].Generator == "" {
+			negs[i].Generator = gen.Name()
+		}
+	}
+	return negs, nil
+}
+
+// runEmbedTexts lists every distinct text Run needs embedded, for the
+// filters (negatives, positives) and the diagnostics (queries, mined).
+func runEmbedTexts(req Request, pass []Negative) []string {
+	pairs := filterPairs(req.Pairs)
+	texts := filterEmbedTexts(pass, pairs)
+	seen := make(map[string]bool, len(texts))
+	for _, t := range texts {
+		seen[t] = true
+	}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			texts = append(texts, s)
+		}
+	}
+	for _, q := range runQueryOrder(req.Pairs) {
+		add(q.Query)
+		for _, c := range req.Candidates[q.QueryID] {
+			add(c)
+		}
+	}
+	return texts
+}
+
+// runQueryOrder is each distinct query's first pair, in pair order.
+func runQueryOrder(pairs []Pair) []Pair {
+	var out []Pair
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		if !seen[p.QueryID] {
+			seen[p.QueryID] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// runQueryVectors groups the embeddings per query for Diagnose.
+func runQueryVectors(req Request, kept []Negative, vec func(string) []float32) []QueryVectors {
+	gen := map[string][][]float32{}
+	for _, n := range kept {
+		if v := vec(n.Text); v != nil {
+			gen[n.QueryID] = append(gen[n.QueryID], v)
+		}
+	}
+	var out []QueryVectors
+	for _, p := range runQueryOrder(req.Pairs) {
+		q := QueryVectors{Query: vec(p.Query), Generated: gen[p.QueryID]}
+		if q.Query == nil {
+			continue
+		}
+		for _, c := range req.Candidates[p.QueryID] {
+			if v := vec(c); v != nil {
+				q.Mined = append(q.Mined, v)
+			}
+		}
+		out = append(out, q)
+	}
+	return out
+}

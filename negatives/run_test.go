@@ -1,0 +1,350 @@
+package negatives
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var errRunFake = errors.New("fake generator failure")
+
+// runFakeGen returns n+extra negatives per pair (Run must trim to n),
+// leaving QueryID, PosID and Generator blank (Run must stamp them). It fails
+// or panics for chosen queries, sleeps to scramble completion order, and
+// records concurrency and the candidates it was shown.
+type runFakeGen struct {
+	fail, panics map[string]bool
+	extra        int
+	delay        func(p Pair) time.Duration
+	onCall       func(call int64)
+
+	calls, inflight, maxInflight atomic.Int64
+	mu                           sync.Mutex
+	maxCands                     int
+}
+
+func (g *runFakeGen) Name() string { return "fake" }
+
+func (g *runFakeGen) Generate(ctx context.Context, p Pair, cands []string, n int) ([]Negative, error) {
+	call := g.calls.Add(1)
+	cur := g.inflight.Add(1)
+	defer g.inflight.Add(-1)
+	for {
+		m := g.maxInflight.Load()
+		if cur <= m || g.maxInflight.CompareAndSwap(m, cur) {
+			break
+		}
+	}
+	g.mu.Lock()
+	g.maxCands = max(g.maxCands, len(cands))
+	g.mu.Unlock()
+	if g.onCall != nil {
+		g.onCall(call)
+	}
+	if g.delay != nil {
+		time.Sleep(g.delay(p))
+	}
+	if g.fail[p.QueryID] {
+		return nil, fmt.Errorf("pair %s: %w", p.QueryID, errRunFake)
+	}
+	if g.panics[p.QueryID] {
+		panic("bad reply for " + p.QueryID)
+	}
+	var out []Negative
+	for i := range n + g.extra {
+		out = append(out, Negative{Text: runFakeText(p, i), Type: ViolationTypes[i%len(ViolationTypes)], Node: "R1", Origin: OriginFromScratch})
+	}
+	return out, nil
+}
+
+func runFakeText(p Pair, i int) string {
+	return fmt.Sprintf("Counterfactual %d of %s: a document about something else entirely, long enough to keep.", i, p.PosID)
+}
+
+// runFakeUsage adds usage accounting to runFakeGen.
+type runFakeUsage struct{ runFakeGen }
+
+func (g *runFakeUsage) UsageReport() any { return map[string]int{"requests": int(g.calls.Load())} }
+
+// runPairs makes n pairs q0/d0 … with 8 mined candidates each.
+func runPairs(n int) Request {
+	req := Request{Candidates: map[string][]string{}}
+	for i := range n {
+		q := fmt.Sprintf("q%d", i)
+		req.Pairs = append(req.Pairs, Pair{QueryID: q, Query: "query " + q, PosID: fmt.Sprintf("d%d", i),
+			Positive: fmt.Sprintf("The positive document %d answers query %s in full detail.", i, q)})
+		for j := range 8 {
+			req.Candidates[q] = append(req.Candidates[q], fmt.Sprintf("Mined document %d for %s.", j, q))
+		}
+	}
+	return req
+}
+
+// runEmbedFake gives every distinct text its own axis (so no cosine reaches
+// the near-identical threshold) and counts calls.
+type runEmbedFake struct {
+	mu    sync.Mutex
+	axis  map[string]int
+	calls int
+	texts int
+	err   error
+}
+
+func (f *runEmbedFake) embed(_ context.Context, texts []string) ([][]float32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.texts += len(texts)
+	if f.err != nil {
+		return nil, f.err
+	}
+	if f.axis == nil {
+		f.axis = map[string]int{}
+	}
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		a, ok := f.axis[t]
+		if !ok {
+			a = len(f.axis)
+			f.axis[t] = a
+		}
+		v := make([]float32, 512)
+		v[a%512] = 1
+		out[i] = v
+	}
+	return out, nil
+}
+
+func TestRunKeepsCompletedResultsWhenSomePairsFail(t *testing.T) {
+	req := runPairs(10)
+	// Later pairs sleep less, so completion order is roughly reversed.
+	gen := &runFakeGen{fail: map[string]bool{"q3": true, "q7": true}, panics: map[string]bool{"q5": true}, extra: 2,
+		delay: func(p Pair) time.Duration { return time.Duration(10-int(p.QueryID[1]-'0')) * time.Millisecond }}
+	emb := &runEmbedFake{}
+	cfg := DefaultRunConfig()
+	cfg.Concurrency = 3
+	res, err := Run(context.Background(), gen, req, cfg, emb.embed, nil)
+	if err != nil {
+		t.Fatalf("Run with some failures returned %v, want nil", err)
+	}
+	rep := res.Report
+	if rep.Pairs != 10 || rep.Failures != 3 || rep.Generated != 21 || rep.Kept != 21 || rep.NotRun != 0 || rep.Generator != "fake" {
+		t.Errorf("report = %+v", rep)
+	}
+	if want := []string{"q3/d3", "q5/d5", "q7/d7"}; !reflect.DeepEqual(rep.FailedPairs, want) {
+		t.Errorf("FailedPairs = %v, want %v", rep.FailedPairs, want)
+	}
+	if len(rep.FailureSamples) != 3 || !strings.Contains(rep.FailureSamples[1], "panicked") {
+		t.Errorf("FailureSamples = %q", rep.FailureSamples)
+	}
+	// Pair order, then generation order, stamped with the pair and generator.
+	var want []Negative
+	for i, p := range req.Pairs {
+		if i == 3 || i == 5 || i == 7 {
+			continue
+		}
+		for j := range 3 {
+			want = append(want, Negative{QueryID: p.QueryID, PosID: p.PosID, Text: runFakeText(p, j),
+				Type: ViolationTypes[j], Node: "R1", Origin: OriginFromScratch, Generator: "fake"})
+		}
+	}
+	if !reflect.DeepEqual(res.Negatives, want) {
+		t.Errorf("negatives out of order or unstamped:\n got %+v\nwant %+v", res.Negatives, want)
+	}
+	if gen.maxCands != 5 {
+		t.Errorf("generator saw %d candidates, want at most 5", gen.maxCands)
+	}
+	// One embed call; diagnostics use all 8 mined docs of the 10 queries.
+	if emb.calls != 1 {
+		t.Errorf("embed called %d times, want 1", emb.calls)
+	}
+	d := rep.Diagnostics
+	if d.Mined.N != 80 || d.Generated.N != 21 || d.Queries != 10 || d.GeneratedMinedPairs != 21*8 || d.GeneratedGeneratedPairs != 7*3 {
+		t.Errorf("diagnostics counts = %+v", d)
+	}
+	if rep.KeptByType[string(EntityShift)] != 7 || rep.RejectedByReason[RejectDuplicate] != 0 || len(rep.RejectedByReason) != len(RejectReasons) {
+		t.Errorf("KeptByType %v RejectedByReason %v", rep.KeptByType, rep.RejectedByReason)
+	}
+}
+
+func TestRunAllPairsFail(t *testing.T) {
+	req := runPairs(4)
+	gen := &runFakeGen{fail: map[string]bool{"q0": true, "q1": true, "q2": true, "q3": true}}
+	res, err := Run(context.Background(), gen, req, DefaultRunConfig(), nil, nil)
+	if !errors.Is(err, errRunFake) {
+		t.Fatalf("err = %v, want it to wrap the generator's error", err)
+	}
+	if res == nil || res.Report.Failures != 4 || len(res.Report.FailedPairs) != 4 || len(res.Negatives) != 0 {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestRunCancelledKeepsPartialResult(t *testing.T) {
+	req := runPairs(6)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gen := &runFakeGen{onCall: func(call int64) {
+		if call == 3 {
+			cancel() // the third pair still completes; no fourth starts
+		}
+	}}
+	emb := &runEmbedFake{}
+	cfg := DefaultRunConfig()
+	cfg.Concurrency = 1
+	res, err := Run(ctx, gen, req, cfg, emb.embed, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if res == nil || res.Report.NotRun != 3 || res.Report.Kept != 9 || res.Report.Failures != 0 {
+		t.Fatalf("result report = %+v", res.Report)
+	}
+	if res.Negatives[8].QueryID != "q2" || emb.calls != 0 {
+		t.Errorf("last kept from %s, embed calls %d; want q2 and 0", res.Negatives[8].QueryID, emb.calls)
+	}
+}
+
+func TestRunConcurrencyBound(t *testing.T) {
+	for _, limit := range []int{1, 3} {
+		gen := &runFakeGen{delay: func(Pair) time.Duration { return 15 * time.Millisecond }}
+		cfg := DefaultRunConfig()
+		cfg.Concurrency = limit
+		if _, err := Run(context.Background(), gen, runPairs(12), cfg, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Sleeping workers need no CPU, so all `limit` are in flight at once.
+		if got := gen.maxInflight.Load(); got != int64(limit) {
+			t.Errorf("concurrency %d: %d calls in flight at most, want exactly %d", limit, got, limit)
+		}
+	}
+}
+
+func TestRunProgressAndDeterminism(t *testing.T) {
+	req := runPairs(9)
+	var results []*Result
+	for range 2 {
+		var mu sync.Mutex
+		var seen []int
+		gen := &runFakeGen{delay: func(p Pair) time.Duration { return time.Duration(9-int(p.QueryID[1]-'0')) * time.Millisecond }}
+		cfg := DefaultRunConfig()
+		res, err := Run(context.Background(), gen, req, cfg, nil, func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			if total != 9 {
+				t.Errorf("total %d, want 9", total)
+			}
+			seen = append(seen, done)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9}; !reflect.DeepEqual(seen, want) {
+			t.Errorf("progress %v, want %v", seen, want)
+		}
+		results = append(results, res)
+	}
+	if !reflect.DeepEqual(results[0].Negatives, results[1].Negatives) {
+		t.Error("two runs returned negatives in different orders")
+	}
+}
+
+func TestRunFiltersGeneratedNegatives(t *testing.T) {
+	req := runPairs(2)
+	// q0's second pair has the same query: its negatives duplicate q0/d0's.
+	req.Pairs = append(req.Pairs, Pair{QueryID: "q0", Query: "query q0", PosID: "d0", Positive: req.Pairs[0].Positive})
+	gen := &runFakeGen{}
+	res, err := Run(context.Background(), gen, req, DefaultRunConfig(), (&runEmbedFake{}).embed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.RejectedByReason[RejectDuplicate] != 3 || len(res.Rejected) != 3 || res.Report.Kept != 6 {
+		t.Errorf("rejected %v kept %d", res.Report.RejectedByReason, res.Report.Kept)
+	}
+}
+
+func TestRunEmbedErrorAndUsage(t *testing.T) {
+	boom := errors.New("encoder down")
+	gen := &runFakeUsage{}
+	res, err := Run(context.Background(), gen, runPairs(2), DefaultRunConfig(), (&runEmbedFake{err: boom}).embed, nil)
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want it to wrap %v", err, boom)
+	}
+	if res == nil || res.Report.Kept != 6 {
+		t.Fatalf("embed failure lost the generated negatives: %+v", res)
+	}
+	if got, want := res.Report.Usage, map[string]int{"requests": 2}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Usage = %v, want %v", got, want)
+	}
+	if _, err := Run(context.Background(), nil, runPairs(1), DefaultRunConfig(), nil, nil); err == nil {
+		t.Error("nil generator: no error")
+	}
+}
+
+func TestRunConfigDefaults(t *testing.T) {
+	want := RunConfig{PerQuery: 3, Concurrency: 4, Filter: DefaultFilterConfig()}
+	if got := DefaultRunConfig(); got != want {
+		t.Errorf("DefaultRunConfig() = %+v, want %+v", got, want)
+	}
+	// A zero config asks the generator for the default 3 per pair.
+	res, err := Run(context.Background(), &runFakeGen{}, runPairs(1), RunConfig{}, nil, nil)
+	if err != nil || res.Report.Generated != 3 {
+		t.Errorf("zero config: generated %d, err %v", res.Report.Generated, err)
+	}
+}
+
+// TestRunResultJSON: the trainer caches a Result as JSON between attempts.
+func TestRunResultJSON(t *testing.T) {
+	res, err := Run(context.Background(), &runFakeGen{}, runPairs(2), DefaultRunConfig(), (&runEmbedFake{}).embed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"negatives"`, `"rejected"`, `"report"`, `"rejected_by_reason"`, `"failures"`, `"elapsed_s"`, `"diagnostics"`, `"break_explanation"`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("JSON lacks %s", key)
+		}
+	}
+	var back Result
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Negatives, res.Negatives) || back.Report.Kept != res.Report.Kept {
+		t.Error("Result does not survive a JSON round trip")
+	}
+}
+
+// TestRunOfflineConcurrencyInvariant: the offline generator through Run
+// gives the same output on 1 and 4 workers.
+func TestRunOfflineConcurrencyInvariant(t *testing.T) {
+	pairs := []Pair{offlineRichPair,
+		{QueryID: "q8", Query: "Obesity is associated with asthma.", PosID: "d8",
+			Positive: "Obesity is associated with asthma in 2,000 children. Data came from national surveys of older adults."},
+		{QueryID: "q9", Query: "Aspirin increases bleeding.", PosID: "d9",
+			Positive: "Aspirin increases bleeding in older adults. The cohort was drawn from many hospitals in 2010."}}
+	var outs [][]Negative
+	for _, workers := range []int{1, 4} {
+		g := NewOfflineGenerator(OfflineSeed(5), OfflineNeighbours(offlineRichWords))
+		cfg := DefaultRunConfig()
+		cfg.Concurrency = workers
+		res, err := Run(context.Background(), g, Request{Pairs: pairs}, cfg, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Report.Kept < 7 {
+			t.Errorf("%d workers kept only %d of 9", workers, res.Report.Kept)
+		}
+		outs = append(outs, res.Negatives)
+	}
+	if !reflect.DeepEqual(outs[0], outs[1]) {
+		t.Error("1 and 4 workers gave different negatives")
+	}
+}

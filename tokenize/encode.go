@@ -1,0 +1,231 @@
+package tokenize
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sugarme/tokenizer"
+)
+
+// Batch is a padded, row-major [Size x SeqLen] encoding of texts, in the
+// layout ONNX encoders take as input_ids, attention_mask and token_type_ids.
+type Batch struct {
+	IDs, Mask, TypeIDs []int64
+	Size, SeqLen       int
+	// Truncated counts the texts that were cut to MaxLength.
+	Truncated int
+}
+
+// row is the content ids of one text (no special tokens), already cut to
+// fit MaxLength together with the special tokens.
+type row struct {
+	ids       []int
+	truncated bool
+}
+
+// EncodeBatch encodes texts with special tokens, truncating each to
+// MaxLength and padding all to the longest one. Empty, whitespace-only and
+// non-UTF-8 texts are rejected with an error naming their index.
+func (t *Tokenizer) EncodeBatch(texts []string) (*Batch, error) {
+	if len(texts) == 0 {
+		return nil, fmt.Errorf("tokenize: %w", ErrEmptyBatch)
+	}
+	// Validate everything first so a bad text fails fast, before any work.
+	for i, s := range texts {
+		if err := validateText(s); err != nil {
+			return nil, fmt.Errorf("tokenize: text %d: %w", i, err)
+		}
+	}
+	rows := make([]row, len(texts))
+	errs := make([]error, len(texts))
+	t.forEach(len(texts), func(i int) {
+		rows[i], errs[i] = t.encodeOne(texts[i])
+	})
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("tokenize: text %d: %w", i, err)
+		}
+	}
+	return t.pack(rows), nil
+}
+
+// forEach runs fn(0..n-1) on up to t.workers goroutines. Workers pull
+// indices from a shared counter rather than taking fixed chunks, because
+// text lengths (and so costs) vary widely within a batch.
+func (t *Tokenizer) forEach(n int, fn func(i int)) {
+	workers := min(t.workers, n)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// encodeOne tokenizes one text and cuts its content so that content plus
+// special tokens fit MaxLength.
+func (t *Tokenizer) encodeOne(text string) (row, error) {
+	budget := t.maxLength - t.wrap.len()
+	ids, _, err := t.content(text, budget)
+	if err != nil {
+		return row{}, err
+	}
+	if len(ids) > budget {
+		return row{ids: ids[:budget], truncated: true}, nil
+	}
+	return row{ids: ids}, nil
+}
+
+// Tokens returns the model tokens of text (word pieces for WordPiece; words
+// for WordLevel, which keeps unknown words as normalised rather than
+// "[UNK]") without special tokens and without truncation, normalised exactly
+// as EncodeBatch normalises.
+func (t *Tokenizer) Tokens(text string) ([]string, error) {
+	if err := validateText(text); err != nil {
+		return nil, fmt.Errorf("tokenize: %w", err)
+	}
+	_, toks, err := t.content(text, -1)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: %w", err)
+	}
+	return toks, nil
+}
+
+// content returns the ids and tokens of text without special tokens. With
+// limit >= 0 it may stop once it has more than limit tokens (the caller
+// truncates anyway). The slices are the caller's: cached chunks are copied,
+// never aliased.
+func (t *Tokenizer) content(text string, limit int) (ids []int, toks []string, err error) {
+	if t.fold {
+		text = foldAccents(text)
+	}
+	if t.cache == nil {
+		ids, toks, err = t.encodeChunk(text)
+	} else {
+		ids, toks, err = t.chunked(text, limit)
+	}
+	if err == nil && len(ids) == 0 {
+		err = ErrNoTokens
+	}
+	return ids, toks, err
+}
+
+// chunked encodes text chunk by chunk through the cache; only valid for
+// pipelines where chunkable holds. Later chunks cannot change earlier
+// tokens, so it stops past limit (if >= 0): a 2000-word text costs no more
+// than a 512-token one.
+func (t *Tokenizer) chunked(text string, limit int) (ids []int, toks []string, err error) {
+	// Most words are one token; the guess saves regrowing the slices.
+	guess := len(text)/5 + 1
+	if limit >= 0 {
+		guess = min(guess, limit+16)
+	}
+	ids, toks = make([]int, 0, guess), make([]string, 0, guess)
+	for c := range strings.SplitSeq(text, " ") {
+		if c == "" {
+			continue
+		}
+		ch, ok := t.cache.get(c)
+		if !ok {
+			if ch.ids, ch.tokens, err = t.encodeChunk(c); err != nil {
+				return nil, nil, err
+			}
+			if len(c) <= maxCachedChunk {
+				t.cache.put(c, ch)
+			}
+		}
+		ids = append(ids, ch.ids...)
+		toks = append(toks, ch.tokens...)
+		if limit >= 0 && len(ids) > limit {
+			break
+		}
+	}
+	return ids, toks, nil
+}
+
+// encodeChunk runs sugarme's normalisation, pre-tokenisation and model on s.
+func (t *Tokenizer) encodeChunk(s string) (ids []int, toks []string, err error) {
+	defer recoverAsError(&err)
+	enc, err := t.tk.EncodeSingleSequence(tokenizer.NewInputSequence(s), 0, tokenizer.Byte)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc.Ids, enc.Tokens, nil
+}
+
+// pack wraps rows in the special tokens and pads them to the longest one.
+// Padding positions get the file's pad id and pad type id and mask 0; real
+// tokens get mask 1.
+func (t *Tokenizer) pack(rows []row) *Batch {
+	w := &t.wrap
+	seqLen := 0
+	for _, r := range rows {
+		seqLen = max(seqLen, w.len()+len(r.ids))
+	}
+	n := len(rows) * seqLen
+	b := &Batch{
+		IDs:     make([]int64, n),
+		Mask:    make([]int64, n),
+		TypeIDs: make([]int64, n),
+		Size:    len(rows),
+		SeqLen:  seqLen,
+	}
+	for i, r := range rows {
+		if r.truncated {
+			b.Truncated++
+		}
+		length := w.len() + len(r.ids)
+		tokens, padding := i*seqLen, i*seqLen+length
+		if t.padLeft {
+			tokens, padding = i*seqLen+seqLen-length, i*seqLen
+		}
+		ids, types := b.IDs[tokens:tokens+length], b.TypeIDs[tokens:tokens+length]
+		k := 0
+		for j, id := range w.prefix {
+			ids[k], types[k] = int64(id), int64(w.prefixTypes[j])
+			k++
+		}
+		for _, id := range r.ids {
+			ids[k], types[k] = int64(id), int64(w.contentType)
+			k++
+		}
+		for j, id := range w.suffix {
+			ids[k], types[k] = int64(id), int64(w.suffixTypes[j])
+			k++
+		}
+		for j := range length {
+			b.Mask[tokens+j] = 1
+		}
+		for j := range seqLen - length {
+			b.IDs[padding+j] = t.padID
+			b.TypeIDs[padding+j] = t.padTypeID
+		}
+	}
+	return b
+}
+
+// recoverAsError turns a panic inside sugarme (its pipeline indexes and
+// type-asserts freely) into an error: a panic on an EncodeBatch worker
+// goroutine could not be recovered by the caller and would kill the whole
+// service.
+func recoverAsError(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("tokenizer panicked: %v", r)
+	}
+}

@@ -1,0 +1,153 @@
+package tokenize
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/sugarme/tokenizer"
+	"github.com/sugarme/tokenizer/pretrained"
+)
+
+// Tokenizer encodes texts for one tokenizer.json. It is safe for concurrent
+// use: after Load nothing in it, or in the sugarme pipeline it wraps, is
+// written, except caches that carry their own locks (our chunk cache,
+// sugarme's BPE and Unigram caches).
+type Tokenizer struct {
+	tk        *tokenizer.Tokenizer
+	maxLength int
+	wrap      wrap
+	fold      bool
+	padID     int64
+	padTypeID int64
+	padLeft   bool
+	vocabSize int
+	workers   int
+	// cache is nil when the pipeline is not chunkable (see chunks.go).
+	cache *chunkCache
+}
+
+// fileConfig holds the parts of tokenizer.json that sugarme does not expose
+// or mishandles, parsed by us from the same bytes.
+type fileConfig struct {
+	pipelineConfig
+	Padding *paddingConfig `json:"padding"`
+}
+
+type paddingConfig struct {
+	PadID     *int   `json:"pad_id"`
+	PadTypeID int    `json:"pad_type_id"`
+	Direction string `json:"direction"`
+}
+
+// Load reads a tokenizer.json. The file's padding and truncation sections
+// are ignored (only its pad id, pad type id and direction are kept): the
+// batch is padded to its longest text and truncated to MaxLength, because
+// fixed padding to e.g. 128 multiplies inference time for short texts.
+func Load(path string, opts ...Option) (*Tokenizer, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: load: %w", err)
+	}
+	var cfg fileConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("tokenize: parse %s: %w", path, err)
+	}
+	tk, err := buildPipeline(data)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: load %s: %w", path, err)
+	}
+	// Padding and truncation are done in EncodeBatch: sugarme's truncation
+	// builds overflow encodings nobody reads and log.Fatal()s on bad input,
+	// and its per-text padding cannot know the batch's longest text.
+	tk.WithPadding(nil)
+	tk.WithTruncation(nil)
+
+	t := &Tokenizer{
+		tk:        tk,
+		maxLength: o.maxLength,
+		workers:   max(o.workers, 1),
+		vocabSize: vocabSize(tk, &cfg),
+	}
+	if t.wrap, err = learnWrap(tk); err != nil {
+		return nil, fmt.Errorf("tokenize: load %s: %w", path, err)
+	}
+	if t.maxLength <= t.wrap.len() {
+		return nil, fmt.Errorf("tokenize: load %s: max length %d leaves no room beside %d special tokens",
+			path, t.maxLength, t.wrap.len())
+	}
+	if o.cache && chunkable(&cfg.pipelineConfig) {
+		t.cache = &chunkCache{}
+	}
+	if o.foldAccents != nil {
+		t.fold = *o.foldAccents
+	} else {
+		t.fold = wantsFolding(cfg.Normalizer)
+	}
+	t.padID, t.padTypeID, t.padLeft = padding(tk, cfg.Padding)
+	return t, nil
+}
+
+// buildPipeline wraps pretrained.FromReader, which type-asserts JSON fields
+// unchecked and panics on shapes it does not expect; a bad file must be an
+// error for the caller, not a crash.
+func buildPipeline(data []byte) (tk *tokenizer.Tokenizer, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unsupported tokenizer.json: %v", r)
+		}
+	}()
+	tk, err = pretrained.FromReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if tk.GetModel() == nil {
+		return nil, errors.New("tokenizer.json has no model")
+	}
+	return tk, nil
+}
+
+// padding returns the file's pad id when it has a padding section, else the
+// id of a conventional pad token, else 0 (masked out either way).
+func padding(tk *tokenizer.Tokenizer, p *paddingConfig) (id, typeID int64, left bool) {
+	if p != nil {
+		typeID = int64(p.PadTypeID)
+		left = p.Direction == "Left"
+		if p.PadID != nil {
+			return int64(*p.PadID), typeID, left
+		}
+	}
+	for _, tok := range []string{"[PAD]", "<pad>"} {
+		if v, ok := tk.TokenToId(tok); ok {
+			return int64(v), typeID, left
+		}
+	}
+	return 0, typeID, left
+}
+
+// vocabSize is one more than the largest id the tokenizer can emit, i.e. the
+// row count an embedding table needs. tk.GetVocab(true) is avoided because it
+// writes the added tokens into the model's own vocabulary map.
+func vocabSize(tk *tokenizer.Tokenizer, cfg *fileConfig) int {
+	n := 0
+	for _, id := range tk.GetModel().GetVocab() {
+		n = max(n, id+1)
+	}
+	for _, at := range cfg.AddedTokens {
+		n = max(n, at.ID+1)
+	}
+	return n
+}
+
+// MaxLength is the longest sequence EncodeBatch produces, special tokens
+// included.
+func (t *Tokenizer) MaxLength() int { return t.maxLength }
+
+// VocabSize is one more than the largest token id the tokenizer can emit.
+func (t *Tokenizer) VocabSize() int { return t.vocabSize }

@@ -1,0 +1,91 @@
+package tokenize
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Input errors. EncodeBatch wraps them with the index of the offending text,
+// so callers can both errors.Is them and find the text.
+var (
+	ErrEmptyText   = errors.New("text is empty or whitespace-only")
+	ErrNoTokens    = errors.New("text yields no tokens after normalisation")
+	ErrInvalidUTF8 = errors.New("text is not valid UTF-8")
+	ErrEmptyBatch  = errors.New("batch has no texts")
+)
+
+func validateText(s string) error {
+	if !utf8.ValidString(s) {
+		return ErrInvalidUTF8
+	}
+	if strings.TrimFunc(s, unicode.IsSpace) == "" {
+		return ErrEmptyText
+	}
+	return nil
+}
+
+// foldAccents removes combining marks ("café" -> "cafe"). sugarme v0.3.0
+// lowercases but does not strip accents where Hugging Face does, so lowercase
+// vocabularies (built from accent-stripped text) would see [UNK] instead.
+func foldAccents(s string) string {
+	if isASCII(s) {
+		return s // nothing to fold; skips three allocations on most input
+	}
+	decomposed := norm.NFD.String(s)
+	stripped := strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Mn, r) {
+			return -1
+		}
+		return r
+	}, decomposed)
+	return norm.NFC.String(stripped)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizerConfig is the part of a tokenizer.json "normalizer" section that
+// decides accent folding. Pointers distinguish JSON null from false.
+type normalizerConfig struct {
+	Type         string             `json:"type"`
+	Lowercase    *bool              `json:"lowercase"`
+	StripAccents *bool              `json:"strip_accents"`
+	Normalizers  []normalizerConfig `json:"normalizers"`
+}
+
+// wantsFolding reports whether the file's normalizer lowercases or strips
+// accents, i.e. whether its vocabulary expects accent-free text.
+func wantsFolding(n *normalizerConfig) bool {
+	if n == nil {
+		return false
+	}
+	switch n.Type {
+	case "BertNormalizer":
+		// Hugging Face semantics: strip_accents null means "same as
+		// lowercase"; an explicit false keeps accents even when lowercasing
+		// (the vocabulary then contains accented words).
+		if n.StripAccents != nil {
+			return *n.StripAccents
+		}
+		return n.Lowercase != nil && *n.Lowercase
+	case "Lowercase", "StripAccents":
+		return true
+	case "Sequence":
+		for i := range n.Normalizers {
+			if wantsFolding(&n.Normalizers[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,131 @@
+package tokenize
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestFoldAccents(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"cafe", "cafe"},
+		{"Café", "Cafe"},
+		{"cafe\u0301", "cafe"}, // already decomposed
+		{"naïve résumé", "naive resume"},
+		{"Ångström Øre", "Angstrom Øre"}, // Ø has no decomposition: kept
+		{"日本語", "日本語"},
+		{"ﬁ", "ﬁ"}, // compatibility ligature: NFD (not NFKD) keeps it
+	}
+	for _, tt := range tests {
+		if got := foldAccents(tt.in); got != tt.want {
+			t.Errorf("foldAccents(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestWantsFolding(t *testing.T) {
+	tests := []struct {
+		normalizer string
+		want       bool
+	}{
+		{`null`, false},
+		{`{"type":"BertNormalizer","lowercase":true,"strip_accents":null}`, true},
+		{`{"type":"BertNormalizer","lowercase":true}`, true},
+		{`{"type":"BertNormalizer","lowercase":false,"strip_accents":null}`, false},
+		{`{"type":"BertNormalizer","lowercase":true,"strip_accents":false}`, false},
+		{`{"type":"BertNormalizer","lowercase":false,"strip_accents":true}`, true},
+		{`{"type":"Lowercase"}`, true},
+		{`{"type":"StripAccents"}`, true},
+		{`{"type":"NFKC"}`, false},
+		{`{"type":"Sequence","normalizers":[{"type":"NFD"},{"type":"Lowercase"}]}`, true},
+		{`{"type":"Sequence","normalizers":[{"type":"NFC"},{"type":"Replace"}]}`, false},
+	}
+	for _, tt := range tests {
+		var n *normalizerConfig
+		if err := json.Unmarshal([]byte(tt.normalizer), &n); err != nil {
+			t.Fatalf("%s: %v", tt.normalizer, err)
+		}
+		if got := wantsFolding(n); got != tt.want {
+			t.Errorf("wantsFolding(%s) = %v, want %v", tt.normalizer, got, tt.want)
+		}
+	}
+}
+
+func TestAccents(t *testing.T) {
+	tests := []struct {
+		name       string
+		tok        *Tokenizer
+		text       string
+		wantIDs    []int64 // unpadded, special tokens included
+		wantTokens []string
+	}{
+		{"wordlevel folds by detection", loadGlove(t), "Café", []int64{gloveCafe}, []string{"cafe"}},
+		{"wordlevel sentence", loadGlove(t), "CAFÉ au lait", []int64{gloveCafe, 7, 8}, []string{"cafe", "au", "lait"}},
+		// Without folding the lowercased "café" is out of vocabulary: this
+		// is the sugarme behaviour the folding exists to fix.
+		{"wordlevel folding off", loadGlove(t, WithFoldAccents(false)), "Café", []int64{gloveUnk}, []string{"café"}},
+		{"bert folds by detection", loadBERT(t), "Café", []int64{bertCLS, bertCafe, bertSEP}, []string{"cafe"}},
+		{"bert folding off", loadBERT(t, WithFoldAccents(false)), "Café", []int64{bertCLS, bertUnk, bertSEP}, []string{"[UNK]"}},
+		{"forced on without a lowercasing normalizer", mustLoad(t, writeTokenizer(t, gloveVocab,
+			map[string]any{"normalizer": nil}), WithFoldAccents(true)), "cafè", []int64{gloveCafe}, []string{"cafe"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := tt.tok.EncodeBatch([]string{tt.text})
+			if err != nil {
+				t.Fatalf("EncodeBatch: %v", err)
+			}
+			if got := rowIDs(b, 0); !slices.Equal(got, tt.wantIDs) {
+				t.Errorf("ids = %v, want %v", got, tt.wantIDs)
+			}
+			toks, err := tt.tok.Tokens(tt.text)
+			if err != nil {
+				t.Fatalf("Tokens: %v", err)
+			}
+			if !slices.Equal(toks, tt.wantTokens) {
+				t.Errorf("Tokens = %q, want %q", toks, tt.wantTokens)
+			}
+		})
+	}
+}
+
+func TestTokens(t *testing.T) {
+	bert := loadBERT(t, WithMaxLength(16))
+	tests := []struct {
+		name    string
+		text    string
+		wantLen int
+		want    []string
+		wantErr error
+	}{
+		{name: "word pieces without specials", text: "Hello world", want: []string{"hello", "world"}},
+		{name: "sub-word split", text: "tokenization", want: []string{"token", "##ization"}},
+		{name: "not truncated to MaxLength", text: words("word", 2000), wantLen: 2000},
+		{name: "empty", text: "  ", wantErr: ErrEmptyText},
+		{name: "invalid UTF-8", text: "\xff", wantErr: ErrInvalidUTF8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := bert.Tokens(tt.text)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.want != nil && !slices.Equal(got, tt.want) {
+				t.Errorf("Tokens = %q, want %q", got, tt.want)
+			}
+			if tt.wantLen > 0 && len(got) != tt.wantLen {
+				t.Errorf("len(Tokens) = %d, want %d", len(got), tt.wantLen)
+			}
+		})
+	}
+}
+
+func mustLoad(t *testing.T, path string, opts ...Option) *Tokenizer {
+	t.Helper()
+	tok, err := Load(path, opts...)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return tok
+}

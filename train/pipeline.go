@@ -1,0 +1,335 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"retune/dataset"
+	"retune/eval"
+	"retune/model"
+	"retune/negatives"
+	"retune/objective"
+)
+
+// Stage names, in pipeline order (the service reports them as job stages).
+const (
+	StageEmbedding  = "embedding"
+	StageMining     = "mining"
+	StageGenerating = "generating"
+	StageTraining   = "training"
+	StageEvaluating = "evaluating"
+)
+
+// Negatives modes.
+const (
+	NegNone      = "none"
+	NegMined     = "mined"
+	NegGenerated = "generated"
+	NegBoth      = "mined+generated"
+)
+
+// PipelineConfig is a whole fine-tuning run's settings.
+type PipelineConfig struct {
+	Train      Config               `json:"train"`
+	Negatives  string               `json:"negatives"`
+	Mine       negatives.MineConfig `json:"mine"`
+	Generation negatives.RunConfig  `json:"generation"`
+	TrainSplit string               `json:"train_split"`
+	TestSplit  string               `json:"test_split"`
+}
+
+// DefaultPipelineConfig trains on "train" with mined negatives and reports on "test".
+func DefaultPipelineConfig() PipelineConfig {
+	return PipelineConfig{Train: DefaultConfig(), Negatives: NegMined, Mine: negatives.DefaultMineConfig(),
+		Generation: negatives.DefaultRunConfig(), TrainSplit: "train", TestSplit: "test"}
+}
+
+// Validate checks the settings users can get wrong.
+func (c PipelineConfig) Validate() error {
+	switch c.Negatives {
+	case NegNone, NegMined, NegGenerated, NegBoth:
+	default:
+		return fmt.Errorf("negatives must be one of none, mined, generated, mined+generated; got %q", c.Negatives)
+	}
+	if c.TrainSplit == "" {
+		return errors.New("train split is empty")
+	}
+	return c.Train.Validate()
+}
+
+// StageEvent reports stage progress (Done of Total units, or a sub-event of training).
+type StageEvent struct {
+	Stage string `json:"stage"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+	Train *Event `json:"train,omitempty"`
+	Note  string `json:"note,omitempty"`
+}
+
+// Pipeline runs embedding → mining → generating → training → evaluating.
+// With a WorkDir, each finished stage's output is kept there and reused when
+// the run is restarted, and training resumes from its last checkpoint.
+type Pipeline struct {
+	Encoder   *model.Encoder
+	Cache     *Cache
+	Generator negatives.Generator // needed for generated negatives
+	WorkDir   string
+	Progress  func(StageEvent)
+}
+
+// Result is what a run reports: base vs tuned metrics on the test split,
+// stage reports and timings.
+type Result struct {
+	Encoder     string                `json:"encoder"`
+	Base        eval.Metrics          `json:"base"`
+	Tuned       eval.Metrics          `json:"tuned"`
+	Mining      *negatives.MineReport `json:"mining,omitempty"`
+	Generation  *negatives.Report     `json:"generation,omitempty"`
+	Training    Report                `json:"training"`
+	TimingsS    map[string]float64    `json:"timings_s"`
+	CacheHits   int                   `json:"cache_hits"`
+	CacheMisses int                   `json:"cache_misses"`
+	TestQueries int                   `json:"test_queries"`
+}
+
+func (p *Pipeline) emit(ev StageEvent) {
+	if p.Progress != nil {
+		p.Progress(ev)
+	}
+}
+
+// Run fine-tunes a head on data's train split and evaluates base and tuned
+// retrieval on the test split (when the dataset has one).
+func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConfig) (*model.Head, Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, Result{}, err
+	}
+	res := Result{Encoder: p.Encoder.Name(), TimingsS: map[string]float64{}}
+	total := time.Now()
+	_, trainQrels, err := data.Split(cfg.TrainSplit)
+	if err != nil {
+		return nil, res, err
+	}
+	var testQrels eval.Qrels
+	if cfg.TestSplit != "" {
+		if _, q, err := data.Split(cfg.TestSplit); err == nil {
+			testQrels = q
+		}
+	}
+
+	// Embedding: every corpus text and query once, through the cache.
+	t0 := time.Now()
+	p.emit(StageEvent{Stage: StageEmbedding, Total: len(data.Corpus) + len(data.Queries)})
+	corpusIDs := make([]string, len(data.Corpus))
+	texts := make([]string, len(data.Corpus))
+	for i, d := range data.Corpus {
+		corpusIDs[i], texts[i] = d.ID, d.Content()
+	}
+	docVecs, st, err := p.Cache.Embed(ctx, p.Encoder, texts)
+	if err != nil {
+		return nil, res, fmt.Errorf("embed corpus: %w", err)
+	}
+	res.CacheHits, res.CacheMisses = st.Hits, st.Misses
+	qTexts := make([]string, len(data.Queries))
+	for i, q := range data.Queries {
+		qTexts[i] = q.Text
+	}
+	qVecList, st, err := p.Cache.Embed(ctx, p.Encoder, qTexts)
+	if err != nil {
+		return nil, res, fmt.Errorf("embed queries: %w", err)
+	}
+	res.CacheHits += st.Hits
+	res.CacheMisses += st.Misses
+	set := &Set{QueryVecs: map[string][]float32{}, DocVecs: map[string][]float32{}, CorpusIDs: corpusIDs, Qrels: trainQrels, Negatives: map[string][]NegRef{}}
+	for i, id := range corpusIDs {
+		set.DocVecs[id] = docVecs[i]
+	}
+	for i, q := range data.Queries {
+		set.QueryVecs[q.ID] = qVecList[i]
+	}
+	p.emit(StageEvent{Stage: StageEmbedding, Done: len(texts) + len(qTexts), Total: len(texts) + len(qTexts)})
+	res.TimingsS[StageEmbedding] = time.Since(t0).Seconds()
+
+	// Mining with the base encoder.
+	var mined map[string][]string
+	if cfg.Negatives == NegMined || cfg.Negatives == NegBoth || cfg.Negatives == NegGenerated {
+		t0 = time.Now()
+		p.emit(StageEvent{Stage: StageMining, Total: len(trainQrels)})
+		var rep negatives.MineReport
+		if err := p.cached(StageMining, "mined.json", &struct {
+			M *map[string][]string
+			R *negatives.MineReport
+		}{&mined, &rep}, func() error {
+			var err error
+			mined, rep, err = p.mine(set, trainQrels, docVecs, cfg.Mine)
+			return err
+		}); err != nil {
+			return nil, res, err
+		}
+		res.Mining = &rep
+		if cfg.Negatives != NegGenerated {
+			for q, ids := range mined {
+				for _, id := range ids {
+					set.Negatives[q] = append(set.Negatives[q], NegRef{DocID: id, Source: objective.Mined})
+				}
+			}
+		}
+		p.emit(StageEvent{Stage: StageMining, Done: len(trainQrels), Total: len(trainQrels), Note: fmt.Sprintf("%d negatives, %d queries topped up past the margin", rep.Negatives, rep.FallbackQueries)})
+		res.TimingsS[StageMining] = time.Since(t0).Seconds()
+	}
+
+	if cfg.Negatives == NegGenerated || cfg.Negatives == NegBoth {
+		t0 = time.Now()
+		gen, err := p.generate(ctx, data, set, trainQrels, mined, cfg.Generation)
+		if err != nil {
+			return nil, res, err
+		}
+		res.Generation = gen
+		res.TimingsS[StageGenerating] = time.Since(t0).Seconds()
+	}
+
+	// Training.
+	t0 = time.Now()
+	tr := &Trainer{Config: cfg.Train, Progress: func(ev Event) {
+		p.emit(StageEvent{Stage: StageTraining, Done: ev.Epoch, Total: ev.Epochs, Train: &ev})
+	}}
+	if p.WorkDir != "" {
+		tr.CheckpointDir = filepath.Join(p.WorkDir, "checkpoints")
+	}
+	head, rep, err := tr.Train(ctx, set)
+	if err != nil {
+		return nil, res, err
+	}
+	res.Training = rep
+	res.TimingsS[StageTraining] = time.Since(t0).Seconds()
+
+	// Evaluation on the held-out split.
+	if len(testQrels) > 0 {
+		t0 = time.Now()
+		p.emit(StageEvent{Stage: StageEvaluating, Total: len(testQrels)})
+		if res.Base, err = Evaluate(nil, set.QueryVecs, corpusIDs, docVecs, testQrels); err != nil {
+			return nil, res, err
+		}
+		if res.Tuned, err = Evaluate(head, set.QueryVecs, corpusIDs, docVecs, testQrels); err != nil {
+			return nil, res, err
+		}
+		res.TestQueries = len(testQrels)
+		p.emit(StageEvent{Stage: StageEvaluating, Done: len(testQrels), Total: len(testQrels)})
+		res.TimingsS[StageEvaluating] = time.Since(t0).Seconds()
+	}
+	res.TimingsS["total"] = time.Since(total).Seconds()
+	return head, res, nil
+}
+
+func (p *Pipeline) mine(set *Set, qrels eval.Qrels, docVecs [][]float32, cfg negatives.MineConfig) (map[string][]string, negatives.MineReport, error) {
+	ix, err := eval.NewIndex(set.CorpusIDs, docVecs)
+	if err != nil {
+		return nil, negatives.MineReport{}, err
+	}
+	var qids []string
+	var qv [][]float32
+	for q := range qrels {
+		if v, ok := set.QueryVecs[q]; ok {
+			qids = append(qids, q)
+			qv = append(qv, v)
+		}
+	}
+	return negatives.Mine(ix, func(id string) []float32 { return set.DocVecs[id] }, qids, qv, qrels, cfg)
+}
+
+// generate asks the Generator for counterfactual negatives of every training
+// pair, filters and scores them with the base encoder (negatives.Run), and
+// adds the kept ones to the set as generated negatives.
+func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, qrels eval.Qrels, mined map[string][]string, cfg negatives.RunConfig) (*negatives.Report, error) {
+	if p.Generator == nil {
+		return nil, errors.New("generated negatives requested but no generator is configured")
+	}
+	req := negatives.Request{Candidates: map[string][]string{}}
+	for _, q := range sortedKeys(qrels) {
+		for _, d := range sortedKeys(qrels[q]) {
+			query, _ := data.Query(q)
+			if doc, ok := data.Doc(d); ok && qrels[q][d] > 0 {
+				req.Pairs = append(req.Pairs, negatives.Pair{QueryID: q, Query: query.Text, PosID: d, Positive: doc.Content()})
+			}
+		}
+		for _, id := range mined[q] {
+			if doc, ok := data.Doc(id); ok {
+				req.Candidates[q] = append(req.Candidates[q], doc.Content())
+			}
+		}
+	}
+	p.emit(StageEvent{Stage: StageGenerating, Total: len(req.Pairs)})
+	embed := func(ctx context.Context, texts []string) ([][]float32, error) {
+		v, _, err := p.Cache.Embed(ctx, p.Encoder, texts)
+		return v, err
+	}
+	var out negatives.Result
+	if err := p.cached(StageGenerating, "generated.json", &out, func() error {
+		r, err := negatives.Run(ctx, p.Generator, req, cfg, embed, func(done, total int) {
+			p.emit(StageEvent{Stage: StageGenerating, Done: done, Total: total})
+		})
+		if r != nil {
+			out = *r
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	byQuery := map[string][]string{}
+	for _, n := range out.Negatives {
+		byQuery[n.QueryID] = append(byQuery[n.QueryID], n.Text)
+	}
+	for _, q := range sortedKeys(byQuery) {
+		vecs, err := embed(ctx, byQuery[q])
+		if err != nil {
+			return nil, fmt.Errorf("embed generated negatives: %w", err)
+		}
+		for i := range vecs {
+			id := fmt.Sprintf("gen:%s:%d", q, i)
+			set.DocVecs[id] = vecs[i]
+			set.Negatives[q] = append(set.Negatives[q], NegRef{DocID: id, Source: objective.Generated})
+		}
+	}
+	p.emit(StageEvent{Stage: StageGenerating, Done: len(req.Pairs), Total: len(req.Pairs)})
+	return &out.Report, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// cached loads a stage's output from the work dir, or computes and saves it.
+func (p *Pipeline) cached(stage, name string, v any, compute func() error) error {
+	if p.WorkDir == "" {
+		return compute()
+	}
+	path := filepath.Join(p.WorkDir, name)
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, v); err == nil {
+			p.emit(StageEvent{Stage: stage, Note: "reused " + name + " from a previous attempt"})
+			return nil
+		}
+	}
+	if err := compute(); err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := writeFileSync(path+".tmp", b); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}

@@ -1,0 +1,58 @@
+package train
+
+import (
+	"fmt"
+	"runtime"
+
+	"retune/eval"
+	"retune/model"
+)
+
+// Retrieve ranks docs for each query by cosine similarity, through the head
+// when one is given (documents too when the head is shared), and returns the
+// top k per query as an eval.Run.
+func Retrieve(head *model.Head, qids []string, qvecs [][]float32, docIDs []string, dvecs [][]float32, k int) (eval.Run, error) {
+	if len(qids) != len(qvecs) || len(docIDs) != len(dvecs) {
+		return nil, fmt.Errorf("retrieve: ids and vectors differ in length")
+	}
+	if head != nil {
+		qvecs = head.ProjectBatch(qvecs)
+		if head.AppliesToDocs() {
+			dvecs = head.ProjectBatch(dvecs)
+		}
+	}
+	ix, err := eval.NewIndex(docIDs, dvecs)
+	if err != nil {
+		return nil, fmt.Errorf("retrieve: %w", err)
+	}
+	hits := ix.SearchBatch(qvecs, k, runtime.NumCPU())
+	run := make(eval.Run, len(qids))
+	for i, q := range qids {
+		run[q] = hits[i]
+	}
+	return run, nil
+}
+
+// EvalKs are the cut-offs every evaluation reports.
+var EvalKs = []int{1, 3, 5, 10, 100}
+
+// Evaluate retrieves for the judged queries present in qvecs and scores the run.
+func Evaluate(head *model.Head, qvecs map[string][]float32, docIDs []string, dvecs [][]float32, qrels eval.Qrels) (eval.Metrics, error) {
+	var qids []string
+	var vs [][]float32
+	for q := range qrels {
+		if v, ok := qvecs[q]; ok {
+			qids = append(qids, q)
+			vs = append(vs, v)
+		}
+	}
+	if len(qids) == 0 {
+		return nil, fmt.Errorf("evaluate: none of the %d judged queries has an embedding", len(qrels))
+	}
+	run, err := Retrieve(head, qids, vs, docIDs, dvecs, 100)
+	if err != nil {
+		return nil, err
+	}
+	mean, _ := eval.Evaluate(qrels, run, EvalKs)
+	return mean, nil
+}

@@ -1,0 +1,141 @@
+package train
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+
+	"retune/eval"
+	"retune/objective"
+)
+
+// NegRef is one explicit negative of a query, with its origin so the
+// objective can tell mined from generated negatives.
+type NegRef struct {
+	DocID  string           `json:"doc_id"`
+	Source objective.Source `json:"source"`
+}
+
+// Set is everything the trainer needs, as base-encoder embeddings: the head
+// is trained on cached vectors, never re-running the encoder.
+type Set struct {
+	QueryVecs map[string][]float32 // training queries
+	DocVecs   map[string][]float32 // corpus documents and generated negatives
+	CorpusIDs []string             // documents searched when evaluating (the corpus, not generated texts)
+	Qrels     eval.Qrels           // judgements of the training queries
+	Negatives map[string][]NegRef  // explicit negatives per query
+}
+
+// sample is one (query, positive) pair with the query's explicit negatives.
+type sample struct {
+	query, pos string
+	negs       []NegRef
+}
+
+// Dim is the embedding width of the set.
+func (s *Set) Dim() int {
+	for _, v := range s.QueryVecs {
+		return len(v)
+	}
+	return 0
+}
+
+func (s *Set) validate() error {
+	d := s.Dim()
+	if d == 0 {
+		return fmt.Errorf("training set has no query embeddings")
+	}
+	for id, v := range s.QueryVecs {
+		if len(v) != d {
+			return fmt.Errorf("query %s: embedding has %d dims, expected %d", id, len(v), d)
+		}
+	}
+	for id, v := range s.DocVecs {
+		if len(v) != d {
+			return fmt.Errorf("doc %s: embedding has %d dims, expected %d", id, len(v), d)
+		}
+	}
+	for _, id := range s.CorpusIDs {
+		if _, ok := s.DocVecs[id]; !ok {
+			return fmt.Errorf("corpus doc %s has no embedding", id)
+		}
+	}
+	return nil
+}
+
+// splitDev carves a seeded fraction of the judged queries off for early
+// stopping, so dev queries never contribute training pairs.
+func splitDev(qrels eval.Qrels, frac float64, seed int64) (train, dev eval.Qrels) {
+	ids := make([]string, 0, len(qrels))
+	for id := range qrels {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	rand.New(rand.NewSource(seed)).Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	nDev := int(frac * float64(len(ids)))
+	if frac > 0 && nDev == 0 && len(ids) > 1 {
+		nDev = 1
+	}
+	train, dev = eval.Qrels{}, eval.Qrels{}
+	for i, id := range ids {
+		if i < nDev {
+			dev[id] = qrels[id]
+		} else {
+			train[id] = qrels[id]
+		}
+	}
+	return train, dev
+}
+
+// samples lists the training pairs in a fixed order (sorted ids) so a seed
+// fully determines the run.
+func (s *Set) samples(qrels eval.Qrels) []sample {
+	var out []sample
+	qids := make([]string, 0, len(qrels))
+	for id := range qrels {
+		qids = append(qids, id)
+	}
+	sort.Strings(qids)
+	for _, q := range qids {
+		if _, ok := s.QueryVecs[q]; !ok {
+			continue
+		}
+		docs := make([]string, 0, len(qrels[q]))
+		for d, rel := range qrels[q] {
+			if _, ok := s.DocVecs[d]; ok && rel > 0 {
+				docs = append(docs, d)
+			}
+		}
+		sort.Strings(docs)
+		for _, d := range docs {
+			out = append(out, sample{query: q, pos: d, negs: s.Negatives[q]})
+		}
+	}
+	return out
+}
+
+// batches shuffles the pairs and groups them so no batch holds the same
+// positive twice (a duplicate positive would be scored as its own negative).
+func batches(samples []sample, size int, rng *rand.Rand) [][]sample {
+	order := rng.Perm(len(samples))
+	var out [][]sample
+	pending := make([]sample, 0, len(samples))
+	for _, i := range order {
+		pending = append(pending, samples[i])
+	}
+	for len(pending) > 0 {
+		var cur, rest []sample
+		seen := map[string]bool{}
+		for _, s := range pending {
+			if len(cur) < size && !seen[s.pos] {
+				seen[s.pos] = true
+				cur = append(cur, s)
+			} else {
+				rest = append(rest, s)
+			}
+		}
+		out = append(out, cur)
+		pending = rest
+	}
+	return out
+}

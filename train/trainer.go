@@ -1,0 +1,247 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"retune/eval"
+	"retune/model"
+	"retune/objective"
+)
+
+// Event is one progress report: per step ("step") and per epoch ("epoch").
+// The service streams these to clients as they happen.
+type Event struct {
+	Kind     string       `json:"kind"` // "step", "epoch" or "done"
+	Epoch    int          `json:"epoch"`
+	Epochs   int          `json:"epochs"`
+	Step     int          `json:"step,omitempty"`
+	Steps    int          `json:"steps,omitempty"`
+	Loss     float64      `json:"loss"`
+	InfoNCE  float64      `json:"infonce"`
+	Entropy  float64      `json:"entropy"`
+	HGen     float64      `json:"h_gen"`
+	PGen     float64      `json:"p_gen"`
+	Dev      eval.Metrics `json:"dev,omitempty"`
+	Best     bool         `json:"best,omitempty"`
+	ElapsedS float64      `json:"elapsed_s"`
+	ETAS     float64      `json:"eta_s"`
+}
+
+// Report summarises a training run.
+type Report struct {
+	EpochsRun    int          `json:"epochs_run"`
+	BestEpoch    int          `json:"best_epoch"` // 0 = the initial (identity) head was never beaten
+	DevBase      eval.Metrics `json:"dev_base"`
+	DevBest      eval.Metrics `json:"dev_best"`
+	StoppedEarly bool         `json:"stopped_early"`
+	TrainPairs   int          `json:"train_pairs"`
+	DevQueries   int          `json:"dev_queries"`
+	EpochSeconds []float64    `json:"epoch_seconds"`
+	ResumedFrom  int          `json:"resumed_from,omitempty"`
+}
+
+// devMetric drives early stopping and best-epoch selection.
+const devMetric = "ndcg@10"
+
+// Trainer trains a projection head on a Set.
+type Trainer struct {
+	Config        Config
+	Progress      func(Event) // optional; called synchronously
+	CheckpointDir string      // optional; enables resume
+}
+
+// Train runs epochs until Config.Epochs or early stopping and returns the
+// head of the best dev epoch. With a CheckpointDir it resumes a run that was
+// interrupted and saves a checkpoint after every epoch.
+func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, error) {
+	cfg := t.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, Report{}, err
+	}
+	if err := set.validate(); err != nil {
+		return nil, Report{}, err
+	}
+	trainQrels, devQrels := splitDev(set.Qrels, cfg.DevFraction, cfg.Seed)
+	pairs := set.samples(trainQrels)
+	if len(pairs) == 0 {
+		return nil, Report{}, errors.New("no training pairs: no judged query has both a query and a positive embedding")
+	}
+	head, err := model.NewHead(model.HeadConfig{DIn: set.Dim(), DOut: set.Dim(), Bias: cfg.Bias, Rank: cfg.Rank, Apply: cfg.Apply, Seed: cfg.Seed})
+	if err != nil {
+		return nil, Report{}, err
+	}
+	opt := NewAdamW(len(head.Params()), cfg.LR, cfg.WeightDecay)
+	corpus := make([][]float32, len(set.CorpusIDs))
+	for i, id := range set.CorpusIDs {
+		corpus[i] = set.DocVecs[id]
+	}
+	dev := func(h *model.Head) (eval.Metrics, error) {
+		if len(devQrels) == 0 {
+			return eval.Metrics{}, nil
+		}
+		return Evaluate(h, set.QueryVecs, set.CorpusIDs, corpus, devQrels)
+	}
+
+	rep := Report{TrainPairs: len(pairs), DevQueries: len(devQrels)}
+	st := state{Best: head.Clone()}
+	if rep.DevBase, err = dev(head); err != nil {
+		return nil, rep, err
+	}
+	st.BestScore = rep.DevBase[devMetric]
+	if t.CheckpointDir != "" {
+		if ok, err := loadCheckpoint(t.CheckpointDir, head, opt, &st); err != nil {
+			return nil, rep, err
+		} else if ok {
+			rep.ResumedFrom = st.Epoch
+		}
+	}
+
+	start := time.Now()
+	stepsPerEpoch := len(batches(pairs, cfg.BatchSize, rand.New(rand.NewSource(0))))
+	for epoch := st.Epoch + 1; epoch <= cfg.Epochs; epoch++ {
+		if len(devQrels) > 0 && st.BadEpochs > cfg.Patience {
+			rep.StoppedEarly = true
+			break
+		}
+		epochStart := time.Now()
+		// Seeding per epoch makes a resumed run identical to an uninterrupted one.
+		rng := rand.New(rand.NewSource(cfg.Seed*1_000_003 + int64(epoch)))
+		var sum Event
+		bs := batches(pairs, cfg.BatchSize, rng)
+		for i, b := range bs {
+			if err := ctx.Err(); err != nil {
+				return nil, rep, err
+			}
+			res, err := step(head, opt, set, b, cfg)
+			if err != nil {
+				return nil, rep, fmt.Errorf("epoch %d step %d: %w", epoch, i+1, err)
+			}
+			sum.Loss += res.Loss
+			sum.InfoNCE += res.InfoNCE
+			sum.Entropy += res.Entropy
+			sum.HGen += res.HGen
+			sum.PGen += res.PGen
+			if t.Progress != nil {
+				done := float64((epoch-st.Epoch-1)*len(bs) + i + 1)
+				left := float64((cfg.Epochs-epoch)*stepsPerEpoch + len(bs) - i - 1)
+				el := time.Since(start).Seconds()
+				t.Progress(Event{Kind: "step", Epoch: epoch, Epochs: cfg.Epochs, Step: i + 1, Steps: len(bs),
+					Loss: res.Loss, InfoNCE: res.InfoNCE, Entropy: res.Entropy, HGen: res.HGen, PGen: res.PGen,
+					ElapsedS: el, ETAS: el / done * left})
+			}
+		}
+		m, err := dev(head)
+		if err != nil {
+			return nil, rep, err
+		}
+		st.Epoch = epoch
+		ev := Event{Kind: "epoch", Epoch: epoch, Epochs: cfg.Epochs, Dev: m,
+			Loss: sum.Loss / float64(len(bs)), InfoNCE: sum.InfoNCE / float64(len(bs)), Entropy: sum.Entropy / float64(len(bs)),
+			HGen: sum.HGen / float64(len(bs)), PGen: sum.PGen / float64(len(bs))}
+		if len(devQrels) == 0 || m[devMetric] > st.BestScore {
+			st.Best, st.BestScore, st.BestEpoch, st.BadEpochs = head.Clone(), m[devMetric], epoch, 0
+			ev.Best = true
+		} else {
+			st.BadEpochs++
+		}
+		st.History = append(st.History, ev)
+		rep.EpochSeconds = append(rep.EpochSeconds, time.Since(epochStart).Seconds())
+		if t.CheckpointDir != "" {
+			if err := saveCheckpoint(t.CheckpointDir, head, opt, &st); err != nil {
+				return nil, rep, err
+			}
+		}
+		if t.Progress != nil {
+			el := time.Since(start).Seconds()
+			ev.ElapsedS = el
+			ev.ETAS = el / float64(epoch-rep.ResumedFrom) * float64(cfg.Epochs-epoch)
+			t.Progress(ev)
+		}
+	}
+	rep.EpochsRun = st.Epoch
+	rep.BestEpoch = st.BestEpoch
+	rep.DevBest = rep.DevBase
+	for _, ev := range st.History {
+		if ev.Epoch == st.BestEpoch {
+			rep.DevBest = ev.Dev
+		}
+	}
+	return st.Best, rep, nil
+}
+
+// step runs one optimisation step on a batch and returns the loss parts.
+func step(head *model.Head, opt *AdamW, set *Set, b []sample, cfg Config) (objective.Result, error) {
+	res, grad, err := batchGrad(head, set, b, cfg)
+	if err != nil {
+		return res, err
+	}
+	opt.Update(head.Params(), grad)
+	return res, nil
+}
+
+// batchGrad returns the batch loss and its gradient w.r.t. the head's
+// parameters: the objective's gradients on the head outputs, chained through
+// the head for queries and, when the head is shared, for documents too.
+func batchGrad(head *model.Head, set *Set, b []sample, cfg Config) (objective.Result, []float64, error) {
+	qRow := map[string]int{}
+	dRow := map[string]int{}
+	var qIDs, dIDs []string
+	row := func(rows map[string]int, ids *[]string, id string) int {
+		if r, ok := rows[id]; ok {
+			return r
+		}
+		rows[id] = len(*ids)
+		*ids = append(*ids, id)
+		return rows[id]
+	}
+	examples := make([]objective.Example, len(b))
+	for i, s := range b {
+		ex := objective.Example{Query: row(qRow, &qIDs, s.query), Positive: row(dRow, &dIDs, s.pos)}
+		for d, rel := range set.Qrels[s.query] {
+			if rel > 0 {
+				ex.Exclude = append(ex.Exclude, d)
+			}
+		}
+		for _, n := range s.negs {
+			if _, ok := set.DocVecs[n.DocID]; ok {
+				ex.Negatives = append(ex.Negatives, objective.Negative{Doc: row(dRow, &dIDs, n.DocID), Source: n.Source})
+			}
+		}
+		examples[i] = ex
+	}
+	xq := rows(set.QueryVecs, qIDs)
+	xd := rows(set.DocVecs, dIDs)
+	zd := xd
+	if head.AppliesToDocs() {
+		zd = head.Forward(xd)
+	}
+	res, err := objective.Compute(&objective.Batch{Queries: head.Forward(xq), Docs: zd, DocIDs: dIDs, Examples: examples}, cfg.objective())
+	if err != nil {
+		return res, nil, err
+	}
+	grad := head.Backward(xq, res.GradQueries)
+	if head.AppliesToDocs() {
+		for i, g := range head.Backward(xd, res.GradDocs) {
+			grad[i] += g
+		}
+	}
+	return res, grad, nil
+}
+
+// rows gathers vectors into an n×d float64 matrix.
+func rows(vecs map[string][]float32, ids []string) *mat.Dense {
+	d := len(vecs[ids[0]])
+	data := make([]float64, 0, len(ids)*d)
+	for _, id := range ids {
+		for _, x := range vecs[id] {
+			data = append(data, float64(x))
+		}
+	}
+	return mat.NewDense(len(ids), d, data)
+}
