@@ -18,6 +18,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"retune/model/onnxgraph"
 	"retune/models"
 	"retune/tokenize"
 )
@@ -164,48 +165,38 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 // pickIO reads the model's declared inputs/outputs: only inputs the model
 // declares are fed, and a ready sentence_embedding output wins over pooling.
 func (e *Encoder) pickIO(modelPath string) error {
-	ins, outs, err := ort.GetInputOutputInfo(modelPath)
+	ins, outs, err := onnxgraph.ReadIO(modelPath)
 	if err != nil {
 		return fmt.Errorf("read model inputs/outputs: %w", err)
 	}
 	for _, in := range ins {
-		switch in.Name {
+		switch in.GetName() {
 		case inputIDs, inputMask, inputTypeIDs:
-			e.inputs = append(e.inputs, in.Name)
+			e.inputs = append(e.inputs, in.GetName())
 		default:
-			return fmt.Errorf("model input %q is not one of %s, %s, %s", in.Name, inputIDs, inputMask, inputTypeIDs)
+			return fmt.Errorf("model input %q is not one of %s, %s, %s", in.GetName(), inputIDs, inputMask, inputTypeIDs)
 		}
 	}
 	if !contains(e.inputs, inputIDs) {
 		return fmt.Errorf("model has no %s input", inputIDs)
 	}
 	var names []string
-	for _, out := range outs {
-		names = append(names, out.Name)
-		if out.Name == outSentence {
-			e.output, e.pooled = out.Name, true
-			e.dim = int(lastDim(out.Dimensions))
-		}
-	}
-	if e.output == "" {
+	for _, want := range []string{outSentence, outLastHidden} {
 		for _, out := range outs {
-			if out.Name == outLastHidden {
-				e.output = out.Name
-				e.dim = int(lastDim(out.Dimensions))
+			if out.GetName() == want && e.output == "" {
+				e.output, e.pooled = want, want == outSentence
+				last, _ := onnxgraph.LastDim(out)
+				e.dim = int(last)
 			}
 		}
 	}
 	if e.output == "" {
+		for _, out := range outs {
+			names = append(names, out.GetName())
+		}
 		return fmt.Errorf("model outputs %v include neither %s nor %s", names, outSentence, outLastHidden)
 	}
 	return nil
-}
-
-func lastDim(s ort.Shape) int64 {
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)-1]
 }
 
 func contains(xs []string, x string) bool {

@@ -214,3 +214,28 @@ func TestDecodeTensorForms(t *testing.T) {
 		t.Fatal("Float32s accepted short raw data")
 	}
 }
+
+func TestReadIOMatchesFullLoad(t *testing.T) {
+	b := New("io")
+	x := b.Input("x", onnx.TensorProto_FLOAT, Sym("batch"), Fixed(3))
+	w := b.Float32("w", []int64{3, 2}, []float32{1, 2, 3, 4, 5, 6})
+	b.NamedOp("MatMul", "y", []string{x, w})
+	b.Output("y", onnx.TensorProto_FLOAT, Sym("batch"), Fixed(2))
+	path := filepath.Join(t.TempDir(), "m.onnx")
+	if err := b.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	ins, outs, err := ReadIO(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 1 || ins[0].GetName() != "x" || len(outs) != 1 || outs[0].GetName() != "y" {
+		t.Fatalf("inputs %v outputs %v", ins, outs)
+	}
+	if last, rank := LastDim(outs[0]); last != 2 || rank != 2 {
+		t.Fatalf("output last dim %d rank %d, want 2 and 2", last, rank)
+	}
+	if _, _, err := ReadIO(filepath.Join(t.TempDir(), "missing.onnx")); err == nil {
+		t.Fatal("missing file: want an error")
+	}
+}

@@ -1,0 +1,193 @@
+package index
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// LoadCollection reads a folder written by Save, verifying the format
+// version (ErrFormatVersion), the manifest's consistency, each data file's
+// size and sha256, and the documents and vectors themselves (ErrCorrupt for
+// all of these), then rebuilds the BM25 index with the saved parameters.
+func LoadCollection(ctx context.Context, dir string) (*Collection, error) {
+	fail := func(err error) (*Collection, error) {
+		return nil, fmt.Errorf("index: load collection %s: %w", dir, err)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if err != nil {
+		return fail(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(js, &m); err != nil {
+		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, manifestName, err))
+	}
+	if m.FormatVersion != CollectionFormatVersion {
+		return fail(fmt.Errorf("%w %d in %s (this build reads %d)", ErrFormatVersion, m.FormatVersion, manifestName, CollectionFormatVersion))
+	}
+	if err := m.check(); err != nil {
+		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, manifestName, err))
+	}
+
+	ids, texts, err := readDocs(ctx, dir, m)
+	if err != nil {
+		return fail(err)
+	}
+	flat, err := readVectors(ctx, dir, m)
+	if err != nil {
+		return fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	opts := []BM25Option{WithK1(m.BM25.K1), WithB(m.BM25.B), WithStopWords(m.BM25.StopWords)}
+	c, err := newCollection(ids, texts, flat, m.Dim, opts)
+	if err != nil {
+		// The checksums matched, so the files are as written; only a
+		// hand-made or hand-edited folder gets here.
+		return fail(fmt.Errorf("%w: %w", ErrCorrupt, err))
+	}
+	return c, nil
+}
+
+// check verifies what the manifest claims before any data file is read, so
+// that a damaged manifest cannot make the loader allocate absurd sizes.
+func (m *manifest) check() error {
+	if m.Docs < 1 || m.Dim < 1 {
+		return fmt.Errorf("docs=%d and dim=%d must be positive", m.Docs, m.Dim)
+	}
+	if m.VectorsDType != vectorsDType {
+		return fmt.Errorf("vectors_dtype %q is not supported (want %q)", m.VectorsDType, vectorsDType)
+	}
+	if m.DocsFile.Name != docsName || m.VectorsFile.Name != vectorsName {
+		return fmt.Errorf("data files are %q and %q, want %q and %q", m.DocsFile.Name, m.VectorsFile.Name, docsName, vectorsName)
+	}
+	if m.Docs > math.MaxInt32 || m.Dim > math.MaxInt32/4 || int64(m.Docs)*int64(m.Dim) > math.MaxInt64/4 {
+		return fmt.Errorf("docs=%d × dim=%d is too large", m.Docs, m.Dim)
+	}
+	if want := 4 * int64(m.Docs) * int64(m.Dim); m.VectorsFile.Bytes != want {
+		return fmt.Errorf("%s is recorded as %d bytes, but %d × %d float32 need %d", vectorsName, m.VectorsFile.Bytes, m.Docs, m.Dim, want)
+	}
+	return nil
+}
+
+// openChecked opens a data file after comparing its size with the manifest,
+// the cheapest way to catch a truncated or replaced file.
+func openChecked(dir string, want fileSum) (*os.File, error) {
+	f, err := os.Open(filepath.Join(dir, want.Name))
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if fi.Size() != want.Bytes {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s has %d bytes, manifest says %d", ErrCorrupt, want.Name, fi.Size(), want.Bytes)
+	}
+	return f, nil
+}
+
+// verifySum compares a finished hash with the manifest's.
+func verifySum(h hash.Hash, want fileSum) error {
+	if got := hex.EncodeToString(h.Sum(nil)); got != want.SHA256 {
+		return fmt.Errorf("%w: %s has sha256 %s, manifest says %s", ErrCorrupt, want.Name, got, want.SHA256)
+	}
+	return nil
+}
+
+// readDocs parses docs.jsonl while hashing it. When a line fails to parse,
+// the rest of the file is still hashed so that the error can say whether the
+// file was damaged (checksum mismatch) rather than only where parsing broke.
+func readDocs(ctx context.Context, dir string, m manifest) (ids, texts []string, err error) {
+	f, err := openChecked(dir, m.DocsFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	tee := io.TeeReader(f, h)
+	dec := json.NewDecoder(bufio.NewReaderSize(tee, 1<<16))
+	dec.DisallowUnknownFields()
+	// Every line takes at least 21 bytes ({"id":"x","text":""} + newline),
+	// so the file size bounds the count: a damaged docs figure in the
+	// manifest cannot make this allocate more than the file justifies.
+	capacity := int(min(int64(m.Docs), m.DocsFile.Bytes/21))
+	ids = make([]string, 0, capacity)
+	texts = make([]string, 0, capacity)
+	var parseErr error
+	for n := 0; dec.More(); n++ {
+		if n%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+		if n == m.Docs {
+			parseErr = fmt.Errorf("more than the %d documents the manifest records", m.Docs)
+			break
+		}
+		var d docLine
+		if err := dec.Decode(&d); err != nil {
+			parseErr = fmt.Errorf("document %d: %w", n+1, err)
+			break
+		}
+		ids = append(ids, d.ID)
+		texts = append(texts, d.Text)
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", m.DocsFile.Name, err)
+	}
+	if err := verifySum(h, m.DocsFile); err != nil {
+		return nil, nil, err
+	}
+	if parseErr == nil && len(ids) != m.Docs {
+		parseErr = fmt.Errorf("%d documents, manifest says %d", len(ids), m.Docs)
+	}
+	if parseErr != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m.DocsFile.Name, parseErr)
+	}
+	return ids, texts, nil
+}
+
+// readVectors decodes vectors.bin into one flat slice while hashing it.
+func readVectors(ctx context.Context, dir string, m manifest) ([]float32, error) {
+	f, err := openChecked(dir, m.VectorsFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	flat := make([]float32, m.Docs*m.Dim)
+	const chunk = 1 << 14 // floats per read
+	buf := make([]byte, 4*chunk)
+	for lo := 0; lo < len(flat); lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		part := flat[lo:min(lo+chunk, len(flat))]
+		raw := buf[:4*len(part)]
+		if _, err := io.ReadFull(f, raw); err != nil {
+			// The size was checked, so this is a file changing under us.
+			return nil, fmt.Errorf("%w: read %s: %w", ErrCorrupt, m.VectorsFile.Name, err)
+		}
+		h.Write(raw)
+		for i := range part {
+			part[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+	}
+	if err := verifySum(h, m.VectorsFile); err != nil {
+		return nil, err
+	}
+	return flat, nil
+}

@@ -1,0 +1,223 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode"
+)
+
+// Mode selects the retriever.
+type Mode string
+
+const (
+	// ModeDense ranks by cosine similarity of Query.Vec with the document
+	// vectors (exact brute force, eval.Index).
+	ModeDense Mode = "dense"
+	// ModeBM25 ranks by BM25 over Query.Text; only documents sharing at
+	// least one term with the query are returned.
+	ModeBM25 Mode = "bm25"
+	// ModeHybrid retrieves max(K, HybridDepth) candidates from each of the
+	// two and fuses the union with Query.Fusion.
+	ModeHybrid Mode = "hybrid"
+)
+
+// Fusion selects how hybrid search combines the dense and BM25 lists.
+type Fusion string
+
+const (
+	// FusionRRF is reciprocal rank fusion:
+	//	score(d) = Σ_{lists L containing d} 1 / (rrf_k + rank_L(d)),
+	// rank 1-based, rrf_k = Query.RRFK (default 60).
+	FusionRRF Fusion = "rrf"
+	// FusionScore is min-max normalised score fusion:
+	//	score(d) = alpha · norm_dense(d) + (1 − alpha) · norm_bm25(d),
+	//	norm_L(d) = (s_L(d) − min_L) / (max_L − min_L),
+	// with min_L, max_L over list L's candidates, norm_L(d) = 0 when d is
+	// not in L, and norm_L = 1 for every candidate when max_L = min_L.
+	// alpha = Query.Alpha (default 0.5).
+	FusionScore Fusion = "score"
+)
+
+// Limits and defaults of Query.
+const (
+	MaxK         = 1000
+	DefaultRRFK  = 60  // Cormack et al.'s constant
+	DefaultAlpha = 0.5 // equal weight on dense and BM25
+	// HybridDepth is the minimum number of candidates hybrid search takes
+	// from each list: fusing only the top K of each would drop documents
+	// ranked just below K by one retriever but high by the other, which is
+	// where fusion helps most.
+	HybridDepth = 100
+)
+
+// ErrInvalidQuery is wrapped by every error Search returns for a malformed
+// query (the API maps it to 400).
+var ErrInvalidQuery = errors.New("invalid query")
+
+// Query is one search request.
+type Query struct {
+	Text string    // required for bm25 and hybrid; ignored for dense
+	Vec  []float32 // required for dense and hybrid (len Dim()); ignored for bm25
+	K    int       // number of hits, 1..MaxK
+	Mode Mode      // required
+	// Fusion, Alpha and RRFK apply to hybrid only (they are still
+	// validated otherwise). Zero values mean the defaults: FusionRRF,
+	// DefaultAlpha, DefaultRRFK. Alpha must be in (0, 1]: 0 cannot be asked
+	// for, because it means "default"; use ModeBM25 for a lexical ranking.
+	Fusion Fusion
+	Alpha  float64
+	RRFK   int
+}
+
+// Hit is one search result. Score is the ranking score of the mode: cosine
+// similarity (dense), BM25 (bm25) or the fused score (hybrid).
+type Hit struct {
+	ID    string
+	Score float64
+	Text  string
+	// DenseScore and BM25Score are set when the document was in that
+	// retriever's candidate list (dense: cosine; bm25: BM25), with its
+	// 1-based rank there; nil and 0 when it was not or the retriever did
+	// not run.
+	DenseScore, BM25Score *float64
+	DenseRank, BM25Rank   int
+}
+
+// Search runs q. It validates K (1..MaxK), Mode, Fusion, Alpha, RRFK, that
+// Text is not blank where it is used and that Vec has dimension Dim() and a
+// finite non-zero norm where it is used; a violation returns an error
+// wrapping ErrInvalidQuery. A query with no indexed term is not an error: a
+// bm25 search then returns no hits and a hybrid one the dense candidates.
+// The result is never nil. Hits are best first, ties broken by id ascending.
+func (c *Collection) Search(q Query) ([]Hit, error) {
+	q, err := c.validate(q)
+	if err != nil {
+		return nil, fmt.Errorf("index: search: %w", err)
+	}
+	switch q.Mode {
+	case ModeDense:
+		return c.hitsDense(c.searchDense(q.Vec, q.K)), nil
+	case ModeBM25:
+		return c.hitsBM25(c.bm25.search(q.Text, q.K)), nil
+	}
+
+	depth := min(max(q.K, HybridDepth), c.Len())
+	dense := c.searchDense(q.Vec, depth)
+	lexical := c.bm25.search(q.Text, depth)
+	var fused []fusedHit
+	if q.Fusion == FusionRRF {
+		fused = fuseRRF(dense, lexical, q.RRFK)
+	} else {
+		fused = fuseScores(dense, lexical, q.Alpha)
+	}
+	sortFused(fused, c.bm25.idOrder)
+	fused = fused[:min(q.K, len(fused))]
+	hits := make([]Hit, len(fused))
+	for i, f := range fused {
+		hits[i] = Hit{ID: c.ids[f.doc], Score: f.score, Text: c.texts[f.doc], DenseRank: f.denseRank, BM25Rank: f.bm25Rank}
+		if f.denseRank > 0 {
+			hits[i].DenseScore = ptr(f.dense)
+		}
+		if f.bm25Rank > 0 {
+			hits[i].BM25Score = ptr(f.bm25)
+		}
+	}
+	return hits, nil
+}
+
+// validate checks q and returns it with defaults filled in and Vec replaced
+// by a unit-length copy (so dense scores are cosines).
+func (c *Collection) validate(q Query) (Query, error) {
+	if q.K < 1 || q.K > MaxK {
+		return q, fmt.Errorf("%w: k=%d must be in [1, %d]", ErrInvalidQuery, q.K, MaxK)
+	}
+	switch q.Mode {
+	case ModeDense, ModeBM25, ModeHybrid:
+	default:
+		return q, fmt.Errorf("%w: mode %q must be one of %q, %q, %q", ErrInvalidQuery, q.Mode, ModeDense, ModeBM25, ModeHybrid)
+	}
+	switch q.Fusion {
+	case "":
+		q.Fusion = FusionRRF
+	case FusionRRF, FusionScore:
+	default:
+		return q, fmt.Errorf("%w: fusion %q must be %q or %q", ErrInvalidQuery, q.Fusion, FusionRRF, FusionScore)
+	}
+	switch {
+	case q.Alpha == 0:
+		q.Alpha = DefaultAlpha
+	case !(q.Alpha > 0 && q.Alpha <= 1): // also rejects NaN
+		return q, fmt.Errorf("%w: alpha=%v must be in (0, 1]", ErrInvalidQuery, q.Alpha)
+	}
+	switch {
+	case q.RRFK == 0:
+		q.RRFK = DefaultRRFK
+	case q.RRFK < 0:
+		return q, fmt.Errorf("%w: rrf_k=%d must be positive", ErrInvalidQuery, q.RRFK)
+	}
+	if q.Mode != ModeDense && strings.TrimFunc(q.Text, unicode.IsSpace) == "" {
+		return q, fmt.Errorf("%w: text is empty (required for mode %q)", ErrInvalidQuery, q.Mode)
+	}
+	if q.Mode != ModeBM25 {
+		v, err := c.unitQuery(q.Vec)
+		if err != nil {
+			return q, fmt.Errorf("%w: %w (required for mode %q)", ErrInvalidQuery, err, q.Mode)
+		}
+		q.Vec = v
+	}
+	return q, nil
+}
+
+// unitQuery checks a query vector and returns a normalised copy.
+func (c *Collection) unitQuery(v []float32) ([]float32, error) {
+	if len(v) != c.dim {
+		return nil, fmt.Errorf("vector has dim %d, collection has %d", len(v), c.dim)
+	}
+	var ss float64
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("vector has non-finite value at %d", i)
+		}
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 {
+		return nil, errors.New("vector has zero norm")
+	}
+	inv := 1 / math.Sqrt(ss)
+	u := make([]float32, len(v))
+	for i, x := range v {
+		u[i] = float32(float64(x) * inv)
+	}
+	return u, nil
+}
+
+// searchDense returns the top k by cosine as positions, best first (eval's
+// order: score descending, id ascending).
+func (c *Collection) searchDense(v []float32, k int) []scoredDoc {
+	res := c.dense.Search(v, k)
+	out := make([]scoredDoc, len(res))
+	for i, r := range res {
+		out[i] = scoredDoc{score: r.Score, doc: c.pos[r.ID]}
+	}
+	return out
+}
+
+func (c *Collection) hitsDense(list []scoredDoc) []Hit {
+	hits := make([]Hit, len(list))
+	for i, h := range list {
+		hits[i] = Hit{ID: c.ids[h.doc], Score: h.score, Text: c.texts[h.doc], DenseScore: ptr(h.score), DenseRank: i + 1}
+	}
+	return hits
+}
+
+func (c *Collection) hitsBM25(list []scoredDoc) []Hit {
+	hits := make([]Hit, len(list))
+	for i, h := range list {
+		hits[i] = Hit{ID: c.ids[h.doc], Score: h.score, Text: c.texts[h.doc], BM25Score: ptr(h.score), BM25Rank: i + 1}
+	}
+	return hits
+}
+
+func ptr(x float64) *float64 { return &x }

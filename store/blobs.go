@@ -1,0 +1,211 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Blob kinds: the subdirectories of the data directory.
+const (
+	KindDatasets    = "datasets"
+	KindJobs        = "jobs"
+	KindHeads       = "heads"
+	KindCollections = "collections"
+	KindCache       = "cache"
+)
+
+// kindPrefix is the id prefix each kind's directories are named by. Cache
+// entries are keyed by derived names (e.g. an encoder checksum and a
+// dataset id) rather than by object ids; see cacheKeyRe.
+var kindPrefix = map[string]string{
+	KindDatasets:    PrefixDataset,
+	KindJobs:        PrefixJob,
+	KindHeads:       PrefixHead,
+	KindCollections: PrefixCollection,
+}
+
+// cacheKeyRe admits lowercase letters, digits, '-' and '_': no '.', '/' or
+// '\\', so a key cannot escape the cache directory, and a single case so two
+// keys cannot collide on a case-insensitive file system.
+var cacheKeyRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,127}$`)
+
+// trashPrefix marks directories RemoveDir has renamed away but not yet
+// deleted; Open finishes deleting any a crash left behind.
+const trashPrefix = ".trash-"
+
+// Dir returns dataDir/<kind>/<id>, the directory holding an object's files.
+// id must be a valid id for kind (a "ds-" id for "datasets", ...), or for
+// "cache" a key matching ^[a-z0-9][a-z0-9_-]{0,127}$. Dir does not create the
+// directory; WriteFileAtomic creates it on first write.
+func (s *Store) Dir(kind, id string) (string, error) {
+	if kind == KindCache {
+		if !cacheKeyRe.MatchString(id) {
+			return "", fmt.Errorf("%w: cache key %q", ErrInvalidID, id)
+		}
+		return filepath.Join(s.dir, kind, id), nil
+	}
+	prefix, ok := kindPrefix[kind]
+	if !ok {
+		return "", fmt.Errorf("%w: blob kind %q", ErrInvalidArgument, kind)
+	}
+	if err := checkID(kind, prefix, id); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.dir, kind, id), nil
+}
+
+// RemoveDir deletes an object's directory and everything in it; a missing
+// directory is not an error. The directory is first renamed to a trash name,
+// so that a crash halfway through deletion never leaves a partial directory
+// under the object's own name for a later reader to mistake for complete
+// data.
+func (s *Store) RemoveDir(kind, id string) error {
+	dir, err := s.Dir(kind, id)
+	if err != nil {
+		return err
+	}
+	trash := filepath.Join(filepath.Dir(dir), trashPrefix+id+"-"+randomPart())
+	if err := os.Rename(dir, trash); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("remove %s/%s: %w", kind, id, err)
+	}
+	if err := os.RemoveAll(trash); err != nil {
+		return fmt.Errorf("remove %s/%s: %w", kind, id, err)
+	}
+	return nil
+}
+
+// sweepTrash deletes what RemoveDir calls interrupted by a crash left.
+func (s *Store) sweepTrash() error {
+	for _, kind := range []string{KindDatasets, KindJobs, KindHeads, KindCollections, KindCache} {
+		entries, err := os.ReadDir(filepath.Join(s.dir, kind))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sweep %s: %w", kind, err)
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), trashPrefix) {
+				if err := os.RemoveAll(filepath.Join(s.dir, kind, e.Name())); err != nil {
+					return fmt.Errorf("sweep %s: %w", kind, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// copyBufSize is large because blobs are corpora and weight files of up to
+// gigabytes: fewer, larger writes cost fewer system calls.
+const copyBufSize = 1 << 20
+
+// WriteFileAtomic streams r into path and returns the number of bytes
+// written and their SHA-256 (lowercase hex). Readers of path see either the
+// old file or the complete new one, never a partial write, even across a
+// crash: the data goes to a temporary file in the same directory (so the
+// rename cannot cross file systems), is fsynced, renamed over path, and the
+// directory is fsynced so the rename itself survives power loss. Missing
+// parent directories are created. On error the temporary file is removed
+// and path is untouched.
+func WriteFileAtomic(path string, r io.Reader) (n int64, sha256hex string, err error) {
+	dir, base := filepath.Split(filepath.Clean(path))
+	if base == "" || base == "." || base == string(filepath.Separator) {
+		return 0, "", fmt.Errorf("%w: write %q: not a file path", ErrInvalidArgument, path)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	if err := mkdirAllSync(dir); err != nil {
+		return 0, "", fmt.Errorf("write %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return 0, "", fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	closed := false
+	defer func() {
+		if err != nil {
+			if !closed {
+				f.Close()
+			}
+			os.Remove(tmp)
+		}
+	}()
+
+	h := sha256.New()
+	// The MultiWriter hashes while writing, so the data is read once and
+	// never held in memory beyond one buffer.
+	n, err = io.CopyBuffer(io.MultiWriter(f, h), r, make([]byte, copyBufSize))
+	if err != nil {
+		return 0, "", fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return 0, "", fmt.Errorf("write %s: sync: %w", path, err)
+	}
+	closed = true
+	if err = f.Close(); err != nil {
+		return 0, "", fmt.Errorf("write %s: close: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return 0, "", fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = syncDir(dir); err != nil {
+		// The file is in place; only its durability is in doubt. Report
+		// it, but leave the file: removing it would lose the old contents
+		// too.
+		return n, hex.EncodeToString(h.Sum(nil)), fmt.Errorf("write %s: %w", path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// mkdirAllSync is os.MkdirAll that also fsyncs the parent of each directory
+// it creates, so a freshly created blob directory does not vanish on power
+// loss together with the file just renamed into it.
+func mkdirAllSync(dir string) error {
+	dir = filepath.Clean(dir)
+	fi, err := os.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s: not a directory", dir)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirAllSync(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
+}
+
+// syncDir fsyncs a directory, making renames and creations in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir: %w", err)
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return d.Close()
+}

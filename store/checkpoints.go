@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Checkpoint holds the metrics a job measured at the end of one epoch, as
+// OpenAI's fine-tuning checkpoints do.
+type Checkpoint struct {
+	JobID     string          `json:"job_id"`
+	Epoch     int             `json:"epoch"`
+	Metrics   json.RawMessage `json:"metrics,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// PutCheckpoint inserts c, replacing the job's checkpoint for the same
+// epoch: a job resumed after a crash re-runs its interrupted epoch and
+// rewrites it. A zero CreatedAt becomes now. The job must exist
+// (ErrNotFound otherwise). It returns c as stored.
+func (s *Store) PutCheckpoint(ctx context.Context, c Checkpoint) (Checkpoint, error) {
+	if err := checkID("job", PrefixJob, c.JobID); err != nil {
+		return Checkpoint{}, err
+	}
+	if c.Epoch < 0 {
+		return Checkpoint{}, fmt.Errorf("%w: negative epoch %d", ErrInvalidArgument, c.Epoch)
+	}
+	if err := checkJSON("checkpoint metrics", c.Metrics); err != nil {
+		return Checkpoint{}, err
+	}
+	c.Metrics = emptyToNil(c.Metrics)
+	var err error
+	if c.CreatedAt, err = stamp(c.CreatedAt); err != nil {
+		return Checkpoint{}, err
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO checkpoints (job_id, epoch, metrics, created_at)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (job_id, epoch) DO UPDATE SET metrics = excluded.metrics, created_at = excluded.created_at`,
+		c.JobID, c.Epoch, nullJSON(c.Metrics), c.CreatedAt.UnixNano())
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("put checkpoint %s/%d: %w", c.JobID, c.Epoch, constraintErr(err))
+	}
+	return c, nil
+}
+
+// ListCheckpoints returns the job's checkpoints by epoch (ErrNotFound if
+// the job does not exist).
+func (s *Store) ListCheckpoints(ctx context.Context, jobID string) ([]Checkpoint, error) {
+	if err := checkID("job", PrefixJob, jobID); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT job_id, epoch, metrics, created_at FROM checkpoints
+		WHERE job_id = ? ORDER BY epoch`, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
+	}
+	cps, err := collect(rows, scanCheckpoint)
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
+	}
+	if len(cps) == 0 {
+		if err := mustExist(ctx, s.r, "jobs", jobID); err != nil {
+			return nil, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
+		}
+	}
+	return cps, nil
+}
+
+func scanCheckpoint(r rowScanner) (Checkpoint, error) {
+	var (
+		c       Checkpoint
+		metrics sql.NullString
+		at      int64
+	)
+	if err := r.Scan(&c.JobID, &c.Epoch, &metrics, &at); err != nil {
+		return Checkpoint{}, err
+	}
+	c.Metrics = rawJSON(metrics)
+	c.CreatedAt = fromNanos(at)
+	return c, nil
+}

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestCheckpoints(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	j := mustJob(t, s, mustDataset(t, s).ID, JobRunning)
+
+	if got, err := s.ListCheckpoints(ctx, j.ID); err != nil || len(got) != 0 {
+		t.Errorf("checkpoints of a new job = %v, %v; want none", got, err)
+	}
+	want := map[int]Checkpoint{}
+	for _, tc := range []struct {
+		epoch   int
+		metrics string
+	}{
+		{2, `{"loss":0.2}`},
+		{0, `{"loss":0.9}`},
+		{1, `{"loss":0.5}`},
+		{1, `{"loss":0.4,"rerun":true}`}, // a resumed job re-runs epoch 1
+	} {
+		c, err := s.PutCheckpoint(ctx, Checkpoint{JobID: j.ID, Epoch: tc.epoch, Metrics: json.RawMessage(tc.metrics)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[tc.epoch] = c
+	}
+	got, err := s.ListCheckpoints(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantList := []Checkpoint{want[0], want[1], want[2]}
+	if !reflect.DeepEqual(got, wantList) {
+		t.Errorf("ListCheckpoints = %+v\nwant %+v", got, wantList)
+	}
+	if string(got[1].Metrics) != `{"loss":0.4,"rerun":true}` {
+		t.Errorf("epoch 1 metrics = %s, want the rewritten ones", got[1].Metrics)
+	}
+
+	for _, tc := range []struct {
+		name string
+		c    Checkpoint
+	}{
+		{"negative epoch", Checkpoint{JobID: j.ID, Epoch: -1}},
+		{"metrics not JSON", Checkpoint{JobID: j.ID, Epoch: 3, Metrics: json.RawMessage(`{"loss":}`)}},
+	} {
+		if _, err := s.PutCheckpoint(ctx, tc.c); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: err = %v, want ErrInvalidArgument", tc.name, err)
+		}
+	}
+}

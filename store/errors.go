@@ -1,0 +1,84 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Sentinel errors. Methods wrap them with context; test with errors.Is.
+var (
+	// ErrNotFound: no object has the given id (or a referenced object,
+	// such as a job's dataset, does not exist).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the request is valid but the current state forbids it:
+	// a duplicate id, a status transition from an unexpected status,
+	// deleting something still in use.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalidID: an id is malformed or has the wrong prefix.
+	ErrInvalidID = errors.New("invalid id")
+	// ErrInvalidArgument: any other field is out of its domain (unknown
+	// status, malformed JSON, progress outside 0..1, ...).
+	ErrInvalidArgument = errors.New("invalid argument")
+)
+
+// constraintErr maps SQLite constraint violations to the sentinels: a
+// duplicate key is a conflict, a dangling foreign key means the referenced
+// object does not exist. Other errors pass through unchanged.
+func constraintErr(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+// checkID returns ErrInvalidID, naming what the id was for, unless id is a
+// well-formed id with the given prefix.
+func checkID(what, prefix, id string) error {
+	if !ValidID(prefix, id) {
+		return fmt.Errorf("%w: %s id %q", ErrInvalidID, what, id)
+	}
+	return nil
+}
+
+// checkOptionalID is checkID for references that may be absent.
+func checkOptionalID(what, prefix, id string) error {
+	if id == "" {
+		return nil
+	}
+	return checkID(what, prefix, id)
+}
+
+// checkJSON rejects malformed JSON before it reaches a TEXT column, where
+// nothing else would notice it until a client failed to decode a response.
+func checkJSON(what string, raw json.RawMessage) error {
+	if len(raw) > 0 && !json.Valid(raw) {
+		return fmt.Errorf("%w: %s is not valid JSON", ErrInvalidArgument, what)
+	}
+	return nil
+}
+
+// checkFraction accepts progress values in [0, 1] (NaN fails both tests).
+func checkFraction(what string, f float64) error {
+	if !(f >= 0 && f <= 1) {
+		return fmt.Errorf("%w: %s %v outside [0, 1]", ErrInvalidArgument, what, f)
+	}
+	return nil
+}
+
+func checkCount(what string, n int64) error {
+	if n < 0 {
+		return fmt.Errorf("%w: negative %s %d", ErrInvalidArgument, what, n)
+	}
+	return nil
+}
