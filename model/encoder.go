@@ -236,21 +236,26 @@ func (e *Encoder) Close() error {
 	return err
 }
 
-// Checksum identifies the encoder's exact behaviour: sha256 over model.onnx,
-// tokenizer.json and encoder.json. Embedding caches and heads are keyed by it.
+// Checksum identifies the encoder's exact behaviour (see EncoderChecksum).
 // Computed once, lazily, because hashing a large model takes a moment.
 func (e *Encoder) Checksum() (string, error) {
 	e.checksumOnce.Do(func() {
-		h := sha256.New()
-		for _, f := range []string{"model.onnx", "tokenizer.json", "encoder.json"} {
-			if err := hashFile(h, filepath.Join(e.dir, f)); err != nil && !(f == "encoder.json" && errors.Is(err, os.ErrNotExist)) {
-				e.checksumErr = fmt.Errorf("checksum %s: %w", e.name, err)
-				return
-			}
-		}
-		e.checksum = hex.EncodeToString(h.Sum(nil))
+		e.checksum, e.checksumErr = EncoderChecksum(e.dir)
 	})
 	return e.checksum, e.checksumErr
+}
+
+// EncoderChecksum is the sha256 over an encoder folder's model.onnx,
+// tokenizer.json and (when present) encoder.json: everything that decides
+// its outputs. Embedding caches and heads are keyed by it.
+func EncoderChecksum(dir string) (string, error) {
+	h := sha256.New()
+	for _, f := range []string{"model.onnx", "tokenizer.json", "encoder.json"} {
+		if err := hashFile(h, filepath.Join(dir, f)); err != nil && !(f == "encoder.json" && errors.Is(err, os.ErrNotExist)) {
+			return "", fmt.Errorf("encoder checksum %s: %w", dir, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func hashFile(w io.Writer, path string) error {

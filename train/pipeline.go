@@ -86,16 +86,19 @@ type Pipeline struct {
 // Result is what a run reports: base vs tuned metrics on the test split,
 // stage reports and timings.
 type Result struct {
-	Encoder     string                `json:"encoder"`
-	Base        eval.Metrics          `json:"base"`
-	Tuned       eval.Metrics          `json:"tuned"`
-	Mining      *negatives.MineReport `json:"mining,omitempty"`
-	Generation  *negatives.Report     `json:"generation,omitempty"`
-	Training    Report                `json:"training"`
-	TimingsS    map[string]float64    `json:"timings_s"`
-	CacheHits   int                   `json:"cache_hits"`
-	CacheMisses int                   `json:"cache_misses"`
-	TestQueries int                   `json:"test_queries"`
+	Encoder    string                `json:"encoder"`
+	Base       eval.Metrics          `json:"base"`
+	Tuned      eval.Metrics          `json:"tuned"`
+	Mining     *negatives.MineReport `json:"mining,omitempty"`
+	Generation *negatives.Report     `json:"generation,omitempty"`
+	// Generated holds the kept counterfactuals with their provenance, saved
+	// beside the head rather than inlined in every result.
+	Generated   []negatives.Negative `json:"-"`
+	Training    Report               `json:"training"`
+	TimingsS    map[string]float64   `json:"timings_s"`
+	CacheHits   int                  `json:"cache_hits"`
+	CacheMisses int                  `json:"cache_misses"`
+	TestQueries int                  `json:"test_queries"`
 }
 
 func (p *Pipeline) emit(ev StageEvent) {
@@ -186,11 +189,11 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 
 	if cfg.Negatives == NegGenerated || cfg.Negatives == NegBoth {
 		t0 = time.Now()
-		gen, err := p.generate(ctx, data, set, trainQrels, mined, cfg.Generation)
+		gen, kept, err := p.generate(ctx, data, set, trainQrels, mined, cfg.Generation)
 		if err != nil {
 			return nil, res, err
 		}
-		res.Generation = gen
+		res.Generation, res.Generated = gen, kept
 		res.TimingsS[StageGenerating] = time.Since(t0).Seconds()
 	}
 
@@ -246,9 +249,9 @@ func (p *Pipeline) mine(set *Set, qrels eval.Qrels, docVecs [][]float32, cfg neg
 // generate asks the Generator for counterfactual negatives of every training
 // pair, filters and scores them with the base encoder (negatives.Run), and
 // adds the kept ones to the set as generated negatives.
-func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, qrels eval.Qrels, mined map[string][]string, cfg negatives.RunConfig) (*negatives.Report, error) {
+func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, qrels eval.Qrels, mined map[string][]string, cfg negatives.RunConfig) (*negatives.Report, []negatives.Negative, error) {
 	if p.Generator == nil {
-		return nil, errors.New("generated negatives requested but no generator is configured")
+		return nil, nil, errors.New("generated negatives requested but no generator is configured")
 	}
 	req := negatives.Request{Candidates: map[string][]string{}}
 	for _, q := range sortedKeys(qrels) {
@@ -279,7 +282,7 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 		}
 		return err
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byQuery := map[string][]string{}
 	for _, n := range out.Negatives {
@@ -288,7 +291,7 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 	for _, q := range sortedKeys(byQuery) {
 		vecs, err := embed(ctx, byQuery[q])
 		if err != nil {
-			return nil, fmt.Errorf("embed generated negatives: %w", err)
+			return nil, nil, fmt.Errorf("embed generated negatives: %w", err)
 		}
 		for i := range vecs {
 			id := fmt.Sprintf("gen:%s:%d", q, i)
@@ -297,7 +300,7 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 		}
 	}
 	p.emit(StageEvent{Stage: StageGenerating, Done: len(req.Pairs), Total: len(req.Pairs)})
-	return &out.Report, nil
+	return &out.Report, out.Negatives, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

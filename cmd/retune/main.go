@@ -21,6 +21,7 @@ commands:
   embed    embed stdin lines, one JSON object per line
   train    fine-tune a projection head on a BEIR folder
   eval     retrieval metrics of an encoder (+ head) on a BEIR split
+  export   export a trained head (onnx | fused-onnx | safetensors)
   models   list or build encoder assets (models list | models build)
   bench    measure speed (bench embed)
 
@@ -35,6 +36,7 @@ func main() {
 		"embed":  runEmbed,
 		"models": runModels,
 		"bench":  runBench,
+		"export": runExport,
 		"train":  runTrain,
 		"eval":   runEval,
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"retune/dataset"
 	"retune/eval"
 	"retune/model"
+	"retune/negatives"
 	"retune/train"
 )
 
@@ -22,7 +24,11 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 	t := &cfg.Train
 	fs.StringVar(&cfg.TrainSplit, "split", cfg.TrainSplit, "qrels split to train on")
 	fs.StringVar(&cfg.TestSplit, "test-split", cfg.TestSplit, "qrels split to report base vs tuned metrics on (empty: none)")
-	fs.StringVar(&cfg.Negatives, "negatives", cfg.Negatives, "none | mined")
+	fs.StringVar(&cfg.Negatives, "negatives", cfg.Negatives, "none | mined | generated | mined+generated")
+	fs.IntVar(&cfg.Generation.PerQuery, "per-query", cfg.Generation.PerQuery, "generated negatives per (query, positive)")
+	fs.IntVar(&cfg.Generation.Concurrency, "gen-concurrency", cfg.Generation.Concurrency, "pairs generated at once")
+	fs.Float64Var(&cfg.Generation.Filter.MaxCosToPositive, "gen-max-cos", cfg.Generation.Filter.MaxCosToPositive, "reject generated negatives at least this close (cosine) to the positive")
+	fs.IntVar(&cfg.Generation.Filter.MinWords, "gen-min-words", cfg.Generation.Filter.MinWords, "reject generated negatives shorter than this many words")
 	fs.IntVar(&cfg.Mine.PerQuery, "mined", cfg.Mine.PerQuery, "mined negatives per query")
 	fs.Float64Var(&cfg.Mine.Margin, "margin", cfg.Mine.Margin, "skip mined docs scoring above margin × positive")
 	fs.StringVar(&t.Apply, "apply", t.Apply, "shared (queries and documents) | query")
@@ -50,6 +56,9 @@ func runTrain(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "folder to write the trained head to")
 	cacheDir := fs.String("cache", defaultCacheDir(), "embedding cache folder")
 	work := fs.String("work", "", "work folder for stage outputs and checkpoints (resumable); default: none")
+	generator := fs.String("generator", "", "offline | causal | naive (default: causal when an LLM model is configured, else offline)")
+	var llm llmFlags
+	llm.register(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	cfg := train.DefaultPipelineConfig()
 	trainFlags(fs, &cfg)
@@ -70,19 +79,26 @@ func runTrain(ctx context.Context, args []string) error {
 	if *beir == "" || *out == "" {
 		return fmt.Errorf("--beir and --out are required")
 	}
-	if cfg.Negatives != train.NegNone && cfg.Negatives != train.NegMined {
-		return fmt.Errorf("--negatives %q: this build supports none | mined", cfg.Negatives)
-	}
 	data, err := dataset.LoadBEIR(*beir, splits(cfg)...)
 	if err != nil {
 		return err
+	}
+	var gen negatives.Generator
+	if cfg.Negatives == train.NegGenerated || cfg.Negatives == train.NegBoth {
+		corpus := make([]string, len(data.Corpus))
+		for i, d := range data.Corpus {
+			corpus[i] = d.Content()
+		}
+		if gen, err = negatives.NewGenerator(*generator, corpus, uint64(cfg.Train.Seed), llm.config()); err != nil {
+			return err
+		}
 	}
 	enc, err := ef.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer enc.Close()
-	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(*cacheDir), WorkDir: *work, Progress: newProgressPrinter(os.Stderr)}
+	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(*cacheDir), Generator: gen, WorkDir: *work, Progress: newProgressPrinter(os.Stderr)}
 	head, res, err := p.Run(ctx, data, cfg)
 	if err != nil {
 		return err
@@ -96,12 +112,22 @@ func runTrain(ctx context.Context, args []string) error {
 	if err := head.Save(*out, meta); err != nil {
 		return err
 	}
+	if res.Generation != nil {
+		// The counterfactuals, their provenance and the shortcut diagnostics travel with the head.
+		b, err := json.MarshalIndent(map[string]any{"report": res.Generation, "negatives": res.Generated}, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(*out, "negatives.json"), b, 0o644); err != nil {
+			return err
+		}
+	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"encoder": enc.Name(), "head": *out, "test_split": cfg.TestSplit, "test_queries": res.TestQueries,
 		"base": pick(res.Base), "tuned": pick(res.Tuned),
 		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun, "dev_base": pick(res.Training.DevBase), "dev_best": pick(res.Training.DevBest),
 		"epoch_seconds": res.Training.EpochSeconds, "timings_s": res.TimingsS,
-		"mining": res.Mining, "cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
+		"mining": res.Mining, "generation": generationSummary(res.Generation), "cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
 	})
 }
 
@@ -170,4 +196,38 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 			}
 		}
 	}
+}
+
+// llmFlags configure an OpenAI-compatible endpoint; the environment
+// (OPENAI_BASE_URL, OPENAI_API_KEY, RETUNE_LLM_MODEL) gives the defaults.
+type llmFlags struct {
+	base, model, key, cache string
+	concurrency             int
+	temperature             float64
+}
+
+func (l *llmFlags) register(fs *flag.FlagSet) {
+	env := negatives.LLMConfigFromEnv()
+	fs.StringVar(&l.base, "llm-base-url", env.BaseURL, "OpenAI-compatible base URL (OpenAI, Azure, vLLM, Ollama, llama.cpp)")
+	fs.StringVar(&l.model, "llm-model", env.Model, "LLM model or deployment name")
+	fs.StringVar(&l.key, "llm-key", env.APIKey, "LLM API key (default $OPENAI_API_KEY)")
+	fs.StringVar(&l.cache, "llm-cache", "data/llm-cache", "folder caching LLM replies (reruns pay nothing twice)")
+	fs.IntVar(&l.concurrency, "llm-concurrency", 4, "LLM requests in flight")
+	fs.Float64Var(&l.temperature, "llm-temperature", 0.7, "LLM sampling temperature")
+}
+
+func (l *llmFlags) config() negatives.LLMConfig {
+	c := negatives.LLMConfigFromEnv()
+	c.BaseURL, c.Model, c.APIKey, c.CacheDir = l.base, l.model, l.key, l.cache
+	c.Concurrency, c.Temperature = l.concurrency, float32(l.temperature)
+	return c
+}
+
+// generationSummary keeps the run summary short: counts and diagnostics.
+func generationSummary(r *negatives.Report) any {
+	if r == nil {
+		return nil
+	}
+	return map[string]any{"generator": r.Generator, "pairs": r.Pairs, "generated": r.Generated, "kept": r.Kept,
+		"rejected_by_reason": r.RejectedByReason, "failures": r.Failures, "diagnostics": r.Diagnostics}
 }

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"retune/export"
+	"retune/model"
+)
+
+// runExport writes a saved head in a format other tools load:
+//
+//	retune export --head HEAD_DIR --format onnx|fused-onnx|safetensors --out PATH
+//	              [--model NAME | --onnx DIR] [--models DIR] [--ort-lib PATH]
+//
+// fused-onnx needs the base encoder: --onnx DIR, else --model NAME from the
+// models folder, else the encoder recorded in the head. The head's encoder
+// checksum must match that folder. The fused folder is then opened like any
+// encoder (model.Open) and a probe text embedded, so a broken export fails
+// here rather than at `retune embed --onnx PATH`; --verify=false skips that.
+func runExport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	var ef encoderFlags
+	ef.register(fs, "") // empty: the head's own encoder
+	headDir := fs.String("head", "", "head folder written by `retune train --out`")
+	format := fs.String("format", "", "export format: "+strings.Join(export.Formats, " | "))
+	out := fs.String("out", "", "output: a .onnx file for onnx, a folder for fused-onnx and safetensors")
+	verify := fs.Bool("verify", true, "fused-onnx: open the export with ONNX Runtime and embed a probe text")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *headDir == "" || *format == "" || *out == "" {
+		return fmt.Errorf("--head, --format and --out are required (formats: %s)", strings.Join(export.Formats, ", "))
+	}
+	res, err := export.Run(ctx, export.Request{
+		HeadDir:     *headDir,
+		Format:      *format,
+		Out:         *out,
+		EncoderDir:  ef.onnx,
+		EncoderName: ef.name,
+		ModelsDir:   ef.modelsDir,
+	})
+	if err != nil {
+		return err
+	}
+	if res.Format == export.FormatFusedONNX && *verify {
+		if err := verifyFused(ctx, &ef.runtimeFlags, res.Out); err != nil {
+			return err
+		}
+	}
+	if res.Note != "" {
+		fmt.Fprintln(os.Stderr, "note:", res.Note)
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// verifyFused loads the fused folder exactly as `retune embed --onnx` would.
+func verifyFused(ctx context.Context, rf *runtimeFlags, dir string) error {
+	if err := rf.init(); err != nil {
+		return fmt.Errorf("verify export (pass --verify=false to skip): %w", err)
+	}
+	enc, err := model.Open(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("verify export: %w", err)
+	}
+	defer enc.Close()
+	if _, err := enc.Embed(ctx, []string{"retune export probe"}); err != nil {
+		return fmt.Errorf("verify export: %w", err)
+	}
+	return nil
+}

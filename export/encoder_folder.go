@@ -1,0 +1,126 @@
+package export
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/proto"
+
+	"retune/model"
+	"retune/model/onnxgraph"
+	"retune/models"
+)
+
+// defaultMaxLength is model.Open's token limit for a folder without
+// encoder.json; the fused folder records it explicitly so truncation stays
+// the same.
+const defaultMaxLength = 512
+
+// writeEncoderFolder writes the fused model, the base tokenizer and an
+// encoder.json into outDir. encoder.json goes last (and an old one is
+// removed first) so that a folder with encoder.json is always complete.
+func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.Head, meta model.HeadMeta,
+	baseSum string, base models.EncoderConfig, hasBase bool, ext externalPolicy) error {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	if err := removeIfExists(filepath.Join(outDir, models.ConfigFile)); err != nil {
+		return err
+	}
+	dataPath := filepath.Join(outDir, ExternalFile)
+	external := int64(proto.Size(m)) > ext.limit
+	if external {
+		chunks := externalize(m, ExternalFile, ext.minBytes)
+		if err := writeFileAtomic(dataPath, func(w io.Writer) error { return writeExternal(w, chunks) }); err != nil {
+			return err
+		}
+	} else if err := removeIfExists(dataPath); err != nil {
+		return fmt.Errorf("remove stale %s: %w", ExternalFile, err)
+	}
+	data, err := onnxgraph.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if int64(len(data)) > protoLimit {
+		return fmt.Errorf("model is %d bytes even with initializers over %d bytes moved to %s; protobuf cannot hold it",
+			len(data), ext.minBytes, ExternalFile)
+	}
+	if err := writeBytesAtomic(filepath.Join(outDir, models.ModelFile), data); err != nil {
+		return err
+	}
+	if err := copyFileAtomic(filepath.Join(encoderDir, models.TokenizerFile), filepath.Join(outDir, models.TokenizerFile)); err != nil {
+		return err
+	}
+	cfg := fusedConfig(outDir, m, h, meta, baseSum, base, hasBase, external)
+	sum := sha256.Sum256(data)
+	cfg.ModelSHA256, cfg.ModelSize = hex.EncodeToString(sum[:]), int64(len(data))
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", models.ConfigFile, err)
+	}
+	js, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeBytesAtomic(filepath.Join(outDir, models.ConfigFile), append(js, '\n')); err != nil {
+		return err
+	}
+	syncDir(outDir)
+	return nil
+}
+
+// fusedConfig is the encoder.json of a fused export. Pooling is irrelevant
+// (the model outputs sentence_embedding) but must be valid; normalize stays
+// true, which only re-normalises unit vectors and keeps zero at zero.
+func fusedConfig(outDir string, m *onnx.ModelProto, h *model.Head, meta model.HeadMeta,
+	baseSum string, base models.EncoderConfig, hasBase, external bool) models.EncoderConfig {
+	hc := h.Config()
+	maxLen, baseName, basePooling := defaultMaxLength, meta.Encoder, models.PoolingMean
+	if hasBase {
+		maxLen, basePooling = base.MaxLength, base.Pooling
+		if baseName == "" {
+			baseName = base.Name
+		}
+	}
+	var inputs []string
+	for _, in := range m.Graph.Input {
+		inputs = append(inputs, in.Name)
+	}
+	role := "query and document encoder (head apply shared)"
+	if hc.Apply == model.ApplyQuery {
+		role = "query encoder only (head apply query): embed documents with the base encoder"
+	}
+	headID := headSHA256(h)
+	return models.EncoderConfig{
+		Name:          filepath.Base(filepath.Clean(outDir)),
+		FormatVersion: models.EncoderFormatVersion,
+		Pooling:       models.PoolingMean,
+		Normalize:     true,
+		MaxLength:     maxLen,
+		Dim:           hc.DOut,
+		VocabSize:     base.VocabSize,
+		Inputs:        inputs,
+		Output:        OutputEmbedding,
+		Build:         fmt.Sprintf("retune-export/%d head=%s", FormatVersion, headID[:16]),
+		Provenance: map[string]any{
+			"source":                "retune export: base encoder + projection head fused into one graph",
+			"retune_format_version": FormatVersion,
+			"base_encoder":          baseName,
+			"base_encoder_checksum": baseSum,
+			"base_pooling":          basePooling,
+			"head_sha256":           headID,
+			"head_apply":            hc.Apply,
+			"head_d_in":             hc.DIn,
+			"head_d_out":            hc.DOut,
+			"head_rank":             hc.Rank,
+			"head_bias":             hc.Bias,
+			"role":                  role,
+			"external_data":         external,
+		},
+	}
+}

@@ -1,0 +1,169 @@
+package export_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"retune/export"
+	"retune/internal/testenv"
+	"retune/model"
+	"retune/model/onnxgraph"
+	"retune/models"
+)
+
+// TestFusedMatchesEncoderPlusHead is the round trip the export promises:
+// model.Open(fused folder) embeds like model.Open(encoder) + Head.Project,
+// for one padded batch of very different text lengths.
+func TestFusedMatchesEncoderPlusHead(t *testing.T) {
+	testenv.InitORT(t)
+	cases := []struct {
+		name    string
+		encoder func(t testing.TB) string
+		cfg     model.HeadConfig
+		inputs  []string // expected inputs of the fused graph
+	}{
+		{"glove/square+bias", testenv.Glove, model.HeadConfig{DIn: 100, DOut: 100, Bias: true},
+			[]string{"input_ids", "attention_mask"}},
+		// No bias: the all-unknown text must stay the zero vector end to end.
+		{"glove/100→48 no bias/query", testenv.Glove, model.HeadConfig{DIn: 100, DOut: 48, Apply: model.ApplyQuery, Seed: 3},
+			[]string{"input_ids", "attention_mask"}},
+		{"tinybert/square+bias", testenv.TinyBERT, model.HeadConfig{DIn: 32, DOut: 32, Bias: true},
+			[]string{"input_ids", "attention_mask", "token_type_ids"}},
+		{"tinybert/32→80+bias/query", testenv.TinyBERT, model.HeadConfig{DIn: 32, DOut: 80, Bias: true, Apply: model.ApplyQuery, Seed: 5},
+			[]string{"input_ids", "attention_mask", "token_type_ids"}},
+		{"tinybert/low-rank 4", testenv.TinyBERT, model.HeadConfig{DIn: 32, DOut: 32, Rank: 4, Bias: true, Seed: 6},
+			[]string{"input_ids", "attention_mask", "token_type_ids"}},
+		{"tinybert-cls/32→16+bias", clsCopy, model.HeadConfig{DIn: 32, DOut: 16, Bias: true, Seed: 7},
+			[]string{"input_ids", "attention_mask", "token_type_ids"}},
+		{"pooled sentence_embedding encoder", func(t testing.TB) string { return customEncoder(t, true) },
+			model.HeadConfig{DIn: 16, DOut: 24, Bias: true, Seed: 8}, []string{"input_ids", "attention_mask"}},
+		{"opset-12 encoder without mask input", func(t testing.TB) string { return customEncoder(t, false) },
+			model.HeadConfig{DIn: 16, DOut: 16, Bias: true, Seed: 9}, []string{"input_ids", "attention_mask"}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			encDir := tc.encoder(t)
+			base := baseEncoder(t, encDir)
+			h := randomHead(t, tc.cfg, uint64(i+1))
+			meta := metaFor(t, base)
+			out := filepath.Join(t.TempDir(), "fused")
+			if err := export.Fused(context.Background(), encDir, h, meta, out); err != nil {
+				t.Fatal(err)
+			}
+			want := projectAll(h, embed(t, base, texts))
+			fused := testenv.OpenEncoder(t, out)
+			if fused.Dim() != tc.cfg.DOut {
+				t.Fatalf("fused encoder dim %d, want d_out %d", fused.Dim(), tc.cfg.DOut)
+			}
+			assertClose(t, tc.name, want, embed(t, fused, texts))
+			checkFusedFolder(t, out, h, meta, tc.inputs)
+		})
+	}
+}
+
+// checkFusedFolder inspects what model.Open does not: one output, the
+// original inputs, no leftover dead nodes, provenance in encoder.json and
+// metadata_props.
+func checkFusedFolder(t *testing.T, dir string, h *model.Head, meta model.HeadMeta, inputs []string) {
+	t.Helper()
+	m, err := onnxgraph.Load(filepath.Join(dir, models.ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.Graph
+	if len(g.Output) != 1 || g.Output[0].Name != export.OutputEmbedding {
+		var names []string
+		for _, o := range g.Output {
+			names = append(names, o.Name)
+		}
+		t.Fatalf("fused outputs %v, want only %s", names, export.OutputEmbedding)
+	}
+	var ins []string
+	for _, in := range g.Input {
+		ins = append(ins, in.Name)
+	}
+	if !slices.Equal(ins, inputs) {
+		t.Errorf("fused inputs %v, want %v", ins, inputs)
+	}
+	for _, n := range g.Node {
+		if n.OpType == "Tanh" {
+			t.Errorf("dead pooler node %s survived pruning", n.Name)
+		}
+	}
+	md := metadata(m)
+	for k, want := range map[string]string{
+		"encoder": meta.Encoder, "encoder_checksum": meta.EncoderChecksum, "apply": h.Config().Apply,
+		"retune_format_version": "1",
+	} {
+		if md[k] != want {
+			t.Errorf("metadata %s = %q, want %q", k, md[k], want)
+		}
+	}
+	cfg, ok, err := models.ReadEncoderConfig(dir)
+	if err != nil || !ok {
+		t.Fatalf("encoder.json: present=%v err=%v", ok, err)
+	}
+	if cfg.Dim != h.Config().DOut || cfg.Output != export.OutputEmbedding || !cfg.Normalize {
+		t.Errorf("encoder.json dim %d output %q normalize %v; want %d %q true", cfg.Dim, cfg.Output, cfg.Normalize, h.Config().DOut, export.OutputEmbedding)
+	}
+	if cfg.Provenance["base_encoder_checksum"] != meta.EncoderChecksum || cfg.Provenance["head_apply"] != h.Config().Apply {
+		t.Errorf("encoder.json provenance %v lacks the base checksum / apply mode", cfg.Provenance)
+	}
+	if st, err := os.Stat(filepath.Join(dir, models.ModelFile)); err != nil || st.Size() != cfg.ModelSize {
+		t.Errorf("encoder.json model_size %d does not match model.onnx (%v)", cfg.ModelSize, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, export.ExternalFile)); err == nil {
+		t.Errorf("small model was split into %s", export.ExternalFile)
+	}
+}
+
+// TestFusedGloveSize checks the fused file is the encoder plus the head and
+// nothing more (no duplicated embedding table), and reports the numbers.
+func TestFusedGloveSize(t *testing.T) {
+	encDir := testenv.Glove(t)
+	base := baseEncoder(t, encDir)
+	h := randomHead(t, model.HeadConfig{DIn: 100, DOut: 100, Bias: true}, 11)
+	out := filepath.Join(t.TempDir(), "glove-tuned")
+	if err := export.Fused(context.Background(), encDir, h, metaFor(t, base), out); err != nil {
+		t.Fatal(err)
+	}
+	encSize := fileSize(t, filepath.Join(encDir, models.ModelFile))
+	headSize := int64(4 * (100*100 + 100))
+	fusedSize := fileSize(t, filepath.Join(out, models.ModelFile))
+	extra := fusedSize - encSize - headSize
+	t.Logf("glove-100d: encoder %d B + head %d B = %d B; fused %d B (difference %+d B)", encSize, headSize, encSize+headSize, fusedSize, extra)
+	if extra < 0 || extra > 16<<10 {
+		t.Errorf("fused model is %d B, encoder + head %d B: difference %+d B beyond the 16 KiB of graph and metadata expected",
+			fusedSize, encSize+headSize, extra)
+	}
+}
+
+// TestFusedEncoderJSONIsLoadable makes sure the written encoder.json passes
+// the same validation model.Open applies and records the base max_length.
+func TestFusedEncoderJSONIsLoadable(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	base := baseEncoder(t, encDir)
+	h := randomHead(t, model.HeadConfig{DIn: 32, DOut: 32}, 12)
+	out := filepath.Join(t.TempDir(), "tuned")
+	if err := export.Fused(context.Background(), encDir, h, metaFor(t, base), out); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, models.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg models.EncoderConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if want := models.TinyBERTConfig().MaxLength; cfg.MaxLength != want {
+		t.Errorf("max_length %d, want the base encoder's %d", cfg.MaxLength, want)
+	}
+}

@@ -1,0 +1,121 @@
+package export
+
+import (
+	"fmt"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+
+	"retune/model"
+	"retune/model/onnxgraph"
+)
+
+// Epsilons of the guarded divisions. normEps keeps x/‖x‖ finite for the zero
+// vector (0/1e-12 = 0), matching model.Normalize and model.Head.Project,
+// which leave a zero vector at zero; countEps does the same for mean pooling
+// over a row whose mask is all zero.
+const (
+	normEps  = 1e-12
+	countEps = 1e-9
+)
+
+// minOpset is the oldest default-domain opset the emitted nodes support:
+// negative Unsqueeze axes need 11.
+const minOpset = 11
+
+// ops appends pooling, normalisation and head nodes to a graph, choosing the
+// node form the model's opset expects: from opset 13 on, Unsqueeze and
+// ReduceSum take their axes as an input tensor, before that as an attribute.
+// Emitting the right form instead of raising the opset keeps the encoder's
+// own nodes valid, since their semantics are pinned by the opset they were
+// exported with.
+type ops struct {
+	b     *onnxgraph.Builder
+	opset int64
+}
+
+// defaultOpset returns the model's default-domain opset ("" or "ai.onnx").
+func defaultOpset(m *onnx.ModelProto) (int64, error) {
+	for _, o := range m.OpsetImport {
+		if o.Domain == "" || o.Domain == "ai.onnx" {
+			if o.Version < minOpset {
+				return 0, fmt.Errorf("default-domain opset %d is older than %d, which export needs", o.Version, minOpset)
+			}
+			return o.Version, nil
+		}
+	}
+	return 0, fmt.Errorf("model imports no default-domain opset")
+}
+
+// axes is an int64 [n] initializer for the input-form axes of opset 13+.
+func (o ops) axes(v ...int64) string {
+	return o.b.Int64(o.b.Unique("retune_axes"), []int64{int64(len(v))}, v)
+}
+
+// scalar is a float32 scalar initializer.
+func (o ops) scalar(prefix string, v float32) string {
+	return o.b.Float32(o.b.Unique(prefix), nil, []float32{v})
+}
+
+func (o ops) unsqueeze(x string, axis int64) string {
+	if o.opset >= 13 {
+		return o.b.Op("Unsqueeze", []string{x, o.axes(axis)})
+	}
+	return o.b.Op("Unsqueeze", []string{x}, onnxgraph.AttrInts("axes", axis))
+}
+
+func (o ops) reduceSum(x string, axis int64, keep bool) string {
+	k := int64(0)
+	if keep {
+		k = 1
+	}
+	if o.opset >= 13 {
+		return o.b.Op("ReduceSum", []string{x, o.axes(axis)}, onnxgraph.AttrInt("keepdims", k))
+	}
+	return o.b.Op("ReduceSum", []string{x}, onnxgraph.AttrInts("axes", axis), onnxgraph.AttrInt("keepdims", k))
+}
+
+// l2Normalize divides each row of x [batch, d] by max(‖row‖, normEps) and
+// names the result out (a fresh name when out is empty). It is built from
+// Mul/ReduceSum/Sqrt rather than ReduceL2 or LpNormalization: ReduceL2
+// changes its axes form again at opset 18, and LpNormalization has no zero
+// guard.
+func (o ops) l2Normalize(x, out string) string {
+	sq := o.b.Op("Mul", []string{x, x})
+	norm := o.b.Op("Sqrt", []string{o.reduceSum(sq, -1, true)})
+	safe := o.b.Op("Max", []string{norm, o.scalar("retune_norm_eps", normEps)})
+	if out == "" {
+		return o.b.Op("Div", []string{x, safe})
+	}
+	return o.b.NamedOp("Div", out, []string{x, safe})
+}
+
+// meanPool averages hidden [batch, seq, d] over the positions where mask
+// [batch, seq] is non-zero, like model.Encoder's mean pooling: padding rows
+// are multiplied away, and a row without any real token pools to zero
+// (0 / countEps) instead of NaN.
+func (o ops) meanPool(hidden, mask string) string {
+	maskF := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
+	masked := o.b.Op("Mul", []string{hidden, o.unsqueeze(maskF, -1)})
+	sum := o.reduceSum(masked, 1, false) // [batch, d]
+	count := o.reduceSum(maskF, 1, true) // [batch, 1]
+	count = o.b.Op("Max", []string{count, o.scalar("retune_count_eps", countEps)})
+	return o.b.Op("Div", []string{sum, count})
+}
+
+// clsPool takes the first token's row of hidden [batch, seq, d].
+func (o ops) clsPool(hidden string) string {
+	first := o.b.Int64(o.b.Unique("retune_cls_index"), nil, []int64{0}) // scalar index drops the seq axis
+	return o.b.Op("Gather", []string{hidden, first}, onnxgraph.AttrInt("axis", 1))
+}
+
+// linear is x·Wᵀ (+ b) for x [batch, d_in]. The effective W is baked in, so
+// a low-rank head exports as the same dense matrix it computes with.
+func (o ops) linear(x string, h *model.Head) string {
+	cfg := h.Config()
+	wt := o.b.Float32(o.b.Unique("retune_head_weight_t"), []int64{int64(cfg.DIn), int64(cfg.DOut)}, weightT(h))
+	y := o.b.Op("MatMul", []string{x, wt})
+	if b := bias32(h); b != nil {
+		y = o.b.Op("Add", []string{y, o.b.Float32(o.b.Unique("retune_head_bias"), []int64{int64(cfg.DOut)}, b)})
+	}
+	return y
+}

@@ -1,0 +1,167 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"retune/model"
+	"retune/models"
+)
+
+// Export formats accepted by Run.
+const (
+	FormatONNX        = "onnx"        // head alone: HeadONNX
+	FormatFusedONNX   = "fused-onnx"  // encoder + head: Fused
+	FormatSafetensors = "safetensors" // sentence-transformers Dense: Safetensors
+)
+
+// Formats lists the accepted formats, for usage texts and API validation.
+var Formats = []string{FormatONNX, FormatFusedONNX, FormatSafetensors}
+
+// Request describes one export of a saved head folder; the CLI and the API
+// both go through Run so they resolve encoders and name files alike.
+type Request struct {
+	HeadDir string // folder written by model.Head.Save
+	Format  string // one of Formats
+	// Out is a file for FormatONNX (an existing folder receives head.onnx)
+	// and a folder for the other formats.
+	Out string
+	// The encoder of FormatFusedONNX: EncoderDir when set (a folder, or the
+	// model.onnx inside it), else ModelsDir/EncoderName, where EncoderName
+	// defaults to the encoder recorded in the head and ModelsDir to
+	// models.Root().
+	EncoderDir  string
+	EncoderName string
+	ModelsDir   string
+}
+
+// File is one file an export wrote.
+type File struct {
+	Name  string `json:"name"`
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+}
+
+// Result reports what Run wrote.
+type Result struct {
+	Format  string  `json:"format"`
+	Out     string  `json:"out"`
+	Encoder string  `json:"encoder,omitempty"` // base encoder folder (fused only)
+	Apply   string  `json:"apply"`
+	Files   []File  `json:"files"`
+	Seconds float64 `json:"seconds"`
+	Note    string  `json:"note,omitempty"`
+}
+
+// queryNote warns that a query-only head's export encodes queries only.
+const queryNote = "head apply=query: the export is the query encoder; keep embedding documents with the base encoder"
+
+// Run loads the head folder and exports it as req asks.
+func Run(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	res := Result{Format: req.Format, Out: req.Out}
+	if req.Out == "" {
+		return res, errors.New("export: no output path")
+	}
+	h, meta, err := model.LoadHead(req.HeadDir)
+	if err != nil {
+		return res, fmt.Errorf("export: %w", err) // the model error names the folder
+	}
+	res.Apply = h.Config().Apply
+	if res.Apply == model.ApplyQuery {
+		res.Note = queryNote
+	}
+	switch req.Format {
+	case FormatONNX:
+		path := req.Out
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			path = filepath.Join(path, HeadONNXName)
+		}
+		if err := HeadONNXFile(h, meta, path); err != nil {
+			return res, err
+		}
+		res.Out = path
+		res.Files, err = listFiles(path)
+	case FormatFusedONNX:
+		if res.Encoder, err = resolveEncoder(req, meta); err != nil {
+			return res, err
+		}
+		if err := Fused(ctx, res.Encoder, h, meta, req.Out); err != nil {
+			return res, err
+		}
+		res.Files, err = listFiles(req.Out)
+	case FormatSafetensors:
+		if err := Safetensors(h, meta, req.Out); err != nil {
+			return res, err
+		}
+		res.Files, err = listFiles(req.Out)
+	default:
+		return res, fmt.Errorf("export: format %q is not one of %s", req.Format, strings.Join(Formats, ", "))
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, err
+}
+
+// resolveEncoder finds the base encoder folder of a fused export.
+func resolveEncoder(req Request, meta model.HeadMeta) (string, error) {
+	if req.EncoderDir != "" {
+		dir := req.EncoderDir
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		return dir, nil
+	}
+	name, from := req.EncoderName, ""
+	if name == "" {
+		name, from = meta.Encoder, " (the encoder recorded in the head)"
+	}
+	if name == "" {
+		return "", fmt.Errorf("export: head %s records no encoder name; name the encoder folder explicitly", req.HeadDir)
+	}
+	if !filepath.IsLocal(name) {
+		return "", fmt.Errorf("export: encoder name %q is not a folder name inside the models folder", name)
+	}
+	root := req.ModelsDir
+	if root == "" {
+		root = models.Root()
+	}
+	dir := filepath.Join(root, name)
+	if _, err := os.Stat(filepath.Join(dir, models.ModelFile)); err != nil {
+		return "", fmt.Errorf("export: encoder %q%s not found in models folder %s: %w", name, from, root, err)
+	}
+	return dir, nil
+}
+
+// listFiles describes path, or the regular files directly inside it.
+func listFiles(path string) ([]File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []File{{Name: filepath.Base(path), Path: path, Bytes: st.Size()}}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var files []File
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			return nil, err
+		}
+		if !info.Mode().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		files = append(files, File{Name: e.Name(), Path: filepath.Join(path, e.Name()), Bytes: info.Size()})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	return files, nil
+}

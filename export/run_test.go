@@ -1,0 +1,174 @@
+package export_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"retune/export"
+	"retune/internal/testenv"
+	"retune/model"
+)
+
+// savedHead writes a random head trained (per its metadata) on the encoder
+// in encDir and returns the head folder.
+func savedHead(t *testing.T, cfg model.HeadConfig, meta model.HeadMeta) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "head")
+	if err := randomHead(t, cfg, 41).Save(dir, meta); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestRunFormats exports one saved head in every format through Run, the
+// path the CLI and the API take, resolving the fused encoder from the models
+// folder by the name recorded in the head.
+func TestRunFormats(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	meta := metaFor(t, baseEncoder(t, encDir))
+	headDir := savedHead(t, model.HeadConfig{DIn: 32, DOut: 32, Bias: true, Apply: model.ApplyQuery}, meta)
+	cases := []struct {
+		format string
+		out    string
+		files  []string
+	}{
+		{export.FormatONNX, "head.onnx", []string{"head.onnx"}},
+		{export.FormatFusedONNX, "fused", []string{"encoder.json", "model.onnx", "tokenizer.json"}},
+		{export.FormatSafetensors, "dense", []string{"config.json", "model.safetensors"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.format, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), tc.out)
+			res, err := export.Run(context.Background(), export.Request{
+				HeadDir: headDir, Format: tc.format, Out: out, ModelsDir: testenv.ModelsRoot(t),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, f := range res.Files {
+				if f.Bytes <= 0 {
+					t.Errorf("%s is empty", f.Name)
+				}
+				names = append(names, f.Name)
+			}
+			if strings.Join(names, ",") != strings.Join(tc.files, ",") {
+				t.Errorf("files %v, want %v", names, tc.files)
+			}
+			if res.Apply != model.ApplyQuery || res.Note == "" {
+				t.Errorf("query head: apply %q note %q; want the query-encoder note", res.Apply, res.Note)
+			}
+			if tc.format == export.FormatFusedONNX {
+				if res.Encoder != encDir {
+					t.Errorf("resolved encoder %s, want %s", res.Encoder, encDir)
+				}
+				// What `retune embed --onnx OUT` does.
+				testenv.OpenEncoder(t, out)
+			}
+			t.Logf("%s: %v in %.2fs", tc.format, res.Files, res.Seconds)
+		})
+	}
+}
+
+// TestRunErrors covers the failures a user can cause; each error must name
+// the cause so the CLI message is actionable.
+func TestRunErrors(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	meta := metaFor(t, baseEncoder(t, encDir))
+	good := savedHead(t, model.HeadConfig{DIn: 32, DOut: 16}, meta)
+	wrongSum := meta
+	wrongSum.EncoderChecksum = strings.Repeat("0", 64)
+	noSum := meta
+	noSum.EncoderChecksum = ""
+	unknownEnc := meta
+	unknownEnc.Encoder = "no-such-encoder"
+	missing := filepath.Join(t.TempDir(), "no-such-head")
+	cases := []struct {
+		name     string
+		req      func(t *testing.T) export.Request
+		is       error
+		contains []string
+	}{
+		{"unknown head dir", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: missing, Format: export.FormatONNX, Out: filepath.Join(t.TempDir(), "h.onnx")}
+		}, nil, []string{missing}},
+		{"unknown format", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: "tflite", Out: t.TempDir()}
+		}, nil, []string{`"tflite"`, "fused-onnx"}},
+		{"no output", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: export.FormatONNX}
+		}, nil, []string{"output"}},
+		{"encoder checksum mismatch", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: savedHead(t, model.HeadConfig{DIn: 32, DOut: 16}, wrongSum),
+				Format: export.FormatFusedONNX, Out: filepath.Join(t.TempDir(), "f"), EncoderDir: encDir}
+		}, model.ErrHeadEncoderChanged, []string{"different encoder", wrongSum.EncoderChecksum, meta.EncoderChecksum}},
+		{"no encoder checksum", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: savedHead(t, model.HeadConfig{DIn: 32, DOut: 16}, noSum),
+				Format: export.FormatFusedONNX, Out: filepath.Join(t.TempDir(), "f"), EncoderDir: encDir}
+		}, model.ErrHeadEncoderMissing, []string{"no encoder checksum"}},
+		{"encoder not in models folder", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: savedHead(t, model.HeadConfig{DIn: 32, DOut: 16}, unknownEnc),
+				Format: export.FormatFusedONNX, Out: filepath.Join(t.TempDir(), "f"), ModelsDir: testenv.ModelsRoot(t)}
+		}, nil, []string{`"no-such-encoder"`, testenv.ModelsRoot(t)}},
+		{"head width differs from encoder", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: savedHead(t, model.HeadConfig{DIn: 48, DOut: 16}, meta),
+				Format: export.FormatFusedONNX, Out: filepath.Join(t.TempDir(), "f"), EncoderDir: encDir}
+		}, nil, []string{"48-dim", "32 wide"}},
+		{"output is the encoder folder", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: export.FormatFusedONNX, Out: encDir, EncoderDir: encDir}
+		}, nil, []string{"refusing to overwrite the base encoder"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := export.Run(context.Background(), tc.req(t))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			t.Log(err)
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v is not %v", err, tc.is)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+// TestExportersRefuseDivergedHead: NaN weights would export a model that
+// returns NaN for every text.
+func TestExportersRefuseDivergedHead(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	meta := metaFor(t, baseEncoder(t, encDir))
+	h := randomHead(t, model.HeadConfig{DIn: 32, DOut: 32}, 1)
+	h.Params()[0] = math.Inf(1)
+	if err := export.HeadONNX(h, meta, &strings.Builder{}); err == nil {
+		t.Error("HeadONNX exported an Inf weight")
+	}
+	if err := export.Fused(context.Background(), encDir, h, meta, filepath.Join(t.TempDir(), "f")); err == nil {
+		t.Error("Fused exported an Inf weight")
+	}
+}
+
+// TestFusedHonoursCancelledContext: a cancelled export stops before writing.
+func TestFusedHonoursCancelledContext(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	meta := metaFor(t, baseEncoder(t, encDir))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "f")
+	err := export.Fused(ctx, encDir, randomHead(t, model.HeadConfig{DIn: 32, DOut: 32}, 1), meta, out)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if _, statErr := os.Stat(out); statErr == nil {
+		t.Error("cancelled export created the output folder")
+	}
+}
