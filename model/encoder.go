@@ -348,16 +348,19 @@ func (e *Encoder) EmbedCount(ctx context.Context, texts []string) ([][]float32, 
 
 // EmbedBatch runs one pre-tokenised batch and pools it.
 func (e *Encoder) EmbedBatch(b *tokenize.Batch) ([][]float32, error) {
-	raw, shape, err := e.Forward(b)
-	if err != nil {
-		return nil, err
-	}
-	return e.pool(raw, shape, b), nil
+	var out [][]float32
+	err := e.Forward(b, func(raw []float32, shape []int64) {
+		out = e.pool(raw, shape, b)
+	})
+	return out, err
 }
 
-// Forward runs the model on a pre-tokenised batch and returns the raw output
-// (row-major) and its shape. Exposed for benchmarks of the forward pass alone.
-func (e *Encoder) Forward(b *tokenize.Batch) ([]float32, []int64, error) {
+// Forward runs the model on a pre-tokenised batch and hands the raw output
+// (row-major) and its shape to use. The slice is onnxruntime's memory and is
+// valid only during use: pooling reads it in place instead of copying a
+// [batch, seq, dim] tensor per batch. Benchmarks pass a no-op to time the
+// forward pass alone.
+func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int64)) error {
 	shape := ort.NewShape(int64(b.Size), int64(b.SeqLen))
 	ins := make([]ort.Value, len(e.inputs))
 	defer func() {
@@ -377,21 +380,20 @@ func (e *Encoder) Forward(b *tokenize.Batch) ([]float32, []int64, error) {
 		}
 		t, err := ort.NewTensor(shape, data)
 		if err != nil {
-			return nil, nil, fmt.Errorf("forward: input %s: %w", name, err)
+			return fmt.Errorf("forward: input %s: %w", name, err)
 		}
 		ins[i] = t
 	}
 	outs := []ort.Value{nil}
 	if err := e.sess.Run(ins, outs); err != nil {
-		return nil, nil, fmt.Errorf("forward %s: %w", e.name, err)
+		return fmt.Errorf("forward %s: %w", e.name, err)
 	}
 	defer outs[0].Destroy()
 	e.forwards.Add(1)
 	t, ok := outs[0].(*ort.Tensor[float32])
 	if !ok {
-		return nil, nil, fmt.Errorf("forward %s: output %s is not float32", e.name, e.output)
+		return fmt.Errorf("forward %s: output %s is not float32", e.name, e.output)
 	}
-	// The tensor's memory belongs to onnxruntime and dies with Destroy.
-	data := append([]float32(nil), t.GetData()...)
-	return data, t.GetShape(), nil
+	use(t.GetData(), t.GetShape())
+	return nil
 }

@@ -30,10 +30,13 @@ type Config struct {
 func DefaultConfig() Config {
 	oc := objective.DefaultConfig()
 	return Config{
-		Epochs: 20, LR: 1e-3, WeightDecay: 0.01, BatchSize: 64,
+		// Tuned on SciFact's dev carve-out (not its test split) with glove-100d:
+		// smaller batches give more steps per epoch, and a 730-query set
+		// needs ~60 epochs at lr 1e-3 before dev nDCG@10 stops rising.
+		Epochs: 100, LR: 1e-3, WeightDecay: 0.01, BatchSize: 32,
 		Temperature: oc.Temperature, InBatch: true,
 		EntropyWeight: oc.EntropyWeight, EntropyTemperature: oc.EntropyTemperature,
-		Seed: 1, DevFraction: 0.1, Patience: 3, Apply: "shared",
+		Seed: 1, DevFraction: 0.1, Patience: 12, Apply: "shared",
 	}
 }
 

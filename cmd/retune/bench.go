@@ -47,10 +47,16 @@ func benchEmbed(ctx context.Context, args []string) error {
 	ef.register(fs, "glove-100d")
 	n := fs.Int("n", 2000, "texts to embed")
 	batch := fs.Int("batch", 64, "texts per forward pass")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	textsFile := fs.String("texts", "", "one text per line (default: the SciFact corpus from the shared data, else seeded synthetic sentences)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	texts, source, err := benchTexts(*textsFile, *n)
 	if err != nil {
 		return err
@@ -76,7 +82,7 @@ func benchEmbed(ctx context.Context, args []string) error {
 	}
 	start = time.Now()
 	for _, b := range batches {
-		if _, _, err := enc.Forward(b); err != nil {
+		if err := enc.Forward(b, func([]float32, []int64) {}); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 
 	"retune/model"
 	"retune/models"
@@ -64,4 +65,21 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 		return nil, fmt.Errorf("model %q not found in %s (run `retune models list`, or `make setup` for the default glove-100d)", e.name, e.modelsDir)
 	}
 	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
+}
+
+// startCPUProfile writes a CPU profile to path until the returned stop runs
+// (a no-op when path is empty).
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
