@@ -9,6 +9,7 @@ import (
 
 	"retune/internal/testenv"
 	"retune/model"
+	"retune/models"
 )
 
 func cos(a, b []float32) float64 {
@@ -196,5 +197,42 @@ func TestRegistryRejectsUnknownAndTraversal(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("List %v lacks glove-100d", names)
+	}
+}
+
+// TestGloveEqualsMeanOfSourceVectors checks the whole encoder (tokenizer,
+// ONNX graph, pooling, normalisation) against vectors read straight from the
+// npm package's JSON: the embedding is the normalised mean of the words'
+// vectors, with punctuation and unknown words contributing nothing.
+func TestGloveEqualsMeanOfSourceVectors(t *testing.T) {
+	tgz := models.GloveTarball(testenv.ModelsRoot(t))
+	enc := testenv.OpenEncoder(t, testenv.Glove(t))
+	cases := []struct {
+		text  string
+		words []string
+	}{
+		{"The dog is running in the park.", []string{"the", "dog", "is", "running", "in", "the", "park"}},
+		{"Protein folding (in cells) qqzxvw!", []string{"protein", "folding", "in", "cells"}},
+		{"Café au lait", []string{"cafe", "au", "lait"}},
+	}
+	for _, c := range cases {
+		src, err := models.GloveSourceVectors(tgz, 100, c.words...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float32, 100)
+		for _, w := range c.words {
+			for i, x := range src[w].Vec {
+				want[i] += x / float32(len(c.words))
+			}
+		}
+		model.Normalize(want)
+		got, err := enc.Embed(context.Background(), []string{c.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbs(got[0], want); d >= 1e-5 {
+			t.Errorf("%q: max abs diff %g from the mean of the source vectors", c.text, d)
+		}
 	}
 }

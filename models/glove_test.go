@@ -1,12 +1,9 @@
 package models
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -47,63 +44,12 @@ func pinnedTarball(t *testing.T, spec, sha string) string {
 	return tgz
 }
 
-// refVector is one word's entry in the source JSON, read without the
-// builder's parser: its word index and its first dim numbers.
-type refVector struct {
-	index int
-	vec   []float32
-}
-
-// referenceVectors finds `"word":[...]` in the "vectors" object of the raw
-// JSON. It reads only as far as needed: frequent words come early.
-func referenceVectors(t *testing.T, tgz string, dim int, words ...string) map[string]refVector {
+// referenceVectors reads the words' entries straight from the source JSON.
+func referenceVectors(t *testing.T, tgz string, dim int, words ...string) map[string]SourceVector {
 	t.Helper()
-	r, _, err := OpenMember(tgz, gloveMember)
+	out, err := GloveSourceVectors(tgz, dim, words...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer r.Close()
-	var buf []byte
-	chunk := make([]byte, 4<<20)
-	out := map[string]refVector{}
-	for len(out) < len(words) {
-		n, err := io.ReadFull(r, chunk)
-		buf = append(buf, chunk[:n]...)
-		eof := err != nil
-		if start := bytes.Index(buf, []byte(`"vectors":{`)); start >= 0 {
-			for _, w := range words {
-				if _, done := out[w]; done {
-					continue
-				}
-				key, _ := json.Marshal(w)
-				at := bytes.Index(buf[start:], append(key, ':', '['))
-				if at < 0 {
-					continue
-				}
-				rest := buf[start+at+len(key)+1:]
-				end := bytes.IndexByte(rest, ']')
-				if end < 0 {
-					continue // the vector continues in the next chunk
-				}
-				var nums []float64
-				if err := json.Unmarshal(rest[:end+1], &nums); err != nil {
-					t.Fatalf("vector of %q: %v", w, err)
-				}
-				v := make([]float32, dim)
-				for i := range v {
-					v[i] = float32(nums[i])
-				}
-				out[w] = refVector{index: int(nums[len(nums)-1]), vec: v}
-			}
-		}
-		if eof {
-			break
-		}
-	}
-	for _, w := range words {
-		if _, ok := out[w]; !ok {
-			t.Fatalf("word %q not in the source JSON", w)
-		}
 	}
 	return out
 }
@@ -148,7 +94,7 @@ func TestBuildGlove(t *testing.T) {
 	}
 	var wantIDs []int
 	for _, w := range words {
-		wantIDs = append(wantIDs, ref[w].index+reservedRows)
+		wantIDs = append(wantIDs, ref[w].Index+reservedRows)
 	}
 	if !slices.Equal(enc.Ids, wantIDs) {
 		t.Fatalf("\"The dog, running.\" encodes to %v (%v), want %v", enc.Ids, enc.Tokens, wantIDs)
@@ -180,7 +126,7 @@ func TestBuildGlove(t *testing.T) {
 		row := func(b, s int) []float32 { return out[(b*seq+s)*100 : (b*seq+s+1)*100] }
 		zero := make([]float32, 100)
 		for i, w := range words {
-			want := ref[w].vec
+			want := ref[w].Vec
 			if w == "," || w == "." {
 				want = zero // punctuation rows are zeroed: they count like unknown words
 			}
@@ -188,7 +134,7 @@ func TestBuildGlove(t *testing.T) {
 				t.Errorf("token %d (%q): max abs diff %g from the source vector", i, w, d)
 			}
 		}
-		if d := maxAbsDiff(row(1, 0), ref["dog"].vec); d >= 1e-5 {
+		if d := maxAbsDiff(row(1, 0), ref["dog"].Vec); d >= 1e-5 {
 			t.Errorf("upper-case DOG: diff %g from dog", d)
 		}
 		for s := 1; s < seq; s++ { // [UNK] then padding
