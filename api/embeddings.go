@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -13,8 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-
-	"retune/model"
 )
 
 // embeddingsRequest is OpenAI's POST /v1/embeddings body.
@@ -67,20 +64,16 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		badRequest(c, "encoding_format must be \"float\" or \"base64\"")
 		return
 	}
-	enc, err := s.cfg.Models.Get(c.Request.Context(), req.Model)
+	embed, dim, err := s.embedderFor(c.Request.Context(), req.Model)
 	if err != nil {
-		if errors.Is(err, model.ErrUnknownModel) {
-			notFound(c, fmt.Sprintf("model %q not found; GET /v1/models lists the available ones", req.Model))
-			return
-		}
-		abort(c, http.StatusInternalServerError, codeInternal, "load model: "+err.Error())
+		s.abortEmbedder(c, req.Model, err)
 		return
 	}
-	if req.Dimensions != nil && *req.Dimensions != enc.Dim() {
-		badRequest(c, fmt.Sprintf("dimensions %d not supported: model %q outputs %d", *req.Dimensions, req.Model, enc.Dim()))
+	if req.Dimensions != nil && *req.Dimensions != dim {
+		badRequest(c, fmt.Sprintf("dimensions %d not supported: model %q outputs %d", *req.Dimensions, req.Model, dim))
 		return
 	}
-	vecs, tokens, err := enc.EmbedCount(c.Request.Context(), texts)
+	vecs, tokens, err := embed(c.Request.Context(), texts)
 	if err != nil {
 		if c.Request.Context().Err() != nil {
 			return // client went away
@@ -160,5 +153,11 @@ func (s *Server) listModels(c *gin.Context) {
 	for _, n := range names {
 		data = append(data, modelInfo{ID: n, Object: "model", OwnedBy: "retune"})
 	}
+	heads, err := s.headModels(c.Request.Context())
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	data = append(data, heads...)
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"retune/api"
@@ -15,12 +16,22 @@ import (
 	"retune/model"
 )
 
+// sharedModels is one registry for the whole test binary: opening
+// glove-100d takes seconds, so each test opening its own would dominate the
+// suite's run time. Tests count forward passes as differences, never
+// absolutes, and do not run in parallel.
+var (
+	sharedModelsOnce sync.Once
+	sharedModels     *model.Registry
+)
+
+// testConfig is a server configuration with glove-100d and a data
+// directory of the test's own.
 func testConfig(t *testing.T) api.Config {
 	testenv.InitORT(t)
 	testenv.Glove(t)
-	reg := model.NewRegistry(testenv.ModelsRoot(t))
-	t.Cleanup(func() { reg.Close() })
-	return api.Config{Models: reg, MaxInputs: 8, MaxBodyBytes: 64 << 10}
+	sharedModelsOnce.Do(func() { sharedModels = model.NewRegistry(testenv.ModelsRoot(t)) })
+	return api.Config{Models: sharedModels, MaxInputs: 8, MaxBodyBytes: 64 << 10, DataDir: t.TempDir()}
 }
 
 type embResp struct {

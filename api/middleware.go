@@ -32,9 +32,11 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// limitBody caps request bodies; handlers map the reader's error to 413.
-func limitBody(n int64) gin.HandlerFunc {
+// limitBody caps request bodies at limit(c), so routes can differ (uploads
+// are larger than JSON bodies); handlers map the reader's error to 413.
+func limitBody(limit func(*gin.Context) int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		n := limit(c)
 		if c.Request.ContentLength > n {
 			abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
 			return

@@ -3,58 +3,230 @@
 package api
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"retune/model"
+	"retune/negatives"
+	"retune/store"
+	"retune/train"
 )
 
-// Config holds what the server serves and its limits.
+// Config holds what the server serves, where it keeps its state and its limits.
 type Config struct {
 	Models       *model.Registry
 	Logger       *slog.Logger
 	MaxInputs    int   // texts per embeddings request (default 2048, as OpenAI)
-	MaxBodyBytes int64 // request body limit (default 16 MiB)
+	MaxBodyBytes int64 // JSON request body limit (default 16 MiB)
+
+	// Store persists datasets, jobs, events and heads. When nil, New opens
+	// one on DataDir and Close closes it; a Store passed in stays the
+	// caller's to close.
+	Store   *store.Store
+	DataDir string
+
+	Workers        int   // fine-tuning jobs run at once, and collections indexed at once (default 1)
+	MaxUploadBytes int64 // dataset upload limit (default 1 GiB)
+	// CacheDir holds the embedding cache shared by every job and collection
+	// (default <data dir>/cache/embeddings), so a text is embedded once per
+	// encoder across jobs and restarts.
+	CacheDir string
+	// LLM is the default chat endpoint for jobs using the causal or naive
+	// generator; a job's own "llm" settings override it field by field.
+	// Its CacheDir defaults to <data dir>/cache/llm.
+	LLM negatives.LLMConfig
+	// APIKeys, when non-empty, are the bearer tokens every route but
+	// GET /healthz requires (see requireAPIKey).
+	APIKeys []string
+	// MaxDocuments caps the documents posted to create a collection
+	// (default 50000).
+	MaxDocuments int
 }
 
-// Server is the HTTP API.
+// Server is the HTTP API plus the worker pool that runs fine-tuning jobs.
 type Server struct {
-	cfg    Config
-	engine *gin.Engine
-	start  time.Time
+	cfg      Config
+	engine   *gin.Engine
+	start    time.Time
+	log      *slog.Logger
+	store    *store.Store
+	ownStore bool
+	cache    *train.Cache
+	heads    *headCache
+	pool     *workerPool
+	hub      *eventHub
+	cols     *collectionState
+	metrics  *serverMetrics
+
+	// streams is closed by StopStreams to end open event streams.
+	streams   chan struct{}
+	stopOnce  sync.Once
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// New builds the server and its routes.
-func New(cfg Config) *Server {
+// Defaults of the limits in Config.
+const (
+	defaultMaxInputs      = 2048
+	defaultMaxBodyBytes   = 16 << 20
+	defaultMaxUploadBytes = 1 << 30
+	defaultWorkers        = 1
+)
+
+// New builds the server and its routes. Jobs run only after Start.
+func New(cfg Config) (*Server, error) {
+	if cfg.Models == nil {
+		return nil, errors.New("api: Config.Models is required")
+	}
 	if cfg.MaxInputs <= 0 {
-		cfg.MaxInputs = 2048
+		cfg.MaxInputs = defaultMaxInputs
 	}
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 16 << 20
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = defaultMaxUploadBytes
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = defaultWorkers
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	st, own := cfg.Store, false
+	if st == nil {
+		if cfg.DataDir == "" {
+			return nil, errors.New("api: Config.Store or Config.DataDir is required")
+		}
+		var err error
+		if st, err = store.Open(context.Background(), cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		own = true
+	}
+	if err := defaultCacheDirs(&cfg, st); err != nil {
+		if own {
+			st.Close()
+		}
+		return nil, err
+	}
+
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, engine: gin.New(), start: time.Now()}
-	s.engine.Use(recoverJSON(cfg.Logger), accessLog(cfg.Logger), limitBody(cfg.MaxBodyBytes))
+	s := &Server{cfg: cfg, engine: gin.New(), start: time.Now(), log: cfg.Logger,
+		store: st, ownStore: own, cache: train.NewCache(cfg.CacheDir), heads: newHeadCache(),
+		pool: newWorkerPool(cfg.Workers), hub: newEventHub(), cols: newCollectionState(cfg.Workers),
+		streams: make(chan struct{})}
+	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount})
+	// Metrics outermost, so a recovered panic is counted with its 500; the
+	// key check before any body is read.
+	s.engine.Use(s.metrics.middleware(), recoverJSON(cfg.Logger), accessLog(cfg.Logger),
+		requireAPIKey(cfg.APIKeys), limitBody(s.bodyLimit))
 	s.engine.NoRoute(func(c *gin.Context) { notFound(c, "no route "+c.Request.Method+" "+c.Request.URL.Path) })
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, codeInvalidRequest, "method "+c.Request.Method+" not allowed on "+c.Request.URL.Path)
 	})
 	s.routes()
-	return s
+	return s, nil
+}
+
+// defaultCacheDirs puts the embedding and LLM reply caches in the data
+// directory unless configured elsewhere.
+func defaultCacheDirs(cfg *Config, st *store.Store) error {
+	if cfg.CacheDir == "" {
+		dir, err := st.Dir(store.KindCache, "embeddings")
+		if err != nil {
+			return fmt.Errorf("api: embedding cache dir: %w", err)
+		}
+		cfg.CacheDir = dir
+	}
+	if cfg.LLM.CacheDir == "" {
+		dir, err := st.Dir(store.KindCache, "llm")
+		if err != nil {
+			return fmt.Errorf("api: LLM cache dir: %w", err)
+		}
+		cfg.LLM.CacheDir = dir
+	}
+	return nil
 }
 
 func (s *Server) routes() {
 	s.engine.GET("/healthz", s.healthz)
+	s.engine.GET("/metrics", s.metrics.handler())
 	v1 := s.engine.Group("/v1")
 	v1.POST("/embeddings", s.createEmbeddings)
 	v1.GET("/models", s.listModels)
+	for _, register := range []func(*gin.RouterGroup){s.datasetRoutes, s.jobRoutes, s.headRoutes, s.collectionRoutes} {
+		register(v1)
+	}
+}
+
+// bodyLimit is the request body limit of the route c matched: uploads get
+// MaxUploadBytes, everything else MaxBodyBytes.
+func (s *Server) bodyLimit(c *gin.Context) int64 {
+	if c.Request.Method == http.MethodPost && c.FullPath() == datasetsPath {
+		return s.cfg.MaxUploadBytes
+	}
+	return s.cfg.MaxBodyBytes
+}
+
+// Start resumes the jobs a crash or Close interrupted (validating, queued
+// and running jobs go back to the queue; a running one continues from its
+// last completed stage and epoch), starts the worker pool and resumes
+// interrupted collection indexing. Call it before
+// serving requests: it also removes dataset and head directories left
+// without a database row by a crash mid-upload or mid-delete. Cancelling ctx
+// stops the workers like Close does.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.sweepOrphans(ctx); err != nil {
+		return fmt.Errorf("api: start: %w", err)
+	}
+	poolCtx, err := s.pool.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("api: start: %w", err)
+	}
+	if err := s.requeueUnfinished(ctx); err != nil {
+		s.pool.shutdown()
+		return fmt.Errorf("api: start: %w", err)
+	}
+	if err := s.resumeCollections(ctx); err != nil {
+		s.pool.shutdown()
+		return fmt.Errorf("api: start: %w", err)
+	}
+	for range s.cfg.Workers {
+		s.pool.spawn(func() { s.work(poolCtx) })
+	}
+	s.log.Info("workers started", "workers", s.cfg.Workers)
+	return nil
+}
+
+// StopStreams ends open event streams, so an http.Server's Shutdown does
+// not wait for them (register it with RegisterOnShutdown). Close calls it.
+func (s *Server) StopStreams() {
+	s.stopOnce.Do(func() { close(s.streams) })
+}
+
+// Close stops the workers and collection indexing and waits for them.
+// Running jobs have their context cancelled but keep their running status,
+// so the next Start resumes them: a restart loses at most the epoch in
+// progress. It closes the store if New opened it.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.StopStreams()
+		s.pool.shutdown()
+		s.cols.close()
+		if s.ownStore {
+			s.closeErr = s.store.Close()
+		}
+	})
+	return s.closeErr
 }
 
 // Handler is the http.Handler to serve.
@@ -62,3 +234,12 @@ func (s *Server) Handler() http.Handler { return s.engine }
 
 // Routes lists method+path of every route (the OpenAPI test walks them).
 func (s *Server) Routes() []gin.RouteInfo { return s.engine.Routes() }
+
+// Store is the server's persistence.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Cache is the embedding cache shared by jobs and collections.
+func (s *Server) Cache() *train.Cache { return s.cache }
+
+// Models is the encoder registry.
+func (s *Server) Models() *model.Registry { return s.cfg.Models }

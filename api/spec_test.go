@@ -158,7 +158,17 @@ func (c *client) validate(req *http.Request, res *http.Response, body []byte) {
 	}
 }
 
+// newServer builds a server (workers not started) closed at cleanup.
 func newServer(t *testing.T) *api.Server {
 	t.Helper()
-	return api.New(testConfig(t))
+	srv, err := api.New(testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
+	return srv
 }

@@ -343,6 +343,12 @@ func (e *Encoder) EmbedCount(ctx context.Context, texts []string) ([][]float32, 
 			tokens += int(m)
 		}
 	}
+	// The producer stops sending when ctx is cancelled, which ends the
+	// loop above early: without this check the caller would get nil
+	// vectors and no error (and an embedding cache would store them).
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
 	return out, tokens, nil
 }
 

@@ -21,10 +21,13 @@ import (
 
 // runBench dispatches the speed benchmarks.
 func runBench(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "embed" {
-		return errors.New("usage: retune bench embed --model NAME|--onnx DIR [--n N] [--texts FILE]")
+	if len(args) > 0 && args[0] == "embed" {
+		return benchEmbed(ctx, args[1:])
 	}
-	return benchEmbed(ctx, args[1:])
+	if len(args) > 0 && args[0] == "search" {
+		return benchSearch(ctx, args[1:])
+	}
+	return errors.New("usage: retune bench embed --model NAME|--onnx DIR [--n N] [--texts FILE]\n       retune bench search --collection ID [--url URL] [--concurrency 50] [--requests N]")
 }
 
 type embedBench struct {

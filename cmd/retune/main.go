@@ -23,7 +23,7 @@ commands:
   eval     retrieval metrics of an encoder (+ head) on a BEIR split
   export   export a trained head (onnx | fused-onnx | safetensors)
   models   list or build encoder assets (models list | models build)
-  bench    measure speed (bench embed)
+  bench    measure speed (bench embed | bench search)
 
 Run "retune <command> -h" for the flags of a command.
 `

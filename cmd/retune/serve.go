@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -8,20 +9,35 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"retune/api"
 	"retune/model"
+	"retune/negatives"
+	"retune/store"
 )
 
-// runServe starts the REST API and shuts it down gracefully on SIGINT/SIGTERM.
+// shutdownTimeout bounds how long in-flight requests get to finish.
+const shutdownTimeout = 10 * time.Second
+
+// runServe starts the REST API and its job workers, and shuts both down
+// gracefully on SIGINT/SIGTERM. Jobs interrupted by the shutdown resume on
+// the next start.
 func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var rf runtimeFlags
 	rf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
+	dataDir := fs.String("data", "data", "data directory: database, datasets, heads, caches")
+	workers := fs.Int("workers", 1, "fine-tuning jobs run at once")
 	maxInputs := fs.Int("max-inputs", 2048, "texts per embeddings request")
+	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	keys, err := apiKeys(*keysFile)
+	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -37,23 +53,71 @@ func runServe(ctx context.Context, args []string) error {
 	if len(names) == 0 {
 		return fmt.Errorf("no encoders in %s: run `make setup` (or `retune models build`)", rf.modelsDir)
 	}
-	srv := &http.Server{
-		Addr:              *addr,
-		Handler:           api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+	st, err := store.Open(ctx, *dataDir)
+	if err != nil {
+		return err
 	}
+	defer st.Close()
+	srv, err := api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs, Store: st,
+		Workers: *workers, LLM: negatives.LLMConfigFromEnv(), APIKeys: keys})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	// Background work outlives the signal context: Close, not ctx, stops it.
+	if err := srv.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Event streams last as long as their jobs; end them so Shutdown need
+	// not wait for them.
+	httpSrv.RegisterOnShutdown(srv.StopStreams)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving", "addr", *addr, "models", names)
+	go func() { errc <- httpSrv.ListenAndServe() }()
+	log.Info("serving", "addr", *addr, "models", names, "data", st.DataDir(), "workers", *workers, "auth", len(keys) > 0)
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := httpSrv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return srv.Close()
+}
+
+// apiKeys reads the keys from file (one per line; blank lines and lines
+// starting with # are skipped), or else from $RETUNE_API_KEYS
+// (comma-separated). None means the server is open.
+func apiKeys(file string) ([]string, error) {
+	var raw []string
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("api keys: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			raw = append(raw, sc.Text())
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("api keys %s: %w", file, err)
+		}
+	} else if env := os.Getenv("RETUNE_API_KEYS"); env != "" {
+		raw = strings.Split(env, ",")
+	}
+	var keys []string
+	for _, k := range raw {
+		if k = strings.TrimSpace(k); k != "" && !strings.HasPrefix(k, "#") {
+			keys = append(keys, k)
+		}
+	}
+	if file != "" && len(keys) == 0 {
+		return nil, fmt.Errorf("api keys file %s holds no key", file)
+	}
+	return keys, nil
 }

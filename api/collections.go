@@ -1,0 +1,101 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/store"
+)
+
+// collectionRoutes registers the collection and search routes.
+func (s *Server) collectionRoutes(v1 *gin.RouterGroup) {
+	v1.POST("/collections", s.createCollection)
+	v1.GET("/collections", s.listCollections)
+	v1.GET("/collections/:id", s.getCollection)
+	v1.DELETE("/collections/:id", s.deleteCollection)
+	v1.POST("/collections/:id/search", s.searchCollection)
+}
+
+// collectionObject is a collection as the API shows it.
+type collectionObject struct {
+	ID        string  `json:"id"`
+	Object    string  `json:"object"`
+	Name      string  `json:"name"`
+	Model     string  `json:"model"`
+	Head      *string `json:"head"`
+	Dataset   *string `json:"dataset"`
+	Status    string  `json:"status"`
+	Docs      int     `json:"docs"`
+	Progress  float64 `json:"progress"`
+	Error     *string `json:"error"`
+	CreatedAt int64   `json:"created_at"` // unix seconds, as OpenAI objects
+}
+
+func toCollectionObject(c store.Collection) collectionObject {
+	return collectionObject{ID: c.ID, Object: "collection", Name: c.Name, Model: c.Encoder,
+		Head: nonEmpty(c.HeadID), Dataset: nonEmpty(c.DatasetID), Status: c.Status, Docs: c.Docs,
+		Progress: c.Progress, Error: nonEmpty(c.Error), CreatedAt: c.CreatedAt.Unix()}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (s *Server) createCollection(c *gin.Context) {
+	var req createCollectionRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	col, err := s.newCollection(c.Request.Context(), req)
+	if err != nil {
+		s.writeCollectionError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, toCollectionObject(col))
+}
+
+func (s *Server) listCollections(c *gin.Context) {
+	page, ok := parsePage(c, store.PrefixCollection, "collection")
+	if !ok {
+		return
+	}
+	cols, more, err := s.store.ListCollections(c.Request.Context(), page)
+	if err != nil {
+		s.abortStore(c, err, "after: collection "+page.After+" not found")
+		return
+	}
+	data := make([]collectionObject, len(cols))
+	for i, col := range cols {
+		data[i] = toCollectionObject(col)
+	}
+	c.JSON(http.StatusOK, newList(data, more))
+}
+
+func (s *Server) getCollection(c *gin.Context) {
+	id, ok := pathID(c, "id", store.PrefixCollection, "collection")
+	if !ok {
+		return
+	}
+	col, err := s.storedCollection(c.Request.Context(), id)
+	if err != nil {
+		s.writeCollectionError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toCollectionObject(col))
+}
+
+func (s *Server) deleteCollection(c *gin.Context) {
+	id, ok := pathID(c, "id", store.PrefixCollection, "collection")
+	if !ok {
+		return
+	}
+	if err := s.removeCollection(c.Request.Context(), id); err != nil {
+		s.writeCollectionError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, deletedObject{ID: id, Object: "collection", Deleted: true})
+}

@@ -1,0 +1,188 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"retune/dataset"
+	"retune/model"
+	"retune/store"
+)
+
+// Limits of POST /v1/collections.
+const (
+	defaultMaxDocuments = 50_000 // posted documents; larger corpora come as datasets
+	maxDocIDLen         = 256    // characters
+	maxNameLen          = 256    // characters
+)
+
+type createCollectionRequest struct {
+	Name      string          `json:"name"`
+	Model     string          `json:"model"`
+	Head      string          `json:"head"`
+	Dataset   string          `json:"dataset"`
+	Documents []documentInput `json:"documents"` // nil when absent
+}
+
+type documentInput struct {
+	ID    string `json:"id"`
+	Text  string `json:"text"`
+	Title string `json:"title"`
+}
+
+func (s *Server) maxDocuments() int {
+	if s.cfg.MaxDocuments > 0 {
+		return s.cfg.MaxDocuments
+	}
+	return defaultMaxDocuments
+}
+
+// newCollection validates req, records the collection and starts indexing
+// it. Posted documents are saved before the collection row exists, so a
+// row in "indexing" always has what a resumed run needs.
+func (s *Server) newCollection(ctx context.Context, req createCollectionRequest) (store.Collection, error) {
+	docs, err := s.checkCreateRequest(req)
+	if err != nil {
+		return store.Collection{}, err
+	}
+	enc, err := s.cfg.Models.Get(ctx, req.Model)
+	if errors.Is(err, model.ErrUnknownModel) {
+		return store.Collection{}, colNotFound("model %q not found; GET /v1/models lists the available ones", req.Model)
+	}
+	if err != nil {
+		return store.Collection{}, fmt.Errorf("load model: %w", err)
+	}
+	if req.Head != "" {
+		if _, err := s.collectionHead(ctx, req.Head, enc); err != nil {
+			return store.Collection{}, err
+		}
+	}
+	col := store.Collection{ID: store.NewID(store.PrefixCollection), Name: req.Name, Encoder: req.Model,
+		HeadID: req.Head, DatasetID: req.Dataset, Docs: len(docs)}
+	if req.Dataset != "" {
+		ds, err := s.store.GetDataset(ctx, req.Dataset)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Collection{}, colNotFound("dataset %s not found", req.Dataset)
+		}
+		if err != nil {
+			return store.Collection{}, err
+		}
+		if _, err := s.datasetCorpusPath(ds); err != nil {
+			return store.Collection{}, err
+		}
+		col.Docs = ds.Docs
+	}
+	dir, err := s.store.Dir(store.KindCollections, col.ID)
+	if err != nil {
+		return store.Collection{}, err
+	}
+	if docs != nil {
+		if err := writeCollectionCorpus(dir, docs); err != nil {
+			return store.Collection{}, err
+		}
+	}
+	created, err := s.store.CreateCollection(ctx, col)
+	if err != nil {
+		// Nothing refers to the folder yet.
+		if rmErr := s.store.RemoveDir(store.KindCollections, col.ID); rmErr != nil {
+			s.log.Error("remove documents of an uncreated collection", "collection", col.ID, "err", rmErr.Error())
+		}
+		if errors.Is(err, store.ErrNotFound) { // the head or dataset was deleted meanwhile
+			return store.Collection{}, colNotFound("%v", err)
+		}
+		return store.Collection{}, err
+	}
+	s.startIndexing(created)
+	return created, nil
+}
+
+// checkCreateRequest validates the request's own fields and returns the
+// posted documents (nil when indexing a dataset).
+func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc, error) {
+	switch {
+	case req.Model == "":
+		return nil, colBadRequest("field \"model\" is required")
+	case utf8.RuneCountInString(req.Name) > maxNameLen || !utf8.ValidString(req.Name):
+		return nil, colBadRequest("name must be valid UTF-8 of at most %d characters", maxNameLen)
+	case req.Head != "" && !store.ValidID(store.PrefixHead, req.Head):
+		return nil, colBadRequest("head %q is not a head id (head-...)", req.Head)
+	case req.Dataset != "" && req.Documents != nil:
+		return nil, colBadRequest("give either \"dataset\" or \"documents\", not both")
+	case req.Dataset == "" && req.Documents == nil:
+		return nil, colBadRequest("give \"dataset\" (a dataset id) or \"documents\" (an array of {id, text}) to index")
+	case req.Dataset != "":
+		if !store.ValidID(store.PrefixDataset, req.Dataset) {
+			return nil, colBadRequest("dataset %q is not a dataset id (ds-...)", req.Dataset)
+		}
+		return nil, nil
+	case len(req.Documents) == 0:
+		return nil, colBadRequest("documents is empty")
+	case len(req.Documents) > s.maxDocuments():
+		return nil, colErrorf(http.StatusRequestEntityTooLarge, codeTooLarge,
+			"%d documents in one request; the limit is %d (upload a dataset for larger corpora)", len(req.Documents), s.maxDocuments())
+	}
+	docs := make([]dataset.Doc, len(req.Documents))
+	seen := make(map[string]int, len(req.Documents))
+	for i, d := range req.Documents {
+		switch {
+		case d.ID == "":
+			return nil, colBadRequest("documents[%d].id is empty", i)
+		case utf8.RuneCountInString(d.ID) > maxDocIDLen:
+			return nil, colBadRequest("documents[%d].id is longer than %d characters", i, maxDocIDLen)
+		case !validText(d.ID) || !validText(d.Title) || !validText(d.Text):
+			return nil, colBadRequest("documents[%d] is not valid UTF-8", i)
+		case strings.TrimSpace(d.Text) == "":
+			return nil, colBadRequest("documents[%d].text is empty", i)
+		}
+		if j, dup := seen[d.ID]; dup {
+			return nil, colBadRequest("documents[%d].id %q repeats documents[%d].id", i, d.ID, j)
+		}
+		seen[d.ID] = i
+		docs[i] = dataset.Doc{ID: d.ID, Title: d.Title, Text: d.Text}
+	}
+	return docs, nil
+}
+
+// validText rejects invalid UTF-8 and U+FFFD, which is what a lossy
+// conversion upstream leaves behind (the embeddings route does the same).
+func validText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, utf8.RuneError)
+}
+
+// storedCollection returns the collection row, mapping a malformed id to
+// 400 and an unknown one to 404.
+func (s *Server) storedCollection(ctx context.Context, id string) (store.Collection, error) {
+	if !store.ValidID(store.PrefixCollection, id) {
+		return store.Collection{}, colBadRequest("%q is not a collection id (col-...)", id)
+	}
+	col, err := s.store.GetCollection(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Collection{}, colNotFound("collection %s not found", id)
+	}
+	return col, err
+}
+
+// removeCollection stops any indexing of the collection, deletes its row,
+// forgets it in memory and removes its files.
+func (s *Server) removeCollection(ctx context.Context, id string) error {
+	if _, err := s.storedCollection(ctx, id); err != nil {
+		return err
+	}
+	s.cols.stopRun(id)
+	if err := s.store.DeleteCollection(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return colNotFound("collection %s not found", id)
+		}
+		return err
+	}
+	s.cols.forget(id)
+	if err := s.store.RemoveDir(store.KindCollections, id); err != nil {
+		// The collection is gone from the API; only disk space is at stake.
+		s.log.Error("remove collection files", "collection", id, "err", err.Error())
+	}
+	return nil
+}

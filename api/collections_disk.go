@@ -1,0 +1,151 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"retune/dataset"
+	"retune/index"
+	"retune/store"
+)
+
+// A collection's folder, store.Dir("collections", id), holds:
+//
+//	corpus.jsonl  posted documents in BEIR corpus form ({"_id","title","text"}),
+//	              written before the collection row so that an interrupted
+//	              indexing run can always be resumed; removed once ready
+//	manifest.json, docs.jsonl, vectors.bin
+//	              the index (index.Collection.Save)
+//	meta.json     collectionMeta: what the vectors were embedded with
+const (
+	collectionCorpusFile = "corpus.jsonl"
+	collectionMetaFile   = "meta.json"
+	collectionMetaFormat = 1
+)
+
+// collectionMeta records the embedding space of a collection's document
+// vectors, so that search can refuse query vectors from another space
+// instead of returning confident nonsense.
+type collectionMeta struct {
+	FormatVersion   int    `json:"format_version"`
+	Encoder         string `json:"encoder"`
+	EncoderChecksum string `json:"encoder_checksum"`
+	// Head is the collection's head: the default query-side head.
+	Head string `json:"head,omitempty"`
+	// DocHead is the head the document vectors were projected through:
+	// Head when it applies to documents (apply "shared"), else empty.
+	DocHead string `json:"doc_head,omitempty"`
+	Dim     int    `json:"dim"`
+}
+
+func writeCollectionMeta(dir string, m collectionMeta) error {
+	js, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", collectionMetaFile, err)
+	}
+	if _, _, err := store.WriteFileAtomic(filepath.Join(dir, collectionMetaFile), bytes.NewReader(append(js, '\n'))); err != nil {
+		return fmt.Errorf("write %s: %w", collectionMetaFile, err)
+	}
+	return nil
+}
+
+func readCollectionMeta(dir string) (collectionMeta, error) {
+	var m collectionMeta
+	js, err := os.ReadFile(filepath.Join(dir, collectionMetaFile))
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(js, &m); err != nil {
+		return m, fmt.Errorf("%s: %w", collectionMetaFile, err)
+	}
+	if m.FormatVersion != collectionMetaFormat {
+		return m, fmt.Errorf("%s: format_version %d, this build reads %d", collectionMetaFile, m.FormatVersion, collectionMetaFormat)
+	}
+	return m, nil
+}
+
+// loadCollection reads a ready collection's index and meta from disk.
+func (s *Server) loadCollection(ctx context.Context, id string) (*index.Collection, collectionMeta, error) {
+	dir, err := s.store.Dir(store.KindCollections, id)
+	if err != nil {
+		return nil, collectionMeta{}, err
+	}
+	meta, err := readCollectionMeta(dir)
+	if err != nil {
+		return nil, collectionMeta{}, fmt.Errorf("load collection %s: %w", id, err)
+	}
+	ix, err := index.LoadCollection(ctx, dir)
+	if err != nil {
+		return nil, collectionMeta{}, fmt.Errorf("load collection %s: %w", id, err)
+	}
+	if ix.Dim() != meta.Dim {
+		return nil, collectionMeta{}, fmt.Errorf("load collection %s: vectors have %d dims, %s says %d", id, ix.Dim(), collectionMetaFile, meta.Dim)
+	}
+	return ix, meta, nil
+}
+
+// datasetCorpusPath is where a dataset's corpus is: datasets are stored as
+// BEIR folders (pairs uploads are converted), so every one has a
+// corpus.jsonl.
+func (s *Server) datasetCorpusPath(ds store.Dataset) (string, error) {
+	dir, err := s.store.Dir(store.KindDatasets, ds.ID)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "corpus.jsonl")
+	if _, err := os.Stat(path); err != nil {
+		s.log.Error("dataset corpus", "dataset", ds.ID, "err", err.Error())
+		return "", colConflict("dataset %s has no readable corpus to index", ds.ID)
+	}
+	return path, nil
+}
+
+// writeCollectionCorpus saves posted documents where a resumed indexing
+// run finds them.
+func writeCollectionCorpus(dir string, docs []dataset.Doc) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, d := range docs {
+		line := struct {
+			ID    string `json:"_id"`
+			Title string `json:"title,omitempty"`
+			Text  string `json:"text"`
+		}{d.ID, d.Title, d.Text}
+		if err := enc.Encode(line); err != nil {
+			return fmt.Errorf("encode document %q: %w", d.ID, err)
+		}
+	}
+	if _, _, err := store.WriteFileAtomic(filepath.Join(dir, collectionCorpusFile), &buf); err != nil {
+		return fmt.Errorf("save documents: %w", err)
+	}
+	return nil
+}
+
+// readCorpusFile reads a BEIR corpus.jsonl with the dataset package's
+// strict reader.
+func readCorpusFile(path string) ([]dataset.Doc, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return dataset.ReadCorpus(f)
+}
+
+// removeCollectionCorpus drops posted documents once the index holds
+// them. A file left behind only costs disk until the collection is
+// deleted, so the caller logs a failure and carries on.
+func removeCollectionCorpus(dir string) error {
+	err := os.Remove(filepath.Join(dir, collectionCorpusFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}

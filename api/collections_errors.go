@@ -1,0 +1,53 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// collectionError is a failure of the collection or search routes that
+// carries the HTTP status and error code it is reported with, so the
+// functions doing the work stay free of Gin and the handlers stay thin.
+type collectionError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *collectionError) Error() string { return e.msg }
+
+func colErrorf(status int, code, format string, args ...any) error {
+	return &collectionError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func colBadRequest(format string, args ...any) error {
+	return colErrorf(http.StatusBadRequest, codeInvalidRequest, format, args...)
+}
+
+func colNotFound(format string, args ...any) error {
+	return colErrorf(http.StatusNotFound, codeNotFound, format, args...)
+}
+
+func colConflict(format string, args ...any) error {
+	return colErrorf(http.StatusConflict, codeConflict, format, args...)
+}
+
+// writeCollectionError reports err: a collectionError as itself, a request
+// the client abandoned not at all, anything else as a logged 500.
+func (s *Server) writeCollectionError(c *gin.Context, err error) {
+	var ce *collectionError
+	switch {
+	case errors.As(err, &ce):
+		abort(c, ce.status, ce.code, ce.msg)
+	case errors.Is(err, errServerClosing):
+		abort(c, http.StatusServiceUnavailable, codeUnavailable, err.Error())
+	case c.Request.Context().Err() != nil && errors.Is(err, context.Canceled):
+		c.Abort() // the client went away; nobody reads a response
+	default:
+		s.internalError(c, err)
+	}
+}

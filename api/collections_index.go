@@ -1,0 +1,234 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"retune/dataset"
+	"retune/index"
+	"retune/model"
+	"retune/store"
+)
+
+// Indexing tuning.
+const (
+	// indexChunk is how many documents go to the embedding cache at once:
+	// large enough for full encoder batches, small enough that progress
+	// moves and cancellation is prompt.
+	indexChunk = 256
+	// progressEvery throttles progress writes to the store's single writer.
+	progressEvery = 500 * time.Millisecond
+	// embedShare is the part of progress given to embedding; building and
+	// saving the index takes the rest.
+	embedShare = 0.9
+	// maxErrorLen keeps a stored failure message readable.
+	maxErrorLen = 2000
+)
+
+// startIndexing runs col's indexing in the background, at most
+// collectionState.slots runs at a time. Every outcome is recorded in the
+// store, except an interruption by shutdown, which leaves the collection
+// "indexing" for resumeCollections to pick up at the next start.
+func (s *Server) startIndexing(col store.Collection) {
+	ctx, done, err := s.cols.startRun(col.ID)
+	if err != nil {
+		s.log.Info("collection not indexed", "collection", col.ID, "reason", err.Error())
+		return
+	}
+	go func() {
+		defer done()
+		if err := s.cols.acquire(ctx); err != nil {
+			return
+		}
+		defer s.cols.release()
+		start := time.Now()
+		err := s.indexCollection(ctx, col)
+		switch {
+		case err == nil:
+			s.log.Info("collection indexed", "collection", col.ID, "s", time.Since(start).Seconds())
+		case ctx.Err() != nil:
+			s.log.Info("collection indexing interrupted", "collection", col.ID, "reason", context.Cause(ctx).Error())
+		default:
+			s.log.Error("collection indexing failed", "collection", col.ID, "err", err.Error())
+			if err := s.store.UpdateCollection(ctx, col.ID, store.CollectionFailed, col.Docs, 0, failureMessage(err)); err != nil &&
+				!errors.Is(err, store.ErrNotFound) {
+				s.log.Error("record collection failure", "collection", col.ID, "err", err.Error())
+			}
+		}
+	}()
+}
+
+// failureMessage is what a failed collection shows its users: the reason
+// when it is theirs to act on (a collectionError), else a pointer to the
+// log, which has the details, server paths included.
+func failureMessage(err error) string {
+	var ce *collectionError
+	if !errors.As(err, &ce) {
+		return "internal error while indexing; see the server log"
+	}
+	if len(ce.msg) > maxErrorLen {
+		return strings.ToValidUTF8(ce.msg[:maxErrorLen], "") + "…"
+	}
+	return ce.msg
+}
+
+// resumeCollections restarts the indexing runs a shutdown or crash
+// interrupted. The server's Start calls it once.
+func (s *Server) resumeCollections(ctx context.Context) error {
+	cols, err := s.store.UnfinishedCollections(ctx)
+	if err != nil {
+		return fmt.Errorf("resume collections: %w", err)
+	}
+	for _, col := range cols {
+		s.log.Info("resuming collection indexing", "collection", col.ID)
+		s.startIndexing(col)
+	}
+	return nil
+}
+
+// indexCollection embeds col's documents (through its head when the head
+// applies to documents), builds and saves the index, and marks it ready.
+func (s *Server) indexCollection(ctx context.Context, col store.Collection) error {
+	dir, err := s.store.Dir(store.KindCollections, col.ID)
+	if err != nil {
+		return err
+	}
+	docs, err := s.collectionDocuments(ctx, col, dir)
+	if err != nil {
+		return err
+	}
+	enc, err := s.cfg.Models.Get(ctx, col.Encoder)
+	if errors.Is(err, model.ErrUnknownModel) {
+		return colConflict("encoder %q is not installed", col.Encoder)
+	}
+	if err != nil {
+		return fmt.Errorf("encoder %q: %w", col.Encoder, err)
+	}
+	sum, err := enc.Checksum()
+	if err != nil {
+		return err
+	}
+	var head *model.Head
+	if col.HeadID != "" {
+		if head, err = s.collectionHead(ctx, col.HeadID, enc); err != nil {
+			return err
+		}
+	}
+	ids := make([]string, len(docs))
+	texts := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i], texts[i] = d.ID, d.Content()
+	}
+	vecs, err := s.embedDocuments(ctx, col, enc, texts)
+	if err != nil {
+		return err
+	}
+	meta := collectionMeta{FormatVersion: collectionMetaFormat, Encoder: enc.Name(), EncoderChecksum: sum, Head: col.HeadID}
+	if head != nil && head.AppliesToDocs() {
+		vecs = head.ProjectBatch(vecs)
+		meta.DocHead = col.HeadID
+	}
+	if err := checkNonZero(ids, vecs); err != nil {
+		return err
+	}
+	ix, err := index.NewCollection(ids, texts, vecs)
+	if err != nil {
+		return err
+	}
+	meta.Dim = ix.Dim()
+	if err := ix.Save(ctx, dir); err != nil {
+		return err
+	}
+	if err := writeCollectionMeta(dir, meta); err != nil {
+		return err
+	}
+	s.cols.put(col.ID, ix, meta)
+	if err := s.store.UpdateCollection(ctx, col.ID, store.CollectionReady, len(docs), 1, ""); err != nil {
+		s.cols.forget(col.ID)
+		return err
+	}
+	if err := removeCollectionCorpus(dir); err != nil {
+		s.log.Warn("remove indexed documents", "collection", col.ID, "err", err.Error())
+	}
+	return nil
+}
+
+// collectionDocuments reads what col indexes: its dataset's corpus, or the
+// documents posted with it.
+func (s *Server) collectionDocuments(ctx context.Context, col store.Collection, dir string) ([]dataset.Doc, error) {
+	if col.DatasetID == "" {
+		docs, err := readCorpusFile(filepath.Join(dir, collectionCorpusFile))
+		if err != nil {
+			return nil, fmt.Errorf("read posted documents: %w", err)
+		}
+		return docs, nil
+	}
+	ds, err := s.store.GetDataset(ctx, col.DatasetID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, colConflict("dataset %s no longer exists", col.DatasetID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", col.DatasetID, err)
+	}
+	path, err := s.datasetCorpusPath(ds)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := readCorpusFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s corpus: %w", col.DatasetID, err)
+	}
+	return docs, nil
+}
+
+// embedDocuments embeds texts through the shared embedding cache in
+// chunks, recording progress: texts embedded before (by a training job or
+// an earlier index of the same corpus) cost a lookup, not a forward pass.
+func (s *Server) embedDocuments(ctx context.Context, col store.Collection, enc *model.Encoder, texts []string) ([][]float32, error) {
+	vecs := make([][]float32, 0, len(texts))
+	last := time.Now()
+	for lo := 0; lo < len(texts); lo += indexChunk {
+		chunk := texts[lo:min(lo+indexChunk, len(texts))]
+		out, st, err := s.cache.Embed(ctx, enc, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("embed documents %d-%d: %w", lo, lo+len(chunk)-1, err)
+		}
+		s.countEmbedded("index", st.Misses)
+		s.metrics.cached.WithLabelValues("hit").Add(float64(st.Hits))
+		s.metrics.cached.WithLabelValues("miss").Add(float64(st.Misses))
+		vecs = append(vecs, out...)
+		if time.Since(last) >= progressEvery {
+			last = time.Now()
+			p := embedShare * float64(len(vecs)) / float64(len(texts))
+			if err := s.store.UpdateCollection(ctx, col.ID, store.CollectionIndexing, len(texts), p, ""); err != nil {
+				return nil, fmt.Errorf("record progress: %w", err)
+			}
+		}
+	}
+	return vecs, nil
+}
+
+// checkNonZero names the first document whose vector is all zeros (an
+// encoder such as GloVe gives that for text with no known word), which
+// cosine similarity cannot rank.
+func checkNonZero(ids []string, vecs [][]float32) error {
+	for i, v := range vecs {
+		if vectorNorm(v) == 0 {
+			return colBadRequest("document %q has no token the encoder knows (its embedding is all zeros); reword it or remove it", ids[i])
+		}
+	}
+	return nil
+}
+
+func vectorNorm(v []float32) float64 {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	return math.Sqrt(ss)
+}

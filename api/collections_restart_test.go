@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"retune/store"
+)
+
+// TestCollectionSurvivesRestart: after a restart a ready collection is
+// searched from its saved index, without embedding a document again.
+func TestCollectionSurvivesRestart(t *testing.T) {
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	col := ls.readyCollection(testDocs, "")
+	before := ls.search(col.ID, `{"query":"spacecraft astronaut","k":3}`)
+	ls.stop()
+
+	enc := glove(t, cfg)
+	forwards := enc.Forwards()
+	ls = startServer(t, cfg)
+	if got := ls.waitStatus(col.ID, "ready"); got.Docs != len(testDocs) {
+		t.Fatalf("after restart: %+v", got)
+	}
+	// BM25 needs no encoder: zero forward passes proves nothing was re-indexed.
+	if res := ls.search(col.ID, `{"query":"hot oven","mode":"bm25"}`); res.Data[0].Hits[0].ID != "bread" {
+		t.Fatalf("bm25 after restart: %+v", res.Data[0].Hits)
+	}
+	if n := enc.Forwards() - forwards; n != 0 {
+		t.Fatalf("restart and a bm25 search ran %d forward passes; the collection was re-embedded", n)
+	}
+	// Dense search embeds the one query, and ranks exactly as before.
+	after := ls.search(col.ID, `{"query":"spacecraft astronaut","k":3}`)
+	if n := enc.Forwards() - forwards; n != 1 {
+		t.Fatalf("a one-query dense search ran %d forward passes, want 1", n)
+	}
+	for i, h := range after.Data[0].Hits {
+		if b := before.Data[0].Hits[i]; h.ID != b.ID || h.Score != b.Score {
+			t.Fatalf("hit %d after restart %+v, before %+v", i, h, b)
+		}
+	}
+}
+
+// TestCollectionIndexingResumes: a collection left "indexing" by a crash
+// (its posted documents saved, no index yet) is indexed at the next start.
+func TestCollectionIndexingResumes(t *testing.T) {
+	cfg := collectionConfig(t)
+	st, err := store.Open(context.Background(), cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := st.CreateCollection(context.Background(), store.Collection{Name: "crashed", Encoder: "glove-100d", Docs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := st.Dir(store.KindCollections, col.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corpus := `{"_id":"rockets","text":"Rockets burn fuel to launch satellites into orbit around the planet."}
+{"_id":"bread","title":"Baking","text":"Bakers knead dough and bake bread in a hot oven."}
+`
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "corpus.jsonl"), []byte(corpus), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ls := startServer(t, cfg)
+	ready := ls.waitStatus(col.ID, "ready")
+	if ready.Docs != 2 || ready.Name != "crashed" {
+		t.Fatalf("resumed collection %+v", ready)
+	}
+	res := ls.search(col.ID, `{"query":"baking","mode":"bm25"}`)
+	if hits := res.Data[0].Hits; len(hits) != 1 || hits[0].ID != "bread" || hits[0].Text != "Baking Bakers knead dough and bake bread in a hot oven." {
+		t.Fatalf("title is part of the indexed text: %+v", hits)
+	}
+	// The posted documents are dropped once the index holds them.
+	if _, err := os.Stat(filepath.Join(dir, "corpus.jsonl")); !os.IsNotExist(err) {
+		t.Fatalf("corpus.jsonl left after indexing: %v", err)
+	}
+}
+
+// TestSearchNotReady: a collection still indexing answers 409 with its
+// progress.
+func TestSearchNotReady(t *testing.T) {
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	// A row the server did not start indexing (as if another process owned
+	// it) stays "indexing" for the whole test.
+	col, err := ls.srv.Store().CreateCollection(context.Background(), store.Collection{Encoder: "glove-100d", Progress: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"a"}`), 409, "still indexing (25% done)")
+}

@@ -1,0 +1,201 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"retune/index"
+)
+
+// collectionState is what the collection routes keep in memory: the
+// indexing runs in flight and the collections loaded for search. What is
+// on disk stays authoritative; this is a cache plus the handles needed to
+// cancel background work. Loaded collections stay in memory until deleted:
+// the working set is expected to fit (SciFact's 5,183 abstracts with
+// 100-d vectors take about 4 MB of vectors); an LRU bound belongs here if
+// collections outgrow memory.
+type collectionState struct {
+	// ctx lives as long as the server: indexing runs and lazy loads run
+	// under it rather than under the request that triggered them, so one
+	// client hanging up does not fail the load other requests wait on.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	slots  chan struct{} // bounds concurrent indexing runs (each embeds a corpus)
+
+	mu      sync.Mutex
+	loaded  map[string]*loadedCollection
+	running map[string]*indexRun
+}
+
+// loadedCollection is one collection in memory; ready is closed once ix
+// and meta, or err, are set.
+type loadedCollection struct {
+	ready chan struct{}
+	ix    *index.Collection
+	meta  collectionMeta
+	err   error
+}
+
+type indexRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newCollectionState(indexers int) *collectionState {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &collectionState{
+		ctx:     ctx,
+		cancel:  cancel,
+		slots:   make(chan struct{}, max(indexers, 1)),
+		loaded:  map[string]*loadedCollection{},
+		running: map[string]*indexRun{},
+	}
+}
+
+// close cancels indexing and waits for it. Cancelled runs leave their
+// collections "indexing" in the store, so the next start-up resumes them.
+func (st *collectionState) close() {
+	// Cancelling under mu orders it before or after every wg.Add below
+	// (each is made under mu after checking ctx), so none races Wait.
+	st.mu.Lock()
+	st.cancel()
+	st.mu.Unlock()
+	st.wg.Wait()
+}
+
+func (st *collectionState) loadedCount() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	for _, lc := range st.loaded {
+		select {
+		case <-lc.ready:
+			if lc.err == nil {
+				n++
+			}
+		default:
+		}
+	}
+	return n
+}
+
+func (st *collectionState) indexingCount() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.running)
+}
+
+// get returns collection id, calling load the first time. Concurrent
+// callers share one load; a failed load is not cached, so the next search
+// retries (the files may have been restored).
+func (st *collectionState) get(ctx context.Context, id string,
+	load func(ctx context.Context) (*index.Collection, collectionMeta, error)) (*loadedCollection, error) {
+	st.mu.Lock()
+	lc, ok := st.loaded[id]
+	if !ok {
+		if err := st.ctx.Err(); err != nil {
+			st.mu.Unlock()
+			return nil, errServerClosing
+		}
+		lc = &loadedCollection{ready: make(chan struct{})}
+		st.loaded[id] = lc
+		st.wg.Add(1)
+		go func() {
+			defer st.wg.Done()
+			lc.ix, lc.meta, lc.err = load(st.ctx)
+			if lc.err != nil {
+				st.mu.Lock()
+				if st.loaded[id] == lc {
+					delete(st.loaded, id)
+				}
+				st.mu.Unlock()
+			}
+			close(lc.ready)
+		}()
+	}
+	st.mu.Unlock()
+	select {
+	case <-lc.ready:
+		if lc.err != nil && st.ctx.Err() != nil {
+			return nil, errServerClosing // the load was cut short by Close
+		}
+		return lc, lc.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// put makes a freshly indexed collection searchable without a reload.
+func (st *collectionState) put(id string, ix *index.Collection, meta collectionMeta) {
+	lc := &loadedCollection{ready: make(chan struct{}), ix: ix, meta: meta}
+	close(lc.ready)
+	st.mu.Lock()
+	st.loaded[id] = lc
+	st.mu.Unlock()
+}
+
+// forget drops a deleted collection from memory. Searches already holding
+// it finish normally: a loaded collection is immutable.
+func (st *collectionState) forget(id string) {
+	st.mu.Lock()
+	delete(st.loaded, id)
+	st.mu.Unlock()
+}
+
+// errServerClosing is returned once close has begun.
+var errServerClosing = errors.New("server is shutting down")
+
+// errIndexingRunning is returned by startRun when id is already being
+// indexed by this process.
+var errIndexingRunning = errors.New("collection is already being indexed")
+
+// startRun registers an indexing run for id and returns its context and a
+// function to call when the run ends.
+func (st *collectionState) startRun(id string) (context.Context, func(), error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ctx.Err() != nil {
+		return nil, nil, errServerClosing
+	}
+	if _, ok := st.running[id]; ok {
+		return nil, nil, errIndexingRunning
+	}
+	ctx, cancel := context.WithCancel(st.ctx)
+	run := &indexRun{cancel: cancel, done: make(chan struct{})}
+	st.running[id] = run
+	st.wg.Add(1)
+	return ctx, func() {
+		cancel()
+		st.mu.Lock()
+		delete(st.running, id)
+		st.mu.Unlock()
+		close(run.done)
+		st.wg.Done()
+	}, nil
+}
+
+// stopRun cancels id's indexing run, if any, and waits until it has
+// returned, so that its files can be removed without it writing them again.
+func (st *collectionState) stopRun(id string) {
+	st.mu.Lock()
+	run, ok := st.running[id]
+	st.mu.Unlock()
+	if ok {
+		run.cancel()
+		<-run.done
+	}
+}
+
+// acquire waits for an indexing slot; release must follow a nil error.
+func (st *collectionState) acquire(ctx context.Context) error {
+	select {
+	case st.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (st *collectionState) release() { <-st.slots }

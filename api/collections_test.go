@@ -1,0 +1,172 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"retune/store"
+)
+
+func TestCollectionLifecycle(t *testing.T) {
+	ls := startServer(t, collectionConfig(t))
+	created := ls.createCollection(`{"model":"glove-100d","name":"animals","documents":` + documentsJSON(testDocs[:3]) + `}`)
+	if created.Name != "animals" || created.Model != "glove-100d" || created.Head != nil || created.Dataset != nil ||
+		created.Docs != 3 || created.CreatedAt == 0 {
+		t.Fatalf("created %+v", created)
+	}
+	col := ls.waitStatus(created.ID, "ready")
+	if col.Progress != 1 || col.Docs != 3 || col.Error != nil {
+		t.Fatalf("ready %+v", col)
+	}
+
+	// Three more, then page through newest first.
+	ids := []string{col.ID} // oldest first
+	for range 3 {
+		ids = append(ids, ls.createCollection(`{"model":"glove-100d","documents":[{"id":"a","text":"hello world"}]}`).ID)
+	}
+	var listed []string
+	after := ""
+	for page := 0; ; page++ {
+		q := "/v1/collections?limit=3"
+		if after != "" {
+			q += "&after=" + after
+		}
+		r := ls.do("GET", q, "", nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("list: %d %s", r.Status, r.Body)
+		}
+		l := decodeBody[struct {
+			Object  string           `json:"object"`
+			Data    []collectionJSON `json:"data"`
+			HasMore bool             `json:"has_more"`
+		}](t, r)
+		for _, c := range l.Data {
+			listed = append(listed, c.ID)
+		}
+		if !l.HasMore {
+			break
+		}
+		after = l.Data[len(l.Data)-1].ID
+		if page > 3 {
+			t.Fatal("pagination does not end")
+		}
+	}
+	if want := []string{ids[3], ids[2], ids[1], ids[0]}; fmt.Sprint(listed) != fmt.Sprint(want) {
+		t.Fatalf("listed %v, want %v", listed, want)
+	}
+
+	r := ls.do("DELETE", "/v1/collections/"+col.ID, "", nil)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"deleted":true`) {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	wantError(t, ls.do("GET", "/v1/collections/"+col.ID, "", nil), 404, "not found")
+	wantError(t, ls.do("DELETE", "/v1/collections/"+col.ID, "", nil), 404, "not found")
+	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 404, "not found")
+
+	// Deleting right after creating stops the indexing run first, so it
+	// cannot write the index back after the files are removed.
+	fresh := ls.createCollection(`{"model":"glove-100d","documents":` + documentsJSON(testDocs) + `}`)
+	if r := ls.do("DELETE", "/v1/collections/"+fresh.ID, "", nil); r.Status != http.StatusOK {
+		t.Fatalf("delete while indexing: %d %s", r.Status, r.Body)
+	}
+	dir, err := ls.srv.Store().Dir(store.KindCollections, fresh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.stop() // waits for background work
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("files of a deleted collection remain: %v", err)
+	}
+}
+
+func TestCollectionCreateErrors(t *testing.T) {
+	ls := startServer(t, collectionConfig(t)) // at most 20 posted documents
+	docs := func(items ...string) string {
+		return `{"model":"glove-100d","documents":[` + strings.Join(items, ",") + `]}`
+	}
+	many := make([]string, 21)
+	for i := range many {
+		many[i] = fmt.Sprintf(`{"id":"d%d","text":"text"}`, i)
+	}
+	cases := []struct {
+		name, body string
+		status     int
+		msg        string
+	}{
+		{"invalid json", `{"model":`, 400, "invalid JSON"},
+		{"unknown field", `{"model":"glove-100d","docs":[]}`, 400, "unknown field"},
+		{"no model", `{"documents":[{"id":"a","text":"b"}]}`, 400, `"model" is required`},
+		{"unknown model", `{"model":"nope","documents":[{"id":"a","text":"b"}]}`, 404, `model "nope" not found`},
+		{"neither source", `{"model":"glove-100d"}`, 400, `give "dataset"`},
+		{"both sources", `{"model":"glove-100d","dataset":"ds-aaaaaaaaaaaaaaaaaaaaaaaa","documents":[{"id":"a","text":"b"}]}`, 400, "not both"},
+		{"empty documents", docs(), 400, "documents is empty"},
+		{"empty id", docs(`{"id":"","text":"b"}`), 400, "documents[0].id is empty"},
+		{"long id", docs(`{"id":"` + strings.Repeat("x", 257) + `","text":"b"}`), 400, "longer than 256"},
+		{"duplicate id", docs(`{"id":"a","text":"b"}`, `{"id":"c","text":"d"}`, `{"id":"a","text":"e"}`), 400, `documents[2].id "a" repeats documents[0].id`},
+		{"empty text", docs(`{"id":"a","text":" "}`), 400, "documents[0].text is empty"},
+		{"missing text", docs(`{"id":"a","title":"t"}`), 400, "documents[0].text is empty"},
+		{"bad utf8", docs(`{"id":"a","text":"\ufffd"}`), 400, "not valid UTF-8"},
+		{"document field", docs(`{"id":"a","text":"b","body":"c"}`), 400, "unknown field"},
+		{"too many", docs(many...), 413, "limit is 20"},
+		{"malformed head", `{"model":"glove-100d","head":"h1","documents":[{"id":"a","text":"b"}]}`, 400, "not a head id"},
+		{"unknown head", `{"model":"glove-100d","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa","documents":[{"id":"a","text":"b"}]}`, 404, "head head-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
+		{"malformed dataset", `{"model":"glove-100d","dataset":"../ds"}`, 400, "not a dataset id"},
+		{"unknown dataset", `{"model":"glove-100d","dataset":"ds-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 404, "dataset ds-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
+		{"long name", `{"model":"glove-100d","name":"` + strings.Repeat("n", 257) + `","documents":[{"id":"a","text":"b"}]}`, 400, "name must be"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, ls.json("POST", "/v1/collections", tc.body), tc.status, tc.msg)
+		})
+	}
+	// None of the refused requests left a collection behind.
+	if r := ls.do("GET", "/v1/collections", "", nil); !strings.Contains(string(r.Body), `"data":[]`) {
+		t.Fatalf("refused requests created collections: %s", r.Body)
+	}
+	for _, q := range []string{"limit=0", "limit=101", "limit=x", "after=col-1"} {
+		wantError(t, ls.do("GET", "/v1/collections?"+q, "", nil), 400, "")
+	}
+	wantError(t, ls.do("GET", "/v1/collections?after=col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil), 404, "not found")
+	for _, bad := range []string{"..", "col-%2E%2E", "head-aaaaaaaaaaaaaaaaaaaaaaaa"} {
+		wantError(t, ls.do("GET", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")
+		wantError(t, ls.do("DELETE", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")
+	}
+}
+
+// TestCollectionIndexingFailure: a document no encoder word matches has a
+// zero embedding, which cosine cannot rank; the collection fails with a
+// message naming it, and search says so instead of serving a partial index.
+func TestCollectionIndexingFailure(t *testing.T) {
+	ls := startServer(t, collectionConfig(t))
+	docs := append(testDocs[:2:2], [2]string{"junk", "qqqzzzxx"})
+	col := ls.createCollection(`{"model":"glove-100d","documents":` + documentsJSON(docs) + `}`)
+	failed := ls.waitStatus(col.ID, "failed")
+	if failed.Error == nil || !strings.Contains(*failed.Error, `document "junk" has no token the encoder knows`) {
+		t.Fatalf("failed collection %+v, error %s", failed, deref(failed.Error))
+	}
+	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 409, "failed to index")
+	// A failed collection can be deleted like any other.
+	if r := ls.do("DELETE", "/v1/collections/"+col.ID, "", nil); r.Status != http.StatusOK {
+		t.Fatalf("delete failed collection: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestCollectionReindexIsCached: indexing a corpus the encoder has embedded
+// before runs no forward pass, thanks to the shared embedding cache.
+func TestCollectionReindexIsCached(t *testing.T) {
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	enc := glove(t, cfg)
+	ls.readyCollection(testDocs, "")
+	before := enc.Forwards()
+	again := ls.readyCollection(testDocs, "")
+	if n := enc.Forwards() - before; n != 0 {
+		t.Fatalf("re-indexing the same corpus ran %d forward passes", n)
+	}
+	if res := ls.search(again.ID, `{"query":"spacecraft astronaut","k":1}`); res.Data[0].Hits[0].ID != "rockets" {
+		t.Fatalf("search of the re-indexed collection: %+v", res.Data[0].Hits)
+	}
+}

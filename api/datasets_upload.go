@@ -1,0 +1,209 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"retune/dataset"
+	"retune/store"
+)
+
+// Multipart part names of POST /v1/datasets. A BEIR bundle is corpus +
+// queries + one qrels file per split, sent as a part named qrels_<split> or
+// as a part named qrels whose file name is <split>.tsv; training pairs are
+// one train part.
+const (
+	partName    = "name"
+	partCorpus  = "corpus"
+	partQueries = "queries"
+	partQrels   = "qrels"
+	partTrain   = "train"
+)
+
+// Files of a dataset directory (store.Dir(KindDatasets, id)), in the BEIR
+// layout dataset.LoadBEIR reads; a pairs dataset keeps its upload as
+// train.jsonl beside the layout converted from it.
+const (
+	fileCorpus    = "corpus.jsonl"
+	fileQueries   = "queries.jsonl"
+	fileTrain     = "train.jsonl"
+	fileNegatives = "negatives.json"
+	qrelsDir      = "qrels"
+)
+
+const maxDatasetName = 256
+
+var splitName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// uploadError is a client error in an upload; details lists rejected lines.
+type uploadError struct {
+	status  int
+	msg     string
+	details dataset.Errors
+}
+
+func (e *uploadError) Error() string { return e.msg }
+
+func badUpload(format string, args ...any) *uploadError {
+	return &uploadError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// storedFile is one file written into a dataset directory.
+type storedFile struct {
+	bytes  int64
+	sha256 string
+}
+
+// upload is what the multipart body delivered: files written under dir,
+// keyed by their slash-separated path relative to it.
+type upload struct {
+	dir    string
+	name   string
+	files  map[string]storedFile
+	splits []string
+}
+
+// receiveUpload streams each part of the multipart body straight into its
+// file under dir (one buffer at a time, never the whole upload in memory).
+func receiveUpload(r *http.Request, dir string) (*upload, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, badUpload("malformed multipart body: %v", err)
+	}
+	up := &upload{dir: dir, files: map[string]storedFile{}}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return up, nil
+		}
+		if err != nil {
+			return nil, readError(err)
+		}
+		err = up.receive(part)
+		part.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readError classifies a failure reading the request body.
+func readError(err error) error {
+	if isTooLarge(err) {
+		return &uploadError{status: http.StatusRequestEntityTooLarge, msg: "upload too large: " + err.Error()}
+	}
+	return badUpload("malformed multipart body: %v", err)
+}
+
+func (up *upload) receive(part *multipart.Part) error {
+	field := part.FormName()
+	switch {
+	case field == partName:
+		return up.receiveName(part)
+	case field == partCorpus:
+		return up.save(part, field, fileCorpus)
+	case field == partQueries:
+		return up.save(part, field, fileQueries)
+	case field == partTrain:
+		return up.save(part, field, fileTrain)
+	case field == partQrels:
+		split, ok := strings.CutSuffix(part.FileName(), ".tsv")
+		if !ok {
+			return badUpload("part %q needs a file name <split>.tsv (e.g. test.tsv), got %q", field, part.FileName())
+		}
+		return up.saveQrels(part, field, split)
+	case strings.HasPrefix(field, partQrels+"_"):
+		return up.saveQrels(part, field, strings.TrimPrefix(field, partQrels+"_"))
+	}
+	return badUpload("unknown part %q: send corpus, queries and qrels_<split> (or qrels parts named <split>.tsv), or train; name is optional", field)
+}
+
+func (up *upload) receiveName(part *multipart.Part) error {
+	b, err := io.ReadAll(io.LimitReader(part, maxDatasetName+1))
+	if err != nil {
+		return readError(err)
+	}
+	name := strings.TrimSpace(string(b))
+	switch {
+	case len(b) > maxDatasetName:
+		return badUpload("name is longer than %d bytes", maxDatasetName)
+	case !utf8.ValidString(name):
+		return badUpload("name is not valid UTF-8")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return badUpload("name contains control characters")
+	}
+	up.name = name
+	return nil
+}
+
+func (up *upload) saveQrels(part *multipart.Part, field, split string) error {
+	if !splitName.MatchString(split) {
+		return badUpload("part %q: split name %q must be 1-64 letters, digits, '_' or '-'", field, split)
+	}
+	if err := up.save(part, field, qrelsDir+"/"+split+".tsv"); err != nil {
+		return err
+	}
+	up.splits = append(up.splits, split)
+	return nil
+}
+
+// save writes one part to rel under the upload's directory.
+func (up *upload) save(r io.Reader, field, rel string) error {
+	if _, dup := up.files[rel]; dup {
+		return badUpload("part %q sent twice (%s)", field, rel)
+	}
+	src := &trackedReader{r: r}
+	n, sum, err := store.WriteFileAtomic(filepath.Join(up.dir, filepath.FromSlash(rel)), src)
+	if err != nil {
+		if src.err != nil {
+			return readError(src.err) // the client's body, not our disk
+		}
+		return fmt.Errorf("store %s: %w", rel, err)
+	}
+	up.files[rel] = storedFile{bytes: n, sha256: sum}
+	return nil
+}
+
+// trackedReader remembers a read error, which tells a broken or oversized
+// request apart from a failing disk when a copy fails.
+type trackedReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *trackedReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.err = err
+	}
+	return n, err
+}
+
+// format decides what the upload is, or says what is missing.
+func (up *upload) format() (string, error) {
+	_, corpus := up.files[fileCorpus]
+	_, queries := up.files[fileQueries]
+	_, trainFile := up.files[fileTrain]
+	beir := corpus || queries || len(up.splits) > 0
+	switch {
+	case beir && trainFile:
+		return "", badUpload("send either a BEIR bundle (corpus, queries, qrels) or training pairs (train), not both")
+	case trainFile:
+		return store.FormatPairs, nil
+	case !corpus:
+		return "", badUpload("missing part %q: send a BEIR bundle (corpus, queries, and qrels_<split> or qrels parts named <split>.tsv) or training pairs (train)", partCorpus)
+	case !queries:
+		return "", badUpload("missing part %q (queries.jsonl)", partQueries)
+	case len(up.splits) == 0:
+		return "", badUpload("missing qrels: send a part qrels_<split>, or a part qrels with file name <split>.tsv")
+	}
+	return store.FormatBEIR, nil
+}

@@ -1,0 +1,91 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/store"
+)
+
+// eventObject is one job event, shaped after OpenAI's fine_tuning.job.event.
+type eventObject struct {
+	Object    string          `json:"object"`
+	ID        string          `json:"id"`
+	Seq       int64           `json:"seq"`
+	CreatedAt int64           `json:"created_at"`
+	Level     string          `json:"level"`
+	Type      string          `json:"type"`
+	Message   string          `json:"message"`
+	Data      json.RawMessage `json:"data"`
+}
+
+func eventView(e store.Event) eventObject {
+	return eventObject{Object: "fine_tuning.job.event",
+		ID:  fmt.Sprintf("ftevent-%s-%d", strings.TrimPrefix(e.JobID, store.PrefixJob), e.Seq),
+		Seq: e.Seq, CreatedAt: e.CreatedAt.Unix(), Level: e.Level, Type: e.Type, Message: e.Message, Data: e.Data}
+}
+
+// listJobEvents pages through a job's events in order (?after=<seq>), or
+// streams them as Server-Sent Events when the client accepts
+// text/event-stream.
+func (s *Server) listJobEvents(c *gin.Context) {
+	id, ok := pathID(c, "job_id", store.PrefixJob, "job")
+	if !ok {
+		return
+	}
+	after, ok := parseAfterSeq(c)
+	if !ok {
+		return
+	}
+	if wantsEventStream(c.Request) {
+		s.streamEvents(c, id, after)
+		return
+	}
+	limit, ok := parseLimit(c, store.DefaultEventLimit, store.MaxEventLimit)
+	if !ok {
+		return
+	}
+	evs, more, err := s.store.ListEvents(c.Request.Context(), id, after, limit)
+	if err != nil {
+		s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
+		return
+	}
+	views := make([]eventObject, len(evs))
+	for i, e := range evs {
+		views[i] = eventView(e)
+	}
+	c.JSON(http.StatusOK, newList(views, more))
+}
+
+// parseAfterSeq reads the cursor: ?after=<seq>, else the Last-Event-ID an
+// EventSource sends when it reconnects, else 0.
+func parseAfterSeq(c *gin.Context) (int64, bool) {
+	raw, ok := c.GetQuery("after")
+	if !ok {
+		raw = c.GetHeader("Last-Event-ID")
+	}
+	if raw == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		badRequest(c, fmt.Sprintf("after must be an event seq (an integer >= 0), got %q", raw))
+		return 0, false
+	}
+	return n, true
+}
+
+func wantsEventStream(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		if strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,138 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/store"
+)
+
+const (
+	// streamPoll re-reads the store when no notification came, e.g. for
+	// events written by another process sharing the data directory.
+	streamPoll = 2 * time.Second
+	// streamGrace is how long a stream waits for the final status event
+	// of a job the store already shows finished: the status is written
+	// first, the event just after.
+	streamGrace = 2 * time.Second
+	// streamKeepAlive is the longest silence before a comment line, so
+	// proxies do not close an idle stream.
+	streamKeepAlive = 15 * time.Second
+)
+
+// streamEvents sends the job's events after seq `after` as Server-Sent
+// Events (id: seq, event: type, data: the event object as JSON), then live
+// ones, and ends after the job's final status event, when the client
+// disconnects or when the server stops streams.
+func (s *Server) streamEvents(c *gin.Context, jobID string, after int64) {
+	if _, err := s.store.GetJob(c.Request.Context(), jobID); err != nil {
+		s.abortStore(c, err, fmt.Sprintf("job %s not found", jobID))
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx would otherwise buffer the stream
+	c.Status(http.StatusOK)
+	c.Writer.Flush()
+
+	st := &eventStream{s: s, c: c, jobID: jobID, after: after, lastWrite: time.Now()}
+	for st.round() {
+	}
+}
+
+// eventStream is one client's stream of one job's events.
+type eventStream struct {
+	s             *Server
+	c             *gin.Context
+	jobID         string
+	after         int64     // seq of the last event sent
+	finishedSince time.Time // when the job was first seen finished
+	lastWrite     time.Time
+}
+
+// round sends the events after st.after and waits for the next change; it
+// returns false when the stream should end.
+func (st *eventStream) round() bool {
+	ctx := st.c.Request.Context()
+	changed, release := st.s.hub.changed(st.jobID)
+	defer release()
+	evs, more, err := st.s.store.ListEvents(ctx, st.jobID, st.after, store.MaxEventLimit)
+	if err != nil {
+		if ctx.Err() == nil {
+			st.s.log.Error("stream events", "job", st.jobID, "err", err)
+		}
+		return false
+	}
+	final := false
+	for _, e := range evs {
+		if err := writeSSE(st.c.Writer, e); err != nil {
+			return false
+		}
+		st.after, final = e.Seq, isFinalEvent(e)
+	}
+	if len(evs) > 0 {
+		st.c.Writer.Flush()
+		st.lastWrite = time.Now()
+	}
+	if final {
+		return false
+	}
+	if more {
+		return true
+	}
+	job, err := st.s.store.GetJob(ctx, st.jobID)
+	if err != nil {
+		return false
+	}
+	wait := streamPoll
+	if store.JobFinished(job.Status) {
+		if st.finishedSince.IsZero() {
+			st.finishedSince = time.Now()
+		}
+		if time.Since(st.finishedSince) >= streamGrace {
+			return false
+		}
+		wait = streamGrace / 4
+	}
+	select {
+	case <-changed:
+	case <-time.After(wait):
+		if time.Since(st.lastWrite) >= streamKeepAlive {
+			if _, err := fmt.Fprint(st.c.Writer, ": keep-alive\n\n"); err != nil {
+				return false
+			}
+			st.c.Writer.Flush()
+			st.lastWrite = time.Now()
+		}
+	case <-ctx.Done():
+		return false
+	case <-st.s.streams:
+		return false
+	}
+	return true
+}
+
+// writeSSE writes one event frame. The JSON has no newline, so it fits one
+// data: line.
+func writeSSE(w gin.ResponseWriter, e store.Event) error {
+	b, err := json.Marshal(eventView(e))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, b)
+	return err
+}
+
+// isFinalEvent reports whether e announces a terminal status.
+func isFinalEvent(e store.Event) bool {
+	if e.Type != evStatus || len(e.Data) == 0 {
+		return false
+	}
+	var d statusData
+	return json.Unmarshal(e.Data, &d) == nil && store.JobFinished(d.Status)
+}

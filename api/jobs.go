@@ -1,0 +1,190 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/store"
+)
+
+// cancelWait bounds how long POST .../cancel waits for a running job to
+// stop, so the answer usually shows the final "cancelled" status.
+const cancelWait = 10 * time.Second
+
+func (s *Server) jobRoutes(g *gin.RouterGroup) {
+	g.POST("/fine_tuning/jobs", s.createJob)
+	g.GET("/fine_tuning/jobs", s.listJobs)
+	g.GET("/fine_tuning/jobs/:job_id", s.getJob)
+	g.POST("/fine_tuning/jobs/:job_id/cancel", s.cancelJob)
+	g.GET("/fine_tuning/jobs/:job_id/events", s.listJobEvents)
+	g.GET("/fine_tuning/jobs/:job_id/checkpoints", s.listJobCheckpoints)
+}
+
+func (s *Server) createJob(c *gin.Context) {
+	req := newJobRequest()
+	if !decodeJSON(c, &req) {
+		return
+	}
+	ctx := c.Request.Context()
+	spec, key, err := s.checkJobRequest(ctx, req)
+	if err != nil {
+		s.abortRequest(c, err)
+		return
+	}
+	job, err := s.submitJob(ctx, req, spec, key)
+	if err != nil {
+		s.abortStore(c, err, fmt.Sprintf("dataset %s not found", req.Dataset))
+		return
+	}
+	c.JSON(http.StatusCreated, s.jobView(job))
+}
+
+// submitJob records a checked job and queues it.
+func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, key string) (store.Job, error) {
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("encode job settings: %w", err)
+	}
+	job, err := s.store.CreateJob(ctx, store.Job{DatasetID: req.Dataset, Encoder: req.Model,
+		Status: store.JobValidating, Config: raw})
+	if err != nil {
+		return store.Job{}, err
+	}
+	// From here on the job exists: finish its bookkeeping even if the
+	// client goes away.
+	bg := context.WithoutCancel(ctx)
+	if key != "" {
+		if err := s.saveJobKey(job.ID, key); err != nil {
+			s.finishJob(bg, job.ID, store.JobValidating, statusData{Status: store.JobFailed, Error: "could not store the LLM API key"})
+			return store.Job{}, err
+		}
+	}
+	if err := s.store.SetJobStatus(bg, job.ID, []string{store.JobValidating}, store.JobQueued, ""); err != nil {
+		return store.Job{}, err
+	}
+	s.appendEvent(bg, job.ID, store.LevelInfo, evStatus, "job validated and queued", statusData{Status: store.JobQueued})
+	// Read before queueing, so the answer shows the job as submitted, not
+	// however far a worker has taken it since.
+	if job, err = s.store.GetJob(bg, job.ID); err != nil {
+		return store.Job{}, err
+	}
+	s.pool.enqueue(job.ID)
+	s.log.Info("job queued", "job", job.ID, "dataset", req.Dataset, "model", req.Model, "negatives", spec.Negatives)
+	return job, nil
+}
+
+func (s *Server) listJobs(c *gin.Context) {
+	page, ok := parsePage(c, store.PrefixJob, "job")
+	if !ok {
+		return
+	}
+	jobs, more, err := s.store.ListJobs(c.Request.Context(), page)
+	if err != nil {
+		s.abortList(c, err, "job", page.After)
+		return
+	}
+	views := make([]jobObject, len(jobs))
+	for i, j := range jobs {
+		views[i] = s.jobView(j)
+	}
+	c.JSON(http.StatusOK, newList(views, more))
+}
+
+func (s *Server) getJob(c *gin.Context) {
+	id, ok := pathID(c, "job_id", store.PrefixJob, "job")
+	if !ok {
+		return
+	}
+	job, err := s.store.GetJob(c.Request.Context(), id)
+	if err != nil {
+		s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
+		return
+	}
+	c.JSON(http.StatusOK, s.jobView(job))
+}
+
+// cancelJob cancels a queued job at once and a running one by cancelling
+// its context; the worker then marks it cancelled. A finished job is a 409.
+func (s *Server) cancelJob(c *gin.Context) {
+	id, ok := pathID(c, "job_id", store.PrefixJob, "job")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	job, err := s.store.RequestCancel(ctx, id)
+	if err != nil {
+		s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
+		return
+	}
+	bg := context.WithoutCancel(ctx)
+	switch job.Status {
+	case store.JobCancelled:
+		s.appendEvent(bg, id, store.LevelInfo, evStatus, "job cancelled before it started", statusData{Status: store.JobCancelled})
+	case store.JobRunning:
+		s.appendEvent(bg, id, store.LevelInfo, evMessage, "cancellation requested", nil)
+		s.pool.cancel(id)
+		if job, err = s.awaitJobEnd(ctx, id, cancelWait); err != nil {
+			s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
+			return
+		}
+	}
+	c.JSON(http.StatusOK, s.jobView(job))
+}
+
+// awaitJobEnd returns the job once it has finished, or as it is after wait.
+func (s *Server) awaitJobEnd(ctx context.Context, id string, wait time.Duration) (store.Job, error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		changed, release := s.hub.changed(id)
+		job, err := s.store.GetJob(ctx, id)
+		if err != nil || store.JobFinished(job.Status) {
+			release()
+			return job, err
+		}
+		select {
+		case <-changed:
+			release()
+		case <-timer.C:
+			release()
+			return job, nil
+		case <-ctx.Done():
+			release()
+			return job, ctx.Err()
+		}
+	}
+}
+
+func (s *Server) listJobCheckpoints(c *gin.Context) {
+	id, ok := pathID(c, "job_id", store.PrefixJob, "job")
+	if !ok {
+		return
+	}
+	cps, err := s.store.ListCheckpoints(c.Request.Context(), id)
+	if err != nil {
+		s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
+		return
+	}
+	views := make([]checkpointObject, len(cps))
+	for i, cp := range cps {
+		views[i] = checkpointView(cp)
+	}
+	c.JSON(http.StatusOK, newList(views, false))
+}
+
+// abortRequest answers a request check's error: its own status for a
+// requestError, else as a store error.
+func (s *Server) abortRequest(c *gin.Context, err error) {
+	var re *requestError
+	if errors.As(err, &re) {
+		abort(c, re.status, re.code, re.msg)
+		return
+	}
+	s.abortStore(c, err, err.Error())
+}

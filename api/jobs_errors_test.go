@@ -1,0 +1,133 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestJobRequestErrors: each refused job request answers its status and a
+// message that names the problem, and creates no job.
+func TestJobRequestErrors(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), false)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	body := func(extra string) string {
+		return fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"%s}`, ds.ID, extra)
+	}
+	const unknownDS = "ds-aaaaaaaaaaaaaaaaaaaaaaaa"
+	cases := []struct {
+		name, body string
+		status     int
+		msg        string
+	}{
+		{"unknown field", body(`,"suffix":"x"`), 400, `unknown field "suffix"`},
+		{"unknown hyperparameter", body(`,"hyperparameters":{"epoch":3}`), 400, `unknown field "epoch"`},
+		{"unknown llm field", body(`,"negatives":"generated","generator":"causal","llm":{"url":"x"}`), 400, `unknown field "url"`},
+		{"wrong type", body(`,"hyperparameters":{"epochs":"many"}`), 400, "epochs"},
+		{"missing dataset", `{"model":"glove-100d"}`, 400, `"dataset" is required`},
+		{"malformed dataset", `{"dataset":"ds-1","model":"glove-100d"}`, 400, "malformed dataset id"},
+		{"unknown dataset", fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, unknownDS), 404, "dataset " + unknownDS + " not found"},
+		{"missing model", fmt.Sprintf(`{"dataset":%q}`, ds.ID), 400, `"model" is required`},
+		{"unknown model", fmt.Sprintf(`{"dataset":%q,"model":"nope"}`, ds.ID), 404, `model "nope" not found`},
+		{"fine-tuned model", fmt.Sprintf(`{"dataset":%q,"model":"glove-100d:ft-head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, ds.ID), 400, `fine-tune its encoder "glove-100d"`},
+		{"bad hyperparameters", body(`,"hyperparameters":{"epochs":0,"lr":-1}`), 400, "epochs must be in [1, 10000], got 0; lr must be in (0, 10), got -1"},
+		{"bad apply", body(`,"hyperparameters":{"apply":"docs"}`), 400, `apply must be "shared" or "query", got "docs"`},
+		{"bad mining", body(`,"hyperparameters":{"mined_per_query":0,"margin":0}`), 400, "mined_per_query must be in [1, 1000], got 0; margin must be > 0"},
+		{"bad negatives", body(`,"negatives":"random"`), 400, "negatives must be one of none, mined, generated, mined+generated"},
+		{"causal without LLM", body(`,"negatives":"generated","generator":"causal"`), 400, "the causal generator needs an LLM"},
+		{"naive without model", body(`,"negatives":"mined+generated","generator":"naive","llm":{"base_url":"http://127.0.0.1:9/v1"}`), 400, "the naive generator needs an LLM"},
+		{"bad LLM URL", body(`,"negatives":"generated","generator":"causal","llm":{"base_url":"ftp://x","model":"m"}`), 400, "llm.base_url must be an http(s) URL"},
+		{"unknown generator", body(`,"negatives":"generated","generator":"gpt"`), 400, `generator must be offline, causal or naive; got "gpt"`},
+		{"generator without generation", body(`,"generator":"offline"`), 400, `apply only to negatives "generated" or "mined+generated", not "mined"`},
+		{"unknown train split", body(`,"hyperparameters":{"train_split":"dev"}`), 400, `train_split: dataset ` + ds.ID + ` has no split "dev" (it has test, train)`},
+		{"unknown test split", body(`,"hyperparameters":{"test_split":"dev"}`), 400, `test_split: dataset ` + ds.ID + ` has no split "dev"`},
+		{"trailing data", body(``) + `{}`, 400, "after the JSON object"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			js.use(t)
+			wantAPIError(t, js.json("POST", "/v1/fine_tuning/jobs", tc.body), tc.status, tc.msg)
+		})
+	}
+	js.use(t)
+	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs", "text/plain", []byte(body(""))), http.StatusUnsupportedMediaType, "application/json")
+	wantAPIError(t, js.json("POST", "/v1/fine_tuning/jobs", body(`,"llm":{"model":"`+strings.Repeat("m", 70<<10)+`"}`)),
+		http.StatusRequestEntityTooLarge, "too large")
+	if list := mustJSON[listJSON[jobJSON]](t, js.do("GET", "/v1/fine_tuning/jobs", "", nil), http.StatusOK); len(list.Data) != 0 {
+		t.Fatalf("refused requests created jobs: %+v", list.Data)
+	}
+}
+
+// TestLookupErrors: malformed ids are 400, unknown ones 404, bad paging 400.
+func TestLookupErrors(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), false)
+	const (
+		job  = "ftjob-aaaaaaaaaaaaaaaaaaaaaaaa"
+		head = "head-aaaaaaaaaaaaaaaaaaaaaaaa"
+		ds   = "ds-aaaaaaaaaaaaaaaaaaaaaaaa"
+	)
+	cases := []struct {
+		method, path string
+		status       int
+		msg          string
+	}{
+		{"GET", "/v1/fine_tuning/jobs/ftjob-x", 400, `malformed job id "ftjob-x"`},
+		{"GET", "/v1/fine_tuning/jobs/" + ds, 400, "malformed job id"},
+		{"GET", "/v1/fine_tuning/jobs/" + job, 404, "job " + job + " not found"},
+		{"POST", "/v1/fine_tuning/jobs/" + job + "/cancel", 404, "not found"},
+		{"POST", "/v1/fine_tuning/jobs/x/cancel", 400, "malformed job id"},
+		{"GET", "/v1/fine_tuning/jobs/" + job + "/events", 404, "not found"},
+		{"GET", "/v1/fine_tuning/jobs/" + job + "/checkpoints", 404, "not found"},
+		{"GET", "/v1/fine_tuning/jobs/x/events", 400, "malformed job id"},
+		{"GET", "/v1/fine_tuning/jobs/" + job + "/events?after=-1", 400, "after must be an event seq"},
+		{"GET", "/v1/fine_tuning/jobs/" + job + "/events?limit=1001", 400, "limit must be an integer from 1 to 1000"},
+		{"GET", "/v1/fine_tuning/jobs?limit=0", 400, "limit must be an integer from 1 to 100"},
+		{"GET", "/v1/fine_tuning/jobs?after=" + ds, 400, "after: malformed job id"},
+		{"GET", "/v1/fine_tuning/jobs?after=" + job, 400, "after: job " + job + " not found"},
+		{"GET", "/v1/datasets?limit=x", 400, "limit must be"},
+		{"GET", "/v1/datasets/" + ds, 404, "dataset " + ds + " not found"},
+		{"GET", "/v1/datasets/x", 400, "malformed dataset id"},
+		{"DELETE", "/v1/datasets/x", 400, "malformed dataset id"},
+		{"DELETE", "/v1/datasets/" + ds, 404, "not found"},
+		{"GET", "/v1/heads/" + head, 404, "head " + head + " not found"},
+		{"GET", "/v1/heads/" + job, 400, "malformed head id"},
+		{"DELETE", "/v1/heads/" + head, 404, "not found"},
+		{"GET", "/v1/heads?after=x", 400, "after: malformed head id"},
+	}
+	for _, tc := range cases {
+		wantAPIError(t, js.do(tc.method, tc.path, "", nil), tc.status, tc.msg)
+	}
+	js.hdr.Set("Accept", "text/event-stream")
+	wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job+"/events", "", nil), http.StatusNotFound, "not found")
+	js.hdr.Set("Last-Event-ID", "x")
+	wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job+"/events", "", nil), http.StatusBadRequest, "after must be an event seq")
+}
+
+// TestJobFailure: a job whose dataset files vanished fails with a message
+// saying so (and no server path), in its status and in an error event.
+func TestJobFailure(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	if err := os.Remove(filepath.Join(js.cfg.DataDir, "datasets", ds.ID, "corpus.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
+	evs := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
+	job = js.job(job.ID)
+	want := "dataset " + ds.ID + " files are missing or unreadable"
+	if job.Status != "failed" || job.Error == nil || job.Error.Message != want || job.Head != nil || job.FinishedAt == nil {
+		t.Fatalf("failed job: %+v", job)
+	}
+	last := evs[len(evs)-1]
+	if last.Level != "error" || last.status() != "failed" || !strings.Contains(last.Message, want) {
+		t.Fatalf("last event: %+v", last)
+	}
+	if strings.Contains(string(js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil).Body), js.cfg.DataDir) {
+		t.Fatal("the job's error shows a server path")
+	}
+	// The dataset is still there and still deletable.
+	mustJSON[map[string]any](t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK)
+}

@@ -1,0 +1,139 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"retune/train"
+)
+
+// hyperparameters are a job's training settings under the names the CLI
+// flags and train.Config use; defaults are train.DefaultPipelineConfig's.
+type hyperparameters struct {
+	Epochs             int     `json:"epochs"`
+	LR                 float64 `json:"lr"`
+	BatchSize          int     `json:"batch_size"`
+	Temperature        float64 `json:"temperature"`
+	EntropyWeight      float64 `json:"entropy_weight"`
+	EntropyTemperature float64 `json:"entropy_temperature"`
+	WeightDecay        float64 `json:"weight_decay"`
+	InBatch            bool    `json:"in_batch"`
+	Seed               int64   `json:"seed"`
+	DevFraction        float64 `json:"dev_fraction"`
+	Patience           int     `json:"patience"`
+	Apply              string  `json:"apply"`
+	Bias               bool    `json:"bias"`
+	Rank               int     `json:"rank"`
+	MinedPerQuery      int     `json:"mined_per_query"`
+	Margin             float64 `json:"margin"`
+	PerQuery           int     `json:"per_query"`
+	TrainSplit         string  `json:"train_split"`
+	TestSplit          string  `json:"test_split"` // empty: no held-out evaluation
+}
+
+func defaultHyperparameters() hyperparameters {
+	d := train.DefaultPipelineConfig()
+	t := d.Train
+	return hyperparameters{
+		Epochs: t.Epochs, LR: t.LR, BatchSize: t.BatchSize, Temperature: t.Temperature,
+		EntropyWeight: t.EntropyWeight, EntropyTemperature: t.EntropyTemperature, WeightDecay: t.WeightDecay,
+		InBatch: t.InBatch, Seed: t.Seed, DevFraction: t.DevFraction, Patience: t.Patience,
+		Apply: t.Apply, Bias: t.Bias, Rank: t.Rank,
+		MinedPerQuery: d.Mine.PerQuery, Margin: d.Mine.Margin, PerQuery: d.Generation.PerQuery,
+		TrainSplit: d.TrainSplit, TestSplit: d.TestSplit,
+	}
+}
+
+// pipelineConfig is the train.PipelineConfig a job runs with; settings the
+// API does not expose keep their defaults.
+func (h hyperparameters) pipelineConfig(negatives string) train.PipelineConfig {
+	cfg := train.DefaultPipelineConfig()
+	cfg.Negatives = negatives
+	cfg.Train = train.Config{
+		Epochs: h.Epochs, LR: h.LR, WeightDecay: h.WeightDecay, BatchSize: h.BatchSize,
+		Temperature: h.Temperature, InBatch: h.InBatch,
+		EntropyWeight: h.EntropyWeight, EntropyTemperature: h.EntropyTemperature,
+		Seed: h.Seed, DevFraction: h.DevFraction, Patience: h.Patience,
+		Apply: h.Apply, Bias: h.Bias, Rank: h.Rank,
+	}
+	cfg.Mine.PerQuery, cfg.Mine.Margin = h.MinedPerQuery, h.Margin
+	cfg.Generation.PerQuery = h.PerQuery
+	cfg.TrainSplit, cfg.TestSplit = h.TrainSplit, h.TestSplit
+	return cfg
+}
+
+// validate returns every problem with the settings, joined, or "".
+func (h hyperparameters) validate(negatives string) string {
+	var msgs []string
+	if err := h.pipelineConfig(negatives).Validate(); err != nil {
+		// train.Config.Validate joins its errors with newlines.
+		msgs = append(msgs, strings.Split(err.Error(), "\n")...)
+	}
+	if h.MinedPerQuery < 1 || h.MinedPerQuery > 1000 {
+		msgs = append(msgs, fmt.Sprintf("mined_per_query must be in [1, 1000], got %d", h.MinedPerQuery))
+	}
+	if !(h.Margin > 0) {
+		msgs = append(msgs, fmt.Sprintf("margin must be > 0, got %g", h.Margin))
+	}
+	if h.PerQuery < 1 || h.PerQuery > 50 {
+		msgs = append(msgs, fmt.Sprintf("per_query must be in [1, 50], got %d", h.PerQuery))
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// hyperparametersRequest decodes over the defaults, so omitted fields keep
+// them. test_split alone is a pointer: the default "test" is dropped for a
+// dataset without that split, while a split named explicitly must exist.
+type hyperparametersRequest struct {
+	hyperparameters
+	TestSplit *string `json:"test_split"`
+}
+
+// llmSettings choose the chat endpoint of the causal and naive generators.
+// The API key is kept out of the job's stored settings (see jobKeyFile).
+type llmSettings struct {
+	BaseURL string `json:"base_url,omitempty"`
+	Model   string `json:"model,omitempty"`
+	APIKey  string `json:"api_key,omitempty"`
+}
+
+// jobRequest is the POST /v1/fine_tuning/jobs body.
+type jobRequest struct {
+	Dataset         string                 `json:"dataset"`
+	Model           string                 `json:"model"`
+	Negatives       string                 `json:"negatives"`
+	Generator       string                 `json:"generator"`
+	LLM             *llmSettings           `json:"llm"`
+	Hyperparameters hyperparametersRequest `json:"hyperparameters"`
+}
+
+func newJobRequest() jobRequest {
+	return jobRequest{Hyperparameters: hyperparametersRequest{hyperparameters: defaultHyperparameters()}}
+}
+
+// jobSpec is what a job runs with, stored as the job's config: the request
+// with defaults applied, minus the API key.
+type jobSpec struct {
+	Negatives       string          `json:"negatives"`
+	Generator       string          `json:"generator"`
+	LLM             *llmSettings    `json:"llm,omitempty"`
+	Hyperparameters hyperparameters `json:"hyperparameters"`
+}
+
+func (j jobSpec) pipelineConfig() train.PipelineConfig {
+	return j.Hyperparameters.pipelineConfig(j.Negatives)
+}
+
+// generates reports whether the negatives mode runs a generator.
+func generates(negatives string) bool {
+	return negatives == train.NegGenerated || negatives == train.NegBoth
+}
+
+func decodeJobSpec(raw json.RawMessage) (jobSpec, error) {
+	var spec jobSpec
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		return jobSpec{}, fmt.Errorf("job settings: %w", err)
+	}
+	return spec, nil
+}

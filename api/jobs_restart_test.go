@@ -1,0 +1,108 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+)
+
+// restartEpochs is long enough that the job is mid-training when the
+// server closes after its first epoch, short enough to finish quickly
+// after the restart (an epoch of the fixture takes 2 to 90 ms, mostly the
+// trainer's fsynced checkpoint).
+const restartEpochs = 60
+
+// TestJobResumesAfterRestart closes the server in the middle of training,
+// as a crash or redeploy would, and starts a new one on the same data: the
+// job resumes from its last epoch without re-running the stages it had
+// finished.
+func TestJobResumesAfterRestart(t *testing.T) {
+	cfg := jobsConfig(t)
+	js := startJobsServer(t, cfg, true)
+	enc, err := cfg.Models.Get(context.Background(), "glove-100d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	// patience never runs out, so the run cannot stop early.
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d",
+		"hyperparameters":{"epochs":%d,"patience":10000,"mined_per_query":5}}`, ds.ID, restartEpochs))
+	js.waitEvent(job.ID, "epoch", func(e eventJSON) bool { return e.Type == "epoch" })
+
+	firstAttempt := js.events(job.ID)
+	start := time.Now()
+	js.restart()
+	forwards := enc.Forwards()
+	job = js.waitFinished(job.ID)
+	t.Logf("resumed job finished %.1fs after the restart", time.Since(start).Seconds())
+	if job.Attempts != 2 {
+		t.Fatalf("job ran %d times: did it finish before the restart? (raise restartEpochs)", job.Attempts)
+	}
+	if job.Status != "succeeded" {
+		t.Fatalf("resumed job: %+v", job)
+	}
+	if n := enc.Forwards() - forwards; n != 0 || job.Result.CacheMisses != 0 {
+		t.Fatalf("the restart re-embedded: %d forward passes, %d cache misses", n, job.Result.CacheMisses)
+	}
+	if job.Result.Training.ResumedFrom < 1 || job.Result.Training.EpochsRun != restartEpochs {
+		t.Fatalf("training: %+v", job.Result.Training)
+	}
+
+	evs := js.events(job.ID)
+	i := slices.IndexFunc(evs, func(e eventJSON) bool { return e.Type == "resumed" })
+	if i < 0 || slices.ContainsFunc(evs[i+1:], func(e eventJSON) bool { return e.Type == "resumed" }) {
+		t.Fatalf("want exactly one resumed event, got %v", eventTypes(evs))
+	}
+	var resumed struct {
+		Attempt         int      `json:"attempt"`
+		SkippedStages   []string `json:"skipped_stages"`
+		CompletedEpochs int      `json:"completed_epochs"`
+	}
+	if err := json.Unmarshal(evs[i].Data, &resumed); err != nil {
+		t.Fatal(err)
+	}
+	if resumed.Attempt != 2 || !slices.Equal(resumed.SkippedStages, []string{"embedding", "mining"}) || resumed.CompletedEpochs < 1 {
+		t.Fatalf("resumed event: %s %s", evs[i].Message, evs[i].Data)
+	}
+	if i < len(firstAttempt) {
+		t.Fatalf("resumed event at %d, before the first attempt's %d events ended", i, len(firstAttempt))
+	}
+	for _, e := range evs[i+1:] {
+		if stage, _ := e.stage(); e.Type == "stage" && (stage == "embedding" || stage == "mining") {
+			t.Fatalf("a completed stage ran again after the restart: %s", e.Message)
+		}
+	}
+	var epochs []int
+	for _, e := range evs {
+		if e.Type == "epoch" {
+			var d struct {
+				Epoch int                `json:"epoch"`
+				Dev   map[string]float64 `json:"dev"`
+			}
+			json.Unmarshal(e.Data, &d)
+			if _, ok := d.Dev["ndcg@10"]; !ok {
+				t.Fatalf("epoch event without dev ndcg@10: %s", e.Data)
+			}
+			epochs = append(epochs, d.Epoch)
+		}
+	}
+	if len(epochs) != restartEpochs || !slices.IsSorted(epochs) || epochs[0] != 1 {
+		t.Fatalf("epoch events: %d, first %v", len(epochs), epochs[:min(3, len(epochs))])
+	}
+	cps := mustJSON[listJSON[struct{ Epoch int }]](t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/checkpoints", "", nil), http.StatusOK)
+	if len(cps.Data) != restartEpochs || cps.Data[restartEpochs-1].Epoch != restartEpochs {
+		t.Fatalf("%d checkpoints", len(cps.Data))
+	}
+}
+
+func eventTypes(evs []eventJSON) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.Type
+	}
+	return out
+}

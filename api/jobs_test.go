@@ -1,0 +1,227 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestFineTuningEndToEnd uploads a dataset, fine-tunes a head with mined
+// negatives, follows the job's event stream to its end and uses the head.
+func TestFineTuningEndToEnd(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("fixture")...), http.StatusCreated)
+
+	// Without a dev split every epoch counts as the best, so the head is
+	// the last epoch's and certainly differs from the identity it starts
+	// as (the restart test covers dev metrics).
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"mined",
+		"hyperparameters":{"epochs":3,"mined_per_query":5,"dev_fraction":0}}`, ds.ID))
+	if job.Status != "queued" || job.Model != "glove-100d" || job.Dataset != ds.ID || job.FineTunedModel != nil {
+		t.Fatalf("created job: %+v", job)
+	}
+	if job.Hyperparameters["epochs"] != 3.0 || job.Hyperparameters["mined_per_query"] != 5.0 ||
+		job.Hyperparameters["lr"] != 0.001 || job.Hyperparameters["test_split"] != "test" {
+		t.Fatalf("hyperparameters: %v", job.Hyperparameters)
+	}
+
+	// The stream starts while the job runs and ends with its final event.
+	streamed := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
+	checkEventOrder(t, streamed, 3)
+
+	job = js.job(job.ID)
+	if job.Status != "succeeded" || job.Head == nil || job.StartedAt == nil || job.FinishedAt == nil || job.Attempts != 1 {
+		t.Fatalf("finished job: %+v", job)
+	}
+	if want := "glove-100d:ft-" + *job.Head; job.FineTunedModel == nil || *job.FineTunedModel != want {
+		t.Fatalf("fine_tuned_model %v, want %s", job.FineTunedModel, want)
+	}
+	res := job.Result
+	if res == nil || res.TestQueries != 10 || res.Base["ndcg@10"] <= 0 || res.Tuned["ndcg@10"] <= 0 ||
+		res.Mining == nil || res.Mining.Negatives == 0 || res.Training.EpochsRun == 0 {
+		t.Fatalf("result: %+v", res)
+	}
+
+	// Paginated events are the streamed ones.
+	page := mustJSON[listJSON[eventJSON]](t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/events?limit=4", "", nil), http.StatusOK)
+	if len(page.Data) != 4 || !page.HasMore || page.Data[0].Seq != 1 {
+		t.Fatalf("first page: %+v", page)
+	}
+	all := js.events(job.ID)
+	if len(all) != len(streamed) {
+		t.Fatalf("%d events listed, %d streamed", len(all), len(streamed))
+	}
+	for i := range all {
+		if all[i].Seq != int64(i+1) || all[i].Seq != streamed[i].Seq || all[i].Type != streamed[i].Type {
+			t.Fatalf("event %d: listed %+v, streamed %+v", i, all[i], streamed[i])
+		}
+	}
+	// A stream resumed with Last-Event-ID replays the rest and ends.
+	js.hdr.Set("Last-Event-ID", fmt.Sprint(len(all)-2))
+	tail := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
+	js.hdr.Del("Last-Event-ID")
+	if len(tail) != 2 || tail[0].Seq != int64(len(all)-1) {
+		t.Fatalf("resumed stream: %+v", tail)
+	}
+
+	cps := mustJSON[listJSON[struct {
+		Epoch   int `json:"epoch"`
+		Metrics struct {
+			Loss float64            `json:"loss"`
+			Dev  map[string]float64 `json:"dev"`
+		} `json:"metrics"`
+	}]](t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/checkpoints", "", nil), http.StatusOK)
+	if len(cps.Data) != 3 || cps.Data[0].Epoch != 1 || cps.Data[2].Epoch != 3 || cps.Data[0].Metrics.Loss <= 0 {
+		t.Fatalf("checkpoints: %+v", cps)
+	}
+
+	checkHead(t, js, *job.Head, job.ID)
+	checkFineTunedEmbeddings(t, js, *job.FineTunedModel)
+
+	list := mustJSON[listJSON[jobJSON]](t, js.do("GET", "/v1/fine_tuning/jobs", "", nil), http.StatusOK)
+	if len(list.Data) != 1 || list.Data[0].ID != job.ID || list.HasMore {
+		t.Fatalf("job list: %+v", list)
+	}
+	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs/"+job.ID+"/cancel", "", nil), http.StatusConflict, "already succeeded")
+
+	// A finished job does not hold its dataset; deleting it leaves the job.
+	mustJSON[map[string]any](t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK)
+	if j := js.job(job.ID); j.Status != "succeeded" || j.Dataset != ds.ID {
+		t.Fatalf("job after its dataset was deleted: %+v", j)
+	}
+
+	// Deleting the head retires its model name.
+	mustJSON[map[string]any](t, js.do("DELETE", "/v1/heads/"+*job.Head, "", nil), http.StatusOK)
+	wantAPIError(t, js.json("POST", "/v1/embeddings", fmt.Sprintf(`{"model":%q,"input":"x"}`, *job.FineTunedModel)),
+		http.StatusNotFound, "no head")
+	wantAPIError(t, js.do("GET", "/v1/heads/"+*job.Head, "", nil), http.StatusNotFound, "not found")
+}
+
+// checkEventOrder asserts the stages start and complete in pipeline order,
+// epochs 1..epochs arrive during training, and the stream ends on success.
+func checkEventOrder(t *testing.T, evs []eventJSON, epochs int) {
+	t.Helper()
+	var got []string
+	for i, e := range evs {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, e.Seq)
+		}
+		switch e.Type {
+		case "stage":
+			stage, state := e.stage()
+			got = append(got, stage+" "+state)
+		case "epoch":
+			got = append(got, "epoch")
+		case "status":
+			got = append(got, "status "+e.status())
+		}
+	}
+	want := []string{"status queued", "status running", "embedding started", "embedding completed",
+		"mining started", "mining completed", "training started"}
+	for range epochs {
+		want = append(want, "epoch")
+	}
+	want = append(want, "training completed", "evaluating started", "evaluating completed", "status succeeded")
+	if !slices.Equal(got, want) {
+		t.Fatalf("events in order:\n got  %v\n want %v", got, want)
+	}
+}
+
+// checkHead reads the head through the API and finds it among the models.
+func checkHead(t *testing.T, js *jobsServer, id, jobID string) {
+	t.Helper()
+	h := mustJSON[struct {
+		ID              string `json:"id"`
+		Model           string `json:"model"`
+		Job             string `json:"job"`
+		Encoder         string `json:"encoder"`
+		EncoderChecksum string `json:"encoder_checksum"`
+		DIn             int    `json:"d_in"`
+		DOut            int    `json:"d_out"`
+		Apply           string `json:"apply"`
+		Metrics         struct {
+			Tuned map[string]float64 `json:"tuned"`
+		} `json:"metrics"`
+	}](t, js.do("GET", "/v1/heads/"+id, "", nil), http.StatusOK)
+	if h.ID != id || h.Job != jobID || h.Encoder != "glove-100d" || h.Model != "glove-100d:ft-"+id ||
+		h.DIn != 100 || h.DOut != 100 || h.Apply != "shared" || len(h.EncoderChecksum) != 64 || h.Metrics.Tuned["ndcg@10"] <= 0 {
+		t.Fatalf("head: %+v", h)
+	}
+	heads := mustJSON[listJSON[struct{ ID string }]](t, js.do("GET", "/v1/heads?limit=1", "", nil), http.StatusOK)
+	if len(heads.Data) != 1 || heads.Data[0].ID != id {
+		t.Fatalf("heads: %+v", heads)
+	}
+	if r := js.do("GET", "/v1/models", "", nil); !strings.Contains(string(r.Body), `"glove-100d:ft-`+id+`"`) {
+		t.Fatalf("models do not list the head: %s", r.Body)
+	}
+}
+
+// checkFineTunedEmbeddings embeds with the head: unit vectors that differ
+// from the encoder's own.
+func checkFineTunedEmbeddings(t *testing.T, js *jobsServer, modelName string) {
+	t.Helper()
+	embed := func(model string) []float64 {
+		e := mustJSON[embResp](t, js.json("POST", "/v1/embeddings", fmt.Sprintf(`{"model":%q,"input":["cat speed"]}`, model)), http.StatusOK)
+		if e.Model != model {
+			t.Fatalf("embeddings model %q, want %q", e.Model, model)
+		}
+		var v []float64
+		if err := json.Unmarshal(e.Data[0].Embedding, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	base, tuned := embed("glove-100d"), embed(modelName)
+	var norm, diff float64
+	for i := range tuned {
+		norm += tuned[i] * tuned[i]
+		diff += math.Abs(tuned[i] - base[i])
+	}
+	if len(tuned) != 100 || math.Abs(norm-1) > 1e-4 || diff < 1e-3 {
+		t.Fatalf("fine-tuned embedding: %d dims, norm² %g, L1 distance to base %g", len(tuned), norm, diff)
+	}
+	wantAPIError(t, js.json("POST", "/v1/embeddings", fmt.Sprintf(`{"model":%q,"input":"x","dimensions":64}`, modelName)),
+		http.StatusBadRequest, "outputs 100")
+}
+
+// TestGeneratedNegatives trains with mined and offline-generated
+// negatives: the generating stage runs and its report reaches the result.
+func TestGeneratedNegatives(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"mined+generated",
+		"hyperparameters":{"epochs":1,"per_query":2,"mined_per_query":5}}`, ds.ID))
+	if job.Hyperparameters["per_query"] != 2.0 {
+		t.Fatalf("hyperparameters: %v", job.Hyperparameters)
+	}
+	evs := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
+	r := js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil)
+	var j struct {
+		Status    string `json:"status"`
+		Generator string `json:"generator"`
+		Result    struct {
+			Generation *struct {
+				Generator string `json:"generator"`
+				Pairs     int    `json:"pairs"`
+			} `json:"generation"`
+		} `json:"result"`
+	}
+	json.Unmarshal(r.Body, &j)
+	if j.Status != "succeeded" || j.Generator != "offline" || j.Result.Generation == nil ||
+		j.Result.Generation.Generator != "offline" || j.Result.Generation.Pairs == 0 {
+		t.Fatalf("job: %s", r.Body)
+	}
+	var stages []string
+	for _, e := range evs {
+		if stage, state := e.stage(); e.Type == "stage" && state == "started" {
+			stages = append(stages, stage)
+		}
+	}
+	if !slices.Equal(stages, []string{"embedding", "mining", "generating", "training", "evaluating"}) {
+		t.Fatalf("stages: %v", stages)
+	}
+}

@@ -1,0 +1,147 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"retune/negatives"
+	"retune/store"
+	"retune/train"
+)
+
+// requestError is a client error found while checking a request body.
+type requestError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func jobRequestInvalid(format string, args ...any) *requestError {
+	return &requestError{http.StatusBadRequest, codeInvalidRequest, fmt.Sprintf(format, args...)}
+}
+
+func jobRequestNotFound(format string, args ...any) *requestError {
+	return &requestError{http.StatusNotFound, codeNotFound, fmt.Sprintf(format, args...)}
+}
+
+// checkJobRequest applies defaults and checks everything a job can be
+// refused for up front, so a job that is created can only fail at run time
+// for run-time reasons. It returns the spec to store and the API key to keep
+// aside.
+func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, string, error) {
+	if req.Dataset == "" {
+		return jobSpec{}, "", jobRequestInvalid(`field "dataset" is required: the id of an uploaded dataset (POST /v1/datasets)`)
+	}
+	if !store.ValidID(store.PrefixDataset, req.Dataset) {
+		return jobSpec{}, "", jobRequestInvalid("malformed dataset id %q", req.Dataset)
+	}
+	ds, err := s.store.GetDataset(ctx, req.Dataset)
+	if errors.Is(err, store.ErrNotFound) {
+		return jobSpec{}, "", jobRequestNotFound("dataset %s not found", req.Dataset)
+	}
+	if err != nil {
+		return jobSpec{}, "", err
+	}
+	if err := s.checkBaseModel(req.Model); err != nil {
+		return jobSpec{}, "", err
+	}
+
+	spec := jobSpec{Negatives: req.Negatives, Generator: req.Generator, Hyperparameters: req.Hyperparameters.hyperparameters}
+	if spec.Negatives == "" {
+		spec.Negatives = train.DefaultPipelineConfig().Negatives
+	}
+	h := &spec.Hyperparameters
+	if req.Hyperparameters.TestSplit != nil {
+		h.TestSplit = *req.Hyperparameters.TestSplit
+	} else if _, ok := ds.Splits[h.TestSplit]; !ok {
+		h.TestSplit = "" // the default "test" split is optional
+	}
+	if msg := h.validate(spec.Negatives); msg != "" {
+		return jobSpec{}, "", jobRequestInvalid("invalid hyperparameters: %s", msg)
+	}
+	for _, split := range []struct{ field, name string }{{"train_split", h.TrainSplit}, {"test_split", h.TestSplit}} {
+		if _, ok := ds.Splits[split.name]; !ok && split.name != "" {
+			return jobSpec{}, "", jobRequestInvalid("hyperparameters.%s: dataset %s has no split %q (it has %s)",
+				split.field, ds.ID, split.name, strings.Join(splitNames(ds), ", "))
+		}
+	}
+	key, err := s.checkGenerator(&spec, req.LLM)
+	return spec, key, err
+}
+
+// checkBaseModel accepts the name of an encoder in the registry.
+func (s *Server) checkBaseModel(name string) error {
+	if name == "" {
+		return jobRequestInvalid(`field "model" is required: an encoder name from GET /v1/models`)
+	}
+	if base, headID, ok := parseHeadModel(name); ok {
+		return jobRequestInvalid("model %q is a fine-tuned model (head %s); fine-tune its encoder %q instead", name, headID, base)
+	}
+	names, err := s.cfg.Models.List()
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(names, name) {
+		return jobRequestNotFound("model %q not found; GET /v1/models lists the available ones", name)
+	}
+	return nil
+}
+
+// checkGenerator settles the generator of a job that generates negatives
+// and refuses generator settings on one that does not, where they would be
+// silently ignored.
+func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (string, error) {
+	if !generates(spec.Negatives) {
+		if spec.Generator != "" || llm != nil {
+			return "", jobRequestInvalid(`"generator" and "llm" apply only to negatives %q or %q, not %q`,
+				train.NegGenerated, train.NegBoth, spec.Negatives)
+		}
+		return "", nil
+	}
+	if spec.Generator == "" {
+		spec.Generator = negatives.KindOffline
+	}
+	switch spec.Generator {
+	case negatives.KindOffline:
+		if llm != nil {
+			return "", jobRequestInvalid(`"llm" applies only to the causal and naive generators`)
+		}
+		return "", nil
+	case negatives.KindCausal, negatives.KindNaive:
+	default:
+		return "", jobRequestInvalid("generator must be %s, %s or %s; got %q", negatives.KindOffline, negatives.KindCausal, negatives.KindNaive, spec.Generator)
+	}
+	var key string
+	if llm != nil {
+		if llm.BaseURL != "" {
+			if u, err := url.Parse(llm.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return "", jobRequestInvalid("llm.base_url must be an http(s) URL, got %q", llm.BaseURL)
+			}
+		}
+		key = llm.APIKey
+		spec.LLM = &llmSettings{BaseURL: llm.BaseURL, Model: llm.Model}
+	}
+	eff := s.llmConfig(*spec, "")
+	if eff.BaseURL == "" || eff.Model == "" {
+		return "", jobRequestInvalid("the %s generator needs an LLM: give llm.base_url and llm.model "+
+			"(or start the server with OPENAI_BASE_URL and RETUNE_LLM_MODEL set)", spec.Generator)
+	}
+	return key, nil
+}
+
+func splitNames(ds store.Dataset) []string {
+	names := make([]string, 0, len(ds.Splits))
+	for name := range ds.Splits {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}

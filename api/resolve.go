@@ -1,0 +1,180 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/model"
+	"retune/store"
+)
+
+// A fine-tuned model is named "<encoder>:ft-<head id>", e.g.
+// "glove-100d:ft-head-k3jz...": the encoder's embeddings projected by the
+// head a job trained on it.
+const fineTunedSep = ":ft-"
+
+func fineTunedName(encoder, headID string) string { return encoder + fineTunedSep + headID }
+
+// parseHeadModel splits a fine-tuned model name; ok is false for a plain
+// encoder name.
+func parseHeadModel(name string) (encoder, headID string, ok bool) {
+	i := strings.LastIndex(name, fineTunedSep)
+	if i < 0 {
+		return name, "", false
+	}
+	return name[:i], name[i+len(fineTunedSep):], true
+}
+
+// embedFunc embeds texts and reports how many tokens the encoder was fed.
+type embedFunc func(ctx context.Context, texts []string) ([][]float32, int, error)
+
+// errHeadMismatch marks a head whose recorded encoder checksum differs from
+// the encoder now installed under its name: its vectors would be
+// meaningless, so it is refused (409) rather than applied.
+var errHeadMismatch = errors.New("head does not match its encoder")
+
+// modelNotFoundError says why a fine-tuned model name resolves to nothing.
+type modelNotFoundError struct{ name, why string }
+
+func (e *modelNotFoundError) Error() string {
+	return fmt.Sprintf("model %q not found: %s; GET /v1/models lists the available ones", e.name, e.why)
+}
+
+func (e *modelNotFoundError) Unwrap() error { return model.ErrUnknownModel }
+
+// embedderFor returns the function that embeds queries (or any text, as
+// /v1/embeddings does) with the named model, an encoder or a fine-tuned
+// "<encoder>:ft-<head id>", and the width of its vectors. Heads are loaded
+// once and cached. Errors: model.ErrUnknownModel (404), errHeadMismatch
+// (409); abortEmbedder answers them.
+func (s *Server) embedderFor(ctx context.Context, name string) (embedFunc, int, error) {
+	enc, head, err := s.resolveModel(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if head == nil {
+		return enc.EmbedCount, enc.Dim(), nil
+	}
+	return projected(enc, head), head.Config().DOut, nil
+}
+
+// docEmbedderFor is embedderFor for documents being indexed: a head trained
+// with apply "query" projects queries only, so documents keep the encoder's
+// own embeddings.
+func (s *Server) docEmbedderFor(ctx context.Context, name string) (embedFunc, int, error) {
+	enc, head, err := s.resolveModel(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if head == nil || !head.AppliesToDocs() {
+		return enc.EmbedCount, enc.Dim(), nil
+	}
+	return projected(enc, head), head.Config().DOut, nil
+}
+
+func projected(enc *model.Encoder, head *model.Head) embedFunc {
+	return func(ctx context.Context, texts []string) ([][]float32, int, error) {
+		vecs, tokens, err := enc.EmbedCount(ctx, texts)
+		if err != nil {
+			return nil, 0, err
+		}
+		return head.ProjectBatch(vecs), tokens, nil
+	}
+}
+
+// resolveModel opens the encoder of name and, for a fine-tuned name, its head.
+func (s *Server) resolveModel(ctx context.Context, name string) (*model.Encoder, *model.Head, error) {
+	encName, headID, isHead := parseHeadModel(name)
+	if isHead && !store.ValidID(store.PrefixHead, headID) {
+		return nil, nil, &modelNotFoundError{name, fmt.Sprintf("%q is not a head id", headID)}
+	}
+	enc, err := s.cfg.Models.Get(ctx, encName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !isHead {
+		return enc, nil, nil
+	}
+	head, err := s.heads.load(ctx, s.store, name, encName, headID, enc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, head, nil
+}
+
+// abortEmbedder answers an embedderFor error.
+func (s *Server) abortEmbedder(c *gin.Context, name string, err error) {
+	var nf *modelNotFoundError
+	switch {
+	case errors.As(err, &nf):
+		notFound(c, nf.Error())
+	case errors.Is(err, model.ErrUnknownModel):
+		// The registry's message names server paths; this one does not.
+		notFound(c, fmt.Sprintf("model %q not found; GET /v1/models lists the available ones", name))
+	case errors.Is(err, errHeadMismatch):
+		abort(c, http.StatusConflict, codeConflict, err.Error())
+	case c.Request.Context().Err() != nil:
+		c.Abort() // the client went away
+	default:
+		s.internalError(c, err)
+	}
+}
+
+// headCache keeps loaded heads by id. Loads hold the lock, so a delete's
+// evict cannot interleave with a load and leave a deleted head cached.
+type headCache struct {
+	mu    sync.Mutex
+	heads map[string]*model.Head
+}
+
+func newHeadCache() *headCache { return &headCache{heads: map[string]*model.Head{}} }
+
+func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, id string, enc *model.Encoder) (*model.Head, error) {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if h, ok := hc.heads[id]; ok {
+		return h, nil
+	}
+	rec, err := st.GetHead(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &modelNotFoundError{name, "no head " + id}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.Encoder != encName {
+		return nil, &modelNotFoundError{name, fmt.Sprintf("head %s was trained on encoder %q", id, rec.Encoder)}
+	}
+	dir, err := st.Dir(store.KindHeads, id)
+	if err != nil {
+		return nil, err
+	}
+	h, meta, err := model.LoadHead(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load head %s: %w", id, err)
+	}
+	sum, err := enc.Checksum()
+	if err != nil {
+		return nil, err
+	}
+	if err := model.VerifyEncoder(meta, sum); err != nil {
+		return nil, fmt.Errorf("%w: head %s: %w", errHeadMismatch, id, err)
+	}
+	if h.Config().DIn != enc.Dim() {
+		return nil, fmt.Errorf("%w: head %s takes %d dims, encoder %q outputs %d", errHeadMismatch, id, h.Config().DIn, encName, enc.Dim())
+	}
+	hc.heads[id] = h
+	return h, nil
+}
+
+func (hc *headCache) evict(id string) {
+	hc.mu.Lock()
+	delete(hc.heads, id)
+	hc.mu.Unlock()
+}

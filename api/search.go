@@ -1,0 +1,162 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/index"
+	"retune/store"
+)
+
+// Limits and defaults of POST /v1/collections/{id}/search.
+const (
+	maxSearchQueries = 64
+	defaultSearchK   = 10
+)
+
+type searchRequest struct {
+	Query   *string  `json:"query"`
+	Queries []string `json:"queries"`
+	K       *int     `json:"k"`
+	Mode    string   `json:"mode"`
+	Fusion  string   `json:"fusion"`
+	Alpha   *float64 `json:"alpha"`
+	RRFK    *int     `json:"rrf_k"`
+	Head    string   `json:"head"`
+}
+
+// searchParams is a validated search request with defaults filled in.
+type searchParams struct {
+	queries []string
+	k       int
+	mode    index.Mode
+	fusion  index.Fusion
+	alpha   float64 // 0: index.DefaultAlpha
+	rrfK    int     // 0: index.DefaultRRFK
+	head    string  // query-side head override; "" = the collection's
+}
+
+type searchResponse struct {
+	Object string         `json:"object"`
+	Model  string         `json:"model"`
+	Mode   string         `json:"mode"`
+	Data   []searchResult `json:"data"`
+}
+
+type searchResult struct {
+	Query string      `json:"query"`
+	Hits  []searchHit `json:"hits"`
+}
+
+type searchHit struct {
+	ID         string   `json:"id"`
+	Score      float64  `json:"score"`
+	Text       string   `json:"text"`
+	DenseScore *float64 `json:"dense_score,omitempty"`
+	BM25Score  *float64 `json:"bm25_score,omitempty"`
+	DenseRank  int      `json:"dense_rank,omitempty"`
+	BM25Rank   int      `json:"bm25_rank,omitempty"`
+}
+
+func (s *Server) searchCollection(c *gin.Context) {
+	id, ok := pathID(c, "id", store.PrefixCollection, "collection")
+	if !ok {
+		return
+	}
+	var req searchRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	p, err := req.params()
+	if err != nil {
+		s.writeCollectionError(c, err)
+		return
+	}
+	res, err := s.search(c.Request.Context(), id, p)
+	if err != nil {
+		s.writeCollectionError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+// params validates the request. Values the index also checks (k, alpha,
+// rrf_k) are checked here too, so that every query of a batch is known to
+// be valid before the first one is embedded.
+func (r searchRequest) params() (searchParams, error) {
+	p := searchParams{k: defaultSearchK, mode: index.ModeDense, fusion: index.FusionRRF, head: r.Head}
+	switch {
+	case r.Query != nil && r.Queries != nil:
+		return p, colBadRequest("give either \"query\" or \"queries\", not both")
+	case r.Query != nil:
+		p.queries = []string{*r.Query}
+	case r.Queries == nil:
+		return p, colBadRequest("field \"query\" (a string) or \"queries\" (an array of strings) is required")
+	case len(r.Queries) == 0:
+		return p, colBadRequest("queries is empty")
+	case len(r.Queries) > maxSearchQueries:
+		return p, colErrorf(http.StatusRequestEntityTooLarge, codeTooLarge,
+			"%d queries in one request; the limit is %d", len(r.Queries), maxSearchQueries)
+	default:
+		p.queries = r.Queries
+	}
+	for i, q := range p.queries {
+		name := "query"
+		if r.Queries != nil {
+			name = "queries[" + strconv.Itoa(i) + "]"
+		}
+		if strings.TrimSpace(q) == "" {
+			return p, colBadRequest("%s is empty", name)
+		}
+		if !validText(q) {
+			return p, colBadRequest("%s is not valid UTF-8", name)
+		}
+	}
+	if r.K != nil {
+		if *r.K < 1 || *r.K > index.MaxK {
+			return p, colBadRequest("k=%d must be in [1, %d]", *r.K, index.MaxK)
+		}
+		p.k = *r.K
+	}
+	switch index.Mode(r.Mode) {
+	case "":
+	case index.ModeDense, index.ModeBM25, index.ModeHybrid:
+		p.mode = index.Mode(r.Mode)
+	default:
+		return p, colBadRequest("mode %q must be \"dense\", \"bm25\" or \"hybrid\"", r.Mode)
+	}
+	switch index.Fusion(r.Fusion) {
+	case "":
+	case index.FusionRRF, index.FusionScore:
+		p.fusion = index.Fusion(r.Fusion)
+	default:
+		return p, colBadRequest("fusion %q must be \"rrf\" or \"score\"", r.Fusion)
+	}
+	// A fusion parameter for the other fusion would be silently ignored,
+	// which hides a mistaken request; say so instead.
+	if r.Alpha != nil {
+		if p.fusion != index.FusionScore {
+			return p, colBadRequest("alpha applies to \"fusion\": \"score\" only")
+		}
+		if !(*r.Alpha > 0 && *r.Alpha <= 1) {
+			return p, colBadRequest("alpha=%v must be in (0, 1]; for a purely lexical ranking use \"mode\": \"bm25\"", *r.Alpha)
+		}
+		p.alpha = *r.Alpha
+	}
+	if r.RRFK != nil {
+		if p.fusion != index.FusionRRF {
+			return p, colBadRequest("rrf_k applies to \"fusion\": \"rrf\" only")
+		}
+		if *r.RRFK < 1 {
+			return p, colBadRequest("rrf_k=%d must be a positive integer", *r.RRFK)
+		}
+		p.rrfK = *r.RRFK
+	}
+	if r.Head != "" && !store.ValidID(store.PrefixHead, r.Head) {
+		return p, colBadRequest("head %q is not a head id (head-...)", r.Head)
+	}
+	return p, nil
+}

@@ -1,0 +1,161 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"retune/index"
+	"retune/model"
+	"retune/store"
+)
+
+// search runs p against collection id: it checks the collection is ready,
+// loads it on first use, embeds the queries in the collection's space and
+// ranks each one.
+func (s *Server) search(ctx context.Context, id string, p searchParams) (searchResponse, error) {
+	col, err := s.storedCollection(ctx, id)
+	if err != nil {
+		return searchResponse{}, err
+	}
+	switch col.Status {
+	case store.CollectionIndexing:
+		return searchResponse{}, colConflict("collection %s is still indexing (%.0f%% done); search it once its status is \"ready\"", id, 100*col.Progress)
+	case store.CollectionFailed:
+		return searchResponse{}, colConflict("collection %s failed to index (%s); delete it and create it again", id, col.Error)
+	}
+	lc, err := s.cols.get(ctx, id, func(ctx context.Context) (*index.Collection, collectionMeta, error) {
+		return s.loadCollection(ctx, id)
+	})
+	if err != nil {
+		// A delete racing this search removes the files first-hand; report
+		// what the client would see a moment later.
+		if _, gone := s.storedCollection(ctx, id); gone != nil {
+			return searchResponse{}, gone
+		}
+		return searchResponse{}, err
+	}
+	modelName, vecs, err := s.queryVectors(ctx, lc, p)
+	if err != nil {
+		return searchResponse{}, err
+	}
+	res := searchResponse{Object: "list", Model: modelName, Mode: string(p.mode), Data: make([]searchResult, len(p.queries))}
+	for i, text := range p.queries {
+		q := index.Query{Text: text, K: p.k, Mode: p.mode, Fusion: p.fusion, Alpha: p.alpha, RRFK: p.rrfK}
+		if vecs != nil {
+			q.Vec = vecs[i]
+		}
+		start := time.Now()
+		hits, err := lc.ix.Search(q)
+		s.metrics.search.WithLabelValues(string(p.mode)).Observe(time.Since(start).Seconds())
+		if errors.Is(err, index.ErrInvalidQuery) {
+			return searchResponse{}, colBadRequest("%s: %v", queryName(p, i), errors.Unwrap(err))
+		}
+		if err != nil {
+			return searchResponse{}, err
+		}
+		res.Data[i] = searchResult{Query: text, Hits: toSearchHits(hits)}
+	}
+	return res, nil
+}
+
+func toSearchHits(hits []index.Hit) []searchHit {
+	out := make([]searchHit, len(hits))
+	for i, h := range hits {
+		out[i] = searchHit{ID: h.ID, Score: h.Score, Text: h.Text, DenseScore: h.DenseScore, BM25Score: h.BM25Score,
+			DenseRank: h.DenseRank, BM25Rank: h.BM25Rank}
+	}
+	return out
+}
+
+func queryName(p searchParams, i int) string {
+	if len(p.queries) == 1 {
+		return "query"
+	}
+	return fmt.Sprintf("queries[%d]", i)
+}
+
+// queryVectors embeds the queries the way the collection's documents were
+// embedded: same encoder (by checksum), then the query-side head, which is
+// the request's head or else the collection's. It returns the name of the
+// model that embedded them ("encoder" or "encoder:ft-<head>") and nil
+// vectors for bm25, which needs none.
+//
+// Heads that apply to documents too (apply "shared") only work with
+// documents projected through that same head, so such a head must be the
+// one the collection was indexed with; query-only heads work on
+// collections of base embeddings.
+func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searchParams) (string, [][]float32, error) {
+	meta := lc.meta
+	enc, err := s.cfg.Models.Get(ctx, meta.Encoder)
+	if errors.Is(err, model.ErrUnknownModel) {
+		return "", nil, colConflict("encoder %q of this collection is no longer installed; re-install it or re-create the collection", meta.Encoder)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	sum, err := enc.Checksum()
+	if err != nil {
+		return "", nil, err
+	}
+	if sum != meta.EncoderChecksum {
+		return "", nil, colConflict("encoder %q changed since this collection was indexed (sha256 %s, now %s); re-create the collection",
+			meta.Encoder, short(meta.EncoderChecksum), short(sum))
+	}
+	headID := p.head
+	if headID == "" {
+		headID = meta.Head
+	}
+	modelName := meta.Encoder
+	var head *model.Head
+	if headID != "" {
+		modelName += ":ft-" + headID
+		if head, err = s.collectionHead(ctx, headID, enc); err != nil {
+			return "", nil, err
+		}
+		if err := checkQueryHead(headID, head, meta); err != nil {
+			return "", nil, err
+		}
+	}
+	if p.mode == index.ModeBM25 {
+		return modelName, nil, nil
+	}
+	vecs, err := enc.Embed(ctx, p.queries)
+	if err != nil {
+		return "", nil, fmt.Errorf("embed queries: %w", err)
+	}
+	s.countEmbedded("query", len(p.queries))
+	if head != nil {
+		vecs = head.ProjectBatch(vecs)
+	}
+	for i, v := range vecs {
+		if len(v) != lc.ix.Dim() {
+			return "", nil, colConflict("head %s outputs %d dimensions, but this collection's vectors have %d", headID, len(v), lc.ix.Dim())
+		}
+		if vectorNorm(v) == 0 {
+			return "", nil, colBadRequest("%s has no token encoder %q knows, so its embedding is zero; use other words or \"mode\": \"bm25\"",
+				queryName(p, i), meta.Encoder)
+		}
+	}
+	return modelName, vecs, nil
+}
+
+// checkQueryHead refuses a query head whose document side does not match
+// how the collection's documents were embedded.
+func checkQueryHead(headID string, head *model.Head, meta collectionMeta) error {
+	docSide := ""
+	if head.AppliesToDocs() {
+		docSide = headID
+	}
+	switch {
+	case docSide == meta.DocHead:
+		return nil
+	case meta.DocHead != "":
+		return colConflict("this collection's documents were embedded through shared head %s; searching with head %s would compare vectors from different spaces: omit \"head\", or create a collection with head %s",
+			meta.DocHead, headID, headID)
+	default:
+		return colConflict("head %s applies to documents too (apply \"shared\"), but this collection's documents are plain %s embeddings: create a collection with \"head\": %q to search with it",
+			headID, meta.Encoder, headID)
+	}
+}

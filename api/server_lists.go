@@ -1,0 +1,78 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/store"
+)
+
+// listBody is the OpenAI list envelope every collection endpoint returns.
+type listBody[T any] struct {
+	Object  string `json:"object"`
+	Data    []T    `json:"data"`
+	HasMore bool   `json:"has_more"`
+}
+
+// newList wraps one page; an empty page is [] rather than null.
+func newList[T any](data []T, hasMore bool) listBody[T] {
+	if data == nil {
+		data = []T{}
+	}
+	return listBody[T]{Object: "list", Data: data, HasMore: hasMore}
+}
+
+// parseLimit reads ?limit= (1..max, default def). It writes the 400 itself
+// and returns false on a bad value.
+func parseLimit(c *gin.Context, def, max int) (int, bool) {
+	raw, ok := c.GetQuery("limit")
+	if !ok {
+		return def, true
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > max {
+		badRequest(c, fmt.Sprintf("limit must be an integer from 1 to %d, got %q", max, raw))
+		return 0, false
+	}
+	return n, true
+}
+
+// parsePage reads ?limit=&after= for a newest-first listing of objects whose
+// ids start with prefix ("after" is the last id of the previous page).
+func parsePage(c *gin.Context, prefix, what string) (store.Page, bool) {
+	limit, ok := parseLimit(c, store.DefaultPageLimit, store.MaxPageLimit)
+	if !ok {
+		return store.Page{}, false
+	}
+	after := c.Query("after")
+	if after != "" && !store.ValidID(prefix, after) {
+		badRequest(c, fmt.Sprintf("after: malformed %s id %q", what, after))
+		return store.Page{}, false
+	}
+	return store.Page{Limit: limit, After: after}, true
+}
+
+// pathID returns the :param path parameter if it is a well-formed id with
+// prefix, and otherwise answers 400 and returns false, so a malformed id is
+// told apart from an unknown one (404).
+func pathID(c *gin.Context, param, prefix, what string) (string, bool) {
+	id := c.Param(param)
+	if !store.ValidID(prefix, id) {
+		badRequest(c, fmt.Sprintf("malformed %s id %q: expected %q followed by 24 characters a-z, 2-7", what, id, prefix))
+		return "", false
+	}
+	return id, true
+}
+
+// abortList answers a listing's store error. An "after" cursor naming no
+// object is the request's fault, so it is a 400, not a 404.
+func (s *Server) abortList(c *gin.Context, err error, what, after string) {
+	if errors.Is(err, store.ErrNotFound) {
+		badRequest(c, fmt.Sprintf("after: %s %s not found", what, after))
+		return
+	}
+	s.abortStore(c, err, "")
+}

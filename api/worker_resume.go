@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"retune/store"
+)
+
+// requeueUnfinished puts the jobs a crash or Close interrupted back in the
+// queue, oldest first. Running jobs go back to queued (their work
+// directory keeps what they finished); a running job whose cancellation
+// was requested ends cancelled instead.
+func (s *Server) requeueUnfinished(ctx context.Context) error {
+	jobs, err := s.store.UnfinishedJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		switch {
+		case j.Status == store.JobRunning && j.CancelRequested:
+			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobCancelled})
+			continue
+		case j.Status == store.JobRunning || j.Status == store.JobValidating:
+			if err := s.store.SetJobStatus(ctx, j.ID, []string{j.Status}, store.JobQueued, ""); err != nil {
+				return fmt.Errorf("requeue job %s: %w", j.ID, err)
+			}
+			s.appendEvent(ctx, j.ID, store.LevelInfo, evStatus, "interrupted by a server restart; queued to resume",
+				statusData{Status: store.JobQueued})
+		}
+		s.pool.enqueue(j.ID)
+		s.log.Info("job requeued", "job", j.ID, "was", j.Status)
+	}
+	return nil
+}
+
+// sweepOrphans removes dataset and head directories that have no row: an
+// upload, a head save or a delete that a crash interrupted.
+func (s *Server) sweepOrphans(ctx context.Context) error {
+	kinds := []struct {
+		kind, prefix string
+		exists       func(context.Context, string) error
+	}{
+		{store.KindDatasets, store.PrefixDataset, func(ctx context.Context, id string) error {
+			_, err := s.store.GetDataset(ctx, id)
+			return err
+		}},
+		{store.KindHeads, store.PrefixHead, func(ctx context.Context, id string) error {
+			_, err := s.store.GetHead(ctx, id)
+			return err
+		}},
+	}
+	for _, k := range kinds {
+		entries, err := os.ReadDir(filepath.Join(s.store.DataDir(), k.kind))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if !e.IsDir() || !store.ValidID(k.prefix, e.Name()) {
+				continue
+			}
+			err := k.exists(ctx, e.Name())
+			if !errors.Is(err, store.ErrNotFound) {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if err := s.store.RemoveDir(k.kind, e.Name()); err != nil {
+				return err
+			}
+			s.log.Warn("removed files left without a record", "kind", k.kind, "id", e.Name())
+		}
+	}
+	return nil
+}

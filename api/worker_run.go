@@ -1,0 +1,155 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"retune/dataset"
+	"retune/model"
+	"retune/store"
+	"retune/train"
+)
+
+// work serves the queue until ctx ends.
+func (s *Server) work(ctx context.Context) {
+	for {
+		id, ok := s.pool.next(ctx)
+		if !ok {
+			return
+		}
+		s.runJob(ctx, id)
+	}
+}
+
+// runOutput is what a successful pipeline run hands to completeJob.
+type runOutput struct {
+	head   *model.Head
+	result train.Result
+	config train.PipelineConfig
+	enc    *model.Encoder
+}
+
+// runJob claims a queued job, runs it and records how it ended. A job the
+// pool's shutdown interrupts is left running, for Start to resume.
+func (s *Server) runJob(poolCtx context.Context, id string) {
+	jobCtx, cancel := context.WithCancelCause(poolCtx)
+	defer cancel(nil)
+	if !s.pool.track(id, cancel) {
+		return
+	}
+	defer s.pool.untrack(id)
+	// Bookkeeping outlives the job's context, so an interrupted job still
+	// records how far it got.
+	bg := context.WithoutCancel(poolCtx)
+	if err := s.store.SetJobStatus(bg, id, []string{store.JobQueued}, store.JobRunning, ""); err != nil {
+		if !errors.Is(err, store.ErrConflict) {
+			s.log.Error("claim job", "job", id, "err", err)
+		}
+		return // cancelled while queued, or queued twice and already run
+	}
+	job, err := s.store.GetJob(bg, id)
+	if err != nil {
+		s.log.Error("read job", "job", id, "err", err)
+		return
+	}
+	s.log.Info("job started", "job", id, "attempt", job.Attempts)
+	s.appendEvent(bg, id, store.LevelInfo, evStatus, fmt.Sprintf("job started (attempt %d)", job.Attempts),
+		statusData{Status: store.JobRunning})
+
+	start := time.Now()
+	out, err := s.executeJob(jobCtx, bg, job)
+	switch {
+	case err == nil:
+		err = s.completeJob(bg, job, out)
+		if err != nil {
+			s.log.Error("save job output", "job", id, "err", err)
+			s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobFailed, Error: "saving the trained head failed: " + err.Error()})
+		}
+	case errors.Is(context.Cause(jobCtx), errUserCancel):
+		s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobCancelled})
+	case poolCtx.Err() != nil:
+		s.log.Info("job interrupted; it resumes on the next start", "job", id, "s", time.Since(start).Seconds())
+		return
+	default:
+		s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobFailed, Error: err.Error()})
+	}
+	s.log.Info("job ended", "job", id, "s", time.Since(start).Seconds(), "err", err)
+}
+
+// executeJob loads the job's inputs and runs the pipeline. ctx cancels the
+// run; bg is for bookkeeping.
+func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutput, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("job panicked", "job", job.ID, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	spec, err := decodeJobSpec(job.Config)
+	if err != nil {
+		return out, err
+	}
+	out.config = spec.pipelineConfig()
+	data, dataDir, err := s.loadJobDataset(bg, job.DatasetID, out.config)
+	if err != nil {
+		return out, err
+	}
+	if out.enc, err = s.cfg.Models.Get(ctx, job.Encoder); err != nil {
+		return out, fmt.Errorf("open encoder %q: %w", job.Encoder, err)
+	}
+	gen, err := s.generatorFor(job.ID, spec, data)
+	if err != nil {
+		return out, err
+	}
+	workDir, err := s.store.Dir(store.KindJobs, job.ID)
+	if err != nil {
+		return out, err
+	}
+	rec, err := s.newRecorder(bg, job)
+	if err != nil {
+		return out, err
+	}
+	if err := s.useProvidedNegatives(bg, rec, dataDir, workDir, out.config.Negatives); err != nil {
+		return out, err
+	}
+	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, WorkDir: workDir, Progress: rec.observe}
+	if out.head, out.result, err = p.Run(ctx, data, out.config); err != nil {
+		return out, err
+	}
+	rec.finish()
+	return out, nil
+}
+
+// loadJobDataset reads the job's dataset from disk: the training split and,
+// when set, the test split.
+func (s *Server) loadJobDataset(ctx context.Context, id string, cfg train.PipelineConfig) (*dataset.BEIR, string, error) {
+	if _, err := s.store.GetDataset(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, "", fmt.Errorf("dataset %s no longer exists", id)
+		}
+		return nil, "", err
+	}
+	dir, err := s.store.Dir(store.KindDatasets, id)
+	if err != nil {
+		return nil, "", err
+	}
+	splits := []string{cfg.TrainSplit}
+	if cfg.TestSplit != "" && cfg.TestSplit != cfg.TrainSplit {
+		splits = append(splits, cfg.TestSplit)
+	}
+	data, err := dataset.LoadBEIR(dir, splits...)
+	if err != nil {
+		// The files were validated at upload: this is damage on disk. The
+		// full error (with server paths) goes to the log only.
+		s.log.Error("load dataset", "dataset", id, "err", err)
+		var lines dataset.Errors
+		if errors.As(err, &lines) {
+			return nil, "", fmt.Errorf("dataset %s no longer parses: %s", id, describeLineErrors(lines))
+		}
+		return nil, "", fmt.Errorf("dataset %s files are missing or unreadable", id)
+	}
+	return data, dir, nil
+}
