@@ -15,6 +15,7 @@ func (s *Server) headRoutes(g *gin.RouterGroup) {
 	g.GET("/heads", s.listHeads)
 	g.GET("/heads/:head_id", s.getHead)
 	g.DELETE("/heads/:head_id", s.deleteHead)
+	g.GET("/heads/:head_id/export", s.exportHead)
 }
 
 // headObject is a trained head as the API shows it; Model is the name that

@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -76,17 +75,7 @@ func NewIndex(ids []string, vecs [][]float32) (*Index, error) {
 		}
 	}
 
-	order := make([]int32, len(ids))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(ids[a], ids[b]) })
-	idOrder := make([]int32, len(ids))
-	for pos, doc := range order {
-		idOrder[doc] = int32(pos)
-	}
-
-	ix := &Index{ids: slices.Clone(ids), data: data, dim: dim, idOrder: idOrder}
+	ix := &Index{ids: slices.Clone(ids), data: data, dim: dim, idOrder: IDRanks(ids)}
 	n := len(ids)
 	ix.scratch.New = func() any {
 		buf := make([]float32, n)

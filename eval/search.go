@@ -2,8 +2,8 @@ package eval
 
 import (
 	"fmt"
+	"math"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -78,6 +78,8 @@ func (ix *Index) checkDim(q []float32, i int) {
 	panic(fmt.Sprintf("eval: query %d has dim %d, index has %d", i, len(q), ix.dim))
 }
 
+var negInf = float32(math.Inf(-1))
+
 // search scores every document into scores (len Len()) and selects the top
 // k (1 ≤ k ≤ Len()).
 func (ix *Index) search(q []float32, k int, scores []float32) []Scored {
@@ -87,35 +89,17 @@ func (ix *Index) search(q []float32, k int, scores []float32) []Scored {
 		blas32.Vector{N: ix.dim, Inc: 1, Data: q},
 		0, blas32.Vector{N: n, Inc: 1, Data: scores})
 
-	h := topK{entries: make([]hit, 0, k), idOrder: ix.idOrder}
+	h := NewTopK(k, n, ix.idOrder)
 	for i, s := range scores {
 		if s != s { // NaN: rank it below everything (see Search)
 			s = negInf
 		}
-		if len(h.entries) < k {
-			h.push(hit{score: s, doc: int32(i)})
-			continue
-		}
-		// Fast reject: for almost every document the score is below the
-		// current k-th best, so only one comparison runs per document.
-		if root := h.entries[0]; s > root.score || (s == root.score && ix.idOrder[i] < ix.idOrder[root.doc]) {
-			h.replaceRoot(hit{score: s, doc: int32(i)})
-		}
+		h.Offer(float64(s), int32(i))
 	}
-
-	hits := h.entries
-	slices.SortFunc(hits, func(a, b hit) int {
-		if h.worse(a, b) {
-			return 1
-		}
-		if h.worse(b, a) {
-			return -1
-		}
-		return 0
-	})
+	hits := h.Sorted()
 	res := make([]Scored, len(hits))
 	for i, e := range hits {
-		res[i] = Scored{ID: ix.ids[e.doc], Score: float64(scores[e.doc])}
+		res[i] = Scored{ID: ix.ids[e.Doc], Score: float64(scores[e.Doc])}
 	}
 	return res
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
 
+	"retune/internal/atomicfile"
 	"retune/model"
 	"retune/model/onnxgraph"
 	"retune/models"
@@ -37,7 +38,7 @@ func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.
 	external := int64(proto.Size(m)) > ext.limit
 	if external {
 		chunks := externalize(m, ExternalFile, ext.minBytes)
-		if err := writeFileAtomic(dataPath, func(w io.Writer) error { return writeExternal(w, chunks) }); err != nil {
+		if err := atomicfile.Write(dataPath, 0o644, func(w io.Writer) error { return writeExternal(w, chunks) }); err != nil {
 			return err
 		}
 	} else if err := removeIfExists(dataPath); err != nil {
@@ -51,7 +52,7 @@ func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.
 		return fmt.Errorf("model is %d bytes even with initializers over %d bytes moved to %s; protobuf cannot hold it",
 			len(data), ext.minBytes, ExternalFile)
 	}
-	if err := writeBytesAtomic(filepath.Join(outDir, models.ModelFile), data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(outDir, models.ModelFile), data, 0o644); err != nil {
 		return err
 	}
 	if err := copyFileAtomic(filepath.Join(encoderDir, models.TokenizerFile), filepath.Join(outDir, models.TokenizerFile)); err != nil {
@@ -67,10 +68,9 @@ func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.
 	if err != nil {
 		return err
 	}
-	if err := writeBytesAtomic(filepath.Join(outDir, models.ConfigFile), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(outDir, models.ConfigFile), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
-	syncDir(outDir)
 	return nil
 }
 

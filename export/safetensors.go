@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 
+	"retune/internal/atomicfile"
 	"retune/model"
 )
 
@@ -62,7 +63,7 @@ func Safetensors(h *model.Head, meta model.HeadMeta, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
 	}
-	err := writeFileAtomic(filepath.Join(dir, SafetensorsFile), func(w io.Writer) error {
+	err := atomicfile.Write(filepath.Join(dir, SafetensorsFile), 0o644, func(w io.Writer) error {
 		return writeSafetensors(w, tensors, metadata)
 	})
 	if err != nil {
@@ -77,7 +78,7 @@ func Safetensors(h *model.Head, meta model.HeadMeta, dir string) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeBytesAtomic(filepath.Join(dir, DenseConfigFile), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, DenseConfigFile), append(js, '\n'), 0o644); err != nil {
 		return fail(err)
 	}
 	return nil

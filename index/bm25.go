@@ -76,7 +76,7 @@ type BM25 struct {
 	params BM25Params
 
 	ids     []string
-	idOrder []int32 // see idRanks; ties are broken by id ascending
+	idOrder []int32 // see eval.IDRanks; ties are broken by id ascending
 
 	terms map[string]int32 // term -> term id, or stopTerm
 	idf   []float64        // per term id
@@ -123,7 +123,7 @@ func NewBM25(ids []string, texts []string, opts ...BM25Option) (*BM25, error) {
 	ix := &BM25{
 		params:  params,
 		ids:     slices.Clone(ids),
-		idOrder: idRanks(ids),
+		idOrder: eval.IDRanks(ids),
 		terms:   stopTerms(params.StopWords),
 		docLen:  make([]int32, n),
 		docNorm: make([]float64, n),
@@ -285,7 +285,7 @@ func (ix *BM25) Search(query string, k int) []eval.Scored {
 	}
 	out := make([]eval.Scored, len(hits))
 	for i, h := range hits {
-		out[i] = eval.Scored{ID: ix.ids[h.doc], Score: h.score}
+		out[i] = eval.Scored{ID: ix.ids[h.Doc], Score: h.Score}
 	}
 	return out
 }
@@ -347,11 +347,11 @@ func (ix *BM25) search(query string, k int) []scoredDoc {
 		}
 	}
 
-	h := topK{entries: make([]scoredDoc, 0, min(k, len(acc.touched))), k: k, idOrder: ix.idOrder}
+	h := eval.NewTopK(k, len(acc.touched), ix.idOrder)
 	for _, d := range acc.touched {
-		h.offer(scoredDoc{score: scores[d], doc: d})
+		h.Offer(scores[d], d)
 		scores[d] = 0
 	}
 	acc.touched = acc.touched[:0]
-	return h.sorted()
+	return h.Sorted()
 }

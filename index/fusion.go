@@ -3,7 +3,13 @@ package index
 import (
 	"cmp"
 	"slices"
+
+	"retune/eval"
 )
+
+// scoredDoc is one entry of a single ranked list (dense or BM25): a document
+// position and its score, as eval.TopK keeps them.
+type scoredDoc = eval.Candidate
 
 // fusedHit is one candidate of a hybrid search: its position in each input
 // list (rank 1-based, 0 = absent), its score there, and the fused score.
@@ -21,17 +27,17 @@ func union(dense, bm25 []scoredDoc) []fusedHit {
 	out := make([]fusedHit, 0, len(dense)+len(bm25))
 	at := make(map[int32]int, len(dense)+len(bm25))
 	for i, h := range dense {
-		at[h.doc] = len(out)
-		out = append(out, fusedHit{doc: h.doc, dense: h.score, denseRank: i + 1})
+		at[h.Doc] = len(out)
+		out = append(out, fusedHit{doc: h.Doc, dense: h.Score, denseRank: i + 1})
 	}
 	for i, h := range bm25 {
-		j, ok := at[h.doc]
+		j, ok := at[h.Doc]
 		if !ok {
 			j = len(out)
-			at[h.doc] = j
-			out = append(out, fusedHit{doc: h.doc})
+			at[h.Doc] = j
+			out = append(out, fusedHit{doc: h.Doc})
 		}
-		out[j].bm25, out[j].bm25Rank = h.score, i+1
+		out[j].bm25, out[j].bm25Rank = h.Score, i+1
 	}
 	return out
 }
@@ -91,9 +97,9 @@ func scoreRange(list []scoredDoc) (lo, hi float64) {
 	if len(list) == 0 {
 		return 0, 0
 	}
-	lo, hi = list[0].score, list[0].score
+	lo, hi = list[0].Score, list[0].Score
 	for _, h := range list[1:] {
-		lo, hi = min(lo, h.score), max(hi, h.score)
+		lo, hi = min(lo, h.Score), max(hi, h.Score)
 	}
 	return lo, hi
 }
@@ -106,7 +112,7 @@ func minMax(s, lo, hi float64) float64 {
 }
 
 // sortFused orders hits by fused score descending, ties by id ascending
-// (idOrder as from idRanks), the same tie rule as each single list.
+// (idOrder as from eval.IDRanks), the same tie rule as each single list.
 func sortFused(hits []fusedHit, idOrder []int32) {
 	slices.SortFunc(hits, func(a, b fusedHit) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {

@@ -2,6 +2,8 @@ package index
 
 import (
 	"testing"
+
+	"retune/eval"
 )
 
 // Hand-made lists over documents 0..3 with ids a..d:
@@ -9,9 +11,9 @@ import (
 //	dense: a 0.9, b 0.8, c 0.5     (ranks 1, 2, 3)
 //	bm25:  c 12,  d 7,   a 3       (ranks 1, 2, 3)
 var (
-	fusionIDOrder = idRanks([]string{"a", "b", "c", "d"})
-	fusionDense   = []scoredDoc{{0.9, 0}, {0.8, 1}, {0.5, 2}}
-	fusionBM25    = []scoredDoc{{12, 2}, {7, 3}, {3, 0}}
+	fusionIDOrder = eval.IDRanks([]string{"a", "b", "c", "d"})
+	fusionDense   = []scoredDoc{{Score: 0.9, Doc: 0}, {Score: 0.8, Doc: 1}, {Score: 0.5, Doc: 2}}
+	fusionBM25    = []scoredDoc{{Score: 12, Doc: 2}, {Score: 7, Doc: 3}, {Score: 3, Doc: 0}}
 )
 
 type fusedWant struct {
@@ -80,7 +82,7 @@ func TestFusion(t *testing.T) {
 			// A list whose candidates all score the same normalises to 1
 			// (here the one-document BM25 list), and an empty list adds
 			// nothing.
-			name: "score single and empty list", dense: nil, bm25: []scoredDoc{{4.2, 3}},
+			name: "score single and empty list", dense: nil, bm25: []scoredDoc{{Score: 4.2, Doc: 3}},
 			fuse: func(d, b []scoredDoc) []fusedHit { return fuseScores(d, b, 0.5) },
 			want: []fusedWant{{3, 0.5, 0, 1}},
 		},

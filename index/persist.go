@@ -1,7 +1,6 @@
 package index
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -13,6 +12,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"retune/internal/atomicfile"
 )
 
 // On-disk layout of a saved collection, one folder per collection, written
@@ -88,7 +89,7 @@ func (c *Collection) Save(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
 	}
-	docs, err := writeAtomic(ctx, dir, docsName, func(w io.Writer) error {
+	docs, err := writeSummed(ctx, dir, docsName, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false) // keep "<", ">", "&" readable in the file
 		for i, id := range c.ids {
@@ -106,7 +107,7 @@ func (c *Collection) Save(ctx context.Context, dir string) error {
 	if err != nil {
 		return fail(err)
 	}
-	vecs, err := writeAtomic(ctx, dir, vectorsName, func(w io.Writer) error {
+	vecs, err := writeSummed(ctx, dir, vectorsName, func(w io.Writer) error {
 		const chunk = 1 << 14 // floats per write
 		buf := make([]byte, 4*chunk)
 		for lo := 0; lo < len(c.vecs); lo += chunk {
@@ -140,56 +141,27 @@ func (c *Collection) Save(ctx context.Context, dir string) error {
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := writeAtomic(ctx, dir, manifestName, func(w io.Writer) error {
+	if err := atomicfile.WriteContext(ctx, filepath.Join(dir, manifestName), 0o644, func(w io.Writer) error {
 		_, err := w.Write(append(js, '\n'))
 		return err
 	}); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(dir); err != nil {
-		return fail(err)
-	}
 	return nil
 }
 
-// writeAtomic replaces dir/name with what fill writes, via a fsynced
-// temporary file in the same directory (rename is only atomic within one
-// filesystem), and returns the file's size and sha256.
-func writeAtomic(ctx context.Context, dir, name string, fill func(io.Writer) error) (sum fileSum, err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return sum, fmt.Errorf("write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+// writeSummed replaces dir/name with what fill writes (see
+// atomicfile.WriteContext) and returns the file's size and sha256, computed
+// while writing.
+func writeSummed(ctx context.Context, dir, name string, fill func(io.Writer) error) (fileSum, error) {
 	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
-	bw := bufio.NewWriterSize(cw, 1<<16)
-	if err = fill(bw); err != nil {
-		return sum, fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return sum, fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return sum, fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return sum, fmt.Errorf("write %s: fsync: %w", name, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return sum, fmt.Errorf("write %s: %w", name, err)
-	}
-	// Last chance to abandon: after the rename the new file is visible.
-	if err = ctx.Err(); err != nil {
-		return sum, fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return sum, fmt.Errorf("write %s: %w", name, err)
+	var cw countingWriter
+	err := atomicfile.WriteContext(ctx, filepath.Join(dir, name), 0o644, func(w io.Writer) error {
+		cw.w = io.MultiWriter(w, h)
+		return fill(&cw)
+	})
+	if err != nil {
+		return fileSum{}, err
 	}
 	return fileSum{Name: name, Bytes: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
@@ -203,17 +175,4 @@ func (cw *countingWriter) Write(p []byte) (int, error) {
 	n, err := cw.w.Write(p)
 	cw.n += int64(n)
 	return n, err
-}
-
-// syncDir fsyncs a directory so that the renames survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir: %w", err)
-	}
-	return nil
 }

@@ -199,7 +199,7 @@ func (c *Collection) searchDense(v []float32, k int) []scoredDoc {
 	res := c.dense.Search(v, k)
 	out := make([]scoredDoc, len(res))
 	for i, r := range res {
-		out[i] = scoredDoc{score: r.Score, doc: c.pos[r.ID]}
+		out[i] = scoredDoc{Score: r.Score, Doc: c.pos[r.ID]}
 	}
 	return out
 }
@@ -207,7 +207,7 @@ func (c *Collection) searchDense(v []float32, k int) []scoredDoc {
 func (c *Collection) hitsDense(list []scoredDoc) []Hit {
 	hits := make([]Hit, len(list))
 	for i, h := range list {
-		hits[i] = Hit{ID: c.ids[h.doc], Score: h.score, Text: c.texts[h.doc], DenseScore: ptr(h.score), DenseRank: i + 1}
+		hits[i] = Hit{ID: c.ids[h.Doc], Score: h.Score, Text: c.texts[h.Doc], DenseScore: ptr(h.Score), DenseRank: i + 1}
 	}
 	return hits
 }
@@ -215,7 +215,7 @@ func (c *Collection) hitsDense(list []scoredDoc) []Hit {
 func (c *Collection) hitsBM25(list []scoredDoc) []Hit {
 	hits := make([]Hit, len(list))
 	for i, h := range list {
-		hits[i] = Hit{ID: c.ids[h.doc], Score: h.score, Text: c.texts[h.doc], BM25Score: ptr(h.score), BM25Rank: i + 1}
+		hits[i] = Hit{ID: c.ids[h.Doc], Score: h.Score, Text: c.texts[h.Doc], BM25Score: ptr(h.Score), BM25Rank: i + 1}
 	}
 	return hits
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"retune/internal/atomicfile"
 )
 
 // On-disk layout of a saved head (one folder per head version):
@@ -134,13 +136,10 @@ func (h *Head) Save(dir string, meta HeadMeta) error {
 	if err != nil {
 		return fmt.Errorf("model: save head to %s: encode %s: %w", dir, headJSONName, err)
 	}
-	if err := headWriteFileAtomic(dir, headWeightsName, raw); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, headWeightsName), raw, 0o644); err != nil {
 		return fmt.Errorf("model: save head to %s: %w", dir, err)
 	}
-	if err := headWriteFileAtomic(dir, headJSONName, append(js, '\n')); err != nil {
-		return fmt.Errorf("model: save head to %s: %w", dir, err)
-	}
-	if err := headSyncDir(dir); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, headJSONName), append(js, '\n'), 0o644); err != nil {
 		return fmt.Errorf("model: save head to %s: %w", dir, err)
 	}
 	return nil
@@ -253,48 +252,4 @@ func headDecodeFloat64LE(dst []float64, raw []byte) {
 	for i := range dst {
 		dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
 	}
-}
-
-// headWriteFileAtomic replaces dir/name with data via a fsynced temporary file in
-// the same directory (rename is only atomic within one filesystem).
-func headWriteFileAtomic(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: fsync: %w", name, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
-}
-
-// headSyncDir fsyncs a directory so that the renames above survive a crash.
-func headSyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir: %w", err)
-	}
-	return nil
 }

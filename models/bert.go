@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"retune/internal/atomicfile"
 	"retune/model/onnxgraph"
 )
 
@@ -122,10 +123,10 @@ func WriteBERT(ctx context.Context, dir string, cfg BERTConfig, seed int64) erro
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ModelFile), data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ModelFile), data, 0o644); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, TokenizerFile), tok, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, TokenizerFile), tok, 0o644); err != nil {
 		return err
 	}
 	return writeEncoderConfig(dir, EncoderConfig{

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"retune/internal/atomicfile"
 )
 
 // Pooling modes an encoder folder can ask for.
@@ -89,7 +91,7 @@ func writeEncoderConfig(dir string, cfg EncoderConfig) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, ConfigFile), append(data, '\n'), 0o644)
+	return atomicfile.WriteFile(filepath.Join(dir, ConfigFile), append(data, '\n'), 0o644)
 }
 
 // upToDate is the cheap idempotency check of a built encoder folder:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 
+	"retune/internal/atomicfile"
 	"retune/model/onnxgraph"
 )
 
@@ -104,14 +105,14 @@ func writeGlove(ctx context.Context, tgz, dir string) error {
 		return err
 	}
 	table.Raw = nil // the marshalled copy is all we need from here on
-	if err := writeFileAtomic(filepath.Join(dir, ModelFile), data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ModelFile), data, 0o644); err != nil {
 		return err
 	}
 	tok, err := wordLevelTokenizerJSON(table.Words, gloveMaxLength)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, TokenizerFile), tok, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, TokenizerFile), tok, 0o644); err != nil {
 		return err
 	}
 	return writeEncoderConfig(dir, EncoderConfig{

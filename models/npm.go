@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"retune/internal/atomicfile"
 )
 
 // npmCommand is the npm executable; tests swap in a stand-in.
@@ -145,7 +147,10 @@ func ExtractMember(tgzPath, member, dst, wantSHA256 string, perm os.FileMode) er
 		return err
 	}
 	defer r.Close()
-	return writeAtomic(dst, perm, func(w io.Writer) error {
+	if err := atomicfile.MkdirAllSync(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.Write(dst, perm, func(w io.Writer) error {
 		h := sha256.New()
 		n, err := io.Copy(io.MultiWriter(w, h), r)
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"retune/internal/atomicfile"
 )
 
 // Blob kinds: the subdirectories of the data directory.
@@ -116,96 +118,29 @@ const copyBufSize = 1 << 20
 // crash: the data goes to a temporary file in the same directory (so the
 // rename cannot cross file systems), is fsynced, renamed over path, and the
 // directory is fsynced so the rename itself survives power loss. Missing
-// parent directories are created. On error the temporary file is removed
-// and path is untouched.
+// parent directories are created (mode 0750, durably), and the file gets
+// mode 0600. On error the temporary file is removed and path is untouched,
+// except for an error wrapping atomicfile.ErrSyncDir: then the new file is in
+// place and n and sha256hex describe it.
 func WriteFileAtomic(path string, r io.Reader) (n int64, sha256hex string, err error) {
 	dir, base := filepath.Split(filepath.Clean(path))
 	if base == "" || base == "." || base == string(filepath.Separator) {
 		return 0, "", fmt.Errorf("%w: write %q: not a file path", ErrInvalidArgument, path)
 	}
-	if dir == "" {
-		dir = "."
-	}
-	if err := mkdirAllSync(dir); err != nil {
+	if err := atomicfile.MkdirAllSync(dir, 0o750); err != nil {
 		return 0, "", fmt.Errorf("write %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return 0, "", fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				f.Close()
-			}
-			os.Remove(tmp)
-		}
-	}()
-
 	h := sha256.New()
-	// The MultiWriter hashes while writing, so the data is read once and
-	// never held in memory beyond one buffer.
-	n, err = io.CopyBuffer(io.MultiWriter(f, h), r, make([]byte, copyBufSize))
-	if err != nil {
-		return 0, "", fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return 0, "", fmt.Errorf("write %s: sync: %w", path, err)
-	}
-	closed = true
-	if err = f.Close(); err != nil {
-		return 0, "", fmt.Errorf("write %s: close: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return 0, "", fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = syncDir(dir); err != nil {
-		// The file is in place; only its durability is in doubt. Report
-		// it, but leave the file: removing it would lose the old contents
-		// too.
-		return n, hex.EncodeToString(h.Sum(nil)), fmt.Errorf("write %s: %w", path, err)
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// mkdirAllSync is os.MkdirAll that also fsyncs the parent of each directory
-// it creates, so a freshly created blob directory does not vanish on power
-// loss together with the file just renamed into it.
-func mkdirAllSync(dir string) error {
-	dir = filepath.Clean(dir)
-	fi, err := os.Stat(dir)
-	if err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("%s: not a directory", dir)
-		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	err = atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		// The MultiWriter hashes while writing, so the data is read once
+		// and never held in memory beyond one buffer.
+		var err error
+		n, err = io.CopyBuffer(io.MultiWriter(w, h), r, make([]byte, copyBufSize))
 		return err
+	})
+	if err != nil && !errors.Is(err, atomicfile.ErrSyncDir) {
+		return 0, "", err
 	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := mkdirAllSync(parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return syncDir(parent)
-}
-
-// syncDir fsyncs a directory, making renames and creations in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir: %w", err)
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return d.Close()
+	// On ErrSyncDir the file is in place; only its durability is in doubt.
+	return n, hex.EncodeToString(h.Sum(nil)), err
 }

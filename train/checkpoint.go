@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"retune/internal/atomicfile"
 	"retune/model"
 )
 
@@ -47,7 +48,7 @@ func saveCheckpoint(dir string, head *model.Head, opt *AdamW, st *state) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, "state.json"), b); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(tmp, "state.json"), b, 0o644); err != nil {
 		return err
 	}
 	final := filepath.Join(dir, name)
@@ -55,11 +56,12 @@ func saveCheckpoint(dir string, head *model.Head, opt *AdamW, st *state) error {
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := writeFileSync(filepath.Join(dir, "latest.tmp"), []byte(name)); err != nil {
-		return err
-	}
-	if err := os.Rename(filepath.Join(dir, "latest.tmp"), filepath.Join(dir, "latest")); err != nil {
+	// The rename must be durable before "latest" can point at it.
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, "latest"), []byte(name), 0o644); err != nil {
+		return err
 	}
 	// Older checkpoints are superseded; keep only the latest.
 	entries, _ := os.ReadDir(dir)
@@ -109,23 +111,4 @@ func loadCheckpoint(dir string, head *model.Head, opt *AdamW, st *state) (bool, 
 	*st = cf.State
 	st.Best = best
 	return true, nil
-}
-
-func writeFileSync(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
 }

@@ -12,6 +12,7 @@ import (
 
 	"retune/dataset"
 	"retune/eval"
+	"retune/internal/atomicfile"
 	"retune/model"
 	"retune/negatives"
 	"retune/objective"
@@ -331,8 +332,8 @@ func (p *Pipeline) cached(stage, name string, v any, compute func() error) error
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(path+".tmp", b); err != nil {
+	if err := os.MkdirAll(p.WorkDir, 0o755); err != nil {
 		return err
 	}
-	return os.Rename(path+".tmp", path)
+	return atomicfile.WriteFile(path, b, 0o644)
 }

@@ -3,10 +3,11 @@ package onnxgraph
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
+
+	"retune/internal/atomicfile"
 )
 
 // Marshal serialises m deterministically, so the same model always gives the
@@ -27,7 +28,10 @@ func WriteFile(path string, m *onnx.ModelProto) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, data)
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("onnxgraph: %w", err)
+	}
+	return nil
 }
 
 // Load reads and parses an ONNX model file.
@@ -44,40 +48,4 @@ func Load(path string) (*onnx.ModelProto, error) {
 		return nil, fmt.Errorf("onnxgraph: %s has no graph (not an ONNX model?)", path)
 	}
 	return m, nil
-}
-
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("onnxgraph: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("onnxgraph: write %s: %w", tmp, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("onnxgraph: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("onnxgraph: sync %s: %w", tmp, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("onnxgraph: close %s: %w", tmp, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("onnxgraph: %w", err)
-	}
-	// Persist the rename itself; failure here does not undo the write.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

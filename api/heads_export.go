@@ -1,0 +1,92 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/gin-gonic/gin"
+
+	"retune/export"
+	"retune/model"
+	"retune/store"
+)
+
+// exportHead streams a head as ONNX (one file), a fused encoder+head ONNX
+// folder (zip) or safetensors + sentence-transformers Dense config (zip).
+// The export is built in a temporary folder under the data directory and
+// removed once sent, so nothing accumulates.
+func (s *Server) exportHead(c *gin.Context) {
+	id, ok := pathID(c, "head_id", store.PrefixHead, "head")
+	if !ok {
+		return
+	}
+	format := c.DefaultQuery("format", export.FormatONNX)
+	if !validFormat(format) {
+		badRequest(c, fmt.Sprintf("format %q: use one of %v", format, export.Formats))
+		return
+	}
+	ctx := c.Request.Context()
+	h, err := s.store.GetHead(ctx, id)
+	if err != nil {
+		s.abortStore(c, err, fmt.Sprintf("head %s not found", id))
+		return
+	}
+	headDir, err := s.store.Dir(store.KindHeads, id)
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	req := export.Request{HeadDir: headDir, Format: format}
+	if format == export.FormatFusedONNX {
+		encDir := filepath.Join(s.cfg.Models.Root(), h.Encoder)
+		sum, err := model.EncoderChecksum(encDir)
+		if err != nil {
+			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("head %s was trained on encoder %q, which this server does not have; a fused export needs it (install it under the models folder)", id, h.Encoder))
+			return
+		}
+		if sum != h.EncoderChecksum {
+			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on (checksum %.12s, head expects %.12s)", h.Encoder, id, sum, h.EncoderChecksum))
+			return
+		}
+		req.EncoderDir = encDir
+	}
+	tmp, err := os.MkdirTemp(s.store.DataDir(), ".export-*")
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	defer os.RemoveAll(tmp)
+	req.Out = filepath.Join(tmp, "out")
+	if format == export.FormatONNX {
+		req.Out = filepath.Join(tmp, id+".onnx")
+	}
+	res, err := export.Run(ctx, req)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))
+		}
+		return
+	}
+	if format == export.FormatONNX {
+		c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.onnx"`, id))
+		c.File(res.Out)
+		return
+	}
+	c.Header("Content-Type", "application/zip")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.zip"`, id, format))
+	c.Status(http.StatusOK)
+	if err := export.ZipDir(c.Writer, res.Out); err != nil {
+		s.log.Error("stream export", "head", id, "format", format, "err", err)
+	}
+}
+
+func validFormat(f string) bool {
+	for _, v := range export.Formats {
+		if f == v {
+			return true
+		}
+	}
+	return false
+}
