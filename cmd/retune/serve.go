@@ -32,6 +32,7 @@ func runServe(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", "data", "data directory: database, datasets, heads, caches")
 	workers := fs.Int("workers", 1, "fine-tuning jobs run at once")
 	maxInputs := fs.Int("max-inputs", 2048, "texts per embeddings request")
+	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,6 +53,17 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if len(names) == 0 {
 		return fmt.Errorf("no encoders in %s: run `make setup` (or `retune models build`)", rf.modelsDir)
+	}
+	// Opening an encoder takes seconds; do it before the first request waits on it.
+	for _, name := range strings.Split(*preload, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if _, err := reg.Get(ctx, name); errors.Is(err, model.ErrUnknownModel) {
+			log.Warn("preload: no such encoder", "model", name)
+		} else if err != nil {
+			return fmt.Errorf("preload %s: %w", name, err)
+		}
 	}
 	st, err := store.Open(ctx, *dataDir)
 	if err != nil {
