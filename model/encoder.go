@@ -44,6 +44,7 @@ type Encoder struct {
 	checksum     string
 	checksumErr  error
 
+	outBufs     sync.Pool    // *[]float32 output buffers reused across forward passes
 	forwards    atomic.Int64 // forward passes run (tests and caches assert on it)
 	zeroVectors atomic.Int64 // texts with no known token: zero vector instead of NaN
 }
@@ -390,8 +391,28 @@ func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int
 		}
 		ins[i] = t
 	}
+	// With the output width known, onnxruntime writes into a pooled Go
+	// buffer; an output it allocates itself is copied into Go memory by
+	// onnxruntime_go, which for glove-100d cost more than the forward pass.
 	outs := []ort.Value{nil}
+	var buf *[]float32
+	if e.dim > 0 {
+		outShape := ort.NewShape(int64(b.Size), int64(b.SeqLen), int64(e.dim))
+		if e.pooled {
+			outShape = ort.NewShape(int64(b.Size), int64(e.dim))
+		}
+		buf = e.outBuf(int(outShape.FlattenedSize()))
+		defer e.outBufs.Put(buf)
+		t, err := ort.NewTensor(outShape, *buf)
+		if err != nil {
+			return fmt.Errorf("forward: output %s: %w", e.output, err)
+		}
+		outs[0] = t
+	}
 	if err := e.sess.Run(ins, outs); err != nil {
+		if outs[0] != nil {
+			outs[0].Destroy()
+		}
 		return fmt.Errorf("forward %s: %w", e.name, err)
 	}
 	defer outs[0].Destroy()
@@ -402,4 +423,14 @@ func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int
 	}
 	use(t.GetData(), t.GetShape())
 	return nil
+}
+
+// outBuf returns a pooled output buffer of exactly n floats.
+func (e *Encoder) outBuf(n int) *[]float32 {
+	if p, ok := e.outBufs.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]float32, n)
+	return &b
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"gonum.org/v1/gonum/blas/blas32"
 	"math"
 
 	"retune/tokenize"
@@ -39,26 +40,27 @@ func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]floa
 	return out
 }
 
-// meanPool averages the token rows whose mask is 1, accumulating in float64.
+// meanPool averages the token rows whose mask is 1 into dst. Rows are
+// summed with BLAS saxpy (SIMD): pooling runs on the critical path after
+// every forward pass, and for a lookup-table encoder like glove-100d it costs
+// as much as the forward pass itself. float32 sums of a few hundred unit-scale
+// rows stay within 1e-6 of a float64 sum, far below what normalisation and
+// cosine ranking can see.
 func meanPool(dst, rows []float32, mask []int64, dim int) {
-	acc := make([]float64, dim)
+	clear(dst)
+	acc := blas32.Vector{N: dim, Inc: 1, Data: dst}
 	n := 0
 	for t, m := range mask {
 		if m == 0 {
 			continue
 		}
 		n++
-		row := rows[t*dim : (t+1)*dim]
-		for j, x := range row {
-			acc[j] += float64(x)
-		}
+		blas32.Axpy(1, blas32.Vector{N: dim, Inc: 1, Data: rows[t*dim : (t+1)*dim]}, acc)
 	}
 	if n == 0 {
 		return
 	}
-	for j := range dst {
-		dst[j] = float32(acc[j] / float64(n))
-	}
+	blas32.Scal(1/float32(n), acc)
 }
 
 // Normalize scales v to unit L2 norm in place. A zero vector stays zero (no

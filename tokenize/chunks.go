@@ -9,9 +9,10 @@ import (
 
 // sugarme spends ~20µs per word keeping normalisation alignments we never
 // read. For pipelines where a space always separates tokens, a text's tokens
-// are the concatenation of its space-separated chunks' tokens, so chunks are
-// encoded once and memoised; word frequencies are Zipfian, so most chunks of
-// a corpus are hits.
+// are the concatenation of its space-separated chunks' tokens, so chunks
+// that sugarme encodes are encoded once and memoised; word frequencies are
+// Zipfian, so most chunks of a corpus are hits. Chunks the native encoder
+// takes are not cached: encoding one natively is cheaper than a lookup.
 const (
 	// maxCachedChunk bounds the key size: longer chunks (URLs, sequences,
 	// unspaced text) rarely repeat.
@@ -53,19 +54,33 @@ func (c *chunkCache) put(key string, ch chunk) {
 }
 
 // pipelineConfig is the part of tokenizer.json that decides whether
-// chunking is exact.
+// chunking is exact and whether the native encoder covers the file.
 type pipelineConfig struct {
-	Normalizer   *normalizerConfig `json:"normalizer"`
-	PreTokenizer *struct {
-		Type string `json:"type"`
-	} `json:"pre_tokenizer"`
-	Model struct {
-		Type string `json:"type"`
-	} `json:"model"`
-	AddedTokens []struct {
-		ID      int    `json:"id"`
-		Content string `json:"content"`
-	} `json:"added_tokens"`
+	Normalizer   *normalizerConfig   `json:"normalizer"`
+	PreTokenizer *preTokenizerConfig `json:"pre_tokenizer"`
+	Model        modelConfig         `json:"model"`
+	AddedTokens  []addedTokenConfig  `json:"added_tokens"`
+}
+
+type preTokenizerConfig struct {
+	Type          string               `json:"type"`
+	PreTokenizers []preTokenizerConfig `json:"pretokenizers"`
+}
+
+// modelConfig omits the vocabulary: the native encoder takes it from
+// sugarme's model, so both look words up in the very same map.
+type modelConfig struct {
+	Type                    string   `json:"type"`
+	UnkToken                *string  `json:"unk_token"`
+	ContinuingSubwordPrefix *string  `json:"continuing_subword_prefix"`
+	MaxInputCharsPerWord    *float64 `json:"max_input_chars_per_word"`
+}
+
+type addedTokenConfig struct {
+	ID         int    `json:"id"`
+	Content    string `json:"content"`
+	SingleWord bool   `json:"single_word"`
+	Normalized bool   `json:"normalized"`
 }
 
 // chunkable reports whether encoding space-separated chunks separately gives
@@ -76,12 +91,7 @@ type pipelineConfig struct {
 // whitespace (it could span two chunks). ByteLevel and Metaspace fail the
 // second test: they keep the space as part of the next token.
 func chunkable(cfg *pipelineConfig) bool {
-	if !perCharNormalizer(cfg.Normalizer) || cfg.PreTokenizer == nil {
-		return false
-	}
-	switch cfg.PreTokenizer.Type {
-	case "BertPreTokenizer", "Whitespace", "WhitespaceSplit":
-	default:
+	if !perCharNormalizer(cfg.Normalizer) || !spaceSplitting(cfg.PreTokenizer) {
 		return false
 	}
 	switch cfg.Model.Type {
@@ -95,6 +105,27 @@ func chunkable(cfg *pipelineConfig) bool {
 		}
 	}
 	return true
+}
+
+// spaceSplitting reports whether the pre-tokenizer splits on and drops
+// spaces. A sequence of such pre-tokenizers does: the first splits on
+// spaces, the others only split further.
+func spaceSplitting(p *preTokenizerConfig) bool {
+	if p == nil {
+		return false
+	}
+	switch p.Type {
+	case "BertPreTokenizer", "Whitespace", "WhitespaceSplit":
+		return true
+	case "Sequence":
+		for i := range p.PreTokenizers {
+			if !spaceSplitting(&p.PreTokenizers[i]) {
+				return false
+			}
+		}
+		return len(p.PreTokenizers) > 0
+	}
+	return false
 }
 
 func perCharNormalizer(n *normalizerConfig) bool {

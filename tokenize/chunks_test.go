@@ -32,9 +32,9 @@ func TestChunkedMatchesWhole(t *testing.T) {
 		name string
 		tok  *Tokenizer
 	}{
-		{"bert", loadBERT(t)},
-		{"bert without folding", loadBERT(t, WithFoldAccents(false))},
-		{"wordlevel", loadGlove(t)},
+		{"bert", loadBERT(t, withoutNative())},
+		{"bert without folding", loadBERT(t, withoutNative(), WithFoldAccents(false))},
+		{"wordlevel", loadGlove(t, withoutNative())},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.tok.cache == nil {
@@ -50,7 +50,7 @@ func TestChunkedMatchesWhole(t *testing.T) {
 					t.Fatalf("whole %q: %v", text, err)
 				}
 				for pass := range 2 {
-					gotIDs, gotToks, err := tc.tok.chunked(text, -1)
+					gotIDs, gotToks, err := tc.tok.chunked(text, -1, true)
 					if err != nil {
 						t.Fatalf("chunked %q: %v", text, err)
 					}
@@ -80,6 +80,11 @@ func TestChunkable(t *testing.T) {
 			"pre_tokenizer":{"type":"Whitespace"},"model":{"type":"WordPiece"}}`, false},
 		{"byte-level keeps the space in the next token", `{"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE"}}`, false},
 		{"metaspace", `{"pre_tokenizer":{"type":"Metaspace"},"model":{"type":"Unigram"}}`, false},
+		{"pre-tokenizer sequence that splits on spaces", `{"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},
+			{"type":"BertPreTokenizer"}]},"model":{"type":"WordPiece"}}`, true},
+		{"pre-tokenizer sequence with one that keeps spaces", `{"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Whitespace"},
+			{"type":"Metaspace"}]},"model":{"type":"WordPiece"}}`, false},
+		{"empty pre-tokenizer sequence", `{"pre_tokenizer":{"type":"Sequence","pretokenizers":[]},"model":{"type":"WordLevel"}}`, false},
 		{"no pre-tokenizer: the whole text is one word", `{"pre_tokenizer":null,"model":{"type":"WordLevel"}}`, false},
 		{"bpe model", `{"pre_tokenizer":{"type":"Whitespace"},"model":{"type":"BPE"}}`, false},
 		{"added token with a space", strings.Replace(bert, `"[PAD]"`, `"new york"`, 1), false},
@@ -99,7 +104,7 @@ func TestCacheOffMatchesOn(t *testing.T) {
 	texts := append(slices.Clone(trickyTexts), abstracts(t, 20)...)
 	// Long texts check that stopping early at MaxLength truncates the same.
 	texts = append(texts, strings.Join(abstracts(t, 12), " "), words("word", 2000))
-	on, off := loadBERT(t), loadBERT(t, withoutCache())
+	on, off := loadBERT(t, withoutNative()), loadBERT(t, withoutNative(), withoutCache())
 	if off.cache != nil {
 		t.Fatal("withoutCache left the cache on")
 	}

@@ -82,7 +82,7 @@ func (t *Tokenizer) forEach(n int, fn func(i int)) {
 // special tokens fit MaxLength.
 func (t *Tokenizer) encodeOne(text string) (row, error) {
 	budget := t.maxLength - t.wrap.len()
-	ids, _, err := t.content(text, budget)
+	ids, _, err := t.content(text, budget, false)
 	if err != nil {
 		return row{}, err
 	}
@@ -100,25 +100,25 @@ func (t *Tokenizer) Tokens(text string) ([]string, error) {
 	if err := validateText(text); err != nil {
 		return nil, fmt.Errorf("tokenize: %w", err)
 	}
-	_, toks, err := t.content(text, -1)
+	_, toks, err := t.content(text, -1, true)
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: %w", err)
 	}
 	return toks, nil
 }
 
-// content returns the ids and tokens of text without special tokens. With
-// limit >= 0 it may stop once it has more than limit tokens (the caller
-// truncates anyway). The slices are the caller's: cached chunks are copied,
-// never aliased.
-func (t *Tokenizer) content(text string, limit int) (ids []int, toks []string, err error) {
-	if t.fold {
-		text = foldAccents(text)
-	}
-	if t.cache == nil {
+// content returns the ids of text without special tokens, and its tokens if
+// wantToks. With limit >= 0 it may stop once it has more than limit tokens
+// (the caller truncates anyway). The slices are the caller's: cached chunks
+// are copied, never aliased.
+func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, toks []string, err error) {
+	if t.native == nil && t.cache == nil {
+		if t.fold {
+			text = foldAccents(text)
+		}
 		ids, toks, err = t.encodeChunk(text)
 	} else {
-		ids, toks, err = t.chunked(text, limit)
+		ids, toks, err = t.chunked(text, limit, wantToks)
 	}
 	if err == nil && len(ids) == 0 {
 		err = ErrNoTokens
@@ -126,37 +126,71 @@ func (t *Tokenizer) content(text string, limit int) (ids []int, toks []string, e
 	return ids, toks, err
 }
 
-// chunked encodes text chunk by chunk through the cache; only valid for
-// pipelines where chunkable holds. Later chunks cannot change earlier
-// tokens, so it stops past limit (if >= 0): a 2000-word text costs no more
-// than a 512-token one.
-func (t *Tokenizer) chunked(text string, limit int) (ids []int, toks []string, err error) {
+// chunked encodes text chunk by chunk, natively where the native encoder
+// takes the chunk and through sugarme and the cache (if any) otherwise; only
+// valid for pipelines where chunkable holds. Later chunks cannot change
+// earlier tokens, so it stops past limit (if >= 0): a 2000-word text costs
+// no more than a 512-token one. Accents are folded chunk by chunk, which is
+// folding the text and then splitting it (folding neither makes nor
+// removes spaces, and no character composes with a space), minus a pass
+// and three copies of every non-ASCII text.
+func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, toks []string, err error) {
 	// Most words are one token; the guess saves regrowing the slices.
 	guess := len(text)/5 + 1
 	if limit >= 0 {
 		guess = min(guess, limit+16)
 	}
-	ids, toks = make([]int, 0, guess), make([]string, 0, guess)
+	ids = make([]int, 0, guess)
+	if wantToks {
+		toks = make([]string, 0, guess)
+	}
+	var run *nativeRun
+	if t.native != nil {
+		run = t.native.getRun()
+		defer t.native.putRun(run)
+	}
 	for c := range strings.SplitSeq(text, " ") {
 		if c == "" {
 			continue
 		}
-		ch, ok := t.cache.get(c)
-		if !ok {
-			if ch.ids, ch.tokens, err = t.encodeChunk(c); err != nil {
+		done := false
+		if run != nil {
+			ids, toks, c, done = run.chunk(c, t.fold, ids, toks)
+		} else if t.fold {
+			c = foldAccents(c)
+		}
+		if !done && c != "" {
+			ch, err := t.sugarmeChunk(c)
+			if err != nil {
 				return nil, nil, err
 			}
-			if len(c) <= maxCachedChunk {
-				t.cache.put(c, ch)
+			ids = append(ids, ch.ids...)
+			if wantToks {
+				toks = append(toks, ch.tokens...)
 			}
 		}
-		ids = append(ids, ch.ids...)
-		toks = append(toks, ch.tokens...)
 		if limit >= 0 && len(ids) > limit {
 			break
 		}
 	}
 	return ids, toks, nil
+}
+
+// sugarmeChunk encodes one chunk through sugarme, memoised in the cache if
+// there is one.
+func (t *Tokenizer) sugarmeChunk(c string) (ch chunk, err error) {
+	if t.cache != nil {
+		if ch, ok := t.cache.get(c); ok {
+			return ch, nil
+		}
+	}
+	if ch.ids, ch.tokens, err = t.encodeChunk(c); err != nil {
+		return chunk{}, err
+	}
+	if t.cache != nil && len(c) <= maxCachedChunk {
+		t.cache.put(c, ch)
+	}
+	return ch, nil
 }
 
 // encodeChunk runs sugarme's normalisation, pre-tokenisation and model on s.

@@ -220,12 +220,13 @@ func TestEncodeBatchErrors(t *testing.T) {
 }
 
 // TestEncodeBatchConcurrent runs EncodeBatch from 8 goroutines on a fresh
-// tokenizer, so they race to fill the chunk cache, and compares every batch
-// with one from an uncached serial tokenizer. Run with -race.
+// tokenizer, so they share the native encoder's buffer pool or race to fill
+// the chunk cache, and compares every batch with one from sugarme's
+// uncached serial pipeline. Run with -race.
 func TestEncodeBatchConcurrent(t *testing.T) {
 	texts := append(slices.Clone(trickyTexts), abstracts(t, 16)...)
 	texts = append(texts, words("retrieval", 700))
-	reference := loadBERT(t, withWorkers(1), withoutCache())
+	reference := loadBERT(t, withWorkers(1), withoutNative(), withoutCache())
 	const goroutines, rounds = 8, 3
 	// Each goroutine encodes its own rotation of texts, so the same chunks
 	// are looked up and inserted in different orders at the same time.
@@ -237,26 +238,34 @@ func TestEncodeBatchConcurrent(t *testing.T) {
 		}
 		want[g] = b
 	}
-	for _, workers := range []int{1, 4} {
-		tok := loadBERT(t, withWorkers(workers))
-		var wg sync.WaitGroup
-		for g := range goroutines {
-			wg.Go(func() {
-				for range rounds {
-					got, err := tok.EncodeBatch(rotate(texts, g))
-					if err != nil {
-						t.Errorf("workers=%d goroutine %d: %v", workers, g, err)
-						return
+	for _, path := range []struct {
+		name string
+		opts []Option
+	}{
+		{"native", nil},
+		{"sugarme cached", []Option{withoutNative()}},
+	} {
+		for _, workers := range []int{1, 4} {
+			tok := loadBERT(t, append(path.opts, withWorkers(workers))...)
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Go(func() {
+					for range rounds {
+						got, err := tok.EncodeBatch(rotate(texts, g))
+						if err != nil {
+							t.Errorf("%s workers=%d goroutine %d: %v", path.name, workers, g, err)
+							return
+						}
+						if !slices.Equal(got.IDs, want[g].IDs) || !slices.Equal(got.Mask, want[g].Mask) ||
+							!slices.Equal(got.TypeIDs, want[g].TypeIDs) || got.Truncated != want[g].Truncated {
+							t.Errorf("%s workers=%d goroutine %d: batch differs from the serial uncached one", path.name, workers, g)
+							return
+						}
 					}
-					if !slices.Equal(got.IDs, want[g].IDs) || !slices.Equal(got.Mask, want[g].Mask) ||
-						!slices.Equal(got.TypeIDs, want[g].TypeIDs) || got.Truncated != want[g].Truncated {
-						t.Errorf("workers=%d goroutine %d: batch differs from the serial uncached one", workers, g)
-						return
-					}
-				}
-			})
+				})
+			}
+			wg.Wait()
 		}
-		wg.Wait()
 	}
 }
 

@@ -25,8 +25,11 @@ type Tokenizer struct {
 	padLeft   bool
 	vocabSize int
 	workers   int
-	// cache is nil when the pipeline is not chunkable (see chunks.go).
-	cache *chunkCache
+	// native is nil when the file has a shape the native encoder does not
+	// cover (see native.go); cache is nil when the pipeline is not
+	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
+	native *native
+	cache  *chunkCache
 }
 
 // fileConfig holds the parts of tokenizer.json that sugarme does not expose
@@ -81,6 +84,10 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if t.maxLength <= t.wrap.len() {
 		return nil, fmt.Errorf("tokenize: load %s: max length %d leaves no room beside %d special tokens",
 			path, t.maxLength, t.wrap.len())
+	}
+	if o.native {
+		// An error only means the file stays on sugarme.
+		t.native, _ = newNative(&cfg.pipelineConfig, tk)
 	}
 	if o.cache && chunkable(&cfg.pipelineConfig) {
 		t.cache = &chunkCache{}

@@ -55,12 +55,15 @@ func isASCII(s string) bool {
 }
 
 // normalizerConfig is the part of a tokenizer.json "normalizer" section that
-// decides accent folding. Pointers distinguish JSON null from false.
+// decides accent folding and the native encoder's normalisation steps.
+// Pointers distinguish JSON null from false.
 type normalizerConfig struct {
-	Type         string             `json:"type"`
-	Lowercase    *bool              `json:"lowercase"`
-	StripAccents *bool              `json:"strip_accents"`
-	Normalizers  []normalizerConfig `json:"normalizers"`
+	Type               string             `json:"type"`
+	Lowercase          *bool              `json:"lowercase"`
+	StripAccents       *bool              `json:"strip_accents"`
+	CleanText          *bool              `json:"clean_text"`
+	HandleChineseChars *bool              `json:"handle_chinese_chars"`
+	Normalizers        []normalizerConfig `json:"normalizers"`
 }
 
 // wantsFolding reports whether the file's normalizer lowercases or strips

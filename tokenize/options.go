@@ -16,11 +16,12 @@ type options struct {
 	// foldAccents is nil when the choice is left to auto-detection from the
 	// tokenizer.json normalizer.
 	foldAccents *bool
-	// workers bounds the goroutines one EncodeBatch call uses, and cache
-	// enables the chunk cache. Unexported: they exist so tests and the
-	// benchmark can compare the alternatives.
+	// workers bounds the goroutines one EncodeBatch call uses, cache
+	// enables the chunk cache and native the native encoder. Unexported:
+	// they exist so tests and the benchmark can compare the alternatives.
 	workers int
 	cache   bool
+	native  bool
 }
 
 func defaultOptions() options {
@@ -28,6 +29,7 @@ func defaultOptions() options {
 		maxLength: DefaultMaxLength,
 		workers:   runtime.GOMAXPROCS(0),
 		cache:     true,
+		native:    true,
 	}
 }
 
@@ -50,4 +52,8 @@ func withWorkers(n int) Option {
 
 func withoutCache() Option {
 	return func(o *options) { o.cache = false }
+}
+
+func withoutNative() Option {
+	return func(o *options) { o.native = false }
 }

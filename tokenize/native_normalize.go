@@ -1,0 +1,246 @@
+package tokenize
+
+import (
+	"bytes"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sugarme/tokenizer/normalizer"
+	"golang.org/x/text/unicode/norm"
+)
+
+// normStep is one character-wise normalisation the native encoder performs.
+// Each mirrors what sugarme v0.3.0 does for the same JSON, not what Hugging
+// Face does where the two differ: the native encoder must give the ids the
+// sugarme path gives, and the text was already accent-folded (foldAccents)
+// before either sees it.
+type normStep uint8
+
+const (
+	// stepClean is BertNormalizer's clean_text: drop NUL, U+FFFD and
+	// control characters (sugarme: categories Cc and Cf except \t \n \r;
+	// Hugging Face also drops Co, Cs, Cn). sugarme maps only some
+	// whitespace to a space; every pre-tokenizer the native encoder
+	// supports splits on \t \n \r and space alike, so whitespace is kept
+	// as it is.
+	stepClean normStep = iota
+	// stepChinese is handle_chinese_chars: surround CJK ideographs (sugarme's
+	// table) with spaces.
+	stepChinese
+	// stepLower is strings.ToLower, rune by rune (no final-sigma rule).
+	stepLower
+	// stepStripMarks is StripAccents, and BertNormalizer's strip_accents:
+	// drop nonspacing marks (Mn). sugarme does not decompose first; NFD is a
+	// step of its own.
+	stepStripMarks
+	// stepNFD is Unicode canonical decomposition.
+	stepNFD
+)
+
+// normSteps flattens a normalizer section into steps, in sugarme's order.
+// BertNormalizer flags default to false when absent and strip_accents null
+// means false, as sugarme reads them (Hugging Face defaults them to true;
+// its "strip accents when lowercasing" is what foldAccents provides).
+func normSteps(n *normalizerConfig) ([]normStep, error) {
+	if n == nil {
+		return nil, nil
+	}
+	on := func(b *bool) bool { return b != nil && *b }
+	switch n.Type {
+	case "BertNormalizer":
+		var steps []normStep
+		if on(n.CleanText) {
+			steps = append(steps, stepClean)
+		}
+		if on(n.HandleChineseChars) {
+			steps = append(steps, stepChinese)
+		}
+		if on(n.Lowercase) {
+			steps = append(steps, stepLower)
+		}
+		if on(n.StripAccents) {
+			steps = append(steps, stepStripMarks)
+		}
+		return steps, nil
+	case "Lowercase":
+		return []normStep{stepLower}, nil
+	case "StripAccents":
+		return []normStep{stepStripMarks}, nil
+	case "NFD":
+		return []normStep{stepNFD}, nil
+	case "Sequence":
+		var steps []normStep
+		for i := range n.Normalizers {
+			s, err := normSteps(&n.Normalizers[i])
+			if err != nil {
+				return nil, err
+			}
+			steps = append(steps, s...)
+		}
+		return steps, nil
+	}
+	// NFC, NFKC and NFKD are left out on purpose: sugarme's NFC and NFKC
+	// decompose instead of composing, and its NFKD returns nil for text
+	// that is already NFKD.
+	return nil, fmt.Errorf("normalizer %q", n.Type)
+}
+
+// bertControl is sugarme's isControl, which it does not export.
+func bertControl(r rune) bool {
+	switch r {
+	case '\t', '\n', '\r':
+		return false
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf)
+}
+
+// asciiNorm says what the steps do to an ASCII byte: on ASCII only
+// cleaning and lowercasing act (there are no CJK, marks or decompositions),
+// and the two commute, so one pass replaces all steps.
+type asciiNorm struct {
+	drop  [utf8.RuneSelf]bool
+	lower bool
+	// leadDropOK is false when a transform precedes cleaning, so that
+	// dropping a chunk's first byte is sugarme's case 1 (see normalize).
+	leadDropOK bool
+}
+
+func newASCIINorm(steps []normStep) asciiNorm {
+	a := asciiNorm{leadDropOK: true}
+	transformed := false
+	for _, s := range steps {
+		switch s {
+		case stepClean:
+			for b := range utf8.RuneSelf {
+				a.drop[b] = a.drop[b] || b == 0 || bertControl(rune(b))
+			}
+			a.leadDropOK = a.leadDropOK && !transformed
+		case stepLower:
+			a.lower = true
+		}
+		transformed = transformed || s.transforms()
+	}
+	return a
+}
+
+// transforms reports whether sugarme performs the step through
+// NormalizedString.Transform; lowercasing replaces the string directly.
+func (s normStep) transforms() bool { return s != stepLower }
+
+// normalize writes the normalised chunk (ascii if it is all ASCII) into r's
+// buffer and returns it, or
+// reports false when sugarme must encode the chunk. sugarme's
+// NormalizedString keeps alignments that break (garbled or repeated text,
+// panics, even log.Fatal) in the cases below, found by
+// TestNativeMatchesSugarmeRandom; such chunks go to sugarme so that their
+// ids stay what they were:
+//  1. a step removes runes before the first rune it keeps (Transform's
+//     "initial offset") and one of them is multi-byte, or an earlier step
+//     already went through Transform ("\u200bab" gives "aba", "##b");
+//  2. a step removes runes after an earlier step inserted some (CJK
+//     spacing, then clean_text);
+//  3. NFD changes the chunk, or meets a combining sequence, which sugarme
+//     records as inserted runes even where NFD leaves it alone;
+//  4. lowercasing changes a rune's UTF-8 length ("Ⱥ"), which leaves the
+//     alignments stale.
+func (n *native) normalize(r *nativeRun, chunk string, ascii bool) (out []byte, ok bool) {
+	buf := r.norm[:0]
+	if ascii {
+		if len(chunk) > 0 && n.ascii.drop[chunk[0]] && !n.ascii.leadDropOK {
+			return nil, false // case 1
+		}
+		for i := 0; i < len(chunk); i++ {
+			b := chunk[i]
+			if n.ascii.drop[b] {
+				continue
+			}
+			if n.ascii.lower && 'A' <= b && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			buf = append(buf, b)
+		}
+		r.norm = buf
+		return buf, true
+	}
+	buf = append(buf, chunk...)
+	alt := r.alt[:0]
+	var h stepHistory
+	for _, step := range n.steps {
+		if alt, ok = applyStep(step, alt[:0], buf, &h); !ok {
+			return nil, false
+		}
+		buf, alt = alt, buf
+	}
+	r.norm, r.alt = buf, alt
+	return buf, true
+}
+
+// stepHistory is what earlier steps did to the chunk, as far as the cases
+// of normalize care.
+type stepHistory struct {
+	transformed, inserted bool
+}
+
+// applyStep appends step applied to src onto dst, or reports false for the
+// cases normalize leaves to sugarme.
+func applyStep(step normStep, dst, src []byte, h *stepHistory) ([]byte, bool) {
+	defer func() { h.transformed = h.transformed || step.transforms() }()
+	if step == stepNFD {
+		if !nfdIdentity(src) {
+			return nil, false // case 3
+		}
+		return append(dst, src...), true
+	}
+	start := len(dst)
+	for len(src) > 0 {
+		r, size := utf8.DecodeRune(src)
+		src = src[size:]
+		remove := false
+		switch step {
+		case stepClean:
+			// Input is valid UTF-8, so RuneError is a literal U+FFFD.
+			remove = r == 0 || r == utf8.RuneError || bertControl(r)
+		case stepChinese:
+			if normalizer.IsChinese(r) {
+				dst = append(dst, ' ')
+				dst = utf8.AppendRune(dst, r)
+				dst = append(dst, ' ')
+				h.inserted = true
+				continue
+			}
+		case stepLower:
+			lower := unicode.ToLower(r)
+			if utf8.RuneLen(lower) != size {
+				return nil, false // case 4
+			}
+			r = lower
+		case stepStripMarks:
+			remove = unicode.Is(unicode.Mn, r)
+		}
+		if remove {
+			if h.inserted || len(dst) == start && (size > 1 || h.transformed) {
+				return nil, false // cases 1 and 2
+			}
+			continue
+		}
+		dst = utf8.AppendRune(dst, r)
+	}
+	return dst, true
+}
+
+// nfdIdentity reports whether NFD leaves s alone and every segment sugarme
+// sees while decomposing it is a single rune.
+func nfdIdentity(s []byte) bool {
+	var it norm.Iter
+	it.Init(norm.NFD, s)
+	pos := 0
+	for !it.Done() {
+		seg := it.Next()
+		if !bytes.HasPrefix(s[pos:], seg) || utf8.RuneCount(seg) > 1 {
+			return false
+		}
+		pos += len(seg)
+	}
+	return pos == len(s)
+}
