@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -90,17 +89,7 @@ func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection,
 
 // GetCollection returns the collection with the given id or ErrNotFound.
 func (s *Store) GetCollection(ctx context.Context, id string) (Collection, error) {
-	if err := checkID("collection", PrefixCollection, id); err != nil {
-		return Collection{}, err
-	}
-	c, err := scanCollection(s.r.QueryRowContext(ctx, `SELECT `+collectionCols+` FROM collections WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Collection{}, fmt.Errorf("collection %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Collection{}, fmt.Errorf("get collection %s: %w", id, err)
-	}
-	return c, nil
+	return getOne(ctx, s, "collection", PrefixCollection, "collections", collectionCols, id, scanCollection)
 }
 
 // ListCollections lists collections newest first; hasMore reports whether

@@ -80,17 +80,7 @@ func (s *Store) CreateDataset(ctx context.Context, d Dataset) (Dataset, error) {
 
 // GetDataset returns the dataset with the given id or ErrNotFound.
 func (s *Store) GetDataset(ctx context.Context, id string) (Dataset, error) {
-	if err := checkID("dataset", PrefixDataset, id); err != nil {
-		return Dataset{}, err
-	}
-	d, err := scanDataset(s.r.QueryRowContext(ctx, `SELECT `+datasetCols+` FROM datasets WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Dataset{}, fmt.Errorf("dataset %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Dataset{}, fmt.Errorf("get dataset %s: %w", id, err)
-	}
-	return d, nil
+	return getOne(ctx, s, "dataset", PrefixDataset, "datasets", datasetCols, id, scanDataset)
 }
 
 // ListDatasets lists datasets newest first; hasMore reports whether

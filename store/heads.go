@@ -71,17 +71,7 @@ func (s *Store) CreateHead(ctx context.Context, h Head) (Head, error) {
 
 // GetHead returns the head with the given id or ErrNotFound.
 func (s *Store) GetHead(ctx context.Context, id string) (Head, error) {
-	if err := checkID("head", PrefixHead, id); err != nil {
-		return Head{}, err
-	}
-	h, err := scanHead(s.r.QueryRowContext(ctx, `SELECT `+headCols+` FROM heads WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Head{}, fmt.Errorf("head %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Head{}, fmt.Errorf("get head %s: %w", id, err)
-	}
-	return h, nil
+	return getOne(ctx, s, "head", PrefixHead, "heads", headCols, id, scanHead)
 }
 
 // ListHeads lists heads newest first; hasMore reports whether another page

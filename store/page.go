@@ -93,3 +93,21 @@ func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, erro
 	}
 	return out, nil
 }
+
+// getOne reads the row with the given id, validating the id first and
+// mapping a missing row to ErrNotFound.
+func getOne[T any](ctx context.Context, s *Store, what, prefix, table, cols, id string,
+	scan func(rowScanner) (T, error)) (T, error) {
+	var zero T
+	if err := checkID(what, prefix, id); err != nil {
+		return zero, err
+	}
+	v, err := scan(s.r.QueryRowContext(ctx, `SELECT `+cols+` FROM `+table+` WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return zero, fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
+	}
+	if err != nil {
+		return zero, fmt.Errorf("get %s %s: %w", what, id, err)
+	}
+	return v, nil
+}
