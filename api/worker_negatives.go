@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,11 +19,6 @@ import (
 // 0600, as WriteFileAtomic creates files), not in the database row that the
 // API returns and backups copy.
 const jobKeyFile = "llm-api-key"
-
-// pipelineMinedFile is where train.Pipeline keeps the mining stage's output
-// in its WorkDir, as {"M": {query id: [doc id...]}, "R": MineReport}, and
-// reuses it instead of mining when present.
-const pipelineMinedFile = "mined.json"
 
 // generatorFor builds the generator of a job that generates negatives (nil
 // otherwise), as `retune train` does: offline from the corpus's own term
@@ -92,53 +85,25 @@ func (s *Server) loadJobKey(jobID string) (string, error) {
 	return string(b), nil
 }
 
-// reusedMinedNote is the pipeline's note on finding a mining result in its
-// work directory, which for provided negatives is not "a previous attempt".
-const reusedMinedNote = "reused " + pipelineMinedFile + " from a previous attempt"
-
-// useProvidedNegatives hands a training-pairs dataset's own hard negatives
-// (negatives.json, written at upload) to the pipeline. train.Pipeline has no
-// input for explicit negatives, but it reuses a mining result found in its
-// work directory, so the provided negatives are written there as that
-// result: they take the place of mined ones (objective source "mined"), and
-// with generated negatives they are the candidates the generator rewrites.
-// With negatives "none" they are not used. A mining result already in the
-// work directory (a resumed job) is kept.
-func (s *Server) useProvidedNegatives(ctx context.Context, rec *recorder, dataDir, workDir, mode string) error {
+// providedNegatives reads a training-pairs dataset's own hard negatives
+// (negatives.json, written at upload) for train.Pipeline.Provided: they take
+// the place of mined ones, and with generated negatives they are the
+// candidates the generator rewrites. Nil when the dataset has none or the
+// job uses no negatives.
+func providedNegatives(dataDir, mode string) (map[string][]string, error) {
 	if mode == train.NegNone {
-		return nil
+		return nil, nil
 	}
 	raw, err := os.ReadFile(filepath.Join(dataDir, fileNegatives))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read provided negatives: %w", err)
-	}
-	rec.dropNote = reusedMinedNote
-	mined := filepath.Join(workDir, pipelineMinedFile)
-	if _, err := os.Stat(mined); err == nil {
-		return nil
+		return nil, fmt.Errorf("read provided negatives: %w", err)
 	}
 	var negs map[string][]string
 	if err := json.Unmarshal(raw, &negs); err != nil {
-		return fmt.Errorf("provided negatives: %w", err)
+		return nil, fmt.Errorf("provided negatives: %w", err)
 	}
-	rep := negatives.MineReport{Queries: len(negs)}
-	for _, ids := range negs {
-		rep.Negatives += len(ids)
-	}
-	b, err := json.Marshal(struct {
-		M map[string][]string
-		R negatives.MineReport
-	}{negs, rep})
-	if err != nil {
-		return err
-	}
-	if _, _, err := store.WriteFileAtomic(mined, bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("provided negatives: %w", err)
-	}
-	s.appendEvent(ctx, rec.jobID, store.LevelInfo, evMessage, fmt.Sprintf(
-		"mining: using the dataset's %d provided hard negatives (%d queries) instead of mining", rep.Negatives, rep.Queries), nil)
-	return nil
+	return negs, nil
 }

@@ -38,7 +38,6 @@ type recorder struct {
 
 	mu         sync.Mutex // generation reports progress from its own goroutines
 	skip       map[string]bool
-	dropNote   string // a pipeline note that would mislead (see useProvidedNegatives)
 	stage      string
 	stageStart time.Time
 	lastStep   time.Time
@@ -110,7 +109,7 @@ func (r *recorder) observe(ev train.StageEvent) {
 		r.epoch(*ev.Train)
 	case ev.Train != nil && ev.Train.Kind == "step":
 		r.step(*ev.Train)
-	case ev.Note != "" && ev.Note != r.dropNote:
+	case ev.Note != "":
 		r.s.appendEvent(r.ctx, r.jobID, store.LevelInfo, evMessage, ev.Stage+": "+ev.Note, stageData{Stage: ev.Stage})
 	}
 	r.progress(ev)

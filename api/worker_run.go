@@ -112,10 +112,11 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 	if err != nil {
 		return out, err
 	}
-	if err := s.useProvidedNegatives(bg, rec, dataDir, workDir, out.config.Negatives); err != nil {
+	provided, err := providedNegatives(dataDir, out.config.Negatives)
+	if err != nil {
 		return out, err
 	}
-	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, WorkDir: workDir, Progress: rec.observe}
+	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided, WorkDir: workDir, Progress: rec.observe}
 	if out.head, out.result, err = p.Run(ctx, data, out.config); err != nil {
 		return out, err
 	}

@@ -23,12 +23,13 @@ func DefaultMineConfig() MineConfig {
 // encoders, whose positives often rank low enough that the margin rejects
 // most of the window.
 type MineReport struct {
-	Queries          int `json:"queries"`
-	Negatives        int `json:"negatives"`
-	FallbackQueries  int `json:"fallback_queries"`   // queries topped up past the margin filter
-	FallbackNegs     int `json:"fallback_negatives"` // negatives taken that way
-	MarginRejected   int `json:"margin_rejected"`
-	PositivesSkipped int `json:"positives_skipped"`
+	Queries          int  `json:"queries"`
+	Negatives        int  `json:"negatives"`
+	FallbackQueries  int  `json:"fallback_queries"`   // queries topped up past the margin filter
+	FallbackNegs     int  `json:"fallback_negatives"` // negatives taken that way
+	MarginRejected   int  `json:"margin_rejected"`
+	PositivesSkipped int  `json:"positives_skipped"`
+	Provided         bool `json:"provided,omitempty"` // the dataset's own negatives were used instead of mining
 }
 
 // Mine returns up to PerQuery negative doc ids per query, best-scoring first.

@@ -80,8 +80,12 @@ type Pipeline struct {
 	Encoder   *model.Encoder
 	Cache     *Cache
 	Generator negatives.Generator // needed for generated negatives
-	WorkDir   string
-	Progress  func(StageEvent)
+	// Provided are hard negatives that came with the dataset (query id →
+	// doc ids). When set they take the place of mined negatives: they enter
+	// InfoNCE as "mined" and are the candidates a generator rewrites.
+	Provided map[string][]string
+	WorkDir  string
+	Progress func(StageEvent)
 }
 
 // Result is what a run reports: base vs tuned metrics on the test split,
@@ -166,7 +170,13 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		t0 = time.Now()
 		p.emit(StageEvent{Stage: StageMining, Total: len(trainQrels)})
 		var rep negatives.MineReport
-		if err := p.cached(StageMining, "mined.json", &struct {
+		if p.Provided != nil {
+			mined, rep = p.Provided, negatives.MineReport{Provided: true}
+			for _, ids := range mined {
+				rep.Queries++
+				rep.Negatives += len(ids)
+			}
+		} else if err := p.cached(StageMining, "mined.json", &struct {
 			M *map[string][]string
 			R *negatives.MineReport
 		}{&mined, &rep}, func() error {
@@ -184,7 +194,11 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 				}
 			}
 		}
-		p.emit(StageEvent{Stage: StageMining, Done: len(trainQrels), Total: len(trainQrels), Note: fmt.Sprintf("%d negatives, %d queries topped up past the margin", rep.Negatives, rep.FallbackQueries)})
+		note := fmt.Sprintf("%d negatives, %d queries topped up past the margin", rep.Negatives, rep.FallbackQueries)
+		if rep.Provided {
+			note = fmt.Sprintf("using the dataset's %d provided hard negatives (%d queries) instead of mining", rep.Negatives, rep.Queries)
+		}
+		p.emit(StageEvent{Stage: StageMining, Done: len(trainQrels), Total: len(trainQrels), Note: note})
 		res.TimingsS[StageMining] = time.Since(t0).Seconds()
 	}
 
