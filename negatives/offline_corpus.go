@@ -394,34 +394,14 @@ func (c *CorpusNeighbours) Neighbours(word string, k int) []string {
 			score[d.id] += q.w * d.w
 		}
 	}
-	type cand struct {
-		id int32
-		s  float32
-	}
-	cands := make([]cand, 0, len(touched))
+	cands := make([]scoredTerm, 0, len(touched))
 	for _, t := range touched {
 		if t != id && score[t] >= c.minSim && c.usable(t, word) {
-			cands = append(cands, cand{t, score[t]})
+			cands = append(cands, scoredTerm{t, float64(score[t])})
 		}
 		score[t] = 0
 	}
-	slices.SortFunc(cands, func(a, b cand) int {
-		if a.s != b.s {
-			return cmp.Compare(b.s, a.s)
-		}
-		return cmp.Compare(c.terms[a.id], c.terms[b.id])
-	})
-	want := max(k, cfNeighbourCache)
-	out := make([]string, 0, min(want, len(cands)))
-	for _, x := range cands[:min(want, len(cands))] {
-		out = append(out, c.terms[x.id])
-	}
-	if k <= cfNeighbourCache {
-		c.mu.Lock()
-		c.cache[word] = out
-		c.mu.Unlock()
-	}
-	return slices.Clone(out[:min(k, len(out))])
+	return c.rankAndCache(cands, word, k)
 }
 
 // indexDocs records which counted terms each document holds, for
@@ -480,18 +460,27 @@ func (c *CorpusNeighbours) Associates(word string, k int) []string {
 			joint[t]++
 		}
 	}
-	type cand struct {
-		id int32
-		s  float64
-	}
-	var cands []cand
+	var cands []scoredTerm
 	for _, t := range touched {
 		if n := joint[t]; t != id && n >= cfMinJointDocs && c.usable(t, word) {
-			cands = append(cands, cand{t, float64(n) / math.Sqrt(float64(len(c.termDoc[id]))*float64(len(c.termDoc[t])))})
+			cands = append(cands, scoredTerm{t, float64(n) / math.Sqrt(float64(len(c.termDoc[id]))*float64(len(c.termDoc[t])))})
 		}
 		joint[t] = 0
 	}
-	slices.SortFunc(cands, func(a, b cand) int {
+	return c.rankAndCache(cands, key, k)
+}
+
+// scoredTerm is a candidate related term and its score.
+type scoredTerm struct {
+	id int32
+	s  float64
+}
+
+// rankAndCache orders candidates by score (ties by term), keeps enough of
+// them to serve any k up to the cache size, caches that list under key and
+// returns the top k.
+func (c *CorpusNeighbours) rankAndCache(cands []scoredTerm, key string, k int) []string {
+	slices.SortFunc(cands, func(a, b scoredTerm) int {
 		if a.s != b.s {
 			return cmp.Compare(b.s, a.s)
 		}
