@@ -64,20 +64,6 @@ func (s *Server) embedderFor(ctx context.Context, name string) (embedFunc, int, 
 	return projected(enc, head), head.Config().DOut, nil
 }
 
-// docEmbedderFor is embedderFor for documents being indexed: a head trained
-// with apply "query" projects queries only, so documents keep the encoder's
-// own embeddings.
-func (s *Server) docEmbedderFor(ctx context.Context, name string) (embedFunc, int, error) {
-	enc, head, err := s.resolveModel(ctx, name)
-	if err != nil {
-		return nil, 0, err
-	}
-	if head == nil || !head.AppliesToDocs() {
-		return enc.EmbedCount, enc.Dim(), nil
-	}
-	return projected(enc, head), head.Config().DOut, nil
-}
-
 func projected(enc *model.Encoder, head *model.Head) embedFunc {
 	return func(ctx context.Context, texts []string) ([][]float32, int, error) {
 		vecs, tokens, err := enc.EmbedCount(ctx, texts)

@@ -237,9 +237,3 @@ func (s *Server) Routes() []gin.RouteInfo { return s.engine.Routes() }
 
 // Store is the server's persistence.
 func (s *Server) Store() *store.Store { return s.store }
-
-// Cache is the embedding cache shared by jobs and collections.
-func (s *Server) Cache() *train.Cache { return s.cache }
-
-// Models is the encoder registry.
-func (s *Server) Models() *model.Registry { return s.cfg.Models }

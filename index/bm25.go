@@ -263,9 +263,6 @@ func checkIDs(ids []string) error {
 	return nil
 }
 
-// Len is the number of documents.
-func (ix *BM25) Len() int { return len(ix.ids) }
-
 // Params returns the settings the index was built with.
 func (ix *BM25) Params() BM25Params {
 	p := ix.params

@@ -55,8 +55,6 @@ type Option func(*options)
 type options struct {
 	name      string
 	batchSize int
-	threads   int
-	maxLength int
 }
 
 // WithName overrides the encoder's name (default: encoder.json name, else the folder name).
@@ -64,13 +62,6 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 
 // WithBatchSize sets how many texts go through one forward pass (default 64).
 func WithBatchSize(n int) Option { return func(o *options) { o.batchSize = n } }
-
-// WithThreads sets onnxruntime's intra-op threads (default: all cores; the
-// library default behaved like a single thread on the target machines).
-func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
-
-// WithMaxLength caps tokens per text (default: encoder.json max_length, else 512).
-func WithMaxLength(n int) Option { return func(o *options) { o.maxLength = n } }
 
 // Input and output names of Hugging Face style encoder exports.
 const (
@@ -87,7 +78,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 	if !RuntimeReady() {
 		return nil, errors.New("open encoder: onnx runtime not initialised (call model.InitRuntime)")
 	}
-	o := options{batchSize: 64, threads: runtime.NumCPU()}
+	o := options{batchSize: 64}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -117,9 +108,6 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 	if o.name != "" {
 		e.name = o.name
 	}
-	if o.maxLength > 0 {
-		maxLen = o.maxLength
-	}
 	if e.pooling != "mean" && e.pooling != "cls" {
 		return nil, fmt.Errorf("open encoder %s: pooling %q not supported (mean or cls)", dir, e.pooling)
 	}
@@ -140,7 +128,8 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 		return nil, fmt.Errorf("open encoder %s: session options: %w", dir, err)
 	}
 	defer so.Destroy()
-	if err := so.SetIntraOpNumThreads(max(o.threads, 1)); err != nil {
+	// All cores: the library default behaved like a single thread here.
+	if err := so.SetIntraOpNumThreads(runtime.NumCPU()); err != nil {
 		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
 	}
 	if err := so.SetInterOpNumThreads(1); err != nil {

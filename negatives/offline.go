@@ -63,13 +63,6 @@ func OfflineAssociates(fn func(word string, k int) []string) OfflineOption {
 	return func(g *OfflineGenerator) { g.associates = fn }
 }
 
-// OfflineTermWeights sets how specific a word is (higher = more specific,
-// e.g. IDF); the most specific shared terms become the entity nodes.
-// Default: word length, a rough proxy for rarity.
-func OfflineTermWeights(fn func(word string) float64) OfflineOption {
-	return func(g *OfflineGenerator) { g.weight = fn }
-}
-
 // OfflineCorpus uses corpus statistics for neighbours, associates and term
 // weights.
 func OfflineCorpus(c *CorpusNeighbours) OfflineOption {

@@ -61,34 +61,6 @@ type corpusConfig struct {
 	minSim                                                   float64
 }
 
-// CorpusWindow sets how many following content words count as co-occurring
-// (default 2: narrow windows capture substitutability — on SciFact, window 2
-// gives "mortality" → "deaths", window 4 "mortality" → "births").
-func CorpusWindow(n int) CorpusOption { return func(c *corpusConfig) { c.window = n } }
-
-// CorpusMinCount drops word pairs seen fewer than n times (default 2): a
-// single co-occurrence is noise at SciFact's size.
-func CorpusMinCount(n int) CorpusOption { return func(c *corpusConfig) { c.minCount = n } }
-
-// CorpusTopContexts caps the contexts kept per word (default 256; 64 was
-// visibly worse for frequent words: "insulin" → "clamp" instead of "glucose").
-func CorpusTopContexts(n int) CorpusOption { return func(c *corpusConfig) { c.topContexts = n } }
-
-// CorpusMinDocFreq sets the document frequency a word needs to be counted or
-// proposed (default 2), which keeps typos and one-off tokens out.
-func CorpusMinDocFreq(n int) CorpusOption { return func(c *corpusConfig) { c.minDF = n } }
-
-// CorpusProposeDocFreq sets the document frequency a word needs to be
-// returned as a neighbour or associate (default 5). PPMI over a few
-// thousand documents over-rates rare words (one shared context makes them
-// look similar), and a rare replacement also reads as an obvious edit.
-func CorpusProposeDocFreq(n int) CorpusOption { return func(c *corpusConfig) { c.proposeDF = n } }
-
-// CorpusMinSimilarity sets the context cosine a neighbour needs (default
-// 0.10). Below it the "neighbours" of a word are noise, and a type that
-// finds no neighbour is skipped rather than filled with a random word.
-func CorpusMinSimilarity(x float64) CorpusOption { return func(c *corpusConfig) { c.minSim = x } }
-
 // CorpusWorkers sets the tokenising goroutines (default GOMAXPROCS).
 func CorpusWorkers(n int) CorpusOption { return func(c *corpusConfig) { c.workers = n } }
 
@@ -107,6 +79,18 @@ const cfNeighbourCache = 16
 // NewCorpusNeighbours counts co-occurrences over docs (SciFact's 5,183
 // abstracts take well under a second on two cores).
 func NewCorpusNeighbours(docs []string, opts ...CorpusOption) *CorpusNeighbours {
+	// Settings measured on SciFact:
+	//   window 2: following content words that count as co-occurring; narrow
+	//     windows capture substitutability ("mortality" → "deaths"; window 4
+	//     gave "mortality" → "births");
+	//   minCount 2: a single co-occurrence is noise at this size;
+	//   topContexts 256: contexts kept per word (64 gave "insulin" → "clamp"
+	//     instead of "glucose");
+	//   minDF 2: keeps typos and one-off tokens out;
+	//   proposeDF 5: PPMI over a few thousand documents over-rates rare words,
+	//     and a rare replacement reads as an obvious edit;
+	//   minSim 0.10: below it "neighbours" are noise, and a type that finds
+	//     none is skipped rather than filled with a random word.
 	cfg := corpusConfig{window: 2, minCount: 2, topContexts: 256, minDF: 2, proposeDF: 5, minSim: 0.10, workers: runtime.GOMAXPROCS(0)}
 	for _, o := range opts {
 		o(&cfg)

@@ -1,7 +1,6 @@
 // Package testenv gives tests the assets `make setup` provides (ONNX
-// Runtime, glove-100d, BERT fixtures) and the shared evaluation data, failing
-// with the fix when a required asset is missing and skipping only for the
-// optional shared data.
+// Runtime, glove-100d, BERT fixtures), failing with the fix when one is
+// missing, since `make test` installs them first.
 package testenv
 
 import (
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"retune/dataset"
 	"retune/model"
 	"retune/models"
 )
@@ -77,21 +75,6 @@ func TinyBERT(t testing.TB) string {
 	dir, err := models.EnsureBERTFixture(context.Background(), ModelsRoot(t), "bert-tiny-fixture", models.TinyBERTConfig(), 1)
 	if err != nil {
 		t.Fatalf("testenv: tiny BERT fixture: %v", err)
-	}
-	return dir
-}
-
-// SciFact returns the shared SciFact BEIR folder, or skips the test when the
-// shared data is not beside this checkout.
-func SciFact(t testing.TB) string {
-	t.Helper()
-	root, ok := dataset.FindSharedData()
-	if !ok {
-		t.Skip("shared data not found (set RETUNE_DATA or place shared/data beside the repository)")
-	}
-	dir := filepath.Join(root, "scifact")
-	if _, err := os.Stat(filepath.Join(dir, "corpus.jsonl")); err != nil {
-		t.Skipf("SciFact not found in %s", root)
 	}
 	return dir
 }

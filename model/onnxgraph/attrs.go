@@ -19,18 +19,3 @@ func AttrFloat(name string, v float32) *onnx.AttributeProto {
 func AttrInts(name string, v ...int64) *onnx.AttributeProto {
 	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INTS, Ints: append([]int64{}, v...)}
 }
-
-// AttrFloats is a FLOATS attribute.
-func AttrFloats(name string, v ...float32) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_FLOATS, Floats: append([]float32{}, v...)}
-}
-
-// AttrString is a STRING attribute.
-func AttrString(name, v string) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_STRING, S: []byte(v)}
-}
-
-// AttrTensor is a TENSOR attribute, as used by Constant nodes.
-func AttrTensor(name string, t *onnx.TensorProto) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_TENSOR, T: t}
-}

@@ -83,9 +83,6 @@ func FromModel(m *onnx.ModelProto) *Builder {
 	return b
 }
 
-// Err returns the first error recorded so far.
-func (b *Builder) Err() error { return b.err }
-
 func (b *Builder) fail(format string, args ...any) {
 	if b.err == nil {
 		b.err = fmt.Errorf("onnxgraph: "+format, args...)
