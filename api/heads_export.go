@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -40,14 +41,11 @@ func (s *Server) exportHead(c *gin.Context) {
 	}
 	req := export.Request{HeadDir: headDir, Format: format}
 	if format == export.FormatFusedONNX {
+		// The exporter hashes the encoder and verifies the head against it;
+		// only its absence is checked here, for a clear 409 before any work.
 		encDir := filepath.Join(s.cfg.Models.Root(), h.Encoder)
-		sum, err := model.EncoderChecksum(encDir)
-		if err != nil {
+		if _, err := os.Stat(filepath.Join(encDir, "model.onnx")); err != nil {
 			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("head %s was trained on encoder %q, which this server does not have; a fused export needs it (install it under the models folder)", id, h.Encoder))
-			return
-		}
-		if sum != h.EncoderChecksum {
-			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on (checksum %.12s, head expects %.12s)", h.Encoder, id, sum, h.EncoderChecksum))
 			return
 		}
 		req.EncoderDir = encDir
@@ -63,6 +61,10 @@ func (s *Server) exportHead(c *gin.Context) {
 		req.Out = filepath.Join(tmp, id+".onnx")
 	}
 	res, err := export.Run(ctx, req)
+	if errors.Is(err, model.ErrHeadEncoderChanged) {
+		abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v", h.Encoder, id, err))
+		return
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))
