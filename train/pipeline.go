@@ -134,34 +134,17 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	// Embedding: every corpus text and query once, through the cache.
 	t0 := time.Now()
 	p.emit(StageEvent{Stage: StageEmbedding, Total: len(data.Corpus) + len(data.Queries)})
-	corpusIDs := make([]string, len(data.Corpus))
-	texts := make([]string, len(data.Corpus))
-	for i, d := range data.Corpus {
-		corpusIDs[i], texts[i] = d.ID, d.Content()
-	}
-	docVecs, st, err := p.Cache.Embed(ctx, p.Encoder, texts)
+	emb, err := EmbedDataset(ctx, p.Cache, p.Encoder, data.Corpus, data.Queries)
 	if err != nil {
-		return nil, res, fmt.Errorf("embed corpus: %w", err)
+		return nil, res, err
 	}
-	res.CacheHits, res.CacheMisses = st.Hits, st.Misses
-	qTexts := make([]string, len(data.Queries))
-	for i, q := range data.Queries {
-		qTexts[i] = q.Text
-	}
-	qVecList, st, err := p.Cache.Embed(ctx, p.Encoder, qTexts)
-	if err != nil {
-		return nil, res, fmt.Errorf("embed queries: %w", err)
-	}
-	res.CacheHits += st.Hits
-	res.CacheMisses += st.Misses
-	set := &Set{QueryVecs: map[string][]float32{}, DocVecs: map[string][]float32{}, CorpusIDs: corpusIDs, Qrels: trainQrels, Negatives: map[string][]NegRef{}}
+	res.CacheHits, res.CacheMisses = emb.Stats.Hits, emb.Stats.Misses
+	corpusIDs, docVecs := emb.DocIDs, emb.DocVecs
+	set := &Set{QueryVecs: emb.QueryVecs, DocVecs: map[string][]float32{}, CorpusIDs: corpusIDs, Qrels: trainQrels, Negatives: map[string][]NegRef{}}
 	for i, id := range corpusIDs {
 		set.DocVecs[id] = docVecs[i]
 	}
-	for i, q := range data.Queries {
-		set.QueryVecs[q.ID] = qVecList[i]
-	}
-	p.emit(StageEvent{Stage: StageEmbedding, Done: len(texts) + len(qTexts), Total: len(texts) + len(qTexts)})
+	p.emit(StageEvent{Stage: StageEmbedding, Done: len(data.Corpus) + len(data.Queries), Total: len(data.Corpus) + len(data.Queries)})
 	res.TimingsS[StageEmbedding] = time.Since(t0).Seconds()
 
 	// Mining with the base encoder.

@@ -55,29 +55,11 @@ func runEval(ctx context.Context, args []string) error {
 		}
 		head = h
 	}
-	cache := train.NewCache(*cacheDir)
-	ids := make([]string, len(data.Corpus))
-	texts := make([]string, len(data.Corpus))
-	for i, d := range data.Corpus {
-		ids[i], texts[i] = d.ID, d.Content()
-	}
-	docs, _, err := cache.Embed(ctx, enc, texts)
+	emb, err := train.EmbedDataset(ctx, train.NewCache(*cacheDir), enc, data.Corpus, queries)
 	if err != nil {
 		return err
 	}
-	qTexts := make([]string, len(queries))
-	for i, q := range queries {
-		qTexts[i] = q.Text
-	}
-	qv, _, err := cache.Embed(ctx, enc, qTexts)
-	if err != nil {
-		return err
-	}
-	qvecs := map[string][]float32{}
-	for i, q := range queries {
-		qvecs[q.ID] = qv[i]
-	}
-	m, err := train.Evaluate(head, qvecs, ids, docs, qrels)
+	m, err := train.Evaluate(head, emb.QueryVecs, emb.DocIDs, emb.DocVecs, qrels)
 	if err != nil {
 		return err
 	}
