@@ -266,15 +266,5 @@ func (c *client) chunked(method, path, contentType string, body []byte) response
 	}
 	req.ContentLength = -1
 	req.Header.Set("Content-Type", contentType)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.validate(req, res, b)
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return c.send(req)
 }

@@ -115,6 +115,12 @@ func (c *client) do(method, path, contentType string, body []byte) response {
 	for k, v := range c.hdr {
 		req.Header[k] = v
 	}
+	return c.send(req)
+}
+
+// send performs req, reads the whole body and validates the response.
+func (c *client) send(req *http.Request) response {
+	c.t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
