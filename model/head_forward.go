@@ -13,6 +13,18 @@ import (
 func (h *Head) Forward(x *mat.Dense) *mat.Dense {
 	n := h.checkInput("Forward", x)
 	z := mat.NewDense(n, h.cfg.DOut, nil)
+	h.ForwardInto(z, x)
+	return z
+}
+
+// ForwardInto is Forward writing into z, which must be n×d_out (a view into
+// a larger matrix is fine) and must not alias x. A training loop reuses z
+// across steps instead of allocating a fresh ~1 MB matrix per batch.
+func (h *Head) ForwardInto(z, x *mat.Dense) {
+	n := h.checkInput("Forward", x)
+	if r, c := z.Dims(); r != n || c != h.cfg.DOut {
+		panic(fmt.Sprintf("model: head Forward: output is %d×%d, want %d×%d", r, c, n, h.cfg.DOut))
+	}
 	if h.cfg.Rank > 0 {
 		var xb mat.Dense
 		xb.Mul(x, h.b.T())
@@ -29,7 +41,6 @@ func (h *Head) Forward(x *mat.Dense) *mat.Dense {
 			}
 		}
 	}
-	return z
 }
 
 // Backward returns dL/dθ for the batch x given dz = dL/dZ (n×d_out),
@@ -40,11 +51,21 @@ func (h *Head) Forward(x *mat.Dense) *mat.Dense {
 //	low-rank: with G = dZᵀ·X = dL/dW and W = I + A·B,
 //	          dA = G·Bᵀ = dZᵀ·(X·Bᵀ),  dB = Aᵀ·G = (dZ·A)ᵀ·X
 func (h *Head) Backward(x, dz *mat.Dense) []float64 {
+	grad := make([]float64, len(h.params))
+	h.BackwardInto(grad, x, dz)
+	return grad
+}
+
+// BackwardInto is Backward overwriting grad (len(Params())), so a training
+// loop can keep one gradient buffer.
+func (h *Head) BackwardInto(grad []float64, x, dz *mat.Dense) {
 	n := h.checkInput("Backward", x)
 	if r, c := dz.Dims(); r != n || c != h.cfg.DOut {
 		panic(fmt.Sprintf("model: head Backward: dz is %d×%d, want %d×%d", r, c, n, h.cfg.DOut))
 	}
-	grad := make([]float64, len(h.params))
+	if len(grad) != len(h.params) {
+		panic(fmt.Sprintf("model: head Backward: grad has %d entries, want %d", len(grad), len(h.params)))
+	}
 	off := 0
 	if h.cfg.Rank > 0 {
 		d, r := h.cfg.DIn, h.cfg.Rank
@@ -66,13 +87,13 @@ func (h *Head) Backward(x, dz *mat.Dense) []float64 {
 	}
 	if h.bias != nil {
 		db := grad[off : off+h.cfg.DOut]
+		clear(db)
 		for i := 0; i < n; i++ {
 			for j, v := range dz.RawRowView(i) {
 				db[j] += v
 			}
 		}
 	}
-	return grad
 }
 
 // checkInput panics unless x has d_in columns and returns its row count.

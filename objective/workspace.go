@@ -2,10 +2,11 @@ package objective
 
 import (
 	"fmt"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+
+	"retune/internal/freelist"
 )
 
 // workspace holds the per-call scratch state. It is pooled so that a training
@@ -45,16 +46,19 @@ type workspace struct {
 	pend   []pendingGrad
 }
 
-var workspacePool = sync.Pool{New: func() any {
-	return &workspace{idIndex: make(map[string]int32)}
-}}
+// workspaces outlive garbage collections (a sync.Pool would drop them and
+// reallocate the similarity blocks about every epoch).
+var workspaces = freelist.List[workspace]{
+	New: func() *workspace { return &workspace{idIndex: make(map[string]int32)} },
+	Max: 8,
+}
 
-func getWorkspace() *workspace { return workspacePool.Get().(*workspace) }
+func getWorkspace() *workspace { return workspaces.Get() }
 
 func putWorkspace(w *workspace) {
 	// Drop references to caller-owned memory before pooling.
 	w.gq, w.gd = nil, nil
-	workspacePool.Put(w)
+	workspaces.Put(w)
 }
 
 // grow returns s resized to n, reusing its backing array when large enough.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"runtime"
 	"testing"
 
 	"retune/eval"
+	"retune/internal/testenv"
+	"retune/linalg"
 	"retune/model"
 	"retune/objective"
 )
@@ -43,17 +46,28 @@ func sciFactShapedSet() *Set {
 
 // BenchmarkEpochSciFactShape times one training epoch (steps plus the dev
 // evaluation that drives early stopping) at the batch size of 64
-// and at the default of 32.
+// and at the default of 32, with the matrix products on ONNX Runtime (what
+// the binary installs) and on plain gonum.
 func BenchmarkEpochSciFactShape(b *testing.B) {
 	set := sciFactShapedSet()
-	for _, batch := range []int{64, 32} {
-		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
-			cfg := DefaultConfig()
-			cfg.BatchSize, cfg.Epochs, cfg.Patience = batch, b.N, b.N+1
-			b.ResetTimer()
-			if _, _, err := (&Trainer{Config: cfg}).Train(context.Background(), set); err != nil {
-				b.Fatal(err)
-			}
-		})
+	for _, backend := range []string{"ort", "gonum"} {
+		for _, batch := range []int{64, 32} {
+			b.Run(fmt.Sprintf("%s/batch%d", backend, batch), func(b *testing.B) {
+				if backend == "ort" {
+					testenv.InitORT(b)
+					restore, err := linalg.Install(runtime.NumCPU())
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer restore()
+				}
+				cfg := DefaultConfig()
+				cfg.BatchSize, cfg.Epochs, cfg.Patience = batch, b.N, b.N+1
+				b.ResetTimer()
+				if _, _, err := (&Trainer{Config: cfg}).Train(context.Background(), set); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
 	}
 }

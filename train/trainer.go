@@ -7,11 +7,8 @@ import (
 	"math/rand"
 	"time"
 
-	"gonum.org/v1/gonum/mat"
-
 	"retune/eval"
 	"retune/model"
-	"retune/objective"
 )
 
 // Event is one progress report: per step ("step") and per epoch ("epoch").
@@ -102,6 +99,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		}
 	}
 
+	st8 := &stepper{}
 	start := time.Now()
 	stepsPerEpoch := len(batches(pairs, cfg.BatchSize, rand.New(rand.NewSource(0))))
 	for epoch := st.Epoch + 1; epoch <= cfg.Epochs; epoch++ {
@@ -118,7 +116,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 			if err := ctx.Err(); err != nil {
 				return nil, rep, err
 			}
-			res, err := step(head, opt, set, b, cfg)
+			res, err := st8.step(head, opt, set, b, cfg)
 			if err != nil {
 				return nil, rep, fmt.Errorf("epoch %d step %d: %w", epoch, i+1, err)
 			}
@@ -173,75 +171,4 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		}
 	}
 	return st.Best, rep, nil
-}
-
-// step runs one optimisation step on a batch and returns the loss parts.
-func step(head *model.Head, opt *AdamW, set *Set, b []sample, cfg Config) (objective.Result, error) {
-	res, grad, err := batchGrad(head, set, b, cfg)
-	if err != nil {
-		return res, err
-	}
-	opt.Update(head.Params(), grad)
-	return res, nil
-}
-
-// batchGrad returns the batch loss and its gradient w.r.t. the head's
-// parameters: the objective's gradients on the head outputs, chained through
-// the head for queries and, when the head is shared, for documents too.
-func batchGrad(head *model.Head, set *Set, b []sample, cfg Config) (objective.Result, []float64, error) {
-	qRow := map[string]int{}
-	dRow := map[string]int{}
-	var qIDs, dIDs []string
-	row := func(rows map[string]int, ids *[]string, id string) int {
-		if r, ok := rows[id]; ok {
-			return r
-		}
-		rows[id] = len(*ids)
-		*ids = append(*ids, id)
-		return rows[id]
-	}
-	examples := make([]objective.Example, len(b))
-	for i, s := range b {
-		ex := objective.Example{Query: row(qRow, &qIDs, s.query), Positive: row(dRow, &dIDs, s.pos)}
-		for d, rel := range set.Qrels[s.query] {
-			if rel > 0 {
-				ex.Exclude = append(ex.Exclude, d)
-			}
-		}
-		for _, n := range s.negs {
-			if _, ok := set.DocVecs[n.DocID]; ok {
-				ex.Negatives = append(ex.Negatives, objective.Negative{Doc: row(dRow, &dIDs, n.DocID), Source: n.Source})
-			}
-		}
-		examples[i] = ex
-	}
-	xq := rows(set.QueryVecs, qIDs)
-	xd := rows(set.DocVecs, dIDs)
-	zd := xd
-	if head.AppliesToDocs() {
-		zd = head.Forward(xd)
-	}
-	res, err := objective.Compute(&objective.Batch{Queries: head.Forward(xq), Docs: zd, DocIDs: dIDs, Examples: examples}, cfg.objective())
-	if err != nil {
-		return res, nil, err
-	}
-	grad := head.Backward(xq, res.GradQueries)
-	if head.AppliesToDocs() {
-		for i, g := range head.Backward(xd, res.GradDocs) {
-			grad[i] += g
-		}
-	}
-	return res, grad, nil
-}
-
-// rows gathers vectors into an n×d float64 matrix.
-func rows(vecs map[string][]float32, ids []string) *mat.Dense {
-	d := len(vecs[ids[0]])
-	data := make([]float64, 0, len(ids)*d)
-	for _, id := range ids {
-		for _, x := range vecs[id] {
-			data = append(data, float64(x))
-		}
-	}
-	return mat.NewDense(len(ids), d, data)
 }

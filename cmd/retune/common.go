@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"sync"
 
+	"retune/linalg"
 	"retune/model"
 	"retune/models"
 )
@@ -17,11 +20,13 @@ import (
 type runtimeFlags struct {
 	ortLib    string
 	modelsDir string
+	blas      string
 }
 
 func (r *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $RETUNE_ORT_LIB, then the models folder)")
 	fs.StringVar(&r.modelsDir, "models", models.Root(), "models folder (default: $RETUNE_MODELS or ./models)")
+	fs.StringVar(&r.blas, "blas", "ort", "large matrix products (training, head projection): ort = ONNX Runtime MLAS in float32, gonum = pure Go in float64")
 }
 
 // init loads ONNX Runtime following the documented lookup order.
@@ -30,8 +35,25 @@ func (r *runtimeFlags) init() error {
 	if err != nil {
 		return err
 	}
-	return model.InitRuntime(lib)
+	if err := model.InitRuntime(lib); err != nil {
+		return err
+	}
+	switch r.blas {
+	case "ort":
+		blasOnce.Do(func() { _, blasErr = linalg.Install(runtime.NumCPU()) })
+		return blasErr
+	case "gonum":
+		return nil
+	}
+	return fmt.Errorf("--blas %q: want ort or gonum", r.blas)
 }
+
+// The BLAS is process-wide (gonum's blas64.Use); one install serves every
+// command and is never undone before exit.
+var (
+	blasOnce sync.Once
+	blasErr  error
+)
 
 // encoderFlags select an encoder by name (models folder) or by path.
 type encoderFlags struct {

@@ -34,9 +34,15 @@ func runServe(ctx context.Context, args []string) error {
 	maxInputs := fs.Int("max-inputs", 2048, "texts per embeddings request")
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	keys, err := apiKeys(*keysFile)
 	if err != nil {
 		return err
