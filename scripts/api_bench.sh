@@ -10,7 +10,7 @@ BEIR=${BEIR:-../shared/data/scifact}
 PORT=${PORT:-18080}
 URL=http://127.0.0.1:$PORT
 DATA=$(mktemp -d)
-bin/retune serve --addr 127.0.0.1:$PORT --data "$DATA" >"$DATA/server.log" 2>&1 &
+bin/retune serve --addr 127.0.0.1:$PORT --data "$DATA" ${SERVE_ARGS:-} >"$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do curl -sf $URL/healthz >/dev/null && break; sleep 0.2; done
@@ -51,7 +51,10 @@ COL=$(curl -sf -H 'Content-Type: application/json' -d "{\"model\":\"glove-100d\"
 for _ in $(seq 600); do
   [ "$(curl -sf $URL/v1/collections/$COL | field '["status"]')" = ready ] && break; sleep 0.1
 done
+echo "search, no job running:"
+bin/retune bench search --url $URL --collection $COL --concurrency 50 --requests 3000 --k 10 --beir $BEIR
 BG=$(job)   # a job trains while we search
+sleep 1     # past the job's start-up, into its training epochs
 echo "search while job $BG runs:"
 bin/retune bench search --url $URL --collection $COL --concurrency 50 --requests 3000 --k 10 --beir $BEIR
 wait_job "$BG" || true

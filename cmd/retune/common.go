@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -87,6 +88,24 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 		return nil, fmt.Errorf("model %q not found in %s (run `retune models list`, or `make setup` for the default glove-100d)", e.name, e.modelsDir)
 	}
 	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
+}
+
+// writeAllocProfile writes the allocation profile to path (no-op when
+// empty); failures are logged, since the run itself succeeded.
+func writeAllocProfile(path string, log *slog.Logger) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		log.Error("write allocation profile", "path", path, "err", err)
+	}
 }
 
 // startCPUProfile writes a CPU profile to path until the returned stop runs

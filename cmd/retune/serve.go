@@ -35,6 +35,7 @@ func runServe(ctx context.Context, args []string) error {
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile (all allocations since start) to this file at shutdown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,11 +44,12 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stop()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	defer writeAllocProfile(*memProfile, log)
 	keys, err := apiKeys(*keysFile)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := rf.init(); err != nil {
 		return err
 	}
