@@ -51,6 +51,10 @@ type ORT struct {
 
 type buffers struct{ a, b, c []float32 }
 
+// maxFree bounds the idle scratch sets: one per concurrent product (about
+// the core count) is all that is ever reused.
+const maxFree = 8
+
 // NewORT builds the four Gemm sessions (one per transpose combination).
 // ONNX Runtime must be initialised (model.InitRuntime). threads is the
 // intra-op thread count; the sessions do not spin-wait between products, so
@@ -161,10 +165,6 @@ func (o *ORT) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float
 		}
 	}
 }
-
-// maxFree bounds the idle scratch sets: one per concurrent product (about
-// the core count) is all that is ever reused.
-const maxFree = 8
 
 func (o *ORT) run(ta, tb bool, a, b, c []float32, ar, ac, br, bc, m, n int) error {
 	at, err := ort.NewTensor(ort.NewShape(int64(ar), int64(ac)), a)

@@ -15,8 +15,9 @@ const (
 // NewGenerator builds the generator kind names: "offline" (deterministic,
 // needs only the corpus, for its related-term statistics) or "causal" /
 // "naive" (need an OpenAI-compatible LLM). An empty kind means causal when an
-// LLM model is configured and offline otherwise.
-func NewGenerator(kind string, corpus []string, seed uint64, llm LLMConfig) (Generator, error) {
+// LLM model is configured and offline otherwise. offline options (e.g.
+// OfflineRewriteCandidates) apply to the offline generator only.
+func NewGenerator(kind string, corpus []string, seed uint64, llm LLMConfig, offline ...OfflineOption) (Generator, error) {
 	if kind == "" {
 		kind = KindOffline
 		if llm.Model != "" {
@@ -25,7 +26,8 @@ func NewGenerator(kind string, corpus []string, seed uint64, llm LLMConfig) (Gen
 	}
 	switch kind {
 	case KindOffline:
-		return NewOfflineGenerator(OfflineSeed(seed), OfflineCorpus(NewCorpusNeighbours(corpus))), nil
+		opts := append([]OfflineOption{OfflineSeed(seed), OfflineCorpus(NewCorpusNeighbours(corpus))}, offline...)
+		return NewOfflineGenerator(opts...), nil
 	case KindCausal, KindNaive:
 		if llm.Model == "" {
 			return nil, errors.New("the " + kind + " generator needs an LLM: set its model (RETUNE_LLM_MODEL or --llm-model) and base URL (OPENAI_BASE_URL or --llm-base-url)")

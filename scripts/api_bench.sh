@@ -57,5 +57,6 @@ BG=$(job)   # a job trains while we search
 sleep 1     # past the job's start-up, into its training epochs
 echo "search while job $BG runs:"
 bin/retune bench search --url $URL --collection $COL --concurrency 50 --requests 3000 --k 10 --beir $BEIR
+echo "job $BG right after the searches: $(curl -sf $URL/v1/fine_tuning/jobs/$BG | sed -n 's/.*"status":"\([a-z_]*\)".*/\1/p') (must be running for the figure to count)"
 wait_job "$BG" || true
 echo "server peak RSS MB: $(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$PID/status)"

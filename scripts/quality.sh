@@ -2,7 +2,9 @@
 # Quality tables for the README: base vs tuned nDCG@10 on SciFact test with
 # glove-100d. "core": negatives none/mined x head shared/query (training
 # core issue); "ablation": the negatives ablation with and without the
-# entropy term (negatives issue). Needs `make setup` and the shared SciFact.
+# entropy term (negatives issue); "seeds": that comparison over five seeds;
+# "rewrite": over three seeds with counterfactuals of mined candidates.
+# Needs `make setup` and the shared SciFact.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BEIR=${BEIR:-../shared/data/scifact}
@@ -20,7 +22,7 @@ if dg:
 print("| %s | %.4f | %.4f | %.4f | %d | %.1f | %s | `%s` |" % (sys.argv[1], d["base"]["ndcg@10"], d["tuned"]["ndcg@10"], d["dev_best"]["ndcg@10"], d["best_epoch"], d["timings_s"]["total"], diag, " ".join(sys.argv[2:])))
 ' "$label" "$@"
 }
-echo "| variant | base nDCG@10 | tuned nDCG@10 | dev nDCG@10 | best epoch | wall s | generated negatives | flags |"
+echo "| variant | base nDCG@10 | tuned nDCG@10 | dev nDCG@10 | best epoch | pipeline s | generated negatives | flags |"
 echo "|---|---|---|---|---|---|---|---|"
 case "${1:-core}" in
 core)
@@ -37,5 +39,23 @@ ablation)
     run "mined+generated, λ=$lam" --negatives mined+generated --entropy-weight $lam --generator offline --gen-max-cos 0.999
   done
   ;;
-*) echo "usage: scripts/quality.sh core|ablation" >&2; exit 2 ;;
+seeds)
+  # the entropy-term comparison over five seeds (each also redraws the dev split)
+  for seed in 1 2 3 4 5; do
+    for lam in 0 0.05; do
+      run "mined+generated, λ=$lam, seed $seed" --negatives mined+generated --entropy-weight $lam \
+        --generator offline --gen-max-cos 0.999 --seed $seed
+    done
+  done
+  ;;
+rewrite)
+  # the same comparison with counterfactuals written from mined candidates
+  for seed in 1 2 3; do
+    for lam in 0 0.05; do
+      run "mined+generated (rewrite), λ=$lam, seed $seed" --negatives mined+generated --entropy-weight $lam \
+        --generator offline --gen-rewrite-candidates --seed $seed
+    done
+  done
+  ;;
+*) echo "usage: scripts/quality.sh core|ablation|seeds|rewrite" >&2; exit 2 ;;
 esac

@@ -56,6 +56,7 @@ func runTrain(ctx context.Context, args []string) error {
 	cacheDir := fs.String("cache", defaultCacheDir(), "embedding cache folder")
 	work := fs.String("work", "", "work folder for stage outputs and checkpoints (resumable); default: none")
 	generator := fs.String("generator", "", "offline | causal | naive (default: causal when an LLM model is configured, else offline)")
+	rewrite := fs.Bool("gen-rewrite-candidates", false, "offline generator: apply each violation to a mined candidate first instead of the positive")
 	var llm llmFlags
 	llm.register(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -82,7 +83,7 @@ func runTrain(ctx context.Context, args []string) error {
 		for i, d := range data.Corpus {
 			corpus[i] = d.Content()
 		}
-		if gen, err = negatives.NewGenerator(*generator, corpus, uint64(cfg.Train.Seed), llm.config()); err != nil {
+		if gen, err = negatives.NewGenerator(*generator, corpus, uint64(cfg.Train.Seed), llm.config(), negatives.OfflineRewriteCandidates(*rewrite)); err != nil {
 			return err
 		}
 	}
