@@ -127,6 +127,25 @@ func (st *collectionState) get(ctx context.Context, id string,
 	}
 }
 
+// ready returns collection id if it is loaded and its load succeeded.
+// Search uses it to skip the database read for collections already in
+// memory: a loaded collection is fully indexed, and delete forgets it
+// before answering, so a later search falls through to the store's 404.
+func (st *collectionState) ready(id string) (*loadedCollection, bool) {
+	st.mu.Lock()
+	lc, ok := st.loaded[id]
+	st.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	select {
+	case <-lc.ready:
+		return lc, lc.err == nil
+	default:
+		return nil, false
+	}
+}
+
 // put makes a freshly indexed collection searchable without a reload.
 func (st *collectionState) put(id string, ix *index.Collection, meta collectionMeta) {
 	lc := &loadedCollection{ready: make(chan struct{}), ix: ix, meta: meta}

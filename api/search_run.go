@@ -15,25 +15,8 @@ import (
 // loads it on first use, embeds the queries in the collection's space and
 // ranks each one.
 func (s *Server) search(ctx context.Context, id string, p searchParams) (searchResponse, error) {
-	col, err := s.storedCollection(ctx, id)
+	lc, err := s.searchable(ctx, id)
 	if err != nil {
-		return searchResponse{}, err
-	}
-	switch col.Status {
-	case store.CollectionIndexing:
-		return searchResponse{}, colConflict("collection %s is still indexing (%.0f%% done); search it once its status is \"ready\"", id, 100*col.Progress)
-	case store.CollectionFailed:
-		return searchResponse{}, colConflict("collection %s failed to index (%s); delete it and create it again", id, col.Error)
-	}
-	lc, err := s.cols.get(ctx, id, func(ctx context.Context) (*index.Collection, collectionMeta, error) {
-		return s.loadCollection(ctx, id)
-	})
-	if err != nil {
-		// A delete racing this search removes the files first-hand; report
-		// what the client would see a moment later.
-		if _, gone := s.storedCollection(ctx, id); gone != nil {
-			return searchResponse{}, gone
-		}
 		return searchResponse{}, err
 	}
 	modelName, vecs, err := s.queryVectors(ctx, lc, p)
@@ -58,6 +41,40 @@ func (s *Server) search(ctx context.Context, id string, p searchParams) (searchR
 		res.Data[i] = searchResult{Query: text, Hits: toSearchHits(hits)}
 	}
 	return res, nil
+}
+
+// searchable returns collection id ready for search: from memory when it is
+// loaded (the common case, no database read), else after checking its
+// status in the store and loading it from disk.
+func (s *Server) searchable(ctx context.Context, id string) (*loadedCollection, error) {
+	if !store.ValidID(store.PrefixCollection, id) {
+		return nil, colBadRequest("%q is not a collection id (col-...)", id)
+	}
+	if lc, ok := s.cols.ready(id); ok {
+		return lc, nil
+	}
+	col, err := s.storedCollection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch col.Status {
+	case store.CollectionIndexing:
+		return nil, colConflict("collection %s is still indexing (%.0f%% done); search it once its status is \"ready\"", id, 100*col.Progress)
+	case store.CollectionFailed:
+		return nil, colConflict("collection %s failed to index (%s); delete it and create it again", id, col.Error)
+	}
+	lc, err := s.cols.get(ctx, id, func(ctx context.Context) (*index.Collection, collectionMeta, error) {
+		return s.loadCollection(ctx, id)
+	})
+	if err != nil {
+		// A delete racing this search removes the files first-hand; report
+		// what the client would see a moment later.
+		if _, gone := s.storedCollection(ctx, id); gone != nil {
+			return nil, gone
+		}
+		return nil, err
+	}
+	return lc, nil
 }
 
 func toSearchHits(hits []index.Hit) []searchHit {
