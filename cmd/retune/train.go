@@ -180,8 +180,12 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 			if t.Best {
 				best = " (best)"
 			}
-			fmt.Fprintf(f, "epoch %d/%d loss %.4f infonce %.4f entropy %.4f dev ndcg@10 %.4f%s\n",
-				t.Epoch, t.Epochs, t.Loss, t.InfoNCE, t.Entropy, t.Dev["ndcg@10"], best)
+			gen := ""
+			if t.PGen > 0 { // some queries have generated negatives
+				gen = fmt.Sprintf(" (h_gen %.3f p_gen %.3f)", t.HGen, t.PGen)
+			}
+			fmt.Fprintf(f, "epoch %d/%d loss %.4f infonce %.4f entropy %.4f%s dev ndcg@10 %.4f%s\n",
+				t.Epoch, t.Epochs, t.Loss, t.InfoNCE, t.Entropy, gen, t.Dev["ndcg@10"], best)
 		default:
 			if ev.Done == 0 && ev.Note == "" {
 				fmt.Fprintf(f, "%s: %d items\n", ev.Stage, ev.Total)
