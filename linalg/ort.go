@@ -21,8 +21,6 @@ package linalg
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 
 	onnx "github.com/advancedclimatesystems/gonnx/onnx"
@@ -63,15 +61,10 @@ func NewORT(threads int) (*ORT, error) {
 	if !model.RuntimeReady() {
 		return nil, fmt.Errorf("linalg: onnx runtime is not initialised")
 	}
-	dir, err := os.MkdirTemp("", "retune-gemm-")
-	if err != nil {
-		return nil, fmt.Errorf("linalg: %w", err)
-	}
-	defer os.RemoveAll(dir)
 	o := &ORT{scratch: freelist.List[buffers]{New: func() *buffers { return &buffers{} }, Max: maxFree}}
 	for ta := 0; ta < 2; ta++ {
 		for tb := 0; tb < 2; tb++ {
-			s, err := newGemmSession(filepath.Join(dir, fmt.Sprintf("gemm%d%d.onnx", ta, tb)), ta, tb, threads)
+			s, err := newGemmSession(ta, tb, threads)
 			if err != nil {
 				o.Close()
 				return nil, err
@@ -82,16 +75,21 @@ func NewORT(threads int) (*ORT, error) {
 	return o, nil
 }
 
-// newGemmSession writes a one-node graph C = op(A)·op(B) with dynamic
-// shapes and opens it.
-func newGemmSession(path string, ta, tb, threads int) (*ort.DynamicAdvancedSession, error) {
+// newGemmSession builds a one-node graph C = op(A)·op(B) with dynamic
+// shapes and opens it from memory (no temporary files).
+func newGemmSession(ta, tb, threads int) (*ort.DynamicAdvancedSession, error) {
 	g := onnxgraph.New("retune_gemm")
 	f := onnx.TensorProto_FLOAT
 	a := g.Input("A", f, onnxgraph.Sym("a_rows"), onnxgraph.Sym("a_cols"))
 	b := g.Input("B", f, onnxgraph.Sym("b_rows"), onnxgraph.Sym("b_cols"))
 	g.NamedOp("Gemm", "C", []string{a, b}, onnxgraph.AttrInt("transA", int64(ta)), onnxgraph.AttrInt("transB", int64(tb)))
 	g.Output("C", f, onnxgraph.Sym("m"), onnxgraph.Sym("n"))
-	if err := g.WriteFile(path); err != nil {
+	m, err := g.Build()
+	if err != nil {
+		return nil, fmt.Errorf("linalg: %w", err)
+	}
+	data, err := onnxgraph.Marshal(m)
+	if err != nil {
 		return nil, fmt.Errorf("linalg: %w", err)
 	}
 	opts, err := ort.NewSessionOptions()
@@ -105,7 +103,7 @@ func newGemmSession(path string, ta, tb, threads int) (*ort.DynamicAdvancedSessi
 	if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
 		return nil, fmt.Errorf("linalg: spinning: %w", err)
 	}
-	s, err := ort.NewDynamicAdvancedSession(path, []string{"A", "B"}, []string{"C"}, opts)
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"A", "B"}, []string{"C"}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("linalg: gemm session: %w", err)
 	}
