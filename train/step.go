@@ -22,7 +22,6 @@ type stepper struct {
 	x, z, g []float64 // (nq+nd)×d: inputs, head outputs, dLoss/doutputs
 	res     objective.Result
 	grad    []float64 // dLoss/dθ
-	docGrad []float64 // document part when the two are computed apart
 }
 
 // step runs one optimisation step on a batch and returns the loss parts.
@@ -137,8 +136,8 @@ func gather(dst []float64, vecs map[string][]float32, ids []string, d int) {
 	}
 }
 
-// rowsOf is rows [from, to) of m as a view (nil-safe for empty ranges is
-// not needed: a batch always has queries and documents).
+// rowsOf is rows [from, to) of m as a view sharing its storage; a batch
+// always has at least one query and one document, so ranges are non-empty.
 func rowsOf(m *mat.Dense, from, to int) *mat.Dense {
 	_, c := m.Dims()
 	return m.Slice(from, to, 0, c).(*mat.Dense)

@@ -99,7 +99,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		}
 	}
 
-	st8 := &stepper{}
+	sp := &stepper{}
 	start := time.Now()
 	stepsPerEpoch := len(batches(pairs, cfg.BatchSize, rand.New(rand.NewSource(0))))
 	for epoch := st.Epoch + 1; epoch <= cfg.Epochs; epoch++ {
@@ -116,7 +116,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 			if err := ctx.Err(); err != nil {
 				return nil, rep, err
 			}
-			res, err := st8.step(head, opt, set, b, cfg)
+			res, err := sp.step(head, opt, set, b, cfg)
 			if err != nil {
 				return nil, rep, fmt.Errorf("epoch %d step %d: %w", epoch, i+1, err)
 			}
