@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand"
 	"runtime"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -179,5 +180,36 @@ func TestInstallRoutesGonumMatrices(t *testing.T) {
 	again.Mul(x, w.T())
 	if !mat.Equal(&again, &want) {
 		t.Fatal("after restore the product is not gonum's float64 result")
+	}
+}
+
+// TestDgemmConcurrent runs products from several goroutines at once: each
+// call must get its own scratch buffers.
+func TestDgemmConcurrent(t *testing.T) {
+	o := newTestORT(t)
+	const m, n, k = 120, 100, 90
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Go(func() {
+			r := rand.New(rand.NewSource(int64(g)))
+			for range 5 {
+				a, b := randSlice(r, m*k), randSlice(r, k*n)
+				want, got := make([]float64, m*n), make([]float64, m*n)
+				gonum.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, want, n)
+				o.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, got, n)
+				for i := range want {
+					if math.Abs(want[i]-got[i]) > 1e-4*(1+math.Abs(want[i])) {
+						errs <- "concurrent product differs from gonum"
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }
