@@ -16,6 +16,8 @@
 // encoder: documents must still be embedded with the base encoder.
 package export
 
+import "retune/models"
+
 // FormatVersion is recorded in every exported artifact (ONNX metadata_props,
 // encoder.json provenance) so that later readers can tell which layout they
 // are looking at.
@@ -25,7 +27,7 @@ const FormatVersion = 1
 // models.ModelFile, models.TokenizerFile and models.ConfigFile of an encoder).
 const (
 	HeadONNXName    = "head.onnx"
-	ExternalFile    = "model.onnx.data"
+	ExternalFile    = models.DataFile
 	SafetensorsFile = "model.safetensors"
 	DenseConfigFile = "config.json"
 )

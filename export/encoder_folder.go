@@ -37,8 +37,8 @@ func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.
 	dataPath := filepath.Join(outDir, ExternalFile)
 	external := int64(proto.Size(m)) > ext.limit
 	if external {
-		chunks := externalize(m, ExternalFile, ext.minBytes)
-		if err := atomicfile.Write(dataPath, 0o644, func(w io.Writer) error { return writeExternal(w, chunks) }); err != nil {
+		chunks := onnxgraph.Externalize(m, ExternalFile, ext.minBytes)
+		if err := atomicfile.Write(dataPath, 0o644, func(w io.Writer) error { return onnxgraph.WriteExternal(w, chunks) }); err != nil {
 			return err
 		}
 	} else if err := removeIfExists(dataPath); err != nil {

@@ -73,7 +73,7 @@ func fuse(ctx context.Context, encoderDir string, h *model.Head, meta model.Head
 	if err != nil {
 		return fail(err)
 	}
-	if err := loadExternal(m, encoderDir); err != nil {
+	if err := onnxgraph.LoadExternal(m, encoderDir); err != nil {
 		return fail(err)
 	}
 	if err := ctx.Err(); err != nil {

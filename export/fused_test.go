@@ -131,7 +131,12 @@ func TestFusedGloveSize(t *testing.T) {
 	if err := export.Fused(context.Background(), encDir, h, metaFor(t, base), out); err != nil {
 		t.Fatal(err)
 	}
-	encSize := fileSize(t, filepath.Join(encDir, models.ModelFile))
+	// The encoder keeps its table in external data; the fused model, far
+	// below protobuf's 2 GiB limit, holds everything in one file.
+	encSize := fileSize(t, filepath.Join(encDir, models.ModelFile)) + fileSize(t, filepath.Join(encDir, models.DataFile))
+	if _, err := os.Stat(filepath.Join(out, models.DataFile)); err == nil {
+		t.Errorf("fused glove-100d was split into %s", models.DataFile)
+	}
 	headSize := int64(4 * (100*100 + 100))
 	fusedSize := fileSize(t, filepath.Join(out, models.ModelFile))
 	extra := fusedSize - encSize - headSize

@@ -4,23 +4,13 @@ import (
 	"fmt"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
+
+	"retune/model/onnxgraph"
 )
 
 // Graph surgery on loaded encoder models. Names are matched across nested
 // subgraphs (If/Loop/Scan bodies) too, since ONNX lets them read
 // outer-scope values by name.
-
-// subgraphs returns the graphs held by n's attributes.
-func subgraphs(n *onnx.NodeProto) []*onnx.GraphProto {
-	var gs []*onnx.GraphProto
-	for _, a := range n.Attribute {
-		if a.G != nil {
-			gs = append(gs, a.G)
-		}
-		gs = append(gs, a.Graphs...)
-	}
-	return gs
-}
 
 // usedNames adds every value name g (and its subgraphs) defines or reads.
 func usedNames(g *onnx.GraphProto, names map[string]bool) {
@@ -34,7 +24,7 @@ func usedNames(g *onnx.GraphProto, names map[string]bool) {
 		for _, s := range append(append([]string{}, n.Input...), n.Output...) {
 			names[s] = true
 		}
-		for _, sg := range subgraphs(n) {
+		for _, sg := range onnxgraph.Subgraphs(n) {
 			usedNames(sg, names)
 		}
 	}
@@ -81,7 +71,7 @@ func renameValue(g *onnx.GraphProto, from, to string) {
 				n.Output[i] = to
 			}
 		}
-		for _, sg := range subgraphs(n) {
+		for _, sg := range onnxgraph.Subgraphs(n) {
 			renameValue(sg, from, to)
 		}
 	}
@@ -114,7 +104,7 @@ func prune(g *onnx.GraphProto) {
 			needed[in] = true
 		}
 		// A subgraph may read any outer value; keep all it mentions.
-		for _, sg := range subgraphs(n) {
+		for _, sg := range onnxgraph.Subgraphs(n) {
 			usedNames(sg, needed)
 		}
 	}

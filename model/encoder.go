@@ -235,13 +235,15 @@ func (e *Encoder) Checksum() (string, error) {
 	return e.checksum, e.checksumErr
 }
 
-// EncoderChecksum is the sha256 over an encoder folder's model.onnx,
-// tokenizer.json and (when present) encoder.json: everything that decides
-// its outputs. Embedding caches and heads are keyed by it.
+// EncoderChecksum is the sha256 over an encoder folder's model.onnx, its
+// external data model.onnx.data (when present), tokenizer.json and (when
+// present) encoder.json: everything that decides its outputs. Embedding
+// caches and heads are keyed by it.
 func EncoderChecksum(dir string) (string, error) {
 	h := sha256.New()
-	for _, f := range []string{"model.onnx", "tokenizer.json", "encoder.json"} {
-		if err := hashFile(h, filepath.Join(dir, f)); err != nil && !(f == "encoder.json" && errors.Is(err, os.ErrNotExist)) {
+	optional := map[string]bool{models.DataFile: true, models.ConfigFile: true}
+	for _, f := range []string{models.ModelFile, models.DataFile, models.TokenizerFile, models.ConfigFile} {
+		if err := hashFile(h, filepath.Join(dir, f)); err != nil && !(optional[f] && errors.Is(err, os.ErrNotExist)) {
 			return "", fmt.Errorf("encoder checksum %s: %w", dir, err)
 		}
 	}

@@ -38,6 +38,9 @@ type EncoderConfig struct {
 	// the up-to-date check cheap, the checksum lets a loader verify fully.
 	ModelSHA256 string `json:"model_sha256,omitempty"`
 	ModelSize   int64  `json:"model_size,omitempty"`
+	// DataSize is the size of model.onnx.data when the model keeps its
+	// large tensors there (0: no external data).
+	DataSize int64 `json:"data_size,omitempty"`
 	// Build identifies the builder and its inputs; a folder whose Build
 	// differs from what this code would produce is rebuilt.
 	Build      string         `json:"build,omitempty"`
@@ -95,8 +98,9 @@ func writeEncoderConfig(dir string, cfg EncoderConfig) error {
 }
 
 // upToDate is the cheap idempotency check of a built encoder folder:
-// encoder.json (written last) records the expected build, model.onnx has the
-// recorded size, and tokenizer.json exists. It does not rehash the model.
+// encoder.json (written last) records the expected build, model.onnx (and
+// model.onnx.data, when recorded) have the recorded sizes, and
+// tokenizer.json exists. It does not rehash the model.
 func upToDate(dir, build string) bool {
 	cfg, ok, err := ReadEncoderConfig(dir)
 	if !ok || err != nil || cfg.Build != build || cfg.ModelSHA256 == "" {
@@ -105,6 +109,11 @@ func upToDate(dir, build string) bool {
 	st, err := os.Stat(filepath.Join(dir, ModelFile))
 	if err != nil || st.Size() != cfg.ModelSize {
 		return false
+	}
+	if cfg.DataSize > 0 {
+		if st, err := os.Stat(filepath.Join(dir, DataFile)); err != nil || st.Size() != cfg.DataSize {
+			return false
+		}
 	}
 	_, err = os.Stat(filepath.Join(dir, TokenizerFile))
 	return err == nil

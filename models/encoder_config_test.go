@@ -72,6 +72,24 @@ func TestUpToDate(t *testing.T) {
 		t.Fatal("folder whose model.onnx changed size counts as up to date")
 	}
 	os.WriteFile(filepath.Join(dir, ModelFile), model, 0o644)
+
+	// With external data recorded, the data file must be there at its size.
+	cfg.DataSize = 8
+	if err := writeEncoderConfig(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if upToDate(dir, "b/1") {
+		t.Fatal("folder missing its recorded model.onnx.data counts as up to date")
+	}
+	os.WriteFile(filepath.Join(dir, DataFile), make([]byte, 7), 0o644)
+	if upToDate(dir, "b/1") {
+		t.Fatal("folder whose model.onnx.data changed size counts as up to date")
+	}
+	os.WriteFile(filepath.Join(dir, DataFile), make([]byte, 8), 0o644)
+	if !upToDate(dir, "b/1") {
+		t.Fatal("complete folder with external data is not up to date")
+	}
+
 	os.Remove(filepath.Join(dir, TokenizerFile))
 	if upToDate(dir, "b/1") {
 		t.Fatal("folder without tokenizer.json counts as up to date")

@@ -80,6 +80,13 @@ func TestBuildGlove(t *testing.T) {
 	if sum, _ := fileSHA256(filepath.Join(dir, ModelFile)); sum != cfg.ModelSHA256 {
 		t.Errorf("model.onnx sha256 %s, encoder.json records %s", sum, cfg.ModelSHA256)
 	}
+	// The table lives in external data: 341,481 rows × 100 float32.
+	if dst, err := os.Stat(filepath.Join(dir, DataFile)); err != nil || dst.Size() != cfg.DataSize || cfg.DataSize != 341481*100*4 {
+		t.Errorf("%s: %v, size recorded %d, want %d", DataFile, err, cfg.DataSize, 341481*100*4)
+	}
+	if st.Size() > 4096 {
+		t.Errorf("model.onnx is %d bytes: the table did not move to %s", st.Size(), DataFile)
+	}
 
 	words := []string{"the", "dog", ",", "running", "."}
 	ref := referenceVectors(t, tgz, 100, words...)

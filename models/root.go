@@ -7,6 +7,7 @@
 //
 //	model.onnx      inputs input_ids, attention_mask (and token_type_ids for BERT),
 //	                output last_hidden_state [batch, seq, dim]
+//	model.onnx.data ONNX external data (large tensors), when model.onnx refers to it
 //	tokenizer.json  Hugging Face tokenizer
 //	encoder.json    EncoderConfig: pooling, normalisation, provenance
 package models
@@ -16,6 +17,7 @@ import "os"
 // File names inside an encoder folder.
 const (
 	ModelFile     = "model.onnx"
+	DataFile      = "model.onnx.data" // ONNX external data of model.onnx, when its large tensors live apart
 	TokenizerFile = "tokenizer.json"
 	ConfigFile    = "encoder.json"
 )
