@@ -1,0 +1,85 @@
+package train
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"retune/model"
+)
+
+func checkpointFixture(t *testing.T) (dir string, head *model.Head, opt *AdamW, st *state) {
+	t.Helper()
+	head, err := model.NewHead(model.HeadConfig{DIn: 4, DOut: 4, Bias: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range head.Params() {
+		head.Params()[i] = float64(i) * 0.1
+	}
+	opt = NewAdamW(len(head.Params()), 1e-3, 0.01)
+	opt.Update(head.Params(), head.Params())
+	st = &state{Epoch: 3, BestEpoch: 2, BestScore: 0.5, BadEpochs: 1, Best: head.Clone(),
+		History: []Event{{Kind: "epoch", Epoch: 1}, {Kind: "epoch", Epoch: 2, Best: true}, {Kind: "epoch", Epoch: 3}}}
+	dir = t.TempDir()
+	if err := saveCheckpoint(dir, head, opt, st); err != nil {
+		t.Fatal(err)
+	}
+	return dir, head, opt, st
+}
+
+func TestCheckpointRoundTripIsExact(t *testing.T) {
+	dir, head, opt, st := checkpointFixture(t)
+	got, _ := model.NewHead(head.Config())
+	var gotOpt AdamW
+	var gotSt state
+	ok, err := loadCheckpoint(dir, got, &gotOpt, &gotSt)
+	if !ok || err != nil {
+		t.Fatalf("load: ok=%v err=%v", ok, err)
+	}
+	for i, p := range head.Params() {
+		if got.Params()[i] != p || gotSt.Best.Params()[i] != st.Best.Params()[i] || gotOpt.M[i] != opt.M[i] || gotOpt.V[i] != opt.V[i] {
+			t.Fatalf("parameter %d does not round-trip exactly", i)
+		}
+	}
+	if gotOpt.Step != opt.Step || gotOpt.LR != opt.LR || gotSt.Epoch != 3 || gotSt.BestEpoch != 2 || gotSt.BadEpochs != 1 || len(gotSt.History) != 3 {
+		t.Fatalf("state %+v / optimizer step %d differ from what was saved", gotSt, gotOpt.Step)
+	}
+}
+
+func TestCheckpointRejectsDamageAndOtherHeads(t *testing.T) {
+	dir, head, _, _ := checkpointFixture(t)
+	path := filepath.Join(dir, checkpointFile)
+	good, _ := os.ReadFile(path)
+
+	other, _ := model.NewHead(model.HeadConfig{DIn: 4, DOut: 4})
+	var opt AdamW
+	var st state
+	if _, err := loadCheckpoint(dir, other, &opt, &st); err == nil || !strings.Contains(err.Error(), "different head") {
+		t.Fatalf("checkpoint of another head configuration: err %v", err)
+	}
+
+	for name, damage := range map[string]func([]byte) []byte{
+		"flipped parameter byte": func(b []byte) []byte { b[len(b)-40] ^= 1; return b },
+		"truncated":              func(b []byte) []byte { return b[:len(b)/2] },
+		"not a checkpoint":       func([]byte) []byte { return []byte("{}") },
+	} {
+		if err := os.WriteFile(path, damage(append([]byte(nil), good...)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := model.NewHead(head.Config())
+		if ok, err := loadCheckpoint(dir, h, &opt, &st); ok || err == nil {
+			t.Errorf("%s: loaded (ok=%v err=%v); a damaged checkpoint must be an error", name, ok, err)
+		}
+	}
+}
+
+func TestCheckpointMissingMeansFreshStart(t *testing.T) {
+	head, _ := model.NewHead(model.HeadConfig{DIn: 2, DOut: 2})
+	var opt AdamW
+	var st state
+	if ok, err := loadCheckpoint(t.TempDir(), head, &opt, &st); ok || err != nil {
+		t.Fatalf("empty folder: ok=%v err=%v, want a fresh start", ok, err)
+	}
+}
