@@ -47,9 +47,6 @@ func (s *Server) search(ctx context.Context, id string, p searchParams) (searchR
 // loaded (the common case, no database read), else after checking its
 // status in the store and loading it from disk.
 func (s *Server) searchable(ctx context.Context, id string) (*loadedCollection, error) {
-	if !store.ValidID(store.PrefixCollection, id) {
-		return nil, colBadRequest("%q is not a collection id (col-...)", id)
-	}
 	if lc, ok := s.cols.ready(id); ok {
 		return lc, nil
 	}

@@ -27,7 +27,7 @@ type runtimeFlags struct {
 func (r *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $RETUNE_ORT_LIB, then the models folder)")
 	fs.StringVar(&r.modelsDir, "models", models.Root(), "models folder (default: $RETUNE_MODELS or ./models)")
-	fs.StringVar(&r.blas, "blas", "ort", "large matrix products (training, head projection): ort = ONNX Runtime MLAS in float32, gonum = pure Go in float64")
+	fs.StringVar(&r.blas, "blas", "ort", "large matrix products (training, head projection): ort = ONNX Runtime's MLAS, in float32; gonum = pure Go (training products in float64)")
 }
 
 // init loads ONNX Runtime following the documented lookup order.
