@@ -86,9 +86,17 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
 	}
-	modelPath := filepath.Join(dir, "model.onnx")
+	modelPath := filepath.Join(dir, models.ModelFile)
 	if _, err := os.Stat(modelPath); err != nil {
 		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
+	}
+	if hasCfg && cfg.DataSize > 0 {
+		// Caught here, the fix can be named; onnxruntime would only say a
+		// file is missing in the middle of its initialisation.
+		if st, err := os.Stat(filepath.Join(dir, models.DataFile)); err != nil || st.Size() != cfg.DataSize {
+			return nil, fmt.Errorf("open encoder %s: %s is missing or not the %d bytes encoder.json records; rebuild the encoder (`make setup` or `retune models build`)",
+				dir, models.DataFile, cfg.DataSize)
+		}
 	}
 	e := &Encoder{dir: dir, batchSize: max(o.batchSize, 1), pooling: "mean", normalize: true}
 	e.name = filepath.Base(dir)
