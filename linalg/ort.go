@@ -128,40 +128,79 @@ func (o *ORT) Close() {
 // Dgemm computes C = alpha·op(A)·op(B) + beta·C (the BLAS contract: column
 // counts via lda/ldb/ldc, C not read when beta = 0).
 func (o *ORT) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if m*n*k < MinMACs || alpha == 0 || !valid(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) {
-		// gonum handles the small products, the degenerate ones and the
-		// argument panics with their standard messages.
+	// gonum handles the small products, the degenerate ones, the argument
+	// panics with their standard messages, and a failed session call (out
+	// of memory inside ORT), which must not corrupt training.
+	if m*n*k < MinMACs || alpha == 0 || !valid(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) ||
+		!gemm(o, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		o.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
 	}
+}
+
+// Sgemm is Dgemm for float32 (installed for blas32 by Install). Contiguous
+// operands go to ONNX Runtime without a copy.
+func (o *ORT) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m*n*k < MinMACs || alpha == 0 || !valid(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) ||
+		!gemm(o, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		o.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
+// gemm runs a valid product on ONNX Runtime in float32 and reports whether
+// the session call succeeded (C is untouched when it did not).
+func gemm[T float32 | float64](o *ORT, tA, tB blas.Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) bool {
 	ta, tb := transposed(tA), transposed(tB)
 	ar, ac, br, bc := opShape(ta, tb, m, n, k)
 	buf := o.scratch.Get()
 	defer o.scratch.Put(buf)
-	buf.a = narrow(buf.a, a, ar, ac, lda)
-	buf.b = narrow(buf.b, b, br, bc, ldb)
-	buf.c = grow(buf.c, m*n)
-	if err := o.run(ta, tb, buf.a, buf.b, buf.c, ar, ac, br, bc, m, n); err != nil {
-		// A failed session call (out of memory inside ORT) must not
-		// corrupt training; gonum computes the same product.
-		o.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
+	a32 := operand(&buf.a, a, ar, ac, lda)
+	b32 := operand(&buf.b, b, br, bc, ldb)
+	// MLAS writes straight into a contiguous float32 C when nothing is left
+	// to scale or add.
+	out, direct := any(c).([]float32)
+	direct = direct && ldc == n && alpha == 1 && beta == 0
+	if direct {
+		out = out[:m*n]
+	} else {
+		buf.c = grow(buf.c, m*n)
+		out = buf.c
+	}
+	if err := o.run(ta, tb, a32, b32, out, ar, ac, br, bc, m, n); err != nil {
+		return false
 	}
 	o.calls.Add(1)
+	if direct {
+		return true
+	}
 	for i := 0; i < m; i++ {
-		out := buf.c[i*n : (i+1)*n]
 		row := c[i*ldc : i*ldc+n]
-		switch beta {
-		case 0:
-			for j, v := range out {
-				row[j] = alpha * float64(v)
-			}
-		default:
-			for j, v := range out {
-				row[j] = alpha*float64(v) + beta*row[j]
+		for j, v := range out[i*n : (i+1)*n] {
+			if beta == 0 {
+				row[j] = alpha * T(v)
+			} else {
+				row[j] = alpha*T(v) + beta*row[j]
 			}
 		}
 	}
+	return true
+}
+
+// operand returns the r×c matrix src (row stride ld) as contiguous float32:
+// src itself when it already is, else a copy in *buf (reused when large
+// enough).
+func operand[T float32 | float64](buf *[]float32, src []T, r, c, ld int) []float32 {
+	if s, ok := any(src).([]float32); ok && ld == c {
+		return s[:r*c]
+	}
+	*buf = grow(*buf, r*c)
+	dst := *buf
+	for i := 0; i < r; i++ {
+		out := dst[i*c : (i+1)*c]
+		for j, v := range src[i*ld : i*ld+c] {
+			out[j] = float32(v)
+		}
+	}
+	return dst
 }
 
 func (o *ORT) run(ta, tb bool, a, b, c []float32, ar, ac, br, bc, m, n int) error {
@@ -181,51 +220,6 @@ func (o *ORT) run(ta, tb bool, a, b, c []float32, ar, ac, br, bc, m, n int) erro
 	}
 	defer ct.Destroy()
 	return o.sessions[b2i(ta)][b2i(tb)].Run([]ort.Value{at, bt}, []ort.Value{ct})
-}
-
-// Sgemm is Dgemm for float32 (installed for blas32 by Install). Contiguous
-// operands go to ONNX Runtime without a copy.
-func (o *ORT) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m*n*k < MinMACs || alpha == 0 || !valid(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) {
-		o.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	ta, tb := transposed(tA), transposed(tB)
-	ar, ac, br, bc := opShape(ta, tb, m, n, k)
-	buf := o.scratch.Get()
-	defer o.scratch.Put(buf)
-	a32, b32, c32 := a[:ar*ac], b[:br*bc], c[:m*n]
-	if lda != ac {
-		buf.a = pack(buf.a, a, ar, ac, lda)
-		a32 = buf.a
-	}
-	if ldb != bc {
-		buf.b = pack(buf.b, b, br, bc, ldb)
-		b32 = buf.b
-	}
-	direct := ldc == n && alpha == 1 && beta == 0
-	if !direct {
-		buf.c = grow(buf.c, m*n)
-		c32 = buf.c
-	}
-	if err := o.run(ta, tb, a32, b32, c32, ar, ac, br, bc, m, n); err != nil {
-		o.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	o.calls.Add(1)
-	if direct {
-		return
-	}
-	for i := 0; i < m; i++ {
-		row := c[i*ldc : i*ldc+n]
-		for j, v := range c32[i*n : (i+1)*n] {
-			if beta == 0 {
-				row[j] = alpha * v
-			} else {
-				row[j] = alpha*v + beta*row[j]
-			}
-		}
-	}
 }
 
 // opShape returns the stored shapes of A and B for op(A) m×k, op(B) k×n.
@@ -259,29 +253,6 @@ func valid(tA, tB blas.Transpose, m, n, k int, lenA, lda, lenB, ldb, lenC, ldc i
 	ar, ac, br, bc := opShape(transposed(tA), transposed(tB), m, n, k)
 	return lda >= ac && ldb >= bc && ldc >= n &&
 		lenA >= lda*(ar-1)+ac && lenB >= ldb*(br-1)+bc && lenC >= ldc*(m-1)+n
-}
-
-// narrow copies an r×c float64 matrix with row stride ld into a contiguous
-// float32 buffer, reusing dst's array when it is large enough.
-func narrow(dst []float32, src []float64, r, c, ld int) []float32 {
-	dst = grow(dst, r*c)
-	for i := 0; i < r; i++ {
-		row := src[i*ld : i*ld+c]
-		out := dst[i*c : (i+1)*c]
-		for j, v := range row {
-			out[j] = float32(v)
-		}
-	}
-	return dst
-}
-
-// pack copies an r×c float32 matrix with row stride ld into a contiguous buffer.
-func pack(dst, src []float32, r, c, ld int) []float32 {
-	dst = grow(dst, r*c)
-	for i := 0; i < r; i++ {
-		copy(dst[i*c:(i+1)*c], src[i*ld:i*ld+c])
-	}
-	return dst
 }
 
 func grow(s []float32, n int) []float32 {
