@@ -2,53 +2,36 @@ package index
 
 import (
 	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"retune/dataset"
 	"retune/eval"
+	"retune/internal/testenv"
 )
 
-// sciFact is the shared SciFact corpus and test split, loaded once per test
-// binary (about 0.3 s).
+// sciFact is the shared SciFact corpus and test split.
 type sciFact struct {
 	ids, texts []string
 	queries    []dataset.Query
 	qrels      eval.Qrels
 }
 
-var (
-	sciFactOnce sync.Once
-	sciFactData *sciFact
-	sciFactErr  error
-)
-
-// loadSciFact returns SciFact or skips when the shared data is absent.
-// Documents are indexed as title + " " + text, BEIR's convention.
+// loadSciFact returns SciFact's corpus and test split, or skips when the
+// shared data is absent. Documents are indexed as title + " " + text,
+// BEIR's convention.
 func loadSciFact(tb testing.TB) *sciFact {
 	tb.Helper()
-	dir, ok := dataset.FindSharedDataset("scifact")
-	if !ok {
-		tb.Skipf("SciFact not found: set %s or place shared/data/scifact beside the repository", dataset.SharedDataEnv)
+	b := testenv.SciFact(tb, "test")
+	s := &sciFact{}
+	for _, d := range b.Corpus {
+		s.ids = append(s.ids, d.ID)
+		s.texts = append(s.texts, d.Content())
 	}
-	sciFactOnce.Do(func() {
-		b, err := dataset.LoadBEIR(dir, "test")
-		if err != nil {
-			sciFactErr = err
-			return
-		}
-		s := &sciFact{}
-		for _, d := range b.Corpus {
-			s.ids = append(s.ids, d.ID)
-			s.texts = append(s.texts, d.Content())
-		}
-		s.queries, s.qrels, sciFactErr = b.Split("test")
-		sciFactData = s
-	})
-	if sciFactErr != nil {
-		tb.Fatal(sciFactErr)
+	var err error
+	if s.queries, s.qrels, err = b.Split("test"); err != nil {
+		tb.Fatal(err)
 	}
-	return sciFactData
+	return s
 }
 
 // TestBM25SciFact checks retrieval quality against the published plain-BM25

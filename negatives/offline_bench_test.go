@@ -2,13 +2,11 @@ package negatives
 
 import (
 	"context"
+	"retune/internal/testenv"
 	"runtime"
 	"sort"
-	"sync"
 	"testing"
 	"time"
-
-	"retune/dataset"
 )
 
 // offlineSciFact is SciFact's corpus texts and training pairs, loaded once.
@@ -17,60 +15,39 @@ type offlineSciFact struct {
 	pairs []Pair
 }
 
-var (
-	sciFactOnce sync.Once
-	sciFact     *offlineSciFact
-	sciFactErr  error
-)
-
-// loadOfflineSciFact reads ../shared/data/scifact (or $RETUNE_DATA) through
-// the dataset package, skipping the test when the folder is absent.
+// loadOfflineSciFact returns SciFact's corpus texts and training pairs, or
+// skips when the shared data folder is absent.
 func loadOfflineSciFact(tb testing.TB) *offlineSciFact {
 	tb.Helper()
-	dir, ok := dataset.FindSharedDataset("scifact")
-	if !ok {
-		tb.Skipf("SciFact not found (looked for shared/data/scifact above the working directory; set %s)", dataset.SharedDataEnv)
+	data := testenv.SciFact(tb, "train")
+	_, qrels, err := data.Split("train")
+	if err != nil {
+		tb.Fatalf("load SciFact: %v", err)
 	}
-	sciFactOnce.Do(func() {
-		data, err := dataset.LoadBEIR(dir, "train")
-		if err != nil {
-			sciFactErr = err
-			return
-		}
-		_, qrels, err := data.Split("train")
-		if err != nil {
-			sciFactErr = err
-			return
-		}
-		s := &offlineSciFact{}
-		for _, d := range data.Corpus {
-			s.docs = append(s.docs, d.Content())
-		}
-		qids := make([]string, 0, len(qrels))
-		for q := range qrels {
-			qids = append(qids, q)
-		}
-		sort.Strings(qids)
-		for _, q := range qids {
-			query, _ := data.Query(q)
-			dids := make([]string, 0, len(qrels[q]))
-			for d, rel := range qrels[q] {
-				if rel > 0 {
-					dids = append(dids, d)
-				}
-			}
-			sort.Strings(dids)
-			for _, d := range dids {
-				doc, _ := data.Doc(d)
-				s.pairs = append(s.pairs, Pair{QueryID: q, Query: query.Text, PosID: d, Positive: doc.Content()})
+	s := &offlineSciFact{}
+	for _, d := range data.Corpus {
+		s.docs = append(s.docs, d.Content())
+	}
+	qids := make([]string, 0, len(qrels))
+	for q := range qrels {
+		qids = append(qids, q)
+	}
+	sort.Strings(qids)
+	for _, q := range qids {
+		query, _ := data.Query(q)
+		dids := make([]string, 0, len(qrels[q]))
+		for d, rel := range qrels[q] {
+			if rel > 0 {
+				dids = append(dids, d)
 			}
 		}
-		sciFact = s
-	})
-	if sciFactErr != nil {
-		tb.Fatalf("load SciFact: %v", sciFactErr)
+		sort.Strings(dids)
+		for _, d := range dids {
+			doc, _ := data.Doc(d)
+			s.pairs = append(s.pairs, Pair{QueryID: q, Query: query.Text, PosID: d, Positive: doc.Content()})
+		}
 	}
-	return sciFact
+	return s
 }
 
 // BenchmarkOfflineSciFact times the whole offline path the trainer runs with
