@@ -77,13 +77,13 @@ func saveCheckpoint(dir string, head *model.Head, opt *AdamW, st *state) error {
 	if err := atomicfile.WriteFile(filepath.Join(dir, checkpointFile), b, 0o644); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	removeLegacyCheckpoints(dir)
 	return nil
 }
 
 // loadCheckpoint restores head, optimizer and state from dir; false when
 // there is no checkpoint. A damaged file is an error, not a silent restart.
 func loadCheckpoint(dir string, head *model.Head, opt *AdamW, st *state) (bool, error) {
+	removeLegacyCheckpoints(dir)
 	path := filepath.Join(dir, checkpointFile)
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -139,8 +139,9 @@ func loadCheckpoint(dir string, head *model.Head, opt *AdamW, st *state) (bool, 
 }
 
 // removeLegacyCheckpoints deletes the folder-per-epoch checkpoints of format
-// 1 ("latest" + epoch-NNNNN/) once a current checkpoint exists. A run
+// 1 ("latest" + epoch-NNNNN/), which this build does not read: a run
 // interrupted under format 1 restarts its training from the first epoch.
+// It runs once, when a run looks for its checkpoint.
 func removeLegacyCheckpoints(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {

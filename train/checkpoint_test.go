@@ -83,3 +83,24 @@ func TestCheckpointMissingMeansFreshStart(t *testing.T) {
 		t.Fatalf("empty folder: ok=%v err=%v, want a fresh start", ok, err)
 	}
 }
+
+// Format-1 checkpoints (a "latest" file and epoch-N folders) are not read:
+// the run starts fresh and the stale folders are removed.
+func TestCheckpointLegacyFolderStartsFreshAndIsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "epoch-00003", "best"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "latest"), []byte("epoch-00003"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := model.NewHead(model.HeadConfig{DIn: 2, DOut: 2})
+	var opt AdamW
+	var st state
+	if ok, err := loadCheckpoint(dir, head, &opt, &st); ok || err != nil {
+		t.Fatalf("legacy folder: ok=%v err=%v, want a fresh start", ok, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("legacy checkpoint entries left: %v", entries)
+	}
+}

@@ -18,6 +18,7 @@ type stepper struct {
 	qIDs, dIDs []string
 	examples   []objective.Example
 	exclude    []string // backing array of every example's Exclude
+	starts     []int    // where each example's Exclude begins in exclude
 
 	x, z, g []float64 // (nq+nd)×d: inputs, head outputs, dLoss/doutputs
 	res     objective.Result
@@ -96,7 +97,8 @@ func (s *stepper) index(set *Set, b []sample) {
 		return rows[id]
 	}
 	s.examples = grow(s.examples, len(b))
-	starts := make([]int, len(b)+1)
+	s.starts = grow(s.starts, len(b)+1)
+	starts := s.starts
 	for i, smp := range b {
 		ex := &s.examples[i]
 		negs := ex.Negatives[:0]
