@@ -17,7 +17,7 @@ var (
 // requireORT initialises ONNX Runtime once per test binary from
 // $RETUNE_ORT_LIB or the shared models folder, and skips the test when
 // neither holds the library.
-func requireORT(t *testing.T) {
+func requireORT(t testing.TB) {
 	t.Helper()
 	lib, err := ResolveORTLib("", testRoot())
 	if err != nil {
