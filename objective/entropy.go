@@ -34,8 +34,8 @@ type pendingGrad struct {
 }
 
 type entropyStats struct {
-	loss, hGen, pGen float64
-	queries          int
+	loss, hGen, pGen, target float64
+	queries                  int
 }
 
 // entropy evaluates L_ent and, when λ > 0, adds λ·∂L_ent/∂d_j to the
@@ -50,13 +50,14 @@ func (w *workspace) entropy(b *Batch, cfg Config) entropyStats {
 			continue
 		}
 		rows, srcs := w.entropyNegatives(b.Examples, head)
-		term, hGen, pGen, ok := w.entropyQuery(q, rows, srcs, invTau)
+		term, hGen, pGen, target, ok := w.entropyQuery(q, rows, srcs, invTau)
 		if !ok {
 			continue
 		}
 		st.loss += term
 		st.hGen += hGen
 		st.pGen += pGen
+		st.target += target
 		st.queries++
 	}
 	if st.queries == 0 {
@@ -66,6 +67,7 @@ func (w *workspace) entropy(b *Batch, cfg Config) entropyStats {
 	st.loss /= n
 	st.hGen /= n
 	st.pGen /= n
+	st.target /= n
 	if cfg.EntropyWeight > 0 {
 		// dL/dcos = λ · (1/n) · (1/τ_ent) · dterm/ds
 		scale := cfg.EntropyWeight * invTau / n
@@ -79,7 +81,7 @@ func (w *workspace) entropy(b *Batch, cfg Config) entropyStats {
 // entropyQuery computes one query's term from its deduplicated negatives and
 // queues dterm/ds_k for its generated negatives. ok is false when the query
 // has no generated negative and so does not enter the term.
-func (w *workspace) entropyQuery(q int, rows []int32, srcs []Source, invTau float64) (term, hGen, pGen float64, ok bool) {
+func (w *workspace) entropyQuery(q int, rows []int32, srcs []Source, invTau float64) (term, hGen, pGen, target float64, ok bool) {
 	nG := 0
 	for _, s := range srcs {
 		if s == Generated {
@@ -87,7 +89,7 @@ func (w *workspace) entropyQuery(q int, rows []int32, srcs []Source, invTau floa
 		}
 	}
 	if nG == 0 {
-		return 0, 0, 0, false
+		return 0, 0, 0, 0, false
 	}
 
 	w.vals = grow(w.vals, len(rows))
@@ -124,7 +126,8 @@ func (w *workspace) entropyQuery(q int, rows []int32, srcs []Source, invTau floa
 			hGen -= math.Exp(logPt) * logPt
 		}
 	}
-	bal := pGen - float64(nG)/float64(len(rows))
+	target = float64(nG) / float64(len(rows))
+	bal := pGen - target
 	term = -hGen + bal*bal
 
 	for i, r := range rows {
@@ -135,7 +138,7 @@ func (w *workspace) entropyQuery(q int, rows []int32, srcs []Source, invTau floa
 		g := math.Exp(logPt)*(logPt+hGen) + 2*bal*math.Exp(s[i]-lse)*pMined
 		w.pend = append(w.pend, pendingGrad{q: int32(q), r: r, g: g})
 	}
-	return term, hGen, pGen, true
+	return term, hGen, pGen, target, true
 }
 
 // entropyNegatives returns the query group's explicit mined and generated

@@ -95,7 +95,11 @@ type Result struct {
 
 	// HGen and PGen are the means of H_gen and P_gen over the queries that
 	// have at least one generated negative (diagnostics; 0 if none).
-	HGen, PGen     float64
+	HGen, PGen float64
+	// PGenTarget is the mean of the balance target |G|/(|M|+|G|) over the
+	// same queries: P_gen above it means the generated negatives are harder
+	// than the mined ones, below it that the model pushes them away.
+	PGenTarget     float64
 	EntropyQueries int // number of queries that entered the entropy term
 
 	GradQueries *mat.Dense // dLoss/dQueries, same shape as Batch.Queries
@@ -165,7 +169,7 @@ func compute(b *Batch, cfg Config, t terms, exampleLoss []float64, gq, gd *mat.D
 	}
 	if t&termEntropy != 0 && cfg.EntropyTemperature > 0 {
 		st := w.entropy(b, cfg)
-		res.Entropy, res.HGen, res.PGen, res.EntropyQueries = st.loss, st.hGen, st.pGen, st.queries
+		res.Entropy, res.HGen, res.PGen, res.PGenTarget, res.EntropyQueries = st.loss, st.hGen, st.pGen, st.target, st.queries
 		res.Loss += cfg.EntropyWeight * res.Entropy
 	}
 

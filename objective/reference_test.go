@@ -78,10 +78,11 @@ func TestEntropyReference(t *testing.T) {
 		tauEnt           float64
 		negs             []Negative
 		term, hGen, pGen float64
+		target           float64 // |G|/(|M|+|G|)
 	}{
-		{"tau 1", 1, negs, -0.4720404390534562, 0.5822031088882179, 0.3347590442251781},
-		{"tau 0.5", 0.5, negs, -0.08073294589927255, 0.3653338550872076, 0.13318666780266514},
-		{"no mined", 1, negs[1:], -0.5822031088882179, 0.5822031088882179, 1},
+		{"tau 1", 1, negs, -0.4720404390534562, 0.5822031088882179, 0.3347590442251781, 2.0 / 3},
+		{"tau 0.5", 0.5, negs, -0.08073294589927255, 0.3653338550872076, 0.13318666780266514, 2.0 / 3},
+		{"no mined", 1, negs[1:], -0.5822031088882179, 0.5822031088882179, 1, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +103,9 @@ func TestEntropyReference(t *testing.T) {
 			if !near(res.Entropy, tc.term, 1e-14) || !near(res.HGen, tc.hGen, 1e-14) || !near(res.PGen, tc.pGen, 1e-14) {
 				t.Errorf("Entropy %.17g HGen %.17g PGen %.17g, want %.17g %.17g %.17g",
 					res.Entropy, res.HGen, res.PGen, tc.term, tc.hGen, tc.pGen)
+			}
+			if res.PGenTarget != tc.target {
+				t.Errorf("PGenTarget %.17g, want %.17g", res.PGenTarget, tc.target)
 			}
 			if !near(res.Loss, res.InfoNCE+0.3*tc.term, 1e-14) {
 				t.Errorf("Loss %.17g, want InfoNCE + λ·term = %.17g", res.Loss, res.InfoNCE+0.3*tc.term)

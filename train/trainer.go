@@ -14,20 +14,21 @@ import (
 // Event is one progress report: per step ("step") and per epoch ("epoch").
 // The service streams these to clients as they happen.
 type Event struct {
-	Kind     string       `json:"kind"` // "step", "epoch" or "done"
-	Epoch    int          `json:"epoch"`
-	Epochs   int          `json:"epochs"`
-	Step     int          `json:"step,omitempty"`
-	Steps    int          `json:"steps,omitempty"`
-	Loss     float64      `json:"loss"`
-	InfoNCE  float64      `json:"infonce"`
-	Entropy  float64      `json:"entropy"`
-	HGen     float64      `json:"h_gen"`
-	PGen     float64      `json:"p_gen"`
-	Dev      eval.Metrics `json:"dev,omitempty"`
-	Best     bool         `json:"best,omitempty"`
-	ElapsedS float64      `json:"elapsed_s"`
-	ETAS     float64      `json:"eta_s"`
+	Kind       string       `json:"kind"` // "step", "epoch" or "done"
+	Epoch      int          `json:"epoch"`
+	Epochs     int          `json:"epochs"`
+	Step       int          `json:"step,omitempty"`
+	Steps      int          `json:"steps,omitempty"`
+	Loss       float64      `json:"loss"`
+	InfoNCE    float64      `json:"infonce"`
+	Entropy    float64      `json:"entropy"`
+	HGen       float64      `json:"h_gen"`
+	PGen       float64      `json:"p_gen"`
+	PGenTarget float64      `json:"p_gen_target"`
+	Dev        eval.Metrics `json:"dev,omitempty"`
+	Best       bool         `json:"best,omitempty"`
+	ElapsedS   float64      `json:"elapsed_s"`
+	ETAS       float64      `json:"eta_s"`
 }
 
 // Report summarises a training run.
@@ -125,12 +126,13 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 			sum.Entropy += res.Entropy
 			sum.HGen += res.HGen
 			sum.PGen += res.PGen
+			sum.PGenTarget += res.PGenTarget
 			if t.Progress != nil {
 				done := float64((epoch-st.Epoch-1)*len(bs) + i + 1)
 				left := float64((cfg.Epochs-epoch)*stepsPerEpoch + len(bs) - i - 1)
 				el := time.Since(start).Seconds()
 				t.Progress(Event{Kind: "step", Epoch: epoch, Epochs: cfg.Epochs, Step: i + 1, Steps: len(bs),
-					Loss: res.Loss, InfoNCE: res.InfoNCE, Entropy: res.Entropy, HGen: res.HGen, PGen: res.PGen,
+					Loss: res.Loss, InfoNCE: res.InfoNCE, Entropy: res.Entropy, HGen: res.HGen, PGen: res.PGen, PGenTarget: res.PGenTarget,
 					ElapsedS: el, ETAS: el / done * left})
 			}
 		}
@@ -141,7 +143,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		st.Epoch = epoch
 		ev := Event{Kind: "epoch", Epoch: epoch, Epochs: cfg.Epochs, Dev: m,
 			Loss: sum.Loss / float64(len(bs)), InfoNCE: sum.InfoNCE / float64(len(bs)), Entropy: sum.Entropy / float64(len(bs)),
-			HGen: sum.HGen / float64(len(bs)), PGen: sum.PGen / float64(len(bs))}
+			HGen: sum.HGen / float64(len(bs)), PGen: sum.PGen / float64(len(bs)), PGenTarget: sum.PGenTarget / float64(len(bs))}
 		if len(devQrels) == 0 || m[devMetric] > st.BestScore {
 			st.Best, st.BestScore, st.BestEpoch, st.BadEpochs = head.Clone(), m[devMetric], epoch, 0
 			ev.Best = true

@@ -182,7 +182,7 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 			}
 			gen := ""
 			if t.PGen > 0 { // some queries have generated negatives
-				gen = fmt.Sprintf(" (h_gen %.3f p_gen %.3f)", t.HGen, t.PGen)
+				gen = fmt.Sprintf(" (h_gen %.3f p_gen %.3f, target %.3f)", t.HGen, t.PGen, t.PGenTarget)
 			}
 			fmt.Fprintf(f, "epoch %d/%d loss %.4f infonce %.4f entropy %.4f%s dev ndcg@10 %.4f%s\n",
 				t.Epoch, t.Epochs, t.Loss, t.InfoNCE, t.Entropy, gen, t.Dev["ndcg@10"], best)
