@@ -1,11 +1,8 @@
 package api_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"math"
 	"math/rand"
 	"net/http"
@@ -70,23 +67,10 @@ func embedVia(t *testing.T, js *jobsServer, modelName string, texts []string) []
 
 func unzip(t *testing.T, body []byte, dir string) []string {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, f := range zr.File {
+	for _, f := range testenv.ReadZip(t, body) {
 		names = append(names, f.Name)
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f.Name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"retune/export"
+	"retune/internal/testenv"
 	"retune/model"
 )
 
@@ -29,23 +30,10 @@ func TestZip(t *testing.T) {
 	if err := export.Zip(&buf, paths); err != nil {
 		t.Fatal(err)
 	}
-	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, f := range zr.File {
+	for _, f := range testenv.ReadZip(t, buf.Bytes()) {
 		names = append(names, f.Name)
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, files[f.Name]) {
+		if !bytes.Equal(f.Data, files[f.Name]) {
 			t.Errorf("%s: content differs", f.Name)
 		}
 		if f.Name == "sub/model.bin" && f.Method != zip.Store {
@@ -80,12 +68,8 @@ func TestZipDir(t *testing.T) {
 	if err := export.ZipDir(&buf, dir); err != nil {
 		t.Fatal(err)
 	}
-	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, f := range zr.File {
+	for _, f := range testenv.ReadZip(t, buf.Bytes()) {
 		names = append(names, f.Name)
 	}
 	if strings.Join(names, ",") != "config.json,model.safetensors" {
