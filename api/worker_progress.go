@@ -155,20 +155,14 @@ func (r *recorder) closeStage() {
 
 // checkpointMetrics is what a checkpoint records about its epoch.
 type checkpointMetrics struct {
-	Loss       float64      `json:"loss"`
-	InfoNCE    float64      `json:"infonce"`
-	Entropy    float64      `json:"entropy"`
-	HGen       float64      `json:"h_gen"`
-	PGen       float64      `json:"p_gen"`
-	PGenTarget float64      `json:"p_gen_target"`
-	Dev        eval.Metrics `json:"dev"`
-	Best       bool         `json:"best"`
-	ElapsedS   float64      `json:"elapsed_s"`
+	train.LossParts
+	Dev      eval.Metrics `json:"dev"`
+	Best     bool         `json:"best"`
+	ElapsedS float64      `json:"elapsed_s"`
 }
 
 func (r *recorder) epoch(ev train.Event) {
-	m := checkpointMetrics{Loss: ev.Loss, InfoNCE: ev.InfoNCE, Entropy: ev.Entropy, HGen: ev.HGen, PGen: ev.PGen, PGenTarget: ev.PGenTarget,
-		Dev: ev.Dev, Best: ev.Best, ElapsedS: ev.ElapsedS}
+	m := checkpointMetrics{LossParts: ev.LossParts, Dev: ev.Dev, Best: ev.Best, ElapsedS: ev.ElapsedS}
 	if m.Dev == nil {
 		m.Dev = eval.Metrics{}
 	}

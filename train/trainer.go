@@ -9,26 +9,51 @@ import (
 
 	"retune/eval"
 	"retune/model"
+	"retune/objective"
 )
 
 // Event is one progress report: per step ("step") and per epoch ("epoch").
 // The service streams these to clients as they happen.
 type Event struct {
-	Kind       string       `json:"kind"` // "step", "epoch" or "done"
-	Epoch      int          `json:"epoch"`
-	Epochs     int          `json:"epochs"`
-	Step       int          `json:"step,omitempty"`
-	Steps      int          `json:"steps,omitempty"`
-	Loss       float64      `json:"loss"`
-	InfoNCE    float64      `json:"infonce"`
-	Entropy    float64      `json:"entropy"`
-	HGen       float64      `json:"h_gen"`
-	PGen       float64      `json:"p_gen"`
-	PGenTarget float64      `json:"p_gen_target"`
-	Dev        eval.Metrics `json:"dev,omitempty"`
-	Best       bool         `json:"best,omitempty"`
-	ElapsedS   float64      `json:"elapsed_s"`
-	ETAS       float64      `json:"eta_s"`
+	Kind   string `json:"kind"` // "step", "epoch" or "done"
+	Epoch  int    `json:"epoch"`
+	Epochs int    `json:"epochs"`
+	Step   int    `json:"step,omitempty"`
+	Steps  int    `json:"steps,omitempty"`
+	LossParts
+	Dev      eval.Metrics `json:"dev,omitempty"`
+	Best     bool         `json:"best,omitempty"`
+	ElapsedS float64      `json:"elapsed_s"`
+	ETAS     float64      `json:"eta_s"`
+}
+
+// LossParts are the objective's values for one step, or their mean over an
+// epoch's steps (see objective.Result for what each means).
+type LossParts struct {
+	Loss       float64 `json:"loss"`
+	InfoNCE    float64 `json:"infonce"`
+	Entropy    float64 `json:"entropy"`
+	HGen       float64 `json:"h_gen"`
+	PGen       float64 `json:"p_gen"`
+	PGenTarget float64 `json:"p_gen_target"`
+}
+
+func lossParts(r objective.Result) LossParts {
+	return LossParts{Loss: r.Loss, InfoNCE: r.InfoNCE, Entropy: r.Entropy, HGen: r.HGen, PGen: r.PGen, PGenTarget: r.PGenTarget}
+}
+
+// add accumulates o into p; scale(1/n) then makes the sum a mean.
+func (p *LossParts) add(o LossParts) {
+	p.Loss += o.Loss
+	p.InfoNCE += o.InfoNCE
+	p.Entropy += o.Entropy
+	p.HGen += o.HGen
+	p.PGen += o.PGen
+	p.PGenTarget += o.PGenTarget
+}
+
+func (p LossParts) scale(f float64) LossParts {
+	return LossParts{Loss: p.Loss * f, InfoNCE: p.InfoNCE * f, Entropy: p.Entropy * f, HGen: p.HGen * f, PGen: p.PGen * f, PGenTarget: p.PGenTarget * f}
 }
 
 // Report summarises a training run.
@@ -111,7 +136,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		epochStart := time.Now()
 		// Seeding per epoch makes a resumed run identical to an uninterrupted one.
 		rng := rand.New(rand.NewSource(cfg.Seed*1_000_003 + int64(epoch)))
-		var sum Event
+		var sum LossParts
 		bs := batches(pairs, cfg.BatchSize, rng)
 		for i, b := range bs {
 			if err := ctx.Err(); err != nil {
@@ -121,19 +146,14 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 			if err != nil {
 				return nil, rep, fmt.Errorf("epoch %d step %d: %w", epoch, i+1, err)
 			}
-			sum.Loss += res.Loss
-			sum.InfoNCE += res.InfoNCE
-			sum.Entropy += res.Entropy
-			sum.HGen += res.HGen
-			sum.PGen += res.PGen
-			sum.PGenTarget += res.PGenTarget
+			parts := lossParts(res)
+			sum.add(parts)
 			if t.Progress != nil {
 				done := float64((epoch-st.Epoch-1)*len(bs) + i + 1)
 				left := float64((cfg.Epochs-epoch)*stepsPerEpoch + len(bs) - i - 1)
 				el := time.Since(start).Seconds()
 				t.Progress(Event{Kind: "step", Epoch: epoch, Epochs: cfg.Epochs, Step: i + 1, Steps: len(bs),
-					Loss: res.Loss, InfoNCE: res.InfoNCE, Entropy: res.Entropy, HGen: res.HGen, PGen: res.PGen, PGenTarget: res.PGenTarget,
-					ElapsedS: el, ETAS: el / done * left})
+					LossParts: parts, ElapsedS: el, ETAS: el / done * left})
 			}
 		}
 		m, err := dev(head)
@@ -141,9 +161,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 			return nil, rep, err
 		}
 		st.Epoch = epoch
-		ev := Event{Kind: "epoch", Epoch: epoch, Epochs: cfg.Epochs, Dev: m,
-			Loss: sum.Loss / float64(len(bs)), InfoNCE: sum.InfoNCE / float64(len(bs)), Entropy: sum.Entropy / float64(len(bs)),
-			HGen: sum.HGen / float64(len(bs)), PGen: sum.PGen / float64(len(bs)), PGenTarget: sum.PGenTarget / float64(len(bs))}
+		ev := Event{Kind: "epoch", Epoch: epoch, Epochs: cfg.Epochs, Dev: m, LossParts: sum.scale(1 / float64(len(bs)))}
 		if len(devQrels) == 0 || m[devMetric] > st.BestScore {
 			st.Best, st.BestScore, st.BestEpoch, st.BadEpochs = head.Clone(), m[devMetric], epoch, 0
 			ev.Best = true
