@@ -3,9 +3,6 @@ package eval
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -30,42 +27,6 @@ func (ix *Index) Search(q []float32, k int) []Scored {
 	buf := ix.scratch.Get().(*[]float32)
 	defer ix.scratch.Put(buf)
 	return ix.search(q, k, *buf)
-}
-
-// SearchBatch runs Search for every query on up to workers goroutines
-// (≤ 0 means GOMAXPROCS) and returns the results in query order. All query
-// dimensions are checked before any work starts, so a bad query panics in
-// the caller's goroutine rather than crashing a worker.
-func (ix *Index) SearchBatch(qs [][]float32, k int, workers int) [][]Scored {
-	for i, q := range qs {
-		ix.checkDim(q, i)
-	}
-	out := make([][]Scored, len(qs))
-	k = min(k, len(ix.ids))
-	if k <= 0 || len(qs) == 0 {
-		return out
-	}
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, len(qs))
-
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			scores := make([]float32, len(ix.ids))
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(qs) {
-					return
-				}
-				out[i] = ix.search(qs[i], k, scores)
-			}
-		})
-	}
-	wg.Wait()
-	return out
 }
 
 func (ix *Index) checkDim(q []float32, i int) {

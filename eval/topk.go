@@ -115,6 +115,12 @@ func (h *TopK) Sorted() []Candidate {
 	return out
 }
 
+// reset empties h, keeping its storage.
+func (h *TopK) reset() {
+	h.entries = h.entries[:0]
+	h.floor = math.Inf(-1)
+}
+
 // IDRanks returns, for each position i, the rank of ids[i] in ascending id
 // order, so that tie-breaking compares ints instead of strings.
 func IDRanks(ids []string) []int32 {
