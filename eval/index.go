@@ -40,14 +40,8 @@ func NewIndex(ids []string, vecs [][]float32) (*Index, error) {
 	if len(ids) > math.MaxInt32 {
 		return nil, fmt.Errorf("eval: NewIndex: %d documents exceed the int32 limit", len(ids))
 	}
-	dim := len(vecs[0])
-	if dim == 0 {
-		return nil, fmt.Errorf("eval: NewIndex: vector 0 (id %q) is empty", ids[0])
-	}
 	seen := make(map[string]int, len(ids))
-	data := make([]float32, len(ids)*dim)
-	for i, v := range vecs {
-		id := ids[i]
+	for i, id := range ids {
 		if id == "" {
 			return nil, fmt.Errorf("eval: NewIndex: id %d is empty", i)
 		}
@@ -55,18 +49,51 @@ func NewIndex(ids []string, vecs [][]float32) (*Index, error) {
 			return nil, fmt.Errorf("eval: NewIndex: duplicate id %q at %d and %d", id, j, i)
 		}
 		seen[id] = i
+	}
+	ix := &Index{ids: slices.Clone(ids), idOrder: IDRanks(ids)}
+	if err := ix.load(vecs); err != nil {
+		return nil, fmt.Errorf("eval: NewIndex: %w", err)
+	}
+	return ix, nil
+}
+
+// WithVectors returns an index over the same ids with other vectors, one
+// per id in the same order (the documents through a trained head, say),
+// checked and normalised as NewIndex does. The ids' checks and sort order
+// are shared rather than redone: on a large corpus those were most of
+// NewIndex's cost, paid again at every dev evaluation.
+func (ix *Index) WithVectors(vecs [][]float32) (*Index, error) {
+	if len(vecs) != len(ix.ids) {
+		return nil, fmt.Errorf("eval: WithVectors: %d vectors for %d ids", len(vecs), len(ix.ids))
+	}
+	out := &Index{ids: ix.ids, idOrder: ix.idOrder}
+	if err := out.load(vecs); err != nil {
+		return nil, fmt.Errorf("eval: WithVectors: %w", err)
+	}
+	return out, nil
+}
+
+// load checks vecs (one per id) and stores them L2-normalised.
+func (ix *Index) load(vecs [][]float32) error {
+	dim := len(vecs[0])
+	if dim == 0 {
+		return fmt.Errorf("vector 0 (id %q) is empty", ix.ids[0])
+	}
+	data := make([]float32, len(vecs)*dim)
+	for i, v := range vecs {
+		id := ix.ids[i]
 		if len(v) != dim {
-			return nil, fmt.Errorf("eval: NewIndex: vector %d (id %q) has dim %d, want %d", i, id, len(v), dim)
+			return fmt.Errorf("vector %d (id %q) has dim %d, want %d", i, id, len(v), dim)
 		}
 		var ss float64
 		for j, x := range v {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return nil, fmt.Errorf("eval: NewIndex: vector %d (id %q) has non-finite value at %d", i, id, j)
+				return fmt.Errorf("vector %d (id %q) has non-finite value at %d", i, id, j)
 			}
 			ss += float64(x) * float64(x)
 		}
 		if ss == 0 {
-			return nil, fmt.Errorf("eval: NewIndex: vector %d (id %q) has zero norm", i, id)
+			return fmt.Errorf("vector %d (id %q) has zero norm", i, id)
 		}
 		inv := 1 / math.Sqrt(ss)
 		row := data[i*dim : (i+1)*dim]
@@ -74,14 +101,13 @@ func NewIndex(ids []string, vecs [][]float32) (*Index, error) {
 			row[j] = float32(float64(x) * inv)
 		}
 	}
-
-	ix := &Index{ids: slices.Clone(ids), data: data, dim: dim, idOrder: IDRanks(ids)}
-	n := len(ids)
+	ix.data, ix.dim = data, dim
+	n := len(vecs)
 	ix.scratch.New = func() any {
 		buf := make([]float32, n)
 		return &buf
 	}
-	return ix, nil
+	return nil
 }
 
 // Len is the number of documents.

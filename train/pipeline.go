@@ -164,7 +164,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 			R *negatives.MineReport
 		}{&mined, &rep}, func() error {
 			var err error
-			mined, rep, err = p.mine(set, trainQrels, docVecs, cfg.Mine)
+			mined, rep, err = p.mine(set, trainQrels, cfg.Mine)
 			return err
 		}); err != nil {
 			return nil, res, err
@@ -214,10 +214,14 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	if len(testQrels) > 0 {
 		t0 = time.Now()
 		p.emit(StageEvent{Stage: StageEvaluating, Total: len(testQrels)})
-		if res.Base, err = Evaluate(nil, set.QueryVecs, corpusIDs, docVecs, testQrels); err != nil {
+		corpus, err := set.searchCorpus()
+		if err != nil {
 			return nil, res, err
 		}
-		if res.Tuned, err = Evaluate(head, set.QueryVecs, corpusIDs, docVecs, testQrels); err != nil {
+		if res.Base, err = Evaluate(nil, set.QueryVecs, corpus, testQrels); err != nil {
+			return nil, res, err
+		}
+		if res.Tuned, err = Evaluate(head, set.QueryVecs, corpus, testQrels); err != nil {
 			return nil, res, err
 		}
 		res.TestQueries = len(testQrels)
@@ -228,11 +232,12 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	return head, res, nil
 }
 
-func (p *Pipeline) mine(set *Set, qrels eval.Qrels, docVecs [][]float32, cfg negatives.MineConfig) (map[string][]string, negatives.MineReport, error) {
-	ix, err := eval.NewIndex(set.CorpusIDs, docVecs)
+func (p *Pipeline) mine(set *Set, qrels eval.Qrels, cfg negatives.MineConfig) (map[string][]string, negatives.MineReport, error) {
+	corpus, err := set.searchCorpus()
 	if err != nil {
 		return nil, negatives.MineReport{}, err
 	}
+	ix, _ := corpus.Index(nil)
 	var qids []string
 	var qv [][]float32
 	for q := range qrels {

@@ -8,20 +8,17 @@ import (
 	"retune/model"
 )
 
-// Retrieve ranks docs for each query by cosine similarity, through the head
-// when one is given (documents too when the head is shared), and returns the
-// top k per query as an eval.Run.
-func Retrieve(head *model.Head, qids []string, qvecs [][]float32, docIDs []string, dvecs [][]float32, k int) (eval.Run, error) {
-	if len(qids) != len(qvecs) || len(docIDs) != len(dvecs) {
-		return nil, fmt.Errorf("retrieve: ids and vectors differ in length")
+// Retrieve ranks the corpus for each query by cosine similarity, through
+// the head when one is given (documents too when the head is shared), and
+// returns the top k per query as an eval.Run.
+func Retrieve(head *model.Head, qids []string, qvecs [][]float32, corpus *Corpus, k int) (eval.Run, error) {
+	if len(qids) != len(qvecs) {
+		return nil, fmt.Errorf("retrieve: %d query ids, %d vectors", len(qids), len(qvecs))
 	}
 	if head != nil {
 		qvecs = head.ProjectBatch(qvecs)
-		if head.AppliesToDocs() {
-			dvecs = head.ProjectBatch(dvecs)
-		}
 	}
-	ix, err := eval.NewIndex(docIDs, dvecs)
+	ix, err := corpus.Index(head)
 	if err != nil {
 		return nil, fmt.Errorf("retrieve: %w", err)
 	}
@@ -37,7 +34,7 @@ func Retrieve(head *model.Head, qids []string, qvecs [][]float32, docIDs []strin
 var EvalKs = []int{1, 3, 5, 10, 100}
 
 // Evaluate retrieves for the judged queries present in qvecs and scores the run.
-func Evaluate(head *model.Head, qvecs map[string][]float32, docIDs []string, dvecs [][]float32, qrels eval.Qrels) (eval.Metrics, error) {
+func Evaluate(head *model.Head, qvecs map[string][]float32, corpus *Corpus, qrels eval.Qrels) (eval.Metrics, error) {
 	var qids []string
 	var vs [][]float32
 	for q := range qrels {
@@ -49,7 +46,7 @@ func Evaluate(head *model.Head, qvecs map[string][]float32, docIDs []string, dve
 	if len(qids) == 0 {
 		return nil, fmt.Errorf("evaluate: none of the %d judged queries has an embedding", len(qrels))
 	}
-	run, err := Retrieve(head, qids, vs, docIDs, dvecs, 100)
+	run, err := Retrieve(head, qids, vs, corpus, 100)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,27 @@ type Set struct {
 	CorpusIDs []string             // documents searched when evaluating (the corpus, not generated texts)
 	Qrels     eval.Qrels           // judgements of the training queries
 	Negatives map[string][]NegRef  // explicit negatives per query
+
+	corpus *Corpus // CorpusIDs and their DocVecs indexed, on first use
+}
+
+// searchCorpus returns the corpus (CorpusIDs with their DocVecs) indexed for
+// mining and evaluation, built on first use and shared by both; CorpusIDs
+// and their vectors must not change after that.
+func (s *Set) searchCorpus() (*Corpus, error) {
+	if s.corpus != nil {
+		return s.corpus, nil
+	}
+	vecs := make([][]float32, len(s.CorpusIDs))
+	for i, id := range s.CorpusIDs {
+		vecs[i] = s.DocVecs[id]
+	}
+	c, err := NewCorpus(s.CorpusIDs, vecs)
+	if err != nil {
+		return nil, err
+	}
+	s.corpus = c
+	return c, nil
 }
 
 // sample is one (query, positive) pair with the query's explicit negatives.

@@ -100,15 +100,15 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		return nil, Report{}, err
 	}
 	opt := NewAdamW(len(head.Params()), cfg.LR, cfg.WeightDecay)
-	corpus := make([][]float32, len(set.CorpusIDs))
-	for i, id := range set.CorpusIDs {
-		corpus[i] = set.DocVecs[id]
-	}
 	dev := func(h *model.Head) (eval.Metrics, error) {
 		if len(devQrels) == 0 {
 			return eval.Metrics{}, nil
 		}
-		return Evaluate(h, set.QueryVecs, set.CorpusIDs, corpus, devQrels)
+		corpus, err := set.searchCorpus()
+		if err != nil {
+			return nil, err
+		}
+		return Evaluate(h, set.QueryVecs, corpus, devQrels)
 	}
 
 	rep := Report{TrainPairs: len(pairs), DevQueries: len(devQrels)}

@@ -59,7 +59,11 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := train.Evaluate(head, emb.QueryVecs, emb.DocIDs, emb.DocVecs, qrels)
+	corpus, err := train.NewCorpus(emb.DocIDs, emb.DocVecs)
+	if err != nil {
+		return err
+	}
+	m, err := train.Evaluate(head, emb.QueryVecs, corpus, qrels)
 	if err != nil {
 		return err
 	}
