@@ -3,7 +3,9 @@
 # glove-100d. "core": negatives none/mined x head shared/query (training
 # core issue); "ablation": the negatives ablation with and without the
 # entropy term (negatives issue); "seeds": that comparison over five seeds;
-# "rewrite": over three seeds with counterfactuals of mined candidates.
+# "rewrite": over three seeds with counterfactuals of mined candidates;
+# "settings": over five seeds without the near-identity filter and without
+# in-batch negatives.
 # Needs `make setup` and the shared SciFact.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,5 +59,19 @@ rewrite)
     done
   done
   ;;
-*) echo "usage: scripts/quality.sh core|ablation|seeds|rewrite" >&2; exit 2 ;;
+settings)
+  # the same comparison in two more settings over five seeds: no near-identity
+  # filter (about 3.3 counterfactuals per query, so H_gen is active), and the
+  # CausalNeg reference code's setting without in-batch negatives
+  for setting in "--gen-max-cos 1" "--gen-max-cos 0.999 --in-batch=false"; do
+    for seed in 1 2 3 4 5; do
+      for lam in 0 0.05; do
+        # shellcheck disable=SC2086
+        run "mined+generated ($setting), λ=$lam, seed $seed" --negatives mined+generated --entropy-weight $lam \
+          --generator offline $setting --seed $seed
+      done
+    done
+  done
+  ;;
+*) echo "usage: scripts/quality.sh core|ablation|seeds|rewrite|settings" >&2; exit 2 ;;
 esac
