@@ -26,11 +26,13 @@ import (
 // SearchBatch returns what Search returns, bit for bit.
 
 // Block sizes of the products: queries × documents scores per product
-// (64 × 4096 float32 = 1 MiB of scores per worker). Variables so tests can
+// (64 × 4096 float32 = 1 MiB of scores per worker), and the fewest queries
+// a block is split down to so that every worker has one. Variables so tests can
 // make blocks small enough to cross their boundaries.
 var (
-	batchQueries = 64
-	batchDocs    = 4096
+	batchQueries    = 64
+	batchMinQueries = 32
+	batchDocs       = 4096
 )
 
 // SearchBatch runs Search for every query on up to workers goroutines
@@ -50,8 +52,12 @@ func (ix *Index) SearchBatch(qs [][]float32, k int, workers int) [][]Scored {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	// Blocks small enough that every worker gets one, but no larger than
-	// batchQueries.
-	per := min(batchQueries, (len(qs)+workers-1)/workers)
+	// batchQueries and no smaller than batchMinQueries: a product of a few
+	// queries makes poor use of the GEMM, which is parallel itself, and
+	// every block is one more pass over the documents (BenchmarkSmallBatches,
+	// 300k documents: 8 queries take 1.3 ms each in one block, 2.4 ms in a
+	// block per core, 4.4 ms one Search after another).
+	per := min(batchQueries, max((len(qs)+workers-1)/workers, min(len(qs), batchMinQueries)))
 	blocks := (len(qs) + per - 1) / per
 	workers = min(workers, blocks)
 

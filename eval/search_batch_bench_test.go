@@ -13,13 +13,11 @@ import (
 	"retune/linalg"
 )
 
-// BenchmarkSearchBatchLarge is mining's and evaluation's search at the
-// scale of a large corpus: 512 top-100 queries over 300,000 × 100
-// documents. "per-query" is what SearchBatch did before it used products
-// (one sgemv per query, queries spread over the cores); "gonum" and "mlas"
-// are SearchBatch with gonum's or ONNX Runtime's GEMM doing the products.
-func BenchmarkSearchBatchLarge(b *testing.B) {
-	const n, dim, nq, k = 300_000, 100, 512, 100
+// largeIndex is 300,000 random 100-d documents (search cost depends on the
+// shape, not the values) and nq of them as queries.
+func largeIndex(b *testing.B, nq int) (*eval.Index, [][]float32) {
+	b.Helper()
+	const n, dim = 300_000, 100
 	r := rand.New(rand.NewPCG(9, 9))
 	ids := make([]string, n)
 	vecs := make([][]float32, n)
@@ -39,33 +37,87 @@ func BenchmarkSearchBatchLarge(b *testing.B) {
 	for i := range qs {
 		qs[i] = vecs[r.IntN(n)]
 	}
-	perQuery := func(b *testing.B) {
+	return ix, qs
+}
+
+// installMLAS routes the products to ONNX Runtime, as the service does.
+func installMLAS(b *testing.B) {
+	b.Helper()
+	testenv.InitORT(b)
+	restore, err := linalg.Install(runtime.NumCPU())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(restore)
+}
+
+func perQuery(b *testing.B, n int) {
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/query")
+}
+
+// BenchmarkSearchBatchLarge is mining's and evaluation's search at the
+// scale of a large corpus: 512 top-100 queries over 300,000 × 100
+// documents. "per-query" is what SearchBatch did before it used products
+// (one sgemv per query, queries spread over the cores); "gonum" and "mlas"
+// are SearchBatch with gonum's or ONNX Runtime's GEMM doing the products.
+func BenchmarkSearchBatchLarge(b *testing.B) {
+	const nq, k = 512, 100
+	ix, qs := largeIndex(b, nq)
+	batched := func(b *testing.B) {
+		for b.Loop() {
+			ix.SearchBatch(qs, k, 0)
+		}
+		perQuery(b, nq)
+	}
+	b.Run("per-query", func(b *testing.B) {
+		procs := runtime.GOMAXPROCS(0)
 		for b.Loop() {
 			var wg sync.WaitGroup
-			for w := range runtime.GOMAXPROCS(0) {
+			for w := range procs {
 				wg.Go(func() {
-					for i := w; i < nq; i += runtime.GOMAXPROCS(0) {
+					for i := w; i < nq; i += procs {
 						ix.Search(qs[i], k)
 					}
 				})
 			}
 			wg.Wait()
 		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*nq), "µs/query")
-	}
-	batched := func(b *testing.B) {
-		for b.Loop() {
-			ix.SearchBatch(qs, k, 0)
+		perQuery(b, nq)
+	})
+	b.Run("gonum", batched)
+	installMLAS(b)
+	b.Run("mlas", batched)
+}
+
+// BenchmarkSmallBatches is the service's case, a few concurrent top-10
+// queries over 300,000 × 100 documents: one Search after another, against
+// SearchBatch on MLAS with the queries in one block (as it does below
+// 32 queries) or split into one block per core.
+func BenchmarkSmallBatches(b *testing.B) {
+	ix, all := largeIndex(b, 32)
+	installMLAS(b)
+	for _, m := range []int{2, 4, 8, 16, 32} {
+		qs := all[:m]
+		b.Run(fmt.Sprintf("queries=%d/one-by-one", m), func(b *testing.B) {
+			for b.Loop() {
+				for _, q := range qs {
+					ix.Search(q, 10)
+				}
+			}
+			perQuery(b, m)
+		})
+		for _, split := range []bool{false, true} {
+			name, minQueries := "one-block", 32
+			if split {
+				name, minQueries = "block-per-core", 1
+			}
+			b.Run(fmt.Sprintf("queries=%d/%s", m, name), func(b *testing.B) {
+				defer eval.SetBatchMinQueries(minQueries)()
+				for b.Loop() {
+					ix.SearchBatch(qs, 10, 0)
+				}
+				perQuery(b, m)
+			})
 		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*nq), "µs/query")
 	}
-	b.Run(fmt.Sprintf("docs=%d/dim=%d/per-query", n, dim), perQuery)
-	b.Run(fmt.Sprintf("docs=%d/dim=%d/gonum", n, dim), batched)
-	testenv.InitORT(b)
-	restore, err := linalg.Install(runtime.NumCPU())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer restore()
-	b.Run(fmt.Sprintf("docs=%d/dim=%d/mlas", n, dim), batched)
 }

@@ -86,16 +86,17 @@ func tieQueries(r *rand.Rand, vecs [][]float32, n int) [][]float32 {
 }
 
 func TestSearchBatchEqualsSearch(t *testing.T) {
-	defer func(q, d int) { batchQueries, batchDocs = q, d }(batchQueries, batchDocs)
+	defer func(q, m, d int) { batchQueries, batchMinQueries, batchDocs = q, m, d }(batchQueries, batchMinQueries, batchDocs)
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, tc := range []struct{ n, dim, qBlock, dBlock int }{
-		{1, 3, 64, 4096},
-		{40, 5, 3, 7},
-		{300, 16, 4, 64},
-		{1000, 33, 64, 4096},
-		{1000, 33, 5, 999},
+	for _, tc := range []struct{ n, dim, qBlock, qMin, dBlock int }{
+		{1, 3, 64, 32, 4096},
+		{40, 5, 3, 1, 7},
+		{300, 16, 4, 2, 64},
+		{1000, 33, 64, 32, 4096},
+		{1000, 33, 64, 1, 4096},
+		{1000, 33, 5, 1, 999},
 	} {
-		batchQueries, batchDocs = tc.qBlock, tc.dBlock
+		batchQueries, batchMinQueries, batchDocs = tc.qBlock, tc.qMin, tc.dBlock
 		ids, vecs := tieCorpus(r, tc.n, tc.dim)
 		ix, err := NewIndex(ids, vecs)
 		if err != nil {
@@ -104,7 +105,7 @@ func TestSearchBatchEqualsSearch(t *testing.T) {
 		qs := tieQueries(r, vecs, 23)
 		for _, k := range []int{1, 3, 10, tc.n, tc.n + 5} {
 			for _, workers := range []int{1, 2, 5} {
-				t.Run(fmt.Sprintf("n=%d/dim=%d/blocks=%dx%d/k=%d/workers=%d", tc.n, tc.dim, tc.qBlock, tc.dBlock, k, workers), func(t *testing.T) {
+				t.Run(fmt.Sprintf("n=%d/dim=%d/blocks=%d(≥%d)x%d/k=%d/workers=%d", tc.n, tc.dim, tc.qBlock, tc.qMin, tc.dBlock, k, workers), func(t *testing.T) {
 					requireBatchEqualsSearch(t, ix, qs, k, workers)
 				})
 			}

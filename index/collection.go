@@ -25,6 +25,7 @@ type Collection struct {
 	vecs  []float32        // N × dim, row-major, as given
 	dim   int
 	dense *eval.Index
+	near  *coalescer // dense searches, coalesced under load
 	bm25  *BM25
 }
 
@@ -91,6 +92,7 @@ func newCollection(ids, texts []string, flat []float32, dim int, opts []BM25Opti
 		vecs:  flat,
 		dim:   dim,
 		dense: dense,
+		near:  newCoalescer(dense),
 		bm25:  bm25,
 	}, nil
 }

@@ -196,7 +196,7 @@ func (c *Collection) unitQuery(v []float32) ([]float32, error) {
 // searchDense returns the top k by cosine as positions, best first (eval's
 // order: score descending, id ascending).
 func (c *Collection) searchDense(v []float32, k int) []scoredDoc {
-	res := c.dense.Search(v, k)
+	res := c.near.search(v, k)
 	out := make([]scoredDoc, len(res))
 	for i, r := range res {
 		out[i] = scoredDoc{Score: r.Score, Doc: c.pos[r.ID]}

@@ -1,0 +1,134 @@
+package index
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"retune/eval"
+)
+
+func coalesceIndex(t *testing.T, n, dim int) (*eval.Index, [][]float32) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(21, 22))
+	ids := make([]string, n)
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		ids[i] = strconv.Itoa(i)
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = float32(r.IntN(5) - 2) // few values: many exact ties
+		}
+		v[r.IntN(dim)] += 3
+		vecs[i] = v
+	}
+	ix, err := eval.NewIndex(ids, vecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix, vecs
+}
+
+// TestCoalescerMatchesSearch holds the first batch until every other
+// caller has queued, so the next batch must serve them together, then fires
+// concurrent searches with different k; every answer must be Search's.
+func TestCoalescerMatchesSearch(t *testing.T) {
+	ix, vecs := coalesceIndex(t, 3000, 16)
+	gate := make(chan struct{})
+	var held atomic.Int64 // queries in batches waiting at the gate
+	c := &coalescer{ix: ix, testHookRun: func(n int) {
+		held.Add(int64(n))
+		<-gate
+	}}
+	const callers = 16
+	var wg sync.WaitGroup
+	errs := make(chan string, 2*callers)
+	check := func(q []float32, k int) {
+		if got, want := c.search(q, k), ix.Search(q, k); !slices.Equal(got, want) {
+			errs <- fmt.Sprintf("k=%d: coalesced %v, Search %v", k, got, want)
+		}
+	}
+	for g := range callers {
+		wg.Go(func() { check(vecs[g], 1+g%7) })
+	}
+	waitFor(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return int(held.Load())+len(c.queue) == callers
+	})
+	close(gate)
+	wg.Wait()
+	for g := range callers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			for range 30 {
+				check(vecs[r.IntN(len(vecs))], 1+r.IntN(50))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.batches == 0 {
+		t.Error("no batch held more than one query")
+	}
+	if c.leading || len(c.queue) != 0 {
+		t.Errorf("idle coalescer still leading=%v with %d queued", c.leading, len(c.queue))
+	}
+}
+
+// TestCoalescerDirectBelowThreshold: a matrix under coalesceMinFloats is
+// searched directly, one at least that large is coalesced.
+func TestCoalescerDirectBelowThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		n, dim int
+		direct bool
+	}{
+		{coalesceMinFloats/64 - 1, 64, true},
+		{coalesceMinFloats / 64, 64, false},
+	} {
+		ix, _ := coalesceIndex(t, tc.n, tc.dim)
+		if got := newCoalescer(ix).direct; got != tc.direct {
+			t.Errorf("%d × %d: direct = %v, want %v", tc.n, tc.dim, got, tc.direct)
+		}
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+	}
+}
+
+// TestCoalescerPanicReachesCaller: a query of the wrong dimension panics in
+// the caller's goroutine (where the HTTP server's recovery turns it into a
+// 500) and leaves the coalescer usable.
+func TestCoalescerPanicReachesCaller(t *testing.T) {
+	ix, vecs := coalesceIndex(t, 50, 4)
+	c := &coalescer{ix: ix}
+	func() {
+		defer func() {
+			if p := recover(); p == nil || !strings.Contains(p.(string), "dim") {
+				t.Errorf("recovered %v, want the dimension panic", p)
+			}
+		}()
+		c.search([]float32{1, 2}, 3)
+	}()
+	if got, want := c.search(vecs[0], 3), ix.Search(vecs[0], 3); !slices.Equal(got, want) {
+		t.Errorf("after the panic: %v, want %v", got, want)
+	}
+}
