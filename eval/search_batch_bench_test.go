@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
 
 	"retune/eval"
 	"retune/internal/testenv"
+	"retune/internal/testvec"
 	"retune/linalg"
 )
 
@@ -19,16 +19,7 @@ func largeIndex(b *testing.B, nq int) (*eval.Index, [][]float32) {
 	b.Helper()
 	const n, dim = 300_000, 100
 	r := rand.New(rand.NewPCG(9, 9))
-	ids := make([]string, n)
-	vecs := make([][]float32, n)
-	for i := range vecs {
-		ids[i] = strconv.Itoa(i)
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32(r.NormFloat64())
-		}
-		vecs[i] = v
-	}
+	ids, vecs := testvec.Gaussian(r, n, dim)
 	ix, err := eval.NewIndex(ids, vecs)
 	if err != nil {
 		b.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"retune/internal/testvec"
 	"slices"
 	"strconv"
 	"testing"
@@ -40,19 +41,12 @@ func tieCorpus(r *rand.Rand, n, dim int) ([]string, [][]float32) {
 // score is a near-tie at the scale of float32 rounding: the case where a
 // product's different summation order reorders documents.
 func clusterCorpus(r *rand.Rand, n, dim int) ([]string, [][]float32) {
-	base := make([]float64, dim)
-	for j := range base {
-		base[j] = r.NormFloat64()
-	}
-	ids := make([]string, n)
-	vecs := make([][]float32, n)
-	for i := range vecs {
-		ids[i] = strconv.Itoa(i)
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32(base[j] * (1 + 1e-6*r.NormFloat64()))
+	_, base := testvec.Gaussian(r, 1, dim)
+	ids, vecs := testvec.Gaussian(r, n, dim)
+	for _, v := range vecs {
+		for j, g := range v {
+			v[j] = float32(float64(base[0][j]) * (1 + 1e-6*float64(g)))
 		}
-		vecs[i] = v
 	}
 	return ids, vecs
 }

@@ -3,7 +3,7 @@ package eval
 import (
 	"fmt"
 	"math/rand/v2"
-	"strconv"
+	"retune/internal/testvec"
 	"testing"
 )
 
@@ -12,16 +12,7 @@ import (
 func benchIndex(b *testing.B, n, dim int) (*Index, [][]float32) {
 	b.Helper()
 	r := rand.New(rand.NewPCG(7, 7))
-	ids := make([]string, n)
-	vecs := make([][]float32, n)
-	for i := range vecs {
-		ids[i] = strconv.Itoa(i)
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32(r.NormFloat64())
-		}
-		vecs[i] = v
-	}
+	ids, vecs := testvec.Gaussian(r, n, dim)
 	ix, err := NewIndex(ids, vecs)
 	if err != nil {
 		b.Fatal(err)

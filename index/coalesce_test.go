@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,22 +11,12 @@ import (
 	"time"
 
 	"retune/eval"
+	"retune/internal/testvec"
 )
 
 func coalesceIndex(t *testing.T, n, dim int) (*eval.Index, [][]float32) {
 	t.Helper()
-	r := rand.New(rand.NewPCG(21, 22))
-	ids := make([]string, n)
-	vecs := make([][]float32, n)
-	for i := range vecs {
-		ids[i] = strconv.Itoa(i)
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32(r.IntN(5) - 2) // few values: many exact ties
-		}
-		v[r.IntN(dim)] += 3
-		vecs[i] = v
-	}
+	ids, vecs := testvec.Gaussian(rand.New(rand.NewPCG(21, 22)), n, dim)
 	ix, err := eval.NewIndex(ids, vecs)
 	if err != nil {
 		t.Fatal(err)
