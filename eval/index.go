@@ -73,6 +73,26 @@ func (ix *Index) WithVectors(vecs [][]float32) (*Index, error) {
 	return out, nil
 }
 
+// WithMatrix is WithVectors for vectors held as one row-major matrix of
+// len(ids) rows, which the new index takes over and normalises in place
+// instead of copying (the caller must not use data afterwards).
+func (ix *Index) WithMatrix(data []float32) (*Index, error) {
+	n := len(ix.ids)
+	if len(data) == 0 || len(data)%n != 0 {
+		return nil, fmt.Errorf("eval: WithMatrix: %d values are not %d rows", len(data), n)
+	}
+	out := &Index{ids: ix.ids, idOrder: ix.idOrder}
+	dim := len(data) / n
+	for i := range n {
+		row := data[i*dim : (i+1)*dim]
+		if err := normalizeRow(row, row); err != nil {
+			return nil, fmt.Errorf("eval: WithMatrix: vector %d (id %q) %w", i, ix.ids[i], err)
+		}
+	}
+	out.adopt(data, dim)
+	return out, nil
+}
+
 // load checks vecs (one per id) and stores them L2-normalised.
 func (ix *Index) load(vecs [][]float32) error {
 	dim := len(vecs[0])
@@ -81,33 +101,45 @@ func (ix *Index) load(vecs [][]float32) error {
 	}
 	data := make([]float32, len(vecs)*dim)
 	for i, v := range vecs {
-		id := ix.ids[i]
 		if len(v) != dim {
-			return fmt.Errorf("vector %d (id %q) has dim %d, want %d", i, id, len(v), dim)
+			return fmt.Errorf("vector %d (id %q) has dim %d, want %d", i, ix.ids[i], len(v), dim)
 		}
-		var ss float64
-		for j, x := range v {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return fmt.Errorf("vector %d (id %q) has non-finite value at %d", i, id, j)
-			}
-			ss += float64(x) * float64(x)
-		}
-		if ss == 0 {
-			return fmt.Errorf("vector %d (id %q) has zero norm", i, id)
-		}
-		inv := 1 / math.Sqrt(ss)
-		row := data[i*dim : (i+1)*dim]
-		for j, x := range v {
-			row[j] = float32(float64(x) * inv)
+		if err := normalizeRow(data[i*dim:(i+1)*dim], v); err != nil {
+			return fmt.Errorf("vector %d (id %q) %w", i, ix.ids[i], err)
 		}
 	}
+	ix.adopt(data, dim)
+	return nil
+}
+
+// normalizeRow writes v/‖v‖ (computed in float64) into dst, which may be
+// v itself, or says why v has no direction.
+func normalizeRow(dst, v []float32) error {
+	var ss float64
+	for j, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("has non-finite value at %d", j)
+		}
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 {
+		return errors.New("has zero norm")
+	}
+	inv := 1 / math.Sqrt(ss)
+	for j, x := range v {
+		dst[j] = float32(float64(x) * inv)
+	}
+	return nil
+}
+
+// adopt makes data (normalised rows of dim values) the index's matrix.
+func (ix *Index) adopt(data []float32, dim int) {
 	ix.data, ix.dim = data, dim
-	n := len(vecs)
+	n := len(data) / dim
 	ix.scratch.New = func() any {
 		buf := make([]float32, n)
 		return &buf
 	}
-	return nil
 }
 
 // Len is the number of documents.

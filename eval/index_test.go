@@ -235,7 +235,7 @@ func TestSearchPanicsOnDimMismatch(t *testing.T) {
 	}
 }
 
-func TestWithVectorsMatchesNewIndex(t *testing.T) {
+func TestWithVectorsAndMatrixMatchNewIndex(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	ids, vecs := tieCorpus(r, 200, 8)
 	_, other := tieCorpus(r, 200, 8)
@@ -251,10 +251,18 @@ func TestWithVectorsMatchesNewIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fromMatrix, err := base.WithMatrix(slices.Concat(other...))
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := base.Search(vecs[0], 10)
 	for _, q := range tieQueries(r, other, 9)[3:] {
-		if g, w := got.Search(q, 10), want.Search(q, 10); !slices.Equal(g, w) {
+		w := want.Search(q, 10)
+		if g := got.Search(q, 10); !slices.Equal(g, w) {
 			t.Fatalf("WithVectors search %v, NewIndex search %v", g, w)
+		}
+		if g := fromMatrix.Search(q, 10); !slices.Equal(g, w) {
+			t.Fatalf("WithMatrix search %v, NewIndex search %v", g, w)
 		}
 	}
 	if after := base.Search(vecs[0], 10); !slices.Equal(before, after) {
@@ -273,6 +281,20 @@ func TestWithVectorsMatchesNewIndex(t *testing.T) {
 	} {
 		if _, err := base.WithVectors(tc.vecs); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		data []float32
+		want string
+	}{
+		{"rows", make([]float32, 200*8-1), "1599 values are not 200 rows"},
+		{"empty", nil, "0 values are not 200 rows"},
+		{"NaN", slices.Concat(append([][]float32{{0, 0, float32(math.Inf(1)), 0, 0, 0, 0, 1}}, other[1:]...)...), "vector 0 (id " + strconv.Quote(ids[0]) + ") has non-finite value at 2"},
+		{"zero", slices.Concat(append(slices.Clone(other[:5]), append([][]float32{make([]float32, 8)}, other[6:]...)...)...), "vector 5 (id " + strconv.Quote(ids[5]) + ") has zero norm"},
+	} {
+		if _, err := base.WithMatrix(tc.data); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("WithMatrix %s: err %v, want it to contain %q", tc.name, err, tc.want)
 		}
 	}
 }

@@ -60,16 +60,35 @@ func (h *Head) ProjectBatch(vs [][]float32) [][]float32 {
 		}
 		copy(x[i*dIn:], v)
 	}
-	w := h.weight32()
 	// One backing array for all outputs: fewer allocations for large batches.
 	flat := make([]float32, len(vs)*dOut)
-	blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-		blas32.General{Rows: len(vs), Cols: dIn, Stride: dIn, Data: x},
-		blas32.General{Rows: dOut, Cols: dIn, Stride: dIn, Data: w},
-		0, blas32.General{Rows: len(vs), Cols: dOut, Stride: dOut, Data: flat})
-	z := make([]float64, dOut)
+	h.ProjectRows(flat, x)
 	for i := range out {
-		row := flat[i*dOut : (i+1)*dOut : (i+1)*dOut]
+		out[i] = flat[i*dOut : (i+1)*dOut : (i+1)*dOut]
+	}
+	return out
+}
+
+// ProjectRows is ProjectBatch over row-major matrices: src holds n rows of
+// d_in values, dst receives their n projections of d_out values. It spares
+// a caller that already holds its vectors in one matrix (a corpus projected
+// every epoch) the copies. It panics if the lengths do not fit the head.
+func (h *Head) ProjectRows(dst, src []float32) {
+	dIn, dOut := h.cfg.DIn, h.cfg.DOut
+	n := len(src) / dIn
+	if len(src) != n*dIn || len(dst) != n*dOut {
+		panic(fmt.Sprintf("model: head ProjectRows: %d source and %d destination values for d_in=%d, d_out=%d", len(src), len(dst), dIn, dOut))
+	}
+	if n == 0 {
+		return
+	}
+	blas32.Gemm(blas.NoTrans, blas.Trans, 1,
+		blas32.General{Rows: n, Cols: dIn, Stride: dIn, Data: src},
+		blas32.General{Rows: dOut, Cols: dIn, Stride: dIn, Data: h.weight32()},
+		0, blas32.General{Rows: n, Cols: dOut, Stride: dOut, Data: dst})
+	z := make([]float64, dOut)
+	for i := range n {
+		row := dst[i*dOut : (i+1)*dOut]
 		for j, v := range row {
 			z[j] = float64(v)
 		}
@@ -77,9 +96,7 @@ func (h *Head) ProjectBatch(vs [][]float32) [][]float32 {
 			z[j] += b
 		}
 		headNormalizeInto(row, z)
-		out[i] = row
 	}
-	return out
 }
 
 // weight32 is the effective W (d_out×d_in, row-major) in float32.

@@ -167,6 +167,8 @@ func TestHeadProjectPanicsOnWrongLength(t *testing.T) {
 	}{
 		{"Project", func() { h.Project(make([]float32, 2)) }},
 		{"ProjectBatch", func() { h.ProjectBatch([][]float32{make([]float32, 3), make([]float32, 4)}) }},
+		{"ProjectRows source", func() { h.ProjectRows(make([]float32, 3), make([]float32, 4)) }},
+		{"ProjectRows destination", func() { h.ProjectRows(make([]float32, 4), make([]float32, 3)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

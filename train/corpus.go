@@ -2,18 +2,20 @@ package train
 
 import (
 	"fmt"
+	"slices"
 
 	"retune/eval"
 	"retune/model"
 )
 
 // Corpus is the document collection that mining and evaluation search: its
-// ids and base vectors, with an exact index over them built once. A head that
-// applies to documents gets an index over the same ids with the projected
-// vectors (eval.Index.WithVectors), so a dev evaluation per epoch does not
-// check and sort every id again.
+// base vectors as one matrix and an exact index over them, built once. A
+// head that applies to documents gets an index over the same ids
+// (eval.Index.WithMatrix) whose matrix is the head's projection of the base
+// one, written once and normalised in place: a dev evaluation per epoch
+// neither checks and sorts every id again nor copies the corpus three times.
 type Corpus struct {
-	vecs [][]float32
+	flat []float32 // the base vectors, row-major
 	base *eval.Index
 }
 
@@ -23,7 +25,7 @@ func NewCorpus(ids []string, vecs [][]float32) (*Corpus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
-	return &Corpus{vecs: vecs, base: ix}, nil
+	return &Corpus{flat: slices.Concat(vecs...), base: ix}, nil
 }
 
 // Index returns the index to search with head: the base index when head is
@@ -32,7 +34,9 @@ func (c *Corpus) Index(head *model.Head) (*eval.Index, error) {
 	if head == nil || !head.AppliesToDocs() {
 		return c.base, nil
 	}
-	ix, err := c.base.WithVectors(head.ProjectBatch(c.vecs))
+	projected := make([]float32, c.base.Len()*head.Config().DOut)
+	head.ProjectRows(projected, c.flat)
+	ix, err := c.base.WithMatrix(projected)
 	if err != nil {
 		return nil, fmt.Errorf("corpus through the head: %w", err)
 	}
