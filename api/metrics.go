@@ -56,7 +56,7 @@ func newServerMetrics(g metricsGauges) *serverMetrics {
 		}, []string{"result"}),
 		search: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "retune_search_duration_seconds",
-			Help:    "Time to rank one query against one collection (embedding excluded), by mode.",
+			Help:    "Time until one query's ranking against one collection is ready (embedding excluded; the queries of one request are ranked together, and each counts the batch's time), by mode.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 12), // 50 µs .. ~0.5 s
 		}, []string{"mode"}),
 	}

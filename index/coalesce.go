@@ -1,6 +1,7 @@
 package index
 
 import (
+	"slices"
 	"sync"
 
 	"retune/eval"
@@ -49,28 +50,57 @@ type denseRequest struct {
 	done   chan struct{}
 }
 
-// search returns ix.Search(vec, k). The caller that finds no batch running
-// leads: it runs the queue (its own query included) and, if more queries
-// arrived meanwhile, hands them to a goroutine instead of serving them
-// itself, so leading never delays its own answer.
+// search returns ix.Search(vec, k).
 func (c *coalescer) search(vec []float32, k int) []eval.Scored {
 	if c.direct {
 		return c.ix.Search(vec, k)
 	}
-	r := &denseRequest{vec: vec, k: k, done: make(chan struct{})}
+	return c.searchAll([][]float32{vec}, []int{k})[0]
+}
+
+// searchAll returns ix.Search(vecs[i], ks[i]) for every i. The queries
+// join the queue together, so they share a batch. The caller that finds no
+// batch running leads: it runs the queue (its own queries included) and,
+// if more queries arrived meanwhile, hands them to a goroutine instead of
+// serving them itself, so leading never delays its own answer.
+func (c *coalescer) searchAll(vecs [][]float32, ks []int) [][]eval.Scored {
+	out := make([][]eval.Scored, len(vecs))
+	if len(vecs) == 0 {
+		return out
+	}
+	if c.direct {
+		// Too small for concurrent callers to gain, but one caller's many
+		// queries still share passes.
+		if len(vecs) == 1 {
+			out[0] = c.ix.Search(vecs[0], ks[0])
+			return out
+		}
+		res := c.ix.SearchBatch(vecs, slices.Max(ks), 0)
+		for i, r := range res {
+			out[i] = r[:min(ks[i], len(r))]
+		}
+		return out
+	}
+	reqs := make([]*denseRequest, len(vecs))
+	for i := range reqs {
+		reqs[i] = &denseRequest{vec: vecs[i], k: ks[i], done: make(chan struct{})}
+	}
 	c.mu.Lock()
-	c.queue = append(c.queue, r)
+	c.queue = append(c.queue, reqs...)
 	lead := !c.leading
 	c.leading = true
 	c.mu.Unlock()
 	if lead && !c.runQueued() {
 		go c.drain()
 	}
-	<-r.done
-	if r.panicV != nil {
-		panic(r.panicV)
+	for i, r := range reqs {
+		<-r.done
+		if r.panicV != nil {
+			panic(r.panicV)
+		}
+		out[i] = r.res
 	}
-	return r.res
+	return out
 }
 
 // drain runs batches until the queue is empty.

@@ -1,8 +1,10 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -119,5 +121,73 @@ func TestCoalescerPanicReachesCaller(t *testing.T) {
 	}()
 	if got, want := c.search(vecs[0], 3), ix.Search(vecs[0], 3); !slices.Equal(got, want) {
 		t.Errorf("after the panic: %v, want %v", got, want)
+	}
+}
+
+// wordCollection is n documents of three words from a 60-word vocabulary
+// (so BM25 and hybrid have something to match) with Gaussian vectors.
+func wordCollection(t *testing.T, n, dim int) (*Collection, [][]float32) {
+	t.Helper()
+	ids, vecs := testvec.Gaussian(rand.New(rand.NewPCG(31, 32)), n, dim)
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("w%d w%d w%d", i%60, (i/60)%60, (i*7)%60)
+	}
+	c, err := NewCollection(ids, texts, vecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, vecs
+}
+
+// TestCollectionSearchBatchMatchesSearch: a batch of every mode and many k
+// returns what Search returns for each query, on a collection searched
+// directly and on one large enough to coalesce.
+func TestCollectionSearchBatchMatchesSearch(t *testing.T) {
+	for _, n := range []int{500, coalesceMinFloats/32 + 1} {
+		c, vecs := wordCollection(t, n, 32)
+		if got, want := c.near.direct, n == 500; got != want {
+			t.Fatalf("n=%d: direct = %v, want %v", n, got, want)
+		}
+		r := rand.New(rand.NewPCG(uint64(n), 2))
+		var qs []Query
+		for i := range 40 {
+			q := Query{Text: fmt.Sprintf("w%d w%d", r.IntN(60), r.IntN(60)), Vec: vecs[r.IntN(n)], K: 1 + r.IntN(150)}
+			q.Mode = []Mode{ModeDense, ModeBM25, ModeHybrid}[i%3]
+			if i%4 == 3 {
+				q.Fusion = FusionScore
+			}
+			qs = append(qs, q)
+		}
+		got, err := c.SearchBatch(qs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range qs {
+			want, err := c.Search(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got[i], want) {
+				t.Fatalf("n=%d query %d (%s, k=%d): batch and Search differ", n, i, q.Mode, q.K)
+			}
+		}
+	}
+}
+
+func TestCollectionSearchBatchNamesTheBadQuery(t *testing.T) {
+	c, vecs := wordCollection(t, 100, 8)
+	qs := []Query{
+		{Vec: vecs[0], K: 5, Mode: ModeDense},
+		{Text: "w1", K: 5, Mode: ModeBM25},
+		{Text: "  ", Vec: vecs[1], K: 5, Mode: ModeHybrid},
+	}
+	_, err := c.SearchBatch(qs)
+	var qe *QueryError
+	if !errors.As(err, &qe) || qe.Index != 2 || !errors.Is(err, ErrInvalidQuery) || !strings.Contains(err.Error(), "text is empty") {
+		t.Fatalf("err = %v, want a QueryError for query 2 wrapping ErrInvalidQuery", err)
+	}
+	if got, err := c.SearchBatch(nil); err != nil || len(got) != 0 {
+		t.Errorf("empty batch: %v, %v", got, err)
 	}
 }

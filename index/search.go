@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"unicode"
+
+	"retune/eval"
 )
 
 // Mode selects the retriever.
@@ -96,16 +98,76 @@ func (c *Collection) Search(q Query) ([]Hit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: search: %w", err)
 	}
-	switch q.Mode {
-	case ModeDense:
-		return c.hitsDense(c.searchDense(q.Vec, q.K)), nil
-	case ModeBM25:
-		return c.hitsBM25(c.bm25.search(q.Text, q.K)), nil
-	}
+	return c.run([]Query{q})[0], nil
+}
 
-	depth := min(max(q.K, HybridDepth), c.Len())
-	dense := c.searchDense(q.Vec, depth)
-	lexical := c.bm25.search(q.Text, depth)
+// A QueryError is a malformed query of SearchBatch: Index is its position
+// and Err wraps ErrInvalidQuery.
+type QueryError struct {
+	Index int
+	Err   error
+}
+
+func (e *QueryError) Error() string { return fmt.Sprintf("index: search: query %d: %v", e.Index, e.Err) }
+func (e *QueryError) Unwrap() error { return e.Err }
+
+// SearchBatch runs every query of qs as Search does, with the same results,
+// after validating them all (the first malformed one is a *QueryError and
+// nothing runs). The dense parts run together: one pass over the document
+// matrix for all of them, where Search would make one each.
+func (c *Collection) SearchBatch(qs []Query) ([][]Hit, error) {
+	valid := make([]Query, len(qs))
+	for i, q := range qs {
+		v, err := c.validate(q)
+		if err != nil {
+			return nil, &QueryError{Index: i, Err: err}
+		}
+		valid[i] = v
+	}
+	return c.run(valid), nil
+}
+
+// run answers validated queries.
+func (c *Collection) run(qs []Query) [][]Hit {
+	var vecs [][]float32
+	var depths, owner []int
+	for i, q := range qs {
+		if q.Mode != ModeBM25 {
+			vecs = append(vecs, q.Vec)
+			depths = append(depths, c.denseDepth(q))
+			owner = append(owner, i)
+		}
+	}
+	dense := make([][]scoredDoc, len(qs))
+	for j, list := range c.near.searchAll(vecs, depths) {
+		dense[owner[j]] = c.scoredDocs(list)
+	}
+	out := make([][]Hit, len(qs))
+	for i, q := range qs {
+		switch q.Mode {
+		case ModeDense:
+			out[i] = c.hitsDense(dense[i])
+		case ModeBM25:
+			out[i] = c.hitsBM25(c.bm25.search(q.Text, q.K))
+		default:
+			out[i] = c.hybrid(q, dense[i])
+		}
+	}
+	return out
+}
+
+// denseDepth is how many dense candidates q needs: K, or for hybrid the
+// fusion depth.
+func (c *Collection) denseDepth(q Query) int {
+	if q.Mode == ModeDense {
+		return q.K
+	}
+	return min(max(q.K, HybridDepth), c.Len())
+}
+
+// hybrid fuses q's dense candidates with as many BM25 candidates.
+func (c *Collection) hybrid(q Query, dense []scoredDoc) []Hit {
+	lexical := c.bm25.search(q.Text, c.denseDepth(q))
 	var fused []fusedHit
 	if q.Fusion == FusionRRF {
 		fused = fuseRRF(dense, lexical, q.RRFK)
@@ -124,7 +186,7 @@ func (c *Collection) Search(q Query) ([]Hit, error) {
 			hits[i].BM25Score = ptr(f.bm25)
 		}
 	}
-	return hits, nil
+	return hits
 }
 
 // validate checks q and returns it with defaults filled in and Vec replaced
@@ -193,10 +255,9 @@ func (c *Collection) unitQuery(v []float32) ([]float32, error) {
 	return u, nil
 }
 
-// searchDense returns the top k by cosine as positions, best first (eval's
+// scoredDocs turns eval's dense results into positions, best first (eval's
 // order: score descending, id ascending).
-func (c *Collection) searchDense(v []float32, k int) []scoredDoc {
-	res := c.near.search(v, k)
+func (c *Collection) scoredDocs(res []eval.Scored) []scoredDoc {
 	out := make([]scoredDoc, len(res))
 	for i, r := range res {
 		out[i] = scoredDoc{Score: r.Score, Doc: c.pos[r.ID]}

@@ -39,6 +39,7 @@ type searchBench struct {
 	apiKey      string
 	mode        string
 	k           int
+	perRequest  int // queries per request
 	concurrency int
 	requests    int
 	warmup      int
@@ -51,6 +52,7 @@ type searchBenchResult struct {
 	Collection   string         `json:"collection"`
 	Mode         string         `json:"mode"`
 	K            int            `json:"k"`
+	PerRequest   int            `json:"queries_per_request"`
 	Concurrency  int            `json:"concurrency"`
 	Queries      int            `json:"distinct_queries"`
 	QuerySource  string         `json:"query_source"`
@@ -82,6 +84,7 @@ func benchSearch(ctx context.Context, args []string) error {
 	requests := fs.Int("requests", 2000, fmt.Sprintf("requests to send after warm-up (at most %d)", benchMaxRequests))
 	warmup := fs.Int("warmup", 1, "requests sent one by one first and not measured (the first search loads the collection)")
 	k := fs.Int("k", 10, "hits per query")
+	perRequest := fs.Int("per-request", 1, "queries per request (sent as \"queries\" when more than 1; at most 64)")
 	mode := fs.String("mode", "dense", "dense, bm25 or hybrid")
 	queriesFile := fs.String("queries", "", "file with one query per line")
 	beirDir := fs.String("beir", "", "BEIR folder whose queries.jsonl to use (default: shared SciFact when present)")
@@ -102,6 +105,8 @@ func benchSearch(ctx context.Context, args []string) error {
 		return fmt.Errorf("--concurrency %d must be in [1, %d]", *concurrency, benchMaxConcurrency)
 	case *requests < 1 || *requests > benchMaxRequests:
 		return fmt.Errorf("--requests %d must be in [1, %d]", *requests, benchMaxRequests)
+	case *perRequest < 1 || *perRequest > 64:
+		return fmt.Errorf("--per-request %d must be in [1, 64]", *perRequest)
 	case *warmup < 0 || *warmup > 1000:
 		return fmt.Errorf("--warmup %d must be in [0, 1000]", *warmup)
 	case *maxDuration <= 0:
@@ -111,7 +116,7 @@ func benchSearch(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b := searchBench{base: base, collection: *collection, apiKey: *apiKey, mode: *mode, k: *k,
+	b := searchBench{base: base, collection: *collection, apiKey: *apiKey, mode: *mode, k: *k, perRequest: *perRequest,
 		concurrency: *concurrency, requests: *requests, warmup: *warmup, queries: queries, maxDuration: *maxDuration}
 	res, err := b.run(ctx, &http.Client{
 		Timeout:   30 * time.Second,
@@ -204,9 +209,9 @@ func benchQueries(file, beir string) ([]string, string, error) {
 func (b searchBench) run(ctx context.Context, client *http.Client) (searchBenchResult, error) {
 	endpoint := b.base.JoinPath("v1", "collections", b.collection, "search").String()
 	res := searchBenchResult{URL: b.base.String(), Collection: b.collection, Mode: b.mode, K: b.k,
-		Concurrency: b.concurrency, Queries: len(b.queries)}
+		PerRequest: max(b.perRequest, 1), Concurrency: b.concurrency, Queries: len(b.queries)}
 	for i := range b.warmup {
-		if err := b.search(ctx, client, endpoint, b.queries[i%len(b.queries)]); err != nil {
+		if err := b.search(ctx, client, endpoint, b.request(i)); err != nil {
 			return res, fmt.Errorf("warm-up request: %w", err)
 		}
 	}
@@ -228,7 +233,7 @@ func (b searchBench) run(ctx context.Context, client *http.Client) (searchBenchR
 					return
 				}
 				t := time.Now()
-				err := b.search(ctx, client, endpoint, b.queries[(b.warmup+i)%len(b.queries)])
+				err := b.search(ctx, client, endpoint, b.request(b.warmup+i))
 				ms := float64(time.Since(t).Microseconds()) / 1000
 				if err != nil && ctx.Err() != nil {
 					return // cut off by the deadline or a signal: not the server's error
@@ -257,10 +262,26 @@ func (b searchBench) run(ctx context.Context, client *http.Client) (searchBenchR
 	return res, nil
 }
 
-// search sends one query and drains the response, so the connection is
+// request returns the queries of request i, cycling through b.queries.
+func (b searchBench) request(i int) []string {
+	n := max(b.perRequest, 1)
+	qs := make([]string, n)
+	for j := range qs {
+		qs[j] = b.queries[(i*n+j)%len(b.queries)]
+	}
+	return qs
+}
+
+// search sends one request and drains the response, so the connection is
 // reused and the measured time includes reading the whole body.
-func (b searchBench) search(ctx context.Context, client *http.Client, endpoint, query string) error {
-	body, err := json.Marshal(map[string]any{"query": query, "k": b.k, "mode": b.mode})
+func (b searchBench) search(ctx context.Context, client *http.Client, endpoint string, queries []string) error {
+	payload := map[string]any{"k": b.k, "mode": b.mode}
+	if len(queries) == 1 {
+		payload["query"] = queries[0]
+	} else {
+		payload["queries"] = queries
+	}
+	body, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,5 +104,51 @@ func TestSearchBenchRun(t *testing.T) {
 	}
 	if !res.StoppedEarly || res.Requests >= 1_000_000 || res.Requests != res.OK+res.Errors {
 		t.Fatalf("deadline run %+v", res)
+	}
+}
+
+// TestSearchBenchPerRequest: with --per-request n each request carries n
+// consecutive queries as "queries", cycling through the list; with 1 it
+// sends "query".
+func TestSearchBenchPerRequest(t *testing.T) {
+	var mu sync.Mutex
+	var seen [][]string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Query   *string  `json:"query"`
+			Queries []string `json:"queries"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		qs := body.Queries
+		if body.Query != nil {
+			qs = []string{*body.Query}
+		}
+		mu.Lock()
+		seen = append(seen, qs)
+		mu.Unlock()
+		w.Write([]byte(`{"object":"list"}`))
+	}))
+	defer ts.Close()
+	base, _ := url.Parse(ts.URL)
+	for _, tc := range []struct {
+		per  int
+		want [][]string
+	}{
+		{1, [][]string{{"a"}, {"b"}, {"c"}, {"a"}}},
+		{2, [][]string{{"a", "b"}, {"c", "a"}, {"b", "c"}, {"a", "b"}}},
+	} {
+		seen = nil
+		b := searchBench{base: base, collection: "col-x", mode: "dense", k: 5, perRequest: tc.per, concurrency: 1,
+			requests: 4, queries: []string{"a", "b", "c"}, maxDuration: time.Minute}
+		res, err := b.run(context.Background(), ts.Client())
+		if err != nil || res.OK != 4 || res.PerRequest != tc.per {
+			t.Fatalf("per-request %d: %+v, %v", tc.per, res, err)
+		}
+		if !reflect.DeepEqual(seen, tc.want) {
+			t.Errorf("per-request %d: sent %v, want %v", tc.per, seen, tc.want)
+		}
 	}
 }
