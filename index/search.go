@@ -108,7 +108,9 @@ type QueryError struct {
 	Err   error
 }
 
-func (e *QueryError) Error() string { return fmt.Sprintf("index: search: query %d: %v", e.Index, e.Err) }
+func (e *QueryError) Error() string {
+	return fmt.Sprintf("index: search: query %d: %v", e.Index, e.Err)
+}
 func (e *QueryError) Unwrap() error { return e.Err }
 
 // SearchBatch runs every query of qs as Search does, with the same results,
