@@ -57,25 +57,12 @@ func NewIndex(ids []string, vecs [][]float32) (*Index, error) {
 	return ix, nil
 }
 
-// WithVectors returns an index over the same ids with other vectors, one
-// per id in the same order (the documents through a trained head, say),
-// checked and normalised as NewIndex does. The ids' checks and sort order
-// are shared rather than redone: on a large corpus those were most of
-// NewIndex's cost, paid again at every dev evaluation.
-func (ix *Index) WithVectors(vecs [][]float32) (*Index, error) {
-	if len(vecs) != len(ix.ids) {
-		return nil, fmt.Errorf("eval: WithVectors: %d vectors for %d ids", len(vecs), len(ix.ids))
-	}
-	out := &Index{ids: ix.ids, idOrder: ix.idOrder}
-	if err := out.load(vecs); err != nil {
-		return nil, fmt.Errorf("eval: WithVectors: %w", err)
-	}
-	return out, nil
-}
-
-// WithMatrix is WithVectors for vectors held as one row-major matrix of
-// len(ids) rows, which the new index takes over and normalises in place
-// instead of copying (the caller must not use data afterwards).
+// WithMatrix returns an index over the same ids with other vectors (the
+// documents through a trained head, say): data holds one row per id in the
+// same order, row-major. The new index takes data over and normalises it in
+// place as NewIndex would (the caller must not use it afterwards), and
+// shares the ids' checks and sort order instead of redoing them: on a large
+// corpus those were most of NewIndex's cost, paid at every dev evaluation.
 func (ix *Index) WithMatrix(data []float32) (*Index, error) {
 	n := len(ix.ids)
 	if len(data) == 0 || len(data)%n != 0 {

@@ -50,14 +50,6 @@ type denseRequest struct {
 	done   chan struct{}
 }
 
-// search returns ix.Search(vec, k).
-func (c *coalescer) search(vec []float32, k int) []eval.Scored {
-	if c.direct {
-		return c.ix.Search(vec, k)
-	}
-	return c.searchAll([][]float32{vec}, []int{k})[0]
-}
-
 // searchAll returns ix.Search(vecs[i], ks[i]) for every i. The queries
 // join the queue together, so they share a batch. The caller that finds no
 // batch running leads: it runs the queue (its own queries included) and,

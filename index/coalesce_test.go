@@ -41,7 +41,7 @@ func TestCoalescerMatchesSearch(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan string, 2*callers)
 	check := func(q []float32, k int) {
-		if got, want := c.search(q, k), ix.Search(q, k); !slices.Equal(got, want) {
+		if got, want := c.searchAll([][]float32{q}, []int{k})[0], ix.Search(q, k); !slices.Equal(got, want) {
 			errs <- fmt.Sprintf("k=%d: coalesced %v, Search %v", k, got, want)
 		}
 	}
@@ -117,9 +117,9 @@ func TestCoalescerPanicReachesCaller(t *testing.T) {
 				t.Errorf("recovered %v, want the dimension panic", p)
 			}
 		}()
-		c.search([]float32{1, 2}, 3)
+		c.searchAll([][]float32{{1, 2}}, []int{3})
 	}()
-	if got, want := c.search(vecs[0], 3), ix.Search(vecs[0], 3); !slices.Equal(got, want) {
+	if got, want := c.searchAll([][]float32{vecs[0]}, []int{3})[0], ix.Search(vecs[0], 3); !slices.Equal(got, want) {
 		t.Errorf("after the panic: %v, want %v", got, want)
 	}
 }
