@@ -91,6 +91,48 @@ func (s *Server) resumeCollections(ctx context.Context) error {
 	return nil
 }
 
+// preloadCollections loads every ready collection, one after another, in
+// the background: a restarted server answers its first searches without
+// first reading an index and rebuilding its BM25 (seconds for a large
+// collection). A search arriving meanwhile shares the load in progress;
+// a collection that fails to load is logged and loaded again, with the
+// error, by its first search.
+func (s *Server) preloadCollections() {
+	s.cols.background(func(ctx context.Context) {
+		page := store.Page{Limit: store.MaxPageLimit}
+		for {
+			cols, more, err := s.store.ListCollections(ctx, page)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("preloading collections: listing failed", "err", err)
+				}
+				return
+			}
+			for _, col := range cols {
+				if col.Status != store.CollectionReady {
+					continue
+				}
+				start := time.Now()
+				_, err := s.cols.get(ctx, col.ID, func(ctx context.Context) (*index.Collection, collectionMeta, error) {
+					return s.loadCollection(ctx, col.ID)
+				})
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					s.log.Warn("preloading collection failed", "collection", col.ID, "err", err)
+					continue
+				}
+				s.log.Info("collection loaded", "collection", col.ID, "docs", col.Docs, "seconds", time.Since(start).Seconds())
+			}
+			if !more || len(cols) == 0 {
+				return
+			}
+			page.After = cols[len(cols)-1].ID
+		}
+	})
+}
+
 // indexCollection embeds col's documents (through its head when the head
 // applies to documents), builds and saves the index, and marks it ready.
 func (s *Server) indexCollection(ctx context.Context, col store.Collection) error {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"retune/store"
 )
@@ -99,4 +102,47 @@ func TestSearchNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"a"}`), 409, "still indexing (25% done)")
+}
+
+// TestCollectionsPreloadAtStart: a restarted server loads its ready
+// collections in the background, before any search asks for them, unless
+// LazyCollections is set.
+func TestCollectionsPreloadAtStart(t *testing.T) {
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	ls.readyCollection(testDocs, "")
+	ls.stop()
+
+	lazy := cfg
+	lazy.LazyCollections = true
+	ls = startServer(t, lazy)
+	time.Sleep(200 * time.Millisecond)
+	if n := loadedCollections(ls); n != 0 {
+		t.Fatalf("lazy server loaded %d collections before any search", n)
+	}
+	ls.stop()
+
+	ls = startServer(t, cfg)
+	for deadline := time.Now().Add(10 * time.Second); loadedCollections(ls) != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no collection loaded 10 s after start (gauge %d)", loadedCollections(ls))
+		}
+	}
+}
+
+// loadedCollections reads the retune_collections_loaded gauge.
+func loadedCollections(ls *liveServer) int {
+	ls.t.Helper()
+	r := ls.do("GET", "/metrics", "", nil)
+	for line := range strings.Lines(string(r.Body)) {
+		if v, ok := strings.CutPrefix(line, "retune_collections_loaded "); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				ls.t.Fatalf("gauge %q: %v", line, err)
+			}
+			return n
+		}
+	}
+	ls.t.Fatalf("no retune_collections_loaded in /metrics")
+	return 0
 }

@@ -14,7 +14,8 @@ import (
 // cancel background work. Loaded collections stay in memory until deleted:
 // the working set is expected to fit (SciFact's 5,183 abstracts with
 // 100-d vectors take about 4 MB of vectors); an LRU bound belongs here if
-// collections outgrow memory.
+// collections outgrow memory. Start loads every ready collection in the
+// background unless Config.LazyCollections is set.
 type collectionState struct {
 	// ctx lives as long as the server: indexing runs and lazy loads run
 	// under it rather than under the request that triggered them, so one
@@ -125,6 +126,22 @@ func (st *collectionState) get(ctx context.Context, id string,
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// background runs fn(st.ctx) on a goroutine that close waits for, unless
+// the server is closing (then it reports false and runs nothing).
+func (st *collectionState) background(fn func(ctx context.Context)) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ctx.Err() != nil {
+		return false
+	}
+	st.wg.Add(1)
+	go func() {
+		defer st.wg.Done()
+		fn(st.ctx)
+	}()
+	return true
 }
 
 // ready returns collection id if it is loaded and its load succeeded.

@@ -48,6 +48,9 @@ type Config struct {
 	// MaxDocuments caps the documents posted to create a collection
 	// (default 50000).
 	MaxDocuments int
+	// LazyCollections leaves ready collections on disk until their first
+	// search; by default Start loads them all in the background.
+	LazyCollections bool
 }
 
 // Server is the HTTP API plus the worker pool that runs fine-tuning jobs.
@@ -199,6 +202,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.resumeCollections(ctx); err != nil {
 		s.pool.shutdown()
 		return fmt.Errorf("api: start: %w", err)
+	}
+	if !s.cfg.LazyCollections {
+		s.preloadCollections()
 	}
 	for range s.cfg.Workers {
 		s.pool.spawn(func() { s.work(poolCtx) })

@@ -33,6 +33,7 @@ func runServe(ctx context.Context, args []string) error {
 	workers := fs.Int("workers", 1, "fine-tuning jobs run at once")
 	maxInputs := fs.Int("max-inputs", 2048, "texts per embeddings request")
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
+	lazyCollections := fs.Bool("lazy-collections", false, "load a ready collection on its first search instead of loading them all in the background at start")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (all allocations since start) to this file at shutdown")
@@ -78,7 +79,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	srv, err := api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs, Store: st,
+	srv, err := api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs, Store: st, LazyCollections: *lazyCollections,
 		Workers: *workers, LLM: negatives.LLMConfigFromEnv(), APIKeys: keys})
 	if err != nil {
 		return err
