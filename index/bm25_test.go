@@ -1,7 +1,11 @@
 package index
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -255,4 +259,62 @@ func idsOf(hits []eval.Scored) []string {
 		out[i] = h.ID
 	}
 	return out
+}
+
+// TestBM25ParallelBuildIsSequentialBuild: pass 1 split into runs (terms
+// first seen in different runs, stop words, empty and repeated texts)
+// builds the same index as one run.
+func TestBM25ParallelBuildIsSequentialBuild(t *testing.T) {
+	defer func(m, p int) { bm25MinRun = m; runtime.GOMAXPROCS(p) }(bm25MinRun, runtime.GOMAXPROCS(4))
+	r := rand.New(rand.NewPCG(41, 42))
+	words := []string{"the", "Rocket", "rockets", "fuel", "orbit", "bread", "oven", "of", "ÉCOLE", "naïve", "x2", "data"}
+	ids := make([]string, 997)
+	texts := make([]string, len(ids))
+	for i := range texts {
+		ids[i] = fmt.Sprintf("d%d", i)
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(words[r.IntN(len(words))] + " ")
+		}
+		if i%97 == 0 {
+			b.WriteString(fmt.Sprintf("rare%d", i)) // a term only one run sees
+		}
+		texts[i] = b.String()
+	}
+	build := func(minRun int) *BM25 {
+		bm25MinRun = minRun
+		ix, err := NewBM25(ids, texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ix
+	}
+	one, four := build(len(ids)+1), build(100)
+	if bm25Workers(len(ids)) != 4 {
+		t.Fatalf("the split build used %d runs, want 4", bm25Workers(len(ids)))
+	}
+	for name, pair := range map[string][2]any{
+		"terms": {one.terms, four.terms}, "idf": {one.idf, four.idf},
+		"postStart": {one.postStart, four.postStart}, "postDoc": {one.postDoc, four.postDoc}, "postTF": {one.postTF, four.postTF},
+		"docLen": {one.docLen, four.docLen}, "docNorm": {one.docNorm, four.docNorm}, "avgdl": {one.avgdl, four.avgdl},
+	} {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("%s differs between one run and four", name)
+		}
+	}
+}
+
+func TestSplitRuns(t *testing.T) {
+	texts := []string{"aaaa", "", "bb", "cccccc", "d", "eeee"}
+	for k := 1; k <= 4; k++ {
+		runs := splitRuns(texts, k)
+		if len(runs) != k || runs[0][0] != 0 || runs[k-1][1] != len(texts) {
+			t.Fatalf("k=%d: runs %v", k, runs)
+		}
+		for i := 1; i < k; i++ {
+			if runs[i][0] != runs[i-1][1] {
+				t.Fatalf("k=%d: runs %v are not consecutive", k, runs)
+			}
+		}
+	}
 }
