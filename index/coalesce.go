@@ -18,7 +18,7 @@ import (
 //
 // Measured with `retune bench search` on 2 cores (README): on 50,000 and
 // 300,000 documents × 100 dims, coalescing doubles to triples throughput
-// at 50 concurrent requests and cuts p99 5–10x; letting one batch per core
+// at 50 concurrent requests and cuts p99 by 3x or more; letting one batch per core
 // run at once lost most of that gain (batches stayed small). On SciFact's
 // 5,183 documents, which fit in cache, it cost 5–15% of throughput, so
 // collections under coalesceMinFloats are searched directly.
