@@ -1,6 +1,8 @@
 package dataset
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -37,27 +39,131 @@ func ReadCorpus(r io.Reader) ([]Doc, error) {
 	return docs, nil
 }
 
-// readCorpus returns the valid docs, adding the invalid lines
-// to c; the error is for I/O failures only.
+// readCorpus returns the valid docs, adding the invalid lines to c; the
+// error is for I/O failures only.
+//
+// Parsing the JSON is most of the work (2.7 s for 300,000 short documents),
+// so lines are read in batches by one goroutine, each batch is parsed by a
+// goroutine of its own, and the batches are taken back in reading order:
+// duplicates, errors and their line numbers come out exactly as from one
+// sequential pass. At most corpusAhead batches are read ahead of the one
+// being taken back, and the reader has stopped before readCorpus returns,
+// so r is never read after it (an HTTP body must not be).
 func readCorpus(r io.Reader, c *collector) ([]Doc, error) {
+	batches := make(chan *corpusBatch, corpusAhead)
+	quit := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		defer close(batches)
+		readCorpusBatches(r, batches, quit)
+	}()
+	defer func() {
+		close(quit)
+		for range batches { // unblock the reader if it is sending
+		}
+		<-stopped
+	}()
+
 	var docs []Doc
 	firstLine := make(map[string]int)
-	err := forEachLine(r, MaxLineBytes, c, func(l line) bool {
-		doc, reason := parseDoc(l.text)
-		if reason != "" {
-			return c.addf(l.n, "%s%s", reason, truncatedHint(l))
+	for b := range batches {
+		<-b.parsed
+		for _, it := range b.items {
+			var ok bool
+			switch {
+			case it.tooLong:
+				ok = c.addf(it.n, "line longer than %d bytes", MaxLineBytes)
+			case it.reason != "":
+				ok = c.addf(it.n, "%s%s", it.reason, truncatedHint(line{unterminated: it.unterminated}))
+			default:
+				if first, dup := firstLine[it.doc.ID]; dup {
+					ok = c.addf(it.n, "duplicate _id %q (first on line %d)", it.doc.ID, first)
+				} else {
+					firstLine[it.doc.ID] = it.n
+					docs = append(docs, it.doc)
+					ok = true
+				}
+			}
+			if !ok {
+				return docs, nil
+			}
 		}
-		if first, dup := firstLine[doc.ID]; dup {
-			return c.addf(l.n, "duplicate _id %q (first on line %d)", doc.ID, first)
+		if b.err != nil {
+			return nil, fmt.Errorf("read corpus: %w", b.err)
 		}
-		firstLine[doc.ID] = l.n
-		docs = append(docs, doc)
-		return true
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read corpus: %w", err)
 	}
 	return docs, nil
+}
+
+// Batching of readCorpus: lines per parse goroutine, and batches read ahead.
+const (
+	corpusBatchLines = 512
+	corpusAhead      = 8
+)
+
+// corpusBatch is a run of non-blank lines and, once parsed is closed, what
+// each holds. err is the read error that ended the input after them.
+type corpusBatch struct {
+	items  []corpusItem
+	err    error
+	parsed chan struct{}
+}
+
+type corpusItem struct {
+	n                     int // line number
+	text                  []byte
+	unterminated, tooLong bool
+	doc                   Doc
+	reason                string // why the line is not a document
+}
+
+// readCorpusBatches sends r's lines in batches, each handed to a parsing
+// goroutine first, until the input ends or quit is closed.
+func readCorpusBatches(r io.Reader, out chan<- *corpusBatch, quit <-chan struct{}) {
+	lr := newLineReader(r, MaxLineBytes)
+	for {
+		b := &corpusBatch{parsed: make(chan struct{})}
+		var err error
+		for len(b.items) < corpusBatchLines {
+			var l line
+			if l, err = lr.next(); err != nil {
+				break
+			}
+			if l.tooLong {
+				b.items = append(b.items, corpusItem{n: l.n, tooLong: true})
+				continue
+			}
+			if isBlank(l.text) {
+				continue
+			}
+			// l.text is only valid until the next line is read.
+			b.items = append(b.items, corpusItem{n: l.n, text: bytes.Clone(l.text), unterminated: l.unterminated})
+		}
+		if !errors.Is(err, io.EOF) {
+			b.err = err
+		}
+		go b.parse()
+		select {
+		case out <- b:
+		case <-quit:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (b *corpusBatch) parse() {
+	defer close(b.parsed)
+	for i := range b.items {
+		it := &b.items[i]
+		if !it.tooLong {
+			it.doc, it.reason = parseDoc(it.text)
+			it.text = nil
+		}
+	}
 }
 
 func parseDoc(b []byte) (Doc, string) {
