@@ -9,23 +9,29 @@ import (
 )
 
 // Corpus is the document collection that mining and evaluation search: its
-// base vectors as one matrix and an exact index over them, built once. A
-// head that applies to documents gets an index over the same ids
+// base vectors and an exact index over them, built once. A head that
+// applies to documents gets an index over the same ids
 // (eval.Index.WithMatrix) whose matrix is the head's projection of the base
-// one, written once and normalised in place: a dev evaluation per epoch
-// neither checks and sorts every id again nor copies the corpus three times.
+// vectors, written once and normalised in place: a dev evaluation per epoch
+// neither checks and sorts every id again nor copies the corpus three
+// times. A Corpus is not safe for concurrent use.
 type Corpus struct {
-	flat []float32 // the base vectors, row-major
+	vecs [][]float32
 	base *eval.Index
+	// flat is vecs as one row-major matrix, the projection's input; made on
+	// the first projection, so base-only searches (mining, `retune eval`
+	// without a head) never pay for it.
+	flat []float32
 }
 
-// NewCorpus indexes vecs[i] under ids[i].
+// NewCorpus indexes vecs[i] under ids[i]. vecs is kept, not copied: the
+// caller must not change it while the Corpus is in use.
 func NewCorpus(ids []string, vecs [][]float32) (*Corpus, error) {
 	ix, err := eval.NewIndex(ids, vecs)
 	if err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
-	return &Corpus{flat: slices.Concat(vecs...), base: ix}, nil
+	return &Corpus{vecs: vecs, base: ix}, nil
 }
 
 // Index returns the index to search with head: the base index when head is
@@ -33,6 +39,9 @@ func NewCorpus(ids []string, vecs [][]float32) (*Corpus, error) {
 func (c *Corpus) Index(head *model.Head) (*eval.Index, error) {
 	if head == nil || !head.AppliesToDocs() {
 		return c.base, nil
+	}
+	if c.flat == nil {
+		c.flat = slices.Concat(c.vecs...)
 	}
 	projected := make([]float32, c.base.Len()*head.Config().DOut)
 	head.ProjectRows(projected, c.flat)
