@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -121,37 +120,33 @@ type corpusItem struct {
 // readCorpusBatches sends r's lines in batches, each handed to a parsing
 // goroutine first, until the input ends or quit is closed.
 func readCorpusBatches(r io.Reader, out chan<- *corpusBatch, quit <-chan struct{}) {
-	lr := newLineReader(r, MaxLineBytes)
-	for {
-		b := &corpusBatch{parsed: make(chan struct{})}
-		var err error
-		for len(b.items) < corpusBatchLines {
-			var l line
-			if l, err = lr.next(); err != nil {
-				break
-			}
-			if l.tooLong {
-				b.items = append(b.items, corpusItem{n: l.n, tooLong: true})
-				continue
-			}
-			if isBlank(l.text) {
-				continue
-			}
-			// l.text is only valid until the next line is read.
-			b.items = append(b.items, corpusItem{n: l.n, text: bytes.Clone(l.text), unterminated: l.unterminated})
-		}
-		if !errors.Is(err, io.EOF) {
-			b.err = err
-		}
+	b := &corpusBatch{parsed: make(chan struct{})}
+	// send hands b over; false means quit was closed.
+	send := func() bool {
 		go b.parse()
 		select {
 		case out <- b:
+			return true
 		case <-quit:
-			return
+			return false
 		}
-		if err != nil {
-			return
+	}
+	stopped := false
+	err := eachLine(r, MaxLineBytes, func(l line) bool {
+		// l.text is only valid until the next line is read.
+		b.items = append(b.items, corpusItem{n: l.n, text: bytes.Clone(l.text), unterminated: l.unterminated, tooLong: l.tooLong})
+		if len(b.items) < corpusBatchLines {
+			return true
 		}
+		if stopped = !send(); stopped {
+			return false
+		}
+		b = &corpusBatch{parsed: make(chan struct{})}
+		return true
+	})
+	if !stopped {
+		b.err = err // the last lines, then the read error if any
+		send()
 	}
 }
 

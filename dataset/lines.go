@@ -90,6 +90,18 @@ func isBlank(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }
 // lines to c itself. It stops when fn or c says so and returns only I/O
 // errors.
 func forEachLine(r io.Reader, max int, c *collector, fn func(l line) bool) error {
+	return eachLine(r, max, func(l line) bool {
+		if l.tooLong {
+			return c.addf(l.n, "line longer than %d bytes", max)
+		}
+		return fn(l)
+	})
+}
+
+// eachLine feeds fn every line of r that is not blank, over-long ones
+// included (with tooLong set and no text), until fn returns false or the
+// input ends; it returns only I/O errors.
+func eachLine(r io.Reader, max int, fn func(l line) bool) error {
 	lr := newLineReader(r, max)
 	for {
 		l, err := lr.next()
@@ -99,13 +111,7 @@ func forEachLine(r io.Reader, max int, c *collector, fn func(l line) bool) error
 		if err != nil {
 			return err
 		}
-		if l.tooLong {
-			if !c.addf(l.n, "line longer than %d bytes", max) {
-				return nil
-			}
-			continue
-		}
-		if isBlank(l.text) {
+		if !l.tooLong && isBlank(l.text) {
 			continue
 		}
 		if !fn(l) {
