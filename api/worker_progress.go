@@ -45,8 +45,9 @@ type recorder struct {
 }
 
 // newRecorder reads which stages earlier attempts completed and, for a
-// resumed job, says so in a "resumed" event.
-func (s *Server) newRecorder(ctx context.Context, job store.Job) (*recorder, error) {
+// resumed job, says so in a "resumed" event. workDir is the job's pipeline
+// work folder.
+func (s *Server) newRecorder(ctx context.Context, job store.Job, workDir string) (*recorder, error) {
 	done, err := s.store.StagesDone(ctx, job.ID)
 	if err != nil {
 		return nil, err
@@ -60,7 +61,7 @@ func (s *Server) newRecorder(ctx context.Context, job store.Job) (*recorder, err
 		}
 	}
 	if job.Attempts > 1 || len(skipped) > 0 {
-		if err := r.announceResume(job.Attempts, skipped); err != nil {
+		if err := r.announceResume(job.Attempts, skipped, workDir); err != nil {
 			return nil, err
 		}
 	}
@@ -73,17 +74,17 @@ type resumedData struct {
 	CompletedEpochs int      `json:"completed_epochs"`
 }
 
-func (r *recorder) announceResume(attempt int, skipped []string) error {
-	cps, err := r.s.store.ListCheckpoints(r.ctx, r.jobID)
-	if err != nil {
-		return err
-	}
+func (r *recorder) announceResume(attempt int, skipped []string, workDir string) error {
 	d := resumedData{Attempt: attempt, SkippedStages: skipped}
 	if d.SkippedStages == nil {
 		d.SkippedStages = []string{}
 	}
-	if len(cps) > 0 {
-		d.CompletedEpochs = cps[len(cps)-1].Epoch
+	// The trainer's checkpoint file, not the per-epoch metrics rows, says
+	// where training continues: it is written at most once a second, so
+	// after a crash the rows can run a few epochs ahead of it.
+	var err error
+	if d.CompletedEpochs, err = train.CheckpointedEpoch(workDir); err != nil {
+		return err
 	}
 	msg := fmt.Sprintf("resumed (attempt %d)", attempt)
 	if len(skipped) > 0 {

@@ -108,7 +108,7 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 	if err != nil {
 		return out, err
 	}
-	rec, err := s.newRecorder(bg, job)
+	rec, err := s.newRecorder(bg, job, workDir)
 	if err != nil {
 		return out, err
 	}
@@ -116,7 +116,8 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 	if err != nil {
 		return out, err
 	}
-	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided, WorkDir: workDir, Progress: rec.observe}
+	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided,
+		WorkDir: workDir, CheckpointEvery: train.CheckpointInterval, Progress: rec.observe}
 	if out.head, out.result, err = p.Run(ctx, data, out.config); err != nil {
 		return out, err
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"retune/model"
 )
@@ -23,7 +24,7 @@ func checkpointFixture(t *testing.T) (dir string, head *model.Head, opt *AdamW, 
 	st = &state{Epoch: 3, BestEpoch: 2, BestScore: 0.5, BadEpochs: 1, Best: head.Clone(),
 		History: []Event{{Kind: "epoch", Epoch: 1}, {Kind: "epoch", Epoch: 2, Best: true}, {Kind: "epoch", Epoch: 3}}}
 	dir = t.TempDir()
-	if err := saveCheckpoint(dir, head, opt, st); err != nil {
+	if err := (&checkpointer{dir: dir}).epochDone(head, opt, st); err != nil {
 		t.Fatal(err)
 	}
 	return dir, head, opt, st
@@ -102,5 +103,47 @@ func TestCheckpointLegacyFolderStartsFreshAndIsRemoved(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("legacy checkpoint entries left: %v", entries)
+	}
+}
+
+// TestCheckpointerWritesAtMostOncePerInterval: within the interval an
+// epoch is held in memory, and flush writes the latest one.
+func TestCheckpointerWritesAtMostOncePerInterval(t *testing.T) {
+	head, err := model.NewHead(model.HeadConfig{DIn: 3, DOut: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := NewAdamW(len(head.Params()), 1e-3, 0)
+	work := t.TempDir()
+	if e, err := CheckpointedEpoch(work); e != 0 || err != nil {
+		t.Fatalf("no checkpoint yet: epoch %d, err %v", e, err)
+	}
+	tests := []struct {
+		interval  time.Duration
+		wantAfter []int // checkpointed epoch after epochs 1, 2, 3
+	}{
+		{0, []int{1, 2, 3}},
+		{time.Hour, []int{1, 1, 1}},
+	}
+	for _, tc := range tests {
+		dir := filepath.Join(work, checkpointDir)
+		os.RemoveAll(dir)
+		c := &checkpointer{dir: dir, interval: tc.interval}
+		st := &state{Best: head.Clone()}
+		for i, want := range tc.wantAfter {
+			st.Epoch = i + 1
+			if err := c.epochDone(head, opt, st); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := CheckpointedEpoch(work); got != want || err != nil {
+				t.Fatalf("interval %v, after epoch %d: checkpoint holds epoch %d (err %v), want %d", tc.interval, i+1, got, err, want)
+			}
+		}
+		if err := c.flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := CheckpointedEpoch(work); got != 3 {
+			t.Fatalf("interval %v: after flush the checkpoint holds epoch %d, want 3", tc.interval, got)
+		}
 	}
 }

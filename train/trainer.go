@@ -77,12 +77,16 @@ type Trainer struct {
 	Config        Config
 	Progress      func(Event) // optional; called synchronously
 	CheckpointDir string      // optional; enables resume
+	// CheckpointEvery is the shortest time between two checkpoint writes;
+	// 0 writes one after every epoch. An epoch that ends sooner is written
+	// with a later one, or when Train returns, including on cancellation.
+	CheckpointEvery time.Duration
 }
 
 // Train runs epochs until Config.Epochs or early stopping and returns the
 // head of the best dev epoch. With a CheckpointDir it resumes a run that was
-// interrupted and saves a checkpoint after every epoch.
-func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, error) {
+// interrupted and saves checkpoints as it goes (see CheckpointEvery).
+func (t *Trainer) Train(ctx context.Context, set *Set) (best *model.Head, rep Report, err error) {
 	cfg := t.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, Report{}, err
@@ -111,7 +115,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		return Evaluate(h, set.QueryVecs, corpus, devQrels)
 	}
 
-	rep := Report{TrainPairs: len(pairs), DevQueries: len(devQrels)}
+	rep = Report{TrainPairs: len(pairs), DevQueries: len(devQrels)}
 	st := state{Best: head.Clone()}
 	if rep.DevBase, err = dev(head); err != nil {
 		return nil, rep, err
@@ -125,6 +129,13 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		}
 	}
 
+	ck := &checkpointer{dir: t.CheckpointDir, interval: t.CheckpointEvery}
+	defer func() {
+		// The last completed epoch reaches disk however the run ends.
+		if ferr := ck.flush(); ferr != nil && err == nil {
+			best, err = nil, ferr
+		}
+	}()
 	sp := &stepper{}
 	start := time.Now()
 	stepsPerEpoch := len(batches(pairs, cfg.BatchSize, rand.New(rand.NewSource(0))))
@@ -170,10 +181,8 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (*model.Head, Report, err
 		}
 		st.History = append(st.History, ev)
 		rep.EpochSeconds = append(rep.EpochSeconds, time.Since(epochStart).Seconds())
-		if t.CheckpointDir != "" {
-			if err := saveCheckpoint(t.CheckpointDir, head, opt, &st); err != nil {
-				return nil, rep, err
-			}
+		if err := ck.epochDone(head, opt, &st); err != nil {
+			return nil, rep, err
 		}
 		if t.Progress != nil {
 			el := time.Since(start).Seconds()

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+	"time"
 
 	"retune/eval"
 	"retune/model"
@@ -106,6 +107,9 @@ func TestTrainerSameSeedSameHead(t *testing.T) {
 	}
 }
 
+// TestTrainerResumesFromCheckpoint interrupts a run after epoch 2 and
+// resumes it: with checkpoints after every epoch, and with an interval so
+// long that only the write on cancellation saves epoch 2.
 func TestTrainerResumesFromCheckpoint(t *testing.T) {
 	cfg := testConfig()
 	cfg.Epochs, cfg.Patience = 5, 100
@@ -115,34 +119,36 @@ func TestTrainerResumesFromCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	tr := &Trainer{Config: cfg, CheckpointDir: dir, Progress: func(ev Event) {
-		if ev.Kind == "epoch" && ev.Epoch == 2 {
-			cancel() // interrupted after epoch 2's checkpoint
+	for _, every := range []time.Duration{0, time.Hour} {
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		tr := &Trainer{Config: cfg, CheckpointDir: dir, CheckpointEvery: every, Progress: func(ev Event) {
+			if ev.Kind == "epoch" && ev.Epoch == 2 {
+				cancel() // interrupted after epoch 2
+			}
+		}}
+		if _, _, err := tr.Train(ctx, set); !errors.Is(err, context.Canceled) {
+			t.Fatalf("every %v, interrupted run: err %v, want context.Canceled", every, err)
 		}
-	}}
-	if _, _, err := tr.Train(ctx, set); !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
-	}
-	var epochsSeen []int
-	resumed, rep, err := (&Trainer{Config: cfg, CheckpointDir: dir, Progress: func(ev Event) {
-		if ev.Kind == "epoch" {
-			epochsSeen = append(epochsSeen, ev.Epoch)
+		var epochsSeen []int
+		resumed, rep, err := (&Trainer{Config: cfg, CheckpointDir: dir, CheckpointEvery: every, Progress: func(ev Event) {
+			if ev.Kind == "epoch" {
+				epochsSeen = append(epochsSeen, ev.Epoch)
+			}
+		}}).Train(context.Background(), set)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}}).Train(context.Background(), set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.ResumedFrom != 2 || len(epochsSeen) != 3 || epochsSeen[0] != 3 {
-		t.Fatalf("resumed from %d, ran epochs %v; want 3,4,5 only", rep.ResumedFrom, epochsSeen)
-	}
-	if rep.BestEpoch != fullRep.BestEpoch {
-		t.Fatalf("best epoch %d after resume, %d uninterrupted", rep.BestEpoch, fullRep.BestEpoch)
-	}
-	for i, p := range full.Params() {
-		if math.Abs(p-resumed.Params()[i]) > 1e-12 {
-			t.Fatalf("param %d: resumed %v, uninterrupted %v", i, resumed.Params()[i], p)
+		if rep.ResumedFrom != 2 || len(epochsSeen) != 3 || epochsSeen[0] != 3 {
+			t.Fatalf("every %v: resumed from %d, ran epochs %v; want 3,4,5 only", every, rep.ResumedFrom, epochsSeen)
+		}
+		if rep.BestEpoch != fullRep.BestEpoch {
+			t.Fatalf("every %v: best epoch %d after resume, %d uninterrupted", every, rep.BestEpoch, fullRep.BestEpoch)
+		}
+		for i, p := range full.Params() {
+			if math.Abs(p-resumed.Params()[i]) > 1e-12 {
+				t.Fatalf("every %v, param %d: resumed %v, uninterrupted %v", every, i, resumed.Params()[i], p)
+			}
 		}
 	}
 }

@@ -92,7 +92,8 @@ func runTrain(ctx context.Context, args []string) error {
 		return err
 	}
 	defer enc.Close()
-	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(*cacheDir), Generator: gen, WorkDir: *work, Progress: newProgressPrinter(os.Stderr)}
+	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(*cacheDir), Generator: gen, WorkDir: *work,
+		CheckpointEvery: train.CheckpointInterval, Progress: newProgressPrinter(os.Stderr)}
 	head, res, err := p.Run(ctx, data, cfg)
 	if err != nil {
 		return err
