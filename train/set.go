@@ -25,7 +25,8 @@ type Set struct {
 	Qrels     eval.Qrels           // judgements of the training queries
 	Negatives map[string][]NegRef  // explicit negatives per query
 
-	corpus *Corpus // CorpusIDs and their DocVecs indexed, on first use
+	corpus *Corpus   // CorpusIDs and their DocVecs indexed, on first use
+	rows   *rowTable // the rows samples refer to, built by samples
 }
 
 // searchCorpus returns the corpus (CorpusIDs with their DocVecs) indexed for
@@ -49,8 +50,16 @@ func (s *Set) searchCorpus() (*Corpus, error) {
 
 // sample is one (query, positive) pair with the query's explicit negatives.
 type sample struct {
-	query, pos string
-	negs       []NegRef
+	query, pos string // IDs (batches keeps a batch's positives distinct by them)
+	q, p       int32  // rows of query and positive in the set's rowTable
+	negs       []negRow
+	exclude    []string // the query's judged positives, shared by its samples
+}
+
+// negRow is an explicit negative that has a vector: its rowTable row.
+type negRow struct {
+	doc    int32
+	source objective.Source
 }
 
 // Dim is the embedding width of the set.
@@ -109,8 +118,12 @@ func splitDev(qrels eval.Qrels, frac float64, seed int64) (train, dev eval.Qrels
 }
 
 // samples lists the training pairs in a fixed order (sorted ids) so a seed
-// fully determines the run.
+// fully determines the run, with their queries and documents numbered in
+// the set's rowTable. Negatives without a vector are dropped here.
 func (s *Set) samples(qrels eval.Qrels) []sample {
+	if s.rows == nil {
+		s.rows = newRowTable()
+	}
 	var out []sample
 	qids := make([]string, 0, len(qrels))
 	for id := range qrels {
@@ -118,7 +131,8 @@ func (s *Set) samples(qrels eval.Qrels) []sample {
 	}
 	sort.Strings(qids)
 	for _, q := range qids {
-		if _, ok := s.QueryVecs[q]; !ok {
+		qv, ok := s.QueryVecs[q]
+		if !ok {
 			continue
 		}
 		docs := make([]string, 0, len(qrels[q]))
@@ -127,9 +141,26 @@ func (s *Set) samples(qrels eval.Qrels) []sample {
 				docs = append(docs, d)
 			}
 		}
+		if len(docs) == 0 {
+			continue
+		}
 		sort.Strings(docs)
+		var negs []negRow
+		for _, ng := range s.Negatives[q] {
+			if v, ok := s.DocVecs[ng.DocID]; ok {
+				negs = append(negs, negRow{doc: s.rows.doc(ng.DocID, v), source: ng.Source})
+			}
+		}
+		var exclude []string
+		for d, rel := range s.Qrels[q] {
+			if rel > 0 {
+				exclude = append(exclude, d)
+			}
+		}
+		sort.Strings(exclude)
+		qr := s.rows.query(q, qv)
 		for _, d := range docs {
-			out = append(out, sample{query: q, pos: d, negs: s.Negatives[q]})
+			out = append(out, sample{query: q, pos: d, q: qr, p: s.rows.doc(d, s.DocVecs[d]), negs: negs, exclude: exclude})
 		}
 	}
 	return out

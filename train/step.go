@@ -14,11 +14,10 @@ import (
 // product made the garbage collector run every epoch, which cost more than
 // the products themselves once they run on ONNX Runtime.
 type stepper struct {
-	qRow, dRow map[string]int
-	qIDs, dIDs []string
+	qRow, dRow []int32  // batch row of each rowTable row, -1 when not in the batch
+	qIdx, dIdx []int32  // rowTable row of each batch row
+	dIDs       []string // DocID of each batch doc row
 	examples   []objective.Example
-	exclude    []string // backing array of every example's Exclude
-	starts     []int    // where each example's Exclude begins in exclude
 
 	x, z, g []float64 // (nq+nd)×d: inputs, head outputs, dLoss/doutputs
 	res     objective.Result
@@ -42,12 +41,12 @@ func (s *stepper) step(head *model.Head, opt *AdamW, set *Set, b []sample, cfg C
 // needs one forward and one backward product per batch, not two of each.
 // The returned gradient is the stepper's buffer, valid until the next call.
 func (s *stepper) batchGrad(head *model.Head, set *Set, b []sample, cfg Config) (objective.Result, []float64, error) {
-	s.index(set, b)
-	nq, nd, d := len(s.qIDs), len(s.dIDs), set.Dim()
+	s.index(set.rows, b)
+	nq, nd, d := len(s.qIdx), len(s.dIdx), set.Dim()
 	n := nq + nd
 	s.x, s.z, s.g = grow(s.x, n*d), grow(s.z, n*d), grow(s.g, n*d)
-	gather(s.x[:nq*d], set.QueryVecs, s.qIDs, d)
-	gather(s.x[nq*d:], set.DocVecs, s.dIDs, d)
+	gather(s.x[:nq*d], set.rows.qVecs, s.qIdx, d)
+	gather(s.x[nq*d:], set.rows.dVecs, s.dIdx, d)
 	x := mat.NewDense(n, d, s.x)
 	z := mat.NewDense(n, d, s.z)
 	g := mat.NewDense(n, d, s.g)
@@ -81,46 +80,53 @@ func (s *stepper) batchGrad(head *model.Head, set *Set, b []sample, cfg Config) 
 
 // index assigns the batch's queries and documents to rows (a document used
 // by several examples gets one row) and builds the objective's examples.
-func (s *stepper) index(set *Set, b []sample) {
-	if s.qRow == nil {
-		s.qRow, s.dRow = map[string]int{}, map[string]int{}
-	}
-	clear(s.qRow)
-	clear(s.dRow)
-	s.qIDs, s.dIDs, s.exclude = s.qIDs[:0], s.dIDs[:0], s.exclude[:0]
-	row := func(rows map[string]int, ids *[]string, id string) int {
-		if r, ok := rows[id]; ok {
-			return r
-		}
-		rows[id] = len(*ids)
-		*ids = append(*ids, id)
-		return rows[id]
-	}
+func (s *stepper) index(tab *rowTable, b []sample) {
+	s.qRow = resetRows(s.qRow, s.qIdx, len(tab.qIDs))
+	s.dRow = resetRows(s.dRow, s.dIdx, len(tab.dIDs))
+	s.qIdx, s.dIdx, s.dIDs = s.qIdx[:0], s.dIdx[:0], s.dIDs[:0]
 	s.examples = grow(s.examples, len(b))
-	s.starts = grow(s.starts, len(b)+1)
-	starts := s.starts
 	for i, smp := range b {
 		ex := &s.examples[i]
 		negs := ex.Negatives[:0]
-		*ex = objective.Example{Query: row(s.qRow, &s.qIDs, smp.query), Positive: row(s.dRow, &s.dIDs, smp.pos)}
-		starts[i] = len(s.exclude)
-		for d, rel := range set.Qrels[smp.query] {
-			if rel > 0 {
-				s.exclude = append(s.exclude, d)
-			}
-		}
+		*ex = objective.Example{Query: s.queryRow(smp.q), Positive: s.docRow(tab, smp.p), Exclude: smp.exclude}
 		for _, ng := range smp.negs {
-			if _, ok := set.DocVecs[ng.DocID]; ok {
-				negs = append(negs, objective.Negative{Doc: row(s.dRow, &s.dIDs, ng.DocID), Source: ng.Source})
-			}
+			negs = append(negs, objective.Negative{Doc: s.docRow(tab, ng.doc), Source: ng.source})
 		}
 		ex.Negatives = negs
 	}
-	// Exclude slices are cut only now: appends above may move the array.
-	starts[len(b)] = len(s.exclude)
-	for i := range b {
-		s.examples[i].Exclude = s.exclude[starts[i]:starts[i+1]:starts[i+1]]
+}
+
+// resetRows returns rows sized n with every entry -1, clearing only the
+// entries the last batch set (listed in used) when the size is unchanged.
+func resetRows(rows, used []int32, n int) []int32 {
+	if len(rows) != n {
+		rows = make([]int32, n)
+		for i := range rows {
+			rows[i] = -1
+		}
+		return rows
 	}
+	for _, r := range used {
+		rows[r] = -1
+	}
+	return rows
+}
+
+func (s *stepper) queryRow(r int32) int {
+	if s.qRow[r] < 0 {
+		s.qRow[r] = int32(len(s.qIdx))
+		s.qIdx = append(s.qIdx, r)
+	}
+	return int(s.qRow[r])
+}
+
+func (s *stepper) docRow(tab *rowTable, r int32) int {
+	if s.dRow[r] < 0 {
+		s.dRow[r] = int32(len(s.dIdx))
+		s.dIdx = append(s.dIdx, r)
+		s.dIDs = append(s.dIDs, tab.dIDs[r])
+	}
+	return int(s.dRow[r])
 }
 
 // batchGrad is a one-off stepper's batchGrad (tests).
@@ -128,11 +134,11 @@ func batchGrad(head *model.Head, set *Set, b []sample, cfg Config) (objective.Re
 	return (&stepper{}).batchGrad(head, set, b, cfg)
 }
 
-// gather copies the vectors of ids, widened to float64, into dst (row-major).
-func gather(dst []float64, vecs map[string][]float32, ids []string, d int) {
-	for i, id := range ids {
+// gather copies the vectors of rows, widened to float64, into dst (row-major).
+func gather(dst []float64, vecs [][]float32, rows []int32, d int) {
+	for i, r := range rows {
 		row := dst[i*d : (i+1)*d]
-		for j, v := range vecs[id] {
+		for j, v := range vecs[r] {
 			row[j] = float64(v)
 		}
 	}
