@@ -148,3 +148,20 @@ func benchPass(b *testing.B, path string, opts []Option, corpus []string) {
 func reportTexts(b *testing.B, perIteration int) {
 	b.ReportMetric(float64(b.N*perIteration)/b.Elapsed().Seconds(), "texts/s")
 }
+
+// BenchmarkLoad times Load on the BERT and glove-100d (341k words) files.
+func BenchmarkLoad(b *testing.B) {
+	for _, f := range []struct {
+		name string
+		path func(testing.TB) string
+	}{{"bert", bertPath}, {"glove-100d", gloveFile}} {
+		b.Run(f.name, func(b *testing.B) {
+			path := f.path(b)
+			for b.Loop() {
+				if _, err := Load(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

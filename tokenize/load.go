@@ -1,14 +1,10 @@
 package tokenize
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/sugarme/tokenizer"
-	"github.com/sugarme/tokenizer/pretrained"
 )
 
 // Tokenizer encodes texts for one tokenizer.json. It is safe for concurrent
@@ -58,11 +54,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: load: %w", err)
 	}
-	var cfg fileConfig
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return nil, fmt.Errorf("tokenize: parse %s: %w", path, err)
-	}
-	tk, err := buildPipeline(data)
+	cfg, tk, err := parseFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: load %s: %w", path, err)
 	}
@@ -99,25 +91,6 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	}
 	t.padID, t.padTypeID, t.padLeft = padding(tk, cfg.Padding)
 	return t, nil
-}
-
-// buildPipeline wraps pretrained.FromReader, which type-asserts JSON fields
-// unchecked and panics on shapes it does not expect; a bad file must be an
-// error for the caller, not a crash.
-func buildPipeline(data []byte) (tk *tokenizer.Tokenizer, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("unsupported tokenizer.json: %v", r)
-		}
-	}()
-	tk, err = pretrained.FromReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, err
-	}
-	if tk.GetModel() == nil {
-		return nil, errors.New("tokenizer.json has no model")
-	}
-	return tk, nil
 }
 
 // padding returns the file's pad id when it has a padding section, else the

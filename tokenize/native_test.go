@@ -1,7 +1,6 @@
 package tokenize
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -16,11 +15,7 @@ func nativeErr(t *testing.T, path string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg fileConfig
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	tk, err := buildPipeline(data)
+	cfg, tk, err := parseFile(data)
 	if err != nil {
 		t.Fatal(err)
 	}
