@@ -1,7 +1,6 @@
 package index
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -105,59 +104,6 @@ func verifySum(h hash.Hash, want fileSum) error {
 		return fmt.Errorf("%w: %s has sha256 %s, manifest says %s", ErrCorrupt, want.Name, got, want.SHA256)
 	}
 	return nil
-}
-
-// readDocs parses docs.jsonl while hashing it. When a line fails to parse,
-// the rest of the file is still hashed so that the error can say whether the
-// file was damaged (checksum mismatch) rather than only where parsing broke.
-func readDocs(ctx context.Context, dir string, m manifest) (ids, texts []string, err error) {
-	f, err := openChecked(dir, m.DocsFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	tee := io.TeeReader(f, h)
-	dec := json.NewDecoder(bufio.NewReaderSize(tee, 1<<16))
-	dec.DisallowUnknownFields()
-	// Every line takes at least 21 bytes ({"id":"x","text":""} + newline),
-	// so the file size bounds the count: a damaged docs figure in the
-	// manifest cannot make this allocate more than the file justifies.
-	capacity := int(min(int64(m.Docs), m.DocsFile.Bytes/21))
-	ids = make([]string, 0, capacity)
-	texts = make([]string, 0, capacity)
-	var parseErr error
-	for n := 0; dec.More(); n++ {
-		if n%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, nil, err
-			}
-		}
-		if n == m.Docs {
-			parseErr = fmt.Errorf("more than the %d documents the manifest records", m.Docs)
-			break
-		}
-		var d docLine
-		if err := dec.Decode(&d); err != nil {
-			parseErr = fmt.Errorf("document %d: %w", n+1, err)
-			break
-		}
-		ids = append(ids, d.ID)
-		texts = append(texts, d.Text)
-	}
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", m.DocsFile.Name, err)
-	}
-	if err := verifySum(h, m.DocsFile); err != nil {
-		return nil, nil, err
-	}
-	if parseErr == nil && len(ids) != m.Docs {
-		parseErr = fmt.Errorf("%d documents, manifest says %d", len(ids), m.Docs)
-	}
-	if parseErr != nil {
-		return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m.DocsFile.Name, parseErr)
-	}
-	return ids, texts, nil
 }
 
 // readVectors decodes vectors.bin into one flat slice while hashing it.
