@@ -144,17 +144,17 @@ func NewBM25(ids []string, texts []string, opts ...BM25Option) (*BM25, error) {
 	}
 	wg.Wait()
 	var (
-		pairTerm, pairTF []int32
-		pairEnd          = make([]int, 0, n) // pairs of doc i end at pairEnd[i]
-		df               []int32
-		total            int
+		df     []int32
+		total  int
+		pairs  int
+		global = make([][]int32, len(parts)) // run-local term id -> term id, per run
 	)
 	for r, part := range parts {
 		if part.tooLong >= 0 {
 			d := runs[r][0] + part.tooLong
 			return nil, fmt.Errorf("index: NewBM25: document %q has more terms than the int32 limit", ids[d])
 		}
-		global := make([]int32, len(part.terms))
+		global[r] = make([]int32, len(part.terms))
 		for local, term := range part.terms {
 			id, ok := ix.terms[term]
 			if !ok {
@@ -162,39 +162,36 @@ func NewBM25(ids []string, texts []string, opts ...BM25Option) (*BM25, error) {
 				ix.terms[term] = id
 				df = append(df, 0)
 			}
-			global[local] = id
+			global[r][local] = id
 			df[id] += part.df[local]
-		}
-		base := len(pairTerm)
-		for _, t := range part.pairTerm {
-			pairTerm = append(pairTerm, global[t])
-		}
-		pairTF = append(pairTF, part.pairTF...)
-		for _, end := range part.pairEnd {
-			pairEnd = append(pairEnd, base+end)
 		}
 		copy(ix.docLen[runs[r][0]:], part.docLen)
 		total += part.total
+		pairs += len(part.pairTerm)
 	}
 
-	// Pass 2: counting sort of the pairs by term. Walking documents in order
-	// leaves every posting list sorted by document.
+	// Pass 2: counting sort of the runs' pairs by term, read where pass 1
+	// left them. Walking documents in order leaves every posting list
+	// sorted by document.
 	ix.postStart = make([]int, len(df)+1)
 	for t, f := range df {
 		ix.postStart[t+1] = ix.postStart[t] + int(f)
 	}
-	ix.postDoc = make([]int32, len(pairTerm))
-	ix.postTF = make([]int32, len(pairTerm))
+	ix.postDoc = make([]int32, pairs)
+	ix.postTF = make([]int32, pairs)
 	next := slices.Clone(ix.postStart[:len(df)])
-	start := 0
-	for d, end := range pairEnd {
-		for p := start; p < end; p++ {
-			t := pairTerm[p]
-			ix.postDoc[next[t]] = int32(d)
-			ix.postTF[next[t]] = pairTF[p]
-			next[t]++
+	for r, part := range parts {
+		d, start := int32(runs[r][0]), 0
+		for _, end := range part.pairEnd {
+			for p := start; p < end; p++ {
+				t := global[r][part.pairTerm[p]]
+				ix.postDoc[next[t]] = d
+				ix.postTF[next[t]] = part.pairTF[p]
+				next[t]++
+			}
+			start = end
+			d++
 		}
-		start = end
 	}
 
 	ix.idf = make([]float64, len(df))
