@@ -13,8 +13,8 @@
 //   - Query time is term-at-a-time into a pooled score array plus a top-k
 //     heap over the matched documents only: 0.05-0.12 ms per SciFact query
 //     (BenchmarkBM25SciFact), well inside the 1 ms budget.
-//   - The BM25 index is not persisted: building it takes 0.1-0.3 s (see
-//     BenchmarkBuildBM25SciFact), far below the minutes it takes to encode
+//   - The BM25 index is not persisted: building it takes 54-60 ms for
+//     SciFact (BenchmarkBuildBM25SciFact), far below the minutes it takes to encode
 //     the same documents, so LoadCollection rebuilds it from the saved texts.
 //     That also keeps one format instead of two and lets analyser fixes reach
 //     existing collections without a migration (details in persist.go).
