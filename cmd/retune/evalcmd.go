@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"retune/dataset"
 	"retune/model"
 	"retune/train"
 )
@@ -27,19 +26,15 @@ func runEval(ctx context.Context, args []string) error {
 	if *beir == "" {
 		return fmt.Errorf("--beir is required")
 	}
-	data, err := dataset.LoadBEIR(*beir, *split)
-	if err != nil {
-		return err
-	}
-	queries, qrels, err := data.Split(*split)
-	if err != nil {
-		return err
-	}
-	enc, err := ef.open(ctx)
+	enc, data, err := ef.openWithBEIR(ctx, *beir, *split)
 	if err != nil {
 		return err
 	}
 	defer enc.Close()
+	queries, qrels, err := data.Split(*split)
+	if err != nil {
+		return err
+	}
 	var head *model.Head
 	if *headDir != "" {
 		h, meta, err := model.LoadHead(*headDir)
