@@ -49,6 +49,9 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 	if err != nil {
 		return store.Collection{}, err
 	}
+	if base, headID, ok := parseHeadModel(req.Model); ok {
+		return store.Collection{}, colBadRequest(`model %q is a fine-tuned model: give its encoder and head separately, {"model": %q, "head": %q}`, req.Model, base, headID)
+	}
 	enc, err := s.cfg.Models.Get(ctx, req.Model)
 	if errors.Is(err, model.ErrUnknownModel) {
 		return store.Collection{}, colNotFound("model %q not found; GET /v1/models lists the available ones", req.Model)

@@ -100,6 +100,8 @@ func TestCollectionCreateErrors(t *testing.T) {
 		{"unknown field", `{"model":"glove-100d","docs":[]}`, 400, "unknown field"},
 		{"no model", `{"documents":[{"id":"a","text":"b"}]}`, 400, `"model" is required`},
 		{"unknown model", `{"model":"nope","documents":[{"id":"a","text":"b"}]}`, 404, `model "nope" not found`},
+		{"fine-tuned model name", `{"model":"glove-100d:ft-head-aaaaaaaaaaaaaaaaaaaaaaaa","documents":[{"id":"a","text":"b"}]}`, 400,
+			`give its encoder and head separately, {"model": "glove-100d", "head": "head-aaaaaaaaaaaaaaaaaaaaaaaa"}`},
 		{"neither source", `{"model":"glove-100d"}`, 400, `give "dataset"`},
 		{"both sources", `{"model":"glove-100d","dataset":"ds-aaaaaaaaaaaaaaaaaaaaaaaa","documents":[{"id":"a","text":"b"}]}`, 400, "not both"},
 		{"empty documents", docs(), 400, "documents is empty"},

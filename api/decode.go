@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -28,7 +29,7 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		case errors.Is(err, io.EOF):
 			badRequest(c, "request body is empty: send a JSON object")
 		default:
-			badRequest(c, "invalid JSON body: "+describeJSONError(err))
+			badRequest(c, "invalid JSON body: "+describeJSONError(err, reflect.TypeOf(dst)))
 		}
 		return false
 	}
@@ -43,17 +44,89 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	return true
 }
 
-// describeJSONError phrases encoding/json errors for API users.
-func describeJSONError(err error) string {
+// describeJSONError phrases encoding/json errors for API users, in JSON's
+// terms: field paths as the client wrote them (encoding/json puts the names
+// of embedded Go structs into the path) and JSON type names, not Go's.
+func describeJSONError(err error, dst reflect.Type) string {
 	var ute *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &ute):
-		return fmt.Sprintf("field %q must be %s, not %s", ute.Field, ute.Type.String(), ute.Value)
+		want := jsonTypeName(ute.Type)
+		if ute.Field == "" {
+			return fmt.Sprintf("the body must be %s, not %s", want, ute.Value)
+		}
+		return fmt.Sprintf("field %q must be %s, not %s", jsonPath(dst, ute.Field), want, ute.Value)
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d: %v", se.Offset, err)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
 		return strings.TrimPrefix(err.Error(), "json: ")
 	}
 	return err.Error()
+}
+
+// jsonPath drops from an encoding/json field path the segments that name an
+// embedded struct of t rather than a JSON field.
+func jsonPath(t reflect.Type, path string) string {
+	var out []string
+	for _, seg := range strings.Split(path, ".") {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			out, t = append(out, seg), nil
+			continue
+		}
+		if f, ok := t.FieldByName(seg); ok && f.Anonymous && !hasJSONField(t, seg) {
+			t = f.Type
+			continue
+		}
+		out = append(out, seg)
+		t = jsonFieldType(t, seg)
+	}
+	return strings.Join(out, ".")
+}
+
+// jsonFieldType is the type of t's field whose JSON name is name (nil when
+// there is none).
+func jsonFieldType(t reflect.Type, name string) reflect.Type {
+	for _, f := range reflect.VisibleFields(t) {
+		if f.IsExported() && jsonName(f) == name {
+			return f.Type
+		}
+	}
+	return nil
+}
+
+func hasJSONField(t reflect.Type, name string) bool { return jsonFieldType(t, name) != nil }
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
+}
+
+// jsonTypeName is how a JSON user would call what type t accepts.
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return t.String()
 }

@@ -102,8 +102,8 @@ type llmSettings struct {
 type jobRequest struct {
 	Dataset         string                 `json:"dataset"`
 	Model           string                 `json:"model"`
-	Negatives       string                 `json:"negatives"`
-	Generator       string                 `json:"generator"`
+	Negatives       *string                `json:"negatives"` // nil: the default; "" is an error
+	Generator       *string                `json:"generator"`
 	LLM             *llmSettings           `json:"llm"`
 	Hyperparameters hyperparametersRequest `json:"hyperparameters"`
 }

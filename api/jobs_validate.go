@@ -54,9 +54,19 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 		return jobSpec{}, "", err
 	}
 
-	spec := jobSpec{Negatives: req.Negatives, Generator: req.Generator, Hyperparameters: req.Hyperparameters.hyperparameters}
-	if spec.Negatives == "" {
-		spec.Negatives = train.DefaultPipelineConfig().Negatives
+	spec := jobSpec{Negatives: train.DefaultPipelineConfig().Negatives, Hyperparameters: req.Hyperparameters.hyperparameters}
+	if req.Negatives != nil {
+		modes := []string{train.NegNone, train.NegMined, train.NegGenerated, train.NegBoth}
+		if !slices.Contains(modes, *req.Negatives) {
+			return jobSpec{}, "", jobRequestInvalid("negatives must be one of %s; got %q", strings.Join(modes, ", "), *req.Negatives)
+		}
+		spec.Negatives = *req.Negatives
+	}
+	if req.Generator != nil {
+		if *req.Generator == "" {
+			return jobSpec{}, "", jobRequestInvalid(`generator must be %s, %s or %s; got ""`, negatives.KindOffline, negatives.KindCausal, negatives.KindNaive)
+		}
+		spec.Generator = *req.Generator
 	}
 	h := &spec.Hyperparameters
 	if req.Hyperparameters.TestSplit != nil {
