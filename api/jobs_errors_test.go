@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -134,4 +135,34 @@ func TestJobFailure(t *testing.T) {
 	}
 	// The dataset is still there and still deletable.
 	mustJSON[map[string]any](t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK)
+}
+
+// TestJobWithUnembeddableTexts: a document and a test query with no word
+// GloVe knows ("2019") get an all-zero vector. The job leaves them out and
+// says so instead of failing on them: the query scores 0 in the test mean.
+func TestJobWithUnembeddableTexts(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), true)
+	f := newBEIRFixture()
+	f.corpus += `{"_id":"doc-year","text":"2019"}` + "\n"
+	f.queries += `{"_id":"q-year","text":"2019"}` + "\n"
+	f.qrelsTest += "q-year\tdoc-year\t1\n"
+	ds := mustJSON[datasetJSON](t, js.upload(f.parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"epochs":3}}`, ds.ID))
+	evs := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
+	job = js.job(job.ID)
+	if job.Status != "succeeded" {
+		t.Fatalf("job: %+v", job)
+	}
+	u := job.Result.Unembeddable
+	if u == nil || u.Docs != 1 || u.Queries != 1 || u.DocIDs[0] != "doc-year" || u.QueryIDs[0] != "q-year" {
+		t.Fatalf("unembeddable: %+v", u)
+	}
+	if job.Result.TestQueries != 11 || job.Result.Base["recall@100"] > 10.0/11 {
+		t.Fatalf("the unembeddable test query must count as a miss: %d test queries, base %v", job.Result.TestQueries, job.Result.Base)
+	}
+	if !slices.ContainsFunc(evs, func(e eventJSON) bool {
+		return strings.Contains(e.Message, "left out 1 documents (doc-year) and 1 queries (q-year)")
+	}) {
+		t.Fatal("no event says what was left out")
+	}
 }

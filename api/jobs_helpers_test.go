@@ -195,6 +195,12 @@ type jobJSON struct {
 			EpochsRun   int `json:"epochs_run"`
 			ResumedFrom int `json:"resumed_from"`
 		} `json:"training"`
+		Unembeddable *struct {
+			Docs     int      `json:"docs"`
+			Queries  int      `json:"queries"`
+			DocIDs   []string `json:"doc_ids"`
+			QueryIDs []string `json:"query_ids"`
+		} `json:"unembeddable"`
 	} `json:"result"`
 }
 

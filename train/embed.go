@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"retune/dataset"
 )
@@ -41,4 +42,75 @@ func EmbedDataset(ctx context.Context, cache *Cache, enc Embedder, docs []datase
 		e.QueryVecs[q.ID] = qv[i]
 	}
 	return e, nil
+}
+
+// Unembeddable counts the texts the encoder gave an all-zero vector (no
+// token it knows, e.g. "2019" or emoji for GloVe). Cosine similarity cannot
+// rank them, so such documents are left out of the searched corpus and of
+// training, and such queries out of training and evaluation.
+type Unembeddable struct {
+	Docs     int      `json:"docs"`
+	Queries  int      `json:"queries"`
+	DocIDs   []string `json:"doc_ids"`   // the first few
+	QueryIDs []string `json:"query_ids"` // the first few
+}
+
+// unembeddableExamples is how many ids of each kind a report lists.
+const unembeddableExamples = 10
+
+// DropZeroVectors removes the documents and queries whose vector is all
+// zeros and says which; nil when there are none.
+func (e *Embedded) DropZeroVectors() *Unembeddable {
+	var u Unembeddable
+	keep := 0
+	for i, v := range e.DocVecs {
+		if isZero(v) {
+			u.Docs++
+			if len(u.DocIDs) < unembeddableExamples {
+				u.DocIDs = append(u.DocIDs, e.DocIDs[i])
+			}
+			continue
+		}
+		e.DocIDs[keep], e.DocVecs[keep] = e.DocIDs[i], v
+		keep++
+	}
+	e.DocIDs, e.DocVecs = e.DocIDs[:keep], e.DocVecs[:keep]
+	for _, id := range sortedKeys(e.QueryVecs) {
+		if isZero(e.QueryVecs[id]) {
+			u.Queries++
+			if len(u.QueryIDs) < unembeddableExamples {
+				u.QueryIDs = append(u.QueryIDs, id)
+			}
+			delete(e.QueryVecs, id)
+		}
+	}
+	if u.Docs == 0 && u.Queries == 0 {
+		return nil
+	}
+	return &u
+}
+
+func (u *Unembeddable) String() string {
+	part := func(n int, kind string, ids []string) string {
+		s := fmt.Sprintf("%d %s", n, kind)
+		if len(ids) > 0 {
+			s += " (" + strings.Join(ids, ", ")
+			if n > len(ids) {
+				s += ", ..."
+			}
+			s += ")"
+		}
+		return s
+	}
+	return "left out " + part(u.Docs, "documents", u.DocIDs) + " and " + part(u.Queries, "queries", u.QueryIDs) +
+		" the encoder has no vector for (no token it knows)"
+}
+
+func isZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }

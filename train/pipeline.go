@@ -107,6 +107,9 @@ type Result struct {
 	CacheHits   int                  `json:"cache_hits"`
 	CacheMisses int                  `json:"cache_misses"`
 	TestQueries int                  `json:"test_queries"`
+	// Unembeddable lists the texts left out for having no vector (nil when
+	// there are none).
+	Unembeddable *Unembeddable `json:"unembeddable,omitempty"`
 }
 
 func (p *Pipeline) emit(ev StageEvent) {
@@ -142,6 +145,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		return nil, res, err
 	}
 	res.CacheHits, res.CacheMisses = emb.Stats.Hits, emb.Stats.Misses
+	if res.Unembeddable = emb.DropZeroVectors(); res.Unembeddable != nil {
+		p.emit(StageEvent{Stage: StageEmbedding, Note: res.Unembeddable.String()})
+	}
 	corpusIDs, docVecs := emb.DocIDs, emb.DocVecs
 	set := &Set{QueryVecs: emb.QueryVecs, DocVecs: map[string][]float32{}, CorpusIDs: corpusIDs, Qrels: trainQrels, Negatives: map[string][]NegRef{}}
 	for i, id := range corpusIDs {
@@ -300,6 +306,9 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 			return nil, nil, fmt.Errorf("embed generated negatives: %w", err)
 		}
 		for i := range vecs {
+			if isZero(vecs[i]) {
+				continue // no token the encoder knows: nothing to rank (see Unembeddable)
+			}
 			id := fmt.Sprintf("gen:%s:%d", q, i)
 			set.DocVecs[id] = vecs[i]
 			set.Negatives[q] = append(set.Negatives[q], NegRef{DocID: id, Source: objective.Generated})

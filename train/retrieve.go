@@ -33,7 +33,9 @@ func Retrieve(head *model.Head, qids []string, qvecs [][]float32, corpus *Corpus
 // EvalKs are the cut-offs every evaluation reports.
 var EvalKs = []int{1, 3, 5, 10, 100}
 
-// Evaluate retrieves for the judged queries present in qvecs and scores the run.
+// Evaluate retrieves for the judged queries present in qvecs and scores the
+// run. A judged query without a vector (see Unembeddable) retrieves nothing
+// and scores 0, rather than dropping out of the mean.
 func Evaluate(head *model.Head, qvecs map[string][]float32, corpus *Corpus, qrels eval.Qrels) (eval.Metrics, error) {
 	var qids []string
 	var vs [][]float32
@@ -49,6 +51,11 @@ func Evaluate(head *model.Head, qvecs map[string][]float32, corpus *Corpus, qrel
 	run, err := Retrieve(head, qids, vs, corpus, 100)
 	if err != nil {
 		return nil, err
+	}
+	for q := range qrels {
+		if _, ok := run[q]; !ok {
+			run[q] = nil
+		}
 	}
 	mean, _ := eval.Evaluate(qrels, run, EvalKs)
 	return mean, nil

@@ -54,6 +54,7 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	unembeddable := emb.DropZeroVectors()
 	corpus, err := train.NewCorpus(emb.DocIDs, emb.DocVecs)
 	if err != nil {
 		return err
@@ -62,5 +63,6 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"encoder": enc.Name(), "head": *headDir, "split": *split, "queries": len(qrels), "metrics": m})
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"encoder": enc.Name(), "head": *headDir, "split": *split,
+		"queries": len(qrels), "metrics": m, "unembeddable": unembeddable})
 }

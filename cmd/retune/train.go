@@ -118,6 +118,7 @@ func runTrain(ctx context.Context, args []string) error {
 		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun, "dev_base": pick(res.Training.DevBase), "dev_best": pick(res.Training.DevBest),
 		"epoch_seconds": res.Training.EpochSeconds, "timings_s": res.TimingsS,
 		"mining": res.Mining, "generation": generationSummary(res.Generation), "cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
+		"unembeddable": res.Unembeddable,
 	})
 }
 
