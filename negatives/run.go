@@ -14,6 +14,11 @@ type RunConfig struct {
 	PerQuery    int          `json:"per_query"`   // negatives asked per pair (default 3)
 	Concurrency int          `json:"concurrency"` // pairs in flight (default 4); LLM generators also bound themselves
 	Filter      FilterConfig `json:"filter"`
+	// MaxFailureStreak stops the run once this many pairs in a row have
+	// failed (default 10): an unreachable endpoint or a model that never
+	// returns usable JSON would otherwise spend every pair's retries, ~15
+	// minutes for SciFact, before the job could say so.
+	MaxFailureStreak int `json:"max_failure_streak,omitempty"`
 }
 
 // DefaultRunConfig is 3 negatives per pair, 4 pairs at a time, default filters.
@@ -29,9 +34,14 @@ func (c RunConfig) withDefaults() RunConfig {
 	if c.Concurrency <= 0 {
 		c.Concurrency = d.Concurrency
 	}
+	if c.MaxFailureStreak <= 0 {
+		c.MaxFailureStreak = defaultMaxFailureStreak
+	}
 	c.Filter = c.Filter.withDefaults()
 	return c
 }
+
+const defaultMaxFailureStreak = 10
 
 // runMaxCandidates is how many mined documents a generator sees per pair:
 // enough to show the corpus's style, few enough to keep prompts short.
@@ -105,7 +115,7 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	}
 	start := time.Now()
 	cfg = cfg.withDefaults()
-	outs := runGenerate(ctx, gen, req, cfg, progress)
+	outs, stopped := runGenerate(ctx, gen, req, cfg, progress)
 
 	res := &Result{Report: Report{Generator: gen.Name(), Pairs: len(req.Pairs),
 		RejectedByReason: map[string]int{}, KeptByType: map[string]int{}}}
@@ -141,6 +151,9 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	switch {
 	case ctx.Err() != nil:
 		err = fmt.Errorf("negatives: run stopped after %d of %d pairs: %w", len(outs)-rep.NotRun, len(outs), ctx.Err())
+	case stopped != nil:
+		err = fmt.Errorf("negatives: stopped after %d pairs in a row failed (%d of %d pairs ran; is the LLM endpoint reachable and its model right?): %w",
+			cfg.MaxFailureStreak, len(outs)-rep.NotRun, len(outs), stopped)
 	case rep.Failures > 0 && rep.Failures == rep.Pairs:
 		err = fmt.Errorf("negatives: all %d pairs failed: %w", rep.Pairs, firstErr)
 	}
@@ -180,15 +193,21 @@ func runFirstErr(a, b error) error {
 
 // runGenerate calls gen for each pair with bounded concurrency. Outcomes
 // are stored by pair index, so the output order never depends on timing.
-func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig, progress func(done, total int)) []runOutcome {
+// After cfg.MaxFailureStreak failures in a row (in completion order) it
+// starts no more pairs, cancels those in flight (they count as not run) and
+// returns the failure that ended the streak.
+func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig, progress func(done, total int)) ([]runOutcome, error) {
 	outs := make([]runOutcome, len(req.Pairs))
+	gctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	var next atomic.Int64
 	var mu sync.Mutex
-	done := 0
+	done, streak := 0, 0
+	var stopped error
 	var wg sync.WaitGroup
 	for range min(cfg.Concurrency, len(req.Pairs)) {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for gctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= len(req.Pairs) {
 					return
@@ -196,10 +215,20 @@ func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig,
 				p := req.Pairs[i]
 				cands := req.Candidates[p.QueryID]
 				cands = cands[:min(len(cands), runMaxCandidates)]
-				negs, err := runOne(ctx, gen, p, cands, cfg.PerQuery)
-				outs[i] = runOutcome{negs: negs, err: err, ran: true}
+				negs, err := runOne(gctx, gen, p, cands, cfg.PerQuery)
 				mu.Lock()
+				if err != nil && stopped != nil && ctx.Err() == nil {
+					mu.Unlock()
+					return // cancelled by the streak: not run
+				}
+				outs[i] = runOutcome{negs: negs, err: err, ran: true}
 				done++
+				if streak++; err == nil {
+					streak = 0
+				} else if streak >= cfg.MaxFailureStreak && stopped == nil && ctx.Err() == nil {
+					stopped = err
+					stop(err)
+				}
 				if progress != nil {
 					progress(done, len(req.Pairs))
 				}
@@ -208,7 +237,7 @@ func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig,
 		})
 	}
 	wg.Wait()
-	return outs
+	return outs, stopped
 }
 
 // runOne generates for one pair. It stamps each negative with the pair and

@@ -348,3 +348,50 @@ func TestRunOfflineConcurrencyInvariant(t *testing.T) {
 		t.Error("1 and 4 workers gave different negatives")
 	}
 }
+
+// TestRunStopsAfterAFailureStreak: once MaxFailureStreak pairs in a row
+// have failed (an unreachable endpoint, say) no further pair starts, and
+// the error says why; a streak broken by a success does not stop the run.
+func TestRunStopsAfterAFailureStreak(t *testing.T) {
+	failing := func(ids ...int) map[string]bool {
+		m := map[string]bool{}
+		for _, i := range ids {
+			m[fmt.Sprintf("q%d", i)] = true
+		}
+		return m
+	}
+	all := make([]int, 30)
+	for i := range all {
+		all[i] = i
+	}
+	tests := []struct {
+		name        string
+		fail        map[string]bool
+		concurrency int
+		wantStop    bool
+	}{
+		{"every pair fails", failing(all...), 3, true},
+		{"streaks of 4 broken by successes", failing(0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13), 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gen := &runFakeGen{fail: tt.fail, delay: func(Pair) time.Duration { return time.Millisecond }}
+			cfg := DefaultRunConfig()
+			cfg.Concurrency, cfg.MaxFailureStreak = tt.concurrency, 5
+			res, err := Run(context.Background(), gen, runPairs(30), cfg, nil, nil)
+			if !tt.wantStop {
+				if err != nil || res.Report.NotRun != 0 || res.Report.Failures != len(tt.fail) {
+					t.Fatalf("err %v, report %+v", err, res.Report)
+				}
+				return
+			}
+			if !errors.Is(err, errRunFake) || !strings.Contains(err.Error(), "stopped after 5 pairs in a row failed") {
+				t.Fatalf("err = %v", err)
+			}
+			rep := res.Report
+			if rep.Failures < 5 || rep.NotRun == 0 || rep.Failures+rep.NotRun != 30 || gen.calls.Load() >= 30 {
+				t.Fatalf("report %+v after %d calls: want the run stopped early", rep, gen.calls.Load())
+			}
+		})
+	}
+}
