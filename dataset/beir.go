@@ -90,14 +90,19 @@ func LoadBEIR(dir string, splits ...string) (*BEIR, error) {
 		qrelsCs[split] = c
 	}
 
+	// Judgments are checked against the queries and documents even when
+	// some line failed, so one upload lists every problem; only a file that
+	// itself failed to parse is not used to call ids unknown (the id may be
+	// on its broken line).
 	b.index()
-	if len(all) == 0 {
-		for _, split := range splits {
-			c := qrelsCs[split]
-			b.checkRefs(judgments[split], c)
-			all = append(all, c.errs...)
-		}
+	queriesOK, corpusOK := len(queriesC.errs) == 0, len(corpusC.errs) == 0
+	for _, split := range splits {
+		c := qrelsCs[split]
+		n := len(c.errs)
+		b.checkRefs(judgments[split], c, queriesOK, corpusOK)
+		all = append(all, c.errs[n:]...)
 	}
+	sortByFileAndLine(all)
 	if len(all) > 0 {
 		return nil, fmt.Errorf("dataset: load BEIR %s: %w", dir, all)
 	}
@@ -132,20 +137,38 @@ func appendIfEmpty(all Errors, file string, n int, reason string) Errors {
 	return all
 }
 
-// checkRefs reports judgments whose query or document id is unknown.
-func (b *BEIR) checkRefs(js []judgment, c *collector) {
+// checkRefs reports judgments whose query id (when queries is set) or
+// document id (when docs is set) is unknown.
+func (b *BEIR) checkRefs(js []judgment, c *collector, queries, docs bool) {
 	for _, j := range js {
-		if _, ok := b.queryAt[j.query]; !ok {
+		if _, ok := b.queryAt[j.query]; queries && !ok {
 			if !c.addf(j.line, "unknown query id %q (not in queries.jsonl)", j.query) {
 				return
 			}
 		}
-		if _, ok := b.docAt[j.doc]; !ok {
+		if _, ok := b.docAt[j.doc]; docs && !ok {
 			if !c.addf(j.line, "unknown corpus id %q (not in corpus.jsonl)", j.doc) {
 				return
 			}
 		}
 	}
+}
+
+// sortByFileAndLine orders errors by file, in the order the files were
+// read, then by line, keeping each line's errors in the order found.
+func sortByFileAndLine(all Errors) {
+	rank := map[string]int{}
+	for _, e := range all {
+		if _, ok := rank[e.File]; !ok {
+			rank[e.File] = len(rank)
+		}
+	}
+	slices.SortStableFunc(all, func(a, b LineError) int {
+		if a.File != b.File {
+			return rank[a.File] - rank[b.File]
+		}
+		return a.Line - b.Line
+	})
 }
 
 func (b *BEIR) index() {

@@ -113,7 +113,32 @@ func TestLoadBEIRReportsEveryFile(t *testing.T) {
 			},
 		},
 		{
-			name: "parse errors from all files, cross-references not checked",
+			name: "cross-references checked beside a qrels parse error, in line order",
+			files: map[string]string{
+				"corpus.jsonl":   tinyCorpus,
+				"queries.jsonl":  tinyQueries,
+				"qrels/test.tsv": "query-id\tcorpus-id\tscore\nq1\td1\t1\nq9\td1\t1\nq2\td2\tabc\nq3\td7\t1\n",
+			},
+			want: []string{
+				`qrels/test.tsv: line 3: unknown query id "q9"`,
+				`qrels/test.tsv: line 4: score "abc" is not an integer`,
+				`qrels/test.tsv: line 5: unknown corpus id "d7"`,
+			},
+		},
+		{
+			name: "a corpus error leaves corpus ids unchecked, query ids still checked",
+			files: map[string]string{
+				"corpus.jsonl":   tinyCorpus + `{"_id": "d4"}` + "\n",
+				"queries.jsonl":  tinyQueries,
+				"qrels/test.tsv": "query-id\tcorpus-id\tscore\nq9\td4\t1\n",
+			},
+			want: []string{
+				`corpus.jsonl: line 4: missing "text"`,
+				`qrels/test.tsv: line 2: unknown query id "q9"`,
+			},
+		},
+		{
+			name: "parse errors from all files, cross-references not checked against them",
 			files: map[string]string{
 				"corpus.jsonl":   tinyCorpus + `{"_id": "d1", "text": "dup"}` + "\n",
 				"queries.jsonl":  `{"_id": "q1"}` + "\n",
