@@ -30,9 +30,14 @@ func requireAPIKey(keys []string) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		token, ok := bearerToken(c.GetHeader("Authorization"))
+		h := c.GetHeader("Authorization")
+		token, ok := bearerToken(h)
 		if !ok {
-			unauthorized(c, "missing API key: send the header \"Authorization: Bearer <key>\"")
+			msg := "missing API key: send the header \"Authorization: Bearer <key>\""
+			if h != "" {
+				msg = "the Authorization header must be \"Bearer <API key>\""
+			}
+			unauthorized(c, msg)
 			return
 		}
 		got := sha256.Sum256([]byte(token))

@@ -65,8 +65,10 @@ func (s *Server) listJobEvents(c *gin.Context) {
 // parseAfterSeq reads the cursor: ?after=<seq>, else the Last-Event-ID an
 // EventSource sends when it reconnects, else 0.
 func parseAfterSeq(c *gin.Context) (int64, bool) {
-	raw, ok := c.GetQuery("after")
+	name := "after"
+	raw, ok := c.GetQuery(name)
 	if !ok {
+		name = "the Last-Event-ID header"
 		raw = c.GetHeader("Last-Event-ID")
 	}
 	if raw == "" {
@@ -74,7 +76,7 @@ func parseAfterSeq(c *gin.Context) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || n < 0 {
-		badRequest(c, fmt.Sprintf("after must be an event seq (an integer >= 0), got %q", raw))
+		badRequest(c, fmt.Sprintf("%s must be an event seq (an integer >= 0), got %q", name, raw))
 		return 0, false
 	}
 	return n, true

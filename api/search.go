@@ -135,8 +135,12 @@ func (r searchRequest) params() (searchParams, error) {
 	default:
 		return p, colBadRequest("fusion %q must be \"rrf\" or \"score\"", r.Fusion)
 	}
-	// A fusion parameter for the other fusion would be silently ignored,
-	// which hides a mistaken request; say so instead.
+	// A fusion setting outside hybrid mode, or a parameter of the other
+	// fusion, would be silently ignored, which hides a mistaken request;
+	// say so instead.
+	if p.mode != index.ModeHybrid && (r.Fusion != "" || r.Alpha != nil || r.RRFK != nil) {
+		return p, colBadRequest("fusion, alpha and rrf_k apply to \"mode\": \"hybrid\" only (mode is %q)", p.mode)
+	}
 	if r.Alpha != nil {
 		if p.fusion != index.FusionScore {
 			return p, colBadRequest("alpha applies to \"fusion\": \"score\" only")

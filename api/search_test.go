@@ -121,6 +121,8 @@ func TestSearchErrors(t *testing.T) {
 		{"alpha above one", `{"query":"a","mode":"hybrid","fusion":"score","alpha":1.5}`, 400, "alpha=1.5"},
 		{"rrf_k zero", `{"query":"a","mode":"hybrid","rrf_k":0}`, 400, "rrf_k=0"},
 		{"rrf_k with score fusion", `{"query":"a","mode":"hybrid","fusion":"score","rrf_k":5}`, 400, `rrf_k applies to "fusion": "rrf"`},
+		{"fusion outside hybrid", `{"query":"a","mode":"dense","fusion":"score"}`, 400, `fusion, alpha and rrf_k apply to "mode": "hybrid" only (mode is "dense")`},
+		{"rrf_k with the default mode", `{"query":"a","rrf_k":5}`, 400, `apply to "mode": "hybrid" only`},
 		{"malformed head", `{"query":"a","head":"../x"}`, 400, "not a head id"},
 		{"unknown head", `{"query":"a","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 404, "head head-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
 		{"unknown field", `{"query":"a","top_k":3}`, 400, "unknown field"},
