@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -138,9 +139,16 @@ func TestEmbeddingsErrors(t *testing.T) {
 }
 
 func TestUnknownRouteAndMethod(t *testing.T) {
-	c := newClient(t, newServer(t).Handler())
+	h := newServer(t).Handler()
+	c := newClient(t, h)
 	if r := c.do("GET", "/v1/nothing", "", nil); r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), "no route") {
 		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
+	}
+	// Raw request: the spec client would match the path to /v1/models.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/models/", nil))
+	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "no route GET /v1/models/") {
+		t.Fatalf("trailing slash: %d %s, want the JSON 404 (not a redirect)", w.Code, w.Body)
 	}
 	if r := c.do("DELETE", "/v1/embeddings", "", nil); r.Status != http.StatusMethodNotAllowed {
 		t.Fatalf("wrong method: %d %s", r.Status, r.Body)

@@ -49,6 +49,7 @@ func TestJobRequestErrors(t *testing.T) {
 		{"generator without generation", body(`,"generator":"offline"`), 400, `apply only to negatives "generated" or "mined+generated", not "mined"`},
 		{"unknown train split", body(`,"hyperparameters":{"train_split":"dev"}`), 400, `train_split: dataset ` + ds.ID + ` has no split "dev" (it has test, train)`},
 		{"unknown test split", body(`,"hyperparameters":{"test_split":"dev"}`), 400, `test_split: dataset ` + ds.ID + ` has no split "dev"`},
+		{"test split is the train split", body(`,"hyperparameters":{"test_split":"train"}`), 400, `test_split must differ from train_split (both "train")`},
 		{"trailing data", body(``) + `{}`, 400, "after the JSON object"},
 	}
 	for _, tc := range cases {

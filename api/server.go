@@ -131,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 	// key check before any body is read.
 	s.engine.Use(s.metrics.middleware(), recoverJSON(cfg.Logger), accessLog(cfg.Logger),
 		requireAPIKey(cfg.APIKeys), limitBody(s.bodyLimit))
+	// A path with a trailing slash is a JSON 404 like any unknown route,
+	// not gin's HTML 301 (after which many clients resend a POST as GET).
+	s.engine.RedirectTrailingSlash = false
 	s.engine.NoRoute(func(c *gin.Context) { notFound(c, "no route "+c.Request.Method+" "+c.Request.URL.Path) })
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.NoMethod(func(c *gin.Context) {

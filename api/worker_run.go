@@ -139,7 +139,7 @@ func (s *Server) loadJobDataset(ctx context.Context, id string, cfg train.Pipeli
 		return nil, "", err
 	}
 	splits := []string{cfg.TrainSplit}
-	if cfg.TestSplit != "" && cfg.TestSplit != cfg.TrainSplit {
+	if cfg.TestSplit != "" { // differs from TrainSplit (PipelineConfig.Validate)
 		splits = append(splits, cfg.TestSplit)
 	}
 	data, err := dataset.LoadBEIR(dir, splits...)

@@ -61,6 +61,10 @@ func (c PipelineConfig) Validate() error {
 	if c.TrainSplit == "" {
 		return errors.New("train split is empty")
 	}
+	if c.TestSplit == c.TrainSplit {
+		// The "test" metrics would be measured on the training queries.
+		return fmt.Errorf("test_split must differ from train_split (both %q): give a held-out split, or none", c.TrainSplit)
+	}
 	return c.Train.Validate()
 }
 

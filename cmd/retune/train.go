@@ -124,7 +124,7 @@ func runTrain(ctx context.Context, args []string) error {
 
 func splits(cfg train.PipelineConfig) []string {
 	s := []string{cfg.TrainSplit}
-	if cfg.TestSplit != "" && cfg.TestSplit != cfg.TrainSplit {
+	if cfg.TestSplit != "" { // differs from TrainSplit (PipelineConfig.Validate)
 		s = append(s, cfg.TestSplit)
 	}
 	return s
