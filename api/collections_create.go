@@ -132,7 +132,7 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 	seen := make(map[string]int, len(req.Documents))
 	for i, d := range req.Documents {
 		switch {
-		case d.ID == "":
+		case strings.TrimSpace(d.ID) == "":
 			return nil, colBadRequest("documents[%d].id is empty", i)
 		case utf8.RuneCountInString(d.ID) > maxDocIDLen:
 			return nil, colBadRequest("documents[%d].id is longer than %d characters", i, maxDocIDLen)

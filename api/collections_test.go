@@ -107,6 +107,7 @@ func TestCollectionCreateErrors(t *testing.T) {
 		{"empty documents", docs(), 400, "documents is empty"},
 		{"empty id", docs(`{"id":"","text":"b"}`), 400, "documents[0].id is empty"},
 		{"long id", docs(`{"id":"` + strings.Repeat("x", 257) + `","text":"b"}`), 400, "longer than 256"},
+		{"blank id", docs(`{"id":"  ","text":"b"}`), 400, "documents[0].id is empty"},
 		{"duplicate id", docs(`{"id":"a","text":"b"}`, `{"id":"c","text":"d"}`, `{"id":"a","text":"e"}`), 400, `documents[2].id "a" repeats documents[0].id`},
 		{"empty text", docs(`{"id":"a","text":" "}`), 400, "documents[0].text is empty"},
 		{"missing text", docs(`{"id":"a","title":"t"}`), 400, "documents[0].text is empty"},

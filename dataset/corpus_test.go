@@ -49,6 +49,7 @@ func TestReadCorpus(t *testing.T) {
 				`{"_id": "i", "text": null}`,                // 14
 				`null`,                                      // 15
 				`{"_id": "j", "text": "x"} trailing`,        // 16
+				`{"_id": "k\tl", "text": "x"}`,              // 17
 			}, "\n") + "\n",
 			errs: []wantErr{
 				{2, "invalid JSON: unexpected end of JSON input"},
@@ -66,6 +67,7 @@ func TestReadCorpus(t *testing.T) {
 				{14, `missing "text"`},
 				{15, "expected a JSON object, got null"},
 				{16, "invalid JSON: invalid character 't' after top-level value"},
+				{17, `"_id" contains a tab or line break, so no qrels line could name it`},
 			},
 		},
 		{

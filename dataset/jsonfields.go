@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -109,6 +110,9 @@ func (o object) id(key string) (s string, reason string) {
 	}
 	if s == "" {
 		return "", fmt.Sprintf("empty %q", key)
+	}
+	if strings.ContainsAny(s, "\t\r\n") {
+		return "", fmt.Sprintf("%q contains a tab or line break, so no qrels line could name it", key)
 	}
 	return s, ""
 }
