@@ -118,6 +118,12 @@ func (s *Server) cancelJob(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	job, err := s.store.RequestCancel(ctx, id)
+	if errors.Is(err, store.ErrConflict) {
+		if cur, gerr := s.store.GetJob(ctx, id); gerr == nil {
+			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("job %s already %s; only a queued or running job can be cancelled", id, cur.Status))
+			return
+		}
+	}
 	if err != nil {
 		s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
 		return
