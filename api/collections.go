@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -30,12 +31,14 @@ type collectionObject struct {
 	Progress  float64 `json:"progress"`
 	Error     *string `json:"error"`
 	CreatedAt int64   `json:"created_at"` // unix seconds, as OpenAI objects
+	// Unembeddable lists the documents left out for having no vector.
+	Unembeddable json.RawMessage `json:"unembeddable,omitempty"`
 }
 
 func toCollectionObject(c store.Collection) collectionObject {
 	return collectionObject{ID: c.ID, Object: "collection", Name: c.Name, Model: c.Encoder,
 		Head: nonEmpty(c.HeadID), Dataset: nonEmpty(c.DatasetID), Status: c.Status, Docs: c.Docs,
-		Progress: c.Progress, Error: nonEmpty(c.Error), CreatedAt: c.CreatedAt.Unix()}
+		Progress: c.Progress, Error: nonEmpty(c.Error), CreatedAt: c.CreatedAt.Unix(), Unembeddable: c.Unembeddable}
 }
 
 func nonEmpty(s string) *string {

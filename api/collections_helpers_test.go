@@ -84,17 +84,21 @@ func (ls *liveServer) stop() {
 }
 
 type collectionJSON struct {
-	ID        string  `json:"id"`
-	Object    string  `json:"object"`
-	Name      string  `json:"name"`
-	Model     string  `json:"model"`
-	Head      *string `json:"head"`
-	Dataset   *string `json:"dataset"`
-	Status    string  `json:"status"`
-	Docs      int     `json:"docs"`
-	Progress  float64 `json:"progress"`
-	Error     *string `json:"error"`
-	CreatedAt int64   `json:"created_at"`
+	ID           string  `json:"id"`
+	Object       string  `json:"object"`
+	Name         string  `json:"name"`
+	Model        string  `json:"model"`
+	Head         *string `json:"head"`
+	Dataset      *string `json:"dataset"`
+	Status       string  `json:"status"`
+	Docs         int     `json:"docs"`
+	Progress     float64 `json:"progress"`
+	Error        *string `json:"error"`
+	CreatedAt    int64   `json:"created_at"`
+	Unembeddable *struct {
+		Docs   int      `json:"docs"`
+		DocIDs []string `json:"doc_ids"`
+	} `json:"unembeddable"`
 }
 
 type hitJSON struct {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -175,8 +176,16 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 		vecs = head.ProjectBatch(vecs)
 		meta.DocHead = col.HeadID
 	}
-	if err := checkNonZero(ids, vecs); err != nil {
-		return err
+	ids, texts, vecs, left := dropUnembeddable(ids, texts, vecs)
+	if len(ids) == 0 {
+		return colBadRequest("no document has a vector: the encoder knows no token of any of them")
+	}
+	if left != nil {
+		raw, _ := json.Marshal(left) // ints and strings: cannot fail
+		if err := s.store.SetCollectionUnembeddable(ctx, col.ID, raw); err != nil {
+			return err
+		}
+		s.log.Warn("documents left out of a collection: no vector", "collection", col.ID, "docs", left.Docs, "first", left.DocIDs)
 	}
 	ix, err := index.NewCollection(ids, texts, vecs)
 	if err != nil {
@@ -190,7 +199,7 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 		return err
 	}
 	s.cols.put(col.ID, ix, meta)
-	if err := s.store.UpdateCollection(ctx, col.ID, store.CollectionReady, len(docs), 1, ""); err != nil {
+	if err := s.store.UpdateCollection(ctx, col.ID, store.CollectionReady, len(ids), 1, ""); err != nil {
 		s.cols.forget(col.ID)
 		return err
 	}
@@ -255,16 +264,34 @@ func (s *Server) embedDocuments(ctx context.Context, col store.Collection, enc *
 	return vecs, nil
 }
 
-// checkNonZero names the first document whose vector is all zeros (an
-// encoder such as GloVe gives that for text with no known word), which
-// cosine similarity cannot rank.
-func checkNonZero(ids []string, vecs [][]float32) error {
+// unembeddableDocs are the documents a collection left out because the
+// encoder (or the head) gave them an all-zero vector, e.g. text with no word
+// GloVe knows: cosine similarity cannot rank them, and one of them must not
+// fail a whole corpus.
+type unembeddableDocs struct {
+	Docs   int      `json:"docs"`
+	DocIDs []string `json:"doc_ids"` // the first ten
+}
+
+// dropUnembeddable removes the documents whose vector has zero norm; left is
+// nil when there are none.
+func dropUnembeddable(ids, texts []string, vecs [][]float32) (keptIDs, keptTexts []string, keptVecs [][]float32, left *unembeddableDocs) {
+	keep := 0
 	for i, v := range vecs {
 		if vectorNorm(v) == 0 {
-			return colBadRequest("document %q has no token the encoder knows (its embedding is all zeros); reword it or remove it", ids[i])
+			if left == nil {
+				left = &unembeddableDocs{}
+			}
+			left.Docs++
+			if len(left.DocIDs) < 10 {
+				left.DocIDs = append(left.DocIDs, ids[i])
+			}
+			continue
 		}
+		ids[keep], texts[keep], vecs[keep] = ids[i], texts[i], v
+		keep++
 	}
-	return nil
+	return ids[:keep], texts[:keep], vecs[:keep], left
 }
 
 func vectorNorm(v []float32) float64 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,15 +140,27 @@ func TestCollectionCreateErrors(t *testing.T) {
 	}
 }
 
-// TestCollectionIndexingFailure: a document no encoder word matches has a
-// zero embedding, which cosine cannot rank; the collection fails with a
-// message naming it, and search says so instead of serving a partial index.
-func TestCollectionIndexingFailure(t *testing.T) {
+// TestCollectionUnembeddableDocuments: a document no encoder word matches
+// has a zero embedding, which cosine cannot rank. It is left out and named
+// on the collection rather than failing the rest; a collection of nothing
+// but such documents fails with a message saying so, and search says so
+// instead of serving an empty index.
+func TestCollectionUnembeddableDocuments(t *testing.T) {
 	ls := startServer(t, collectionConfig(t))
 	docs := append(testDocs[:2:2], [2]string{"junk", "qqqzzzxx"})
 	col := ls.createCollection(`{"model":"glove-100d","documents":` + documentsJSON(docs) + `}`)
+	ready := ls.waitStatus(col.ID, "ready")
+	if ready.Docs != 2 || ready.Unembeddable == nil || ready.Unembeddable.Docs != 1 || !slices.Equal(ready.Unembeddable.DocIDs, []string{"junk"}) {
+		t.Fatalf("collection %+v, unembeddable %+v", ready, ready.Unembeddable)
+	}
+	res := mustJSON[searchJSON](t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats","k":10}`), http.StatusOK)
+	if len(res.Data) != 1 || len(res.Data[0].Hits) != 2 {
+		t.Fatalf("search over the two indexed documents: %+v", res.Data)
+	}
+
+	col = ls.createCollection(`{"model":"glove-100d","documents":` + documentsJSON([][2]string{{"junk", "qqqzzzxx"}, {"year", "2019"}}) + `}`)
 	failed := ls.waitStatus(col.ID, "failed")
-	if failed.Error == nil || !strings.Contains(*failed.Error, `document "junk" has no token the encoder knows`) {
+	if failed.Error == nil || !strings.Contains(*failed.Error, "no document has a vector") {
 		t.Fatalf("failed collection %+v, error %s", failed, deref(failed.Error))
 	}
 	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 409, "failed to index")

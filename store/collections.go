@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -28,9 +29,12 @@ type Collection struct {
 	Progress  float64   `json:"progress"` // 0..1 while indexing
 	Error     string    `json:"error,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Unembeddable describes the documents indexing left out because the
+	// encoder gave them no vector (JSON; nil when none).
+	Unembeddable json.RawMessage `json:"unembeddable,omitempty"`
 }
 
-const collectionCols = `id, name, encoder, head_id, dataset_id, status, docs, progress, error, created_at`
+const collectionCols = `id, name, encoder, head_id, dataset_id, status, docs, progress, error, created_at, unembeddable`
 
 func validCollectionStatus(s string) bool {
 	return s == CollectionIndexing || s == CollectionReady || s == CollectionFailed
@@ -76,9 +80,9 @@ func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection,
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO collections (`+collectionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Name, c.Encoder, c.HeadID, c.DatasetID, c.Status, c.Docs, c.Progress, c.Error,
-			c.CreatedAt.UnixNano())
+			c.CreatedAt.UnixNano(), nullJSON(c.Unembeddable))
 		return constraintErr(err)
 	})
 	if err != nil {
@@ -110,6 +114,19 @@ func (s *Store) UpdateCollection(ctx context.Context, id, status string, docs in
 	return s.execOne(ctx, "update collection", id,
 		`UPDATE collections SET status = ?, docs = ?, progress = ?, error = ? WHERE id = ?`,
 		status, docs, progress, errMsg, id)
+}
+
+// SetCollectionUnembeddable records which documents indexing left out for
+// having no vector (nil clears it).
+func (s *Store) SetCollectionUnembeddable(ctx context.Context, id string, data json.RawMessage) error {
+	if err := checkID("collection", PrefixCollection, id); err != nil {
+		return err
+	}
+	if err := checkJSON("collection unembeddable", data); err != nil {
+		return err
+	}
+	return s.execOne(ctx, "update collection", id, `UPDATE collections SET unembeddable = ? WHERE id = ?`,
+		nullJSON(data), id)
 }
 
 // DeleteCollection deletes the collection's row; removing its index files
@@ -148,13 +165,15 @@ func checkCollectionState(status string, docs int, progress float64) error {
 
 func scanCollection(r rowScanner) (Collection, error) {
 	var (
-		c  Collection
-		at int64
+		c            Collection
+		at           int64
+		unembeddable sql.NullString
 	)
 	if err := r.Scan(&c.ID, &c.Name, &c.Encoder, &c.HeadID, &c.DatasetID, &c.Status, &c.Docs,
-		&c.Progress, &c.Error, &at); err != nil {
+		&c.Progress, &c.Error, &at, &unembeddable); err != nil {
 		return Collection{}, err
 	}
 	c.CreatedAt = fromNanos(at)
+	c.Unembeddable = rawJSON(unembeddable)
 	return c, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -133,5 +134,38 @@ func TestUnfinishedCollections(t *testing.T) {
 	}
 	if gotIDs := ids(got, func(c Collection) string { return c.ID }); !reflect.DeepEqual(gotIDs, want) {
 		t.Errorf("UnfinishedCollections = %v, want %v", gotIDs, want)
+	}
+}
+
+func TestCollectionUnembeddable(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	c, err := s.CreateCollection(ctx, Collection{Name: "c", Encoder: "glove-100d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Unembeddable != nil {
+		t.Fatalf("new collection: unembeddable %s", c.Unembeddable)
+	}
+	for _, tc := range []struct {
+		set  json.RawMessage
+		want string
+	}{
+		{json.RawMessage(`{"docs":1,"doc_ids":["junk"]}`), `{"docs":1,"doc_ids":["junk"]}`},
+		{nil, ""},
+	} {
+		if err := s.SetCollectionUnembeddable(ctx, c.ID, tc.set); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetCollection(ctx, c.ID)
+		if err != nil || string(got.Unembeddable) != tc.want {
+			t.Fatalf("after setting %s: %s, %v", tc.set, got.Unembeddable, err)
+		}
+	}
+	if err := s.SetCollectionUnembeddable(ctx, c.ID, json.RawMessage(`{`)); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("invalid JSON: err %v", err)
+	}
+	if err := s.SetCollectionUnembeddable(ctx, "col-aaaaaaaaaaaaaaaaaaaaaaaa", nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown collection: err %v", err)
 	}
 }

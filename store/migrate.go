@@ -113,6 +113,9 @@ var migrations = []migration{
 		`CREATE INDEX collections_by_head ON collections (head_id)`,
 		`CREATE INDEX collections_by_dataset ON collections (dataset_id)`,
 	}},
+	{4, "documents a collection left out for having no vector", []string{
+		`ALTER TABLE collections ADD COLUMN unembeddable TEXT`,
+	}},
 }
 
 // SchemaVersion is the schema version this build migrates databases to.
