@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxErrors caps the LineErrors collected from one file. Past it the reader
@@ -83,8 +84,30 @@ func (c *collector) addf(n int, format string, args ...any) bool {
 		c.full = true
 		return false
 	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
 	c.errs = append(c.errs, LineError{File: c.file, Line: n, Reason: fmt.Sprintf(format, args...)})
 	return true
+}
+
+// maxQuoted is the longest value an error quotes in full: a 100 KB id need
+// not come back in the message, twice (message and details).
+const maxQuoted = 100
+
+// clip shortens s to about maxQuoted bytes at a character boundary, saying
+// how long it was.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:cut], len(s))
 }
 
 // err returns the collected errors as an error, or nil.

@@ -64,3 +64,23 @@ func TestErrorCap(t *testing.T) {
 		t.Errorf("entry %d = %+v, want the real error of line %d", MaxErrors-1, es[MaxErrors-1], MaxErrors)
 	}
 }
+
+func TestCollectorClipsLongValues(t *testing.T) {
+	tests := []struct {
+		name, value, want string
+	}{
+		{"short", "q1", `unknown query id "q1"`},
+		{"long ASCII", strings.Repeat("x", 1000), `unknown query id "` + strings.Repeat("x", 100) + `... (1000 bytes)"`},
+		// '日' is 3 bytes: byte 100 is inside the 34th, which is dropped whole.
+		{"long UTF-8", strings.Repeat("日", 60), `unknown query id "` + strings.Repeat("日", 33) + `... (180 bytes)"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &collector{file: "qrels/test.tsv"}
+			c.addf(3, "unknown query id %q", tt.value)
+			if got := c.errs[0].Reason; got != tt.want {
+				t.Errorf("reason %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
