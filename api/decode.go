@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
 	"reflect"
+	"retune/internal/jsontype"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -52,7 +54,7 @@ func describeJSONError(err error, dst reflect.Type) string {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &ute):
-		want := jsonTypeName(ute.Type)
+		want := jsontype.Name(ute.Type)
 		if ute.Field == "" {
 			return fmt.Sprintf("the body must be %s, not %s", want, ute.Value)
 		}
@@ -106,27 +108,4 @@ func jsonName(f reflect.StructField) string {
 		return f.Name
 	}
 	return name
-}
-
-// jsonTypeName is how a JSON user would call what type t accepts.
-func jsonTypeName(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	}
-	return t.String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"retune/internal/jsontype"
 	"slices"
 	"strings"
 )
@@ -136,26 +137,7 @@ func missingPaths(node any, path, prefix string) []string {
 func describeDecodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Errorf("field %q must be %s, not %s", te.Field, jsonKind(te.Type), te.Value)
+		return fmt.Errorf("field %q must be %s, not %s", te.Field, jsontype.Name(te.Type), te.Value)
 	}
 	return fmt.Errorf("reply does not fit the expected structure: %w", err)
-}
-
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.String:
-		return "a string"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	}
-	return t.String()
 }

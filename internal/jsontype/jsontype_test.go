@@ -1,0 +1,23 @@
+package jsontype
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestName(t *testing.T) {
+	var p *int
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{"", "a string"}, {true, "a boolean"}, {int64(1), "an integer"}, {uint8(1), "an integer"},
+		{1.5, "a number"}, {[]int{}, "an array"}, {[2]int{}, "an array"}, {struct{}{}, "an object"},
+		{map[string]int{}, "an object"}, {p, "an integer"},
+	}
+	for _, tt := range tests {
+		if got := Name(reflect.TypeOf(tt.v)); got != tt.want {
+			t.Errorf("Name(%T) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
