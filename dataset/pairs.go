@@ -45,6 +45,9 @@ func ReadPairs(r io.Reader) ([]Pair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read pairs: %w", err)
 	}
+	if len(pairs) == 0 && len(c.errs) == 0 {
+		c.addf(0, "no pairs") // line 0: the whole file
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,11 @@ func TestReadPairs(t *testing.T) {
 			want: []Pair{{"q1", []string{"p1", "p2"}, []string{"n1"}}},
 		},
 		{
+			name: "no pairs, only blank lines",
+			in:   "\n\n",
+			errs: []wantErr{{0, "no pairs"}},
+		},
+		{
 			name: "FlagEmbedding without negatives",
 			in:   `{"query": "q", "pos": ["p"]}` + "\n" + `{"query": "q", "pos": ["p"], "neg": []}` + "\n",
 			want: []Pair{{"q", []string{"p"}, nil}, {"q", []string{"p"}, nil}},
