@@ -144,6 +144,14 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	if r := c.do("GET", "/v1/nothing", "", nil); r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), "no route") {
 		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
 	}
+	// HEAD works wherever GET does, without a body.
+	for _, path := range []string{"/healthz", "/v1/models", "/v1/datasets"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("HEAD", path, nil))
+		if w.Code != http.StatusOK {
+			t.Fatalf("HEAD %s: %d %s", path, w.Code, w.Body)
+		}
+	}
 	// Raw request: the spec client would match the path to /v1/models.
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/models/", nil))
