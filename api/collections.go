@@ -68,7 +68,7 @@ func (s *Server) listCollections(c *gin.Context) {
 	}
 	cols, more, err := s.store.ListCollections(c.Request.Context(), page)
 	if err != nil {
-		s.abortStore(c, err, "after: collection "+page.After+" not found")
+		s.abortList(c, err, "collection", page.After)
 		return
 	}
 	data := make([]collectionObject, len(cols))

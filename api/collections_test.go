@@ -133,7 +133,7 @@ func TestCollectionCreateErrors(t *testing.T) {
 	for _, q := range []string{"limit=0", "limit=101", "limit=x", "after=col-1"} {
 		wantError(t, ls.do("GET", "/v1/collections?"+q, "", nil), 400, "")
 	}
-	wantError(t, ls.do("GET", "/v1/collections?after=col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil), 404, "not found")
+	wantError(t, ls.do("GET", "/v1/collections?after=col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil), 400, "after: collection col-aaaaaaaaaaaaaaaaaaaaaaaa not found")
 	for _, bad := range []string{"..", "col-%2E%2E", "head-aaaaaaaaaaaaaaaaaaaaaaaa"} {
 		wantError(t, ls.do("GET", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")
 		wantError(t, ls.do("DELETE", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")
