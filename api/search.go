@@ -159,6 +159,9 @@ func (r searchRequest) params() (searchParams, error) {
 		}
 		p.rrfK = *r.RRFK
 	}
+	if r.Head != "" && p.mode == index.ModeBM25 {
+		return p, colBadRequest("head applies to dense and hybrid search only (mode is \"bm25\")")
+	}
 	if r.Head != "" && !store.ValidID(store.PrefixHead, r.Head) {
 		return p, colBadRequest("head %q is not a head id (head-...)", r.Head)
 	}

@@ -109,6 +109,14 @@ func queryName(p searchParams, i int) string {
 // collections of base embeddings.
 func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searchParams) (string, [][]float32, error) {
 	meta := lc.meta
+	if p.mode == index.ModeBM25 {
+		// Nothing embeds the queries: the encoder need not even be
+		// installed. The response still names the collection's model.
+		if meta.Head != "" {
+			return meta.Encoder + ":ft-" + meta.Head, nil, nil
+		}
+		return meta.Encoder, nil, nil
+	}
 	enc, err := s.cfg.Models.Get(ctx, meta.Encoder)
 	if errors.Is(err, model.ErrUnknownModel) {
 		return "", nil, colConflict("encoder %q of this collection is no longer installed; re-install it or re-create the collection", meta.Encoder)
@@ -138,9 +146,6 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 		if err := checkQueryHead(headID, head, meta); err != nil {
 			return "", nil, err
 		}
-	}
-	if p.mode == index.ModeBM25 {
-		return modelName, nil, nil
 	}
 	vecs, err := enc.Embed(ctx, p.queries)
 	if err != nil {

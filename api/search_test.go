@@ -124,6 +124,7 @@ func TestSearchErrors(t *testing.T) {
 		{"fusion outside hybrid", `{"query":"a","mode":"dense","fusion":"score"}`, 400, `fusion, alpha and rrf_k apply to "mode": "hybrid" only (mode is "dense")`},
 		{"rrf_k with the default mode", `{"query":"a","rrf_k":5}`, 400, `apply to "mode": "hybrid" only`},
 		{"malformed head", `{"query":"a","head":"../x"}`, 400, "not a head id"},
+		{"head in bm25 mode", `{"query":"a","mode":"bm25","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 400, `head applies to dense and hybrid search only (mode is "bm25")`},
 		{"unknown head", `{"query":"a","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 404, "head head-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
 		{"unknown field", `{"query":"a","top_k":3}`, 400, "unknown field"},
 		{"unknown words", `{"query":"qqqzzzxx"}`, 400, "embedding is zero"},
