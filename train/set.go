@@ -158,6 +158,7 @@ func (s *Set) samples(qrels eval.Qrels) []sample {
 			}
 		}
 		sort.Strings(exclude)
+		exclude = exclude[:len(exclude):len(exclude)] // shared by the query's samples: no appends into it
 		qr := s.rows.query(q, qv)
 		for _, d := range docs {
 			out = append(out, sample{query: q, pos: d, q: qr, p: s.rows.doc(d, s.DocVecs[d]), negs: negs, exclude: exclude})
