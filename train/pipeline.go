@@ -134,6 +134,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	if err != nil {
 		return nil, res, err
 	}
+	if err := p.checkWorkDir(data, trainQrels, cfg); err != nil {
+		return nil, res, err
+	}
 	var testQrels eval.Qrels
 	if cfg.TestSplit != "" {
 		if _, q, err := data.Split(cfg.TestSplit); err == nil {

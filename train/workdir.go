@@ -1,0 +1,144 @@
+package train
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"retune/dataset"
+	"retune/internal/atomicfile"
+)
+
+// workRunFile records what a work folder's stage outputs and checkpoint
+// were made from. A resumed run must match it: with other settings, an
+// other encoder or other data, reusing mined.json or the checkpoint would
+// report a result nobody asked for.
+const workRunFile = "run.json"
+
+// workRun is the identity of a run, as stored in workRunFile.
+type workRun struct {
+	Config          PipelineConfig `json:"config"`
+	Encoder         string         `json:"encoder"`
+	EncoderChecksum string         `json:"encoder_checksum"`
+	// Data fingerprints the dataset's ids and the training judgements (not
+	// the texts, which the embedding cache keys by content anyway).
+	Data string `json:"data"`
+}
+
+// checkWorkDir records this run in the work folder, or, when the folder
+// already holds one, refuses to resume it with anything different.
+func (p *Pipeline) checkWorkDir(data *dataset.BEIR, trainQrels map[string]map[string]int, cfg PipelineConfig) error {
+	if p.WorkDir == "" {
+		return nil
+	}
+	sum, err := p.Encoder.Checksum()
+	if err != nil {
+		return err
+	}
+	return checkWorkRun(p.WorkDir, workRun{Config: cfg, Encoder: p.Encoder.Name(), EncoderChecksum: sum, Data: dataFingerprint(data, trainQrels)})
+}
+
+// checkWorkRun writes run into dir, or compares it with the one there.
+func checkWorkRun(dir string, run workRun) error {
+	path := filepath.Join(dir, workRunFile)
+	raw, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(run, "", " ")
+		if err != nil {
+			return err
+		}
+		return atomicfile.WriteFile(path, b, 0o644)
+	case err != nil:
+		return err
+	}
+	var prev workRun
+	if err := json.Unmarshal(raw, &prev); err != nil {
+		return fmt.Errorf("work folder %s: %s: %w", dir, workRunFile, err)
+	}
+	if diff := diffJSON(prev, run); len(diff) > 0 {
+		return fmt.Errorf("work folder %s holds a run with other settings (%s): resume it with the same ones, or use a new work folder",
+			dir, strings.Join(diff, "; "))
+	}
+	return nil
+}
+
+// dataFingerprint hashes the corpus and query ids and the judgements.
+func dataFingerprint(data *dataset.BEIR, qrels map[string]map[string]int) string {
+	h := sha256.New()
+	for _, d := range data.Corpus {
+		fmt.Fprintf(h, "d\x00%s\x00", d.ID)
+	}
+	for _, q := range data.Queries {
+		fmt.Fprintf(h, "q\x00%s\x00", q.ID)
+	}
+	for _, q := range sortedKeys(qrels) {
+		for _, d := range sortedKeys(qrels[q]) {
+			fmt.Fprintf(h, "j\x00%s\x00%s\x00%d\x00", q, d, qrels[q][d])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// diffJSON lists the leaves where a and b differ, as "path: a → b", in
+// path order.
+func diffJSON(a, b any) []string {
+	fa, fb := map[string]any{}, map[string]any{}
+	flattenJSON(a, fa)
+	flattenJSON(b, fb)
+	keys := map[string]bool{}
+	for k := range fa {
+		keys[k] = true
+	}
+	for k := range fb {
+		keys[k] = true
+	}
+	var out []string
+	for k := range keys {
+		if !reflect.DeepEqual(fa[k], fb[k]) {
+			out = append(out, fmt.Sprintf("%s: %v → %v", k, show(fa[k]), show(fb[k])))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func show(v any) string {
+	if v == nil {
+		return "unset"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// flattenJSON maps v's JSON form to dotted leaf paths.
+func flattenJSON(v any, out map[string]any) {
+	var generic any
+	b, _ := json.Marshal(v) // config and strings: cannot fail
+	_ = json.Unmarshal(b, &generic)
+	var walk func(x any, path string)
+	walk = func(x any, path string) {
+		if m, ok := x.(map[string]any); ok {
+			for k, c := range m {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				walk(c, p)
+			}
+			return
+		}
+		out[path] = x
+	}
+	walk(generic, "")
+}
