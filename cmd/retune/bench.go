@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -140,7 +141,13 @@ func benchTexts(file string, n int) ([]string, string, error) {
 				texts = append(texts, t)
 			}
 		}
-		return texts, file, sc.Err()
+		if err := sc.Err(); err != nil {
+			return nil, "", err
+		}
+		if len(texts) == 0 {
+			return nil, "", fmt.Errorf("%s holds no texts", file)
+		}
+		return texts, file, nil
 	}
 	if dir, ok := dataset.FindSharedData(); ok {
 		if f, err := os.Open(filepath.Join(dir, "scifact", "corpus.jsonl")); err == nil {
