@@ -67,17 +67,8 @@ func (h hyperparameters) pipelineConfig(negatives string) train.PipelineConfig {
 func (h hyperparameters) validate(negatives string) string {
 	var msgs []string
 	if err := h.pipelineConfig(negatives).Validate(); err != nil {
-		// train.Config.Validate joins its errors with newlines.
+		// PipelineConfig.Validate joins its errors with newlines.
 		msgs = append(msgs, strings.Split(err.Error(), "\n")...)
-	}
-	if h.MinedPerQuery < 1 || h.MinedPerQuery > 1000 {
-		msgs = append(msgs, fmt.Sprintf("mined_per_query must be in [1, 1000], got %d", h.MinedPerQuery))
-	}
-	if !(h.Margin > 0) {
-		msgs = append(msgs, fmt.Sprintf("margin must be > 0, got %g", h.Margin))
-	}
-	if h.PerQuery < 1 || h.PerQuery > 50 {
-		msgs = append(msgs, fmt.Sprintf("per_query must be in [1, 50], got %d", h.PerQuery))
 	}
 	return strings.Join(msgs, "; ")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"retune/dataset"
@@ -65,7 +66,25 @@ func (c PipelineConfig) Validate() error {
 		// The "test" metrics would be measured on the training queries.
 		return fmt.Errorf("test_split must differ from train_split (both %q): give a held-out split, or none", c.TrainSplit)
 	}
-	return c.Train.Validate()
+	var msgs []string
+	if err := c.Train.Validate(); err != nil {
+		msgs = append(msgs, err.Error())
+	}
+	// Checked here, before anything is embedded, rather than where mining
+	// and generation would trip on them minutes later.
+	if c.Mine.PerQuery < 1 || c.Mine.PerQuery > 1000 {
+		msgs = append(msgs, fmt.Sprintf("mined_per_query must be in [1, 1000], got %d", c.Mine.PerQuery))
+	}
+	if !(c.Mine.Margin > 0) {
+		msgs = append(msgs, fmt.Sprintf("margin must be > 0, got %g", c.Mine.Margin))
+	}
+	if c.Generation.PerQuery < 1 || c.Generation.PerQuery > 50 {
+		msgs = append(msgs, fmt.Sprintf("per_query must be in [1, 50], got %d", c.Generation.PerQuery))
+	}
+	if len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, "\n"))
+	}
+	return nil
 }
 
 // StageEvent reports stage progress (Done of Total units, or a sub-event of training).
