@@ -55,6 +55,12 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			// Ctrl-C or SIGTERM: say so, not "context canceled". A
+			// train run with --work resumes when run again.
+			fmt.Fprintf(os.Stderr, "retune %s: interrupted\n", os.Args[1])
+			os.Exit(130)
+		}
 		fmt.Fprintf(os.Stderr, "retune %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}

@@ -72,6 +72,10 @@ func runTrain(ctx context.Context, args []string) error {
 	if *beir == "" || *out == "" {
 		return fmt.Errorf("--beir and --out are required")
 	}
+	// Before training, not after it: a bad --out must not cost the run.
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	enc, data, err := ef.openWithBEIR(ctx, *beir, splits(cfg)...)
 	if err != nil {
 		return err
