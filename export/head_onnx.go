@@ -3,6 +3,8 @@ package export
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 
@@ -30,11 +32,15 @@ func HeadONNX(h *model.Head, meta model.HeadMeta, w io.Writer) error {
 	return nil
 }
 
-// HeadONNXFile is HeadONNX into a file, written atomically.
+// HeadONNXFile is HeadONNX into a file, written atomically; its folder is
+// created if missing, as the other formats create theirs.
 func HeadONNXFile(h *model.Head, meta model.HeadMeta, path string) error {
 	m, err := headModel(h, meta)
 	if err != nil {
 		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("export: head onnx: %w", err)
 	}
 	if err := onnxgraph.WriteFile(path, m); err != nil {
 		return fmt.Errorf("export: head onnx: %w", err)

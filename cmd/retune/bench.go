@@ -55,7 +55,7 @@ func benchEmbed(ctx context.Context, args []string) error {
 	rounds := fs.Int("rounds", 3, "timed rounds (the medians are reported) after one warm-up pass")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	textsFile := fs.String("texts", "", "one text per line (default: the SciFact corpus from the shared data, else seeded synthetic sentences)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *rounds < 1 || *n < 1 || *batch < 1 {

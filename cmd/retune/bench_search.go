@@ -91,7 +91,7 @@ func benchSearch(ctx context.Context, args []string) error {
 	maxDuration := fs.Duration("max-duration", 5*time.Minute, "stop sending after this long")
 	allowRemote := fs.Bool("allow-remote", false, "allow a non-loopback --url")
 	apiKey := fs.String("api-key", os.Getenv("RETUNE_API_KEY"), "bearer key when the server requires one (default $RETUNE_API_KEY)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	base, err := benchURL(*rawURL, *allowRemote)

@@ -91,6 +91,18 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
 }
 
+// parseFlags parses a command's flags and refuses leftover arguments, which
+// would otherwise be silently ignored (a typo such as "--epochs 5 10").
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (all options are --flags; see retune %s -h)", fs.Arg(0), fs.Name())
+	}
+	return nil
+}
+
 // openWithBEIR opens the encoder while the BEIR folder's splits load: each
 // takes ~0.3-0.5 s on SciFact (the encoder mostly its tokenizer.json) and
 // neither needs the other. The caller closes the encoder.

@@ -17,8 +17,11 @@ func runEmbed(ctx context.Context, args []string) error {
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	batch := fs.Int("batch", 256, "lines embedded per call")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *batch < 1 {
+		return fmt.Errorf("--batch must be at least 1, got %d", *batch)
 	}
 	enc, err := ef.open(ctx)
 	if err != nil {

@@ -20,7 +20,7 @@ func runEval(ctx context.Context, args []string) error {
 	headDir := fs.String("head", "", "trained head folder (optional)")
 	split := fs.String("split", "test", "qrels split")
 	cacheDir := fs.String("cache", defaultCacheDir(), "embedding cache folder")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *beir == "" {

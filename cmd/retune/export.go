@@ -30,7 +30,7 @@ func runExport(ctx context.Context, args []string) error {
 	format := fs.String("format", "", "export format: "+strings.Join(export.Formats, " | "))
 	out := fs.String("out", "", "output: a .onnx file for onnx, a folder for fused-onnx and safetensors")
 	verify := fs.Bool("verify", true, "fused-onnx: open the export with ONNX Runtime and embed a probe text")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *headDir == "" || *format == "" || *out == "" {

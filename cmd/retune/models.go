@@ -19,7 +19,7 @@ func runModels(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
 	dir := fs.String("models", models.Root(), "models folder (default: $RETUNE_MODELS or ./models)")
 	fixtures := fs.Bool("fixtures", false, "also write the random-weight BERT fixtures (structure and speed tests only)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	switch args[0] {

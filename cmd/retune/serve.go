@@ -37,8 +37,11 @@ func runServe(ctx context.Context, args []string) error {
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (all allocations since start) to this file at shutdown")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *workers < 1 || *maxInputs < 1 {
+		return fmt.Errorf("--workers (%d) and --max-inputs (%d) must be at least 1", *workers, *maxInputs)
 	}
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {
@@ -115,7 +118,9 @@ func runServe(ctx context.Context, args []string) error {
 // (comma-separated). None means the server is open.
 func apiKeys(file string) ([]string, error) {
 	var raw []string
+	source := "" // where keys were asked for: then finding none is a mistake, not "no auth"
 	if file != "" {
+		source = "file " + file
 		f, err := os.Open(file)
 		if err != nil {
 			return nil, fmt.Errorf("api keys: %w", err)
@@ -130,6 +135,7 @@ func apiKeys(file string) ([]string, error) {
 		}
 	} else if env := os.Getenv("RETUNE_API_KEYS"); env != "" {
 		raw = strings.Split(env, ",")
+		source = "$RETUNE_API_KEYS"
 	}
 	var keys []string
 	for _, k := range raw {
@@ -137,8 +143,8 @@ func apiKeys(file string) ([]string, error) {
 			keys = append(keys, k)
 		}
 	}
-	if file != "" && len(keys) == 0 {
-		return nil, fmt.Errorf("api keys file %s holds no key", file)
+	if source != "" && len(keys) == 0 {
+		return nil, fmt.Errorf("api keys: %s holds no key", source)
 	}
 	return keys, nil
 }

@@ -61,7 +61,7 @@ func runTrain(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	cfg := train.DefaultPipelineConfig()
 	trainFlags(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	stop, err := startCPUProfile(*cpuProfile)
