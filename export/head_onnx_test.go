@@ -88,7 +88,7 @@ func TestHeadONNXMetadata(t *testing.T) {
 		Training: map[string]any{"epochs": 4.0, "lr": 0.002},
 		Metrics:  map[string]any{"tuned": map[string]any{"ndcg@10": 0.5}},
 	}
-	path := filepath.Join(t.TempDir(), "not", "yet", "head.onnx") // folders created like the other formats'
+	path := filepath.Join(t.TempDir(), "not", "yet", "head.onnx") // folders are created, as for the other formats
 	if err := export.HeadONNXFile(h, meta, path); err != nil {
 		t.Fatal(err)
 	}
