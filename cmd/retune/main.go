@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -40,9 +41,34 @@ func main() {
 		"train":  runTrain,
 		"eval":   runEval,
 	}
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2) // a usage error, unlike asking for help
+	}
+	isHelp := func(a string) bool { return a == "-h" || a == "--help" || a == "help" }
+	// "retune help train" and "retune train -h" both show train's usage;
+	// asking for help exits 0.
+	helpFor := ""
+	switch {
+	case isHelp(os.Args[1]) && len(os.Args) > 2:
+		helpFor = os.Args[2]
+	case isHelp(os.Args[1]):
+		fmt.Fprint(os.Stdout, usage)
+		os.Exit(0)
+	case len(os.Args) == 3 && isHelp(os.Args[2]):
+		helpFor = os.Args[1]
+	}
+	if helpFor != "" && cmds[helpFor] == nil {
+		fmt.Fprintf(os.Stderr, "retune: unknown command %q\n\n%s", helpFor, usage)
 		os.Exit(2)
+	}
+	if run, ok := cmds[helpFor]; ok {
+		// Flag sets print their usage and return flag.ErrHelp; commands
+		// with subcommands (models, bench) return their usage as an error.
+		if err := run(context.Background(), []string{"-h"}); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stdout, strings.TrimPrefix(err.Error(), "usage: "))
+		}
+		os.Exit(0)
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
@@ -53,7 +79,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[2:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			os.Exit(0) // -h was asked for; the flag package printed the usage
 		}
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			// Ctrl-C or SIGTERM: say so, not "context canceled". A

@@ -13,7 +13,7 @@ import (
 
 // runModels lists the encoders in the models folder or builds the default assets.
 func runModels(ctx context.Context, args []string) error {
-	if len(args) == 0 {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		return errors.New("usage: retune models list | retune models build [--fixtures]")
 	}
 	fs := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
