@@ -48,32 +48,28 @@ func main() {
 	isHelp := func(a string) bool { return a == "-h" || a == "--help" || a == "help" }
 	// "retune help train" and "retune train -h" both show train's usage;
 	// asking for help exits 0.
-	helpFor := ""
+	name, help := os.Args[1], false
 	switch {
-	case isHelp(os.Args[1]) && len(os.Args) > 2:
-		helpFor = os.Args[2]
-	case isHelp(os.Args[1]):
+	case isHelp(name) && len(os.Args) > 2:
+		name, help = os.Args[2], true
+	case isHelp(name):
 		fmt.Fprint(os.Stdout, usage)
 		os.Exit(0)
 	case len(os.Args) == 3 && isHelp(os.Args[2]):
-		helpFor = os.Args[1]
+		help = true
 	}
-	if helpFor != "" && cmds[helpFor] == nil {
-		fmt.Fprintf(os.Stderr, "retune: unknown command %q\n\n%s", helpFor, usage)
+	run, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "retune: unknown command %q\n\n%s", name, usage)
 		os.Exit(2)
 	}
-	if run, ok := cmds[helpFor]; ok {
+	if help {
 		// Flag sets print their usage and return flag.ErrHelp; commands
 		// with subcommands (models, bench) return their usage as an error.
 		if err := run(context.Background(), []string{"-h"}); err != nil && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stdout, strings.TrimPrefix(err.Error(), "usage: "))
 		}
 		os.Exit(0)
-	}
-	run, ok := cmds[os.Args[1]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "retune: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
