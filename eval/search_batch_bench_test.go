@@ -10,7 +10,6 @@ import (
 	"retune/eval"
 	"retune/internal/testenv"
 	"retune/internal/testvec"
-	"retune/linalg"
 )
 
 // largeIndex is 300,000 random 100-d documents (search cost depends on the
@@ -29,17 +28,6 @@ func largeIndex(b *testing.B, nq int) (*eval.Index, [][]float32) {
 		qs[i] = vecs[r.IntN(n)]
 	}
 	return ix, qs
-}
-
-// installMLAS routes the products to ONNX Runtime, as the service does.
-func installMLAS(b *testing.B) {
-	b.Helper()
-	testenv.InitORT(b)
-	restore, err := linalg.Install(runtime.NumCPU())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(restore)
 }
 
 func perQuery(b *testing.B, n int) {
@@ -76,7 +64,7 @@ func BenchmarkSearchBatchLarge(b *testing.B) {
 		perQuery(b, nq)
 	})
 	b.Run("gonum", batched)
-	installMLAS(b)
+	testenv.UseMLAS(b)
 	b.Run("mlas", batched)
 }
 
@@ -86,7 +74,7 @@ func BenchmarkSearchBatchLarge(b *testing.B) {
 // 32 queries) or split into one block per core.
 func BenchmarkSmallBatches(b *testing.B) {
 	ix, all := largeIndex(b, 32)
-	installMLAS(b)
+	testenv.UseMLAS(b)
 	for _, m := range []int{2, 4, 8, 16, 32} {
 		qs := all[:m]
 		b.Run(fmt.Sprintf("queries=%d/one-by-one", m), func(b *testing.B) {

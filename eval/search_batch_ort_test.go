@@ -3,12 +3,10 @@ package eval_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 
 	"retune/eval"
 	"retune/internal/testenv"
-	"retune/linalg"
 )
 
 // TestSearchBatchEqualsSearchOnMLAS repeats the equality check with
@@ -16,12 +14,7 @@ import (
 // another order than gonum's sgemv, so this is where the rescoring matters
 // (with δ = 0 the selection differs from Search's).
 func TestSearchBatchEqualsSearchOnMLAS(t *testing.T) {
-	testenv.InitORT(t)
-	restore, err := linalg.Install(runtime.NumCPU())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer restore()
+	testenv.UseMLAS(t)
 	r := rand.New(rand.NewPCG(7, 8))
 	// 10,000 × 64 with 150 queries: products of 64 × 4096 × 64 multiply-adds,
 	// past linalg.MinMACs, and a last partial block of documents.

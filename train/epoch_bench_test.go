@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"runtime"
 	"testing"
 
 	"retune/eval"
 	"retune/internal/testenv"
-	"retune/linalg"
 	"retune/model"
 	"retune/objective"
 )
@@ -54,12 +52,7 @@ func BenchmarkEpochSciFactShape(b *testing.B) {
 		for _, batch := range []int{64, 32} {
 			b.Run(fmt.Sprintf("%s/batch%d", backend, batch), func(b *testing.B) {
 				if backend == "ort" {
-					testenv.InitORT(b)
-					restore, err := linalg.Install(runtime.NumCPU())
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer restore()
+					testenv.UseMLAS(b)
 				}
 				cfg := DefaultConfig()
 				cfg.BatchSize, cfg.Epochs, cfg.Patience = batch, b.N, b.N+1
@@ -77,12 +70,7 @@ func BenchmarkEpochSciFactShape(b *testing.B) {
 // a faster step touches.
 func BenchmarkStepsSciFactShape(b *testing.B) {
 	set := sciFactShapedSet()
-	testenv.InitORT(b)
-	restore, err := linalg.Install(runtime.NumCPU())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer restore()
+	testenv.UseMLAS(b)
 	cfg := DefaultConfig()
 	cfg.BatchSize = 64
 	bs := batches(set.samples(set.Qrels), cfg.BatchSize, rand.New(rand.NewSource(1)))

@@ -7,9 +7,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
+	"retune/linalg"
 	"retune/model"
 	"retune/models"
 )
@@ -89,4 +91,16 @@ func OpenEncoder(t testing.TB, dir string, opts ...model.Option) *model.Encoder 
 	}
 	t.Cleanup(func() { enc.Close() })
 	return enc
+}
+
+// UseMLAS loads ONNX Runtime and routes the large matrix products to its
+// MLAS, as the binary does, until the test ends.
+func UseMLAS(t testing.TB) {
+	t.Helper()
+	InitORT(t)
+	restore, err := linalg.Install(runtime.NumCPU())
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(restore)
 }
