@@ -1,4 +1,4 @@
-package linalg
+package linalg_test
 
 import (
 	"math"
@@ -12,12 +12,13 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"retune/internal/testenv"
+	"retune/linalg"
 )
 
-func newTestORT(t *testing.T) *ORT {
+func newTestORT(t *testing.T) *linalg.ORT {
 	t.Helper()
 	testenv.InitORT(t)
-	o, err := NewORT(runtime.NumCPU())
+	o, err := linalg.NewORT(runtime.NumCPU())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestDgemmMatchesGonum(t *testing.T) {
 				gonum.Implementation{}.Dgemm(tA, tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
 				before := o.Calls()
 				o.Dgemm(tA, tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
-				if onORT := o.Calls() > before; onORT != (tc.m*tc.n*tc.k >= MinMACs) {
+				if onORT := o.Calls() > before; onORT != (tc.m*tc.n*tc.k >= linalg.MinMACs) {
 					t.Fatalf("%s: ran on ORT = %v with m·n·k = %d", tc.name, onORT, tc.m*tc.n*tc.k)
 				}
 				for i := 0; i < tc.m; i++ {
@@ -129,7 +130,7 @@ func TestSgemmMatchesGonum(t *testing.T) {
 		for _, tA := range []blas.Transpose{blas.NoTrans, blas.Trans} {
 			for _, tB := range []blas.Transpose{blas.NoTrans, blas.Trans} {
 				m, n, k := 200, 110, 120
-				ar, ac, br, bc := opShape(tA == blas.Trans, tB == blas.Trans, m, n, k)
+				ar, ac, br, bc := linalg.OpShape(tA == blas.Trans, tB == blas.Trans, m, n, k)
 				lda, ldb, ldc := ac+tc.pad, bc+tc.pad, n+tc.pad
 				a, b, want := rand32(ar*lda), rand32(br*ldb), rand32(m*ldc)
 				got := append([]float32(nil), want...)
@@ -153,7 +154,7 @@ func TestSgemmMatchesGonum(t *testing.T) {
 }
 
 // TestInstallRoutesGonumMatrices checks the integration the trainer relies
-// on: after Install, mat.Dense.Mul (which calls blas64) gives the float64
+// on: after linalg.Install, mat.Dense.Mul (which calls blas64) gives the float64
 // product to within float32 precision; restore brings back exact gonum.
 func TestInstallRoutesGonumMatrices(t *testing.T) {
 	testenv.InitORT(t)
@@ -163,7 +164,7 @@ func TestInstallRoutesGonumMatrices(t *testing.T) {
 	var want mat.Dense
 	want.Mul(x, w.T())
 
-	restore, err := Install(runtime.NumCPU())
+	restore, err := linalg.Install(runtime.NumCPU())
 	if err != nil {
 		t.Fatal(err)
 	}

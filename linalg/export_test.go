@@ -1,0 +1,4 @@
+package linalg
+
+// OpShape exposes opShape to the external tests.
+var OpShape = opShape
