@@ -117,7 +117,7 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 		return out, err
 	}
 	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided,
-		WorkDir: workDir, CheckpointEvery: train.CheckpointInterval, Progress: rec.observe}
+		WorkDir: workDir, Progress: rec.observe}
 	if out.head, out.result, err = p.Run(ctx, data, out.config); err != nil {
 		return out, err
 	}

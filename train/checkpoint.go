@@ -53,8 +53,8 @@ type checkpointHeader struct {
 	Optimizer AdamW            `json:"optimizer"` // scalars only; M and V are binary
 }
 
-// CheckpointInterval is the shortest time between two checkpoint writes the
-// service and the CLI ask for. A SciFact epoch takes ~50 ms and a checkpoint
+// CheckpointInterval is the shortest time between two checkpoint writes of
+// a Pipeline's training stage (the service's jobs and `retune train --work`). A SciFact epoch takes ~50 ms and a checkpoint
 // write (two fsyncs) ~3-5 ms, so writing after every epoch cost 7-10% of
 // training; at most one write a second costs under 1%, and a crash loses at
 // most a second of training (a cancelled run loses nothing: it writes the

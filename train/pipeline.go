@@ -108,10 +108,7 @@ type Pipeline struct {
 	// InfoNCE as "mined" and are the candidates a generator rewrites.
 	Provided map[string][]string
 	WorkDir  string
-	// CheckpointEvery is Trainer.CheckpointEvery for the training stage
-	// (checkpoints are written only with a WorkDir).
-	CheckpointEvery time.Duration
-	Progress        func(StageEvent)
+	Progress func(StageEvent)
 }
 
 // Result is what a run reports: base vs tuned metrics on the test split,
@@ -236,7 +233,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		p.emit(StageEvent{Stage: StageTraining, Done: ev.Epoch, Total: ev.Epochs, Train: &ev})
 	}}
 	if p.WorkDir != "" {
-		tr.CheckpointDir, tr.CheckpointEvery = filepath.Join(p.WorkDir, checkpointDir), p.CheckpointEvery
+		tr.CheckpointDir, tr.CheckpointEvery = filepath.Join(p.WorkDir, checkpointDir), CheckpointInterval
 	}
 	head, rep, err := tr.Train(ctx, set)
 	if err != nil {

@@ -92,7 +92,7 @@ func runTrain(ctx context.Context, args []string) error {
 		}
 	}
 	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(*cacheDir), Generator: gen, WorkDir: *work,
-		CheckpointEvery: train.CheckpointInterval, Progress: newProgressPrinter(os.Stderr)}
+		Progress: newProgressPrinter(os.Stderr)}
 	head, res, err := p.Run(ctx, data, cfg)
 	if err != nil {
 		return err
