@@ -14,6 +14,7 @@ import (
 	"retune/index"
 	"retune/model"
 	"retune/store"
+	"retune/train"
 )
 
 // Indexing tuning.
@@ -176,11 +177,13 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 		vecs = head.ProjectBatch(vecs)
 		meta.DocHead = col.HeadID
 	}
-	ids, texts, vecs, left := dropUnembeddable(ids, texts, vecs)
-	if len(ids) == 0 {
+	keep, zero, zeroIDs := train.NonZeroRows(ids, vecs)
+	if len(keep) == 0 {
 		return colBadRequest("no document has a vector: the encoder knows no token of any of them")
 	}
-	if left != nil {
+	if zero > 0 {
+		ids, texts, vecs = train.PickRows(ids, keep), train.PickRows(texts, keep), train.PickRows(vecs, keep)
+		left := unembeddableDocs{Docs: zero, DocIDs: zeroIDs}
 		raw, _ := json.Marshal(left) // ints and strings: cannot fail
 		if err := s.store.SetCollectionUnembeddable(ctx, col.ID, raw); err != nil {
 			return err
@@ -271,27 +274,6 @@ func (s *Server) embedDocuments(ctx context.Context, col store.Collection, enc *
 type unembeddableDocs struct {
 	Docs   int      `json:"docs"`
 	DocIDs []string `json:"doc_ids"` // the first ten
-}
-
-// dropUnembeddable removes the documents whose vector has zero norm; left is
-// nil when there are none.
-func dropUnembeddable(ids, texts []string, vecs [][]float32) (keptIDs, keptTexts []string, keptVecs [][]float32, left *unembeddableDocs) {
-	keep := 0
-	for i, v := range vecs {
-		if vectorNorm(v) == 0 {
-			if left == nil {
-				left = &unembeddableDocs{}
-			}
-			left.Docs++
-			if len(left.DocIDs) < 10 {
-				left.DocIDs = append(left.DocIDs, ids[i])
-			}
-			continue
-		}
-		ids[keep], texts[keep], vecs[keep] = ids[i], texts[i], v
-		keep++
-	}
-	return ids[:keep], texts[:keep], vecs[:keep], left
 }
 
 func vectorNorm(v []float32) float64 {

@@ -61,20 +61,9 @@ const unembeddableExamples = 10
 // DropZeroVectors removes the documents and queries whose vector is all
 // zeros and says which; nil when there are none.
 func (e *Embedded) DropZeroVectors() *Unembeddable {
-	var u Unembeddable
-	keep := 0
-	for i, v := range e.DocVecs {
-		if isZero(v) {
-			u.Docs++
-			if len(u.DocIDs) < unembeddableExamples {
-				u.DocIDs = append(u.DocIDs, e.DocIDs[i])
-			}
-			continue
-		}
-		e.DocIDs[keep], e.DocVecs[keep] = e.DocIDs[i], v
-		keep++
-	}
-	e.DocIDs, e.DocVecs = e.DocIDs[:keep], e.DocVecs[:keep]
+	keep, docs, docIDs := NonZeroRows(e.DocIDs, e.DocVecs)
+	e.DocIDs, e.DocVecs = PickRows(e.DocIDs, keep), PickRows(e.DocVecs, keep)
+	u := Unembeddable{Docs: docs, DocIDs: docIDs}
 	for _, id := range sortedKeys(e.QueryVecs) {
 		if isZero(e.QueryVecs[id]) {
 			u.Queries++
@@ -88,6 +77,33 @@ func (e *Embedded) DropZeroVectors() *Unembeddable {
 		return nil
 	}
 	return &u
+}
+
+// NonZeroRows returns the indexes, in order, of the rows whose vector is
+// not all zeros, with the number of the others and the first ten of their
+// ids. Jobs and collections both leave such rows out: cosine similarity
+// cannot rank them.
+func NonZeroRows(ids []string, vecs [][]float32) (keep []int, zero int, zeroIDs []string) {
+	keep = make([]int, 0, len(vecs))
+	for i, v := range vecs {
+		if !isZero(v) {
+			keep = append(keep, i)
+			continue
+		}
+		zero++
+		if len(zeroIDs) < unembeddableExamples {
+			zeroIDs = append(zeroIDs, ids[i])
+		}
+	}
+	return keep, zero, zeroIDs
+}
+
+// PickRows returns s's elements at keep (ascending), reusing s's storage.
+func PickRows[T any](s []T, keep []int) []T {
+	for j, i := range keep {
+		s[j] = s[i]
+	}
+	return s[:len(keep)]
 }
 
 func (u *Unembeddable) String() string {
