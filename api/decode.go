@@ -79,7 +79,7 @@ func jsonPath(t reflect.Type, path string) string {
 			out, t = append(out, seg), nil
 			continue
 		}
-		if f, ok := t.FieldByName(seg); ok && f.Anonymous && !hasJSONField(t, seg) {
+		if f, ok := t.FieldByName(seg); ok && f.Anonymous && jsonFieldType(t, seg) == nil {
 			t = f.Type
 			continue
 		}
@@ -99,8 +99,6 @@ func jsonFieldType(t reflect.Type, name string) reflect.Type {
 	}
 	return nil
 }
-
-func hasJSONField(t reflect.Type, name string) bool { return jsonFieldType(t, name) != nil }
 
 func jsonName(f reflect.StructField) string {
 	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")

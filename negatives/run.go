@@ -223,9 +223,9 @@ func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig,
 				}
 				outs[i] = runOutcome{negs: negs, err: err, ran: true}
 				done++
-				if streak++; err == nil {
+				if err == nil {
 					streak = 0
-				} else if streak >= cfg.MaxFailureStreak && stopped == nil && ctx.Err() == nil {
+				} else if streak++; streak >= cfg.MaxFailureStreak && stopped == nil && ctx.Err() == nil {
 					stopped = err
 					stop(err)
 				}
