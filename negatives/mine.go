@@ -9,9 +9,10 @@ import (
 
 // MineConfig selects hard negatives from the encoder's own ranking.
 type MineConfig struct {
-	RankFrom, RankTo int     // rank window [from, to), 0-based (default 10–100)
-	Margin           float64 // skip docs scoring above Margin × positive score (default 0.95)
-	PerQuery         int     // negatives per query (default 15)
+	RankFrom int     `json:"rank_from"` // rank window [from, to), 0-based (default 10–100)
+	RankTo   int     `json:"rank_to"`
+	Margin   float64 `json:"margin"`    // skip docs scoring above Margin × positive score (default 0.95)
+	PerQuery int     `json:"per_query"` // negatives per query (default 15)
 }
 
 // DefaultMineConfig is the issue's default window, margin and count.

@@ -29,7 +29,7 @@ func TestWorkRunRefusesOtherSettings(t *testing.T) {
 		want []string
 	}{
 		{"epochs", epochs, []string{"train.epochs: 100 → 5"}},
-		{"mining", mined, []string{"mine.Margin: 0.95 → 0.5", "mine.PerQuery: 15 → 5"}},
+		{"mining", mined, []string{"mine.margin: 0.95 → 0.5", "mine.per_query: 15 → 5"}},
 		{"encoder", encoder, []string{`encoder_checksum: "abc" → "def"`}},
 		{"data", data, []string{`data: "d1" → "d2"`}},
 	}
