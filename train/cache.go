@@ -1,15 +1,8 @@
 package train
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
-	"math"
-	"os"
 	"path/filepath"
 	"sync"
 )
@@ -23,8 +16,9 @@ type Embedder interface {
 
 // Cache persists base-encoder embeddings on disk, keyed by (encoder checksum,
 // sha256 of the text), so every text is embedded once per encoder across runs,
-// jobs and restarts. One append-only file per encoder: a crash can only leave
-// a partial last record, which loading drops.
+// jobs and restarts. One append-only file per encoder (see cache_file.go),
+// safe to share between processes: `retune serve` and `retune train` run from
+// the same folder use the same data/cache.
 type Cache struct {
 	dir   string
 	mu    sync.Mutex
@@ -35,15 +29,6 @@ type Cache struct {
 func NewCache(dir string) *Cache { return &Cache{dir: dir, files: map[string]*cacheFile{}} }
 
 type textKey [sha256.Size]byte
-
-type cacheFile struct {
-	mu   sync.Mutex
-	path string
-	dim  int
-	vecs map[textKey][]float32
-}
-
-const cacheMagic = "RTEMB001"
 
 // Embed returns embeddings for texts, running the encoder only on texts it
 // has never seen. Hits and misses are reported for progress and tests.
@@ -107,93 +92,4 @@ func (c *Cache) file(checksum string) (*cacheFile, error) {
 	}
 	c.files[checksum] = f
 	return f, nil
-}
-
-func (f *cacheFile) load() error {
-	fh, err := os.Open(f.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("embedding cache: %w", err)
-	}
-	defer fh.Close()
-	r := bufio.NewReaderSize(fh, 1<<20)
-	var hdr [12]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil || string(hdr[:8]) != cacheMagic {
-		return fmt.Errorf("embedding cache %s: not a retune cache file (delete it to rebuild)", f.path)
-	}
-	f.dim = int(binary.LittleEndian.Uint32(hdr[8:]))
-	rec := make([]byte, sha256.Size+4*f.dim)
-	good := int64(len(hdr))
-	for {
-		if _, err := io.ReadFull(r, rec); err != nil {
-			break // EOF, or a partial record from an interrupted write: dropped
-		}
-		var k textKey
-		copy(k[:], rec)
-		v := make([]float32, f.dim)
-		for j := range v {
-			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(rec[sha256.Size+4*j:]))
-		}
-		f.vecs[k] = v
-		good += int64(len(rec))
-	}
-	// Cut a torn tail so later appends stay aligned.
-	if st, err := fh.Stat(); err == nil && st.Size() != good {
-		if err := os.Truncate(f.path, good); err != nil {
-			return fmt.Errorf("embedding cache: repair %s: %w", f.path, err)
-		}
-	}
-	return nil
-}
-
-// add appends new embeddings and fsyncs, so a completed stage survives a crash.
-func (f *cacheFile) add(texts []string, vecs [][]float32) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(vecs) == 0 {
-		return nil
-	}
-	if f.dim == 0 {
-		f.dim = len(vecs[0])
-	}
-	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
-		return fmt.Errorf("embedding cache: %w", err)
-	}
-	fh, err := os.OpenFile(f.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("embedding cache: %w", err)
-	}
-	defer fh.Close()
-	w := bufio.NewWriterSize(fh, 1<<20)
-	if st, err := fh.Stat(); err == nil && st.Size() == 0 {
-		var hdr [12]byte
-		copy(hdr[:], cacheMagic)
-		binary.LittleEndian.PutUint32(hdr[8:], uint32(f.dim))
-		w.Write(hdr[:])
-	}
-	buf := make([]byte, 4*f.dim)
-	for i, t := range texts {
-		if len(vecs[i]) != f.dim {
-			return fmt.Errorf("embedding cache: dim %d, cache holds %d", len(vecs[i]), f.dim)
-		}
-		k := textKey(sha256.Sum256([]byte(t)))
-		if _, ok := f.vecs[k]; ok {
-			continue // a concurrent caller stored it first
-		}
-		for j, x := range vecs[i] {
-			binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(x))
-		}
-		w.Write(k[:])
-		w.Write(buf)
-		f.vecs[k] = vecs[i]
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("embedding cache: write: %w", err)
-	}
-	if err := fh.Sync(); err != nil {
-		return fmt.Errorf("embedding cache: sync: %w", err)
-	}
-	return nil
 }

@@ -2,8 +2,12 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -107,5 +111,120 @@ func TestCacheRejectsForeignFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "embeddings-x.bin"), []byte("not a cache file at all"), 0o644)
 	if _, _, err := NewCache(dir).Embed(context.Background(), &countingEmbedder{sum: "x"}, []string{"a"}); err == nil {
 		t.Fatal("want an error for a file that is not a cache")
+	}
+}
+
+// hashEmbedder gives every text its own vector, so a text paired with
+// another's vector is detectable.
+type hashEmbedder struct{ sum string }
+
+func (h hashEmbedder) Checksum() (string, error) { return h.sum, nil }
+
+func (h hashEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		k := sha256.Sum256([]byte(t))
+		out[i] = []float32{float32(k[0]), float32(k[1]), float32(k[2]), float32(len(t))}
+	}
+	return out, nil
+}
+
+// Two processes sharing a cache folder (here two Caches, each with its own
+// file handle) append at the same time. Each batch is larger than the
+// writer's 1 MiB buffer, so without the file lock their writes interleave.
+func TestCacheSharedBetweenProcesses(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	enc := hashEmbedder{sum: "shared"}
+	texts := func(prefix string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s text %d", prefix, i)
+		}
+		return out
+	}
+	const perBatch = 30000 // × 52-byte records > 1 MiB
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := range 4 {
+		wg.Go(func() {
+			// Writers 0 and 1 overlap (same texts), 2 and 3 have their own.
+			prefix := fmt.Sprintf("w%d", max(w, 1))
+			if _, _, err := NewCache(dir).Embed(ctx, enc, texts(prefix, perBatch)); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	all := append(append(texts("w1", perBatch), texts("w2", perBatch)...), texts("w3", perBatch)...)
+	want, _ := enc.Embed(ctx, all)
+	probe := &countingEmbedder{sum: "shared"}
+	c := NewCache(dir)
+	f, err := c.file("shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.vecs) != len(all) {
+		t.Fatalf("cache holds %d vectors, want %d (one per distinct text)", len(f.vecs), len(all))
+	}
+	got, st, err := c.Embed(ctx, probe, all)
+	if err != nil || st.Misses != 0 {
+		t.Fatalf("stats %+v err %v; want every text cached", st, err)
+	}
+	for i := range all {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("text %q: cached %v, want %v", all[i], got[i], want[i])
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
+	st2, _ := os.Stat(files[0])
+	if wantSize := int64(cacheHeaderLen + len(all)*f.recordLen()); st2.Size() != wantSize {
+		t.Fatalf("file is %d bytes, want %d (a header and one record per text)", st2.Size(), wantSize)
+	}
+}
+
+// A record whose CRC fails ends the valid prefix: it and what follows are
+// embedded again, never served.
+func TestCacheDropsCorruptRecord(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	enc := hashEmbedder{sum: "crc"}
+	if _, _, err := NewCache(dir).Embed(ctx, enc, []string{"one", "two", "three"}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
+	raw, _ := os.ReadFile(files[0])
+	recLen := (len(raw) - cacheHeaderLen) / 3
+	raw[cacheHeaderLen+recLen+sha256.Size] ^= 0xff // the second record's first value
+	os.WriteFile(files[0], raw, 0o644)
+
+	_, st, err := NewCache(dir).Embed(ctx, enc, []string{"one", "two", "three"})
+	if err != nil || st.Hits != 1 || st.Misses != 2 {
+		t.Fatalf("stats %+v err %v; want 1 hit (the record before the bad one), 2 misses", st, err)
+	}
+	if _, st, err := NewCache(dir).Embed(ctx, enc, []string{"one", "two", "three"}); err != nil || st.Hits != 3 {
+		t.Fatalf("after repair: stats %+v err %v; want 3 hits", st, err)
+	}
+}
+
+// Files of the first format (no CRC, written without a lock) are rebuilt.
+func TestCacheRebuildsVersion1File(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "embeddings-v1.bin")
+	old := append([]byte(cacheMagicV1), 4, 0, 0, 0)
+	old = append(old, make([]byte, 2*(sha256.Size+16))...)
+	os.WriteFile(path, old, 0o644)
+	enc := hashEmbedder{sum: "v1"}
+	if _, st, err := NewCache(dir).Embed(context.Background(), enc, []string{"a"}); err != nil || st.Misses != 1 {
+		t.Fatalf("stats %+v err %v; want the old file ignored", st, err)
+	}
+	raw, _ := os.ReadFile(path)
+	if string(raw[:8]) != cacheMagic || len(raw) != cacheHeaderLen+sha256.Size+16+4 {
+		t.Fatalf("file not rebuilt: %q… (%d bytes)", raw[:8], len(raw))
 	}
 }

@@ -1,0 +1,208 @@
+package train
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+)
+
+// The cache file: a 12-byte header (magic, then the dimension as uint32 LE)
+// followed by records of sha256(text), dim float32 LE values and a CRC-32C
+// of both. Appends happen under an exclusive flock, after reading whatever
+// other processes appended since, so two runs sharing a folder neither
+// interleave their writes nor store a text twice. A record that is short or
+// fails its CRC ends the valid prefix (a crash mid-append); it is cut off,
+// under the same lock, so later appends stay aligned.
+const (
+	cacheMagic = "RTEMB002"
+	// cacheMagicV1 files had no lock and no CRC, so a torn concurrent write
+	// could pair a text with another's vector undetected: they are rebuilt.
+	cacheMagicV1   = "RTEMB001"
+	cacheHeaderLen = 12
+)
+
+var cacheCRC = crc32.MakeTable(crc32.Castagnoli)
+
+type cacheFile struct {
+	mu   sync.Mutex
+	path string
+	dim  int
+	size int64 // bytes of the file read into vecs: header plus whole records
+	vecs map[textKey][]float32
+}
+
+// load reads the file, if there is one.
+func (f *cacheFile) load() error {
+	fh, err := os.OpenFile(f.path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	defer fh.Close()
+	unlock, err := lockFile(fh)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return f.catchUp(fh)
+}
+
+// add appends the embeddings of texts not yet stored and fsyncs, so a
+// completed stage survives a crash.
+func (f *cacheFile) add(texts []string, vecs [][]float32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(vecs) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	fh, err := os.OpenFile(f.path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	defer fh.Close()
+	unlock, err := lockFile(fh)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := f.catchUp(fh); err != nil {
+		return err
+	}
+	if f.dim == 0 {
+		f.dim = len(vecs[0])
+	}
+	if _, err := fh.Seek(f.size, io.SeekStart); err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	w := bufio.NewWriterSize(fh, 1<<20)
+	written := int64(0)
+	if f.size == 0 {
+		var hdr [cacheHeaderLen]byte
+		copy(hdr[:], cacheMagic)
+		binary.LittleEndian.PutUint32(hdr[8:], uint32(f.dim))
+		w.Write(hdr[:])
+		written += cacheHeaderLen
+	}
+	rec := make([]byte, f.recordLen())
+	for i, t := range texts {
+		if len(vecs[i]) != f.dim {
+			return fmt.Errorf("embedding cache: dim %d, cache holds %d", len(vecs[i]), f.dim)
+		}
+		k := textKey(sha256.Sum256([]byte(t)))
+		if _, ok := f.vecs[k]; ok {
+			continue // stored already, by a concurrent caller or another process
+		}
+		copy(rec, k[:])
+		for j, x := range vecs[i] {
+			binary.LittleEndian.PutUint32(rec[sha256.Size+4*j:], math.Float32bits(x))
+		}
+		binary.LittleEndian.PutUint32(rec[len(rec)-4:], crc32.Checksum(rec[:len(rec)-4], cacheCRC))
+		w.Write(rec)
+		written += int64(len(rec))
+		f.vecs[k] = vecs[i]
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("embedding cache: write: %w", err)
+	}
+	if err := fh.Sync(); err != nil {
+		return fmt.Errorf("embedding cache: sync: %w", err)
+	}
+	f.size += written
+	return nil
+}
+
+func (f *cacheFile) recordLen() int { return sha256.Size + 4*f.dim + 4 }
+
+// catchUp reads the records appended since f.size and cuts an invalid tail.
+// The caller holds the file's exclusive lock.
+func (f *cacheFile) catchUp(fh *os.File) error {
+	st, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	end := st.Size()
+	if end < f.size {
+		// The file was deleted or replaced: reread it. Vectors already in
+		// memory stay valid (same encoder, same texts) and are not rewritten.
+		f.size = 0
+	}
+	if f.size == 0 {
+		if end == 0 {
+			return nil
+		}
+		var hdr [cacheHeaderLen]byte
+		if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) == cacheMagicV1 {
+			return f.truncate(fh, 0) // a torn header, or the old format: start over
+		}
+		if string(hdr[:8]) != cacheMagic {
+			return fmt.Errorf("embedding cache %s: not a retune cache file (delete it to rebuild)", f.path)
+		}
+		dim := int(binary.LittleEndian.Uint32(hdr[8:]))
+		if f.dim != 0 && dim != f.dim {
+			return fmt.Errorf("embedding cache %s: holds %d-dim vectors, this encoder gives %d", f.path, dim, f.dim)
+		}
+		f.dim, f.size = dim, cacheHeaderLen
+	}
+	if _, err := fh.Seek(f.size, io.SeekStart); err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	r := bufio.NewReaderSize(io.LimitReader(fh, end-f.size), 1<<20)
+	rec := make([]byte, f.recordLen())
+	for {
+		if _, err := io.ReadFull(r, rec); err != nil {
+			break
+		}
+		body := rec[:len(rec)-4]
+		if crc32.Checksum(body, cacheCRC) != binary.LittleEndian.Uint32(rec[len(rec)-4:]) {
+			break
+		}
+		var k textKey
+		copy(k[:], rec)
+		v := make([]float32, f.dim)
+		for j := range v {
+			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(rec[sha256.Size+4*j:]))
+		}
+		f.vecs[k] = v
+		f.size += int64(len(rec))
+	}
+	if f.size < end {
+		return f.truncate(fh, f.size)
+	}
+	return nil
+}
+
+func (f *cacheFile) truncate(fh *os.File, size int64) error {
+	if err := fh.Truncate(size); err != nil {
+		return fmt.Errorf("embedding cache: repair %s: %w", f.path, err)
+	}
+	f.size = size
+	return nil
+}
+
+// lockFile takes an exclusive flock on fh, waiting for other holders; the
+// returned function releases it.
+func lockFile(fh *os.File) (func(), error) {
+	for {
+		err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX)
+		if err == nil {
+			return func() { syscall.Flock(int(fh.Fd()), syscall.LOCK_UN) }, nil
+		}
+		if !errors.Is(err, syscall.EINTR) {
+			return nil, fmt.Errorf("embedding cache: lock %s: %w", fh.Name(), err)
+		}
+	}
+}
