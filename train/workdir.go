@@ -14,6 +14,7 @@ import (
 
 	"retune/dataset"
 	"retune/internal/atomicfile"
+	"retune/negatives"
 )
 
 // workRunFile records what a work folder's stage outputs and checkpoint
@@ -27,6 +28,9 @@ type workRun struct {
 	Config          PipelineConfig `json:"config"`
 	Encoder         string         `json:"encoder"`
 	EncoderChecksum string         `json:"encoder_checksum"`
+	// Generator is set when the run generates negatives: generated.json
+	// is reused on resume only with the same generator settings.
+	Generator *negatives.GeneratorSettings `json:"generator,omitempty"`
 	// Data fingerprints the dataset's ids and the training judgements (not
 	// the texts, which the embedding cache keys by content anyway).
 	Data string `json:"data"`
@@ -42,7 +46,12 @@ func (p *Pipeline) checkWorkDir(data *dataset.BEIR, trainQrels map[string]map[st
 	if err != nil {
 		return err
 	}
-	return checkWorkRun(p.WorkDir, workRun{Config: cfg, Encoder: p.Encoder.Name(), EncoderChecksum: sum, Data: dataFingerprint(data, trainQrels)})
+	run := workRun{Config: cfg, Encoder: p.Encoder.Name(), EncoderChecksum: sum, Data: dataFingerprint(data, trainQrels)}
+	if (cfg.Negatives == NegGenerated || cfg.Negatives == NegBoth) && p.Generator != nil {
+		gs := negatives.SettingsOf(p.Generator)
+		run.Generator = &gs
+	}
+	return checkWorkRun(p.WorkDir, run)
 }
 
 // checkWorkRun writes run into dir, or compares it with the one there.

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"retune/negatives"
 	"strings"
 	"testing"
 )
@@ -10,7 +11,8 @@ import (
 // changed.
 func TestWorkRunRefusesOtherSettings(t *testing.T) {
 	dir := t.TempDir()
-	base := workRun{Config: DefaultPipelineConfig(), Encoder: "glove-100d", EncoderChecksum: "abc", Data: "d1"}
+	offline := negatives.SettingsOf(negatives.NewOfflineGenerator(negatives.OfflineSeed(1)))
+	base := workRun{Config: DefaultPipelineConfig(), Encoder: "glove-100d", EncoderChecksum: "abc", Data: "d1", Generator: &offline}
 	if err := checkWorkRun(dir, base); err != nil {
 		t.Fatalf("first run: %v", err)
 	}
@@ -23,6 +25,10 @@ func TestWorkRunRefusesOtherSettings(t *testing.T) {
 	encoder, data := base, base
 	encoder.EncoderChecksum = "def"
 	data.Data = "d2"
+	rewrite, none := base, base
+	rw := negatives.SettingsOf(negatives.NewOfflineGenerator(negatives.OfflineSeed(1), negatives.OfflineRewriteCandidates(true)))
+	rewrite.Generator = &rw
+	none.Generator = nil
 	tests := []struct {
 		name string
 		run  workRun
@@ -32,6 +38,8 @@ func TestWorkRunRefusesOtherSettings(t *testing.T) {
 		{"mining", mined, []string{"mine.margin: 0.95 → 0.5", "mine.per_query: 15 → 5"}},
 		{"encoder", encoder, []string{`encoder_checksum: "abc" → "def"`}},
 		{"data", data, []string{`data: "d1" → "d2"`}},
+		{"generator", rewrite, []string{"generator.rewrite_candidates: false → true"}},
+		{"no generator", none, []string{`generator.generator: "offline" → unset`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
