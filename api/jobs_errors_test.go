@@ -41,6 +41,7 @@ func TestJobRequestErrors(t *testing.T) {
 		{"bad hyperparameters", body(`,"hyperparameters":{"epochs":0,"lr":-1}`), 400, "epochs must be in [1, 10000], got 0; lr must be in (0, 10), got -1"},
 		{"bad apply", body(`,"hyperparameters":{"apply":"docs"}`), 400, `apply must be "shared" or "query", got "docs"`},
 		{"bad mining", body(`,"hyperparameters":{"mined_per_query":0,"margin":0}`), 400, "mined_per_query must be in [1, 1000], got 0; margin must be > 0"},
+		{"no negatives at all", body(`,"negatives":"none","hyperparameters":{"in_batch":false}`), 400, "leaves InfoNCE nothing to contrast"},
 		{"bad negatives", body(`,"negatives":"random"`), 400, "negatives must be one of none, mined, generated, mined+generated"},
 		{"causal without LLM", body(`,"negatives":"generated","generator":"causal"`), 400, "the causal generator needs an LLM"},
 		{"naive without model", body(`,"negatives":"mined+generated","generator":"naive","llm":{"base_url":"http://127.0.0.1:9/v1"}`), 400, "the naive generator needs an LLM"},

@@ -242,5 +242,20 @@ func (b *BEIR) Split(name string) (queries []Query, qrels eval.Qrels, err error)
 		// Only reachable for a hand-built BEIR: LoadBEIR checks references.
 		return nil, nil, fmt.Errorf("dataset: split %q judges %d queries that are not in Queries", name, len(qrels)-len(queries))
 	}
+	if !hasRelevant(qrels) {
+		// Nothing to train towards or to score: every metric would be empty.
+		return nil, nil, fmt.Errorf("dataset: split %q has no relevant judgement (every score is 0 or below)", name)
+	}
 	return queries, qrels, nil
+}
+
+func hasRelevant(qrels eval.Qrels) bool {
+	for _, docs := range qrels {
+		for _, score := range docs {
+			if score > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

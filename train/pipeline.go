@@ -81,6 +81,18 @@ func (c PipelineConfig) Validate() error {
 	if c.Generation.PerQuery < 1 || c.Generation.PerQuery > 50 {
 		msgs = append(msgs, fmt.Sprintf("per_query must be in [1, 50], got %d", c.Generation.PerQuery))
 	}
+	if g := c.Generation; g.Concurrency < 1 || g.Concurrency > 256 {
+		msgs = append(msgs, fmt.Sprintf("generation concurrency must be in [1, 256], got %d", g.Concurrency))
+	}
+	if f := c.Generation.Filter; f.MinWords < 1 {
+		msgs = append(msgs, fmt.Sprintf("the generated-negative minimum length must be >= 1 word, got %d", f.MinWords))
+	}
+	if f := c.Generation.Filter; !(f.MaxCosToPositive > 0 && f.MaxCosToPositive <= 1) {
+		msgs = append(msgs, fmt.Sprintf("the generated-negative cosine limit must be in (0, 1] (1 rejects only exact copies), got %g", f.MaxCosToPositive))
+	}
+	if c.Negatives == NegNone && !c.Train.InBatch {
+		msgs = append(msgs, "negatives none without in-batch negatives leaves InfoNCE nothing to contrast a positive with: enable in_batch or choose mined negatives")
+	}
 	if len(msgs) > 0 {
 		return errors.New(strings.Join(msgs, "\n"))
 	}

@@ -97,7 +97,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (best *model.Head, rep Re
 	trainQrels, devQrels := splitDev(set.Qrels, cfg.DevFraction, cfg.Seed)
 	pairs := set.samples(trainQrels)
 	if len(pairs) == 0 {
-		return nil, Report{}, errors.New("no training pairs: no judged query has both a query and a positive embedding")
+		return nil, Report{}, errors.New("no training pairs: no query judged relevant to a document (score > 0) has both its own and that document's embedding")
 	}
 	head, err := model.NewHead(model.HeadConfig{DIn: set.Dim(), DOut: set.Dim(), Bias: cfg.Bias, Rank: cfg.Rank, Apply: cfg.Apply, Seed: cfg.Seed})
 	if err != nil {
