@@ -59,6 +59,9 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 	if err != nil {
 		return store.Collection{}, fmt.Errorf("load model: %w", err)
 	}
+	if err := enc.CheckDocumentEncoder(); err != nil {
+		return store.Collection{}, colBadRequest("%s", err)
+	}
 	if req.Head != "" {
 		if _, err := s.collectionHead(ctx, req.Head, enc); err != nil {
 			return store.Collection{}, err

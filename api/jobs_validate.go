@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"retune/models"
 	"retune/negatives"
 	"retune/store"
 	"retune/train"
@@ -101,6 +103,13 @@ func (s *Server) checkBaseModel(name string) error {
 	}
 	if !slices.Contains(names, name) {
 		return jobRequestNotFound("model %q not found; GET /v1/models lists the available ones", name)
+	}
+	cfg, _, err := models.ReadEncoderConfig(filepath.Join(s.cfg.Models.Root(), name))
+	if err != nil {
+		return err
+	}
+	if cfg.QueryOnly() {
+		return jobRequestInvalid("model %q embeds queries only (a fused export of a head trained with apply=query): fine-tune its base encoder instead", name)
 	}
 	return nil
 }

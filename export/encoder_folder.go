@@ -23,6 +23,10 @@ import (
 // the same.
 const defaultMaxLength = 512
 
+// buildPrefix starts the Build field of every fused export's encoder.json;
+// Run replaces a folder holding an encoder only when it is one of these.
+const buildPrefix = "retune-export/"
+
 // writeEncoderFolder writes the fused model, the base tokenizer and an
 // encoder.json into outDir. encoder.json goes last (and an old one is
 // removed first) so that a folder with encoder.json is always complete.
@@ -106,21 +110,21 @@ func fusedConfig(outDir string, m *onnx.ModelProto, h *model.Head, meta model.He
 		VocabSize:     base.VocabSize,
 		Inputs:        inputs,
 		Output:        OutputEmbedding,
-		Build:         fmt.Sprintf("retune-export/%d head=%s", FormatVersion, headID[:16]),
+		Build:         fmt.Sprintf("%s%d head=%s", buildPrefix, FormatVersion, headID[:16]),
 		Provenance: map[string]any{
-			"source":                "retune export: base encoder + projection head fused into one graph",
-			"retune_format_version": FormatVersion,
-			"base_encoder":          baseName,
-			"base_encoder_checksum": baseSum,
-			"base_pooling":          basePooling,
-			"head_sha256":           headID,
-			"head_apply":            hc.Apply,
-			"head_d_in":             hc.DIn,
-			"head_d_out":            hc.DOut,
-			"head_rank":             hc.Rank,
-			"head_bias":             hc.Bias,
-			"role":                  role,
-			"external_data":         external,
+			"source":                   "retune export: base encoder + projection head fused into one graph",
+			"retune_format_version":    FormatVersion,
+			"base_encoder":             baseName,
+			"base_encoder_checksum":    baseSum,
+			"base_pooling":             basePooling,
+			"head_sha256":              headID,
+			models.ProvenanceHeadApply: hc.Apply,
+			"head_d_in":                hc.DIn,
+			"head_d_out":               hc.DOut,
+			"head_rank":                hc.Rank,
+			"head_bias":                hc.Bias,
+			"role":                     role,
+			"external_data":            external,
 		},
 	}
 }

@@ -132,7 +132,7 @@ func TestExternalDataLocationMustStayInFolder(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(dir), "secret.bin"), make([]byte, 32), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, filepath.Join(testenv.TinyBERT(t), models.TokenizerFile), filepath.Join(dir, models.TokenizerFile))
+	testenv.CopyFile(t, filepath.Join(testenv.TinyBERT(t), models.TokenizerFile), filepath.Join(dir, models.TokenizerFile))
 	sum, err := model.EncoderChecksum(dir)
 	if err != nil {
 		t.Fatal(err)

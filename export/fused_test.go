@@ -59,6 +59,10 @@ func TestFusedMatchesEncoderPlusHead(t *testing.T) {
 			if fused.Dim() != tc.cfg.DOut {
 				t.Fatalf("fused encoder dim %d, want d_out %d", fused.Dim(), tc.cfg.DOut)
 			}
+			// A query-side head's export must not embed documents.
+			if queryOnly := tc.cfg.Apply == model.ApplyQuery; fused.QueryOnly() != queryOnly || (fused.CheckDocumentEncoder() != nil) != queryOnly {
+				t.Fatalf("fused QueryOnly %v, CheckDocumentEncoder %v; want query-only %v", fused.QueryOnly(), fused.CheckDocumentEncoder(), queryOnly)
+			}
 			assertClose(t, tc.name, want, embed(t, fused, texts))
 			checkFusedFolder(t, out, h, meta, tc.inputs)
 		})

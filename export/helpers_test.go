@@ -200,17 +200,6 @@ func metadata(m *onnx.ModelProto) map[string]string {
 	return out
 }
 
-func copyFile(t testing.TB, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // clsCopy is the tiny BERT fixture with encoder.json switched to CLS pooling.
 func clsCopy(t testing.TB) string {
 	t.Helper()
@@ -219,8 +208,8 @@ func clsCopy(t testing.TB) string {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, filepath.Join(src, models.ModelFile), filepath.Join(dir, models.ModelFile))
-	copyFile(t, filepath.Join(src, models.TokenizerFile), filepath.Join(dir, models.TokenizerFile))
+	testenv.CopyFile(t, filepath.Join(src, models.ModelFile), filepath.Join(dir, models.ModelFile))
+	testenv.CopyFile(t, filepath.Join(src, models.TokenizerFile), filepath.Join(dir, models.TokenizerFile))
 	raw, err := os.ReadFile(filepath.Join(src, models.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +277,7 @@ func customEncoder(t testing.TB, pooled bool) string {
 	if err := b.WriteFile(filepath.Join(dir, models.ModelFile)); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, filepath.Join(testenv.TinyBERT(t), models.TokenizerFile), filepath.Join(dir, models.TokenizerFile))
+	testenv.CopyFile(t, filepath.Join(testenv.TinyBERT(t), models.TokenizerFile), filepath.Join(dir, models.TokenizerFile))
 	return dir
 }
 

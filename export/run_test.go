@@ -75,6 +75,37 @@ func TestRunFormats(t *testing.T) {
 	}
 }
 
+// TestRunOverwrite: with Overwrite an export replaces an earlier one; a
+// path ending in a separator is a folder to create.
+func TestRunOverwrite(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	meta := metaFor(t, baseEncoder(t, encDir))
+	head := savedHead(t, model.HeadConfig{DIn: 32, DOut: 16}, meta)
+	root := t.TempDir()
+	res, err := export.Run(context.Background(), export.Request{HeadDir: head, Format: export.FormatONNX,
+		Out: filepath.Join(root, "new") + string(filepath.Separator)})
+	if err != nil || res.Out != filepath.Join(root, "new", export.HeadONNXName) {
+		t.Fatalf("trailing separator: out %q err %v; want new/%s", res.Out, err, export.HeadONNXName)
+	}
+	for _, format := range []string{export.FormatONNX, export.FormatFusedONNX, export.FormatSafetensors} {
+		out := filepath.Join(root, format)
+		if format == export.FormatONNX {
+			out += ".onnx"
+		}
+		req := export.Request{HeadDir: head, Format: format, Out: out, EncoderDir: encDir}
+		if _, err := export.Run(context.Background(), req); err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if _, err := export.Run(context.Background(), req); !errors.Is(err, export.ErrOutputExists) {
+			t.Fatalf("%s again without Overwrite: %v, want ErrOutputExists", format, err)
+		}
+		req.Overwrite = true
+		if _, err := export.Run(context.Background(), req); err != nil {
+			t.Fatalf("%s again with Overwrite: %v", format, err)
+		}
+	}
+}
+
 // TestRunErrors covers the failures a user can cause; each error must name
 // the cause so the CLI message is actionable.
 func TestRunErrors(t *testing.T) {
@@ -120,8 +151,24 @@ func TestRunErrors(t *testing.T) {
 				Format: export.FormatFusedONNX, Out: filepath.Join(t.TempDir(), "f"), EncoderDir: encDir}
 		}, nil, []string{"48-dim", "32 wide"}},
 		{"output is the encoder folder", func(t *testing.T) export.Request {
-			return export.Request{HeadDir: good, Format: export.FormatFusedONNX, Out: encDir, EncoderDir: encDir}
-		}, nil, []string{"refusing to overwrite the base encoder"}},
+			return export.Request{HeadDir: good, Format: export.FormatFusedONNX, Out: encDir, EncoderDir: encDir, Overwrite: true}
+		}, nil, []string{`holds the encoder "bert-tiny-fixture"; refusing to replace it`}},
+		{"output is another encoder's model.onnx", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: filepath.Join(encDir, "model.onnx"), Overwrite: true}
+		}, nil, []string{"belongs to the encoder in " + encDir}},
+		{"ONNX file not named .onnx", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: filepath.Join(good, "head.json"), Overwrite: true}
+		}, nil, []string{"an ONNX file name ends in .onnx"}},
+		{"existing ONNX file", func(t *testing.T) export.Request {
+			out := filepath.Join(t.TempDir(), "h.onnx")
+			os.WriteFile(out, []byte("keep"), 0o644)
+			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: out}
+		}, export.ErrOutputExists, []string{"h.onnx"}},
+		{"non-empty folder", func(t *testing.T) export.Request {
+			out := t.TempDir()
+			os.WriteFile(filepath.Join(out, "config.json"), []byte("keep"), 0o644)
+			return export.Request{HeadDir: good, Format: export.FormatSafetensors, Out: out}
+		}, export.ErrOutputExists, []string{"is not empty"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

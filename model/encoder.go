@@ -37,6 +37,7 @@ type Encoder struct {
 	pooled    bool   // output is already a sentence embedding ([batch, dim])
 	pooling   string // "mean" or "cls" when !pooled
 	normalize bool
+	queryOnly bool // a query-only fused export (models.EncoderConfig.QueryOnly)
 	dim       int
 	batchSize int
 
@@ -109,6 +110,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 			e.pooling = cfg.Pooling
 		}
 		e.normalize = cfg.Normalize
+		e.queryOnly = cfg.QueryOnly()
 		if cfg.MaxLength > 0 {
 			maxLen = cfg.MaxLength
 		}
@@ -214,6 +216,21 @@ func (e *Encoder) Dir() string { return e.dir }
 
 // Dim is the embedding dimension (0 until known for models with symbolic output dims).
 func (e *Encoder) Dim() int { return e.dim }
+
+// QueryOnly reports whether the encoder embeds queries only (a fused export
+// of a query-side head); see CheckDocumentEncoder.
+func (e *Encoder) QueryOnly() bool { return e.queryOnly }
+
+// CheckDocumentEncoder refuses a query-only encoder where documents are to
+// be embedded: its document vectors would not be comparable with its
+// query vectors, and the metrics or index built on them would be wrong.
+func (e *Encoder) CheckDocumentEncoder() error {
+	if e.queryOnly {
+		return fmt.Errorf("encoder %s embeds queries only (a fused export of a head trained with apply=query): "+
+			"embed documents with its base encoder and apply the head to queries", e.name)
+	}
+	return nil
+}
 
 // Tokenizer exposes the encoder's tokenizer (benchmarks, BM25, generators).
 func (e *Encoder) Tokenizer() *tokenize.Tokenizer { return e.tok }

@@ -47,6 +47,19 @@ type EncoderConfig struct {
 	Provenance map[string]any `json:"provenance,omitempty"`
 }
 
+// ProvenanceHeadApply is the provenance key under which a fused export
+// (encoder + projection head) records its head's apply mode.
+const ProvenanceHeadApply = "head_apply"
+
+// QueryOnly reports whether the encoder is a fused export of a head that
+// applies to queries only: its vectors are meant to be searched against
+// documents embedded by the base encoder, so embedding documents with it
+// (training, evaluation, indexing) gives wrong results.
+func (c EncoderConfig) QueryOnly() bool {
+	apply, _ := c.Provenance[ProvenanceHeadApply].(string)
+	return apply == "query" // model.ApplyQuery; models cannot import model
+}
+
 // Validate checks the fields a loader relies on.
 func (c EncoderConfig) Validate() error {
 	if c.FormatVersion != EncoderFormatVersion {

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -103,4 +104,26 @@ func UseMLAS(t testing.TB) {
 		t.Fatalf("testenv: %v", err)
 	}
 	t.Cleanup(restore)
+}
+
+// CopyFile copies src to dst (e.g. an encoder's files into a test's own
+// folder: ONNX Runtime refuses external data reached through a symlink).
+func CopyFile(t testing.TB, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
