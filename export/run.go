@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,7 +40,15 @@ type Request struct {
 	EncoderDir  string
 	EncoderName string
 	ModelsDir   string
+	// Overwrite lets Run replace an existing output: the ONNX file, or a
+	// folder's files. Without it an existing file or non-empty folder is
+	// refused (ErrOutputExists). An encoder's own files are refused either
+	// way (see checkOut).
+	Overwrite bool
 }
+
+// ErrOutputExists is returned for an existing output without Overwrite.
+var ErrOutputExists = errors.New("output exists")
 
 // File is one file an export wrote.
 type File struct {
@@ -77,12 +86,16 @@ func Run(ctx context.Context, req Request) (Result, error) {
 	if res.Apply == model.ApplyQuery {
 		res.Note = queryNote
 	}
+	if !slices.Contains(Formats, req.Format) {
+		return res, fmt.Errorf("export: format %q is not one of %s", req.Format, strings.Join(Formats, ", "))
+	}
+	out, err := checkOut(req)
+	if err != nil {
+		return res, err
+	}
 	switch req.Format {
 	case FormatONNX:
-		path := req.Out
-		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			path = filepath.Join(path, HeadONNXName)
-		}
+		path := out
 		if err := HeadONNXFile(h, meta, path); err != nil {
 			return res, err
 		}
@@ -92,20 +105,83 @@ func Run(ctx context.Context, req Request) (Result, error) {
 		if res.Encoder, err = resolveEncoder(req, meta); err != nil {
 			return res, err
 		}
-		if err := Fused(ctx, res.Encoder, h, meta, req.Out); err != nil {
+		if err := Fused(ctx, res.Encoder, h, meta, out); err != nil {
 			return res, err
 		}
-		res.Files, err = listFiles(req.Out)
+		res.Out = out
+		res.Files, err = listFiles(out)
 	case FormatSafetensors:
-		if err := Safetensors(h, meta, req.Out); err != nil {
+		if err := Safetensors(h, meta, out); err != nil {
 			return res, err
 		}
-		res.Files, err = listFiles(req.Out)
-	default:
-		return res, fmt.Errorf("export: format %q is not one of %s", req.Format, strings.Join(Formats, ", "))
+		res.Out = out
+		res.Files, err = listFiles(out)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, err
+}
+
+// checkOut returns where req's export goes and refuses outputs that would
+// replace something unasked: an existing file or non-empty folder without
+// Overwrite, and, even with it, an encoder's files (a fused export may
+// replace an earlier fused export, nothing else holding a model).
+func checkOut(req Request) (string, error) {
+	out := req.Out
+	if req.Format == FormatONNX {
+		if st, err := os.Stat(out); (err == nil && st.IsDir()) || strings.HasSuffix(out, string(filepath.Separator)) {
+			out = filepath.Join(out, HeadONNXName)
+		}
+		if !strings.HasSuffix(out, ".onnx") {
+			return "", fmt.Errorf("export: %s: an ONNX file name ends in .onnx (or give a folder to receive %s)", out, HeadONNXName)
+		}
+		st, err := os.Stat(out)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return out, nil
+		case err != nil:
+			return "", fmt.Errorf("export: %w", err)
+		case st.IsDir():
+			return "", fmt.Errorf("export: %s is a folder", out)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(out), models.TokenizerFile)); err == nil {
+			return "", fmt.Errorf("export: %s belongs to the encoder in %s; refusing to replace it", out, filepath.Dir(out))
+		}
+		if !req.Overwrite {
+			return "", fmt.Errorf("export: %s: %w", out, ErrOutputExists)
+		}
+		return out, nil
+	}
+	out = filepath.Clean(out)
+	st, err := os.Stat(out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return out, nil
+	case err != nil:
+		return "", fmt.Errorf("export: %w", err)
+	case !st.IsDir():
+		return "", fmt.Errorf("export: %s exists and is not a folder", out)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return "", fmt.Errorf("export: %w", err)
+	}
+	if len(entries) == 0 {
+		return out, nil
+	}
+	cfg, hasCfg, err := models.ReadEncoderConfig(out)
+	_, modelErr := os.Stat(filepath.Join(out, models.ModelFile))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("export: %s holds an encoder.json this build cannot read (%v); refusing to replace it", out, err)
+	case hasCfg && !strings.HasPrefix(cfg.Build, buildPrefix):
+		return "", fmt.Errorf("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
+	case !hasCfg && modelErr == nil:
+		return "", fmt.Errorf("export: %s holds a model (%s); refusing to replace it", out, models.ModelFile)
+	}
+	if !req.Overwrite {
+		return "", fmt.Errorf("export: %s is not empty: %w", out, ErrOutputExists)
+	}
+	return out, nil
 }
 
 // resolveEncoder finds the base encoder folder of a fused export.

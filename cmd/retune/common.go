@@ -5,11 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sync"
 
 	"retune/dataset"
@@ -20,20 +22,20 @@ import (
 
 // runtimeFlags are shared by every command that runs a model.
 type runtimeFlags struct {
-	ortLib    string
-	modelsDir string
-	blas      string
+	ortLib       string
+	modelsFolder *envString
+	blas         string
 }
 
 func (r *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $RETUNE_ORT_LIB, then the models folder)")
-	fs.StringVar(&r.modelsDir, "models", models.Root(), "models folder (default: $RETUNE_MODELS or ./models)")
+	r.modelsFolder = envFlag(fs, "models", "RETUNE_MODELS", "models", "models `folder` (default $RETUNE_MODELS, else ./models)")
 	fs.StringVar(&r.blas, "blas", "ort", "large matrix products (training, head projection): ort = ONNX Runtime's MLAS, in float32; gonum = pure Go (training products in float64)")
 }
 
 // init loads ONNX Runtime following the documented lookup order.
 func (r *runtimeFlags) init() error {
-	lib, err := models.ResolveORTLib(r.ortLib, r.modelsDir)
+	lib, err := models.ResolveORTLib(r.ortLib, r.modelsFolder.Get())
 	if err != nil {
 		return err
 	}
@@ -71,37 +73,72 @@ func (e *encoderFlags) register(fs *flag.FlagSet, def string) {
 }
 
 func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.Encoder, error) {
+	dir, err := e.onnxFolder()
+	if err != nil {
+		return nil, err
+	}
 	if err := e.init(); err != nil {
 		return nil, err
 	}
-	if e.onnx != "" {
-		dir := e.onnx
-		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-			dir = filepath.Dir(dir)
-		}
+	if dir != "" {
 		return model.Open(ctx, dir, opts...)
 	}
 	if e.name == "" {
 		return nil, errors.New("name an encoder with --model NAME or --onnx PATH")
 	}
-	dir := filepath.Join(e.modelsDir, e.name)
+	dir = filepath.Join(e.modelsFolder.Get(), e.name)
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
-		return nil, fmt.Errorf("model %q not found in %s (run `retune models list`, or `make setup` for the default glove-100d)", e.name, e.modelsDir)
+		return nil, fmt.Errorf("model %q not found in %s (run `retune models list`, or `make setup` for the default glove-100d)", e.name, e.modelsFolder.Get())
 	}
 	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
 }
 
+// onnxFolder is the encoder folder --onnx names ("" without --onnx): the
+// folder itself, or the folder of its model.onnx. model.Open reads
+// <folder>/model.onnx, so any other file name would silently load a
+// different model.
+func (e *encoderFlags) onnxFolder() (string, error) {
+	if e.onnx == "" {
+		return "", nil
+	}
+	st, err := os.Stat(e.onnx)
+	if err != nil || st.IsDir() {
+		return e.onnx, nil // model.Open names what is missing
+	}
+	if filepath.Base(e.onnx) != models.ModelFile {
+		return "", fmt.Errorf("--onnx %s: give the encoder folder or its %s (the tokenizer.json and encoder.json beside it go with it)", e.onnx, models.ModelFile)
+	}
+	return filepath.Dir(e.onnx), nil
+}
+
 // parseFlags parses a command's flags and refuses leftover arguments, which
 // would otherwise be silently ignored (a typo such as "--epochs 5 10").
+// Asked-for help goes to stdout (so `retune train -h | less` works); a bad
+// flag is one line on stderr, printed by main, not the whole usage.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if slices.ContainsFunc(args, isHelpFlag) {
+		fs.SetOutput(os.Stdout)
+	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{fmt.Errorf("%w (retune %s -h lists the flags)", err, fs.Name())}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (all options are --flags; see retune %s -h)", fs.Arg(0), fs.Name())
+		return usageError{fmt.Errorf("unexpected argument %q (all options are --flags; see retune %s -h)", fs.Arg(0), fs.Name())}
 	}
 	return nil
 }
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "--h" || a == "-help" || a == "--help" }
+
+// usageError is a command line that does not parse; main exits 2 for it,
+// as for an unknown command, and 1 for a run that failed.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 // openWithBEIR opens the encoder while the BEIR folder's splits load: each
 // takes ~0.3-0.5 s on SciFact (the encoder mostly its tokenizer.json) and
@@ -120,6 +157,9 @@ func (e *encoderFlags) openWithBEIR(ctx context.Context, dir string, splits ...s
 	o := <-done
 	if o.err != nil {
 		return nil, nil, o.err
+	}
+	if err == nil {
+		err = o.enc.CheckDocumentEncoder() // both callers embed the corpus
 	}
 	if err != nil {
 		o.enc.Close()

@@ -19,7 +19,7 @@ func runEval(ctx context.Context, args []string) error {
 	beir := fs.String("beir", "", "BEIR folder")
 	headDir := fs.String("head", "", "trained head folder (optional)")
 	split := fs.String("split", "test", "qrels split")
-	cacheDir := fs.String("cache", defaultCacheDir(), "embedding cache folder")
+	cacheDir := cacheFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func runEval(ctx context.Context, args []string) error {
 		}
 		head = h
 	}
-	emb, err := train.EmbedDataset(ctx, train.NewCache(*cacheDir), enc, data.Corpus, queries)
+	emb, err := train.EmbedDataset(ctx, train.NewCache(cacheDir.Get()), enc, data.Corpus, queries)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -26,15 +27,25 @@ func runExport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	var ef encoderFlags
 	ef.register(fs, "") // empty: the head's own encoder
-	headDir := fs.String("head", "", "head folder written by `retune train --out`")
+	headDir := fs.String("head", "", "head `folder` (what retune train --out wrote)")
 	format := fs.String("format", "", "export format: "+strings.Join(export.Formats, " | "))
 	out := fs.String("out", "", "output: a .onnx file for onnx, a folder for fused-onnx and safetensors")
 	verify := fs.Bool("verify", true, "fused-onnx: open the export with ONNX Runtime and embed a probe text")
+	force := fs.Bool("force", false, "replace an existing output file, or the files of a non-empty output folder (never an encoder's)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *headDir == "" || *format == "" || *out == "" {
 		return fmt.Errorf("--head, --format and --out are required (formats: %s)", strings.Join(export.Formats, ", "))
+	}
+	if *format != export.FormatFusedONNX && (ef.onnx != "" || ef.name != "") {
+		return usageError{fmt.Errorf("--onnx and --model choose the base encoder of a fused-onnx export; format %s exports the head alone", *format)}
+	}
+	if *format == export.FormatFusedONNX && *verify {
+		// Checked before the export is written, not after.
+		if err := ef.init(); err != nil {
+			return fmt.Errorf("verify export (pass --verify=false to skip): %w", err)
+		}
 	}
 	res, err := export.Run(ctx, export.Request{
 		HeadDir:     *headDir,
@@ -42,8 +53,12 @@ func runExport(ctx context.Context, args []string) error {
 		Out:         *out,
 		EncoderDir:  ef.onnx,
 		EncoderName: ef.name,
-		ModelsDir:   ef.modelsDir,
+		ModelsDir:   ef.modelsFolder.Get(),
+		Overwrite:   *force,
 	})
+	if errors.Is(err, export.ErrOutputExists) {
+		return fmt.Errorf("%w; pass --force to replace it", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ func main() {
 			os.Exit(130)
 		}
 		fmt.Fprintf(os.Stderr, "retune %s: %v\n", os.Args[1], err)
+		if errors.As(err, new(usageError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }

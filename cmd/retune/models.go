@@ -17,26 +17,36 @@ func runModels(ctx context.Context, args []string) error {
 		return errors.New("usage: retune models list | retune models build [--fixtures]")
 	}
 	fs := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
-	dir := fs.String("models", models.Root(), "models folder (default: $RETUNE_MODELS or ./models)")
-	fixtures := fs.Bool("fixtures", false, "also write the random-weight BERT fixtures (structure and speed tests only)")
+	dirFlag := envFlag(fs, "models", "RETUNE_MODELS", "models", "models `folder` (default $RETUNE_MODELS, else ./models)")
+	var fixtures *bool
+	if args[0] == "build" {
+		fixtures = fs.Bool("fixtures", false, "also write the random-weight BERT fixtures (structure and speed tests only)")
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
+	dir := dirFlag.Get()
+	if dir == "" {
+		return errors.New("--models must name a folder")
+	}
 	switch args[0] {
 	case "list":
-		names, err := model.NewRegistry(*dir).List()
+		if _, err := os.Stat(dir); err != nil {
+			return fmt.Errorf("models folder %s: %w (build the default encoder there with `retune models build --models %s`)", dir, errors.Unwrap(err), dir)
+		}
+		names, err := model.NewRegistry(dir).List()
 		if err != nil {
 			return err
 		}
 		if len(names) == 0 {
-			fmt.Fprintf(os.Stderr, "no encoders in %s: run `retune models build`\n", *dir)
+			fmt.Fprintf(os.Stderr, "no encoders in %s: run `retune models build`\n", dir)
 		}
 		for _, n := range names {
 			fmt.Println(n)
 		}
 		return nil
 	case "build":
-		if err := models.Setup(ctx, *dir, os.Stderr); err != nil {
+		if err := models.Setup(ctx, dir, os.Stderr); err != nil {
 			return err
 		}
 		if *fixtures {
@@ -44,7 +54,7 @@ func runModels(ctx context.Context, args []string) error {
 				name string
 				cfg  models.BERTConfig
 			}{{"bert-tiny-fixture", models.TinyBERTConfig()}, {"bert-minilm-fixture", models.MiniLMConfig()}} {
-				if _, err := models.EnsureBERTFixture(ctx, *dir, f.name, f.cfg, 1); err != nil {
+				if _, err := models.EnsureBERTFixture(ctx, dir, f.name, f.cfg, 1); err != nil {
 					return err
 				}
 			}

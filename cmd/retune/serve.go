@@ -57,14 +57,14 @@ func runServe(ctx context.Context, args []string) error {
 	if err := rf.init(); err != nil {
 		return err
 	}
-	reg := model.NewRegistry(rf.modelsDir)
+	reg := model.NewRegistry(rf.modelsFolder.Get())
 	defer reg.Close()
 	names, err := reg.List()
 	if err != nil {
 		return err
 	}
 	if len(names) == 0 {
-		return fmt.Errorf("no encoders in %s: run `make setup` (or `retune models build`)", rf.modelsDir)
+		return fmt.Errorf("no encoders in %s: run `make setup` (or `retune models build`)", rf.modelsFolder.Get())
 	}
 	// Opening an encoder takes seconds; do it before the first request waits on it.
 	for _, name := range strings.Split(*preload, ",") {

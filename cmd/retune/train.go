@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -46,13 +47,13 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 }
 
 // runTrain fine-tunes a head on a BEIR folder and prints base vs tuned metrics.
-func runTrain(ctx context.Context, args []string) error {
+func runTrain(ctx context.Context, args []string) (err error) {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	beir := fs.String("beir", "", "BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
 	out := fs.String("out", "", "folder to write the trained head to")
-	cacheDir := fs.String("cache", defaultCacheDir(), "embedding cache folder")
+	cacheDir := cacheFlag(fs)
 	work := fs.String("work", "", "work folder for stage outputs and checkpoints (resumable); default: none")
 	generator := fs.String("generator", "", "offline | causal | naive (default: causal when an LLM model is configured, else offline)")
 	rewrite := fs.Bool("gen-rewrite-candidates", false, "offline generator: apply each violation to a mined candidate first instead of the positive")
@@ -72,10 +73,30 @@ func runTrain(ctx context.Context, args []string) error {
 	if *beir == "" || *out == "" {
 		return fmt.Errorf("--beir and --out are required")
 	}
-	// Before training, not after it: a bad --out must not cost the run.
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if cacheDir.Get() == "" {
+		return errors.New("--cache must name a folder")
+	}
+	// Everything a user can get wrong is checked before the data loads.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if _, err := negatives.ResolveKind(*generator, llm.config()); err != nil {
+		return err
+	}
+	if *rewrite && *generator != "" && *generator != negatives.KindOffline {
+		return fmt.Errorf("--gen-rewrite-candidates applies to the offline generator only, not %q", *generator)
+	}
+	// --out is made before training, not after it, so a bad path does not
+	// cost the run; a folder made here is removed again if the run fails.
+	removeOut, err := makeOutDir(*out)
+	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			removeOut()
+		}
+	}()
 	enc, data, err := ef.openWithBEIR(ctx, *beir, splits(cfg)...)
 	if err != nil {
 		return err
@@ -91,7 +112,7 @@ func runTrain(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(*cacheDir), Generator: gen, WorkDir: *work,
+	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(cacheDir.Get()), Generator: gen, WorkDir: *work,
 		Progress: newProgressPrinter(os.Stderr)}
 	head, res, err := p.Run(ctx, data, cfg)
 	if err != nil {
@@ -106,7 +127,12 @@ func runTrain(ctx context.Context, args []string) error {
 	if err := head.Save(*out, meta); err != nil {
 		return err
 	}
-	if res.Generation != nil {
+	if res.Generation == nil {
+		// A folder reused from a run that generated negatives must not keep them.
+		if err := os.Remove(filepath.Join(*out, "negatives.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	} else {
 		// The counterfactuals, their provenance and the shortcut diagnostics travel with the head.
 		b, err := json.MarshalIndent(map[string]any{"report": res.Generation, "negatives": res.Generated}, "", " ")
 		if err != nil {
@@ -152,11 +178,38 @@ func toMap(v any) map[string]any {
 	return m
 }
 
-func defaultCacheDir() string {
-	if d := os.Getenv("RETUNE_CACHE"); d != "" {
-		return d
+// makeOutDir creates dir (and missing parents); remove deletes what it
+// created, leaving a folder that existed before untouched.
+func makeOutDir(dir string) (remove func(), err error) {
+	first := "" // the outermost folder this call creates
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		first = d
+		if filepath.Dir(d) == d {
+			break
+		}
 	}
-	return "data/cache"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	return func() {
+		if first != "" {
+			os.RemoveAll(first)
+		}
+	}, nil
+}
+
+// cacheFlag registers --cache, defaulting to $RETUNE_CACHE, then data/cache
+// (where `retune serve` keeps its own, so the two share embeddings).
+func cacheFlag(fs *flag.FlagSet) *envString {
+	return envFlag(fs, "cache", "RETUNE_CACHE", "data/cache", "embedding cache `folder` (default $RETUNE_CACHE, else data/cache)")
 }
 
 // newProgressPrinter draws a one-line progress bar on a terminal and plain
@@ -200,16 +253,16 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 // llmFlags configure an OpenAI-compatible endpoint; the environment
 // (OPENAI_BASE_URL, OPENAI_API_KEY, RETUNE_LLM_MODEL) gives the defaults.
 type llmFlags struct {
-	base, model, key, cache string
-	concurrency             int
-	temperature             float64
+	base, model, key *envString
+	cache            string
+	concurrency      int
+	temperature      float64
 }
 
 func (l *llmFlags) register(fs *flag.FlagSet) {
-	env := negatives.LLMConfigFromEnv()
-	fs.StringVar(&l.base, "llm-base-url", env.BaseURL, "OpenAI-compatible base URL (OpenAI, Azure, vLLM, Ollama, llama.cpp)")
-	fs.StringVar(&l.model, "llm-model", env.Model, "LLM model or deployment name")
-	fs.StringVar(&l.key, "llm-key", env.APIKey, "LLM API key (default $OPENAI_API_KEY)")
+	l.base = envFlag(fs, "llm-base-url", "OPENAI_BASE_URL", "", "OpenAI-compatible base `URL` (OpenAI, Azure, vLLM, Ollama, llama.cpp; default $OPENAI_BASE_URL)")
+	l.model = envFlag(fs, "llm-model", "RETUNE_LLM_MODEL", "", "LLM `model` or deployment name (default $RETUNE_LLM_MODEL)")
+	l.key = envFlag(fs, "llm-key", "OPENAI_API_KEY", "", "LLM API `key` (default $OPENAI_API_KEY)")
 	fs.StringVar(&l.cache, "llm-cache", "data/llm-cache", "folder caching LLM replies (reruns pay nothing twice)")
 	fs.IntVar(&l.concurrency, "llm-concurrency", 4, "LLM requests in flight")
 	fs.Float64Var(&l.temperature, "llm-temperature", 0.7, "LLM sampling temperature")
@@ -217,7 +270,7 @@ func (l *llmFlags) register(fs *flag.FlagSet) {
 
 func (l *llmFlags) config() negatives.LLMConfig {
 	c := negatives.LLMConfigFromEnv()
-	c.BaseURL, c.Model, c.APIKey, c.CacheDir = l.base, l.model, l.key, l.cache
+	c.BaseURL, c.Model, c.APIKey, c.CacheDir = l.base.Get(), l.model.Get(), l.key.Get(), l.cache
 	c.Concurrency, c.Temperature = l.concurrency, float32(l.temperature)
 	return c
 }

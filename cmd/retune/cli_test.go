@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// stdout captures what fn prints to os.Stdout.
+func stdout(t *testing.T, fn func()) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := os.Stdout
+	os.Stdout = f
+	defer func() { os.Stdout = orig }()
+	fn()
+	f.Seek(0, io.SeekStart)
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// Help, which a mistyped flag used to print to CI logs too, names the
+// environment variables behind defaults, never their values.
+func TestHelpHidesEnvironmentValues(t *testing.T) {
+	secrets := map[string]string{
+		"OPENAI_API_KEY":   "sk-secret-1",
+		"OPENAI_BASE_URL":  "https://user:secret-2@llm.example/v1",
+		"RETUNE_LLM_MODEL": "secret-3",
+		"RETUNE_API_KEY":   "secret-4",
+	}
+	for k, v := range secrets {
+		t.Setenv(k, v)
+	}
+	for name, run := range map[string]command{"train": runTrain, "bench": runBench} {
+		args := []string{"-h"}
+		if name == "bench" {
+			args = []string{"search", "-h"}
+		}
+		var err error
+		out := stdout(t, func() { err = run(t.Context(), args) })
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("%s -h: %v, want flag.ErrHelp", name, err)
+		}
+		if !strings.Contains(out, "-") {
+			t.Fatalf("%s -h printed no usage on stdout", name)
+		}
+		for k, v := range secrets {
+			if strings.Contains(out, v) {
+				t.Errorf("%s -h shows $%s's value", name, k)
+			}
+		}
+	}
+	if out := stdout(t, func() { runTrain(t.Context(), []string{"-h"}) }); !strings.Contains(out, "$OPENAI_API_KEY") {
+		t.Errorf("train -h does not name $OPENAI_API_KEY:\n%s", out)
+	}
+}
+
+func TestBadFlagIsAUsageError(t *testing.T) {
+	var err error
+	out := stdout(t, func() { err = runTrain(t.Context(), []string{"--bogus"}) })
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "-bogus") {
+		t.Fatalf("err %v, want a usage error naming -bogus", err)
+	}
+	if out != "" {
+		t.Fatalf("a bad flag printed the usage to stdout:\n%s", out)
+	}
+}
+
+// A failed train run removes the --out folders it made, and only those.
+func TestMakeOutDirRemovesOnlyWhatItMade(t *testing.T) {
+	root := t.TempDir()
+	remove, err := makeOutDir(filepath.Join(root, "a", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remove()
+	if _, err := os.Stat(filepath.Join(root, "a")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("created parent left behind: %v", err)
+	}
+	existing := filepath.Join(root, "head")
+	os.Mkdir(existing, 0o755)
+	os.WriteFile(filepath.Join(existing, "head.json"), []byte("{}"), 0o644)
+	remove, err = makeOutDir(existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remove()
+	if _, err := os.Stat(filepath.Join(existing, "head.json")); err != nil {
+		t.Fatalf("an existing folder lost its files: %v", err)
+	}
+	file := filepath.Join(root, "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := makeOutDir(file); err == nil {
+		t.Fatal("a file accepted as --out folder")
+	}
+}
+
+func TestOnnxFlagNamesAFolderOrItsModel(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"model.onnx", "head.onnx"} {
+		os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+	}
+	tests := []struct {
+		onnx, want, wantErr string
+	}{
+		{dir, dir, ""},
+		{filepath.Join(dir, "model.onnx"), dir, ""},
+		{filepath.Join(dir, "head.onnx"), "", "give the encoder folder or its model.onnx"},
+		{filepath.Join(dir, "missing"), filepath.Join(dir, "missing"), ""}, // model.Open reports it
+	}
+	for _, tt := range tests {
+		e := encoderFlags{onnx: tt.onnx}
+		got, err := e.onnxFolder()
+		if got != tt.want || (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("--onnx %s: %q, %v; want %q, %q", tt.onnx, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
