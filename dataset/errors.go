@@ -21,6 +21,9 @@ type LineError struct {
 	File   string
 	Line   int
 	Reason string
+	// Stopped marks the entry saying the reader gave up on the file after
+	// MaxErrors: the count of invalid lines is then a lower bound.
+	Stopped bool
 }
 
 func (e LineError) Error() string {
@@ -43,7 +46,19 @@ func (es Errors) Error() string {
 		b.WriteString(es[0].Error())
 		return b.String()
 	}
-	fmt.Fprintf(&b, "%d invalid lines:", len(es))
+	n, stopped := 0, false
+	for _, e := range es {
+		if e.Stopped {
+			stopped = true
+		} else {
+			n++
+		}
+	}
+	if stopped {
+		fmt.Fprintf(&b, "at least %d invalid lines (a file that bad is likely the wrong file):", n)
+	} else {
+		fmt.Fprintf(&b, "%d invalid lines:", n)
+	}
 	for i, e := range es {
 		if i == errorsShown {
 			fmt.Fprintf(&b, "\n\tand %d more", len(es)-errorsShown)
@@ -80,7 +95,7 @@ func (c *collector) addf(n int, format string, args ...any) bool {
 	}
 	if len(c.errs) == MaxErrors {
 		c.errs = append(c.errs, LineError{File: c.file, Line: n,
-			Reason: fmt.Sprintf("more than %d errors: stopped reading", MaxErrors)})
+			Reason: fmt.Sprintf("more than %d errors: stopped reading", MaxErrors), Stopped: true})
 		c.full = true
 		return false
 	}

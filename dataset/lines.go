@@ -73,6 +73,11 @@ func (lr *lineReader) next() (line, error) {
 func (lr *lineReader) finish(unterminated, tooLong bool) line {
 	text := bytes.TrimSuffix(lr.buf, []byte("\n"))
 	text = bytes.TrimSuffix(text, []byte("\r"))
+	if lr.n == 1 {
+		// A UTF-8 byte order mark, as Windows editors and Excel write it,
+		// is not part of the first record.
+		text = bytes.TrimPrefix(text, []byte("\ufeff"))
+	}
 	if len(text) > lr.max {
 		tooLong = true
 	}

@@ -25,6 +25,7 @@ func TestLineReader(t *testing.T) {
 		{"newline terminated", "a\nbb\n", 10, []got{{1, "a", false, false}, {2, "bb", false, false}}},
 		{"unterminated last line", "a\nbb", 10, []got{{1, "a", false, false}, {2, "bb", true, false}}},
 		{"CRLF stripped", "a\r\nb\r\n", 10, []got{{1, "a", false, false}, {2, "b", false, false}}},
+		{"byte order mark dropped from line 1 only", "\ufeffa\n\ufeffb\n", 10, []got{{1, "a", false, false}, {2, "\ufeffb", false, false}}},
 		{"blank lines keep numbering", "\n\nc\n", 10, []got{{1, "", false, false}, {2, "", false, false}, {3, "c", false, false}}},
 		{
 			name: "exactly max is fine, max+1 is too long, reading goes on",
@@ -108,5 +109,20 @@ func TestReadErrorIsWrapped(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("err = %v, want it to name line 2", err)
+	}
+}
+
+// Files saved by Windows tools start with a byte order mark; every reader
+// accepts them.
+func TestReadersAcceptByteOrderMark(t *testing.T) {
+	const bom = "\ufeff"
+	if docs, err := ReadCorpus(strings.NewReader(bom + `{"_id":"d1","text":"cells"}` + "\n")); err != nil || len(docs) != 1 {
+		t.Errorf("corpus: %v %v", docs, err)
+	}
+	if qs, err := ReadQueries(strings.NewReader(bom + `{"_id":"q1","text":"why"}` + "\n")); err != nil || len(qs) != 1 {
+		t.Errorf("queries: %v %v", qs, err)
+	}
+	if qr, err := ReadQrels(strings.NewReader(bom + "query-id\tcorpus-id\tscore\nq1\td1\t1\n")); err != nil || len(qr) != 1 {
+		t.Errorf("qrels: %v %v", qr, err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"io"
@@ -121,5 +122,24 @@ func TestOnnxFlagNamesAFolderOrItsModel(t *testing.T) {
 		if got != tt.want || (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 			t.Errorf("--onnx %s: %q, %v; want %q, %q", tt.onnx, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+func TestEmbedLinesNamesTheBadLine(t *testing.T) {
+	fake := func(_ context.Context, texts []string) ([][]float32, error) {
+		out := make([][]float32, len(texts))
+		for i := range out {
+			out[i] = []float32{1}
+		}
+		return out, nil
+	}
+	in := strings.Repeat("dog\n", 299) + "bad \xff text\n" + "cat\n"
+	var out strings.Builder
+	err := embedLines(t.Context(), strings.NewReader(in), &out, 256, fake)
+	if err == nil || err.Error() != "line 300 is not valid UTF-8" {
+		t.Fatalf("err %v, want line 300 named", err)
+	}
+	if err := embedLines(t.Context(), strings.NewReader("a\n\nb\n"), &out, 256, fake); err == nil || !strings.Contains(err.Error(), "line 2 is empty") {
+		t.Fatalf("err %v, want line 2 named", err)
 	}
 }

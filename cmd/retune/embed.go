@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // runEmbed embeds one text per stdin line and writes {"text","embedding"} JSONL.
@@ -65,6 +66,11 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 		t := sc.Text()
 		if strings.TrimSpace(t) == "" {
 			return fmt.Errorf("line %d is empty: one text per line", line)
+		}
+		// Checked here, where the line number is known; the encoder would
+		// only name the text's place in its batch.
+		if !utf8.ValidString(t) {
+			return fmt.Errorf("line %d is not valid UTF-8", line)
 		}
 		texts = append(texts, t)
 		if len(texts) >= batch {

@@ -238,8 +238,12 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 			if t.PGen > 0 { // some queries have generated negatives
 				gen = fmt.Sprintf(" (h_gen %.3f p_gen %.3f, target %.3f)", t.HGen, t.PGen, t.PGenTarget)
 			}
-			fmt.Fprintf(f, "epoch %d/%d loss %.4f infonce %.4f entropy %.4f%s dev ndcg@10 %.4f%s\n",
-				t.Epoch, t.Epochs, t.Loss, t.InfoNCE, t.Entropy, gen, t.Dev["ndcg@10"], best)
+			dev := "no dev queries" // --dev 0, or too few training queries to hold any out
+			if v, ok := t.Dev["ndcg@10"]; ok {
+				dev = fmt.Sprintf("dev ndcg@10 %.4f%s", v, best)
+			}
+			fmt.Fprintf(f, "epoch %d/%d loss %.4f infonce %.4f entropy %.4f%s %s\n",
+				t.Epoch, t.Epochs, t.Loss, t.InfoNCE, t.Entropy, gen, dev)
 		default:
 			if ev.Done == 0 && ev.Note == "" {
 				fmt.Fprintf(f, "%s: %d items\n", ev.Stage, ev.Total)
