@@ -134,14 +134,8 @@ func checkOut(req Request) (string, error) {
 		if !strings.HasSuffix(out, ".onnx") {
 			return "", fmt.Errorf("export: %s: an ONNX file name ends in .onnx (or give a folder to receive %s)", out, HeadONNXName)
 		}
-		st, err := os.Stat(out)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			return out, nil
-		case err != nil:
-			return "", fmt.Errorf("export: %w", err)
-		case st.IsDir():
-			return "", fmt.Errorf("export: %s is a folder", out)
+		if ok, err := existing(out, false); !ok || err != nil {
+			return out, err
 		}
 		if _, err := os.Stat(filepath.Join(filepath.Dir(out), models.TokenizerFile)); err == nil {
 			return "", fmt.Errorf("export: %s belongs to the encoder in %s; refusing to replace it", out, filepath.Dir(out))
@@ -152,14 +146,8 @@ func checkOut(req Request) (string, error) {
 		return out, nil
 	}
 	out = filepath.Clean(out)
-	st, err := os.Stat(out)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return out, nil
-	case err != nil:
-		return "", fmt.Errorf("export: %w", err)
-	case !st.IsDir():
-		return "", fmt.Errorf("export: %s exists and is not a folder", out)
+	if ok, err := existing(out, true); !ok || err != nil {
+		return out, err
 	}
 	entries, err := os.ReadDir(out)
 	if err != nil {
@@ -182,6 +170,22 @@ func checkOut(req Request) (string, error) {
 		return "", fmt.Errorf("export: %s is not empty: %w", out, ErrOutputExists)
 	}
 	return out, nil
+}
+
+// existing reports whether path exists, refusing one of the wrong kind.
+func existing(path string, wantDir bool) (bool, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("export: %w", err)
+	case st.IsDir() && !wantDir:
+		return false, fmt.Errorf("export: %s is a folder", path)
+	case !st.IsDir() && wantDir:
+		return false, fmt.Errorf("export: %s exists and is not a folder", path)
+	}
+	return true, nil
 }
 
 // resolveEncoder finds the base encoder folder of a fused export.

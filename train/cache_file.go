@@ -42,19 +42,14 @@ type cacheFile struct {
 
 // load reads the file, if there is one.
 func (f *cacheFile) load() error {
-	fh, err := os.OpenFile(f.path, os.O_RDWR, 0)
+	fh, err := openLocked(f.path, os.O_RDWR)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("embedding cache: %w", err)
-	}
-	defer fh.Close()
-	unlock, err := lockFile(fh)
-	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer fh.Close() // closing releases the lock
 	return f.catchUp(fh)
 }
 
@@ -69,16 +64,11 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 		return fmt.Errorf("embedding cache: %w", err)
 	}
-	fh, err := os.OpenFile(f.path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return fmt.Errorf("embedding cache: %w", err)
-	}
-	defer fh.Close()
-	unlock, err := lockFile(fh)
+	fh, err := openLocked(f.path, os.O_CREATE|os.O_RDWR)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer fh.Close() // closing releases the lock
 	if err := f.catchUp(fh); err != nil {
 		return err
 	}
@@ -193,16 +183,21 @@ func (f *cacheFile) truncate(fh *os.File, size int64) error {
 	return nil
 }
 
-// lockFile takes an exclusive flock on fh, waiting for other holders; the
-// returned function releases it.
-func lockFile(fh *os.File) (func(), error) {
+// openLocked opens path and takes an exclusive flock on it, waiting for
+// other holders; the lock lasts until the file is closed.
+func openLocked(path string, flag int) (*os.File, error) {
+	fh, err := os.OpenFile(path, flag, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("embedding cache: %w", err)
+	}
 	for {
 		err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX)
 		if err == nil {
-			return func() { syscall.Flock(int(fh.Fd()), syscall.LOCK_UN) }, nil
+			return fh, nil
 		}
 		if !errors.Is(err, syscall.EINTR) {
-			return nil, fmt.Errorf("embedding cache: lock %s: %w", fh.Name(), err)
+			fh.Close()
+			return nil, fmt.Errorf("embedding cache: lock %s: %w", path, err)
 		}
 	}
 }
