@@ -28,7 +28,9 @@ func runBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "search" {
 		return benchSearch(ctx, args[1:])
 	}
-	return errors.New("usage: retune bench embed --model NAME|--onnx DIR [--n N] [--texts FILE]\n       retune bench search --collection ID [--url URL] [--concurrency 50] [--requests N]")
+	return usageError{errors.New("usage: retune bench embed --model NAME|--onnx DIR [--n N] [--texts FILE]\n" +
+		"       retune bench search --collection ID [--url URL] [--queries FILE | --beir DIR] [--concurrency 50] [--requests N]\n" +
+		"(retune bench embed -h and retune bench search -h list every flag)")}
 }
 
 type embedBench struct {

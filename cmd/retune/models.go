@@ -14,7 +14,7 @@ import (
 // runModels lists the encoders in the models folder or builds the default assets.
 func runModels(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		return errors.New("usage: retune models list | retune models build [--fixtures]")
+		return usageError{errors.New("usage: retune models list | retune models build [--fixtures]")}
 	}
 	fs := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
 	dirFlag := envFlag(fs, "models", "RETUNE_MODELS", "models", "models `folder` (default $RETUNE_MODELS, else ./models)")
@@ -61,5 +61,5 @@ func runModels(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown models subcommand %q (list or build)", args[0])
+	return usageError{fmt.Errorf("unknown models subcommand %q (list or build)", args[0])}
 }
