@@ -77,19 +77,24 @@ func (h *eventHub) notify(jobID string) {
 // Failures are logged, not returned: a lost progress note must not fail the
 // job it describes (the status write that follows reports a broken store).
 func (s *Server) appendEvent(ctx context.Context, jobID, level, typ, msg string, data any) {
-	var raw json.RawMessage
-	if data != nil {
-		b, err := json.Marshal(data)
-		if err != nil {
-			// e.g. a NaN loss: keep the message, drop the unencodable data.
-			s.log.Warn("event data not encodable", "job", jobID, "type", typ, "err", err)
-		} else {
-			raw = b
-		}
-	}
+	raw := s.eventData(jobID, typ, data)
 	if _, err := s.store.AppendEvent(ctx, store.Event{JobID: jobID, Level: level, Type: typ, Message: msg, Data: raw}); err != nil {
 		s.log.Error("append event", "job", jobID, "type", typ, "err", err)
 		return
 	}
 	s.hub.notify(jobID)
+}
+
+// eventData encodes an event's data; nil when there is none or it cannot
+// be encoded (e.g. a NaN loss: the message is kept, the data dropped).
+func (s *Server) eventData(jobID, typ string, data any) json.RawMessage {
+	if data == nil {
+		return nil
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		s.log.Warn("event data not encodable", "job", jobID, "type", typ, "err", err)
+		return nil
+	}
+	return b
 }

@@ -117,7 +117,9 @@ func (s *Server) cancelJob(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	job, err := s.store.RequestCancel(ctx, id)
+	cancelled := &store.Event{Type: evStatus, Message: "job cancelled before it started",
+		Data: s.eventData(id, evStatus, statusData{Status: store.JobCancelled})}
+	job, err := s.store.RequestCancel(ctx, id, cancelled)
 	if errors.Is(err, store.ErrConflict) {
 		if cur, gerr := s.store.GetJob(ctx, id); gerr == nil {
 			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("job %s already %s; only a queued or running job can be cancelled", id, cur.Status))
@@ -130,8 +132,8 @@ func (s *Server) cancelJob(c *gin.Context) {
 	}
 	bg := context.WithoutCancel(ctx)
 	switch job.Status {
-	case store.JobCancelled:
-		s.appendEvent(bg, id, store.LevelInfo, evStatus, "job cancelled before it started", statusData{Status: store.JobCancelled})
+	case store.JobCancelled: // its final event was stored with the status
+		s.hub.notify(id)
 	case store.JobRunning:
 		s.appendEvent(bg, id, store.LevelInfo, evMessage, "cancellation requested", nil)
 		s.pool.cancel(id)

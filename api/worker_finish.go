@@ -10,28 +10,42 @@ import (
 	"retune/store"
 )
 
-// finishJob moves a job from `from` to the terminal status d.Status and
-// then writes the final event, so a client that saw the event (and the end
-// of its stream) reads the job finished.
+// finishJob moves a job from `from` to the terminal status d.Status with
+// its final event, in one transaction, so a client that saw the event (and
+// the end of its stream) reads the job finished, and a crash cannot leave a
+// finished job without it.
 func (s *Server) finishJob(ctx context.Context, id, from string, d statusData) {
-	if err := s.store.SetJobStatus(ctx, id, []string{from}, d.Status, d.Error); err != nil {
+	if err := s.transitionJob(ctx, id, store.JobTransition{From: []string{from}, To: d.Status, Error: d.Error}, d, ""); err != nil {
 		s.log.Error("finish job", "job", id, "status", d.Status, "err", err)
-		return
 	}
-	level, msg := store.LevelInfo, "job "+d.Status
-	switch d.Status {
-	case store.JobFailed:
-		level, msg = store.LevelError, "job failed: "+d.Error
-	case store.JobSucceeded:
-		msg = "job succeeded: fine-tuned model " + d.FineTunedModel
-	}
-	s.appendEvent(ctx, id, level, evStatus, msg, d)
 }
 
-// completeJob saves the trained head, registers it and marks the job
-// succeeded. The weights are written before the head's row exists, so a
-// listed head always has its files (Start removes weights a crash left
-// without a row).
+// transitionJob applies t with the status event describing d (its message
+// msg, or one derived from d when empty), and wakes the job's event streams.
+func (s *Server) transitionJob(ctx context.Context, id string, t store.JobTransition, d statusData, msg string) error {
+	level := store.LevelInfo
+	switch {
+	case msg != "":
+	case d.Status == store.JobFailed:
+		level, msg = store.LevelError, "job failed: "+d.Error
+	case d.Status == store.JobSucceeded:
+		msg = "job succeeded: fine-tuned model " + d.FineTunedModel
+	default:
+		msg = "job " + d.Status
+	}
+	t.Event = &store.Event{Level: level, Type: evStatus, Message: msg, Data: s.eventData(id, evStatus, d)}
+	if _, err := s.store.TransitionJob(ctx, id, t); err != nil {
+		return err
+	}
+	s.hub.notify(id)
+	return nil
+}
+
+// completeJob saves the trained head, then registers it, records the
+// result and marks the job succeeded in one transaction. The weights are
+// written before the head's row exists, so a listed head always has its
+// files (Start removes weights a crash left without a row), and a crash
+// before the commit leaves no head row for a job that will run again.
 func (s *Server) completeJob(ctx context.Context, job store.Job, out runOutput) error {
 	result, err := json.Marshal(out.result)
 	if err != nil {
@@ -59,33 +73,18 @@ func (s *Server) completeJob(ctx context.Context, job store.Job, out runOutput) 
 		return err
 	}
 	hc := out.head.Config()
-	_, err = s.store.CreateHead(ctx, store.Head{ID: headID, JobID: job.ID, Encoder: job.Encoder, EncoderChecksum: sum,
-		DIn: hc.DIn, DOut: hc.DOut, Apply: hc.Apply, Metrics: metrics})
+	head := store.Head{ID: headID, JobID: job.ID, Encoder: job.Encoder, EncoderChecksum: sum,
+		DIn: hc.DIn, DOut: hc.DOut, Apply: hc.Apply, Metrics: metrics}
+	d := statusData{Status: store.JobSucceeded, Head: headID, FineTunedModel: fineTunedName(job.Encoder, headID)}
+	err = s.transitionJob(ctx, job.ID, store.JobTransition{From: []string{store.JobRunning}, To: store.JobSucceeded,
+		Head: &head, Result: result}, d, "")
 	if err != nil {
-		s.discardHead(ctx, headID, false)
-		return err
-	}
-	if err := s.store.SetJobResult(ctx, job.ID, result, headID); err != nil {
-		s.discardHead(ctx, headID, true)
-		return err
-	}
-	s.finishJob(ctx, job.ID, store.JobRunning, statusData{Status: store.JobSucceeded, Head: headID,
-		FineTunedModel: fineTunedName(job.Encoder, headID)})
-	return nil
-}
-
-// discardHead removes a head whose job could not record it, so no head
-// exists without the job that produced it knowing.
-func (s *Server) discardHead(ctx context.Context, id string, hasRow bool) {
-	if hasRow {
-		if err := s.store.DeleteHead(ctx, id); err != nil {
-			s.log.Error("discard head row", "head", id, "err", err)
-			return // keep the files of a head that is still listed
+		if rmErr := s.store.RemoveDir(store.KindHeads, headID); rmErr != nil {
+			s.log.Error("discard head files", "head", headID, "err", rmErr)
 		}
+		return err
 	}
-	if err := s.store.RemoveDir(store.KindHeads, id); err != nil {
-		s.log.Error("discard head files", "head", id, "err", err)
-	}
+	return nil
 }
 
 // headMetrics is the summary a head's record carries: test metrics of the

@@ -26,11 +26,10 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobCancelled})
 			continue
 		case j.Status == store.JobRunning || j.Status == store.JobValidating:
-			if err := s.store.SetJobStatus(ctx, j.ID, []string{j.Status}, store.JobQueued, ""); err != nil {
+			if err := s.transitionJob(ctx, j.ID, store.JobTransition{From: []string{j.Status}, To: store.JobQueued},
+				statusData{Status: store.JobQueued}, "interrupted by a server restart; queued to resume"); err != nil {
 				return fmt.Errorf("requeue job %s: %w", j.ID, err)
 			}
-			s.appendEvent(ctx, j.ID, store.LevelInfo, evStatus, "interrupted by a server restart; queued to resume",
-				statusData{Status: store.JobQueued})
 		}
 		s.pool.enqueue(j.ID)
 		s.log.Info("job requeued", "job", j.ID, "was", j.Status)

@@ -41,6 +41,15 @@ const eventCols = `job_id, seq, created_at, level, type, message, data`
 // zero) CreatedAt filled in. An empty Level means info, an empty Type
 // means "message". The job must exist (ErrNotFound otherwise).
 func (s *Store) AppendEvent(ctx context.Context, e Event) (Event, error) {
+	e, err := normalizeEvent(e)
+	if err != nil {
+		return Event{}, err
+	}
+	return appendEventTx(ctx, s.w, e)
+}
+
+// normalizeEvent validates e and fills its defaults.
+func normalizeEvent(e Event) (Event, error) {
 	if err := checkID("job", PrefixJob, e.JobID); err != nil {
 		return Event{}, err
 	}
@@ -61,11 +70,17 @@ func (s *Store) AppendEvent(ctx context.Context, e Event) (Event, error) {
 	if e.CreatedAt, err = stamp(e.CreatedAt); err != nil {
 		return Event{}, err
 	}
+	return e, nil
+}
+
+// appendEventTx inserts a normalised event through q (the writer, or a
+// write transaction on it).
+func appendEventTx(ctx context.Context, q querier, e Event) (Event, error) {
 	// Next seq and insert in one statement: it is atomic in SQLite, and
 	// the single writer connection serialises appenders besides, so two
 	// appenders can never pick the same seq. The (job_id, seq) primary key
 	// makes MAX(seq) an index lookup.
-	err = s.w.QueryRowContext(ctx, `INSERT INTO job_events (`+eventCols+`)
+	err := q.QueryRowContext(ctx, `INSERT INTO job_events (`+eventCols+`)
 		SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ? FROM job_events WHERE job_id = ?
 		RETURNING seq`,
 		e.JobID, e.CreatedAt.UnixNano(), e.Level, e.Type, e.Message, nullJSON(e.Data), e.JobID).Scan(&e.Seq)

@@ -29,6 +29,18 @@ const headCols = `id, job_id, encoder, encoder_checksum, d_in, d_out, apply, met
 // becomes now. A non-empty JobID must name an existing job (ErrNotFound
 // otherwise). It returns h as stored.
 func (s *Store) CreateHead(ctx context.Context, h Head) (Head, error) {
+	h, err := normalizeHead(h)
+	if err != nil {
+		return Head{}, err
+	}
+	if err := s.withTx(ctx, func(tx *sql.Tx) error { return createHeadTx(ctx, tx, h) }); err != nil {
+		return Head{}, fmt.Errorf("create head %s: %w", h.ID, err)
+	}
+	return h, nil
+}
+
+// normalizeHead validates h and fills its defaults.
+func normalizeHead(h Head) (Head, error) {
 	if h.ID == "" {
 		h.ID = NewID(PrefixHead)
 	}
@@ -52,21 +64,19 @@ func (s *Store) CreateHead(ctx context.Context, h Head) (Head, error) {
 	if h.CreatedAt, err = stamp(h.CreatedAt); err != nil {
 		return Head{}, err
 	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		if h.JobID != "" {
-			if err := mustExist(ctx, tx, "jobs", h.JobID); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO heads (`+headCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			h.ID, h.JobID, h.Encoder, h.EncoderChecksum, h.DIn, h.DOut, h.Apply, nullJSON(h.Metrics),
-			h.CreatedAt.UnixNano())
-		return constraintErr(err)
-	})
-	if err != nil {
-		return Head{}, fmt.Errorf("create head %s: %w", h.ID, err)
-	}
 	return h, nil
+}
+
+func createHeadTx(ctx context.Context, tx *sql.Tx, h Head) error {
+	if h.JobID != "" {
+		if err := mustExist(ctx, tx, "jobs", h.JobID); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO heads (`+headCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		h.ID, h.JobID, h.Encoder, h.EncoderChecksum, h.DIn, h.DOut, h.Apply, nullJSON(h.Metrics),
+		h.CreatedAt.UnixNano())
+	return constraintErr(err)
 }
 
 // GetHead returns the head with the given id or ErrNotFound.

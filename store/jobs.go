@@ -165,6 +165,12 @@ func (s *Store) UpdateJobProgress(ctx context.Context, id, stage string, progres
 // entering a terminal status sets FinishedAt; entering any other status
 // clears FinishedAt.
 func (s *Store) SetJobStatus(ctx context.Context, id string, from []string, to, errMsg string) error {
+	_, err := s.TransitionJob(ctx, id, JobTransition{From: from, To: to, Error: errMsg})
+	return err
+}
+
+// checkStatusChange validates a status change's arguments.
+func checkStatusChange(id string, from []string, to string) error {
 	if err := checkID("job", PrefixJob, id); err != nil {
 		return err
 	}
@@ -179,78 +185,95 @@ func (s *Store) SetJobStatus(ctx context.Context, id string, from []string, to, 
 			return fmt.Errorf("%w: job status %q", ErrInvalidArgument, f)
 		}
 	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		var cur string
-		if err := tx.QueryRowContext(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&cur); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			}
-			return err
-		}
-		if !slices.Contains(from, cur) {
-			return fmt.Errorf("%w: job is %s, not %s", ErrConflict, cur, strings.Join(from, "|"))
-		}
-		t := now().UnixNano()
-		var err error
-		switch {
-		case to == JobRunning:
-			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, attempts = attempts + 1,
-				started_at = COALESCE(started_at, ?), finished_at = NULL WHERE id = ?`, to, errMsg, t, id)
-		case JobFinished(to):
-			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
-				to, errMsg, t, id)
-		default:
-			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = NULL WHERE id = ?`,
-				to, errMsg, id)
+	return nil
+}
+
+// setJobStatusTx is SetJobStatus inside tx.
+func setJobStatusTx(ctx context.Context, tx *sql.Tx, id string, from []string, to, errMsg string) error {
+	var cur string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&cur); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
 		}
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("set status of job %s to %s: %w", id, to, err)
 	}
-	return nil
+	if !slices.Contains(from, cur) {
+		return fmt.Errorf("%w: job is %s, not %s", ErrConflict, cur, strings.Join(from, "|"))
+	}
+	t := now().UnixNano()
+	var err error
+	switch {
+	case to == JobRunning:
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, attempts = attempts + 1,
+			started_at = COALESCE(started_at, ?), finished_at = NULL WHERE id = ?`, to, errMsg, t, id)
+	case JobFinished(to):
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
+			to, errMsg, t, id)
+	default:
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = NULL WHERE id = ?`,
+			to, errMsg, id)
+	}
+	return err
 }
 
 // SetJobResult records what a successful run produced: result (JSON, e.g.
 // final metrics) and the id of the trained head (empty if none), which
 // must exist: create the head first (ErrNotFound otherwise).
 func (s *Store) SetJobResult(ctx context.Context, id string, result json.RawMessage, headID string) error {
-	if err := checkID("job", PrefixJob, id); err != nil {
+	if err := checkJobResult(id, result, headID); err != nil {
 		return err
 	}
-	if err := checkOptionalID("head", PrefixHead, headID); err != nil {
-		return err
-	}
-	if err := checkJSON("job result", result); err != nil {
-		return err
-	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		if headID != "" {
-			if err := mustExist(ctx, tx, "heads", headID); err != nil {
-				return err
-			}
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET result = ?, head_id = ? WHERE id = ?`,
-			nullJSON(result), headID, id)
-		if err != nil {
-			return err
-		}
-		return affectedOne(res)
-	})
+	err := s.withTx(ctx, func(tx *sql.Tx) error { return setJobResultTx(ctx, tx, id, result, headID) })
 	if err != nil {
 		return fmt.Errorf("set result of job %s: %w", id, err)
 	}
 	return nil
 }
 
+func checkJobResult(id string, result json.RawMessage, headID string) error {
+	if err := checkID("job", PrefixJob, id); err != nil {
+		return err
+	}
+	if err := checkOptionalID("head", PrefixHead, headID); err != nil {
+		return err
+	}
+	return checkJSON("job result", result)
+}
+
+func setJobResultTx(ctx context.Context, tx *sql.Tx, id string, result json.RawMessage, headID string) error {
+	if headID != "" {
+		if err := mustExist(ctx, tx, "heads", headID); err != nil {
+			return err
+		}
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET result = ?, head_id = ? WHERE id = ?`,
+		nullJSON(result), headID, id)
+	if err != nil {
+		return err
+	}
+	return affectedOne(res)
+}
+
 // RequestCancel cancels a job. A job that has not started (validating,
 // queued) becomes cancelled at once; a running job gets CancelRequested,
 // and its worker, which polls for it, stops and sets the status itself; a
 // finished job cannot be cancelled (ErrConflict). Repeating a request for a
-// running job is harmless. It returns the job as updated.
-func (s *Store) RequestCancel(ctx context.Context, id string) (Job, error) {
+// running job is harmless. It returns the job as updated. cancelled, when
+// set, is appended to the job's log in the same transaction if the job
+// ends at once, so a crash cannot leave it cancelled without its final
+// event.
+func (s *Store) RequestCancel(ctx context.Context, id string, cancelled *Event) (Job, error) {
 	if err := checkID("job", PrefixJob, id); err != nil {
 		return Job{}, err
+	}
+	var ev Event
+	if cancelled != nil {
+		ev = *cancelled
+		ev.JobID = id
+		var err error
+		if ev, err = normalizeEvent(ev); err != nil {
+			return Job{}, err
+		}
 	}
 	var j Job
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
@@ -262,6 +285,9 @@ func (s *Store) RequestCancel(ctx context.Context, id string) (Job, error) {
 		case JobValidating, JobQueued:
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, cancel_requested = 1, finished_at = ?
 				WHERE id = ?`, JobCancelled, now().UnixNano(), id)
+			if err == nil && cancelled != nil {
+				_, err = appendEventTx(ctx, tx, ev)
+			}
 		case JobRunning:
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET cancel_requested = 1 WHERE id = ?`, id)
 		default:

@@ -240,7 +240,7 @@ func TestRequestCancel(t *testing.T) {
 		t.Run(tc.start, func(t *testing.T) {
 			s := openTest(t)
 			before := mustJob(t, s, mustDataset(t, s).ID, tc.start)
-			j, err := s.RequestCancel(ctx, before.ID)
+			j, err := s.RequestCancel(ctx, before.ID, &Event{Type: "status", Message: "cancelled at once"})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("RequestCancel: err = %v, want %v", err, tc.wantErr)
 			}
@@ -260,8 +260,13 @@ func TestRequestCancel(t *testing.T) {
 			if (got.Status == JobCancelled) != (got.FinishedAt != nil) {
 				t.Errorf("status %s with finished_at %v", got.Status, got.FinishedAt)
 			}
+			// The event goes with an immediate cancel only.
+			evs, _, _ := s.ListEvents(ctx, before.ID, 0, 0)
+			if got := len(evs) == 1 && evs[0].Message == "cancelled at once"; got != (tc.wantStatus == JobCancelled) {
+				t.Errorf("events after cancel: %+v", evs)
+			}
 			if tc.start == JobRunning {
-				if _, err := s.RequestCancel(ctx, j.ID); err != nil {
+				if _, err := s.RequestCancel(ctx, j.ID, nil); err != nil {
 					t.Errorf("repeated cancel of a running job: %v", err)
 				}
 				if err := s.SetJobStatus(ctx, j.ID, []string{JobRunning}, JobCancelled, ""); err != nil {

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+)
+
+// JobTransition is a job status change together with what must be stored
+// with it, in one transaction: a crash then leaves the job either before
+// the change or after it with its event (and head), never a succeeded job
+// without its final event or a head listed beside a job that will run again.
+type JobTransition struct {
+	From  []string // the statuses the job may be in (compare-and-set)
+	To    string
+	Error string // the job's error message (empty clears it)
+	// Event, when set, is appended to the job's log (its JobID is set here).
+	Event *Event
+	// Head, when set, is created and recorded as the job's head with Result.
+	Head   *Head
+	Result json.RawMessage
+}
+
+// TransitionJob applies t to job id atomically and returns the appended
+// event (zero without t.Event). It fails with ErrConflict, changing
+// nothing, when the job is not in one of t.From.
+func (s *Store) TransitionJob(ctx context.Context, id string, t JobTransition) (Event, error) {
+	if err := checkStatusChange(id, t.From, t.To); err != nil {
+		return Event{}, err
+	}
+	var ev Event
+	if t.Event != nil {
+		ev = *t.Event
+		ev.JobID = id
+		var err error
+		if ev, err = normalizeEvent(ev); err != nil {
+			return Event{}, err
+		}
+	}
+	var head Head
+	if t.Head != nil {
+		var err error
+		if head, err = normalizeHead(*t.Head); err != nil {
+			return Event{}, err
+		}
+		if err := checkJobResult(id, t.Result, head.ID); err != nil {
+			return Event{}, err
+		}
+	}
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if err := setJobStatusTx(ctx, tx, id, t.From, t.To, t.Error); err != nil {
+			return err
+		}
+		if t.Head != nil {
+			if err := createHeadTx(ctx, tx, head); err != nil {
+				return fmt.Errorf("create head %s: %w", head.ID, err)
+			}
+			if err := setJobResultTx(ctx, tx, id, t.Result, head.ID); err != nil {
+				return err
+			}
+		}
+		if t.Event != nil {
+			var err error
+			ev, err = appendEventTx(ctx, tx, ev)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return Event{}, fmt.Errorf("set status of job %s to %s: %w", id, t.To, err)
+	}
+	return ev, nil
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// TransitionJob stores the status, the head, the result and the event
+// together, or, when any part fails, none of them.
+func TestTransitionJobIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	ds := mustDataset(t, s).ID
+	event := func(msg string) *Event { return &Event{Type: "status", Message: msg} }
+	head := func(id string) *Head {
+		return &Head{ID: id, Encoder: "glove-100d", DIn: 4, DOut: 4, Apply: "shared"}
+	}
+
+	t.Run("success", func(t *testing.T) {
+		j := mustJob(t, s, ds, JobRunning)
+		h := head(NewID(PrefixHead))
+		ev, err := s.TransitionJob(ctx, j.ID, JobTransition{From: []string{JobRunning}, To: JobSucceeded,
+			Head: h, Result: json.RawMessage(`{"ndcg":1}`), Event: event("done")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.GetJob(ctx, j.ID)
+		if got.Status != JobSucceeded || got.HeadID != h.ID || string(got.Result) != `{"ndcg":1}` || got.FinishedAt == nil {
+			t.Fatalf("job after success: %+v", got)
+		}
+		if _, err := s.GetHead(ctx, h.ID); err != nil {
+			t.Fatalf("head not stored: %v", err)
+		}
+		evs, _, _ := s.ListEvents(ctx, j.ID, 0, 0)
+		if len(evs) != 1 || evs[0].Seq != ev.Seq || evs[0].Message != "done" {
+			t.Fatalf("events %+v, returned %+v", evs, ev)
+		}
+	})
+
+	cases := []struct {
+		name      string
+		t         func(j Job) JobTransition
+		want      error
+		headsMade int // by the case itself, before the transition
+	}{
+		{"status conflict", func(Job) JobTransition {
+			return JobTransition{From: []string{JobQueued}, To: JobSucceeded, Head: head(NewID(PrefixHead)), Event: event("x")}
+		}, ErrConflict, 0},
+		{"head id taken", func(Job) JobTransition {
+			taken := NewID(PrefixHead)
+			if _, err := s.CreateHead(ctx, *head(taken)); err != nil {
+				t.Fatal(err)
+			}
+			return JobTransition{From: []string{JobRunning}, To: JobSucceeded, Head: head(taken), Event: event("x")}
+		}, ErrConflict, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := mustJob(t, s, ds, JobRunning)
+			heads, _, _ := s.ListHeads(ctx, Page{Limit: 100})
+			_, err := s.TransitionJob(ctx, before.ID, tc.t(before))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			after, _ := s.GetJob(ctx, before.ID)
+			if !reflect.DeepEqual(before, after) {
+				t.Errorf("job changed:\nbefore %+v\nafter  %+v", before, after)
+			}
+			if evs, _, _ := s.ListEvents(ctx, before.ID, 0, 0); len(evs) != 0 {
+				t.Errorf("events stored: %+v", evs)
+			}
+			if heads2, _, _ := s.ListHeads(ctx, Page{Limit: 100}); len(heads2) != len(heads)+tc.headsMade {
+				t.Errorf("heads %d → %d, want %d more", len(heads), len(heads2), tc.headsMade)
+			}
+		})
+	}
+}
