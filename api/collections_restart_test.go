@@ -46,6 +46,35 @@ func TestCollectionSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestStartRemovesCollectionLeftovers: a crash can leave a collection
+// folder without its row (posted documents saved, row not yet created) and
+// a ready collection's posted documents (indexed, not yet removed); the
+// next start removes both.
+func TestStartRemovesCollectionLeftovers(t *testing.T) {
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	col := ls.readyCollection(testDocs, "")
+	ls.stop()
+	orphan := filepath.Join(cfg.DataDir, store.KindCollections, store.NewID(store.PrefixCollection))
+	posted := filepath.Join(cfg.DataDir, store.KindCollections, col.ID, "corpus.jsonl")
+	for _, p := range []string{filepath.Join(orphan, "corpus.jsonl"), posted} {
+		os.MkdirAll(filepath.Dir(p), 0o750)
+		if err := os.WriteFile(p, []byte(`{"_id":"d","text":"t"}`+"\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls = startServer(t, cfg)
+	defer ls.stop()
+	for _, p := range []string{orphan, posted} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s survived the start: %v", p, err)
+		}
+	}
+	if got := ls.waitStatus(col.ID, "ready"); got.Docs != len(testDocs) {
+		t.Fatalf("the ready collection after the start: %+v", got)
+	}
+}
+
 // TestCollectionIndexingResumes: a collection left "indexing" by a crash
 // (its posted documents saved, no index yet) is indexed at the next start.
 func TestCollectionIndexingResumes(t *testing.T) {

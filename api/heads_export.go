@@ -50,7 +50,7 @@ func (s *Server) exportHead(c *gin.Context) {
 		}
 		req.EncoderDir = encDir
 	}
-	tmp, err := os.MkdirTemp(s.store.DataDir(), ".export-*")
+	tmp, err := s.store.TempDir("export-*")
 	if err != nil {
 		s.internalError(c, err)
 		return

@@ -37,8 +37,9 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 	return nil
 }
 
-// sweepOrphans removes dataset and head directories that have no row: an
-// upload, a head save or a delete that a crash interrupted.
+// sweepOrphans removes dataset, head and collection directories that have
+// no row: an upload, a head save, a collection's posted documents or a
+// delete that a crash interrupted.
 func (s *Server) sweepOrphans(ctx context.Context) error {
 	kinds := []struct {
 		kind, prefix string
@@ -50,6 +51,19 @@ func (s *Server) sweepOrphans(ctx context.Context) error {
 		}},
 		{store.KindHeads, store.PrefixHead, func(ctx context.Context, id string) error {
 			_, err := s.store.GetHead(ctx, id)
+			return err
+		}},
+		{store.KindCollections, store.PrefixCollection, func(ctx context.Context, id string) error {
+			col, err := s.store.GetCollection(ctx, id)
+			if err == nil && col.Status == store.CollectionReady {
+				// Posted documents are dropped once indexed; a crash
+				// between the two would keep them until the delete.
+				if dir, derr := s.store.Dir(store.KindCollections, id); derr == nil {
+					if rerr := removeCollectionCorpus(dir); rerr != nil {
+						s.log.Warn("remove indexed collection's posted documents", "collection", id, "err", rerr)
+					}
+				}
+			}
 			return err
 		}},
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 
 	"retune/internal/atomicfile"
 )
@@ -83,27 +82,6 @@ func (s *Store) RemoveDir(kind, id string) error {
 	}
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("remove %s/%s: %w", kind, id, err)
-	}
-	return nil
-}
-
-// sweepTrash deletes what RemoveDir calls interrupted by a crash left.
-func (s *Store) sweepTrash() error {
-	for _, kind := range []string{KindDatasets, KindJobs, KindHeads, KindCollections, KindCache} {
-		entries, err := os.ReadDir(filepath.Join(s.dir, kind))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("sweep %s: %w", kind, err)
-		}
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), trashPrefix) {
-				if err := os.RemoveAll(filepath.Join(s.dir, kind, e.Name())); err != nil {
-					return fmt.Errorf("sweep %s: %w", kind, err)
-				}
-			}
-		}
 	}
 	return nil
 }

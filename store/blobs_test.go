@@ -209,8 +209,10 @@ func TestRemoveDir(t *testing.T) {
 	}
 }
 
-// TestOpenSweepsTrash simulates a crash between RemoveDir's rename and its
-// deletion: the next Open finishes the deletion and leaves live dirs alone.
+// TestOpenSweepsTrash simulates crashes between RemoveDir's rename and its
+// deletion, in the middle of atomic writes (their temporary files), and
+// during a scratch folder's use: the next Open removes all of it and leaves
+// live files alone.
 func TestOpenSweepsTrash(t *testing.T) {
 	dir := t.TempDir()
 	s := openAt(t, dir)
@@ -224,10 +226,22 @@ func TestOpenSweepsTrash(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	temps := []string{filepath.Join(live, ".w.bin.tmp-123"), filepath.Join(dir, KindCollections, "col-x", "sub", ".docs.jsonl.tmp-9")}
+	for _, p := range temps {
+		os.MkdirAll(filepath.Dir(p), 0o750)
+		os.WriteFile(p, []byte("partial"), 0o640)
+	}
+	scratch, err := s.TempDir("export-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(scratch, "model.onnx"), []byte("big"), 0o640)
 	s.Close()
 	openAt(t, dir)
-	if _, err := os.Stat(trash); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("trash dir survived Open: %v", err)
+	for _, p := range append(temps, trash, scratch) {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s survived Open: %v", p, err)
+		}
 	}
 	if got := readFile(t, filepath.Join(live, "w.bin")); got != "w" {
 		t.Errorf("live dir damaged by sweep: %q", got)

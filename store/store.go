@@ -42,6 +42,8 @@ type Store struct {
 	// r serves reads. Under WAL, readers neither block the writer nor are
 	// blocked by it, so reads don't queue behind a long write.
 	r *sql.DB
+	// lock is the data directory's lock file, held until Close.
+	lock *os.File
 }
 
 // Open creates dataDir if needed, opens (creating if needed) the metadata
@@ -54,10 +56,15 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
+	lock, err := lockDataDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	dbPath := filepath.Join(dir, dbFile)
 
 	w, err := openDB(ctx, dbPath, writerParams())
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("store: open writer: %w", err)
 	}
 	// One connection, kept forever: see Store.w.
@@ -72,35 +79,40 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	var mode string
 	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		w.Close()
+		lock.Close()
 		return nil, fmt.Errorf("store: read journal mode: %w", err)
 	}
 	if mode != "wal" {
 		w.Close()
+		lock.Close()
 		return nil, fmt.Errorf("store: journal mode is %q, want wal", mode)
 	}
 	if err := migrate(ctx, w, migrations); err != nil {
 		w.Close()
+		lock.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 
 	r, err := openDB(ctx, dbPath, readerParams())
 	if err != nil {
 		w.Close()
+		lock.Close()
 		return nil, fmt.Errorf("store: open reader: %w", err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 
-	s := &Store{dir: dir, w: w, r: r}
-	if err := s.sweepTrash(); err != nil {
+	s := &Store{dir: dir, w: w, r: r, lock: lock}
+	if err := s.sweep(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return s, nil
 }
 
-// Close closes the database. Blob files need no closing.
+// Close closes the database and releases the data directory. Blob files
+// need no closing.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.r.Close(), s.w.Close(), s.lock.Close()) // closing releases the lock
 }
 
 // DataDir is the absolute data directory the store was opened on.

@@ -339,3 +339,22 @@ func firstOr[T any](xs []T, zero T) T {
 	}
 	return xs[0]
 }
+
+// One process per data folder: a second Open waits for nothing and fails
+// until the first store is closed.
+func TestOpenLocksTheDataDir(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), dir); !errors.Is(err, ErrDataDirBusy) {
+		t.Fatalf("second Open: %v, want ErrDataDirBusy", err)
+	}
+	s.Close()
+	s2, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s2.Close()
+}

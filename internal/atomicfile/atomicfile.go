@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // bufSize is large because files written through Write are corpora, models
@@ -63,13 +64,24 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	})
 }
 
+// tempMark is in the name of every temporary file write creates:
+// ".NAME.tmp-RANDOM", next to NAME.
+const tempMark = ".tmp-"
+
+// IsTemp reports whether a file name is one of write's temporaries, which
+// only a crash mid-write leaves behind: a process owning the folder may
+// remove them when it starts.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempMark)
+}
+
 func write(ctx context.Context, path string, perm os.FileMode, fill func(*os.File) error) error {
 	fail := func(err error) error { return fmt.Errorf("write %s: %w", path, err) }
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMark+"*")
 	if err != nil {
 		return fail(err)
 	}
