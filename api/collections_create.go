@@ -139,8 +139,6 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 			return nil, colBadRequest("documents[%d].id is empty", i)
 		case utf8.RuneCountInString(d.ID) > maxDocIDLen:
 			return nil, colBadRequest("documents[%d].id is longer than %d characters", i, maxDocIDLen)
-		case !validText(d.ID) || !validText(d.Title) || !validText(d.Text):
-			return nil, colBadRequest("documents[%d] is not valid UTF-8", i)
 		case strings.TrimSpace(d.Text) == "":
 			return nil, colBadRequest("documents[%d].text is empty", i)
 		}
@@ -151,12 +149,6 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 		docs[i] = dataset.Doc{ID: d.ID, Title: d.Title, Text: d.Text}
 	}
 	return docs, nil
-}
-
-// validText rejects invalid UTF-8 and U+FFFD, which is what a lossy
-// conversion upstream leaves behind (the embeddings route does the same).
-func validText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, utf8.RuneError)
 }
 
 // storedCollection returns the collection row, mapping a malformed id to

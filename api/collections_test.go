@@ -112,7 +112,7 @@ func TestCollectionCreateErrors(t *testing.T) {
 		{"duplicate id", docs(`{"id":"a","text":"b"}`, `{"id":"c","text":"d"}`, `{"id":"a","text":"e"}`), 400, `documents[2].id "a" repeats documents[0].id`},
 		{"empty text", docs(`{"id":"a","text":" "}`), 400, "documents[0].text is empty"},
 		{"missing text", docs(`{"id":"a","title":"t"}`), 400, "documents[0].text is empty"},
-		{"bad utf8", docs(`{"id":"a","text":"\ufffd"}`), 400, "not valid UTF-8"},
+		{"bad utf8", docs(`{"id":"a","text":"ok ` + "\xff" + `"}`), 400, "request body is not valid UTF-8 (byte"},
 		{"document field", docs(`{"id":"a","text":"b","body":"c"}`), 400, "unknown field"},
 		{"too many", docs(many...), 413, "limit is 20"},
 		{"malformed head", `{"model":"glove-100d","head":"h1","documents":[{"id":"a","text":"b"}]}`, 400, "not a head id"},

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"reflect"
 	"retune/internal/jsontype"
@@ -22,7 +24,23 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("content type %q: send application/json", ct))
 		return false
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	// The body is checked as UTF-8 before decoding because encoding/json
+	// turns invalid bytes into U+FFFD silently; after this check a U+FFFD
+	// in a decoded string was really sent (scraped text often has them).
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		if isTooLarge(err) {
+			abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
+		} else {
+			badRequest(c, "could not read the request body: "+err.Error())
+		}
+		return false
+	}
+	if at := invalidUTF8At(body); at >= 0 {
+		badRequest(c, fmt.Sprintf("request body is not valid UTF-8 (byte %d)", at))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		switch {
@@ -44,6 +62,22 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		return false
 	}
 	return true
+}
+
+// invalidUTF8At is the offset of the first byte of b that is not valid
+// UTF-8, or -1.
+func invalidUTF8At(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // describeJSONError phrases encoding/json errors for API users, in JSON's

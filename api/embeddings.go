@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -121,9 +120,6 @@ func parseInput(raw json.RawMessage) ([]string, string) {
 	for i, t := range texts {
 		if strings.TrimSpace(t) == "" {
 			return nil, fmt.Sprintf("input[%d] is empty", i)
-		}
-		if !utf8.ValidString(t) || strings.ContainsRune(t, utf8.RuneError) {
-			return nil, fmt.Sprintf("input[%d] is not valid UTF-8", i)
 		}
 	}
 	return texts, ""

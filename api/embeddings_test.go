@@ -97,6 +97,15 @@ func TestEmbeddingsOpenAIShape(t *testing.T) {
 	}
 }
 
+// A U+FFFD the client really sent is text like any other (scraped pages are
+// full of them); only bytes that are not UTF-8 are refused.
+func TestEmbeddingsAcceptReplacementCharacter(t *testing.T) {
+	c := newClient(t, newServer(t).Handler())
+	if r := c.json("POST", "/v1/embeddings", `{"model":"glove-100d","input":"cells divide \ufffd fast"}`); r.Status != 200 {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+}
+
 func TestEmbeddingsErrors(t *testing.T) {
 	c := newClient(t, newServer(t).Handler())
 	many := make([]string, 9)
@@ -115,6 +124,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 		{"missing input", "application/json", `{"model":"glove-100d"}`, 400, "input"},
 		{"empty string", "application/json", `{"model":"glove-100d","input":""}`, 400, "input[0] is empty"},
 		{"blank item", "application/json", `{"model":"glove-100d","input":["ok","  "]}`, 400, "input[1] is empty"},
+		{"invalid UTF-8", "application/json", `{"model":"glove-100d","input":["ok","bad ` + "\xc3\x28" + `"]}`, 400, "request body is not valid UTF-8 (byte 41)"},
 		{"empty array", "application/json", `{"model":"glove-100d","input":[]}`, 400, "empty array"},
 		{"token arrays", "application/json", `{"model":"glove-100d","input":[[1,2]]}`, 400, "token arrays"},
 		{"number input", "application/json", `{"model":"glove-100d","input":5}`, 400, "string"},

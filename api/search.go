@@ -111,9 +111,6 @@ func (r searchRequest) params() (searchParams, error) {
 		if strings.TrimSpace(q) == "" {
 			return p, colBadRequest("%s is empty", name)
 		}
-		if !validText(q) {
-			return p, colBadRequest("%s is not valid UTF-8", name)
-		}
 	}
 	if r.K != nil {
 		if *r.K < 1 || *r.K > index.MaxK {
