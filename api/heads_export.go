@@ -80,7 +80,9 @@ func (s *Server) exportHead(c *gin.Context) {
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.zip"`, id, format))
 	c.Status(http.StatusOK)
 	if err := export.ZipDir(c.Writer, res.Out); err != nil {
-		s.log.Error("stream export", "head", id, "format", format, "err", err)
+		// Headers are sent: nothing to tell the client. Nearly always it
+		// went away, or the server is stopping, so not a server error.
+		s.log.Warn("export download not completed", "head", id, "format", format, "err", err)
 	}
 }
 

@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"retune/internal/atomicfile"
 	"strconv"
 	"time"
 )
@@ -64,26 +64,15 @@ func (rc *replyCache) get(key string) (string, bool) {
 	return e.Content, true
 }
 
-// put writes through a temporary file and a rename, so a crash or a
-// concurrent writer never leaves a torn entry behind.
+// put writes atomically (internal/atomicfile), so a crash or a concurrent
+// writer never leaves a torn entry behind, and a server's start-up sweep
+// recognises a temporary file a crash left.
 func (rc *replyCache) put(key, model, schema, content string) error {
 	b, err := json.Marshal(cacheEntry{Model: model, Schema: schema, Created: time.Now().UTC(), Content: content})
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(rc.dir, key+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("llm cache: %w", err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("llm cache: %w", err)
-	}
-	if err := os.Rename(tmp, rc.path(key)); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(rc.path(key), b, 0o644); err != nil {
 		return fmt.Errorf("llm cache: %w", err)
 	}
 	return nil

@@ -109,10 +109,13 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database and releases the data directory. Blob files
-// need no closing.
+// Close closes the database, empties the scratch area (TempDir) and
+// releases the data directory. Blob files need no closing.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close(), s.lock.Close()) // closing releases the lock
+	// The scratch area goes too: a request cut off at shutdown may not get
+	// to remove its folder before the process exits.
+	scratch := os.RemoveAll(filepath.Join(s.dir, scratchDir))
+	return errors.Join(s.r.Close(), s.w.Close(), scratch, s.lock.Close()) // closing releases the lock
 }
 
 // DataDir is the absolute data directory the store was opened on.

@@ -107,7 +107,13 @@ func runServe(ctx context.Context, args []string) error {
 	log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := httpSrv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := httpSrv.Shutdown(shutdown); errors.Is(err, context.DeadlineExceeded) {
+		// Slow clients (a large export at a limited rate) must not keep the
+		// server up: cut them off. Their handlers then fail to write and
+		// clean up; what they leave is removed at the next start.
+		log.Warn("requests still running after the shutdown timeout were cut off", "timeout", shutdownTimeout)
+		httpSrv.Close()
+	} else if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return srv.Close()
