@@ -65,10 +65,10 @@ func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, ke
 			return store.Job{}, err
 		}
 	}
-	if err := s.store.SetJobStatus(bg, job.ID, []string{store.JobValidating}, store.JobQueued, ""); err != nil {
+	if err := s.transitionJob(bg, job.ID, store.JobTransition{From: []string{store.JobValidating}, To: store.JobQueued},
+		statusData{Status: store.JobQueued}, "job validated and queued"); err != nil {
 		return store.Job{}, err
 	}
-	s.appendEvent(bg, job.ID, store.LevelInfo, evStatus, "job validated and queued", statusData{Status: store.JobQueued})
 	// Read before queueing, so the answer shows the job as submitted, not
 	// however far a worker has taken it since.
 	if job, err = s.store.GetJob(bg, job.ID); err != nil {

@@ -44,7 +44,17 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	// Bookkeeping outlives the job's context, so an interrupted job still
 	// records how far it got.
 	bg := context.WithoutCancel(poolCtx)
-	if err := s.store.SetJobStatus(bg, id, []string{store.JobQueued}, store.JobRunning, ""); err != nil {
+	queued, err := s.store.GetJob(bg, id)
+	if err != nil {
+		s.log.Error("read job", "job", id, "err", err)
+		return
+	}
+	// Entering running counts an attempt; only this worker can make the
+	// queued → running move (compare-and-set), so the number is exact.
+	attempt := queued.Attempts + 1
+	err = s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning},
+		statusData{Status: store.JobRunning}, fmt.Sprintf("job started (attempt %d)", attempt))
+	if err != nil {
 		if !errors.Is(err, store.ErrConflict) {
 			s.log.Error("claim job", "job", id, "err", err)
 		}
@@ -56,8 +66,6 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 		return
 	}
 	s.log.Info("job started", "job", id, "attempt", job.Attempts)
-	s.appendEvent(bg, id, store.LevelInfo, evStatus, fmt.Sprintf("job started (attempt %d)", job.Attempts),
-		statusData{Status: store.JobRunning})
 
 	start := time.Now()
 	out, err := s.executeJob(jobCtx, bg, job)
