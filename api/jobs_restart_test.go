@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"retune/store"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -106,4 +108,37 @@ func eventTypes(evs []eventJSON) []string {
 		out[i] = e.Type
 	}
 	return out
+}
+
+// TestCrashLoopingJobIsNotResumedForever: a job interrupted maxJobAttempts
+// (20) times is failed at the next start instead of being resumed again.
+func TestCrashLoopingJobIsNotResumedForever(t *testing.T) {
+	cfg := jobsConfig(t)
+	js := startJobsServer(t, cfg, false) // no workers: the job stays queued
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
+	js.stop()
+
+	// 20 starts, each cut short: the state a crash loop leaves.
+	st, err := store.Open(context.Background(), cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if i > 0 {
+			if err := st.SetJobStatus(context.Background(), job.ID, []string{store.JobRunning}, store.JobQueued, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.SetJobStatus(context.Background(), job.ID, []string{store.JobQueued}, store.JobRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	js.open(true)
+	got := js.waitFinished(job.ID)
+	if got.Status != "failed" || got.Attempts != 20 || got.Error == nil || !strings.Contains(got.Error.Message, "interrupted 20 times") {
+		t.Fatalf("crash-looping job after restart: %+v", got)
+	}
 }

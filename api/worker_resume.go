@@ -11,6 +11,12 @@ import (
 	"retune/store"
 )
 
+// maxJobAttempts bounds how often a job is started. A job that brings the
+// server down (say, runs it out of memory) would otherwise be resumed, and
+// bring it down again, on every restart. A resume keeps the progress made,
+// so only a crash loop or an implausible number of restarts reaches it.
+const maxJobAttempts = 20
+
 // requeueUnfinished puts the jobs a crash or Close interrupted back in the
 // queue, oldest first. Running jobs go back to queued (their work
 // directory keeps what they finished); a running job whose cancellation
@@ -24,6 +30,11 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 		switch {
 		case j.Status == store.JobRunning && j.CancelRequested:
 			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobCancelled})
+			continue
+		case j.Status == store.JobRunning && j.Attempts >= maxJobAttempts:
+			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobFailed, Error: fmt.Sprintf(
+				"interrupted %d times by server crashes or restarts, so not resumed again: if the server crashed, check its log and memory; then create the job anew",
+				j.Attempts)})
 			continue
 		case j.Status == store.JobRunning || j.Status == store.JobValidating:
 			if err := s.transitionJob(ctx, j.ID, store.JobTransition{From: []string{j.Status}, To: store.JobQueued},
