@@ -213,7 +213,7 @@ func resolveEncoder(req Request, meta model.HeadMeta) (string, error) {
 	}
 	dir := filepath.Join(root, name)
 	if _, err := os.Stat(filepath.Join(dir, models.ModelFile)); err != nil {
-		return "", fmt.Errorf("export: encoder %q%s not found in models folder %s: %w", name, from, root, err)
+		return "", fmt.Errorf("export: encoder %q%s not found in models folder %s (name the encoder folder explicitly): %w", name, from, root, err)
 	}
 	return dir, nil
 }

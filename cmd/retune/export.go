@@ -47,11 +47,15 @@ func runExport(ctx context.Context, args []string) error {
 			return fmt.Errorf("verify export (pass --verify=false to skip): %w", err)
 		}
 	}
+	encDir, err := ef.onnxFolder()
+	if err != nil {
+		return err
+	}
 	res, err := export.Run(ctx, export.Request{
 		HeadDir:     *headDir,
 		Format:      *format,
 		Out:         *out,
-		EncoderDir:  ef.onnx,
+		EncoderDir:  encDir,
 		EncoderName: ef.name,
 		ModelsDir:   ef.modelsFolder.Get(),
 		Overwrite:   *force,
