@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"retune/index"
@@ -155,14 +156,22 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	if head != nil {
 		vecs = head.ProjectBatch(vecs)
 	}
+	var zero []string // all of them, so a client can drop them in one go
 	for i, v := range vecs {
 		if len(v) != lc.ix.Dim() {
 			return "", nil, colConflict("head %s outputs %d dimensions, but this collection's vectors have %d", headID, len(v), lc.ix.Dim())
 		}
 		if vectorNorm(v) == 0 {
-			return "", nil, colBadRequest("%s has no token encoder %q knows, so its embedding is zero; use other words or \"mode\": \"bm25\"",
-				queryName(p, i), meta.Encoder)
+			zero = append(zero, queryName(p, i))
 		}
+	}
+	switch {
+	case len(zero) == 1:
+		return "", nil, colBadRequest("%s has no token encoder %q knows, so its embedding is zero; use other words or \"mode\": \"bm25\"",
+			zero[0], meta.Encoder)
+	case len(zero) > 1:
+		return "", nil, colBadRequest("%s have no token encoder %q knows, so their embeddings are zero; use other words or \"mode\": \"bm25\"",
+			strings.Join(zero, ", "), meta.Encoder)
 	}
 	return modelName, vecs, nil
 }

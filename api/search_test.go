@@ -127,7 +127,8 @@ func TestSearchErrors(t *testing.T) {
 		{"head in bm25 mode", `{"query":"a","mode":"bm25","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 400, `head applies to dense and hybrid search only (mode is "bm25")`},
 		{"unknown head", `{"query":"a","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 404, "head head-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
 		{"unknown field", `{"query":"a","top_k":3}`, 400, "unknown field"},
-		{"unknown words", `{"query":"qqqzzzxx"}`, 400, "embedding is zero"},
+		{"unknown words", `{"query":"qqqzzzxx"}`, 400, "query has no token encoder \"glove-100d\" knows, so its embedding is zero"},
+		{"unknown words in a batch", `{"queries":["qqqzzzxx","bread oven","2019"]}`, 400, "queries[0], queries[2] have no token encoder"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
