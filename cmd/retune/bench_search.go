@@ -90,7 +90,7 @@ func benchSearch(ctx context.Context, args []string) error {
 	beirDir := fs.String("beir", "", "BEIR folder whose queries.jsonl to use (default: shared SciFact when present)")
 	maxDuration := fs.Duration("max-duration", 5*time.Minute, "stop sending after this long")
 	allowRemote := fs.Bool("allow-remote", false, "allow a non-loopback --url")
-	apiKey := envFlag(fs, "api-key", "RETUNE_API_KEY", "", "bearer `key` when the server requires one (default $RETUNE_API_KEY)")
+	apiKey := hiddenFlag(fs, "api-key", os.Getenv("RETUNE_API_KEY"), "bearer `key` when the server requires one (default $RETUNE_API_KEY)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -143,3 +143,17 @@ func TestEmbedLinesNamesTheBadLine(t *testing.T) {
 		t.Fatalf("err %v, want line 2 named", err)
 	}
 }
+
+// An empty folder flag would mean the working directory: refused as a
+// command-line error, for every command that takes one.
+func TestFolderFlagsRefuseEmpty(t *testing.T) {
+	for _, args := range [][]string{{"--cache", ""}, {"--models", " "}} {
+		err := runEval(t.Context(), args)
+		if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "must name a folder") {
+			t.Errorf("eval %q: %v, want a usage error", args, err)
+		}
+	}
+	if err := runModels(t.Context(), []string{"list", "--models", ""}); !errors.As(err, new(usageError)) {
+		t.Errorf("models list --models '': %v, want a usage error", err)
+	}
+}

@@ -23,13 +23,13 @@ import (
 // runtimeFlags are shared by every command that runs a model.
 type runtimeFlags struct {
 	ortLib       string
-	modelsFolder *envString
+	modelsFolder *hiddenString
 	blas         string
 }
 
 func (r *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $RETUNE_ORT_LIB, then the models folder)")
-	r.modelsFolder = envFlag(fs, "models", "RETUNE_MODELS", "models", "models `folder` (default $RETUNE_MODELS, else ./models)")
+	r.modelsFolder = modelsFlag(fs)
 	fs.StringVar(&r.blas, "blas", "ort", "large matrix products (training, head projection): ort = ONNX Runtime's MLAS, in float32; gonum = pure Go (training products in float64)")
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -26,9 +25,6 @@ func runEval(ctx context.Context, args []string) error {
 	}
 	if *beir == "" {
 		return fmt.Errorf("--beir is required")
-	}
-	if cacheDir.Get() == "" {
-		return errors.New("--cache must name a folder")
 	}
 	enc, data, err := ef.openWithBEIR(ctx, *beir, *split)
 	if err != nil {

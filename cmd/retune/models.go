@@ -17,7 +17,7 @@ func runModels(ctx context.Context, args []string) error {
 		return usageError{errors.New("usage: retune models list | retune models build [--fixtures]")}
 	}
 	fs := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
-	dirFlag := envFlag(fs, "models", "RETUNE_MODELS", "models", "models `folder` (default $RETUNE_MODELS, else ./models)")
+	dirFlag := modelsFlag(fs)
 	var fixtures *bool
 	if args[0] == "build" {
 		fixtures = fs.Bool("fixtures", false, "also write the random-weight BERT fixtures (structure and speed tests only)")
@@ -26,9 +26,6 @@ func runModels(ctx context.Context, args []string) error {
 		return err
 	}
 	dir := dirFlag.Get()
-	if dir == "" {
-		return errors.New("--models must name a folder")
-	}
 	switch args[0] {
 	case "list":
 		if _, err := os.Stat(dir); err != nil {

@@ -73,9 +73,6 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if *beir == "" || *out == "" {
 		return fmt.Errorf("--beir and --out are required")
 	}
-	if cacheDir.Get() == "" {
-		return errors.New("--cache must name a folder")
-	}
 	// Everything a user can get wrong is checked before the data loads.
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -206,12 +203,6 @@ func makeOutDir(dir string) (remove func(), err error) {
 	}, nil
 }
 
-// cacheFlag registers --cache, defaulting to $RETUNE_CACHE, then data/cache
-// (where `retune serve` keeps its own, so the two share embeddings).
-func cacheFlag(fs *flag.FlagSet) *envString {
-	return envFlag(fs, "cache", "RETUNE_CACHE", "data/cache", "embedding cache `folder` (default $RETUNE_CACHE, else data/cache)")
-}
-
 // newProgressPrinter draws a one-line progress bar on a terminal and plain
 // lines otherwise (logs, CI).
 func newProgressPrinter(f *os.File) func(train.StageEvent) {
@@ -257,16 +248,17 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 // llmFlags configure an OpenAI-compatible endpoint; the environment
 // (OPENAI_BASE_URL, OPENAI_API_KEY, RETUNE_LLM_MODEL) gives the defaults.
 type llmFlags struct {
-	base, model, key *envString
+	base, model, key *hiddenString
 	cache            string
 	concurrency      int
 	temperature      float64
 }
 
 func (l *llmFlags) register(fs *flag.FlagSet) {
-	l.base = envFlag(fs, "llm-base-url", "OPENAI_BASE_URL", "", "OpenAI-compatible base `URL` (OpenAI, Azure, vLLM, Ollama, llama.cpp; default $OPENAI_BASE_URL)")
-	l.model = envFlag(fs, "llm-model", "RETUNE_LLM_MODEL", "", "LLM `model` or deployment name (default $RETUNE_LLM_MODEL)")
-	l.key = envFlag(fs, "llm-key", "OPENAI_API_KEY", "", "LLM API `key` (default $OPENAI_API_KEY)")
+	env := negatives.LLMConfigFromEnv()
+	l.base = hiddenFlag(fs, "llm-base-url", env.BaseURL, "OpenAI-compatible base `URL` (OpenAI, Azure, vLLM, Ollama, llama.cpp; default $OPENAI_BASE_URL)")
+	l.model = hiddenFlag(fs, "llm-model", env.Model, "LLM `model` or deployment name (default $RETUNE_LLM_MODEL)")
+	l.key = hiddenFlag(fs, "llm-key", env.APIKey, "LLM API `key` (default $OPENAI_API_KEY)")
 	fs.StringVar(&l.cache, "llm-cache", "data/llm-cache", "folder caching LLM replies (reruns pay nothing twice)")
 	fs.IntVar(&l.concurrency, "llm-concurrency", 4, "LLM requests in flight")
 	fs.Float64Var(&l.temperature, "llm-temperature", 0.7, "LLM sampling temperature")
