@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"github.com/gofrs/flock"
 
 	"retune/internal/atomicfile"
 )
@@ -21,25 +22,17 @@ const lockFile = "lock"
 // directory.
 var ErrDataDirBusy = errors.New("data folder in use")
 
-func lockDataDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+// lockDataDir takes the data directory's lock without waiting.
+func lockDataDir(dir string) (*flock.Flock, error) {
+	lock := flock.New(filepath.Join(dir, lockFile))
+	ok, err := lock.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("lock data dir: %w", err)
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is used by another process (one retune serve per data folder)", ErrDataDirBusy, dir)
 	}
-	if err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s is used by another process (one retune serve per data folder)", ErrDataDirBusy, dir)
-		}
-		return nil, fmt.Errorf("lock data dir: %w", err)
-	}
-	return f, nil
+	return lock, nil
 }
 
 // scratchDir holds temporary folders (e.g. an export being written for a

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/gofrs/flock"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -42,8 +43,8 @@ type Store struct {
 	// r serves reads. Under WAL, readers neither block the writer nor are
 	// blocked by it, so reads don't queue behind a long write.
 	r *sql.DB
-	// lock is the data directory's lock file, held until Close.
-	lock *os.File
+	// lock is the data directory's lock, held until Close.
+	lock *flock.Flock
 }
 
 // Open creates dataDir if needed, opens (creating if needed) the metadata

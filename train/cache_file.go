@@ -12,7 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
+
+	"github.com/gofrs/flock"
 )
 
 // The cache file: a 12-byte header (magic, then the dimension as uint32 LE)
@@ -42,14 +43,14 @@ type cacheFile struct {
 
 // load reads the file, if there is one.
 func (f *cacheFile) load() error {
-	fh, err := openLocked(f.path, os.O_RDWR)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	if _, err := os.Stat(f.path); errors.Is(err, os.ErrNotExist) {
+		return nil // not created here: a run that only reads leaves no file
 	}
+	fh, unlock, err := openLocked(f.path)
 	if err != nil {
 		return err
 	}
-	defer fh.Close() // closing releases the lock
+	defer unlock()
 	return f.catchUp(fh)
 }
 
@@ -64,11 +65,11 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 		return fmt.Errorf("embedding cache: %w", err)
 	}
-	fh, err := openLocked(f.path, os.O_CREATE|os.O_RDWR)
+	fh, unlock, err := openLocked(f.path)
 	if err != nil {
 		return err
 	}
-	defer fh.Close() // closing releases the lock
+	defer unlock()
 	if err := f.catchUp(fh); err != nil {
 		return err
 	}
@@ -183,21 +184,17 @@ func (f *cacheFile) truncate(fh *os.File, size int64) error {
 	return nil
 }
 
-// openLocked opens path and takes an exclusive flock on it, waiting for
-// other holders; the lock lasts until the file is closed.
-func openLocked(path string, flag int) (*os.File, error) {
-	fh, err := os.OpenFile(path, flag, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("embedding cache: %w", err)
+// openLocked takes an exclusive flock on path (creating the file),
+// waiting for other holders, and opens it for reading and writing; unlock
+// closes the file and releases the lock.
+func openLocked(path string) (fh *os.File, unlock func(), err error) {
+	lock := flock.New(path, flock.SetPermissions(0o644))
+	if err := lock.Lock(); err != nil {
+		return nil, nil, fmt.Errorf("embedding cache: lock %s: %w", path, err)
 	}
-	for {
-		err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX)
-		if err == nil {
-			return fh, nil
-		}
-		if !errors.Is(err, syscall.EINTR) {
-			fh.Close()
-			return nil, fmt.Errorf("embedding cache: lock %s: %w", path, err)
-		}
+	if fh, err = os.OpenFile(path, os.O_RDWR, 0); err != nil {
+		lock.Close()
+		return nil, nil, fmt.Errorf("embedding cache: %w", err)
 	}
+	return fh, func() { fh.Close(); lock.Close() }, nil
 }
