@@ -65,13 +65,11 @@ func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, ke
 			return store.Job{}, err
 		}
 	}
-	if err := s.transitionJob(bg, job.ID, store.JobTransition{From: []string{store.JobValidating}, To: store.JobQueued},
-		statusData{Status: store.JobQueued}, "job validated and queued"); err != nil {
-		return store.Job{}, err
-	}
-	// Read before queueing, so the answer shows the job as submitted, not
-	// however far a worker has taken it since.
-	if job, err = s.store.GetJob(bg, job.ID); err != nil {
+	// The job as queued, before any worker can move it: the answer shows
+	// it as submitted, not however far a worker has taken it since.
+	job, err = s.transitionJob(bg, job.ID, store.JobTransition{From: []string{store.JobValidating}, To: store.JobQueued},
+		statusData{Status: store.JobQueued}, "job validated and queued")
+	if err != nil {
 		return store.Job{}, err
 	}
 	s.pool.enqueue(job.ID)

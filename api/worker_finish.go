@@ -15,14 +15,15 @@ import (
 // the end of its stream) reads the job finished, and a crash cannot leave a
 // finished job without it.
 func (s *Server) finishJob(ctx context.Context, id, from string, d statusData) {
-	if err := s.transitionJob(ctx, id, store.JobTransition{From: []string{from}, To: d.Status, Error: d.Error}, d, ""); err != nil {
+	if _, err := s.transitionJob(ctx, id, store.JobTransition{From: []string{from}, To: d.Status, Error: d.Error}, d, ""); err != nil {
 		s.log.Error("finish job", "job", id, "status", d.Status, "err", err)
 	}
 }
 
 // transitionJob applies t with the status event describing d (its message
-// msg, or one derived from d when empty), and wakes the job's event streams.
-func (s *Server) transitionJob(ctx context.Context, id string, t store.JobTransition, d statusData, msg string) error {
+// msg, or one derived from d when empty), wakes the job's event streams and
+// returns the job as updated.
+func (s *Server) transitionJob(ctx context.Context, id string, t store.JobTransition, d statusData, msg string) (store.Job, error) {
 	level := store.LevelInfo
 	switch {
 	case msg != "":
@@ -34,11 +35,12 @@ func (s *Server) transitionJob(ctx context.Context, id string, t store.JobTransi
 		msg = "job " + d.Status
 	}
 	t.Event = &store.Event{Level: level, Type: evStatus, Message: msg, Data: s.eventData(id, evStatus, d)}
-	if _, err := s.store.TransitionJob(ctx, id, t); err != nil {
-		return err
+	job, err := s.store.TransitionJob(ctx, id, t)
+	if err != nil {
+		return store.Job{}, err
 	}
 	s.hub.notify(id)
-	return nil
+	return job, nil
 }
 
 // completeJob saves the trained head, then registers it, records the
@@ -76,7 +78,7 @@ func (s *Server) completeJob(ctx context.Context, job store.Job, out runOutput) 
 	head := store.Head{ID: headID, JobID: job.ID, Encoder: job.Encoder, EncoderChecksum: sum,
 		DIn: hc.DIn, DOut: hc.DOut, Apply: hc.Apply, Metrics: metrics}
 	d := statusData{Status: store.JobSucceeded, Head: headID, FineTunedModel: fineTunedName(job.Encoder, headID)}
-	err = s.transitionJob(ctx, job.ID, store.JobTransition{From: []string{store.JobRunning}, To: store.JobSucceeded,
+	_, err = s.transitionJob(ctx, job.ID, store.JobTransition{From: []string{store.JobRunning}, To: store.JobSucceeded,
 		Head: &head, Result: result}, d, "")
 	if err != nil {
 		if rmErr := s.store.RemoveDir(store.KindHeads, headID); rmErr != nil {

@@ -37,7 +37,7 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 				j.Attempts)})
 			continue
 		case j.Status == store.JobRunning || j.Status == store.JobValidating:
-			if err := s.transitionJob(ctx, j.ID, store.JobTransition{From: []string{j.Status}, To: store.JobQueued},
+			if _, err := s.transitionJob(ctx, j.ID, store.JobTransition{From: []string{j.Status}, To: store.JobQueued},
 				statusData{Status: store.JobQueued}, "interrupted by a server restart; queued to resume"); err != nil {
 				return fmt.Errorf("requeue job %s: %w", j.ID, err)
 			}

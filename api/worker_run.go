@@ -51,19 +51,13 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	}
 	// Entering running counts an attempt; only this worker can make the
 	// queued → running move (compare-and-set), so the number is exact.
-	attempt := queued.Attempts + 1
-	err = s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning},
-		statusData{Status: store.JobRunning}, fmt.Sprintf("job started (attempt %d)", attempt))
+	job, err := s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning},
+		statusData{Status: store.JobRunning}, fmt.Sprintf("job started (attempt %d)", queued.Attempts+1))
 	if err != nil {
 		if !errors.Is(err, store.ErrConflict) {
 			s.log.Error("claim job", "job", id, "err", err)
 		}
 		return // cancelled while queued, or queued twice and already run
-	}
-	job, err := s.store.GetJob(bg, id)
-	if err != nil {
-		s.log.Error("read job", "job", id, "err", err)
-		return
 	}
 	s.log.Info("job started", "job", id, "attempt", job.Attempts)
 

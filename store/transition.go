@@ -22,12 +22,12 @@ type JobTransition struct {
 	Result json.RawMessage
 }
 
-// TransitionJob applies t to job id atomically and returns the appended
-// event (zero without t.Event). It fails with ErrConflict, changing
-// nothing, when the job is not in one of t.From.
-func (s *Store) TransitionJob(ctx context.Context, id string, t JobTransition) (Event, error) {
+// TransitionJob applies t to job id atomically and returns the job as
+// updated. It fails with ErrConflict, changing nothing, when the job is not
+// in one of t.From.
+func (s *Store) TransitionJob(ctx context.Context, id string, t JobTransition) (Job, error) {
 	if err := checkStatusChange(id, t.From, t.To); err != nil {
-		return Event{}, err
+		return Job{}, err
 	}
 	var ev Event
 	if t.Event != nil {
@@ -35,19 +35,20 @@ func (s *Store) TransitionJob(ctx context.Context, id string, t JobTransition) (
 		ev.JobID = id
 		var err error
 		if ev, err = normalizeEvent(ev); err != nil {
-			return Event{}, err
+			return Job{}, err
 		}
 	}
 	var head Head
 	if t.Head != nil {
 		var err error
 		if head, err = normalizeHead(*t.Head); err != nil {
-			return Event{}, err
+			return Job{}, err
 		}
 		if err := checkJobResult(id, t.Result, head.ID); err != nil {
-			return Event{}, err
+			return Job{}, err
 		}
 	}
+	var job Job
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		if err := setJobStatusTx(ctx, tx, id, t.From, t.To, t.Error); err != nil {
 			return err
@@ -61,14 +62,16 @@ func (s *Store) TransitionJob(ctx context.Context, id string, t JobTransition) (
 			}
 		}
 		if t.Event != nil {
-			var err error
-			ev, err = appendEventTx(ctx, tx, ev)
-			return err
+			if _, err := appendEventTx(ctx, tx, ev); err != nil {
+				return err
+			}
 		}
-		return nil
+		var err error
+		job, err = getJob(ctx, tx, id)
+		return err
 	})
 	if err != nil {
-		return Event{}, fmt.Errorf("set status of job %s to %s: %w", id, t.To, err)
+		return Job{}, fmt.Errorf("set status of job %s to %s: %w", id, t.To, err)
 	}
-	return ev, nil
+	return job, nil
 }
