@@ -139,13 +139,12 @@ func readCorpusFile(path string) ([]dataset.Doc, error) {
 	return dataset.ReadCorpus(f)
 }
 
-// removeCollectionCorpus drops posted documents once the index holds
-// them. A file left behind only costs disk until the collection is
-// deleted, so the caller logs a failure and carries on.
-func removeCollectionCorpus(dir string) error {
+// dropPostedDocuments removes a ready collection's posted documents: the
+// index holds them. A file left behind only costs disk until the collection
+// is deleted (and the next start removes it), so a failure is logged.
+func (s *Server) dropPostedDocuments(id, dir string) {
 	err := os.Remove(filepath.Join(dir, collectionCorpusFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("remove indexed documents", "collection", id, "err", err.Error())
 	}
-	return err
 }

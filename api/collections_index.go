@@ -206,9 +206,7 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 		s.cols.forget(col.ID)
 		return err
 	}
-	if err := removeCollectionCorpus(dir); err != nil {
-		s.log.Warn("remove indexed documents", "collection", col.ID, "err", err.Error())
-	}
+	s.dropPostedDocuments(col.ID, dir)
 	return nil
 }
 

@@ -67,12 +67,9 @@ func (s *Server) sweepOrphans(ctx context.Context) error {
 		{store.KindCollections, store.PrefixCollection, func(ctx context.Context, id string) error {
 			col, err := s.store.GetCollection(ctx, id)
 			if err == nil && col.Status == store.CollectionReady {
-				// Posted documents are dropped once indexed; a crash
-				// between the two would keep them until the delete.
+				// A crash between indexing and this removal kept them.
 				if dir, derr := s.store.Dir(store.KindCollections, id); derr == nil {
-					if rerr := removeCollectionCorpus(dir); rerr != nil {
-						s.log.Warn("remove indexed collection's posted documents", "collection", id, "err", rerr)
-					}
+					s.dropPostedDocuments(id, dir)
 				}
 			}
 			return err
