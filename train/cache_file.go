@@ -76,6 +76,13 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 	if f.dim == 0 {
 		f.dim = len(vecs[0])
 	}
+	// All or nothing: a bad vector found halfway would leave the first
+	// ones in memory but not on disk.
+	for _, v := range vecs {
+		if len(v) != f.dim {
+			return fmt.Errorf("embedding cache: dim %d, cache holds %d", len(v), f.dim)
+		}
+	}
 	if _, err := fh.Seek(f.size, io.SeekStart); err != nil {
 		return fmt.Errorf("embedding cache: %w", err)
 	}
@@ -90,9 +97,6 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 	}
 	rec := make([]byte, f.recordLen())
 	for i, t := range texts {
-		if len(vecs[i]) != f.dim {
-			return fmt.Errorf("embedding cache: dim %d, cache holds %d", len(vecs[i]), f.dim)
-		}
 		k := textKey(sha256.Sum256([]byte(t)))
 		if _, ok := f.vecs[k]; ok {
 			continue // stored already, by a concurrent caller or another process

@@ -228,3 +228,32 @@ func TestCacheRebuildsVersion1File(t *testing.T) {
 		t.Fatalf("file not rebuilt: %q… (%d bytes)", raw[:8], len(raw))
 	}
 }
+
+// mixedDims gives its second text a vector one value longer.
+type mixedDims struct{ hashEmbedder }
+
+func (m mixedDims) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	out, _ := m.hashEmbedder.Embed(ctx, texts)
+	out[1] = append(out[1], 0)
+	return out, nil
+}
+
+// A batch with a vector of the wrong width is stored not at all: the
+// process's memory and the file agree afterwards.
+func TestCacheRefusesBatchWithWrongWidth(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	c := NewCache(dir)
+	if _, _, err := c.Embed(ctx, hashEmbedder{sum: "w"}, []string{"zero"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Embed(ctx, mixedDims{hashEmbedder{sum: "w"}}, []string{"one", "two"}); err == nil {
+		t.Fatal("a 5-wide vector stored in a 4-wide cache")
+	}
+	for name, cache := range map[string]*Cache{"same process": c, "next process": NewCache(dir)} {
+		f, err := cache.file("w")
+		if err != nil || len(f.vecs) != 1 {
+			t.Errorf("%s: %d vectors cached (err %v), want only the first batch's 1", name, len(f.vecs), err)
+		}
+	}
+}
