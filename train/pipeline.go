@@ -198,10 +198,15 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		p.emit(StageEvent{Stage: StageMining, Total: len(trainQrels)})
 		var rep negatives.MineReport
 		if p.Provided != nil {
-			mined, rep = p.Provided, negatives.MineReport{Provided: true}
-			for _, ids := range mined {
-				rep.Queries++
-				rep.Negatives += len(ids)
+			// Only the training queries' own: a held-out query's negatives
+			// are not training data.
+			mined, rep = map[string][]string{}, negatives.MineReport{Provided: true}
+			for q, ids := range p.Provided {
+				if _, ok := trainQrels[q]; ok && len(ids) > 0 {
+					mined[q] = ids
+					rep.Queries++
+					rep.Negatives += len(ids)
+				}
 			}
 		} else if err := p.cached(StageMining, "mined.json", &struct {
 			M *map[string][]string

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"sync"
 
-	"retune/dataset"
 	"retune/linalg"
 	"retune/model"
 	"retune/models"
@@ -139,34 +138,6 @@ func isHelpFlag(a string) bool { return a == "-h" || a == "--h" || a == "-help" 
 type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
-
-// openWithBEIR opens the encoder while the BEIR folder's splits load: each
-// takes ~0.3-0.5 s on SciFact (the encoder mostly its tokenizer.json) and
-// neither needs the other. The caller closes the encoder.
-func (e *encoderFlags) openWithBEIR(ctx context.Context, dir string, splits ...string) (*model.Encoder, *dataset.BEIR, error) {
-	type opened struct {
-		enc *model.Encoder
-		err error
-	}
-	done := make(chan opened, 1)
-	go func() {
-		enc, err := e.open(ctx)
-		done <- opened{enc, err}
-	}()
-	data, err := dataset.LoadBEIR(dir, splits...)
-	o := <-done
-	if o.err != nil {
-		return nil, nil, o.err
-	}
-	if err == nil {
-		err = o.enc.CheckDocumentEncoder() // both callers embed the corpus
-	}
-	if err != nil {
-		o.enc.Close()
-		return nil, nil, err
-	}
-	return o.enc, data, nil
-}
 
 // writeAllocProfile writes the allocation profile to path (no-op when
 // empty); failures are logged, since the run itself succeeded.

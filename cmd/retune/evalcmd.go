@@ -4,29 +4,33 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 
+	"retune/dataset"
 	"retune/model"
 	"retune/train"
 )
 
-// runEval prints retrieval metrics of the encoder (optionally with a head) on a BEIR split.
+// runEval prints retrieval metrics of the encoder (optionally with a head) on
+// a BEIR split or a pairs file.
 func runEval(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
-	beir := fs.String("beir", "", "BEIR folder")
+	var df dataFlags
+	df.register(fs, "pairs JSONL to evaluate on instead of --beir: its queries, judged relevant to their positives, over all its passages", false)
 	headDir := fs.String("head", "", "trained head folder (optional)")
 	split := fs.String("split", "test", "qrels split")
 	cacheDir := cacheFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *beir == "" {
-		return fmt.Errorf("--beir is required")
+	if err := df.check(fs, "split"); err != nil {
+		return err
 	}
-	enc, data, err := ef.openWithBEIR(ctx, *beir, *split)
+	enc, data, _, err := ef.openWithData(ctx, func() (*dataset.BEIR, map[string][]string, error) {
+		return df.load(*split, "", *split)
+	})
 	if err != nil {
 		return err
 	}

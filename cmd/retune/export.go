@@ -36,7 +36,7 @@ func runExport(ctx context.Context, args []string) error {
 		return err
 	}
 	if *headDir == "" || *format == "" || *out == "" {
-		return fmt.Errorf("--head, --format and --out are required (formats: %s)", strings.Join(export.Formats, ", "))
+		return usageError{fmt.Errorf("--head, --format and --out are required (formats: %s)", strings.Join(export.Formats, ", "))}
 	}
 	if *format != export.FormatFusedONNX && (ef.onnx != "" || ef.name != "") {
 		return usageError{fmt.Errorf("--onnx and --model choose the base encoder of a fused-onnx export; format %s exports the head alone", *format)}

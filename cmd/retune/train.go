@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"retune/dataset"
 	"retune/eval"
 	"retune/model"
 	"retune/negatives"
@@ -46,12 +47,14 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 	fs.IntVar(&t.Rank, "rank", t.Rank, "low-rank residual head W = I + A·B of this rank (0: full matrix)")
 }
 
-// runTrain fine-tunes a head on a BEIR folder and prints base vs tuned metrics.
+// runTrain fine-tunes a head on a BEIR folder or training pairs and prints
+// base vs tuned metrics.
 func runTrain(ctx context.Context, args []string) (err error) {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
-	beir := fs.String("beir", "", "BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
+	var df dataFlags
+	df.register(fs, "training pairs JSONL (FlagEmbedding query/pos/neg or sentence-transformers anchor/positive/negative lines) instead of --beir", true)
 	out := fs.String("out", "", "folder to write the trained head to")
 	cacheDir := cacheFlag(fs)
 	work := fs.String("work", "", "work folder for stage outputs and checkpoints (resumable); default: none")
@@ -70,8 +73,14 @@ func runTrain(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	defer stop()
-	if *beir == "" || *out == "" {
-		return fmt.Errorf("--beir and --out are required")
+	if err := df.check(fs, "split", "test-split"); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError{errors.New("--out is required")}
+	}
+	if df.pairs != "" && df.testPairs == "" {
+		cfg.TestSplit = "" // no held-out queries to report on
 	}
 	// Everything a user can get wrong is checked before the data loads.
 	if err := cfg.Validate(); err != nil {
@@ -94,7 +103,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 			removeOut()
 		}
 	}()
-	enc, data, err := ef.openWithBEIR(ctx, *beir, splits(cfg)...)
+	enc, data, provided, err := ef.openWithData(ctx, func() (*dataset.BEIR, map[string][]string, error) {
+		return df.load(cfg.TrainSplit, cfg.TestSplit, splits(cfg)...)
+	})
 	if err != nil {
 		return err
 	}
@@ -111,6 +122,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	}
 	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(cacheDir.Get()), Generator: gen, WorkDir: *work,
 		Progress: newProgressPrinter(os.Stderr)}
+	if len(provided) > 0 && cfg.Negatives != train.NegNone {
+		p.Provided = provided // the pairs' own hard negatives take the place of mined ones
+	}
 	head, res, err := p.Run(ctx, data, cfg)
 	if err != nil {
 		return err

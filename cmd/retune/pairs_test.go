@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"retune/dataset"
+	"retune/internal/testenv"
+)
+
+func TestDataFlagsCheck(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // "" = accepted
+	}{
+		{[]string{"--beir", "b"}, ""},
+		{[]string{"--pairs", "p", "--test-pairs", "t"}, ""},
+		{[]string{"--beir", "b", "--split", "dev"}, ""},
+		{nil, "name the data with --beir FOLDER or --pairs FILE"},
+		{[]string{"--beir", "b", "--pairs", "p"}, "give one"},
+		{[]string{"--beir", "b", "--test-pairs", "t"}, "--test-pairs goes with --pairs"},
+		{[]string{"--pairs", "p", "--split", "dev"}, "--split names a qrels file"},
+		{[]string{"--pairs", "p", "--test-split", "dev"}, "--test-split names a qrels file"},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("train", flag.ContinueOnError)
+		var df dataFlags
+		df.register(fs, "", true)
+		fs.String("split", "train", "")
+		fs.String("test-split", "test", "")
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		err := df.check(fs, "split", "test-split")
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q: %v", tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !errors.As(err, new(usageError))):
+			t.Errorf("%q: err %v, want a usage error containing %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// writePairs writes a split of SciFact as FlagEmbedding lines: each query
+// with its relevant abstracts, and the first withNegs of them with one
+// abstract that is not. It returns the number of distinct query texts
+// (SciFact repeats a few).
+func writePairs(t *testing.T, path string, data *dataset.BEIR, split string, n, withNegs int) int {
+	t.Helper()
+	queries, qrels, err := data.Split(split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := json.NewEncoder(f)
+	distinct := map[string]bool{}
+	for i, q := range queries[:n] {
+		distinct[q.Text] = true
+		line := map[string]any{"query": q.Text}
+		var pos []string
+		for id, score := range qrels[q.ID] {
+			if d, ok := data.Doc(id); ok && score > 0 {
+				pos = append(pos, d.Content())
+			}
+		}
+		line["pos"] = pos
+		if i < withNegs {
+			for _, d := range data.Corpus {
+				if _, rel := qrels[q.ID][d.ID]; !rel {
+					line["neg"] = []string{d.Content()}
+					break
+				}
+			}
+		}
+		if err := enc.Encode(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return len(distinct)
+}
+
+// train and eval read JSONL pairs: the passages become the corpus, the
+// held-out pairs give the test metrics, and the pairs' own negatives stand
+// in for mined ones.
+func TestTrainAndEvalOnPairs(t *testing.T) {
+	data := testenv.SciFact(t, "train", "test")
+	testenv.Glove(t)
+	dir := t.TempDir()
+	trainFile, testFile := filepath.Join(dir, "train.jsonl"), filepath.Join(dir, "test.jsonl")
+	nTrain := writePairs(t, trainFile, data, "train", 200, 200)
+	nTest := writePairs(t, testFile, data, "test", 60, 0)
+	common := []string{"--models", testenv.ModelsRoot(t), "--cache", filepath.Join(dir, "cache")}
+	head := filepath.Join(dir, "head")
+
+	var err error
+	out := stdout(t, func() {
+		err = runTrain(t.Context(), append([]string{"--pairs", trainFile, "--test-pairs", testFile, "--out", head, "--epochs", "3"}, common...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		TestSplit   string `json:"test_split"`
+		TestQueries int    `json:"test_queries"`
+		Base, Tuned map[string]float64
+		Mining      struct {
+			Provided           bool
+			Queries, Negatives int
+		}
+	}
+	var res result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.TestSplit != "test" || res.TestQueries != nTest || res.Base["ndcg@10"] <= 0 || res.Tuned["ndcg@10"] <= 0 {
+		t.Fatalf("train --pairs --test-pairs: %s", out)
+	}
+	if !res.Mining.Provided || res.Mining.Queries != nTrain || res.Mining.Negatives != nTrain {
+		t.Fatalf("the pairs' negatives were not used in place of mined ones: %+v", res.Mining)
+	}
+
+	out = stdout(t, func() {
+		err = runEval(t.Context(), append([]string{"--pairs", testFile, "--head", head}, common...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Queries int
+		Metrics map[string]float64
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.Queries != nTest || ev.Metrics["ndcg@10"] <= 0 {
+		t.Fatalf("eval --pairs: %v %s", err, out)
+	}
+
+	// Without held-out pairs there is nothing to report on; the head is
+	// still trained (on mined negatives, the file having none).
+	noNegs := filepath.Join(dir, "plain.jsonl")
+	writePairs(t, noNegs, data, "train", 100, 0)
+	out = stdout(t, func() {
+		err = runTrain(t.Context(), append([]string{"--pairs", noNegs, "--out", head, "--epochs", "2"}, common...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = result{TestQueries: -1}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.TestQueries != 0 || res.TestSplit != "" || res.Mining.Provided || res.Mining.Negatives == 0 {
+		t.Fatalf("train --pairs alone: %v %s", err, out)
+	}
+}
+
+func TestTrainPairsErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(bad, []byte(`{"query": "q", "pos": ["p"]}`+"\n"+`{"query": "", "pos": ["p"]}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := runTrain(t.Context(), []string{"--pairs", bad, "--out", filepath.Join(dir, "head"), "--models", testenv.ModelsRoot(t)})
+	if err == nil || !strings.Contains(err.Error(), bad+": line 2: empty \"query\"") {
+		t.Fatalf("err %v, want the file and line named", err)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "head")); !errors.Is(serr, os.ErrNotExist) {
+		t.Fatalf("a failed run left --out behind: %v", serr)
+	}
+}
