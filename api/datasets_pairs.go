@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -15,52 +16,76 @@ import (
 	"retune/store"
 )
 
-// pairsSplit is the only split of a dataset converted from training pairs.
-const pairsSplit = "train"
+// The splits of a dataset converted from training pairs: train, and test
+// when held-out pairs came with them.
+const (
+	pairsSplit     = "train"
+	pairsTestSplit = "test"
+)
 
-// convertPairs reads train.jsonl (FlagEmbedding or sentence-transformers
-// lines) and writes the BEIR layout the pipeline trains on (see
-// dataset.FromPairs):
+// convertPairs reads train.jsonl, and test.jsonl when sent (FlagEmbedding
+// or sentence-transformers lines), and writes the BEIR layout the pipeline
+// trains on (see dataset.FromPairs):
 //
 //	corpus.jsonl     every distinct positive and negative passage
 //	queries.jsonl    every distinct query
-//	qrels/train.tsv  each query's positives, grade 1
+//	qrels/train.tsv  each training query's positives, grade 1
+//	qrels/test.tsv   the same for the held-out queries
 //	negatives.json   {query id: [doc id...]}: the hard negatives the lines
 //	                 gave, used by jobs in place of mined ones
-func (up *upload) convertPairs() error {
-	f, err := os.Open(filepath.Join(up.dir, fileTrain))
-	if err != nil {
-		return err
+//
+// It returns the splits written.
+func (up *upload) convertPairs() ([]string, error) {
+	splits := []dataset.PairsSplit{{Name: pairsSplit, File: fileTrain}}
+	if _, ok := up.files[fileTest]; ok {
+		splits = append(splits, dataset.PairsSplit{Name: pairsTestSplit, File: fileTest})
 	}
-	pairs, err := dataset.ReadPairs(f)
-	f.Close()
-	if err != nil {
-		return datasetError(err, fileTrain)
+	names := make([]string, len(splits))
+	for i := range splits {
+		f, err := os.Open(filepath.Join(up.dir, splits[i].File))
+		if err != nil {
+			return nil, err
+		}
+		splits[i].Pairs, err = dataset.ReadPairs(f)
+		f.Close()
+		if err != nil {
+			return nil, datasetError(err, splits[i].File)
+		}
+		names[i] = splits[i].Name
 	}
-	data, negs, err := dataset.FromPairs(dataset.PairsSplit{Name: pairsSplit, File: fileTrain, Pairs: pairs})
+	data, negs, err := dataset.FromPairs(splits...)
 	if err != nil {
-		return datasetError(err, fileTrain)
+		return nil, pairsError(err)
 	}
-	writers := []struct {
+	type output struct {
 		rel   string
 		write func(w io.Writer) error
-	}{
+	}
+	writers := []output{
 		{fileCorpus, func(w io.Writer) error { return writeCorpus(w, data.Corpus) }},
 		{fileQueries, func(w io.Writer) error { return writeQueries(w, data.Queries) }},
-		{qrelsDir + "/" + pairsSplit + ".tsv", func(w io.Writer) error { return writeQrels(w, data.Queries, data.Qrels[pairsSplit]) }},
+	}
+	for _, name := range names {
+		writers = append(writers, output{qrelsDir + "/" + name + ".tsv", func(w io.Writer) error { return writeQrels(w, data.Queries, data.Qrels[name]) }})
 	}
 	if len(negs) > 0 {
-		writers = append(writers, struct {
-			rel   string
-			write func(w io.Writer) error
-		}{fileNegatives, func(w io.Writer) error { return json.NewEncoder(w).Encode(negs) }})
+		writers = append(writers, output{fileNegatives, func(w io.Writer) error { return json.NewEncoder(w).Encode(negs) }})
 	}
 	for _, wr := range writers {
 		if err := up.generate(wr.rel, wr.write); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return names, nil
+}
+
+// pairsError makes FromPairs' complaints about the client's lines a 400;
+// a content-id collision stays the server's error.
+func pairsError(err error) error {
+	if errors.Is(err, dataset.ErrPairsSplitOverlap) {
+		return badUpload("%v", err)
+	}
+	return datasetError(err, "")
 }
 
 func writeCorpus(w io.Writer, docs []dataset.Doc) error {

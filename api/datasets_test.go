@@ -131,6 +131,33 @@ func TestDatasetUploadPairs(t *testing.T) {
 		t.Fatalf("events misreport the provided negatives: %v", eventMessages(evs))
 	}
 
+	// Held-out pairs become the split test, which jobs report on by default.
+	var held strings.Builder
+	for i := 24; i < 30; i++ {
+		s, t1, t2 := fixtureSubjects[i], fixtureTraits[2*i], fixtureTraits[2*i+1]
+		writeJSONLine(&held, map[string]any{"query": s + " " + t2, "pos": []string{fmt.Sprintf("The %s is famous for its %s and its %s.", s, t1, t2)}})
+	}
+	ds = mustJSON[datasetJSON](t, js.upload(formPart{"train", "train.jsonl", b.String()}, formPart{"test", "test.jsonl", held.String()}), http.StatusCreated)
+	if ds.Docs != 56 || len(ds.Splits) != 2 || ds.Splits["train"]["queries"] != 24 || ds.Splits["test"]["queries"] != 6 || ds.Splits["test"]["pairs"] != 6 {
+		t.Fatalf("dataset with held-out pairs: %+v", ds)
+	}
+	job = js.waitFinished(js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"epochs":2,"dev_fraction":0}}`, ds.ID)).ID)
+	if job.Status != "succeeded" || job.Hyperparameters["test_split"] != "test" || job.Result.TestQueries != 6 || job.Result.Base == nil ||
+		job.Result.Mining == nil || job.Result.Mining.Queries != 24 {
+		t.Fatalf("job on pairs with held-out pairs: %+v, result %+v", job, job.Result)
+	}
+	for _, tc := range []struct {
+		parts []formPart
+		want  string
+	}{
+		{[]formPart{{"test", "test.jsonl", held.String()}}, `part "test" (held-out pairs) goes with a part "train"`},
+		{[]formPart{{"train", "train.jsonl", b.String()}, {"test", "test.jsonl", b.String()}}, "is in both train.jsonl (train) and test.jsonl (test)"},
+		{[]formPart{{"train", "train.jsonl", b.String()}, {"test", "test.jsonl", "\n"}}, "test.jsonl: no pairs"},
+		{[]formPart{{"train", "train.jsonl", b.String()}, {"test", "test.jsonl", "{}\n"}}, "test.jsonl: line 1:"},
+	} {
+		wantAPIError(t, js.upload(tc.parts...), http.StatusBadRequest, tc.want)
+	}
+
 	// A text both positive and negative for one query, on different lines.
 	var bad strings.Builder
 	writeJSONLine(&bad, map[string]any{"query": "q", "pos": []string{"a"}, "neg": []string{"b"}})

@@ -19,13 +19,14 @@ import (
 // Multipart part names of POST /v1/datasets. A BEIR bundle is corpus +
 // queries + one qrels file per split, sent as a part named qrels_<split> or
 // as a part named qrels whose file name is <split>.tsv; training pairs are
-// one train part.
+// a train part and optionally a test part of held-out pairs.
 const (
 	partName    = "name"
 	partCorpus  = "corpus"
 	partQueries = "queries"
 	partQrels   = "qrels"
 	partTrain   = "train"
+	partTest    = "test"
 )
 
 // Files of a dataset directory (store.Dir(KindDatasets, id)), in the BEIR
@@ -35,6 +36,7 @@ const (
 	fileCorpus    = "corpus.jsonl"
 	fileQueries   = "queries.jsonl"
 	fileTrain     = "train.jsonl"
+	fileTest      = "test.jsonl"
 	fileNegatives = "negatives.json"
 	qrelsDir      = "qrels"
 )
@@ -114,6 +116,8 @@ func (up *upload) receive(part *multipart.Part) error {
 		return up.save(part, field, fileQueries)
 	case field == partTrain:
 		return up.save(part, field, fileTrain)
+	case field == partTest:
+		return up.save(part, field, fileTest)
 	case field == partQrels:
 		split, ok := strings.CutSuffix(part.FileName(), ".tsv")
 		if !ok {
@@ -123,7 +127,7 @@ func (up *upload) receive(part *multipart.Part) error {
 	case strings.HasPrefix(field, partQrels+"_"):
 		return up.saveQrels(part, field, strings.TrimPrefix(field, partQrels+"_"))
 	}
-	return badUpload("unknown part %q: send corpus, queries and qrels_<split> (or qrels parts named <split>.tsv), or train; name is optional", field)
+	return badUpload("unknown part %q: send corpus, queries and qrels_<split> (or qrels parts named <split>.tsv), or train (and optionally test); name is optional", field)
 }
 
 func (up *upload) receiveName(part *multipart.Part) error {
@@ -192,10 +196,13 @@ func (up *upload) format() (string, error) {
 	_, corpus := up.files[fileCorpus]
 	_, queries := up.files[fileQueries]
 	_, trainFile := up.files[fileTrain]
+	_, testFile := up.files[fileTest]
 	beir := corpus || queries || len(up.splits) > 0
 	switch {
-	case beir && trainFile:
-		return "", badUpload("send either a BEIR bundle (corpus, queries, qrels) or training pairs (train), not both")
+	case beir && (trainFile || testFile):
+		return "", badUpload("send either a BEIR bundle (corpus, queries, qrels) or training pairs (train, optionally test), not both")
+	case testFile && !trainFile:
+		return "", badUpload("part %q (held-out pairs) goes with a part %q of training pairs", partTest, partTrain)
 	case trainFile:
 		return store.FormatPairs, nil
 	case !corpus:

@@ -29,10 +29,9 @@ func describeDataset(up *upload) (store.Dataset, error) {
 	}
 	splits := up.splits
 	if format == store.FormatPairs {
-		if err := up.convertPairs(); err != nil {
+		if splits, err = up.convertPairs(); err != nil {
 			return store.Dataset{}, err
 		}
-		splits = []string{pairsSplit}
 	}
 	data, err := dataset.LoadBEIR(up.dir, splits...)
 	if err != nil {

@@ -3,6 +3,7 @@ package dataset
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -23,6 +24,9 @@ func ContentID(prefix, text string) string {
 	sum := sha256.Sum256([]byte(text))
 	return prefix + hex.EncodeToString(sum[:])[:pairsIDHexChars]
 }
+
+// ErrPairsSplitOverlap is FromPairs' error for a query in two splits.
+var ErrPairsSplitOverlap = errors.New("a held-out query must not be trained on")
 
 // PairsSplit is one named split of training pairs ("train", "test", ...)
 // and the file they were read from, which errors name.
@@ -64,8 +68,8 @@ func FromPairs(splits ...PairsSplit) (*BEIR, map[string][]string, error) {
 				return nil, nil, err
 			}
 			if prev, ok := splitOf[qid]; ok && prev.Name != s.Name {
-				return nil, nil, fmt.Errorf("dataset: pairs: the query %q is in both %s (%s) and %s (%s): a held-out query must not be trained on",
-					clip(p.Query), prev.File, prev.Name, s.File, s.Name)
+				return nil, nil, fmt.Errorf("the query %q is in both %s (%s) and %s (%s): %w",
+					clip(p.Query), prev.File, prev.Name, s.File, s.Name, ErrPairsSplitOverlap)
 			}
 			splitOf[qid] = PairsSplit{Name: s.Name, File: s.File}
 			if qrels[qid] == nil {
