@@ -253,3 +253,23 @@ func headDecodeFloat64LE(dst []float64, raw []byte) {
 		dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
 	}
 }
+
+// IsHeadFolder reports whether dir holds a saved head (its head.json) and
+// nothing else but the head's files and the names in extra.
+func IsHeadFolder(dir string, extra ...string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	found := false
+	for _, e := range entries {
+		switch name := e.Name(); {
+		case name == headJSONName:
+			found = true
+		case name == headWeightsName || slices.Contains(extra, name) || atomicfile.IsTemp(name):
+		default:
+			return false
+		}
+	}
+	return found
+}

@@ -14,7 +14,7 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 run() {
   local label=$1; shift
-  bin/retune train --beir "$BEIR" --model glove-100d --out "$OUT/head" "$@" 2>/dev/null |
+  bin/retune train --beir "$BEIR" --model glove-100d --out "$OUT/head" --force "$@" 2>/dev/null |
     python3 -c '
 import json, sys
 d = json.load(sys.stdin); g = d.get("generation") or {}; dg = g.get("diagnostics") or {}

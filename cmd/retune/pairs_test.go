@@ -149,7 +149,7 @@ func TestTrainAndEvalOnPairs(t *testing.T) {
 	noNegs := filepath.Join(dir, "plain.jsonl")
 	writePairs(t, noNegs, data, "train", 100, 0)
 	out = stdout(t, func() {
-		err = runTrain(t.Context(), append([]string{"--pairs", noNegs, "--out", head, "--epochs", "2"}, common...))
+		err = runTrain(t.Context(), append([]string{"--pairs", noNegs, "--out", head, "--force", "--epochs", "2"}, common...))
 	})
 	if err != nil {
 		t.Fatal(err)

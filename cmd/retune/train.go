@@ -47,6 +47,9 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 	fs.IntVar(&t.Rank, "rank", t.Rank, "low-rank residual head W = I + A·B of this rank (0: full matrix)")
 }
 
+// negativesFile holds, beside a head, the counterfactuals it was trained on.
+const negativesFile = "negatives.json"
+
 // runTrain fine-tunes a head on a BEIR folder or training pairs and prints
 // base vs tuned metrics.
 func runTrain(ctx context.Context, args []string) (err error) {
@@ -55,7 +58,8 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	ef.register(fs, "glove-100d")
 	var df dataFlags
 	df.register(fs, "training pairs JSONL (FlagEmbedding query/pos/neg or sentence-transformers anchor/positive/negative lines) instead of --beir", true)
-	out := fs.String("out", "", "folder to write the trained head to")
+	out := fs.String("out", "", "new or empty folder to write the trained head to")
+	force := fs.Bool("force", false, "replace the head in --out (a folder holding anything else is always refused)")
 	cacheDir := cacheFlag(fs)
 	work := fs.String("work", "", "work folder for stage outputs and checkpoints (resumable); default: none")
 	generator := fs.String("generator", "", "offline | causal | naive (default: causal when an LLM model is configured, else offline)")
@@ -92,8 +96,12 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if *rewrite && *generator != "" && *generator != negatives.KindOffline {
 		return fmt.Errorf("--gen-rewrite-candidates applies to the offline generator only, not %q", *generator)
 	}
-	// --out is made before training, not after it, so a bad path does not
-	// cost the run; a folder made here is removed again if the run fails.
+	// --out is checked and made before training, not after it, so a bad
+	// path does not cost the run; a folder made here is removed again if the
+	// run fails.
+	if err := checkTrainOut(*out, *force); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	removeOut, err := makeOutDir(*out)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -140,7 +148,7 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	}
 	if res.Generation == nil {
 		// A folder reused from a run that generated negatives must not keep them.
-		if err := os.Remove(filepath.Join(*out, "negatives.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(filepath.Join(*out, negativesFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	} else {
@@ -149,7 +157,7 @@ func runTrain(ctx context.Context, args []string) (err error) {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(*out, "negatives.json"), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(*out, negativesFile), b, 0o644); err != nil {
 			return err
 		}
 	}
@@ -187,34 +195,6 @@ func toMap(v any) map[string]any {
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	return m
-}
-
-// makeOutDir creates dir (and missing parents); remove deletes what it
-// created, leaving a folder that existed before untouched.
-func makeOutDir(dir string) (remove func(), err error) {
-	first := "" // the outermost folder this call creates
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil {
-			break
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		first = d
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("%s is not a folder", dir)
-	}
-	return func() {
-		if first != "" {
-			os.RemoveAll(first)
-		}
-	}, nil
 }
 
 // newProgressPrinter draws a one-line progress bar on a terminal and plain

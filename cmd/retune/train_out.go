@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"retune/model"
+	"retune/models"
+)
+
+// checkTrainOut refuses a --out that would mix a head into other files: a
+// folder holding an encoder never, a folder holding a head only with
+// --force, any other non-empty folder never (its files are not the run's
+// to overwrite or to sit beside). A missing or empty folder is fine.
+func checkTrainOut(dir string, force bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+			return fmt.Errorf("%s is a file, not a folder", dir)
+		}
+		return err
+	case len(entries) == 0:
+		return nil
+	}
+	for _, f := range []string{models.ModelFile, models.TokenizerFile, models.ConfigFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return fmt.Errorf("%s holds an encoder or a model (%s); refusing to write a head into it", dir, f)
+		}
+	}
+	if !model.IsHeadFolder(dir, negativesFile) {
+		return fmt.Errorf("%s is not empty and holds no trained head; refusing to write a head among its files (give a new or empty folder)", dir)
+	}
+	if !force {
+		return fmt.Errorf("%s holds a trained head; pass --force to replace it", dir)
+	}
+	return nil
+}
+
+// makeOutDir creates dir (and missing parents); remove deletes what it
+// created, leaving a folder that existed before untouched.
+func makeOutDir(dir string) (remove func(), err error) {
+	first := "" // the outermost folder this call creates
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		first = d
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	return func() {
+		if first != "" {
+			os.RemoveAll(first)
+		}
+	}, nil
+}

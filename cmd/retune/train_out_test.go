@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckTrainOut(t *testing.T) {
+	root := t.TempDir()
+	mk := func(name string, files ...string) string {
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	file := filepath.Join(mk("parent", "f"), "f")
+	tests := []struct {
+		dir   string
+		force bool
+		want  string // "" = accepted
+	}{
+		{filepath.Join(root, "missing", "head"), false, ""},
+		{mk("empty"), false, ""},
+		{mk("head", "head.json", "weights.bin", "negatives.json"), false, "holds a trained head; pass --force"},
+		{mk("head2", "head.json", "weights.bin"), true, ""},
+		{mk("encoder", "model.onnx", "tokenizer.json"), true, "holds an encoder or a model (model.onnx)"},
+		{mk("glove", "encoder.json", "head.json", "weights.bin"), true, "holds an encoder or a model (encoder.json)"},
+		{mk("export", "model.safetensors", "config.json"), true, "holds no trained head"},
+		{mk("mixed", "head.json", "weights.bin", "notes.txt"), true, "holds no trained head"},
+		{file, false, "is a file, not a folder"},
+	}
+	for _, tt := range tests {
+		err := checkTrainOut(tt.dir, tt.force)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("checkTrainOut(%s, force=%v) = %v, want %q", tt.dir, tt.force, err, tt.want)
+		}
+	}
+}
