@@ -61,7 +61,7 @@ func benchEmbed(ctx context.Context, args []string) error {
 		return err
 	}
 	if *rounds < 1 || *n < 1 || *batch < 1 {
-		return errors.New("--rounds, --n and --batch must be at least 1")
+		return usageError{errors.New("--rounds, --n and --batch must be at least 1")}
 	}
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {

@@ -100,17 +100,17 @@ func benchSearch(ctx context.Context, args []string) error {
 	}
 	switch {
 	case *collection == "":
-		return errors.New("--collection is required")
+		return usageError{errors.New("--collection is required")}
 	case *concurrency < 1 || *concurrency > benchMaxConcurrency:
-		return fmt.Errorf("--concurrency %d must be in [1, %d]", *concurrency, benchMaxConcurrency)
+		return usageError{fmt.Errorf("--concurrency %d must be in [1, %d]", *concurrency, benchMaxConcurrency)}
 	case *requests < 1 || *requests > benchMaxRequests:
-		return fmt.Errorf("--requests %d must be in [1, %d]", *requests, benchMaxRequests)
+		return usageError{fmt.Errorf("--requests %d must be in [1, %d]", *requests, benchMaxRequests)}
 	case *perRequest < 1 || *perRequest > 64:
-		return fmt.Errorf("--per-request %d must be in [1, 64]", *perRequest)
+		return usageError{fmt.Errorf("--per-request %d must be in [1, 64]", *perRequest)}
 	case *warmup < 0 || *warmup > 1000:
-		return fmt.Errorf("--warmup %d must be in [0, 1000]", *warmup)
+		return usageError{fmt.Errorf("--warmup %d must be in [0, 1000]", *warmup)}
 	case *maxDuration <= 0:
-		return errors.New("--max-duration must be positive")
+		return usageError{errors.New("--max-duration must be positive")}
 	}
 	queries, source, err := benchQueries(*queriesFile, *beirDir)
 	if err != nil {
@@ -141,7 +141,7 @@ func benchURL(raw string, allowRemote bool) (*url.URL, error) {
 		return nil, fmt.Errorf("--url: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("--url %q: want http(s)://host[:port]", raw)
+		return nil, usageError{fmt.Errorf("--url %q: want http(s)://host[:port]", raw)}
 	}
 	if allowRemote {
 		return u, nil

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 
 	"retune/linalg"
@@ -48,7 +49,7 @@ func (r *runtimeFlags) init() error {
 	case "gonum":
 		return nil
 	}
-	return fmt.Errorf("--blas %q: want ort or gonum", r.blas)
+	return usageError{fmt.Errorf("--blas %q: want ort or gonum", r.blas)}
 }
 
 // The BLAS is process-wide (gonum's blas64.Use); one install serves every
@@ -87,7 +88,11 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 	}
 	dir = filepath.Join(e.modelsFolder.Get(), e.name)
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
-		return nil, fmt.Errorf("model %q not found in %s (run `retune models list`, or `make setup` for the default glove-100d)", e.name, e.modelsFolder.Get())
+		hint := "`make setup` builds the default glove-100d"
+		if strings.HasSuffix(e.name, "-fixture") {
+			hint = "`make fixtures` builds the random-weight BERT fixtures"
+		}
+		return nil, fmt.Errorf("model %q not found in %s (`retune models list` lists what is there; %s)", e.name, e.modelsFolder.Get(), hint)
 	}
 	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
 }
@@ -105,7 +110,7 @@ func (e *encoderFlags) onnxFolder() (string, error) {
 		return e.onnx, nil // model.Open names what is missing
 	}
 	if filepath.Base(e.onnx) != models.ModelFile {
-		return "", fmt.Errorf("--onnx %s: give the encoder folder or its %s (the tokenizer.json and encoder.json beside it go with it)", e.onnx, models.ModelFile)
+		return "", usageError{fmt.Errorf("--onnx %s: give the encoder folder or its %s (the tokenizer.json and encoder.json beside it go with it)", e.onnx, models.ModelFile)}
 	}
 	return filepath.Dir(e.onnx), nil
 }

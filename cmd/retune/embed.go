@@ -22,7 +22,7 @@ func runEmbed(ctx context.Context, args []string) error {
 		return err
 	}
 	if *batch < 1 {
-		return fmt.Errorf("--batch must be at least 1, got %d", *batch)
+		return usageError{fmt.Errorf("--batch must be at least 1, got %d", *batch)}
 	}
 	enc, err := ef.open(ctx)
 	if err != nil {

@@ -83,7 +83,9 @@ func main() {
 			fmt.Fprintf(os.Stderr, "retune %s: interrupted\n", os.Args[1])
 			os.Exit(130)
 		}
-		fmt.Fprintf(os.Stderr, "retune %s: %v\n", os.Args[1], err)
+		// "retune export: export: ..." says the command twice.
+		msg := strings.TrimPrefix(err.Error(), os.Args[1]+": ")
+		fmt.Fprintf(os.Stderr, "retune %s: %s\n", os.Args[1], msg)
 		if errors.As(err, new(usageError)) {
 			os.Exit(2)
 		}

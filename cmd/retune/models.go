@@ -14,7 +14,7 @@ import (
 // runModels lists the encoders in the models folder or builds the default assets.
 func runModels(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		return usageError{errors.New("usage: retune models list | retune models build [--fixtures]")}
+		return usageError{errors.New("usage: retune models list [--models FOLDER] | retune models build [--models FOLDER] [--fixtures]  (FOLDER defaults to $RETUNE_MODELS, else ./models; -h after list or build for details)")}
 	}
 	fs := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
 	dirFlag := modelsFlag(fs)

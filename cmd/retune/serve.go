@@ -41,7 +41,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	if *workers < 1 || *maxInputs < 1 {
-		return fmt.Errorf("--workers (%d) and --max-inputs (%d) must be at least 1", *workers, *maxInputs)
+		return usageError{fmt.Errorf("--workers (%d) and --max-inputs (%d) must be at least 1", *workers, *maxInputs)}
 	}
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {

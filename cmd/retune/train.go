@@ -88,13 +88,13 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	}
 	// Everything a user can get wrong is checked before the data loads.
 	if err := cfg.Validate(); err != nil {
-		return err
+		return usageError{err}
 	}
 	if _, err := negatives.ResolveKind(*generator, llm.config()); err != nil {
-		return err
+		return usageError{err}
 	}
 	if *rewrite && *generator != "" && *generator != negatives.KindOffline {
-		return fmt.Errorf("--gen-rewrite-candidates applies to the offline generator only, not %q", *generator)
+		return usageError{fmt.Errorf("--gen-rewrite-candidates applies to the offline generator only, not %q", *generator)}
 	}
 	// --out is checked and made before training, not after it, so a bad
 	// path does not cost the run; a folder made here is removed again if the
