@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -54,6 +55,14 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The address is taken first: a port in use fails the start before
+	// anything is opened, created or logged as serving. Connections made
+	// meanwhile wait in the listen queue.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	defer ln.Close()
 	if err := rf.init(); err != nil {
 		return err
 	}
@@ -97,8 +106,8 @@ func runServe(ctx context.Context, args []string) error {
 	// not wait for them.
 	httpSrv.RegisterOnShutdown(srv.StopStreams)
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.ListenAndServe() }()
-	log.Info("serving", "addr", *addr, "models", names, "data", st.DataDir(), "workers", *workers, "auth", len(keys) > 0)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "models", names, "data", st.DataDir(), "workers", *workers, "auth", len(keys) > 0)
 	select {
 	case err := <-errc:
 		return err
