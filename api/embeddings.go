@@ -27,6 +27,11 @@ type embeddingsResponse struct {
 	Data   []embeddingData `json:"data"`
 	Model  string          `json:"model"`
 	Usage  usage           `json:"usage"`
+	// Unembeddable lists the inputs (indexes) the encoder gave an all-zero
+	// vector: their embeddings say nothing about them, and their cosine
+	// with anything is undefined. An extension to OpenAI's response, which
+	// its clients ignore.
+	Unembeddable []int `json:"unembeddable,omitempty"`
 }
 
 type embeddingData struct {
@@ -72,7 +77,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		badRequest(c, fmt.Sprintf("dimensions %d not supported: model %q outputs %d", *req.Dimensions, req.Model, dim))
 		return
 	}
-	vecs, tokens, err := embed(c.Request.Context(), texts)
+	vecs, tokens, zero, err := embed(c.Request.Context(), texts)
 	if err != nil {
 		if c.Request.Context().Err() != nil {
 			return // client went away
@@ -81,7 +86,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		return
 	}
 	resp := embeddingsResponse{Object: "list", Model: req.Model, Data: make([]embeddingData, len(vecs)),
-		Usage: usage{PromptTokens: tokens, TotalTokens: tokens}}
+		Usage: usage{PromptTokens: tokens, TotalTokens: tokens}, Unembeddable: zero}
 	for i, v := range vecs {
 		var emb any = v
 		if req.EncodingFormat == "base64" {

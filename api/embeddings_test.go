@@ -106,6 +106,32 @@ func TestEmbeddingsAcceptReplacementCharacter(t *testing.T) {
 	}
 }
 
+// Inputs the encoder knows no token of still get their (zero) vector, so
+// a batch is not lost to one of them, and are named in "unembeddable".
+func TestEmbeddingsNameUnembeddableInputs(t *testing.T) {
+	c := newClient(t, newServer(t).Handler())
+	r := c.json("POST", "/v1/embeddings", `{"model":"glove-100d","input":["the dog runs","2019","qqqzzzxx vvvkkkyy"]}`)
+	var e struct {
+		Data         []struct{ Embedding []float64 }
+		Unembeddable []int
+	}
+	if r.Status != 200 || json.Unmarshal(r.Body, &e) != nil || len(e.Data) != 3 {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+	if fmt.Sprint(e.Unembeddable) != "[1 2]" {
+		t.Fatalf("unembeddable %v, want [1 2]", e.Unembeddable)
+	}
+	for _, x := range e.Data[1].Embedding {
+		if x != 0 {
+			t.Fatalf("input 1's embedding is not zero: %v", e.Data[1].Embedding)
+		}
+	}
+	r = c.json("POST", "/v1/embeddings", `{"model":"glove-100d","input":"the dog runs"}`)
+	if r.Status != 200 || strings.Contains(string(r.Body), "unembeddable") {
+		t.Fatalf("a response with every input embedded names unembeddable ones: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestEmbeddingsErrors(t *testing.T) {
 	c := newClient(t, newServer(t).Handler())
 	many := make([]string, 9)

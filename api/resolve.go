@@ -31,8 +31,11 @@ func parseHeadModel(name string) (encoder, headID string, ok bool) {
 	return name[:i], name[i+len(fineTunedSep):], true
 }
 
-// embedFunc embeds texts and reports how many tokens the encoder was fed.
-type embedFunc func(ctx context.Context, texts []string) ([][]float32, int, error)
+// embedFunc embeds texts and reports how many tokens the encoder was fed
+// and which texts the encoder gave an all-zero vector (no token it knows,
+// e.g. "2019" for GloVe): such a vector, or a head's projection of it,
+// carries nothing about its text.
+type embedFunc func(ctx context.Context, texts []string) (vecs [][]float32, tokens int, zero []int, err error)
 
 // errHeadMismatch marks a head whose recorded encoder checksum differs from
 // the encoder now installed under its name: its vectors would be
@@ -58,20 +61,26 @@ func (s *Server) embedderFor(ctx context.Context, name string) (embedFunc, int, 
 	if err != nil {
 		return nil, 0, err
 	}
-	if head == nil {
-		return enc.EmbedCount, enc.Dim(), nil
+	dim := enc.Dim()
+	if head != nil {
+		dim = head.Config().DOut
 	}
-	return projected(enc, head), head.Config().DOut, nil
-}
-
-func projected(enc *model.Encoder, head *model.Head) embedFunc {
-	return func(ctx context.Context, texts []string) ([][]float32, int, error) {
+	return func(ctx context.Context, texts []string) ([][]float32, int, []int, error) {
 		vecs, tokens, err := enc.EmbedCount(ctx, texts)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
-		return head.ProjectBatch(vecs), tokens, nil
-	}
+		var zero []int
+		for i, v := range vecs {
+			if vectorNorm(v) == 0 {
+				zero = append(zero, i)
+			}
+		}
+		if head != nil {
+			vecs = head.ProjectBatch(vecs)
+		}
+		return vecs, tokens, zero, nil
+	}, dim, nil
 }
 
 // resolveModel opens the encoder of name and, for a fine-tuned name, its head.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -135,12 +136,35 @@ func TestEmbedLinesNamesTheBadLine(t *testing.T) {
 	}
 	in := strings.Repeat("dog\n", 299) + "bad \xff text\n" + "cat\n"
 	var out strings.Builder
-	err := embedLines(t.Context(), strings.NewReader(in), &out, 256, fake)
+	_, err := embedLines(t.Context(), strings.NewReader(in), &out, 256, fake)
 	if err == nil || err.Error() != "line 300 is not valid UTF-8" {
 		t.Fatalf("err %v, want line 300 named", err)
 	}
-	if err := embedLines(t.Context(), strings.NewReader("a\n\nb\n"), &out, 256, fake); err == nil || !strings.Contains(err.Error(), "line 2 is empty") {
+	if _, err := embedLines(t.Context(), strings.NewReader("a\n\nb\n"), &out, 256, fake); err == nil || !strings.Contains(err.Error(), "line 2 is empty") {
 		t.Fatalf("err %v, want line 2 named", err)
+	}
+}
+
+// Lines whose embedding is all zero are counted across batches by their
+// line numbers.
+func TestEmbedLinesReportsZeroVectors(t *testing.T) {
+	fake := func(_ context.Context, texts []string) ([][]float32, error) {
+		out := make([][]float32, len(texts))
+		for i, t := range texts {
+			out[i] = []float32{0, 0}
+			if t != "2019" {
+				out[i][1] = 1
+			}
+		}
+		return out, nil
+	}
+	var out strings.Builder
+	zero, err := embedLines(t.Context(), strings.NewReader("dog\n2019\ncat\nfish\n2019\n"), &out, 2, fake)
+	if err != nil || fmt.Sprint(zero) != "[2 5]" || strings.Count(out.String(), "\n") != 5 {
+		t.Fatalf("zero lines %v, err %v, output:\n%s", zero, err, out.String())
+	}
+	if got := countLines([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}); got != "11 lines (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ...) have" {
+		t.Fatalf("countLines: %q", got)
 	}
 }
 

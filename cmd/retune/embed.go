@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -29,12 +30,39 @@ func runEmbed(ctx context.Context, args []string) error {
 		return err
 	}
 	defer enc.Close()
-	return embedLines(ctx, os.Stdin, os.Stdout, *batch, enc.Embed)
+	zero, err := embedLines(ctx, os.Stdin, os.Stdout, *batch, enc.Embed)
+	if len(zero) > 0 {
+		what := "their embeddings are"
+		if len(zero) == 1 {
+			what = "its embedding is"
+		}
+		fmt.Fprintf(os.Stderr, "retune embed: warning: %s no token %s knows: %s all zero\n", countLines(zero), enc.Name(), what)
+	}
+	return err
+}
+
+// countLines says "line 3 has" or "3 lines (2, 5, 9) have", naming the first ten.
+func countLines(lines []int) string {
+	if len(lines) == 1 {
+		return fmt.Sprintf("line %d has", lines[0])
+	}
+	shown := make([]string, 0, 10)
+	for _, n := range lines[:min(len(lines), 10)] {
+		shown = append(shown, fmt.Sprint(n))
+	}
+	more := ""
+	if len(lines) > 10 {
+		more = ", ..."
+	}
+	return fmt.Sprintf("%d lines (%s%s) have", len(lines), strings.Join(shown, ", "), more)
 }
 
 type embedFunc func(ctx context.Context, texts []string) ([][]float32, error)
 
-func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed embedFunc) error {
+// embedLines writes one {"text","embedding"} line per input line and
+// returns the numbers of the lines whose embedding is all zero (the encoder
+// knows none of their tokens), which the output alone would not show.
+func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed embedFunc) (zero []int, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	out := bufio.NewWriter(w)
@@ -51,6 +79,9 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 			return fmt.Errorf("lines %d-%d: %w", line-len(texts)+1, line, err)
 		}
 		for i, v := range vecs {
+			if !slices.ContainsFunc(v, func(x float32) bool { return x != 0 }) {
+				zero = append(zero, line-len(texts)+1+i)
+			}
 			if err := enc.Encode(struct {
 				Text      string    `json:"text"`
 				Embedding []float32 `json:"embedding"`
@@ -65,22 +96,22 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 		line++
 		t := sc.Text()
 		if strings.TrimSpace(t) == "" {
-			return fmt.Errorf("line %d is empty: one text per line", line)
+			return zero, fmt.Errorf("line %d is empty: one text per line", line)
 		}
 		// Checked here, where the line number is known; the encoder would
 		// only name the text's place in its batch.
 		if !utf8.ValidString(t) {
-			return fmt.Errorf("line %d is not valid UTF-8", line)
+			return zero, fmt.Errorf("line %d is not valid UTF-8", line)
 		}
 		texts = append(texts, t)
 		if len(texts) >= batch {
 			if err := flush(); err != nil {
-				return err
+				return zero, err
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read stdin: %w", err)
+		return zero, fmt.Errorf("read stdin: %w", err)
 	}
-	return flush()
+	return zero, flush()
 }
