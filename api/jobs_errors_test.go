@@ -168,3 +168,29 @@ func TestJobWithUnembeddableTexts(t *testing.T) {
 		t.Fatal("no event says what was left out")
 	}
 }
+
+// Without "generator", a job generating negatives uses the LLM pipeline
+// when an LLM is configured (the server's, or the job's own), as retune
+// train does, and the offline generator otherwise.
+func TestJobGeneratorDefault(t *testing.T) {
+	cfg := jobsConfig(t)
+	cfg.LLM.BaseURL, cfg.LLM.Model = "http://127.0.0.1:9/v1", "server-model"
+	withLLM := startJobsServer(t, cfg, false) // workers off: jobs stay queued
+	without := startJobsServer(t, jobsConfig(t), false)
+	for _, tc := range []struct {
+		js    *jobsServer
+		extra string
+		want  string
+	}{
+		{withLLM, ``, "causal"},
+		{withLLM, `,"generator":"offline"`, "offline"},
+		{without, ``, "offline"},
+		{without, `,"llm":{"base_url":"http://127.0.0.1:9/v1","model":"m"}`, "causal"},
+	} {
+		ds := mustJSON[datasetJSON](t, tc.js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+		job := tc.js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated"%s}`, ds.ID, tc.extra))
+		if job.Generator == nil || *job.Generator != tc.want {
+			t.Errorf("server LLM %v, request %s: generator %v, want %q", tc.js == withLLM, tc.extra, job.Generator, tc.want)
+		}
+	}
+}

@@ -171,6 +171,7 @@ type jobJSON struct {
 	StageProgress   float64        `json:"stage_progress"`
 	Model           string         `json:"model"`
 	Dataset         string         `json:"dataset"`
+	Generator       *string        `json:"generator"`
 	Hyperparameters map[string]any `json:"hyperparameters"`
 	StartedAt       *int64         `json:"started_at"`
 	FinishedAt      *int64         `json:"finished_at"`

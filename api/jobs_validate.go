@@ -126,7 +126,16 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (string, error)
 		return "", nil
 	}
 	if spec.Generator == "" {
+		// As retune train: the structured LLM pipeline when an LLM is
+		// configured (the job's own, or the server's), else offline.
 		spec.Generator = negatives.KindOffline
+		probe := *spec
+		if llm != nil {
+			probe.LLM = &llmSettings{BaseURL: llm.BaseURL, Model: llm.Model}
+		}
+		if eff := s.llmConfig(probe, ""); llm != nil || (eff.BaseURL != "" && eff.Model != "") {
+			spec.Generator = negatives.KindCausal
+		}
 	}
 	switch spec.Generator {
 	case negatives.KindOffline:
