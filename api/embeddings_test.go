@@ -194,8 +194,9 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "no route GET /v1/models/") {
 		t.Fatalf("trailing slash: %d %s, want the JSON 404 (not a redirect)", w.Code, w.Body)
 	}
-	if r := c.do("DELETE", "/v1/embeddings", "", nil); r.Status != http.StatusMethodNotAllowed {
-		t.Fatalf("wrong method: %d %s", r.Status, r.Body)
+	if r := c.do("DELETE", "/v1/embeddings", "", nil); r.Status != http.StatusMethodNotAllowed ||
+		r.Header.Get("Allow") != "POST" || !strings.Contains(string(r.Body), `"code":"invalid_request"`) {
+		t.Fatalf("wrong method: %d Allow %q %s", r.Status, r.Header.Get("Allow"), r.Body)
 	}
 }
 

@@ -67,6 +67,9 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"encoder": enc.Name(), "head": *headDir, "split": *split,
-		"queries": len(qrels), "metrics": m, "unembeddable": unembeddable})
+	summary := map[string]any{"encoder": enc.Name(), "head": *headDir, "split": *split, "queries": len(qrels), "metrics": m}
+	if unembeddable != nil {
+		summary["unembeddable"] = unembeddable
+	}
+	return json.NewEncoder(os.Stdout).Encode(summary)
 }

@@ -161,14 +161,24 @@ func runTrain(ctx context.Context, args []string) (err error) {
 			return err
 		}
 	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+	summary := map[string]any{
 		"encoder": enc.Name(), "head": *out, "test_split": cfg.TestSplit, "test_queries": res.TestQueries,
 		"base": pick(res.Base), "tuned": pick(res.Tuned),
 		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun, "dev_base": pick(res.Training.DevBase), "dev_best": pick(res.Training.DevBest),
 		"epoch_seconds": res.Training.EpochSeconds, "timings_s": res.TimingsS,
-		"mining": res.Mining, "generation": generationSummary(res.Generation), "cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
-		"unembeddable": res.Unembeddable,
-	})
+		"cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
+	}
+	// Reports that do not apply are left out, as in the API's job result.
+	if res.Mining != nil {
+		summary["mining"] = res.Mining
+	}
+	if res.Generation != nil {
+		summary["generation"] = generationSummary(res.Generation)
+	}
+	if res.Unembeddable != nil {
+		summary["unembeddable"] = res.Unembeddable
+	}
+	return json.NewEncoder(os.Stdout).Encode(summary)
 }
 
 func splits(cfg train.PipelineConfig) []string {
@@ -267,9 +277,6 @@ func (l *llmFlags) config() negatives.LLMConfig {
 
 // generationSummary keeps the run summary short: counts and diagnostics.
 func generationSummary(r *negatives.Report) any {
-	if r == nil {
-		return nil
-	}
 	return map[string]any{"generator": r.Generator, "pairs": r.Pairs, "generated": r.Generated, "kept": r.Kept,
 		"rejected_by_reason": r.RejectedByReason, "failures": r.Failures, "diagnostics": r.Diagnostics}
 }
