@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"reflect"
@@ -49,7 +50,8 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		case errors.Is(err, io.EOF):
 			badRequest(c, "request body is empty: send a JSON object")
 		default:
-			badRequest(c, "invalid JSON body: "+describeJSONError(err, reflect.TypeOf(dst)))
+			msg, param := describeJSONError(err, reflect.TypeOf(dst))
+			badRequestParam(c, param, "invalid JSON body: "+msg)
 		}
 		return false
 	}
@@ -83,22 +85,26 @@ func invalidUTF8At(b []byte) int {
 // describeJSONError phrases encoding/json errors for API users, in JSON's
 // terms: field paths as the client wrote them (encoding/json puts the names
 // of embedded Go structs into the path) and JSON type names, not Go's.
-func describeJSONError(err error, dst reflect.Type) string {
+// param is the offending field's path when there is one (the error's
+// "param").
+func describeJSONError(err error, dst reflect.Type) (msg, param string) {
 	var ute *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &ute):
 		want := jsontype.Name(ute.Type)
 		if ute.Field == "" {
-			return fmt.Sprintf("the body must be %s, not %s", want, ute.Value)
+			return fmt.Sprintf("the body must be %s, not %s", want, ute.Value), ""
 		}
-		return fmt.Sprintf("field %q must be %s, not %s", jsonPath(dst, ute.Field), want, ute.Value)
+		path := jsonPath(dst, ute.Field)
+		return fmt.Sprintf("field %q must be %s, not %s", path, want, ute.Value), path
 	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d: %v", se.Offset, err)
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ")
+		return fmt.Sprintf("syntax error at byte %d: %v", se.Offset, err), ""
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return strings.TrimPrefix(err.Error(), "json: "), name
 	}
-	return err.Error()
+	return err.Error(), ""
 }
 
 // jsonPath drops from an encoding/json field path the segments that name an

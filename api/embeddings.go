@@ -51,12 +51,12 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		return
 	}
 	if req.Model == "" {
-		badRequest(c, "field \"model\" is required")
+		badRequestParam(c, "model", "field \"model\" is required")
 		return
 	}
 	texts, msg := parseInput(req.Input)
 	if msg != "" {
-		badRequest(c, msg)
+		badRequestParam(c, "input", msg)
 		return
 	}
 	if len(texts) > s.cfg.MaxInputs {
@@ -65,7 +65,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		return
 	}
 	if req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64" {
-		badRequest(c, "encoding_format must be \"float\" or \"base64\"")
+		badRequestParam(c, "encoding_format", "encoding_format must be \"float\" or \"base64\"")
 		return
 	}
 	embed, dim, err := s.embedderFor(c.Request.Context(), req.Model)
@@ -74,7 +74,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		return
 	}
 	if req.Dimensions != nil && *req.Dimensions != dim {
-		badRequest(c, fmt.Sprintf("dimensions %d not supported: model %q outputs %d", *req.Dimensions, req.Model, dim))
+		badRequestParam(c, "dimensions", fmt.Sprintf("dimensions %d not supported: model %q outputs %d", *req.Dimensions, req.Model, dim))
 		return
 	}
 	vecs, tokens, zero, err := embed(c.Request.Context(), texts)

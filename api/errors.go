@@ -30,13 +30,25 @@ const (
 	codeUnavailable    = "unavailable"
 )
 
-func abort(c *gin.Context, status int, code, msg string) {
+func abort(c *gin.Context, status int, code, msg string) { abortParam(c, status, code, "", msg) }
+
+// abortParam answers an error whose "param" names the offending field, as
+// OpenAI's errors do (null when param is empty).
+func abortParam(c *gin.Context, status int, code, param, msg string) {
 	typ := "invalid_request_error"
 	if status >= 500 {
 		typ = "server_error"
 	}
-	c.AbortWithStatusJSON(status, errorBody{Error: apiError{Message: msg, Type: typ, Code: code}})
+	body := errorBody{Error: apiError{Message: msg, Type: typ, Code: code}}
+	if param != "" {
+		body.Error.Param = &param
+	}
+	c.AbortWithStatusJSON(status, body)
 }
 
 func badRequest(c *gin.Context, msg string) { abort(c, http.StatusBadRequest, codeInvalidRequest, msg) }
+
+func badRequestParam(c *gin.Context, param, msg string) {
+	abortParam(c, http.StatusBadRequest, codeInvalidRequest, param, msg)
+}
 func notFound(c *gin.Context, msg string)   { abort(c, http.StatusNotFound, codeNotFound, msg) }

@@ -106,7 +106,7 @@ func (s *Store) DeleteDataset(ctx context.Context, id string) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE dataset_id = ? AND status IN (?, ?, ?) LIMIT 1`,
 			id, JobValidating, JobQueued, JobRunning).Scan(&jobID)
 		if err == nil {
-			return fmt.Errorf("%w: used by unfinished job %s", ErrConflict, jobID)
+			return inUse("dataset %s is used by unfinished job %s: cancel it or wait for it to end", id, jobID)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -115,7 +115,7 @@ func (s *Store) DeleteDataset(ctx context.Context, id string) error {
 		err = tx.QueryRowContext(ctx, `SELECT id FROM collections WHERE dataset_id = ? AND status = ? LIMIT 1`,
 			id, CollectionIndexing).Scan(&colID)
 		if err == nil {
-			return fmt.Errorf("%w: used by indexing collection %s", ErrConflict, colID)
+			return inUse("dataset %s is used by collection %s, which is indexing it: delete the collection or wait for it to be ready", id, colID)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -123,10 +123,7 @@ func (s *Store) DeleteDataset(ctx context.Context, id string) error {
 		_, err = tx.ExecContext(ctx, `DELETE FROM datasets WHERE id = ?`, id)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("delete dataset %s: %w", id, err)
-	}
-	return nil
+	return wrapUnlessInUse(err, "delete dataset %s", id)
 }
 
 func scanDataset(r rowScanner) (Dataset, error) {

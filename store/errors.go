@@ -25,6 +25,25 @@ var (
 	ErrInvalidArgument = errors.New("invalid argument")
 )
 
+// inUseError is a refused delete: its message is the whole story (what
+// uses the object and what to do), meant for the user as it stands.
+type inUseError struct{ msg string }
+
+func (e *inUseError) Error() string        { return e.msg }
+func (e *inUseError) Is(target error) bool { return target == ErrConflict }
+
+func inUse(format string, args ...any) error { return &inUseError{fmt.Sprintf(format, args...)} }
+
+// wrapUnlessInUse adds context to err, except to an inUseError, which
+// already names the object.
+func wrapUnlessInUse(err error, format string, args ...any) error {
+	var iu *inUseError
+	if err == nil || errors.As(err, &iu) {
+		return err
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
 // constraintErr maps SQLite constraint violations to the sentinels: a
 // duplicate key is a conflict, a dangling foreign key means the referenced
 // object does not exist. Other errors pass through unchanged.

@@ -103,7 +103,7 @@ func (s *Store) DeleteHead(ctx context.Context, id string) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM collections WHERE head_id = ? AND status IN (?, ?) LIMIT 1`,
 			id, CollectionIndexing, CollectionReady).Scan(&colID)
 		if err == nil {
-			return fmt.Errorf("%w: used by collection %s", ErrConflict, colID)
+			return inUse("head %s is used by collection %s: delete the collection first", id, colID)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -114,10 +114,7 @@ func (s *Store) DeleteHead(ctx context.Context, id string) error {
 		}
 		return affectedOne(res)
 	})
-	if err != nil {
-		return fmt.Errorf("delete head %s: %w", id, err)
-	}
-	return nil
+	return wrapUnlessInUse(err, "delete head %s", id)
 }
 
 func scanHead(r rowScanner) (Head, error) {
