@@ -85,6 +85,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		abort(c, http.StatusInternalServerError, codeInternal, "embed: "+err.Error())
 		return
 	}
+	s.countEmbedded("embeddings", len(texts))
 	resp := embeddingsResponse{Object: "list", Model: req.Model, Data: make([]embeddingData, len(vecs)),
 		Usage: usage{PromptTokens: tokens, TotalTokens: tokens}, Unembeddable: zero}
 	for i, v := range vecs {

@@ -48,7 +48,7 @@ func newServerMetrics(g metricsGauges) *serverMetrics {
 		}, []string{"route", "method", "status"}),
 		embedded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "retune_embedded_texts_total",
-			Help: "Texts run through an encoder, by what they were embedded for (index: collection documents missing from the cache; query: search queries).",
+			Help: "Texts run through an encoder, by what they were embedded for (index: collection documents missing from the cache; query: search queries; embeddings: POST /v1/embeddings inputs).",
 		}, []string{"source"}),
 		cached: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "retune_embedding_cache_texts_total",
@@ -110,7 +110,7 @@ func metricMethod(m string) string {
 }
 
 // countEmbedded records n texts run through an encoder for source
-// ("index", "query"; POST /v1/embeddings may report as "embeddings").
+// ("index", "query", "embeddings").
 func (s *Server) countEmbedded(source string, n int) {
 	s.metrics.embedded.WithLabelValues(source).Add(float64(n))
 }

@@ -11,6 +11,7 @@ func TestMetrics(t *testing.T) {
 	col := ls.readyCollection(testDocs, "")
 	ls.search(col.ID, `{"queries":["spacecraft astronaut","kitten pet"]}`)
 	ls.search(col.ID, `{"query":"hot oven","mode":"bm25"}`)
+	ls.json("POST", "/v1/embeddings", `{"model":"glove-100d","input":["a","b","c"]}`)
 	ls.do("GET", "/v1/collections/col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil)
 	ls.do("GET", "/v1/nothing", "", nil)
 
@@ -27,6 +28,7 @@ func TestMetrics(t *testing.T) {
 		`retune_http_request_duration_seconds_bucket{method="POST",route="/v1/collections/:id/search",status="200",le="+Inf"} 2`,
 		`retune_embedded_texts_total{source="index"} 8`,
 		`retune_embedded_texts_total{source="query"} 2`,
+		`retune_embedded_texts_total{source="embeddings"} 3`,
 		`retune_embedding_cache_texts_total{result="miss"} 8`,
 		`retune_search_duration_seconds_count{mode="dense"} 2`,
 		`retune_search_duration_seconds_count{mode="bm25"} 1`,
