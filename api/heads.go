@@ -12,6 +12,7 @@ import (
 )
 
 func (s *Server) headRoutes(g *gin.RouterGroup) {
+	g.POST("/heads", s.createHead)
 	g.GET("/heads", s.listHeads)
 	g.GET("/heads/:head_id", s.getHead)
 	g.DELETE("/heads/:head_id", s.deleteHead)

@@ -187,9 +187,9 @@ func (s *Server) routes() {
 }
 
 // bodyLimit is the request body limit of the route c matched: uploads get
-// MaxUploadBytes, everything else MaxBodyBytes.
+// MaxUploadBytes (datasets, heads), everything else MaxBodyBytes.
 func (s *Server) bodyLimit(c *gin.Context) int64 {
-	if c.Request.Method == http.MethodPost && c.FullPath() == datasetsPath {
+	if c.Request.Method == http.MethodPost && (c.FullPath() == datasetsPath || c.FullPath() == headsPath) {
 		return s.cfg.MaxUploadBytes
 	}
 	return s.cfg.MaxBodyBytes

@@ -1,0 +1,127 @@
+package api_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"retune/model"
+)
+
+// headFiles saves a head on glove-100d (W = identity with the diagonal
+// from 50 on zeroed) as retune train does and returns its two files.
+func headFiles(t *testing.T, encoder, checksum string, edit func(headJSON string) string) (head, weights string, h *model.Head) {
+	t.Helper()
+	h, err := model.NewHead(model.HeadConfig{DIn: 100, DOut: 100, Apply: model.ApplyShared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := h.Params()
+	for i := 50; i < 100; i++ {
+		p[i*100+i] = 0
+	}
+	dir := t.TempDir()
+	meta := model.HeadMeta{Encoder: encoder, EncoderChecksum: checksum, Training: map[string]any{"test_split": "test"},
+		Metrics: map[string]any{"base": map[string]float64{"ndcg@10": 0.2}, "tuned": map[string]float64{"ndcg@10": 0.4},
+			"training": map[string]any{"best_epoch": 7, "dev_best": map[string]float64{"ndcg@10": 0.5}}}}
+	if err := h.Save(dir, meta); err != nil {
+		t.Fatal(err)
+	}
+	hj, err := os.ReadFile(filepath.Join(dir, "head.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.ReadFile(filepath.Join(dir, "weights.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head = string(hj)
+	if edit != nil {
+		head = edit(head)
+	}
+	return head, string(w), h
+}
+
+// A head trained with retune train is uploaded, listed and served like a
+// job's; broken or mismatched uploads are refused and store nothing.
+func TestHeadUpload(t *testing.T) {
+	cfg := jobsConfig(t)
+	js := startJobsServer(t, cfg, false)
+	sum, err := glove(t, cfg).Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload := func(parts ...formPart) response {
+		ct, body := multipartBody(t, parts...)
+		return js.do("POST", "/v1/heads", ct, body)
+	}
+
+	hj, w, h := headFiles(t, "glove-100d", sum, nil)
+	got := mustJSON[struct {
+		ID, Model, Encoder, Apply string
+		Job                       *string
+		DIn                       int `json:"d_in"`
+		Metrics                   struct {
+			TestSplit string             `json:"test_split"`
+			Tuned     map[string]float64 `json:"tuned"`
+			BestEpoch int                `json:"best_epoch"`
+		}
+	}](t, upload(formPart{"head", "head.json", hj}, formPart{"weights", "weights.bin", w}), http.StatusCreated)
+	if got.Model != "glove-100d:ft-"+got.ID || got.Job != nil || got.DIn != 100 || got.Apply != "shared" ||
+		got.Metrics.TestSplit != "test" || got.Metrics.Tuned["ndcg@10"] != 0.4 || got.Metrics.BestEpoch != 7 {
+		t.Fatalf("uploaded head: %+v", got)
+	}
+	tuned := embedVia(t, js, got.Model, []string{"the dog runs"})[0]
+	base := embedVia(t, js, "glove-100d", []string{"the dog runs"})[0]
+	want := h.ProjectBatch([][]float32{base})[0]
+	for i := range want {
+		if d := want[i] - tuned[i]; d > 1e-5 || d < -1e-5 {
+			t.Fatalf("embedding %d: %g, want %g (the head applied to the base vector)", i, tuned[i], want[i])
+		}
+	}
+
+	corrupt := []byte(w)
+	corrupt[100] ^= 1
+	noEncoder, _, _ := headFiles(t, "glove-300d", sum, nil)
+	stale, staleW, _ := headFiles(t, "glove-100d", strings.Repeat("0", 64), nil)
+	escape, _, _ := headFiles(t, "glove-100d", sum, func(s string) string {
+		return strings.Replace(s, `"weights_file": "weights.bin"`, `"weights_file": "../../lock"`, 1)
+	})
+	if escape == hj {
+		t.Fatal("the weights_file edit did not apply")
+	}
+	for _, tc := range []struct {
+		name   string
+		parts  []formPart
+		status int
+		msg    string
+	}{
+		{"missing weights", []formPart{{"head", "head.json", hj}}, 400, `missing part "weights"`},
+		{"unknown part", []formPart{{"head", "head.json", hj}, {"weights", "w", w}, {"model", "m", "x"}}, 400, `unknown part "model"`},
+		{"corrupted weights", []formPart{{"head", "head.json", hj}, {"weights", "w", string(corrupt)}}, 400, "checksum mismatch"},
+		{"not JSON", []formPart{{"head", "head.json", "{"}, {"weights", "w", w}}, 400, "head.json is not valid"},
+		{"weights path", []formPart{{"head", "head.json", escape}, {"weights", "w", w}}, 400, `weights_file "../../lock" must be a plain file name`},
+		{"encoder not installed", []formPart{{"head", "head.json", noEncoder}, {"weights", "w", w}}, 404, `encoder "glove-300d", which is not installed`},
+		{"another encoder", []formPart{{"head", "head.json", stale}, {"weights", "w", staleW}}, 409, "the loaded encoder has sha256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js.use(t)
+			r := upload(tc.parts...)
+			wantAPIError(t, r, tc.status, tc.msg)
+			if strings.Contains(string(r.Body), cfg.DataDir) {
+				t.Fatalf("the message shows a server path: %s", r.Body)
+			}
+		})
+	}
+	js.use(t)
+	wantAPIError(t, js.json("POST", "/v1/heads", `{}`), http.StatusUnsupportedMediaType, "multipart/form-data")
+	if list := mustJSON[listJSON[struct{ ID string }]](t, js.do("GET", "/v1/heads", "", nil), http.StatusOK); len(list.Data) != 1 {
+		t.Fatalf("refused uploads stored heads: %+v", list.Data)
+	}
+	entries, _ := os.ReadDir(filepath.Join(cfg.DataDir, "heads"))
+	if len(entries) != 1 {
+		t.Fatalf("head folders after refused uploads: %v", entries)
+	}
+}
