@@ -10,7 +10,7 @@ import (
 )
 
 // requireAPIKey admits a request only with `Authorization: Bearer <key>` for
-// one of keys; GET /healthz stays open so probes need no secret. With no
+// one of keys; GET and HEAD /healthz stay open so probes need no secret. With no
 // usable key configured it lets everything through (a loopback-only
 // default deployment).
 //
@@ -26,7 +26,7 @@ func requireAPIKey(keys []string) gin.HandlerFunc {
 		}
 	}
 	return func(c *gin.Context) {
-		if len(digests) == 0 || (c.Request.Method == http.MethodGet && c.Request.URL.Path == "/healthz") {
+		if len(digests) == 0 || ((c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead) && c.Request.URL.Path == "/healthz") {
 			c.Next()
 			return
 		}

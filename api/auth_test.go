@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -13,6 +14,12 @@ func TestAPIKeys(t *testing.T) {
 	// Probes need no key.
 	if r := ls.do("GET", "/healthz", "", nil); r.Status != http.StatusOK {
 		t.Fatalf("healthz without a key: %d %s", r.Status, r.Body)
+	}
+	// HEAD raw: the spec client knows only the GET operation.
+	w := httptest.NewRecorder()
+	ls.srv.Handler().ServeHTTP(w, httptest.NewRequest("HEAD", "/healthz", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("HEAD healthz without a key: %d %s", w.Code, w.Body)
 	}
 	for _, hdr := range []string{"", "Bearer", "Bearer ", "Bearer wrong-key", "Basic Zmlyc3Qta2V5", "first-key", "Bearer first-key-and-more"} {
 		ls.hdr.Set("Authorization", hdr)

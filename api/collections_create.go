@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"retune/dataset"
@@ -114,6 +115,8 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 		return nil, colBadRequest("field \"model\" is required")
 	case utf8.RuneCountInString(req.Name) > maxNameLen || !utf8.ValidString(req.Name):
 		return nil, colBadRequest("name must be valid UTF-8 of at most %d characters", maxNameLen)
+	case strings.ContainsFunc(req.Name, unicode.IsControl):
+		return nil, colBadRequest("name contains control characters")
 	case req.Head != "" && !store.ValidID(store.PrefixHead, req.Head):
 		return nil, colBadRequest("head %q is not a head id (head-...)", req.Head)
 	case req.Dataset != "" && req.Documents != nil:
@@ -139,6 +142,9 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 			return nil, colBadRequest("documents[%d].id is empty", i)
 		case utf8.RuneCountInString(d.ID) > maxDocIDLen:
 			return nil, colBadRequest("documents[%d].id is longer than %d characters", i, maxDocIDLen)
+		case strings.ContainsAny(d.ID, "\t\r\n"):
+			// The index stores ids one per line; datasets refuse them too.
+			return nil, colBadRequest("documents[%d].id contains a tab or line break", i)
 		case strings.TrimSpace(d.Text) == "":
 			return nil, colBadRequest("documents[%d].text is empty", i)
 		}

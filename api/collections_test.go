@@ -109,6 +109,8 @@ func TestCollectionCreateErrors(t *testing.T) {
 		{"empty id", docs(`{"id":"","text":"b"}`), 400, "documents[0].id is empty"},
 		{"long id", docs(`{"id":"` + strings.Repeat("x", 257) + `","text":"b"}`), 400, "longer than 256"},
 		{"blank id", docs(`{"id":"  ","text":"b"}`), 400, "documents[0].id is empty"},
+		{"tab in id", docs(`{"id":"a\tb","text":"b"}`), 400, "documents[0].id contains a tab or line break"},
+		{"control in name", `{"model":"glove-100d","name":"a\u0007b","documents":[{"id":"a","text":"b"}]}`, 400, "name contains control characters"},
 		{"duplicate id", docs(`{"id":"a","text":"b"}`, `{"id":"c","text":"d"}`, `{"id":"a","text":"e"}`), 400, `documents[2].id "a" repeats documents[0].id`},
 		{"empty text", docs(`{"id":"a","text":" "}`), 400, "documents[0].text is empty"},
 		{"missing text", docs(`{"id":"a","title":"t"}`), 400, "documents[0].text is empty"},

@@ -237,6 +237,7 @@ func TestDatasetUploadErrors(t *testing.T) {
 		{"qrels without .tsv", with(formPart{"qrels", "test.txt", fx.qrelsTest}), 400, "<split>.tsv", ""},
 		{"bad split name", with(formPart{"qrels_../x", "", fx.qrelsTest}), 400, "split name", ""},
 		{"qrels twice", append(fx.parts(""), formPart{"qrels_test", "", fx.qrelsTest}), 400, "sent twice", ""},
+		{"name twice", append(fx.parts(""), formPart{"name", "", "a"}, formPart{"name", "", "b"}), 400, `part "name" sent twice`, ""},
 		{"unknown part", with(formPart{"extra", "", "x"}), 400, `unknown part "extra"`, ""},
 		{"both forms", with(formPart{"train", "", `{"query":"q","pos":["p"]}`}), 400, "not both", ""},
 		{"bad train line", []formPart{{"train", "t.jsonl", `{"query":"q","pos":["p"]}` + "\n" + `{"query":"q2"}` + "\n"}}, 400, "train.jsonl: line 2: no positives", "train.jsonl:2"},

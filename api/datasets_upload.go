@@ -69,6 +69,7 @@ type storedFile struct {
 type upload struct {
 	dir    string
 	name   string
+	named  bool // a name part came
 	files  map[string]storedFile
 	splits []string
 }
@@ -131,6 +132,10 @@ func (up *upload) receive(part *multipart.Part) error {
 }
 
 func (up *upload) receiveName(part *multipart.Part) error {
+	if up.named {
+		return badUpload("part %q sent twice", partName)
+	}
+	up.named = true
 	b, err := io.ReadAll(io.LimitReader(part, maxDatasetName+1))
 	if err != nil {
 		return readError(err)

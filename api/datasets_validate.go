@@ -119,8 +119,13 @@ func (s *Server) abortUpload(c *gin.Context, err error) {
 	}
 	if len(ue.details) == 0 {
 		code := codeInvalidRequest
-		if ue.status == http.StatusRequestEntityTooLarge {
+		switch ue.status {
+		case http.StatusRequestEntityTooLarge:
 			code = codeTooLarge
+		case http.StatusNotFound:
+			code = codeNotFound
+		case http.StatusConflict:
+			code = codeConflict
 		}
 		abort(c, ue.status, code, ue.msg)
 		return

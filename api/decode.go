@@ -21,7 +21,7 @@ import (
 // and bodies over the limit are errors the caller reports as 400 / 413.
 // It writes the error response itself and returns false on failure.
 func decodeJSON(c *gin.Context, dst any) bool {
-	if ct := c.ContentType(); ct != "" && ct != "application/json" {
+	if ct := c.ContentType(); ct != "" && !strings.EqualFold(ct, "application/json") { // media types are case-insensitive
 		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("content type %q: send application/json", ct))
 		return false
 	}

@@ -51,4 +51,4 @@ func badRequest(c *gin.Context, msg string) { abort(c, http.StatusBadRequest, co
 func badRequestParam(c *gin.Context, param, msg string) {
 	abortParam(c, http.StatusBadRequest, codeInvalidRequest, param, msg)
 }
-func notFound(c *gin.Context, msg string)   { abort(c, http.StatusNotFound, codeNotFound, msg) }
+func notFound(c *gin.Context, msg string) { abort(c, http.StatusNotFound, codeNotFound, msg) }

@@ -52,7 +52,8 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 	if err != nil {
 		return jobSpec{}, "", err
 	}
-	if err := s.checkBaseModel(req.Model); err != nil {
+	encCfg, err := s.checkBaseModel(req.Model)
+	if err != nil {
 		return jobSpec{}, "", err
 	}
 
@@ -79,6 +80,9 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 	if msg := h.validate(spec.Negatives); msg != "" {
 		return jobSpec{}, "", jobRequestInvalid("invalid hyperparameters: %s", msg)
 	}
+	if encCfg.Dim > 0 && h.Rank > encCfg.Dim {
+		return jobSpec{}, "", jobRequestInvalid("invalid hyperparameters: rank %d exceeds the width %d of encoder %q (0 trains the full matrix)", h.Rank, encCfg.Dim, req.Model)
+	}
 	for _, split := range []struct{ field, name string }{{"train_split", h.TrainSplit}, {"test_split", h.TestSplit}} {
 		if _, ok := ds.Splits[split.name]; !ok && split.name != "" {
 			return jobSpec{}, "", jobRequestInvalid("hyperparameters.%s: dataset %s has no split %q (it has %s)",
@@ -89,29 +93,31 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 	return spec, key, err
 }
 
-// checkBaseModel accepts the name of an encoder in the registry.
-func (s *Server) checkBaseModel(name string) error {
+// checkBaseModel accepts the name of an encoder in the registry and
+// returns its encoder.json.
+func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
+	var none models.EncoderConfig
 	if name == "" {
-		return jobRequestInvalid(`field "model" is required: an encoder name from GET /v1/models`)
+		return none, jobRequestInvalid(`field "model" is required: an encoder name from GET /v1/models`)
 	}
 	if base, headID, ok := parseHeadModel(name); ok {
-		return jobRequestInvalid("model %q is a fine-tuned model (head %s); fine-tune its encoder %q instead", name, headID, base)
+		return none, jobRequestInvalid("model %q is a fine-tuned model (head %s); fine-tune its encoder %q instead", name, headID, base)
 	}
 	names, err := s.cfg.Models.List()
 	if err != nil {
-		return err
+		return none, err
 	}
 	if !slices.Contains(names, name) {
-		return jobRequestNotFound("model %q not found; GET /v1/models lists the available ones", name)
+		return none, jobRequestNotFound("model %q not found; GET /v1/models lists the available ones", name)
 	}
 	cfg, _, err := models.ReadEncoderConfig(filepath.Join(s.cfg.Models.Root(), name))
 	if err != nil {
-		return err
+		return none, err
 	}
 	if cfg.QueryOnly() {
-		return jobRequestInvalid("model %q embeds queries only (a fused export of a head trained with apply=query): fine-tune its base encoder instead", name)
+		return none, jobRequestInvalid("model %q embeds queries only (a fused export of a head trained with apply=query): fine-tune its base encoder instead", name)
 	}
-	return nil
+	return cfg, nil
 }
 
 // checkGenerator settles the generator of a job that generates negatives

@@ -15,6 +15,10 @@ import (
 const (
 	maxSearchQueries = 64
 	defaultSearchK   = 10
+	// maxRRFK bounds rrf_k: past it every 1/(rrf_k + rank) is the same to
+	// float64 precision for any ranks a search returns, and near MaxInt the
+	// sum overflows.
+	maxRRFK = 1_000_000
 )
 
 type searchRequest struct {
@@ -151,8 +155,8 @@ func (r searchRequest) params() (searchParams, error) {
 		if p.fusion != index.FusionRRF {
 			return p, colBadRequest("rrf_k applies to \"fusion\": \"rrf\" only")
 		}
-		if *r.RRFK < 1 {
-			return p, colBadRequest("rrf_k=%d must be a positive integer", *r.RRFK)
+		if *r.RRFK < 1 || *r.RRFK > maxRRFK {
+			return p, colBadRequest("rrf_k=%d must be an integer in [1, %d]", *r.RRFK, maxRRFK)
 		}
 		p.rrfK = *r.RRFK
 	}

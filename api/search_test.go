@@ -120,6 +120,7 @@ func TestSearchErrors(t *testing.T) {
 		{"alpha zero", `{"query":"a","mode":"hybrid","fusion":"score","alpha":0}`, 400, "alpha=0 must be in (0, 1]"},
 		{"alpha above one", `{"query":"a","mode":"hybrid","fusion":"score","alpha":1.5}`, 400, "alpha=1.5"},
 		{"rrf_k zero", `{"query":"a","mode":"hybrid","rrf_k":0}`, 400, "rrf_k=0"},
+		{"rrf_k huge", `{"query":"a","mode":"hybrid","rrf_k":9223372036854775807}`, 400, "must be an integer in [1, 1000000]"},
 		{"rrf_k with score fusion", `{"query":"a","mode":"hybrid","fusion":"score","rrf_k":5}`, 400, `rrf_k applies to "fusion": "rrf"`},
 		{"fusion outside hybrid", `{"query":"a","mode":"dense","fusion":"score"}`, 400, `fusion, alpha and rrf_k apply to "mode": "hybrid" only (mode is "dense")`},
 		{"rrf_k with the default mode", `{"query":"a","rrf_k":5}`, 400, `apply to "mode": "hybrid" only`},
@@ -144,6 +145,9 @@ func TestSearchErrors(t *testing.T) {
 		wantError(t, ls.json("POST", "/v1/collections/"+bad+"/search", `{"query":"a"}`), 400, "malformed collection id")
 	}
 	wantError(t, ls.do("POST", path, "text/plain", []byte(`{"query":"a"}`)), 415, "application/json")
+	if r := ls.do("POST", path, "Application/JSON; charset=UTF-8", []byte(`{"query":"bread oven"}`)); r.Status != 200 {
+		t.Fatalf("media types are case-insensitive: %d %s", r.Status, r.Body)
+	}
 }
 
 // TestSearchConcurrent runs 50 clients × 20 searches, in every mode, on a
