@@ -79,7 +79,7 @@ func (s *Server) completeJob(ctx context.Context, job store.Job, out runOutput) 
 		DIn: hc.DIn, DOut: hc.DOut, Apply: hc.Apply, Metrics: metrics}
 	d := statusData{Status: store.JobSucceeded, Head: headID, FineTunedModel: fineTunedName(job.Encoder, headID)}
 	_, err = s.transitionJob(ctx, job.ID, store.JobTransition{From: []string{store.JobRunning}, To: store.JobSucceeded,
-		Head: &head, Result: result}, d, "")
+		Head: &head, Result: result, UnlessCancelRequested: true}, d, "")
 	if err != nil {
 		if rmErr := s.store.RemoveDir(store.KindHeads, headID); rmErr != nil {
 			s.log.Error("discard head files", "head", headID, "err", rmErr)

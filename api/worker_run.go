@@ -63,10 +63,15 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 
 	start := time.Now()
 	out, err := s.executeJob(jobCtx, bg, job)
+	// A cancel requested while the job ran is honoured even when the run
+	// got to its end regardless (the evaluating stage does not stop
+	// midway): completeJob refuses to succeed once one is recorded.
 	switch {
 	case err == nil:
 		err = s.completeJob(bg, job, out)
-		if err != nil {
+		if errors.Is(err, store.ErrCancelRequested) {
+			s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobCancelled})
+		} else if err != nil {
 			s.log.Error("save job output", "job", id, "err", err)
 			s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobFailed, Error: "saving the trained head failed: " + err.Error()})
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -20,7 +21,14 @@ type JobTransition struct {
 	// Head, when set, is created and recorded as the job's head with Result.
 	Head   *Head
 	Result json.RawMessage
+	// UnlessCancelRequested makes the transition fail with
+	// ErrCancelRequested, changing nothing, when a cancel was requested:
+	// a run that finished after the request must not then succeed.
+	UnlessCancelRequested bool
 }
+
+// ErrCancelRequested is TransitionJob's refusal under UnlessCancelRequested.
+var ErrCancelRequested = fmt.Errorf("%w: cancellation was requested", ErrConflict)
 
 // TransitionJob applies t to job id atomically and returns the job as
 // updated. It fails with ErrConflict, changing nothing, when the job is not
@@ -50,6 +58,19 @@ func (s *Store) TransitionJob(ctx context.Context, id string, t JobTransition) (
 	}
 	var job Job
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if t.UnlessCancelRequested {
+			var requested bool
+			err := tx.QueryRowContext(ctx, `SELECT cancel_requested FROM jobs WHERE id = ?`, id).Scan(&requested)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			if requested {
+				return ErrCancelRequested
+			}
+		}
 		if err := setJobStatusTx(ctx, tx, id, t.From, t.To, t.Error); err != nil {
 			return err
 		}

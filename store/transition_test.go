@@ -81,3 +81,37 @@ func TestTransitionJobIsAtomic(t *testing.T) {
 		})
 	}
 }
+
+// A run that reaches its end after a cancel was requested must not succeed:
+// with UnlessCancelRequested the success is refused and nothing is stored,
+// and the job can still be marked cancelled.
+func TestTransitionJobUnlessCancelRequested(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	ds := mustDataset(t, s).ID
+	succeed := func(id string) JobTransition {
+		return JobTransition{From: []string{JobRunning}, To: JobSucceeded, UnlessCancelRequested: true,
+			Head: &Head{ID: NewID(PrefixHead), Encoder: "glove-100d", DIn: 4, DOut: 4, Apply: "shared"}, Result: json.RawMessage(`{}`)}
+	}
+	plain := mustJob(t, s, ds, JobRunning)
+	if _, err := s.TransitionJob(ctx, plain.ID, succeed(plain.ID)); err != nil {
+		t.Fatalf("no cancel requested: %v", err)
+	}
+
+	j := mustJob(t, s, ds, JobRunning)
+	if _, err := s.RequestCancel(ctx, j.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TransitionJob(ctx, j.ID, succeed(j.ID)); !errors.Is(err, ErrCancelRequested) || !errors.Is(err, ErrConflict) {
+		t.Fatalf("err %v, want ErrCancelRequested", err)
+	}
+	if got, _ := s.GetJob(ctx, j.ID); got.Status != JobRunning || got.HeadID != "" {
+		t.Fatalf("job after the refused success: %+v", got)
+	}
+	if heads, _, _ := s.ListHeads(ctx, Page{Limit: 100}); len(heads) != 1 {
+		t.Fatalf("%d heads, want only the first job's", len(heads))
+	}
+	if _, err := s.TransitionJob(ctx, j.ID, JobTransition{From: []string{JobRunning}, To: JobCancelled}); err != nil {
+		t.Fatal(err)
+	}
+}
