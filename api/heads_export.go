@@ -72,8 +72,22 @@ func (s *Server) exportHead(c *gin.Context) {
 		return
 	}
 	if format == export.FormatONNX {
+		// Sent whole, like the zips: the file is made for this request, so
+		// the range and conditional requests c.File would honour (with a
+		// Last-Modified of "now" and plain-text errors) mean nothing here.
+		f, err := os.Open(res.Out)
+		if err != nil {
+			s.internalError(c, err)
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			s.internalError(c, err)
+			return
+		}
 		c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.onnx"`, id))
-		c.File(res.Out)
+		c.DataFromReader(http.StatusOK, st.Size(), "application/octet-stream", f, nil)
 		return
 	}
 	c.Header("Content-Type", "application/zip")

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand"
 	"net/http"
@@ -110,8 +111,18 @@ func TestExportHead(t *testing.T) {
 
 	t.Run("onnx", func(t *testing.T) {
 		r := js.do("GET", "/v1/heads/"+id+"/export?format=onnx", "", nil)
-		if r.Status != http.StatusOK || !strings.Contains(r.Header.Get("Content-Disposition"), id+".onnx") {
-			t.Fatalf("export: %d %q", r.Status, r.Header.Get("Content-Disposition"))
+		if r.Status != http.StatusOK || !strings.Contains(r.Header.Get("Content-Disposition"), id+".onnx") ||
+			r.Header.Get("Content-Type") != "application/octet-stream" || r.Header.Get("Content-Length") != fmt.Sprint(len(r.Body)) {
+			t.Fatalf("export: %d %v", r.Status, r.Header)
+		}
+		// The file is made per request: no partial or conditional answers.
+		js.hdr.Set("Range", "bytes=999999-")
+		js.hdr.Set("If-Modified-Since", "Mon, 01 Jan 2035 00:00:00 GMT")
+		r2 := js.do("GET", "/v1/heads/"+id+"/export?format=onnx", "", nil)
+		js.hdr.Del("Range")
+		js.hdr.Del("If-Modified-Since")
+		if r2.Status != http.StatusOK || len(r2.Body) != len(r.Body) {
+			t.Fatalf("export with Range and If-Modified-Since: %d, %d bytes", r2.Status, len(r2.Body))
 		}
 		in := make([]float32, 0, 300)
 		for _, v := range base {
