@@ -16,6 +16,7 @@ type collectionError struct {
 	status int
 	code   string
 	msg    string
+	param  string // the offending field, when one is
 }
 
 func (e *collectionError) Error() string { return e.msg }
@@ -26,6 +27,11 @@ func colErrorf(status int, code, format string, args ...any) error {
 
 func colBadRequest(format string, args ...any) error {
 	return colErrorf(http.StatusBadRequest, codeInvalidRequest, format, args...)
+}
+
+// colBadParam is a 400 about one field, which the error's param names.
+func colBadParam(param, format string, args ...any) error {
+	return &collectionError{status: http.StatusBadRequest, code: codeInvalidRequest, msg: fmt.Sprintf(format, args...), param: param}
 }
 
 func colNotFound(format string, args ...any) error {
@@ -42,7 +48,7 @@ func (s *Server) writeCollectionError(c *gin.Context, err error) {
 	var ce *collectionError
 	switch {
 	case errors.As(err, &ce):
-		abort(c, ce.status, ce.code, ce.msg)
+		abortParam(c, ce.status, ce.code, ce.param, ce.msg)
 	case errors.Is(err, errServerClosing):
 		abort(c, http.StatusServiceUnavailable, codeUnavailable, err.Error())
 	case c.Request.Context().Err() != nil && errors.Is(err, context.Canceled):

@@ -189,7 +189,7 @@ func (s *Server) listJobCheckpoints(c *gin.Context) {
 func (s *Server) abortRequest(c *gin.Context, err error) {
 	var re *requestError
 	if errors.As(err, &re) {
-		abort(c, re.status, re.code, re.msg)
+		abortParam(c, re.status, re.code, re.param, re.msg)
 		return
 	}
 	s.abortStore(c, err, err.Error())

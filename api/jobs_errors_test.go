@@ -61,6 +61,12 @@ func TestJobRequestErrors(t *testing.T) {
 		})
 	}
 	js.use(t)
+	for extra, param := range map[string]string{`,"hyperparameters":{"epochs":0}`: "hyperparameters", `,"negatives":"x"`: "negatives",
+		`,"hyperparameters":{"test_split":"dev"}`: "hyperparameters.test_split"} {
+		if r := js.json("POST", "/v1/fine_tuning/jobs", body(extra)); !strings.Contains(string(r.Body), `"param":"`+param+`"`) {
+			t.Errorf("%s: %s, want param %q", extra, r.Body, param)
+		}
+	}
 	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs", "text/plain", []byte(body(""))), http.StatusUnsupportedMediaType, "application/json")
 	wantAPIError(t, js.json("POST", "/v1/fine_tuning/jobs", body(`,"llm":{"model":"`+strings.Repeat("m", 70<<10)+`"}`)),
 		http.StatusRequestEntityTooLarge, "too large")

@@ -22,16 +22,24 @@ type requestError struct {
 	status int
 	code   string
 	msg    string
+	param  string // the offending field, when one is
 }
 
 func (e *requestError) Error() string { return e.msg }
 
 func jobRequestInvalid(format string, args ...any) *requestError {
-	return &requestError{http.StatusBadRequest, codeInvalidRequest, fmt.Sprintf(format, args...)}
+	return &requestError{status: http.StatusBadRequest, code: codeInvalidRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// jobParamInvalid is a 400 about one field, which the error's param names.
+func jobParamInvalid(param, format string, args ...any) *requestError {
+	e := jobRequestInvalid(format, args...)
+	e.param = param
+	return e
 }
 
 func jobRequestNotFound(format string, args ...any) *requestError {
-	return &requestError{http.StatusNotFound, codeNotFound, fmt.Sprintf(format, args...)}
+	return &requestError{status: http.StatusNotFound, code: codeNotFound, msg: fmt.Sprintf(format, args...)}
 }
 
 // checkJobRequest applies defaults and checks everything a job can be
@@ -40,10 +48,10 @@ func jobRequestNotFound(format string, args ...any) *requestError {
 // aside.
 func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, string, error) {
 	if req.Dataset == "" {
-		return jobSpec{}, "", jobRequestInvalid(`field "dataset" is required: the id of an uploaded dataset (POST /v1/datasets)`)
+		return jobSpec{}, "", jobParamInvalid("dataset", `field "dataset" is required: the id of an uploaded dataset (POST /v1/datasets)`)
 	}
 	if !store.ValidID(store.PrefixDataset, req.Dataset) {
-		return jobSpec{}, "", jobRequestInvalid("malformed dataset id %q", req.Dataset)
+		return jobSpec{}, "", jobParamInvalid("dataset", "malformed dataset id %q", req.Dataset)
 	}
 	ds, err := s.store.GetDataset(ctx, req.Dataset)
 	if errors.Is(err, store.ErrNotFound) {
@@ -61,13 +69,13 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 	if req.Negatives != nil {
 		modes := []string{train.NegNone, train.NegMined, train.NegGenerated, train.NegBoth}
 		if !slices.Contains(modes, *req.Negatives) {
-			return jobSpec{}, "", jobRequestInvalid("negatives must be one of %s; got %q", strings.Join(modes, ", "), *req.Negatives)
+			return jobSpec{}, "", jobParamInvalid("negatives", "negatives must be one of %s; got %q", strings.Join(modes, ", "), *req.Negatives)
 		}
 		spec.Negatives = *req.Negatives
 	}
 	if req.Generator != nil {
 		if *req.Generator == "" {
-			return jobSpec{}, "", jobRequestInvalid(`generator must be %s, %s or %s; got ""`, negatives.KindOffline, negatives.KindCausal, negatives.KindNaive)
+			return jobSpec{}, "", jobParamInvalid("generator", `generator must be %s, %s or %s; got ""`, negatives.KindOffline, negatives.KindCausal, negatives.KindNaive)
 		}
 		spec.Generator = *req.Generator
 	}
@@ -78,14 +86,14 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 		h.TestSplit = "" // the default "test" split is optional
 	}
 	if msg := h.validate(spec.Negatives); msg != "" {
-		return jobSpec{}, "", jobRequestInvalid("invalid hyperparameters: %s", msg)
+		return jobSpec{}, "", jobParamInvalid("hyperparameters", "invalid hyperparameters: %s", msg)
 	}
 	if encCfg.Dim > 0 && h.Rank > encCfg.Dim {
-		return jobSpec{}, "", jobRequestInvalid("invalid hyperparameters: rank %d exceeds the width %d of encoder %q (0 trains the full matrix)", h.Rank, encCfg.Dim, req.Model)
+		return jobSpec{}, "", jobParamInvalid("hyperparameters.rank", "invalid hyperparameters: rank %d exceeds the width %d of encoder %q (0 trains the full matrix)", h.Rank, encCfg.Dim, req.Model)
 	}
 	for _, split := range []struct{ field, name string }{{"train_split", h.TrainSplit}, {"test_split", h.TestSplit}} {
 		if _, ok := ds.Splits[split.name]; !ok && split.name != "" {
-			return jobSpec{}, "", jobRequestInvalid("hyperparameters.%s: dataset %s has no split %q (it has %s)",
+			return jobSpec{}, "", jobParamInvalid("hyperparameters."+split.field, "hyperparameters.%s: dataset %s has no split %q (it has %s)",
 				split.field, ds.ID, split.name, strings.Join(splitNames(ds), ", "))
 		}
 	}
@@ -98,10 +106,10 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
 	var none models.EncoderConfig
 	if name == "" {
-		return none, jobRequestInvalid(`field "model" is required: an encoder name from GET /v1/models`)
+		return none, jobParamInvalid("model", `field "model" is required: an encoder name from GET /v1/models`)
 	}
 	if base, headID, ok := parseHeadModel(name); ok {
-		return none, jobRequestInvalid("model %q is a fine-tuned model (head %s); fine-tune its encoder %q instead", name, headID, base)
+		return none, jobParamInvalid("model", "model %q is a fine-tuned model (head %s); fine-tune its encoder %q instead", name, headID, base)
 	}
 	names, err := s.cfg.Models.List()
 	if err != nil {
@@ -115,7 +123,7 @@ func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
 		return none, err
 	}
 	if cfg.QueryOnly() {
-		return none, jobRequestInvalid("model %q embeds queries only (a fused export of a head trained with apply=query): fine-tune its base encoder instead", name)
+		return none, jobParamInvalid("model", "model %q embeds queries only (a fused export of a head trained with apply=query): fine-tune its base encoder instead", name)
 	}
 	return cfg, nil
 }
@@ -126,7 +134,7 @@ func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
 func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (string, error) {
 	if !generates(spec.Negatives) {
 		if spec.Generator != "" || llm != nil {
-			return "", jobRequestInvalid(`"generator" and "llm" apply only to negatives %q or %q, not %q`,
+			return "", jobParamInvalid("generator", `"generator" and "llm" apply only to negatives %q or %q, not %q`,
 				train.NegGenerated, train.NegBoth, spec.Negatives)
 		}
 		return "", nil
@@ -146,18 +154,18 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (string, error)
 	switch spec.Generator {
 	case negatives.KindOffline:
 		if llm != nil {
-			return "", jobRequestInvalid(`"llm" applies only to the causal and naive generators`)
+			return "", jobParamInvalid("llm", `"llm" applies only to the causal and naive generators`)
 		}
 		return "", nil
 	case negatives.KindCausal, negatives.KindNaive:
 	default:
-		return "", jobRequestInvalid("generator must be %s, %s or %s; got %q", negatives.KindOffline, negatives.KindCausal, negatives.KindNaive, spec.Generator)
+		return "", jobParamInvalid("generator", "generator must be %s, %s or %s; got %q", negatives.KindOffline, negatives.KindCausal, negatives.KindNaive, spec.Generator)
 	}
 	var key string
 	if llm != nil {
 		if llm.BaseURL != "" {
 			if u, err := url.Parse(llm.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return "", jobRequestInvalid("llm.base_url must be an http(s) URL, got %q", llm.BaseURL)
+				return "", jobParamInvalid("llm.base_url", "llm.base_url must be an http(s) URL, got %q", llm.BaseURL)
 			}
 		}
 		key = llm.APIKey
@@ -165,7 +173,7 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (string, error)
 	}
 	eff := s.llmConfig(*spec, "")
 	if eff.BaseURL == "" || eff.Model == "" {
-		return "", jobRequestInvalid("the %s generator needs an LLM: give llm.base_url and llm.model "+
+		return "", jobParamInvalid("llm", "the %s generator needs an LLM: give llm.base_url and llm.model "+
 			"(or start the server with OPENAI_BASE_URL and RETUNE_LLM_MODEL set)", spec.Generator)
 	}
 	return key, nil

@@ -94,13 +94,13 @@ func (r searchRequest) params() (searchParams, error) {
 	p := searchParams{k: defaultSearchK, mode: index.ModeDense, fusion: index.FusionRRF, head: r.Head}
 	switch {
 	case r.Query != nil && r.Queries != nil:
-		return p, colBadRequest("give either \"query\" or \"queries\", not both")
+		return p, colBadParam("query", "give either \"query\" or \"queries\", not both")
 	case r.Query != nil:
 		p.queries = []string{*r.Query}
 	case r.Queries == nil:
-		return p, colBadRequest("field \"query\" (a string) or \"queries\" (an array of strings) is required")
+		return p, colBadParam("query", "field \"query\" (a string) or \"queries\" (an array of strings) is required")
 	case len(r.Queries) == 0:
-		return p, colBadRequest("queries is empty")
+		return p, colBadParam("queries", "queries is empty")
 	case len(r.Queries) > maxSearchQueries:
 		return p, colErrorf(http.StatusRequestEntityTooLarge, codeTooLarge,
 			"%d queries in one request; the limit is %d", len(r.Queries), maxSearchQueries)
@@ -108,17 +108,17 @@ func (r searchRequest) params() (searchParams, error) {
 		p.queries = r.Queries
 	}
 	for i, q := range p.queries {
-		name := "query"
+		field, name := "query", "query"
 		if r.Queries != nil {
-			name = "queries[" + strconv.Itoa(i) + "]"
+			field, name = "queries", "queries["+strconv.Itoa(i)+"]"
 		}
 		if strings.TrimSpace(q) == "" {
-			return p, colBadRequest("%s is empty", name)
+			return p, colBadParam(field, "%s is empty", name)
 		}
 	}
 	if r.K != nil {
 		if *r.K < 1 || *r.K > index.MaxK {
-			return p, colBadRequest("k=%d must be in [1, %d]", *r.K, index.MaxK)
+			return p, colBadParam("k", "k=%d must be in [1, %d]", *r.K, index.MaxK)
 		}
 		p.k = *r.K
 	}
@@ -127,44 +127,44 @@ func (r searchRequest) params() (searchParams, error) {
 	case index.ModeDense, index.ModeBM25, index.ModeHybrid:
 		p.mode = index.Mode(r.Mode)
 	default:
-		return p, colBadRequest("mode %q must be \"dense\", \"bm25\" or \"hybrid\"", r.Mode)
+		return p, colBadParam("mode", "mode %q must be \"dense\", \"bm25\" or \"hybrid\"", r.Mode)
 	}
 	switch index.Fusion(r.Fusion) {
 	case "":
 	case index.FusionRRF, index.FusionScore:
 		p.fusion = index.Fusion(r.Fusion)
 	default:
-		return p, colBadRequest("fusion %q must be \"rrf\" or \"score\"", r.Fusion)
+		return p, colBadParam("fusion", "fusion %q must be \"rrf\" or \"score\"", r.Fusion)
 	}
 	// A fusion setting outside hybrid mode, or a parameter of the other
 	// fusion, would be silently ignored, which hides a mistaken request;
 	// say so instead.
 	if p.mode != index.ModeHybrid && (r.Fusion != "" || r.Alpha != nil || r.RRFK != nil) {
-		return p, colBadRequest("fusion, alpha and rrf_k apply to \"mode\": \"hybrid\" only (mode is %q)", p.mode)
+		return p, colBadParam("mode", "fusion, alpha and rrf_k apply to \"mode\": \"hybrid\" only (mode is %q)", p.mode)
 	}
 	if r.Alpha != nil {
 		if p.fusion != index.FusionScore {
-			return p, colBadRequest("alpha applies to \"fusion\": \"score\" only")
+			return p, colBadParam("alpha", "alpha applies to \"fusion\": \"score\" only")
 		}
 		if !(*r.Alpha > 0 && *r.Alpha <= 1) {
-			return p, colBadRequest("alpha=%v must be in (0, 1]; for a purely lexical ranking use \"mode\": \"bm25\"", *r.Alpha)
+			return p, colBadParam("alpha", "alpha=%v must be in (0, 1]; for a purely lexical ranking use \"mode\": \"bm25\"", *r.Alpha)
 		}
 		p.alpha = *r.Alpha
 	}
 	if r.RRFK != nil {
 		if p.fusion != index.FusionRRF {
-			return p, colBadRequest("rrf_k applies to \"fusion\": \"rrf\" only")
+			return p, colBadParam("rrf_k", "rrf_k applies to \"fusion\": \"rrf\" only")
 		}
 		if *r.RRFK < 1 || *r.RRFK > maxRRFK {
-			return p, colBadRequest("rrf_k=%d must be an integer in [1, %d]", *r.RRFK, maxRRFK)
+			return p, colBadParam("rrf_k", "rrf_k=%d must be an integer in [1, %d]", *r.RRFK, maxRRFK)
 		}
 		p.rrfK = *r.RRFK
 	}
 	if r.Head != "" && p.mode == index.ModeBM25 {
-		return p, colBadRequest("head applies to dense and hybrid search only (mode is \"bm25\")")
+		return p, colBadParam("head", "head applies to dense and hybrid search only (mode is \"bm25\")")
 	}
 	if r.Head != "" && !store.ValidID(store.PrefixHead, r.Head) {
-		return p, colBadRequest("head %q is not a head id (head-...)", r.Head)
+		return p, colBadParam("head", "head %q is not a head id (head-...)", r.Head)
 	}
 	return p, nil
 }

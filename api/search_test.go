@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -145,6 +146,11 @@ func TestSearchErrors(t *testing.T) {
 		wantError(t, ls.json("POST", "/v1/collections/"+bad+"/search", `{"query":"a"}`), 400, "malformed collection id")
 	}
 	wantError(t, ls.do("POST", path, "text/plain", []byte(`{"query":"a"}`)), 415, "application/json")
+	for body, param := range map[string]string{`{"query":"a","k":0}`: "k", `{"query":"a","mode":"x"}`: "mode", `{"queries":["a",""]}`: "queries"} {
+		if r := ls.json("POST", path, body); !strings.Contains(string(r.Body), `"param":"`+param+`"`) {
+			t.Errorf("%s: %s, want param %q", body, r.Body, param)
+		}
+	}
 	if r := ls.do("POST", path, "Application/JSON; charset=UTF-8", []byte(`{"query":"bread oven"}`)); r.Status != 200 {
 		t.Fatalf("media types are case-insensitive: %d %s", r.Status, r.Body)
 	}
