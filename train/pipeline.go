@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"retune/dataset"
 	"retune/eval"
@@ -152,12 +151,11 @@ func (p *Pipeline) emit(ev StageEvent) {
 
 // Run fine-tunes a head on data's train split and evaluates base and tuned
 // retrieval on the test split (when the dataset has one).
-func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConfig) (*model.Head, Result, error) {
+func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConfig) (_ *model.Head, res Result, _ error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, Result{}, err
 	}
-	res := Result{Encoder: p.Encoder.Name(), TimingsS: map[string]float64{}}
-	total := time.Now()
+	res = Result{Encoder: p.Encoder.Name(), TimingsS: map[string]float64{}}
 	_, trainQrels, err := data.Split(cfg.TrainSplit)
 	if err != nil {
 		return nil, res, err
@@ -165,6 +163,8 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	if err := p.checkWorkDir(data, trainQrels, cfg); err != nil {
 		return nil, res, err
 	}
+	clock := newStageClock(p.WorkDir)
+	defer func() { res.TimingsS = clock.timings() }()
 	var testQrels eval.Qrels
 	if cfg.TestSplit != "" {
 		if _, q, err := data.Split(cfg.TestSplit); err == nil {
@@ -173,7 +173,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	}
 
 	// Embedding: every corpus text and query once, through the cache.
-	t0 := time.Now()
+	_, embedDone := clock.stage(StageEmbedding)
 	p.emit(StageEvent{Stage: StageEmbedding, Total: len(data.Corpus) + len(data.Queries)})
 	emb, err := EmbedDataset(ctx, p.Cache, p.Encoder, data.Corpus, data.Queries)
 	if err != nil {
@@ -189,12 +189,12 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		set.DocVecs[id] = docVecs[i]
 	}
 	p.emit(StageEvent{Stage: StageEmbedding, Done: len(data.Corpus) + len(data.Queries), Total: len(data.Corpus) + len(data.Queries)})
-	res.TimingsS[StageEmbedding] = time.Since(t0).Seconds()
+	embedDone()
 
 	// Mining with the base encoder.
 	var mined map[string][]string
 	if cfg.Negatives == NegMined || cfg.Negatives == NegBoth || cfg.Negatives == NegGenerated {
-		t0 = time.Now()
+		_, mineDone := clock.stage(StageMining)
 		p.emit(StageEvent{Stage: StageMining, Total: len(trainQrels)})
 		var rep negatives.MineReport
 		if p.Provided != nil {
@@ -231,22 +231,25 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 			note = fmt.Sprintf("using the dataset's %d provided hard negatives (%d queries) instead of mining", rep.Negatives, rep.Queries)
 		}
 		p.emit(StageEvent{Stage: StageMining, Done: len(trainQrels), Total: len(trainQrels), Note: note})
-		res.TimingsS[StageMining] = time.Since(t0).Seconds()
+		mineDone()
 	}
 
 	if cfg.Negatives == NegGenerated || cfg.Negatives == NegBoth {
-		t0 = time.Now()
+		_, genDone := clock.stage(StageGenerating)
 		gen, kept, err := p.generate(ctx, data, set, trainQrels, mined, cfg.Generation)
 		if err != nil {
 			return nil, res, err
 		}
 		res.Generation, res.Generated = gen, kept
-		res.TimingsS[StageGenerating] = time.Since(t0).Seconds()
+		genDone()
 	}
 
 	// Training.
-	t0 = time.Now()
+	epochDone, trainDone := clock.stage(StageTraining)
 	tr := &Trainer{Config: cfg.Train, Progress: func(ev Event) {
+		if ev.Kind == "epoch" {
+			epochDone()
+		}
 		p.emit(StageEvent{Stage: StageTraining, Done: ev.Epoch, Total: ev.Epochs, Train: &ev})
 	}}
 	if p.WorkDir != "" {
@@ -257,11 +260,11 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		return nil, res, err
 	}
 	res.Training = rep
-	res.TimingsS[StageTraining] = time.Since(t0).Seconds()
+	trainDone()
 
 	// Evaluation on the held-out split.
 	if len(testQrels) > 0 {
-		t0 = time.Now()
+		_, evalDone := clock.stage(StageEvaluating)
 		p.emit(StageEvent{Stage: StageEvaluating, Total: len(testQrels)})
 		corpus, err := set.searchCorpus()
 		if err != nil {
@@ -275,9 +278,8 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		}
 		res.TestQueries = len(testQrels)
 		p.emit(StageEvent{Stage: StageEvaluating, Done: len(testQrels), Total: len(testQrels)})
-		res.TimingsS[StageEvaluating] = time.Since(t0).Seconds()
+		evalDone()
 	}
-	res.TimingsS["total"] = time.Since(total).Seconds()
 	return head, res, nil
 }
 
