@@ -109,6 +109,27 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 	return created, nil
 }
 
+// maxHeadJSONBytes bounds the head part: retune train's head.json is a few
+// kB of settings and metrics.
+const maxHeadJSONBytes = 4 << 20
+
+// errHeadJSONTooLarge is limitedPart's error past the bound.
+var errHeadJSONTooLarge = fmt.Errorf("part %q (head.json) is larger than %d MiB", partHead, maxHeadJSONBytes>>20)
+
+// limitedPart fails with errHeadJSONTooLarge once more than left bytes are read.
+type limitedPart struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedPart) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if l.left -= int64(n); l.left < 0 {
+		return n, errHeadJSONTooLarge
+	}
+	return n, err
+}
+
 // receiveHeadParts streams the head and weights parts into dir as the
 // head.json and weights.bin LoadHead reads.
 func receiveHeadParts(r *http.Request, dir string) error {
@@ -140,8 +161,17 @@ func receiveHeadParts(r *http.Request, dir string) error {
 			return badUpload("part %q sent twice", field)
 		}
 		got[field] = true
-		src := &trackedReader{r: part}
+		var r io.Reader = part
+		if field == partHead {
+			// head.json is metadata: bound it, so a junk-filled one cannot
+			// fill the disk and memory with "metrics".
+			r = &limitedPart{r: part, left: maxHeadJSONBytes}
+		}
+		src := &trackedReader{r: r}
 		if _, _, err := store.WriteFileAtomic(filepath.Join(dir, name), src); err != nil {
+			if errors.Is(src.err, errHeadJSONTooLarge) {
+				return &uploadError{status: http.StatusRequestEntityTooLarge, msg: src.err.Error()}
+			}
 			if src.err != nil {
 				return readError(src.err)
 			}

@@ -30,11 +30,21 @@ type HeadConfig struct {
 	Seed int64 `json:"seed"`
 }
 
+// MaxHeadDim bounds a head's d_in and d_out: 65,536 is far past any
+// embedding width in use, and a full head of that size would already hold
+// 2^32 parameters.
+const MaxHeadDim = 1 << 16
+
 // normalized returns cfg with defaults filled in, or an error describing the
 // first invalid field.
 func (cfg HeadConfig) normalized() (HeadConfig, error) {
 	if cfg.DIn <= 0 || cfg.DOut <= 0 {
 		return cfg, fmt.Errorf("model: head dimensions must be positive, got d_in=%d d_out=%d", cfg.DIn, cfg.DOut)
+	}
+	if cfg.DIn > MaxHeadDim || cfg.DOut > MaxHeadDim {
+		// Bounds every parameter count below overflow (a head.json from
+		// elsewhere could otherwise wrap d_out·d_in to a small number).
+		return cfg, fmt.Errorf("model: head dimensions must be at most %d, got d_in=%d d_out=%d", MaxHeadDim, cfg.DIn, cfg.DOut)
 	}
 	if cfg.Rank < 0 {
 		return cfg, fmt.Errorf("model: head rank must be >= 0, got %d", cfg.Rank)

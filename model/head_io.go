@@ -183,8 +183,10 @@ func LoadHead(dir string) (*Head, HeadMeta, error) {
 	h := newHeadStorage(cfg)
 	headDecodeFloat64LE(h.params, raw)
 	for i, p := range h.params {
-		if math.IsNaN(p) || math.IsInf(p, 0) {
-			return fail(fmt.Errorf("%s parameter %d is %v", doc.WeightsFile, i, p))
+		// Finite in float32 too: projections and exports run in float32,
+		// where a larger value becomes ±Inf and the embeddings NaN.
+		if math.IsNaN(p) || math.IsInf(float64(float32(p)), 0) {
+			return fail(fmt.Errorf("%s parameter %d is %v, not a finite float32", doc.WeightsFile, i, p))
 		}
 	}
 	meta := HeadMeta{

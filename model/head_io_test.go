@@ -1,6 +1,9 @@
 package model
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -145,6 +148,13 @@ func TestHeadLoadRejectsBadHeadJSON(t *testing.T) {
 		{"invalid config", func(d map[string]any) { d["config"].(map[string]any)["apply"] = "docs" }, nil},
 		{"unknown dtype", func(d map[string]any) { d["weights_dtype"] = "float32le" }, nil},
 		{"weights outside folder", func(d map[string]any) { d["weights_file"] = "../weights.bin" }, nil},
+		{"dimensions whose product wraps", func(d map[string]any) {
+			// 2^62 × 3 parameters wrap to a small int64; nothing may be
+			// allocated or sliced from such a config.
+			const huge = float64(1 << 62)
+			d["config"].(map[string]any)["d_out"], d["d_out"], d["num_params"] = huge, huge, 0.0
+			d["param_layout"] = []any{map[string]any{"name": "weight", "shape": []any{huge, 3.0}}}
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,6 +168,26 @@ func TestHeadLoadRejectsBadHeadJSON(t *testing.T) {
 				t.Fatalf("LoadHead error = %v, want %v", err, tt.target)
 			}
 		})
+	}
+}
+
+// A weight past float32's range is refused: projections and exports run in
+// float32, where it would turn embeddings into NaN.
+func TestHeadLoadRejectsFloat32Overflow(t *testing.T) {
+	dir := headSaved(t)
+	path := filepath.Join(dir, "weights.bin")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(raw[8:], math.Float64bits(1e39))
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(raw)
+	headEditJSON(t, dir, func(d map[string]any) { d["weights_sha256"] = hex.EncodeToString(sum[:]) })
+	if _, _, err := LoadHead(dir); err == nil || !strings.Contains(err.Error(), "parameter 1 is 1e+39, not a finite float32") {
+		t.Fatalf("LoadHead error = %v, want parameter 1 refused", err)
 	}
 }
 

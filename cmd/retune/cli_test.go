@@ -159,7 +159,10 @@ func TestEmbedLinesReportsZeroVectors(t *testing.T) {
 		return out, nil
 	}
 	var out strings.Builder
-	zero, err := embedLines(t.Context(), strings.NewReader("dog\n2019\ncat\nfish\n2019\n"), &out, 2, fake)
+	zero, err := embedLines(t.Context(), strings.NewReader("\ufeffdog\n2019\ncat\nfish\n2019\n"), &out, 2, fake)
+	if strings.Contains(out.String(), "\ufeff") {
+		t.Fatalf("the byte-order mark was embedded as text:\n%s", out.String())
+	}
 	if err != nil || fmt.Sprint(zero) != "[2 5]" || strings.Count(out.String(), "\n") != 5 {
 		t.Fatalf("zero lines %v, err %v, output:\n%s", zero, err, out.String())
 	}

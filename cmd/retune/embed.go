@@ -95,6 +95,9 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 	for sc.Scan() {
 		line++
 		t := sc.Text()
+		if line == 1 {
+			t = strings.TrimPrefix(t, "\ufeff") // a byte-order mark is not text
+		}
 		if strings.TrimSpace(t) == "" {
 			return zero, fmt.Errorf("line %d is empty: one text per line", line)
 		}

@@ -83,6 +83,11 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if *out == "" {
 		return usageError{errors.New("--out is required")}
 	}
+	if *work != "" && nested(*out, *work) {
+		// The head folder would fill with checkpoints, and the next run
+		// (a resume) would find it holding more than a head.
+		return usageError{fmt.Errorf("--work %s and --out %s must be separate folders, neither inside the other", *work, *out)}
+	}
 	if df.pairs != "" && df.testPairs == "" {
 		cfg.TestSplit = "" // no held-out queries to report on
 	}
@@ -163,12 +168,14 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	}
 	summary := map[string]any{
 		"encoder": enc.Name(), "head": *out, "test_split": cfg.TestSplit, "test_queries": res.TestQueries,
-		"base": pick(res.Base), "tuned": pick(res.Tuned),
 		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun, "dev_base": pick(res.Training.DevBase), "dev_best": pick(res.Training.DevBest),
 		"epoch_seconds": res.Training.EpochSeconds, "timings_s": res.TimingsS,
 		"cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
 	}
 	// Reports that do not apply are left out, as in the API's job result.
+	if res.TestQueries > 0 {
+		summary["base"], summary["tuned"] = pick(res.Base), pick(res.Tuned)
+	}
 	if res.Mining != nil {
 		summary["mining"] = res.Mining
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"retune/model"
 	"retune/models"
@@ -67,4 +68,19 @@ func makeOutDir(dir string) (remove func(), err error) {
 			os.RemoveAll(first)
 		}
 	}, nil
+}
+
+// nested reports whether a and b are the same folder or one is inside the
+// other (by their absolute, cleaned paths).
+func nested(a, b string) bool {
+	a, errA := filepath.Abs(a)
+	b, errB := filepath.Abs(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	inside := func(x, y string) bool {
+		rel, err := filepath.Rel(y, x)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	return inside(a, b) || inside(b, a)
 }

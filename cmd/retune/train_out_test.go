@@ -44,3 +44,17 @@ func TestCheckTrainOut(t *testing.T) {
 		}
 	}
 }
+
+func TestNested(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"w", "w", true}, {"w", "w/", true}, {"w/sub", "w", true}, {"w", "./w/sub", true},
+		{"w", "w2", false}, {"a/w", "b/w", false}, {"../x", "x", false},
+	} {
+		if got := nested(tt.a, tt.b); got != tt.want {
+			t.Errorf("nested(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
