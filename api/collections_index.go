@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ func (s *Server) startIndexing(col store.Collection) {
 		}
 		defer s.cols.release()
 		start := time.Now()
-		err := s.indexCollection(ctx, col)
+		err := s.indexCollectionSafely(ctx, col)
 		switch {
 		case err == nil:
 			s.log.Info("collection indexed", "collection", col.ID, "s", time.Since(start).Seconds())
@@ -63,6 +64,19 @@ func (s *Server) startIndexing(col store.Collection) {
 			}
 		}
 	}()
+}
+
+// indexCollectionSafely is indexCollection with a panic turned into the
+// collection's failure: it runs in its own goroutine, where a panic would
+// take the server down, and again at every start that resumes it.
+func (s *Server) indexCollectionSafely(ctx context.Context, col store.Collection) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("collection indexing panicked", "collection", col.ID, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	return s.indexCollection(ctx, col)
 }
 
 // failureMessage is what a failed collection shows its users: the reason
