@@ -31,6 +31,11 @@ type MineReport struct {
 	MarginRejected   int  `json:"margin_rejected"`
 	PositivesSkipped int  `json:"positives_skipped"`
 	Provided         bool `json:"provided,omitempty"` // the dataset's own negatives were used instead of mining
+	// With Provided: the training queries the dataset gave no negative,
+	// mined instead, and the negatives mined for them (both included in
+	// Queries and Negatives).
+	MinedQueries   int `json:"mined_queries,omitempty"`
+	MinedNegatives int `json:"mined_negatives,omitempty"`
 }
 
 // Mine returns up to PerQuery negative doc ids per query, best-scoring first.

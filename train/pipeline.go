@@ -198,15 +198,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		p.emit(StageEvent{Stage: StageMining, Total: len(trainQrels)})
 		var rep negatives.MineReport
 		if p.Provided != nil {
-			// Only the training queries' own: a held-out query's negatives
-			// are not training data.
-			mined, rep = map[string][]string{}, negatives.MineReport{Provided: true}
-			for q, ids := range p.Provided {
-				if _, ok := trainQrels[q]; ok && len(ids) > 0 {
-					mined[q] = ids
-					rep.Queries++
-					rep.Negatives += len(ids)
-				}
+			var err error
+			if mined, rep, err = p.provided(set, trainQrels, cfg.Mine); err != nil {
+				return nil, res, err
 			}
 		} else if err := p.cached(StageMining, "mined.json", &struct {
 			M *map[string][]string
@@ -228,7 +222,10 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		}
 		note := fmt.Sprintf("%d negatives, %d queries topped up past the margin", rep.Negatives, rep.FallbackQueries)
 		if rep.Provided {
-			note = fmt.Sprintf("using the dataset's %d provided hard negatives (%d queries) instead of mining", rep.Negatives, rep.Queries)
+			note = fmt.Sprintf("using the dataset's %d provided hard negatives (%d queries) instead of mining", rep.Negatives-rep.MinedNegatives, rep.Queries-rep.MinedQueries)
+			if rep.MinedQueries > 0 {
+				note += fmt.Sprintf("; mined %d for the %d queries the dataset gave none", rep.MinedNegatives, rep.MinedQueries)
+			}
 		}
 		p.emit(StageEvent{Stage: StageMining, Done: len(trainQrels), Total: len(trainQrels), Note: note})
 		mineDone()
@@ -281,6 +278,40 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		evalDone()
 	}
 	return head, res, nil
+}
+
+// provided takes the training queries' own negatives from p.Provided (a
+// held-out query's are not training data) and mines for the training
+// queries the dataset gave none, so that none is left with in-batch
+// negatives only.
+func (p *Pipeline) provided(set *Set, trainQrels eval.Qrels, cfg negatives.MineConfig) (map[string][]string, negatives.MineReport, error) {
+	mined, rep := map[string][]string{}, negatives.MineReport{Provided: true}
+	missing := eval.Qrels{}
+	for q, docs := range trainQrels {
+		if ids := p.Provided[q]; len(ids) > 0 {
+			mined[q] = ids
+			rep.Queries++
+			rep.Negatives += len(ids)
+		} else {
+			missing[q] = docs
+		}
+	}
+	if len(missing) == 0 {
+		return mined, rep, nil
+	}
+	extra, mrep, err := p.mine(set, missing, cfg)
+	if err != nil {
+		return nil, rep, err
+	}
+	for q, ids := range extra {
+		mined[q] = ids
+	}
+	rep.MinedQueries, rep.MinedNegatives = mrep.Queries, mrep.Negatives
+	rep.Queries += mrep.Queries
+	rep.Negatives += mrep.Negatives
+	rep.FallbackQueries, rep.FallbackNegs = mrep.FallbackQueries, mrep.FallbackNegs
+	rep.MarginRejected, rep.PositivesSkipped = mrep.MarginRejected, mrep.PositivesSkipped
+	return mined, rep, nil
 }
 
 func (p *Pipeline) mine(set *Set, qrels eval.Qrels, cfg negatives.MineConfig) (map[string][]string, negatives.MineReport, error) {

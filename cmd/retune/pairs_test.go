@@ -160,6 +160,41 @@ func TestTrainAndEvalOnPairs(t *testing.T) {
 	}
 }
 
+// Queries the pairs give no negative are mined for, not left with in-batch
+// negatives only.
+func TestTrainPairsMinesWhereNoNegativeIsGiven(t *testing.T) {
+	data := testenv.SciFact(t, "train")
+	testenv.Glove(t)
+	dir := t.TempDir()
+	half := filepath.Join(dir, "half.jsonl")
+	n := writePairs(t, half, data, "train", 100, 50)
+	var err error
+	out := stdout(t, func() {
+		err = runTrain(t.Context(), []string{"--pairs", half, "--out", filepath.Join(dir, "head"), "--epochs", "1",
+			"--models", testenv.ModelsRoot(t), "--cache", filepath.Join(dir, "cache")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Mining struct {
+			Provided           bool
+			Queries, Negatives int
+			MinedQueries       int `json:"mined_queries"`
+			MinedNegatives     int `json:"mined_negatives"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	m := res.Mining
+	given := 50 - (100 - n) // repeated query texts merge (SciFact has a few)
+	if !m.Provided || m.Queries != n || m.MinedQueries < n-50 || m.MinedQueries > n-given ||
+		m.Negatives != m.MinedNegatives+(n-m.MinedQueries) || m.MinedNegatives < m.MinedQueries {
+		t.Fatalf("mining report %+v for %d queries, 50 lines with a negative", m, n)
+	}
+}
+
 func TestTrainPairsErrorsNameTheFile(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.jsonl")
