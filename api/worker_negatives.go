@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"retune/dataset"
 	"retune/negatives"
@@ -34,6 +35,9 @@ func (s *Server) generatorFor(jobID string, spec jobSpec, data *dataset.BEIR) (n
 			return nil, err
 		}
 		llm = s.llmConfig(spec, key)
+		llm.OnRetry = func(attempt int, wait time.Duration, err error) {
+			s.log.Warn("LLM request failed; retrying", "job", jobID, "attempt", attempt, "wait_s", wait.Seconds(), "err", err.Error())
+		}
 	}
 	texts := make([]string, len(data.Corpus))
 	for i, d := range data.Corpus {

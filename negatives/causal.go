@@ -136,6 +136,19 @@ func errNoUsable(dropped []string) error {
 	return fmt.Errorf("no usable negatives: %s", strings.Join(dropped, "; "))
 }
 
+// LLMGeneratorUsage is what an LLM generator reports in Report.Usage: what
+// its client spent (requests, retries, repairs, cache hits, tokens) and how
+// the reply items fared before the run's filters saw them.
+type LLMGeneratorUsage struct {
+	LLM   LLMUsage `json:"llm"`
+	Items GenStats `json:"items"`
+}
+
+// UsageReport implements UsageReporter.
+func (g *CausalGenerator) UsageReport() any {
+	return LLMGeneratorUsage{LLM: g.llm.Usage(), Items: g.Stats()}
+}
+
 // GenStats counts a generator's output; Dropped items never reach callers.
 type GenStats struct {
 	Pairs     int64 `json:"pairs"`     // Generate calls

@@ -355,6 +355,10 @@ func TestCausalFailureKeepsOtherPairs(t *testing.T) {
 	if u := llm.Usage(); u.Failures != 1 || u.Requests != 4*2+2 {
 		t.Errorf("usage %+v", u)
 	}
+	// Run copies this into Report.Usage: what the LLM spent, and the items.
+	if u, ok := g.UsageReport().(LLMGeneratorUsage); !ok || u.LLM.Requests != 10 || u.LLM.Retries != 1 || u.Items.Negatives != 12 {
+		t.Errorf("usage report %+v", g.UsageReport())
+	}
 
 	// Resuming against a server that is now down: the finished pairs come
 	// back from the cache, the failed one fails again.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"reflect"
@@ -25,8 +26,10 @@ type LLMConfig struct {
 	// version that accepts response_format json_object).
 	APIVersion string
 
-	// Temperature is sent as is, except that zero is left out of the
-	// request (go-openai omits it), so the server's default applies.
+	// Temperature is sent as is; 0 goes out as the smallest positive
+	// float32, since go-openai drops a zero (the server's default, often
+	// 1, would apply) and servers treat that value as greedy decoding.
+	// OpenAI's reasoning models, which take no temperature, get none.
 	Temperature float32
 	MaxTokens   int // reply budget; zero leaves it to the server
 
@@ -37,18 +40,48 @@ type LLMConfig struct {
 
 	MinBackoff time.Duration // first retry waits up to this (default 500ms)
 	MaxBackoff time.Duration // cap on one wait (default 30s)
+
+	// OnRetry, when set, hears of each retry before its wait, so a slow or
+	// failing endpoint is visible while it happens (it may be called from
+	// many goroutines at once).
+	OnRetry func(attempt int, wait time.Duration, err error) `json:"-"`
 }
 
-// LLMConfigFromEnv reads the usual OpenAI variables plus RETUNE_LLM_MODEL.
-// Everything not read from the environment is left zero (so defaulted).
+// DefaultLLMTemperature samples some variety between a pair's negatives
+// while keeping them on task.
+const DefaultLLMTemperature = 0.7
+
+// LLMConfigFromEnv reads the usual OpenAI variables plus RETUNE_LLM_MODEL,
+// with the default temperature. Everything else is left zero (so
+// defaulted).
 func LLMConfigFromEnv() LLMConfig {
 	return LLMConfig{
-		BaseURL:    os.Getenv("OPENAI_BASE_URL"),
-		APIKey:     os.Getenv("OPENAI_API_KEY"),
-		Org:        os.Getenv("OPENAI_ORG_ID"),
-		APIVersion: os.Getenv("OPENAI_API_VERSION"),
-		Model:      os.Getenv("RETUNE_LLM_MODEL"),
+		BaseURL:     os.Getenv("OPENAI_BASE_URL"),
+		APIKey:      os.Getenv("OPENAI_API_KEY"),
+		Org:         os.Getenv("OPENAI_ORG_ID"),
+		APIVersion:  os.Getenv("OPENAI_API_VERSION"),
+		Model:       os.Getenv("RETUNE_LLM_MODEL"),
+		Temperature: DefaultLLMTemperature,
 	}
+}
+
+// Validate checks the settings a user chooses (zero values are defaults,
+// see the fields).
+func (c LLMConfig) Validate() error {
+	var msgs []string
+	if !(c.Temperature >= 0 && c.Temperature <= 2) {
+		msgs = append(msgs, fmt.Sprintf("LLM temperature must be in [0, 2], got %g", c.Temperature))
+	}
+	if c.Concurrency > 256 {
+		msgs = append(msgs, fmt.Sprintf("LLM concurrency must be at most 256, got %d", c.Concurrency))
+	}
+	if c.MaxRetries > 20 {
+		msgs = append(msgs, fmt.Sprintf("LLM retries must be at most 20, got %d", c.MaxRetries))
+	}
+	if len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 const azureAPIVersion = "2024-06-01"
@@ -226,8 +259,13 @@ func (c *LLM) request(msgs []openai.ChatCompletionMessage) openai.ChatCompletion
 	req := openai.ChatCompletionRequest{
 		Model:          c.cfg.Model,
 		Messages:       msgs,
-		Temperature:    c.cfg.Temperature,
+		Temperature:    max(c.cfg.Temperature, math.SmallestNonzeroFloat32),
 		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
+	}
+	if err := openai.NewReasoningValidator().Validate(req); errors.Is(err, openai.ErrReasoningModelLimitationsOther) ||
+		errors.Is(err, openai.ErrReasoningSamplingUnsupported) {
+		// OpenAI's reasoning models refuse any temperature: leave it out.
+		req.Temperature = 0
 	}
 	if c.cfg.MaxTokens > 0 {
 		// Local servers know max_tokens; OpenAI's reasoning models refuse it

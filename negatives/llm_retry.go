@@ -40,6 +40,9 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 		if retryAfter > 0 {
 			wait = min(retryAfter, maxRetryAfter)
 		}
+		if c.cfg.OnRetry != nil {
+			c.cfg.OnRetry(attempt+1, wait, err)
+		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return "", fmt.Errorf("chat completion: %w", err)
 		}

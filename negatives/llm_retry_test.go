@@ -58,6 +58,26 @@ func TestLLMRetryAfterIsCapped(t *testing.T) {
 	}
 }
 
+// OnRetry hears of each retry, with its wait, before the wait.
+func TestLLMOnRetry(t *testing.T) {
+	f := newFakeChat(t, fakeSequence(t, fakeReply{Status: 500}, fakeReply{Status: 429, Header: map[string]string{"Retry-After": "2"}}, okReply(llmTestGood)))
+	var heard []string
+	c := newTestLLM(t, f, func(cfg *LLMConfig) {
+		cfg.OnRetry = func(attempt int, wait time.Duration, err error) {
+			heard = append(heard, fmt.Sprintf("%d %v", attempt, wait >= 2*time.Second))
+		}
+	})
+	var log sleepLog
+	c.sleep = log.sleep
+	var out llmTestReply
+	if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &out); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(heard) != "[1 false 2 true]" {
+		t.Errorf("OnRetry heard %v, want attempts 1 then 2 (the second after Retry-After: 2)", heard)
+	}
+}
+
 func TestLLMRetryBackoffBounds(t *testing.T) {
 	lo, hi := 10*time.Millisecond, 300*time.Millisecond
 	for attempt, ceiling := range []time.Duration{10, 20, 40, 80, 160, 300, 300} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +67,31 @@ func TestLLMRequestShape(t *testing.T) {
 	want := LLMUsage{Calls: 1, Requests: 1, PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}
 	if u := c.Usage(); u != want {
 		t.Errorf("usage %+v, want %+v", u, want)
+	}
+}
+
+// A temperature of 0 reaches the server (go-openai would drop a zero and
+// leave the server's default, often 1); reasoning models get none.
+func TestLLMTemperatureSent(t *testing.T) {
+	tests := []struct {
+		model string
+		temp  float32
+		want  any // nil: absent
+	}{
+		{"test-model", 0, 1e-45}, // math.SmallestNonzeroFloat32, as float32 JSON spells it
+		{"test-model", 0.7, 0.7},
+		{"o3-mini", 0.7, nil},
+	}
+	for _, tt := range tests {
+		f := newFakeChat(t, fakeSequence(t, okReply(llmTestGood)))
+		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.Model, cfg.Temperature = tt.model, tt.temp })
+		var got llmTestReply
+		if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got); err != nil {
+			t.Fatal(err)
+		}
+		if v := f.request(0).Raw["temperature"]; v != tt.want {
+			t.Errorf("%s at %g: temperature sent %v, want %v", tt.model, tt.temp, v, tt.want)
+		}
 	}
 }
 
@@ -360,8 +386,8 @@ func TestLLMConfigFromEnv(t *testing.T) {
 	t.Setenv("OPENAI_API_VERSION", "")
 	t.Setenv("RETUNE_LLM_MODEL", "llama3")
 	got := LLMConfigFromEnv()
-	want := LLMConfig{BaseURL: "http://localhost:8000/v1", APIKey: "sk-env", Org: "org-env", Model: "llama3"}
-	if got != want {
+	want := LLMConfig{BaseURL: "http://localhost:8000/v1", APIKey: "sk-env", Org: "org-env", Model: "llama3", Temperature: DefaultLLMTemperature}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

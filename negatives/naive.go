@@ -23,6 +23,11 @@ func NewNaiveGenerator(llm *LLM) *NaiveGenerator { return &NaiveGenerator{llm: l
 // Name is the generator's label in Negative.Generator and reports.
 func (g *NaiveGenerator) Name() string { return "naive" }
 
+// UsageReport implements UsageReporter.
+func (g *NaiveGenerator) UsageReport() any {
+	return LLMGeneratorUsage{LLM: g.llm.Usage(), Items: g.Stats()}
+}
+
 // Stats returns what the generator has produced and dropped so far.
 func (g *NaiveGenerator) Stats() GenStats { return g.stats.snapshot() }
 

@@ -36,6 +36,10 @@ func runServe(ctx context.Context, args []string) error {
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	lazyCollections := fs.Bool("lazy-collections", false, "load a ready collection on its first search instead of loading them all in the background at start")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
+	llmTimeout := fs.Duration("llm-timeout", 60*time.Second, "time allowed for one LLM request (jobs with causal or naive negatives; the endpoint is $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm)")
+	llmRetries := fs.Int("llm-retries", 4, "retries of an LLM request after 429, 5xx, a timeout or a dropped connection (0: none)")
+	llmConcurrency := fs.Int("llm-concurrency", 4, "LLM requests in flight per job, 1-256")
+	llmTemperature := fs.Float64("llm-temperature", negatives.DefaultLLMTemperature, "LLM sampling temperature, 0-2 (0: greedy)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (all allocations since start) to this file at shutdown")
 	if err := parseFlags(fs, args); err != nil {
@@ -43,6 +47,17 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if *workers < 1 || *maxInputs < 1 {
 		return usageError{fmt.Errorf("--workers (%d) and --max-inputs (%d) must be at least 1", *workers, *maxInputs)}
+	}
+	llm := negatives.LLMConfigFromEnv()
+	llm.Timeout, llm.MaxRetries, llm.Concurrency, llm.Temperature = *llmTimeout, *llmRetries, *llmConcurrency, float32(*llmTemperature)
+	if *llmRetries == 0 {
+		llm.MaxRetries = -1 // LLMConfig's "none"; its zero means the default
+	}
+	if *llmTimeout <= 0 || *llmRetries < 0 || *llmConcurrency < 1 {
+		return usageError{fmt.Errorf("--llm-timeout (%s) must be positive, --llm-retries (%d) at least 0, --llm-concurrency (%d) at least 1", *llmTimeout, *llmRetries, *llmConcurrency)}
+	}
+	if err := llm.Validate(); err != nil {
+		return usageError{err}
 	}
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {
@@ -92,7 +107,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	srv, err := api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs, Store: st, LazyCollections: *lazyCollections,
-		Workers: *workers, LLM: negatives.LLMConfigFromEnv(), APIKeys: keys})
+		Workers: *workers, LLM: llm, APIKeys: keys})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -96,6 +97,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 		return usageError{err}
 	}
 	if _, err := negatives.ResolveKind(*generator, llm.config()); err != nil {
+		return usageError{err}
+	}
+	if err := llm.validate(); err != nil {
 		return usageError{err}
 	}
 	if *rewrite && *generator != "" && *generator != negatives.KindOffline {
@@ -263,6 +267,8 @@ type llmFlags struct {
 	cache            string
 	concurrency      int
 	temperature      float64
+	timeout          time.Duration
+	retries          int
 }
 
 func (l *llmFlags) register(fs *flag.FlagSet) {
@@ -271,19 +277,46 @@ func (l *llmFlags) register(fs *flag.FlagSet) {
 	l.model = hiddenFlag(fs, "llm-model", env.Model, "LLM `model` or deployment name (default $RETUNE_LLM_MODEL)")
 	l.key = hiddenFlag(fs, "llm-key", env.APIKey, "LLM API `key` (default $OPENAI_API_KEY)")
 	fs.StringVar(&l.cache, "llm-cache", "data/llm-cache", "folder caching LLM replies (reruns pay nothing twice)")
-	fs.IntVar(&l.concurrency, "llm-concurrency", 4, "LLM requests in flight")
-	fs.Float64Var(&l.temperature, "llm-temperature", 0.7, "LLM sampling temperature")
+	fs.IntVar(&l.concurrency, "llm-concurrency", 4, "LLM requests in flight, 1-256")
+	fs.Float64Var(&l.temperature, "llm-temperature", negatives.DefaultLLMTemperature, "LLM sampling temperature, 0-2 (0: greedy)")
+	fs.DurationVar(&l.timeout, "llm-timeout", 60*time.Second, "time allowed for one LLM request")
+	fs.IntVar(&l.retries, "llm-retries", 4, "retries of a request after 429, 5xx, a timeout or a dropped connection (0: none)")
 }
 
+// validate refuses values the LLM client would otherwise default silently.
+func (l *llmFlags) validate() error {
+	switch {
+	case l.concurrency < 1:
+		return fmt.Errorf("--llm-concurrency must be at least 1, got %d", l.concurrency)
+	case l.timeout <= 0:
+		return fmt.Errorf("--llm-timeout must be positive, got %s", l.timeout)
+	case l.retries < 0:
+		return fmt.Errorf("--llm-retries must be at least 0, got %d", l.retries)
+	}
+	return l.config().Validate()
+}
+
+// config is the flags' LLM configuration; retries are reported on stderr
+// as they happen, so a slow or failing endpoint shows before the run ends.
 func (l *llmFlags) config() negatives.LLMConfig {
 	c := negatives.LLMConfigFromEnv()
 	c.BaseURL, c.Model, c.APIKey, c.CacheDir = l.base.Get(), l.model.Get(), l.key.Get(), l.cache
-	c.Concurrency, c.Temperature = l.concurrency, float32(l.temperature)
+	c.Concurrency, c.Temperature, c.Timeout, c.MaxRetries = l.concurrency, float32(l.temperature), l.timeout, l.retries
+	if l.retries == 0 {
+		c.MaxRetries = -1 // LLMConfig's "none"; its zero means the default
+	}
+	c.OnRetry = func(attempt int, wait time.Duration, err error) {
+		fmt.Fprintf(os.Stderr, "llm: request failed (%v); retry %d of %d in %s\n", err, attempt, l.retries, wait.Round(10*time.Millisecond))
+	}
 	return c
 }
 
 // generationSummary keeps the run summary short: counts and diagnostics.
 func generationSummary(r *negatives.Report) any {
-	return map[string]any{"generator": r.Generator, "pairs": r.Pairs, "generated": r.Generated, "kept": r.Kept,
+	m := map[string]any{"generator": r.Generator, "pairs": r.Pairs, "generated": r.Generated, "kept": r.Kept,
 		"rejected_by_reason": r.RejectedByReason, "failures": r.Failures, "diagnostics": r.Diagnostics}
+	if r.Usage != nil {
+		m["usage"] = r.Usage // LLM generators: requests, retries, tokens, dropped reply items
+	}
+	return m
 }
