@@ -111,7 +111,11 @@ func (r *recorder) observe(ev train.StageEvent) {
 	case ev.Train != nil && ev.Train.Kind == "step":
 		r.step(*ev.Train)
 	case ev.Note != "":
-		r.s.appendEvent(r.ctx, r.jobID, store.LevelInfo, evMessage, ev.Stage+": "+ev.Note, stageData{Stage: ev.Stage})
+		level := store.LevelInfo
+		if ev.Warn {
+			level = store.LevelWarn
+		}
+		r.s.appendEvent(r.ctx, r.jobID, level, evMessage, ev.Stage+": "+ev.Note, stageData{Stage: ev.Stage})
 	}
 	r.progress(ev)
 }

@@ -105,6 +105,9 @@ type StageEvent struct {
 	Total int    `json:"total"`
 	Train *Event `json:"train,omitempty"`
 	Note  string `json:"note,omitempty"`
+	// Warn marks a Note about something the user should look at: the run
+	// goes on, but not as asked.
+	Warn bool `json:"warn,omitempty"`
 }
 
 // Pipeline runs embedding → mining → generating → training → evaluating.
@@ -238,6 +241,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 			return nil, res, err
 		}
 		res.Generation, res.Generated = gen, kept
+		if note := generationWarning(gen); note != "" {
+			p.emit(StageEvent{Stage: StageGenerating, Note: note, Warn: true})
+		}
 		genDone()
 	}
 
@@ -278,6 +284,27 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		evalDone()
 	}
 	return head, res, nil
+}
+
+// generationWarning says when generation fell short in a way the report
+// alone would hide until the run ends: every negative rejected (training
+// then goes on without any), or pairs that failed.
+func generationWarning(r *negatives.Report) string {
+	var parts []string
+	if r.Kept == 0 {
+		var reasons []string
+		for _, reason := range negatives.RejectReasons {
+			if n := r.RejectedByReason[reason]; n > 0 {
+				reasons = append(reasons, fmt.Sprintf("%s %d", reason, n))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("no generated negative was kept (%d generated; rejected: %s); training goes on without any",
+			r.Generated, strings.Join(reasons, ", ")))
+	}
+	if r.Failures > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d pairs failed (first: %s)", r.Failures, r.Pairs, strings.Join(r.FailureSamples[:min(1, len(r.FailureSamples))], "")))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // provided takes the training queries' own negatives from p.Provided (a

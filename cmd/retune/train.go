@@ -253,6 +253,8 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 		default:
 			if ev.Done == 0 && ev.Note == "" {
 				fmt.Fprintf(f, "%s: %d items\n", ev.Stage, ev.Total)
+			} else if ev.Note != "" && ev.Warn {
+				fmt.Fprintf(f, "%s: warning: %s\n", ev.Stage, ev.Note)
 			} else if ev.Note != "" {
 				fmt.Fprintf(f, "%s: %s\n", ev.Stage, ev.Note)
 			}
