@@ -193,11 +193,15 @@ func TestJobGeneratorDefault(t *testing.T) {
 		{withLLM, `,"generator":"offline"`, "offline"},
 		{without, ``, "offline"},
 		{without, `,"llm":{"base_url":"http://127.0.0.1:9/v1","model":"m"}`, "causal"},
+		{without, `,"llm":{"base_url":"http://user:s3cret@127.0.0.1:9/v1","model":"m"}`, "causal"},
 	} {
 		ds := mustJSON[datasetJSON](t, tc.js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
 		job := tc.js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated"%s}`, ds.ID, tc.extra))
 		if job.Generator == nil || *job.Generator != tc.want {
 			t.Errorf("server LLM %v, request %s: generator %v, want %q", tc.js == withLLM, tc.extra, job.Generator, tc.want)
+		}
+		if r := tc.js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil); strings.Contains(string(r.Body), "s3cret") {
+			t.Errorf("credentials in the base URL come back: %s", r.Body)
 		}
 	}
 }

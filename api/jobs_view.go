@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"retune/negatives"
 	"retune/store"
 )
 
@@ -43,7 +44,7 @@ func (s *Server) jobView(j store.Job) jobObject {
 		s.log.Error("job settings unreadable", "job", j.ID, "err", err)
 	}
 	v := jobObject{ID: j.ID, Object: "fine_tuning.job", Status: j.Status, StageProgress: j.StageProgress,
-		Model: j.Encoder, Dataset: j.DatasetID, Negatives: spec.Negatives, LLM: spec.LLM,
+		Model: j.Encoder, Dataset: j.DatasetID, Negatives: spec.Negatives, LLM: redactedLLM(spec.LLM),
 		Hyperparameters: spec.Hyperparameters, CreatedAt: j.CreatedAt.Unix(),
 		StartedAt: unixOrNil(j.StartedAt), FinishedAt: unixOrNil(j.FinishedAt),
 		Result: j.Result, Attempts: j.Attempts, CancelRequested: j.CancelRequested}
@@ -88,4 +89,16 @@ func checkpointView(cp store.Checkpoint) checkpointObject {
 	}
 	return checkpointObject{Object: "fine_tuning.job.checkpoint", JobID: cp.JobID, Epoch: cp.Epoch,
 		Metrics: m, CreatedAt: cp.CreatedAt.Unix()}
+}
+
+// redactedLLM is the job's LLM settings as shown: credentials written into
+// the base URL (https://user:secret@host/v1) stay in the stored spec, which
+// calls the endpoint, but never come back in a response.
+func redactedLLM(l *llmSettings) *llmSettings {
+	if l == nil {
+		return nil
+	}
+	shown := *l
+	shown.BaseURL = negatives.RedactURL(l.BaseURL)
+	return &shown
 }

@@ -360,10 +360,10 @@ func TestCausalFailureKeepsOtherPairs(t *testing.T) {
 		t.Errorf("usage report %+v", g.UsageReport())
 	}
 
-	// Resuming against a server that is now down: the finished pairs come
-	// back from the cache, the failed one fails again.
-	down := newFakeChat(t, func(int, fakeRequest) fakeReply { return fakeReply{Status: 503} })
-	resumed := NewCausalGenerator(newTestLLM(t, down, func(cfg *LLMConfig) { cfg.CacheDir = dir; cfg.MaxRetries = -1 }))
+	// Resuming against the same endpoint (the cache key includes it): the
+	// finished pairs come back from the cache, the failed one fails again.
+	before := f.count()
+	resumed := NewCausalGenerator(newTestLLM(t, f, func(cfg *LLMConfig) { cfg.CacheDir = dir; cfg.MaxRetries = -1 }))
 	for i, p := range pairs {
 		negs, err := resumed.Generate(context.Background(), p, nil, 3)
 		if p.QueryID == "q2" {
@@ -376,8 +376,14 @@ func TestCausalFailureKeepsOtherPairs(t *testing.T) {
 			t.Errorf("pair %s on resume: %v, %v", p.QueryID, negs, err)
 		}
 	}
-	if n := down.count(); n != 1 {
+	if n := f.count() - before; n != 1 {
 		t.Errorf("resume sent %d requests, want 1 (only the failed pair)", n)
+	}
+	// Another endpoint serving a model of the same name is asked afresh.
+	other := newFakeChat(t, func(int, fakeRequest) fakeReply { return fakeReply{Status: 503} })
+	elsewhere := NewCausalGenerator(newTestLLM(t, other, func(cfg *LLMConfig) { cfg.CacheDir = dir; cfg.MaxRetries = -1 }))
+	if _, err := elsewhere.Generate(context.Background(), pairs[0], nil, 3); err == nil || other.count() != 1 {
+		t.Errorf("another endpoint was answered from the cache: err %v, %d requests", err, other.count())
 	}
 }
 

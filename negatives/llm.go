@@ -86,12 +86,15 @@ func (c LLMConfig) Validate() error {
 
 const azureAPIVersion = "2024-06-01"
 
-// String keeps the API key out of logs and error messages.
+// String keeps the API key, and credentials in the base URL, out of logs
+// and error messages.
 func (c LLMConfig) String() string {
 	type plain LLMConfig // no String method, so no recursion
 	if c.APIKey != "" {
 		c.APIKey = "<redacted>"
 	}
+	c.BaseURL = RedactURL(c.BaseURL)
+	c.OnRetry = nil
 	return fmt.Sprintf("%+v", plain(c))
 }
 

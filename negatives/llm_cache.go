@@ -9,18 +9,21 @@ import (
 	"path/filepath"
 	"retune/internal/atomicfile"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // cacheFormat is bumped when the key recipe or entry layout changes, so old
 // entries are simply never found.
-const cacheFormat = "retune-llm-cache/1"
+const cacheFormat = "retune-llm-cache/2"
 
-// cacheKey names a reply by everything that shapes it: model, temperature,
-// the prompt template's name and version, and both prompts.
+// cacheKey names a reply by everything that shapes it: the endpoint (two
+// servers may serve different weights under one model name), model,
+// temperature, the prompt template's name and version, and both prompts.
 func (c *LLM) cacheKey(schemaName, system, user string) string {
 	parts, _ := json.Marshal([]string{
 		cacheFormat,
+		RedactURL(strings.TrimRight(c.cfg.BaseURL, "/")),
 		c.cfg.Model,
 		strconv.FormatFloat(float64(c.cfg.Temperature), 'g', -1, 32),
 		schemaName,

@@ -1,5 +1,19 @@
 package negatives
 
+import "net/url"
+
+// RedactURL drops the user information (credentials) from a URL, so a base
+// URL can be shown, logged and stored; text that is not a URL with user
+// information comes back unchanged.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
 // GeneratorSettings is what determines a generator's output besides its
 // input pairs: a resumed run (`retune train --work`) whose generator differs
 // from the one that wrote the saved negatives must not reuse them.
@@ -42,6 +56,6 @@ func (g *NaiveGenerator) Settings() GeneratorSettings {
 
 func (c *LLM) settings(name string, prompts ...string) GeneratorSettings {
 	t := c.cfg.Temperature
-	return GeneratorSettings{Generator: name, BaseURL: c.cfg.BaseURL, Model: c.cfg.Model, Temperature: &t,
+	return GeneratorSettings{Generator: name, BaseURL: RedactURL(c.cfg.BaseURL), Model: c.cfg.Model, Temperature: &t,
 		MaxTokens: c.cfg.MaxTokens, Prompts: prompts}
 }
