@@ -96,7 +96,7 @@ func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []str
 	}
 	negs, dropped := causalNegatives(&reply, a, p, haveCandidates)
 	g.stats.dropped.Add(int64(len(dropped)))
-	return g.stats.truncate(negs, n), nil
+	return g.stats.truncate(negs, maxPerPairFactor*n), nil
 }
 
 // generatePromptData feeds causal_generate.*.tmpl.
@@ -155,7 +155,7 @@ type GenStats struct {
 	Failed    int64 `json:"failed"`    // calls that returned an error
 	Negatives int64 `json:"negatives"` // negatives returned
 	Dropped   int64 `json:"dropped"`   // reply items rejected: bad node or type, empty, copy of the positive, repeat
-	Truncated int64 `json:"truncated"` // good items beyond the n asked for
+	Truncated int64 `json:"truncated"` // good items beyond twice the n asked for (the run keeps spares up to that)
 }
 
 type genCounters struct {

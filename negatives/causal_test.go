@@ -164,9 +164,9 @@ func TestCausalGenerateReplies(t *testing.T) {
 			wantDropped: 7,
 		},
 		{
-			name:          "more than asked for",
+			name:          "spares kept up to 2n",
 			items:         []any{itemEthanol, itemMountain, itemBubbles},
-			n:             2,
+			n:             1,
 			wantNodes:     []string{"R1", "R2"},
 			wantTruncated: 1,
 		},

@@ -77,7 +77,7 @@ func (g *NaiveGenerator) generate(ctx context.Context, p Pair, n int) ([]Negativ
 	}
 	negs, dropped := naiveNegatives(&reply, p)
 	g.stats.dropped.Add(int64(len(dropped)))
-	return g.stats.truncate(negs, n), nil
+	return g.stats.truncate(negs, maxPerPairFactor*n), nil
 }
 
 func naiveNegatives(reply *negativesReply, p Pair) ([]Negative, []string) {

@@ -22,9 +22,9 @@ func TestNaiveGenerate(t *testing.T) {
 			wantTexts: []string{"Ethanol boils at 78 C.", "Water freezes at 0 C."},
 		},
 		{
-			name:          "truncated to n",
+			name:          "spares kept up to 2n",
 			reply:         `{"negatives": [{"text": "a"}, {"text": "b"}, {"text": "c"}]}`,
-			n:             2,
+			n:             1,
 			wantTexts:     []string{"a", "b"},
 			wantTruncated: 1,
 		},

@@ -72,6 +72,7 @@ type Report struct {
 	RejectedByReason map[string]int `json:"rejected_by_reason"`
 	KeptByType       map[string]int `json:"kept_by_type"`
 	EmptyPairs       int            `json:"empty_pairs"` // pairs whose generator returned no negative
+	Surplus          int            `json:"surplus"`     // negatives past per_query that passed the filters, left out
 	Failures         int            `json:"failures"`
 	FailedPairs      []string       `json:"failed_pairs,omitempty"`    // "query_id/pos_id", pair order
 	FailureSamples   []string       `json:"failure_samples,omitempty"` // the first errors, for diagnosis
@@ -169,6 +170,7 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 		}
 	}
 	kept, more := filterVectors(pass, pairs, cfg.Filter, vec)
+	kept, rep.Surplus = keepPerPair(kept, cfg.PerQuery)
 	res.Negatives, res.Rejected = kept, append(rejected, more...)
 	for _, r := range res.Rejected {
 		rep.RejectedByReason[r.Reason]++
@@ -182,6 +184,27 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	}
 	rep.ElapsedS = time.Since(start).Seconds()
 	return res, err
+}
+
+// maxPerPairFactor bounds what Run takes from one reply: up to twice the
+// negatives asked for, so the filters have spares to choose from without a
+// runaway reply filling memory.
+const maxPerPairFactor = 2
+
+// keepPerPair keeps, in order, at most n negatives of each pair and counts
+// the rest (which passed every filter but were not asked for).
+func keepPerPair(negs []Negative, n int) (kept []Negative, surplus int) {
+	count := map[[2]string]int{}
+	for _, ng := range negs {
+		key := [2]string{ng.QueryID, ng.PosID}
+		if count[key] >= n {
+			surplus++
+			continue
+		}
+		count[key]++
+		kept = append(kept, ng)
+	}
+	return kept, surplus
 }
 
 func runFirstErr(a, b error) error {
@@ -254,7 +277,9 @@ func runOne(ctx context.Context, gen Generator, p Pair, cands []string, n int) (
 	if err != nil {
 		return nil, err
 	}
-	negs = negs[:min(len(negs), n)]
+	// Not cut to n here: the filters come first, then keepPerPair takes
+	// the first n that passed (a reply's first items may be the weak ones).
+	negs = negs[:min(len(negs), maxPerPairFactor*n)]
 	for i := range negs {
 		negs[i].QueryID, negs[i].PosID = p.QueryID, p.PosID
 		if negs[i].Generator == "" {

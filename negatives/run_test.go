@@ -15,7 +15,7 @@ import (
 
 var errRunFake = errors.New("fake generator failure")
 
-// runFakeGen returns n+extra negatives per pair (Run must trim to n),
+// runFakeGen returns n+extra negatives per pair (Run must keep n),
 // leaving QueryID, PosID and Generator blank (Run must stamp them). It fails
 // or panics for chosen queries, sleeps to scramble completion order, and
 // records concurrency and the candidates it was shown.
@@ -135,7 +135,8 @@ func TestRunKeepsCompletedResultsWhenSomePairsFail(t *testing.T) {
 		t.Fatalf("Run with some failures returned %v, want nil", err)
 	}
 	rep := res.Report
-	if rep.Pairs != 10 || rep.Failures != 3 || rep.Generated != 21 || rep.Kept != 21 || rep.NotRun != 0 || rep.Generator != "fake" {
+	// 7 pairs × (3 + 2 extra): the first 3 of each that pass are kept.
+	if rep.Pairs != 10 || rep.Failures != 3 || rep.Generated != 35 || rep.Kept != 21 || rep.Surplus != 14 || rep.NotRun != 0 || rep.Generator != "fake" {
 		t.Errorf("report = %+v", rep)
 	}
 	if want := []string{"q3/d3", "q5/d5", "q7/d7"}; !reflect.DeepEqual(rep.FailedPairs, want) {
@@ -393,5 +394,41 @@ func TestRunStopsAfterAFailureStreak(t *testing.T) {
 				t.Fatalf("report %+v after %d calls: want the run stopped early", rep, gen.calls.Load())
 			}
 		})
+	}
+}
+
+// weakFirstGen answers each pair with n items too short to keep, then n
+// good ones: the order an LLM reply may well have.
+type weakFirstGen struct{}
+
+func (weakFirstGen) Name() string { return "weak-first" }
+
+func (weakFirstGen) Generate(_ context.Context, p Pair, _ []string, n int) ([]Negative, error) {
+	var out []Negative
+	for i := range n {
+		out = append(out, Negative{Text: fmt.Sprintf("short %d", i), Type: ViolationTypes[0], Node: "R1"})
+	}
+	for i := range n {
+		out = append(out, Negative{Text: runFakeText(p, i), Type: ViolationTypes[0], Node: "R1"})
+	}
+	return out, nil
+}
+
+// The filters run before a pair's negatives are cut to per_query, so weak
+// items at the head of a reply do not push out good ones after them.
+func TestRunFiltersBeforeKeepingPerQuery(t *testing.T) {
+	cfg := DefaultRunConfig()
+	res, err := Run(context.Background(), weakFirstGen{}, runPairs(4), cfg, (&runEmbedFake{}).embed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	if rep.Generated != 24 || rep.Kept != 12 || rep.RejectedByReason["too_short"] != 12 || rep.Surplus != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, n := range res.Negatives {
+		if strings.HasPrefix(n.Text, "short") {
+			t.Fatalf("kept a weak item: %+v", n)
+		}
 	}
 }

@@ -75,8 +75,10 @@ type Negative struct {
 	Generator   string        `json:"generator"` // causal | naive | offline
 }
 
-// Generator writes up to n negatives for one pair. candidates are mined
-// documents (at most 5) it may rewrite to keep the corpus's style.
+// Generator writes negatives for one pair, n asked for: it may return more
+// (an LLM reply often does; Run takes up to 2n, filters them, then keeps the
+// first n that pass). candidates are mined documents (at most 5) it may
+// rewrite to keep the corpus's style.
 type Generator interface {
 	Name() string
 	Generate(ctx context.Context, p Pair, candidates []string, n int) ([]Negative, error)
