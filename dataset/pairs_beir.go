@@ -108,28 +108,27 @@ func FromPairs(splits ...PairsSplit) (*BEIR, map[string][]string, error) {
 }
 
 func (b *BEIR) addQuery(text string) (string, error) {
-	id := ContentID(PairsQueryPrefix, text)
-	if i, ok := b.queryAt[id]; ok {
-		if b.Queries[i].Text != text {
-			return "", fmt.Errorf("dataset: pairs: content id collision on %s", id)
-		}
-		return id, nil
-	}
-	b.queryAt[id] = len(b.Queries)
-	b.Queries = append(b.Queries, Query{ID: id, Text: text})
-	return id, nil
+	return intern(b.queryAt, &b.Queries, PairsQueryPrefix, text,
+		func(q Query) string { return q.Text }, func(id string) Query { return Query{ID: id, Text: text} })
 }
 
 func (b *BEIR) addDoc(text string) (string, error) {
-	id := ContentID(PairsDocPrefix, text)
-	if i, ok := b.docAt[id]; ok {
-		if b.Corpus[i].Text != text {
+	return intern(b.docAt, &b.Corpus, PairsDocPrefix, text,
+		func(d Doc) string { return d.Text }, func(id string) Doc { return Doc{ID: id, Text: text} })
+}
+
+// intern returns text's content id, appending a new entry to list (indexed
+// by at) the first time the text is seen.
+func intern[T any](at map[string]int, list *[]T, prefix, text string, textOf func(T) string, entry func(id string) T) (string, error) {
+	id := ContentID(prefix, text)
+	if i, ok := at[id]; ok {
+		if textOf((*list)[i]) != text {
 			return "", fmt.Errorf("dataset: pairs: content id collision on %s", id)
 		}
 		return id, nil
 	}
-	b.docAt[id] = len(b.Corpus)
-	b.Corpus = append(b.Corpus, Doc{ID: id, Text: text})
+	at[id] = len(*list)
+	*list = append(*list, entry(id))
 	return id, nil
 }
 
