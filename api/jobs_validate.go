@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -164,8 +163,8 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (string, error)
 	var key string
 	if llm != nil {
 		if llm.BaseURL != "" {
-			if u, err := url.Parse(llm.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return "", jobParamInvalid("llm.base_url", "llm.base_url must be an http(s) URL, got %q", llm.BaseURL)
+			if err := negatives.CheckBaseURL(llm.BaseURL); err != nil {
+				return "", jobParamInvalid("llm.base_url", "llm.base_url: %v", err)
 			}
 		}
 		key = llm.APIKey

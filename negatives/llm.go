@@ -75,6 +75,9 @@ func (c LLMConfig) Validate() error {
 	if c.Concurrency > 256 {
 		msgs = append(msgs, fmt.Sprintf("LLM concurrency must be at most 256, got %d", c.Concurrency))
 	}
+	if err := CheckBaseURL(c.BaseURL); err != nil {
+		msgs = append(msgs, err.Error())
+	}
 	if c.MaxRetries > 20 {
 		msgs = append(msgs, fmt.Sprintf("LLM retries must be at most 20, got %d", c.MaxRetries))
 	}

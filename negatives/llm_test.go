@@ -428,3 +428,30 @@ func TestLLMMentionsJSONOnlyWhenMissing(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactAndCheckBaseURL(t *testing.T) {
+	tests := []struct {
+		raw, shown string
+		ok         bool
+	}{
+		{"", "", true},
+		{"http://localhost:8000/v1", "http://localhost:8000/v1", true},
+		{"https://user:secret@llm.example/v1", "https://llm.example/v1", true},
+		{"http://u:p%zz@127.0.0.1:1/v1", "http://127.0.0.1:1/v1", false}, // unparsable: bad escape
+		{"http://u:pa#ss@host/v1", "http://host/v1", false},               // '#' starts a fragment
+		{"ftp://host", "ftp://host", false},
+		{"localhost:8000", "localhost:8000", false},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.raw); got != tt.shown {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.raw, got, tt.shown)
+		}
+		err := CheckBaseURL(tt.raw)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckBaseURL(%q) = %v, want ok=%v", tt.raw, err, tt.ok)
+		}
+		if err != nil && (strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "p%zz") || strings.Contains(err.Error(), "pa#ss")) {
+			t.Errorf("CheckBaseURL(%q) repeats the credentials: %v", tt.raw, err)
+		}
+	}
+}

@@ -53,10 +53,19 @@ func runServe(ctx context.Context, args []string) error {
 	if *llmRetries == 0 {
 		llm.MaxRetries = -1 // LLMConfig's "none"; its zero means the default
 	}
-	if *llmTimeout <= 0 || *llmRetries < 0 || *llmConcurrency < 1 {
-		return usageError{fmt.Errorf("--llm-timeout (%s) must be positive, --llm-retries (%d) at least 0, --llm-concurrency (%d) at least 1", *llmTimeout, *llmRetries, *llmConcurrency)}
+	switch {
+	case *llmTimeout <= 0:
+		return usageError{fmt.Errorf("--llm-timeout must be positive, got %s", *llmTimeout)}
+	case *llmRetries < 0:
+		return usageError{fmt.Errorf("--llm-retries must be at least 0, got %d", *llmRetries)}
+	case *llmConcurrency < 1:
+		return usageError{fmt.Errorf("--llm-concurrency must be at least 1, got %d", *llmConcurrency)}
 	}
-	if err := llm.Validate(); err != nil {
+	check := llm
+	if check.Model == "" {
+		check.BaseURL = "" // no LLM configured: the URL is never called
+	}
+	if err := check.Validate(); err != nil {
 		return usageError{err}
 	}
 	stop, err := startCPUProfile(*cpuProfile)

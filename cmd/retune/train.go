@@ -96,10 +96,12 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
-	if _, err := negatives.ResolveKind(*generator, llm.config()); err != nil {
+	kind, err := negatives.ResolveKind(*generator, llm.config())
+	if err != nil {
 		return usageError{err}
 	}
-	if err := llm.validate(); err != nil {
+	usesLLM := (cfg.Negatives == train.NegGenerated || cfg.Negatives == train.NegBoth) && kind != negatives.KindOffline
+	if err := llm.validate(usesLLM); err != nil {
 		return usageError{err}
 	}
 	if *rewrite && *generator != "" && *generator != negatives.KindOffline {
@@ -162,7 +164,11 @@ func runTrain(ctx context.Context, args []string) (err error) {
 		}
 	} else {
 		// The counterfactuals, their provenance and the shortcut diagnostics travel with the head.
-		b, err := json.MarshalIndent(map[string]any{"report": res.Generation, "negatives": res.Generated}, "", " ")
+		kept := res.Generated
+		if kept == nil {
+			kept = []negatives.Negative{} // [] rather than null when none was kept
+		}
+		b, err := json.MarshalIndent(map[string]any{"report": res.Generation, "negatives": kept}, "", " ")
 		if err != nil {
 			return err
 		}
@@ -285,8 +291,10 @@ func (l *llmFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&l.retries, "llm-retries", 4, "retries of a request after 429, 5xx, a timeout or a dropped connection (0: none)")
 }
 
-// validate refuses values the LLM client would otherwise default silently.
-func (l *llmFlags) validate() error {
+// validate refuses values the LLM client would otherwise default silently;
+// the endpoint is checked only when the run will call it (an unrelated
+// $OPENAI_BASE_URL must not stop a run that mines).
+func (l *llmFlags) validate(usesLLM bool) error {
 	switch {
 	case l.concurrency < 1:
 		return fmt.Errorf("--llm-concurrency must be at least 1, got %d", l.concurrency)
@@ -295,7 +303,11 @@ func (l *llmFlags) validate() error {
 	case l.retries < 0:
 		return fmt.Errorf("--llm-retries must be at least 0, got %d", l.retries)
 	}
-	return l.config().Validate()
+	c := l.config()
+	if !usesLLM {
+		c.BaseURL = ""
+	}
+	return c.Validate()
 }
 
 // config is the flags' LLM configuration; retries are reported on stderr
@@ -316,7 +328,8 @@ func (l *llmFlags) config() negatives.LLMConfig {
 // generationSummary keeps the run summary short: counts and diagnostics.
 func generationSummary(r *negatives.Report) any {
 	m := map[string]any{"generator": r.Generator, "pairs": r.Pairs, "generated": r.Generated, "kept": r.Kept,
-		"rejected_by_reason": r.RejectedByReason, "failures": r.Failures, "diagnostics": r.Diagnostics}
+		"rejected_by_reason": r.RejectedByReason, "surplus": r.Surplus, "empty_pairs": r.EmptyPairs,
+		"failures": r.Failures, "not_run": r.NotRun, "diagnostics": r.Diagnostics}
 	if r.Usage != nil {
 		m["usage"] = r.Usage // LLM generators: requests, retries, tokens, dropped reply items
 	}
