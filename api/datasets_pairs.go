@@ -3,7 +3,6 @@ package api
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -55,7 +54,7 @@ func (up *upload) convertPairs() ([]string, error) {
 	}
 	data, negs, err := dataset.FromPairs(splits...)
 	if err != nil {
-		return nil, pairsError(err)
+		return nil, datasetError(err, "")
 	}
 	type output struct {
 		rel   string
@@ -77,15 +76,6 @@ func (up *upload) convertPairs() ([]string, error) {
 		}
 	}
 	return names, nil
-}
-
-// pairsError makes FromPairs' complaints about the client's lines a 400;
-// a content-id collision stays the server's error.
-func pairsError(err error) error {
-	if errors.Is(err, dataset.ErrPairsSplitOverlap) {
-		return badUpload("%v", err)
-	}
-	return datasetError(err, "")
 }
 
 func writeCorpus(w io.Writer, docs []dataset.Doc) error {

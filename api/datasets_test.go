@@ -151,7 +151,7 @@ func TestDatasetUploadPairs(t *testing.T) {
 		want  string
 	}{
 		{[]formPart{{"test", "test.jsonl", held.String()}}, `part "test" (held-out pairs) goes with a part "train"`},
-		{[]formPart{{"train", "train.jsonl", b.String()}, {"test", "test.jsonl", b.String()}}, "is in both train.jsonl (train) and test.jsonl (test)"},
+		{[]formPart{{"train", "train.jsonl", b.String()}, {"test", "test.jsonl", b.String()}}, `test.jsonl: line 1: the query "cat speed" is also in train.jsonl (line 1, split train)`},
 		{[]formPart{{"train", "train.jsonl", b.String()}, {"test", "test.jsonl", "\n"}}, "test.jsonl: no pairs"},
 		{[]formPart{{"train", "train.jsonl", b.String()}, {"test", "test.jsonl", "{}\n"}}, "test.jsonl: line 1:"},
 	} {
@@ -163,7 +163,7 @@ func TestDatasetUploadPairs(t *testing.T) {
 	writeJSONLine(&bad, map[string]any{"query": "q", "pos": []string{"a"}, "neg": []string{"b"}})
 	writeJSONLine(&bad, map[string]any{"query": "q", "pos": []string{"b"}})
 	wantAPIError(t, js.upload(formPart{"train", "train.jsonl", bad.String()}), http.StatusBadRequest,
-		`both as a positive and as a negative`)
+		`train.jsonl: line 2: the passage "b" is a positive of the query "q" here and a negative on line 1`)
 }
 
 func eventMessages(evs []eventJSON) []string {

@@ -15,6 +15,7 @@ type Pair struct {
 	Query string
 	Pos   []string
 	Neg   []string
+	Line  int // 1-based line of the file it was read from (0 when built otherwise)
 }
 
 // ReadPairs reads training JSONL. Each line is detected on its own, so files
@@ -39,6 +40,7 @@ func ReadPairs(r io.Reader) ([]Pair, error) {
 		if reason != "" {
 			return c.addf(l.n, "%s%s", reason, truncatedHint(l))
 		}
+		p.Line = l.n
 		pairs = append(pairs, p)
 		return true
 	})

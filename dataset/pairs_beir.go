@@ -3,9 +3,7 @@ package dataset
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"slices"
 
 	"retune/eval"
 )
@@ -24,9 +22,6 @@ func ContentID(prefix, text string) string {
 	sum := sha256.Sum256([]byte(text))
 	return prefix + hex.EncodeToString(sum[:])[:pairsIDHexChars]
 }
-
-// ErrPairsSplitOverlap is FromPairs' error for a query in two splits.
-var ErrPairsSplitOverlap = errors.New("a held-out query must not be trained on")
 
 // PairsSplit is one named split of training pairs ("train", "test", ...)
 // and the file they were read from, which errors name.
@@ -49,13 +44,21 @@ type PairsSplit struct {
 // Lines repeating a query merge into one query. A passage that is a
 // positive of a query on one line and its negative on another is an error,
 // as ReadPairs makes it within one line; so is a query in two splits, which
-// would score held-out metrics on a training query.
+// would score held-out metrics on a training query. They come back as
+// Errors naming the file and line (Pair.Line) of each.
 func FromPairs(splits ...PairsSplit) (*BEIR, map[string][]string, error) {
 	b := &BEIR{Qrels: make(map[string]eval.Qrels, len(splits))}
 	b.docAt, b.queryAt = map[string]int{}, map[string]int{}
-	pos := map[string][]string{} // query id → positives, first-seen order
-	neg := map[string][]string{}
-	splitOf := map[string]PairsSplit{} // query id → its split (Pairs unset)
+	// Where each (query, passage) was first a positive and a negative, and
+	// where each query was first seen: errors point at both lines.
+	type seen struct {
+		split PairsSplit // Pairs unset
+		line  int
+	}
+	posAt, negAt := map[[2]string]int{}, map[[2]string]int{}
+	queryAt := map[string]seen{}
+	neg := map[string][]string{} // query id → negatives, first-seen order
+	var errs Errors
 	for _, s := range splits {
 		if _, dup := b.Qrels[s.Name]; dup || s.Name == "" {
 			return nil, nil, fmt.Errorf("dataset: pairs: split name %q empty or repeated", s.Name)
@@ -67,11 +70,14 @@ func FromPairs(splits ...PairsSplit) (*BEIR, map[string][]string, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			if prev, ok := splitOf[qid]; ok && prev.Name != s.Name {
-				return nil, nil, fmt.Errorf("the query %q is in both %s (%s) and %s (%s): %w",
-					clip(p.Query), prev.File, prev.Name, s.File, s.Name, ErrPairsSplitOverlap)
+			if prev, ok := queryAt[qid]; !ok {
+				queryAt[qid] = seen{PairsSplit{Name: s.Name, File: s.File}, p.Line}
+			} else if prev.split.Name != s.Name {
+				errs = append(errs, LineError{File: s.File, Line: p.Line, Reason: fmt.Sprintf(
+					"the query %q is also in %s (line %d, split %s): a held-out query must not be trained on",
+					clip(p.Query), prev.split.File, prev.line, prev.split.Name)})
+				continue
 			}
-			splitOf[qid] = PairsSplit{Name: s.Name, File: s.File}
 			if qrels[qid] == nil {
 				qrels[qid] = map[string]int{}
 			}
@@ -81,30 +87,44 @@ func FromPairs(splits ...PairsSplit) (*BEIR, map[string][]string, error) {
 					return nil, nil, err
 				}
 				qrels[qid][id] = 1
-				pos[qid] = appendNew(pos[qid], id)
+				key := [2]string{qid, id}
+				if _, ok := posAt[key]; !ok {
+					posAt[key] = p.Line
+				}
+				if at, ok := negAt[key]; ok {
+					errs = append(errs, conflict(s.File, p.Line, p.Query, t, "positive", "negative", at))
+				}
 			}
 			for _, t := range p.Neg {
 				id, err := b.addDoc(t)
 				if err != nil {
 					return nil, nil, err
 				}
-				neg[qid] = appendNew(neg[qid], id)
+				key := [2]string{qid, id}
+				if _, ok := negAt[key]; !ok {
+					negAt[key] = p.Line
+					neg[qid] = append(neg[qid], id)
+				}
+				if at, ok := posAt[key]; ok {
+					errs = append(errs, conflict(s.File, p.Line, p.Query, t, "negative", "positive", at))
+				}
 			}
 		}
-		if len(qrels) == 0 {
+		if len(qrels) == 0 && len(errs) == 0 {
 			return nil, nil, Errors{{File: s.File, Reason: "no pairs"}}
 		}
 	}
-	for _, q := range b.Queries {
-		for _, id := range neg[q.ID] {
-			if slices.Contains(pos[q.ID], id) {
-				d, _ := b.Doc(id)
-				return nil, nil, Errors{{File: splitOf[q.ID].File, Reason: fmt.Sprintf("the query %q has the passage %q both as a positive and as a negative (on different lines)",
-					clip(q.Text), clip(d.Text))}}
-			}
-		}
+	if len(errs) > 0 {
+		return nil, nil, errs[:min(len(errs), MaxErrors)]
 	}
 	return b, neg, nil
+}
+
+// conflict is the error for a passage given as both a positive and a
+// negative of one query (ReadPairs refuses it within one line).
+func conflict(file string, line int, query, passage, here, there string, thereLine int) LineError {
+	return LineError{File: file, Line: line, Reason: fmt.Sprintf("the passage %q is a %s of the query %q here and a %s on line %d",
+		clip(passage), here, clip(query), there, thereLine)}
 }
 
 func (b *BEIR) addQuery(text string) (string, error) {
@@ -130,11 +150,4 @@ func intern[T any](at map[string]int, list *[]T, prefix, text string, textOf fun
 	at[id] = len(*list)
 	*list = append(*list, entry(id))
 	return id, nil
-}
-
-func appendNew(list []string, id string) []string {
-	if slices.Contains(list, id) {
-		return list
-	}
-	return append(list, id)
 }

@@ -61,11 +61,14 @@ func TestFromPairsErrors(t *testing.T) {
 		want   string
 	}{
 		{"positive on one line, negative on another",
-			[]PairsSplit{{"train", "train.jsonl", []Pair{{Query: "q", Pos: []string{"a"}}, {Query: "q", Pos: []string{"b"}, Neg: []string{"a"}}}}},
-			`train.jsonl: the query "q" has the passage "a" both as a positive and as a negative`},
+			[]PairsSplit{{"train", "train.jsonl", []Pair{{Query: "q", Pos: []string{"a"}, Line: 1}, {Query: "q", Pos: []string{"b"}, Neg: []string{"a"}, Line: 3}}}},
+			`train.jsonl: line 3: the passage "a" is a negative of the query "q" here and a positive on line 1`},
+		{"negative first, positive later",
+			[]PairsSplit{{"train", "train.jsonl", []Pair{{Query: "q", Pos: []string{"b"}, Neg: []string{"a"}, Line: 2}, {Query: "q", Pos: []string{"a"}, Line: 5}}}},
+			`train.jsonl: line 5: the passage "a" is a positive of the query "q" here and a negative on line 2`},
 		{"a query in two splits",
-			[]PairsSplit{{"train", "a.jsonl", []Pair{{Query: "q", Pos: []string{"a"}}}}, {"test", "b.jsonl", []Pair{{Query: "q", Pos: []string{"b"}}}}},
-			`the query "q" is in both a.jsonl (train) and b.jsonl (test)`},
+			[]PairsSplit{{"train", "a.jsonl", []Pair{{Query: "q", Pos: []string{"a"}, Line: 4}}}, {"test", "b.jsonl", []Pair{{Query: "q", Pos: []string{"b"}, Line: 7}}}},
+			`b.jsonl: line 7: the query "q" is also in a.jsonl (line 4, split train)`},
 		{"an empty split",
 			[]PairsSplit{{"train", "train.jsonl", []Pair{{Query: "q", Pos: []string{"a"}}}}, {"test", "test.jsonl", nil}},
 			"test.jsonl: no pairs"},

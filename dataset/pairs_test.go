@@ -16,7 +16,7 @@ func TestReadPairs(t *testing.T) {
 		{
 			name: "FlagEmbedding with extra fields",
 			in:   `{"query": "q1", "pos": ["p1", "p2"], "neg": ["n1"], "pos_scores": [1, 0.9], "prompt": "Represent: "}` + "\n",
-			want: []Pair{{"q1", []string{"p1", "p2"}, []string{"n1"}}},
+			want: []Pair{{"q1", []string{"p1", "p2"}, []string{"n1"}, 0}},
 		},
 		{
 			name: "no pairs, only blank lines",
@@ -26,7 +26,7 @@ func TestReadPairs(t *testing.T) {
 		{
 			name: "FlagEmbedding without negatives",
 			in:   `{"query": "q", "pos": ["p"]}` + "\n" + `{"query": "q", "pos": ["p"], "neg": []}` + "\n",
-			want: []Pair{{"q", []string{"p"}, nil}, {"q", []string{"p"}, nil}},
+			want: []Pair{{"q", []string{"p"}, nil, 0}, {"q", []string{"p"}, nil, 0}},
 		},
 		{
 			name: "sentence-transformers: strings, lists and numbered negatives",
@@ -35,16 +35,16 @@ func TestReadPairs(t *testing.T) {
 				`{"anchor": "a3", "positive": ["p3", "p3b"], "negative": ["n3"]}` + "\n" +
 				`{"anchor": "a4", "positive": "p4", "negative_10": "n10", "negative_2": "n2", "negative_1": "n1"}` + "\n",
 			want: []Pair{
-				{"a1", []string{"p1"}, nil},
-				{"a2", []string{"p2"}, []string{"n2"}},
-				{"a3", []string{"p3", "p3b"}, []string{"n3"}},
-				{"a4", []string{"p4"}, []string{"n1", "n2", "n10"}},
+				{"a1", []string{"p1"}, nil, 0},
+				{"a2", []string{"p2"}, []string{"n2"}, 0},
+				{"a3", []string{"p3", "p3b"}, []string{"n3"}, 0},
+				{"a4", []string{"p4"}, []string{"n1", "n2", "n10"}, 0},
 			},
 		},
 		{
 			name: "forms mixed per line",
 			in:   `{"query": "q", "pos": ["p"]}` + "\n" + `{"anchor": "a", "positive": "p"}`,
-			want: []Pair{{"q", []string{"p"}, nil}, {"a", []string{"p"}, nil}},
+			want: []Pair{{"q", []string{"p"}, nil, 0}, {"a", []string{"p"}, nil, 0}},
 		},
 		{
 			name: "bad lines",
@@ -84,8 +84,16 @@ func TestReadPairs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pairs, err := ReadPairs(strings.NewReader(tt.in))
 			checkErrs(t, err, tt.errs)
+			// Each pair remembers its line (blank lines count); the
+			// table's wants leave it out.
+			for i := range pairs {
+				if pairs[i].Line < i+1 {
+					t.Errorf("pair %d has line %d", i, pairs[i].Line)
+				}
+				pairs[i].Line = 0
+			}
 			if err == nil && !reflect.DeepEqual(pairs, tt.want) {
-				t.Errorf("pairs = %q, want %q", pairs, tt.want)
+				t.Errorf("pairs = %+v, want %+v", pairs, tt.want)
 			}
 		})
 	}
