@@ -32,12 +32,12 @@ func (s *Server) createJob(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	spec, key, err := s.checkJobRequest(ctx, req)
+	spec, secrets, err := s.checkJobRequest(ctx, req)
 	if err != nil {
 		s.abortRequest(c, err)
 		return
 	}
-	job, err := s.submitJob(ctx, req, spec, key)
+	job, err := s.submitJob(ctx, req, spec, secrets)
 	if err != nil {
 		s.abortStore(c, err, fmt.Sprintf("dataset %s not found", req.Dataset))
 		return
@@ -46,7 +46,7 @@ func (s *Server) createJob(c *gin.Context) {
 }
 
 // submitJob records a checked job and queues it.
-func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, key string) (store.Job, error) {
+func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, secrets jobSecrets) (store.Job, error) {
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("encode job settings: %w", err)
@@ -59,11 +59,9 @@ func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, ke
 	// From here on the job exists: finish its bookkeeping even if the
 	// client goes away.
 	bg := context.WithoutCancel(ctx)
-	if key != "" {
-		if err := s.saveJobKey(job.ID, key); err != nil {
-			s.finishJob(bg, job.ID, store.JobValidating, statusData{Status: store.JobFailed, Error: "could not store the LLM API key"})
-			return store.Job{}, err
-		}
+	if err := s.saveJobSecrets(job.ID, secrets); err != nil {
+		s.finishJob(bg, job.ID, store.JobValidating, statusData{Status: store.JobFailed, Error: "could not store the LLM credentials"})
+		return store.Job{}, err
 	}
 	// The job as queued, before any worker can move it: the answer shows
 	// it as submitted, not however far a worker has taken it since.

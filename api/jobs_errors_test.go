@@ -204,5 +204,17 @@ func TestJobGeneratorDefault(t *testing.T) {
 		if r := tc.js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil); strings.Contains(string(r.Body), "s3cret") {
 			t.Errorf("credentials in the base URL come back: %s", r.Body)
 		}
+		if strings.Contains(tc.extra, "s3cret") {
+			// Kept beside the API key (0600), not in the database.
+			b, err := os.ReadFile(filepath.Join(tc.js.cfg.DataDir, "jobs", job.ID, "llm-base-url-user"))
+			if err != nil || string(b) != "user:s3cret" {
+				t.Errorf("URL credentials file: %q, %v", b, err)
+			}
+			for _, f := range []string{"retune.db", "retune.db-wal"} {
+				if db, _ := os.ReadFile(filepath.Join(tc.js.cfg.DataDir, f)); strings.Contains(string(db), "s3cret") {
+					t.Errorf("%s holds the URL's password", f)
+				}
+			}
+		}
 	}
 }

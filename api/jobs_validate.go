@@ -43,38 +43,38 @@ func jobRequestNotFound(format string, args ...any) *requestError {
 
 // checkJobRequest applies defaults and checks everything a job can be
 // refused for up front, so a job that is created can only fail at run time
-// for run-time reasons. It returns the spec to store and the API key to keep
+// for run-time reasons. It returns the spec to store and the secrets to keep
 // aside.
-func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, string, error) {
+func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, jobSecrets, error) {
 	if req.Dataset == "" {
-		return jobSpec{}, "", jobParamInvalid("dataset", `field "dataset" is required: the id of an uploaded dataset (POST /v1/datasets)`)
+		return jobSpec{}, jobSecrets{}, jobParamInvalid("dataset", `field "dataset" is required: the id of an uploaded dataset (POST /v1/datasets)`)
 	}
 	if !store.ValidID(store.PrefixDataset, req.Dataset) {
-		return jobSpec{}, "", jobParamInvalid("dataset", "malformed dataset id %q", req.Dataset)
+		return jobSpec{}, jobSecrets{}, jobParamInvalid("dataset", "malformed dataset id %q", req.Dataset)
 	}
 	ds, err := s.store.GetDataset(ctx, req.Dataset)
 	if errors.Is(err, store.ErrNotFound) {
-		return jobSpec{}, "", jobRequestNotFound("dataset %s not found", req.Dataset)
+		return jobSpec{}, jobSecrets{}, jobRequestNotFound("dataset %s not found", req.Dataset)
 	}
 	if err != nil {
-		return jobSpec{}, "", err
+		return jobSpec{}, jobSecrets{}, err
 	}
 	encCfg, err := s.checkBaseModel(req.Model)
 	if err != nil {
-		return jobSpec{}, "", err
+		return jobSpec{}, jobSecrets{}, err
 	}
 
 	spec := jobSpec{Negatives: train.DefaultPipelineConfig().Negatives, Hyperparameters: req.Hyperparameters.hyperparameters}
 	if req.Negatives != nil {
 		modes := []string{train.NegNone, train.NegMined, train.NegGenerated, train.NegBoth}
 		if !slices.Contains(modes, *req.Negatives) {
-			return jobSpec{}, "", jobParamInvalid("negatives", "negatives must be one of %s; got %q", strings.Join(modes, ", "), *req.Negatives)
+			return jobSpec{}, jobSecrets{}, jobParamInvalid("negatives", "negatives must be one of %s; got %q", strings.Join(modes, ", "), *req.Negatives)
 		}
 		spec.Negatives = *req.Negatives
 	}
 	if req.Generator != nil {
 		if *req.Generator == "" {
-			return jobSpec{}, "", jobParamInvalid("generator", `generator must be %s, %s or %s; got ""`, negatives.KindOffline, negatives.KindCausal, negatives.KindNaive)
+			return jobSpec{}, jobSecrets{}, jobParamInvalid("generator", `generator must be %s, %s or %s; got ""`, negatives.KindOffline, negatives.KindCausal, negatives.KindNaive)
 		}
 		spec.Generator = *req.Generator
 	}
@@ -85,19 +85,19 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 		h.TestSplit = "" // the default "test" split is optional
 	}
 	if msg := h.validate(spec.Negatives); msg != "" {
-		return jobSpec{}, "", jobParamInvalid("hyperparameters", "invalid hyperparameters: %s", msg)
+		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters", "invalid hyperparameters: %s", msg)
 	}
 	if encCfg.Dim > 0 && h.Rank > encCfg.Dim {
-		return jobSpec{}, "", jobParamInvalid("hyperparameters.rank", "invalid hyperparameters: rank %d exceeds the width %d of encoder %q (0 trains the full matrix)", h.Rank, encCfg.Dim, req.Model)
+		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters.rank", "invalid hyperparameters: rank %d exceeds the width %d of encoder %q (0 trains the full matrix)", h.Rank, encCfg.Dim, req.Model)
 	}
 	for _, split := range []struct{ field, name string }{{"train_split", h.TrainSplit}, {"test_split", h.TestSplit}} {
 		if _, ok := ds.Splits[split.name]; !ok && split.name != "" {
-			return jobSpec{}, "", jobParamInvalid("hyperparameters."+split.field, "hyperparameters.%s: dataset %s has no split %q (it has %s)",
+			return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters."+split.field, "hyperparameters.%s: dataset %s has no split %q (it has %s)",
 				split.field, ds.ID, split.name, strings.Join(splitNames(ds), ", "))
 		}
 	}
-	key, err := s.checkGenerator(&spec, req.LLM)
-	return spec, key, err
+	secrets, err := s.checkGenerator(&spec, req.LLM)
+	return spec, secrets, err
 }
 
 // checkBaseModel accepts the name of an encoder in the registry and
@@ -130,13 +130,13 @@ func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
 // checkGenerator settles the generator of a job that generates negatives
 // and refuses generator settings on one that does not, where they would be
 // silently ignored.
-func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (string, error) {
+func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, error) {
 	if !generates(spec.Negatives) {
 		if spec.Generator != "" || llm != nil {
-			return "", jobParamInvalid("generator", `"generator" and "llm" apply only to negatives %q or %q, not %q`,
+			return jobSecrets{}, jobParamInvalid("generator", `"generator" and "llm" apply only to negatives %q or %q, not %q`,
 				train.NegGenerated, train.NegBoth, spec.Negatives)
 		}
-		return "", nil
+		return jobSecrets{}, nil
 	}
 	if spec.Generator == "" {
 		// As retune train: the structured LLM pipeline when an LLM is
@@ -153,29 +153,31 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (string, error)
 	switch spec.Generator {
 	case negatives.KindOffline:
 		if llm != nil {
-			return "", jobParamInvalid("llm", `"llm" applies only to the causal and naive generators`)
+			return jobSecrets{}, jobParamInvalid("llm", `"llm" applies only to the causal and naive generators`)
 		}
-		return "", nil
+		return jobSecrets{}, nil
 	case negatives.KindCausal, negatives.KindNaive:
 	default:
-		return "", jobParamInvalid("generator", "generator must be %s, %s or %s; got %q", negatives.KindOffline, negatives.KindCausal, negatives.KindNaive, spec.Generator)
+		return jobSecrets{}, jobParamInvalid("generator", "generator must be %s, %s or %s; got %q", negatives.KindOffline, negatives.KindCausal, negatives.KindNaive, spec.Generator)
 	}
-	var key string
+	var secrets jobSecrets
 	if llm != nil {
 		if llm.BaseURL != "" {
 			if err := negatives.CheckBaseURL(llm.BaseURL); err != nil {
-				return "", jobParamInvalid("llm.base_url", "llm.base_url: %v", err)
+				return jobSecrets{}, jobParamInvalid("llm.base_url", "llm.base_url: %v", err)
 			}
 		}
-		key = llm.APIKey
-		spec.LLM = &llmSettings{BaseURL: llm.BaseURL, Model: llm.Model}
+		secrets = jobSecrets{APIKey: llm.APIKey, URLUser: urlUser(llm.BaseURL)}
+		// Credentials in the URL are kept with the key, not in the spec
+		// that the database and the API show.
+		spec.LLM = &llmSettings{BaseURL: negatives.RedactURL(llm.BaseURL), Model: llm.Model}
 	}
 	eff := s.llmConfig(*spec, "")
 	if eff.BaseURL == "" || eff.Model == "" {
-		return "", jobParamInvalid("llm", "the %s generator needs an LLM: give llm.base_url and llm.model "+
+		return jobSecrets{}, jobParamInvalid("llm", "the %s generator needs an LLM: give llm.base_url and llm.model "+
 			"(or start the server with OPENAI_BASE_URL and RETUNE_LLM_MODEL set)", spec.Generator)
 	}
-	return key, nil
+	return secrets, nil
 }
 
 func splitNames(ds store.Dataset) []string {

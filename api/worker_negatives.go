@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,8 +19,44 @@ import (
 
 // jobKeyFile holds a job's own LLM API key in its work directory (mode
 // 0600, as WriteFileAtomic creates files), not in the database row that the
-// API returns and backups copy.
-const jobKeyFile = "llm-api-key"
+// API returns and backups copy; jobURLUserFile holds, the same way, the
+// credentials written into the job's llm.base_url (user:password@).
+const (
+	jobKeyFile     = "llm-api-key"
+	jobURLUserFile = "llm-base-url-user"
+)
+
+// jobSecrets are a job's LLM credentials, kept out of its stored spec.
+type jobSecrets struct {
+	APIKey  string
+	URLUser string // the base URL's user information, "user:password"
+}
+
+// urlUser is raw's user information ("" when none or not a URL).
+func urlUser(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	return u.User.String()
+}
+
+// withURLUser puts user information back into a base URL.
+func withURLUser(raw, user string) string {
+	u, err := url.Parse(raw)
+	if err != nil || user == "" {
+		return raw
+	}
+	name, pass, hasPass := strings.Cut(user, ":")
+	name, _ = url.PathUnescape(name)
+	if hasPass {
+		pass, _ = url.PathUnescape(pass)
+		u.User = url.UserPassword(name, pass)
+	} else {
+		u.User = url.User(name)
+	}
+	return u.String()
+}
 
 // generatorFor builds the generator of a job that generates negatives (nil
 // otherwise), as `retune train` does: offline from the corpus's own term
@@ -30,11 +67,18 @@ func (s *Server) generatorFor(jobID string, spec jobSpec, data *dataset.BEIR) (n
 	}
 	var llm negatives.LLMConfig
 	if spec.Generator == negatives.KindCausal || spec.Generator == negatives.KindNaive {
-		key, err := s.loadJobKey(jobID)
+		key, err := s.loadJobSecret(jobID, jobKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		user, err := s.loadJobSecret(jobID, jobURLUserFile)
 		if err != nil {
 			return nil, err
 		}
 		llm = s.llmConfig(spec, key)
+		if user != "" && spec.LLM != nil && spec.LLM.BaseURL != "" {
+			llm.BaseURL = withURLUser(llm.BaseURL, user)
+		}
 		llm.OnRetry = func(attempt int, wait time.Duration, err error) {
 			s.log.Warn("LLM request failed; retrying", "job", jobID, "attempt", attempt, "wait_s", wait.Seconds(), "err", err.Error())
 		}
@@ -65,26 +109,35 @@ func (s *Server) llmConfig(spec jobSpec, key string) negatives.LLMConfig {
 	return c
 }
 
-func (s *Server) saveJobKey(jobID, key string) error {
+// saveJobSecrets writes the job's credentials, each in its own 0600 file.
+func (s *Server) saveJobSecrets(jobID string, sec jobSecrets) error {
 	dir, err := s.store.Dir(store.KindJobs, jobID)
 	if err != nil {
 		return err
 	}
-	_, _, err = store.WriteFileAtomic(filepath.Join(dir, jobKeyFile), strings.NewReader(key))
-	return err
+	for name, v := range map[string]string{jobKeyFile: sec.APIKey, jobURLUserFile: sec.URLUser} {
+		if v == "" {
+			continue
+		}
+		if _, _, err := store.WriteFileAtomic(filepath.Join(dir, name), strings.NewReader(v)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (s *Server) loadJobKey(jobID string) (string, error) {
+// loadJobSecret reads one of the job's credential files ("" when absent).
+func (s *Server) loadJobSecret(jobID, name string) (string, error) {
 	dir, err := s.store.Dir(store.KindJobs, jobID)
 	if err != nil {
 		return "", err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, jobKeyFile))
+	b, err := os.ReadFile(filepath.Join(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read the job's LLM API key: %w", err)
+		return "", fmt.Errorf("read the job's LLM credentials: %w", err)
 	}
 	return string(b), nil
 }
