@@ -25,11 +25,11 @@ type searchRequest struct {
 	Query   *string  `json:"query"`
 	Queries []string `json:"queries"`
 	K       *int     `json:"k"`
-	Mode    string   `json:"mode"`
-	Fusion  string   `json:"fusion"`
+	Mode    *string  `json:"mode"`   // pointers: "" is an error, not the default
+	Fusion  *string  `json:"fusion"`
 	Alpha   *float64 `json:"alpha"`
 	RRFK    *int     `json:"rrf_k"`
-	Head    string   `json:"head"`
+	Head    *string  `json:"head"`
 }
 
 // searchParams is a validated search request with defaults filled in.
@@ -91,7 +91,7 @@ func (s *Server) searchCollection(c *gin.Context) {
 // rrf_k) are checked here too, so that every query of a batch is known to
 // be valid before the first one is embedded.
 func (r searchRequest) params() (searchParams, error) {
-	p := searchParams{k: defaultSearchK, mode: index.ModeDense, fusion: index.FusionRRF, head: r.Head}
+	p := searchParams{k: defaultSearchK, mode: index.ModeDense, fusion: index.FusionRRF}
 	switch {
 	case r.Query != nil && r.Queries != nil:
 		return p, colBadParam("query", "give either \"query\" or \"queries\", not both")
@@ -122,24 +122,26 @@ func (r searchRequest) params() (searchParams, error) {
 		}
 		p.k = *r.K
 	}
-	switch index.Mode(r.Mode) {
-	case "":
-	case index.ModeDense, index.ModeBM25, index.ModeHybrid:
-		p.mode = index.Mode(r.Mode)
-	default:
-		return p, colBadParam("mode", "mode %q must be \"dense\", \"bm25\" or \"hybrid\"", r.Mode)
+	if r.Mode != nil {
+		switch m := index.Mode(*r.Mode); m {
+		case index.ModeDense, index.ModeBM25, index.ModeHybrid:
+			p.mode = m
+		default:
+			return p, colBadParam("mode", "mode %q must be \"dense\", \"bm25\" or \"hybrid\" (or left out: dense)", *r.Mode)
+		}
 	}
-	switch index.Fusion(r.Fusion) {
-	case "":
-	case index.FusionRRF, index.FusionScore:
-		p.fusion = index.Fusion(r.Fusion)
-	default:
-		return p, colBadParam("fusion", "fusion %q must be \"rrf\" or \"score\"", r.Fusion)
+	if r.Fusion != nil {
+		switch f := index.Fusion(*r.Fusion); f {
+		case index.FusionRRF, index.FusionScore:
+			p.fusion = f
+		default:
+			return p, colBadParam("fusion", "fusion %q must be \"rrf\" or \"score\" (or left out: rrf)", *r.Fusion)
+		}
 	}
 	// A fusion setting outside hybrid mode, or a parameter of the other
 	// fusion, would be silently ignored, which hides a mistaken request;
 	// say so instead.
-	if p.mode != index.ModeHybrid && (r.Fusion != "" || r.Alpha != nil || r.RRFK != nil) {
+	if p.mode != index.ModeHybrid && (r.Fusion != nil || r.Alpha != nil || r.RRFK != nil) {
 		return p, colBadParam("mode", "fusion, alpha and rrf_k apply to \"mode\": \"hybrid\" only (mode is %q)", p.mode)
 	}
 	if r.Alpha != nil {
@@ -160,11 +162,14 @@ func (r searchRequest) params() (searchParams, error) {
 		}
 		p.rrfK = *r.RRFK
 	}
-	if r.Head != "" && p.mode == index.ModeBM25 {
-		return p, colBadParam("head", "head applies to dense and hybrid search only (mode is \"bm25\")")
-	}
-	if r.Head != "" && !store.ValidID(store.PrefixHead, r.Head) {
-		return p, colBadParam("head", "head %q is not a head id (head-...)", r.Head)
+	if r.Head != nil {
+		switch {
+		case p.mode == index.ModeBM25:
+			return p, colBadParam("head", "head applies to dense and hybrid search only (mode is \"bm25\")")
+		case !store.ValidID(store.PrefixHead, *r.Head):
+			return p, colBadParam("head", "head %q is not a head id (head-...; leave it out for the collection's own)", *r.Head)
+		}
+		p.head = *r.Head
 	}
 	return p, nil
 }
