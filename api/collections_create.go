@@ -51,7 +51,7 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 		return store.Collection{}, err
 	}
 	if base, headID, ok := parseHeadModel(req.Model); ok {
-		return store.Collection{}, colBadRequest(`model %q is a fine-tuned model: give its encoder and head separately, {"model": %q, "head": %q}`, req.Model, base, headID)
+		return store.Collection{}, colBadParam("model", `model %q is a fine-tuned model: give its encoder and head separately, {"model": %q, "head": %q}`, req.Model, base, headID)
 	}
 	enc, err := s.cfg.Models.Get(ctx, req.Model)
 	if errors.Is(err, model.ErrUnknownModel) {

@@ -37,8 +37,9 @@ func jobParamInvalid(param, format string, args ...any) *requestError {
 	return e
 }
 
-func jobRequestNotFound(format string, args ...any) *requestError {
-	return &requestError{status: http.StatusNotFound, code: codeNotFound, msg: fmt.Sprintf(format, args...)}
+// jobNotFound is a 404 for the object a request field names.
+func jobNotFound(param, format string, args ...any) *requestError {
+	return &requestError{status: http.StatusNotFound, code: codeNotFound, msg: fmt.Sprintf(format, args...), param: param}
 }
 
 // checkJobRequest applies defaults and checks everything a job can be
@@ -54,7 +55,7 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 	}
 	ds, err := s.store.GetDataset(ctx, req.Dataset)
 	if errors.Is(err, store.ErrNotFound) {
-		return jobSpec{}, jobSecrets{}, jobRequestNotFound("dataset %s not found", req.Dataset)
+		return jobSpec{}, jobSecrets{}, jobNotFound("dataset", "dataset %s not found", req.Dataset)
 	}
 	if err != nil {
 		return jobSpec{}, jobSecrets{}, err
@@ -115,7 +116,7 @@ func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
 		return none, err
 	}
 	if !slices.Contains(names, name) {
-		return none, jobRequestNotFound("model %q not found; GET /v1/models lists the available ones", name)
+		return none, jobNotFound("model", "model %q not found; GET /v1/models lists the available ones", name)
 	}
 	cfg, _, err := models.ReadEncoderConfig(filepath.Join(s.cfg.Models.Root(), name))
 	if err != nil {

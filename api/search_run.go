@@ -165,12 +165,16 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 			zero = append(zero, queryName(p, i))
 		}
 	}
+	field := "query"
+	if len(p.queries) > 1 {
+		field = "queries"
+	}
 	switch {
 	case len(zero) == 1:
-		return "", nil, colBadRequest("%s has no token encoder %q knows, so its embedding is zero; use other words or \"mode\": \"bm25\"",
+		return "", nil, colBadParam(field, "%s has no token encoder %q knows, so its embedding is zero; use other words or \"mode\": \"bm25\"",
 			zero[0], meta.Encoder)
 	case len(zero) > 1:
-		return "", nil, colBadRequest("%s have no token encoder %q knows, so their embeddings are zero; use other words or \"mode\": \"bm25\"",
+		return "", nil, colBadParam(field, "%s have no token encoder %q knows, so their embeddings are zero; use other words or \"mode\": \"bm25\"",
 			strings.Join(zero, ", "), meta.Encoder)
 	}
 	return modelName, vecs, nil

@@ -37,7 +37,7 @@ func runServe(ctx context.Context, args []string) error {
 	lazyCollections := fs.Bool("lazy-collections", false, "load a ready collection on its first search instead of loading them all in the background at start")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	llmTimeout := fs.Duration("llm-timeout", 60*time.Second, "time allowed for one LLM request (jobs with causal or naive negatives; the endpoint is $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm)")
-	llmRetries := fs.Int("llm-retries", 4, "retries of an LLM request after 429, 5xx, a timeout or a dropped connection (0: none)")
+	llmRetries := fs.Int("llm-retries", 4, "retries of an LLM request after 429, 5xx, a timeout or a dropped connection, 0-20 (0: none)")
 	llmConcurrency := fs.Int("llm-concurrency", 4, "LLM requests in flight per job, 1-256")
 	llmTemperature := fs.Float64("llm-temperature", negatives.DefaultLLMTemperature, "LLM sampling temperature, 0-2 (0: greedy)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
@@ -56,10 +56,12 @@ func runServe(ctx context.Context, args []string) error {
 	switch {
 	case *llmTimeout <= 0:
 		return usageError{fmt.Errorf("--llm-timeout must be positive, got %s", *llmTimeout)}
-	case *llmRetries < 0:
-		return usageError{fmt.Errorf("--llm-retries must be at least 0, got %d", *llmRetries)}
-	case *llmConcurrency < 1:
-		return usageError{fmt.Errorf("--llm-concurrency must be at least 1, got %d", *llmConcurrency)}
+	case *llmRetries < 0 || *llmRetries > 20:
+		return usageError{fmt.Errorf("--llm-retries must be in [0, 20], got %d", *llmRetries)}
+	case *llmConcurrency < 1 || *llmConcurrency > 256:
+		return usageError{fmt.Errorf("--llm-concurrency must be in [1, 256], got %d", *llmConcurrency)}
+	case !(*llmTemperature >= 0 && *llmTemperature <= 2):
+		return usageError{fmt.Errorf("--llm-temperature must be in [0, 2], got %g", *llmTemperature)}
 	}
 	check := llm
 	if check.Model == "" {

@@ -288,7 +288,7 @@ func (l *llmFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&l.concurrency, "llm-concurrency", 4, "LLM requests in flight, 1-256")
 	fs.Float64Var(&l.temperature, "llm-temperature", negatives.DefaultLLMTemperature, "LLM sampling temperature, 0-2 (0: greedy)")
 	fs.DurationVar(&l.timeout, "llm-timeout", 60*time.Second, "time allowed for one LLM request")
-	fs.IntVar(&l.retries, "llm-retries", 4, "retries of a request after 429, 5xx, a timeout or a dropped connection (0: none)")
+	fs.IntVar(&l.retries, "llm-retries", 4, "retries of a request after 429, 5xx, a timeout or a dropped connection, 0-20 (0: none)")
 }
 
 // validate refuses values the LLM client would otherwise default silently;
@@ -300,8 +300,12 @@ func (l *llmFlags) validate(usesLLM bool) error {
 		return fmt.Errorf("--llm-concurrency must be at least 1, got %d", l.concurrency)
 	case l.timeout <= 0:
 		return fmt.Errorf("--llm-timeout must be positive, got %s", l.timeout)
-	case l.retries < 0:
-		return fmt.Errorf("--llm-retries must be at least 0, got %d", l.retries)
+	case l.retries < 0 || l.retries > 20:
+		return fmt.Errorf("--llm-retries must be in [0, 20], got %d", l.retries)
+	case !(l.temperature >= 0 && l.temperature <= 2):
+		return fmt.Errorf("--llm-temperature must be in [0, 2], got %g", l.temperature)
+	case l.concurrency > 256:
+		return fmt.Errorf("--llm-concurrency must be at most 256, got %d", l.concurrency)
 	}
 	c := l.config()
 	if !usesLLM {
