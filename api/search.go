@@ -25,7 +25,7 @@ type searchRequest struct {
 	Query   *string  `json:"query"`
 	Queries []string `json:"queries"`
 	K       *int     `json:"k"`
-	Mode    *string  `json:"mode"`   // pointers: "" is an error, not the default
+	Mode    *string  `json:"mode"` // pointers: "" is an error, not the default
 	Fusion  *string  `json:"fusion"`
 	Alpha   *float64 `json:"alpha"`
 	RRFK    *int     `json:"rrf_k"`

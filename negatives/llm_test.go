@@ -438,7 +438,7 @@ func TestRedactAndCheckBaseURL(t *testing.T) {
 		{"http://localhost:8000/v1", "http://localhost:8000/v1", true},
 		{"https://user:secret@llm.example/v1", "https://llm.example/v1", true},
 		{"http://u:p%zz@127.0.0.1:1/v1", "http://127.0.0.1:1/v1", false}, // unparsable: bad escape
-		{"http://u:pa#ss@host/v1", "http://host/v1", false},               // '#' starts a fragment
+		{"http://u:pa#ss@host/v1", "http://host/v1", false},              // '#' starts a fragment
 		{"ftp://host", "ftp://host", false},
 		{"localhost:8000", "localhost:8000", false},
 	}
