@@ -12,6 +12,7 @@ run: setup
 	$(BIN) serve --models $(MODELS) --addr $(ADDR)
 
 test: setup
+	@files="$$(gofmt -l .)"; if [ -n "$$files" ]; then echo "not gofmt-formatted (run make fmt):"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
