@@ -65,28 +65,6 @@ func LLMConfigFromEnv() LLMConfig {
 	}
 }
 
-// Validate checks the settings a user chooses (zero values are defaults,
-// see the fields).
-func (c LLMConfig) Validate() error {
-	var msgs []string
-	if !(c.Temperature >= 0 && c.Temperature <= 2) {
-		msgs = append(msgs, fmt.Sprintf("LLM temperature must be in [0, 2], got %g", c.Temperature))
-	}
-	if c.Concurrency > 256 {
-		msgs = append(msgs, fmt.Sprintf("LLM concurrency must be at most 256, got %d", c.Concurrency))
-	}
-	if err := CheckBaseURL(c.BaseURL); err != nil {
-		msgs = append(msgs, err.Error())
-	}
-	if c.MaxRetries > 20 {
-		msgs = append(msgs, fmt.Sprintf("LLM retries must be at most 20, got %d", c.MaxRetries))
-	}
-	if len(msgs) > 0 {
-		return errors.New(strings.Join(msgs, "; "))
-	}
-	return nil
-}
-
 const azureAPIVersion = "2024-06-01"
 
 // String keeps the API key, and credentials in the base URL, out of logs

@@ -36,10 +36,10 @@ func runServe(ctx context.Context, args []string) error {
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	lazyCollections := fs.Bool("lazy-collections", false, "load a ready collection on its first search instead of loading them all in the background at start")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
-	llmTimeout := fs.Duration("llm-timeout", 60*time.Second, "time allowed for one LLM request (jobs with causal or naive negatives; the endpoint is $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm)")
-	llmRetries := fs.Int("llm-retries", 4, "retries of an LLM request after 429, 5xx, a timeout or a dropped connection, 0-20 (0: none)")
-	llmConcurrency := fs.Int("llm-concurrency", 4, "LLM requests in flight per job, 1-256")
-	llmTemperature := fs.Float64("llm-temperature", negatives.DefaultLLMTemperature, "LLM sampling temperature, 0-2 (0: greedy)")
+	// LLM limits of jobs with causal or naive negatives; the endpoint is
+	// $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm.
+	var tuning llmTuning
+	tuning.register(fs, " per job")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (all allocations since start) to this file at shutdown")
 	if err := parseFlags(fs, args); err != nil {
@@ -48,27 +48,15 @@ func runServe(ctx context.Context, args []string) error {
 	if *workers < 1 || *maxInputs < 1 {
 		return usageError{fmt.Errorf("--workers (%d) and --max-inputs (%d) must be at least 1", *workers, *maxInputs)}
 	}
-	llm := negatives.LLMConfigFromEnv()
-	llm.Timeout, llm.MaxRetries, llm.Concurrency, llm.Temperature = *llmTimeout, *llmRetries, *llmConcurrency, float32(*llmTemperature)
-	if *llmRetries == 0 {
-		llm.MaxRetries = -1 // LLMConfig's "none"; its zero means the default
-	}
-	switch {
-	case *llmTimeout <= 0:
-		return usageError{fmt.Errorf("--llm-timeout must be positive, got %s", *llmTimeout)}
-	case *llmRetries < 0 || *llmRetries > 20:
-		return usageError{fmt.Errorf("--llm-retries must be in [0, 20], got %d", *llmRetries)}
-	case *llmConcurrency < 1 || *llmConcurrency > 256:
-		return usageError{fmt.Errorf("--llm-concurrency must be in [1, 256], got %d", *llmConcurrency)}
-	case !(*llmTemperature >= 0 && *llmTemperature <= 2):
-		return usageError{fmt.Errorf("--llm-temperature must be in [0, 2], got %g", *llmTemperature)}
-	}
-	check := llm
-	if check.Model == "" {
-		check.BaseURL = "" // no LLM configured: the URL is never called
-	}
-	if err := check.Validate(); err != nil {
+	if err := tuning.check(); err != nil {
 		return usageError{err}
+	}
+	llm := negatives.LLMConfigFromEnv()
+	tuning.apply(&llm)
+	if llm.Model != "" { // else no LLM is configured and the URL is never called
+		if err := negatives.CheckBaseURL(llm.BaseURL); err != nil {
+			return usageError{err}
+		}
 	}
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {

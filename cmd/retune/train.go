@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
@@ -266,67 +265,6 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 			}
 		}
 	}
-}
-
-// llmFlags configure an OpenAI-compatible endpoint; the environment
-// (OPENAI_BASE_URL, OPENAI_API_KEY, RETUNE_LLM_MODEL) gives the defaults.
-type llmFlags struct {
-	base, model, key *hiddenString
-	cache            string
-	concurrency      int
-	temperature      float64
-	timeout          time.Duration
-	retries          int
-}
-
-func (l *llmFlags) register(fs *flag.FlagSet) {
-	env := negatives.LLMConfigFromEnv()
-	l.base = hiddenFlag(fs, "llm-base-url", env.BaseURL, "OpenAI-compatible base `URL` (OpenAI, Azure, vLLM, Ollama, llama.cpp; default $OPENAI_BASE_URL)")
-	l.model = hiddenFlag(fs, "llm-model", env.Model, "LLM `model` or deployment name (default $RETUNE_LLM_MODEL)")
-	l.key = hiddenFlag(fs, "llm-key", env.APIKey, "LLM API `key` (default $OPENAI_API_KEY)")
-	fs.StringVar(&l.cache, "llm-cache", "data/llm-cache", "folder caching LLM replies (reruns pay nothing twice)")
-	fs.IntVar(&l.concurrency, "llm-concurrency", 4, "LLM requests in flight, 1-256")
-	fs.Float64Var(&l.temperature, "llm-temperature", negatives.DefaultLLMTemperature, "LLM sampling temperature, 0-2 (0: greedy)")
-	fs.DurationVar(&l.timeout, "llm-timeout", 60*time.Second, "time allowed for one LLM request")
-	fs.IntVar(&l.retries, "llm-retries", 4, "retries of a request after 429, 5xx, a timeout or a dropped connection, 0-20 (0: none)")
-}
-
-// validate refuses values the LLM client would otherwise default silently;
-// the endpoint is checked only when the run will call it (an unrelated
-// $OPENAI_BASE_URL must not stop a run that mines).
-func (l *llmFlags) validate(usesLLM bool) error {
-	switch {
-	case l.concurrency < 1:
-		return fmt.Errorf("--llm-concurrency must be at least 1, got %d", l.concurrency)
-	case l.timeout <= 0:
-		return fmt.Errorf("--llm-timeout must be positive, got %s", l.timeout)
-	case l.retries < 0 || l.retries > 20:
-		return fmt.Errorf("--llm-retries must be in [0, 20], got %d", l.retries)
-	case !(l.temperature >= 0 && l.temperature <= 2):
-		return fmt.Errorf("--llm-temperature must be in [0, 2], got %g", l.temperature)
-	case l.concurrency > 256:
-		return fmt.Errorf("--llm-concurrency must be at most 256, got %d", l.concurrency)
-	}
-	c := l.config()
-	if !usesLLM {
-		c.BaseURL = ""
-	}
-	return c.Validate()
-}
-
-// config is the flags' LLM configuration; retries are reported on stderr
-// as they happen, so a slow or failing endpoint shows before the run ends.
-func (l *llmFlags) config() negatives.LLMConfig {
-	c := negatives.LLMConfigFromEnv()
-	c.BaseURL, c.Model, c.APIKey, c.CacheDir = l.base.Get(), l.model.Get(), l.key.Get(), l.cache
-	c.Concurrency, c.Temperature, c.Timeout, c.MaxRetries = l.concurrency, float32(l.temperature), l.timeout, l.retries
-	if l.retries == 0 {
-		c.MaxRetries = -1 // LLMConfig's "none"; its zero means the default
-	}
-	c.OnRetry = func(attempt int, wait time.Duration, err error) {
-		fmt.Fprintf(os.Stderr, "llm: request failed (%v); retry %d of %d in %s\n", err, attempt, l.retries, wait.Round(10*time.Millisecond))
-	}
-	return c
 }
 
 // generationSummary keeps the run summary short: counts and diagnostics.
