@@ -206,8 +206,8 @@ func TestJobGeneratorDefault(t *testing.T) {
 		}
 		if strings.Contains(tc.extra, "s3cret") {
 			// Kept beside the API key (0600), not in the database.
-			b, err := os.ReadFile(filepath.Join(tc.js.cfg.DataDir, "jobs", job.ID, "llm-base-url-user"))
-			if err != nil || string(b) != "user:s3cret" {
+			b, err := os.ReadFile(filepath.Join(tc.js.cfg.DataDir, "jobs", job.ID, "llm-base-url"))
+			if err != nil || string(b) != "http://user:s3cret@127.0.0.1:9/v1" {
 				t.Errorf("URL credentials file: %q, %v", b, err)
 			}
 			for _, f := range []string{"retune.db", "retune.db-wal"} {

@@ -168,10 +168,13 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, er
 				return jobSecrets{}, jobParamInvalid("llm.base_url", "llm.base_url: %v", err)
 			}
 		}
-		secrets = jobSecrets{APIKey: llm.APIKey, URLUser: urlUser(llm.BaseURL)}
-		// Credentials in the URL are kept with the key, not in the spec
-		// that the database and the API show.
+		secrets.APIKey = llm.APIKey
 		spec.LLM = &llmSettings{BaseURL: negatives.RedactURL(llm.BaseURL), Model: llm.Model}
+		if spec.LLM.BaseURL != llm.BaseURL {
+			// Credentials in the URL are kept with the key, not in the
+			// spec that the database and the API show.
+			secrets.BaseURL = llm.BaseURL
+		}
 	}
 	eff := s.llmConfig(*spec, "")
 	if eff.BaseURL == "" || eff.Model == "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,43 +18,18 @@ import (
 
 // jobKeyFile holds a job's own LLM API key in its work directory (mode
 // 0600, as WriteFileAtomic creates files), not in the database row that the
-// API returns and backups copy; jobURLUserFile holds, the same way, the
-// credentials written into the job's llm.base_url (user:password@).
+// API returns and backups copy; jobURLFile holds, the same way, its
+// llm.base_url when that carries credentials (user:password@), the spec
+// keeping the URL without them.
 const (
-	jobKeyFile     = "llm-api-key"
-	jobURLUserFile = "llm-base-url-user"
+	jobKeyFile = "llm-api-key"
+	jobURLFile = "llm-base-url"
 )
 
 // jobSecrets are a job's LLM credentials, kept out of its stored spec.
 type jobSecrets struct {
 	APIKey  string
-	URLUser string // the base URL's user information, "user:password"
-}
-
-// urlUser is raw's user information ("" when none or not a URL).
-func urlUser(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return ""
-	}
-	return u.User.String()
-}
-
-// withURLUser puts user information back into a base URL.
-func withURLUser(raw, user string) string {
-	u, err := url.Parse(raw)
-	if err != nil || user == "" {
-		return raw
-	}
-	name, pass, hasPass := strings.Cut(user, ":")
-	name, _ = url.PathUnescape(name)
-	if hasPass {
-		pass, _ = url.PathUnescape(pass)
-		u.User = url.UserPassword(name, pass)
-	} else {
-		u.User = url.User(name)
-	}
-	return u.String()
+	BaseURL string // set only when the URL has user information
 }
 
 // generatorFor builds the generator of a job that generates negatives (nil
@@ -71,13 +45,13 @@ func (s *Server) generatorFor(jobID string, spec jobSpec, data *dataset.BEIR) (n
 		if err != nil {
 			return nil, err
 		}
-		user, err := s.loadJobSecret(jobID, jobURLUserFile)
+		baseURL, err := s.loadJobSecret(jobID, jobURLFile)
 		if err != nil {
 			return nil, err
 		}
 		llm = s.llmConfig(spec, key)
-		if user != "" && spec.LLM != nil && spec.LLM.BaseURL != "" {
-			llm.BaseURL = withURLUser(llm.BaseURL, user)
+		if baseURL != "" {
+			llm.BaseURL = baseURL // the spec's, with its credentials
 		}
 		llm.OnRetry = func(attempt int, wait time.Duration, err error) {
 			s.log.Warn("LLM request failed; retrying", "job", jobID, "attempt", attempt, "wait_s", wait.Seconds(), "err", err.Error())
@@ -115,7 +89,7 @@ func (s *Server) saveJobSecrets(jobID string, sec jobSecrets) error {
 	if err != nil {
 		return err
 	}
-	for name, v := range map[string]string{jobKeyFile: sec.APIKey, jobURLUserFile: sec.URLUser} {
+	for name, v := range map[string]string{jobKeyFile: sec.APIKey, jobURLFile: sec.BaseURL} {
 		if v == "" {
 			continue
 		}
