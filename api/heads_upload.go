@@ -110,25 +110,11 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 }
 
 // maxHeadJSONBytes bounds the head part: retune train's head.json is a few
-// kB of settings and metrics.
+// kB of settings and metrics, and LoadHead reads it whole.
 const maxHeadJSONBytes = 4 << 20
 
-// errHeadJSONTooLarge is limitedPart's error past the bound.
-var errHeadJSONTooLarge = fmt.Errorf("part %q (head.json) is larger than %d MiB", partHead, maxHeadJSONBytes>>20)
-
-// limitedPart fails with errHeadJSONTooLarge once more than left bytes are read.
-type limitedPart struct {
-	r    io.Reader
-	left int64
-}
-
-func (l *limitedPart) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	if l.left -= int64(n); l.left < 0 {
-		return n, errHeadJSONTooLarge
-	}
-	return n, err
-}
+// headFiles are the files of a head folder, by the part that carries them.
+var headFiles = map[string]string{partHead: "head.json", partWeights: "weights.bin"}
 
 // receiveHeadParts streams the head and weights parts into dir as the
 // head.json and weights.bin LoadHead reads.
@@ -137,7 +123,7 @@ func receiveHeadParts(r *http.Request, dir string) error {
 	if err != nil {
 		return badUpload("malformed multipart body: %v", err)
 	}
-	got := map[string]bool{}
+	up := &upload{dir: dir, files: map[string]storedFile{}}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -146,42 +132,25 @@ func receiveHeadParts(r *http.Request, dir string) error {
 		if err != nil {
 			return readError(err)
 		}
-		field := part.FormName()
-		var name string
-		switch field {
-		case partHead:
-			name = "head.json"
-		case partWeights:
-			name = "weights.bin"
-		default:
+		name, ok := headFiles[part.FormName()]
+		if !ok {
 			part.Close()
-			return badUpload("unknown part %q: send the parts head (head.json) and weights (weights.bin) of a folder retune train wrote", field)
+			return badUpload("unknown part %q: send the parts head (head.json) and weights (weights.bin) of a folder retune train wrote", part.FormName())
 		}
-		if got[field] {
-			return badUpload("part %q sent twice", field)
-		}
-		got[field] = true
-		var r io.Reader = part
-		if field == partHead {
-			// head.json is metadata: bound it, so a junk-filled one cannot
-			// fill the disk and memory with "metrics".
-			r = &limitedPart{r: part, left: maxHeadJSONBytes}
-		}
-		src := &trackedReader{r: r}
-		if _, _, err := store.WriteFileAtomic(filepath.Join(dir, name), src); err != nil {
-			if errors.Is(src.err, errHeadJSONTooLarge) {
-				return &uploadError{status: http.StatusRequestEntityTooLarge, msg: src.err.Error()}
-			}
-			if src.err != nil {
-				return readError(src.err)
-			}
-			return fmt.Errorf("store %s: %w", name, err)
+		if err := up.save(part, part.FormName(), name); err != nil {
+			return err
 		}
 	}
 	for _, p := range []string{partHead, partWeights} {
-		if !got[p] {
+		if _, ok := up.files[headFiles[p]]; !ok {
 			return badUpload("missing part %q: send the parts head (head.json) and weights (weights.bin) of a folder retune train wrote", p)
 		}
+	}
+	if n := up.files[headFiles[partHead]].bytes; n > maxHeadJSONBytes {
+		// Refused before LoadHead reads it: a junk-filled "metrics" must
+		// not cost the server its memory.
+		return &uploadError{status: http.StatusRequestEntityTooLarge,
+			msg: fmt.Sprintf("part %q (head.json) has %d bytes; a head.json is at most %d MiB", partHead, n, maxHeadJSONBytes>>20)}
 	}
 	return nil
 }

@@ -104,7 +104,8 @@ func TestHeadUpload(t *testing.T) {
 		{"corrupted weights", []formPart{{"head", "head.json", hj}, {"weights", "w", string(corrupt)}}, 400, "checksum mismatch"},
 		{"not JSON", []formPart{{"head", "head.json", "{"}, {"weights", "w", w}}, 400, "head.json is not valid"},
 		{"weights path", []formPart{{"head", "head.json", escape}, {"weights", "w", w}}, 400, `weights_file "../../lock" must be a plain file name`},
-		{"huge head.json", []formPart{{"head", "head.json", strings.Replace(hj, "{", `{"junk":"`+strings.Repeat("x", 5<<20)+`",`, 1)}, {"weights", "w", w}}, 413, "larger than 4 MiB"},
+		{"huge head.json", []formPart{{"head", "head.json", strings.Replace(hj, "{", `{"junk":"`+strings.Repeat("x", 5<<20)+`",`, 1)}, {"weights", "w", w}}, 413, "a head.json is at most 4 MiB"},
+		{"head twice", []formPart{{"head", "head.json", hj}, {"head", "head.json", hj}, {"weights", "w", w}}, 400, `part "head" sent twice`},
 		{"encoder not installed", []formPart{{"head", "head.json", noEncoder}, {"weights", "w", w}}, 404, `encoder "glove-300d", which is not installed`},
 		{"another encoder", []formPart{{"head", "head.json", stale}, {"weights", "w", staleW}}, 409, "the loaded encoder has sha256"},
 	} {
