@@ -211,7 +211,11 @@ func TestJobGeneratorDefault(t *testing.T) {
 				t.Errorf("URL credentials file: %q, %v", b, err)
 			}
 			for _, f := range []string{"retune.db", "retune.db-wal"} {
-				if db, _ := os.ReadFile(filepath.Join(tc.js.cfg.DataDir, f)); strings.Contains(string(db), "s3cret") {
+				db, err := os.ReadFile(filepath.Join(tc.js.cfg.DataDir, f))
+				if err != nil {
+					t.Fatalf("read the database (the check would pass vacuously): %v", err)
+				}
+				if strings.Contains(string(db), "s3cret") {
 					t.Errorf("%s holds the URL's password", f)
 				}
 			}

@@ -1,0 +1,40 @@
+package negatives
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// RedactURL drops the user information (credentials) from a URL, so a base
+// URL can be shown, logged and stored. A URL Go cannot parse (a password
+// with an unescaped '#', '%' or space) loses everything between "://" and
+// its last '@' instead; other text comes back unchanged.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err == nil {
+		if u.User == nil {
+			return raw
+		}
+		u.User = nil
+		return u.String()
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if at := strings.LastIndex(rest, "@"); ok && at >= 0 {
+		return scheme + "://" + rest[at+1:]
+	}
+	return raw
+}
+
+// CheckBaseURL refuses a base URL that is not an absolute http(s) URL, in
+// words that never repeat its credentials.
+func CheckBaseURL(raw string) error {
+	if raw == "" {
+		return nil // api.openai.com
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("LLM base URL %q is not an http(s) URL (a password with '#', '%%', '/' or a space must be percent-encoded)", RedactURL(raw))
+	}
+	return nil
+}
