@@ -27,10 +27,11 @@ type embeddingsResponse struct {
 	Data   []embeddingData `json:"data"`
 	Model  string          `json:"model"`
 	Usage  usage           `json:"usage"`
-	// Unembeddable lists the inputs (indexes) the encoder gave an all-zero
-	// vector: their embeddings say nothing about them, and their cosine
-	// with anything is undefined. An extension to OpenAI's response, which
-	// its clients ignore.
+	// Unembeddable lists the inputs (indexes) whose embedding is all zero,
+	// because the encoder knows none of their tokens or the head maps them
+	// to zero: it says nothing about them, and its cosine with anything is
+	// undefined. An extension to OpenAI's response, which its clients
+	// ignore.
 	Unembeddable []int `json:"unembeddable,omitempty"`
 }
 

@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,5 +129,44 @@ func TestHeadUpload(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(cfg.DataDir, "heads"))
 	if len(entries) != 1 {
 		t.Fatalf("head folders after refused uploads: %v", entries)
+	}
+}
+
+// A head with a bias maps a text the encoder knows no token of to its bias,
+// not to zero: such a text is still unembeddable, and named as such.
+func TestBiasHeadKeepsUnembeddableTextsZero(t *testing.T) {
+	cfg := jobsConfig(t)
+	js := startJobsServer(t, cfg, false)
+	sum, err := glove(t, cfg).Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := model.NewHead(model.HeadConfig{DIn: 100, DOut: 100, Bias: true, Apply: model.ApplyShared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := h.Params()
+	for i := range 100 {
+		p[100*100+i] = 0.5 // the bias, after W
+	}
+	dir := t.TempDir()
+	if err := h.Save(dir, model.HeadMeta{Encoder: "glove-100d", EncoderChecksum: sum}); err != nil {
+		t.Fatal(err)
+	}
+	hj, _ := os.ReadFile(filepath.Join(dir, "head.json"))
+	w, _ := os.ReadFile(filepath.Join(dir, "weights.bin"))
+	ct, body := multipartBody(t, formPart{"head", "head.json", string(hj)}, formPart{"weights", "weights.bin", string(w)})
+	up := mustJSON[struct{ Model string }](t, js.do("POST", "/v1/heads", ct, body), http.StatusCreated)
+
+	r := js.json("POST", "/v1/embeddings", `{"model":"`+up.Model+`","input":["the dog runs","2019"]}`)
+	var e struct {
+		Data         []struct{ Embedding []float64 }
+		Unembeddable []int
+	}
+	if err := json.Unmarshal(r.Body, &e); err != nil || r.Status != 200 || len(e.Data) != 2 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if fmt.Sprint(e.Unembeddable) != "[1]" || slices.ContainsFunc(e.Data[1].Embedding, func(x float64) bool { return x != 0 }) {
+		t.Fatalf("unembeddable %v, embedding of \"2019\" %v: want it named and zero, not the bias", e.Unembeddable, e.Data[1].Embedding[:3])
 	}
 }

@@ -154,7 +154,7 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	}
 	s.countEmbedded("query", len(p.queries))
 	if head != nil {
-		vecs = head.ProjectBatch(vecs)
+		vecs = projectKeepingZeros(head, vecs)
 	}
 	var zero []string // all of them, so a client can drop them in one go
 	for i, v := range vecs {
