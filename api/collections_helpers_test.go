@@ -116,8 +116,9 @@ type searchJSON struct {
 	Model  string `json:"model"`
 	Mode   string `json:"mode"`
 	Data   []struct {
-		Query string    `json:"query"`
-		Hits  []hitJSON `json:"hits"`
+		Query        string    `json:"query"`
+		Hits         []hitJSON `json:"hits"`
+		Unembeddable bool      `json:"unembeddable"`
 	} `json:"data"`
 }
 

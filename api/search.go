@@ -53,6 +53,9 @@ type searchResponse struct {
 type searchResult struct {
 	Query string      `json:"query"`
 	Hits  []searchHit `json:"hits"`
+	// Unembeddable marks a hybrid query the encoder knows no token of: its
+	// hits are BM25's alone.
+	Unembeddable bool `json:"unembeddable,omitempty"`
 }
 
 type searchHit struct {

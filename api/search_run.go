@@ -47,6 +47,7 @@ func (s *Server) search(ctx context.Context, id string, p searchParams) (searchR
 	for i, text := range p.queries {
 		s.metrics.search.WithLabelValues(string(p.mode)).Observe(took)
 		res.Data[i] = searchResult{Query: text, Hits: toSearchHits(hits[i])}
+		res.Data[i].Unembeddable = p.mode == index.ModeHybrid && vectorNorm(vecs[i]) == 0
 	}
 	return res, nil
 }
@@ -156,11 +157,25 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	if head != nil {
 		vecs = projectKeepingZeros(head, vecs)
 	}
-	var zero []string // all of them, so a client can drop them in one go
-	for i, v := range vecs {
+	for _, v := range vecs {
 		if len(v) != lc.ix.Dim() {
 			return "", nil, colConflict("head %s outputs %d dimensions, but this collection's vectors have %d", headID, len(v), lc.ix.Dim())
 		}
+	}
+	if p.mode == index.ModeDense { // hybrid ranks such a query by BM25 alone
+		if err := refuseZeroVectors(p, vecs, meta.Encoder); err != nil {
+			return "", nil, err
+		}
+	}
+	return modelName, vecs, nil
+}
+
+// refuseZeroVectors names every query (all of them, so a client can drop
+// them in one go) whose vector is zero because the encoder knows none of its
+// tokens: dense search cannot rank by it.
+func refuseZeroVectors(p searchParams, vecs [][]float32, encoder string) error {
+	var zero []string
+	for i, v := range vecs {
 		if vectorNorm(v) == 0 {
 			zero = append(zero, queryName(p, i))
 		}
@@ -171,13 +186,13 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	}
 	switch {
 	case len(zero) == 1:
-		return "", nil, colBadParam(field, "%s has no token encoder %q knows, so its embedding is zero; use other words or \"mode\": \"bm25\"",
-			zero[0], meta.Encoder)
+		return colBadParam(field, "%s has no token encoder %q knows, so its embedding is zero; use other words, or \"mode\": \"bm25\" or \"hybrid\"",
+			zero[0], encoder)
 	case len(zero) > 1:
-		return "", nil, colBadParam(field, "%s have no token encoder %q knows, so their embeddings are zero; use other words or \"mode\": \"bm25\"",
-			strings.Join(zero, ", "), meta.Encoder)
+		return colBadParam(field, "%s have no token encoder %q knows, so their embeddings are zero; use other words, or \"mode\": \"bm25\" or \"hybrid\"",
+			strings.Join(zero, ", "), encoder)
 	}
-	return modelName, vecs, nil
+	return nil
 }
 
 // checkQueryHead refuses a query head whose document side does not match

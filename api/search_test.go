@@ -132,7 +132,7 @@ func TestSearchErrors(t *testing.T) {
 		{"head in bm25 mode", `{"query":"a","mode":"bm25","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 400, `head applies to dense and hybrid search only (mode is "bm25")`},
 		{"unknown head", `{"query":"a","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 404, "head head-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
 		{"unknown field", `{"query":"a","top_k":3}`, 400, "unknown field"},
-		{"unknown words", `{"query":"qqqzzzxx"}`, 400, "query has no token encoder \"glove-100d\" knows, so its embedding is zero"},
+		{"unknown words", `{"query":"qqqzzzxx"}`, 400, "query has no token encoder \"glove-100d\" knows, so its embedding is zero; use other words, or \"mode\": \"bm25\" or \"hybrid\""},
 		{"unknown words in a batch", `{"queries":["qqqzzzxx","bread oven","2019"]}`, 400, "queries[0], queries[2] have no token encoder"},
 	}
 	for _, tc := range cases {
@@ -162,6 +162,23 @@ func TestSearchErrors(t *testing.T) {
 // TestSearchConcurrent runs 50 clients × 20 searches, in every mode, on a
 // collection none of them has loaded yet (the server was restarted), so
 // the lazy load, the encoder and the index are all shared under -race.
+// A query the encoder knows no token of ("2019": glove-100d has no numbers)
+// cannot be ranked by meaning: hybrid search ranks it by BM25 alone and says
+// so, and its neighbours in the batch are searched as usual.
+func TestSearchHybridUnembeddableQuery(t *testing.T) {
+	ls := startServer(t, collectionConfig(t))
+	docs := append(slices.Clone(testDocs), [2]string{"report", "The annual report for 2019 was published late."})
+	col := ls.readyCollection(docs, "")
+	res := ls.search(col.ID, `{"queries":["2019","bread oven"],"mode":"hybrid","k":3}`)
+	if d := res.Data[0]; !d.Unembeddable || len(d.Hits) != 1 || d.Hits[0].ID != "report" || d.Hits[0].DenseScore != nil || d.Hits[0].BM25Rank != 1 {
+		t.Fatalf("hybrid search of a number: %+v", d)
+	}
+	if d := res.Data[1]; d.Unembeddable || len(d.Hits) != 3 || d.Hits[0].ID != "bread" || d.Hits[0].DenseRank == 0 {
+		t.Fatalf("its neighbour in the batch: %+v", d)
+	}
+	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"2019"}`), 400, "use other words, or \"mode\": \"bm25\" or \"hybrid\"")
+}
+
 func TestSearchConcurrent(t *testing.T) {
 	cfg := collectionConfig(t)
 	ls := startServer(t, cfg)

@@ -172,6 +172,49 @@ func TestCollectionNoLexicalMatchIsEmptyNotError(t *testing.T) {
 	}
 }
 
+// A hybrid query whose vector is zero (its words unknown to the encoder) is
+// ranked by BM25 alone, in a batch beside ordinary queries, where a dense
+// one is refused.
+func TestCollectionHybridZeroVectorIsLexical(t *testing.T) {
+	c := smallCollection(t)
+	ln2 := math.Log(2)
+	for _, fusion := range []Fusion{FusionRRF, FusionScore} {
+		t.Run(string(fusion), func(t *testing.T) {
+			res, err := c.SearchBatch([]Query{
+				{Text: "cherry", Vec: []float32{1, 0}, K: 4, Mode: ModeHybrid, Fusion: fusion},
+				{Text: "cherry", Vec: []float32{0, 0}, K: 4, Mode: ModeHybrid, Fusion: fusion},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range res[0] {
+				if len(res[0]) != 4 || h.DenseRank == 0 {
+					t.Errorf("ordinary query: hit %+v, want all four with a dense rank", h)
+				}
+			}
+			want := 1 / float64(DefaultRRFK+1)
+			if fusion == FusionScore {
+				want = 1 - DefaultAlpha // b and c tie: both normalise to 1
+			}
+			got := make([]hitSummary, len(res[1]))
+			for i, h := range res[1] {
+				got[i] = summarize(h)
+			}
+			if len(got) != 2 || got[0].ID != "b" || got[1].ID != "c" {
+				t.Fatalf("zero-vector query: %+v, want b, c from BM25", got)
+			}
+			for i, h := range got {
+				if h.DenseRank != 0 || !math.IsNaN(h.DenseScore) || h.BM25Rank != i+1 || !sameScore(h.BM25Score, ln2) {
+					t.Errorf("hit %d = %+v: want BM25 rank %d, score ln 2, no dense part", i, h, i+1)
+				}
+			}
+			if !sameScore(got[0].Score, want) {
+				t.Errorf("fused score %v, want %v", got[0].Score, want)
+			}
+		})
+	}
+}
+
 func TestCollectionSearchValidation(t *testing.T) {
 	c := smallCollection(t)
 	vec := []float32{1, 0}

@@ -92,6 +92,8 @@ type Hit struct {
 // finite non-zero norm where it is used; a violation returns an error
 // wrapping ErrInvalidQuery. A query with no indexed term is not an error: a
 // bm25 search then returns no hits and a hybrid one the dense candidates.
+// Likewise a hybrid query whose Vec is all zeros (an encoder that knows none
+// of its tokens) fuses the BM25 candidates alone; a dense one is an error.
 // The result is never nil. Hits are best first, ties broken by id ascending.
 func (c *Collection) Search(q Query) ([]Hit, error) {
 	q, err := c.validate(q)
@@ -134,7 +136,7 @@ func (c *Collection) run(qs []Query) [][]Hit {
 	var vecs [][]float32
 	var depths, owner []int
 	for i, q := range qs {
-		if q.Mode != ModeBM25 {
+		if q.Mode != ModeBM25 && q.Vec != nil {
 			vecs = append(vecs, q.Vec)
 			depths = append(depths, c.denseDepth(q))
 			owner = append(owner, i)
@@ -226,13 +228,18 @@ func (c *Collection) validate(q Query) (Query, error) {
 	}
 	if q.Mode != ModeBM25 {
 		v, err := c.unitQuery(q.Vec)
-		if err != nil {
+		switch {
+		case q.Mode == ModeHybrid && errors.Is(err, errZeroNorm):
+			v = nil // no direction to rank by: the BM25 list alone
+		case err != nil:
 			return q, fmt.Errorf("%w: %w (required for mode %q)", ErrInvalidQuery, err, q.Mode)
 		}
 		q.Vec = v
 	}
 	return q, nil
 }
+
+var errZeroNorm = errors.New("vector has zero norm")
 
 // unitQuery checks a query vector and returns a normalised copy.
 func (c *Collection) unitQuery(v []float32) ([]float32, error) {
@@ -247,7 +254,7 @@ func (c *Collection) unitQuery(v []float32) ([]float32, error) {
 		ss += float64(x) * float64(x)
 	}
 	if ss == 0 {
-		return nil, errors.New("vector has zero norm")
+		return nil, errZeroNorm
 	}
 	inv := 1 / math.Sqrt(ss)
 	u := make([]float32, len(v))
