@@ -188,7 +188,7 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 	}
 	meta := collectionMeta{FormatVersion: collectionMetaFormat, Encoder: enc.Name(), EncoderChecksum: sum, Head: col.HeadID}
 	if head != nil && head.AppliesToDocs() {
-		vecs = projectKeepingZeros(head, vecs)
+		vecs = head.ProjectBatch(vecs)
 		meta.DocHead = col.HeadID
 	}
 	keep, zero, zeroIDs := train.NonZeroRows(ids, vecs)

@@ -33,8 +33,8 @@ func parseHeadModel(name string) (encoder, headID string, ok bool) {
 
 // embedFunc embeds texts and reports how many tokens the encoder was fed
 // and which texts got an all-zero vector (no token the encoder knows, e.g.
-// "2019" for GloVe, or a head mapping them to zero; see
-// projectKeepingZeros): such a vector carries nothing about its text.
+// "2019" for GloVe, which a head keeps zero, or a head mapping them to
+// zero): such a vector carries nothing about its text.
 type embedFunc func(ctx context.Context, texts []string) (vecs [][]float32, tokens int, zero []int, err error)
 
 // errHeadMismatch marks a head whose recorded encoder checksum differs from
@@ -71,7 +71,7 @@ func (s *Server) embedderFor(ctx context.Context, name string) (embedFunc, int, 
 			return nil, 0, nil, err
 		}
 		if head != nil {
-			vecs = projectKeepingZeros(head, vecs)
+			vecs = head.ProjectBatch(vecs)
 		}
 		var zero []int
 		for i, v := range vecs {
@@ -81,21 +81,6 @@ func (s *Server) embedderFor(ctx context.Context, name string) (embedFunc, int, 
 		}
 		return vecs, tokens, zero, nil
 	}, dim, nil
-}
-
-// projectKeepingZeros applies head to base vectors, leaving a row all zero
-// when its base vector is: that vector says nothing about its text (the
-// encoder knows none of its tokens), whatever a head's bias would add. With
-// the rows the head itself maps to zero, every vector that cannot be
-// ranked is then found the same way, by a zero norm.
-func projectKeepingZeros(head *model.Head, base [][]float32) [][]float32 {
-	out := head.ProjectBatch(base)
-	for i, v := range base {
-		if vectorNorm(v) == 0 {
-			clear(out[i])
-		}
-	}
-	return out
 }
 
 // resolveModel opens the encoder of name and, for a fine-tuned name, its head.

@@ -155,7 +155,7 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	}
 	s.countEmbedded("query", len(p.queries))
 	if head != nil {
-		vecs = projectKeepingZeros(head, vecs)
+		vecs = head.ProjectBatch(vecs)
 	}
 	for _, v := range vecs {
 		if len(v) != lc.ix.Dim() {

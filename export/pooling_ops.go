@@ -109,13 +109,20 @@ func (o ops) clsPool(hidden string) string {
 }
 
 // linear is x·Wᵀ (+ b) for x [batch, d_in]. The effective W is baked in, so
-// a low-rank head exports as the same dense matrix it computes with.
+// a low-rank head exports as the same dense matrix it computes with. As in
+// model.Head.Project, a zero row of x gets no bias: the bias is multiplied
+// by [Σ|x_row| > 0] (a sum of absolute values, which cannot underflow to
+// zero the way a sum of squares of tiny values can).
 func (o ops) linear(x string, h *model.Head) string {
 	cfg := h.Config()
 	wt := o.b.Float32(o.b.Unique("retune_head_weight_t"), []int64{int64(cfg.DIn), int64(cfg.DOut)}, weightT(h))
 	y := o.b.Op("MatMul", []string{x, wt})
 	if b := bias32(h); b != nil {
-		y = o.b.Op("Add", []string{y, o.b.Float32(o.b.Unique("retune_head_bias"), []int64{int64(cfg.DOut)}, b)})
+		mass := o.reduceSum(o.b.Op("Abs", []string{x}), -1, true) // [batch, 1]
+		nonZero := o.b.Op("Greater", []string{mass, o.scalar("retune_zero", 0)})
+		gate := o.b.Op("Cast", []string{nonZero}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
+		bias := o.b.Float32(o.b.Unique("retune_head_bias"), []int64{int64(cfg.DOut)}, b)
+		y = o.b.Op("Add", []string{y, o.b.Op("Mul", []string{gate, bias})})
 	}
 	return y
 }

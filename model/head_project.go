@@ -11,10 +11,16 @@ import (
 // Project maps one embedding through the head (W·v + b) and L2-normalises
 // the result, so cosine similarity becomes a dot product downstream. The
 // arithmetic is float64; a zero result stays zero instead of becoming NaN.
+// A zero v maps to zero, bias or not: it is what an encoder gives a text it
+// knows no token of, which says nothing about that text, and mapping it to
+// the bias direction would make every such text look alike and rankable.
 // It panics if len(v) != d_in.
 func (h *Head) Project(v []float32) []float32 {
 	if len(v) != h.cfg.DIn {
 		panic(fmt.Sprintf("model: head Project: vector has %d dims, head expects d_in=%d", len(v), h.cfg.DIn))
+	}
+	if allZero(v) {
+		return make([]float32, h.cfg.DOut)
 	}
 	z := make([]float64, h.cfg.DOut)
 	if h.cfg.Rank > 0 {
@@ -89,6 +95,10 @@ func (h *Head) ProjectRows(dst, src []float32) {
 	z := make([]float64, dOut)
 	for i := range n {
 		row := dst[i*dOut : (i+1)*dOut]
+		if allZero(src[i*dIn : (i+1)*dIn]) { // as in Project: no bias
+			clear(row)
+			continue
+		}
 		for j, v := range row {
 			z[j] = float64(v)
 		}
@@ -109,6 +119,16 @@ func (h *Head) weight32() []float32 {
 		}
 	}
 	return out
+}
+
+// allZero reports whether every value of v is zero.
+func allZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // headDot32 is Σ w[j]·v[j] with v widened to float64.

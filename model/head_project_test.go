@@ -67,6 +67,10 @@ func TestHeadProjectZeroVector(t *testing.T) {
 		{"low-rank identity", HeadConfig{DIn: 5, DOut: 5, Rank: 2}, false},
 		{"random full", HeadConfig{DIn: 5, DOut: 3}, true},
 		{"random low-rank", HeadConfig{DIn: 5, DOut: 5, Rank: 2}, true},
+		// The bias is not added to a zero vector: it stands for a text the
+		// encoder knows nothing of.
+		{"random full+bias", HeadConfig{DIn: 5, DOut: 3, Bias: true}, true},
+		{"random low-rank+bias", HeadConfig{DIn: 5, DOut: 5, Rank: 2, Bias: true}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +79,7 @@ func TestHeadProjectZeroVector(t *testing.T) {
 				headRandomizeParams(h, rng)
 			}
 			zero := make([]float32, tt.cfg.DIn)
-			for _, out := range [][]float32{h.Project(zero), h.ProjectBatch([][]float32{zero})[0]} {
+			for _, out := range [][]float32{h.Project(zero), h.ProjectBatch([][]float32{headRandVec(rng, tt.cfg.DIn), zero})[1]} {
 				if len(out) != tt.cfg.DOut {
 					t.Fatalf("output has %d dims, want %d", len(out), tt.cfg.DOut)
 				}
