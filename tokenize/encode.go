@@ -112,6 +112,9 @@ func (t *Tokenizer) Tokens(text string) ([]string, error) {
 // (the caller truncates anyway). The slices are the caller's: cached chunks
 // are copied, never aliased.
 func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, toks []string, err error) {
+	if t.unicodeSpaces {
+		text = unicodeSpacesToASCII(text)
+	}
 	if t.native == nil && t.cache == nil {
 		if t.fold {
 			text = foldAccents(text)

@@ -16,11 +16,14 @@ type Tokenizer struct {
 	maxLength int
 	wrap      wrap
 	fold      bool
-	padID     int64
-	padTypeID int64
-	padLeft   bool
-	vocabSize int
-	workers   int
+	// unicodeSpaces: map Unicode whitespace to spaces first, as the file's
+	// pre-tokenizer splits on it in Hugging Face (see unicodeSpacesToASCII).
+	unicodeSpaces bool
+	padID         int64
+	padTypeID     int64
+	padLeft       bool
+	vocabSize     int
+	workers       int
 	// native is nil when the file has a shape the native encoder does not
 	// cover (see native.go); cache is nil when the pipeline is not
 	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
@@ -84,6 +87,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if o.cache && chunkable(&cfg.pipelineConfig) {
 		t.cache = &chunkCache{}
 	}
+	t.unicodeSpaces = spaceSplitting(cfg.PreTokenizer)
 	if o.foldAccents != nil {
 		t.fold = *o.foldAccents
 	} else {

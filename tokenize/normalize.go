@@ -45,6 +45,35 @@ func foldAccents(s string) string {
 	return norm.NFC.String(stripped)
 }
 
+// unicodeSpacesToASCII maps every Unicode whitespace character (Go's
+// unicode.IsSpace, the White_Space property Rust's char::is_whitespace
+// tests too) to a space. Hugging Face's BertPreTokenizer, Whitespace and
+// WhitespaceSplit split on all of them; sugarme's regexes and the native
+// encoder split only on ASCII [\t\n\f\r ] (WhitespaceSplit not even on
+// \f), so "dog\u00a0runs" would be one unknown word here and two words
+// wherever the exported tokenizer.json runs.
+func unicodeSpacesToASCII(s string) string {
+	if !strings.ContainsFunc(s, oddSpace) {
+		return s // the common case: no allocation
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// oddSpace is whitespace other than the space, tab, newline and carriage
+// return that every splitting pre-tokenizer here already splits on.
+func oddSpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\n', '\r':
+		return false
+	}
+	return unicode.IsSpace(r)
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {

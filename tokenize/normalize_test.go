@@ -129,3 +129,31 @@ func mustLoad(t *testing.T, path string, opts ...Option) *Tokenizer {
 	}
 	return tok
 }
+
+// Hugging Face's splitting pre-tokenizers split on every Unicode whitespace
+// character; so must we, or "cat\u00a0sat" is one unknown word here and two
+// known ones wherever the tokenizer.json is used next. A ByteLevel
+// pre-tokenizer keeps such characters as bytes of a token, so nothing maps
+// them there.
+func TestUnicodeWhitespaceSplits(t *testing.T) {
+	text := "cat\u00a0sat\u2003on\u3000the\vmat\fau\u2028lait"
+	want := []string{"cat", "sat", "on", "the", "mat", "au", "lait"}
+	paths := map[string][]Option{"native": nil, "sugarme+cache": {withoutNative()}, "sugarme whole": {withoutNative(), withoutCache()}}
+	for _, pre := range []string{"BertPreTokenizer", "Whitespace", "WhitespaceSplit"} {
+		for name, opts := range paths {
+			t.Run(pre+" "+name, func(t *testing.T) {
+				tok := mustLoad(t, writeTokenizer(t, gloveVocab, map[string]any{"pre_tokenizer": map[string]any{"type": pre}}), opts...)
+				got, err := tok.Tokens(text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("Tokens = %q, want %q", got, want)
+				}
+			})
+		}
+	}
+	if got := unicodeSpacesToASCII("plain ascii\ttext\n"); got != "plain ascii\ttext\n" {
+		t.Errorf("ASCII text changed: %q", got)
+	}
+}
