@@ -56,7 +56,9 @@ func (s *Server) exportHead(c *gin.Context) {
 		return
 	}
 	defer os.RemoveAll(tmp)
-	req.Out = filepath.Join(tmp, "out")
+	// The folder's name becomes the fused encoder.json's "name": the head
+	// id, not a name only this request ever saw.
+	req.Out = filepath.Join(tmp, id)
 	if format == export.FormatONNX {
 		req.Out = filepath.Join(tmp, id+".onnx")
 	}

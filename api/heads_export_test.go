@@ -17,6 +17,7 @@ import (
 
 	"retune/internal/testenv"
 	"retune/model"
+	"retune/models"
 	"retune/store"
 )
 
@@ -165,6 +166,9 @@ func TestExportHead(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer enc.Close()
+		if cfg, _, err := models.ReadEncoderConfig(dir); err != nil || cfg.Name != id {
+			t.Errorf("encoder.json name %q (%v), want the head id %s", cfg.Name, err, id)
+		}
 		got, err := enc.Embed(context.Background(), texts)
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"retune/model"
 	"retune/model/onnxgraph"
 	"retune/models"
+	"retune/tokenize"
 )
 
 // defaultMaxLength is model.Open's token limit for a folder without
@@ -59,7 +60,7 @@ func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.
 	if err := atomicfile.WriteFile(filepath.Join(outDir, models.ModelFile), data, 0o644); err != nil {
 		return err
 	}
-	if err := copyFileAtomic(filepath.Join(encoderDir, models.TokenizerFile), filepath.Join(outDir, models.TokenizerFile)); err != nil {
+	if err := writePortableTokenizer(filepath.Join(encoderDir, models.TokenizerFile), filepath.Join(outDir, models.TokenizerFile)); err != nil {
 		return err
 	}
 	cfg := fusedConfig(outDir, m, h, meta, baseSum, base, hasBase, external)
@@ -76,6 +77,20 @@ func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.
 		return err
 	}
 	return nil
+}
+
+// writePortableTokenizer writes the encoder's tokenizer.json to dst as
+// tokenize.Portable makes it, so that Hugging Face tokenizers, where the
+// fused model is going, gives the ids retune gives.
+func writePortableTokenizer(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if data, _, err = tokenize.Portable(data); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(dst, data, 0o644)
 }
 
 // fusedConfig is the encoder.json of a fused export. Pooling is irrelevant

@@ -2,25 +2,9 @@ package export
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"os"
-
-	"retune/internal/atomicfile"
 )
-
-// copyFileAtomic copies src to dst with atomicfile.Write.
-func copyFileAtomic(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return atomicfile.Write(dst, 0o644, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	})
-}
 
 // removeIfExists removes path, treating "already gone" as success.
 func removeIfExists(path string) error {

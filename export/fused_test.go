@@ -13,6 +13,7 @@ import (
 	"retune/model"
 	"retune/model/onnxgraph"
 	"retune/models"
+	"retune/tokenize"
 )
 
 // TestFusedMatchesEncoderPlusHead is the round trip the export promises:
@@ -122,6 +123,15 @@ func checkFusedFolder(t *testing.T, dir string, h *model.Head, meta model.HeadMe
 	}
 	if _, err := os.Stat(filepath.Join(dir, export.ExternalFile)); err == nil {
 		t.Errorf("small model was split into %s", export.ExternalFile)
+	}
+	// Hugging Face must fold accents as retune does (glove's bare Lowercase
+	// normalizer would not).
+	tok, err := os.ReadFile(filepath.Join(dir, models.TokenizerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := tokenize.Portable(tok); err != nil || changed {
+		t.Errorf("exported tokenizer.json is not portable (rewrite needed: %v, err %v)", changed, err)
 	}
 }
 
