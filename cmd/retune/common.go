@@ -72,6 +72,26 @@ func (e *encoderFlags) register(fs *flag.FlagSet, def string) {
 	fs.StringVar(&e.onnx, "onnx", "", "encoder folder (model.onnx + tokenizer.json) or its model.onnx; overrides --model")
 }
 
+// loadHeadFor loads the head in dir (nil for "") and checks it was trained
+// on enc.
+func loadHeadFor(dir string, enc *model.Encoder) (*model.Head, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	h, meta, err := model.LoadHead(dir)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := enc.Checksum()
+	if err != nil {
+		return nil, err
+	}
+	if err := model.VerifyEncoder(meta, sum); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.Encoder, error) {
 	dir, err := e.onnxFolder()
 	if err != nil {

@@ -19,6 +19,7 @@ func runEmbed(ctx context.Context, args []string) error {
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	batch := fs.Int("batch", 256, "lines embedded per call")
+	headDir := fs.String("head", "", "trained head folder: output the tuned embeddings (a head trained with --apply query is for queries only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -30,7 +31,21 @@ func runEmbed(ctx context.Context, args []string) error {
 		return err
 	}
 	defer enc.Close()
-	zero, err := embedLines(ctx, os.Stdin, os.Stdout, *batch, enc.Embed)
+	head, err := loadHeadFor(*headDir, enc)
+	if err != nil {
+		return err
+	}
+	embed := enc.Embed
+	if head != nil {
+		embed = func(ctx context.Context, texts []string) ([][]float32, error) {
+			vecs, err := enc.Embed(ctx, texts)
+			if err != nil {
+				return nil, err
+			}
+			return head.ProjectBatch(vecs), nil
+		}
+	}
+	zero, err := embedLines(ctx, os.Stdin, os.Stdout, *batch, embed)
 	if len(zero) > 0 {
 		what := "their embeddings are"
 		if len(zero) == 1 {

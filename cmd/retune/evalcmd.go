@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"retune/dataset"
-	"retune/model"
 	"retune/train"
 )
 
@@ -39,20 +38,9 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var head *model.Head
-	if *headDir != "" {
-		h, meta, err := model.LoadHead(*headDir)
-		if err != nil {
-			return err
-		}
-		sum, err := enc.Checksum()
-		if err != nil {
-			return err
-		}
-		if err := model.VerifyEncoder(meta, sum); err != nil {
-			return err
-		}
-		head = h
+	head, err := loadHeadFor(*headDir, enc)
+	if err != nil {
+		return err
 	}
 	emb, err := train.EmbedDataset(ctx, train.NewCache(cacheDir.Get()), enc, data.Corpus, queries)
 	if err != nil {

@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"retune/dataset"
 	"retune/internal/testenv"
+	"retune/model"
 )
 
 func TestDataFlagsCheck(t *testing.T) {
@@ -144,6 +147,25 @@ func TestTrainAndEvalOnPairs(t *testing.T) {
 		t.Fatalf("eval --pairs: %v %s", err, out)
 	}
 
+	// embed --head outputs the head's projection of what embed outputs.
+	models := []string{"--models", testenv.ModelsRoot(t)}
+	base, tuned := embedWith(t, models), embedWith(t, append([]string{"--head", head}, models...))
+	h, _, err := model.LoadHead(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := h.ProjectBatch(base)
+	for i := range want {
+		for j := range want[i] {
+			if math.Abs(float64(want[i][j]-tuned[i][j])) > 1e-6 {
+				t.Fatalf("embed --head, text %d dim %d: %v, want %v", i, j, tuned[i][j], want[i][j])
+			}
+		}
+	}
+	if slices.Equal(base[0], tuned[0]) {
+		t.Fatal("embed --head output the base embedding")
+	}
+
 	// Without held-out pairs there is nothing to report on; the head is
 	// still trained (on mined negatives, the file having none).
 	noNegs := filepath.Join(dir, "plain.jsonl")
@@ -158,6 +180,41 @@ func TestTrainAndEvalOnPairs(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.TestQueries != 0 || res.TestSplit != "" || res.Mining.Provided || res.Mining.Negatives == 0 {
 		t.Fatalf("train --pairs alone: %v %s", err, out)
 	}
+}
+
+// embedWith runs retune embed with args on two texts and returns their
+// embeddings.
+func embedWith(t *testing.T, args []string) [][]float32 {
+	t.Helper()
+	in := filepath.Join(t.TempDir(), "in.txt")
+	if err := os.WriteFile(in, []byte("vitamin D deficiency\nthe cell cycle in cancer\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	orig := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = orig }()
+	var runErr error
+	out := stdout(t, func() { runErr = runEmbed(t.Context(), args) })
+	if runErr != nil {
+		t.Fatal(runErr)
+	}
+	var vecs [][]float32
+	for line := range strings.Lines(out) {
+		var row struct{ Embedding []float32 }
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		vecs = append(vecs, row.Embedding)
+	}
+	if len(vecs) != 2 {
+		t.Fatalf("embed wrote %d lines: %s", len(vecs), out)
+	}
+	return vecs
 }
 
 // Queries the pairs give no negative are mined for, not left with in-batch
