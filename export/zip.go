@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
-// storeAbove is the size from which files are stored rather than deflated:
-// float weights barely compress, and deflating hundreds of megabytes would
-// dominate the time of a download.
+// storeAbove is the size from which files other than JSON are stored rather
+// than deflated: float weights barely compress, and deflating hundreds of
+// megabytes would dominate the time of a download. JSON (a tokenizer.json of
+// a few megabytes) shrinks by two thirds and is always deflated.
 const storeAbove = 1 << 20
 
 // Zip writes a zip archive to w holding files, a map from the name inside
@@ -81,7 +83,7 @@ func zipFile(zw *zip.Writer, name, path string) error {
 	}
 	hdr.Name = name
 	hdr.Method = zip.Deflate
-	if st.Size() > storeAbove {
+	if st.Size() > storeAbove && !strings.HasSuffix(name, ".json") {
 		hdr.Method = zip.Store
 	}
 	out, err := zw.CreateHeader(hdr)

@@ -16,8 +16,9 @@ import (
 
 func TestZip(t *testing.T) {
 	dir := t.TempDir()
-	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<17) // 2 MiB: stored, not deflated
-	files := map[string][]byte{"config.json": []byte(`{"a":1}`), "sub/model.bin": big}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<17)    // 2 MiB: stored, not deflated
+	bigJSON := bytes.Repeat([]byte(`{"word": 1234},`), 1<<17) // 2 MiB of JSON: deflated all the same
+	files := map[string][]byte{"config.json": []byte(`{"a":1}`), "sub/model.bin": big, "tokenizer.json": bigJSON}
 	paths := map[string]string{}
 	for name, data := range files {
 		p := filepath.Join(dir, strings.ReplaceAll(name, "/", "_"))
@@ -39,8 +40,11 @@ func TestZip(t *testing.T) {
 		if f.Name == "sub/model.bin" && f.Method != zip.Store {
 			t.Errorf("large file method %d, want Store", f.Method)
 		}
+		if f.Name == "tokenizer.json" && f.Method != zip.Deflate {
+			t.Errorf("large JSON method %d, want Deflate", f.Method)
+		}
 	}
-	if strings.Join(names, ",") != "config.json,sub/model.bin" {
+	if strings.Join(names, ",") != "config.json,sub/model.bin,tokenizer.json" {
 		t.Errorf("archive order %v, want sorted names", names)
 	}
 }
