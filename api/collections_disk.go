@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"retune/dataset"
 	"retune/index"
@@ -55,6 +56,10 @@ func writeCollectionMeta(dir string, m collectionMeta) error {
 	return nil
 }
 
+// errBadCollectionMeta marks a collection meta file that exists but cannot
+// be read as one.
+var errBadCollectionMeta = errors.New("damaged collection meta")
+
 func readCollectionMeta(dir string) (collectionMeta, error) {
 	var m collectionMeta
 	js, err := os.ReadFile(filepath.Join(dir, collectionMetaFile))
@@ -62,10 +67,10 @@ func readCollectionMeta(dir string) (collectionMeta, error) {
 		return m, err
 	}
 	if err := json.Unmarshal(js, &m); err != nil {
-		return m, fmt.Errorf("%s: %w", collectionMetaFile, err)
+		return m, fmt.Errorf("%w: %s: %w", errBadCollectionMeta, collectionMetaFile, err)
 	}
 	if m.FormatVersion != collectionMetaFormat {
-		return m, fmt.Errorf("%s: format_version %d, this build reads %d", collectionMetaFile, m.FormatVersion, collectionMetaFormat)
+		return m, fmt.Errorf("%w: %s: format_version %d, this build reads %d", errBadCollectionMeta, collectionMetaFile, m.FormatVersion, collectionMetaFormat)
 	}
 	return m, nil
 }
@@ -88,6 +93,30 @@ func (s *Server) loadCollection(ctx context.Context, id string) (*index.Collecti
 		return nil, collectionMeta{}, fmt.Errorf("load collection %s: vectors have %d dims, %s says %d", id, ix.Dim(), collectionMetaFile, meta.Dim)
 	}
 	return ix, meta, nil
+}
+
+// loadReadyCollection is loadCollection for a collection the store lists
+// as ready. When its files turn out damaged or missing on disk, the
+// collection is marked failed with that reason, so that its users see why
+// (GET shows it, searches answer 409) and no later search re-reads and
+// re-hashes the same broken files.
+func (s *Server) loadReadyCollection(ctx context.Context, id string) (*index.Collection, collectionMeta, error) {
+	ix, meta, err := s.loadCollection(ctx, id)
+	if err == nil || ctx.Err() != nil || !(errors.Is(err, index.ErrCorrupt) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, errBadCollectionMeta)) {
+		return ix, meta, err
+	}
+	s.log.Error("collection files damaged; marking it failed", "collection", id, "err", err)
+	reason := "loading it found its index files on the server's disk damaged or missing"
+	if _, detail, ok := strings.Cut(err.Error(), index.ErrCorrupt.Error()+": "); ok && !strings.ContainsRune(detail, os.PathSeparator) {
+		reason += " (" + detail + ")"
+	}
+	bg := context.WithoutCancel(ctx)
+	if col, gerr := s.store.GetCollection(bg, id); gerr == nil {
+		if uerr := s.store.UpdateCollection(bg, id, store.CollectionFailed, col.Docs, col.Progress, reason); uerr != nil {
+			s.log.Error("record collection failure", "collection", id, "err", uerr)
+		}
+	}
+	return nil, collectionMeta{}, colConflict("collection %s failed: %s; delete it and create it again", id, reason)
 }
 
 // datasetCorpusPath is where a dataset's corpus is: datasets are stored as

@@ -130,7 +130,7 @@ func (s *Server) preloadCollections() {
 				}
 				start := time.Now()
 				_, err := s.cols.get(ctx, col.ID, func(ctx context.Context) (*index.Collection, collectionMeta, error) {
-					return s.loadCollection(ctx, col.ID)
+					return s.loadReadyCollection(ctx, col.ID)
 				})
 				if ctx.Err() != nil {
 					return

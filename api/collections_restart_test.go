@@ -175,3 +175,39 @@ func loadedCollections(ls *liveServer) int {
 	ls.t.Fatalf("no retune_collections_loaded in /metrics")
 	return 0
 }
+
+// TestDamagedCollectionFails: a ready collection whose files were damaged
+// while the server was down is marked failed with the reason, by the
+// background load or by the first search alike, and searches answer 409
+// naming it instead of a bare 500 after re-reading the files every time.
+func TestDamagedCollectionFails(t *testing.T) {
+	for _, lazy := range []bool{false, true} {
+		t.Run("lazy="+strconv.FormatBool(lazy), func(t *testing.T) {
+			cfg := collectionConfig(t)
+			ls := startServer(t, cfg)
+			col := ls.readyCollection(testDocs, "")
+			ls.stop()
+			vectors := filepath.Join(cfg.DataDir, store.KindCollections, col.ID, "vectors.bin")
+			if err := os.Truncate(vectors, 100); err != nil {
+				t.Fatal(err)
+			}
+			cfg.LazyCollections = lazy
+			ls = startServer(t, cfg)
+			defer ls.stop()
+			const reason = "vectors.bin has 100 bytes"
+			for _, mode := range []string{"bm25", "dense"} {
+				r := ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"hot oven","mode":"`+mode+`"}`)
+				if r.Status != 409 || !strings.Contains(string(r.Body), "failed") || !strings.Contains(string(r.Body), reason) {
+					t.Fatalf("%s search of a damaged collection: %d %s", mode, r.Status, r.Body)
+				}
+			}
+			got := ls.waitStatus(col.ID, "failed")
+			if got.Error == nil || !strings.Contains(*got.Error, reason) || strings.Contains(*got.Error, cfg.DataDir) {
+				t.Fatalf("failed collection's error %v: want the reason, without server paths", deref(got.Error))
+			}
+			if r := ls.json("DELETE", "/v1/collections/"+col.ID, ""); r.Status != 200 {
+				t.Fatalf("delete: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}

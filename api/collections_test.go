@@ -165,7 +165,7 @@ func TestCollectionUnembeddableDocuments(t *testing.T) {
 	if failed.Error == nil || !strings.Contains(*failed.Error, "no document has a vector") {
 		t.Fatalf("failed collection %+v, error %s", failed, deref(failed.Error))
 	}
-	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 409, "failed to index")
+	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 409, "failed: no document has a vector")
 	// A failed collection can be deleted like any other.
 	if r := ls.do("DELETE", "/v1/collections/"+col.ID, "", nil); r.Status != http.StatusOK {
 		t.Fatalf("delete failed collection: %d %s", r.Status, r.Body)

@@ -67,10 +67,10 @@ func (s *Server) searchable(ctx context.Context, id string) (*loadedCollection, 
 	case store.CollectionIndexing:
 		return nil, colConflict("collection %s is still indexing (%.0f%% done); search it once its status is \"ready\"", id, 100*col.Progress)
 	case store.CollectionFailed:
-		return nil, colConflict("collection %s failed to index (%s); delete it and create it again", id, col.Error)
+		return nil, colConflict("collection %s failed: %s; delete it and create it again", id, col.Error)
 	}
 	lc, err := s.cols.get(ctx, id, func(ctx context.Context) (*index.Collection, collectionMeta, error) {
-		return s.loadCollection(ctx, id)
+		return s.loadReadyCollection(ctx, id)
 	})
 	if err != nil {
 		// A delete racing this search removes the files first-hand; report
