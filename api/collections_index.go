@@ -83,6 +83,9 @@ func (s *Server) indexCollectionSafely(ctx context.Context, col store.Collection
 // when it is theirs to act on (a collectionError), else a pointer to the
 // log, which has the details, server paths included.
 func failureMessage(err error) string {
+	if p := store.StorageProblem(err); p != "" {
+		return p + " (while indexing)"
+	}
 	var ce *collectionError
 	if !errors.As(err, &ce) {
 		return "internal error while indexing; see the server log"

@@ -28,6 +28,7 @@ const (
 	codeConflict       = "conflict"
 	codeInternal       = "internal_error"
 	codeUnavailable    = "unavailable"
+	codeStorage        = "insufficient_storage"
 )
 
 func abort(c *gin.Context, status int, code, msg string) { abortParam(c, status, code, "", msg) }

@@ -29,8 +29,15 @@ func (s *Server) abortStore(c *gin.Context, err error, notFoundMsg string) {
 	}
 }
 
-// internalError logs err and answers a 500 without internals (paths, SQL).
+// internalError logs err and answers a 500 without internals (paths, SQL),
+// or a 507 naming the cause when the machine refused a write (a full disk,
+// a read-only database): that is for the operator to fix, and the client
+// to retry after.
 func (s *Server) internalError(c *gin.Context, err error) {
 	s.log.Error("internal error", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	if p := store.StorageProblem(err); p != "" {
+		abort(c, http.StatusInsufficientStorage, codeStorage, p+"; nothing was stored: retry once the server's operator has fixed it")
+		return
+	}
 	abort(c, http.StatusInternalServerError, codeInternal, "internal error; see the server log")
 }

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"retune/eval"
 	"retune/model"
@@ -17,6 +19,51 @@ import (
 func (s *Server) finishJob(ctx context.Context, id, from string, d statusData) {
 	if _, err := s.transitionJob(ctx, id, store.JobTransition{From: []string{from}, To: d.Status, Error: d.Error}, d, ""); err != nil {
 		s.log.Error("finish job", "job", id, "status", d.Status, "err", err)
+	}
+}
+
+// Pauses between attempts of a worker's final write (see endJob).
+var (
+	endRetryFirst = time.Second
+	endRetryMax   = 30 * time.Second
+)
+
+// endJob is finishJob for a worker ending the running job id: a write that
+// fails (a full disk, a locked or read-only database) is retried, with
+// pauses doubling up to endRetryMax, until it lands or poolCtx ends (the
+// next start then resumes the job). Given up after one attempt, the job
+// would read "running" with no worker behind it until a restart, and a
+// cancel request would wait for an end that never comes.
+func (s *Server) endJob(poolCtx context.Context, id string, d statusData) {
+	bg := context.WithoutCancel(poolCtx)
+	t := store.JobTransition{From: []string{store.JobRunning}, To: d.Status, Error: d.Error}
+	retryUntil(poolCtx, endRetryFirst, endRetryMax, func() bool {
+		_, err := s.transitionJob(bg, id, t, d, "")
+		switch {
+		case err == nil:
+			return true
+		case errors.Is(err, store.ErrConflict): // no longer running: nothing to end
+			s.log.Error("finish job", "job", id, "status", d.Status, "err", err)
+			return true
+		}
+		s.log.Error("finish job; will retry", "job", id, "status", d.Status, "err", err)
+		return false
+	})
+}
+
+// retryUntil calls try until it reports done or ctx ends, pausing first,
+// then twice as long each time, up to most, in between.
+func retryUntil(ctx context.Context, first, most time.Duration, try func() (done bool)) {
+	pause := first
+	for !try() {
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		pause = min(2*pause, most)
 	}
 }
 

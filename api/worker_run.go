@@ -70,18 +70,22 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	case err == nil:
 		err = s.completeJob(bg, job, out)
 		if errors.Is(err, store.ErrCancelRequested) {
-			s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobCancelled})
+			s.endJob(poolCtx, id, statusData{Status: store.JobCancelled})
 		} else if err != nil {
 			s.log.Error("save job output", "job", id, "err", err)
-			s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobFailed, Error: "saving the trained head failed: " + err.Error()})
+			s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: "saving the trained head failed: " + err.Error()})
 		}
 	case errors.Is(context.Cause(jobCtx), errUserCancel):
-		s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobCancelled})
+		s.endJob(poolCtx, id, statusData{Status: store.JobCancelled})
 	case poolCtx.Err() != nil:
 		s.log.Info("job interrupted; it resumes on the next start", "job", id, "s", time.Since(start).Seconds())
 		return
 	default:
-		s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobFailed, Error: err.Error()})
+		msg := err.Error()
+		if p := store.StorageProblem(err); p != "" { // the error itself names server paths
+			msg = p + "; run the job again once the server's operator has fixed it"
+		}
+		s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: msg})
 	}
 	s.log.Info("job ended", "job", id, "s", time.Since(start).Seconds(), "err", err)
 }

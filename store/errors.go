@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -24,6 +25,29 @@ var (
 	// status, malformed JSON, progress outside 0..1, ...).
 	ErrInvalidArgument = errors.New("invalid argument")
 )
+
+// StorageProblem names what refused a write when err comes from the
+// machine rather than the request: a full disk (or quota), a read-only file
+// system, or a database file SQLite can only read. It returns "" for any
+// other error. Retrying works once an operator has fixed the cause.
+func StorageProblem(err error) string {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary code under any extended one
+		case sqlite3.SQLITE_FULL:
+			return "the server's disk is full"
+		case sqlite3.SQLITE_READONLY:
+			return "the server's database is read-only"
+		}
+	}
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return "the server's disk is full"
+	case errors.Is(err, syscall.EROFS):
+		return "the server's data folder is on a read-only file system"
+	}
+	return ""
+}
 
 // inUseError is a refused delete: its message is the whole story (what
 // uses the object and what to do), meant for the user as it stands.

@@ -93,6 +93,11 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if err := checkWritable(ctx, w); err != nil {
+		w.Close()
+		lock.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 
 	r, err := openDB(ctx, dbPath, readerParams())
 	if err != nil {
@@ -108,6 +113,24 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return s, nil
+}
+
+// checkWritable makes one real write (user_version, which nothing else
+// uses, rewritten with its own value), so that a database SQLite opened
+// read-only, or a full disk, stops the server at start with the reason
+// rather than failing every later write with a 500.
+func checkWritable(ctx context.Context, w *sql.DB) error {
+	var v int
+	if err := w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read user_version: %w", err)
+	}
+	if _, err := w.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+		if p := StorageProblem(err); p != "" {
+			return fmt.Errorf("cannot write the database (%s): %w", p, err)
+		}
+		return fmt.Errorf("cannot write the database: %w", err)
+	}
+	return nil
 }
 
 // Close closes the database, empties the scratch area (TempDir) and

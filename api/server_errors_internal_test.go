@@ -1,0 +1,35 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+// A write the machine refused answers 507 naming the cause, not a bare 500.
+func TestInternalErrorNamesStorageProblems(t *testing.T) {
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	for _, tt := range []struct {
+		err    error
+		status int
+		msg    string
+	}{
+		{fmt.Errorf("store corpus.jsonl: %w", &fs.PathError{Op: "write", Path: "/srv/data/x", Err: syscall.ENOSPC}), 507, "the server's disk is full"},
+		{errors.New("something else"), 500, "internal error; see the server log"},
+	} {
+		w := httptest.NewRecorder()
+		c, _ := gin.CreateTestContext(w)
+		c.Request = httptest.NewRequest("POST", "/v1/datasets", nil)
+		s.internalError(c, tt.err)
+		if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.msg) || strings.Contains(w.Body.String(), "/srv/data") {
+			t.Errorf("%v: %d %s, want %d with %q and no server path", tt.err, w.Code, w.Body, tt.status, tt.msg)
+		}
+	}
+}
