@@ -257,3 +257,47 @@ func TestCacheRefusesBatchWithWrongWidth(t *testing.T) {
 		}
 	}
 }
+
+// failingEmbedder fails its call number failAt (1-based) and embeds as
+// countingEmbedder otherwise.
+type failingEmbedder struct {
+	countingEmbedder
+	failAt int64
+}
+
+func (f *failingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if f.calls.Load()+1 == f.failAt {
+		f.calls.Add(1)
+		return nil, fmt.Errorf("encoder died")
+	}
+	return f.countingEmbedder.Embed(ctx, texts)
+}
+
+// New texts are embedded and saved a chunk at a time: an encoder failing
+// (or a crash) in the third chunk loses that chunk only, and progress moves
+// with every chunk up to all texts, repeats included.
+func TestCacheSavesEachChunk(t *testing.T) {
+	dir := t.TempDir()
+	texts := make([]string, 3*cacheChunk+100)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("text %d", i)
+	}
+	enc := &failingEmbedder{countingEmbedder: countingEmbedder{sum: "abc"}, failAt: 3}
+	if _, _, err := NewCache(dir).Embed(t.Context(), enc, texts); err == nil {
+		t.Fatal("the encoder's failure was not returned")
+	}
+	again := &countingEmbedder{sum: "abc"}
+	var done []int
+	withRepeat := append(slices.Clone(texts), texts[0], texts[len(texts)-1])
+	_, st, err := NewCache(dir).EmbedProgress(t.Context(), again, withRepeat, func(n int) { done = append(done, n) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Hits != 2*cacheChunk+1 || again.texts.Load() != int64(cacheChunk+100) {
+		t.Fatalf("after a failure in chunk 3: %+v, %d texts embedded again; want the first two chunks kept", st, again.texts.Load())
+	}
+	want := []int{2*cacheChunk + 1, 3*cacheChunk + 1, len(withRepeat)}
+	if !slices.Equal(done, want) {
+		t.Fatalf("progress %v, want %v", done, want)
+	}
+}

@@ -17,22 +17,28 @@ type Embedded struct {
 }
 
 // EmbedDataset embeds the corpus (title + text) and the queries through the
-// cache, so each text costs a forward pass once per encoder.
-func EmbedDataset(ctx context.Context, cache *Cache, enc Embedder, docs []dataset.Doc, queries []dataset.Query) (*Embedded, error) {
+// cache, so each text costs a forward pass once per encoder. progress, when
+// not nil, is called with the number of texts (documents, then queries)
+// done so far.
+func EmbedDataset(ctx context.Context, cache *Cache, enc Embedder, docs []dataset.Doc, queries []dataset.Query, progress func(done int)) (*Embedded, error) {
 	e := &Embedded{DocIDs: make([]string, len(docs)), QueryVecs: make(map[string][]float32, len(queries))}
 	texts := make([]string, len(docs))
 	for i, d := range docs {
 		e.DocIDs[i], texts[i] = d.ID, d.Content()
 	}
 	var err error
-	if e.DocVecs, e.Stats, err = cache.Embed(ctx, enc, texts); err != nil {
+	if e.DocVecs, e.Stats, err = cache.EmbedProgress(ctx, enc, texts, progress); err != nil {
 		return nil, fmt.Errorf("embed corpus: %w", err)
 	}
 	qTexts := make([]string, len(queries))
 	for i, q := range queries {
 		qTexts[i] = q.Text
 	}
-	qv, st, err := cache.Embed(ctx, enc, qTexts)
+	var qProgress func(int)
+	if progress != nil {
+		qProgress = func(done int) { progress(len(docs) + done) }
+	}
+	qv, st, err := cache.EmbedProgress(ctx, enc, qTexts, qProgress)
 	if err != nil {
 		return nil, fmt.Errorf("embed queries: %w", err)
 	}

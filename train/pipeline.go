@@ -178,7 +178,12 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	// Embedding: every corpus text and query once, through the cache.
 	_, embedDone := clock.stage(StageEmbedding)
 	p.emit(StageEvent{Stage: StageEmbedding, Total: len(data.Corpus) + len(data.Queries)})
-	emb, err := EmbedDataset(ctx, p.Cache, p.Encoder, data.Corpus, data.Queries)
+	total := len(data.Corpus) + len(data.Queries)
+	emb, err := EmbedDataset(ctx, p.Cache, p.Encoder, data.Corpus, data.Queries, func(done int) {
+		if done > 0 && done < total { // start and end are reported around the call
+			p.emit(StageEvent{Stage: StageEmbedding, Done: done, Total: total})
+		}
+	})
 	if err != nil {
 		return nil, res, err
 	}

@@ -42,7 +42,7 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	emb, err := train.EmbedDataset(ctx, train.NewCache(cacheDir.Get()), enc, data.Corpus, queries)
+	emb, err := train.EmbedDataset(ctx, train.NewCache(cacheDir.Get()), enc, data.Corpus, queries, nil)
 	if err != nil {
 		return err
 	}

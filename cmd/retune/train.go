@@ -255,7 +255,14 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 			}
 			fmt.Fprintf(f, "epoch %d/%d loss %.4f infonce %.4f entropy %.4f%s %s\n",
 				t.Epoch, t.Epochs, t.Loss, t.InfoNCE, t.Entropy, gen, dev)
+		case ev.Note == "" && ev.Done > 0 && ev.Done < ev.Total: // within a stage (embedding)
+			if tty {
+				fmt.Fprintf(f, "\r%s %d/%d ", ev.Stage, ev.Done, ev.Total)
+			}
 		default:
+			if tty && ev.Done > 0 {
+				fmt.Fprint(f, "\r\033[K")
+			}
 			if ev.Done == 0 && ev.Note == "" {
 				fmt.Fprintf(f, "%s: %d items\n", ev.Stage, ev.Total)
 			} else if ev.Note != "" && ev.Warn {
