@@ -248,6 +248,12 @@ func (s *Server) collectionDocuments(ctx context.Context, col store.Collection, 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkDataset(ctx, filepath.Dir(path), ds); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, colConflict("%v", err)
+	}
 	docs, err := readCorpusFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s corpus: %w", col.DatasetID, err)

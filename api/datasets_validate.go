@@ -1,12 +1,16 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -87,20 +91,80 @@ func describeLineErrors(lines dataset.Errors) string {
 // checksum is the SHA-256 of the sha256sum-style manifest of the stored
 // files ("<sha256>  <path>\n", sorted by path), with their total size: it
 // changes when any file's content or name does.
-func (up *upload) checksum() (string, int64) {
-	paths := make([]string, 0, len(up.files))
-	for p := range up.files {
+func (up *upload) checksum() (string, int64) { return manifestChecksum(up.files) }
+
+func manifestChecksum(files map[string]storedFile) (string, int64) {
+	paths := make([]string, 0, len(files))
+	for p := range files {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
 	h := sha256.New()
 	var total int64
 	for _, p := range paths {
-		fmt.Fprintf(h, "%s  %s\n", up.files[p].sha256, p)
-		total += up.files[p].bytes
+		fmt.Fprintf(h, "%s  %s\n", files[p].sha256, p)
+		total += files[p].bytes
 	}
 	return hex.EncodeToString(h.Sum(nil)), total
 }
+
+// checkDatasetFiles recomputes the stored dataset's checksum from the files
+// in dir and compares it with the one recorded at upload, so that files
+// edited, truncated or removed on the server since are refused with that
+// reason rather than trained on or indexed as they now are. It reads every
+// file once (a fraction of a second per hundred megabytes).
+func checkDatasetFiles(ctx context.Context, dir string, ds store.Dataset) error {
+	files := map[string]storedFile{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = storedFile{bytes: n, sha256: hex.EncodeToString(h.Sum(nil))}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %w", errDatasetChanged, err)
+	}
+	if sum, n := manifestChecksum(files); sum != ds.Checksum || n != ds.Bytes {
+		return fmt.Errorf("%w: %d bytes in %d files now, %d recorded", errDatasetChanged, n, len(files), ds.Bytes)
+	}
+	return nil
+}
+
+// checkDataset is checkDatasetFiles with the details (server paths
+// included) logged and a message for the dataset's users returned.
+func (s *Server) checkDataset(ctx context.Context, dir string, ds store.Dataset) error {
+	err := checkDatasetFiles(ctx, dir, ds)
+	if errors.Is(err, errDatasetChanged) {
+		s.log.Error("dataset files changed", "dataset", ds.ID, "err", err)
+		return fmt.Errorf("dataset %s: its files on the server were edited, truncated or removed since the upload (checksum mismatch); upload it again", ds.ID)
+	}
+	return err
+}
+
+// errDatasetChanged marks a dataset whose stored files no longer match
+// their upload.
+var errDatasetChanged = errors.New("dataset files changed on the server since the upload")
 
 // lineErrorJSON is one entry of a 400's details.
 type lineErrorJSON struct {

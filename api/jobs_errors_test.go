@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestJobRequestErrors: each refused job request answers its status and a
@@ -121,30 +122,65 @@ func TestLookupErrors(t *testing.T) {
 	wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job+"/events", "", nil), http.StatusBadRequest, `the Last-Event-ID header must be an event seq (an integer >= 0), got "x"`)
 }
 
-// TestJobFailure: a job whose dataset files vanished fails with a message
-// saying so (and no server path), in its status and in an error event.
+// TestJobFailure: a job on a dataset whose files were removed, truncated or
+// edited on the server since the upload fails with a message saying so (and
+// no server path), in its status and in an error event; a collection of it
+// fails with the same reason instead of indexing what is left.
 func TestJobFailure(t *testing.T) {
+	damages := map[string]func(path string) error{
+		"removed":   os.Remove,
+		"truncated": func(p string) error { return os.Truncate(p, 200) },
+		"edited": func(p string) error {
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteString(`{"_id":"extra","text":"a document nobody uploaded"}` + "\n")
+			return err
+		},
+	}
 	js := startJobsServer(t, jobsConfig(t), true)
-	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
-	if err := os.Remove(filepath.Join(js.cfg.DataDir, "datasets", ds.ID, "corpus.jsonl")); err != nil {
-		t.Fatal(err)
+	for name, damage := range damages {
+		t.Run(name, func(t *testing.T) {
+			js.use(t)
+			ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+			if err := damage(filepath.Join(js.cfg.DataDir, "datasets", ds.ID, "corpus.jsonl")); err != nil {
+				t.Fatal(err)
+			}
+			job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
+			evs := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
+			job = js.job(job.ID)
+			want := "dataset " + ds.ID + ": its files on the server were edited, truncated or removed since the upload"
+			if job.Status != "failed" || job.Error == nil || !strings.Contains(job.Error.Message, want) || job.Head != nil || job.FinishedAt == nil {
+				t.Fatalf("failed job: %+v", job)
+			}
+			last := evs[len(evs)-1]
+			if last.Level != "error" || last.status() != "failed" || !strings.Contains(last.Message, want) {
+				t.Fatalf("last event: %+v", last)
+			}
+			if strings.Contains(string(js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil).Body), js.cfg.DataDir) {
+				t.Fatal("the job's error shows a server path")
+			}
+			create := js.do("POST", "/v1/collections", "application/json", []byte(fmt.Sprintf(`{"model":"glove-100d","dataset":%q}`, ds.ID)))
+			if name == "removed" { // found at once
+				wantAPIError(t, create, http.StatusConflict, "dataset "+ds.ID+" has no readable corpus to index")
+				mustJSON[map[string]any](t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK)
+				return
+			}
+			col := mustJSON[collectionJSON](t, create, http.StatusAccepted)
+			for col.Status == "indexing" {
+				time.Sleep(20 * time.Millisecond)
+				col = mustJSON[collectionJSON](t, js.do("GET", "/v1/collections/"+col.ID, "", nil), http.StatusOK)
+			}
+			if col.Status != "failed" || col.Error == nil || !strings.Contains(*col.Error, want) {
+				t.Fatalf("collection of the damaged dataset: %+v (error %s)", col, deref(col.Error))
+			}
+			// The dataset is still there and deletable once its collection goes.
+			mustJSON[map[string]any](t, js.do("DELETE", "/v1/collections/"+col.ID, "", nil), http.StatusOK)
+			mustJSON[map[string]any](t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK)
+		})
 	}
-	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
-	evs := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
-	job = js.job(job.ID)
-	want := "dataset " + ds.ID + " files are missing or unreadable"
-	if job.Status != "failed" || job.Error == nil || job.Error.Message != want || job.Head != nil || job.FinishedAt == nil {
-		t.Fatalf("failed job: %+v", job)
-	}
-	last := evs[len(evs)-1]
-	if last.Level != "error" || last.status() != "failed" || !strings.Contains(last.Message, want) {
-		t.Fatalf("last event: %+v", last)
-	}
-	if strings.Contains(string(js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil).Body), js.cfg.DataDir) {
-		t.Fatal("the job's error shows a server path")
-	}
-	// The dataset is still there and still deletable.
-	mustJSON[map[string]any](t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK)
 }
 
 // TestJobWithUnembeddableTexts: a document and a test query with no word

@@ -139,7 +139,8 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 // loadJobDataset reads the job's dataset from disk: the training split and,
 // when set, the test split.
 func (s *Server) loadJobDataset(ctx context.Context, id string, cfg train.PipelineConfig) (*dataset.BEIR, string, error) {
-	if _, err := s.store.GetDataset(ctx, id); err != nil {
+	ds, err := s.store.GetDataset(ctx, id)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, "", fmt.Errorf("dataset %s no longer exists", id)
 		}
@@ -147,6 +148,9 @@ func (s *Server) loadJobDataset(ctx context.Context, id string, cfg train.Pipeli
 	}
 	dir, err := s.store.Dir(store.KindDatasets, id)
 	if err != nil {
+		return nil, "", err
+	}
+	if err := s.checkDataset(ctx, dir, ds); err != nil {
 		return nil, "", err
 	}
 	splits := []string{cfg.TrainSplit}
