@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -124,31 +122,14 @@ func TestCollectionHeads(t *testing.T) {
 // TestCollectionFromDataset indexes a dataset's corpus (title + text).
 func TestCollectionFromDataset(t *testing.T) {
 	ls := startServer(t, collectionConfig(t))
-	st := ls.srv.Store()
-	ds, err := st.CreateDataset(context.Background(), store.Dataset{Name: "tiny", Format: store.FormatBEIR, Docs: 3, Queries: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := st.Dir(store.KindDatasets, ds.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{
-		"corpus.jsonl": `{"_id":"d1","title":"Space","text":"Rockets launch satellites into orbit."}
+	ct, body := multipartBody(t,
+		formPart{"corpus", "corpus.jsonl", `{"_id":"d1","title":"Space","text":"Rockets launch satellites into orbit."}
 {"_id":"d2","title":"Kitchen","text":"Bakers bake bread in a hot oven."}
 {"_id":"d3","text":"Heavy rain flooded the river valley."}
-`,
-		"queries.jsonl":  `{"_id":"q1","text":"astronaut"}` + "\n",
-		"qrels/test.tsv": "query-id\tcorpus-id\tscore\nq1\td1\t1\n",
-	}
-	for name, body := range files {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o750); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
+`},
+		formPart{"queries", "queries.jsonl", `{"_id":"q1","text":"astronaut"}` + "\n"},
+		formPart{"qrels", "test.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\n"})
+	ds := decodeBody[datasetJSON](t, ls.do("POST", "/v1/datasets", ct, body))
 	col := ls.createCollection(`{"model":"glove-100d","dataset":"` + ds.ID + `"}`)
 	if deref(col.Dataset) != ds.ID || col.Docs != 3 {
 		t.Fatalf("created %+v", col)
