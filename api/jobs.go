@@ -130,6 +130,7 @@ func (s *Server) cancelJob(c *gin.Context) {
 	switch job.Status {
 	case store.JobCancelled: // its final event was stored with the status
 		s.hub.notify(id)
+		s.dropJobFiles(id)
 	case store.JobRunning:
 		s.appendEvent(bg, id, store.LevelInfo, evMessage, "cancellation requested", nil)
 		s.pool.cancel(id)

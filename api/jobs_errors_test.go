@@ -255,6 +255,11 @@ func TestJobGeneratorDefault(t *testing.T) {
 					t.Errorf("%s holds the URL's password", f)
 				}
 			}
+			// The credentials go with the job's end, here a cancel while queued.
+			mustJSON[jobJSON](t, tc.js.do("POST", "/v1/fine_tuning/jobs/"+job.ID+"/cancel", "", nil), http.StatusOK)
+			if _, err := os.Stat(filepath.Join(tc.js.cfg.DataDir, "jobs", job.ID)); !os.IsNotExist(err) {
+				t.Errorf("a cancelled job's folder (credentials) survived: %v", err)
+			}
 		}
 	}
 }

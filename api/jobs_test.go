@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -39,6 +41,22 @@ func TestFineTuningEndToEnd(t *testing.T) {
 	}
 	if want := "glove-100d:ft-" + *job.Head; job.FineTunedModel == nil || *job.FineTunedModel != want {
 		t.Fatalf("fine_tuned_model %v, want %s", job.FineTunedModel, want)
+	}
+	// The work files (checkpoint, mined negatives) went with the job's end,
+	// and a start removes those a crash (or an older build) kept.
+	jobDir := filepath.Join(js.cfg.DataDir, "jobs", job.ID)
+	if _, err := os.Stat(jobDir); !os.IsNotExist(err) {
+		t.Errorf("the finished job's work folder survived: %v", err)
+	}
+	if err := os.MkdirAll(jobDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(jobDir, "llm-api-key"), []byte("sk-x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	js.restart()
+	if _, err := os.Stat(jobDir); !os.IsNotExist(err) {
+		t.Errorf("a start kept a finished job's folder: %v", err)
 	}
 	res := job.Result
 	if res == nil || res.TestQueries != 10 || res.Base["ndcg@10"] <= 0 || res.Tuned["ndcg@10"] <= 0 ||

@@ -87,7 +87,21 @@ func (s *Server) transitionJob(ctx context.Context, id string, t store.JobTransi
 		return store.Job{}, err
 	}
 	s.hub.notify(id)
+	if store.JobFinished(job.Status) {
+		s.dropJobFiles(id)
+	}
 	return job, nil
+}
+
+// dropJobFiles removes a finished job's folder: its LLM credentials, which
+// must not outlive the job, and its work files (checkpoint, mined and
+// generated negatives), which only a resumed run reads. What the job
+// produced is in its head and its record. A failure is logged; the next
+// start removes what is left (sweepOrphans).
+func (s *Server) dropJobFiles(id string) {
+	if err := s.store.RemoveDir(store.KindJobs, id); err != nil {
+		s.log.Error("remove a finished job's files", "job", id, "err", err)
+	}
 }
 
 // completeJob saves the trained head, then registers it, records the

@@ -50,7 +50,8 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 
 // sweepOrphans removes dataset, head and collection directories that have
 // no row: an upload, a head save, a collection's posted documents or a
-// delete that a crash interrupted.
+// delete that a crash interrupted; and the folders of finished jobs, which
+// a crash kept or an older build left.
 func (s *Server) sweepOrphans(ctx context.Context) error {
 	kinds := []struct {
 		kind, prefix string
@@ -62,6 +63,13 @@ func (s *Server) sweepOrphans(ctx context.Context) error {
 		}},
 		{store.KindHeads, store.PrefixHead, func(ctx context.Context, id string) error {
 			_, err := s.store.GetHead(ctx, id)
+			return err
+		}},
+		{store.KindJobs, store.PrefixJob, func(ctx context.Context, id string) error {
+			job, err := s.store.GetJob(ctx, id)
+			if err == nil && store.JobFinished(job.Status) {
+				s.dropJobFiles(id)
+			}
 			return err
 		}},
 		{store.KindCollections, store.PrefixCollection, func(ctx context.Context, id string) error {
