@@ -22,12 +22,15 @@ const (
 	// streamKeepAlive is the longest silence before a comment line, so
 	// proxies do not close an idle stream.
 	streamKeepAlive = 15 * time.Second
+	// streamRetryMS is the reconnection delay a shutting-down server
+	// suggests to EventSource clients.
+	streamRetryMS = 5000
 )
 
 // streamEvents sends the job's events after seq `after` as Server-Sent
 // Events (id: seq, event: type, data: the event object as JSON), then live
 // ones, and ends after the job's final status event, when the client
-// disconnects or when the server stops streams.
+// disconnects or when the server stops streams (with a "shutdown" frame).
 func (s *Server) streamEvents(c *gin.Context, jobID string, after int64) {
 	if _, err := s.store.GetJob(c.Request.Context(), jobID); err != nil {
 		s.abortStore(c, err, fmt.Sprintf("job %s not found", jobID))
@@ -112,9 +115,20 @@ func (st *eventStream) round() bool {
 	case <-ctx.Done():
 		return false
 	case <-st.s.streams:
+		st.sayShutdown()
 		return false
 	}
 	return true
+}
+
+// sayShutdown ends a stream the server stops with a frame saying so, so a
+// client can tell it from the job's end: a "shutdown" event without an id
+// (Last-Event-ID stays the last real event) and a retry hint, after which
+// an EventSource reconnects and resumes where it was.
+func (st *eventStream) sayShutdown() {
+	fmt.Fprintf(st.c.Writer, "retry: %d\nevent: shutdown\ndata: %s\n\n", streamRetryMS,
+		`{"message":"the server is shutting down; the job goes on after its restart: reconnect with Last-Event-ID to resume the stream"}`)
+	st.c.Writer.Flush()
 }
 
 // writeSSE writes one event frame. The JSON has no newline, so it fits one

@@ -310,7 +310,7 @@ func parseSSE(body []byte) ([]sseFrame, error) {
 		var f sseFrame
 		for _, line := range strings.Split(block, "\n") {
 			switch {
-			case line == "", strings.HasPrefix(line, ":"):
+			case line == "", strings.HasPrefix(line, ":"), strings.HasPrefix(line, "retry: "):
 			case strings.HasPrefix(line, "id: "):
 				f.id = strings.TrimPrefix(line, "id: ")
 			case strings.HasPrefix(line, "event: "):
@@ -321,7 +321,7 @@ func parseSSE(body []byte) ([]sseFrame, error) {
 				return nil, fmt.Errorf("unexpected line %q", line)
 			}
 		}
-		if f.id != "" || f.data != nil {
+		if f.id != "" || f.data != nil || f.event != "" {
 			frames = append(frames, f)
 		}
 	}
@@ -343,10 +343,16 @@ func init() {
 			return nil, err
 		}
 		schema := specDoc.Components.Schemas["FineTuningJobEvent"].Value
-		for _, f := range frames {
+		for i, f := range frames {
 			var v map[string]any
 			if err := json.Unmarshal(f.data, &v); err != nil {
 				return nil, fmt.Errorf("frame %s: %w", f.id, err)
+			}
+			if f.event == "shutdown" { // the documented last frame of a stopped stream
+				if msg, _ := v["message"].(string); f.id != "" || msg == "" || i != len(frames)-1 {
+					return nil, fmt.Errorf("shutdown frame %+v at %d of %d", f, i, len(frames))
+				}
+				continue
 			}
 			if err := schema.VisitJSON(v); err != nil {
 				return nil, fmt.Errorf("frame %s: %w", f.id, err)
@@ -372,11 +378,16 @@ func (js *jobsServer) stream(path string) []eventJSON {
 	if err != nil {
 		js.t.Fatal(err)
 	}
-	evs := make([]eventJSON, len(frames))
-	for i, f := range frames {
-		if err := json.Unmarshal(f.data, &evs[i]); err != nil {
+	evs := make([]eventJSON, 0, len(frames))
+	for _, f := range frames {
+		if f.event == "shutdown" {
+			continue
+		}
+		var e eventJSON
+		if err := json.Unmarshal(f.data, &e); err != nil {
 			js.t.Fatal(err)
 		}
+		evs = append(evs, e)
 	}
 	return evs
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"retune/store"
 	"slices"
@@ -140,5 +141,47 @@ func TestCrashLoopingJobIsNotResumedForever(t *testing.T) {
 	got := js.waitFinished(job.ID)
 	if got.Status != "failed" || got.Attempts != 20 || got.Error == nil || !strings.Contains(got.Error.Message, "interrupted 20 times") {
 		t.Fatalf("crash-looping job after restart: %+v", got)
+	}
+}
+
+// TestStreamSaysShutdown: a stream the server stops (it is shutting down)
+// ends with a "shutdown" frame without an id and a retry hint, so a client
+// tells it from the job's end, which it is not: the job is still queued.
+func TestStreamSaysShutdown(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), false) // workers off: the job stays queued
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
+	body := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", js.ts.URL+"/v1/fine_tuning/jobs/"+job.ID+"/events", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			body <- err.Error()
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body <- string(b)
+	}()
+	time.Sleep(300 * time.Millisecond) // the stream has sent the job's events and waits
+	js.srv.StopStreams()
+	var got string
+	select {
+	case got = <-body:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end when the server stopped streams")
+	}
+	frames, err := parseSSE([]byte(got))
+	if err != nil || len(frames) < 2 {
+		t.Fatalf("frames %v (%v) of %q", frames, err, got)
+	}
+	last := frames[len(frames)-1]
+	if last.event != "shutdown" || last.id != "" || !strings.Contains(string(last.data), "reconnect with Last-Event-ID") ||
+		!strings.Contains(got, "retry: 5000\n") || frames[0].event != "status" {
+		t.Fatalf("stream of a stopping server: %q", got)
+	}
+	if j := js.job(job.ID); j.Status != "queued" {
+		t.Fatalf("job %s after the streams stopped; want still queued", j.Status)
 	}
 }
