@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -83,8 +84,8 @@ func (r *recorder) announceResume(attempt int, skipped []string, workDir string)
 	// where training continues: it is written at most once a second, so
 	// after a crash the rows can run a few epochs ahead of it.
 	var err error
-	if d.CompletedEpochs, err = train.CheckpointedEpoch(workDir); err != nil {
-		return err
+	if d.CompletedEpochs, err = train.CheckpointedEpoch(workDir); err != nil && !errors.Is(err, train.ErrDamagedCheckpoint) {
+		return err // a damaged one is discarded, with a warning, when training starts
 	}
 	msg := fmt.Sprintf("resumed (attempt %d)", attempt)
 	if len(skipped) > 0 {

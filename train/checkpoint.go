@@ -126,7 +126,8 @@ func encodeCheckpoint(head *model.Head, opt *AdamW, st *state) ([]byte, error) {
 }
 
 // loadCheckpoint restores head, optimizer and state from dir; false when
-// there is no checkpoint. A damaged file is an error, not a silent restart.
+// there is no checkpoint. A damaged file is an error (ErrDamagedCheckpoint),
+// never a silent restart: Pipeline discards one with a warning first.
 func loadCheckpoint(dir string, head *model.Head, opt *AdamW, st *state) (bool, error) {
 	removeLegacyCheckpoints(dir)
 	hdr, arrays, ok, err := readCheckpoint(dir)
@@ -157,6 +158,26 @@ func loadCheckpoint(dir string, head *model.Head, opt *AdamW, st *state) (bool, 
 	return true, nil
 }
 
+// ErrDamagedCheckpoint marks a checkpoint file that cannot be what a run
+// wrote: wrong magic, checksum or sizes.
+var ErrDamagedCheckpoint = errors.New("damaged training checkpoint")
+
+// discardDamagedCheckpoint removes dir's checkpoint when it is damaged and
+// says so in a note for the run's user, so that training starts again from
+// the first epoch (the result is the same, only later) instead of failing
+// a run whose embeddings and negatives are intact. "" when there was
+// nothing to discard.
+func discardDamagedCheckpoint(dir string) (string, error) {
+	_, _, _, err := readCheckpoint(dir)
+	if !errors.Is(err, ErrDamagedCheckpoint) {
+		return "", err
+	}
+	if rerr := os.Remove(filepath.Join(dir, checkpointFile)); rerr != nil {
+		return "", fmt.Errorf("remove the damaged checkpoint: %w", rerr)
+	}
+	return fmt.Sprintf("%v; it was removed and training starts again from the first epoch", err), nil
+}
+
 // readCheckpoint reads and checks dir's checkpoint file: its header and
 // its parameter bytes (4 arrays of NumParams float64). ok is false when
 // there is no file.
@@ -170,7 +191,7 @@ func readCheckpoint(dir string) (hdr checkpointHeader, arrays []byte, ok bool, e
 		return hdr, nil, false, fmt.Errorf("checkpoint: %w", err)
 	}
 	fail := func(format string, args ...any) (checkpointHeader, []byte, bool, error) {
-		return hdr, nil, false, fmt.Errorf("checkpoint %s: %s", path, fmt.Sprintf(format, args...))
+		return hdr, nil, false, fmt.Errorf("%w: %s: %s", ErrDamagedCheckpoint, checkpointFile, fmt.Sprintf(format, args...))
 	}
 	if len(raw) < 12+sha256.Size || string(raw[:4]) != checkpointMagic {
 		return fail("not a retune checkpoint")

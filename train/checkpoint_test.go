@@ -147,3 +147,29 @@ func TestCheckpointerWritesAtMostOncePerInterval(t *testing.T) {
 		}
 	}
 }
+
+// A damaged checkpoint is removed with a note saying why (so training starts
+// again from the first epoch); an intact or missing one is left alone.
+func TestDiscardDamagedCheckpoint(t *testing.T) {
+	dir, _, _, _ := checkpointFixture(t)
+	path := filepath.Join(dir, checkpointFile)
+	if note, err := discardDamagedCheckpoint(dir); note != "" || err != nil {
+		t.Fatalf("intact checkpoint: note %q, err %v", note, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("intact checkpoint removed: %v", err)
+	}
+	if err := os.Truncate(path, 100); err != nil {
+		t.Fatal(err)
+	}
+	note, err := discardDamagedCheckpoint(dir)
+	if err != nil || !strings.Contains(note, "checksum mismatch") || !strings.Contains(note, "starts again from the first epoch") || strings.Contains(note, dir) {
+		t.Fatalf("damaged checkpoint: note %q, err %v (want the reason, without the folder)", note, err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("damaged checkpoint kept: %v", err)
+	}
+	if note, err := discardDamagedCheckpoint(dir); note != "" || err != nil {
+		t.Fatalf("no checkpoint: note %q, err %v", note, err)
+	}
+}

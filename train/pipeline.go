@@ -262,6 +262,13 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	}}
 	if p.WorkDir != "" {
 		tr.CheckpointDir, tr.CheckpointEvery = filepath.Join(p.WorkDir, checkpointDir), CheckpointInterval
+		note, err := discardDamagedCheckpoint(tr.CheckpointDir)
+		if err != nil {
+			return nil, res, err
+		}
+		if note != "" {
+			p.emit(StageEvent{Stage: StageTraining, Note: note, Warn: true})
+		}
 	}
 	head, rep, err := tr.Train(ctx, set)
 	if err != nil {
