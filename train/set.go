@@ -169,26 +169,41 @@ func (s *Set) samples(qrels eval.Qrels) []sample {
 
 // batches shuffles the pairs and groups them so no batch holds the same
 // positive twice (a duplicate positive would be scored as its own negative).
+// Each batch is filled greedily in shuffled order, skipping a sample whose
+// positive it already has; skipped samples keep their order ahead of the
+// samples not yet looked at. Only the skipped ones are carried from batch to
+// batch (front), the rest is read once from the shuffled order (tail), so a
+// call is linear in the number of samples, not quadratic.
 func batches(samples []sample, size int, rng *rand.Rand) [][]sample {
 	order := rng.Perm(len(samples))
 	var out [][]sample
-	pending := make([]sample, 0, len(samples))
-	for _, i := range order {
-		pending = append(pending, samples[i])
-	}
-	for len(pending) > 0 {
-		var cur, rest []sample
-		seen := map[string]bool{}
-		for _, s := range pending {
+	var front []sample // skipped earlier, in order; they come before order[next:]
+	next := 0
+	seen := map[string]bool{}
+	for len(front) > 0 || next < len(order) {
+		cur := make([]sample, 0, size)
+		clear(seen)
+		var skipped []sample
+		take := func(s sample) {
 			if len(cur) < size && !seen[s.pos] {
 				seen[s.pos] = true
 				cur = append(cur, s)
 			} else {
-				rest = append(rest, s)
+				skipped = append(skipped, s)
 			}
 		}
+		i := 0
+		for ; i < len(front) && len(cur) < size; i++ {
+			take(front[i])
+		}
+		front = append(skipped, front[i:]...)
+		skipped = nil
+		for len(cur) < size && next < len(order) {
+			take(samples[order[next]])
+			next++
+		}
+		front = append(front, skipped...)
 		out = append(out, cur)
-		pending = rest
 	}
 	return out
 }

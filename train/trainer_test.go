@@ -218,6 +218,66 @@ func TestBatchesNeverRepeatAPositive(t *testing.T) {
 	}
 }
 
+// batchesQuadratic is the first implementation of batches: a full pass over
+// all pending samples per batch. The linear one must give the very same
+// batches, so runs (and the README's figures) stay reproducible.
+func batchesQuadratic(samples []sample, size int, rng *rand.Rand) [][]sample {
+	order := rng.Perm(len(samples))
+	var out [][]sample
+	pending := make([]sample, 0, len(samples))
+	for _, i := range order {
+		pending = append(pending, samples[i])
+	}
+	for len(pending) > 0 {
+		var cur, rest []sample
+		seen := map[string]bool{}
+		for _, s := range pending {
+			if len(cur) < size && !seen[s.pos] {
+				seen[s.pos] = true
+				cur = append(cur, s)
+			} else {
+				rest = append(rest, s)
+			}
+		}
+		out = append(out, cur)
+		pending = rest
+	}
+	return out
+}
+
+func TestBatchesMatchTheQuadraticOriginal(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for trial := range 200 {
+		n, size, positives := 1+rng.Intn(300), 1+rng.Intn(40), 1+rng.Intn(60)
+		ss := make([]sample, n)
+		for i := range ss {
+			ss[i] = sample{query: fmt.Sprint("q", i), pos: fmt.Sprint("d", rng.Intn(positives))}
+		}
+		got := batches(ss, size, rand.New(rand.NewSource(int64(trial))))
+		want := batchesQuadratic(ss, size, rand.New(rand.NewSource(int64(trial))))
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("trial %d (n %d, size %d, %d positives): batches differ from the original", trial, n, size, positives)
+		}
+	}
+}
+
+// 200,000 samples, many sharing a positive: the quadratic version took
+// minutes at this size.
+func TestBatchesScaleLinearly(t *testing.T) {
+	ss := make([]sample, 200_000)
+	for i := range ss {
+		ss[i] = sample{query: fmt.Sprint("q", i), pos: fmt.Sprint("d", i%150_000)}
+	}
+	start := time.Now()
+	bs := batches(ss, 64, rand.New(rand.NewSource(1)))
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("batches of 200,000 samples took %v", d)
+	}
+	if len(bs) < 200_000/64 {
+		t.Fatalf("%d batches", len(bs))
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	cases := map[string]func(*Config){
 		"epochs": func(c *Config) { c.Epochs = 0 },
