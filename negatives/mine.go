@@ -1,6 +1,7 @@
 package negatives
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 
@@ -38,59 +39,81 @@ type MineReport struct {
 	MinedNegatives int `json:"mined_negatives,omitempty"`
 }
 
+// mineChunk is how many queries Mine ranks at a time: it checks for a
+// cancel and reports progress between chunks, and holds the top-RankTo
+// lists of one chunk only (a million queries' lists would take gigabytes).
+const mineChunk = 8192
+
 // Mine returns up to PerQuery negative doc ids per query, best-scoring first.
 // A candidate scoring above Margin × (the query's best positive score) may be
 // an unjudged relevant document, so it is skipped; when that leaves fewer than
 // PerQuery, the rest are filled with the margin-rejected window candidates of
 // lowest score (those least likely to be relevant), and the report counts it.
-func Mine(ix *eval.Index, docVec func(id string) []float32, queryIDs []string, queryVecs [][]float32, positives map[string]map[string]int, cfg MineConfig) (map[string][]string, MineReport, error) {
+// Ranking costs queries × corpus: ctx stops it between chunks of queries, and
+// progress (when not nil) is called with the number of queries done.
+func Mine(ctx context.Context, ix *eval.Index, docVec func(id string) []float32, queryIDs []string, queryVecs [][]float32,
+	positives map[string]map[string]int, cfg MineConfig, progress func(done int)) (map[string][]string, MineReport, error) {
 	if cfg.RankTo <= cfg.RankFrom || cfg.RankFrom < 0 || cfg.PerQuery <= 0 {
 		return nil, MineReport{}, fmt.Errorf("mine: bad window [%d,%d) or count %d", cfg.RankFrom, cfg.RankTo, cfg.PerQuery)
 	}
 	if len(queryIDs) != len(queryVecs) {
 		return nil, MineReport{}, fmt.Errorf("mine: %d query ids, %d vectors", len(queryIDs), len(queryVecs))
 	}
-	hits := ix.SearchBatch(queryVecs, cfg.RankTo, runtime.NumCPU())
 	out := make(map[string][]string, len(queryIDs))
 	var rep MineReport
-	for qi, qid := range queryIDs {
-		judged := positives[qid]
-		posScore := -1.0
-		for id, rel := range judged {
-			if d := docVec(id); d != nil && rel > 0 {
-				posScore = max(posScore, dot32(queryVecs[qi], d))
-			}
+	for lo := 0; lo < len(queryIDs); lo += mineChunk {
+		if err := ctx.Err(); err != nil {
+			return nil, rep, err
 		}
-		var picked, spare []string
-		for r := cfg.RankFrom; r < len(hits[qi]); r++ {
-			h := hits[qi][r]
-			if judged[h.ID] > 0 {
-				rep.PositivesSkipped++
-				continue
-			}
-			if posScore > 0 && h.Score > cfg.Margin*posScore {
-				rep.MarginRejected++
-				spare = append(spare, h.ID)
-				continue
-			}
-			if len(picked) < cfg.PerQuery {
-				picked = append(picked, h.ID)
-			}
+		hi := min(lo+mineChunk, len(queryIDs))
+		hits := ix.SearchBatch(queryVecs[lo:hi], cfg.RankTo, runtime.NumCPU())
+		for i, qh := range hits {
+			qi := lo + i
+			out[queryIDs[qi]] = mineOne(qh, queryVecs[qi], positives[queryIDs[qi]], docVec, cfg, &rep)
 		}
-		if len(picked) < cfg.PerQuery && len(spare) > 0 {
-			// spare is in rank order: take from its end, the lowest scores.
-			n := min(cfg.PerQuery-len(picked), len(spare))
-			for i := 0; i < n; i++ {
-				picked = append(picked, spare[len(spare)-1-i])
-			}
-			rep.FallbackQueries++
-			rep.FallbackNegs += n
+		if progress != nil {
+			progress(hi)
 		}
-		out[qid] = picked
-		rep.Queries++
-		rep.Negatives += len(picked)
 	}
 	return out, rep, nil
+}
+
+// mineOne picks one query's negatives from its ranked hits.
+func mineOne(hits []eval.Scored, qv []float32, judged map[string]int, docVec func(id string) []float32, cfg MineConfig, rep *MineReport) []string {
+	posScore := -1.0
+	for id, rel := range judged {
+		if d := docVec(id); d != nil && rel > 0 {
+			posScore = max(posScore, dot32(qv, d))
+		}
+	}
+	var picked, spare []string
+	for r := cfg.RankFrom; r < len(hits); r++ {
+		h := hits[r]
+		if judged[h.ID] > 0 {
+			rep.PositivesSkipped++
+			continue
+		}
+		if posScore > 0 && h.Score > cfg.Margin*posScore {
+			rep.MarginRejected++
+			spare = append(spare, h.ID)
+			continue
+		}
+		if len(picked) < cfg.PerQuery {
+			picked = append(picked, h.ID)
+		}
+	}
+	if len(picked) < cfg.PerQuery && len(spare) > 0 {
+		// spare is in rank order: take from its end, the lowest scores.
+		n := min(cfg.PerQuery-len(picked), len(spare))
+		for i := 0; i < n; i++ {
+			picked = append(picked, spare[len(spare)-1-i])
+		}
+		rep.FallbackQueries++
+		rep.FallbackNegs += n
+	}
+	rep.Queries++
+	rep.Negatives += len(picked)
+	return picked
 }
 
 func dot32(a, b []float32) float64 {

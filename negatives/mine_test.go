@@ -1,9 +1,12 @@
 package negatives
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"retune/eval"
@@ -100,7 +103,7 @@ func TestMine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, rep, err := Mine(ix, docVec, []string{"q"}, [][]float32{{1, 0}}, map[string]map[string]int{"q": tc.positives}, tc.cfg)
+			got, rep, err := Mine(t.Context(), ix, docVec, []string{"q"}, [][]float32{{1, 0}}, map[string]map[string]int{"q": tc.positives}, tc.cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +124,7 @@ func TestMineSeveralQueries(t *testing.T) {
 	a := 55 * math.Pi / 180
 	qv := [][]float32{{1, 0}, {float32(math.Cos(a)), float32(math.Sin(a))}}
 	pos := map[string]map[string]int{"q1": {"d01": 1}, "q2": {"d11": 1}}
-	got, rep, err := Mine(ix, docVec, []string{"q1", "q2"}, qv, pos, MineConfig{RankFrom: 0, RankTo: 3, Margin: 1, PerQuery: 2})
+	got, rep, err := Mine(t.Context(), ix, docVec, []string{"q1", "q2"}, qv, pos, MineConfig{RankFrom: 0, RankTo: 3, Margin: 1, PerQuery: 2}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,14 +149,38 @@ func TestMineErrors(t *testing.T) {
 		{RankFrom: -1, RankTo: 5, PerQuery: 1},
 		{RankFrom: 0, RankTo: 5, PerQuery: 0},
 	} {
-		if _, _, err := Mine(ix, docVec, []string{"q"}, q, nil, cfg); err == nil {
+		if _, _, err := Mine(t.Context(), ix, docVec, []string{"q"}, q, nil, cfg, nil); err == nil {
 			t.Errorf("config %+v: no error", cfg)
 		}
 	}
-	if _, _, err := Mine(ix, docVec, []string{"q", "r"}, q, nil, DefaultMineConfig()); err == nil {
+	if _, _, err := Mine(t.Context(), ix, docVec, []string{"q", "r"}, q, nil, DefaultMineConfig(), nil); err == nil {
 		t.Error("2 ids, 1 vector: no error")
 	}
 	if got, want := DefaultMineConfig(), (MineConfig{RankFrom: 10, RankTo: 100, Margin: 0.95, PerQuery: 15}); got != want {
 		t.Errorf("DefaultMineConfig() = %+v, want %+v", got, want)
+	}
+}
+
+// Mine works through its queries in chunks: progress after each, and a
+// cancel stops it between them with the context's error.
+func TestMineChunksProgressAndCancel(t *testing.T) {
+	ix, docVec := mineFixture(t)
+	n := mineChunk + 10
+	ids, qv := make([]string, n), make([][]float32, n)
+	for i := range ids {
+		ids[i], qv[i] = fmt.Sprint("q", i), []float32{1, 0}
+	}
+	var done []int
+	got, rep, err := Mine(t.Context(), ix, docVec, ids, qv, nil, DefaultMineConfig(), func(d int) { done = append(done, d) })
+	if err != nil || len(got) != n || rep.Queries != n {
+		t.Fatalf("mined %d queries (report %+v, err %v), want %d", len(got), rep, err, n)
+	}
+	if !slices.Equal(done, []int{mineChunk, n}) {
+		t.Errorf("progress %v, want [%d %d]", done, mineChunk, n)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	_, _, err = Mine(ctx, ix, docVec, ids, qv, nil, DefaultMineConfig(), func(int) { cancel() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled after the first chunk: err %v", err)
 	}
 }

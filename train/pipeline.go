@@ -207,7 +207,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		var rep negatives.MineReport
 		if p.Provided != nil {
 			var err error
-			if mined, rep, err = p.provided(set, trainQrels, cfg.Mine); err != nil {
+			if mined, rep, err = p.provided(ctx, set, trainQrels, cfg.Mine); err != nil {
 				return nil, res, err
 			}
 		} else if err := p.cached(StageMining, "mined.json", &struct {
@@ -215,7 +215,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 			R *negatives.MineReport
 		}{&mined, &rep}, func() error {
 			var err error
-			mined, rep, err = p.mine(set, trainQrels, cfg.Mine)
+			mined, rep, err = p.mine(ctx, set, trainQrels, cfg.Mine, len(trainQrels))
 			return err
 		}); err != nil {
 			return nil, res, err
@@ -323,7 +323,7 @@ func generationWarning(r *negatives.Report) string {
 // held-out query's are not training data) and mines for the training
 // queries the dataset gave none, so that none is left with in-batch
 // negatives only.
-func (p *Pipeline) provided(set *Set, trainQrels eval.Qrels, cfg negatives.MineConfig) (map[string][]string, negatives.MineReport, error) {
+func (p *Pipeline) provided(ctx context.Context, set *Set, trainQrels eval.Qrels, cfg negatives.MineConfig) (map[string][]string, negatives.MineReport, error) {
 	mined, rep := map[string][]string{}, negatives.MineReport{Provided: true}
 	missing := eval.Qrels{}
 	for q, docs := range trainQrels {
@@ -338,7 +338,7 @@ func (p *Pipeline) provided(set *Set, trainQrels eval.Qrels, cfg negatives.MineC
 	if len(missing) == 0 {
 		return mined, rep, nil
 	}
-	extra, mrep, err := p.mine(set, missing, cfg)
+	extra, mrep, err := p.mine(ctx, set, missing, cfg, len(trainQrels))
 	if err != nil {
 		return nil, rep, err
 	}
@@ -353,7 +353,9 @@ func (p *Pipeline) provided(set *Set, trainQrels eval.Qrels, cfg negatives.MineC
 	return mined, rep, nil
 }
 
-func (p *Pipeline) mine(set *Set, qrels eval.Qrels, cfg negatives.MineConfig) (map[string][]string, negatives.MineReport, error) {
+// mine mines negatives for the queries of qrels, reporting progress as
+// StageEvents out of total (the stage's queries; those of qrels come last).
+func (p *Pipeline) mine(ctx context.Context, set *Set, qrels eval.Qrels, cfg negatives.MineConfig, total int) (map[string][]string, negatives.MineReport, error) {
 	corpus, err := set.searchCorpus()
 	if err != nil {
 		return nil, negatives.MineReport{}, err
@@ -367,7 +369,12 @@ func (p *Pipeline) mine(set *Set, qrels eval.Qrels, cfg negatives.MineConfig) (m
 			qv = append(qv, v)
 		}
 	}
-	return negatives.Mine(ix, func(id string) []float32 { return set.DocVecs[id] }, qids, qv, qrels, cfg)
+	before := total - len(qrels)
+	return negatives.Mine(ctx, ix, func(id string) []float32 { return set.DocVecs[id] }, qids, qv, qrels, cfg, func(done int) {
+		if before+done < total { // the stage's end is reported with its note
+			p.emit(StageEvent{Stage: StageMining, Done: before + done, Total: total})
+		}
+	})
 }
 
 // generate asks the Generator for counterfactual negatives of every training

@@ -227,6 +227,7 @@ func toMap(v any) map[string]any {
 // lines otherwise (logs, CI).
 func newProgressPrinter(f *os.File) func(train.StageEvent) {
 	tty := term.IsTerminal(int(f.Fd()))
+	lastTenth := map[string]int{}
 	return func(ev train.StageEvent) {
 		switch {
 		case ev.Train != nil && ev.Train.Kind == "step":
@@ -255,9 +256,12 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 			}
 			fmt.Fprintf(f, "epoch %d/%d loss %.4f infonce %.4f entropy %.4f%s %s\n",
 				t.Epoch, t.Epochs, t.Loss, t.InfoNCE, t.Entropy, gen, dev)
-		case ev.Note == "" && ev.Done > 0 && ev.Done < ev.Total: // within a stage (embedding)
+		case ev.Note == "" && ev.Done > 0 && ev.Done < ev.Total: // within a stage (embedding, mining)
 			if tty {
 				fmt.Fprintf(f, "\r%s %d/%d ", ev.Stage, ev.Done, ev.Total)
+			} else if tenth := 10 * ev.Done / ev.Total; tenth > lastTenth[ev.Stage] { // a log: a line per 10%
+				lastTenth[ev.Stage] = tenth
+				fmt.Fprintf(f, "%s: %d/%d\n", ev.Stage, ev.Done, ev.Total)
 			}
 		default:
 			if tty && ev.Done > 0 {
