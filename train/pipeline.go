@@ -254,6 +254,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 
 	// Training.
 	epochDone, trainDone := clock.stage(StageTraining)
+	// Announced before the trainer builds its pairs and scores the dev
+	// split: that time is training's, not the previous stage's.
+	p.emit(StageEvent{Stage: StageTraining, Total: cfg.Train.Epochs})
 	tr := &Trainer{Config: cfg.Train, Progress: func(ev Event) {
 		if ev.Kind == "epoch" {
 			epochDone()

@@ -267,7 +267,9 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 			if tty && ev.Done > 0 {
 				fmt.Fprint(f, "\r\033[K")
 			}
-			if ev.Done == 0 && ev.Note == "" {
+			if ev.Done == 0 && ev.Note == "" && ev.Stage == train.StageTraining {
+				fmt.Fprintf(f, "%s: up to %d epochs\n", ev.Stage, ev.Total)
+			} else if ev.Done == 0 && ev.Note == "" {
 				fmt.Fprintf(f, "%s: %d items\n", ev.Stage, ev.Total)
 			} else if ev.Note != "" && ev.Warn {
 				fmt.Fprintf(f, "%s: warning: %s\n", ev.Stage, ev.Note)
