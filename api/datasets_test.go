@@ -243,7 +243,7 @@ func TestDatasetUploadErrors(t *testing.T) {
 		{"bad train line", []formPart{{"train", "t.jsonl", `{"query":"q","pos":["p"]}` + "\n" + `{"query":"q2"}` + "\n"}}, 400, "train.jsonl: line 2: no positives", "train.jsonl:2"},
 		{"empty body", nil, 400, "missing part", ""},
 		{"long name", with(formPart{"name", "", strings.Repeat("n", 300)}), 400, "name is longer", ""},
-		{"too large", with(formPart{"corpus", "", strings.Repeat(fx.corpus, 100)}), 413, "too large", ""},
+		{"too large", with(formPart{"corpus", "", strings.Repeat(fx.corpus, 100)}), 413, "this route takes at most 262144 bytes (0.2 MiB); the server's operator can raise it with retune serve --max-upload-mb", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,7 +274,7 @@ func TestDatasetUploadErrors(t *testing.T) {
 		http.StatusBadRequest, "malformed multipart")
 	// Without a Content-Length only the reader's limit can catch the size.
 	ct, body := multipartBody(t, with(formPart{"corpus", "", strings.Repeat(fx.corpus, 100)})...)
-	wantAPIError(t, js.chunked("POST", "/v1/datasets", ct, body), http.StatusRequestEntityTooLarge, "too large")
+	wantAPIError(t, js.chunked("POST", "/v1/datasets", ct, body), http.StatusRequestEntityTooLarge, "upload too large: the limit is 262144 bytes")
 
 	if list := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(list.Data) != 0 {
 		t.Fatalf("a rejected upload was recorded: %+v", list.Data)

@@ -101,7 +101,9 @@ func receiveUpload(r *http.Request, dir string) (*upload, error) {
 // readError classifies a failure reading the request body.
 func readError(err error) error {
 	if isTooLarge(err) {
-		return &uploadError{status: http.StatusRequestEntityTooLarge, msg: "upload too large: " + err.Error()}
+		limit := bodyLimitOf(err)
+		return &uploadError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
+			"upload too large: the limit is %d bytes (%.1f MiB); the server's operator can raise it with retune serve --max-upload-mb", limit, float64(limit)/(1<<20))}
 	}
 	return badUpload("malformed multipart body: %v", err)
 }

@@ -31,7 +31,7 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		if isTooLarge(err) {
-			abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
+			abortTooLarge(c, bodyLimitOf(err))
 		} else {
 			badRequest(c, "could not read the request body: "+err.Error())
 		}
@@ -46,7 +46,7 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	if err := dec.Decode(dst); err != nil {
 		switch {
 		case isTooLarge(err):
-			abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
+			abortTooLarge(c, bodyLimitOf(err))
 		case errors.Is(err, io.EOF):
 			badRequest(c, "request body is empty: send a JSON object")
 		default:
@@ -57,7 +57,7 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		if isTooLarge(err) {
-			abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
+			abortTooLarge(c, bodyLimitOf(err))
 		} else {
 			badRequest(c, "invalid JSON body: unexpected data after the JSON object")
 		}

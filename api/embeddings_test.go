@@ -161,7 +161,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 		{"unknown model", "application/json", `{"model":"nope","input":"x"}`, 404, "not found"},
 		{"traversal model", "application/json", `{"model":"../models/glove-100d","input":"x"}`, 404, "not found"},
 		{"too many inputs", "application/json", `{"model":"glove-100d","input":[` + strings.Join(many, ",") + `]}`, 413, "limit is 8"},
-		{"huge body", "application/json", `{"model":"glove-100d","input":"` + strings.Repeat("a ", 40000) + `"}`, 413, "too large"},
+		{"huge body", "application/json", `{"model":"glove-100d","input":"` + strings.Repeat("a ", 40000) + `"}`, 413, "request body too large: this route takes at most"},
 		{"content type", "text/plain", `{"model":"glove-100d","input":"x"}`, 415, "application/json"},
 	}
 	for _, tc := range cases {

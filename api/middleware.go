@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -38,12 +39,31 @@ func limitBody(limit func(*gin.Context) int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		n := limit(c)
 		if c.Request.ContentLength > n {
-			abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
+			abortTooLarge(c, n)
 			return
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
 		c.Next()
 	}
+}
+
+// abortTooLarge answers 413 with the route's limit and, for uploads, how
+// the server's operator raises it.
+func abortTooLarge(c *gin.Context, limit int64) {
+	msg := fmt.Sprintf("request body too large: this route takes at most %d bytes (%.1f MiB)", limit, float64(limit)/(1<<20))
+	if c.FullPath() == datasetsPath || c.FullPath() == headsPath {
+		msg += "; the server's operator can raise it with retune serve --max-upload-mb"
+	}
+	abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, msg)
+}
+
+// bodyLimitOf is the limit a body-limit error reports (0 for other errors).
+func bodyLimitOf(err error) int64 {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return mbe.Limit
+	}
+	return 0
 }
 
 // isTooLarge reports whether err came from the body limit.
