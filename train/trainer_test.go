@@ -298,3 +298,29 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("defaults invalid: %v", err)
 	}
 }
+
+// The dev split is the seeded fraction of the queries, at most
+// MaxDevQueries of them, and never overlaps training.
+func TestSplitDevIsCapped(t *testing.T) {
+	for _, tt := range []struct {
+		n       int
+		frac    float64
+		wantDev int
+	}{
+		{809, 0.1, 80}, {10, 0.01, 1}, {1, 0.5, 0}, {100_000, 0.1, MaxDevQueries}, {20_000, 0, 0},
+	} {
+		qrels := eval.Qrels{}
+		for i := range tt.n {
+			qrels[fmt.Sprint("q", i)] = map[string]int{"d": 1}
+		}
+		train, dev := splitDev(qrels, tt.frac, 1)
+		if len(dev) != tt.wantDev || len(train)+len(dev) != tt.n {
+			t.Errorf("%d queries, fraction %g: %d dev, %d train; want %d dev", tt.n, tt.frac, len(dev), len(train), tt.wantDev)
+		}
+		for q := range dev {
+			if _, ok := train[q]; ok {
+				t.Fatalf("query %s in both splits", q)
+			}
+		}
+	}
+}

@@ -41,7 +41,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 	fs.Float64Var(&t.EntropyWeight, "entropy-weight", t.EntropyWeight, "λ of the query-view entropy term")
 	fs.Float64Var(&t.EntropyTemperature, "entropy-temperature", t.EntropyTemperature, "τ_ent of the entropy term")
 	fs.Int64Var(&t.Seed, "seed", t.Seed, "random seed (same seed, same head)")
-	fs.Float64Var(&t.DevFraction, "dev", t.DevFraction, "fraction of training queries held out for early stopping")
+	fs.Float64Var(&t.DevFraction, "dev", t.DevFraction, "fraction of training queries held out for early stopping (at most 5,000 queries)")
 	fs.IntVar(&t.Patience, "patience", t.Patience, "epochs without dev improvement before stopping")
 	fs.BoolVar(&t.Bias, "bias", t.Bias, "train a bias vector")
 	fs.IntVar(&t.Rank, "rank", t.Rank, "low-rank residual head W = I + A·B of this rank (0: full matrix)")
