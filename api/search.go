@@ -53,8 +53,8 @@ type searchResponse struct {
 type searchResult struct {
 	Query string      `json:"query"`
 	Hits  []searchHit `json:"hits"`
-	// Unembeddable marks a hybrid query the encoder knows no token of: its
-	// hits are BM25's alone.
+	// Unembeddable marks a query the encoder knows no token of: it has no
+	// hits in dense mode and BM25's alone in hybrid mode.
 	Unembeddable bool `json:"unembeddable,omitempty"`
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"retune/index"
@@ -47,7 +46,9 @@ func (s *Server) search(ctx context.Context, id string, p searchParams) (searchR
 	for i, text := range p.queries {
 		s.metrics.search.WithLabelValues(string(p.mode)).Observe(took)
 		res.Data[i] = searchResult{Query: text, Hits: toSearchHits(hits[i])}
-		res.Data[i].Unembeddable = p.mode == index.ModeHybrid && vectorNorm(vecs[i]) == 0
+		// Such a query has no dense candidates: no hits in dense mode,
+		// BM25's alone in hybrid mode; the flag says why.
+		res.Data[i].Unembeddable = vecs != nil && vectorNorm(vecs[i]) == 0
 	}
 	return res, nil
 }
@@ -162,37 +163,7 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 			return "", nil, colConflict("head %s outputs %d dimensions, but this collection's vectors have %d", headID, len(v), lc.ix.Dim())
 		}
 	}
-	if p.mode == index.ModeDense { // hybrid ranks such a query by BM25 alone
-		if err := refuseZeroVectors(p, vecs, meta.Encoder); err != nil {
-			return "", nil, err
-		}
-	}
 	return modelName, vecs, nil
-}
-
-// refuseZeroVectors names every query (all of them, so a client can drop
-// them in one go) whose vector is zero because the encoder knows none of its
-// tokens: dense search cannot rank by it.
-func refuseZeroVectors(p searchParams, vecs [][]float32, encoder string) error {
-	var zero []string
-	for i, v := range vecs {
-		if vectorNorm(v) == 0 {
-			zero = append(zero, queryName(p, i))
-		}
-	}
-	field := "query"
-	if len(p.queries) > 1 {
-		field = "queries"
-	}
-	switch {
-	case len(zero) == 1:
-		return colBadParam(field, "%s has no token encoder %q knows, so its embedding is zero; use other words, or \"mode\": \"bm25\" or \"hybrid\"",
-			zero[0], encoder)
-	case len(zero) > 1:
-		return colBadParam(field, "%s have no token encoder %q knows, so their embeddings are zero; use other words, or \"mode\": \"bm25\" or \"hybrid\"",
-			strings.Join(zero, ", "), encoder)
-	}
-	return nil
 }
 
 // checkQueryHead refuses a query head whose document side does not match

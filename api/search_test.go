@@ -132,8 +132,6 @@ func TestSearchErrors(t *testing.T) {
 		{"head in bm25 mode", `{"query":"a","mode":"bm25","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 400, `head applies to dense and hybrid search only (mode is "bm25")`},
 		{"unknown head", `{"query":"a","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 404, "head head-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
 		{"unknown field", `{"query":"a","top_k":3}`, 400, "unknown field"},
-		{"unknown words", `{"query":"qqqzzzxx"}`, 400, "query has no token encoder \"glove-100d\" knows, so its embedding is zero; use other words, or \"mode\": \"bm25\" or \"hybrid\""},
-		{"unknown words in a batch", `{"queries":["qqqzzzxx","bread oven","2019"]}`, 400, "queries[0], queries[2] have no token encoder"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,8 +161,9 @@ func TestSearchErrors(t *testing.T) {
 // collection none of them has loaded yet (the server was restarted), so
 // the lazy load, the encoder and the index are all shared under -race.
 // A query the encoder knows no token of ("2019": glove-100d has no numbers)
-// cannot be ranked by meaning: hybrid search ranks it by BM25 alone and says
-// so, and its neighbours in the batch are searched as usual.
+// cannot be ranked by meaning: hybrid search ranks it by BM25 alone, dense
+// search returns no hits, both say why, and its neighbours in the batch are
+// searched as usual.
 func TestSearchHybridUnembeddableQuery(t *testing.T) {
 	ls := startServer(t, collectionConfig(t))
 	docs := append(slices.Clone(testDocs), [2]string{"report", "The annual report for 2019 was published late."})
@@ -176,7 +175,14 @@ func TestSearchHybridUnembeddableQuery(t *testing.T) {
 	if d := res.Data[1]; d.Unembeddable || len(d.Hits) != 3 || d.Hits[0].ID != "bread" || d.Hits[0].DenseRank == 0 {
 		t.Fatalf("its neighbour in the batch: %+v", d)
 	}
-	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"2019"}`), 400, "use other words, or \"mode\": \"bm25\" or \"hybrid\"")
+	// Dense search has nothing to rank it by: no hits, flagged, and the
+	// batch's other queries answered.
+	res = ls.search(col.ID, `{"queries":["qqqzzzxx","bread oven","2019"],"k":2}`)
+	for i, want := range []bool{true, false, true} {
+		if d := res.Data[i]; d.Unembeddable != want || (len(d.Hits) == 0) != want {
+			t.Fatalf("dense batch, query %d: %+v; want unembeddable %v", i, d, want)
+		}
+	}
 }
 
 func TestSearchConcurrent(t *testing.T) {

@@ -92,8 +92,9 @@ type Hit struct {
 // finite non-zero norm where it is used; a violation returns an error
 // wrapping ErrInvalidQuery. A query with no indexed term is not an error: a
 // bm25 search then returns no hits and a hybrid one the dense candidates.
-// Likewise a hybrid query whose Vec is all zeros (an encoder that knows none
-// of its tokens) fuses the BM25 candidates alone; a dense one is an error.
+// Likewise a query whose Vec is all zeros (an encoder that knows none of its
+// tokens) has no dense candidates: a dense search returns no hits and a
+// hybrid one the BM25 candidates alone.
 // The result is never nil. Hits are best first, ties broken by id ascending.
 func (c *Collection) Search(q Query) ([]Hit, error) {
 	q, err := c.validate(q)
@@ -150,7 +151,7 @@ func (c *Collection) run(qs []Query) [][]Hit {
 	for i, q := range qs {
 		switch q.Mode {
 		case ModeDense:
-			out[i] = c.hitsDense(dense[i])
+			out[i] = c.hitsDense(dense[i]) // none (not nil) for a zero vector
 		case ModeBM25:
 			out[i] = c.hitsBM25(c.bm25.search(q.Text, q.K))
 		default:
@@ -229,8 +230,8 @@ func (c *Collection) validate(q Query) (Query, error) {
 	if q.Mode != ModeBM25 {
 		v, err := c.unitQuery(q.Vec)
 		switch {
-		case q.Mode == ModeHybrid && errors.Is(err, errZeroNorm):
-			v = nil // no direction to rank by: the BM25 list alone
+		case errors.Is(err, errZeroNorm):
+			v = nil // no direction to rank by: no dense candidates
 		case err != nil:
 			return q, fmt.Errorf("%w: %w (required for mode %q)", ErrInvalidQuery, err, q.Mode)
 		}
