@@ -113,7 +113,7 @@ func (t *Tokenizer) Tokens(text string) ([]string, error) {
 // are copied, never aliased.
 func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, toks []string, err error) {
 	if t.unicodeSpaces {
-		text = unicodeSpacesToASCII(text)
+		text = unicodeSpacesToASCII(text, t.keepControls)
 	}
 	if t.native == nil && t.cache == nil {
 		if t.fold {

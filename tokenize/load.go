@@ -17,13 +17,14 @@ type Tokenizer struct {
 	wrap      wrap
 	fold      bool
 	// unicodeSpaces: map Unicode whitespace to spaces first, as the file's
-	// pre-tokenizer splits on it in Hugging Face (see unicodeSpacesToASCII).
-	unicodeSpaces bool
-	padID         int64
-	padTypeID     int64
-	padLeft       bool
-	vocabSize     int
-	workers       int
+	// pre-tokenizer splits on it in Hugging Face, except control characters
+	// when keepControls (see unicodeSpacesToASCII).
+	unicodeSpaces, keepControls bool
+	padID                       int64
+	padTypeID                   int64
+	padLeft                     bool
+	vocabSize                   int
+	workers                     int
 	// native is nil when the file has a shape the native encoder does not
 	// cover (see native.go); cache is nil when the pipeline is not
 	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
@@ -87,7 +88,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if o.cache && chunkable(&cfg.pipelineConfig) {
 		t.cache = &chunkCache{}
 	}
-	t.unicodeSpaces = spaceSplitting(cfg.PreTokenizer)
+	t.unicodeSpaces, t.keepControls = spaceSplitting(cfg.PreTokenizer), cleansControls(cfg.Normalizer)
 	if o.foldAccents != nil {
 		t.fold = *o.foldAccents
 	} else {

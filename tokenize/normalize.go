@@ -45,33 +45,54 @@ func foldAccents(s string) string {
 	return norm.NFC.String(stripped)
 }
 
-// unicodeSpacesToASCII maps every Unicode whitespace character (Go's
-// unicode.IsSpace, the White_Space property Rust's char::is_whitespace
-// tests too) to a space. Hugging Face's BertPreTokenizer, Whitespace and
-// WhitespaceSplit split on all of them; sugarme's regexes and the native
-// encoder split only on ASCII [\t\n\f\r ] (WhitespaceSplit not even on
-// \f), so "dog\u00a0runs" would be one unknown word here and two words
-// wherever the exported tokenizer.json runs.
-func unicodeSpacesToASCII(s string) string {
-	if !strings.ContainsFunc(s, oddSpace) {
+// unicodeSpacesToASCII maps Unicode whitespace (Go's unicode.IsSpace, the
+// White_Space property Rust's char::is_whitespace tests too) to a space.
+// Hugging Face's BertPreTokenizer, Whitespace and WhitespaceSplit split on
+// all of it; sugarme's regexes and the native encoder split only on ASCII
+// [\t\n\f\r ] (WhitespaceSplit not even on \f), so "dog\u00a0runs" would be
+// one unknown word here and two words wherever the exported tokenizer.json
+// runs. With keepControls (a BertNormalizer with clean_text, which deletes
+// control characters before it looks at spaces) the whitespace that is
+// also a control character, \v, \f and U+0085, is left for it to delete:
+// "dog\frun" is "dogrun" there.
+func unicodeSpacesToASCII(s string, keepControls bool) string {
+	odd := func(r rune) bool {
+		switch {
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r': // split on everywhere
+			return false
+		case keepControls && unicode.IsControl(r):
+			return false
+		}
+		return unicode.IsSpace(r)
+	}
+	if !strings.ContainsFunc(s, odd) {
 		return s // the common case: no allocation
 	}
 	return strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
+		if odd(r) {
 			return ' '
 		}
 		return r
 	}, s)
 }
 
-// oddSpace is whitespace other than the space, tab, newline and carriage
-// return that every splitting pre-tokenizer here already splits on.
-func oddSpace(r rune) bool {
-	switch r {
-	case ' ', '\t', '\n', '\r':
+// cleansControls reports whether the normalizer deletes control characters
+// (a BertNormalizer with clean_text on, alone or in a Sequence).
+func cleansControls(n *normalizerConfig) bool {
+	if n == nil {
 		return false
 	}
-	return unicode.IsSpace(r)
+	switch n.Type {
+	case "BertNormalizer":
+		return n.CleanText != nil && *n.CleanText
+	case "Sequence":
+		for i := range n.Normalizers {
+			if cleansControls(&n.Normalizers[i]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isASCII(s string) bool {

@@ -153,7 +153,28 @@ func TestUnicodeWhitespaceSplits(t *testing.T) {
 			})
 		}
 	}
-	if got := unicodeSpacesToASCII("plain ascii\ttext\n"); got != "plain ascii\ttext\n" {
+	if got := unicodeSpacesToASCII("plain ascii\ttext\n", false); got != "plain ascii\ttext\n" {
 		t.Errorf("ASCII text changed: %q", got)
+	}
+}
+
+// BERT's normalizer (clean_text) deletes control characters before it looks
+// at spaces, and \v, \f and U+0085 are both: Hugging Face reads "dog\frun"
+// as "dogrun", while a no-break space or a line separator splits.
+func TestUnicodeWhitespaceBERT(t *testing.T) {
+	bert := loadBERT(t)
+	for text, want := range map[string][]string{
+		"dog\frun":       {"dog", "##run"},
+		"dog\vrun":       {"dog", "##run"},
+		"dog\u0085run":   {"dog", "##run"},
+		"dog\u00a0run":   {"dog", "run"},
+		"dog\u2028run":   {"dog", "run"},
+		"dog\u3000run":   {"dog", "run"},
+		"dog \t\nrun\r.": {"dog", "run", "."},
+	} {
+		got, err := bert.Tokens(text)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%q: tokens %q (%v), want %q", text, got, err, want)
+		}
 	}
 }

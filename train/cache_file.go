@@ -24,10 +24,14 @@ import (
 // fails its CRC ends the valid prefix (a crash mid-append); it is cut off,
 // under the same lock, so later appends stay aligned.
 const (
-	cacheMagic = "RTEMB002"
-	// cacheMagicV1 files had no lock and no CRC, so a torn concurrent write
-	// could pair a text with another's vector undetected: they are rebuilt.
+	cacheMagic = "RTEMB003"
+	// Files of older formats are rebuilt. Version 1 had no lock and no
+	// CRC, so a torn concurrent write could pair a text with another's
+	// vector undetected. Version 2's vectors came from a tokenizer that did
+	// not split on Unicode spaces (no-break, em…): a text holding one would
+	// keep its old vector, beside new texts split there.
 	cacheMagicV1   = "RTEMB001"
+	cacheMagicV2   = "RTEMB002"
 	cacheHeaderLen = 12
 )
 
@@ -140,8 +144,8 @@ func (f *cacheFile) catchUp(fh *os.File) error {
 			return nil
 		}
 		var hdr [cacheHeaderLen]byte
-		if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) == cacheMagicV1 {
-			return f.truncate(fh, 0) // a torn header, or the old format: start over
+		if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) == cacheMagicV1 || string(hdr[:8]) == cacheMagicV2 {
+			return f.truncate(fh, 0) // a torn header, or an old format: start over
 		}
 		if string(hdr[:8]) != cacheMagic {
 			return fmt.Errorf("embedding cache %s: not a retune cache file (delete it to rebuild)", f.path)

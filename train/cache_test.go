@@ -213,19 +213,21 @@ func TestCacheDropsCorruptRecord(t *testing.T) {
 }
 
 // Files of the first format (no CRC, written without a lock) are rebuilt.
-func TestCacheRebuildsVersion1File(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "embeddings-v1.bin")
-	old := append([]byte(cacheMagicV1), 4, 0, 0, 0)
-	old = append(old, make([]byte, 2*(sha256.Size+16))...)
-	os.WriteFile(path, old, 0o644)
-	enc := hashEmbedder{sum: "v1"}
-	if _, st, err := NewCache(dir).Embed(context.Background(), enc, []string{"a"}); err != nil || st.Misses != 1 {
-		t.Fatalf("stats %+v err %v; want the old file ignored", st, err)
-	}
-	raw, _ := os.ReadFile(path)
-	if string(raw[:8]) != cacheMagic || len(raw) != cacheHeaderLen+sha256.Size+16+4 {
-		t.Fatalf("file not rebuilt: %q… (%d bytes)", raw[:8], len(raw))
+func TestCacheRebuildsOlderFormats(t *testing.T) {
+	for _, magic := range []string{cacheMagicV1, cacheMagicV2} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "embeddings-v1.bin")
+		old := append([]byte(magic), 4, 0, 0, 0)
+		old = append(old, make([]byte, 2*(sha256.Size+16))...)
+		os.WriteFile(path, old, 0o644)
+		enc := hashEmbedder{sum: "v1"}
+		if _, st, err := NewCache(dir).Embed(context.Background(), enc, []string{"a"}); err != nil || st.Misses != 1 {
+			t.Fatalf("%s: stats %+v err %v; want the old file ignored", magic, st, err)
+		}
+		raw, _ := os.ReadFile(path)
+		if string(raw[:8]) != cacheMagic || len(raw) != cacheHeaderLen+sha256.Size+16+4 {
+			t.Fatalf("%s: file not rebuilt: %q… (%d bytes)", magic, raw[:8], len(raw))
+		}
 	}
 }
 
