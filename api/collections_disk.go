@@ -70,7 +70,8 @@ func readCollectionMeta(dir string) (collectionMeta, error) {
 		return m, fmt.Errorf("%w: %s: %w", errBadCollectionMeta, collectionMetaFile, err)
 	}
 	if m.FormatVersion != collectionMetaFormat {
-		return m, fmt.Errorf("%w: %s: format_version %d, this build reads %d", errBadCollectionMeta, collectionMetaFile, m.FormatVersion, collectionMetaFormat)
+		// Not damage: another build's collection, readable again by it.
+		return m, fmt.Errorf("%s: format_version %d, this build reads %d", collectionMetaFile, m.FormatVersion, collectionMetaFormat)
 	}
 	return m, nil
 }

@@ -68,6 +68,9 @@ func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, se
 	job, err = s.transitionJob(bg, job.ID, store.JobTransition{From: []string{store.JobValidating}, To: store.JobQueued},
 		statusData{Status: store.JobQueued}, "job validated and queued")
 	if err != nil {
+		// A cancel that came between the job's creation and here ended
+		// it, and removed its folder before the credentials were written.
+		s.dropJobFiles(job.ID)
 		return store.Job{}, err
 	}
 	s.pool.enqueue(job.ID)

@@ -53,6 +53,8 @@ func abortTooLarge(c *gin.Context, limit int64) {
 	msg := fmt.Sprintf("request body too large: this route takes at most %d bytes (%.1f MiB)", limit, float64(limit)/(1<<20))
 	if c.FullPath() == datasetsPath || c.FullPath() == headsPath {
 		msg += "; the server's operator can raise it with retune serve --max-upload-mb"
+	} else {
+		msg += "; the server's operator can raise it with retune serve --max-body-mb"
 	}
 	abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, msg)
 }

@@ -157,9 +157,6 @@ func TestSearchErrors(t *testing.T) {
 	}
 }
 
-// TestSearchConcurrent runs 50 clients × 20 searches, in every mode, on a
-// collection none of them has loaded yet (the server was restarted), so
-// the lazy load, the encoder and the index are all shared under -race.
 // A query the encoder knows no token of ("2019": glove-100d has no numbers)
 // cannot be ranked by meaning: hybrid search ranks it by BM25 alone, dense
 // search returns no hits, both say why, and its neighbours in the batch are
@@ -185,6 +182,9 @@ func TestSearchHybridUnembeddableQuery(t *testing.T) {
 	}
 }
 
+// TestSearchConcurrent runs 50 clients × 20 searches, in every mode, on a
+// collection none of them has loaded yet (the server was restarted), so
+// the lazy load, the encoder and the index are all shared under -race.
 func TestSearchConcurrent(t *testing.T) {
 	cfg := collectionConfig(t)
 	ls := startServer(t, cfg)

@@ -36,7 +36,7 @@ func (s *Server) abortStore(c *gin.Context, err error, notFoundMsg string) {
 func (s *Server) internalError(c *gin.Context, err error) {
 	s.log.Error("internal error", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	if p := store.StorageProblem(err); p != "" {
-		abort(c, http.StatusInsufficientStorage, codeStorage, p+"; nothing was stored: retry once the server's operator has fixed it")
+		abort(c, http.StatusInsufficientStorage, codeStorage, p+"; the request did not take effect: retry once the server's operator has fixed it")
 		return
 	}
 	abort(c, http.StatusInternalServerError, codeInternal, "internal error; see the server log")

@@ -68,12 +68,12 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	// midway): completeJob refuses to succeed once one is recorded.
 	switch {
 	case err == nil:
-		err = s.completeJob(bg, job, out)
+		err = s.saveJobOutput(poolCtx, job, out)
 		if errors.Is(err, store.ErrCancelRequested) {
 			s.endJob(poolCtx, id, statusData{Status: store.JobCancelled})
-		} else if err != nil {
+		} else if err != nil && poolCtx.Err() == nil {
 			s.log.Error("save job output", "job", id, "err", err)
-			s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: "saving the trained head failed: " + err.Error()})
+			s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: "saving the trained head failed; see the server log"})
 		}
 	case errors.Is(context.Cause(jobCtx), errUserCancel):
 		s.endJob(poolCtx, id, statusData{Status: store.JobCancelled})
@@ -90,6 +90,24 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	s.log.Info("job ended", "job", id, "s", time.Since(start).Seconds(), "err", err)
 }
 
+// saveJobOutput is completeJob, retried while the machine refuses the
+// write (a full disk, a read-only database: store.StorageProblem) until it
+// lands or poolCtx ends, when the job stays running for the next start to
+// resume from its last checkpoint: the trained head is not thrown away for
+// a disk an operator can free.
+func (s *Server) saveJobOutput(poolCtx context.Context, job store.Job, out runOutput) error {
+	var err error
+	retryUntil(poolCtx, endRetryFirst, endRetryMax, func() bool {
+		err = s.completeJob(context.WithoutCancel(poolCtx), job, out)
+		if p := store.StorageProblem(err); p != "" {
+			s.log.Error("save job output; will retry", "job", job.ID, "problem", p, "err", err)
+			return false
+		}
+		return true
+	})
+	return err
+}
+
 // executeJob loads the job's inputs and runs the pipeline. ctx cancels the
 // run; bg is for bookkeeping.
 func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutput, err error) {
@@ -104,7 +122,7 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 		return out, err
 	}
 	out.config = spec.pipelineConfig()
-	data, dataDir, err := s.loadJobDataset(bg, job.DatasetID, out.config)
+	data, dataDir, err := s.loadJobDataset(ctx, job.DatasetID, out.config) // hashing it may take seconds: cancellable
 	if err != nil {
 		return out, err
 	}

@@ -34,7 +34,8 @@ func runServe(ctx context.Context, args []string) error {
 	workers := fs.Int("workers", 1, "fine-tuning jobs run at once")
 	maxInputs := fs.Int("max-inputs", 2048, "texts per embeddings request")
 	maxUploadMB := fs.Int64("max-upload-mb", 1024, "largest dataset or head upload, in MiB (a pairs file stores as about twice its size)")
-	maxDocuments := fs.Int("max-documents", 50_000, "documents posted to create a collection (larger corpora come as datasets)")
+	maxDocuments := fs.Int("max-documents", 50_000, "documents posted to create a collection (larger corpora come as datasets; the body must also fit --max-body-mb)")
+	maxBodyMB := fs.Int64("max-body-mb", 16, "largest JSON request body, in MiB (embeddings, searches, posted collection documents)")
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	lazyCollections := fs.Bool("lazy-collections", false, "load a ready collection on its first search instead of loading them all in the background at start")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
@@ -50,8 +51,10 @@ func runServe(ctx context.Context, args []string) error {
 	if *workers < 1 || *maxInputs < 1 || *maxDocuments < 1 {
 		return usageError{fmt.Errorf("--workers (%d), --max-inputs (%d) and --max-documents (%d) must be at least 1", *workers, *maxInputs, *maxDocuments)}
 	}
-	if *maxUploadMB < 1 || *maxUploadMB > 1<<30 {
-		return usageError{fmt.Errorf("--max-upload-mb must be in [1, %d], got %d", 1<<30, *maxUploadMB)}
+	for name, v := range map[string]int64{"--max-upload-mb": *maxUploadMB, "--max-body-mb": *maxBodyMB} {
+		if v < 1 || v > 1<<30 {
+			return usageError{fmt.Errorf("%s must be in [1, %d], got %d", name, 1<<30, v)}
+		}
 	}
 	if err := tuning.check(); err != nil {
 		return usageError{err}
@@ -110,7 +113,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	srv, err := api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs, MaxUploadBytes: *maxUploadMB << 20, MaxDocuments: *maxDocuments, Store: st, LazyCollections: *lazyCollections,
+	srv, err := api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs, MaxUploadBytes: *maxUploadMB << 20, MaxBodyBytes: *maxBodyMB << 20, MaxDocuments: *maxDocuments, Store: st, LazyCollections: *lazyCollections,
 		Workers: *workers, LLM: llm, APIKeys: keys})
 	if err != nil {
 		return err
