@@ -132,7 +132,7 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 		return nil, colBadRequest("documents is empty")
 	case len(req.Documents) > s.maxDocuments():
 		return nil, colErrorf(http.StatusRequestEntityTooLarge, codeTooLarge,
-			"%d documents in one request; the limit is %d (upload a dataset for larger corpora)", len(req.Documents), s.maxDocuments())
+			"%d documents in one request; the limit is %d (upload a dataset for larger corpora; the server's operator can raise it with retune serve --max-documents)", len(req.Documents), s.maxDocuments())
 	}
 	docs := make([]dataset.Doc, len(req.Documents))
 	seen := make(map[string]int, len(req.Documents))

@@ -146,7 +146,8 @@ func checkDatasetFiles(ctx context.Context, dir string, ds store.Dataset) error 
 		return fmt.Errorf("%w: %w", errDatasetChanged, err)
 	}
 	if sum, n := manifestChecksum(files); sum != ds.Checksum || n != ds.Bytes {
-		return fmt.Errorf("%w: %d bytes in %d files now, %d recorded", errDatasetChanged, n, len(files), ds.Bytes)
+		return fmt.Errorf("%w: %d files, %d bytes now (%d recorded), content checksum %s (recorded %s)",
+			errDatasetChanged, len(files), n, ds.Bytes, short(sum), short(ds.Checksum))
 	}
 	return nil
 }

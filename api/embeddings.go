@@ -62,7 +62,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 	}
 	if len(texts) > s.cfg.MaxInputs {
 		abort(c, http.StatusRequestEntityTooLarge, codeTooLarge,
-			fmt.Sprintf("%d inputs in one request; the limit is %d", len(texts), s.cfg.MaxInputs))
+			fmt.Sprintf("%d inputs in one request; the limit is %d (the server's operator can raise it with retune serve --max-inputs)", len(texts), s.cfg.MaxInputs))
 		return
 	}
 	if req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64" {

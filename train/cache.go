@@ -34,7 +34,7 @@ type textKey [sha256.Size]byte
 // file at a time: a crash or cancel loses at most one chunk of forward
 // passes (seconds for a transformer on 2 cores), and progress moves at
 // each. Chunks cost nothing in throughput: the encoder batches within them.
-const cacheChunk = 512
+const cacheChunk = 256
 
 // Embed returns embeddings for texts, running the encoder only on texts it
 // has never seen. Hits and misses are reported for progress and tests.

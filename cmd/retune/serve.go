@@ -48,12 +48,20 @@ func runServe(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *workers < 1 || *maxInputs < 1 || *maxDocuments < 1 {
-		return usageError{fmt.Errorf("--workers (%d), --max-inputs (%d) and --max-documents (%d) must be at least 1", *workers, *maxInputs, *maxDocuments)}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--workers", *workers}, {"--max-inputs", *maxInputs}, {"--max-documents", *maxDocuments}} {
+		if f.v < 1 {
+			return usageError{fmt.Errorf("%s must be at least 1, got %d", f.name, f.v)}
+		}
 	}
-	for name, v := range map[string]int64{"--max-upload-mb": *maxUploadMB, "--max-body-mb": *maxBodyMB} {
-		if v < 1 || v > 1<<30 {
-			return usageError{fmt.Errorf("%s must be in [1, %d], got %d", name, 1<<30, v)}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"--max-upload-mb", *maxUploadMB}, {"--max-body-mb", *maxBodyMB}} {
+		if f.v < 1 || f.v > 1<<30 {
+			return usageError{fmt.Errorf("%s must be in [1, %d], got %d", f.name, 1<<30, f.v)}
 		}
 	}
 	if err := tuning.check(); err != nil {
