@@ -18,9 +18,13 @@ type Checkpoint struct {
 }
 
 // PutCheckpoint inserts c, replacing the job's checkpoint for the same
-// epoch: a job resumed after a crash re-runs its interrupted epoch and
-// rewrites it. A zero CreatedAt becomes now. The job must exist
-// (ErrNotFound otherwise). It returns c as stored.
+// epoch, and drops the job's checkpoints of later epochs. A run writes its
+// epochs in order, so a later one is an earlier attempt's that this run
+// replaces: a job resumed after a crash re-runs the epochs after its last
+// saved state (the rows may have run a few epochs ahead of it), and one
+// whose damaged training checkpoint was discarded starts again from epoch
+// 1, and may stop earlier. A zero CreatedAt becomes now. The job must
+// exist (ErrNotFound otherwise). It returns c as stored.
 func (s *Store) PutCheckpoint(ctx context.Context, c Checkpoint) (Checkpoint, error) {
 	if err := checkID("job", PrefixJob, c.JobID); err != nil {
 		return Checkpoint{}, err
@@ -36,12 +40,18 @@ func (s *Store) PutCheckpoint(ctx context.Context, c Checkpoint) (Checkpoint, er
 	if c.CreatedAt, err = stamp(c.CreatedAt); err != nil {
 		return Checkpoint{}, err
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO checkpoints (job_id, epoch, metrics, created_at)
-		VALUES (?, ?, ?, ?)
-		ON CONFLICT (job_id, epoch) DO UPDATE SET metrics = excluded.metrics, created_at = excluded.created_at`,
-		c.JobID, c.Epoch, nullJSON(c.Metrics), c.CreatedAt.UnixNano())
+	err = s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (job_id, epoch, metrics, created_at)
+			VALUES (?, ?, ?, ?)
+			ON CONFLICT (job_id, epoch) DO UPDATE SET metrics = excluded.metrics, created_at = excluded.created_at`,
+			c.JobID, c.Epoch, nullJSON(c.Metrics), c.CreatedAt.UnixNano()); err != nil {
+			return constraintErr(err)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE job_id = ? AND epoch > ?`, c.JobID, c.Epoch)
+		return err
+	})
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("put checkpoint %s/%d: %w", c.JobID, c.Epoch, constraintErr(err))
+		return Checkpoint{}, fmt.Errorf("put checkpoint %s/%d: %w", c.JobID, c.Epoch, err)
 	}
 	return c, nil
 }

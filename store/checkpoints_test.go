@@ -21,10 +21,11 @@ func TestCheckpoints(t *testing.T) {
 		epoch   int
 		metrics string
 	}{
-		{2, `{"loss":0.2}`},
-		{0, `{"loss":0.9}`},
 		{1, `{"loss":0.5}`},
-		{1, `{"loss":0.4,"rerun":true}`}, // a resumed job re-runs epoch 1
+		{2, `{"loss":0.2}`},
+		{3, `{"loss":0.1}`},              // ahead of the saved state when the job crashed
+		{1, `{"loss":0.4,"rerun":true}`}, // the resumed job re-runs epoch 1, dropping 2 and 3
+		{2, `{"loss":0.2,"rerun":true}`},
 	} {
 		c, err := s.PutCheckpoint(ctx, Checkpoint{JobID: j.ID, Epoch: tc.epoch, Metrics: json.RawMessage(tc.metrics)})
 		if err != nil {
@@ -36,12 +37,12 @@ func TestCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantList := []Checkpoint{want[0], want[1], want[2]}
+	wantList := []Checkpoint{want[1], want[2]}
 	if !reflect.DeepEqual(got, wantList) {
 		t.Errorf("ListCheckpoints = %+v\nwant %+v", got, wantList)
 	}
-	if string(got[1].Metrics) != `{"loss":0.4,"rerun":true}` {
-		t.Errorf("epoch 1 metrics = %s, want the rewritten ones", got[1].Metrics)
+	if string(got[0].Metrics) != `{"loss":0.4,"rerun":true}` || string(got[1].Metrics) != `{"loss":0.2,"rerun":true}` {
+		t.Errorf("metrics %s, %s; want the rerun's, epoch 3 of the first attempt gone", got[0].Metrics, got[1].Metrics)
 	}
 
 	for _, tc := range []struct {
