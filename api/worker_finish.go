@@ -29,11 +29,13 @@ var (
 )
 
 // endJob is finishJob for a worker ending the running job id: a write that
-// fails (a full disk, a locked or read-only database) is retried, with
-// pauses doubling up to endRetryMax, until it lands or poolCtx ends (the
-// next start then resumes the job). Given up after one attempt, the job
-// would read "running" with no worker behind it until a restart, and a
-// cancel request would wait for an end that never comes.
+// fails for the machine's reasons (a full disk, a locked or read-only
+// database) is retried, with pauses doubling up to endRetryMax, until it
+// lands or poolCtx ends (the next start then resumes the job). Given up
+// after one attempt, the job would read "running" with no worker behind it
+// until a restart, and a cancel request would wait for an end that never
+// comes. The store's own refusals (the job is no longer running, or is
+// gone, or the update is invalid) would refuse again: they end the tries.
 func (s *Server) endJob(poolCtx context.Context, id string, d statusData) {
 	bg := context.WithoutCancel(poolCtx)
 	t := store.JobTransition{From: []string{store.JobRunning}, To: d.Status, Error: d.Error}
@@ -42,7 +44,7 @@ func (s *Server) endJob(poolCtx context.Context, id string, d statusData) {
 		switch {
 		case err == nil:
 			return true
-		case errors.Is(err, store.ErrConflict): // no longer running: nothing to end
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidArgument):
 			s.log.Error("finish job", "job", id, "status", d.Status, "err", err)
 			return true
 		}
