@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"retune/dataset"
 	"retune/index"
@@ -108,8 +107,9 @@ func (s *Server) loadReadyCollection(ctx context.Context, id string) (*index.Col
 	}
 	s.log.Error("collection files damaged; marking it failed", "collection", id, "err", err)
 	reason := "loading it found its index files on the server's disk damaged or missing"
-	if _, detail, ok := strings.Cut(err.Error(), index.ErrCorrupt.Error()+": "); ok && !strings.ContainsRune(detail, os.PathSeparator) {
-		reason += " (" + detail + ")"
+	var ce *index.CorruptError
+	if errors.As(err, &ce) { // its Detail names no server folder
+		reason += " (" + ce.Detail + ")"
 	}
 	bg := context.WithoutCancel(ctx)
 	if col, gerr := s.store.GetCollection(bg, id); gerr == nil {

@@ -28,13 +28,13 @@ func LoadCollection(ctx context.Context, dir string) (*Collection, error) {
 	}
 	var m manifest
 	if err := json.Unmarshal(js, &m); err != nil {
-		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, manifestName, err))
+		return fail(corrupt(err, "%s", manifestName))
 	}
 	if m.FormatVersion != CollectionFormatVersion {
 		return fail(fmt.Errorf("%w %d in %s (this build reads %d)", ErrFormatVersion, m.FormatVersion, manifestName, CollectionFormatVersion))
 	}
 	if err := m.check(); err != nil {
-		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, manifestName, err))
+		return fail(corrupt(err, "%s", manifestName))
 	}
 
 	ids, texts, err := readDocs(ctx, dir, m)
@@ -53,7 +53,7 @@ func LoadCollection(ctx context.Context, dir string) (*Collection, error) {
 	if err != nil {
 		// The checksums matched, so the files are as written; only a
 		// hand-made or hand-edited folder gets here.
-		return fail(fmt.Errorf("%w: %w", ErrCorrupt, err))
+		return fail(corrupt(err, "documents and vectors do not fit together"))
 	}
 	return c, nil
 }
@@ -93,7 +93,7 @@ func openChecked(dir string, want fileSum) (*os.File, error) {
 	}
 	if fi.Size() != want.Bytes {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s has %d bytes, manifest says %d", ErrCorrupt, want.Name, fi.Size(), want.Bytes)
+		return nil, corrupt(nil, "%s has %d bytes, manifest says %d", want.Name, fi.Size(), want.Bytes)
 	}
 	return f, nil
 }
@@ -101,7 +101,7 @@ func openChecked(dir string, want fileSum) (*os.File, error) {
 // verifySum compares a finished hash with the manifest's.
 func verifySum(h hash.Hash, want fileSum) error {
 	if got := hex.EncodeToString(h.Sum(nil)); got != want.SHA256 {
-		return fmt.Errorf("%w: %s has sha256 %s, manifest says %s", ErrCorrupt, want.Name, got, want.SHA256)
+		return corrupt(nil, "%s has sha256 %s, manifest says %s", want.Name, got, want.SHA256)
 	}
 	return nil
 }
@@ -125,7 +125,7 @@ func readVectors(ctx context.Context, dir string, m manifest) ([]float32, error)
 		raw := buf[:4*len(part)]
 		if _, err := io.ReadFull(f, raw); err != nil {
 			// The size was checked, so this is a file changing under us.
-			return nil, fmt.Errorf("%w: read %s: %w", ErrCorrupt, m.VectorsFile.Name, err)
+			return nil, corrupt(err, "read %s", m.VectorsFile.Name)
 		}
 		h.Write(raw)
 		for i := range part {

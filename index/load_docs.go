@@ -67,7 +67,7 @@ func readDocs(ctx context.Context, dir string, m manifest) (ids, texts []string,
 	}
 	ids, texts, parseErr := mergeDocs(parts, m.Docs)
 	if parseErr != nil {
-		return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m.DocsFile.Name, parseErr)
+		return nil, nil, corrupt(parseErr, "%s", m.DocsFile.Name)
 	}
 	return ids, texts, nil
 }

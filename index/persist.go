@@ -46,6 +46,30 @@ var (
 	ErrCorrupt       = errors.New("collection files are corrupted or inconsistent")
 )
 
+// A CorruptError is an ErrCorrupt (errors.Is) saying what was found wrong:
+// Detail names the collection's files by their own names, never by a
+// folder path, so it can be shown to the collection's users; Err, when
+// set, is the underlying error, which may name paths.
+type CorruptError struct {
+	Detail string
+	Err    error
+}
+
+func (e *CorruptError) Error() string {
+	if e.Err == nil {
+		return ErrCorrupt.Error() + ": " + e.Detail
+	}
+	return ErrCorrupt.Error() + ": " + e.Detail + ": " + e.Err.Error()
+}
+
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+func (e *CorruptError) Unwrap() error        { return e.Err }
+
+// corrupt is a CorruptError with a formatted Detail.
+func corrupt(err error, format string, args ...any) error {
+	return &CorruptError{Detail: fmt.Sprintf(format, args...), Err: err}
+}
+
 type manifest struct {
 	FormatVersion int          `json:"format_version"`
 	Docs          int          `json:"docs"`
