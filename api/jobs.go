@@ -132,8 +132,8 @@ func (s *Server) cancelJob(c *gin.Context) {
 	bg := context.WithoutCancel(ctx)
 	switch job.Status {
 	case store.JobCancelled: // its final event was stored with the status
-		s.hub.notify(id)
 		s.dropJobFiles(id)
+		s.hub.notify(id)
 	case store.JobRunning:
 		s.appendEvent(bg, id, store.LevelInfo, evMessage, "cancellation requested", nil)
 		s.pool.cancel(id)

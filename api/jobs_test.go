@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFineTuningEndToEnd uploads a dataset, fine-tunes a head with mined
@@ -45,8 +46,15 @@ func TestFineTuningEndToEnd(t *testing.T) {
 	// The work files (checkpoint, mined negatives) went with the job's end,
 	// and a start removes those a crash (or an older build) kept.
 	jobDir := filepath.Join(js.cfg.DataDir, "jobs", job.ID)
-	if _, err := os.Stat(jobDir); !os.IsNotExist(err) {
-		t.Errorf("the finished job's work folder survived: %v", err)
+	// The folder goes just after the final status is committed, which a
+	// stream polling the store can see first: allow the worker a moment.
+	gone := false
+	for deadline := time.Now().Add(5 * time.Second); !gone && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		_, err := os.Stat(jobDir)
+		gone = os.IsNotExist(err)
+	}
+	if !gone {
+		t.Errorf("the finished job's work folder survived its end")
 	}
 	if err := os.MkdirAll(jobDir, 0o750); err != nil {
 		t.Fatal(err)

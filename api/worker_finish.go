@@ -88,10 +88,10 @@ func (s *Server) transitionJob(ctx context.Context, id string, t store.JobTransi
 	if err != nil {
 		return store.Job{}, err
 	}
-	s.hub.notify(id)
 	if store.JobFinished(job.Status) {
-		s.dropJobFiles(id)
+		s.dropJobFiles(id) // before the wake-up: a client told of the end finds the folder gone
 	}
+	s.hub.notify(id)
 	return job, nil
 }
 
