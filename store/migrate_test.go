@@ -11,7 +11,7 @@ import (
 // rawDB opens the database file the way Open does but without migrating.
 func rawDB(t *testing.T, dir string) *sql.DB {
 	t.Helper()
-	db, err := openDB(context.Background(), filepath.Join(dir, dbFile), writerParams())
+	db, err := openDB(context.Background(), filepath.Join(dir, dbFile), writerParams(defaultBusyTimeout.Milliseconds()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,10 +27,24 @@ import (
 // dbFile is the metadata database's name inside the data directory.
 const dbFile = "retune.db"
 
-// busyTimeoutMS bounds how long SQLite waits for a lock held by another
-// connection (a reader during WAL recovery, or another process) before
-// reporting SQLITE_BUSY.
-const busyTimeoutMS = 10000
+// defaultBusyTimeout bounds how long SQLite waits for a lock held by
+// another connection (a reader during WAL recovery, or another process)
+// before reporting SQLITE_BUSY.
+const defaultBusyTimeout = 10 * time.Second
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	busyTimeout time.Duration
+}
+
+// WithBusyTimeout sets how long a statement waits for a lock another
+// process holds on the database before failing with SQLITE_BUSY (default
+// 10 s). Tests shorten it to exercise what callers do with such failures.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(o *options) { o.busyTimeout = d }
+}
 
 // Store is the service's persistence. It is safe for concurrent use.
 type Store struct {
@@ -49,7 +63,12 @@ type Store struct {
 
 // Open creates dataDir if needed, opens (creating if needed) the metadata
 // database dataDir/retune.db and brings its schema up to date.
-func Open(ctx context.Context, dataDir string) (*Store, error) {
+func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
+	o := options{busyTimeout: defaultBusyTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	busyMS := max(o.busyTimeout.Milliseconds(), 1)
 	dir, err := filepath.Abs(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("store: data dir %q: %w", dataDir, err)
@@ -63,7 +82,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	}
 	dbPath := filepath.Join(dir, dbFile)
 
-	w, err := openDB(ctx, dbPath, writerParams())
+	w, err := openDB(ctx, dbPath, writerParams(busyMS))
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("store: open writer: %w", err)
@@ -99,7 +118,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 
-	r, err := openDB(ctx, dbPath, readerParams())
+	r, err := openDB(ctx, dbPath, readerParams(busyMS))
 	if err != nil {
 		w.Close()
 		lock.Close()
@@ -152,10 +171,10 @@ func (s *Store) DataDir() string { return s.dir }
 // for metadata that jobs can recompute. _txlock=immediate takes the write
 // lock at BEGIN, so a transaction that reads then writes cannot fail halfway
 // with SQLITE_BUSY if another process holds the database.
-func writerParams() url.Values {
+func writerParams(busyMS int64) url.Values {
 	return url.Values{
 		"_pragma": {
-			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS),
+			fmt.Sprintf("busy_timeout(%d)", busyMS),
 			"journal_mode(WAL)",
 			"foreign_keys(ON)",
 			"synchronous(NORMAL)",
@@ -167,10 +186,10 @@ func writerParams() url.Values {
 // readerParams make reader connections unable to write, so a write
 // accidentally sent to the reader pool fails loudly instead of racing the
 // single writer.
-func readerParams() url.Values {
+func readerParams(busyMS int64) url.Values {
 	return url.Values{
 		"_pragma": {
-			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS),
+			fmt.Sprintf("busy_timeout(%d)", busyMS),
 			"foreign_keys(ON)",
 			"query_only(ON)",
 		},

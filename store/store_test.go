@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,7 +86,7 @@ func TestOpenPragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"foreign_keys", "1"},
 		{"synchronous", "1"}, // NORMAL
-		{"busy_timeout", fmt.Sprint(busyTimeoutMS)},
+		{"busy_timeout", fmt.Sprint(defaultBusyTimeout.Milliseconds())},
 	} {
 		var got string
 		if err := s.w.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
@@ -101,6 +102,24 @@ func TestOpenPragmas(t *testing.T) {
 	}
 	if got, want := s.DataDir(), filepath.Clean(s.dir); got != want || !filepath.IsAbs(got) {
 		t.Errorf("DataDir = %q, want absolute %q", got, want)
+	}
+}
+
+// WithBusyTimeout reaches both connection pools.
+func TestOpenBusyTimeout(t *testing.T) {
+	s, err := Open(t.Context(), t.TempDir(), WithBusyTimeout(250*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, db := range map[string]*sql.DB{"writer": s.w, "reader": s.r} {
+		var got int
+		if err := db.QueryRowContext(t.Context(), "PRAGMA busy_timeout").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != 250 {
+			t.Errorf("%s busy_timeout = %d ms, want 250", name, got)
+		}
 	}
 }
 

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"retune/store"
+)
+
+// lockedStore opens a store whose statements give up on a lock after a few
+// milliseconds, a running job in it, and a second connection holding the
+// database's write lock, as another process would. unlock releases it.
+func lockedStore(t *testing.T) (st *store.Store, jobID string, unlock func()) {
+	t.Helper()
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, dir, store.WithBusyTimeout(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ds, err := st.CreateDataset(ctx, store.Dataset{Format: store.FormatPairs, Splits: map[string]store.SplitInfo{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := st.CreateJob(ctx, store.Job{DatasetID: ds.ID, Encoder: "glove-100d", Status: store.JobQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.TransitionJob(ctx, job.ID, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning}); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "retune.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	unlock = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+		})
+	}
+	t.Cleanup(unlock)
+	return st, job.ID, unlock
+}
+
+// countingHandler counts log records whose message contains a substring.
+type countingHandler struct {
+	mu    sync.Mutex
+	sub   string
+	count int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler            { return h }
+
+func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, h.sub) {
+		h.mu.Lock()
+		h.count++
+		h.mu.Unlock()
+	}
+	return nil
+}
+
+func (h *countingHandler) n() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count
+}
+
+func shortEndRetries(t *testing.T) {
+	first, most := endRetryFirst, endRetryMax
+	endRetryFirst, endRetryMax = 2*time.Millisecond, 10*time.Millisecond
+	t.Cleanup(func() { endRetryFirst, endRetryMax = first, most })
+}
+
+// A worker's final write that the database refuses (here: another process
+// holds its lock) is retried until it lands, so the job does not stay
+// "running" with no worker behind it.
+func TestEndJobRetriesUntilTheWriteLands(t *testing.T) {
+	shortEndRetries(t)
+	st, id, unlock := lockedStore(t)
+	logs := &countingHandler{sub: "will retry"}
+	s := &Server{store: st, log: slog.New(logs), hub: newEventHub()}
+
+	done := make(chan struct{})
+	go func() {
+		s.endJob(t.Context(), id, statusData{Status: store.JobFailed, Error: "training diverged"})
+		close(done)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); logs.n() < 3 && time.Now().Before(deadline); {
+		select {
+		case <-done:
+			t.Fatal("endJob returned while the database was locked")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if n := logs.n(); n < 3 {
+		t.Fatalf("%d failed tries logged while locked, want at least 3", n)
+	}
+	unlock()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("endJob still retrying 10 s after the lock was released")
+	}
+	job, err := st.GetJob(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Status != store.JobFailed || job.Error != "training diverged" {
+		t.Errorf("job is %s (%q), want failed with the worker's error", job.Status, job.Error)
+	}
+}
+
+// A server shutting down stops the retries; the job stays running in the
+// store, and the next start requeues it (requeueUnfinished).
+func TestEndJobStopsRetryingAtShutdown(t *testing.T) {
+	shortEndRetries(t)
+	st, id, _ := lockedStore(t)
+	logs := &countingHandler{sub: "will retry"}
+	s := &Server{store: st, log: slog.New(logs), hub: newEventHub()}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		s.endJob(ctx, id, statusData{Status: store.JobSucceeded})
+		close(done)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); logs.n() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no failed try logged in 10 s")
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("endJob kept retrying after its context ended")
+	}
+	job, err := st.GetJob(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Status != store.JobRunning {
+		t.Errorf("job is %s, want still running (the next start resumes it)", job.Status)
+	}
+}
