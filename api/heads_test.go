@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"retune/internal/testenv"
 	"retune/model"
 	"retune/store"
 )
@@ -57,4 +58,27 @@ func TestHeadModelErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantAPIError(t, js.do("DELETE", "/v1/heads/"+id, "", nil), http.StatusConflict, "used by collection")
+}
+
+// A head asked for under another encoder's name is 404 whether or not an
+// earlier request loaded it for its own encoder: the loaded head is cached
+// with the encoder it was checked against.
+func TestHeadUnderAnotherEncoder(t *testing.T) {
+	testenv.TinyBERT(t)
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	sum, err := glove(t, cfg).Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := testHead(t, ls, model.ApplyShared, 100, sum)
+	embed := func(model string) response {
+		return ls.json("POST", "/v1/embeddings", `{"model":"`+model+`","input":"cat"}`)
+	}
+	for _, round := range []string{"before", "after"} {
+		wantAPIError(t, embed("bert-tiny-fixture:ft-"+id), http.StatusNotFound, `was trained on encoder "glove-100d"`)
+		if r := embed("glove-100d:ft-" + id); r.Status != http.StatusOK {
+			t.Fatalf("%s loading it for glove-100d: %d %s", round, r.Status, r.Body)
+		}
+	}
 }

@@ -125,16 +125,29 @@ func (s *Server) abortEmbedder(c *gin.Context, name string, err error) {
 // evict cannot interleave with a load and leave a deleted head cached.
 type headCache struct {
 	mu    sync.Mutex
-	heads map[string]*model.Head
+	heads map[string]cachedHead
 }
 
-func newHeadCache() *headCache { return &headCache{heads: map[string]*model.Head{}} }
+// cachedHead is a head with the encoder it was checked against: a hit
+// for any other encoder (another name, or the same name reinstalled with
+// other weights) goes through the checks again instead of projecting
+// vectors the head was not trained on.
+type cachedHead struct {
+	head                *model.Head
+	encoder, encoderSum string
+}
+
+func newHeadCache() *headCache { return &headCache{heads: map[string]cachedHead{}} }
 
 func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, id string, enc *model.Encoder) (*model.Head, error) {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
-	if h, ok := hc.heads[id]; ok {
-		return h, nil
+	sum, err := enc.Checksum()
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := hc.heads[id]; ok && c.encoder == encName && c.encoderSum == sum {
+		return c.head, nil
 	}
 	rec, err := st.GetHead(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -154,17 +167,13 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 	if err != nil {
 		return nil, fmt.Errorf("load head %s: %w", id, err)
 	}
-	sum, err := enc.Checksum()
-	if err != nil {
-		return nil, err
-	}
 	if err := model.VerifyEncoder(meta, sum); err != nil {
 		return nil, fmt.Errorf("%w: head %s: %w", errHeadMismatch, id, err)
 	}
 	if h.Config().DIn != enc.Dim() {
 		return nil, fmt.Errorf("%w: head %s takes %d dims, encoder %q outputs %d", errHeadMismatch, id, h.Config().DIn, encName, enc.Dim())
 	}
-	hc.heads[id] = h
+	hc.heads[id] = cachedHead{head: h, encoder: encName, encoderSum: sum}
 	return h, nil
 }
 
