@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
-	"reflect"
-	"retune/internal/jsontype"
-	"strings"
-
 	"github.com/gin-gonic/gin"
+
+	"retune/internal/jsontype"
 )
 
 // decodeJSON reads a strict JSON body into dst: unknown fields, trailing data
@@ -61,6 +61,13 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		} else {
 			badRequest(c, "invalid JSON body: unexpected data after the JSON object")
 		}
+		return false
+	}
+	// encoding/json matches keys to fields ignoring case and keeps the last
+	// of repeated keys, so {"input":"a","INPUT":"b"} would embed "b".
+	var ke *jsontype.KeyError
+	if err := jsontype.ExactKeys(body, reflect.TypeOf(dst)); errors.As(err, &ke) {
+		badRequestParam(c, ke.Path, "invalid JSON body: "+ke.Error())
 		return false
 	}
 	return true

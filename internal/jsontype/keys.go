@@ -1,0 +1,151 @@
+package jsontype
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// KeyError is an object key that encoding/json accepted but a strict API
+// must not: one matching a field only when case is ignored ("INPUT" for
+// "input"), one given twice (encoding/json keeps the last of such keys, so
+// either can silently replace what the client meant to send), or a field
+// set to null, which encoding/json skips as if it were absent.
+type KeyError struct {
+	Path  string // the key's path, e.g. "hyperparameters.epochs"
+	Field string // the field's exact name when the key differs from it in case
+	Twice bool   // the key occurs twice in the same object
+	Null  bool   // the field's value is null
+}
+
+func (e *KeyError) Error() string {
+	switch {
+	case e.Twice:
+		return fmt.Sprintf("field %q appears twice", e.Path)
+	case e.Null:
+		return fmt.Sprintf("field %q is null: leave it out to use its default", e.Path)
+	}
+	return fmt.Sprintf("unknown field %q (field names are case-sensitive: %q)", e.Path, e.Field)
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// ExactKeys checks data, which encoding/json has already decoded into a
+// value of type t without error, for keys that name t's struct fields in
+// another case, for duplicate keys and for struct fields set to null, at
+// any depth. Maps and types with their own UnmarshalJSON are the client's:
+// their keys and values are left alone (json.RawMessage included).
+func ExactKeys(data []byte, t reflect.Type) error {
+	return exactKeys(json.RawMessage(data), t, "")
+}
+
+func exactKeys(raw json.RawMessage, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		return structKeys(raw, t, path)
+	case reflect.Slice, reflect.Array:
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return nil // null, or a []byte as base64
+		}
+		for i, e := range elems {
+			if err := exactKeys(e, t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		var vals map[string]json.RawMessage
+		if json.Unmarshal(raw, &vals) != nil {
+			return nil
+		}
+		for k, v := range vals {
+			if err := exactKeys(v, t.Elem(), join(path, k)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// structKeys walks one JSON object decoded into struct type t.
+func structKeys(raw json.RawMessage, t reflect.Type, path string) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil // null
+	}
+	fields := fieldsByName(t)
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil
+		}
+		at := join(path, key)
+		if seen[key] {
+			return &KeyError{Path: at, Twice: true}
+		}
+		seen[key] = true
+		ft, ok := fields[key]
+		if !ok {
+			for name := range fields {
+				if strings.EqualFold(name, key) {
+					return &KeyError{Path: at, Field: name}
+				}
+			}
+			continue // encoding/json's DisallowUnknownFields reports the rest
+		}
+		if string(val) == "null" {
+			return &KeyError{Path: at, Null: true}
+		}
+		if err := exactKeys(val, ft, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fieldsByName maps the JSON names of t's fields, promoted ones included,
+// to their types.
+func fieldsByName(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for _, f := range reflect.VisibleFields(t) {
+		tag := f.Tag.Get("json")
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" {
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				continue // its fields are promoted
+			}
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
