@@ -143,18 +143,26 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// The embedding and LLM reply caches' folders inside the data directory's
+// cache folder, unless configured elsewhere. The CLI's defaults point at
+// the same folders of the default data directory, so the two share them.
+const (
+	EmbeddingCacheName = "embeddings"
+	LLMCacheName       = "llm"
+)
+
 // defaultCacheDirs puts the embedding and LLM reply caches in the data
 // directory unless configured elsewhere.
 func defaultCacheDirs(cfg *Config, st *store.Store) error {
 	if cfg.CacheDir == "" {
-		dir, err := st.Dir(store.KindCache, "embeddings")
+		dir, err := st.Dir(store.KindCache, EmbeddingCacheName)
 		if err != nil {
 			return fmt.Errorf("api: embedding cache dir: %w", err)
 		}
 		cfg.CacheDir = dir
 	}
 	if cfg.LLM.CacheDir == "" {
-		dir, err := st.Dir(store.KindCache, "llm")
+		dir, err := st.Dir(store.KindCache, LLMCacheName)
 		if err != nil {
 			return fmt.Errorf("api: LLM cache dir: %w", err)
 		}

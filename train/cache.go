@@ -18,7 +18,7 @@ type Embedder interface {
 // sha256 of the text), so every text is embedded once per encoder across runs,
 // jobs and restarts. One append-only file per encoder (see cache_file.go),
 // safe to share between processes: `retune serve` and `retune train` run from
-// the same folder use the same data/cache.
+// the same folder use the same data/cache/embeddings.
 type Cache struct {
 	dir   string
 	mu    sync.Mutex

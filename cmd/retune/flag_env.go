@@ -4,9 +4,12 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"retune/api"
 	"retune/models"
+	"retune/store"
 )
 
 // hiddenString is a string flag whose default is left out of the usage
@@ -52,12 +55,19 @@ func modelsFlag(fs *flag.FlagSet) *hiddenString {
 	return folderFlag(fs, "models", models.Root(), "models `folder` (default $RETUNE_MODELS, else ./models)")
 }
 
-// cacheFlag registers --cache, defaulting to $RETUNE_CACHE, then data/cache
-// (where `retune serve` keeps its own, so the two share embeddings).
+// cacheFlag registers --cache, defaulting to $RETUNE_CACHE, then
+// data/cache/embeddings: where `retune serve --data data` (the default)
+// keeps its own, so the two share embeddings.
 func cacheFlag(fs *flag.FlagSet) *hiddenString {
 	def := os.Getenv("RETUNE_CACHE")
 	if def == "" {
-		def = "data/cache"
+		def = defaultEmbeddingCache
 	}
-	return folderFlag(fs, "cache", def, "embedding cache `folder` (default $RETUNE_CACHE, else data/cache)")
+	return folderFlag(fs, "cache", def, "embedding cache `folder` (default $RETUNE_CACHE, else "+defaultEmbeddingCache+")")
 }
+
+// The server's cache folders under its default data folder.
+var (
+	defaultEmbeddingCache = filepath.Join(defaultDataDir, store.KindCache, api.EmbeddingCacheName)
+	defaultLLMCache       = filepath.Join(defaultDataDir, store.KindCache, api.LLMCacheName)
+)

@@ -63,7 +63,7 @@ func (l *llmFlags) register(fs *flag.FlagSet) {
 	l.base = hiddenFlag(fs, "llm-base-url", env.BaseURL, "OpenAI-compatible base `URL` (OpenAI, Azure, vLLM, Ollama, llama.cpp; default $OPENAI_BASE_URL)")
 	l.model = hiddenFlag(fs, "llm-model", env.Model, "LLM `model` or deployment name (default $RETUNE_LLM_MODEL)")
 	l.key = hiddenFlag(fs, "llm-key", env.APIKey, "LLM API `key` (default $OPENAI_API_KEY)")
-	fs.StringVar(&l.cache, "llm-cache", "data/llm-cache", "folder caching LLM replies (reruns pay nothing twice)")
+	fs.StringVar(&l.cache, "llm-cache", defaultLLMCache, "folder caching LLM replies (reruns pay nothing twice; the server's by default)")
 	l.llmTuning.register(fs, "")
 }
 

@@ -22,6 +22,9 @@ import (
 // shutdownTimeout bounds how long in-flight requests get to finish.
 const shutdownTimeout = 10 * time.Second
 
+// defaultDataDir is `serve --data`'s default, relative to the working folder.
+const defaultDataDir = "data"
+
 // runServe starts the REST API and its job workers, and shuts both down
 // gracefully on SIGINT/SIGTERM. Jobs interrupted by the shutdown resume on
 // the next start.
@@ -30,7 +33,7 @@ func runServe(ctx context.Context, args []string) error {
 	var rf runtimeFlags
 	rf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
-	dataDir := fs.String("data", "data", "data directory: database, datasets, heads, caches")
+	dataDir := fs.String("data", defaultDataDir, "data directory: database, datasets, heads, caches")
 	workers := fs.Int("workers", 1, "fine-tuning jobs run at once")
 	maxInputs := fs.Int("max-inputs", 2048, "texts per embeddings request")
 	maxUploadMB := fs.Int64("max-upload-mb", 1024, "largest dataset or head upload, in MiB (a pairs file stores as about twice its size)")
