@@ -132,9 +132,10 @@ func TestCollectionCreateErrors(t *testing.T) {
 	if r := ls.do("GET", "/v1/collections", "", nil); !strings.Contains(string(r.Body), `"data":[]`) {
 		t.Fatalf("refused requests created collections: %s", r.Body)
 	}
-	for _, q := range []string{"limit=0", "limit=101", "limit=x", "after=col-1"} {
+	for _, q := range []string{"limit=0", "limit=101", "limit=x", "limit=%2B5", "limit=-0", "after=col-1"} {
 		wantError(t, ls.do("GET", "/v1/collections?"+q, "", nil), 400, "")
 	}
+	wantError(t, ls.do("GET", "/v1/collections?limit=1&limit=50", "", nil), 400, `query parameter "limit" is given 2 times`)
 	wantError(t, ls.do("GET", "/v1/collections?after=col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil), 400, "after: collection col-aaaaaaaaaaaaaaaaaaaaaaaa not found")
 	for _, bad := range []string{"..", "col-%2E%2E", "head-aaaaaaaaaaaaaaaaaaaaaaaa"} {
 		wantError(t, ls.do("GET", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")

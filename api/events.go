@@ -75,7 +75,7 @@ func parseAfterSeq(c *gin.Context) (int64, bool) {
 		return 0, true
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || !isDigits(raw) {
 		badRequest(c, fmt.Sprintf("%s must be an event seq (an integer >= 0), got %q", name, raw))
 		return 0, false
 	}

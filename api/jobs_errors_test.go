@@ -99,6 +99,8 @@ func TestLookupErrors(t *testing.T) {
 		{"GET", "/v1/fine_tuning/jobs/" + job + "/checkpoints", 404, "not found"},
 		{"GET", "/v1/fine_tuning/jobs/x/events", 400, "malformed job id"},
 		{"GET", "/v1/fine_tuning/jobs/" + job + "/events?after=-1", 400, "after must be an event seq"},
+		{"GET", "/v1/fine_tuning/jobs/" + job + "/events?after=%2B3", 400, "after must be an event seq"},
+		{"GET", "/v1/heads/" + job + "/export?format=onnx&format=bogus", 400, "is given 2 times"},
 		{"GET", "/v1/fine_tuning/jobs/" + job + "/events?limit=1001", 400, "limit must be an integer from 1 to 1000"},
 		{"GET", "/v1/fine_tuning/jobs?limit=0", 400, "limit must be an integer from 1 to 100"},
 		{"GET", "/v1/fine_tuning/jobs?after=" + ds, 400, "after: malformed job id"},

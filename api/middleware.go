@@ -33,6 +33,18 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// singleQueryValues refuses a query parameter given more than once
+// (?format=onnx&format=bogus): which one a handler reads would be a guess.
+func singleQueryValues(c *gin.Context) {
+	for name, vals := range c.Request.URL.Query() {
+		if len(vals) > 1 {
+			badRequestParam(c, name, fmt.Sprintf("query parameter %q is given %d times; give it once", name, len(vals)))
+			return
+		}
+	}
+	c.Next()
+}
+
 // limitBody caps request bodies at limit(c), so routes can differ (uploads
 // are larger than JSON bodies); handlers map the reader's error to 413.
 func limitBody(limit func(*gin.Context) int64) gin.HandlerFunc {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,7 +34,7 @@ func parseLimit(c *gin.Context, def, max int) (int, bool) {
 		return def, true
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > max {
+	if err != nil || !isDigits(raw) || n < 1 || n > max {
 		badRequest(c, fmt.Sprintf("limit must be an integer from 1 to %d, got %q", max, raw))
 		return 0, false
 	}
@@ -75,4 +76,10 @@ func (s *Server) abortList(c *gin.Context, err error, what, after string) {
 		return
 	}
 	s.abortStore(c, err, "")
+}
+
+// isDigits reports whether s is a non-empty run of ASCII digits: strconv
+// also takes a leading sign, which no count or cursor here is written with.
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
