@@ -112,24 +112,24 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc, error) {
 	switch {
 	case req.Model == "":
-		return nil, colBadRequest("field \"model\" is required")
+		return nil, colBadParam("model", "field \"model\" is required")
 	case utf8.RuneCountInString(req.Name) > maxNameLen || !utf8.ValidString(req.Name):
-		return nil, colBadRequest("name must be valid UTF-8 of at most %d characters", maxNameLen)
+		return nil, colBadParam("name", "name must be valid UTF-8 of at most %d characters", maxNameLen)
 	case strings.ContainsFunc(req.Name, unicode.IsControl):
-		return nil, colBadRequest("name contains control characters")
+		return nil, colBadParam("name", "name contains control characters")
 	case req.Head != "" && !store.ValidID(store.PrefixHead, req.Head):
-		return nil, colBadRequest("head %q is not a head id (head-...)", req.Head)
+		return nil, colBadParam("head", "head %q is not a head id (head-...)", req.Head)
 	case req.Dataset != "" && req.Documents != nil:
 		return nil, colBadRequest("give either \"dataset\" or \"documents\", not both")
 	case req.Dataset == "" && req.Documents == nil:
 		return nil, colBadRequest("give \"dataset\" (a dataset id) or \"documents\" (an array of {id, text}) to index")
 	case req.Dataset != "":
 		if !store.ValidID(store.PrefixDataset, req.Dataset) {
-			return nil, colBadRequest("dataset %q is not a dataset id (ds-...)", req.Dataset)
+			return nil, colBadParam("dataset", "dataset %q is not a dataset id (ds-...)", req.Dataset)
 		}
 		return nil, nil
 	case len(req.Documents) == 0:
-		return nil, colBadRequest("documents is empty")
+		return nil, colBadParam("documents", "documents is empty")
 	case len(req.Documents) > s.maxDocuments():
 		return nil, colErrorf(http.StatusRequestEntityTooLarge, codeTooLarge,
 			"%d documents in one request; the limit is %d (upload a dataset for larger corpora; the server's operator can raise it with retune serve --max-documents)", len(req.Documents), s.maxDocuments())
@@ -139,17 +139,17 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 	for i, d := range req.Documents {
 		switch {
 		case strings.TrimSpace(d.ID) == "":
-			return nil, colBadRequest("documents[%d].id is empty", i)
+			return nil, colBadParam("documents", "documents[%d].id is empty", i)
 		case utf8.RuneCountInString(d.ID) > maxDocIDLen:
-			return nil, colBadRequest("documents[%d].id is longer than %d characters", i, maxDocIDLen)
+			return nil, colBadParam("documents", "documents[%d].id is longer than %d characters", i, maxDocIDLen)
 		case strings.ContainsAny(d.ID, "\t\r\n"):
 			// The index stores ids one per line; datasets refuse them too.
-			return nil, colBadRequest("documents[%d].id contains a tab or line break", i)
+			return nil, colBadParam("documents", "documents[%d].id contains a tab or line break", i)
 		case strings.TrimSpace(d.Text) == "":
-			return nil, colBadRequest("documents[%d].text is empty", i)
+			return nil, colBadParam("documents", "documents[%d].text is empty", i)
 		}
 		if j, dup := seen[d.ID]; dup {
-			return nil, colBadRequest("documents[%d].id %q repeats documents[%d].id", i, d.ID, j)
+			return nil, colBadParam("documents", "documents[%d].id %q repeats documents[%d].id", i, d.ID, j)
 		}
 		seen[d.ID] = i
 		docs[i] = dataset.Doc{ID: d.ID, Title: d.Title, Text: d.Text}

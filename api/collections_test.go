@@ -128,6 +128,16 @@ func TestCollectionCreateErrors(t *testing.T) {
 			wantError(t, ls.json("POST", "/v1/collections", tc.body), tc.status, tc.msg)
 		})
 	}
+	// A refused field is named in param.
+	for body, param := range map[string]string{
+		docs(`{"id":"a","text":" "}`): "documents",
+		`{"model":"glove-100d","name":"a\u0007b","documents":[{"id":"a","text":"b"}]}`: "name",
+		`{"model":"glove-100d","head":"h1","documents":[{"id":"a","text":"b"}]}`:       "head",
+	} {
+		if r := ls.json("POST", "/v1/collections", body); !strings.Contains(string(r.Body), `"param":"`+param+`"`) {
+			t.Errorf("%s: %d %s, want param %q", body, r.Status, r.Body, param)
+		}
+	}
 	// None of the refused requests left a collection behind.
 	if r := ls.do("GET", "/v1/collections", "", nil); !strings.Contains(string(r.Body), `"data":[]`) {
 		t.Fatalf("refused requests created collections: %s", r.Body)
