@@ -44,6 +44,11 @@ func describeDataset(up *upload) (store.Dataset, error) {
 	d := store.Dataset{Name: up.name, Format: format, Docs: len(data.Corpus), Queries: len(data.Queries),
 		Splits: map[string]store.SplitInfo{}}
 	for _, split := range data.Splits() {
+		if _, _, err := data.Split(split); err != nil {
+			// A split without one relevant judgement can neither train nor
+			// score: refuse it now rather than fail (or report nothing) later.
+			return store.Dataset{}, badUpload("split %q has no relevant judgement (every score is 0 or below): judge at least one document relevant (score > 0), or leave the split out", split)
+		}
 		info := store.SplitInfo{Queries: len(data.Qrels[split])}
 		for _, docs := range data.Qrels[split] {
 			info.Pairs += len(docs)
