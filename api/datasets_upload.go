@@ -72,16 +72,24 @@ type upload struct {
 	named  bool // a name part came
 	files  map[string]storedFile
 	splits []string
+
+	bundled    bool  // a bundle part came
+	loose      int   // data parts other than a bundle
+	maxExtract int64 // what a bundle may unpack to
+	// tempDir makes a scratch folder outside dir (whose files are the
+	// dataset's) for a bundle's archive.
+	tempDir func(pattern string) (string, error)
 }
 
 // receiveUpload streams each part of the multipart body straight into its
 // file under dir (one buffer at a time, never the whole upload in memory).
-func receiveUpload(r *http.Request, dir string) (*upload, error) {
+// up's dir, maxExtract and tempDir must be set.
+func receiveUpload(r *http.Request, up *upload) (*upload, error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, badUpload("malformed multipart body: %v", err)
 	}
-	up := &upload{dir: dir, files: map[string]storedFile{}}
+	up.files = map[string]storedFile{}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -98,8 +106,13 @@ func receiveUpload(r *http.Request, dir string) (*upload, error) {
 	}
 }
 
-// readError classifies a failure reading the request body.
+// readError classifies a failure reading the request body (or a bundle's
+// entry, which reports its own uploadError).
 func readError(err error) error {
+	var ue *uploadError
+	if errors.As(err, &ue) {
+		return ue
+	}
 	if isTooLarge(err) {
 		limit := bodyLimitOf(err)
 		return &uploadError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
@@ -110,27 +123,55 @@ func readError(err error) error {
 
 func (up *upload) receive(part *multipart.Part) error {
 	field := part.FormName()
-	switch {
-	case field == partName:
+	switch field {
+	case partName:
 		return up.receiveName(part)
-	case field == partCorpus:
-		return up.save(part, field, fileCorpus)
-	case field == partQueries:
-		return up.save(part, field, fileQueries)
-	case field == partTrain:
-		return up.save(part, field, fileTrain)
-	case field == partTest:
-		return up.save(part, field, fileTest)
-	case field == partQrels:
-		split, ok := strings.CutSuffix(part.FileName(), ".tsv")
-		if !ok {
-			return badUpload("part %q needs a file name <split>.tsv (e.g. test.tsv), got %q", field, part.FileName())
+	case partBundle:
+		if up.loose > 0 {
+			return errBundleAndParts()
 		}
-		return up.saveQrels(part, field, split)
-	case strings.HasPrefix(field, partQrels+"_"):
-		return up.saveQrels(part, field, strings.TrimPrefix(field, partQrels+"_"))
+		return up.receiveBundle(part)
 	}
-	return badUpload("unknown part %q: send corpus, queries and qrels_<split> (or qrels parts named <split>.tsv), or train (and optionally test); name is optional", field)
+	rel, split, err := loosePart(field, part.FileName())
+	if err != nil {
+		return err
+	}
+	if up.bundled {
+		return errBundleAndParts()
+	}
+	up.loose++
+	if rel == "" {
+		return up.saveQrels(part, field, split)
+	}
+	return up.save(part, field, rel)
+}
+
+// loosePart is where a data part other than a bundle goes: its file, or
+// (rel empty) for qrels its split.
+func loosePart(field, fileName string) (rel, split string, err error) {
+	switch {
+	case field == partCorpus:
+		return fileCorpus, "", nil
+	case field == partQueries:
+		return fileQueries, "", nil
+	case field == partTrain:
+		return fileTrain, "", nil
+	case field == partTest:
+		return fileTest, "", nil
+	case field == partQrels:
+		split, ok := strings.CutSuffix(fileName, ".tsv")
+		if !ok {
+			return "", "", badUpload("part %q needs a file name <split>.tsv (e.g. test.tsv), got %q", field, fileName)
+		}
+		return "", split, nil
+	case strings.HasPrefix(field, partQrels+"_"):
+		return "", strings.TrimPrefix(field, partQrels+"_"), nil
+	}
+	return "", "", badUpload("unknown part %q: send corpus, queries and qrels_<split> (or qrels parts named <split>.tsv), or train (and optionally test), or the dataset folder as one bundle (.zip, .tar, .tar.gz); name is optional", field)
+}
+
+func errBundleAndParts() error {
+	return badUpload("send the dataset either as a part %q or as separate parts (corpus, queries, qrels, train, test), not both", partBundle)
 }
 
 func (up *upload) receiveName(part *multipart.Part) error {

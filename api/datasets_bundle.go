@@ -1,0 +1,312 @@
+package api
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// partBundle is a multipart part holding a whole dataset folder as a zip,
+// tar or gzipped tar, the way BEIR distributes its datasets (scifact.zip
+// holds scifact/corpus.jsonl, scifact/queries.jsonl, scifact/qrels/*.tsv).
+const partBundle = "bundle"
+
+// bundleExpansion bounds what a bundle may unpack to, as a multiple of the
+// upload limit: a few kilobytes of zip can otherwise expand to terabytes.
+// Text compresses 3-10x; 10x leaves room without letting a bomb fill a disk.
+const bundleExpansion = 10
+
+// receiveBundle saves the bundle part to a scratch file (a zip is read
+// from its end, a tar is read twice), then unpacks the dataset files in it
+// into the upload's directory.
+func (up *upload) receiveBundle(part io.Reader) error {
+	if up.bundled {
+		return badUpload("part %q sent twice", partBundle)
+	}
+	up.bundled = true
+	scratch, err := up.tempDir("bundle-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	archive := filepath.Join(scratch, "bundle")
+	f, err := os.Create(archive)
+	if err != nil {
+		return err
+	}
+	src := &trackedReader{r: part}
+	_, err = io.Copy(f, src)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if src.err != nil {
+			return readError(src.err)
+		}
+		return fmt.Errorf("store the bundle: %w", err)
+	}
+	entries, err := openBundle(archive)
+	if err != nil {
+		return err
+	}
+	defer entries.Close()
+	files, err := bundleLayout(entries.names())
+	if err != nil {
+		return err
+	}
+	budget := &expansionBudget{left: up.maxExtract}
+	return entries.each(func(name string, r io.Reader) error {
+		rel, ok := files[name]
+		if !ok {
+			return nil
+		}
+		if err := up.save(budget.reader(r), partBundle, rel); err != nil {
+			if budget.exceeded {
+				return &uploadError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
+					"bundle unpacks to more than %d bytes (%dx the upload limit); send the files as parts, or ask the server's operator to raise retune serve --max-upload-mb",
+					up.maxExtract, bundleExpansion)}
+			}
+			return fmt.Errorf("bundle entry %s: %w", name, err)
+		}
+		if rel == fileCorpus || rel == fileQueries || rel == fileTrain || rel == fileTest {
+			return nil
+		}
+		up.splits = append(up.splits, strings.TrimSuffix(path.Base(rel), ".tsv"))
+		return nil
+	})
+}
+
+// bundleLayout maps the archive's file names that make up the dataset to
+// their place in a dataset directory. The dataset's folder is the one that
+// holds corpus.jsonl (or, for training pairs, train.jsonl), at the top or
+// one folder down; other files (a README, __MACOSX/) are ignored.
+func bundleLayout(names []string) (map[string]string, error) {
+	var roots []string
+	for _, want := range []string{fileCorpus, fileTrain} {
+		for _, n := range names {
+			if dir, base := path.Split(n); base == want && strings.Count(dir, "/") <= 1 && !strings.HasPrefix(dir, "__MACOSX/") {
+				roots = append(roots, dir)
+			}
+		}
+		if len(roots) > 0 {
+			break
+		}
+	}
+	switch len(roots) {
+	case 0:
+		return nil, badUpload("part %q: no %s or %s at the top of the archive or in its top folder; a BEIR bundle holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv", partBundle, fileCorpus, fileTrain)
+	case 1:
+	default:
+		slices.Sort(roots)
+		return nil, badUpload("part %q holds more than one dataset (folders %s): send one per upload", partBundle, strings.Join(roots, ", "))
+	}
+	root := roots[0]
+	files := map[string]string{}
+	for _, n := range names {
+		rel, ok := strings.CutPrefix(n, root)
+		if !ok {
+			continue
+		}
+		switch {
+		case rel == fileCorpus, rel == fileQueries, rel == fileTrain, rel == fileTest:
+			files[n] = rel
+		case strings.HasPrefix(rel, qrelsDir+"/") && strings.HasSuffix(rel, ".tsv"):
+			split := strings.TrimSuffix(strings.TrimPrefix(rel, qrelsDir+"/"), ".tsv")
+			if !splitName.MatchString(split) {
+				return nil, badUpload("part %q: %s: split name %q must be 1-64 letters, digits, '_' or '-'", partBundle, n, split)
+			}
+			files[n] = rel
+		}
+	}
+	return files, nil
+}
+
+// bundleEntries is an opened archive: its regular files' names, cleaned
+// and slash-separated, and a way to read them in archive order.
+type bundleEntries interface {
+	names() []string
+	each(fn func(name string, r io.Reader) error) error
+	io.Closer
+}
+
+// openBundle recognises a zip, a tar or a gzipped tar by its first bytes.
+func openBundle(file string) (bundleEntries, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
+		zr, err := zip.OpenReader(file)
+		if err != nil {
+			return nil, badUpload("part %q: not a readable zip: %v", partBundle, err)
+		}
+		return zipEntries{zr}, nil
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		return tarEntries{file: file, gzipped: true}, nil
+	case len(head) >= 262 && string(head[257:262]) == "ustar":
+		return tarEntries{file: file}, nil
+	}
+	return nil, badUpload("part %q must be a .zip, .tar or .tar.gz of the dataset folder", partBundle)
+}
+
+// entryName cleans an archive entry's name; ok is false for names that
+// leave the archive (absolute, or climbing with ..), which are skipped.
+func entryName(name string) (string, bool) {
+	name = path.Clean(strings.ReplaceAll(name, `\`, "/"))
+	if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+		return "", false
+	}
+	return name, true
+}
+
+type zipEntries struct{ zr *zip.ReadCloser }
+
+func (z zipEntries) names() []string {
+	var out []string
+	for _, f := range z.zr.File {
+		if n, ok := entryName(f.Name); ok && f.Mode().IsRegular() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (z zipEntries) Close() error { return z.zr.Close() }
+
+func (z zipEntries) each(fn func(string, io.Reader) error) error {
+	for _, f := range z.zr.File {
+		n, ok := entryName(f.Name)
+		if !ok || !f.Mode().IsRegular() {
+			continue
+		}
+		r, err := f.Open()
+		if err != nil {
+			return badUpload("part %q: %s: %v", partBundle, n, err)
+		}
+		err = fn(n, &archiveReader{r: r, name: n})
+		r.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type tarEntries struct {
+	file    string
+	gzipped bool
+}
+
+func (t tarEntries) walk(fn func(h *tar.Header, name string, r io.Reader) error) error {
+	f, err := os.Open(t.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReader(f)
+	if t.gzipped {
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return badUpload("part %q: not a readable gzip: %v", partBundle, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return badUpload("part %q: not a readable tar: %v", partBundle, err)
+		}
+		n, ok := entryName(h.Name)
+		if !ok || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if err := fn(h, n, tr); err != nil {
+			return err
+		}
+	}
+}
+
+func (t tarEntries) Close() error { return nil } // each walk opens and closes the file
+
+func (t tarEntries) names() []string {
+	var out []string
+	// A damaged tar lists what precedes the damage; each reports the error.
+	_ = t.walk(func(_ *tar.Header, n string, _ io.Reader) error {
+		out = append(out, n)
+		return nil
+	})
+	return out
+}
+
+func (t tarEntries) each(fn func(string, io.Reader) error) error {
+	return t.walk(func(_ *tar.Header, n string, r io.Reader) error {
+		return fn(n, &archiveReader{r: r, name: n})
+	})
+}
+
+// archiveReader reports a damaged entry (bad checksum, truncated data) as
+// the client's error, not as a failure of the server's disk.
+type archiveReader struct {
+	r    io.Reader
+	name string
+}
+
+func (a *archiveReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = badUpload("part %q: %s is damaged: %v", partBundle, a.name, err)
+	}
+	return n, err
+}
+
+// expansionBudget caps the bytes unpacked across a bundle's files.
+type expansionBudget struct {
+	left     int64
+	exceeded bool
+}
+
+func (b *expansionBudget) reader(r io.Reader) io.Reader { return budgetReader{b, r} }
+
+type budgetReader struct {
+	b *expansionBudget
+	r io.Reader
+}
+
+func (br budgetReader) Read(p []byte) (int, error) {
+	if br.b.left <= 0 {
+		// Spent exactly: fine if the entry ends here.
+		var one [1]byte
+		if n, err := br.r.Read(one[:]); n == 0 && err != nil {
+			return 0, err
+		}
+		br.b.exceeded = true
+		return 0, errors.New("bundle expansion limit reached")
+	}
+	if int64(len(p)) > br.b.left {
+		p = p[:br.b.left]
+	}
+	n, err := br.r.Read(p)
+	br.b.left -= int64(n)
+	return n, err
+}

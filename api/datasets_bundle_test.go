@@ -1,0 +1,130 @@
+package api_test
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+type archiveFile struct{ name, body string }
+
+func zipOf(t *testing.T, files ...archiveFile) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		w, err := zw.Create(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(f.body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func tarOf(t *testing.T, gzipped bool, files ...archiveFile) string {
+	t.Helper()
+	var buf bytes.Buffer
+	var gz *gzip.Writer
+	var tw *tar.Writer
+	if gzipped {
+		gz = gzip.NewWriter(&buf)
+		tw = tar.NewWriter(gz)
+	} else {
+		tw = tar.NewWriter(&buf)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f.name, "/") {
+			tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeDir, Mode: 0o755})
+			continue
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.body))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(f.body))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if gz != nil {
+		gz.Close()
+	}
+	return buf.String()
+}
+
+func (f beirFixture) files(root string) []archiveFile {
+	return []archiveFile{
+		{root + "corpus.jsonl", f.corpus},
+		{root + "queries.jsonl", f.queries},
+		{root + "qrels/train.tsv", f.qrelsTrain},
+		{root + "qrels/test.tsv", f.qrelsTest},
+	}
+}
+
+// A dataset folder sent as one zip or tar(.gz) part, as BEIR distributes
+// its datasets, is stored exactly as the same files sent as parts.
+func TestDatasetUploadBundle(t *testing.T) {
+	cfg := jobsConfig(t)
+	cfg.MaxUploadBytes = 64 << 10
+	js := startJobsServer(t, cfg, false)
+	fx := newBEIRFixture()
+	want := mustJSON[datasetJSON](t, js.upload(fx.parts("parts")...), http.StatusCreated)
+
+	junk := []archiveFile{{"__MACOSX/scifact/._corpus.jsonl", "junk"}, {"scifact/README.md", "about"}, {"../corpus.jsonl", "escape"}}
+	for name, bundle := range map[string]string{
+		"zip, top folder":  zipOf(t, append(fx.files("scifact/"), junk...)...),
+		"zip, flat":        zipOf(t, fx.files("")...),
+		"tar.gz":           tarOf(t, true, append([]archiveFile{{"scifact/", ""}}, fx.files("scifact/")...)...),
+		"tar, ./ prefixed": tarOf(t, false, fx.files("./")...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			js.use(t)
+			ds := mustJSON[datasetJSON](t, js.upload(formPart{"name", "", "b"}, formPart{"bundle", "scifact.zip", bundle}), http.StatusCreated)
+			if ds.Checksum != want.Checksum || ds.Bytes != want.Bytes || ds.Docs != 40 || ds.Splits["test"]["queries"] != 10 || ds.Format != "beir" {
+				t.Fatalf("bundle gave %+v, want the parts' %+v", ds, want)
+			}
+		})
+	}
+	js.use(t)
+
+	pairs := zipOf(t, archiveFile{"pairs/train.jsonl", `{"query":"cat speed","pos":["The cat is fast."]}` + "\n"})
+	if ds := mustJSON[datasetJSON](t, js.upload(formPart{"bundle", "p.zip", pairs}), http.StatusCreated); ds.Format != "pairs" {
+		t.Fatalf("pairs bundle: %+v", ds)
+	}
+
+	bomb := zipOf(t, archiveFile{"corpus.jsonl", strings.Repeat(" ", 1<<20)})
+	for _, tc := range []struct {
+		name   string
+		parts  []formPart
+		status int
+		msg    string
+	}{
+		{"not an archive", []formPart{{"bundle", "x.zip", "hello"}}, 400, "must be a .zip, .tar or .tar.gz"},
+		{"no dataset", []formPart{{"bundle", "x.zip", zipOf(t, archiveFile{"a/b/c/corpus.jsonl", fx.corpus})}}, 400, "no corpus.jsonl or train.jsonl at the top"},
+		{"two datasets", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files("a/"), fx.files("b/")...)...)}}, 400, "more than one dataset (folders a/, b/)"},
+		{"missing queries", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")[0], fx.files("")[2])}}, 400, `missing part "queries"`},
+		{"bad split", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files(""), archiveFile{"qrels/a b.tsv", fx.qrelsTest})...)}}, 400, `split name "a b"`},
+		{"bad line", []formPart{{"bundle", "x.zip", zipOf(t, append([]archiveFile{{"corpus.jsonl", "{oops\n"}}, fx.files("")[1:]...)...)}}, 400, "corpus.jsonl: line 1"},
+		{"truncated", []formPart{{"bundle", "x.tgz", tarOf(t, true, fx.files("")...)[:200]}}, 400, "part \"bundle\""},
+		{"bomb", []formPart{{"bundle", "x.zip", bomb}}, 413, "bundle unpacks to more than 655360 bytes"},
+		{"bundle and parts", append(fx.parts(""), formPart{"bundle", "x.zip", zipOf(t, fx.files("")...)}), 400, "not both"},
+		{"parts after bundle", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")...)}, {"corpus", "c.jsonl", fx.corpus}}, 400, "not both"},
+		{"bundle twice", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")...)}, {"bundle", "x.zip", zipOf(t, fx.files("")...)}}, 400, `part "bundle" sent twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js.use(t)
+			wantAPIError(t, js.upload(tc.parts...), tc.status, tc.msg)
+		})
+	}
+	js.use(t)
+	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 6 {
+		t.Fatalf("%d datasets after the refused uploads, want the 6 accepted", len(page.Data))
+	}
+}
