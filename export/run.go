@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -128,10 +129,14 @@ func Run(ctx context.Context, req Request) (Result, error) {
 func checkOut(req Request) (string, error) {
 	out := req.Out
 	if req.Format == FormatONNX {
-		if st, err := os.Stat(out); (err == nil && st.IsDir()) || strings.HasSuffix(out, string(filepath.Separator)) {
+		// A folder (existing, or named without .onnx, as the other formats'
+		// outputs are) receives head.onnx.
+		st, err := os.Stat(out)
+		switch {
+		case err == nil && st.IsDir(), strings.HasSuffix(out, string(filepath.Separator)),
+			errors.Is(err, fs.ErrNotExist) && !strings.HasSuffix(out, ".onnx"):
 			out = filepath.Join(out, HeadONNXName)
-		}
-		if !strings.HasSuffix(out, ".onnx") {
+		case !strings.HasSuffix(out, ".onnx"):
 			return "", fmt.Errorf("export: %s: an ONNX file name ends in .onnx (or give a folder to receive %s)", out, HeadONNXName)
 		}
 		if ok, err := existing(out, false); !ok || err != nil {

@@ -76,7 +76,8 @@ func TestRunFormats(t *testing.T) {
 }
 
 // TestRunOverwrite: with Overwrite an export replaces an earlier one; a
-// path ending in a separator is a folder to create.
+// path ending in a separator, or new and not named .onnx, is a folder to
+// create.
 func TestRunOverwrite(t *testing.T) {
 	encDir := testenv.TinyBERT(t)
 	meta := metaFor(t, baseEncoder(t, encDir))
@@ -86,6 +87,12 @@ func TestRunOverwrite(t *testing.T) {
 		Out: filepath.Join(root, "new") + string(filepath.Separator)})
 	if err != nil || res.Out != filepath.Join(root, "new", export.HeadONNXName) {
 		t.Fatalf("trailing separator: out %q err %v; want new/%s", res.Out, err, export.HeadONNXName)
+	}
+	// So is a new path not named .onnx, as the other formats take it.
+	res, err = export.Run(context.Background(), export.Request{HeadDir: head, Format: export.FormatONNX,
+		Out: filepath.Join(root, "exports", "scifact-onnx")})
+	if err != nil || res.Out != filepath.Join(root, "exports", "scifact-onnx", export.HeadONNXName) {
+		t.Fatalf("new path without .onnx: out %q err %v; want exports/scifact-onnx/%s", res.Out, err, export.HeadONNXName)
 	}
 	for _, format := range []string{export.FormatONNX, export.FormatFusedONNX, export.FormatSafetensors} {
 		out := filepath.Join(root, format)

@@ -29,7 +29,7 @@ func runExport(ctx context.Context, args []string) error {
 	ef.register(fs, "") // empty: the head's own encoder
 	headDir := fs.String("head", "", "head `folder` (what retune train --out wrote)")
 	format := fs.String("format", "", "export format: "+strings.Join(export.Formats, " | "))
-	out := fs.String("out", "", "output: a .onnx file for onnx, a folder for fused-onnx and safetensors")
+	out := fs.String("out", "", "output: a .onnx file, or a folder to receive head.onnx, for onnx; a folder for fused-onnx and safetensors")
 	verify := fs.Bool("verify", true, "fused-onnx: open the export with ONNX Runtime and embed a probe text")
 	force := fs.Bool("force", false, "replace an existing output file, or the files of a non-empty output folder (never an encoder's)")
 	if err := parseFlags(fs, args); err != nil {

@@ -20,8 +20,8 @@ usage: retune <command> [flags]
 commands:
   serve    start the REST API (POST /v1/embeddings, ...)
   embed    embed stdin lines, one JSON object per line
-  train    fine-tune a projection head on a BEIR folder
-  eval     retrieval metrics of an encoder (+ head) on a BEIR split
+  train    fine-tune a projection head on a BEIR folder or training pairs
+  eval     retrieval metrics of an encoder (+ head) on a BEIR split or held-out pairs
   export   export a trained head (onnx | fused-onnx | safetensors)
   models   list or build encoder assets (models list | models build)
   bench    measure speed (bench embed | bench search)
