@@ -73,7 +73,9 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		missIdx = append(missIdx, i)
 	}
 	f.mu.Unlock()
-	st := CacheStats{Hits: len(texts) - len(missIdx), Misses: len(missTexts)}
+	// A repeat of a text embedded in this call is served like a cached one:
+	// Hits + Misses is always len(texts).
+	st := CacheStats{Hits: len(texts) - len(missTexts), Misses: len(missTexts)}
 	report := func(newDone int) {
 		if progress == nil {
 			return
@@ -81,7 +83,7 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		if newDone == len(missTexts) {
 			progress(len(texts)) // repeats of a new text included
 		} else {
-			progress(st.Hits + newDone)
+			progress(len(texts) - len(missIdx) + newDone)
 		}
 	}
 	report(0)
