@@ -44,7 +44,7 @@ def main(beir, out):
                     train_texts.add(text)
                 f.write(json.dumps({"query": text, "pos": [docs[d] for d in ds]}, ensure_ascii=False) + "\n")
                 written += 1
-        print(f"{out}/{split}.jsonl: {written} queries" + (f" ({skipped} also in train left out)" if skipped else ""), file=sys.stderr)
+        print(f"{os.path.join(out, split + '.jsonl')}: {written} queries" + (f" ({skipped} also in train left out)" if skipped else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"retune/model"
 	"retune/models"
@@ -51,9 +52,12 @@ func runModels(ctx context.Context, args []string) error {
 				name string
 				cfg  models.BERTConfig
 			}{{"bert-tiny-fixture", models.TinyBERTConfig()}, {"bert-minilm-fixture", models.MiniLMConfig()}} {
-				if _, err := models.EnsureBERTFixture(ctx, dir, f.name, f.cfg, 1); err != nil {
+				start := time.Now()
+				fdir, err := models.EnsureBERTFixture(ctx, dir, f.name, f.cfg, 1)
+				if err != nil {
 					return err
 				}
+				fmt.Fprintf(os.Stderr, "fixture %s ready (random weights: structure and speed only): %s (%v)\n", f.name, fdir, time.Since(start).Round(time.Millisecond))
 			}
 		}
 		return nil
