@@ -50,6 +50,13 @@ func (s *Server) exportHead(c *gin.Context) {
 		}
 		req.EncoderDir = encDir
 	}
+	if c.Request.Method == http.MethodHead && format != export.FormatONNX {
+		// A zip is streamed without a length, so a HEAD learns all a GET's
+		// headers would say without the export being built (seconds for a
+		// fused transformer); the encoder is still checked as GET does.
+		s.headZipExport(c, h, id, format, req.EncoderDir)
+		return
+	}
 	tmp, err := s.store.TempDir("export-*")
 	if err != nil {
 		s.internalError(c, err)
@@ -92,14 +99,36 @@ func (s *Server) exportHead(c *gin.Context) {
 		c.DataFromReader(http.StatusOK, st.Size(), "application/octet-stream", f, nil)
 		return
 	}
-	c.Header("Content-Type", "application/zip")
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.zip"`, id, format))
-	c.Status(http.StatusOK)
+	zipHeaders(c, id, format)
 	if err := export.ZipDir(c.Writer, res.Out); err != nil {
 		// Headers are sent: nothing to tell the client. Nearly always it
 		// went away, or the server is stopping, so not a server error.
 		s.log.Warn("export download not completed", "head", id, "format", format, "err", err)
 	}
+}
+
+func zipHeaders(c *gin.Context, id, format string) {
+	c.Header("Content-Type", "application/zip")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.zip"`, id, format))
+	c.Status(http.StatusOK)
+}
+
+// headZipExport answers HEAD for a zip export: a fused one's encoder must
+// still be the one the head was trained on (409 otherwise, as GET).
+func (s *Server) headZipExport(c *gin.Context, h store.Head, id, format, encDir string) {
+	if encDir != "" {
+		sum, err := model.EncoderChecksum(encDir)
+		if err != nil {
+			s.internalError(c, err)
+			return
+		}
+		if sum != h.EncoderChecksum {
+			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v",
+				h.Encoder, id, fmt.Errorf("%w: checksum %s, head trained on %s", model.ErrHeadEncoderChanged, sum, h.EncoderChecksum)))
+			return
+		}
+	}
+	zipHeaders(c, id, format)
 }
 
 func validFormat(f string) bool {

@@ -198,6 +198,20 @@ func TestExportHead(t *testing.T) {
 		wantAPIError(t, js.do("GET", "/v1/heads/"+stale+"/export?format=fused-onnx", "", nil), http.StatusConflict, "differs from the one head")
 		orphan := saveHead(t, st, "glove-300d", sum)
 		wantAPIError(t, js.do("GET", "/v1/heads/"+orphan+"/export?format=fused-onnx", "", nil), http.StatusConflict, "does not have")
+		// HEAD answers as GET would, without building the zip.
+		for _, format := range []string{"fused-onnx", "safetensors"} {
+			r := js.do("HEAD", "/v1/heads/"+id+"/export?format="+format, "", nil)
+			if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/zip" || len(r.Body) != 0 ||
+				r.Header.Get("Content-Disposition") != `attachment; filename="`+id+`-`+format+`.zip"` {
+				t.Fatalf("HEAD %s: %d %v", format, r.Status, r.Header)
+			}
+		}
+		if r := js.do("HEAD", "/v1/heads/"+stale+"/export?format=fused-onnx", "", nil); r.Status != http.StatusConflict {
+			t.Fatalf("HEAD fused-onnx of a head on another encoder: %d, want 409 as GET", r.Status)
+		}
+		if r := js.do("HEAD", "/v1/heads/"+orphan+"/export?format=fused-onnx", "", nil); r.Status != http.StatusConflict {
+			t.Fatalf("HEAD fused-onnx without the encoder: %d, want 409 as GET", r.Status)
+		}
 		// The head ONNX does not need the encoder, so it still exports.
 		if r := js.do("GET", "/v1/heads/"+stale+"/export?format=onnx", "", nil); r.Status != http.StatusOK {
 			t.Fatalf("onnx export of a head with another encoder: %d %s", r.Status, r.Body)

@@ -143,6 +143,23 @@ func (c *client) json(method, path, body string) response {
 func (c *client) validate(req *http.Request, res *http.Response, body []byte) {
 	c.t.Helper()
 	_, router := spec(c.t)
+	if req.Method == http.MethodHead {
+		// The spec documents GETs, each of which answers HEAD too: the
+		// status must be one the GET documents, and there is no body.
+		get := req.Clone(req.Context())
+		get.Method = http.MethodGet
+		route, _, err := router.FindRoute(get)
+		if err != nil {
+			c.t.Fatalf("HEAD %s: no GET route in openapi.yaml: %v", req.URL.Path, err)
+		}
+		if route.Operation.Responses.Status(res.StatusCode) == nil && route.Operation.Responses.Default() == nil {
+			c.t.Fatalf("HEAD %s → %d: a status its GET does not document", req.URL.Path, res.StatusCode)
+		}
+		if len(body) != 0 {
+			c.t.Fatalf("HEAD %s sent a body of %d bytes", req.URL.Path, len(body))
+		}
+		return
+	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
 		if res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusMethodNotAllowed {
