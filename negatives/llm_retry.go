@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -30,6 +31,9 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			return "", fmt.Errorf("chat completion: %w", ctx.Err())
 		}
 		if !isRetryable(err) {
+			if code := openaiStatus(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound {
+				return "", &RefusedError{Status: code, err: err}
+			}
 			return "", fmt.Errorf("chat completion: %w", err)
 		}
 		if attempt >= c.cfg.MaxRetries {
@@ -70,7 +74,7 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest) (st
 		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 			err = &timeoutError{after: c.cfg.Timeout, err: err}
 		}
-		return "", meta.retryAfter, err
+		return "", meta.retryAfter, redact(err, c.cfg.APIKey)
 	}
 	c.usage.addTokens(resp.Usage)
 	if len(resp.Choices) == 0 {
@@ -78,6 +82,42 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest) (st
 		return "", 0, nil
 	}
 	return resp.Choices[0].Message.Content, 0, nil
+}
+
+// RefusedError is an answer no retry or other pair can change: the
+// endpoint refused the key (401, 403) or does not know the path or model
+// (404). Run stops at the first one instead of failing pair after pair.
+type RefusedError struct {
+	Status int
+	err    error
+}
+
+func (e *RefusedError) Error() string {
+	hint := "check the API key"
+	if e.Status == http.StatusNotFound {
+		hint = "check the model name, and the base URL: an OpenAI-compatible server's usually ends in /v1"
+	}
+	return fmt.Sprintf("chat completion: the LLM endpoint answered %d (%s): %v", e.Status, hint, e.err)
+}
+
+func (e *RefusedError) Unwrap() error { return e.err }
+
+// redactedError hides the API key in an error's text: some servers echo
+// the Authorization header they refused ("Invalid token: Bearer sk-..."),
+// and errors end up in logs, job records and event streams.
+type redactedError struct {
+	err    error
+	secret string
+}
+
+func (e *redactedError) Error() string { return strings.ReplaceAll(e.err.Error(), e.secret, "<redacted>") }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func redact(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return &redactedError{err: err, secret: secret}
 }
 
 // timeoutError marks an attempt that ran past LLMConfig.Timeout.

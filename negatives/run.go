@@ -152,6 +152,8 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	switch {
 	case ctx.Err() != nil:
 		err = fmt.Errorf("negatives: run stopped after %d of %d pairs: %w", len(outs)-rep.NotRun, len(outs), ctx.Err())
+	case stopped != nil && errors.As(stopped, new(*RefusedError)):
+		err = fmt.Errorf("negatives: stopped at the first refusal (%d of %d pairs ran): %w", len(outs)-rep.NotRun, len(outs), stopped)
 	case stopped != nil:
 		err = fmt.Errorf("negatives: stopped after %d pairs in a row failed (%d of %d pairs ran; is the LLM endpoint reachable and its model right?): %w",
 			cfg.MaxFailureStreak, len(outs)-rep.NotRun, len(outs), stopped)
@@ -246,11 +248,18 @@ func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig,
 				}
 				outs[i] = runOutcome{negs: negs, err: err, ran: true}
 				done++
-				if err == nil {
+				var refused *RefusedError
+				switch {
+				case err == nil:
 					streak = 0
-				} else if streak++; streak >= cfg.MaxFailureStreak && stopped == nil && ctx.Err() == nil {
-					stopped = err
+				case errors.As(err, &refused) && stopped == nil && ctx.Err() == nil:
+					stopped = err // every other pair would be refused the same way
 					stop(err)
+				default:
+					if streak++; streak >= cfg.MaxFailureStreak && stopped == nil && ctx.Err() == nil {
+						stopped = err
+						stop(err)
+					}
 				}
 				if progress != nil {
 					progress(done, len(req.Pairs))

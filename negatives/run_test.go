@@ -432,3 +432,65 @@ func TestRunFiltersBeforeKeepingPerQuery(t *testing.T) {
 		}
 	}
 }
+
+// An endpoint that refuses the key (401/403) or knows no such model or path
+// (404) refuses every pair: Run stops at the first refusal instead of
+// spending a failure streak, and no error text carries the API key, even
+// when the server echoes the Authorization header back.
+func TestRunStopsAtRefusalAndHidesKey(t *testing.T) {
+	for _, status := range []int{401, 403, 404} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			f := newFakeChat(t, func(_ int, req fakeRequest) fakeReply {
+				return fakeReply{Status: status, Body: `{"error":{"message":"Invalid token: ` + req.Header.Get("Authorization") + `","type":"invalid_request_error"}}`}
+			})
+			var retries []string
+			llm := newTestLLM(t, f, func(cfg *LLMConfig) {
+				cfg.APIKey, cfg.Concurrency = "sk-SECRET42", 1
+				cfg.OnRetry = func(_ int, _ time.Duration, err error) { retries = append(retries, err.Error()) }
+			})
+			cfg := DefaultRunConfig()
+			cfg.Concurrency = 1
+			res, err := Run(context.Background(), NewCausalGenerator(llm), runPairs(20), cfg, nil, nil)
+			var refused *RefusedError
+			if !errors.As(err, &refused) || refused.Status != status || !strings.Contains(err.Error(), "stopped at the first refusal (1 of 20 pairs ran)") {
+				t.Fatalf("err = %v, want a RefusedError %d after one pair", err, status)
+			}
+			if status == 404 && !strings.Contains(err.Error(), "/v1") {
+				t.Errorf("a 404's message gives no hint about the base URL: %v", err)
+			}
+			if f.count() != 1 || res.Report.NotRun != 19 {
+				t.Errorf("%d requests, %d pairs not run; want 1 and 19", f.count(), res.Report.NotRun)
+			}
+			for _, text := range append([]string{err.Error()}, append(res.Report.FailureSamples, retries...)...) {
+				if strings.Contains(text, "SECRET42") {
+					t.Fatalf("the API key shows in %q", text)
+				}
+			}
+			if !strings.Contains(err.Error(), "Bearer <redacted>") {
+				t.Errorf("the echoed header is gone rather than redacted: %v", err)
+			}
+		})
+	}
+}
+
+// A 500 that echoes the key is retried, and each retry's error hides it.
+func TestRetryErrorsHideKey(t *testing.T) {
+	f := newFakeChat(t, func(_ int, req fakeRequest) fakeReply {
+		return fakeReply{Status: 500, Body: `{"error":{"message":"upstream saw ` + req.Header.Get("Authorization") + `"}}`}
+	})
+	var retries []string
+	c := newTestLLM(t, f, func(cfg *LLMConfig) {
+		cfg.APIKey, cfg.MaxRetries = "sk-SECRET42", 2
+		cfg.OnRetry = func(_ int, _ time.Duration, err error) { retries = append(retries, err.Error()) }
+	})
+	var got llmTestReply
+	err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got)
+	if err == nil || len(retries) != 2 || openaiStatus(err) != 500 {
+		t.Fatalf("err %v after %d retries; want a 500 after 2", err, len(retries))
+	}
+	for _, text := range append(retries, err.Error()) {
+		if strings.Contains(text, "SECRET42") || !strings.Contains(text, "<redacted>") {
+			t.Fatalf("error text %q shows the key or lost the redaction mark", text)
+		}
+	}
+}
