@@ -110,7 +110,9 @@ type redactedError struct {
 	secret string
 }
 
-func (e *redactedError) Error() string { return strings.ReplaceAll(e.err.Error(), e.secret, "<redacted>") }
+func (e *redactedError) Error() string {
+	return strings.ReplaceAll(e.err.Error(), e.secret, "<redacted>")
+}
 func (e *redactedError) Unwrap() error { return e.err }
 
 func redact(err error, secret string) error {
