@@ -65,13 +65,16 @@ func (s *Server) generatorFor(jobID string, spec jobSpec, data *dataset.BEIR) (n
 }
 
 // llmConfig is the server's LLM configuration overridden by the job's. The
-// server's API key is never sent to an endpoint the job chose: a job naming
-// its own base URL uses its own key (or none).
+// server's API key and organisation are never sent to an endpoint the job
+// chose: a job naming its own base URL uses its own key (or none). The
+// server's own URL with or without a trailing slash is the same endpoint.
 func (s *Server) llmConfig(spec jobSpec, key string) negatives.LLMConfig {
 	c := s.cfg.LLM
 	if spec.LLM != nil {
-		if spec.LLM.BaseURL != "" && spec.LLM.BaseURL != c.BaseURL {
-			c.BaseURL, c.APIKey = spec.LLM.BaseURL, ""
+		if spec.LLM.BaseURL != "" && strings.TrimRight(spec.LLM.BaseURL, "/") != strings.TrimRight(c.BaseURL, "/") {
+			// Another endpoint: neither the server's key nor its
+			// organisation goes there.
+			c.BaseURL, c.APIKey, c.Org = spec.LLM.BaseURL, "", ""
 		}
 		if spec.LLM.Model != "" {
 			c.Model = spec.LLM.Model

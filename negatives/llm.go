@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -116,6 +117,19 @@ type LLM struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
+// isAzure reports whether baseURL is an Azure OpenAI resource, which takes
+// deployments in the path, an api-version and an api-key header: hosts
+// under openai.azure.com, and cognitiveservices.azure.com (Azure AI
+// Foundry's multi-service resources).
+func isAzure(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	return strings.HasSuffix(h, ".openai.azure.com") || strings.HasSuffix(h, ".cognitiveservices.azure.com")
+}
+
 // NewLLM checks cfg, applies defaults and builds the client.
 func NewLLM(cfg LLMConfig) (*LLM, error) {
 	cfg = cfg.withDefaults()
@@ -126,7 +140,7 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		return nil, errors.New("llm: no API key for api.openai.com (set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server)")
 	}
 	var oc openai.ClientConfig
-	if strings.Contains(cfg.BaseURL, "openai.azure.com") {
+	if isAzure(cfg.BaseURL) {
 		oc = openai.DefaultAzureConfig(cfg.APIKey, cfg.BaseURL)
 		oc.APIVersion = azureAPIVersion
 		if cfg.APIVersion != "" {

@@ -455,3 +455,19 @@ func TestRedactAndCheckBaseURL(t *testing.T) {
 		}
 	}
 }
+
+func TestIsAzure(t *testing.T) {
+	for url, want := range map[string]bool{
+		"https://res.openai.azure.com":                   true,
+		"https://RES.OpenAI.Azure.com/":                  true,
+		"https://res.cognitiveservices.azure.com/openai": true,
+		"https://api.openai.com/v1":                      false,
+		"http://localhost:8000/v1":                       false,
+		"https://proxy.example/openai.azure.com/v1":      false, // in the path, not the host
+		"https://openai.azure.com.attacker.example/v1":   false,
+	} {
+		if got := isAzure(url); got != want {
+			t.Errorf("isAzure(%q) = %v, want %v", url, got, want)
+		}
+	}
+}

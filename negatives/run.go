@@ -12,7 +12,7 @@ import (
 // RunConfig sets how generated negatives are written and filtered.
 type RunConfig struct {
 	PerQuery    int          `json:"per_query"`   // negatives asked per pair (default 3)
-	Concurrency int          `json:"concurrency"` // pairs in flight (default 4); LLM generators also bound themselves
+	Concurrency int          `json:"concurrency"` // pairs in flight (default 4; LLM generators: at least their LLM's concurrency, which bounds their requests)
 	Filter      FilterConfig `json:"filter"`
 	// MaxFailureStreak stops the run once this many pairs in a row have
 	// failed (default 10): an unreachable endpoint or a model that never
@@ -116,6 +116,11 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	}
 	start := time.Now()
 	cfg = cfg.withDefaults()
+	if h, ok := gen.(pairConcurrency); ok {
+		// Each pair's LLM calls run one after another, so fewer pairs in
+		// flight than the LLM's request limit would leave that limit unused.
+		cfg.Concurrency = max(cfg.Concurrency, h.pairConcurrency())
+	}
 	outs, stopped := runGenerate(ctx, gen, req, cfg, progress)
 
 	res := &Result{Report: Report{Generator: gen.Name(), Pairs: len(req.Pairs),
@@ -215,6 +220,14 @@ func runFirstErr(a, b error) error {
 	}
 	return b
 }
+
+// pairConcurrency is implemented by generators that want at least this
+// many pairs in flight: the LLM ones, whose requests are bounded by the
+// LLM's own concurrency.
+type pairConcurrency interface{ pairConcurrency() int }
+
+func (g *CausalGenerator) pairConcurrency() int { return g.llm.cfg.Concurrency }
+func (g *NaiveGenerator) pairConcurrency() int  { return g.llm.cfg.Concurrency }
 
 // runGenerate calls gen for each pair with bounded concurrency. Outcomes
 // are stored by pair index, so the output order never depends on timing.

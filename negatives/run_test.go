@@ -494,3 +494,25 @@ func TestRetryErrorsHideKey(t *testing.T) {
 		}
 	}
 }
+
+// An LLM generator runs as many pairs at once as its LLM may have requests
+// in flight, whatever the run's own (lower) pair concurrency: each pair's
+// two calls are sequential, so fewer pairs would leave the limit unused.
+func TestRunLLMConcurrencyReachesTheLimit(t *testing.T) {
+	gen := genJSON(t, itemEthanol, itemMountain, itemBubbles)
+	f := newFakeChat(t, func(_ int, req fakeRequest) fakeReply {
+		if fakeKind(req) == "analysis" {
+			return fakeReply{Content: causalAnalysisJSON, Delay: 30 * time.Millisecond}
+		}
+		return fakeReply{Content: gen, Delay: 30 * time.Millisecond}
+	})
+	llm := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.Concurrency = 8 })
+	cfg := DefaultRunConfig()
+	cfg.Concurrency = 2
+	if _, err := Run(context.Background(), NewCausalGenerator(llm), runPairs(24), cfg, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.peak.Load(); p != 8 {
+		t.Fatalf("peak requests in flight %d, want the LLM's limit 8", p)
+	}
+}

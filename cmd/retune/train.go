@@ -26,7 +26,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 	fs.StringVar(&cfg.TestSplit, "test-split", cfg.TestSplit, "qrels split to report base vs tuned metrics on (empty: none)")
 	fs.StringVar(&cfg.Negatives, "negatives", cfg.Negatives, "none | mined | generated | mined+generated")
 	fs.IntVar(&cfg.Generation.PerQuery, "per-query", cfg.Generation.PerQuery, "generated negatives per (query, positive)")
-	fs.IntVar(&cfg.Generation.Concurrency, "gen-concurrency", cfg.Generation.Concurrency, "pairs generated at once")
+	fs.IntVar(&cfg.Generation.Concurrency, "gen-concurrency", cfg.Generation.Concurrency, "pairs generated at once (the causal and naive generators run at least --llm-concurrency)")
 	fs.Float64Var(&cfg.Generation.Filter.MaxCosToPositive, "gen-max-cos", cfg.Generation.Filter.MaxCosToPositive, "reject generated negatives at least this close (cosine) to the positive")
 	fs.IntVar(&cfg.Generation.Filter.MinWords, "gen-min-words", cfg.Generation.Filter.MinWords, "reject generated negatives shorter than this many words")
 	fs.IntVar(&cfg.Mine.PerQuery, "mined", cfg.Mine.PerQuery, "mined negatives per query")

@@ -1,0 +1,34 @@
+package api
+
+import (
+	"testing"
+
+	"retune/negatives"
+)
+
+// The server's key and organisation go only to the server's own endpoint
+// (with or without a trailing slash); a job's key replaces them.
+func TestLLMConfigKeepsServerCredentialsHome(t *testing.T) {
+	s := &Server{cfg: Config{LLM: negatives.LLMConfig{BaseURL: "http://llm.internal/v1", Model: "server-model",
+		APIKey: "sk-server", Org: "org-server"}}}
+	for _, tt := range []struct {
+		name       string
+		llm        *llmSettings
+		jobKey     string
+		url, model string
+		key, org   string
+	}{
+		{"server's settings", nil, "", "http://llm.internal/v1", "server-model", "sk-server", "org-server"},
+		{"server's URL, another model", &llmSettings{Model: "m2"}, "", "http://llm.internal/v1", "m2", "sk-server", "org-server"},
+		{"server's URL with a slash", &llmSettings{BaseURL: "http://llm.internal/v1/"}, "", "http://llm.internal/v1", "server-model", "sk-server", "org-server"},
+		{"another endpoint", &llmSettings{BaseURL: "http://elsewhere/v1"}, "", "http://elsewhere/v1", "server-model", "", ""},
+		{"another endpoint, own key", &llmSettings{BaseURL: "http://elsewhere/v1"}, "sk-job", "http://elsewhere/v1", "server-model", "sk-job", ""},
+		{"own key, server's endpoint", nil, "sk-job", "http://llm.internal/v1", "server-model", "sk-job", "org-server"},
+	} {
+		c := s.llmConfig(jobSpec{LLM: tt.llm}, tt.jobKey)
+		if c.BaseURL != tt.url || c.Model != tt.model || c.APIKey != tt.key || c.Org != tt.org {
+			t.Errorf("%s: url %q model %q key %q org %q; want %q %q %q %q", tt.name, c.BaseURL, c.Model, c.APIKey, c.Org,
+				tt.url, tt.model, tt.key, tt.org)
+		}
+	}
+}
