@@ -3,12 +3,17 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"github.com/gin-gonic/gin"
 
 	"retune/store"
+	"retune/train"
 )
 
 func (s *Server) headRoutes(g *gin.RouterGroup) {
@@ -17,6 +22,7 @@ func (s *Server) headRoutes(g *gin.RouterGroup) {
 	g.GET("/heads/:head_id", s.getHead)
 	g.DELETE("/heads/:head_id", s.deleteHead)
 	g.GET("/heads/:head_id/export", s.exportHead)
+	g.GET("/heads/:head_id/negatives", s.headNegatives)
 }
 
 // headObject is a trained head as the API shows it; Model is the name that
@@ -112,4 +118,40 @@ func (s *Server) headModels(ctx context.Context) ([]modelInfo, error) {
 		}
 		page.After = heads[len(heads)-1].ID
 	}
+}
+
+// headNegatives returns the counterfactuals a head was trained against, with
+// their provenance and the generation report (the file `retune train`
+// writes beside a head, train.GeneratedFile), as stored.
+func (s *Server) headNegatives(c *gin.Context) {
+	id, ok := pathID(c, "head_id", store.PrefixHead, "head")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	if _, err := s.store.GetHead(ctx, id); err != nil {
+		s.abortStore(c, err, fmt.Sprintf("head %s not found", id))
+		return
+	}
+	dir, err := s.store.Dir(store.KindHeads, id)
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	f, err := os.Open(filepath.Join(dir, train.GeneratedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		notFound(c, fmt.Sprintf("head %s was trained without generated negatives (negatives none or mined)", id))
+		return
+	}
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	c.DataFromReader(http.StatusOK, st.Size(), "application/json", f, nil)
 }

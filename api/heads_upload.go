@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -17,16 +18,18 @@ import (
 	"retune/eval"
 	"retune/model"
 	"retune/store"
+	"retune/train"
 )
 
 // headsPath is the head upload route, whose body limit is MaxUploadBytes.
 const headsPath = "/v1/heads"
 
-// Multipart parts of POST /v1/heads: the two files `retune train --out`
-// writes.
+// Multipart parts of POST /v1/heads: the files `retune train --out`
+// writes (negatives only when the run generated negatives).
 const (
-	partHead    = "head"
-	partWeights = "weights"
+	partHead      = "head"
+	partWeights   = "weights"
+	partNegatives = "negatives"
 )
 
 // createHead registers a head trained elsewhere (retune train): it is
@@ -56,6 +59,10 @@ func (s *Server) createHead(c *gin.Context) {
 func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (store.Head, error) {
 	if err := receiveHeadParts(r, tmp); err != nil {
 		return store.Head{}, err
+	}
+	negs := filepath.Join(tmp, train.GeneratedFile)
+	if err := train.CheckGenerated(negs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return store.Head{}, badUpload("part %q: %v", partNegatives, err)
 	}
 	head, meta, err := model.LoadHead(tmp)
 	if err != nil {
@@ -99,6 +106,9 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 	if err := head.Save(dir, meta); err != nil {
 		return store.Head{}, err
 	}
+	if err := os.Rename(negs, filepath.Join(dir, train.GeneratedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return store.Head{}, err
+	}
 	created, err := s.store.CreateHead(ctx, row)
 	if err != nil {
 		if rmErr := s.store.RemoveDir(store.KindHeads, row.ID); rmErr != nil {
@@ -114,7 +124,7 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 const maxHeadJSONBytes = 4 << 20
 
 // headFiles are the files of a head folder, by the part that carries them.
-var headFiles = map[string]string{partHead: "head.json", partWeights: "weights.bin"}
+var headFiles = map[string]string{partHead: "head.json", partWeights: "weights.bin", partNegatives: train.GeneratedFile}
 
 // receiveHeadParts streams the head and weights parts into dir as the
 // head.json and weights.bin LoadHead reads.
@@ -135,7 +145,7 @@ func receiveHeadParts(r *http.Request, dir string) error {
 		name, ok := headFiles[part.FormName()]
 		if !ok {
 			part.Close()
-			return badUpload("unknown part %q: send the parts head (head.json) and weights (weights.bin) of a folder retune train wrote", part.FormName())
+			return badUpload("unknown part %q: send the parts head (head.json), weights (weights.bin) and, when there is one, negatives (negatives.json) of a folder retune train wrote", part.FormName())
 		}
 		if err := up.save(part, part.FormName(), name); err != nil {
 			return err

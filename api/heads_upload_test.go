@@ -86,6 +86,20 @@ func TestHeadUpload(t *testing.T) {
 		}
 	}
 
+	// Without a negatives part there is nothing to serve; with one, it is
+	// served as sent.
+	wantAPIError(t, js.do("GET", "/v1/heads/"+got.ID+"/negatives", "", nil), http.StatusNotFound, "trained without generated negatives")
+	negs := `{"report":{"generator":"causal","pairs":1,"generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{"entity_shift":1},` +
+		`"empty_pairs":0,"surplus":0,"failures":0,"not_run":0,"diagnostics":{},"elapsed_s":1,` +
+		`"llm":{"base_url":"http://llm/v1","model":"m","temperature":0.7,"prompts":["causal_analysis.v1","causal_generate.v1"]}},` +
+		`"negatives":[{"query_id":"q1","pos_id":"d1","text":"Dogs walk slowly in the park at night.","node":"R1","strategy":"swap",` +
+		`"type":"entity_shift","source":"from_scratch","break_explanation":"another animal","generator":"causal"}]}`
+	withNegs := mustJSON[struct{ ID string }](t, upload(formPart{"head", "head.json", hj}, formPart{"weights", "weights.bin", w},
+		formPart{"negatives", "negatives.json", negs}), http.StatusCreated)
+	if r := js.do("GET", "/v1/heads/"+withNegs.ID+"/negatives", "", nil); r.Status != http.StatusOK || string(r.Body) != negs {
+		t.Fatalf("negatives of an uploaded head: %d %s", r.Status, r.Body)
+	}
+
 	corrupt := []byte(w)
 	corrupt[100] ^= 1
 	noEncoder, _, _ := headFiles(t, "glove-300d", sum, nil)
@@ -111,6 +125,8 @@ func TestHeadUpload(t *testing.T) {
 		{"head twice", []formPart{{"head", "head.json", hj}, {"head", "head.json", hj}, {"weights", "w", w}}, 400, `part "head" sent twice`},
 		{"encoder not installed", []formPart{{"head", "head.json", noEncoder}, {"weights", "w", w}}, 404, `encoder "glove-300d", which is not installed`},
 		{"another encoder", []formPart{{"head", "head.json", stale}, {"weights", "w", staleW}}, 409, "the loaded encoder has sha256"},
+		{"negatives not JSON", []formPart{{"head", "head.json", hj}, {"weights", "w", w}, {"negatives", "n", "{"}}, 400, `part "negatives": not a negatives.json as retune train writes it`},
+		{"negative without text", []formPart{{"head", "head.json", hj}, {"weights", "w", w}, {"negatives", "n", strings.Replace(negs, `"text":"Dogs walk slowly in the park at night."`, `"text":""`, 1)}}, 400, "negatives[0] lacks its query_id, pos_id or text"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			js.use(t)
@@ -123,11 +139,11 @@ func TestHeadUpload(t *testing.T) {
 	}
 	js.use(t)
 	wantAPIError(t, js.json("POST", "/v1/heads", `{}`), http.StatusUnsupportedMediaType, "multipart/form-data")
-	if list := mustJSON[listJSON[struct{ ID string }]](t, js.do("GET", "/v1/heads", "", nil), http.StatusOK); len(list.Data) != 1 {
+	if list := mustJSON[listJSON[struct{ ID string }]](t, js.do("GET", "/v1/heads", "", nil), http.StatusOK); len(list.Data) != 2 {
 		t.Fatalf("refused uploads stored heads: %+v", list.Data)
 	}
 	entries, _ := os.ReadDir(filepath.Join(cfg.DataDir, "heads"))
-	if len(entries) != 1 {
+	if len(entries) != 2 {
 		t.Fatalf("head folders after refused uploads: %v", entries)
 	}
 }

@@ -45,6 +45,8 @@ func TestJobRequestErrors(t *testing.T) {
 		{"bad mining", body(`,"hyperparameters":{"mined_per_query":0,"margin":0}`), 400, "mined_per_query must be in [1, 1000], got 0; margin must be > 0"},
 		{"no negatives at all", body(`,"negatives":"none","hyperparameters":{"in_batch":false}`), 400, "leaves InfoNCE nothing to contrast"},
 		{"bad negatives", body(`,"negatives":"random"`), 400, "negatives must be one of none, mined, generated, mined+generated"},
+		{"bad gen_max_cos", body(`,"negatives":"generated","hyperparameters":{"gen_max_cos":0}`), 400, "gen_max_cos (the generated-negative cosine limit) must be in (0, 1]"},
+		{"bad gen_min_words", body(`,"negatives":"generated","hyperparameters":{"gen_min_words":0}`), 400, "gen_min_words (the generated-negative minimum length) must be >= 1"},
 		{"causal without LLM", body(`,"negatives":"generated","generator":"causal"`), 400, "the causal generator needs an LLM"},
 		{"naive without model", body(`,"negatives":"mined+generated","generator":"naive","llm":{"base_url":"http://127.0.0.1:9/v1"}`), 400, "the naive generator needs an LLM"},
 		{"bad LLM URL", body(`,"negatives":"generated","generator":"causal","llm":{"base_url":"ftp://x","model":"m"}`), 400, `llm.base_url: LLM base URL "ftp://x" is not an http(s) URL`},

@@ -28,6 +28,8 @@ type hyperparameters struct {
 	MinedPerQuery      int     `json:"mined_per_query"`
 	Margin             float64 `json:"margin"`
 	PerQuery           int     `json:"per_query"`
+	GenMaxCos          float64 `json:"gen_max_cos"`
+	GenMinWords        int     `json:"gen_min_words"`
 	TrainSplit         string  `json:"train_split"`
 	TestSplit          string  `json:"test_split"` // empty: no held-out evaluation
 }
@@ -41,6 +43,7 @@ func defaultHyperparameters() hyperparameters {
 		InBatch: t.InBatch, Seed: t.Seed, DevFraction: t.DevFraction, Patience: t.Patience,
 		Apply: t.Apply, Bias: t.Bias, Rank: t.Rank,
 		MinedPerQuery: d.Mine.PerQuery, Margin: d.Mine.Margin, PerQuery: d.Generation.PerQuery,
+		GenMaxCos: d.Generation.Filter.MaxCosToPositive, GenMinWords: d.Generation.Filter.MinWords,
 		TrainSplit: d.TrainSplit, TestSplit: d.TestSplit,
 	}
 }
@@ -59,6 +62,7 @@ func (h hyperparameters) pipelineConfig(negatives string) train.PipelineConfig {
 	}
 	cfg.Mine.PerQuery, cfg.Mine.Margin = h.MinedPerQuery, h.Margin
 	cfg.Generation.PerQuery = h.PerQuery
+	cfg.Generation.Filter.MaxCosToPositive, cfg.Generation.Filter.MinWords = h.GenMaxCos, h.GenMinWords
 	cfg.TrainSplit, cfg.TestSplit = h.TrainSplit, h.TestSplit
 	return cfg
 }
@@ -121,8 +125,11 @@ func generates(negatives string) bool {
 	return negatives == train.NegGenerated || negatives == train.NegBoth
 }
 
+// decodeJobSpec reads a stored job's settings over today's defaults, so a
+// job stored before a setting existed (gen_max_cos, say) resumes, and shows,
+// with that setting's default rather than a zero.
 func decodeJobSpec(raw json.RawMessage) (jobSpec, error) {
-	var spec jobSpec
+	spec := jobSpec{Hyperparameters: defaultHyperparameters()}
 	if err := json.Unmarshal(raw, &spec); err != nil {
 		return jobSpec{}, fmt.Errorf("job settings: %w", err)
 	}

@@ -220,8 +220,8 @@ func TestGeneratedNegatives(t *testing.T) {
 	js := startJobsServer(t, jobsConfig(t), true)
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
 	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"mined+generated",
-		"hyperparameters":{"epochs":1,"per_query":2,"mined_per_query":5}}`, ds.ID))
-	if job.Hyperparameters["per_query"] != 2.0 {
+		"hyperparameters":{"epochs":1,"per_query":2,"mined_per_query":5,"gen_max_cos":1}}`, ds.ID))
+	if job.Hyperparameters["per_query"] != 2.0 || job.Hyperparameters["gen_max_cos"] != 1.0 || job.Hyperparameters["gen_min_words"] != 8.0 {
 		t.Fatalf("hyperparameters: %v", job.Hyperparameters)
 	}
 	evs := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
@@ -249,5 +249,28 @@ func TestGeneratedNegatives(t *testing.T) {
 	}
 	if !slices.Equal(stages, []string{"embedding", "mining", "generating", "training", "evaluating"}) {
 		t.Fatalf("stages: %v", stages)
+	}
+
+	// The counterfactuals and their provenance are kept with the head.
+	head := *js.job(job.ID).Head
+	negs := mustJSON[struct {
+		Report struct {
+			Generator string `json:"generator"`
+			Kept      int    `json:"kept"`
+		} `json:"report"`
+		Negatives []struct {
+			QueryID   string `json:"query_id"`
+			Node      string `json:"node"`
+			Type      string `json:"type"`
+			Generator string `json:"generator"`
+		} `json:"negatives"`
+	}](t, js.do("GET", "/v1/heads/"+head+"/negatives", "", nil), http.StatusOK)
+	if negs.Report.Generator != "offline" || negs.Report.Kept != len(negs.Negatives) || len(negs.Negatives) == 0 {
+		t.Fatalf("head negatives: report %+v, %d negatives", negs.Report, len(negs.Negatives))
+	}
+	for _, n := range negs.Negatives {
+		if n.QueryID == "" || n.Node == "" || n.Type == "" || n.Generator != "offline" {
+			t.Fatalf("negative without its provenance: %+v", n)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"retune/eval"
 	"retune/model"
 	"retune/store"
+	"retune/train"
 )
 
 // finishJob moves a job from `from` to the terminal status d.Status with
@@ -135,6 +136,10 @@ func (s *Server) completeJob(ctx context.Context, job store.Job, out runOutput) 
 		Metrics: asMap(map[string]any{"base": out.result.Base, "tuned": out.result.Tuned, "training": out.result.Training,
 			"mining": out.result.Mining, "generation": out.result.Generation, "job": job.ID})}
 	if err := out.head.Save(dir, meta); err != nil {
+		return err
+	}
+	// As beside a `retune train` head: GET /v1/heads/{id}/negatives.
+	if err := train.SaveGenerated(dir, &out.result); err != nil {
 		return err
 	}
 	hc := out.head.Config()

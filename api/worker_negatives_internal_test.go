@@ -32,3 +32,23 @@ func TestLLMConfigKeepsServerCredentialsHome(t *testing.T) {
 		}
 	}
 }
+
+// A job stored before gen_max_cos and gen_min_words existed resumes with
+// their defaults, not with zeros its settings would be refused for.
+func TestDecodeJobSpecFillsNewSettings(t *testing.T) {
+	old := `{"negatives":"mined+generated","generator":"offline","hyperparameters":{"epochs":7,"lr":0.001,"batch_size":64,
+		"temperature":0.05,"entropy_weight":0.05,"entropy_temperature":0.1,"weight_decay":0.01,"in_batch":true,"seed":1,
+		"dev_fraction":0.1,"patience":10,"apply":"shared","bias":false,"rank":0,"mined_per_query":15,"margin":0.95,
+		"per_query":3,"train_split":"train","test_split":""}}`
+	spec, err := decodeJobSpec([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, d := spec.Hyperparameters, defaultHyperparameters()
+	if h.Epochs != 7 || h.TestSplit != "" || h.GenMaxCos != d.GenMaxCos || h.GenMinWords != d.GenMinWords {
+		t.Fatalf("decoded %+v", h)
+	}
+	if err := spec.pipelineConfig().Validate(); err != nil {
+		t.Fatalf("an old job's settings no longer validate: %v", err)
+	}
+}

@@ -78,6 +78,7 @@ type Report struct {
 	FailureSamples   []string       `json:"failure_samples,omitempty"` // the first errors, for diagnosis
 	NotRun           int            `json:"not_run"`                   // pairs never started (cancelled)
 	Diagnostics      Diagnostics    `json:"diagnostics"`
+	LLM              *LLMSource     `json:"llm,omitempty"` // which model and prompts wrote them (LLM generators)
 	Usage            any            `json:"usage,omitempty"`
 	ElapsedS         float64        `json:"elapsed_s"`
 }
@@ -152,6 +153,9 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	if u, ok := gen.(UsageReporter); ok {
 		rep.Usage = u.UsageReport()
 	}
+	if src, ok := gen.(llmSourced); ok {
+		rep.LLM = src.llmSource()
+	}
 
 	var err error
 	switch {
@@ -220,6 +224,30 @@ func runFirstErr(a, b error) error {
 	}
 	return b
 }
+
+// LLMSource is the provenance of LLM-written negatives: the endpoint (its
+// credentials removed), model, sampling temperature and prompt files.
+type LLMSource struct {
+	BaseURL     string   `json:"base_url"` // "" for api.openai.com
+	Model       string   `json:"model"`
+	Temperature float64  `json:"temperature"`
+	Prompts     []string `json:"prompts"` // versioned template names, e.g. causal_analysis.v1
+}
+
+type llmSourced interface{ llmSource() *LLMSource }
+
+func (c *LLM) source(prompts ...promptTemplate) *LLMSource {
+	s := &LLMSource{BaseURL: RedactURL(c.cfg.BaseURL), Model: c.cfg.Model, Temperature: float64(c.cfg.Temperature)}
+	for _, p := range prompts {
+		s.Prompts = append(s.Prompts, p.name)
+	}
+	return s
+}
+
+func (g *CausalGenerator) llmSource() *LLMSource {
+	return g.llm.source(causalAnalysisPrompt, causalGeneratePrompt)
+}
+func (g *NaiveGenerator) llmSource() *LLMSource { return g.llm.source(naivePrompt) }
 
 // pairConcurrency is implemented by generators that want at least this
 // many pairs in flight: the LLM ones, whose requests are bounded by the

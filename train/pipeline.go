@@ -84,10 +84,10 @@ func (c PipelineConfig) Validate() error {
 		msgs = append(msgs, fmt.Sprintf("generation concurrency must be in [1, 256], got %d", g.Concurrency))
 	}
 	if f := c.Generation.Filter; f.MinWords < 1 {
-		msgs = append(msgs, fmt.Sprintf("the generated-negative minimum length must be >= 1 word, got %d", f.MinWords))
+		msgs = append(msgs, fmt.Sprintf("gen_min_words (the generated-negative minimum length) must be >= 1, got %d", f.MinWords))
 	}
 	if f := c.Generation.Filter; !(f.MaxCosToPositive > 0 && f.MaxCosToPositive <= 1) {
-		msgs = append(msgs, fmt.Sprintf("the generated-negative cosine limit must be in (0, 1] (1 rejects only exact copies), got %g", f.MaxCosToPositive))
+		msgs = append(msgs, fmt.Sprintf("gen_max_cos (the generated-negative cosine limit) must be in (0, 1] (1 rejects only exact copies), got %g", f.MaxCosToPositive))
 	}
 	if c.Negatives == NegNone && !c.Train.InBatch {
 		msgs = append(msgs, "negatives none without in-batch negatives leaves InfoNCE nothing to contrast a positive with: enable in_batch or choose mined negatives")

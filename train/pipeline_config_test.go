@@ -17,8 +17,8 @@ func TestPipelineConfigValidate(t *testing.T) {
 		{"margin", func(c *PipelineConfig) { c.Mine.Margin = 0 }, "margin must be > 0"},
 		{"generated count", func(c *PipelineConfig) { c.Generation.PerQuery = 51 }, "per_query must be in [1, 50]"},
 		{"generation concurrency", func(c *PipelineConfig) { c.Generation.Concurrency = 0 }, "generation concurrency must be in [1, 256]"},
-		{"min words", func(c *PipelineConfig) { c.Generation.Filter.MinWords = 0 }, "minimum length must be >= 1 word"},
-		{"cosine limit", func(c *PipelineConfig) { c.Generation.Filter.MaxCosToPositive = 5 }, "cosine limit must be in (0, 1]"},
+		{"min words", func(c *PipelineConfig) { c.Generation.Filter.MinWords = 0 }, "gen_min_words (the generated-negative minimum length) must be >= 1"},
+		{"cosine limit", func(c *PipelineConfig) { c.Generation.Filter.MaxCosToPositive = 5 }, "gen_max_cos (the generated-negative cosine limit) must be in (0, 1]"},
 		{"nothing to contrast", func(c *PipelineConfig) { c.Negatives, c.Train.InBatch = NegNone, false }, "nothing to contrast"},
 		{"train settings", func(c *PipelineConfig) { c.Train.Epochs = 0 }, "epochs must be in"},
 	}

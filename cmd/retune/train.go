@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -46,9 +45,6 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 	fs.BoolVar(&t.Bias, "bias", t.Bias, "train a bias vector")
 	fs.IntVar(&t.Rank, "rank", t.Rank, "low-rank residual head W = I + A·B of this rank (0: full matrix)")
 }
-
-// negativesFile holds, beside a head, the counterfactuals it was trained on.
-const negativesFile = "negatives.json"
 
 // runTrain fine-tunes a head on a BEIR folder or training pairs and prints
 // base vs tuned metrics.
@@ -156,24 +152,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err := head.Save(*out, meta); err != nil {
 		return err
 	}
-	if res.Generation == nil {
-		// A folder reused from a run that generated negatives must not keep them.
-		if err := os.Remove(filepath.Join(*out, negativesFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	} else {
-		// The counterfactuals, their provenance and the shortcut diagnostics travel with the head.
-		kept := res.Generated
-		if kept == nil {
-			kept = []negatives.Negative{} // [] rather than null when none was kept
-		}
-		b, err := json.MarshalIndent(map[string]any{"report": res.Generation, "negatives": kept}, "", " ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(*out, negativesFile), b, 0o644); err != nil {
-			return err
-		}
+	// The counterfactuals, their provenance and the shortcut diagnostics travel with the head.
+	if err := train.SaveGenerated(*out, &res); err != nil {
+		return err
 	}
 	summary := map[string]any{
 		"encoder": enc.Name(), "head": *out, "test_split": cfg.TestSplit, "test_queries": res.TestQueries,

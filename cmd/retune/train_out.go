@@ -9,6 +9,7 @@ import (
 
 	"retune/model"
 	"retune/models"
+	"retune/train"
 )
 
 // checkTrainOut refuses a --out that would mix a head into other files: a
@@ -33,7 +34,7 @@ func checkTrainOut(dir string, force bool) error {
 			return fmt.Errorf("%s holds an encoder or a model (%s); refusing to write a head into it", dir, f)
 		}
 	}
-	if !model.IsHeadFolder(dir, negativesFile) {
+	if !model.IsHeadFolder(dir, train.GeneratedFile) {
 		return fmt.Errorf("%s is not empty and holds no trained head; refusing to write a head among its files (give a new or empty folder)", dir)
 	}
 	if !force {
