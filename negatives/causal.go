@@ -52,29 +52,36 @@ func (g *CausalGenerator) Analyze(ctx context.Context, p Pair) (Analysis, error)
 // Generate writes at most n negatives for p, each breaking one critical
 // requirement, preferably by rewriting one of the (first five) candidates.
 func (g *CausalGenerator) Generate(ctx context.Context, p Pair, candidates []string, n int) ([]Negative, error) {
-	g.stats.pairs.Add(1)
-	negs, err := g.generate(ctx, p, candidates, n)
-	if err != nil {
-		g.stats.failed.Add(1)
-		return nil, err
-	}
-	g.stats.negatives.Add(int64(len(negs)))
-	return negs, nil
+	negs, _, err := g.generateReporting(ctx, p, candidates, n)
+	return negs, err
 }
 
-func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []string, n int) ([]Negative, error) {
+// generateReporting is Generate that also returns the reply items it
+// refused, with their reasons (Run records them).
+func (g *CausalGenerator) generateReporting(ctx context.Context, p Pair, candidates []string, n int) ([]Negative, []Rejection, error) {
+	g.stats.pairs.Add(1)
+	negs, drops, err := g.generate(ctx, p, candidates, n)
+	if err != nil {
+		g.stats.failed.Add(1)
+		return nil, nil, err
+	}
+	g.stats.negatives.Add(int64(len(negs)))
+	return negs, rejections(drops), nil
+}
+
+func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []string, n int) ([]Negative, []itemDrop, error) {
 	if n <= 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	a, err := g.Analyze(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	slots := planBreaks(a, n)
 	data := generatePromptData{Query: p.Query, Positive: p.Positive, Analysis: a, Slots: slots, Candidates: numberCandidates(candidates)}
 	sys, usr, err := causalGeneratePrompt.render(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	haveCandidates := len(data.Candidates) > 0
 	schema := Schema{
@@ -92,11 +99,11 @@ func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []str
 	}
 	var reply negativesReply
 	if err := g.llm.JSON(ctx, sys, usr, schema, &reply); err != nil {
-		return nil, fmt.Errorf("causal generation for %s/%s: %w", p.QueryID, p.PosID, err)
+		return nil, nil, fmt.Errorf("causal generation for %s/%s: %w", p.QueryID, p.PosID, err)
 	}
 	negs, dropped := causalNegatives(&reply, a, p, haveCandidates)
 	g.stats.dropped.Add(int64(len(dropped)))
-	return g.stats.truncate(negs, maxPerPairFactor*n), nil
+	return g.stats.truncate(negs, maxPerPairFactor*n), dropped, nil
 }
 
 // generatePromptData feeds causal_generate.*.tmpl.
@@ -129,11 +136,15 @@ func checkPairText(p Pair) error {
 	return nil
 }
 
-func errNoUsable(dropped []string) error {
+func errNoUsable(dropped []itemDrop) error {
 	if len(dropped) == 0 {
 		return errors.New(`"negatives" is empty: write the negatives asked for`)
 	}
-	return fmt.Errorf("no usable negatives: %s", strings.Join(dropped, "; "))
+	msgs := make([]string, len(dropped))
+	for i, d := range dropped {
+		msgs[i] = d.err.Error()
+	}
+	return fmt.Errorf("no usable negatives: %s", strings.Join(msgs, "; "))
 }
 
 // LLMGeneratorUsage is what an LLM generator reports in Report.Usage: what

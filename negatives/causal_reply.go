@@ -36,57 +36,77 @@ func newTextFilter(positive string) *textFilter {
 	return &textFilter{positive: sameTextKey(positive), seen: map[string]bool{}}
 }
 
-func (f *textFilter) check(text string) error {
+func (f *textFilter) check(text string) (reason string, err error) {
 	k := sameTextKey(text)
 	switch {
 	case k == "":
-		return fmt.Errorf("text is empty")
+		return RejectEmpty, fmt.Errorf("text is empty")
 	case k == f.positive:
-		return fmt.Errorf("text copies the true answer")
+		return RejectIdentical, fmt.Errorf("text copies the true answer")
 	case f.seen[k]:
-		return fmt.Errorf("text repeats an earlier negative")
+		return RejectDuplicate, fmt.Errorf("text repeats an earlier negative")
 	}
 	f.seen[k] = true
-	return nil
+	return "", nil
+}
+
+// itemDrop is a reply item a generator refused, with the reason code the
+// run's report counts it under and the detail for a repair prompt.
+type itemDrop struct {
+	neg    Negative // what the item said, as far as it could be read
+	reason string
+	err    error
+}
+
+// rejections turns drops into the run's Rejection records.
+func rejections(drops []itemDrop) []Rejection {
+	out := make([]Rejection, len(drops))
+	for i, d := range drops {
+		out[i] = Rejection{Negative: d.neg, Reason: d.reason}
+	}
+	return out
 }
 
 // sameTextKey compares texts ignoring case and spacing.
 func sameTextKey(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
 
-// causalNegatives turns reply items into negatives, returning the reasons
-// for every item it drops.
-func causalNegatives(reply *negativesReply, a Analysis, p Pair, haveCandidates bool) ([]Negative, []string) {
+// causalNegatives turns reply items into negatives, returning every item
+// it drops with its reason.
+func causalNegatives(reply *negativesReply, a Analysis, p Pair, haveCandidates bool) ([]Negative, []itemDrop) {
 	reqs := map[string]Requirement{}
 	for _, r := range a.Requirements {
 		reqs[r.ID] = r
 	}
 	filter := newTextFilter(p.Positive)
 	var out []Negative
-	var dropped []string
+	var dropped []itemDrop
 	for i, raw := range reply.Negatives {
+		base := Negative{QueryID: p.QueryID, PosID: p.PosID, Generator: "causal"}
 		var it replyItem
 		if err := json.Unmarshal(raw, &it); err != nil {
-			dropped = append(dropped, fmt.Sprintf("negatives[%d]: %v", i, describeDecodeError(err)))
+			dropped = append(dropped, itemDrop{neg: base, reason: RejectMalformed, err: fmt.Errorf("negatives[%d]: %v", i, describeDecodeError(err))})
 			continue
 		}
 		node := strings.TrimSpace(it.Node)
 		typ := ViolationType(normalizeLabel(it.Type))
+		base.Text, base.Node, base.Type, base.Explanation = strings.TrimSpace(it.Text), node, typ, strings.TrimSpace(it.Explanation)
 		r, known := reqs[node]
+		var reason string
 		var err error
 		switch {
 		case !known:
-			err = fmt.Errorf("node %q is not a requirement id", it.Node)
+			reason, err = RejectUnknownNode, fmt.Errorf("node %q is not a requirement id", it.Node)
 		case !r.Critical:
 			// Breaking a non-critical requirement can leave a passage that
 			// still answers the query: a false negative.
-			err = fmt.Errorf("node %s is not a critical requirement", node)
+			reason, err = RejectNonCritical, fmt.Errorf("node %s is not a critical requirement", node)
 		case !slices.Contains(ViolationTypes, typ):
-			err = fmt.Errorf("type %q is not one of %s", it.Type, violationTypeList())
+			reason, err = RejectUnknownType, fmt.Errorf("type %q is not one of %s", it.Type, violationTypeList())
 		default:
-			err = filter.check(it.Text)
+			reason, err = filter.check(it.Text)
 		}
 		if err != nil {
-			dropped = append(dropped, fmt.Sprintf("negatives[%d]: %v", i, err))
+			dropped = append(dropped, itemDrop{neg: base, reason: reason, err: fmt.Errorf("negatives[%d]: %v", i, err)})
 			continue
 		}
 		out = append(out, Negative{

@@ -51,6 +51,12 @@ const (
 	RejectIdentical     = "identical"
 	RejectNearIdentical = "near_identical"
 	RejectContainsQuery = "contains_query"
+	// Reasons a generator gives for reply items it refuses (LLM
+	// generators: an item the reply schema or the analysis rules out).
+	RejectMalformed   = "malformed_item"    // not an object of the reply schema
+	RejectUnknownNode = "unknown_node"      // names no requirement of the analysis
+	RejectNonCritical = "non_critical_node" // breaks a requirement not marked critical
+	RejectUnknownType = "unknown_type"      // not one of the six violation types
 )
 
 // RejectReasons lists every reason, in the order the checks run.

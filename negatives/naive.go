@@ -39,27 +39,34 @@ type naivePromptData struct {
 
 // Generate writes at most n negatives for p. The candidates are ignored:
 // the baseline writes from scratch.
-func (g *NaiveGenerator) Generate(ctx context.Context, p Pair, _ []string, n int) ([]Negative, error) {
-	g.stats.pairs.Add(1)
-	negs, err := g.generate(ctx, p, n)
-	if err != nil {
-		g.stats.failed.Add(1)
-		return nil, err
-	}
-	g.stats.negatives.Add(int64(len(negs)))
-	return negs, nil
+func (g *NaiveGenerator) Generate(ctx context.Context, p Pair, cands []string, n int) ([]Negative, error) {
+	negs, _, err := g.generateReporting(ctx, p, cands, n)
+	return negs, err
 }
 
-func (g *NaiveGenerator) generate(ctx context.Context, p Pair, n int) ([]Negative, error) {
+// generateReporting is Generate that also returns the reply items it
+// refused, with their reasons (Run records them).
+func (g *NaiveGenerator) generateReporting(ctx context.Context, p Pair, _ []string, n int) ([]Negative, []Rejection, error) {
+	g.stats.pairs.Add(1)
+	negs, drops, err := g.generate(ctx, p, n)
+	if err != nil {
+		g.stats.failed.Add(1)
+		return nil, nil, err
+	}
+	g.stats.negatives.Add(int64(len(negs)))
+	return negs, rejections(drops), nil
+}
+
+func (g *NaiveGenerator) generate(ctx context.Context, p Pair, n int) ([]Negative, []itemDrop, error) {
 	if n <= 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err := checkPairText(p); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sys, usr, err := naivePrompt.render(naivePromptData{Query: p.Query, Positive: p.Positive, N: n})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	schema := Schema{
 		Name:     naivePrompt.name,
@@ -73,36 +80,30 @@ func (g *NaiveGenerator) generate(ctx context.Context, p Pair, n int) ([]Negativ
 	}
 	var reply negativesReply
 	if err := g.llm.JSON(ctx, sys, usr, schema, &reply); err != nil {
-		return nil, fmt.Errorf("naive generation for %s/%s: %w", p.QueryID, p.PosID, err)
+		return nil, nil, fmt.Errorf("naive generation for %s/%s: %w", p.QueryID, p.PosID, err)
 	}
 	negs, dropped := naiveNegatives(&reply, p)
 	g.stats.dropped.Add(int64(len(dropped)))
-	return g.stats.truncate(negs, maxPerPairFactor*n), nil
+	return g.stats.truncate(negs, maxPerPairFactor*n), dropped, nil
 }
 
-func naiveNegatives(reply *negativesReply, p Pair) ([]Negative, []string) {
+func naiveNegatives(reply *negativesReply, p Pair) ([]Negative, []itemDrop) {
 	filter := newTextFilter(p.Positive)
 	var out []Negative
-	var dropped []string
+	var dropped []itemDrop
 	for i, raw := range reply.Negatives {
+		base := Negative{QueryID: p.QueryID, PosID: p.PosID, Origin: OriginFromScratch, Generator: "naive"}
 		var it replyItem
-		err := json.Unmarshal(raw, &it)
-		if err != nil {
-			err = describeDecodeError(err)
-		} else {
-			err = filter.check(it.Text)
-		}
-		if err != nil {
-			dropped = append(dropped, fmt.Sprintf("negatives[%d]: %v", i, err))
+		if err := json.Unmarshal(raw, &it); err != nil {
+			dropped = append(dropped, itemDrop{neg: base, reason: RejectMalformed, err: fmt.Errorf("negatives[%d]: %v", i, describeDecodeError(err))})
 			continue
 		}
-		out = append(out, Negative{
-			QueryID:   p.QueryID,
-			PosID:     p.PosID,
-			Text:      strings.TrimSpace(it.Text),
-			Origin:    OriginFromScratch,
-			Generator: "naive",
-		})
+		base.Text = strings.TrimSpace(it.Text)
+		if reason, err := filter.check(it.Text); err != nil {
+			dropped = append(dropped, itemDrop{neg: base, reason: reason, err: fmt.Errorf("negatives[%d]: %v", i, err)})
+			continue
+		}
+		out = append(out, base)
 	}
 	return out, dropped
 }

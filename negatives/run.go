@@ -94,9 +94,16 @@ const runFailureSamples = 10
 
 // runOutcome is one pair's generation result.
 type runOutcome struct {
-	negs []Negative
-	err  error
-	ran  bool
+	negs  []Negative
+	drops []Rejection // reply items the generator refused
+	err   error
+	ran   bool
+}
+
+// dropReporter is a generator that says which reply items it refused and
+// why, so that the run records those rejections with the filters' own.
+type dropReporter interface {
+	generateReporting(ctx context.Context, p Pair, cands []string, n int) ([]Negative, []Rejection, error)
 }
 
 // Run generates negatives for every pair on up to cfg.Concurrency
@@ -131,8 +138,10 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	}
 	rep := &res.Report
 	var generated []Negative
+	var drops []Rejection
 	var firstErr error
 	for i, o := range outs {
+		drops = append(drops, o.drops...)
 		p := req.Pairs[i]
 		switch {
 		case !o.ran:
@@ -149,7 +158,7 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 		}
 		generated = append(generated, o.negs...)
 	}
-	rep.Generated = len(generated)
+	rep.Generated = len(generated) + len(drops) // every item written, refused ones included
 	if u, ok := gen.(UsageReporter); ok {
 		rep.Usage = u.UsageReport()
 	}
@@ -182,12 +191,14 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	}
 	kept, more := filterVectors(pass, pairs, cfg.Filter, vec)
 	kept, rep.Surplus = keepPerPair(kept, cfg.PerQuery)
-	res.Negatives, res.Rejected = kept, append(rejected, more...)
+	res.Negatives, res.Rejected = kept, append(append(drops, rejected...), more...)
 	for _, r := range res.Rejected {
 		rep.RejectedByReason[r.Reason]++
 	}
 	for _, n := range kept {
-		rep.KeptByType[string(n.Type)]++
+		if n.Type != "" { // naive negatives have none
+			rep.KeptByType[string(n.Type)]++
+		}
 	}
 	rep.Kept = len(kept)
 	if vec != nil {
@@ -281,13 +292,13 @@ func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig,
 				p := req.Pairs[i]
 				cands := req.Candidates[p.QueryID]
 				cands = cands[:min(len(cands), runMaxCandidates)]
-				negs, err := runOne(gctx, gen, p, cands, cfg.PerQuery)
+				negs, drops, err := runOne(gctx, gen, p, cands, cfg.PerQuery)
 				mu.Lock()
 				if err != nil && stopped != nil && ctx.Err() == nil {
 					mu.Unlock()
 					return // cancelled by the streak: not run
 				}
-				outs[i] = runOutcome{negs: negs, err: err, ran: true}
+				outs[i] = runOutcome{negs: negs, drops: drops, err: err, ran: true}
 				done++
 				var refused *RefusedError
 				switch {
@@ -317,15 +328,19 @@ func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig,
 // the generator (a generator may leave them blank), keeps at most n, and
 // turns a panic into that pair's error: one bad reply must not take down a
 // run that has already paid for hundreds of others.
-func runOne(ctx context.Context, gen Generator, p Pair, cands []string, n int) (negs []Negative, err error) {
+func runOne(ctx context.Context, gen Generator, p Pair, cands []string, n int) (negs []Negative, drops []Rejection, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			negs, err = nil, fmt.Errorf("generator %s panicked: %v", gen.Name(), r)
+			negs, drops, err = nil, nil, fmt.Errorf("generator %s panicked: %v", gen.Name(), r)
 		}
 	}()
-	negs, err = gen.Generate(ctx, p, cands, n)
+	if dr, ok := gen.(dropReporter); ok {
+		negs, drops, err = dr.generateReporting(ctx, p, cands, n)
+	} else {
+		negs, err = gen.Generate(ctx, p, cands, n)
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Not cut to n here: the filters come first, then keepPerPair takes
 	// the first n that passed (a reply's first items may be the weak ones).
@@ -336,7 +351,7 @@ func runOne(ctx context.Context, gen Generator, p Pair, cands []string, n int) (
 			negs[i].Generator = gen.Name()
 		}
 	}
-	return negs, nil
+	return negs, drops, nil
 }
 
 // runEmbedTexts lists every distinct text Run needs embedded, for the

@@ -516,3 +516,40 @@ func TestRunLLMConcurrencyReachesTheLimit(t *testing.T) {
 		t.Fatalf("peak requests in flight %d, want the LLM's limit 8", p)
 	}
 }
+
+// Reply items an LLM generator refuses (schema, analysis rules, copies and
+// repeats) are rejections of the run like the filters' own: counted by
+// reason, listed with their pair, and part of what was generated.
+func TestRunRecordsGeneratorRejections(t *testing.T) {
+	pos := causalPair.Positive
+	badType := itemMountain
+	badType.Type = "Entity-Swap"
+	nonCritical := itemBubbles
+	nonCritical.Node = "R4"
+	unknownNode := itemBubbles
+	unknownNode.Node = "R9"
+	copyOfPositive := itemEthanol
+	copyOfPositive.Text = pos
+	reply := genJSON(t, itemEthanol, badType, nonCritical, unknownNode, copyOfPositive, itemEthanol, "not an object", itemBubbles)
+	f := causalServer(t, []string{causalAnalysisJSON}, []string{reply})
+	res, err := Run(context.Background(), NewCausalGenerator(newTestLLM(t, f, nil)), Request{Pairs: []Pair{causalPair}},
+		DefaultRunConfig(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{RejectUnknownType: 1, RejectNonCritical: 1, RejectUnknownNode: 1, RejectIdentical: 1,
+		RejectDuplicate: 1, RejectMalformed: 1}
+	for reason, n := range want {
+		if got := res.Report.RejectedByReason[reason]; got != n {
+			t.Errorf("rejected %s: %d, want %d (all: %v)", reason, got, n, res.Report.RejectedByReason)
+		}
+	}
+	if res.Report.Kept != 2 || res.Report.Generated != 8 || len(res.Rejected) != 6 {
+		t.Errorf("kept %d of %d generated, %d rejections; want 2 of 8 and 6", res.Report.Kept, res.Report.Generated, len(res.Rejected))
+	}
+	for _, r := range res.Rejected {
+		if r.Negative.QueryID != causalPair.QueryID || r.Negative.Generator != "causal" {
+			t.Errorf("rejection without its pair: %+v", r)
+		}
+	}
+}
