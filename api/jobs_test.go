@@ -256,7 +256,9 @@ func TestGeneratedNegatives(t *testing.T) {
 	negs := mustJSON[struct {
 		Report struct {
 			Generator string `json:"generator"`
+			Generated int    `json:"generated"`
 			Kept      int    `json:"kept"`
+			Surplus   int    `json:"surplus"`
 		} `json:"report"`
 		Negatives []struct {
 			QueryID   string `json:"query_id"`
@@ -264,9 +266,13 @@ func TestGeneratedNegatives(t *testing.T) {
 			Type      string `json:"type"`
 			Generator string `json:"generator"`
 		} `json:"negatives"`
+		Rejected []struct {
+			Reason string `json:"reason"`
+		} `json:"rejected"`
 	}](t, js.do("GET", "/v1/heads/"+head+"/negatives", "", nil), http.StatusOK)
-	if negs.Report.Generator != "offline" || negs.Report.Kept != len(negs.Negatives) || len(negs.Negatives) == 0 {
-		t.Fatalf("head negatives: report %+v, %d negatives", negs.Report, len(negs.Negatives))
+	if negs.Report.Generator != "offline" || negs.Report.Kept != len(negs.Negatives) || len(negs.Negatives) == 0 ||
+		negs.Report.Generated != negs.Report.Kept+len(negs.Rejected)+negs.Report.Surplus {
+		t.Fatalf("head negatives: report %+v, %d negatives, %d rejected", negs.Report, len(negs.Negatives), len(negs.Rejected))
 	}
 	for _, n := range negs.Negatives {
 		if n.QueryID == "" || n.Node == "" || n.Type == "" || n.Generator != "offline" {

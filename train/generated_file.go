@@ -14,15 +14,17 @@ import (
 
 // GeneratedFile is the file, in a head's folder, that holds the run's kept
 // counterfactuals with their provenance (pair, requirement broken, violation
-// type, source, explanation) and the generation report with its shortcut
+// type, source, explanation), the refused ones with their reasons, and the
+// generation report with its shortcut
 // diagnostics and, for LLM generators, the model and prompts: what a head
 // was trained against travels with it.
 const GeneratedFile = "negatives.json"
 
 // generatedDoc is GeneratedFile's content.
 type generatedDoc struct {
-	Report    *negatives.Report    `json:"report"`
-	Negatives []negatives.Negative `json:"negatives"`
+	Report    *negatives.Report     `json:"report"`
+	Negatives []negatives.Negative  `json:"negatives"`
+	Rejected  []negatives.Rejection `json:"rejected"` // absent in files from before it was kept
 }
 
 // SaveGenerated writes res's generated negatives into dir as
@@ -40,7 +42,11 @@ func SaveGenerated(dir string, res *Result) error {
 	if kept == nil {
 		kept = []negatives.Negative{} // [] rather than null when none was kept
 	}
-	b, err := json.MarshalIndent(generatedDoc{Report: res.Generation, Negatives: kept}, "", " ")
+	rejected := res.Rejected
+	if rejected == nil {
+		rejected = []negatives.Rejection{}
+	}
+	b, err := json.MarshalIndent(generatedDoc{Report: res.Generation, Negatives: kept, Rejected: rejected}, "", " ")
 	if err != nil {
 		return fmt.Errorf("encode generated negatives: %w", err)
 	}

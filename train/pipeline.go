@@ -135,12 +135,15 @@ type Result struct {
 	Generation *negatives.Report     `json:"generation,omitempty"`
 	// Generated holds the kept counterfactuals with their provenance, saved
 	// beside the head rather than inlined in every result.
-	Generated   []negatives.Negative `json:"-"`
-	Training    Report               `json:"training"`
-	TimingsS    map[string]float64   `json:"timings_s"`
-	CacheHits   int                  `json:"cache_hits"`
-	CacheMisses int                  `json:"cache_misses"`
-	TestQueries int                  `json:"test_queries"`
+	Generated []negatives.Negative `json:"-"`
+	// Rejected holds the generated negatives the generator or the filters
+	// refused, each with its reason, saved beside the head with Generated.
+	Rejected    []negatives.Rejection `json:"-"`
+	Training    Report                `json:"training"`
+	TimingsS    map[string]float64    `json:"timings_s"`
+	CacheHits   int                   `json:"cache_hits"`
+	CacheMisses int                   `json:"cache_misses"`
+	TestQueries int                   `json:"test_queries"`
 	// Unembeddable lists the texts left out for having no vector (nil when
 	// there are none).
 	Unembeddable *Unembeddable `json:"unembeddable,omitempty"`
@@ -241,11 +244,12 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 
 	if cfg.Negatives == NegGenerated || cfg.Negatives == NegBoth {
 		_, genDone := clock.stage(StageGenerating)
-		gen, kept, err := p.generate(ctx, data, set, trainQrels, mined, cfg.Generation)
+		out, err := p.generate(ctx, data, set, trainQrels, mined, cfg.Generation)
 		if err != nil {
 			return nil, res, err
 		}
-		res.Generation, res.Generated = gen, kept
+		gen := &out.Report
+		res.Generation, res.Generated, res.Rejected = gen, out.Negatives, out.Rejected
 		if note := generationWarning(gen); note != "" {
 			p.emit(StageEvent{Stage: StageGenerating, Note: note, Warn: true})
 		}
@@ -383,9 +387,9 @@ func (p *Pipeline) mine(ctx context.Context, set *Set, qrels eval.Qrels, cfg neg
 // generate asks the Generator for counterfactual negatives of every training
 // pair, filters and scores them with the base encoder (negatives.Run), and
 // adds the kept ones to the set as generated negatives.
-func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, qrels eval.Qrels, mined map[string][]string, cfg negatives.RunConfig) (*negatives.Report, []negatives.Negative, error) {
+func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, qrels eval.Qrels, mined map[string][]string, cfg negatives.RunConfig) (*negatives.Result, error) {
 	if p.Generator == nil {
-		return nil, nil, errors.New("generated negatives requested but no generator is configured")
+		return nil, errors.New("generated negatives requested but no generator is configured")
 	}
 	req := negatives.Request{Candidates: map[string][]string{}}
 	for _, q := range sortedKeys(qrels) {
@@ -416,7 +420,7 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 		}
 		return err
 	}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	byQuery := map[string][]string{}
 	for _, n := range out.Negatives {
@@ -425,7 +429,7 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 	for _, q := range sortedKeys(byQuery) {
 		vecs, err := embed(ctx, byQuery[q])
 		if err != nil {
-			return nil, nil, fmt.Errorf("embed generated negatives: %w", err)
+			return nil, fmt.Errorf("embed generated negatives: %w", err)
 		}
 		for i := range vecs {
 			if isZero(vecs[i]) {
@@ -437,7 +441,7 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 		}
 	}
 	p.emit(StageEvent{Stage: StageGenerating, Done: len(req.Pairs), Total: len(req.Pairs)})
-	return &out.Report, out.Negatives, nil
+	return &out, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
