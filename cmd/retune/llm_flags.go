@@ -51,9 +51,10 @@ func (t *llmTuning) apply(c *negatives.LLMConfig) {
 }
 
 // llmFlags configure train's OpenAI-compatible endpoint; the environment
-// (OPENAI_BASE_URL, OPENAI_API_KEY, RETUNE_LLM_MODEL) gives the defaults.
+// (OPENAI_BASE_URL, OPENAI_API_KEY, RETUNE_LLM_MODEL, OPENAI_ORG_ID) gives
+// the defaults.
 type llmFlags struct {
-	base, model, key *hiddenString
+	base, model, key, org *hiddenString
 	cache            string
 	llmTuning
 }
@@ -63,6 +64,7 @@ func (l *llmFlags) register(fs *flag.FlagSet) {
 	l.base = hiddenFlag(fs, "llm-base-url", env.BaseURL, "OpenAI-compatible base `URL` (OpenAI, Azure, vLLM, Ollama, llama.cpp; default $OPENAI_BASE_URL)")
 	l.model = hiddenFlag(fs, "llm-model", env.Model, "LLM `model` or deployment name (default $RETUNE_LLM_MODEL)")
 	l.key = hiddenFlag(fs, "llm-key", env.APIKey, "LLM API `key` (default $OPENAI_API_KEY)")
+	l.org = hiddenFlag(fs, "llm-org", env.Org, "OpenAI `organization` id sent with requests (default $OPENAI_ORG_ID)")
 	fs.StringVar(&l.cache, "llm-cache", defaultLLMCache, "folder caching LLM replies (reruns pay nothing twice; the server's by default)")
 	l.llmTuning.register(fs, "")
 }
@@ -83,7 +85,7 @@ func (l *llmFlags) validate(usesLLM bool) error {
 // as they happen, so a slow or failing endpoint shows before the run ends.
 func (l *llmFlags) config() negatives.LLMConfig {
 	c := negatives.LLMConfigFromEnv()
-	c.BaseURL, c.Model, c.APIKey, c.CacheDir = l.base.Get(), l.model.Get(), l.key.Get(), l.cache
+	c.BaseURL, c.Model, c.APIKey, c.Org, c.CacheDir = l.base.Get(), l.model.Get(), l.key.Get(), l.org.Get(), l.cache
 	l.apply(&c)
 	c.OnRetry = func(attempt int, wait time.Duration, err error) {
 		fmt.Fprintf(os.Stderr, "llm: request failed (%v); retry %d of %d in %s\n", err, attempt, l.retries, wait.Round(10*time.Millisecond))
