@@ -25,6 +25,9 @@ type statusData struct {
 	Error          string `json:"error,omitempty"`
 	Head           string `json:"head,omitempty"`
 	FineTunedModel string `json:"fine_tuned_model,omitempty"`
+	// LLMUsage is what an LLM generator spent (requests, tokens) in a run
+	// that failed or was cancelled, whose result is not stored.
+	LLMUsage any `json:"llm_usage,omitempty"`
 }
 
 // eventHub wakes event streams when a job's log or status changes, so they

@@ -9,6 +9,7 @@ import (
 
 	"retune/dataset"
 	"retune/model"
+	"retune/negatives"
 	"retune/store"
 	"retune/train"
 )
@@ -30,6 +31,9 @@ type runOutput struct {
 	result train.Result
 	config train.PipelineConfig
 	enc    *model.Encoder
+	// llmUsage is the LLM generator's spending, kept for a run that fails
+	// or is cancelled (a successful one reports it in its result).
+	llmUsage any
 }
 
 // runJob claims a queued job, runs it and records how it ended. A job the
@@ -76,7 +80,7 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 			s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: "saving the trained head failed; see the server log"})
 		}
 	case errors.Is(context.Cause(jobCtx), errUserCancel):
-		s.endJob(poolCtx, id, statusData{Status: store.JobCancelled})
+		s.endJob(poolCtx, id, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
 	case poolCtx.Err() != nil:
 		s.log.Info("job interrupted; it resumes on the next start", "job", id, "s", time.Since(start).Seconds())
 		return
@@ -85,7 +89,7 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 		if p := store.StorageProblem(err); p != "" { // the error itself names server paths
 			msg = p + "; run the job again once the server's operator has fixed it"
 		}
-		s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: msg})
+		s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: msg, LLMUsage: out.llmUsage})
 	}
 	s.log.Info("job ended", "job", id, "s", time.Since(start).Seconds(), "err", err)
 }
@@ -147,7 +151,11 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 	}
 	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided,
 		WorkDir: workDir, Progress: rec.observe}
-	if out.head, out.result, err = p.Run(ctx, data, out.config); err != nil {
+	out.head, out.result, err = p.Run(ctx, data, out.config)
+	if u, ok := gen.(negatives.UsageReporter); ok { // the LLM generators
+		out.llmUsage = u.UsageReport()
+	}
+	if err != nil {
 		return out, err
 	}
 	rec.finish()

@@ -1,0 +1,138 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// naiveLLM is an OpenAI-compatible chat endpoint for the naive generator:
+// each request gets two negatives, or, once refuse is set, a 401 that
+// echoes the Authorization header, as some servers do.
+type naiveLLM struct {
+	srv      *httptest.Server
+	requests atomic.Int64
+	refuse   atomic.Bool
+	authSeen atomic.Value // the last Authorization header
+}
+
+func newNaiveLLM(t *testing.T) *naiveLLM {
+	l := &naiveLLM{}
+	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := l.requests.Add(1)
+		l.authSeen.Store(r.Header.Get("Authorization"))
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/v1/chat/completions" {
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":{"message":"unknown path","type":"invalid_request_error"}}`)
+			return
+		}
+		if l.refuse.Load() {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"error":{"message":"Invalid token: %s","type":"invalid_request_error"}}`, r.Header.Get("Authorization"))
+			return
+		}
+		content, _ := json.Marshal(map[string]any{"negatives": []map[string]string{
+			{"text": fmt.Sprintf("Bakers in the old market sell warm bread and sweet cakes every morning %d.", n)},
+			{"text": fmt.Sprintf("The river floods the valley fields after heavy spring rain in year %d.", n)},
+		}})
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": fmt.Sprint("chatcmpl-", n), "object": "chat.completion", "created": 1, "model": "m",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": string(content)}}},
+			"usage": map[string]int{"prompt_tokens": 50, "completion_tokens": 30, "total_tokens": 80},
+		})
+	}))
+	t.Cleanup(l.srv.Close)
+	return l
+}
+
+// A job can bring its own OpenAI-compatible endpoint and key: the LLM's
+// negatives train the head and travel with it with their provenance; an
+// endpoint refusing the key fails the next job at once, with what it spent
+// and without the key in anything the API shows.
+func TestJobWithOwnLLM(t *testing.T) {
+	llm := newNaiveLLM(t)
+	js := startJobsServer(t, jobsConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	body := func(model string) string {
+		return fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"mined+generated","generator":"naive",
+			"llm":{"base_url":%q,"model":%q,"api_key":"sk-JOBSECRET"},
+			"hyperparameters":{"epochs":1,"per_query":2,"mined_per_query":5,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1", model)
+	}
+
+	job := js.createJob(body("m"))
+	js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")
+	r := js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil)
+	var done struct {
+		Status string `json:"status"`
+		Head   string `json:"head"`
+		Result struct {
+			Generation struct {
+				Kept int `json:"kept"`
+				LLM  struct {
+					BaseURL string   `json:"base_url"`
+					Model   string   `json:"model"`
+					Prompts []string `json:"prompts"`
+				} `json:"llm"`
+				Usage struct {
+					LLM struct {
+						Requests    int64 `json:"requests"`
+						TotalTokens int64 `json:"total_tokens"`
+					} `json:"llm"`
+				} `json:"usage"`
+			} `json:"generation"`
+		} `json:"result"`
+	}
+	json.Unmarshal(r.Body, &done)
+	g := done.Result.Generation
+	if done.Status != "succeeded" || g.Kept == 0 || g.LLM.Model != "m" || g.LLM.BaseURL != llm.srv.URL+"/v1" ||
+		strings.Join(g.LLM.Prompts, ",") != "naive.v1" || g.Usage.LLM.Requests != llm.requests.Load() || g.Usage.LLM.TotalTokens != 80*llm.requests.Load() {
+		t.Fatalf("job with its own LLM: %s (endpoint saw %d requests)", r.Body, llm.requests.Load())
+	}
+	if auth := llm.authSeen.Load(); auth != "Bearer sk-JOBSECRET" {
+		t.Fatalf("the endpoint saw Authorization %q, want the job's key", auth)
+	}
+	negs := mustJSON[struct {
+		Negatives []struct{ Generator, Text string } `json:"negatives"`
+	}](t, js.do("GET", "/v1/heads/"+done.Head+"/negatives", "", nil), http.StatusOK)
+	if len(negs.Negatives) != g.Kept || negs.Negatives[0].Generator != "naive" {
+		t.Fatalf("head negatives: %+v", negs)
+	}
+
+	// Another model (so no cached reply answers) on an endpoint that now
+	// refuses the key.
+	llm.refuse.Store(true)
+	before := llm.requests.Load()
+	failed := js.createJob(body("m2"))
+	evs := js.stream("/v1/fine_tuning/jobs/" + failed.ID + "/events")
+	final := evs[len(evs)-1]
+	var data struct {
+		Status   string `json:"status"`
+		Error    string `json:"error"`
+		LLMUsage struct {
+			LLM struct {
+				Requests int64 `json:"requests"`
+			} `json:"llm"`
+		} `json:"llm_usage"`
+	}
+	json.Unmarshal(final.Data, &data)
+	// A refusal stops the run: at most the requests already in flight
+	// (the default LLM concurrency, 4) were started, all are reported (one
+	// cancelled before it reached the endpoint included).
+	sent, reported := llm.requests.Load()-before, data.LLMUsage.LLM.Requests
+	if data.Status != "failed" || !strings.Contains(data.Error, "answered 401") || sent < 1 || reported < sent || reported > 4 {
+		t.Fatalf("final event of the refused job (endpoint saw %d requests): %s", sent, final.Data)
+	}
+	for _, path := range []string{"/v1/fine_tuning/jobs/" + failed.ID, "/v1/fine_tuning/jobs/" + failed.ID + "/events"} {
+		if b := js.do("GET", path, "", nil).Body; strings.Contains(string(b), "JOBSECRET") {
+			t.Fatalf("GET %s shows the job's API key: %s", path, b)
+		}
+	}
+}
