@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -115,6 +116,11 @@ type LLM struct {
 	// sleep waits between retries; tests replace it to observe waits
 	// without spending them.
 	sleep func(ctx context.Context, d time.Duration) error
+
+	// pauseUntil holds every request back until the time a server's
+	// Retry-After named: a 429 is about the client, not one request.
+	pauseMu    sync.Mutex
+	pauseUntil time.Time
 }
 
 // isAzure reports whether baseURL is an Azure OpenAI resource, which takes

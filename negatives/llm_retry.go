@@ -22,8 +22,9 @@ const maxRetryAfter = 5 * time.Minute
 // text. Each attempt holds one concurrency slot and has its own timeout.
 func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage) (string, error) {
 	req := c.request(msgs)
+	var waited time.Time // the end of the pause this call has already sat out
 	for attempt := 0; ; attempt++ {
-		content, retryAfter, err := c.attempt(ctx, req)
+		content, retryAfter, err := c.attempt(ctx, req, waited)
 		if err == nil {
 			return content, nil
 		}
@@ -43,6 +44,7 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 		wait := retryBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
 		if retryAfter > 0 {
 			wait = min(retryAfter, maxRetryAfter)
+			waited = c.pauseAll(wait)
 		}
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(attempt+1, wait, err)
@@ -55,7 +57,12 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 
 // attempt makes one HTTP request. It returns the server's Retry-After, if
 // any, alongside an error.
-func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest) (string, time.Duration, error) {
+func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, waited time.Time) (string, time.Duration, error) {
+	if d := c.pauseLeft(waited); d > 0 {
+		if err := c.sleep(ctx, d); err != nil {
+			return "", 0, err
+		}
+	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -82,6 +89,30 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest) (st
 		return "", 0, nil
 	}
 	return resp.Choices[0].Message.Content, 0, nil
+}
+
+// pauseAll holds back every request of c for d (a server's Retry-After)
+// and returns when the pause ends.
+func (c *LLM) pauseAll(d time.Duration) time.Time {
+	c.pauseMu.Lock()
+	defer c.pauseMu.Unlock()
+	until := time.Now().Add(d)
+	if until.After(c.pauseUntil) {
+		c.pauseUntil = until
+	}
+	return until
+}
+
+// pauseLeft is how long a request must still wait for a pause to end; a
+// caller that has sat out the pause ending at waited waits only for a
+// later one (another request's Retry-After).
+func (c *LLM) pauseLeft(waited time.Time) time.Duration {
+	c.pauseMu.Lock()
+	defer c.pauseMu.Unlock()
+	if !c.pauseUntil.After(waited) {
+		return 0
+	}
+	return time.Until(c.pauseUntil)
 }
 
 // RefusedError is an answer no retry or other pair can change: the

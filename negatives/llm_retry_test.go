@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,5 +122,45 @@ func TestLLMIsRetryable(t *testing.T) {
 				t.Errorf("isRetryable(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+// A 429's Retry-After holds back every request of the client, not only the
+// one that got it: a call started during the pause waits for its end.
+func TestLLMRetryAfterPausesAllRequests(t *testing.T) {
+	var mu sync.Mutex
+	var at []time.Time
+	f := newFakeChat(t, func(call int, _ fakeRequest) fakeReply {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+		if call == 0 {
+			return fakeReply{Status: 429, Header: map[string]string{"Retry-After": "1"}}
+		}
+		return okReply(llmTestGood)
+	})
+	c := newTestLLM(t, f, nil)
+	var wg sync.WaitGroup
+	call := func(user string) {
+		defer wg.Done()
+		var got llmTestReply
+		if err := c.JSON(context.Background(), "s", user, llmTestSchema, &got); err != nil {
+			t.Error(err)
+		}
+	}
+	wg.Add(2)
+	go call("first")
+	for f.count() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	go call("second")
+	wg.Wait()
+	if len(at) != 3 {
+		t.Fatalf("%d requests, want 3 (the 429, its retry, the second call)", len(at))
+	}
+	for i, ts := range at[1:] {
+		if gap := ts.Sub(at[0]); gap < 900*time.Millisecond {
+			t.Errorf("request %d went %v after the 429 that asked for 1 s", i+2, gap)
+		}
 	}
 }
