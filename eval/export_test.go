@@ -7,6 +7,7 @@ var (
 	ClusterCorpus            = clusterCorpus
 	TieQueries               = tieQueries
 	RequireBatchEqualsSearch = requireBatchEqualsSearch
+	TopicCorpus              = topicCorpus
 )
 
 // SetBatchMinQueries sets batchMinQueries and returns a function that puts

@@ -3,6 +3,7 @@ package negatives
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 
 	"retune/eval"
@@ -14,6 +15,41 @@ type MineConfig struct {
 	RankTo   int     `json:"rank_to"`
 	Margin   float64 `json:"margin"`    // skip docs scoring above Margin × positive score (default 0.95)
 	PerQuery int     `json:"per_query"` // negatives per query (default 15)
+	// Exact ranks every query against the whole corpus even where an IVF
+	// would be used (see UseIVF).
+	Exact bool `json:"exact,omitempty"`
+}
+
+// Searcher ranks queries against a corpus: an exact *eval.Index or an
+// approximate *eval.IVF.
+type Searcher interface {
+	SearchBatch(qs [][]float32, k, workers int) [][]eval.Scored
+}
+
+// IVF settings for mining: an IVF pays for itself when many queries rank a
+// large corpus (its build costs about as much as ranking a few thousand
+// queries exactly); below these sizes mining is exact.
+const (
+	ivfMinDocs    = 100_000
+	ivfMinQueries = 20_000
+)
+
+// UseIVF reports whether mining queries queries over docs documents should
+// search an IVF, and with how many lists and probes: about 2·√docs lists,
+// one in sixteen probed, so a query scans about a sixteenth of the corpus.
+func (c MineConfig) UseIVF(docs, queries int) (lists, probe int, ok bool) {
+	if c.Exact || docs < ivfMinDocs || queries < ivfMinQueries {
+		return 0, 0, false
+	}
+	lists = min(8192, max(256, int(2*math.Sqrt(float64(docs)))))
+	return lists, max(8, lists/16), true
+}
+
+// IVFReport says that mining searched an IVF, not the exact corpus.
+type IVFReport struct {
+	Lists  int     `json:"lists"`
+	Probe  int     `json:"probe"`
+	BuildS float64 `json:"build_s"`
 }
 
 // DefaultMineConfig is the issue's default window, margin and count.
@@ -37,6 +73,8 @@ type MineReport struct {
 	// Queries and Negatives).
 	MinedQueries   int `json:"mined_queries,omitempty"`
 	MinedNegatives int `json:"mined_negatives,omitempty"`
+	// IVF is set when mining searched an approximate index (UseIVF).
+	IVF *IVFReport `json:"ivf,omitempty"`
 }
 
 // mineChunk is how many queries Mine ranks at a time: it checks for a
@@ -51,7 +89,7 @@ const mineChunk = 8192
 // lowest score (those least likely to be relevant), and the report counts it.
 // Ranking costs queries × corpus: ctx stops it between chunks of queries, and
 // progress (when not nil) is called with the number of queries done.
-func Mine(ctx context.Context, ix *eval.Index, docVec func(id string) []float32, queryIDs []string, queryVecs [][]float32,
+func Mine(ctx context.Context, ix Searcher, docVec func(id string) []float32, queryIDs []string, queryVecs [][]float32,
 	positives map[string]map[string]int, cfg MineConfig, progress func(done int)) (map[string][]string, MineReport, error) {
 	if cfg.RankTo <= cfg.RankFrom || cfg.RankFrom < 0 || cfg.PerQuery <= 0 {
 		return nil, MineReport{}, fmt.Errorf("mine: bad window [%d,%d) or count %d", cfg.RankFrom, cfg.RankTo, cfg.PerQuery)

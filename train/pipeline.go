@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"retune/dataset"
 	"retune/eval"
@@ -357,6 +358,7 @@ func (p *Pipeline) provided(ctx context.Context, set *Set, trainQrels eval.Qrels
 	rep.Negatives += mrep.Negatives
 	rep.FallbackQueries, rep.FallbackNegs = mrep.FallbackQueries, mrep.FallbackNegs
 	rep.MarginRejected, rep.PositivesSkipped = mrep.MarginRejected, mrep.PositivesSkipped
+	rep.IVF = mrep.IVF
 	return mined, rep, nil
 }
 
@@ -376,12 +378,22 @@ func (p *Pipeline) mine(ctx context.Context, set *Set, qrels eval.Qrels, cfg neg
 			qv = append(qv, v)
 		}
 	}
+	var search negatives.Searcher = ix
+	var ivf *negatives.IVFReport
+	if lists, probe, ok := cfg.UseIVF(ix.Len(), len(qids)); ok {
+		start := time.Now()
+		p.emit(StageEvent{Stage: StageMining, Note: fmt.Sprintf("building an IVF (%d lists, %d probed per query) to mine %d queries over %d documents; --mine-exact ranks them exactly", lists, probe, len(qids), ix.Len())})
+		search = eval.NewIVF(ix, lists, probe, 1) // a fixed seed: the same data mines the same negatives
+		ivf = &negatives.IVFReport{Lists: lists, Probe: probe, BuildS: time.Since(start).Seconds()}
+	}
 	before := total - len(qrels)
-	return negatives.Mine(ctx, ix, func(id string) []float32 { return set.DocVecs[id] }, qids, qv, qrels, cfg, func(done int) {
+	mined, rep, err := negatives.Mine(ctx, search, func(id string) []float32 { return set.DocVecs[id] }, qids, qv, qrels, cfg, func(done int) {
 		if before+done < total { // the stage's end is reported with its note
 			p.emit(StageEvent{Stage: StageMining, Done: before + done, Total: total})
 		}
 	})
+	rep.IVF = ivf
+	return mined, rep, err
 }
 
 // generate asks the Generator for counterfactual negatives of every training

@@ -55,7 +55,7 @@ func (t *llmTuning) apply(c *negatives.LLMConfig) {
 // the defaults.
 type llmFlags struct {
 	base, model, key, org *hiddenString
-	cache            string
+	cache                 string
 	llmTuning
 }
 

@@ -30,6 +30,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 	fs.IntVar(&cfg.Generation.Filter.MinWords, "gen-min-words", cfg.Generation.Filter.MinWords, "reject generated negatives shorter than this many words")
 	fs.IntVar(&cfg.Mine.PerQuery, "mined", cfg.Mine.PerQuery, "mined negatives per query")
 	fs.Float64Var(&cfg.Mine.Margin, "margin", cfg.Mine.Margin, "skip mined docs scoring above margin × positive")
+	fs.BoolVar(&cfg.Mine.Exact, "mine-exact", false, "rank every training query against the whole corpus even when an IVF would mine (100,000+ documents and 20,000+ queries)")
 	fs.StringVar(&t.Apply, "apply", t.Apply, "shared (queries and documents) | query")
 	fs.IntVar(&t.Epochs, "epochs", t.Epochs, "maximum epochs")
 	fs.Float64Var(&t.LR, "lr", t.LR, "AdamW learning rate")
