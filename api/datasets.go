@@ -75,7 +75,7 @@ func (s *Server) ingestDataset(ctx context.Context, id string, r *http.Request) 
 	if err != nil {
 		return store.Dataset{}, err
 	}
-	up, err := receiveUpload(r, &upload{dir: dir, maxExtract: bundleExpansion * s.cfg.MaxUploadBytes, tempDir: s.store.TempDir})
+	up, err := receiveUpload(r, &upload{dir: dir, maxExtract: bundleExpansion * s.cfg.MaxUploadBytes, tempDir: s.store.TempDir, ctx: ctx})
 	if err != nil {
 		return store.Dataset{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -56,26 +57,32 @@ func (up *upload) receiveBundle(part io.Reader) error {
 		}
 		return fmt.Errorf("store the bundle: %w", err)
 	}
-	entries, err := openBundle(archive)
+	budget := newExpansionBudget(up.maxExtract)
+	entries, err := openBundle(up.ctx, archive, budget)
 	if err != nil {
 		return err
 	}
 	defer entries.Close()
-	files, err := bundleLayout(entries.names())
+	names, err := entries.names()
 	if err != nil {
 		return err
 	}
-	budget := &expansionBudget{left: up.maxExtract}
+	files, err := bundleLayout(names)
+	if err != nil {
+		return err
+	}
 	return entries.each(func(name string, r io.Reader) error {
 		rel, ok := files[name]
 		if !ok {
 			return nil
 		}
-		if err := up.save(budget.reader(r), partBundle, rel); err != nil {
-			if budget.exceeded {
-				return &uploadError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
-					"bundle unpacks to more than %d bytes (%dx the upload limit); send the files as parts, or ask the server's operator to raise retune serve --max-upload-mb",
-					up.maxExtract, bundleExpansion)}
+		if _, tarred := entries.(tarEntries); !tarred {
+			r = budget.reader(r) // a tar's whole stream is counted already
+		}
+		if err := up.save(r, partBundle, rel); err != nil {
+			var ue *uploadError
+			if errors.As(err, &ue) {
+				return ue // the unpack cap, or a damaged entry
 			}
 			return fmt.Errorf("bundle entry %s: %w", name, err)
 		}
@@ -123,6 +130,9 @@ func bundleLayout(names []string) (map[string]string, error) {
 			files[n] = rel
 		case strings.HasPrefix(rel, qrelsDir+"/") && strings.HasSuffix(rel, ".tsv"):
 			split := strings.TrimSuffix(strings.TrimPrefix(rel, qrelsDir+"/"), ".tsv")
+			if strings.Contains(split, "/") || strings.HasPrefix(split, ".") {
+				continue // a sub-folder, or macOS's ._test.tsv: not a split
+			}
 			if !splitName.MatchString(split) {
 				return nil, badUpload("part %q: %s: split name %q must be 1-64 letters, digits, '_' or '-'", partBundle, n, split)
 			}
@@ -135,13 +145,13 @@ func bundleLayout(names []string) (map[string]string, error) {
 // bundleEntries is an opened archive: its regular files' names, cleaned
 // and slash-separated, and a way to read them in archive order.
 type bundleEntries interface {
-	names() []string
+	names() ([]string, error)
 	each(fn func(name string, r io.Reader) error) error
 	io.Closer
 }
 
 // openBundle recognises a zip, a tar or a gzipped tar by its first bytes.
-func openBundle(file string) (bundleEntries, error) {
+func openBundle(ctx context.Context, file string, budget *expansionBudget) (bundleEntries, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
@@ -158,9 +168,9 @@ func openBundle(file string) (bundleEntries, error) {
 		}
 		return zipEntries{zr}, nil
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
-		return tarEntries{file: file, gzipped: true}, nil
+		return tarEntries{file: file, gzipped: true, ctx: ctx, budget: budget}, nil
 	case len(head) >= 262 && string(head[257:262]) == "ustar":
-		return tarEntries{file: file}, nil
+		return tarEntries{file: file, ctx: ctx, budget: budget}, nil
 	}
 	return nil, badUpload("part %q must be a .zip, .tar or .tar.gz of the dataset folder", partBundle)
 }
@@ -177,14 +187,14 @@ func entryName(name string) (string, bool) {
 
 type zipEntries struct{ zr *zip.ReadCloser }
 
-func (z zipEntries) names() []string {
+func (z zipEntries) names() ([]string, error) {
 	var out []string
 	for _, f := range z.zr.File {
 		if n, ok := entryName(f.Name); ok && f.Mode().IsRegular() {
 			out = append(out, n)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (z zipEntries) Close() error { return z.zr.Close() }
@@ -208,9 +218,15 @@ func (z zipEntries) each(fn func(string, io.Reader) error) error {
 	return nil
 }
 
+// tarEntries reads a tar twice (names, then the entries used), each time
+// from the start: every byte either pass decompresses, skipped entries'
+// included, counts against the upload's unpack cap, so a gzip bomb in an
+// entry the dataset does not even use stops at the cap.
 type tarEntries struct {
 	file    string
 	gzipped bool
+	ctx     context.Context
+	budget  *expansionBudget
 }
 
 func (t tarEntries) walk(fn func(h *tar.Header, name string, r io.Reader) error) error {
@@ -228,11 +244,19 @@ func (t tarEntries) walk(fn func(h *tar.Header, name string, r io.Reader) error)
 		defer gz.Close()
 		r = gz
 	}
-	tr := tar.NewReader(r)
+	// Each pass has the whole cap: a legitimate tar is read twice.
+	tr := tar.NewReader(newExpansionBudget(t.budget.limit).reader(r))
 	for {
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
+		}
+		var ue *uploadError
+		if errors.As(err, &ue) {
+			return ue // the unpack cap
 		}
 		if err != nil {
 			return badUpload("part %q: not a readable tar: %v", partBundle, err)
@@ -249,14 +273,13 @@ func (t tarEntries) walk(fn func(h *tar.Header, name string, r io.Reader) error)
 
 func (t tarEntries) Close() error { return nil } // each walk opens and closes the file
 
-func (t tarEntries) names() []string {
+func (t tarEntries) names() ([]string, error) {
 	var out []string
-	// A damaged tar lists what precedes the damage; each reports the error.
-	_ = t.walk(func(_ *tar.Header, n string, _ io.Reader) error {
+	err := t.walk(func(_ *tar.Header, n string, _ io.Reader) error {
 		out = append(out, n)
 		return nil
 	})
-	return out
+	return out, err
 }
 
 func (t tarEntries) each(fn func(string, io.Reader) error) error {
@@ -274,7 +297,8 @@ type archiveReader struct {
 
 func (a *archiveReader) Read(p []byte) (int, error) {
 	n, err := a.r.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) {
+	var ue *uploadError
+	if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &ue) {
 		err = badUpload("part %q: %s is damaged: %v", partBundle, a.name, err)
 	}
 	return n, err
@@ -282,8 +306,17 @@ func (a *archiveReader) Read(p []byte) (int, error) {
 
 // expansionBudget caps the bytes unpacked across a bundle's files.
 type expansionBudget struct {
-	left     int64
-	exceeded bool
+	left, limit int64
+}
+
+func newExpansionBudget(limit int64) *expansionBudget {
+	return &expansionBudget{left: limit, limit: limit}
+}
+
+func (b *expansionBudget) tooLarge() error {
+	return &uploadError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
+		"bundle unpacks to more than %d bytes (%dx the upload limit); send the files as parts, or ask the server's operator to raise retune serve --max-upload-mb",
+		b.limit, bundleExpansion)}
 }
 
 func (b *expansionBudget) reader(r io.Reader) io.Reader { return budgetReader{b, r} }
@@ -300,8 +333,7 @@ func (br budgetReader) Read(p []byte) (int, error) {
 		if n, err := br.r.Read(one[:]); n == 0 && err != nil {
 			return 0, err
 		}
-		br.b.exceeded = true
-		return 0, errors.New("bundle expansion limit reached")
+		return 0, br.b.tooLarge()
 	}
 	if int64(len(p)) > br.b.left {
 		p = p[:br.b.left]

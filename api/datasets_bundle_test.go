@@ -77,11 +77,12 @@ func TestDatasetUploadBundle(t *testing.T) {
 	fx := newBEIRFixture()
 	want := mustJSON[datasetJSON](t, js.upload(fx.parts("parts")...), http.StatusCreated)
 
-	junk := []archiveFile{{"__MACOSX/scifact/._corpus.jsonl", "junk"}, {"scifact/README.md", "about"}, {"../corpus.jsonl", "escape"}}
+	junk := []archiveFile{{"__MACOSX/scifact/._corpus.jsonl", "junk"}, {"scifact/README.md", "about"}, {"../corpus.jsonl", "escape"},
+		{"scifact/qrels/._test.tsv", "mac metadata"}, {"scifact/qrels/old/test.tsv", "an older copy"}}
 	for name, bundle := range map[string]string{
 		"zip, top folder":  zipOf(t, append(fx.files("scifact/"), junk...)...),
 		"zip, flat":        zipOf(t, fx.files("")...),
-		"tar.gz":           tarOf(t, true, append([]archiveFile{{"scifact/", ""}}, fx.files("scifact/")...)...),
+		"tar.gz":           tarOf(t, true, append(append([]archiveFile{{"scifact/", ""}}, fx.files("scifact/")...), junk...)...),
 		"tar, ./ prefixed": tarOf(t, false, fx.files("./")...),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -100,6 +101,8 @@ func TestDatasetUploadBundle(t *testing.T) {
 	}
 
 	bomb := zipOf(t, archiveFile{"corpus.jsonl", strings.Repeat(" ", 1<<20)})
+	// In a tar the whole stream counts, entries the dataset does not use too.
+	tarBomb := tarOf(t, true, append(fx.files(""), archiveFile{"padding.bin", strings.Repeat("\x00", 1<<20)})...)
 	for _, tc := range []struct {
 		name   string
 		parts  []formPart
@@ -112,8 +115,9 @@ func TestDatasetUploadBundle(t *testing.T) {
 		{"missing queries", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")[0], fx.files("")[2])}}, 400, `missing part "queries"`},
 		{"bad split", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files(""), archiveFile{"qrels/a b.tsv", fx.qrelsTest})...)}}, 400, `split name "a b"`},
 		{"bad line", []formPart{{"bundle", "x.zip", zipOf(t, append([]archiveFile{{"corpus.jsonl", "{oops\n"}}, fx.files("")[1:]...)...)}}, 400, "corpus.jsonl: line 1"},
-		{"truncated", []formPart{{"bundle", "x.tgz", tarOf(t, true, fx.files("")...)[:200]}}, 400, "part \"bundle\""},
+		{"truncated", []formPart{{"bundle", "x.tgz", tarOf(t, true, fx.files("")...)[:200]}}, 400, "not a readable tar"},
 		{"bomb", []formPart{{"bundle", "x.zip", bomb}}, 413, "bundle unpacks to more than 655360 bytes"},
+		{"tar bomb in an unused entry", []formPart{{"bundle", "x.tgz", tarBomb}}, 413, "bundle unpacks to more than 655360 bytes"},
 		{"bundle and parts", append(fx.parts(""), formPart{"bundle", "x.zip", zipOf(t, fx.files("")...)}), 400, "not both"},
 		{"parts after bundle", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")...)}, {"corpus", "c.jsonl", fx.corpus}}, 400, "not both"},
 		{"bundle twice", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")...)}, {"bundle", "x.zip", zipOf(t, fx.files("")...)}}, 400, `part "bundle" sent twice`},

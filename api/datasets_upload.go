@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -73,9 +74,10 @@ type upload struct {
 	files  map[string]storedFile
 	splits []string
 
-	bundled    bool  // a bundle part came
-	loose      int   // data parts other than a bundle
-	maxExtract int64 // what a bundle may unpack to
+	bundled    bool            // a bundle part came
+	loose      int             // data parts other than a bundle
+	maxExtract int64           // what a bundle may unpack to
+	ctx        context.Context // the request's: unpacking stops when the client goes
 	// tempDir makes a scratch folder outside dir (whose files are the
 	// dataset's) for a bundle's archive.
 	tempDir func(pattern string) (string, error)

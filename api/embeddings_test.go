@@ -182,6 +182,9 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	if r := c.do("GET", "/v1/nothing", "", nil); r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), "no route") {
 		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
 	}
+	if r := c.do("GET", "/v1/nothing?a=1&a=2", "", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("unknown route with a repeated parameter: %d %s, want its 404", r.Status, r.Body)
+	}
 	// HEAD works wherever GET does, without a body.
 	for _, path := range []string{"/healthz", "/v1/models", "/v1/datasets"} {
 		w := httptest.NewRecorder()

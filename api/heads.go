@@ -140,7 +140,7 @@ func (s *Server) headNegatives(c *gin.Context) {
 	}
 	f, err := os.Open(filepath.Join(dir, train.GeneratedFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		notFound(c, fmt.Sprintf("head %s was trained without generated negatives (negatives none or mined)", id))
+		notFound(c, fmt.Sprintf("head %s has no stored generated negatives: it was trained without them (negatives none or mined), by a job that ended before this server kept them, or uploaded without a negatives part", id))
 		return
 	}
 	if err != nil {

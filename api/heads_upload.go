@@ -107,6 +107,9 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 		return store.Head{}, err
 	}
 	if err := os.Rename(negs, filepath.Join(dir, train.GeneratedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if rmErr := s.store.RemoveDir(store.KindHeads, row.ID); rmErr != nil {
+			s.log.Error("discard head files", "head", row.ID, "err", rmErr)
+		}
 		return store.Head{}, err
 	}
 	created, err := s.store.CreateHead(ctx, row)

@@ -88,7 +88,7 @@ func TestHeadUpload(t *testing.T) {
 
 	// Without a negatives part there is nothing to serve; with one, it is
 	// served as sent.
-	wantAPIError(t, js.do("GET", "/v1/heads/"+got.ID+"/negatives", "", nil), http.StatusNotFound, "trained without generated negatives")
+	wantAPIError(t, js.do("GET", "/v1/heads/"+got.ID+"/negatives", "", nil), http.StatusNotFound, "has no stored generated negatives")
 	negs := `{"report":{"generator":"causal","pairs":1,"generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{"entity_shift":1},` +
 		`"empty_pairs":0,"surplus":0,"failures":0,"not_run":0,"diagnostics":{},"elapsed_s":1,` +
 		`"llm":{"base_url":"http://llm/v1","model":"m","temperature":0.7,"prompts":["causal_analysis.v1","causal_generate.v1"]}},` +

@@ -36,6 +36,10 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 // singleQueryValues refuses a query parameter given more than once
 // (?format=onnx&format=bogus): which one a handler reads would be a guess.
 func singleQueryValues(c *gin.Context) {
+	if c.FullPath() == "" {
+		c.Next() // no such route: its 404 comes first
+		return
+	}
 	for name, vals := range c.Request.URL.Query() {
 		if len(vals) > 1 {
 			badRequestParam(c, name, fmt.Sprintf("query parameter %q is given %d times; give it once", name, len(vals)))

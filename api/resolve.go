@@ -140,12 +140,14 @@ type cachedHead struct {
 func newHeadCache() *headCache { return &headCache{heads: map[string]cachedHead{}} }
 
 func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, id string, enc *model.Encoder) (*model.Head, error) {
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
+	// Hashed before the lock: the first call after an encoder opens reads
+	// all of its files, and must not hold up every other head's requests.
 	sum, err := enc.Checksum()
 	if err != nil {
 		return nil, err
 	}
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
 	if c, ok := hc.heads[id]; ok && c.encoder == encName && c.encoderSum == sum {
 		return c.head, nil
 	}

@@ -35,7 +35,7 @@ func parseLimit(c *gin.Context, def, max int) (int, bool) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || !isDigits(raw) || n < 1 || n > max {
-		badRequest(c, fmt.Sprintf("limit must be an integer from 1 to %d, got %q", max, raw))
+		badRequestParam(c, "limit", fmt.Sprintf("limit must be an integer from 1 to %d, got %q", max, raw))
 		return 0, false
 	}
 	return n, true

@@ -134,9 +134,9 @@ func checkOut(req Request) (string, error) {
 		st, err := os.Stat(out)
 		switch {
 		case err == nil && st.IsDir(), strings.HasSuffix(out, string(filepath.Separator)),
-			errors.Is(err, fs.ErrNotExist) && !strings.HasSuffix(out, ".onnx"):
+			errors.Is(err, fs.ErrNotExist) && !strings.EqualFold(filepath.Ext(out), ".onnx"):
 			out = filepath.Join(out, HeadONNXName)
-		case !strings.HasSuffix(out, ".onnx"):
+		case !strings.EqualFold(filepath.Ext(out), ".onnx"):
 			return "", fmt.Errorf("export: %s: an ONNX file name ends in .onnx (or give a folder to receive %s)", out, HeadONNXName)
 		}
 		if ok, err := existing(out, false); !ok || err != nil {

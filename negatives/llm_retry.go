@@ -147,11 +147,22 @@ func (e *redactedError) Error() string {
 func (e *redactedError) Unwrap() error { return e.err }
 
 func redact(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+	if err == nil || secret == "" {
+		return err
+	}
+	if len(secret) < minRedactLen {
+		// A placeholder key ("x", "none") would garble every message:
+		// hide it only where a server echoes the header.
+		secret = "Bearer " + secret
+	}
+	if !strings.Contains(err.Error(), secret) {
 		return err
 	}
 	return &redactedError{err: err, secret: secret}
 }
+
+// minRedactLen is the shortest key redacted wherever it appears.
+const minRedactLen = 8
 
 // timeoutError marks an attempt that ran past LLMConfig.Timeout.
 type timeoutError struct {

@@ -164,3 +164,18 @@ func TestLLMRetryAfterPausesAllRequests(t *testing.T) {
 		}
 	}
 }
+
+// A long key is hidden wherever it appears; a short placeholder key only
+// where a server echoes the header, so it cannot garble other words.
+func TestRedact(t *testing.T) {
+	for _, tt := range []struct{ msg, key, want string }{
+		{"upstream saw sk-SECRET42 twice: sk-SECRET42", "sk-SECRET42", "upstream saw <redacted> twice: <redacted>"},
+		{"context deadline exceeded", "x", "context deadline exceeded"},
+		{"Invalid token: Bearer x", "x", "Invalid token: <redacted>"},
+		{"no key here", "", "no key here"},
+	} {
+		if got := redact(errors.New(tt.msg), tt.key).Error(); got != tt.want {
+			t.Errorf("redact(%q, %q) = %q, want %q", tt.msg, tt.key, got, tt.want)
+		}
+	}
+}

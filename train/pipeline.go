@@ -313,7 +313,7 @@ func generationWarning(r *negatives.Report) string {
 	var parts []string
 	if r.Kept == 0 {
 		var reasons []string
-		for _, reason := range negatives.RejectReasons {
+		for _, reason := range sortedKeys(r.RejectedByReason) { // the generator's own reasons too
 			if n := r.RejectedByReason[reason]; n > 0 {
 				reasons = append(reasons, fmt.Sprintf("%s %d", reason, n))
 			}

@@ -27,6 +27,9 @@ func runEval(ctx context.Context, args []string) error {
 	if err := df.check(fs, "split"); err != nil {
 		return err
 	}
+	if err := moveLegacyCaches(cacheDir.Get(), "", os.Stderr); err != nil {
+		return err
+	}
 	enc, data, _, err := ef.openWithData(ctx, func() (*dataset.BEIR, map[string][]string, error) {
 		return df.load(*split, "", *split)
 	})

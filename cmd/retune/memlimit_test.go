@@ -14,18 +14,21 @@ import (
 func TestSetMemoryLimit(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
-	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
-		t.Skip("GOMEMLIMIT is set in the environment")
+	for _, v := range []string{"GOMEMLIMIT", "AUTOMEMLIMIT"} {
+		if _, set := os.LookupEnv(v); set {
+			t.Skipf("%s is set in the environment", v)
+		}
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
 	setMemoryLimit()
 	got := debug.SetMemoryLimit(-1)
-	total, err := memlimit.FromSystem()
+	// The same source the code uses: a cgroup's limit, else the RAM.
+	total, err := memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got == math.MaxInt64 || got > int64(total) || got < int64(float64(total)*memoryRatio/2) {
-		t.Fatalf("memory limit %d, want about %.0f%% of this machine's %d bytes (or of a lower cgroup limit)", got, 100*memoryRatio, total)
+	if want := int64(float64(total) * memoryRatio); got < want*99/100 || got > want*101/100 {
+		t.Fatalf("memory limit %d, want %.0f%% of the %d bytes this process may use", got, 100*memoryRatio, total)
 	}
 
 	t.Setenv("GOMEMLIMIT", "123MiB")

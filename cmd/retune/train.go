@@ -100,6 +100,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err := llm.validate(usesLLM); err != nil {
 		return usageError{err}
 	}
+	if err := moveLegacyCaches(cacheDir.Get(), llm.cache, os.Stderr); err != nil {
+		return err
+	}
 	if *rewrite && *generator != "" && *generator != negatives.KindOffline {
 		return usageError{fmt.Errorf("--gen-rewrite-candidates applies to the offline generator only, not %q", *generator)}
 	}

@@ -27,7 +27,7 @@ func (e *KeyError) Error() string {
 	case e.Twice:
 		return fmt.Sprintf("field %q appears twice", e.Path)
 	case e.Null:
-		return fmt.Sprintf("field %q is null: leave it out to use its default", e.Path)
+		return fmt.Sprintf("field %q is null: give it a value (or leave it out, if it is optional, for its default)", e.Path)
 	}
 	return fmt.Sprintf("unknown field %q (field names are case-sensitive: %q)", e.Path, e.Field)
 }
@@ -40,8 +40,9 @@ var (
 // ExactKeys checks data, which encoding/json has already decoded into a
 // value of type t without error, for keys that name t's struct fields in
 // another case, for duplicate keys and for struct fields set to null, at
-// any depth. Maps and types with their own UnmarshalJSON are the client's:
-// their keys and values are left alone (json.RawMessage included).
+// any depth. Map keys are the client's, and a map value may be null;
+// values of types with their own UnmarshalJSON (json.RawMessage included)
+// are left alone entirely.
 func ExactKeys(data []byte, t reflect.Type) error {
 	return exactKeys(json.RawMessage(data), t, "")
 }
