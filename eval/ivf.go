@@ -31,10 +31,10 @@ type IVF struct {
 
 // ivfSample caps the documents k-means trains on, per list: enough for
 // stable centroids, while training stays a small part of a build.
-const ivfSample = 64
+const ivfSample = 40
 
 // ivfIters is the number of k-means rounds.
-const ivfIters = 10
+const ivfIters = 8
 
 // NewIVF builds an IVF over ix's documents with nlist lists (at most the
 // number of documents) that searches the nprobe lists nearest each query.
