@@ -27,6 +27,7 @@ type hyperparameters struct {
 	Rank               int     `json:"rank"`
 	MinedPerQuery      int     `json:"mined_per_query"`
 	Margin             float64 `json:"margin"`
+	MineExact          bool    `json:"mine_exact"`
 	PerQuery           int     `json:"per_query"`
 	GenMaxCos          float64 `json:"gen_max_cos"`
 	GenMinWords        int     `json:"gen_min_words"`
@@ -60,7 +61,7 @@ func (h hyperparameters) pipelineConfig(negatives string) train.PipelineConfig {
 		Seed: h.Seed, DevFraction: h.DevFraction, Patience: h.Patience,
 		Apply: h.Apply, Bias: h.Bias, Rank: h.Rank,
 	}
-	cfg.Mine.PerQuery, cfg.Mine.Margin = h.MinedPerQuery, h.Margin
+	cfg.Mine.PerQuery, cfg.Mine.Margin, cfg.Mine.Exact = h.MinedPerQuery, h.Margin, h.MineExact
 	cfg.Generation.PerQuery = h.PerQuery
 	cfg.Generation.Filter.MaxCosToPositive, cfg.Generation.Filter.MinWords = h.GenMaxCos, h.GenMinWords
 	cfg.TrainSplit, cfg.TestSplit = h.TrainSplit, h.TestSplit
