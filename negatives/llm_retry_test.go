@@ -150,8 +150,12 @@ func TestLLMRetryAfterPausesAllRequests(t *testing.T) {
 	}
 	wg.Add(2)
 	go call("first")
-	for f.count() == 0 {
-		time.Sleep(time.Millisecond)
+	// The second call starts once the client has read the 429 (a request
+	// sent before it arrived could not have been held back).
+	for deadline := time.Now().Add(5 * time.Second); c.pauseLeft(time.Time{}) <= 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the client never paused for the 429's Retry-After")
+		}
 	}
 	go call("second")
 	wg.Wait()
