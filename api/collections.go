@@ -33,6 +33,17 @@ type collectionObject struct {
 	CreatedAt int64   `json:"created_at"` // unix seconds, as OpenAI objects
 	// Unembeddable lists the documents left out for having no vector.
 	Unembeddable json.RawMessage `json:"unembeddable,omitempty"`
+	// Queued is set while an indexing collection waits for a slot, every
+	// slot being taken by other collections (serve --workers).
+	Queued bool `json:"queued,omitempty"`
+}
+
+// collectionView is c as the API shows it, with whether it waits for an
+// indexing slot.
+func (s *Server) collectionView(c store.Collection) collectionObject {
+	v := toCollectionObject(c)
+	v.Queued = c.Status == store.CollectionIndexing && s.cols.queued(c.ID)
+	return v
 }
 
 func toCollectionObject(c store.Collection) collectionObject {
@@ -58,7 +69,7 @@ func (s *Server) createCollection(c *gin.Context) {
 		s.writeCollectionError(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, toCollectionObject(col))
+	c.JSON(http.StatusAccepted, toCollectionObject(col)) // its run has only just been started
 }
 
 func (s *Server) listCollections(c *gin.Context) {
@@ -73,7 +84,7 @@ func (s *Server) listCollections(c *gin.Context) {
 	}
 	data := make([]collectionObject, len(cols))
 	for i, col := range cols {
-		data[i] = toCollectionObject(col)
+		data[i] = s.collectionView(col)
 	}
 	c.JSON(http.StatusOK, newList(data, more))
 }
@@ -88,7 +99,7 @@ func (s *Server) getCollection(c *gin.Context) {
 		s.writeCollectionError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toCollectionObject(col))
+	c.JSON(http.StatusOK, s.collectionView(col))
 }
 
 func (s *Server) deleteCollection(c *gin.Context) {

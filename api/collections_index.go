@@ -45,7 +45,7 @@ func (s *Server) startIndexing(col store.Collection) {
 	}
 	go func() {
 		defer done()
-		if err := s.cols.acquire(ctx); err != nil {
+		if err := s.cols.acquire(ctx, col.ID); err != nil {
 			return
 		}
 		defer s.cols.release()

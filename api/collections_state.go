@@ -40,8 +40,9 @@ type loadedCollection struct {
 }
 
 type indexRun struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	started bool // it holds an indexing slot (guarded by collectionState.mu)
 }
 
 func newCollectionState(indexers int) *collectionState {
@@ -224,14 +225,29 @@ func (st *collectionState) stopRun(id string) {
 	}
 }
 
-// acquire waits for an indexing slot; release must follow a nil error.
-func (st *collectionState) acquire(ctx context.Context) error {
+// acquire waits for an indexing slot for id's run; release must follow a
+// nil error.
+func (st *collectionState) acquire(ctx context.Context, id string) error {
 	select {
 	case st.slots <- struct{}{}:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	st.mu.Lock()
+	if run, ok := st.running[id]; ok {
+		run.started = true
+	}
+	st.mu.Unlock()
+	return nil
+}
+
+// queued reports whether id's indexing run waits for a slot: other
+// collections hold them all.
+func (st *collectionState) queued(id string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	run, ok := st.running[id]
+	return ok && !run.started
 }
 
 func (st *collectionState) release() { <-st.slots }
