@@ -153,7 +153,14 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 		WorkDir: workDir, Progress: rec.observe}
 	out.head, out.result, err = p.Run(ctx, data, out.config)
 	if u, ok := gen.(negatives.UsageReporter); ok { // the LLM generators
-		out.llmUsage = u.UsageReport()
+		rep := u.UsageReport()
+		if lu, ok := rep.(negatives.LLMGeneratorUsage); ok {
+			if spent, ok := train.SpentLLM(workDir); ok {
+				lu.LLM = spent // earlier attempts' spending too
+				rep = lu
+			}
+		}
+		out.llmUsage = rep
 	}
 	if err != nil {
 		return out, err

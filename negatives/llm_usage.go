@@ -49,3 +49,20 @@ func (c *LLM) Usage() LLMUsage {
 		TotalTokens:      u.totalTokens.Load(),
 	}
 }
+
+// Plus is u and o added up: the spending of several attempts of one run.
+func (u LLMUsage) Plus(o LLMUsage) LLMUsage {
+	return LLMUsage{
+		Calls: u.Calls + o.Calls, CacheHits: u.CacheHits + o.CacheHits, Requests: u.Requests + o.Requests,
+		Retries: u.Retries + o.Retries, Repairs: u.Repairs + o.Repairs, Failures: u.Failures + o.Failures,
+		CacheErrors: u.CacheErrors + o.CacheErrors, PromptTokens: u.PromptTokens + o.PromptTokens,
+		CompletionTokens: u.CompletionTokens + o.CompletionTokens, TotalTokens: u.TotalTokens + o.TotalTokens,
+	}
+}
+
+// LLMSpender is a generator that calls an LLM: LLMUsage is what it has
+// spent so far.
+type LLMSpender interface{ LLMUsage() LLMUsage }
+
+func (g *CausalGenerator) LLMUsage() LLMUsage { return g.llm.Usage() }
+func (g *NaiveGenerator) LLMUsage() LLMUsage  { return g.llm.Usage() }

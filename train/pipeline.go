@@ -424,10 +424,17 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 	}
 	var out negatives.Result
 	if err := p.cached(StageGenerating, "generated.json", &out, func() error {
+		spend := p.llmSpending()
 		r, err := negatives.Run(ctx, p.Generator, req, cfg, embed, func(done, total int) {
 			p.emit(StageEvent{Stage: StageGenerating, Done: done, Total: total})
+			spend.save(false)
 		})
+		total, spent := spend.save(true)
 		if r != nil {
+			if u, ok := r.Report.Usage.(negatives.LLMGeneratorUsage); ok && spent {
+				u.LLM = total // every attempt's spending, not only this one's
+				r.Report.Usage = u
+			}
 			out = *r
 		}
 		return err
