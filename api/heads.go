@@ -147,11 +147,18 @@ func (s *Server) headNegatives(c *gin.Context) {
 		s.internalError(c, err)
 		return
 	}
+	s.sendFile(c, f, "application/json")
+}
+
+// sendFile answers 200 with the open file f, whole, with its length (not
+// c.File: no range or conditional requests for a file made or checked for
+// this request), and closes it.
+func (s *Server) sendFile(c *gin.Context, f *os.File, contentType string) {
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		s.internalError(c, err)
 		return
 	}
-	c.DataFromReader(http.StatusOK, st.Size(), "application/json", f, nil)
+	c.DataFromReader(http.StatusOK, st.Size(), contentType, f, nil)
 }

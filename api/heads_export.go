@@ -89,14 +89,8 @@ func (s *Server) exportHead(c *gin.Context) {
 			s.internalError(c, err)
 			return
 		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			s.internalError(c, err)
-			return
-		}
 		c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.onnx"`, id))
-		c.DataFromReader(http.StatusOK, st.Size(), "application/octet-stream", f, nil)
+		s.sendFile(c, f, "application/octet-stream")
 		return
 	}
 	zipHeaders(c, id, format)
