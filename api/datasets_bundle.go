@@ -71,9 +71,15 @@ func (up *upload) receiveBundle(part io.Reader) error {
 	if err != nil {
 		return err
 	}
+	// An archive may hold a name twice (tar's append does that): the last
+	// copy wins, as when unpacking it.
+	copies := map[string]int{}
+	for _, n := range names {
+		copies[n]++
+	}
 	return entries.each(func(name string, r io.Reader) error {
 		rel, ok := files[name]
-		if !ok {
+		if copies[name]--; !ok || copies[name] > 0 {
 			return nil
 		}
 		if _, tarred := entries.(tarEntries); !tarred {
@@ -102,7 +108,8 @@ func bundleLayout(names []string) (map[string]string, error) {
 	var roots []string
 	for _, want := range []string{fileCorpus, fileTrain} {
 		for _, n := range names {
-			if dir, base := path.Split(n); base == want && strings.Count(dir, "/") <= 1 && !strings.HasPrefix(dir, "__MACOSX/") {
+			if dir, base := path.Split(n); base == want && strings.Count(dir, "/") <= 1 && !strings.HasPrefix(dir, "__MACOSX/") &&
+				!slices.Contains(roots, dir) {
 				roots = append(roots, dir)
 			}
 		}

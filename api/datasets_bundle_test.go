@@ -84,6 +84,9 @@ func TestDatasetUploadBundle(t *testing.T) {
 		"zip, flat":        zipOf(t, fx.files("")...),
 		"tar.gz":           tarOf(t, true, append(append([]archiveFile{{"scifact/", ""}}, fx.files("scifact/")...), junk...)...),
 		"tar, ./ prefixed": tarOf(t, false, fx.files("./")...),
+		// tar's append stores a name twice: the last copy is the file.
+		"tar with a file twice": tarOf(t, false, append([]archiveFile{{"qrels/test.tsv", "stale"}}, fx.files("")...)...),
+		"zip with a file twice": zipOf(t, append([]archiveFile{{"corpus.jsonl", "{oops"}}, fx.files("")...)...),
 	} {
 		t.Run(name, func(t *testing.T) {
 			js.use(t)
@@ -128,7 +131,7 @@ func TestDatasetUploadBundle(t *testing.T) {
 		})
 	}
 	js.use(t)
-	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 6 {
-		t.Fatalf("%d datasets after the refused uploads, want the 6 accepted", len(page.Data))
+	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 8 {
+		t.Fatalf("%d datasets after the refused uploads, want the 8 accepted", len(page.Data))
 	}
 }
