@@ -41,6 +41,17 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		badRequest(c, fmt.Sprintf("request body is not valid UTF-8 (byte %d)", at))
 		return false
 	}
+	// Keys first, so an unknown field deep in the body is named by its path
+	// (encoding/json names the key alone); encoding/json also matches keys
+	// ignoring case and keeps the last of repeated keys, so
+	// {"input":"a","INPUT":"b"} would embed "b".
+	var ke *jsontype.KeyError
+	if json.Valid(body) {
+		if err := jsontype.ExactKeys(body, reflect.TypeOf(dst)); errors.As(err, &ke) {
+			badRequestParam(c, ke.Path, "invalid JSON body: "+ke.Error())
+			return false
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -61,13 +72,6 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		} else {
 			badRequest(c, "invalid JSON body: unexpected data after the JSON object")
 		}
-		return false
-	}
-	// encoding/json matches keys to fields ignoring case and keeps the last
-	// of repeated keys, so {"input":"a","INPUT":"b"} would embed "b".
-	var ke *jsontype.KeyError
-	if err := jsontype.ExactKeys(body, reflect.TypeOf(dst)); errors.As(err, &ke) {
-		badRequestParam(c, ke.Path, "invalid JSON body: "+ke.Error())
 		return false
 	}
 	return true

@@ -26,8 +26,8 @@ func TestJobRequestErrors(t *testing.T) {
 		msg        string
 	}{
 		{"unknown field", body(`,"suffix":"x"`), 400, `unknown field "suffix"`},
-		{"unknown hyperparameter", body(`,"hyperparameters":{"epoch":3}`), 400, `unknown field "epoch"`},
-		{"unknown llm field", body(`,"negatives":"generated","generator":"causal","llm":{"url":"x"}`), 400, `unknown field "url"`},
+		{"unknown hyperparameter", body(`,"hyperparameters":{"epoch":3}`), 400, `unknown field "hyperparameters.epoch"`},
+		{"unknown llm field", body(`,"negatives":"generated","generator":"causal","llm":{"url":"x"}`), 400, `unknown field "llm.url"`},
 		{"wrong type", body(`,"hyperparameters":{"epochs":"many"}`), 400, `field "hyperparameters.epochs" must be an integer, not string`},
 		{"wrong type, number", body(`,"hyperparameters":{"lr":"fast"}`), 400, `field "hyperparameters.lr" must be a number, not string`},
 		{"not an object", `[]`, 400, "the body must be an object, not array"},

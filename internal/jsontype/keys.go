@@ -16,14 +16,17 @@ import (
 // either can silently replace what the client meant to send), or a field
 // set to null, which encoding/json skips as if it were absent.
 type KeyError struct {
-	Path  string // the key's path, e.g. "hyperparameters.epochs"
-	Field string // the field's exact name when the key differs from it in case
-	Twice bool   // the key occurs twice in the same object
-	Null  bool   // the field's value is null
+	Path    string // the key's path, e.g. "hyperparameters.epochs"
+	Field   string // the field's exact name when the key differs from it in case
+	Twice   bool   // the key occurs twice in the same object
+	Null    bool   // the field's value is null
+	Unknown bool   // no field has this name, in any case
 }
 
 func (e *KeyError) Error() string {
 	switch {
+	case e.Unknown:
+		return fmt.Sprintf("unknown field %q", e.Path)
 	case e.Twice:
 		return fmt.Sprintf("field %q appears twice", e.Path)
 	case e.Null:
@@ -37,10 +40,11 @@ var (
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-// ExactKeys checks data, which encoding/json has already decoded into a
-// value of type t without error, for keys that name t's struct fields in
-// another case, for duplicate keys and for struct fields set to null, at
-// any depth. Map keys are the client's, and a map value may be null;
+// ExactKeys checks JSON data meant for a value of type t for keys that name
+// no struct field, or one in another case, for duplicate keys and for
+// struct fields set to null, at any depth, reporting each with its full
+// path (encoding/json's unknown-field error names the key alone). Values
+// of the wrong JSON type are left for encoding/json to report. Map keys are the client's, and a map value may be null;
 // values of types with their own UnmarshalJSON (json.RawMessage included)
 // are left alone entirely.
 func ExactKeys(data []byte, t reflect.Type) error {
@@ -111,7 +115,7 @@ func structKeys(raw json.RawMessage, t reflect.Type, path string) error {
 					return &KeyError{Path: at, Field: name}
 				}
 			}
-			continue // encoding/json's DisallowUnknownFields reports the rest
+			return &KeyError{Path: at, Unknown: true}
 		}
 		if string(val) == "null" {
 			return &KeyError{Path: at, Null: true}

@@ -37,8 +37,11 @@ func TestExactKeys(t *testing.T) {
 		{`{"input":"a","hyperparameters":{"epochs":3},"documents":[{"epochs":1}],"shared":"x","NoTag":1}`, "", ""},
 		{`{"raw":{"ANY":1,"any":2},"free":{"Key":"v","key":"w"}}`, "", ""}, // raw JSON and map keys are the client's
 		{`{"meta":{"a":null},"free":{"k":null},"raw":{"x":null}}`, "", ""}, // and so are map values
-		{`{"bogus":1}`, "", ""}, // unknown fields are DisallowUnknownFields' to report
-		{`{"skip":1,"hidden":1}`, "", ""},
+		{`{"bogus":1}`, "bogus", "unknown"},
+		{`{"hyperparameters":{"foo":1}}`, "hyperparameters.foo", "unknown"},
+		{`{"documents":[{"epochs":1},{"foo":2}]}`, "documents[1].foo", "unknown"},
+		{`{"skip":1}`, "skip", "unknown"},     // tagged "-"
+		{`{"hidden":1}`, "hidden", "unknown"}, // unexported
 		{`{"INPUT":"a"}`, "INPUT", "case"},
 		{`{"input":"a","Input":"b"}`, "Input", "case"},
 		{`{"Shared":"x"}`, "Shared", "case"}, // promoted from an embedded struct
@@ -59,7 +62,7 @@ func TestExactKeys(t *testing.T) {
 			t.Errorf("%s: %v, want no error", tt.body, err)
 		case tt.path != "" && !errors.As(err, &ke):
 			t.Errorf("%s: %v, want a KeyError at %s", tt.body, err, tt.path)
-		case tt.path != "" && (ke.Path != tt.path || ke.Twice != (tt.kind == "twice") || ke.Null != (tt.kind == "null")):
+		case tt.path != "" && (ke.Path != tt.path || ke.Twice != (tt.kind == "twice") || ke.Null != (tt.kind == "null") || ke.Unknown != (tt.kind == "unknown")):
 			t.Errorf("%s: %+v, want a %s error at %s", tt.body, ke, tt.kind, tt.path)
 		}
 	}
