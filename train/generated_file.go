@@ -9,8 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 
 	"retune/internal/atomicfile"
+	"retune/internal/jsontype"
 	"retune/negatives"
 )
 
@@ -56,10 +59,12 @@ func SaveGenerated(dir string, res *Result) error {
 }
 
 // CheckGenerated reads a GeneratedFile (one sent with an uploaded head) and
-// says what is wrong with it: not the JSON SaveGenerated writes (unknown or
-// missing fields, data after it), or a negative without its pair or text.
-// It reads one negative at a time, so a large file costs no more memory
-// than its largest item.
+// says what is wrong with it: not the JSON SaveGenerated writes (fields
+// unknown, in another case, repeated or null; data after it), a negative
+// without its pair or text or with a generator or violation type retune
+// does not have, a rejection without its reason, or counts that disagree
+// with the lists. It reads one item at a time, so a large file costs no
+// more memory than its largest item.
 func CheckGenerated(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -67,13 +72,14 @@ func CheckGenerated(path string) error {
 	}
 	defer f.Close()
 	dec := json.NewDecoder(bufio.NewReader(f))
-	dec.DisallowUnknownFields()
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("not a %s as retune train writes it: %s", GeneratedFile, fmt.Sprintf(format, args...))
 	}
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return bad("it is not a JSON object")
 	}
+	var report negatives.Report
+	kept, rejected := 0, -1 // -1: no "rejected" list (files from before it was kept)
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -87,28 +93,31 @@ func CheckGenerated(path string) error {
 		seen[key] = true
 		switch key {
 		case "report":
-			var r negatives.Report
-			if err := dec.Decode(&r); err != nil {
-				return bad("report: %v", err)
+			if err := decodeStrict(dec, "report", &report, true); err != nil {
+				return bad("%v", err)
+			}
+			if report.RejectedByReason == nil || report.KeptByType == nil {
+				return bad("the report lacks rejected_by_reason or kept_by_type")
 			}
 		case "negatives":
-			if err := eachItem(dec, func(i int) error {
+			if kept, err = eachItem(dec, func(i int) error {
 				var n negatives.Negative
-				if err := dec.Decode(&n); err != nil {
-					return bad("negatives[%d]: %v", i, err)
+				if err := decodeStrict(dec, fmt.Sprintf("negatives[%d]", i), &n, false); err != nil {
+					return bad("%v", err)
 				}
-				if n.QueryID == "" || n.PosID == "" || n.Text == "" {
-					return fmt.Errorf("%s: negatives[%d] lacks its query_id, pos_id or text", GeneratedFile, i)
-				}
-				return nil
+				return checkNegative(n, fmt.Sprintf("negatives[%d]", i))
 			}); err != nil {
 				return err
 			}
 		case "rejected":
-			if err := eachItem(dec, func(i int) error {
+			if rejected, err = eachItem(dec, func(i int) error {
 				var r negatives.Rejection
-				if err := dec.Decode(&r); err != nil {
-					return bad("rejected[%d]: %v", i, err)
+				at := fmt.Sprintf("rejected[%d]", i)
+				if err := decodeStrict(dec, at, &r, false); err != nil {
+					return bad("%v", err)
+				}
+				if r.Reason == "" || r.Negative.QueryID == "" {
+					return fmt.Errorf("%s: %s lacks its reason or its negative's query_id", GeneratedFile, at)
 				}
 				return nil
 			}); err != nil {
@@ -127,19 +136,63 @@ func CheckGenerated(path string) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return bad("data after the JSON object")
 	}
+	if report.Kept != kept {
+		return fmt.Errorf("%s: the report keeps %d negatives, the list holds %d", GeneratedFile, report.Kept, kept)
+	}
+	if rejected >= 0 && report.Generated != kept+rejected+report.Surplus {
+		return fmt.Errorf("%s: the report generated %d negatives, but %d kept + %d rejected + %d surplus is %d",
+			GeneratedFile, report.Generated, kept, rejected, report.Surplus, kept+rejected+report.Surplus)
+	}
 	return nil
 }
 
-// eachItem calls item for each element of the JSON array dec is at.
-func eachItem(dec *json.Decoder, item func(i int) error) error {
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return fmt.Errorf("not a %s as retune train writes it: expected an array", GeneratedFile)
+// decodeStrict decodes the next JSON value into v, refusing keys v's type
+// does not have (in any case) and repeated keys, and null fields unless
+// nullOK (a report, where SaveGenerated writes null for an empty list).
+func decodeStrict(dec *json.Decoder, at string, v any, nullOK bool) error {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return fmt.Errorf("%s: %w", at, err)
 	}
-	for i := 0; dec.More(); i++ {
+	check := jsontype.ExactKeys
+	if nullOK {
+		check = jsontype.KnownKeys
+	}
+	if err := check(raw, reflect.TypeOf(v)); err != nil {
+		return fmt.Errorf("%s: %w", at, err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s: %w", at, err)
+	}
+	return nil
+}
+
+// checkNegative refuses a negative without its pair or text, or with a
+// generator or violation type retune does not have.
+func checkNegative(n negatives.Negative, at string) error {
+	switch {
+	case n.QueryID == "" || n.PosID == "" || n.Text == "":
+		return fmt.Errorf("%s: %s lacks its query_id, pos_id or text", GeneratedFile, at)
+	case !slices.Contains([]string{negatives.KindOffline, negatives.KindCausal, negatives.KindNaive}, n.Generator):
+		return fmt.Errorf("%s: %s has generator %q (offline, causal or naive)", GeneratedFile, at, n.Generator)
+	case n.Type != "" && !slices.Contains(negatives.ViolationTypes, n.Type):
+		return fmt.Errorf("%s: %s has violation type %q", GeneratedFile, at, n.Type)
+	}
+	return nil
+}
+
+// eachItem calls item for each element of the JSON array dec is at and
+// returns how many there were.
+func eachItem(dec *json.Decoder, item func(i int) error) (int, error) {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return 0, fmt.Errorf("not a %s as retune train writes it: expected an array", GeneratedFile)
+	}
+	i := 0
+	for ; dec.More(); i++ {
 		if err := item(i); err != nil {
-			return err
+			return i, err
 		}
 	}
 	_, err := dec.Token() // ']'
-	return err
+	return i, err
 }

@@ -13,7 +13,8 @@ import (
 // could send instead is refused with the reason.
 func TestCheckGenerated(t *testing.T) {
 	dir := t.TempDir()
-	res := &Result{Generation: &negatives.Report{Generator: "offline", Kept: 1},
+	res := &Result{Generation: &negatives.Report{Generator: "offline", Generated: 2, Kept: 1,
+		RejectedByReason: map[string]int{negatives.RejectEmpty: 1}, KeptByType: map[string]int{}},
 		Generated: []negatives.Negative{{QueryID: "q1", PosID: "d1", Text: "A counterfactual passage.", Generator: "offline"}},
 		Rejected:  []negatives.Rejection{{Negative: negatives.Negative{QueryID: "q1", PosID: "d1"}, Reason: negatives.RejectEmpty}}}
 	if err := SaveGenerated(dir, res); err != nil {
@@ -24,16 +25,26 @@ func TestCheckGenerated(t *testing.T) {
 		t.Fatalf("SaveGenerated's own file: %v", err)
 	}
 	good, _ := os.ReadFile(path)
+	const rep = `"report":{"generator":"causal","generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{}}`
+	const neg = `{"query_id":"q","pos_id":"d","text":"t","generator":"causal","type":"entity_shift"}`
 	for _, tt := range []struct{ name, body, want string }{
 		{"trailing data", string(good) + "GARBAGE", "data after the JSON object"},
 		{"not an object", `[1]`, "not a JSON object"},
-		{"unknown field", `{"report":{},"negatives":[],"extra":1}`, `unknown field "extra"`},
-		{"unknown item field", `{"report":{},"negatives":[{"query_id":"q","pos_id":"d","text":"t","oops":1}]}`, "negatives[0]"},
-		{"no negatives", `{"report":{}}`, `needs a "report" and a "negatives" array`},
-		{"negatives not an array", `{"report":{},"negatives":{}}`, "expected an array"},
-		{"item without text", `{"report":{},"negatives":[{"query_id":"q","pos_id":"d"}]}`, "negatives[0] lacks its query_id, pos_id or text"},
-		{"twice", `{"report":{},"negatives":[],"negatives":[]}`, `"negatives" appears twice`},
-		{"older file without rejected", `{"report":{},"negatives":[{"query_id":"q","pos_id":"d","text":"t"}]}`, ""},
+		{"unknown field", `{` + rep + `,"negatives":[` + neg + `],"extra":1}`, `unknown field "extra"`},
+		{"unknown item field", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","text":"t","oops":1}]}`, `negatives[0]: unknown field "oops"`},
+		{"report key in another case", `{"report":{"KEPT":1},"negatives":[]}`, `report: unknown field "KEPT"`},
+		{"repeated report key", `{"report":{"kept":1,"kept":1},"negatives":[]}`, `report: field "kept" appears twice`},
+		{"no negatives", `{` + rep + `}`, `needs a "report" and a "negatives" array`},
+		{"negatives not an array", `{` + rep + `,"negatives":{}}`, "expected an array"},
+		{"item without text", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","generator":"causal"}]}`, "negatives[0] lacks its query_id, pos_id or text"},
+		{"unknown generator", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","text":"t","generator":"bogus"}]}`, `generator "bogus"`},
+		{"null type", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","text":"t","generator":"causal","type":null}]}`, `negatives[0]: field "type" is null`},
+		{"unknown type", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","text":"t","generator":"causal","type":"swap"}]}`, `violation type "swap"`},
+		{"kept disagrees", `{` + rep + `,"negatives":[]}`, "the report keeps 1 negatives, the list holds 0"},
+		{"generated disagrees", `{` + rep + `,"negatives":[` + neg + `],"rejected":[{"negative":{"query_id":"q"},"reason":"empty"}]}`, "but 1 kept + 1 rejected + 0 surplus is 2"},
+		{"rejection without reason", `{` + rep + `,"negatives":[` + neg + `],"rejected":[{"negative":{"query_id":"q"},"reason":""}]}`, "rejected[0] lacks its reason"},
+		{"twice", `{` + rep + `,"negatives":[],"negatives":[]}`, `"negatives" appears twice`},
+		{"older file without rejected", `{` + rep + `,"negatives":[` + neg + `]}`, ""},
 	} {
 		p := filepath.Join(t.TempDir(), GeneratedFile)
 		os.WriteFile(p, []byte(tt.body), 0o644)

@@ -48,10 +48,18 @@ var (
 // values of types with their own UnmarshalJSON (json.RawMessage included)
 // are left alone entirely.
 func ExactKeys(data []byte, t reflect.Type) error {
-	return exactKeys(json.RawMessage(data), t, "")
+	return keyWalk{refuseNull: true}.exactKeys(json.RawMessage(data), t, "")
 }
 
-func exactKeys(raw json.RawMessage, t reflect.Type, path string) error {
+// KnownKeys is ExactKeys with null allowed wherever encoding/json takes
+// it: for files retune writes itself, where an empty list is null.
+func KnownKeys(data []byte, t reflect.Type) error {
+	return keyWalk{}.exactKeys(json.RawMessage(data), t, "")
+}
+
+type keyWalk struct{ refuseNull bool }
+
+func (w keyWalk) exactKeys(raw json.RawMessage, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -60,14 +68,14 @@ func exactKeys(raw json.RawMessage, t reflect.Type, path string) error {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		return structKeys(raw, t, path)
+		return w.structKeys(raw, t, path)
 	case reflect.Slice, reflect.Array:
 		var elems []json.RawMessage
 		if json.Unmarshal(raw, &elems) != nil {
 			return nil // null, or a []byte as base64
 		}
 		for i, e := range elems {
-			if err := exactKeys(e, t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
+			if err := w.exactKeys(e, t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
 				return err
 			}
 		}
@@ -77,7 +85,7 @@ func exactKeys(raw json.RawMessage, t reflect.Type, path string) error {
 			return nil
 		}
 		for k, v := range vals {
-			if err := exactKeys(v, t.Elem(), join(path, k)); err != nil {
+			if err := w.exactKeys(v, t.Elem(), join(path, k)); err != nil {
 				return err
 			}
 		}
@@ -86,7 +94,7 @@ func exactKeys(raw json.RawMessage, t reflect.Type, path string) error {
 }
 
 // structKeys walks one JSON object decoded into struct type t.
-func structKeys(raw json.RawMessage, t reflect.Type, path string) error {
+func (w keyWalk) structKeys(raw json.RawMessage, t reflect.Type, path string) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil // null
@@ -118,9 +126,12 @@ func structKeys(raw json.RawMessage, t reflect.Type, path string) error {
 			return &KeyError{Path: at, Unknown: true}
 		}
 		if string(val) == "null" {
-			return &KeyError{Path: at, Null: true}
+			if w.refuseNull {
+				return &KeyError{Path: at, Null: true}
+			}
+			continue
 		}
-		if err := exactKeys(val, ft, at); err != nil {
+		if err := w.exactKeys(val, ft, at); err != nil {
 			return err
 		}
 	}
