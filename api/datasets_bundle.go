@@ -119,6 +119,11 @@ func bundleLayout(names []string) (map[string]string, error) {
 	}
 	switch len(roots) {
 	case 0:
+		for _, n := range names {
+			if base := path.Base(n); (base == fileCorpus || base == fileTrain) && !strings.HasPrefix(n, "__MACOSX/") {
+				return nil, badUpload("part %q: %s is more than one folder down; put the dataset's folder at the top of the archive", partBundle, n)
+			}
+		}
 		return nil, badUpload("part %q: no %s or %s at the top of the archive or in its top folder; a BEIR bundle holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv", partBundle, fileCorpus, fileTrain)
 	case 1:
 	default:

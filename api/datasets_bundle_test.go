@@ -113,9 +113,11 @@ func TestDatasetUploadBundle(t *testing.T) {
 		msg    string
 	}{
 		{"not an archive", []formPart{{"bundle", "x.zip", "hello"}}, 400, "must be a .zip, .tar or .tar.gz"},
-		{"no dataset", []formPart{{"bundle", "x.zip", zipOf(t, archiveFile{"a/b/c/corpus.jsonl", fx.corpus})}}, 400, "no corpus.jsonl or train.jsonl at the top"},
+		{"no dataset", []formPart{{"bundle", "x.zip", zipOf(t, archiveFile{"README", "hi"})}}, 400, "no corpus.jsonl or train.jsonl at the top"},
+		{"dataset too deep", []formPart{{"bundle", "x.zip", zipOf(t, archiveFile{"a/b/c/corpus.jsonl", fx.corpus})}}, 400, "a/b/c/corpus.jsonl is more than one folder down"},
 		{"two datasets", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files("a/"), fx.files("b/")...)...)}}, 400, "more than one dataset (folders a/, b/)"},
-		{"missing queries", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")[0], fx.files("")[2])}}, 400, `missing part "queries"`},
+		{"missing queries", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")[0], fx.files("")[2])}}, 400, "the bundle has no queries.jsonl beside its corpus.jsonl"},
+		{"missing qrels", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")[:2]...)}}, 400, "the bundle has no qrels/<split>.tsv"},
 		{"bad split", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files(""), archiveFile{"qrels/a b.tsv", fx.qrelsTest})...)}}, 400, `split name "a b"`},
 		{"bad line", []formPart{{"bundle", "x.zip", zipOf(t, append([]archiveFile{{"corpus.jsonl", "{oops\n"}}, fx.files("")[1:]...)...)}}, 400, "corpus.jsonl: line 1"},
 		{"truncated", []formPart{{"bundle", "x.tgz", tarOf(t, true, fx.files("")...)[:200]}}, 400, "not a readable tar"},

@@ -248,6 +248,22 @@ func (up *upload) format() (string, error) {
 	_, trainFile := up.files[fileTrain]
 	_, testFile := up.files[fileTest]
 	beir := corpus || queries || len(up.splits) > 0
+	if up.bundled {
+		// The bundle's files, named as in the folder it holds.
+		switch {
+		case beir && (trainFile || testFile):
+			return "", badUpload("the bundle holds both a BEIR dataset (corpus.jsonl) and training pairs (train.jsonl or test.jsonl): send one")
+		case testFile && !trainFile:
+			return "", badUpload("the bundle's test.jsonl (held-out pairs) goes with a train.jsonl of training pairs")
+		case trainFile:
+			return store.FormatPairs, nil
+		case !queries:
+			return "", badUpload("the bundle has no queries.jsonl beside its corpus.jsonl")
+		case len(up.splits) == 0:
+			return "", badUpload("the bundle has no qrels/<split>.tsv beside its corpus.jsonl")
+		}
+		return store.FormatBEIR, nil
+	}
 	switch {
 	case beir && (trainFile || testFile):
 		return "", badUpload("send either a BEIR bundle (corpus, queries, qrels) or training pairs (train, optionally test), not both")

@@ -29,6 +29,7 @@ func moveLegacyCaches(embDir, llmDir string, log io.Writer) error {
 		for _, f := range old {
 			to := filepath.Join(embDir, filepath.Base(f))
 			if _, err := os.Stat(to); err == nil {
+				fmt.Fprintf(log, "left the old embedding cache %s in place: %s exists (delete one of them)\n", f, to)
 				continue
 			}
 			if err := os.MkdirAll(embDir, 0o755); err != nil {
@@ -46,7 +47,9 @@ func moveLegacyCaches(embDir, llmDir string, log io.Writer) error {
 			return nil
 		}
 		if _, err := os.Stat(llmDir); !errors.Is(err, fs.ErrNotExist) {
-			return nil // both exist: keep today's, leave the old one to the user
+			// Both exist: keep today's, and say where the old replies are.
+			fmt.Fprintf(log, "left the old LLM reply cache %s in place: %s exists (move its files there to reuse them)\n", legacyLLMCache, llmDir)
+			return nil
 		}
 		if err := os.MkdirAll(filepath.Dir(llmDir), 0o755); err != nil {
 			return err
