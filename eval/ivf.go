@@ -24,9 +24,8 @@ type IVF struct {
 	nprobe    int
 	centroids []float32 // nlist × dim, unit rows
 	nlist     int
-	data      []float32 // the documents' rows grouped by list (a copy), so a list is one matrix
-	docs      []int32   // docs[r] is the Index position of data's row r
-	offsets   []int     // list l holds rows offsets[l] to offsets[l+1]
+	docs      []int32 // the Index positions of the documents, grouped by list
+	offsets   []int   // list l holds docs[offsets[l]:offsets[l+1]]
 }
 
 // ivfSample caps the documents k-means trains on, per list: enough for
@@ -98,9 +97,10 @@ func (v *IVF) recenter(rows []float32, assign []int32, rng *rand.Rand) {
 	}
 }
 
-// group copies the documents into list order.
+// group orders the documents by list. Their rows are not copied (a
+// million 100-d rows are 400 MB): a search gathers a list's rows when it
+// scans the list, a small cost next to the product.
 func (v *IVF) group(assign []int32) {
-	dim := v.ix.dim
 	v.offsets = make([]int, v.nlist+1)
 	for _, l := range assign {
 		v.offsets[l+1]++
@@ -110,12 +110,9 @@ func (v *IVF) group(assign []int32) {
 	}
 	next := slices.Clone(v.offsets[:v.nlist])
 	v.docs = make([]int32, len(assign))
-	v.data = make([]float32, len(assign)*dim)
 	for d, l := range assign {
-		r := next[l]
+		v.docs[next[l]] = int32(d)
 		next[l]++
-		v.docs[r] = int32(d)
-		copy(v.data[r*dim:(r+1)*dim], v.ix.data[d*dim:(d+1)*dim])
 	}
 }
 
@@ -209,7 +206,7 @@ func (v *IVF) SearchBatch(qs [][]float32, k, workers int) [][]Scored {
 			tops[w][i] = NewTopK(k, len(v.ix.ids), v.ix.idOrder)
 		}
 		wg.Go(func() {
-			var qbuf, scores []float32
+			var qbuf, rows, scores []float32
 			for {
 				mu.Lock()
 				l := next
@@ -228,10 +225,14 @@ func (v *IVF) SearchBatch(qs [][]float32, k, workers int) [][]Scored {
 				for r, qi := range who {
 					copy(qbuf[r*dim:], q[int(qi)*dim:(int(qi)+1)*dim])
 				}
+				rows = slices.Grow(rows[:0], nb*dim)[:nb*dim]
+				for j, d := range v.docs[lo:hi] {
+					copy(rows[j*dim:], v.ix.data[int(d)*dim:(int(d)+1)*dim])
+				}
 				scores = slices.Grow(scores[:0], m*nb)[:m*nb]
 				blas32.Gemm(blas.NoTrans, blas.Trans, 1,
 					blas32.General{Rows: m, Cols: dim, Stride: dim, Data: qbuf},
-					blas32.General{Rows: nb, Cols: dim, Stride: dim, Data: v.data[lo*dim : hi*dim]},
+					blas32.General{Rows: nb, Cols: dim, Stride: dim, Data: rows},
 					0, blas32.General{Rows: m, Cols: nb, Stride: nb, Data: scores})
 				for r, qi := range who {
 					top := &tops[w][qi]
