@@ -81,7 +81,9 @@ func (s *Server) llmConfig(spec jobSpec, key string) negatives.LLMConfig {
 		}
 	}
 	if key != "" {
-		c.APIKey = key
+		// The job's own key: the server's organisation need not be the
+		// key's (OpenAI refuses a key outside the organisation named).
+		c.APIKey, c.Org = key, ""
 	}
 	return c
 }

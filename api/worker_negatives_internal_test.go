@@ -23,7 +23,7 @@ func TestLLMConfigKeepsServerCredentialsHome(t *testing.T) {
 		{"server's URL with a slash", &llmSettings{BaseURL: "http://llm.internal/v1/"}, "", "http://llm.internal/v1", "server-model", "sk-server", "org-server"},
 		{"another endpoint", &llmSettings{BaseURL: "http://elsewhere/v1"}, "", "http://elsewhere/v1", "server-model", "", ""},
 		{"another endpoint, own key", &llmSettings{BaseURL: "http://elsewhere/v1"}, "sk-job", "http://elsewhere/v1", "server-model", "sk-job", ""},
-		{"own key, server's endpoint", nil, "sk-job", "http://llm.internal/v1", "server-model", "sk-job", "org-server"},
+		{"own key, server's endpoint", nil, "sk-job", "http://llm.internal/v1", "server-model", "sk-job", ""},
 	} {
 		c := s.llmConfig(jobSpec{LLM: tt.llm}, tt.jobKey)
 		if c.BaseURL != tt.url || c.Model != tt.model || c.APIKey != tt.key || c.Org != tt.org {

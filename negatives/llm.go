@@ -193,7 +193,9 @@ func (c *LLM) JSON(ctx context.Context, system, user string, schema Schema, out 
 	c.usage.calls.Add(1)
 	err := c.json(ctx, system, user, schema, out)
 	if err != nil {
-		c.usage.failures.Add(1)
+		if ctx.Err() == nil { // a call cut short by a stop or cancel did not fail
+			c.usage.failures.Add(1)
+		}
 		return fmt.Errorf("llm %s: %w", schema.Name, err)
 	}
 	return nil

@@ -31,6 +31,9 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("chat completion: %w", ctx.Err())
 		}
+		if retryAfter > 0 {
+			waited = c.pauseAll(min(retryAfter, maxRetryAfter)) // even when this call gives up: the others must wait
+		}
 		if !isRetryable(err) {
 			if code := openaiStatus(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound {
 				return "", &RefusedError{Status: code, err: err}
@@ -43,8 +46,7 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 		c.usage.retries.Add(1)
 		wait := retryBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
 		if retryAfter > 0 {
-			wait = min(retryAfter, maxRetryAfter)
-			waited = c.pauseAll(wait)
+			wait = min(retryAfter, maxRetryAfter) // the pause set above
 		}
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(attempt+1, wait, err)
@@ -58,17 +60,20 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 // attempt makes one HTTP request. It returns the server's Retry-After, if
 // any, alongside an error.
 func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, waited time.Time) (string, time.Duration, error) {
-	if d := c.pauseLeft(waited); d > 0 {
-		if err := c.sleep(ctx, d); err != nil {
-			return "", 0, err
-		}
-	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
 		return "", 0, ctx.Err()
 	}
 	defer func() { <-c.sem }()
+	// After taking the slot: a request that waited for one while a 429
+	// arrived must sit out the pause too. The slot is held meanwhile,
+	// which is right: nothing may be sent until the pause ends.
+	if d := c.pauseLeft(waited); d > 0 {
+		if err := c.sleep(ctx, d); err != nil {
+			return "", 0, err
+		}
+	}
 
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -80,6 +85,11 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 			err = &timeoutError{after: c.cfg.Timeout, err: err}
+		}
+		if meta.retryAfter > 0 {
+			// Paused before the slot is let go, so the request that takes
+			// it next sees the pause.
+			c.pauseAll(min(meta.retryAfter, maxRetryAfter))
 		}
 		return "", meta.retryAfter, redact(err, c.cfg.APIKey)
 	}

@@ -183,3 +183,42 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// Calls waiting for a request slot when a 429 arrives sit out its pause
+// too, and a 429 that ends its own call (no retries left) still pauses the
+// others.
+func TestLLMRetryAfterHoldsCallsWaitingForASlot(t *testing.T) {
+	var mu sync.Mutex
+	var at []time.Time
+	f := newFakeChat(t, func(call int, _ fakeRequest) fakeReply {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+		if call == 0 {
+			return fakeReply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Delay: 100 * time.Millisecond}
+		}
+		return okReply(llmTestGood)
+	})
+	c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.Concurrency, cfg.MaxRetries = 1, -1 })
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			var got llmTestReply
+			c.JSON(context.Background(), "s", fmt.Sprint("u", i), llmTestSchema, &got) // the first gets the 429 and gives up
+		})
+		if i == 0 {
+			for f.count() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	wg.Wait()
+	if len(at) != 4 {
+		t.Fatalf("%d requests, want 4", len(at))
+	}
+	for i, ts := range at[1:] {
+		if gap := ts.Sub(at[0]); gap < 1000*time.Millisecond {
+			t.Errorf("request %d went %v after the one that got a 1 s Retry-After", i+2, gap)
+		}
+	}
+}

@@ -50,7 +50,9 @@ func (g *NaiveGenerator) generateReporting(ctx context.Context, p Pair, _ []stri
 	g.stats.pairs.Add(1)
 	negs, drops, err := g.generate(ctx, p, n)
 	if err != nil {
-		g.stats.failed.Add(1)
+		if ctx.Err() == nil { // cut short by a stop or cancel: not a failure
+			g.stats.failed.Add(1)
+		}
 		return nil, nil, err
 	}
 	g.stats.negatives.Add(int64(len(negs)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -248,7 +249,9 @@ type LLMSource struct {
 type llmSourced interface{ llmSource() *LLMSource }
 
 func (c *LLM) source(prompts ...promptTemplate) *LLMSource {
-	s := &LLMSource{BaseURL: RedactURL(c.cfg.BaseURL), Model: c.cfg.Model, Temperature: float64(c.cfg.Temperature)}
+	// float32 0.7 is 0.699999988…: shown to six decimals, as it was set.
+	s := &LLMSource{BaseURL: RedactURL(c.cfg.BaseURL), Model: c.cfg.Model,
+		Temperature: math.Round(float64(c.cfg.Temperature)*1e6) / 1e6}
 	for _, p := range prompts {
 		s.Prompts = append(s.Prompts, p.name)
 	}
