@@ -58,6 +58,16 @@ type itemDrop struct {
 	err    error
 }
 
+// malformedText keeps what a reply item that is not an object said (its
+// JSON, cut to 500 bytes), so its rejection shows it.
+func malformedText(raw json.RawMessage) string {
+	s := strings.TrimSpace(string(raw))
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}
+
 // rejections turns drops into the run's Rejection records.
 func rejections(drops []itemDrop) []Rejection {
 	out := make([]Rejection, len(drops))
@@ -84,12 +94,15 @@ func causalNegatives(reply *negativesReply, a Analysis, p Pair, haveCandidates b
 		base := Negative{QueryID: p.QueryID, PosID: p.PosID, Generator: "causal"}
 		var it replyItem
 		if err := json.Unmarshal(raw, &it); err != nil {
+			base.Text = malformedText(raw)
 			dropped = append(dropped, itemDrop{neg: base, reason: RejectMalformed, err: fmt.Errorf("negatives[%d]: %v", i, describeDecodeError(err))})
 			continue
 		}
 		node := strings.TrimSpace(it.Node)
 		typ := ViolationType(normalizeLabel(it.Type))
-		base.Text, base.Node, base.Type, base.Explanation = strings.TrimSpace(it.Text), node, typ, strings.TrimSpace(it.Explanation)
+		// As the model wrote them: the rejection shows what was refused.
+		base.Text, base.Node, base.Type, base.Explanation = strings.TrimSpace(it.Text), node, ViolationType(strings.TrimSpace(it.Type)), strings.TrimSpace(it.Explanation)
+		base.Strategy, base.Origin = strings.TrimSpace(it.Strategy), strings.TrimSpace(it.Source)
 		r, known := reqs[node]
 		var reason string
 		var err error

@@ -59,6 +59,10 @@ const (
 	RejectUnknownType = "unknown_type"      // not one of the six violation types
 )
 
+// GeneratorRejectReasons are the reasons an LLM generator gives for the
+// reply items it refuses; the report lists them, with 0, for LLM runs.
+var GeneratorRejectReasons = []string{RejectMalformed, RejectUnknownNode, RejectNonCritical, RejectUnknownType}
+
 // RejectReasons lists every reason, in the order the checks run.
 var RejectReasons = []string{RejectEmpty, RejectTooShort, RejectIdentical, RejectContainsQuery, RejectNearIdentical, RejectDuplicate}
 

@@ -97,6 +97,7 @@ func naiveNegatives(reply *negativesReply, p Pair) ([]Negative, []itemDrop) {
 		base := Negative{QueryID: p.QueryID, PosID: p.PosID, Origin: OriginFromScratch, Generator: "naive"}
 		var it replyItem
 		if err := json.Unmarshal(raw, &it); err != nil {
+			base.Text = malformedText(raw)
 			dropped = append(dropped, itemDrop{neg: base, reason: RejectMalformed, err: fmt.Errorf("negatives[%d]: %v", i, describeDecodeError(err))})
 			continue
 		}

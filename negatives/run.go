@@ -137,6 +137,11 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	for _, r := range RejectReasons {
 		res.Report.RejectedByReason[r] = 0
 	}
+	if _, ok := gen.(dropReporter); ok {
+		for _, r := range GeneratorRejectReasons {
+			res.Report.RejectedByReason[r] = 0
+		}
+	}
 	rep := &res.Report
 	var generated []Negative
 	var drops []Rejection
