@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -125,20 +126,31 @@ func TestLLMIsRetryable(t *testing.T) {
 	}
 }
 
-// A 429's Retry-After holds back every request of the client, not only the
-// one that got it: a call started during the pause waits for its end.
-func TestLLMRetryAfterPausesAllRequests(t *testing.T) {
+// rateLimitedOnce is a chat server whose first answer, after delay, is a 429
+// asking for a 1 s pause; sent returns when each request arrived.
+func rateLimitedOnce(t *testing.T, delay time.Duration) (f *fakeChat, sent func() []time.Time) {
 	var mu sync.Mutex
 	var at []time.Time
-	f := newFakeChat(t, func(call int, _ fakeRequest) fakeReply {
+	f = newFakeChat(t, func(call int, _ fakeRequest) fakeReply {
 		mu.Lock()
 		at = append(at, time.Now())
 		mu.Unlock()
 		if call == 0 {
-			return fakeReply{Status: 429, Header: map[string]string{"Retry-After": "1"}}
+			return fakeReply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Delay: delay}
 		}
 		return okReply(llmTestGood)
 	})
+	return f, func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(at)
+	}
+}
+
+// A 429's Retry-After holds back every request of the client, not only the
+// one that got it: a call started during the pause waits for its end.
+func TestLLMRetryAfterPausesAllRequests(t *testing.T) {
+	f, sent := rateLimitedOnce(t, 0)
 	c := newTestLLM(t, f, nil)
 	var wg sync.WaitGroup
 	call := func(user string) {
@@ -159,6 +171,7 @@ func TestLLMRetryAfterPausesAllRequests(t *testing.T) {
 	}
 	go call("second")
 	wg.Wait()
+	at := sent()
 	if len(at) != 3 {
 		t.Fatalf("%d requests, want 3 (the 429, its retry, the second call)", len(at))
 	}
@@ -188,17 +201,7 @@ func TestRedact(t *testing.T) {
 // too, and a 429 that ends its own call (no retries left) still pauses the
 // others.
 func TestLLMRetryAfterHoldsCallsWaitingForASlot(t *testing.T) {
-	var mu sync.Mutex
-	var at []time.Time
-	f := newFakeChat(t, func(call int, _ fakeRequest) fakeReply {
-		mu.Lock()
-		at = append(at, time.Now())
-		mu.Unlock()
-		if call == 0 {
-			return fakeReply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Delay: 100 * time.Millisecond}
-		}
-		return okReply(llmTestGood)
-	})
+	f, sent := rateLimitedOnce(t, 100*time.Millisecond)
 	c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.Concurrency, cfg.MaxRetries = 1, -1 })
 	var wg sync.WaitGroup
 	for i := range 4 {
@@ -213,6 +216,7 @@ func TestLLMRetryAfterHoldsCallsWaitingForASlot(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	at := sent()
 	if len(at) != 4 {
 		t.Fatalf("%d requests, want 4", len(at))
 	}
