@@ -184,3 +184,31 @@ func TestMineChunksProgressAndCancel(t *testing.T) {
 		t.Fatalf("cancelled after the first chunk: err %v", err)
 	}
 }
+
+// Mining searches an IVF only when many queries rank a large corpus, and
+// never when asked to be exact.
+func TestMineUseIVF(t *testing.T) {
+	for _, tt := range []struct {
+		docs, queries int
+		exact         bool
+		lists, probe  int
+		ok            bool
+	}{
+		{5183, 809, false, 0, 0, false},              // SciFact: exact
+		{99_999, 1_000_000, false, 0, 0, false},      // small corpus
+		{1_000_000, 19_999, false, 0, 0, false},      // few queries
+		{100_000, 20_000, false, 632, 39, true},      // 2·√100,000
+		{1_299_820, 699_959, false, 2280, 142, true}, // the million-pair run
+		{1_299_820, 699_959, true, 0, 0, false},      // --mine-exact
+		{10_000, 20_000, false, 0, 0, false},
+		{50_000_000, 1_000_000, false, 8192, 512, true}, // capped
+	} {
+		cfg := DefaultMineConfig()
+		cfg.Exact = tt.exact
+		lists, probe, ok := cfg.UseIVF(tt.docs, tt.queries)
+		if lists != tt.lists || probe != tt.probe || ok != tt.ok {
+			t.Errorf("UseIVF(%d docs, %d queries, exact %v) = %d, %d, %v; want %d, %d, %v",
+				tt.docs, tt.queries, tt.exact, lists, probe, ok, tt.lists, tt.probe, tt.ok)
+		}
+	}
+}
