@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -240,6 +241,23 @@ func TestJobGeneratorDefault(t *testing.T) {
 		job := tc.js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated"%s}`, ds.ID, tc.extra))
 		if job.Generator == nil || *job.Generator != tc.want {
 			t.Errorf("server LLM %v, request %s: generator %v, want %q", tc.js == withLLM, tc.extra, job.Generator, tc.want)
+		}
+		if tc.want == "causal" {
+			// The model is pinned at creation, the server's when the job
+			// names none: a restart with another model leaves the job's.
+			var v struct {
+				LLM *struct {
+					Model string `json:"model"`
+				} `json:"llm"`
+			}
+			json.Unmarshal(tc.js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil).Body, &v)
+			want := "m"
+			if tc.js == withLLM {
+				want = "server-model"
+			}
+			if v.LLM == nil || v.LLM.Model != want {
+				t.Errorf("request %s: job llm %+v, want model %q", tc.extra, v.LLM, want)
+			}
 		}
 		if r := tc.js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil); strings.Contains(string(r.Body), "s3cret") {
 			t.Errorf("credentials in the base URL come back: %s", r.Body)

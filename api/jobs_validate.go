@@ -181,6 +181,14 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, er
 		return jobSecrets{}, jobParamInvalid("llm", "the %s generator needs an LLM: give llm.base_url and llm.model "+
 			"(or start the server with OPENAI_BASE_URL and RETUNE_LLM_MODEL set)", spec.Generator)
 	}
+	// The model is pinned when the job is created: a job resumed after a
+	// restart with another RETUNE_LLM_MODEL keeps asking the model it
+	// started with (its finished pairs are cached under that model), and
+	// the job shows which one it is.
+	if spec.LLM == nil {
+		spec.LLM = &llmSettings{}
+	}
+	spec.LLM.Model = eff.Model
 	return secrets, nil
 }
 
