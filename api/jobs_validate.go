@@ -134,7 +134,11 @@ func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
 func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, error) {
 	if !generates(spec.Negatives) {
 		if spec.Generator != "" || llm != nil {
-			return jobSecrets{}, jobParamInvalid("generator", `"generator" and "llm" apply only to negatives %q or %q, not %q`,
+			param := "generator"
+			if spec.Generator == "" {
+				param = "llm"
+			}
+			return jobSecrets{}, jobParamInvalid(param, `"generator" and "llm" apply only to negatives %q or %q, not %q`,
 				train.NegGenerated, train.NegBoth, spec.Negatives)
 		}
 		return jobSecrets{}, nil

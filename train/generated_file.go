@@ -80,6 +80,8 @@ func CheckGenerated(path string) error {
 	}
 	var report negatives.Report
 	kept, rejected := 0, -1 // -1: no "rejected" list (files from before it was kept)
+	byType, byReason := map[string]int{}, map[string]int{}
+	var generators []string // of the negatives, kept and refused, in order
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -105,6 +107,10 @@ func CheckGenerated(path string) error {
 				if err := decodeStrict(dec, fmt.Sprintf("negatives[%d]", i), &n, false); err != nil {
 					return bad("%v", err)
 				}
+				generators = append(generators, n.Generator)
+				if n.Type != "" {
+					byType[string(n.Type)]++
+				}
 				return checkNegative(n, fmt.Sprintf("negatives[%d]", i))
 			}); err != nil {
 				return err
@@ -119,6 +125,8 @@ func CheckGenerated(path string) error {
 				if r.Reason == "" || r.Negative.QueryID == "" {
 					return fmt.Errorf("%s: %s lacks its reason or its negative's query_id", GeneratedFile, at)
 				}
+				generators = append(generators, r.Negative.Generator)
+				byReason[r.Reason]++
 				return nil
 			}); err != nil {
 				return err
@@ -135,6 +143,20 @@ func CheckGenerated(path string) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return bad("data after the JSON object")
+	}
+	if !slices.Contains(generatorKinds, report.Generator) {
+		return fmt.Errorf("%s: the report names generator %q (offline, causal or naive)", GeneratedFile, report.Generator)
+	}
+	for _, g := range generators {
+		if g != report.Generator {
+			return fmt.Errorf("%s: a negative's generator %q is not the report's %q", GeneratedFile, g, report.Generator)
+		}
+	}
+	if !sameCounts(report.KeptByType, byType) {
+		return fmt.Errorf("%s: the report's kept_by_type %v does not count the kept negatives' types %v", GeneratedFile, report.KeptByType, byType)
+	}
+	if rejected >= 0 && !sameCounts(report.RejectedByReason, byReason) {
+		return fmt.Errorf("%s: the report's rejected_by_reason %v does not count the rejected list's reasons %v", GeneratedFile, report.RejectedByReason, byReason)
 	}
 	if report.Kept != kept {
 		return fmt.Errorf("%s: the report keeps %d negatives, the list holds %d", GeneratedFile, report.Kept, kept)
@@ -173,7 +195,7 @@ func checkNegative(n negatives.Negative, at string) error {
 	switch {
 	case n.QueryID == "" || n.PosID == "" || n.Text == "":
 		return fmt.Errorf("%s: %s lacks its query_id, pos_id or text", GeneratedFile, at)
-	case !slices.Contains([]string{negatives.KindOffline, negatives.KindCausal, negatives.KindNaive}, n.Generator):
+	case !slices.Contains(generatorKinds, n.Generator):
 		return fmt.Errorf("%s: %s has generator %q (offline, causal or naive)", GeneratedFile, at, n.Generator)
 	case n.Type != "" && !slices.Contains(negatives.ViolationTypes, n.Type):
 		return fmt.Errorf("%s: %s has violation type %q", GeneratedFile, at, n.Type)
@@ -195,4 +217,22 @@ func eachItem(dec *json.Decoder, item func(i int) error) (int, error) {
 	}
 	_, err := dec.Token() // ']'
 	return i, err
+}
+
+// generatorKinds are the generators a negative may come from.
+var generatorKinds = []string{negatives.KindOffline, negatives.KindCausal, negatives.KindNaive}
+
+// sameCounts reports whether two counts agree, a missing key counting 0.
+func sameCounts(a, b map[string]int) bool {
+	for k, n := range a {
+		if b[k] != n {
+			return false
+		}
+	}
+	for k, n := range b {
+		if a[k] != n {
+			return false
+		}
+	}
+	return true
 }

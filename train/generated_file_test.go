@@ -16,7 +16,7 @@ func TestCheckGenerated(t *testing.T) {
 	res := &Result{Generation: &negatives.Report{Generator: "offline", Generated: 2, Kept: 1,
 		RejectedByReason: map[string]int{negatives.RejectEmpty: 1}, KeptByType: map[string]int{}},
 		Generated: []negatives.Negative{{QueryID: "q1", PosID: "d1", Text: "A counterfactual passage.", Generator: "offline"}},
-		Rejected:  []negatives.Rejection{{Negative: negatives.Negative{QueryID: "q1", PosID: "d1"}, Reason: negatives.RejectEmpty}}}
+		Rejected:  []negatives.Rejection{{Negative: negatives.Negative{QueryID: "q1", PosID: "d1", Generator: "offline"}, Reason: negatives.RejectEmpty}}}
 	if err := SaveGenerated(dir, res); err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestCheckGenerated(t *testing.T) {
 		t.Fatalf("SaveGenerated's own file: %v", err)
 	}
 	good, _ := os.ReadFile(path)
-	const rep = `"report":{"generator":"causal","generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{}}`
+	const rep = `"report":{"generator":"causal","generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{"entity_shift":1}}`
 	const neg = `{"query_id":"q","pos_id":"d","text":"t","generator":"causal","type":"entity_shift"}`
 	for _, tt := range []struct{ name, body, want string }{
 		{"trailing data", string(good) + "GARBAGE", "data after the JSON object"},
@@ -40,9 +40,13 @@ func TestCheckGenerated(t *testing.T) {
 		{"unknown generator", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","text":"t","generator":"bogus"}]}`, `generator "bogus"`},
 		{"null type", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","text":"t","generator":"causal","type":null}]}`, `negatives[0]: field "type" is null`},
 		{"unknown type", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","text":"t","generator":"causal","type":"swap"}]}`, `violation type "swap"`},
-		{"kept disagrees", `{` + rep + `,"negatives":[]}`, "the report keeps 1 negatives, the list holds 0"},
-		{"generated disagrees", `{` + rep + `,"negatives":[` + neg + `],"rejected":[{"negative":{"query_id":"q"},"reason":"empty"}]}`, "but 1 kept + 1 rejected + 0 surplus is 2"},
+		{"kept disagrees", `{` + rep + `,"negatives":[]}`, "does not count the kept negatives' types"},
+		{"reasons disagree", `{` + rep + `,"negatives":[` + neg + `],"rejected":[{"negative":{"query_id":"q","generator":"causal"},"reason":"empty"}]}`, "rejected_by_reason map[] does not count"},
+		{"generated disagrees", `{"report":{"generator":"causal","generated":1,"kept":1,"rejected_by_reason":{"empty":1},"kept_by_type":{"entity_shift":1}},"negatives":[` + neg + `],"rejected":[{"negative":{"query_id":"q","generator":"causal"},"reason":"empty"}]}`, "but 1 kept + 1 rejected + 0 surplus is 2"},
 		{"rejection without reason", `{` + rep + `,"negatives":[` + neg + `],"rejected":[{"negative":{"query_id":"q"},"reason":""}]}`, "rejected[0] lacks its reason"},
+		{"report generator unknown", `{"report":{"generator":"bogus","generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{"entity_shift":1}},"negatives":[` + neg + `]}`, `the report names generator "bogus"`},
+		{"generators disagree", `{"report":{"generator":"offline","generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{"entity_shift":1}},"negatives":[` + neg + `]}`, `a negative's generator "causal" is not the report's "offline"`},
+		{"types disagree", `{"report":{"generator":"causal","generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{"entity_shift":2}},"negatives":[` + neg + `]}`, "kept_by_type map[entity_shift:2] does not count"},
 		{"twice", `{` + rep + `,"negatives":[],"negatives":[]}`, `"negatives" appears twice`},
 		{"older file without rejected", `{` + rep + `,"negatives":[` + neg + `]}`, ""},
 	} {
