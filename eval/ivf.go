@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -55,11 +56,11 @@ func NewIVF(ix *Index, nlist, nprobe int, seed uint64) *IVF {
 	}
 	assign := make([]int32, len(sample))
 	for range ivfIters {
-		nearestCentroids(rows, dim, v.centroids, nlist, assign)
+		nearestCentroids(rows, dim, v.centroids, nlist, 1, assign)
 		v.recenter(rows, assign, rng)
 	}
 	all := make([]int32, n)
-	nearestCentroids(ix.data, dim, v.centroids, nlist, all)
+	nearestCentroids(ix.data, dim, v.centroids, nlist, 1, all)
 	v.group(all)
 	return v
 }
@@ -116,51 +117,43 @@ func (v *IVF) group(assign []int32) {
 	}
 }
 
-// nearestCentroids writes, for each row of rows, the centroid with the
-// largest dot product, scoring blocks of rows with one product each.
-func nearestCentroids(rows []float32, dim int, centroids []float32, nlist int, out []int32) {
-	const block = 1024
+// nearestCentroids writes, for each row of rows, its k nearest centroids
+// (largest dot products, in no particular order) into out[row*k:(row+1)*k],
+// scoring blocks of rows with one product each.
+func nearestCentroids(rows []float32, dim int, centroids []float32, nlist, k int, out []int32) {
+	const block = 512
 	n := len(rows) / dim
-	parallelBlocks(n, block, func(lo, hi int, scores []float32) {
-		m := hi - lo
-		s := scores[:m*nlist]
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-			blas32.General{Rows: m, Cols: dim, Stride: dim, Data: rows[lo*dim : hi*dim]},
-			blas32.General{Rows: nlist, Cols: dim, Stride: dim, Data: centroids},
-			0, blas32.General{Rows: m, Cols: nlist, Stride: nlist, Data: s})
-		for i := range m {
-			row := s[i*nlist : (i+1)*nlist]
-			best := 0
-			for l, x := range row {
-				if x > row[best] {
-					best = l
-				}
-			}
-			out[lo+i] = int32(best)
+	blocks := (n + block - 1) / block
+	scratch := make([][]float32, runtime.GOMAXPROCS(0))
+	parallelFor(blocks, 0, func(w, b int) {
+		if scratch[w] == nil {
+			scratch[w] = make([]float32, block*nlist)
 		}
-	}, block*nlist)
+		lo, hi := b*block, min((b+1)*block, n)
+		s := scratch[w][:(hi-lo)*nlist]
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
+			blas32.General{Rows: hi - lo, Cols: dim, Stride: dim, Data: rows[lo*dim : hi*dim]},
+			blas32.General{Rows: nlist, Cols: dim, Stride: dim, Data: centroids},
+			0, blas32.General{Rows: hi - lo, Cols: nlist, Stride: nlist, Data: s})
+		for i := range hi - lo {
+			nearest(s[i*nlist:(i+1)*nlist], out[(lo+i)*k:(lo+i+1)*k])
+		}
+	})
 }
 
-// parallelBlocks runs fn over [0, n) in blocks on GOMAXPROCS goroutines,
-// each with its own scratch of scratchLen float32s.
-func parallelBlocks(n, block int, fn func(lo, hi int, scratch []float32), scratchLen int) {
-	blocks := (n + block - 1) / block
-	workers := min(runtime.GOMAXPROCS(0), blocks)
-	var mu sync.Mutex
-	next := 0
+// parallelFor calls fn(w, i) for every i in [0, n) on up to workers
+// goroutines (≤ 0: GOMAXPROCS, never more); w < workers tells the
+// goroutines apart, so fn can keep per-worker state indexed by it.
+func parallelFor(n, workers int, fn func(w, i int)) {
+	if workers <= 0 || workers > runtime.GOMAXPROCS(0) {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range min(workers, n) {
 		wg.Go(func() {
-			scratch := make([]float32, scratchLen)
-			for {
-				mu.Lock()
-				b := next
-				next++
-				mu.Unlock()
-				if b >= blocks {
-					return
-				}
-				fn(b*block, min((b+1)*block, n), scratch)
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(w, i)
 			}
 		})
 	}
@@ -195,55 +188,42 @@ func (v *IVF) SearchBatch(qs [][]float32, k, workers int) [][]Scored {
 	probes := v.probeLists(q, len(qs))
 	// Each worker takes whole lists and keeps its own top k per query; the
 	// workers' lists are merged at the end.
-	workers = min(workers, v.nlist)
+	workers = min(workers, runtime.GOMAXPROCS(0), v.nlist)
 	tops := make([][]TopK, workers)
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := range workers {
+	for w := range tops {
 		tops[w] = make([]TopK, len(qs))
 		for i := range tops[w] {
 			tops[w][i] = NewTopK(k, len(v.ix.ids), v.ix.idOrder)
 		}
-		wg.Go(func() {
-			var qbuf, rows, scores []float32
-			for {
-				mu.Lock()
-				l := next
-				next++
-				mu.Unlock()
-				if l >= v.nlist {
-					return
-				}
-				who := probes[l]
-				lo, hi := v.offsets[l], v.offsets[l+1]
-				if len(who) == 0 || hi == lo {
-					continue
-				}
-				m, nb := len(who), hi-lo
-				qbuf = slices.Grow(qbuf[:0], m*dim)[:m*dim]
-				for r, qi := range who {
-					copy(qbuf[r*dim:], q[int(qi)*dim:(int(qi)+1)*dim])
-				}
-				rows = slices.Grow(rows[:0], nb*dim)[:nb*dim]
-				for j, d := range v.docs[lo:hi] {
-					copy(rows[j*dim:], v.ix.data[int(d)*dim:(int(d)+1)*dim])
-				}
-				scores = slices.Grow(scores[:0], m*nb)[:m*nb]
-				blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-					blas32.General{Rows: m, Cols: dim, Stride: dim, Data: qbuf},
-					blas32.General{Rows: nb, Cols: dim, Stride: dim, Data: rows},
-					0, blas32.General{Rows: m, Cols: nb, Stride: nb, Data: scores})
-				for r, qi := range who {
-					top := &tops[w][qi]
-					for j, s := range scores[r*nb : (r+1)*nb] {
-						top.Offer(float64(s), v.docs[lo+j])
-					}
-				}
-			}
-		})
 	}
-	wg.Wait()
+	qbuf, rows, scores := make([][]float32, workers), make([][]float32, workers), make([][]float32, workers)
+	parallelFor(v.nlist, workers, func(w, l int) {
+		who := probes[l]
+		lo, hi := v.offsets[l], v.offsets[l+1]
+		if len(who) == 0 || hi == lo {
+			return
+		}
+		m, nb := len(who), hi-lo
+		qbuf[w] = slices.Grow(qbuf[w][:0], m*dim)[:m*dim]
+		for r, qi := range who {
+			copy(qbuf[w][r*dim:], q[int(qi)*dim:(int(qi)+1)*dim])
+		}
+		rows[w] = slices.Grow(rows[w][:0], nb*dim)[:nb*dim]
+		for j, d := range v.docs[lo:hi] {
+			copy(rows[w][j*dim:], v.ix.data[int(d)*dim:(int(d)+1)*dim])
+		}
+		scores[w] = slices.Grow(scores[w][:0], m*nb)[:m*nb]
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
+			blas32.General{Rows: m, Cols: dim, Stride: dim, Data: qbuf[w]},
+			blas32.General{Rows: nb, Cols: dim, Stride: dim, Data: rows[w]},
+			0, blas32.General{Rows: m, Cols: nb, Stride: nb, Data: scores[w]})
+		for r, qi := range who {
+			top := &tops[w][qi]
+			for j, s := range scores[w][r*nb : (r+1)*nb] {
+				top.Offer(float64(s), v.docs[lo+j])
+			}
+		}
+	})
 	for i := range qs {
 		merged := tops[0][i]
 		for w := 1; w < workers; w++ {
@@ -264,21 +244,9 @@ func (v *IVF) SearchBatch(qs [][]float32, k, workers int) [][]Scored {
 // probeLists returns, for each list, the queries (rows of q) whose nprobe
 // nearest centroids include it.
 func (v *IVF) probeLists(q []float32, nq int) [][]int32 {
-	dim, nlist := v.ix.dim, v.nlist
 	near := make([]int32, nq*v.nprobe)
-	const block = 256
-	parallelBlocks(nq, block, func(lo, hi int, scores []float32) {
-		m := hi - lo
-		s := scores[:m*nlist]
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-			blas32.General{Rows: m, Cols: dim, Stride: dim, Data: q[lo*dim : hi*dim]},
-			blas32.General{Rows: nlist, Cols: dim, Stride: dim, Data: v.centroids},
-			0, blas32.General{Rows: m, Cols: nlist, Stride: nlist, Data: s})
-		for i := range m {
-			nearest(s[i*nlist:(i+1)*nlist], near[(lo+i)*v.nprobe:(lo+i+1)*v.nprobe])
-		}
-	}, block*nlist)
-	lists := make([][]int32, nlist)
+	nearestCentroids(q[:nq*v.ix.dim], v.ix.dim, v.centroids, v.nlist, v.nprobe, near)
+	lists := make([][]int32, v.nlist)
 	for qi := range nq {
 		for _, l := range near[qi*v.nprobe : (qi+1)*v.nprobe] {
 			lists[l] = append(lists[l], int32(qi))
