@@ -15,21 +15,19 @@ const maxPromptCandidates = 5
 // calls per pair: an analysis of why the positive answers the query, split
 // into falsifiable requirements, then one negative per selected break of a
 // critical requirement.
-type CausalGenerator struct {
-	llm   *LLM
-	stats genCounters
-}
+type CausalGenerator struct{ llmGenerator }
 
 var _ Generator = (*CausalGenerator)(nil)
 
 // NewCausalGenerator returns a generator that asks llm.
-func NewCausalGenerator(llm *LLM) *CausalGenerator { return &CausalGenerator{llm: llm} }
+func NewCausalGenerator(llm *LLM) *CausalGenerator {
+	g := &CausalGenerator{llmGenerator{llm: llm}}
+	g.gen = g.generate
+	return g
+}
 
 // Name is the generator's label in Negative.Generator and reports.
 func (g *CausalGenerator) Name() string { return "causal" }
-
-// Stats returns what the generator has produced and dropped so far.
-func (g *CausalGenerator) Stats() GenStats { return g.stats.snapshot() }
 
 // Analyze runs the first step alone: why p.Positive answers p.Query.
 func (g *CausalGenerator) Analyze(ctx context.Context, p Pair) (Analysis, error) {
@@ -49,28 +47,9 @@ func (g *CausalGenerator) Analyze(ctx context.Context, p Pair) (Analysis, error)
 	return a, nil
 }
 
-// Generate writes at most n negatives for p, each breaking one critical
-// requirement, preferably by rewriting one of the (first five) candidates.
-func (g *CausalGenerator) Generate(ctx context.Context, p Pair, candidates []string, n int) ([]Negative, error) {
-	negs, _, err := g.generateReporting(ctx, p, candidates, n)
-	return negs, err
-}
-
-// generateReporting is Generate that also returns the reply items it
-// refused, with their reasons (Run records them).
-func (g *CausalGenerator) generateReporting(ctx context.Context, p Pair, candidates []string, n int) ([]Negative, []Rejection, error) {
-	g.stats.pairs.Add(1)
-	negs, drops, err := g.generate(ctx, p, candidates, n)
-	if err != nil {
-		if ctx.Err() == nil { // cut short by a stop or cancel: not a failure
-			g.stats.failed.Add(1)
-		}
-		return nil, nil, err
-	}
-	g.stats.negatives.Add(int64(len(negs)))
-	return negs, rejections(drops), nil
-}
-
+// generate writes at most n negatives for p (Generate), each breaking one
+// critical requirement, preferably by rewriting one of the (first five)
+// candidates.
 func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []string, n int) ([]Negative, []itemDrop, error) {
 	if n <= 0 {
 		return nil, nil, nil
@@ -155,11 +134,6 @@ func errNoUsable(dropped []itemDrop) error {
 type LLMGeneratorUsage struct {
 	LLM   LLMUsage `json:"llm"`
 	Items GenStats `json:"items"`
-}
-
-// UsageReport implements UsageReporter.
-func (g *CausalGenerator) UsageReport() any {
-	return LLMGeneratorUsage{LLM: g.llm.Usage(), Items: g.Stats()}
 }
 
 // GenStats counts a generator's output; Dropped items never reach callers.

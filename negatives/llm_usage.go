@@ -63,6 +63,3 @@ func (u LLMUsage) Plus(o LLMUsage) LLMUsage {
 // LLMSpender is a generator that calls an LLM: LLMUsage is what it has
 // spent so far.
 type LLMSpender interface{ LLMUsage() LLMUsage }
-
-func (g *CausalGenerator) LLMUsage() LLMUsage { return g.llm.Usage() }
-func (g *NaiveGenerator) LLMUsage() LLMUsage  { return g.llm.Usage() }

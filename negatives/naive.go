@@ -10,53 +10,26 @@ import (
 // NaiveGenerator asks for hard negatives in a single prompt, with no
 // analysis and no requirement to break: the ablation baseline for
 // CausalGenerator. Its negatives carry no node, strategy or type.
-type NaiveGenerator struct {
-	llm   *LLM
-	stats genCounters
-}
+type NaiveGenerator struct{ llmGenerator }
 
 var _ Generator = (*NaiveGenerator)(nil)
 
 // NewNaiveGenerator returns a generator that asks llm.
-func NewNaiveGenerator(llm *LLM) *NaiveGenerator { return &NaiveGenerator{llm: llm} }
+func NewNaiveGenerator(llm *LLM) *NaiveGenerator {
+	g := &NaiveGenerator{llmGenerator{llm: llm}}
+	g.gen = func(ctx context.Context, p Pair, _ []string, n int) ([]Negative, []itemDrop, error) {
+		return g.generate(ctx, p, n) // the baseline writes from scratch: no candidates
+	}
+	return g
+}
 
 // Name is the generator's label in Negative.Generator and reports.
 func (g *NaiveGenerator) Name() string { return "naive" }
-
-// UsageReport implements UsageReporter.
-func (g *NaiveGenerator) UsageReport() any {
-	return LLMGeneratorUsage{LLM: g.llm.Usage(), Items: g.Stats()}
-}
-
-// Stats returns what the generator has produced and dropped so far.
-func (g *NaiveGenerator) Stats() GenStats { return g.stats.snapshot() }
 
 // naivePromptData feeds naive.*.tmpl.
 type naivePromptData struct {
 	Query, Positive string
 	N               int
-}
-
-// Generate writes at most n negatives for p. The candidates are ignored:
-// the baseline writes from scratch.
-func (g *NaiveGenerator) Generate(ctx context.Context, p Pair, cands []string, n int) ([]Negative, error) {
-	negs, _, err := g.generateReporting(ctx, p, cands, n)
-	return negs, err
-}
-
-// generateReporting is Generate that also returns the reply items it
-// refused, with their reasons (Run records them).
-func (g *NaiveGenerator) generateReporting(ctx context.Context, p Pair, _ []string, n int) ([]Negative, []Rejection, error) {
-	g.stats.pairs.Add(1)
-	negs, drops, err := g.generate(ctx, p, n)
-	if err != nil {
-		if ctx.Err() == nil { // cut short by a stop or cancel: not a failure
-			g.stats.failed.Add(1)
-		}
-		return nil, nil, err
-	}
-	g.stats.negatives.Add(int64(len(negs)))
-	return negs, rejections(drops), nil
 }
 
 func (g *NaiveGenerator) generate(ctx context.Context, p Pair, n int) ([]Negative, []itemDrop, error) {

@@ -168,9 +168,7 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	if u, ok := gen.(UsageReporter); ok {
 		rep.Usage = u.UsageReport()
 	}
-	if src, ok := gen.(llmSourced); ok {
-		rep.LLM = src.llmSource()
-	}
+	rep.LLM = llmSource(gen)
 
 	var err error
 	switch {
@@ -251,30 +249,22 @@ type LLMSource struct {
 	Prompts     []string `json:"prompts"` // versioned template names, e.g. causal_analysis.v1
 }
 
-type llmSourced interface{ llmSource() *LLMSource }
-
-func (c *LLM) source(prompts ...promptTemplate) *LLMSource {
-	// float32 0.7 is 0.699999988…: shown to six decimals, as it was set.
-	s := &LLMSource{BaseURL: RedactURL(c.cfg.BaseURL), Model: c.cfg.Model,
-		Temperature: math.Round(float64(c.cfg.Temperature)*1e6) / 1e6}
-	for _, p := range prompts {
-		s.Prompts = append(s.Prompts, p.name)
+// llmSource is the provenance of gen's negatives when an LLM wrote them
+// (nil otherwise), from the settings a resumed run is checked against.
+func llmSource(gen Generator) *LLMSource {
+	st := SettingsOf(gen)
+	if st.Model == "" || st.Temperature == nil {
+		return nil
 	}
-	return s
+	// float32 0.7 is 0.699999988…: shown to six decimals, as it was set.
+	return &LLMSource{BaseURL: st.BaseURL, Model: st.Model,
+		Temperature: math.Round(float64(*st.Temperature)*1e6) / 1e6, Prompts: st.Prompts}
 }
-
-func (g *CausalGenerator) llmSource() *LLMSource {
-	return g.llm.source(causalAnalysisPrompt, causalGeneratePrompt)
-}
-func (g *NaiveGenerator) llmSource() *LLMSource { return g.llm.source(naivePrompt) }
 
 // pairConcurrency is implemented by generators that want at least this
 // many pairs in flight: the LLM ones, whose requests are bounded by the
 // LLM's own concurrency.
 type pairConcurrency interface{ pairConcurrency() int }
-
-func (g *CausalGenerator) pairConcurrency() int { return g.llm.cfg.Concurrency }
-func (g *NaiveGenerator) pairConcurrency() int  { return g.llm.cfg.Concurrency }
 
 // runGenerate calls gen for each pair with bounded concurrency. Outcomes
 // are stored by pair index, so the output order never depends on timing.

@@ -1,0 +1,48 @@
+package negatives
+
+import "context"
+
+// llmGenerator is what the causal and naive generators share: their LLM
+// client, the counters of their reply items, and everything a run asks of
+// an LLM generator. gen is the generator's own step for one pair.
+type llmGenerator struct {
+	llm   *LLM
+	stats genCounters
+	gen   func(ctx context.Context, p Pair, cands []string, n int) ([]Negative, []itemDrop, error)
+}
+
+// Generate writes at most n negatives for p (see the generator's gen).
+func (g *llmGenerator) Generate(ctx context.Context, p Pair, cands []string, n int) ([]Negative, error) {
+	negs, _, err := g.generateReporting(ctx, p, cands, n)
+	return negs, err
+}
+
+// generateReporting is Generate that also returns the reply items it
+// refused, with their reasons (Run records them).
+func (g *llmGenerator) generateReporting(ctx context.Context, p Pair, cands []string, n int) ([]Negative, []Rejection, error) {
+	g.stats.pairs.Add(1)
+	negs, drops, err := g.gen(ctx, p, cands, n)
+	if err != nil {
+		if ctx.Err() == nil { // cut short by a stop or cancel: not a failure
+			g.stats.failed.Add(1)
+		}
+		return nil, nil, err
+	}
+	g.stats.negatives.Add(int64(len(negs)))
+	return negs, rejections(drops), nil
+}
+
+// Stats returns what the generator has produced and dropped so far.
+func (g *llmGenerator) Stats() GenStats { return g.stats.snapshot() }
+
+// UsageReport implements UsageReporter.
+func (g *llmGenerator) UsageReport() any {
+	return LLMGeneratorUsage{LLM: g.llm.Usage(), Items: g.Stats()}
+}
+
+// LLMUsage implements LLMSpender.
+func (g *llmGenerator) LLMUsage() LLMUsage { return g.llm.Usage() }
+
+// pairConcurrency: each pair's calls run one after another, so as many
+// pairs as the LLM may have requests in flight keep its limit in use.
+func (g *llmGenerator) pairConcurrency() int { return g.llm.cfg.Concurrency }
