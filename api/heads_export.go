@@ -111,7 +111,14 @@ func zipHeaders(c *gin.Context, id, format string) {
 // still be the one the head was trained on (409 otherwise, as GET).
 func (s *Server) headZipExport(c *gin.Context, h store.Head, id, format, encDir string) {
 	if encDir != "" {
-		sum, err := model.EncoderChecksum(encDir)
+		// The registry's encoder hashes its files once per process; a HEAD
+		// must not read a model's hundreds of megabytes every time.
+		enc, err := s.cfg.Models.Get(c.Request.Context(), h.Encoder)
+		if err != nil {
+			s.internalError(c, err)
+			return
+		}
+		sum, err := enc.Checksum()
 		if err != nil {
 			s.internalError(c, err)
 			return
