@@ -171,13 +171,19 @@ func TestLLMRetryAfterPausesAllRequests(t *testing.T) {
 	}
 	go call("second")
 	wg.Wait()
-	at := sent()
-	if len(at) != 3 {
-		t.Fatalf("%d requests, want 3 (the 429, its retry, the second call)", len(at))
+	requireHeldBack(t, sent(), 3, 900*time.Millisecond) // the 429, its retry, the second call
+}
+
+// requireHeldBack checks that n requests arrived, every one after the
+// first (the 429's) at least gap later.
+func requireHeldBack(t *testing.T, at []time.Time, n int, gap time.Duration) {
+	t.Helper()
+	if len(at) != n {
+		t.Fatalf("%d requests, want %d", len(at), n)
 	}
 	for i, ts := range at[1:] {
-		if gap := ts.Sub(at[0]); gap < 900*time.Millisecond {
-			t.Errorf("request %d went %v after the 429 that asked for 1 s", i+2, gap)
+		if d := ts.Sub(at[0]); d < gap {
+			t.Errorf("request %d went %v after the one that got a 1 s Retry-After", i+2, d)
 		}
 	}
 }
@@ -216,13 +222,5 @@ func TestLLMRetryAfterHoldsCallsWaitingForASlot(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	at := sent()
-	if len(at) != 4 {
-		t.Fatalf("%d requests, want 4", len(at))
-	}
-	for i, ts := range at[1:] {
-		if gap := ts.Sub(at[0]); gap < 1000*time.Millisecond {
-			t.Errorf("request %d went %v after the one that got a 1 s Retry-After", i+2, gap)
-		}
-	}
+	requireHeldBack(t, sent(), 4, time.Second)
 }
