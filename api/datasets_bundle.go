@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path"
@@ -200,13 +201,35 @@ func entryName(name string) (string, bool) {
 	return name, true
 }
 
+// linkedDataFile refuses a link entry named like a dataset file: skipping
+// it would report the file as missing, when it is there but archived as a
+// link to data the archive does not hold.
+func linkedDataFile(name string, link bool) error {
+	if !link {
+		return nil
+	}
+	dir, base := path.Split(name)
+	switch {
+	case base == fileCorpus, base == fileQueries, base == fileTrain, base == fileTest,
+		path.Base(dir) == qrelsDir && strings.HasSuffix(base, ".tsv"):
+		return badUpload("part %q: %s is a link, not a file; archive the files it points to (tar -h, zip without -y)", partBundle, name)
+	}
+	return nil
+}
+
 type zipEntries struct{ zr *zip.ReadCloser }
 
 func (z zipEntries) names() ([]string, error) {
 	var out []string
 	for _, f := range z.zr.File {
-		if n, ok := entryName(f.Name); ok && f.Mode().IsRegular() {
+		n, ok := entryName(f.Name)
+		if !ok {
+			continue
+		}
+		if f.Mode().IsRegular() {
 			out = append(out, n)
+		} else if err := linkedDataFile(n, f.Mode()&fs.ModeSymlink != 0); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -277,7 +300,13 @@ func (t tarEntries) walk(fn func(h *tar.Header, name string, r io.Reader) error)
 			return badUpload("part %q: not a readable tar: %v", partBundle, err)
 		}
 		n, ok := entryName(h.Name)
-		if !ok || h.Typeflag != tar.TypeReg {
+		if !ok {
+			continue
+		}
+		if h.Typeflag != tar.TypeReg {
+			if err := linkedDataFile(n, h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := fn(h, n, tr); err != nil {

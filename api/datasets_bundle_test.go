@@ -5,23 +5,34 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"io/fs"
 	"net/http"
 	"strings"
 	"testing"
 )
 
+// archiveFile is one archive entry; a body "-> target" makes it a
+// symbolic link to target.
 type archiveFile struct{ name, body string }
+
+func (f archiveFile) link() (string, bool) { return strings.CutPrefix(f.body, "-> ") }
 
 func zipOf(t *testing.T, files ...archiveFile) string {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, f := range files {
-		w, err := zw.Create(f.name)
+		h := &zip.FileHeader{Name: f.name, Method: zip.Deflate}
+		body := f.body
+		if target, ok := f.link(); ok {
+			h.SetMode(fs.ModeSymlink | 0o777)
+			body = target
+		}
+		w, err := zw.CreateHeader(h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write([]byte(f.body))
+		w.Write([]byte(body))
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
@@ -43,6 +54,10 @@ func tarOf(t *testing.T, gzipped bool, files ...archiveFile) string {
 	for _, f := range files {
 		if strings.HasSuffix(f.name, "/") {
 			tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeDir, Mode: 0o755})
+			continue
+		}
+		if target, ok := f.link(); ok {
+			tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777})
 			continue
 		}
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.body))}); err != nil {
@@ -125,6 +140,10 @@ func TestDatasetUploadBundle(t *testing.T) {
 		{"tar bomb in an unused entry", []formPart{{"bundle", "x.tgz", tarBomb}}, 413, "bundle unpacks to more than 655360 bytes"},
 		{"bundle and parts", append(fx.parts(""), formPart{"bundle", "x.zip", zipOf(t, fx.files("")...)}), 400, "not both"},
 		{"parts after bundle", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")...)}, {"corpus", "c.jsonl", fx.corpus}}, 400, "not both"},
+		{"corpus as a tar symlink", []formPart{{"bundle", "x.tar", tarOf(t, false, append(fx.files("d/")[1:], archiveFile{"d/corpus.jsonl", "-> /data/corpus.jsonl"})...)}}, 400,
+			"d/corpus.jsonl is a link, not a file; archive the files it points to"},
+		{"qrels as a zip symlink", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files("")[:3], archiveFile{"qrels/test.tsv", "-> ../../test.tsv"})...)}}, 400,
+			"qrels/test.tsv is a link, not a file"},
 		{"bundle twice", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")...)}, {"bundle", "x.zip", zipOf(t, fx.files("")...)}}, 400, `part "bundle" sent twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

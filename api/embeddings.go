@@ -115,11 +115,22 @@ func parseInput(raw json.RawMessage) ([]string, string) {
 		}
 		texts = []string{one}
 	case '[':
-		if err := json.Unmarshal(raw, &texts); err != nil {
-			return nil, "field \"input\" must be a string or an array of strings (token arrays are not supported)"
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, "field \"input\": " + err.Error()
 		}
-		if len(texts) == 0 {
+		if len(items) == 0 {
 			return nil, "field \"input\" is an empty array"
+		}
+		texts = make([]string, len(items))
+		for i, it := range items {
+			if len(it) == 0 || it[0] != '"' || json.Unmarshal(it, &texts[i]) != nil {
+				msg := fmt.Sprintf("input[%d] is %s, not a string", i, jsonKind(it))
+				if len(it) > 0 && it[0] == '[' {
+					msg += " (token arrays are not supported)"
+				}
+				return nil, msg
+			}
 		}
 	default:
 		return nil, "field \"input\" must be a string or an array of strings"
@@ -130,6 +141,23 @@ func parseInput(raw json.RawMessage) ([]string, string) {
 		}
 	}
 	return texts, ""
+}
+
+// jsonKind names the JSON type of a raw value for an error message.
+func jsonKind(v json.RawMessage) string {
+	switch {
+	case len(v) == 0:
+		return "missing"
+	case v[0] == 'n':
+		return "null"
+	case v[0] == 't' || v[0] == 'f':
+		return "a boolean"
+	case v[0] == '[':
+		return "an array"
+	case v[0] == '{':
+		return "an object"
+	}
+	return "a number"
 }
 
 func encodeBase64(v []float32) string {
