@@ -83,7 +83,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		if c.Request.Context().Err() != nil {
 			return // client went away
 		}
-		abort(c, http.StatusInternalServerError, codeInternal, "embed: "+err.Error())
+		s.internalError(c, fmt.Errorf("embed: %w", err))
 		return
 	}
 	s.countEmbedded("embeddings", len(texts))
@@ -177,7 +177,7 @@ type modelInfo struct {
 func (s *Server) listModels(c *gin.Context) {
 	names, err := s.cfg.Models.List()
 	if err != nil {
-		abort(c, http.StatusInternalServerError, codeInternal, err.Error())
+		s.internalError(c, err)
 		return
 	}
 	data := make([]modelInfo, 0, len(names))

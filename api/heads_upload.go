@@ -103,20 +103,18 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 	}
 	// Files first, then the row, as for a job's head: a crash in between
 	// leaves a folder without a row, which the next start removes.
-	if err := head.Save(dir, meta); err != nil {
-		return store.Head{}, err
-	}
-	if err := os.Rename(negs, filepath.Join(dir, train.GeneratedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		if rmErr := s.store.RemoveDir(store.KindHeads, row.ID); rmErr != nil {
-			s.log.Error("discard head files", "head", row.ID, "err", rmErr)
+	err = head.Save(dir, meta)
+	if err == nil {
+		if err = os.Rename(negs, filepath.Join(dir, train.GeneratedFile)); errors.Is(err, fs.ErrNotExist) {
+			err = nil // no negatives part
 		}
-		return store.Head{}, err
 	}
-	created, err := s.store.CreateHead(ctx, row)
+	var created store.Head
+	if err == nil {
+		created, err = s.store.CreateHead(ctx, row)
+	}
 	if err != nil {
-		if rmErr := s.store.RemoveDir(store.KindHeads, row.ID); rmErr != nil {
-			s.log.Error("discard head files", "head", row.ID, "err", rmErr)
-		}
+		s.discardHeadFiles(row.ID)
 		return store.Head{}, err
 	}
 	return created, nil

@@ -45,6 +45,10 @@ func (s *Server) createJob(c *gin.Context) {
 	c.JSON(http.StatusCreated, s.jobView(job))
 }
 
+// jobCreated runs between a job's creation and its queueing; tests use it
+// to cancel a job in that window.
+var jobCreated = func(id string) {}
+
 // submitJob records a checked job and queues it.
 func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, secrets jobSecrets) (store.Job, error) {
 	raw, err := json.Marshal(spec)
@@ -59,23 +63,31 @@ func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, se
 	// From here on the job exists: finish its bookkeeping even if the
 	// client goes away.
 	bg := context.WithoutCancel(ctx)
+	jobCreated(job.ID)
 	if err := s.saveJobSecrets(job.ID, secrets); err != nil {
 		s.finishJob(bg, job.ID, store.JobValidating, statusData{Status: store.JobFailed, Error: "could not store the LLM credentials"})
 		return store.Job{}, err
 	}
 	// The job as queued, before any worker can move it: the answer shows
 	// it as submitted, not however far a worker has taken it since.
-	job, err = s.transitionJob(bg, job.ID, store.JobTransition{From: []string{store.JobValidating}, To: store.JobQueued},
+	queued, err := s.transitionJob(bg, job.ID, store.JobTransition{From: []string{store.JobValidating}, To: store.JobQueued},
 		statusData{Status: store.JobQueued}, "job validated and queued")
 	if err != nil {
 		// A cancel that came between the job's creation and here ended
 		// it, and removed its folder before the credentials were written.
 		s.dropJobFiles(job.ID)
+		if errors.Is(err, store.ErrConflict) {
+			// The job exists, and ended as its canceller asked: show it.
+			return s.store.GetJob(bg, job.ID)
+		}
+		// Not left validating: the next start would queue and run a job
+		// whose client was told it failed.
+		s.finishJob(bg, job.ID, store.JobValidating, statusData{Status: store.JobFailed, Error: "could not queue the job"})
 		return store.Job{}, err
 	}
-	s.pool.enqueue(job.ID)
-	s.log.Info("job queued", "job", job.ID, "dataset", req.Dataset, "model", req.Model, "negatives", spec.Negatives)
-	return job, nil
+	s.pool.enqueue(queued.ID)
+	s.log.Info("job queued", "job", queued.ID, "dataset", req.Dataset, "model", req.Model, "negatives", spec.Negatives)
+	return queued, nil
 }
 
 func (s *Server) listJobs(c *gin.Context) {

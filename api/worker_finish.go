@@ -135,26 +135,32 @@ func (s *Server) completeJob(ctx context.Context, job store.Job, out runOutput) 
 	meta := model.HeadMeta{Encoder: job.Encoder, EncoderChecksum: sum, Training: asMap(out.config),
 		Metrics: asMap(map[string]any{"base": out.result.Base, "tuned": out.result.Tuned, "training": out.result.Training,
 			"mining": out.result.Mining, "generation": out.result.Generation, "job": job.ID})}
-	if err := out.head.Save(dir, meta); err != nil {
-		return err
+	err = out.head.Save(dir, meta)
+	if err == nil {
+		// As beside a `retune train` head: GET /v1/heads/{id}/negatives.
+		err = train.SaveGenerated(dir, &out.result)
 	}
-	// As beside a `retune train` head: GET /v1/heads/{id}/negatives.
-	if err := train.SaveGenerated(dir, &out.result); err != nil {
-		return err
+	if err == nil {
+		hc := out.head.Config()
+		head := store.Head{ID: headID, JobID: job.ID, Encoder: job.Encoder, EncoderChecksum: sum,
+			DIn: hc.DIn, DOut: hc.DOut, Apply: hc.Apply, Metrics: metrics}
+		d := statusData{Status: store.JobSucceeded, Head: headID, FineTunedModel: fineTunedName(job.Encoder, headID)}
+		_, err = s.transitionJob(ctx, job.ID, store.JobTransition{From: []string{store.JobRunning}, To: store.JobSucceeded,
+			Head: &head, Result: result, UnlessCancelRequested: true}, d, "")
 	}
-	hc := out.head.Config()
-	head := store.Head{ID: headID, JobID: job.ID, Encoder: job.Encoder, EncoderChecksum: sum,
-		DIn: hc.DIn, DOut: hc.DOut, Apply: hc.Apply, Metrics: metrics}
-	d := statusData{Status: store.JobSucceeded, Head: headID, FineTunedModel: fineTunedName(job.Encoder, headID)}
-	_, err = s.transitionJob(ctx, job.ID, store.JobTransition{From: []string{store.JobRunning}, To: store.JobSucceeded,
-		Head: &head, Result: result, UnlessCancelRequested: true}, d, "")
 	if err != nil {
-		if rmErr := s.store.RemoveDir(store.KindHeads, headID); rmErr != nil {
-			s.log.Error("discard head files", "head", headID, "err", rmErr)
-		}
-		return err
+		// A failed attempt leaves nothing: the worker retries a full disk
+		// with a new head id, and stray copies would fill it further.
+		s.discardHeadFiles(headID)
 	}
-	return nil
+	return err
+}
+
+// discardHeadFiles removes the files of a head that got no row.
+func (s *Server) discardHeadFiles(id string) {
+	if err := s.store.RemoveDir(store.KindHeads, id); err != nil {
+		s.log.Error("discard head files", "head", id, "err", err)
+	}
 }
 
 // headMetrics is the summary a head's record carries: test metrics of the

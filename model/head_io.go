@@ -107,7 +107,9 @@ func (h *Head) Save(dir string, meta HeadMeta) error {
 			return fmt.Errorf("model: save head to %s: parameter %d is %v; refusing to persist a diverged head", dir, i, p)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The new folder's entry is synced too: a head whose row a database
+	// commits right after must not lose its folder to a power cut.
+	if err := atomicfile.MkdirAllSync(dir, 0o755); err != nil {
 		return fmt.Errorf("model: save head: %w", err)
 	}
 	raw := headEncodeFloat64LE(h.params)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func bytesReader(s string) io.Reader { return strings.NewReader(s) }
@@ -231,6 +232,18 @@ func TestOpenSweepsTrash(t *testing.T) {
 		os.MkdirAll(filepath.Dir(p), 0o750)
 		os.WriteFile(p, []byte("partial"), 0o640)
 	}
+	// In the cache folders, which `retune train` writes without the data
+	// folder's lock, only day-old temporary files are a crash's leftovers.
+	oldCacheTemp := filepath.Join(dir, KindCache, "llm", ".reply.json.tmp-1")
+	newCacheTemp := filepath.Join(dir, KindCache, "llm", ".reply.json.tmp-2")
+	for _, p := range []string{oldCacheTemp, newCacheTemp} {
+		os.MkdirAll(filepath.Dir(p), 0o750)
+		os.WriteFile(p, []byte("partial"), 0o640)
+	}
+	dayAgo := time.Now().Add(-25 * time.Hour)
+	if err := os.Chtimes(oldCacheTemp, dayAgo, dayAgo); err != nil {
+		t.Fatal(err)
+	}
 	scratch, err := s.TempDir("export-*")
 	if err != nil {
 		t.Fatal(err)
@@ -238,10 +251,13 @@ func TestOpenSweepsTrash(t *testing.T) {
 	os.WriteFile(filepath.Join(scratch, "model.onnx"), []byte("big"), 0o640)
 	s.Close()
 	openAt(t, dir)
-	for _, p := range append(temps, trash, scratch) {
+	for _, p := range append(temps, trash, scratch, oldCacheTemp) {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s survived Open: %v", p, err)
 		}
+	}
+	if _, err := os.Stat(newCacheTemp); err != nil {
+		t.Errorf("a cache write maybe still in progress was removed: %v", err)
 	}
 	if got := readFile(t, filepath.Join(live, "w.bin")); got != "w" {
 		t.Errorf("live dir damaged by sweep: %q", got)

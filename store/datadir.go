@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gofrs/flock"
 
@@ -39,6 +40,10 @@ func lockDataDir(dir string) (*flock.Flock, error) {
 // download); Open empties it, since nothing in it outlives its process.
 const scratchDir = "tmp"
 
+// cacheTempAge is how old a temporary file in the cache folders must be
+// for sweep to remove it (see sweep).
+const cacheTempAge = 24 * time.Hour
+
 // TempDir creates a new folder in the data directory's scratch area, named
 // by pattern as os.MkdirTemp does. The caller removes it when done; what a
 // crash leaves there is removed at the next Open.
@@ -53,8 +58,11 @@ func (s *Store) TempDir(pattern string) (string, error) {
 // sweep deletes what interrupted work left: folders RemoveDir renamed to
 // trash but did not finish deleting, temporary files of atomic writes, and
 // the scratch area. It runs in Open, under the data directory's lock, when
-// nothing else can be writing.
+// no other server can be writing. `retune train` writes into the cache
+// folders without that lock, so their temporary files are left alone until
+// they are a day old: by then no write is still in progress.
 func (s *Store) sweep() error {
+	staleBefore := time.Now().Add(-cacheTempAge)
 	if err := os.RemoveAll(filepath.Join(s.dir, scratchDir)); err != nil {
 		return fmt.Errorf("sweep %s: %w", scratchDir, err)
 	}
@@ -72,6 +80,11 @@ func (s *Store) sweep() error {
 				}
 				return filepath.SkipDir
 			case !d.IsDir() && atomicfile.IsTemp(d.Name()):
+				if kind == KindCache {
+					if info, err := d.Info(); err != nil || info.ModTime().After(staleBefore) {
+						return nil // maybe a CLI run's write in progress
+					}
+				}
 				return os.Remove(path)
 			}
 			return nil

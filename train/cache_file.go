@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -100,10 +101,16 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 		written += cacheHeaderLen
 	}
 	rec := make([]byte, f.recordLen())
+	// Entered in memory only once on disk: after a failed write the texts
+	// are embedded and written again next time, not taken as cached.
+	added := map[textKey][]float32{}
 	for i, t := range texts {
 		k := textKey(sha256.Sum256([]byte(t)))
 		if _, ok := f.vecs[k]; ok {
 			continue // stored already, by a concurrent caller or another process
+		}
+		if _, ok := added[k]; ok {
+			continue // twice in this batch
 		}
 		copy(rec, k[:])
 		for j, x := range vecs[i] {
@@ -112,7 +119,7 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 		binary.LittleEndian.PutUint32(rec[len(rec)-4:], crc32.Checksum(rec[:len(rec)-4], cacheCRC))
 		w.Write(rec)
 		written += int64(len(rec))
-		f.vecs[k] = vecs[i]
+		added[k] = vecs[i]
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("embedding cache: write: %w", err)
@@ -121,6 +128,7 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 		return fmt.Errorf("embedding cache: sync: %w", err)
 	}
 	f.size += written
+	maps.Copy(f.vecs, added)
 	return nil
 }
 

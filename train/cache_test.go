@@ -305,3 +305,18 @@ func TestCacheSavesEachChunk(t *testing.T) {
 		t.Fatalf("progress %v, want %v", done, want)
 	}
 }
+
+// Texts whose write failed (here: the disk is full) are not taken as
+// cached by the process that tried: they are embedded again next time.
+func TestCacheKeepsNoVectorItFailedToWrite(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	f := &cacheFile{path: "/dev/full", vecs: map[textKey][]float32{}}
+	if err := f.add([]string{"a", "b"}, [][]float32{{1, 2}, {3, 4}}); err == nil {
+		t.Fatal("a write to a full disk succeeded")
+	}
+	if len(f.vecs) != 0 {
+		t.Errorf("%d vectors held as cached after the write failed, want 0", len(f.vecs))
+	}
+}

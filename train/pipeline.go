@@ -174,8 +174,8 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	defer func() { res.TimingsS = clock.timings() }()
 	var testQrels eval.Qrels
 	if cfg.TestSplit != "" {
-		if _, q, err := data.Split(cfg.TestSplit); err == nil {
-			testQrels = q
+		if _, testQrels, err = data.Split(cfg.TestSplit); err != nil {
+			return nil, res, err
 		}
 	}
 

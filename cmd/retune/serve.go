@@ -134,7 +134,11 @@ func runServe(ctx context.Context, args []string) error {
 	if err := srv.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// ReadTimeout bounds a whole request body: a largest upload (1 GiB by
+	// default) at 1 MB/s still fits, a client trickling bytes to hold a
+	// handler does not. Event streams write, so it does not cut them.
+	httpSrv := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Hour, IdleTimeout: 2 * time.Minute}
 	// Event streams last as long as their jobs; end them so Shutdown need
 	// not wait for them.
 	httpSrv.RegisterOnShutdown(srv.StopStreams)
