@@ -25,7 +25,7 @@ func TestAPIKeys(t *testing.T) {
 		ls.hdr.Set("Authorization", hdr)
 		for _, route := range [][2]string{{"GET", "/v1/models"}, {"GET", "/v1/collections"}, {"GET", "/metrics"}, {"POST", "/v1/collections"}} {
 			r := ls.json(route[0], route[1], `{}`)
-			wantError(t, r, http.StatusUnauthorized, "API key")
+			wantAPIError(t, r, http.StatusUnauthorized, "API key")
 			if got := r.Header.Get("WWW-Authenticate"); got != `Bearer realm="retune"` {
 				t.Fatalf("%s %s with %q: WWW-Authenticate %q", route[0], route[1], hdr, got)
 			}

@@ -104,19 +104,19 @@ func TestCollectionHeads(t *testing.T) {
 
 	// Heads that would compare vectors from different spaces are refused.
 	path := func(id string) string { return "/v1/collections/" + id + "/search" }
-	wantError(t, ls.json("POST", path(withShared.ID), q+`,"head":"`+shared2+`"}`), 409, "embedded through shared head "+shared)
-	wantError(t, ls.json("POST", path(withShared.ID), q+`,"head":"`+query+`"}`), 409, "embedded through shared head "+shared)
-	wantError(t, ls.json("POST", path(base.ID), q+`,"head":"`+shared+`"}`), 409, "applies to documents too")
-	wantError(t, ls.json("POST", path(withQuery.ID), q+`,"head":"`+shared+`"}`), 409, "applies to documents too")
+	wantAPIError(t, ls.json("POST", path(withShared.ID), q+`,"head":"`+shared2+`"}`), 409, "embedded through shared head "+shared)
+	wantAPIError(t, ls.json("POST", path(withShared.ID), q+`,"head":"`+query+`"}`), 409, "embedded through shared head "+shared)
+	wantAPIError(t, ls.json("POST", path(base.ID), q+`,"head":"`+shared+`"}`), 409, "applies to documents too")
+	wantAPIError(t, ls.json("POST", path(withQuery.ID), q+`,"head":"`+shared+`"}`), 409, "applies to documents too")
 
 	// A head trained on another encoder (other checksum) is refused when
 	// creating and when searching.
 	alien, _ := testHead(t, ls, model.ApplyQuery, 50, strings.Repeat("0", 64))
-	wantError(t, ls.json("POST", "/v1/collections", `{"model":"glove-100d","head":"`+alien+`","documents":[{"id":"a","text":"cats"}]}`), 409, "was trained on encoder")
-	wantError(t, ls.json("POST", path(base.ID), q+`,"head":"`+alien+`"}`), 409, "was trained on encoder")
+	wantAPIError(t, ls.json("POST", "/v1/collections", `{"model":"glove-100d","head":"`+alien+`","documents":[{"id":"a","text":"cats"}]}`), 409, "was trained on encoder")
+	wantAPIError(t, ls.json("POST", path(base.ID), q+`,"head":"`+alien+`"}`), 409, "was trained on encoder")
 
 	// A head in use by a collection cannot be deleted.
-	wantError(t, ls.do("DELETE", "/v1/heads/"+shared, "", nil), 409, withShared.ID)
+	wantAPIError(t, ls.do("DELETE", "/v1/heads/"+shared, "", nil), 409, withShared.ID)
 }
 
 // TestCollectionFromDataset indexes a dataset's corpus (title + text).

@@ -186,23 +186,6 @@ func (ls *liveServer) search(id, body string) searchJSON {
 	return decodeBody[searchJSON](ls.t, r)
 }
 
-// wantError checks an error response's status and that its message says msg.
-func wantError(t *testing.T, r response, status int, msg string) {
-	t.Helper()
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-			Code    string `json:"code"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(r.Body, &e); err != nil {
-		t.Fatalf("error body %s: %v", r.Body, err)
-	}
-	if r.Status != status || !strings.Contains(e.Error.Message, msg) {
-		t.Fatalf("got %d %q; want %d with a message containing %q", r.Status, e.Error.Message, status, msg)
-	}
-}
-
 func topIDs(hits []hitJSON) []string {
 	ids := make([]string, len(hits))
 	for i, h := range hits {

@@ -130,7 +130,7 @@ func TestSearchNotReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"a"}`), 409, "still indexing (25% done)")
+	wantAPIError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"a"}`), 409, "still indexing (25% done)")
 }
 
 // TestCollectionsPreloadAtStart: a restarted server loads its ready

@@ -63,9 +63,9 @@ func TestCollectionLifecycle(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"deleted":true`) {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
-	wantError(t, ls.do("GET", "/v1/collections/"+col.ID, "", nil), 404, "not found")
-	wantError(t, ls.do("DELETE", "/v1/collections/"+col.ID, "", nil), 404, "not found")
-	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 404, "not found")
+	wantAPIError(t, ls.do("GET", "/v1/collections/"+col.ID, "", nil), 404, "not found")
+	wantAPIError(t, ls.do("DELETE", "/v1/collections/"+col.ID, "", nil), 404, "not found")
+	wantAPIError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 404, "not found")
 
 	// Deleting right after creating stops the indexing run first, so it
 	// cannot write the index back after the files are removed.
@@ -125,7 +125,7 @@ func TestCollectionCreateErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wantError(t, ls.json("POST", "/v1/collections", tc.body), tc.status, tc.msg)
+			wantAPIError(t, ls.json("POST", "/v1/collections", tc.body), tc.status, tc.msg)
 		})
 	}
 	// A refused field is named in param.
@@ -143,13 +143,14 @@ func TestCollectionCreateErrors(t *testing.T) {
 		t.Fatalf("refused requests created collections: %s", r.Body)
 	}
 	for _, q := range []string{"limit=0", "limit=101", "limit=x", "limit=%2B5", "limit=-0", "after=col-1"} {
-		wantError(t, ls.do("GET", "/v1/collections?"+q, "", nil), 400, "")
+		wantAPIError(t, ls.do("GET", "/v1/collections?"+q, "", nil), 400, "")
 	}
-	wantError(t, ls.do("GET", "/v1/collections?limit=1&limit=50", "", nil), 400, `query parameter "limit" is given 2 times`)
-	wantError(t, ls.do("GET", "/v1/collections?after=col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil), 400, "after: collection col-aaaaaaaaaaaaaaaaaaaaaaaa not found")
+	wantAPIError(t, ls.do("GET", "/v1/collections?limit=1&limit=50", "", nil), 400, `query parameter "limit" is given 2 times`)
+	wantParamError(t, ls.do("GET", "/v1/collections?after=col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil), 400, "after",
+		"after: collection col-aaaaaaaaaaaaaaaaaaaaaaaa not found (deleted since that page? list again from the first page)")
 	for _, bad := range []string{"..", "col-%2E%2E", "head-aaaaaaaaaaaaaaaaaaaaaaaa"} {
-		wantError(t, ls.do("GET", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")
-		wantError(t, ls.do("DELETE", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")
+		wantAPIError(t, ls.do("GET", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")
+		wantAPIError(t, ls.do("DELETE", "/v1/collections/"+bad, "", nil), 400, "malformed collection id")
 	}
 }
 
@@ -176,7 +177,7 @@ func TestCollectionUnembeddableDocuments(t *testing.T) {
 	if failed.Error == nil || !strings.Contains(*failed.Error, "no document has a vector") {
 		t.Fatalf("failed collection %+v, error %s", failed, deref(failed.Error))
 	}
-	wantError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 409, "failed: no document has a vector")
+	wantAPIError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats"}`), 409, "failed: no document has a vector")
 	// A failed collection can be deleted like any other.
 	if r := ls.do("DELETE", "/v1/collections/"+col.ID, "", nil); r.Status != http.StatusOK {
 		t.Fatalf("delete failed collection: %d %s", r.Status, r.Body)

@@ -17,7 +17,7 @@ import (
 type embeddingsRequest struct {
 	Model          string          `json:"model"`
 	Input          json.RawMessage `json:"input"`
-	EncodingFormat string          `json:"encoding_format,omitempty"`
+	EncodingFormat *string         `json:"encoding_format,omitempty"` // nil: float
 	Dimensions     *int            `json:"dimensions,omitempty"`
 	User           string          `json:"user,omitempty"`
 }
@@ -65,7 +65,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 			fmt.Sprintf("%d inputs in one request; the limit is %d (the server's operator can raise it with retune serve --max-inputs)", len(texts), s.cfg.MaxInputs))
 		return
 	}
-	if req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64" {
+	if f := req.EncodingFormat; f != nil && *f != "float" && *f != "base64" {
 		badRequestParam(c, "encoding_format", "encoding_format must be \"float\" or \"base64\"")
 		return
 	}
@@ -91,7 +91,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		Usage: usage{PromptTokens: tokens, TotalTokens: tokens}, Unembeddable: zero}
 	for i, v := range vecs {
 		var emb any = v
-		if req.EncodingFormat == "base64" {
+		if req.EncodingFormat != nil && *req.EncodingFormat == "base64" {
 			emb = encodeBase64(v)
 		}
 		resp.Data[i] = embeddingData{Object: "embedding", Index: i, Embedding: emb}

@@ -160,6 +160,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 		{"number input", "application/json", `{"model":"glove-100d","input":5}`, 400, "string"},
 		{"wrong type", "application/json", `{"model":7,"input":"x"}`, 400, `"param":"model"`},
 		{"bad format", "application/json", `{"model":"glove-100d","input":"x","encoding_format":"int8"}`, 400, "encoding_format"},
+		{"empty format", "application/json", `{"model":"glove-100d","input":"x","encoding_format":""}`, 400, `"param":"encoding_format"`},
 		{"bad dimensions", "application/json", `{"model":"glove-100d","input":"x","dimensions":64}`, 400, `"param":"dimensions"`},
 		{"trailing data", "application/json", `{"model":"glove-100d","input":"x"} {}`, 400, "after the JSON"},
 		{"unknown model", "application/json", `{"model":"nope","input":"x"}`, 404, "not found"},

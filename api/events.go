@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,23 +72,57 @@ func parseAfterSeq(c *gin.Context) (int64, bool) {
 		name = "the Last-Event-ID header"
 		raw = c.GetHeader("Last-Event-ID")
 	}
-	if raw == "" {
+	if raw == "" && !ok {
 		return 0, true
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || !isDigits(raw) {
-		badRequest(c, fmt.Sprintf("%s must be an event seq (an integer >= 0), got %q", name, raw))
+		param := ""
+		if ok {
+			param = "after"
+		}
+		badRequestParam(c, param, fmt.Sprintf("%s must be an event seq (an integer >= 0), got %q", name, raw))
 		return 0, false
 	}
 	return n, true
 }
 
+// wantsEventStream reports whether the client prefers an event stream to
+// the JSON page: it must name text/event-stream with a weight above 0 and
+// at least that of its best match for application/json (an exact match,
+// else application/*, else */*). Equal weights go to the stream, which the
+// client asked for by name.
 func wantsEventStream(r *http.Request) bool {
+	stream, json := -1.0, -1.0
+	jsonSpecific := 0 // 3 exact, 2 application/*, 1 */*
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		mt, _, _ := strings.Cut(part, ";")
-		if strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
-			return true
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if q, err = strconv.ParseFloat(v, 64); err != nil || q < 0 || q > 1 {
+				continue
+			}
+		}
+		spec := 0
+		switch mt {
+		case "text/event-stream":
+			stream = max(stream, q)
+			continue
+		case "application/json":
+			spec = 3
+		case "application/*":
+			spec = 2
+		case "*/*":
+			spec = 1
+		default:
+			continue
+		}
+		if spec > jsonSpecific || (spec == jsonSpecific && q > json) {
+			json, jsonSpecific = q, spec
 		}
 	}
-	return false
+	return stream > 0 && stream >= json
 }

@@ -25,7 +25,7 @@ func (s *Server) exportHead(c *gin.Context) {
 	}
 	format := c.DefaultQuery("format", export.FormatONNX)
 	if !validFormat(format) {
-		badRequest(c, fmt.Sprintf("format %q: use one of %v", format, export.Formats))
+		badRequestParam(c, "format", fmt.Sprintf("format %q: use one of %v", format, export.Formats))
 		return
 	}
 	ctx := c.Request.Context()

@@ -121,6 +121,14 @@ func TestLookupErrors(t *testing.T) {
 	for _, tc := range cases {
 		wantAPIError(t, js.do(tc.method, tc.path, "", nil), tc.status, tc.msg)
 	}
+	for _, tc := range []struct{ path, param, msg string }{
+		{"/v1/heads?after=", "after", `after: malformed head id ""`},
+		{"/v1/fine_tuning/jobs?after=" + job, "after", "not found (deleted since that page? list again from the first page)"},
+		{"/v1/fine_tuning/jobs/" + job + "/events?after=", "after", `after must be an event seq (an integer >= 0), got ""`},
+		{"/v1/heads/" + head + "/export?format=tflite", "format", `format "tflite"`},
+	} {
+		wantParamError(t, js.do("GET", tc.path, "", nil), 400, tc.param, tc.msg)
+	}
 	js.hdr.Set("Accept", "text/event-stream")
 	wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job+"/events", "", nil), http.StatusNotFound, "not found")
 	js.hdr.Set("Last-Event-ID", "x")

@@ -140,14 +140,27 @@ func mustJSON[T any](t *testing.T, r response, want int) T {
 // wantError checks an error answer's status and that its message says msg.
 func wantAPIError(t *testing.T, r response, status int, msg string) {
 	t.Helper()
+	wantParamError(t, r, status, "*", msg)
+}
+
+// wantParamError is wantAPIError that also checks the error's param ("" for
+// null, "*" for any).
+func wantParamError(t *testing.T, r response, status int, param, msg string) {
+	t.Helper()
 	var e struct {
 		Error struct {
-			Message string `json:"message"`
-			Code    string `json:"code"`
+			Message string  `json:"message"`
+			Param   *string `json:"param"`
+			Code    string  `json:"code"`
 		} `json:"error"`
 	}
-	if err := json.Unmarshal(r.Body, &e); err != nil || r.Status != status || !strings.Contains(e.Error.Message, msg) {
-		t.Fatalf("got %d %s; want %d with a message containing %q", r.Status, r.Body, status, msg)
+	err := json.Unmarshal(r.Body, &e)
+	got := ""
+	if e.Error.Param != nil {
+		got = *e.Error.Param
+	}
+	if err != nil || r.Status != status || !strings.Contains(e.Error.Message, msg) || (param != "*" && got != param) {
+		t.Fatalf("got %d %s; want %d with a message containing %q and param %q", r.Status, r.Body, status, msg, param)
 	}
 }
 

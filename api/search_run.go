@@ -45,7 +45,7 @@ func (s *Server) search(ctx context.Context, id string, p searchParams) (searchR
 	res := searchResponse{Object: "list", Model: modelName, Mode: string(p.mode), Data: make([]searchResult, len(p.queries))}
 	for i, text := range p.queries {
 		s.metrics.search.WithLabelValues(string(p.mode)).Observe(took)
-		res.Data[i] = searchResult{Query: text, Hits: toSearchHits(hits[i])}
+		res.Data[i] = searchResult{Query: text, Hits: toSearchHits(hits[i], !p.noText)}
 		// Such a query has no dense candidates: no hits in dense mode,
 		// BM25's alone in hybrid mode; the flag says why.
 		res.Data[i].Unembeddable = vecs != nil && vectorNorm(vecs[i]) == 0
@@ -84,11 +84,14 @@ func (s *Server) searchable(ctx context.Context, id string) (*loadedCollection, 
 	return lc, nil
 }
 
-func toSearchHits(hits []index.Hit) []searchHit {
+func toSearchHits(hits []index.Hit, withText bool) []searchHit {
 	out := make([]searchHit, len(hits))
 	for i, h := range hits {
-		out[i] = searchHit{ID: h.ID, Score: h.Score, Text: h.Text, DenseScore: h.DenseScore, BM25Score: h.BM25Score,
+		out[i] = searchHit{ID: h.ID, Score: h.Score, DenseScore: h.DenseScore, BM25Score: h.BM25Score,
 			DenseRank: h.DenseRank, BM25Rank: h.BM25Rank}
+		if withText {
+			out[i].Text = h.Text
+		}
 	}
 	return out
 }

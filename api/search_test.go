@@ -91,6 +91,13 @@ func TestSearchBatchAndK(t *testing.T) {
 	if len(ids) != len(testDocs) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
 		t.Fatalf("k=1000 over %d docs returned %v", len(testDocs), ids)
 	}
+	// include_text false gives the same hits without their text.
+	bare := ls.search(col.ID, `{"query":"music","k":1000,"include_text":false}`)
+	for i, h := range bare.Data[0].Hits {
+		if full := res.Data[0].Hits[i]; h.ID != full.ID || h.Score != full.Score || h.Text != "" || full.Text == "" {
+			t.Fatalf("hit %d without text %+v, with text %+v", i, h, full)
+		}
+	}
 	// The default k is 10 (all 8 here); a batch of 64 queries is allowed.
 	if res := ls.search(col.ID, `{"queries":`+fmtQueries(64)+`}`); len(res.Data) != 64 || len(res.Data[63].Hits) != len(testDocs) {
 		t.Fatalf("64 queries: %d results", len(res.Data))
@@ -135,18 +142,18 @@ func TestSearchErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wantError(t, ls.json("POST", path, tc.body), tc.status, tc.msg)
+			wantAPIError(t, ls.json("POST", path, tc.body), tc.status, tc.msg)
 		})
 	}
 	// A query no encoder word matches still works lexically.
 	if res := ls.search(col.ID, `{"query":"qqqzzzxx","mode":"bm25"}`); len(res.Data[0].Hits) != 0 {
 		t.Fatalf("bm25 of an unknown word: %+v", res.Data[0].Hits)
 	}
-	wantError(t, ls.json("POST", "/v1/collections/col-aaaaaaaaaaaaaaaaaaaaaaaa/search", `{"query":"a"}`), 404, "not found")
+	wantAPIError(t, ls.json("POST", "/v1/collections/col-aaaaaaaaaaaaaaaaaaaaaaaa/search", `{"query":"a"}`), 404, "not found")
 	for _, bad := range []string{"..", "col-AAAAAAAAAAAAAAAAAAAAAAAA", "ds-aaaaaaaaaaaaaaaaaaaaaaaa"} {
-		wantError(t, ls.json("POST", "/v1/collections/"+bad+"/search", `{"query":"a"}`), 400, "malformed collection id")
+		wantAPIError(t, ls.json("POST", "/v1/collections/"+bad+"/search", `{"query":"a"}`), 400, "malformed collection id")
 	}
-	wantError(t, ls.do("POST", path, "text/plain", []byte(`{"query":"a"}`)), 415, "application/json")
+	wantAPIError(t, ls.do("POST", path, "text/plain", []byte(`{"query":"a"}`)), 415, "application/json")
 	for body, param := range map[string]string{`{"query":"a","k":0}`: "k", `{"query":"a","mode":"x"}`: "mode", `{"queries":["a",""]}`: "queries"} {
 		if r := ls.json("POST", path, body); !strings.Contains(string(r.Body), `"param":"`+param+`"`) {
 			t.Errorf("%s: %s, want param %q", body, r.Body, param)

@@ -48,9 +48,9 @@ func parsePage(c *gin.Context, prefix, what string) (store.Page, bool) {
 	if !ok {
 		return store.Page{}, false
 	}
-	after := c.Query("after")
-	if after != "" && !store.ValidID(prefix, after) {
-		badRequest(c, fmt.Sprintf("after: malformed %s id %q", what, after))
+	after, given := c.GetQuery("after")
+	if given && !store.ValidID(prefix, after) {
+		badRequestParam(c, "after", fmt.Sprintf("after: malformed %s id %q: expected %q followed by 24 characters a-z, 2-7", what, after, prefix))
 		return store.Page{}, false
 	}
 	return store.Page{Limit: limit, After: after}, true
@@ -69,10 +69,11 @@ func pathID(c *gin.Context, param, prefix, what string) (string, bool) {
 }
 
 // abortList answers a listing's store error. An "after" cursor naming no
-// object is the request's fault, so it is a 400, not a 404.
+// object is the request's fault, so it is a 400, not a 404. Ids are random,
+// so a deleted object's place in the order is gone with it.
 func (s *Server) abortList(c *gin.Context, err error, what, after string) {
 	if errors.Is(err, store.ErrNotFound) {
-		badRequest(c, fmt.Sprintf("after: %s %s not found", what, after))
+		badRequestParam(c, "after", fmt.Sprintf("after: %s %s not found (deleted since that page? list again from the first page)", what, after))
 		return
 	}
 	s.abortStore(c, err, "")

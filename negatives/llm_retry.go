@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -152,20 +153,31 @@ type redactedError struct {
 }
 
 func (e *redactedError) Error() string {
-	return strings.ReplaceAll(e.err.Error(), e.secret, "<redacted>")
+	msg := e.err.Error()
+	if e.secret != "" {
+		msg = strings.ReplaceAll(msg, e.secret, "<redacted>")
+	}
+	// net/http's errors name the request URL with its password masked but
+	// its user name shown, and a token is often passed as the user name.
+	return urlUserinfo.ReplaceAllString(msg, "${1}<redacted>@")
 }
 func (e *redactedError) Unwrap() error { return e.err }
 
+// urlUserinfo matches the credentials part of a URL in a message.
+var urlUserinfo = regexp.MustCompile(`(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@\s"']+@`)
+
+// redact hides the API key, and the credentials of any URL, in err's text.
 func redact(err error, secret string) error {
-	if err == nil || secret == "" {
+	if err == nil {
 		return err
 	}
-	if len(secret) < minRedactLen {
+	if secret != "" && len(secret) < minRedactLen {
 		// A placeholder key ("x", "none") would garble every message:
 		// hide it only where a server echoes the header.
 		secret = "Bearer " + secret
 	}
-	if !strings.Contains(err.Error(), secret) {
+	msg := err.Error()
+	if (secret == "" || !strings.Contains(msg, secret)) && !urlUserinfo.MatchString(msg) {
 		return err
 	}
 	return &redactedError{err: err, secret: secret}

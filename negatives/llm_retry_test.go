@@ -189,13 +189,19 @@ func requireHeldBack(t *testing.T, at []time.Time, n int, gap time.Duration) {
 }
 
 // A long key is hidden wherever it appears; a short placeholder key only
-// where a server echoes the header, so it cannot garble other words.
+// where a server echoes the header, so it cannot garble other words. A
+// URL's credentials are hidden whatever the key.
 func TestRedact(t *testing.T) {
 	for _, tt := range []struct{ msg, key, want string }{
 		{"upstream saw sk-SECRET42 twice: sk-SECRET42", "sk-SECRET42", "upstream saw <redacted> twice: <redacted>"},
 		{"context deadline exceeded", "x", "context deadline exceeded"},
 		{"Invalid token: Bearer x", "x", "Invalid token: <redacted>"},
 		{"no key here", "", "no key here"},
+		// net/http shows a URL's user name and masks its password.
+		{`Post "http://sk-usertoken123@127.0.0.1:1/v1/chat/completions": dial tcp: connection refused`, "",
+			`Post "http://<redacted>@127.0.0.1:1/v1/chat/completions": dial tcp: connection refused`},
+		{`Post "https://bob:***@llm.example/v1/chat/completions": EOF`, "k", `Post "https://<redacted>@llm.example/v1/chat/completions": EOF`},
+		{"mail me at bob@example.com", "", "mail me at bob@example.com"},
 	} {
 		if got := redact(errors.New(tt.msg), tt.key).Error(); got != tt.want {
 			t.Errorf("redact(%q, %q) = %q, want %q", tt.msg, tt.key, got, tt.want)

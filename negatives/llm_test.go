@@ -441,6 +441,12 @@ func TestRedactAndCheckBaseURL(t *testing.T) {
 		{"http://u:pa#ss@host/v1", "http://host/v1", false},              // '#' starts a fragment
 		{"ftp://host", "ftp://host", false},
 		{"localhost:8000", "localhost:8000", false},
+		// The client appends /chat/completions as text: a query or a
+		// fragment would swallow it.
+		{"http://h/openai/deployments/d?api-version=2024-02-01", "http://h/openai/deployments/d?api-version=2024-02-01", false},
+		{"http://h/v1?api-key=sk-querysecret", "http://h/v1?api-key=sk-querysecret", false},
+		{"http://h/v1#top", "http://h/v1#top", false},
+		{"http://h/v1?", "http://h/v1?", false},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.raw); got != tt.shown {
@@ -450,7 +456,7 @@ func TestRedactAndCheckBaseURL(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("CheckBaseURL(%q) = %v, want ok=%v", tt.raw, err, tt.ok)
 		}
-		if err != nil && (strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "p%zz") || strings.Contains(err.Error(), "pa#ss")) {
+		if err != nil && (strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "p%zz") || strings.Contains(err.Error(), "pa#ss") || strings.Contains(err.Error(), "querysecret")) {
 			t.Errorf("CheckBaseURL(%q) repeats the credentials: %v", tt.raw, err)
 		}
 	}

@@ -36,5 +36,13 @@ func CheckBaseURL(raw string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("LLM base URL %q is not an http(s) URL (a password with '#', '%%', '/' or a space must be percent-encoded)", RedactURL(raw))
 	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		// The client appends /chat/completions to the base URL as text:
+		// after a query it would land inside it. The query is not
+		// repeated, as it may carry a key.
+		shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+		return fmt.Errorf("LLM base URL %s must not have a query (?…) or fragment (#…): give the path only, "+
+			"and Azure's api-version as OPENAI_API_VERSION", shown.String())
+	}
 	return nil
 }
