@@ -5,6 +5,8 @@ GO      ?= go
 MODELS  ?= models
 ADDR    ?= 127.0.0.1:8080
 BIN     := bin/retune
+# The commit `retune version` reports (empty outside a git checkout).
+COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
 .PHONY: run test setup build fixtures bench vet fmt
 
@@ -17,7 +19,7 @@ test: setup
 	$(GO) test -count=1 -timeout 15m ./...
 
 build:
-	$(GO) build -o $(BIN) ./cmd/retune
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/retune
 
 setup: build
 	$(BIN) models build --models $(MODELS)

@@ -22,7 +22,8 @@ type Pair struct {
 // mixing the two common forms load as one:
 //
 //   - FlagEmbedding: {"query": str, "pos": [str...], "neg": [str...]}
-//     (extra fields such as "pos_scores" or "prompt" are ignored);
+//     (extra fields such as "pos_scores" or "prompt" are ignored, but not
+//     look-alikes of the passage fields such as "negs": see lookalikeKey);
 //   - sentence-transformers: {"anchor": str, "positive": str|[str...],
 //     "negative": str|[str...]} and the numbered hard-negative columns
 //     "negative_1", "negative_2", ... that its mined datasets use.
@@ -81,6 +82,9 @@ func parsePair(b []byte) (Pair, string) {
 		return Pair{}, `expected "query" (FlagEmbedding) or "anchor" (sentence-transformers)`
 	}
 
+	if reason := lookalikeKey(o, f); reason != "" {
+		return Pair{}, reason
+	}
 	query, _, reason := o.str(f.query)
 	if reason != "" {
 		return Pair{}, reason
@@ -155,6 +159,29 @@ func negatives(o object, f pairFields) (labelled, string) {
 		}
 	}
 	return out, ""
+}
+
+// lookalikeKey refuses a key that looks like a passage field but is not
+// one of the line's form ("negs", "negatives", "Pos", or "neg" on a
+// sentence-transformers line): other keys are ignored, and ignoring this
+// one would drop the passages it holds without a word. Score columns
+// ("pos_scores") and the form's own fields pass.
+func lookalikeKey(o object, f pairFields) string {
+	for key := range o {
+		lower := strings.ToLower(key)
+		if key == f.pos || key == f.neg || strings.HasSuffix(lower, "_scores") {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(key, "negative_"); ok && f == sentTransForm {
+			if _, err := strconv.Atoi(rest); err == nil {
+				continue
+			}
+		}
+		if strings.HasPrefix(lower, "pos") || strings.HasPrefix(lower, "neg") || strings.HasPrefix(lower, "hard_neg") {
+			return fmt.Sprintf("unknown key %q: this line's passages go in %q and %q (a misspelt key would lose them)", key, f.pos, f.neg)
+		}
+	}
+	return ""
 }
 
 func checkPassages(pos, negs labelled) string {

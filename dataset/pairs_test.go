@@ -62,6 +62,9 @@ func TestReadPairs(t *testing.T) {
 				`{"anchor": "a", "positive": ["p", " "]}`,            // 11
 				`{"query": "q", "positive": "p"}`,                    // 12: mixed-up form
 				`{"query": "q", "pos": ["p"]`,                        // 13
+				`{"query": "q", "pos": ["p"], "negs": ["n"]}`,        // 14: misspelt
+				`{"anchor": "a", "positive": "p", "neg": "n"}`,       // 15: the other form's key
+				`{"query": "q", "pos": ["p"], "Neg": ["n"]}`,         // 16: case
 			}, "\n") + "\n",
 			errs: []wantErr{
 				{1, `has both "query" (FlagEmbedding) and "anchor" (sentence-transformers)`},
@@ -75,8 +78,11 @@ func TestReadPairs(t *testing.T) {
 				{9, `"positive" must be a string or an array of strings, got an object`},
 				{10, `"query" must be a string, got a number`},
 				{11, `"positive"[1] is blank`},
-				{12, `no positives: "pos" is missing or empty`},
+				{12, `unknown key "positive": this line's passages go in "pos" and "neg"`},
 				{13, "invalid JSON"},
+				{14, `unknown key "negs": this line's passages go in "pos" and "neg" (a misspelt key would lose them)`},
+				{15, `unknown key "neg": this line's passages go in "positive" and "negative"`},
+				{16, `unknown key "Neg"`},
 			},
 		},
 	}

@@ -258,22 +258,22 @@ func headDecodeFloat64LE(dst []float64, raw []byte) {
 	}
 }
 
-// IsHeadFolder reports whether dir holds a saved head (its head.json) and
-// nothing else but the head's files and the names in extra.
-func IsHeadFolder(dir string, extra ...string) bool {
+// HeadFolder reports whether dir holds a saved head (its head.json), and
+// the names of the files beside it that are neither the head's nor in
+// extra. A folder holding only a head's files has no others.
+func HeadFolder(dir string, extra ...string) (hasHead bool, others []string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return false
+		return false, nil
 	}
-	found := false
 	for _, e := range entries {
 		switch name := e.Name(); {
 		case name == headJSONName:
-			found = true
+			hasHead = true
 		case name == headWeightsName || slices.Contains(extra, name) || atomicfile.IsTemp(name):
 		default:
-			return false
+			others = append(others, name)
 		}
 	}
-	return found
+	return hasHead, others
 }

@@ -76,6 +76,15 @@ func ResolveORTLib(flagValue, root string) (string, error) {
 		return "", fmt.Errorf("%w at %s: %v", ErrORTNotFound, path, err)
 	}
 	st, err := os.Stat(abs)
+	if !explicit {
+		if _, rerr := os.Stat(root); rerr != nil {
+			// No models folder at all: most likely a run outside the
+			// repository, which --models or RETUNE_MODELS points back to.
+			absRoot, _ := filepath.Abs(root)
+			return "", fmt.Errorf("%w: the models folder %s does not exist: pass --models (or set RETUNE_MODELS) to the folder `make setup` filled, or run `retune models build --models %s`",
+				ErrORTNotFound, absRoot, root)
+		}
+	}
 	if err != nil || !st.Mode().IsRegular() {
 		return "", fmt.Errorf("%w at %s (from %s): %s", ErrORTNotFound, abs, from, fix)
 	}

@@ -19,6 +19,8 @@ func TestResolveORTLib(t *testing.T) {
 	os.MkdirAll(filepath.Dir(ORTLibPath(wrongRoot)), 0o755)
 	os.WriteFile(ORTLibPath(wrongRoot), []byte("not the pinned build"), 0o644)
 	emptyRoot := filepath.Join(tmp, "empty")
+	os.MkdirAll(emptyRoot, 0o755)
+	noRoot := filepath.Join(tmp, "no-models-here")
 
 	cases := []struct {
 		name, flag, env, root string
@@ -32,6 +34,8 @@ func TestResolveORTLib(t *testing.T) {
 		{name: "missing env path", env: filepath.Join(tmp, "gone.so"), root: emptyRoot, errHas: []string{"gone.so", "from RETUNE_ORT_LIB"}},
 		{name: "models folder without library", root: emptyRoot,
 			errHas: []string{ORTLibPath(emptyRoot), "make setup", "--ort-lib"}},
+		{name: "no models folder at all", root: noRoot,
+			errHas: []string{"the models folder " + noRoot + " does not exist", "--models", "RETUNE_MODELS"}},
 		{name: "models folder with a different build", root: wrongRoot,
 			errHas: []string{"not the pinned ONNX Runtime 1.24.1 build", "make setup"}},
 		{name: "directory is not a library", flag: tmp, root: emptyRoot, errHas: []string{"not found"}},

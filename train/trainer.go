@@ -65,8 +65,8 @@ type Report struct {
 	StoppedEarly bool         `json:"stopped_early"`
 	TrainPairs   int          `json:"train_pairs"`
 	DevQueries   int          `json:"dev_queries"`
-	EpochSeconds []float64    `json:"epoch_seconds"`
-	ResumedFrom  int          `json:"resumed_from,omitempty"`
+	EpochSeconds []float64    `json:"epoch_seconds"`          // the epochs this attempt ran: after ResumedFrom
+	ResumedFrom  int          `json:"resumed_from,omitempty"` // the checkpoint's epoch a resumed attempt started from
 }
 
 // devMetric drives early stopping and best-epoch selection.

@@ -17,13 +17,13 @@ import (
 	"retune/negatives"
 )
 
-// workRunFile records what a work folder's stage outputs and checkpoint
-// were made from. A resumed run must match it: with other settings, an
+// WorkRunFile records what a work folder's stage outputs and checkpoint
+// were made from; a folder holding it is a run's work folder. A resumed run must match it: with other settings, an
 // other encoder or other data, reusing mined.json or the checkpoint would
 // report a result nobody asked for.
-const workRunFile = "run.json"
+const WorkRunFile = "run.json"
 
-// workRun is the identity of a run, as stored in workRunFile.
+// workRun is the identity of a run, as stored in WorkRunFile.
 type workRun struct {
 	Config          PipelineConfig `json:"config"`
 	Encoder         string         `json:"encoder"`
@@ -56,7 +56,7 @@ func (p *Pipeline) checkWorkDir(data *dataset.BEIR, trainQrels map[string]map[st
 
 // checkWorkRun writes run into dir, or compares it with the one there.
 func checkWorkRun(dir string, run workRun) error {
-	path := filepath.Join(dir, workRunFile)
+	path := filepath.Join(dir, WorkRunFile)
 	raw, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -73,7 +73,7 @@ func checkWorkRun(dir string, run workRun) error {
 	}
 	var prev workRun
 	if err := json.Unmarshal(raw, &prev); err != nil {
-		return fmt.Errorf("work folder %s: %s: %w", dir, workRunFile, err)
+		return fmt.Errorf("work folder %s: %s: %w", dir, WorkRunFile, err)
 	}
 	if diff := diffJSON(prev, run); len(diff) > 0 {
 		return fmt.Errorf("work folder %s holds a run with other settings (%s): resume it with the same ones, or use a new work folder",

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand"
 	"os"
@@ -49,7 +48,8 @@ type embedBench struct {
 // forward passes alone on the same pre-tokenised batches: the ratio says how
 // much of the pipeline hides behind onnxruntime.
 func benchEmbed(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench embed", flag.ContinueOnError)
+	fs := newFlags("bench embed", "[--model NAME | --onnx DIR] [--n N] [--batch B] [--rounds R]",
+		"Embeds the first N SciFact abstracts end to end (tokenise, forward, pool) and by forward passes alone on the same batches, and prints both rates and their ratio.")
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	n := fs.Int("n", 2000, "texts to embed")

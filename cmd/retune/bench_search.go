@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -77,7 +76,8 @@ type benchLatencies struct {
 // benchSearch measures search latency and throughput of a collection on a
 // running server with concurrent POST /v1/collections/{id}/search calls.
 func benchSearch(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
+	fs := newFlags("bench search", "--collection ID [--url URL] [--concurrency C] [--requests N]",
+		"Sends concurrent searches to a collection of a running server and prints latency percentiles and throughput.")
 	rawURL := fs.String("url", "http://127.0.0.1:8080", "server base URL")
 	collection := fs.String("collection", "", "collection id to search (required)")
 	concurrency := fs.Int("concurrency", 50, "requests in flight at once")
@@ -96,7 +96,7 @@ func benchSearch(ctx context.Context, args []string) error {
 	}
 	base, err := benchURL(*rawURL, *allowRemote)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	switch {
 	case *collection == "":

@@ -162,6 +162,24 @@ func isHelpFlag(a string) bool { return a == "-h" || a == "--h" || a == "-help" 
 // as for an unknown command, and 1 for a run that failed.
 type usageError struct{ error }
 
+// hintedError carries advice on what to do next, which main prints after
+// "interrupted" as well as after the error's own text.
+type hintedError struct {
+	error
+	hint string
+}
+
+func (e hintedError) Error() string { return e.error.Error() + "; " + e.hint }
+func (e hintedError) Unwrap() error { return e.error }
+
+// withHint adds hint to a non-nil err.
+func withHint(err error, hint string) error {
+	if err == nil || hint == "" {
+		return err
+	}
+	return hintedError{err, hint}
+}
+
 func (e usageError) Unwrap() error { return e.error }
 
 // writeAllocProfile writes the allocation profile to path (no-op when
@@ -197,4 +215,16 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// newFlags is a command's flag set whose -h output starts with how to call
+// the command and what it does, then its flags.
+func newFlags(name, synopsis, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "usage: retune %s %s\n\n%s\n\nflags:\n", name, synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
 }

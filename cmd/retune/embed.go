@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,8 @@ import (
 
 // runEmbed embeds one text per stdin line and writes {"text","embedding"} JSONL.
 func runEmbed(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
+	fs := newFlags("embed", "[--model NAME | --onnx DIR] [--head DIR] < texts",
+		"Reads one text per line on stdin (a blank line is an error: outputs pair with inputs by line) and writes one {\"text\", \"embedding\"} JSON object per line.")
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	batch := fs.Int("batch", 256, "lines embedded per call")

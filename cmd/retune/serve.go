@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,7 +28,8 @@ const defaultDataDir = "data"
 // gracefully on SIGINT/SIGTERM. Jobs interrupted by the shutdown resume on
 // the next start.
 func runServe(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := newFlags("serve", "[--addr HOST:PORT] [--data DIR] [--models DIR]",
+		"Starts the REST API (openapi.yaml) and its fine-tuning workers; jobs a shutdown interrupts resume at the next start.")
 	var rf runtimeFlags
 	rf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
@@ -145,6 +145,10 @@ func runServe(ctx context.Context, args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "models", names, "data", st.DataDir(), "workers", *workers, "auth", len(keys) > 0)
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && len(keys) == 0 {
+		log.Warn("serving beyond this machine with no API keys: anyone who can reach the address can upload, train and delete; pass --api-keys-file or set RETUNE_API_KEYS",
+			"addr", ln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -50,7 +50,8 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 // runTrain fine-tunes a head on a BEIR folder or training pairs and prints
 // base vs tuned metrics.
 func runTrain(ctx context.Context, args []string) (err error) {
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs := newFlags("train", "--beir DIR | --pairs FILE [--test-pairs FILE]  --out DIR [flags]",
+		"Fine-tunes a projection head on the frozen encoder and prints base vs tuned metrics on the held-out split as JSON. --work DIR makes the run resumable.")
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	var df dataFlags
@@ -85,11 +86,19 @@ func runTrain(ctx context.Context, args []string) (err error) {
 		// (a resume) would find it holding more than a head.
 		return usageError{fmt.Errorf("--work %s and --out %s must be separate folders, neither inside the other", *work, *out)}
 	}
+	if *work != "" {
+		if err := checkTrainWork(*work); err != nil {
+			return usageError{err}
+		}
+	}
 	if df.pairs != "" && df.testPairs == "" {
 		cfg.TestSplit = "" // no held-out queries to report on
 	}
 	// Everything a user can get wrong is checked before the data loads.
 	if err := cfg.Validate(); err != nil {
+		return usageError{inFlagWords(err)}
+	}
+	if err := checkGenerationFlags(fs, cfg.Negatives); err != nil {
 		return usageError{err}
 	}
 	kind, err := negatives.ResolveKind(*generator, llm.config())
@@ -128,6 +137,10 @@ func runTrain(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	defer enc.Close()
+	if r := cfg.Train.Rank; r > enc.Dim() {
+		// Known once the encoder is open, and before anything is embedded.
+		return usageError{fmt.Errorf("--rank %d exceeds the width %d of encoder %s (0 trains the full matrix)", r, enc.Dim(), enc.Name())}
+	}
 	var gen negatives.Generator
 	if cfg.Negatives == train.NegGenerated || cfg.Negatives == train.NegBoth {
 		corpus := make([]string, len(data.Corpus))
@@ -145,6 +158,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	}
 	head, res, err := p.Run(ctx, data, cfg)
 	if err != nil {
+		if *work != "" && errors.Is(err, context.Canceled) {
+			return withHint(err, "run the same command again to resume from --work "+*work)
+		}
 		return err
 	}
 	sum, err := enc.Checksum()
@@ -169,6 +185,10 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	// Reports that do not apply are left out, as in the API's job result.
 	if res.TestQueries > 0 {
 		summary["base"], summary["tuned"] = pick(res.Base), pick(res.Tuned)
+	}
+	if res.Training.ResumedFrom > 0 {
+		// epoch_seconds then holds this attempt's epochs only, those after it.
+		summary["resumed_from"] = res.Training.ResumedFrom
 	}
 	if res.Mining != nil {
 		summary["mining"] = res.Mining

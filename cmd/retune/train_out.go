@@ -34,13 +34,39 @@ func checkTrainOut(dir string, force bool) error {
 			return fmt.Errorf("%s holds an encoder or a model (%s); refusing to write a head into it", dir, f)
 		}
 	}
-	if !model.IsHeadFolder(dir, train.GeneratedFile) {
+	switch hasHead, others := model.HeadFolder(dir, train.GeneratedFile); {
+	case !hasHead:
 		return fmt.Errorf("%s is not empty and holds no trained head; refusing to write a head among its files (give a new or empty folder)", dir)
+	case len(others) > 0:
+		return fmt.Errorf("%s holds a trained head and other files (%s); refusing to replace the head among them (move them away, or give a new folder)",
+			dir, strings.Join(others, ", "))
 	}
 	if !force {
 		return fmt.Errorf("%s holds a trained head; pass --force to replace it", dir)
 	}
 	return nil
+}
+
+// checkTrainWork refuses a --work folder that holds files other than a
+// previous run's: the run would scatter its stage outputs and checkpoints
+// among them (--work . would fill the current folder).
+func checkTrainWork(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+			return fmt.Errorf("--work %s is a file, not a folder", dir)
+		}
+		return err
+	case len(entries) == 0:
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, train.WorkRunFile)); err == nil {
+		return nil // a previous attempt's: resumed (or refused if its settings differ)
+	}
+	return fmt.Errorf("--work %s is not empty and holds no earlier run (no %s); give a new or empty folder", dir, train.WorkRunFile)
 }
 
 // makeOutDir creates dir (and missing parents); remove deletes what it

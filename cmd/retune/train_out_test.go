@@ -8,19 +8,7 @@ import (
 )
 
 func TestCheckTrainOut(t *testing.T) {
-	root := t.TempDir()
-	mk := func(name string, files ...string) string {
-		dir := filepath.Join(root, name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
+	root, mk := folderMaker(t)
 	file := filepath.Join(mk("parent", "f"), "f")
 	tests := []struct {
 		dir   string
@@ -34,7 +22,7 @@ func TestCheckTrainOut(t *testing.T) {
 		{mk("encoder", "model.onnx", "tokenizer.json"), true, "holds an encoder or a model (model.onnx)"},
 		{mk("glove", "encoder.json", "head.json", "weights.bin"), true, "holds an encoder or a model (encoder.json)"},
 		{mk("export", "model.safetensors", "config.json"), true, "holds no trained head"},
-		{mk("mixed", "head.json", "weights.bin", "notes.txt"), true, "holds no trained head"},
+		{mk("mixed", "head.json", "weights.bin", "notes.txt"), true, "holds a trained head and other files (notes.txt)"},
 		{file, false, "is a file, not a folder"},
 	}
 	for _, tt := range tests {
@@ -56,5 +44,40 @@ func TestNested(t *testing.T) {
 		if got := nested(tt.a, tt.b); got != tt.want {
 			t.Errorf("nested(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+func TestCheckTrainWork(t *testing.T) {
+	root, mk := folderMaker(t)
+	for _, tt := range []struct{ dir, want string }{
+		{filepath.Join(root, "new"), ""},
+		{mk("empty"), ""},
+		{mk("earlier", "run.json", "mined.json"), ""},
+		{mk("notes", "notes.txt"), "is not empty and holds no earlier run (no run.json)"},
+		{mk("head", "head.json", "weights.bin"), "holds no earlier run"},
+		{filepath.Join(mk("parent", "f"), "f"), "is a file, not a folder"},
+	} {
+		err := checkTrainWork(tt.dir)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("checkTrainWork(%s) = %v, want %q", tt.dir, err, tt.want)
+		}
+	}
+}
+
+// folderMaker returns a temporary root and a function making a folder in it
+// holding the named (one-byte) files.
+func folderMaker(t *testing.T) (string, func(name string, files ...string) string) {
+	root := t.TempDir()
+	return root, func(name string, files ...string) string {
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
 	}
 }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"retune/train"
+)
+
+// settingFlags maps the settings' names in train's messages (the API's
+// hyperparameter names) to the flags that set them here.
+var settingFlags = map[string]string{
+	"epochs": "--epochs", "lr": "--lr", "weight_decay": "--weight-decay", "batch_size": "--batch",
+	"temperature": "--temperature", "entropy_weight": "--entropy-weight", "entropy_temperature": "--entropy-temperature",
+	"dev_fraction": "--dev", "patience": "--patience", "apply": "--apply", "rank": "--rank",
+	"mined_per_query": "--mined", "margin": "--margin", "per_query": "--per-query", "generation concurrency": "--gen-concurrency",
+	"gen_min_words": "--gen-min-words", "gen_max_cos": "--gen-max-cos", "test_split": "--test-split", "negatives": "--negatives",
+	"train_split": "--split", "in_batch": "--in-batch",
+}
+
+// settingAtStart matches a setting's name where a message names it: at
+// the start of a line, or (for the two that messages name mid-sentence)
+// anywhere. "negatives" mid-sentence is a word, not the setting.
+var settingAtStart = regexp.MustCompile(`(?m)(^(?:` + strings.Join(settingNames(), "|") + `)\b)|\b(train_split|in_batch)\b`)
+
+func settingNames() []string {
+	names := make([]string, 0, len(settingFlags))
+	for n := range settingFlags {
+		names = append(names, regexp.QuoteMeta(n))
+	}
+	// Longest first, so entropy_temperature is not read as temperature.
+	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
+	return names
+}
+
+// inFlagWords rewrites a settings error in the words of the command line.
+func inFlagWords(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(settingAtStart.ReplaceAllStringFunc(err.Error(), func(name string) string { return settingFlags[name] }))
+}
+
+// generationFlags are the flags that only a run generating negatives reads.
+var generationFlags = []string{"generator", "gen-rewrite-candidates", "per-query", "gen-concurrency", "gen-max-cos", "gen-min-words",
+	"llm-base-url", "llm-model", "llm-key", "llm-org", "llm-cache", "llm-concurrency", "llm-temperature", "llm-timeout", "llm-retries"}
+
+// checkGenerationFlags refuses generation flags on a run that generates
+// nothing, where they would be silently ignored (the API refuses them too).
+func checkGenerationFlags(fs *flag.FlagSet, negs string) error {
+	if negs == train.NegGenerated || negs == train.NegBoth {
+		return nil
+	}
+	var set []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(generationFlags, f.Name) {
+			set = append(set, "--"+f.Name)
+		}
+	})
+	if len(set) == 0 {
+		return nil
+	}
+	verb := "applies"
+	if len(set) > 1 {
+		verb = "apply"
+	}
+	return fmt.Errorf("%s %s only to --negatives %s or %s, not %s", strings.Join(set, ", "), verb, train.NegGenerated, train.NegBoth, negs)
+}
