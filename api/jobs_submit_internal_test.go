@@ -14,16 +14,7 @@ import (
 // the cancel removed the job's folder, does not stay on disk.
 func TestSubmitJobCancelledBeforeQueueing(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ds, err := st.CreateDataset(ctx, store.Dataset{Format: store.FormatPairs, Splits: map[string]store.SplitInfo{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, ds := storeWithDataset(t, t.TempDir())
 	s := &Server{store: st, log: slog.New(slog.DiscardHandler), hub: newEventHub()}
 	jobCreated = func(id string) {
 		if _, err := st.RequestCancel(ctx, id, &store.Event{Type: evStatus, Message: "cancelled"}); err != nil {

@@ -20,15 +20,7 @@ func lockedStore(t *testing.T) (st *store.Store, jobID string, unlock func()) {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, dir, store.WithBusyTimeout(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ds, err := st.CreateDataset(ctx, store.Dataset{Format: store.FormatPairs, Splits: map[string]store.SplitInfo{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, ds := storeWithDataset(t, dir, store.WithBusyTimeout(5*time.Millisecond))
 	job, err := st.CreateJob(ctx, store.Job{DatasetID: ds.ID, Encoder: "glove-100d", Status: store.JobQueued})
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +52,21 @@ func lockedStore(t *testing.T) (st *store.Store, jobID string, unlock func()) {
 	}
 	t.Cleanup(unlock)
 	return st, job.ID, unlock
+}
+
+// storeWithDataset opens a store in dir holding one (empty) dataset.
+func storeWithDataset(t *testing.T, dir string, opts ...store.Option) (*store.Store, store.Dataset) {
+	t.Helper()
+	st, err := store.Open(t.Context(), dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ds, err := st.CreateDataset(t.Context(), store.Dataset{Format: store.FormatPairs, Splits: map[string]store.SplitInfo{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, ds
 }
 
 // countingHandler counts log records whose message contains a substring.

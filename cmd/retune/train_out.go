@@ -17,17 +17,8 @@ import (
 // --force, any other non-empty folder never (its files are not the run's
 // to overwrite or to sit beside). A missing or empty folder is fine.
 func checkTrainOut(dir string, force bool) error {
-	entries, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil
-	case err != nil:
-		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
-			return fmt.Errorf("%s is a file, not a folder", dir)
-		}
+	if empty, err := missingOrEmpty(dir); empty || err != nil {
 		return err
-	case len(entries) == 0:
-		return nil
 	}
 	for _, f := range []string{models.ModelFile, models.TokenizerFile, models.ConfigFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
@@ -51,22 +42,32 @@ func checkTrainOut(dir string, force bool) error {
 // previous run's: the run would scatter its stage outputs and checkpoints
 // among them (--work . would fill the current folder).
 func checkTrainWork(dir string) error {
-	entries, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil
-	case err != nil:
-		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
-			return fmt.Errorf("--work %s is a file, not a folder", dir)
+	if empty, err := missingOrEmpty(dir); empty || err != nil {
+		if err != nil {
+			return fmt.Errorf("--work %w", err)
 		}
-		return err
-	case len(entries) == 0:
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(dir, train.WorkRunFile)); err == nil {
 		return nil // a previous attempt's: resumed (or refused if its settings differ)
 	}
 	return fmt.Errorf("--work %s is not empty and holds no earlier run (no %s); give a new or empty folder", dir, train.WorkRunFile)
+}
+
+// missingOrEmpty reports whether dir is missing or an empty folder; a
+// file in its place is an error.
+func missingOrEmpty(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return true, nil
+	case err != nil:
+		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+			return false, fmt.Errorf("%s is a file, not a folder", dir)
+		}
+		return false, err
+	}
+	return len(entries) == 0, nil
 }
 
 // makeOutDir creates dir (and missing parents); remove deletes what it
