@@ -8,7 +8,7 @@ BIN     := bin/retune
 # The commit `retune version` reports (empty outside a git checkout).
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
-.PHONY: run test setup build fixtures bench vet fmt
+.PHONY: run test setup build fixtures bench vet lint fmt
 
 run: setup
 	$(BIN) serve --models $(MODELS) --addr $(ADDR)
@@ -34,6 +34,11 @@ bench: fixtures
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck, pinned; outside `make test` because a cold build of it and of
+# its analysis takes about 3 minutes here.
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 fmt:
 	gofmt -l -w .

@@ -79,7 +79,15 @@ func (s *Server) ingestDataset(ctx context.Context, id string, r *http.Request) 
 	if err != nil {
 		return store.Dataset{}, err
 	}
+	// Validation parses the stored files into memory (a few times their
+	// size): uploads stream to disk side by side, then take turns here.
+	select {
+	case s.ingestSlots <- struct{}{}:
+	case <-ctx.Done():
+		return store.Dataset{}, ctx.Err()
+	}
 	d, err := describeDataset(up)
+	<-s.ingestSlots
 	if err != nil {
 		return store.Dataset{}, err
 	}

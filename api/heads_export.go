@@ -69,7 +69,17 @@ func (s *Server) exportHead(c *gin.Context) {
 	if format == export.FormatONNX {
 		req.Out = filepath.Join(tmp, id+".onnx")
 	}
+	if format == export.FormatFusedONNX {
+		select {
+		case s.fusedBuilds <- struct{}{}:
+		case <-ctx.Done():
+			return // the client gave up waiting
+		}
+	}
 	res, err := export.Run(ctx, req)
+	if format == export.FormatFusedONNX {
+		<-s.fusedBuilds // the zip streams from disk: no longer held in memory
+	}
 	if errors.Is(err, model.ErrHeadEncoderChanged) {
 		abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v", h.Encoder, id, err))
 		return

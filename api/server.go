@@ -67,6 +67,12 @@ type Server struct {
 	hub      *eventHub
 	cols     *collectionState
 	metrics  *serverMetrics
+	// fusedBuilds holds a slot per fused export being built: each holds
+	// the encoder's graph and weights in memory (hundreds of MB), so
+	// downloads past the limit wait for a slot instead of adding theirs.
+	fusedBuilds chan struct{}
+	// ingestSlots does the same for validating uploaded datasets.
+	ingestSlots chan struct{}
 
 	// streams is closed by StopStreams to end open event streams.
 	streams   chan struct{}
@@ -74,6 +80,13 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// How many fused exports are built, and uploaded datasets validated, at
+// once: each holds hundreds of MB, an upload several times its size.
+const (
+	maxFusedBuilds = 2
+	maxIngests     = 2
+)
 
 // Defaults of the limits in Config.
 const (
@@ -125,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, engine: gin.New(), start: time.Now(), log: cfg.Logger,
 		store: st, ownStore: own, cache: train.NewCache(cfg.CacheDir), heads: newHeadCache(),
 		pool: newWorkerPool(cfg.Workers), hub: newEventHub(), cols: newCollectionState(cfg.Workers),
+		fusedBuilds: make(chan struct{}, maxFusedBuilds), ingestSlots: make(chan struct{}, maxIngests),
 		streams: make(chan struct{})}
 	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount})
 	// Metrics outermost, so a recovered panic is counted with its 500; the

@@ -159,7 +159,7 @@ func (c *Collection) Save(ctx context.Context, dir string) error {
 		VectorsDType:  vectorsDType,
 		DocsFile:      docs,
 		VectorsFile:   vecs,
-		BM25:          manifestBM25{K1: p.K1, B: p.B, StopWords: p.StopWords},
+		BM25:          manifestBM25(p),
 	}
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -24,7 +24,7 @@ func trickyCollection(t testing.TB, opts ...BM25Option) *Collection {
 		[]string{"q\"uote", "new\nline", "日本", "plain"},
 		[]string{"<b>bold</b> & \"quoted\" text", "line one\nline two\ttab", "日本語のテキスト café", ""},
 		[][]float32{
-			{1e-40, -0.0, 3},
+			{1e-40, float32(math.Copysign(0, -1)), 3}, // Go's -0.0 constant is +0
 			{-1.5, 2.25, 1e30},
 			{0.1, 0.2, 0.3},
 			{float32(math.Pi), -1, 0},

@@ -277,8 +277,10 @@ func (c *LLM) request(msgs []openai.ChatCompletionMessage) openai.ChatCompletion
 		// Local servers know max_tokens; OpenAI's reasoning models refuse it
 		// and want max_completion_tokens. go-openai's own validator knows
 		// which models those are.
+		//lint:ignore SA1019 what local servers read; replaced below for the models that refuse it
 		req.MaxTokens = c.cfg.MaxTokens
 		if errors.Is(openai.NewReasoningValidator().Validate(req), openai.ErrReasoningModelMaxTokensDeprecated) {
+			//lint:ignore SA1019 clearing the deprecated field for the models that refuse it
 			req.MaxTokens, req.MaxCompletionTokens = 0, c.cfg.MaxTokens
 		}
 	}

@@ -204,7 +204,9 @@ func setJobStatusTx(ctx context.Context, tx *sql.Tx, id string, from []string, t
 	var err error
 	switch {
 	case to == JobRunning:
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, attempts = attempts + 1,
+		// A new attempt starts with no stage: the last attempt's would
+		// show as current progress until the run reports its first.
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, attempts = attempts + 1, stage = '', stage_progress = 0,
 			started_at = COALESCE(started_at, ?), finished_at = NULL WHERE id = ?`, to, errMsg, t, id)
 	case JobFinished(to):
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,

@@ -45,6 +45,13 @@ func TestJobCRUD(t *testing.T) {
 	if got, _ := s.GetJob(ctx, j.ID); got.Stage != "embed" || got.StageProgress != 0.75 {
 		t.Errorf("after UpdateJobProgress: stage %q progress %v", got.Stage, got.StageProgress)
 	}
+	// A new attempt does not show the last one's stage as its progress.
+	if _, err := s.TransitionJob(ctx, j.ID, JobTransition{From: []string{JobQueued}, To: JobRunning}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetJob(ctx, j.ID); got.Stage != "" || got.StageProgress != 0 || got.Attempts != 1 {
+		t.Errorf("a started attempt shows stage %q progress %v (attempt %d), want none", got.Stage, got.StageProgress, got.Attempts)
+	}
 
 	head, err := s.CreateHead(ctx, Head{JobID: j.ID, Encoder: "bert-minilm", DIn: 384, DOut: 384})
 	if err != nil {

@@ -209,17 +209,18 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		_, mineDone := clock.stage(StageMining)
 		p.emit(StageEvent{Stage: StageMining, Total: len(trainQrels)})
 		var rep negatives.MineReport
-		if p.Provided != nil {
-			var err error
-			if mined, rep, err = p.provided(ctx, set, trainQrels, cfg.Mine); err != nil {
-				return nil, res, err
-			}
-		} else if err := p.cached(StageMining, "mined.json", &struct {
+		// Cached either way: with provided negatives the queries that came
+		// without any are mined, which a resumed run must not pay again.
+		if err := p.cached(StageMining, "mined.json", &struct {
 			M *map[string][]string
 			R *negatives.MineReport
 		}{&mined, &rep}, func() error {
 			var err error
-			mined, rep, err = p.mine(ctx, set, trainQrels, cfg.Mine, len(trainQrels))
+			if p.Provided != nil {
+				mined, rep, err = p.provided(ctx, set, trainQrels, cfg.Mine)
+			} else {
+				mined, rep, err = p.mine(ctx, set, trainQrels, cfg.Mine, len(trainQrels))
+			}
 			return err
 		}); err != nil {
 			return nil, res, err

@@ -108,10 +108,16 @@ func TestTrainAndEvalOnPairs(t *testing.T) {
 
 	var err error
 	out := stdout(t, func() {
-		err = runTrain(t.Context(), append([]string{"--pairs", trainFile, "--test-pairs", testFile, "--out", head, "--epochs", "3"}, common...))
+		err = runTrain(t.Context(), append([]string{"--pairs", trainFile, "--test-pairs", testFile, "--out", head, "--epochs", "3",
+			"--work", filepath.Join(dir, "work")}, common...))
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The negatives stage is kept for a resumed run, as mining's is: with
+	// pairs, queries that came without negatives are mined in it.
+	if _, err := os.Stat(filepath.Join(dir, "work", "mined.json")); err != nil {
+		t.Errorf("the negatives stage was not kept in --work: %v", err)
 	}
 	type result struct {
 		TestSplit   string `json:"test_split"`

@@ -17,13 +17,14 @@ type Embedded struct {
 
 type request struct {
 	Embedded
-	Input  string            `json:"input"`
-	Hyper  *inner            `json:"hyperparameters,omitempty"`
-	Docs   []inner           `json:"documents"`
-	Meta   map[string]inner  `json:"meta"`
-	Raw    json.RawMessage   `json:"raw"`
-	Free   map[string]string `json:"free"`
-	NoTag  int
+	Input string            `json:"input"`
+	Hyper *inner            `json:"hyperparameters,omitempty"`
+	Docs  []inner           `json:"documents"`
+	Meta  map[string]inner  `json:"meta"`
+	Raw   json.RawMessage   `json:"raw"`
+	Free  map[string]string `json:"free"`
+	NoTag int
+	//lint:ignore U1000 an unexported field: the key check must not take it for the key "hidden"
 	hidden int
 	Skip   int `json:"-"`
 }
