@@ -121,11 +121,14 @@ func (s *Server) abortEmbedder(c *gin.Context, name string, err error) {
 	}
 }
 
-// headCache keeps loaded heads by id. Loads hold the lock, so a delete's
-// evict cannot interleave with a load and leave a deleted head cached.
+// headCache keeps loaded heads by id. A load that overlapped a delete's
+// evict does not cache what it loaded, so a deleted head never stays.
 type headCache struct {
 	mu    sync.Mutex
 	heads map[string]cachedHead
+	// evictions counts evict calls: a head loaded while one happened may
+	// be the deleted one, and is used for its request but not kept.
+	evictions uint64
 }
 
 // cachedHead is a head with the encoder it was checked against: a hit
@@ -147,10 +150,14 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 		return nil, err
 	}
 	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	if c, ok := hc.heads[id]; ok && c.encoder == encName && c.encoderSum == sum {
+	c, ok := hc.heads[id]
+	evictions := hc.evictions
+	hc.mu.Unlock()
+	if ok && c.encoder == encName && c.encoderSum == sum {
 		return c.head, nil
 	}
+	// Loaded without the lock: reading one head's files must not hold up
+	// the requests for heads already cached.
 	rec, err := st.GetHead(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &modelNotFoundError{name, "no head " + id}
@@ -175,12 +182,17 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 	if h.Config().DIn != enc.Dim() {
 		return nil, fmt.Errorf("%w: head %s takes %d dims, encoder %q outputs %d", errHeadMismatch, id, h.Config().DIn, encName, enc.Dim())
 	}
-	hc.heads[id] = cachedHead{head: h, encoder: encName, encoderSum: sum}
+	hc.mu.Lock()
+	if hc.evictions == evictions {
+		hc.heads[id] = cachedHead{head: h, encoder: encName, encoderSum: sum}
+	}
+	hc.mu.Unlock()
 	return h, nil
 }
 
 func (hc *headCache) evict(id string) {
 	hc.mu.Lock()
+	hc.evictions++
 	delete(hc.heads, id)
 	hc.mu.Unlock()
 }
