@@ -56,6 +56,12 @@ func TestJobResumesAfterRestart(t *testing.T) {
 	}
 
 	evs := js.events(job.ID)
+	// A graceful stop requeues the job (so it does not count as a crash).
+	if !slices.ContainsFunc(evs, func(e eventJSON) bool {
+		return e.Type == "status" && strings.Contains(e.Message, "interrupted by a server shutdown; queued to resume")
+	}) {
+		t.Fatalf("no requeue event at the shutdown: %v", eventTypes(evs))
+	}
 	i := slices.IndexFunc(evs, func(e eventJSON) bool { return e.Type == "resumed" })
 	if i < 0 || slices.ContainsFunc(evs[i+1:], func(e eventJSON) bool { return e.Type == "resumed" }) {
 		t.Fatalf("want exactly one resumed event, got %v", eventTypes(evs))

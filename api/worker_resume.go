@@ -13,8 +13,10 @@ import (
 
 // maxJobAttempts bounds how often a job is started. A job that brings the
 // server down (say, runs it out of memory) would otherwise be resumed, and
-// bring it down again, on every restart. A resume keeps the progress made,
-// so only a crash loop or an implausible number of restarts reaches it.
+// bring it down again, on every restart. It is checked only for a job a
+// start finds running, i.e. after a crash (a graceful shutdown requeues
+// its jobs); a resume keeps the progress made, so only a crash loop or an
+// implausible number of restarts reaches it.
 const maxJobAttempts = 20
 
 // requeueUnfinished puts the jobs a crash or Close interrupted back in the

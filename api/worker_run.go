@@ -37,7 +37,7 @@ type runOutput struct {
 }
 
 // runJob claims a queued job, runs it and records how it ended. A job the
-// pool's shutdown interrupts is left running, for Start to resume.
+// pool's shutdown interrupts goes back to queued, for Start to resume.
 func (s *Server) runJob(poolCtx context.Context, id string) {
 	jobCtx, cancel := context.WithCancelCause(poolCtx)
 	defer cancel(nil)
@@ -82,6 +82,13 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	case errors.Is(context.Cause(jobCtx), errUserCancel):
 		s.endJob(poolCtx, id, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
 	case poolCtx.Err() != nil:
+		// Back to queued: the next start resumes it without counting this
+		// stop among the crashes that give up on a job (maxJobAttempts),
+		// so routine restarts during a long job do not use them up.
+		if _, err := s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobRunning}, To: store.JobQueued},
+			statusData{Status: store.JobQueued}, "interrupted by a server shutdown; queued to resume at the next start"); err != nil {
+			s.log.Warn("requeue interrupted job (the next start does it)", "job", id, "err", err)
+		}
 		s.log.Info("job interrupted; it resumes on the next start", "job", id, "s", time.Since(start).Seconds())
 		return
 	default:
