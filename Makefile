@@ -5,8 +5,9 @@ GO      ?= go
 MODELS  ?= models
 ADDR    ?= 127.0.0.1:8080
 BIN     := bin/retune
-# The commit `retune version` reports (empty outside a git checkout).
-COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+# The commit `retune version` reports (empty outside a git checkout), with
+# +dirty when the tree has uncommitted changes.
+COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git status --porcelain 2>/dev/null | grep -q . && echo +dirty)
 
 .PHONY: run test setup build fixtures bench vet lint fmt
 

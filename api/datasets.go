@@ -81,13 +81,14 @@ func (s *Server) ingestDataset(ctx context.Context, id string, r *http.Request) 
 	}
 	// Validation parses the stored files into memory (a few times their
 	// size): uploads stream to disk side by side, then take turns here.
-	select {
-	case s.ingestSlots <- struct{}{}:
-	case <-ctx.Done():
-		return store.Dataset{}, ctx.Err()
+	release, err := takeSlot(ctx, s.ingestSlots)
+	if err != nil {
+		return store.Dataset{}, err
 	}
-	d, err := describeDataset(up)
-	<-s.ingestSlots
+	d, err := func() (store.Dataset, error) {
+		defer release()
+		return describeDataset(up)
+	}()
 	if err != nil {
 		return store.Dataset{}, err
 	}

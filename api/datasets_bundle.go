@@ -210,9 +210,9 @@ func linkedDataFile(name string, link bool) error {
 	}
 	dir, base := path.Split(name)
 	switch {
-	case base == fileCorpus, base == fileQueries, base == fileTrain, base == fileTest,
+	case base == fileCorpus, base == fileQueries, base == fileTrain, base == fileTest, base == qrelsDir,
 		path.Base(dir) == qrelsDir && strings.HasSuffix(base, ".tsv"):
-		return badUpload("part %q: %s is a link, not a file; archive the files it points to (tar -h, zip without -y)", partBundle, name)
+		return badUpload("part %q: %s is a link; archive the files themselves (GNU tar: -h for symbolic links, --hard-dereference for hard ones; zip: without -y)", partBundle, name)
 	}
 	return nil
 }

@@ -141,9 +141,11 @@ func TestDatasetUploadBundle(t *testing.T) {
 		{"bundle and parts", append(fx.parts(""), formPart{"bundle", "x.zip", zipOf(t, fx.files("")...)}), 400, "not both"},
 		{"parts after bundle", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")...)}, {"corpus", "c.jsonl", fx.corpus}}, 400, "not both"},
 		{"corpus as a tar symlink", []formPart{{"bundle", "x.tar", tarOf(t, false, append(fx.files("d/")[1:], archiveFile{"d/corpus.jsonl", "-> /data/corpus.jsonl"})...)}}, 400,
-			"d/corpus.jsonl is a link, not a file; archive the files it points to"},
+			"d/corpus.jsonl is a link; archive the files themselves"},
 		{"qrels as a zip symlink", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files("")[:3], archiveFile{"qrels/test.tsv", "-> ../../test.tsv"})...)}}, 400,
-			"qrels/test.tsv is a link, not a file"},
+			"qrels/test.tsv is a link"},
+		{"qrels folder as a tar symlink", []formPart{{"bundle", "x.tar", tarOf(t, false, append(fx.files("")[:2], archiveFile{"qrels", "-> /data/qrels"})...)}}, 400,
+			"qrels is a link"},
 		{"bundle twice", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")...)}, {"bundle", "x.zip", zipOf(t, fx.files("")...)}}, 400, `part "bundle" sent twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -69,25 +70,16 @@ func (s *Server) exportHead(c *gin.Context) {
 	if format == export.FormatONNX {
 		req.Out = filepath.Join(tmp, id+".onnx")
 	}
-	if format == export.FormatFusedONNX {
-		select {
-		case s.fusedBuilds <- struct{}{}:
-		case <-ctx.Done():
-			return // the client gave up waiting
-		}
-	}
-	res, err := export.Run(ctx, req)
-	if format == export.FormatFusedONNX {
-		<-s.fusedBuilds // the zip streams from disk: no longer held in memory
+	res, err := s.buildExport(ctx, req)
+	if ctx.Err() != nil {
+		return // the client gave up (waiting for a build slot, or during it)
 	}
 	if errors.Is(err, model.ErrHeadEncoderChanged) {
 		abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v", h.Encoder, id, err))
 		return
 	}
 	if err != nil {
-		if ctx.Err() == nil {
-			s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))
-		}
+		s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))
 		return
 	}
 	if format == export.FormatONNX {
@@ -108,6 +100,31 @@ func (s *Server) exportHead(c *gin.Context) {
 		// Headers are sent: nothing to tell the client. Nearly always it
 		// went away, or the server is stopping, so not a server error.
 		s.log.Warn("export download not completed", "head", id, "format", format, "err", err)
+	}
+}
+
+// buildExport runs the exporter; a fused build first waits for one of the
+// server's build slots, held until the files are written (the zip then
+// streams from disk).
+func (s *Server) buildExport(ctx context.Context, req export.Request) (export.Result, error) {
+	if req.Format == export.FormatFusedONNX {
+		release, err := takeSlot(ctx, s.fusedBuilds)
+		if err != nil {
+			return export.Result{}, err
+		}
+		defer release()
+	}
+	return export.Run(ctx, req)
+}
+
+// takeSlot waits for a place in slots (a counting semaphore) or for ctx
+// to end; release gives the place back.
+func takeSlot(ctx context.Context, slots chan struct{}) (release func(), err error) {
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 

@@ -178,7 +178,7 @@ func lookalikeKey(o object, f pairFields) string {
 			}
 		}
 		if strings.HasPrefix(lower, "pos") || strings.HasPrefix(lower, "neg") || strings.HasPrefix(lower, "hard_neg") {
-			return fmt.Sprintf("unknown key %q: this line's passages go in %q and %q (a misspelt key would lose them)", key, f.pos, f.neg)
+			return fmt.Sprintf("unknown key %q: passages go in %q and %q", key, f.pos, f.neg)
 		}
 	}
 	return ""

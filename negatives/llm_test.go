@@ -447,6 +447,10 @@ func TestRedactAndCheckBaseURL(t *testing.T) {
 		{"http://h/v1?api-key=sk-querysecret", "http://h/v1?api-key=sk-querysecret", false},
 		{"http://h/v1#top", "http://h/v1#top", false},
 		{"http://h/v1?", "http://h/v1?", false},
+		{"http://h/v1#", "http://h/v1#", false}, // an empty fragment swallows the path too
+		{"http://u:pw@127.0.0.1:99999/v1", "http://127.0.0.1:99999/v1", false},
+		{"http://127.0.0.1:0/v1", "http://127.0.0.1:0/v1", false},
+		{"http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1", true},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.raw); got != tt.shown {

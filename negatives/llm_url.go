@@ -3,6 +3,7 @@ package negatives
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -36,7 +37,12 @@ func CheckBaseURL(raw string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("LLM base URL %q is not an http(s) URL (a password with '#', '%%', '/' or a space must be percent-encoded)", RedactURL(raw))
 	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("LLM base URL %s: port %s is not a port (1-65535)", RedactURL(raw), p)
+		}
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
 		// The client appends /chat/completions to the base URL as text:
 		// after a query it would land inside it. The query is not
 		// repeated, as it may carry a key.

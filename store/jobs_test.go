@@ -45,12 +45,22 @@ func TestJobCRUD(t *testing.T) {
 	if got, _ := s.GetJob(ctx, j.ID); got.Stage != "embed" || got.StageProgress != 0.75 {
 		t.Errorf("after UpdateJobProgress: stage %q progress %v", got.Stage, got.StageProgress)
 	}
-	// A new attempt does not show the last one's stage as its progress.
+	// A new attempt does not show the last one's stage as its progress,
+	// nor does a job requeued to wait for it.
 	if _, err := s.TransitionJob(ctx, j.ID, JobTransition{From: []string{JobQueued}, To: JobRunning}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.GetJob(ctx, j.ID); got.Stage != "" || got.StageProgress != 0 || got.Attempts != 1 {
 		t.Errorf("a started attempt shows stage %q progress %v (attempt %d), want none", got.Stage, got.StageProgress, got.Attempts)
+	}
+	if err := s.UpdateJobProgress(ctx, j.ID, "train", 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TransitionJob(ctx, j.ID, JobTransition{From: []string{JobRunning}, To: JobQueued}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetJob(ctx, j.ID); got.Stage != "" || got.StageProgress != 0 {
+		t.Errorf("a requeued job shows stage %q progress %v, want none", got.Stage, got.StageProgress)
 	}
 
 	head, err := s.CreateHead(ctx, Head{JobID: j.ID, Encoder: "bert-minilm", DIn: 384, DOut: 384})

@@ -23,6 +23,10 @@ import (
 // report a result nobody asked for.
 const WorkRunFile = "run.json"
 
+// ErrOtherRun is wrapped by Run when its work folder holds a run with other
+// settings, encoder or data.
+var ErrOtherRun = errors.New("the work folder holds another run")
+
 // workRun is the identity of a run, as stored in WorkRunFile.
 type workRun struct {
 	Config          PipelineConfig `json:"config"`
@@ -76,8 +80,8 @@ func checkWorkRun(dir string, run workRun) error {
 		return fmt.Errorf("work folder %s: %s: %w", dir, WorkRunFile, err)
 	}
 	if diff := diffJSON(prev, run); len(diff) > 0 {
-		return fmt.Errorf("work folder %s holds a run with other settings (%s): resume it with the same ones, or use a new work folder",
-			dir, strings.Join(diff, "; "))
+		return fmt.Errorf("%s: %w, with other settings (%s): resume it with the same ones, or use a new work folder",
+			dir, ErrOtherRun, strings.Join(diff, "; "))
 	}
 	return nil
 }

@@ -106,7 +106,12 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 	if e.name == "" {
 		return nil, errors.New("name an encoder with --model NAME or --onnx PATH")
 	}
-	dir = filepath.Join(e.modelsFolder.Get(), e.name)
+	root := e.modelsFolder.Get()
+	if _, err := os.Stat(root); err != nil {
+		abs, _ := filepath.Abs(root)
+		return nil, fmt.Errorf("the models folder %s does not exist: pass --models (or set RETUNE_MODELS) to the folder `make setup` filled", abs)
+	}
+	dir = filepath.Join(root, e.name)
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
 		hint := "`make setup` builds the default glove-100d"
 		if strings.HasSuffix(e.name, "-fixture") {

@@ -105,6 +105,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return usageError{err}
 	}
+	if err := checkLLMFlags(fs, kind); err != nil && (cfg.Negatives == train.NegGenerated || cfg.Negatives == train.NegBoth) {
+		return usageError{err}
+	}
 	usesLLM := (cfg.Negatives == train.NegGenerated || cfg.Negatives == train.NegBoth) && kind != negatives.KindOffline
 	if err := llm.validate(usesLLM); err != nil {
 		return usageError{err}
@@ -160,6 +163,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		if *work != "" && errors.Is(err, context.Canceled) {
 			return withHint(err, "run the same command again to resume from --work "+*work)
+		}
+		if errors.Is(err, train.ErrOtherRun) {
+			return usageError{err}
 		}
 		return err
 	}

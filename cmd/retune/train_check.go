@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"retune/negatives"
 	"retune/train"
 )
 
@@ -45,9 +46,35 @@ func inFlagWords(err error) error {
 	return errors.New(settingAtStart.ReplaceAllStringFunc(err.Error(), func(name string) string { return settingFlags[name] }))
 }
 
+// llmFlagNames are the flags only the LLM generators read.
+var llmFlagNames = []string{"llm-base-url", "llm-model", "llm-key", "llm-org", "llm-cache", "llm-concurrency", "llm-temperature", "llm-timeout", "llm-retries"}
+
 // generationFlags are the flags that only a run generating negatives reads.
-var generationFlags = []string{"generator", "gen-rewrite-candidates", "per-query", "gen-concurrency", "gen-max-cos", "gen-min-words",
-	"llm-base-url", "llm-model", "llm-key", "llm-org", "llm-cache", "llm-concurrency", "llm-temperature", "llm-timeout", "llm-retries"}
+var generationFlags = append([]string{"generator", "gen-rewrite-candidates", "per-query", "gen-concurrency", "gen-max-cos", "gen-min-words"},
+	llmFlagNames...)
+
+// setFlags lists, as --name, the flags among names given on the command line.
+func setFlags(fs *flag.FlagSet, names []string) []string {
+	var set []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(names, f.Name) {
+			set = append(set, "--"+f.Name)
+		}
+	})
+	return set
+}
+
+// checkLLMFlags refuses LLM flags for the offline generator, which calls
+// no LLM (the API refuses a job's "llm" with it too).
+func checkLLMFlags(fs *flag.FlagSet, kind string) error {
+	if kind != negatives.KindOffline {
+		return nil
+	}
+	if set := setFlags(fs, llmFlagNames); len(set) > 0 {
+		return fmt.Errorf("%s: the offline generator calls no LLM", strings.Join(set, ", "))
+	}
+	return nil
+}
 
 // checkGenerationFlags refuses generation flags on a run that generates
 // nothing, where they would be silently ignored (the API refuses them too).
@@ -55,12 +82,7 @@ func checkGenerationFlags(fs *flag.FlagSet, negs string) error {
 	if negs == train.NegGenerated || negs == train.NegBoth {
 		return nil
 	}
-	var set []string
-	fs.Visit(func(f *flag.Flag) {
-		if slices.Contains(generationFlags, f.Name) {
-			set = append(set, "--"+f.Name)
-		}
-	})
+	set := setFlags(fs, generationFlags)
 	if len(set) == 0 {
 		return nil
 	}
