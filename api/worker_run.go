@@ -85,8 +85,13 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 		// Back to queued: the next start resumes it without counting this
 		// stop among the crashes that give up on a job (maxJobAttempts),
 		// so routine restarts during a long job do not use them up.
-		if _, err := s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobRunning}, To: store.JobQueued},
-			statusData{Status: store.JobQueued}, "interrupted by a server shutdown; queued to resume at the next start"); err != nil {
+		// A cancel requested meanwhile is honoured instead.
+		_, err := s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobRunning}, To: store.JobQueued, UnlessCancelRequested: true},
+			statusData{Status: store.JobQueued}, "interrupted by a server shutdown; queued to resume at the next start")
+		switch {
+		case errors.Is(err, store.ErrCancelRequested):
+			s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
+		case err != nil:
 			s.log.Warn("requeue interrupted job (the next start does it)", "job", id, "err", err)
 		}
 		s.log.Info("job interrupted; it resumes on the next start", "job", id, "s", time.Since(start).Seconds())
