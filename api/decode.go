@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -24,6 +25,14 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	if ct := c.ContentType(); ct != "" && !strings.EqualFold(ct, "application/json") { // media types are case-insensitive
 		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("content type %q: send application/json", ct))
 		return false
+	}
+	// JSON is UTF-8 (RFC 8259); a body labelled otherwise would be read
+	// as UTF-8 all the same, or refused byte by byte.
+	if _, params, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err == nil {
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("charset %q: send the JSON as UTF-8", cs))
+			return false
+		}
 	}
 	// The body is checked as UTF-8 before decoding because encoding/json
 	// turns invalid bytes into U+FFFD silently; after this check a U+FFFD

@@ -168,6 +168,8 @@ func TestEmbeddingsErrors(t *testing.T) {
 		{"too many inputs", "application/json", `{"model":"glove-100d","input":[` + strings.Join(many, ",") + `]}`, 413, "limit is 8"},
 		{"huge body", "application/json", `{"model":"glove-100d","input":"` + strings.Repeat("a ", 40000) + `"}`, 413, "request body too large: this route takes at most"},
 		{"content type", "text/plain", `{"model":"glove-100d","input":"x"}`, 415, "application/json"},
+		{"charset", "application/json; charset=latin-1", `{"model":"glove-100d","input":"x"}`, 415, `charset \"latin-1\": send the JSON as UTF-8`},
+		{"charset utf-8", "application/json; charset=UTF-8", `{"model":"glove-100d","input":"x"}`, 200, `"embedding"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,6 +179,14 @@ func TestEmbeddingsErrors(t *testing.T) {
 			}
 		})
 	}
+	// A compressed body is refused, not read as its raw bytes (nor a plain
+	// one labelled compressed taken as sent).
+	c.hdr.Set("Content-Encoding", "gzip")
+	if r := c.do("POST", "/v1/embeddings", "application/json", []byte(`{"model":"glove-100d","input":"x"}`)); r.Status != 415 ||
+		!strings.Contains(string(r.Body), `Content-Encoding \"gzip\" is not supported`) {
+		t.Fatalf("gzip body: %d %s", r.Status, r.Body)
+	}
+	c.hdr.Del("Content-Encoding")
 }
 
 func TestUnknownRouteAndMethod(t *testing.T) {

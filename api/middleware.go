@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -45,6 +46,18 @@ func singleQueryValues(c *gin.Context) {
 			badRequestParam(c, name, fmt.Sprintf("query parameter %q is given %d times; give it once", name, len(vals)))
 			return
 		}
+	}
+	c.Next()
+}
+
+// identityBodies refuses a compressed (or otherwise encoded) request body:
+// it would be read as the raw bytes, and a plain body labelled gzip would
+// be taken as sent.
+func identityBodies(c *gin.Context) {
+	if enc := c.GetHeader("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") && c.Request.Body != http.NoBody {
+		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest,
+			fmt.Sprintf("Content-Encoding %q is not supported: send the body uncompressed", enc))
+		return
 	}
 	c.Next()
 }
