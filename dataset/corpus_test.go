@@ -50,6 +50,7 @@ func TestReadCorpus(t *testing.T) {
 				`null`,                                      // 15
 				`{"_id": "j", "text": "x"} trailing`,        // 16
 				`{"_id": "k\tl", "text": "x"}`,              // 17
+				`{"_id": "m", "text": "x", "_id": "n"}`,     // 18
 			}, "\n") + "\n",
 			errs: []wantErr{
 				{2, "invalid JSON: unexpected end of JSON input"},
@@ -68,6 +69,7 @@ func TestReadCorpus(t *testing.T) {
 				{15, "expected a JSON object, got null"},
 				{16, "invalid JSON: invalid character 't' after top-level value"},
 				{17, `"_id" contains a tab or line break, so no qrels line could name it`},
+				{18, `key "_id" appears twice`},
 			},
 		},
 		{

@@ -30,7 +30,49 @@ func parseObject(b []byte) (object, string) {
 	if err := json.Unmarshal(trimmed, &o); err != nil {
 		return nil, "invalid JSON: " + err.Error()
 	}
+	if k, ok := repeatedKey(trimmed, o); ok {
+		// encoding/json keeps the last value: the line would say two
+		// things and be read as one of them without a word.
+		return nil, fmt.Sprintf("key %q appears twice", k)
+	}
 	return o, ""
+}
+
+// repeatedKey finds a top-level key given twice in the object b, decoded
+// as o. A key occurs quoted in b once per time it is given, or more when a
+// value equals it; only then is the object walked key by key.
+func repeatedKey(b []byte, o object) (string, bool) {
+	suspect := false
+	for k := range o {
+		if q, err := json.Marshal(k); err == nil && bytes.Count(b, q) > 1 {
+			suspect = true
+			break
+		}
+	}
+	if !suspect {
+		return "", false
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // {
+		return "", false
+	}
+	seen := make(map[string]bool, len(o))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := tok.(string)
+		if seen[k] {
+			return k, true
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 func invalidUTF8Offset(b []byte) int {

@@ -65,6 +65,8 @@ func TestReadPairs(t *testing.T) {
 				`{"query": "q", "pos": ["p"], "negs": ["n"]}`,        // 14: misspelt
 				`{"anchor": "a", "positive": "p", "neg": "n"}`,       // 15: the other form's key
 				`{"query": "q", "pos": ["p"], "Neg": ["n"]}`,         // 16: case
+				`{"query": "q", "pos": ["p"], "query": "other"}`,     // 17: given twice
+				`{"query": "query", "pos": ["query"], "neg": ["n"]}`, // 18: a value like a key is fine
 			}, "\n") + "\n",
 			errs: []wantErr{
 				{1, `has both "query" (FlagEmbedding) and "anchor" (sentence-transformers)`},
@@ -83,6 +85,7 @@ func TestReadPairs(t *testing.T) {
 				{14, `unknown key "negs": passages go in "pos" and "neg"`},
 				{15, `unknown key "neg": passages go in "positive" and "negative"`},
 				{16, `unknown key "Neg"`},
+				{17, `key "query" appears twice`},
 			},
 		},
 	}
