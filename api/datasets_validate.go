@@ -37,7 +37,7 @@ func describeDataset(up *upload) (store.Dataset, error) {
 			return store.Dataset{}, err
 		}
 	}
-	data, err := dataset.LoadBEIR(up.dir, splits...)
+	data, err := dataset.CheckBEIR(up.dir, splits...)
 	if err != nil {
 		return store.Dataset{}, datasetError(err, "")
 	}

@@ -33,6 +33,17 @@ type BEIR struct {
 // opened fails immediately; otherwise all problems come back as one Errors
 // (at most MaxErrors per file), wrapped with the directory.
 func LoadBEIR(dir string, splits ...string) (*BEIR, error) {
+	return loadBEIR(dir, false, splits)
+}
+
+// CheckBEIR is LoadBEIR for validation: every check is the same, but the
+// documents and queries come back with their ids only, so the memory it
+// holds is the ids and judgements, not the texts.
+func CheckBEIR(dir string, splits ...string) (*BEIR, error) {
+	return loadBEIR(dir, true, splits)
+}
+
+func loadBEIR(dir string, idsOnly bool, splits []string) (*BEIR, error) {
 	if len(splits) == 0 {
 		found, err := filepath.Glob(filepath.Join(dir, "qrels", "*.tsv"))
 		if err != nil {
@@ -49,7 +60,7 @@ func LoadBEIR(dir string, splits ...string) (*BEIR, error) {
 
 	b := &BEIR{Dir: dir, Qrels: make(map[string]eval.Qrels, len(splits))}
 	var all Errors
-	corpusC := &collector{file: "corpus.jsonl"}
+	corpusC := &collector{file: "corpus.jsonl", idsOnly: idsOnly}
 	err := readFile(dir, corpusC.file, func(r io.Reader) (err error) {
 		b.Corpus, err = readCorpus(r, corpusC)
 		return err
@@ -60,7 +71,7 @@ func LoadBEIR(dir string, splits ...string) (*BEIR, error) {
 	all = append(all, corpusC.errs...)
 	all = appendIfEmpty(all, corpusC.file, len(b.Corpus), "no documents")
 
-	queriesC := &collector{file: "queries.jsonl"}
+	queriesC := &collector{file: "queries.jsonl", idsOnly: idsOnly}
 	err = readFile(dir, queriesC.file, func(r io.Reader) (err error) {
 		b.Queries, err = readQueries(r, queriesC)
 		return err

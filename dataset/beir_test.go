@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -161,21 +162,57 @@ func TestLoadBEIRReportsEveryFile(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b, err := LoadBEIR(writeBEIR(t, tt.files), "test")
-			if b != nil || err == nil {
-				t.Fatalf("LoadBEIR = %v, %v; want an error", b, err)
-			}
-			var es Errors
-			if !errors.As(err, &es) || len(es) != len(tt.want) {
-				t.Fatalf("err = %v; want %d LineErrors", err, len(tt.want))
-			}
-			for i, w := range tt.want {
-				if !strings.Contains(es[i].Error(), w) {
-					t.Errorf("error %d = %q, want %q", i, es[i].Error(), w)
+		// CheckBEIR, which keeps no text, makes every check LoadBEIR does.
+		for name, load := range map[string]func(string, ...string) (*BEIR, error){"LoadBEIR": LoadBEIR, "CheckBEIR": CheckBEIR} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				b, err := load(writeBEIR(t, tt.files), "test")
+				if b != nil || err == nil {
+					t.Fatalf("%s = %v, %v; want an error", name, b, err)
 				}
-			}
-		})
+				var es Errors
+				if !errors.As(err, &es) || len(es) != len(tt.want) {
+					t.Fatalf("err = %v; want %d LineErrors", err, len(tt.want))
+				}
+				for i, w := range tt.want {
+					if !strings.Contains(es[i].Error(), w) {
+						t.Errorf("error %d = %q, want %q", i, es[i].Error(), w)
+					}
+				}
+			})
+		}
+	}
+}
+
+// CheckBEIR returns what LoadBEIR does but the texts: the same ids in the
+// same order, splits and judgements.
+func TestCheckBEIRKeepsIDsOnly(t *testing.T) {
+	dir := writeBEIR(t, map[string]string{
+		"corpus.jsonl":    tinyCorpus,
+		"queries.jsonl":   tinyQueries,
+		"qrels/train.tsv": tinyTrain,
+		"qrels/test.tsv":  tinyTest,
+	})
+	full, err := LoadBEIR(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := CheckBEIR(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range ids.Corpus {
+		if d != (Doc{ID: full.Corpus[i].ID}) {
+			t.Errorf("doc %d = %+v, want the id %q alone", i, d, full.Corpus[i].ID)
+		}
+	}
+	for i, q := range ids.Queries {
+		if q != (Query{ID: full.Queries[i].ID}) {
+			t.Errorf("query %d = %+v, want the id %q alone", i, q, full.Queries[i].ID)
+		}
+	}
+	if len(ids.Corpus) != len(full.Corpus) || len(ids.Queries) != len(full.Queries) || !reflect.DeepEqual(ids.Qrels, full.Qrels) {
+		t.Errorf("CheckBEIR: %d docs, %d queries, qrels %v; LoadBEIR: %d, %d, %v",
+			len(ids.Corpus), len(ids.Queries), ids.Qrels, len(full.Corpus), len(full.Queries), full.Qrels)
 	}
 }
 

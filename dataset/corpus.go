@@ -80,6 +80,9 @@ func readCorpus(r io.Reader, c *collector) ([]Doc, error) {
 					ok = c.addf(it.n, "duplicate _id %q (first on line %d)", it.doc.ID, first)
 				} else {
 					firstLine[it.doc.ID] = it.n
+					if c.idsOnly {
+						it.doc = Doc{ID: it.doc.ID}
+					}
 					docs = append(docs, it.doc)
 					ok = true
 				}

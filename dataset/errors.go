@@ -84,6 +84,9 @@ type collector struct {
 	file string
 	errs Errors
 	full bool
+	// idsOnly keeps the records' ids and drops their texts once checked
+	// (CheckBEIR: validation needs no text, and texts are most of a file).
+	idsOnly bool
 }
 
 // addf records an error on line n and reports whether reading should go on.

@@ -38,6 +38,9 @@ func readQueries(r io.Reader, c *collector) ([]Query, error) {
 			return c.addf(l.n, "duplicate _id %q (first on line %d)", q.ID, first)
 		}
 		firstLine[q.ID] = l.n
+		if c.idsOnly {
+			q = Query{ID: q.ID}
+		}
 		qs = append(qs, q)
 		return true
 	})
