@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -33,11 +34,13 @@ const (
 //	negatives.json   {query id: [doc id...]}: the hard negatives the lines
 //	                 gave, used by jobs in place of mined ones
 //
-// It returns the splits written.
+// Passages and queries are written as the pairs are read
+// (dataset.StreamPairs), so the conversion holds ids, not texts. It returns
+// the splits written.
 func (up *upload) convertPairs() ([]string, error) {
-	splits := []dataset.PairsSplit{{Name: pairsSplit, File: fileTrain}}
+	splits := []dataset.PairsInput{{Name: pairsSplit, File: fileTrain}}
 	if _, ok := up.files[fileTest]; ok {
-		splits = append(splits, dataset.PairsSplit{Name: pairsTestSplit, File: fileTest})
+		splits = append(splits, dataset.PairsInput{Name: pairsTestSplit, File: fileTest})
 	}
 	names := make([]string, len(splits))
 	for i := range splits {
@@ -45,70 +48,68 @@ func (up *upload) convertPairs() ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		splits[i].Pairs, err = dataset.ReadPairs(f)
-		f.Close()
-		if err != nil {
-			return nil, datasetError(err, splits[i].File)
-		}
+		defer f.Close()
+		splits[i].R = bufio.NewReaderSize(f, 1<<20)
 		names[i] = splits[i].Name
 	}
-	data, negs, err := dataset.FromPairs(splits...)
+	corpus, err := up.create(fileCorpus)
 	if err != nil {
+		return nil, err
+	}
+	queries, err := up.create(fileQueries)
+	if err != nil {
+		corpus.abort(err)
+		return nil, err
+	}
+	layout, err := dataset.StreamPairs(jsonlSink{corpus: newLineEncoder(corpus), queries: newLineEncoder(queries)}, splits...)
+	if err != nil {
+		corpus.abort(err)
+		queries.abort(err)
 		return nil, datasetError(err, "")
 	}
-	type output struct {
-		rel   string
-		write func(w io.Writer) error
-	}
-	writers := []output{
-		{fileCorpus, func(w io.Writer) error { return writeCorpus(w, data.Corpus) }},
-		{fileQueries, func(w io.Writer) error { return writeQueries(w, data.Queries) }},
+	if err := errors.Join(corpus.close(), queries.close()); err != nil {
+		return nil, err
 	}
 	for _, name := range names {
-		writers = append(writers, output{qrelsDir + "/" + name + ".tsv", func(w io.Writer) error { return writeQrels(w, data.Queries, data.Qrels[name]) }})
+		if err := up.generate(qrelsDir+"/"+name+".tsv", func(w io.Writer) error { return writeQrels(w, layout.QueryIDs, layout.Qrels[name]) }); err != nil {
+			return nil, err
+		}
 	}
-	if len(negs) > 0 {
-		writers = append(writers, output{fileNegatives, func(w io.Writer) error { return json.NewEncoder(w).Encode(negs) }})
-	}
-	for _, wr := range writers {
-		if err := up.generate(wr.rel, wr.write); err != nil {
+	if len(layout.Negatives) > 0 {
+		if err := up.generate(fileNegatives, func(w io.Writer) error { return json.NewEncoder(w).Encode(layout.Negatives) }); err != nil {
 			return nil, err
 		}
 	}
 	return names, nil
 }
 
-func writeCorpus(w io.Writer, docs []dataset.Doc) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for _, d := range docs {
-		if err := enc.Encode(map[string]string{"_id": d.ID, "title": d.Title, "text": d.Text}); err != nil {
-			return err
-		}
-	}
-	return nil
+// jsonlSink writes a conversion's passages and queries as BEIR lines.
+type jsonlSink struct{ corpus, queries *json.Encoder }
+
+func (s jsonlSink) Doc(id, text string) error {
+	return s.corpus.Encode(map[string]string{"_id": id, "title": "", "text": text})
 }
 
-func writeQueries(w io.Writer, queries []dataset.Query) error {
+func (s jsonlSink) Query(id, text string) error {
+	return s.queries.Encode(map[string]string{"_id": id, "text": text})
+}
+
+// newLineEncoder writes JSON lines with <, > and & as themselves.
+func newLineEncoder(w io.Writer) *json.Encoder {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	for _, q := range queries {
-		if err := enc.Encode(map[string]string{"_id": q.ID, "text": q.Text}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return enc
 }
 
 // writeQrels writes the split's judgements in query order, each query's
 // documents sorted by id (the file is the same for the same pairs).
-func writeQrels(w io.Writer, queries []dataset.Query, qrels eval.Qrels) error {
+func writeQrels(w io.Writer, queryIDs []string, qrels eval.Qrels) error {
 	if _, err := io.WriteString(w, "query-id\tcorpus-id\tscore\n"); err != nil {
 		return err
 	}
-	for _, q := range queries {
-		for _, id := range slices.Sorted(maps.Keys(qrels[q.ID])) {
-			if _, err := fmt.Fprintf(w, "%s\t%s\t%d\n", q.ID, id, qrels[q.ID][id]); err != nil {
+	for _, q := range queryIDs {
+		for _, id := range slices.Sorted(maps.Keys(qrels[q])) {
+			if _, err := fmt.Fprintf(w, "%s\t%s\t%d\n", q, id, qrels[q][id]); err != nil {
 				return err
 			}
 		}
@@ -117,22 +118,63 @@ func writeQrels(w io.Writer, queries []dataset.Query, qrels eval.Qrels) error {
 }
 
 // generate writes a converted file through WriteFileAtomic, streaming it
-// from write through a pipe rather than building it in memory.
+// from write rather than building it in memory.
 func (up *upload) generate(rel string, write func(io.Writer) error) error {
-	pr, pw := io.Pipe()
-	go func() {
-		bw := bufio.NewWriterSize(pw, 64<<10)
-		err := write(bw)
-		if err == nil {
-			err = bw.Flush()
-		}
-		pw.CloseWithError(err)
-	}()
-	n, sum, err := store.WriteFileAtomic(filepath.Join(up.dir, filepath.FromSlash(rel)), pr)
-	pr.CloseWithError(err) // unblocks the writer if the copy stopped early
+	f, err := up.create(rel)
 	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.abort(err)
 		return fmt.Errorf("write %s: %w", rel, err)
 	}
-	up.files[rel] = storedFile{bytes: n, sha256: sum}
+	return f.close()
+}
+
+// convertedFile is a file of the upload being written: what goes into it
+// is stored by WriteFileAtomic, through a pipe, and recorded by close.
+type convertedFile struct {
+	*bufio.Writer
+	up   *upload
+	rel  string
+	pw   *io.PipeWriter
+	done chan storedResult
+}
+
+type storedResult struct {
+	file storedFile
+	err  error
+}
+
+// create starts writing the converted file rel of the upload.
+func (up *upload) create(rel string) (*convertedFile, error) {
+	pr, pw := io.Pipe()
+	f := &convertedFile{Writer: bufio.NewWriterSize(pw, 64<<10), up: up, rel: rel, pw: pw, done: make(chan storedResult, 1)}
+	go func() {
+		n, sum, err := store.WriteFileAtomic(filepath.Join(up.dir, filepath.FromSlash(rel)), pr)
+		pr.CloseWithError(err) // unblocks the writer if the copy stopped early
+		f.done <- storedResult{storedFile{bytes: n, sha256: sum}, err}
+	}()
+	return f, nil
+}
+
+// close flushes the file, waits until it is stored and records it.
+func (f *convertedFile) close() error {
+	err := f.Flush()
+	f.pw.CloseWithError(err)
+	res := <-f.done
+	if res.err != nil {
+		return fmt.Errorf("write %s: %w", f.rel, res.err)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", f.rel, err)
+	}
+	f.up.files[f.rel] = res.file
 	return nil
+}
+
+// abort gives the file up: nothing of it is recorded.
+func (f *convertedFile) abort(cause error) {
+	f.pw.CloseWithError(cause)
+	<-f.done
 }

@@ -3,7 +3,9 @@ package dataset
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 
 	"retune/eval"
 )
@@ -19,7 +21,10 @@ const (
 
 // ContentID is prefix + the first 96 bits of text's SHA-256, in hex.
 func ContentID(prefix, text string) string {
-	sum := sha256.Sum256([]byte(text))
+	return contentID(prefix, sha256.Sum256([]byte(text)))
+}
+
+func contentID(prefix string, sum [sha256.Size]byte) string {
 	return prefix + hex.EncodeToString(sum[:])[:pairsIDHexChars]
 }
 
@@ -47,77 +52,223 @@ type PairsSplit struct {
 // would score held-out metrics on a training query. They come back as
 // Errors naming the file and line (Pair.Line) of each.
 func FromPairs(splits ...PairsSplit) (*BEIR, map[string][]string, error) {
-	b := &BEIR{Qrels: make(map[string]eval.Qrels, len(splits))}
-	b.docAt, b.queryAt = map[string]int{}, map[string]int{}
-	// Where each (query, passage) was first a positive and a negative, and
-	// where each query was first seen: errors point at both lines.
-	type seen struct {
-		split PairsSplit // Pairs unset
-		line  int
-	}
-	posAt, negAt := map[[2]string]int{}, map[[2]string]int{}
-	queryAt := map[string]seen{}
-	neg := map[string][]string{} // query id → negatives, first-seen order
-	var errs Errors
+	b := &BEIR{docAt: map[string]int{}, queryAt: map[string]int{}}
+	pb := newPairsBuilder(beirSink{b})
 	for _, s := range splits {
-		if _, dup := b.Qrels[s.Name]; dup || s.Name == "" {
-			return nil, nil, fmt.Errorf("dataset: pairs: split name %q empty or repeated", s.Name)
+		if err := pb.startSplit(s.Name, s.File); err != nil {
+			return nil, nil, err
 		}
-		qrels := eval.Qrels{}
-		b.Qrels[s.Name] = qrels
 		for _, p := range s.Pairs {
-			qid, err := b.addQuery(p.Query)
-			if err != nil {
+			if err := pb.add(p); err != nil {
 				return nil, nil, err
 			}
-			if prev, ok := queryAt[qid]; !ok {
-				queryAt[qid] = seen{PairsSplit{Name: s.Name, File: s.File}, p.Line}
-			} else if prev.split.Name != s.Name {
-				errs = append(errs, LineError{File: s.File, Line: p.Line, Reason: fmt.Sprintf(
-					"the query %q is also in %s (line %d, split %s): a held-out query must not be trained on",
-					clip(p.Query), prev.split.File, prev.line, prev.split.Name)})
-				continue
-			}
-			if qrels[qid] == nil {
-				qrels[qid] = map[string]int{}
-			}
-			for _, t := range p.Pos {
-				id, err := b.addDoc(t)
-				if err != nil {
-					return nil, nil, err
-				}
-				qrels[qid][id] = 1
-				key := [2]string{qid, id}
-				if _, ok := posAt[key]; !ok {
-					posAt[key] = p.Line
-				}
-				if at, ok := negAt[key]; ok {
-					errs = append(errs, conflict(s.File, p.Line, p.Query, t, "positive", "negative", at))
-				}
-			}
-			for _, t := range p.Neg {
-				id, err := b.addDoc(t)
-				if err != nil {
-					return nil, nil, err
-				}
-				key := [2]string{qid, id}
-				if _, ok := negAt[key]; !ok {
-					negAt[key] = p.Line
-					neg[qid] = append(neg[qid], id)
-				}
-				if at, ok := posAt[key]; ok {
-					errs = append(errs, conflict(s.File, p.Line, p.Query, t, "negative", "positive", at))
-				}
-			}
 		}
-		if len(qrels) == 0 && len(errs) == 0 {
-			return nil, nil, Errors{{File: s.File, Reason: "no pairs"}}
+		if err := pb.endSplit(); err != nil {
+			return nil, nil, err
 		}
 	}
-	if len(errs) > 0 {
-		return nil, nil, errs[:min(len(errs), MaxErrors)]
+	layout, err := pb.result()
+	if err != nil {
+		return nil, nil, err
 	}
-	return b, neg, nil
+	b.Qrels = layout.Qrels
+	return b, layout.Negatives, nil
+}
+
+// PairsSink receives a conversion's passages and queries, each the first
+// time it is seen.
+type PairsSink interface {
+	Doc(id, text string) error
+	Query(id, text string) error
+}
+
+// PairsLayout is a conversion's result besides the texts: ids and
+// judgements only.
+type PairsLayout struct {
+	QueryIDs  []string              // every distinct query, first-seen order
+	Docs      int                   // distinct passages
+	Qrels     map[string]eval.Qrels // split → query → passage → 1
+	Negatives map[string][]string   // query id → its negatives, first-seen order
+}
+
+// PairsInput is one split's JSONL file of training pairs, to be read.
+type PairsInput struct {
+	Name, File string
+	R          io.Reader
+}
+
+// StreamPairs is FromPairs reading the pairs from their files as it goes
+// (ReadPairs's checks included): passages and queries go to sink as they
+// first appear, and only ids and judgements stay in memory, so converting
+// a file takes memory for its ids, not its texts. The errors are
+// FromPairs's and ReadPairs's, each naming its file. A file with invalid
+// lines is reported alone, as ReadPairs reports it; what sink received by
+// then is to be discarded.
+func StreamPairs(sink PairsSink, inputs ...PairsInput) (*PairsLayout, error) {
+	pb := newPairsBuilder(sink)
+	for _, in := range inputs {
+		if err := pb.startSplit(in.Name, in.File); err != nil {
+			return nil, err
+		}
+		c := &collector{}
+		var fatal error
+		valid := 0
+		err := forEachLine(in.R, MaxLineBytes, c, func(l line) bool {
+			p, reason := parsePair(l.text)
+			if reason != "" {
+				return c.addf(l.n, "%s%s", reason, truncatedHint(l))
+			}
+			valid++
+			if len(c.errs) > 0 {
+				return true // only the file's invalid lines are reported
+			}
+			p.Line = l.n
+			fatal = pb.add(p)
+			return fatal == nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read pairs %s: %w", in.File, err)
+		}
+		if fatal != nil {
+			return nil, fatal
+		}
+		if valid == 0 && len(c.errs) == 0 {
+			c.addf(0, "no pairs")
+		}
+		if err := c.err(); err != nil {
+			var es Errors
+			if errors.As(err, &es) {
+				for i := range es {
+					es[i].File = in.File
+				}
+				return nil, es
+			}
+			return nil, err
+		}
+		if err := pb.endSplit(); err != nil {
+			return nil, err
+		}
+	}
+	return pb.result()
+}
+
+// pairsBuilder interns queries and passages by content id and checks the
+// rules across lines, one pair at a time.
+type pairsBuilder struct {
+	sink   PairsSink
+	layout PairsLayout
+	// Full SHA-256 of each id's text: two texts with one id (a 96-bit
+	// collision) must not merge, and the texts themselves are not kept.
+	querySum, docSum map[string][sha256.Size]byte
+	// Where each (query, passage) was first a positive and a negative, and
+	// where each query was first seen: errors point at both lines.
+	posAt, negAt map[[2]string]int
+	queryAt      map[string]pairsSeen
+	errs         Errors
+	split        pairsSeen // the split being read (line unset)
+	qrels        eval.Qrels
+}
+
+type pairsSeen struct {
+	name, file string
+	line       int
+}
+
+func newPairsBuilder(sink PairsSink) *pairsBuilder {
+	return &pairsBuilder{sink: sink,
+		layout:   PairsLayout{Qrels: map[string]eval.Qrels{}, Negatives: map[string][]string{}},
+		querySum: map[string][sha256.Size]byte{}, docSum: map[string][sha256.Size]byte{},
+		posAt: map[[2]string]int{}, negAt: map[[2]string]int{}, queryAt: map[string]pairsSeen{}}
+}
+
+func (pb *pairsBuilder) startSplit(name, file string) error {
+	if _, dup := pb.layout.Qrels[name]; dup || name == "" {
+		return fmt.Errorf("dataset: pairs: split name %q empty or repeated", name)
+	}
+	pb.split, pb.qrels = pairsSeen{name: name, file: file}, eval.Qrels{}
+	pb.layout.Qrels[name] = pb.qrels
+	return nil
+}
+
+// endSplit refuses a split that ended with no pair.
+func (pb *pairsBuilder) endSplit() error {
+	if len(pb.qrels) == 0 && len(pb.errs) == 0 {
+		return Errors{{File: pb.split.file, Reason: "no pairs"}}
+	}
+	return nil
+}
+
+// add takes one pair; its rule violations join pb.errs, and only a
+// collision or the sink's failure is returned.
+func (pb *pairsBuilder) add(p Pair) error {
+	qid, err := pb.intern(pb.querySum, PairsQueryPrefix, p.Query, pb.sink.Query)
+	if err != nil {
+		return err
+	}
+	if prev, ok := pb.queryAt[qid]; !ok {
+		pb.queryAt[qid] = pairsSeen{pb.split.name, pb.split.file, p.Line}
+		pb.layout.QueryIDs = append(pb.layout.QueryIDs, qid)
+	} else if prev.name != pb.split.name {
+		pb.errs = append(pb.errs, LineError{File: pb.split.file, Line: p.Line, Reason: fmt.Sprintf(
+			"the query %q is also in %s (line %d, split %s): a held-out query must not be trained on",
+			clip(p.Query), prev.file, prev.line, prev.name)})
+		return nil
+	}
+	if pb.qrels[qid] == nil {
+		pb.qrels[qid] = map[string]int{}
+	}
+	for _, t := range p.Pos {
+		id, err := pb.intern(pb.docSum, PairsDocPrefix, t, pb.sink.Doc)
+		if err != nil {
+			return err
+		}
+		pb.qrels[qid][id] = 1
+		key := [2]string{qid, id}
+		if _, ok := pb.posAt[key]; !ok {
+			pb.posAt[key] = p.Line
+		}
+		if at, ok := pb.negAt[key]; ok {
+			pb.errs = append(pb.errs, conflict(pb.split.file, p.Line, p.Query, t, "positive", "negative", at))
+		}
+	}
+	for _, t := range p.Neg {
+		id, err := pb.intern(pb.docSum, PairsDocPrefix, t, pb.sink.Doc)
+		if err != nil {
+			return err
+		}
+		key := [2]string{qid, id}
+		if _, ok := pb.negAt[key]; !ok {
+			pb.negAt[key] = p.Line
+			pb.layout.Negatives[qid] = append(pb.layout.Negatives[qid], id)
+		}
+		if at, ok := pb.posAt[key]; ok {
+			pb.errs = append(pb.errs, conflict(pb.split.file, p.Line, p.Query, t, "negative", "positive", at))
+		}
+	}
+	return nil
+}
+
+func (pb *pairsBuilder) result() (*PairsLayout, error) {
+	if len(pb.errs) > 0 {
+		return nil, pb.errs[:min(len(pb.errs), MaxErrors)]
+	}
+	pb.layout.Docs = len(pb.docSum)
+	return &pb.layout, nil
+}
+
+// intern returns text's content id, handing a text seen for the first
+// time to add.
+func (pb *pairsBuilder) intern(sums map[string][sha256.Size]byte, prefix, text string, add func(id, text string) error) (string, error) {
+	sum := sha256.Sum256([]byte(text))
+	id := contentID(prefix, sum)
+	if prev, ok := sums[id]; ok {
+		if prev != sum {
+			return "", fmt.Errorf("dataset: pairs: content id collision on %s", id)
+		}
+		return id, nil
+	}
+	sums[id] = sum
+	return id, add(id, text)
 }
 
 // conflict is the error for a passage given as both a positive and a
@@ -127,27 +278,17 @@ func conflict(file string, line int, query, passage, here, there string, thereLi
 		clip(passage), here, clip(query), there, thereLine)}
 }
 
-func (b *BEIR) addQuery(text string) (string, error) {
-	return intern(b.queryAt, &b.Queries, PairsQueryPrefix, text,
-		func(q Query) string { return q.Text }, func(id string) Query { return Query{ID: id, Text: text} })
+// beirSink builds FromPairs's in-memory BEIR.
+type beirSink struct{ b *BEIR }
+
+func (s beirSink) Doc(id, text string) error {
+	s.b.docAt[id] = len(s.b.Corpus)
+	s.b.Corpus = append(s.b.Corpus, Doc{ID: id, Text: text})
+	return nil
 }
 
-func (b *BEIR) addDoc(text string) (string, error) {
-	return intern(b.docAt, &b.Corpus, PairsDocPrefix, text,
-		func(d Doc) string { return d.Text }, func(id string) Doc { return Doc{ID: id, Text: text} })
-}
-
-// intern returns text's content id, appending a new entry to list (indexed
-// by at) the first time the text is seen.
-func intern[T any](at map[string]int, list *[]T, prefix, text string, textOf func(T) string, entry func(id string) T) (string, error) {
-	id := ContentID(prefix, text)
-	if i, ok := at[id]; ok {
-		if textOf((*list)[i]) != text {
-			return "", fmt.Errorf("dataset: pairs: content id collision on %s", id)
-		}
-		return id, nil
-	}
-	at[id] = len(*list)
-	*list = append(*list, entry(id))
-	return id, nil
+func (s beirSink) Query(id, text string) error {
+	s.b.queryAt[id] = len(s.b.Queries)
+	s.b.Queries = append(s.b.Queries, Query{ID: id, Text: text})
+	return nil
 }

@@ -1,6 +1,8 @@
 package dataset
 
 import (
+	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -91,5 +93,115 @@ func TestFromPairsErrors(t *testing.T) {
 func TestContentIDStable(t *testing.T) {
 	if got, want := ContentID(PairsDocPrefix, "hello"), "d-2cf24dba5fb0a30e26e83b2a"; got != want {
 		t.Fatalf("ContentID = %s, want %s", got, want)
+	}
+}
+
+// recordingSink keeps what a streaming conversion hands over, in order.
+type recordingSink struct {
+	docs    []Doc
+	queries []Query
+}
+
+func (s *recordingSink) Doc(id, text string) error {
+	s.docs = append(s.docs, Doc{ID: id, Text: text})
+	return nil
+}
+
+func (s *recordingSink) Query(id, text string) error {
+	s.queries = append(s.queries, Query{ID: id, Text: text})
+	return nil
+}
+
+// pairsJSONL writes pairs as FlagEmbedding lines.
+func pairsJSONL(t *testing.T, pairs []Pair) string {
+	t.Helper()
+	var b strings.Builder
+	for _, p := range pairs {
+		line, err := json.Marshal(map[string]any{"query": p.Query, "pos": p.Pos, "neg": p.Neg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(append(line, '\n'))
+	}
+	return b.String()
+}
+
+// StreamPairs reading files gives what ReadPairs then FromPairs give: the
+// same passages and queries in the same order, judgements and negatives.
+func TestStreamPairsMatchesFromPairs(t *testing.T) {
+	train := []Pair{
+		{Query: "q1", Pos: []string{"p1"}, Neg: []string{"n1", "shared"}},
+		{Query: "q2", Pos: []string{"p2", "shared"}},
+		{Query: "q1", Pos: []string{"p1b", "p1"}, Neg: []string{"n1"}},
+		{Query: "q3 café", Pos: []string{"p3 日本"}, Neg: []string{"n3", "p2"}},
+	}
+	test := []Pair{{Query: "t1", Pos: []string{"p1"}, Neg: []string{"n9"}}}
+	files := map[string]string{"train.jsonl": pairsJSONL(t, train), "test.jsonl": pairsJSONL(t, test)}
+	var splits []PairsSplit
+	for _, s := range []struct{ name, file string }{{"train", "train.jsonl"}, {"test", "test.jsonl"}} {
+		pairs, err := ReadPairs(strings.NewReader(files[s.file]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		splits = append(splits, PairsSplit{s.name, s.file, pairs})
+	}
+	want, wantNegs, err := FromPairs(splits...)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sink := &recordingSink{}
+	got, err := StreamPairs(sink, PairsInput{"train", "train.jsonl", strings.NewReader(files["train.jsonl"])},
+		PairsInput{"test", "test.jsonl", strings.NewReader(files["test.jsonl"])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sink.docs, want.Corpus) || !reflect.DeepEqual(sink.queries, want.Queries) {
+		t.Errorf("streamed docs %v queries %v\nwant %v %v", sink.docs, sink.queries, want.Corpus, want.Queries)
+	}
+	var queryIDs []string
+	for _, q := range want.Queries {
+		queryIDs = append(queryIDs, q.ID)
+	}
+	if !reflect.DeepEqual(got.QueryIDs, queryIDs) || got.Docs != len(want.Corpus) ||
+		!reflect.DeepEqual(got.Qrels, want.Qrels) || !reflect.DeepEqual(got.Negatives, wantNegs) {
+		t.Errorf("layout %+v\nwant queries %v, %d docs, qrels %v, negatives %v", got, queryIDs, len(want.Corpus), want.Qrels, wantNegs)
+	}
+}
+
+func TestStreamPairsErrors(t *testing.T) {
+	line := func(q string, pos, neg []string) string { return pairsJSONL(t, []Pair{{Query: q, Pos: pos, Neg: neg}}) }
+	ok := line("q", []string{"a"}, nil)
+	tests := []struct {
+		name        string
+		train, test string
+		want        []string // each error, in order
+	}{
+		{"invalid lines of a file, named by it", ok + "{}\n" + `{"query": "r"}` + "\n", ok,
+			[]string{`train.jsonl: line 2: expected "query"`, `train.jsonl: line 3: no positives`}},
+		{"the test file's invalid line", ok, "\n{oops\n", []string{`test.jsonl: line 2: invalid JSON`}},
+		{"an empty file", ok, "\n\n", []string{"test.jsonl: no pairs"}},
+		{"positive here, negative there", ok + line("q", []string{"b"}, []string{"a"}), "",
+			[]string{`train.jsonl: line 2: the passage "a" is a negative of the query "q" here and a positive on line 1`}},
+		{"a query in both splits", ok, line("q", []string{"b"}, nil),
+			[]string{`test.jsonl: line 1: the query "q" is also in train.jsonl (line 1, split train)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inputs := []PairsInput{{"train", "train.jsonl", strings.NewReader(tt.train)}}
+			if tt.test != "" {
+				inputs = append(inputs, PairsInput{"test", "test.jsonl", strings.NewReader(tt.test)})
+			}
+			_, err := StreamPairs(&recordingSink{}, inputs...)
+			var es Errors
+			if !errors.As(err, &es) || len(es) != len(tt.want) {
+				t.Fatalf("error %v, want %d line errors", err, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(es[i].Error(), w) {
+					t.Errorf("error %d = %q, want %q", i, es[i].Error(), w)
+				}
+			}
+		})
 	}
 }
