@@ -42,13 +42,18 @@ const (
 	tinyTest  = "query-id\tcorpus-id\tscore\nq3\td3\t1\nq1\td2\t1\n"
 )
 
-func TestLoadBEIR(t *testing.T) {
-	dir := writeBEIR(t, map[string]string{
+// tinyBEIR writes the tiny dataset with its train and test splits.
+func tinyBEIR(t *testing.T) string {
+	return writeBEIR(t, map[string]string{
 		"corpus.jsonl":    tinyCorpus,
 		"queries.jsonl":   tinyQueries,
 		"qrels/train.tsv": tinyTrain,
 		"qrels/test.tsv":  tinyTest,
 	})
+}
+
+func TestLoadBEIR(t *testing.T) {
+	dir := tinyBEIR(t)
 	b, err := LoadBEIR(dir) // no splits named: every qrels/*.tsv
 	if err != nil {
 		t.Fatal(err)
@@ -186,12 +191,7 @@ func TestLoadBEIRReportsEveryFile(t *testing.T) {
 // CheckBEIR returns what LoadBEIR does but the texts: the same ids in the
 // same order, splits and judgements.
 func TestCheckBEIRKeepsIDsOnly(t *testing.T) {
-	dir := writeBEIR(t, map[string]string{
-		"corpus.jsonl":    tinyCorpus,
-		"queries.jsonl":   tinyQueries,
-		"qrels/train.tsv": tinyTrain,
-		"qrels/test.tsv":  tinyTest,
-	})
+	dir := tinyBEIR(t)
 	full, err := LoadBEIR(dir)
 	if err != nil {
 		t.Fatal(err)
