@@ -21,6 +21,7 @@ func (s *Server) jobRoutes(g *gin.RouterGroup) {
 	g.POST("/fine_tuning/jobs", s.createJob)
 	g.GET("/fine_tuning/jobs", s.listJobs)
 	g.GET("/fine_tuning/jobs/:job_id", s.getJob)
+	g.DELETE("/fine_tuning/jobs/:job_id", s.deleteJob)
 	g.POST("/fine_tuning/jobs/:job_id/cancel", s.cancelJob)
 	g.GET("/fine_tuning/jobs/:job_id/events", s.listJobEvents)
 	g.GET("/fine_tuning/jobs/:job_id/checkpoints", s.listJobCheckpoints)
@@ -122,6 +123,21 @@ func (s *Server) getJob(c *gin.Context) {
 
 // cancelJob cancels a queued job at once and a running one by cancelling
 // its context; the worker then marks it cancelled. A finished job is a 409.
+// deleteJob removes a finished job's record, events and checkpoints (the
+// database would otherwise only grow); the head it trained stays.
+func (s *Server) deleteJob(c *gin.Context) {
+	id, ok := pathID(c, "job_id", store.PrefixJob, "job")
+	if !ok {
+		return
+	}
+	if err := s.store.DeleteJob(c.Request.Context(), id); err != nil {
+		s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
+		return
+	}
+	s.dropJobFiles(id) // gone when it finished; a crash may have kept them
+	c.JSON(http.StatusOK, deletedObject{ID: id, Object: "fine_tuning.job", Deleted: true})
+}
+
 func (s *Server) cancelJob(c *gin.Context) {
 	id, ok := pathID(c, "job_id", store.PrefixJob, "job")
 	if !ok {

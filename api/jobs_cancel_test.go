@@ -29,6 +29,7 @@ func TestCancelJobs(t *testing.T) {
 	}
 
 	wantAPIError(t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusConflict, "used by unfinished job "+running.ID)
+	wantAPIError(t, js.do("DELETE", "/v1/fine_tuning/jobs/"+running.ID, "", nil), http.StatusConflict, "is running: cancel it first")
 
 	j = mustJSON[jobJSON](t, js.do("POST", "/v1/fine_tuning/jobs/"+running.ID+"/cancel", "", nil), http.StatusOK)
 	if j.Status != "cancelled" || j.Head != nil || j.Error != nil || j.StartedAt == nil {
@@ -49,6 +50,22 @@ func TestCancelJobs(t *testing.T) {
 	}
 	// Nothing unfinished uses the dataset any more.
 	mustJSON[map[string]any](t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK)
+
+	// A finished job is deleted with its events and checkpoints; the head
+	// it trained stays.
+	finished := js.job(done.ID)
+	if finished.Head == nil {
+		t.Fatalf("finished job has no head: %+v", finished)
+	}
+	del := mustJSON[map[string]any](t, js.do("DELETE", "/v1/fine_tuning/jobs/"+done.ID, "", nil), http.StatusOK)
+	if del["id"] != done.ID || del["object"] != "fine_tuning.job" || del["deleted"] != true {
+		t.Fatalf("delete answer: %v", del)
+	}
+	for _, path := range []string{"", "/events", "/checkpoints"} {
+		wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+done.ID+path, "", nil), http.StatusNotFound, "not found")
+	}
+	wantAPIError(t, js.do("DELETE", "/v1/fine_tuning/jobs/"+done.ID, "", nil), http.StatusNotFound, "not found")
+	mustJSON[map[string]any](t, js.do("GET", "/v1/heads/"+*finished.Head, "", nil), http.StatusOK)
 }
 
 // TestJobDefaultsMatchSpec: a job created with no settings gets the

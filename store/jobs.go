@@ -332,3 +332,30 @@ func scanJob(r rowScanner) (Job, error) {
 	j.FinishedAt = nullTime(finished)
 	return j, nil
 }
+
+// DeleteJob deletes a finished job's row with its events, checkpoints and
+// stage markers. An unfinished job is refused (ErrConflict): cancel it
+// first. The head a job trained is a record of its own and stays.
+func (s *Store) DeleteJob(ctx context.Context, id string) error {
+	if err := checkID("job", PrefixJob, id); err != nil {
+		return err
+	}
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if !JobFinished(status) {
+			return inUse("job %s is %s: cancel it first (POST /v1/fine_tuning/jobs/%s/cancel)", id, status, id)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		return affectedOne(res)
+	})
+	return wrapUnlessInUse(err, "delete job %s", id)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -322,5 +323,52 @@ func TestUnfinishedJobs(t *testing.T) {
 	}
 	if gotIDs := ids(got, func(j Job) string { return j.ID }); !reflect.DeepEqual(gotIDs, want) {
 		t.Errorf("UnfinishedJobs = %v, want %v (validating, queued, running; oldest first)", gotIDs, want)
+	}
+}
+
+// A finished job is deleted with its events, checkpoints and stage
+// markers; an unfinished one is refused; its head stays.
+func TestDeleteJob(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	d := mustDataset(t, s)
+	j, err := s.CreateJob(ctx, Job{DatasetID: d.ID, Encoder: "e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteJob(ctx, j.ID); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "cancel it first") {
+		t.Fatalf("deleting a validating job: %v, want a conflict", err)
+	}
+	if _, err := s.TransitionJob(ctx, j.ID, JobTransition{From: []string{JobValidating}, To: JobQueued}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TransitionJob(ctx, j.ID, JobTransition{From: []string{JobQueued}, To: JobRunning}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendEvent(ctx, Event{JobID: j.ID, Level: LevelInfo, Type: "message", Message: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := s.CreateHead(ctx, Head{JobID: j.ID, Encoder: "e", DIn: 2, DOut: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TransitionJob(ctx, j.ID, JobTransition{From: []string{JobRunning}, To: JobSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetJob(ctx, j.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted job still there: %v", err)
+	}
+	var events int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM job_events WHERE job_id = ?`, j.ID).Scan(&events); err != nil || events != 0 {
+		t.Errorf("%d events left (%v), want none", events, err)
+	}
+	if _, err := s.GetHead(ctx, head.ID); err != nil {
+		t.Errorf("the job's head went with it: %v", err)
+	}
+	if err := s.DeleteJob(ctx, j.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v, want not found", err)
 	}
 }
