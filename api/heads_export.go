@@ -96,7 +96,7 @@ func (s *Server) exportHead(c *gin.Context) {
 		return
 	}
 	zipHeaders(c, id, format)
-	if err := export.ZipDir(c.Writer, res.Out); err != nil {
+	if err := export.ZipDir(c.Writer, res.Out, h.CreatedAt); err != nil {
 		// Headers are sent: nothing to tell the client. Nearly always it
 		// went away, or the server is stopping, so not a server error.
 		s.log.Warn("export download not completed", "head", id, "format", format, "err", err)

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -187,6 +189,11 @@ func TestExportHead(t *testing.T) {
 		}
 		if names := unzip(t, r.Body, t.TempDir()); strings.Join(names, ",") != "config.json,model.safetensors" {
 			t.Fatalf("zip holds %v", names)
+		}
+		// Built anew for each request, but dated by the head: the same bytes.
+		time.Sleep(1100 * time.Millisecond) // entries keep their time to the second (the extended timestamp)
+		if again := js.do("GET", "/v1/heads/"+id+"/export?format=safetensors", "", nil); !bytes.Equal(again.Body, r.Body) {
+			t.Error("two downloads of the same export differ")
 		}
 	})
 

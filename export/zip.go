@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // storeAbove is the size from which files other than JSON are stored rather
@@ -18,11 +19,12 @@ import (
 const storeAbove = 1 << 20
 
 // Zip writes a zip archive to w holding files, a map from the name inside
-// the archive to the path of the file on disk, in name order so the same
-// inputs give the same archive layout. Names must be relative slash paths
-// without "..". Large files are zip64-capable (archive/zip switches
-// automatically).
-func Zip(w io.Writer, files map[string]string) error {
+// the archive to the path of the file on disk, in name order. Every entry
+// is dated modified (when not zero) rather than by its file, so the same
+// export gives the same bytes whenever it is built. Names must be relative
+// slash paths without "..". Large files are zip64-capable (archive/zip
+// switches automatically).
+func Zip(w io.Writer, files map[string]string, modified time.Time) error {
 	names := make([]string, 0, len(files))
 	for name := range files {
 		if !fs.ValidPath(name) || name == "." {
@@ -33,7 +35,7 @@ func Zip(w io.Writer, files map[string]string) error {
 	sort.Strings(names)
 	zw := zip.NewWriter(w)
 	for _, name := range names {
-		if err := zipFile(zw, name, files[name]); err != nil {
+		if err := zipFile(zw, name, files[name], modified); err != nil {
 			return fmt.Errorf("export: zip %s: %w", name, err)
 		}
 	}
@@ -45,7 +47,7 @@ func Zip(w io.Writer, files map[string]string) error {
 
 // ZipDir is Zip of every regular file under dir, named by its path relative
 // to dir: the archive of an exported folder.
-func ZipDir(w io.Writer, dir string) error {
+func ZipDir(w io.Writer, dir string, modified time.Time) error {
 	files := map[string]string{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
@@ -61,10 +63,10 @@ func ZipDir(w io.Writer, dir string) error {
 	if err != nil {
 		return fmt.Errorf("export: zip %s: %w", dir, err)
 	}
-	return Zip(w, files)
+	return Zip(w, files, modified)
 }
 
-func zipFile(zw *zip.Writer, name, path string) error {
+func zipFile(zw *zip.Writer, name, path string, modified time.Time) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -82,6 +84,9 @@ func zipFile(zw *zip.Writer, name, path string) error {
 		return err
 	}
 	hdr.Name = name
+	if !modified.IsZero() {
+		hdr.Modified = modified
+	}
 	hdr.Method = zip.Deflate
 	if st.Size() > storeAbove && !strings.HasSuffix(name, ".json") {
 		hdr.Method = zip.Store

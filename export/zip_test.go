@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"retune/export"
 	"retune/internal/testenv"
@@ -28,7 +29,7 @@ func TestZip(t *testing.T) {
 		paths[name] = p
 	}
 	var buf bytes.Buffer
-	if err := export.Zip(&buf, paths); err != nil {
+	if err := export.Zip(&buf, paths, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
@@ -55,7 +56,7 @@ func TestZipRejectsEscapingNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"../f", "/abs/f", "a/../../f", ""} {
-		if err := export.Zip(io.Discard, map[string]string{name: p}); err == nil {
+		if err := export.Zip(io.Discard, map[string]string{name: p}, time.Time{}); err == nil {
 			t.Errorf("name %q accepted", name)
 		}
 	}
@@ -68,8 +69,9 @@ func TestZipDir(t *testing.T) {
 	if err := export.Safetensors(h, model.HeadMeta{}, dir); err != nil {
 		t.Fatal(err)
 	}
+	created := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	var buf bytes.Buffer
-	if err := export.ZipDir(&buf, dir); err != nil {
+	if err := export.ZipDir(&buf, dir, created); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
@@ -78,5 +80,17 @@ func TestZipDir(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "config.json,model.safetensors" {
 		t.Errorf("zip of export folder holds %v", names)
+	}
+	// Dated by the head, not by its files: the same bytes when rebuilt.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "config.json"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	if err := export.ZipDir(&again, dir, created); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+		t.Error("the zip of a folder whose files were touched differs")
 	}
 }
