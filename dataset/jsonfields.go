@@ -30,49 +30,72 @@ func parseObject(b []byte) (object, string) {
 	if err := json.Unmarshal(trimmed, &o); err != nil {
 		return nil, "invalid JSON: " + err.Error()
 	}
-	if k, ok := repeatedKey(trimmed, o); ok {
-		// encoding/json keeps the last value: the line would say two
+	if topLevelKeys(trimmed) != len(o) {
+		// A key given twice, however spelled ("query", "\u0071uery"):
+		// encoding/json kept the last value, and the line would say two
 		// things and be read as one of them without a word.
-		return nil, fmt.Sprintf("key %q appears twice", k)
+		if dup := repeatedKey(trimmed); dup != "" {
+			return nil, fmt.Sprintf("key %q appears twice", dup)
+		}
 	}
 	return o, ""
 }
 
-// repeatedKey finds a top-level key given twice in the object b, decoded
-// as o. A key occurs quoted in b once per time it is given, or more when a
-// value equals it; only then is the object walked key by key.
-func repeatedKey(b []byte, o object) (string, bool) {
-	suspect := false
-	for k := range o {
-		if q, err := json.Marshal(k); err == nil && bytes.Count(b, q) > 1 {
-			suspect = true
-			break
+// topLevelKeys counts the keys of the valid JSON object b: the colons
+// outside strings at its first level. It costs far less than decoding.
+func topLevelKeys(b []byte) int {
+	n, depth, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++ // the escaped byte
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				n++
+			}
 		}
 	}
-	if !suspect {
-		return "", false
-	}
+	return n
+}
+
+// repeatedKey names the first key the valid JSON object b gives twice,
+// comparing keys as decoded ("" when none is).
+func repeatedKey(b []byte) string {
 	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil { // {
-		return "", false
+	if _, err := dec.Token(); err != nil { // '{'
+		return ""
 	}
-	seen := make(map[string]bool, len(o))
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", false
+			return ""
 		}
 		k, _ := tok.(string)
 		if seen[k] {
-			return k, true
+			return k
 		}
 		seen[k] = true
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
-			return "", false
+			return ""
 		}
 	}
-	return "", false
+	return ""
 }
 
 func invalidUTF8Offset(b []byte) int {

@@ -49,24 +49,26 @@ func TestReadPairs(t *testing.T) {
 		{
 			name: "bad lines",
 			in: strings.Join([]string{
-				`{"query": "q", "anchor": "a", "pos": ["p"]}`,        // 1
-				`{"question": "q", "answer": "p"}`,                   // 2
-				`{"query": "  ", "pos": ["p"]}`,                      // 3
-				`{"query": "q"}`,                                     // 4
-				`{"query": "q", "pos": []}`,                          // 5
-				`{"query": "q", "pos": ["p", 3]}`,                    // 6
-				`{"query": "q", "pos": ["p"], "neg": ["p"]}`,         // 7
-				`{"anchor": "a", "positive": "p", "negative_1": ""}`, // 8
-				`{"anchor": "a", "positive": {"text": "p"}}`,         // 9
-				`{"query": 5, "pos": ["p"]}`,                         // 10
-				`{"anchor": "a", "positive": ["p", " "]}`,            // 11
-				`{"query": "q", "positive": "p"}`,                    // 12: mixed-up form
-				`{"query": "q", "pos": ["p"]`,                        // 13
-				`{"query": "q", "pos": ["p"], "negs": ["n"]}`,        // 14: misspelt
-				`{"anchor": "a", "positive": "p", "neg": "n"}`,       // 15: the other form's key
-				`{"query": "q", "pos": ["p"], "Neg": ["n"]}`,         // 16: case
-				`{"query": "q", "pos": ["p"], "query": "other"}`,     // 17: given twice
-				`{"query": "query", "pos": ["query"], "neg": ["n"]}`, // 18: a value like a key is fine
+				`{"query": "q", "anchor": "a", "pos": ["p"]}`,                        // 1
+				`{"question": "q", "answer": "p"}`,                                   // 2
+				`{"query": "  ", "pos": ["p"]}`,                                      // 3
+				`{"query": "q"}`,                                                     // 4
+				`{"query": "q", "pos": []}`,                                          // 5
+				`{"query": "q", "pos": ["p", 3]}`,                                    // 6
+				`{"query": "q", "pos": ["p"], "neg": ["p"]}`,                         // 7
+				`{"anchor": "a", "positive": "p", "negative_1": ""}`,                 // 8
+				`{"anchor": "a", "positive": {"text": "p"}}`,                         // 9
+				`{"query": 5, "pos": ["p"]}`,                                         // 10
+				`{"anchor": "a", "positive": ["p", " "]}`,                            // 11
+				`{"query": "q", "positive": "p"}`,                                    // 12: mixed-up form
+				`{"query": "q", "pos": ["p"]`,                                        // 13
+				`{"query": "q", "pos": ["p"], "negs": ["n"]}`,                        // 14: misspelt
+				`{"anchor": "a", "positive": "p", "neg": "n"}`,                       // 15: the other form's key
+				`{"query": "q", "pos": ["p"], "Neg": ["n"]}`,                         // 16: case
+				`{"query": "q", "pos": ["p"], "query": "other"}`,                     // 17: given twice
+				`{"query": "query", "pos": ["query"], "neg": ["n"]}`,                 // 18: a value like a key is fine
+				`{"query": "q", "pos": ["p"], "\u0071uery": "r"}`,                    // 19: given twice, once escaped
+				`{"query": "q:{", "pos": ["a\":b", "c"], "x": {"y": 1, "z": [":"]}}`, // 20: colons and braces in strings and nested values
 			}, "\n") + "\n",
 			errs: []wantErr{
 				{1, `has both "query" (FlagEmbedding) and "anchor" (sentence-transformers)`},
@@ -86,6 +88,7 @@ func TestReadPairs(t *testing.T) {
 				{15, `unknown key "neg": passages go in "positive" and "negative"`},
 				{16, `unknown key "Neg"`},
 				{17, `key "query" appears twice`},
+				{19, `key "query" appears twice`},
 			},
 		},
 	}
