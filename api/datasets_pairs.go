@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ func (up *upload) convertPairs() ([]string, error) {
 			return nil, err
 		}
 		defer f.Close()
-		splits[i].R = bufio.NewReaderSize(f, 1<<20)
+		splits[i].R = contextReader{up.ctx, bufio.NewReaderSize(f, 1<<20)}
 		names[i] = splits[i].Name
 	}
 	corpus, err := up.create(fileCorpus)
@@ -81,6 +82,22 @@ func (up *upload) convertPairs() ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// contextReader stops reading once ctx ends: a client that went away
+// does not keep a conversion (and its validation slot) busy.
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r contextReader) Read(p []byte) (int, error) {
+	if r.ctx != nil {
+		if err := r.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return r.r.Read(p)
 }
 
 // jsonlSink writes a conversion's passages and queries as BEIR lines.

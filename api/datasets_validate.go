@@ -184,6 +184,10 @@ type lineErrorJSON struct {
 func (s *Server) abortUpload(c *gin.Context, err error) {
 	var ue *uploadError
 	if !errors.As(err, &ue) {
+		if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+			c.Abort() // the client went away; nobody reads an answer
+			return
+		}
 		s.internalError(c, err)
 		return
 	}

@@ -28,7 +28,12 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	}
 	// JSON is UTF-8 (RFC 8259); a body labelled otherwise would be read
 	// as UTF-8 all the same, or refused byte by byte.
-	if _, params, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err == nil {
+	if h := c.GetHeader("Content-Type"); h != "" {
+		_, params, err := mime.ParseMediaType(h)
+		if err != nil {
+			abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("Content-Type %q is malformed (%v): send application/json", h, err))
+			return false
+		}
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 			abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("charset %q: send the JSON as UTF-8", cs))
 			return false

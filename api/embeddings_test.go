@@ -187,6 +187,15 @@ func TestEmbeddingsErrors(t *testing.T) {
 		t.Fatalf("gzip body: %d %s", r.Status, r.Body)
 	}
 	c.hdr.Del("Content-Encoding")
+	c.hdr["Content-Encoding"] = []string{"identity", "gzip"}
+	if r := c.do("POST", "/v1/embeddings", "application/json", []byte(`{"model":"glove-100d","input":"x"}`)); r.Status != 415 {
+		t.Fatalf("gzip in a second Content-Encoding line: %d %s", r.Status, r.Body)
+	}
+	c.hdr.Del("Content-Encoding")
+	if r := c.do("POST", "/v1/embeddings", "application/json; charset=latin1; charset=utf-8", []byte(`{"model":"glove-100d","input":"x"}`)); r.Status != 415 ||
+		!strings.Contains(string(r.Body), "is malformed") {
+		t.Fatalf("a Content-Type naming two charsets: %d %s", r.Status, r.Body)
+	}
 }
 
 func TestUnknownRouteAndMethod(t *testing.T) {

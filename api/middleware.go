@@ -54,10 +54,18 @@ func singleQueryValues(c *gin.Context) {
 // it would be read as the raw bytes, and a plain body labelled gzip would
 // be taken as sent.
 func identityBodies(c *gin.Context) {
-	if enc := c.GetHeader("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") && c.Request.Body != http.NoBody {
-		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest,
-			fmt.Sprintf("Content-Encoding %q is not supported: send the body uncompressed", enc))
-		return
+	if c.Request.Body != http.NoBody {
+		// Every header line and every comma-separated coding counts:
+		// "identity, gzip" is gzip.
+		for _, line := range c.Request.Header.Values("Content-Encoding") {
+			for _, enc := range strings.Split(line, ",") {
+				if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, "identity") {
+					abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest,
+						fmt.Sprintf("Content-Encoding %q is not supported: send the body uncompressed", enc))
+					return
+				}
+			}
+		}
 	}
 	c.Next()
 }

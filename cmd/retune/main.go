@@ -63,6 +63,10 @@ func main() {
 		fmt.Fprint(os.Stdout, usage)
 		os.Exit(0)
 	case name == "version" || name == "--version" || name == "-version":
+		if len(os.Args) > 2 {
+			fmt.Fprintf(os.Stderr, "retune version: takes no arguments, got %q\n", os.Args[2:])
+			os.Exit(2)
+		}
 		fmt.Println(version())
 		os.Exit(0)
 	case len(os.Args) == 3 && isHelp(os.Args[2]):

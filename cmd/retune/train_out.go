@@ -99,10 +99,11 @@ func makeOutDir(dir string) (remove func(), err error) {
 }
 
 // nested reports whether a and b are the same folder or one is inside the
-// other (by their absolute, cleaned paths).
+// other, by their real paths (symbolic links resolved as far as the paths
+// exist), so a link to --out is not taken for another folder.
 func nested(a, b string) bool {
-	a, errA := filepath.Abs(a)
-	b, errB := filepath.Abs(b)
+	a, errA := realPath(a)
+	b, errB := realPath(b)
 	if errA != nil || errB != nil {
 		return false
 	}
@@ -111,4 +112,23 @@ func nested(a, b string) bool {
 		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 	}
 	return inside(a, b) || inside(b, a)
+}
+
+// realPath is p absolute, with the links of its longest existing prefix
+// resolved and the rest (folders yet to be made) appended.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if filepath.Dir(dir) == dir {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
 }

@@ -33,6 +33,31 @@ func TestCheckTrainOut(t *testing.T) {
 	}
 }
 
+// A link to a folder is that folder, whether or not it exists yet below.
+func TestNestedThroughLinks(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "E")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "L")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{real, link, true},
+		{filepath.Join(real, "new", "w"), filepath.Join(link, "new"), true},
+		{filepath.Join(dir, "other"), link, false},
+	} {
+		if got := nested(tt.a, tt.b); got != tt.want {
+			t.Errorf("nested(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
 func TestNested(t *testing.T) {
 	for _, tt := range []struct {
 		a, b string
