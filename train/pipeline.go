@@ -211,7 +211,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		var rep negatives.MineReport
 		// Cached either way: with provided negatives the queries that came
 		// without any are mined, which a resumed run must not pay again.
-		if err := p.cached(StageMining, "mined.json", &struct {
+		reused, err := p.cached(StageMining, "mined.json", &struct {
 			M *map[string][]string
 			R *negatives.MineReport
 		}{&mined, &rep}, func() error {
@@ -222,7 +222,8 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 				mined, rep, err = p.mine(ctx, set, trainQrels, cfg.Mine, len(trainQrels))
 			}
 			return err
-		}); err != nil {
+		})
+		if err != nil {
 			return nil, res, err
 		}
 		res.Mining = &rep
@@ -239,6 +240,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 			if rep.MinedQueries > 0 {
 				note += fmt.Sprintf("; mined %d for the %d queries the dataset gave none", rep.MinedNegatives, rep.MinedQueries)
 			}
+		}
+		if reused {
+			note += " (from the previous attempt)"
 		}
 		p.emit(StageEvent{Stage: StageMining, Done: len(trainQrels), Total: len(trainQrels), Note: note})
 		mineDone()
@@ -424,7 +428,7 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 		return v, err
 	}
 	var out negatives.Result
-	if err := p.cached(StageGenerating, "generated.json", &out, func() error {
+	if _, err := p.cached(StageGenerating, "generated.json", &out, func() error {
 		spend := p.llmSpending()
 		r, err := negatives.Run(ctx, p.Generator, req, cfg, embed, func(done, total int) {
 			p.emit(StageEvent{Stage: StageGenerating, Done: done, Total: total})
@@ -473,27 +477,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// cached loads a stage's output from the work dir, or computes and saves it.
-func (p *Pipeline) cached(stage, name string, v any, compute func() error) error {
+// cached loads a stage's output from the work dir (reused), or computes
+// and saves it.
+func (p *Pipeline) cached(stage, name string, v any, compute func() error) (reused bool, _ error) {
 	if p.WorkDir == "" {
-		return compute()
+		return false, compute()
 	}
 	path := filepath.Join(p.WorkDir, name)
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, v); err == nil {
 			p.emit(StageEvent{Stage: stage, Note: "reused " + name + " from a previous attempt"})
-			return nil
+			return true, nil
 		}
 	}
 	if err := compute(); err != nil {
-		return err
+		return false, err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := os.MkdirAll(p.WorkDir, 0o755); err != nil {
-		return err
+		return false, err
 	}
-	return atomicfile.WriteFile(path, b, 0o644)
+	return false, atomicfile.WriteFile(path, b, 0o644)
 }
