@@ -88,13 +88,14 @@ func parseAfterSeq(c *gin.Context) (int64, bool) {
 }
 
 // wantsEventStream reports whether the client prefers an event stream to
-// the JSON page: it must name text/event-stream with a weight above 0 and
-// at least that of its best match for application/json (an exact match,
-// else application/*, else */*). Equal weights go to the stream, which the
-// client asked for by name.
+// the JSON page: it must accept text/event-stream (by name, else as
+// text/*) with a weight above 0 and at least that of its best match for
+// application/json (an exact match, else application/*, else */*). Equal
+// weights go to the stream, which the client asked for by name.
 func wantsEventStream(r *http.Request) bool {
 	stream, json := -1.0, -1.0
-	jsonSpecific := 0 // 3 exact, 2 application/*, 1 */*
+	streamExact := false // text/event-stream named, rather than text/*
+	jsonSpecific := 0    // 3 exact, 2 application/*, 1 */*
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
@@ -109,7 +110,14 @@ func wantsEventStream(r *http.Request) bool {
 		spec := 0
 		switch mt {
 		case "text/event-stream":
-			stream = max(stream, q)
+			if !streamExact || q > stream {
+				stream, streamExact = q, true
+			}
+			continue
+		case "text/*":
+			if !streamExact {
+				stream = max(stream, q)
+			}
 			continue
 		case "application/json":
 			spec = 3

@@ -22,6 +22,9 @@ func TestWantsEventStream(t *testing.T) {
 		{"text/event-stream;q=0.5, application/*", false},
 		{"text/event-stream;q=0.9, application/json;q=0.2, */*", true}, // the exact JSON match rules over */*
 		{"text/event-stream;q=bogus", false},
+		{"text/*", true}, // JSON is not acceptable at all
+		{"text/*;q=0.5, application/json", false},
+		{"text/*, text/event-stream;q=0", false}, // the name rules over the wildcard
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Accept", tc.accept)
