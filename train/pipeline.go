@@ -180,10 +180,13 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	}
 
 	// Embedding: every corpus text and query once, through the cache.
-	_, embedDone := clock.stage(StageEmbedding)
+	embedTick, embedDone := clock.stage(StageEmbedding)
 	p.emit(StageEvent{Stage: StageEmbedding, Total: len(data.Corpus) + len(data.Queries)})
 	total := len(data.Corpus) + len(data.Queries)
 	emb, err := EmbedDataset(ctx, p.Cache, p.Encoder, data.Corpus, data.Queries, func(done int) {
+		// Called as each chunk is saved in the cache: the time that
+		// embedded it is kept, as the vectors are, if the run stops.
+		embedTick()
 		if done > 0 && done < total { // start and end are reported around the call
 			p.emit(StageEvent{Stage: StageEmbedding, Done: done, Total: total})
 		}

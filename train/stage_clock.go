@@ -21,8 +21,9 @@ const timingTotal = "total"
 // continues training from a checkpoint: timing only the last attempt would
 // report a 30-second training as 0.3 s. The clock therefore adds this
 // attempt's time to what earlier attempts recorded, and saves it after each
-// stage and, during training, at most once a second (what a crash loses is
-// the time since).
+// stage and, while embedding (as chunks are cached) and training (as
+// epochs are checkpointed), at most once a second: the time whose work a
+// resumed run keeps (what a crash loses is the time since).
 type stageClock struct {
 	path  string             // "" without a work folder: nothing is saved
 	spent map[string]float64 // seconds per stage, earlier attempts included
