@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"retune/api"
@@ -157,11 +159,23 @@ func runServe(ctx context.Context, args []string) error {
 	log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := httpSrv.Shutdown(shutdown); errors.Is(err, context.DeadlineExceeded) {
+	// A second Ctrl-C or SIGTERM stops waiting for in-flight requests.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		select {
+		case <-again:
+			log.Warn("second signal: cutting off the requests still running")
+			cancel()
+		case <-shutdown.Done():
+		}
+	}()
+	if err := httpSrv.Shutdown(shutdown); errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// Slow clients (a large export at a limited rate) must not keep the
 		// server up: cut them off. Their handlers then fail to write and
 		// clean up; what they leave is removed at the next start.
-		log.Warn("requests still running after the shutdown timeout were cut off", "timeout", shutdownTimeout)
+		log.Warn("requests still running at the end of the shutdown wait were cut off", "timeout", shutdownTimeout)
 		httpSrv.Close()
 	} else if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
