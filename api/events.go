@@ -77,7 +77,7 @@ func parseAfterSeq(c *gin.Context) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || !isDigits(raw) {
-		param := ""
+		param := "Last-Event-ID" // the header
 		if ok {
 			param = "after"
 		}

@@ -132,7 +132,7 @@ func TestLookupErrors(t *testing.T) {
 	js.hdr.Set("Accept", "text/event-stream")
 	wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job+"/events", "", nil), http.StatusNotFound, "not found")
 	js.hdr.Set("Last-Event-ID", "x")
-	wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job+"/events", "", nil), http.StatusBadRequest, `the Last-Event-ID header must be an event seq (an integer >= 0), got "x"`)
+	wantParamError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job+"/events", "", nil), http.StatusBadRequest, "Last-Event-ID", `the Last-Event-ID header must be an event seq (an integer >= 0), got "x"`)
 }
 
 // TestJobFailure: a job on a dataset whose files were removed, truncated or
