@@ -175,9 +175,9 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	case ctx.Err() != nil:
 		err = fmt.Errorf("negatives: run stopped after %d of %d pairs: %w", len(outs)-rep.NotRun, len(outs), ctx.Err())
 	case stopped != nil && errors.As(stopped, new(*RefusedError)):
-		err = fmt.Errorf("negatives: stopped at the first refusal (%d of %d pairs ran): %w", len(outs)-rep.NotRun, len(outs), stopped)
+		err = fmt.Errorf("negatives: stopped at the first refusal (%d of %d pairs finished; those in flight were stopped): %w", len(outs)-rep.NotRun, len(outs), stopped)
 	case stopped != nil:
-		err = fmt.Errorf("negatives: stopped after %d pairs in a row failed (%d of %d pairs ran; is the LLM endpoint reachable and its model right?): %w",
+		err = fmt.Errorf("negatives: stopped after %d pairs in a row failed (%d of %d pairs finished; is the LLM endpoint reachable and its model right?): %w",
 			cfg.MaxFailureStreak, len(outs)-rep.NotRun, len(outs), stopped)
 	case rep.Failures > 0 && rep.Failures == rep.Pairs:
 		err = fmt.Errorf("negatives: all %d pairs failed: %w", rep.Pairs, firstErr)

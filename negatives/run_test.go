@@ -452,7 +452,7 @@ func TestRunStopsAtRefusalAndHidesKey(t *testing.T) {
 			cfg.Concurrency = 1
 			res, err := Run(context.Background(), NewCausalGenerator(llm), runPairs(20), cfg, nil, nil)
 			var refused *RefusedError
-			if !errors.As(err, &refused) || refused.Status != status || !strings.Contains(err.Error(), "stopped at the first refusal (1 of 20 pairs ran)") {
+			if !errors.As(err, &refused) || refused.Status != status || !strings.Contains(err.Error(), "stopped at the first refusal (1 of 20 pairs finished; those in flight were stopped)") {
 				t.Fatalf("err = %v, want a RefusedError %d after one pair", err, status)
 			}
 			if status == 404 && !strings.Contains(err.Error(), "/v1") {
