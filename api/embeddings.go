@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"retune/internal/jsontype"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -125,7 +126,7 @@ func parseInput(raw json.RawMessage) ([]string, string) {
 		texts = make([]string, len(items))
 		for i, it := range items {
 			if len(it) == 0 || it[0] != '"' || json.Unmarshal(it, &texts[i]) != nil {
-				msg := fmt.Sprintf("input[%d] is %s, not a string", i, jsonKind(it))
+				msg := fmt.Sprintf("input[%d] is %s, not a string", i, jsontype.Of(it))
 				if len(it) > 0 && it[0] == '[' {
 					msg += " (token arrays are not supported)"
 				}
@@ -141,23 +142,6 @@ func parseInput(raw json.RawMessage) ([]string, string) {
 		}
 	}
 	return texts, ""
-}
-
-// jsonKind names the JSON type of a raw value for an error message.
-func jsonKind(v json.RawMessage) string {
-	switch {
-	case len(v) == 0:
-		return "missing"
-	case v[0] == 'n':
-		return "null"
-	case v[0] == 't' || v[0] == 'f':
-		return "a boolean"
-	case v[0] == '[':
-		return "an array"
-	case v[0] == '{':
-		return "an object"
-	}
-	return "a number"
 }
 
 func encodeBase64(v []float32) string {

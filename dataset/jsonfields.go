@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"retune/internal/jsontype"
 	"strings"
 	"unicode/utf8"
 )
@@ -24,7 +25,7 @@ func parseObject(b []byte) (object, string) {
 	}
 	trimmed := bytes.TrimSpace(b)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, fmt.Sprintf("expected a JSON object, got %s", kindOf(trimmed))
+		return nil, fmt.Sprintf("expected a JSON object, got %s", jsontype.Of(trimmed))
 	}
 	var o object
 	if err := json.Unmarshal(trimmed, &o); err != nil {
@@ -109,32 +110,6 @@ func invalidUTF8Offset(b []byte) int {
 	return len(b)
 }
 
-// kindOf names the JSON type of a raw value for error messages.
-func kindOf(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	if !json.Valid(raw) {
-		return "invalid JSON"
-	}
-	switch raw[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return "a number"
-	}
-	return "invalid JSON" // unreachable for valid JSON
-}
-
 // present reports whether key exists with a non-null value; JSON null is
 // treated as absent, the way Python loaders (BEIR, datasets) see None.
 func (o object) present(key string) bool {
@@ -150,7 +125,7 @@ func (o object) str(key string) (s string, ok bool, reason string) {
 	}
 	raw := o[key]
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false, fmt.Sprintf("%q must be a string, got %s", key, kindOf(raw))
+		return "", false, fmt.Sprintf("%q must be a string, got %s", key, jsontype.Of(raw))
 	}
 	return s, true, ""
 }
@@ -163,7 +138,7 @@ func (o object) id(key string) (s string, reason string) {
 		return "", fmt.Sprintf("missing %q", key)
 	}
 	raw := bytes.TrimSpace(o[key])
-	switch kindOf(raw) {
+	switch jsontype.Of(raw) {
 	case "a string":
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", fmt.Sprintf("%q: %v", key, err)
@@ -171,7 +146,7 @@ func (o object) id(key string) (s string, reason string) {
 	case "a number":
 		s = string(raw)
 	default:
-		return "", fmt.Sprintf("%q must be a string or number, got %s", key, kindOf(raw))
+		return "", fmt.Sprintf("%q must be a string or number, got %s", key, jsontype.Of(raw))
 	}
 	if s == "" {
 		return "", fmt.Sprintf("empty %q", key)
@@ -190,7 +165,7 @@ func (o object) strList(key string) (list []string, ok bool, reason string) {
 		return nil, false, ""
 	}
 	raw := o[key]
-	switch kindOf(raw) {
+	switch jsontype.Of(raw) {
 	case "a string":
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -204,11 +179,11 @@ func (o object) strList(key string) (list []string, ok bool, reason string) {
 		}
 		list = make([]string, len(items))
 		for i, item := range items {
-			if err := json.Unmarshal(item, &list[i]); err != nil || kindOf(item) != "a string" {
-				return nil, false, fmt.Sprintf("%q[%d] must be a string, got %s", key, i, kindOf(item))
+			if err := json.Unmarshal(item, &list[i]); err != nil || jsontype.Of(item) != "a string" {
+				return nil, false, fmt.Sprintf("%q[%d] must be a string, got %s", key, i, jsontype.Of(item))
 			}
 		}
 		return list, true, ""
 	}
-	return nil, false, fmt.Sprintf("%q must be a string or an array of strings, got %s", key, kindOf(raw))
+	return nil, false, fmt.Sprintf("%q must be a string or an array of strings, got %s", key, jsontype.Of(raw))
 }

@@ -3,7 +3,11 @@
 // UnmarshalTypeError names Go types: "int", "float64", "api.request").
 package jsontype
 
-import "reflect"
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+)
 
 // Name is what JSON value t accepts: "a string", "an integer", "a number",
 // "a boolean", "an array" or "an object" (pointers are followed).
@@ -27,4 +31,30 @@ func Name(t reflect.Type) string {
 		return "an object"
 	}
 	return t.String()
+}
+
+// Of names the JSON type of a raw value, in the words of Name: "a string",
+// "a number", "a boolean", "an array", "an object", "null"; "nothing" for
+// blank input and "invalid JSON" for anything else.
+func Of(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	if !json.Valid(raw) {
+		return "invalid JSON"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number" // valid JSON starting with '-' or a digit
 }

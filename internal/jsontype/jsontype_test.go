@@ -21,3 +21,14 @@ func TestName(t *testing.T) {
 		}
 	}
 }
+
+func TestOf(t *testing.T) {
+	for raw, want := range map[string]string{
+		`"x"`: "a string", ` 5 `: "a number", `-1.5e3`: "a number", `true`: "a boolean", `null`: "null",
+		`[1]`: "an array", `{}`: "an object", `  `: "nothing", `{"a":`: "invalid JSON", `5 6`: "invalid JSON",
+	} {
+		if got := Of([]byte(raw)); got != want {
+			t.Errorf("Of(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
