@@ -18,26 +18,34 @@ import (
 	"retune/internal/jsontype"
 )
 
+// checkJSONContentType says what is wrong with a JSON body's Content-Type
+// ("" when nothing is; a body without one is read as JSON). JSON is UTF-8
+// (RFC 8259): a body labelled otherwise would be read as UTF-8 all the
+// same, or refused byte by byte.
+func checkJSONContentType(h string) string {
+	if h == "" {
+		return ""
+	}
+	mt, params, err := mime.ParseMediaType(h) // lower-cases the media type
+	switch {
+	case err != nil:
+		return fmt.Sprintf("Content-Type %q is malformed (%v): send application/json", h, err)
+	case mt != "application/json":
+		return fmt.Sprintf("content type %q: send application/json", mt)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return fmt.Sprintf("charset %q: send the JSON as UTF-8", cs)
+	}
+	return ""
+}
+
 // decodeJSON reads a strict JSON body into dst: unknown fields, trailing data
 // and bodies over the limit are errors the caller reports as 400 / 413.
 // It writes the error response itself and returns false on failure.
 func decodeJSON(c *gin.Context, dst any) bool {
-	if ct := c.ContentType(); ct != "" && !strings.EqualFold(ct, "application/json") { // media types are case-insensitive
-		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("content type %q: send application/json", ct))
+	if msg := checkJSONContentType(c.GetHeader("Content-Type")); msg != "" {
+		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, msg)
 		return false
-	}
-	// JSON is UTF-8 (RFC 8259); a body labelled otherwise would be read
-	// as UTF-8 all the same, or refused byte by byte.
-	if h := c.GetHeader("Content-Type"); h != "" {
-		_, params, err := mime.ParseMediaType(h)
-		if err != nil {
-			abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("Content-Type %q is malformed (%v): send application/json", h, err))
-			return false
-		}
-		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
-			abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, fmt.Sprintf("charset %q: send the JSON as UTF-8", cs))
-			return false
-		}
 	}
 	// The body is checked as UTF-8 before decoding because encoding/json
 	// turns invalid bytes into U+FFFD silently; after this check a U+FFFD
