@@ -43,7 +43,6 @@ func (up *upload) convertPairs() ([]string, error) {
 	if _, ok := up.files[fileTest]; ok {
 		splits = append(splits, dataset.PairsInput{Name: pairsTestSplit, File: fileTest})
 	}
-	names := make([]string, len(splits))
 	for i := range splits {
 		f, err := os.Open(filepath.Join(up.dir, splits[i].File))
 		if err != nil {
@@ -51,17 +50,8 @@ func (up *upload) convertPairs() ([]string, error) {
 		}
 		defer f.Close()
 		splits[i].R = contextReader{up.ctx, bufio.NewReaderSize(f, 1<<20)}
-		names[i] = splits[i].Name
 	}
-	corpus, err := up.create(fileCorpus)
-	if err != nil {
-		return nil, err
-	}
-	queries, err := up.create(fileQueries)
-	if err != nil {
-		corpus.abort(err)
-		return nil, err
-	}
+	corpus, queries := up.create(fileCorpus), up.create(fileQueries)
 	layout, err := dataset.StreamPairs(jsonlSink{corpus: newLineEncoder(corpus), queries: newLineEncoder(queries)}, splits...)
 	if err != nil {
 		corpus.abort(err)
@@ -71,8 +61,10 @@ func (up *upload) convertPairs() ([]string, error) {
 	if err := errors.Join(corpus.close(), queries.close()); err != nil {
 		return nil, err
 	}
-	for _, name := range names {
-		if err := up.generate(qrelsDir+"/"+name+".tsv", func(w io.Writer) error { return writeQrels(w, layout.QueryIDs, layout.Qrels[name]) }); err != nil {
+	names := make([]string, len(splits))
+	for i, sp := range splits {
+		names[i] = sp.Name
+		if err := up.generate(qrelsDir+"/"+sp.Name+".tsv", func(w io.Writer) error { return writeQrels(w, layout.QueryIDs, layout.Qrels[sp.Name]) }); err != nil {
 			return nil, err
 		}
 	}
@@ -137,10 +129,7 @@ func writeQrels(w io.Writer, queryIDs []string, qrels eval.Qrels) error {
 // generate writes a converted file through WriteFileAtomic, streaming it
 // from write rather than building it in memory.
 func (up *upload) generate(rel string, write func(io.Writer) error) error {
-	f, err := up.create(rel)
-	if err != nil {
-		return err
-	}
+	f := up.create(rel)
 	if err := write(f); err != nil {
 		f.abort(err)
 		return fmt.Errorf("write %s: %w", rel, err)
@@ -164,7 +153,7 @@ type storedResult struct {
 }
 
 // create starts writing the converted file rel of the upload.
-func (up *upload) create(rel string) (*convertedFile, error) {
+func (up *upload) create(rel string) *convertedFile {
 	pr, pw := io.Pipe()
 	f := &convertedFile{Writer: bufio.NewWriterSize(pw, 64<<10), up: up, rel: rel, pw: pw, done: make(chan storedResult, 1)}
 	go func() {
@@ -172,7 +161,7 @@ func (up *upload) create(rel string) (*convertedFile, error) {
 		pr.CloseWithError(err) // unblocks the writer if the copy stopped early
 		f.done <- storedResult{storedFile{bytes: n, sha256: sum}, err}
 	}()
-	return f, nil
+	return f
 }
 
 // close flushes the file, waits until it is stored and records it.

@@ -86,7 +86,6 @@ type PairsSink interface {
 // judgements only.
 type PairsLayout struct {
 	QueryIDs  []string              // every distinct query, first-seen order
-	Docs      int                   // distinct passages
 	Qrels     map[string]eval.Qrels // split → query → passage → 1
 	Negatives map[string][]string   // query id → its negatives, first-seen order
 }
@@ -252,7 +251,6 @@ func (pb *pairsBuilder) result() (*PairsLayout, error) {
 	if len(pb.errs) > 0 {
 		return nil, pb.errs[:min(len(pb.errs), MaxErrors)]
 	}
-	pb.layout.Docs = len(pb.docSum)
 	return &pb.layout, nil
 }
 

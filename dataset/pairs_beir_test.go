@@ -163,9 +163,9 @@ func TestStreamPairsMatchesFromPairs(t *testing.T) {
 	for _, q := range want.Queries {
 		queryIDs = append(queryIDs, q.ID)
 	}
-	if !reflect.DeepEqual(got.QueryIDs, queryIDs) || got.Docs != len(want.Corpus) ||
+	if !reflect.DeepEqual(got.QueryIDs, queryIDs) || len(sink.docs) != len(want.Corpus) ||
 		!reflect.DeepEqual(got.Qrels, want.Qrels) || !reflect.DeepEqual(got.Negatives, wantNegs) {
-		t.Errorf("layout %+v\nwant queries %v, %d docs, qrels %v, negatives %v", got, queryIDs, len(want.Corpus), want.Qrels, wantNegs)
+		t.Errorf("layout %+v, %d docs\nwant queries %v, %d docs, qrels %v, negatives %v", got, len(sink.docs), queryIDs, len(want.Corpus), want.Qrels, wantNegs)
 	}
 }
 
