@@ -25,6 +25,18 @@ const (
 // ErrORTNotFound is wrapped by ResolveORTLib when no usable library exists.
 var ErrORTNotFound = errors.New("ONNX Runtime library not found")
 
+// CheckRoot refuses a models folder that does not exist, saying how to
+// point at the right one: most likely the run is outside the repository,
+// which --models or RETUNE_MODELS points back to.
+func CheckRoot(root string) error {
+	if _, err := os.Stat(root); err != nil {
+		abs, _ := filepath.Abs(root)
+		return fmt.Errorf("the models folder %s does not exist: pass --models (or set RETUNE_MODELS) to the folder `make setup` filled, or run `retune models build --models %s`",
+			abs, root)
+	}
+	return nil
+}
+
 // ORTLibPath is where EnsureORT puts the library under root.
 func ORTLibPath(root string) string {
 	return filepath.Join(root, "onnxruntime", "libonnxruntime.so.1")
@@ -77,12 +89,8 @@ func ResolveORTLib(flagValue, root string) (string, error) {
 	}
 	st, err := os.Stat(abs)
 	if !explicit {
-		if _, rerr := os.Stat(root); rerr != nil {
-			// No models folder at all: most likely a run outside the
-			// repository, which --models or RETUNE_MODELS points back to.
-			absRoot, _ := filepath.Abs(root)
-			return "", fmt.Errorf("%w: the models folder %s does not exist: pass --models (or set RETUNE_MODELS) to the folder `make setup` filled, or run `retune models build --models %s`",
-				ErrORTNotFound, absRoot, root)
+		if err := CheckRoot(root); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrORTNotFound, err)
 		}
 	}
 	if err != nil || !st.Mode().IsRegular() {

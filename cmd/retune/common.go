@@ -107,9 +107,8 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 		return nil, errors.New("name an encoder with --model NAME or --onnx PATH")
 	}
 	root := e.modelsFolder.Get()
-	if _, err := os.Stat(root); err != nil {
-		abs, _ := filepath.Abs(root)
-		return nil, fmt.Errorf("the models folder %s does not exist: pass --models (or set RETUNE_MODELS) to the folder `make setup` filled", abs)
+	if err := models.CheckRoot(root); err != nil {
+		return nil, err
 	}
 	dir = filepath.Join(root, e.name)
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {

@@ -32,8 +32,8 @@ func runModels(ctx context.Context, args []string) error {
 	dir := dirFlag.Get()
 	switch args[0] {
 	case "list":
-		if _, err := os.Stat(dir); err != nil {
-			return fmt.Errorf("models folder %s: %w (build the default encoder there with `retune models build --models %s`)", dir, errors.Unwrap(err), dir)
+		if err := models.CheckRoot(dir); err != nil {
+			return err
 		}
 		names, err := model.NewRegistry(dir).List()
 		if err != nil {
