@@ -42,7 +42,7 @@ func CheckBaseURL(raw string) error {
 			return fmt.Errorf("LLM base URL %s: port %s is not a port (1-65535)", RedactURL(raw), p)
 		}
 	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+	if u.RawQuery != "" || u.ForceQuery || strings.Contains(raw, "#") { // "#" alone too: an empty fragment
 		// The client appends /chat/completions to the base URL as text:
 		// after a query it would land inside it. The query is not
 		// repeated, as it may carry a key.

@@ -211,12 +211,8 @@ func setJobStatusTx(ctx context.Context, tx *sql.Tx, id string, from []string, t
 	case JobFinished(to):
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
 			to, errMsg, t, id)
-	case to == JobQueued:
-		// Requeued after an interruption: waiting, not in a stage.
+	default: // validating or queued (requeued after an interruption): waiting, not in a stage
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, stage = '', stage_progress = 0, finished_at = NULL WHERE id = ?`,
-			to, errMsg, id)
-	default:
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = NULL WHERE id = ?`,
 			to, errMsg, id)
 	}
 	return err
