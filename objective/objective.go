@@ -5,7 +5,10 @@
 // with respect to the head OUTPUTS (the un-normalised projections z = W·x + b),
 // so the head package only has to chain-rule dL/dz to its own parameters.
 //
-// All arithmetic is float64.
+// Values are float64. The in-batch similarity block and its two gradient
+// products go through blas64.Gemm, which is float32 arithmetic when the
+// process has installed linalg's ONNX Runtime BLAS (retune's default); the
+// gradient checks run on gonum's float64 BLAS.
 package objective
 
 import (

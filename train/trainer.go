@@ -140,7 +140,9 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (best *model.Head, rep Re
 	start := time.Now()
 	stepsPerEpoch := len(batches(pairs, cfg.BatchSize, rand.New(rand.NewSource(0))))
 	for epoch := st.Epoch + 1; epoch <= cfg.Epochs; epoch++ {
-		if len(devQrels) > 0 && st.BadEpochs > cfg.Patience {
+		// Patience p stops after p epochs in a row without a dev gain (the
+		// first one for p = 0), checked here so a resumed run honours it too.
+		if len(devQrels) > 0 && st.BadEpochs > 0 && st.BadEpochs >= cfg.Patience {
 			rep.StoppedEarly = true
 			break
 		}

@@ -79,6 +79,23 @@ func TestTrainerImprovesHeldOutRetrieval(t *testing.T) {
 	}
 }
 
+func TestTrainerPatienceCountsEpochsWithoutGain(t *testing.T) {
+	for _, patience := range []int{0, 1, 3} {
+		cfg := testConfig()
+		// A learning rate this small leaves the dev ranking as it is, so no
+		// epoch beats the identity head.
+		cfg.Epochs, cfg.LR, cfg.Patience = 10, 1e-30, patience
+		_, rep, err := (&Trainer{Config: cfg}).Train(context.Background(), syntheticSet(60, 4, 8, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := max(patience, 1); rep.EpochsRun != want || !rep.StoppedEarly || rep.BestEpoch != 0 {
+			t.Errorf("patience %d: ran %d epochs (stopped early %v, best %d), want %d epochs and a stop with best 0",
+				patience, rep.EpochsRun, rep.StoppedEarly, rep.BestEpoch, want)
+		}
+	}
+}
+
 func TestTrainerSameSeedSameHead(t *testing.T) {
 	run := func(seed int64) []float64 {
 		cfg := testConfig()
