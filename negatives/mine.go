@@ -118,10 +118,15 @@ func Mine(ctx context.Context, ix Searcher, docVec func(id string) []float32, qu
 
 // mineOne picks one query's negatives from its ranked hits.
 func mineOne(hits []eval.Scored, qv []float32, judged map[string]int, docVec func(id string) []float32, cfg MineConfig, rep *MineReport) []string {
+	// The index scores against unit-length documents, so the positive is
+	// scored the same way: an encoder without normalisation would otherwise
+	// scale the margin by the positive's length.
 	posScore := -1.0
 	for id, rel := range judged {
 		if d := docVec(id); d != nil && rel > 0 {
-			posScore = max(posScore, dot32(qv, d))
+			if n := math.Sqrt(dot32(d, d)); n > 0 {
+				posScore = max(posScore, dot32(qv, d)/n)
+			}
 		}
 	}
 	var picked, spare []string

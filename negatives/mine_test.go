@@ -117,6 +117,33 @@ func TestMine(t *testing.T) {
 	}
 }
 
+// TestMineMarginIgnoresVectorLengths: an encoder that does not normalise
+// gives the same negatives as one that does, the margin case of TestMine.
+func TestMineMarginIgnoresVectorLengths(t *testing.T) {
+	var ids []string
+	var vecs [][]float32
+	byID := map[string][]float32{}
+	for i := range 12 {
+		a := float64(5*i) * math.Pi / 180
+		id, v := fmt.Sprintf("d%02d", i), []float32{3 * float32(math.Cos(a)), 3 * float32(math.Sin(a))}
+		ids, vecs, byID[id] = append(ids, id), append(vecs, slices.Clone(v)), v
+	}
+	ix, err := eval.NewIndex(ids, vecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := MineConfig{RankFrom: 0, RankTo: 8, Margin: 0.95, PerQuery: 2}
+	got, rep, err := Mine(t.Context(), ix, func(id string) []float32 { return byID[id] }, []string{"q"}, [][]float32{{2, 0}},
+		map[string]map[string]int{"q": {"d04": 1}}, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := MineReport{Queries: 1, Negatives: 2, MarginRejected: 5, PositivesSkipped: 1}
+	if !reflect.DeepEqual(got["q"], []string{"d06", "d07"}) || rep != want {
+		t.Errorf("mined %v with report %+v, want [d06 d07] with %+v", got["q"], rep, want)
+	}
+}
+
 // TestMineSeveralQueries: each query gets its own list; the report sums.
 func TestMineSeveralQueries(t *testing.T) {
 	ix, docVec := mineFixture(t)
