@@ -72,11 +72,20 @@ func TestJobRequestErrors(t *testing.T) {
 			t.Errorf("%s: %s, want param %q", extra, r.Body, param)
 		}
 	}
+	// A test split that judges a training query: refused up front, by
+	// default too (the default test split is used when the dataset has one).
+	leaky := newBEIRFixture()
+	leaky.qrelsTest += "q3\tdoc3\t1\n"
+	leak := mustJSON[datasetJSON](t, js.upload(leaky.parts("")...), http.StatusCreated)
+	wantParamError(t, js.json("POST", "/v1/fine_tuning/jobs", fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, leak.ID)),
+		400, "hyperparameters.test_split", `query "q3" has relevant documents in both split "train" and split "test"`)
+	mustJSON[jobJSON](t, js.json("POST", "/v1/fine_tuning/jobs",
+		fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"test_split":""}}`, leak.ID)), http.StatusCreated)
 	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs", "text/plain", []byte(body(""))), http.StatusUnsupportedMediaType, "application/json")
 	wantAPIError(t, js.json("POST", "/v1/fine_tuning/jobs", body(`,"llm":{"model":"`+strings.Repeat("m", 70<<10)+`"}`)),
 		http.StatusRequestEntityTooLarge, "too large")
-	if list := mustJSON[listJSON[jobJSON]](t, js.do("GET", "/v1/fine_tuning/jobs", "", nil), http.StatusOK); len(list.Data) != 0 {
-		t.Fatalf("refused requests created jobs: %+v", list.Data)
+	if list := mustJSON[listJSON[jobJSON]](t, js.do("GET", "/v1/fine_tuning/jobs", "", nil), http.StatusOK); len(list.Data) != 1 {
+		t.Fatalf("want only the one accepted job, got %+v", list.Data)
 	}
 }
 

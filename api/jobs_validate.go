@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"retune/dataset"
+	"retune/eval"
 	"retune/models"
 	"retune/negatives"
 	"retune/store"
@@ -97,8 +100,36 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 				split.field, ds.ID, split.name, strings.Join(splitNames(ds), ", "))
 		}
 	}
+	if h.TestSplit != "" {
+		if err := s.checkHeldOut(ds.ID, h.TrainSplit, h.TestSplit); err != nil {
+			return jobSpec{}, jobSecrets{}, err
+		}
+	}
 	secrets, err := s.checkGenerator(&spec, req.LLM)
 	return spec, secrets, err
+}
+
+// checkHeldOut refuses a test split that shares queries with the train
+// split (dataset.CheckHeldOut) before the job is created. Unreadable qrels
+// are left to the run, which reports them as damage on disk.
+func (s *Server) checkHeldOut(id, trainSplit, testSplit string) error {
+	dir, err := s.store.Dir(store.KindDatasets, id)
+	if err != nil {
+		return err
+	}
+	read := func(split string) eval.Qrels {
+		f, err := os.Open(filepath.Join(dir, "qrels", split+".tsv"))
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		q, _ := dataset.ReadQrels(f)
+		return q
+	}
+	if err := dataset.CheckHeldOut(trainSplit, read(trainSplit), testSplit, read(testSplit)); err != nil {
+		return jobParamInvalid("hyperparameters.test_split", "hyperparameters.test_split: %v", err)
+	}
+	return nil
 }
 
 // checkBaseModel accepts the name of an encoder in the registry and

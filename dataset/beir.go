@@ -262,10 +262,8 @@ func (b *BEIR) Split(name string) (queries []Query, qrels eval.Qrels, err error)
 
 func hasRelevant(qrels eval.Qrels) bool {
 	for _, docs := range qrels {
-		for _, score := range docs {
-			if score > 0 {
-				return true
-			}
+		if anyRelevant(docs) {
+			return true
 		}
 	}
 	return false

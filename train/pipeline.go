@@ -177,6 +177,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		if _, testQrels, err = data.Split(cfg.TestSplit); err != nil {
 			return nil, res, err
 		}
+		if err := dataset.CheckHeldOut(cfg.TrainSplit, trainQrels, cfg.TestSplit, testQrels); err != nil {
+			return nil, res, err
+		}
 	}
 
 	// Embedding: every corpus text and query once, through the cache.
@@ -307,7 +310,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		if res.Tuned, err = Evaluate(head, set.QueryVecs, corpus, testQrels); err != nil {
 			return nil, res, err
 		}
-		res.TestQueries = len(testQrels)
+		res.TestQueries = testQrels.Scored() // a query judging nothing relevant is not scored
 		p.emit(StageEvent{Stage: StageEvaluating, Done: len(testQrels), Total: len(testQrels)})
 		evalDone()
 	}
