@@ -60,10 +60,10 @@ func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.
 	if err := atomicfile.WriteFile(filepath.Join(outDir, models.ModelFile), data, 0o644); err != nil {
 		return err
 	}
-	if err := writePortableTokenizer(filepath.Join(encoderDir, models.TokenizerFile), filepath.Join(outDir, models.TokenizerFile)); err != nil {
+	cfg := fusedConfig(outDir, m, h, meta, baseSum, base, hasBase, external)
+	if err := writePortableTokenizer(filepath.Join(encoderDir, models.TokenizerFile), filepath.Join(outDir, models.TokenizerFile), cfg.MaxLength); err != nil {
 		return err
 	}
-	cfg := fusedConfig(outDir, m, h, meta, baseSum, base, hasBase, external)
 	sum := sha256.Sum256(data)
 	cfg.ModelSHA256, cfg.ModelSize = hex.EncodeToString(sum[:]), int64(len(data))
 	if err := cfg.Validate(); err != nil {
@@ -80,14 +80,14 @@ func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.
 }
 
 // writePortableTokenizer writes the encoder's tokenizer.json to dst as
-// tokenize.Portable makes it, so that Hugging Face tokenizers, where the
-// fused model is going, gives the ids retune gives.
-func writePortableTokenizer(src, dst string) error {
+// tokenize.Portable makes it for maxLength tokens, so that Hugging Face
+// tokenizers, where the fused model is going, gives the ids retune gives.
+func writePortableTokenizer(src, dst string, maxLength int) error {
 	data, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
-	if data, _, err = tokenize.Portable(data); err != nil {
+	if data, _, err = tokenize.Portable(data, maxLength); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(dst, data, 0o644)

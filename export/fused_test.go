@@ -130,7 +130,7 @@ func checkFusedFolder(t *testing.T, dir string, h *model.Head, meta model.HeadMe
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, changed, err := tokenize.Portable(tok); err != nil || changed {
+	if _, changed, err := tokenize.Portable(tok, cfg.MaxLength); err != nil || changed {
 		t.Errorf("exported tokenizer.json is not portable (rewrite needed: %v, err %v)", changed, err)
 	}
 }

@@ -344,6 +344,11 @@ func (e *Encoder) EmbedCount(ctx context.Context, texts []string) ([][]float32, 
 	tokens := 0
 	for j := range jobs {
 		if j.err != nil {
+			// The batch was cut from texts sorted by length: name the
+			// caller's index, not the batch's.
+			if te := (*tokenize.TextError)(nil); errors.As(j.err, &te) {
+				te.Index = j.idx[te.Index]
+			}
 			return nil, 0, fmt.Errorf("embed: %w", j.err)
 		}
 		if err := ctx.Err(); err != nil {

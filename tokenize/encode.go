@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,6 +18,15 @@ type Batch struct {
 	// Truncated counts the texts that were cut to MaxLength.
 	Truncated int
 }
+
+// TextError is EncodeBatch's error about one of its texts.
+type TextError struct {
+	Index int // in the texts EncodeBatch was given
+	Err   error
+}
+
+func (e *TextError) Error() string { return fmt.Sprintf("tokenize: text %d: %v", e.Index, e.Err) }
+func (e *TextError) Unwrap() error { return e.Err }
 
 // row is the content ids of one text (no special tokens), already cut to
 // fit MaxLength together with the special tokens.
@@ -35,7 +45,7 @@ func (t *Tokenizer) EncodeBatch(texts []string) (*Batch, error) {
 	// Validate everything first so a bad text fails fast, before any work.
 	for i, s := range texts {
 		if err := validateText(s); err != nil {
-			return nil, fmt.Errorf("tokenize: text %d: %w", i, err)
+			return nil, &TextError{Index: i, Err: err}
 		}
 	}
 	rows := make([]row, len(texts))
@@ -45,7 +55,7 @@ func (t *Tokenizer) EncodeBatch(texts []string) (*Batch, error) {
 	})
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("tokenize: text %d: %w", i, err)
+			return nil, &TextError{Index: i, Err: err}
 		}
 	}
 	return t.pack(rows), nil
@@ -83,6 +93,13 @@ func (t *Tokenizer) forEach(n int, fn func(i int)) {
 func (t *Tokenizer) encodeOne(text string) (row, error) {
 	budget := t.maxLength - t.wrap.len()
 	ids, _, err := t.content(text, budget, false)
+	if errors.Is(err, ErrNoTokens) {
+		// A text normalisation empties ("\u200b", a lone accent) is its
+		// special tokens alone, as Hugging Face encodes it; what the model
+		// makes of that is its own (a static table gives a zero vector,
+		// which callers report as unembeddable).
+		return row{}, nil
+	}
 	if err != nil {
 		return row{}, err
 	}
@@ -211,7 +228,7 @@ func (t *Tokenizer) encodeChunk(s string) (ids []int, toks []string, err error) 
 // tokens get mask 1.
 func (t *Tokenizer) pack(rows []row) *Batch {
 	w := &t.wrap
-	seqLen := 0
+	seqLen := 1 // rows with no token at all (no special tokens either) are one padding token
 	for _, r := range rows {
 		seqLen = max(seqLen, w.len()+len(r.ids))
 	}

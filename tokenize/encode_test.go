@@ -194,7 +194,6 @@ func TestEncodeBatchErrors(t *testing.T) {
 		{"empty text", []string{"fine", ""}, ErrEmptyText, "text 1"},
 		{"whitespace only", []string{"fine", "ok", " \t\n\u00a0"}, ErrEmptyText, "text 2"},
 		{"invalid UTF-8", []string{"caf\xe9", "fine"}, ErrInvalidUTF8, "text 0"},
-		{"control characters only", []string{"fine", "\x00\x01\x02"}, ErrNoTokens, "text 1"},
 	}
 	for _, tok := range []struct {
 		name string
@@ -202,11 +201,6 @@ func TestEncodeBatchErrors(t *testing.T) {
 	}{{"bert", bert}, {"wordlevel", glove}} {
 		for _, tt := range tests {
 			t.Run(tok.name+"/"+tt.name, func(t *testing.T) {
-				// BertNormalizer's clean_text drops control characters, the
-				// plain Lowercase normalizer does not.
-				if tt.wantErr == ErrNoTokens && tok.name == "wordlevel" {
-					t.Skip("Lowercase normalizer keeps control characters")
-				}
 				b, err := tok.EncodeBatch(tt.texts)
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v (batch %v), want %v", err, b, tt.wantErr)
@@ -216,6 +210,36 @@ func TestEncodeBatchErrors(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEncodeBatchTextsWithoutTokens: a text that normalisation empties is
+// encoded as its special tokens alone (BERT: [CLS] [SEP], as Hugging Face
+// does) or, without special tokens, as one masked padding token.
+func TestEncodeBatchTextsWithoutTokens(t *testing.T) {
+	bert, glove := loadBERT(t), loadGlove(t)
+	for _, text := range []string{"\u200b", "\u0301", "\x00\x01\x02", "\ufeff"} {
+		b, err := bert.EncodeBatch([]string{text})
+		if err != nil {
+			t.Fatalf("bert %q: %v", text, err)
+		}
+		if !slices.Equal(b.IDs, []int64{101, 102}) || !slices.Equal(b.Mask, []int64{1, 1}) {
+			t.Errorf("bert %q: ids %v mask %v, want [CLS] [SEP] unmasked", text, b.IDs, b.Mask)
+		}
+	}
+	b, err := glove.EncodeBatch([]string{"\u0301"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.SeqLen != 1 || !slices.Equal(b.Mask, []int64{0}) {
+		t.Errorf("wordlevel: seq len %d mask %v, want one masked token", b.SeqLen, b.Mask)
+	}
+	b, err = glove.EncodeBatch([]string{"\u0301", "a cat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.SeqLen != 2 || !slices.Equal(b.Mask, []int64{0, 0, 1, 1}) {
+		t.Errorf("wordlevel beside a text: seq len %d mask %v, want 2 and [0 0 1 1]", b.SeqLen, b.Mask)
 	}
 }
 

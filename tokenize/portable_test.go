@@ -29,12 +29,12 @@ func TestPortable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeTokenizer(t, gloveVocab, map[string]any{"normalizer": tt.normalizer})
+			path := writeTokenizer(t, gloveVocab, map[string]any{"normalizer": tt.normalizer, "truncation": portableCut})
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, changed, err := Portable(data)
+			out, changed, err := Portable(data, 512)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func TestPortable(t *testing.T) {
 			if err := json.Unmarshal(top["normalizer"], &n); err != nil || !hfStripsAccents(&n) {
 				t.Fatalf("normalizer %s (%v) still keeps accents in Hugging Face", top["normalizer"], err)
 			}
-			if again, twice, _ := Portable(out); twice || !slices.Equal(again, out) {
+			if again, twice, _ := Portable(out, 512); twice || !slices.Equal(again, out) {
 				t.Error("Portable is not idempotent")
 			}
 			rewritten := writeFile(t, out)
@@ -69,6 +69,67 @@ func TestPortable(t *testing.T) {
 		})
 	}
 }
+
+// portableCut is the truncation Portable writes for 512 tokens.
+var portableCut = map[string]any{"direction": "Right", "max_length": 512, "strategy": "LongestFirst", "stride": 0}
+
+// Portable states the truncation EncodeBatch applies (retune's max length,
+// not the file's) and batch-longest padding, and a file rewritten so
+// loads to the same tokenizer.
+func TestPortableTruncationAndPadding(t *testing.T) {
+	fixed := map[string]any{"strategy": map[string]any{"Fixed": 128}, "direction": "Right", "pad_to_multiple_of": nil,
+		"pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"}
+	tests := []struct {
+		name                string
+		truncation, padding any
+		changed             bool
+	}{
+		{"already portable, no padding", portableCut, nil, false},
+		{"no truncation", nil, nil, true},
+		{"truncation at 128", map[string]any{"direction": "Right", "max_length": 128, "strategy": "LongestFirst", "stride": 0}, nil, true},
+		{"fixed padding to 128", portableCut, fixed, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeTokenizer(t, gloveVocab, map[string]any{"normalizer": seqNFDStripLower, "truncation": tt.truncation, "padding": tt.padding})
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, changed, err := Portable(data, 512)
+			if err != nil || changed != tt.changed {
+				t.Fatalf("changed = %v (err %v), want %v", changed, err, tt.changed)
+			}
+			var top struct {
+				Truncation map[string]any
+				Padding    map[string]any
+			}
+			if err := json.Unmarshal(out, &top); err != nil {
+				t.Fatal(err)
+			}
+			if top.Truncation["max_length"] != 512.0 || top.Truncation["direction"] != "Right" {
+				t.Errorf("truncation %v, want 512 on the right", top.Truncation)
+			}
+			if tt.padding != nil && (top.Padding["strategy"] != "BatchLongest" || top.Padding["pad_token"] != "[PAD]") {
+				t.Errorf("padding %v, want BatchLongest keeping [PAD]", top.Padding)
+			}
+			if again, twice, _ := Portable(out, 512); twice || !slices.Equal(again, out) {
+				t.Error("Portable is not idempotent")
+			}
+			a, b := mustLoad(t, path), mustLoad(t, writeFile(t, out))
+			for _, text := range []string{"the cat sat", "Café au LAIT"} {
+				ba, errA := a.EncodeBatch([]string{text})
+				bb, errB := b.EncodeBatch([]string{text})
+				if errA != nil || errB != nil || !slices.Equal(ba.IDs, bb.IDs) {
+					t.Errorf("%q: %v (%v) before, %v (%v) after", text, ba, errA, bb, errB)
+				}
+			}
+		})
+	}
+}
+
+var seqNFDStripLower = map[string]any{"type": "Sequence", "normalizers": []any{
+	map[string]any{"type": "NFD"}, map[string]any{"type": "StripAccents"}, map[string]any{"type": "Lowercase"}}}
 
 func writeFile(t *testing.T, data []byte) string {
 	t.Helper()
