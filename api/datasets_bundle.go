@@ -107,6 +107,7 @@ func (up *upload) receiveBundle(part io.Reader) error {
 // one folder down; other files (a README, __MACOSX/) are ignored.
 func bundleLayout(names []string) (map[string]string, error) {
 	var roots []string
+	beir := true // found by corpus.jsonl; else by train.jsonl (pairs)
 	for _, want := range []string{fileCorpus, fileTrain} {
 		for _, n := range names {
 			if dir, base := path.Split(n); base == want && strings.Count(dir, "/") <= 1 && !strings.HasPrefix(dir, "__MACOSX/") &&
@@ -117,19 +118,32 @@ func bundleLayout(names []string) (map[string]string, error) {
 		if len(roots) > 0 {
 			break
 		}
+		beir = false
 	}
 	switch len(roots) {
 	case 0:
 		for _, n := range names {
-			if base := path.Base(n); (base == fileCorpus || base == fileTrain) && !strings.HasPrefix(n, "__MACOSX/") {
+			if strings.HasPrefix(n, "__MACOSX/") {
+				continue
+			}
+			switch base := path.Base(n); {
+			case base == fileCorpus || base == fileTrain:
 				return nil, badUpload("part %q: %s is more than one folder down; put the dataset's folder at the top of the archive", partBundle, n)
+			case strings.HasPrefix(base, fileCorpus+".") || strings.HasPrefix(base, fileTrain+"."):
+				return nil, badUpload("part %q: %s is compressed inside the archive; files in an archive are read as they are: put %s in uncompressed", partBundle, n, strings.SplitAfter(base, ".jsonl")[0])
 			}
 		}
 		return nil, badUpload("part %q: no %s or %s at the top of the archive or in its top folder; a BEIR bundle holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv", partBundle, fileCorpus, fileTrain)
 	case 1:
 	default:
 		slices.Sort(roots)
-		return nil, badUpload("part %q holds more than one dataset (folders %s): send one per upload", partBundle, strings.Join(roots, ", "))
+		shown := make([]string, len(roots))
+		for i, r := range roots {
+			if shown[i] = r; r == "" {
+				shown[i] = "the top level"
+			}
+		}
+		return nil, badUpload("part %q holds more than one dataset (%s): send one per upload", partBundle, strings.Join(shown, ", "))
 	}
 	root := roots[0]
 	files := map[string]string{}
@@ -138,10 +152,12 @@ func bundleLayout(names []string) (map[string]string, error) {
 		if !ok {
 			continue
 		}
+		// A BEIR folder's train.jsonl, or a pairs folder's corpus, is one
+		// of the other files, which are ignored.
 		switch {
-		case rel == fileCorpus, rel == fileQueries, rel == fileTrain, rel == fileTest:
+		case beir && (rel == fileCorpus || rel == fileQueries), !beir && (rel == fileTrain || rel == fileTest):
 			files[n] = rel
-		case strings.HasPrefix(rel, qrelsDir+"/") && strings.HasSuffix(rel, ".tsv"):
+		case beir && strings.HasPrefix(rel, qrelsDir+"/") && strings.HasSuffix(rel, ".tsv"):
 			split := strings.TrimSuffix(strings.TrimPrefix(rel, qrelsDir+"/"), ".tsv")
 			if strings.Contains(split, "/") || strings.HasPrefix(split, ".") {
 				continue // a sub-folder, or macOS's ._test.tsv: not a split

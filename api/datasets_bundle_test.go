@@ -102,6 +102,8 @@ func TestDatasetUploadBundle(t *testing.T) {
 		// tar's append stores a name twice: the last copy is the file.
 		"tar with a file twice": tarOf(t, false, append([]archiveFile{{"qrels/test.tsv", "stale"}}, fx.files("")...)...),
 		"zip with a file twice": zipOf(t, append([]archiveFile{{"corpus.jsonl", "{oops"}}, fx.files("")...)...),
+		// A pairs file beside a BEIR folder is one of the files not read.
+		"zip with a train.jsonl too": zipOf(t, append(fx.files(""), archiveFile{"train.jsonl", "not read"})...),
 	} {
 		t.Run(name, func(t *testing.T) {
 			js.use(t)
@@ -130,7 +132,10 @@ func TestDatasetUploadBundle(t *testing.T) {
 		{"not an archive", []formPart{{"bundle", "x.zip", "hello"}}, 400, "must be a .zip, .tar or .tar.gz"},
 		{"no dataset", []formPart{{"bundle", "x.zip", zipOf(t, archiveFile{"README", "hi"})}}, 400, "no corpus.jsonl or train.jsonl at the top"},
 		{"dataset too deep", []formPart{{"bundle", "x.zip", zipOf(t, archiveFile{"a/b/c/corpus.jsonl", fx.corpus})}}, 400, "a/b/c/corpus.jsonl is more than one folder down"},
-		{"two datasets", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files("a/"), fx.files("b/")...)...)}}, 400, "more than one dataset (folders a/, b/)"},
+		{"two datasets", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files("a/"), fx.files("b/")...)...)}}, 400, "more than one dataset (a/, b/)"},
+		{"two datasets, one at the top", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files(""), fx.files("old/")...)...)}}, 400, "more than one dataset (the top level, old/)"},
+		{"compressed corpus", []formPart{{"bundle", "x.zip", zipOf(t, append([]archiveFile{{"d/corpus.jsonl.gz", "\x1f\x8b"}}, fx.files("d/")[1:]...)...)}}, 400,
+			"d/corpus.jsonl.gz is compressed inside the archive; files in an archive are read as they are: put corpus.jsonl in uncompressed"},
 		{"missing queries", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")[0], fx.files("")[2])}}, 400, "the bundle has no queries.jsonl beside its corpus.jsonl"},
 		{"missing qrels", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")[:2]...)}}, 400, "the bundle has no qrels/<split>.tsv"},
 		{"bad split", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files(""), archiveFile{"qrels/a b.tsv", fx.qrelsTest})...)}}, 400, `split name "a b"`},
@@ -154,7 +159,7 @@ func TestDatasetUploadBundle(t *testing.T) {
 		})
 	}
 	js.use(t)
-	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 8 {
-		t.Fatalf("%d datasets after the refused uploads, want the 8 accepted", len(page.Data))
+	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 9 {
+		t.Fatalf("%d datasets after the refused uploads, want the 9 accepted", len(page.Data))
 	}
 }

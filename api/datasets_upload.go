@@ -161,6 +161,9 @@ func loosePart(field, fileName string) (rel, split string, err error) {
 	case field == partTest:
 		return fileTest, "", nil
 	case field == partQrels:
+		// Some Windows clients send the whole path; Part.FileName strips
+		// only the server's own separator.
+		fileName = fileName[strings.LastIndexAny(fileName, `\/`)+1:]
 		split, ok := strings.CutSuffix(fileName, ".tsv")
 		if !ok {
 			return "", "", badUpload("part %q needs a file name <split>.tsv (e.g. test.tsv), got %q", field, fileName)

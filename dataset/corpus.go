@@ -136,6 +136,10 @@ func readCorpusBatches(r io.Reader, out chan<- *corpusBatch, quit <-chan struct{
 	}
 	stopped := false
 	err := eachLine(r, MaxLineBytes, func(l line) bool {
+		if l.compressed != "" {
+			b.items = append(b.items, corpusItem{n: l.n, reason: compressedReason(l.compressed)})
+			return false
+		}
 		// l.text is only valid until the next line is read.
 		b.items = append(b.items, corpusItem{n: l.n, text: bytes.Clone(l.text), unterminated: l.unterminated, tooLong: l.tooLong})
 		if len(b.items) < corpusBatchLines {
@@ -157,7 +161,7 @@ func (b *corpusBatch) parse() {
 	defer close(b.parsed)
 	for i := range b.items {
 		it := &b.items[i]
-		if !it.tooLong {
+		if !it.tooLong && it.reason == "" {
 			it.doc, it.reason = parseDoc(it.text)
 			it.text = nil
 		}

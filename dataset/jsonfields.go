@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"retune/internal/jsontype"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -30,6 +31,11 @@ func parseObject(b []byte) (object, string) {
 	var o object
 	if err := json.Unmarshal(trimmed, &o); err != nil {
 		return nil, "invalid JSON: " + err.Error()
+	}
+	if at, esc := loneSurrogate(trimmed); at >= 0 {
+		// encoding/json turns it into U+FFFD: two texts differing only
+		// there (truncated emoji) would merge, as invalid UTF-8 would.
+		return nil, fmt.Sprintf("unpaired surrogate escape %s at byte %d: not a character (a cut emoji?)", esc, at)
 	}
 	if topLevelKeys(trimmed) != len(o) {
 		// A key given twice, however spelled ("query", "\u0071uery"):
@@ -97,6 +103,44 @@ func repeatedKey(b []byte) string {
 		}
 	}
 	return ""
+}
+
+// loneSurrogate finds, in valid JSON b, a \u escape of a UTF-16 surrogate
+// that is not half of a high-low pair, and returns its offset and text
+// (-1 when there is none). Backslashes occur only inside strings, so a
+// plain scan of escapes suffices.
+func loneSurrogate(b []byte) (int, string) {
+	if !bytes.Contains(b, []byte(`\u`)) {
+		return -1, ""
+	}
+	hex4 := func(i int) rune {
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return -1
+		}
+		v, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		if err != nil {
+			return -1
+		}
+		return rune(v)
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		r := hex4(i)
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if lo := hex4(i + 6); lo >= 0xDC00 && lo <= 0xDFFF {
+				i += 11 // the pair
+				continue
+			}
+			return i, string(b[i : i+6])
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return i, string(b[i : i+6])
+		}
+		i++ // the escaped byte: "\\" must not start another escape
+	}
+	return -1, ""
 }
 
 func invalidUTF8Offset(b []byte) int {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // MaxLineBytes is the longest line accepted. Abstracts in BEIR corpora run to
@@ -21,6 +22,34 @@ type line struct {
 	// if it parses; if it does not, the reason says the file looks truncated.
 	unterminated bool
 	tooLong      bool // longer than the limit; text is empty
+	// compressed names the format of a first line that starts like a
+	// compressed file (gzip, zip, ...): reading it as lines would give a
+	// hundred "invalid UTF-8" errors and no clue.
+	compressed string
+}
+
+// compressedMagic are the leading bytes of the compressed formats a data
+// file is most often sent in by mistake.
+var compressedMagic = []struct {
+	format string
+	magic  []byte
+}{
+	{"gzip", []byte{0x1f, 0x8b}}, {"zip", []byte("PK\x03\x04")}, {"zstd", []byte{0x28, 0xb5, 0x2f, 0xfd}},
+	{"xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0}}, {"bzip2", []byte("BZh")},
+}
+
+func compressedFormat(text []byte) string {
+	for _, m := range compressedMagic {
+		if bytes.HasPrefix(text, m.magic) && !utf8.Valid(text) {
+			return m.format
+		}
+	}
+	return ""
+}
+
+// compressedReason is the error for a line.compressed file.
+func compressedReason(format string) string {
+	return fmt.Sprintf("the file is %s-compressed: decompress it first", format)
 }
 
 // lineReader reads lines of any length up to max bytes without holding a
@@ -84,7 +113,11 @@ func (lr *lineReader) finish(unterminated, tooLong bool) line {
 	if tooLong {
 		text = nil
 	}
-	return line{n: lr.n, text: text, unterminated: unterminated, tooLong: tooLong}
+	l := line{n: lr.n, text: text, unterminated: unterminated, tooLong: tooLong}
+	if lr.n == 1 {
+		l.compressed = compressedFormat(text)
+	}
+	return l
 }
 
 // isBlank reports whether a line holds only whitespace; such lines are the
@@ -96,6 +129,10 @@ func isBlank(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }
 // errors.
 func forEachLine(r io.Reader, max int, c *collector, fn func(l line) bool) error {
 	return eachLine(r, max, func(l line) bool {
+		if l.compressed != "" {
+			c.addf(l.n, "%s", compressedReason(l.compressed))
+			return false
+		}
 		if l.tooLong {
 			return c.addf(l.n, "line longer than %d bytes", max)
 		}

@@ -1,7 +1,10 @@
 package dataset
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -124,5 +127,33 @@ func TestReadersAcceptByteOrderMark(t *testing.T) {
 	}
 	if qr, err := ReadQrels(strings.NewReader(bom + "query-id\tcorpus-id\tscore\nq1\td1\t1\n")); err != nil || len(qr) != 1 {
 		t.Errorf("qrels: %v %v", qr, err)
+	}
+}
+
+// TestCompressedFilesAreNamed: a compressed file is one error saying so,
+// for every reader, not a hundred about invalid UTF-8.
+func TestCompressedFilesAreNamed(t *testing.T) {
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	for i := range 500 {
+		fmt.Fprintf(w, `{"_id":"%d","text":"document %d"}`+"\n", i, i)
+	}
+	w.Close()
+	readers := map[string]func(io.Reader) error{
+		"corpus":  func(r io.Reader) error { _, err := ReadCorpus(r); return err },
+		"queries": func(r io.Reader) error { _, err := ReadQueries(r); return err },
+		"qrels":   func(r io.Reader) error { _, err := ReadQrels(r); return err },
+		"pairs":   func(r io.Reader) error { _, err := ReadPairs(r); return err },
+	}
+	for name, read := range readers {
+		err := read(bytes.NewReader(gz.Bytes()))
+		var es Errors
+		if !errors.As(err, &es) || len(es) != 1 || es[0].Line != 1 || es[0].Reason != "the file is gzip-compressed: decompress it first" {
+			t.Errorf("%s: %v, want one error naming gzip", name, err)
+		}
+	}
+	// Text that merely starts with such bytes' printable part is text.
+	if _, err := ReadQrels(strings.NewReader("BZh\tcorpus-id\tscore\n")); err == nil || strings.Contains(err.Error(), "compressed") {
+		t.Errorf("a text line starting BZh: %v, want a header error", err)
 	}
 }

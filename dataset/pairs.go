@@ -1,7 +1,9 @@
 package dataset
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -106,6 +108,18 @@ func parsePair(b []byte) (Pair, string) {
 	if reason := checkPassages(pos, negs); reason != "" {
 		return Pair{}, reason
 	}
+	if len(b) > MaxLineBytes/2 { // only then can escaping push a text past the limit
+		if reason := tooLongToStore(strconv.Quote(f.query), query); reason != "" {
+			return Pair{}, reason
+		}
+		for _, l := range []labelled{pos, negs} {
+			for i, t := range l.texts {
+				if reason := tooLongToStore(l.labels[i], t); reason != "" {
+					return Pair{}, reason
+				}
+			}
+		}
+	}
 	return Pair{Query: query, Pos: pos.texts, Neg: negs.texts}, ""
 }
 
@@ -167,6 +181,7 @@ func negatives(o object, f pairFields) (labelled, string) {
 // one would drop the passages it holds without a word. Score columns
 // ("pos_scores") and the form's own fields pass.
 func lookalikeKey(o object, f pairFields) string {
+	bad := "" // the first by name of several, so every run names the same
 	for key := range o {
 		lower := strings.ToLower(key)
 		if key == f.pos || key == f.neg || strings.HasSuffix(lower, "_scores") {
@@ -177,9 +192,13 @@ func lookalikeKey(o object, f pairFields) string {
 				continue
 			}
 		}
-		if strings.HasPrefix(lower, "pos") || strings.HasPrefix(lower, "neg") || strings.HasPrefix(lower, "hard_neg") {
-			return fmt.Sprintf("unknown key %q: passages go in %q and %q", key, f.pos, f.neg)
+		if (strings.HasPrefix(lower, "pos") || strings.HasPrefix(lower, "neg") || strings.HasPrefix(lower, "hard_neg")) &&
+			(bad == "" || key < bad) {
+			bad = key
 		}
+	}
+	if bad != "" {
+		return fmt.Sprintf("unknown key %q: passages go in %q and %q", bad, f.pos, f.neg)
 	}
 	return ""
 }
@@ -199,6 +218,27 @@ func checkPassages(pos, negs labelled) string {
 		if isPos[n] {
 			return fmt.Sprintf("%s is also a positive", negs.labels[i])
 		}
+	}
+	return ""
+}
+
+// storedLineOverhead bounds what a stored BEIR line adds to its JSON-encoded
+// text: {"_id":"<prefix + id>","title":"","text":…} and the newline.
+const storedLineOverhead = 64
+
+// tooLongToStore refuses a text whose line in the converted BEIR files
+// would pass MaxLineBytes: JSON escaping can lengthen it (U+2028 takes 6
+// bytes there, 3 here), and the stored files are read with the same limit,
+// so it is refused here, on the line the user wrote.
+func tooLongToStore(label, text string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(text); err != nil {
+		return fmt.Sprintf("%s: %v", label, err)
+	}
+	if n := buf.Len() + storedLineOverhead; n > MaxLineBytes {
+		return fmt.Sprintf("%s is too long: stored as a BEIR line it takes about %d bytes, over the %d-byte line limit", label, n, MaxLineBytes)
 	}
 	return ""
 }

@@ -62,6 +62,12 @@ func FromPairs(splits ...PairsSplit) (*BEIR, map[string][]string, error) {
 			if err := pb.add(p); err != nil {
 				return nil, nil, err
 			}
+			if pb.full {
+				break
+			}
+		}
+		if pb.full {
+			break
 		}
 		if err := pb.endSplit(); err != nil {
 			return nil, nil, err
@@ -123,7 +129,7 @@ func StreamPairs(sink PairsSink, inputs ...PairsInput) (*PairsLayout, error) {
 			}
 			p.Line = l.n
 			fatal = pb.add(p)
-			return fatal == nil
+			return fatal == nil && !pb.full
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read pairs %s: %w", in.File, err)
@@ -143,6 +149,9 @@ func StreamPairs(sink PairsSink, inputs ...PairsInput) (*PairsLayout, error) {
 				return nil, es
 			}
 			return nil, err
+		}
+		if pb.full {
+			break
 		}
 		if err := pb.endSplit(); err != nil {
 			return nil, err
@@ -164,6 +173,7 @@ type pairsBuilder struct {
 	posAt, negAt map[[2]string]int
 	queryAt      map[string]pairsSeen
 	errs         Errors
+	full         bool      // errs holds MaxErrors and the stop entry: read no further
 	split        pairsSeen // the split being read (line unset)
 	qrels        eval.Qrels
 }
@@ -208,7 +218,7 @@ func (pb *pairsBuilder) add(p Pair) error {
 		pb.queryAt[qid] = pairsSeen{pb.split.name, pb.split.file, p.Line}
 		pb.layout.QueryIDs = append(pb.layout.QueryIDs, qid)
 	} else if prev.name != pb.split.name {
-		pb.errs = append(pb.errs, LineError{File: pb.split.file, Line: p.Line, Reason: fmt.Sprintf(
+		pb.reject(LineError{File: pb.split.file, Line: p.Line, Reason: fmt.Sprintf(
 			"the query %q is also in %s (line %d, split %s): a held-out query must not be trained on",
 			clip(p.Query), prev.file, prev.line, prev.name)})
 		return nil
@@ -227,7 +237,7 @@ func (pb *pairsBuilder) add(p Pair) error {
 			pb.posAt[key] = p.Line
 		}
 		if at, ok := pb.negAt[key]; ok {
-			pb.errs = append(pb.errs, conflict(pb.split.file, p.Line, p.Query, t, "positive", "negative", at))
+			pb.reject(conflict(pb.split.file, p.Line, p.Query, t, "positive", "negative", at))
 		}
 	}
 	for _, t := range p.Neg {
@@ -241,15 +251,28 @@ func (pb *pairsBuilder) add(p Pair) error {
 			pb.layout.Negatives[qid] = append(pb.layout.Negatives[qid], id)
 		}
 		if at, ok := pb.posAt[key]; ok {
-			pb.errs = append(pb.errs, conflict(pb.split.file, p.Line, p.Query, t, "negative", "positive", at))
+			pb.reject(conflict(pb.split.file, p.Line, p.Query, t, "negative", "positive", at))
 		}
 	}
 	return nil
 }
 
+// reject records a rule violation, as a collector does a parse error: up
+// to MaxErrors, then an entry saying reading stopped there, after which
+// the callers read no further (full).
+func (pb *pairsBuilder) reject(e LineError) {
+	if pb.full {
+		return
+	}
+	if len(pb.errs) == MaxErrors {
+		e.Reason, e.Stopped, pb.full = fmt.Sprintf("more than %d errors: stopped reading", MaxErrors), true, true
+	}
+	pb.errs = append(pb.errs, e)
+}
+
 func (pb *pairsBuilder) result() (*PairsLayout, error) {
 	if len(pb.errs) > 0 {
-		return nil, pb.errs[:min(len(pb.errs), MaxErrors)]
+		return nil, pb.errs
 	}
 	return &pb.layout, nil
 }

@@ -3,6 +3,7 @@ package dataset
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -203,5 +204,29 @@ func TestStreamPairsErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPairsConflictsStopAtMaxErrors: rule violations across lines are
+// capped like parse errors, with the entry saying reading stopped, in both
+// conversions.
+func TestPairsConflictsStopAtMaxErrors(t *testing.T) {
+	var pairs []Pair
+	for i := range MaxErrors + 50 {
+		q := fmt.Sprintf("query %d", i)
+		pairs = append(pairs, Pair{Query: q, Pos: []string{"p" + q}, Neg: []string{"n" + q}, Line: 2*i + 1},
+			Pair{Query: q, Pos: []string{"n" + q}, Line: 2*i + 2})
+	}
+	_, _, fromErr := FromPairs(PairsSplit{"train", "train.jsonl", pairs})
+	_, streamErr := StreamPairs(&recordingSink{}, PairsInput{"train", "train.jsonl", strings.NewReader(pairsJSONL(t, pairs))})
+	for name, err := range map[string]error{"FromPairs": fromErr, "StreamPairs": streamErr} {
+		var es Errors
+		if !errors.As(err, &es) || len(es) != MaxErrors+1 {
+			t.Fatalf("%s: error %v, want %d line errors and the stop", name, err, MaxErrors)
+		}
+		last := es[len(es)-1]
+		if !last.Stopped || last.Line != 2*MaxErrors+2 || !strings.Contains(last.Reason, "stopped reading") {
+			t.Errorf("%s: last entry %+v, want the stop on line %d", name, last, 2*MaxErrors+2)
+		}
 	}
 }

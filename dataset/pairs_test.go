@@ -1,7 +1,9 @@
 package dataset
 
 import (
+	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,6 +71,7 @@ func TestReadPairs(t *testing.T) {
 				`{"query": "query", "pos": ["query"], "neg": ["n"]}`,                 // 18: a value like a key is fine
 				`{"query": "q", "pos": ["p"], "\u0071uery": "r"}`,                    // 19: given twice, once escaped
 				`{"query": "q:{", "pos": ["a\":b", "c"], "x": {"y": 1, "z": [":"]}}`, // 20: colons and braces in strings and nested values
+				`{"query": "q", "pos": ["p"], "pos_ids": [1], "neg_ids": [2]}`,       // 21: two look-alikes: the first by name
 			}, "\n") + "\n",
 			errs: []wantErr{
 				{1, `has both "query" (FlagEmbedding) and "anchor" (sentence-transformers)`},
@@ -89,6 +92,7 @@ func TestReadPairs(t *testing.T) {
 				{16, `unknown key "Neg"`},
 				{17, `key "query" appears twice`},
 				{19, `key "query" appears twice`},
+				{21, `unknown key "neg_ids"`},
 			},
 		},
 	}
@@ -108,5 +112,20 @@ func TestReadPairs(t *testing.T) {
 				t.Errorf("pairs = %+v, want %+v", pairs, tt.want)
 			}
 		})
+	}
+}
+
+// TestReadPairsRefusesTextsTooLongToStore: a passage whose converted BEIR
+// line would pass the line limit is refused on its own line; a long one
+// that fits is not.
+func TestReadPairsRefusesTextsTooLongToStore(t *testing.T) {
+	fits := strings.Repeat("word ", MaxLineBytes/10)
+	swells := strings.Repeat("x\u2028", MaxLineBytes/5) // U+2028: 3 bytes here, 6 escaped
+	in := `{"query":"q","pos":[` + strconv.Quote(fits) + `]}` + "\n" +
+		`{"query":"r","pos":["p"],"neg":["n",` + "\"" + swells + "\"" + `]}` + "\n"
+	_, err := ReadPairs(strings.NewReader(in))
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Line != 2 || !strings.Contains(es[0].Reason, `"neg"[1] is too long: stored as a BEIR line`) {
+		t.Fatalf("error %v, want one on line 2 about \"neg\"[1]", err)
 	}
 }

@@ -62,13 +62,13 @@ func readQrels(r io.Reader, c *collector) ([]judgment, error) {
 		if !sawHeader {
 			sawHeader = true
 			if string(l.text) != qrelsHeader {
-				return c.addf(l.n, "expected header %q, got %q", qrelsHeader, l.text)
+				return c.addf(l.n, "expected header %q, got %q%s", qrelsHeader, l.text, trecHint(l.text))
 			}
 			return true
 		}
 		fields := bytes.Split(l.text, []byte("\t"))
 		if len(fields) != 3 {
-			return c.addf(l.n, "expected 3 tab-separated columns, got %d%s", len(fields), truncatedHint(l))
+			return c.addf(l.n, "expected 3 tab-separated columns, got %d%s%s", len(fields), trecHint(l.text), truncatedHint(l))
 		}
 		query, doc := string(fields[0]), string(fields[1])
 		if query == "" {
@@ -93,4 +93,13 @@ func readQrels(r io.Reader, c *collector) ([]judgment, error) {
 		return nil, fmt.Errorf("read qrels: %w", err)
 	}
 	return js, nil
+}
+
+// trecHint explains a line in TREC's qrels layout ("qid 0 docid rel",
+// four columns, often space-separated), the most common near-miss.
+func trecHint(text []byte) string {
+	if len(bytes.Fields(text)) != 4 {
+		return ""
+	}
+	return " (this looks like TREC qrels, \"query 0 doc grade\": BEIR's are query-id, corpus-id and score, tab-separated, after a header line; drop the second column)"
 }

@@ -32,6 +32,11 @@ func TestReadQrels(t *testing.T) {
 			errs: []wantErr{{1, `expected header "query-id\tcorpus-id\tscore", got "1\t2\t1"`}},
 		},
 		{
+			name: "TREC qrels are named as such",
+			in:   "1 0 31715818 1\n",
+			errs: []wantErr{{1, `got "1 0 31715818 1" (this looks like TREC qrels`}},
+		},
+		{
 			name: "bad rows",
 			in: header + strings.Join([]string{
 				"1\t2\t1",        // 2
@@ -50,7 +55,7 @@ func TestReadQrels(t *testing.T) {
 			errs: []wantErr{
 				{3, "expected 3 tab-separated columns, got 2"},
 				{4, "expected 3 tab-separated columns, got 1"},
-				{5, "expected 3 tab-separated columns, got 4"},
+				{5, "expected 3 tab-separated columns, got 4 (this looks like TREC qrels"},
 				{6, `score "1.0" is not an integer`},
 				{7, `score "high" is not an integer`},
 				{8, "empty query-id"},
