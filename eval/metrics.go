@@ -125,6 +125,18 @@ func MissingQueries(qrels Qrels, run Run) []string {
 	return missing
 }
 
+// Scored is how many queries Evaluate averages over given a run for each:
+// those with a relevant document.
+func (q Qrels) Scored() int {
+	n := 0
+	for _, rels := range q {
+		if numRelevant(rels) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 func numRelevant(rels map[string]int) int {
 	n := 0
 	for _, g := range rels {

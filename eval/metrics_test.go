@@ -198,6 +198,9 @@ func TestEvaluateQuerySelection(t *testing.T) {
 	if m := MissingQueries(qrels, run); !slices.Equal(m, []string{"missing"}) {
 		t.Errorf("MissingQueries = %v, want [missing]", m)
 	}
+	if n := qrels.Scored(); n != 3 {
+		t.Errorf("Scored = %d, want 3 (every query but norel)", n)
+	}
 }
 
 func TestEvaluateNothingEvaluated(t *testing.T) {

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -27,6 +28,11 @@ type Corpus struct {
 // NewCorpus indexes vecs[i] under ids[i]. vecs is kept, not copied: the
 // caller must not change it while the Corpus is in use.
 func NewCorpus(ids []string, vecs [][]float32) (*Corpus, error) {
+	if len(ids) == 0 {
+		// Datasets hold documents, so none here means DropZeroVectors took
+		// them all.
+		return nil, errors.New("no document to search: the encoder knows no token of any (every one embeds to zero)")
+	}
 	ix, err := eval.NewIndex(ids, vecs)
 	if err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"retune/eval"
@@ -55,5 +56,8 @@ func TestEvaluateCountsQueriesWithoutVector(t *testing.T) {
 	}
 	if got := m[eval.NDCG(10)]; got != 0.5 {
 		t.Fatalf("ndcg@10 %v, want 0.5 (q0 perfect, q1 without a vector 0)", got)
+	}
+	if _, err := NewCorpus(nil, nil); err == nil || !strings.Contains(err.Error(), "the encoder knows no token of any") {
+		t.Fatalf("a corpus left empty by unembeddable documents: %v, want the reason", err)
 	}
 }

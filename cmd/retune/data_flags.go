@@ -5,7 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"retune/dataset"
 	"retune/model"
@@ -48,6 +51,35 @@ func (d *dataFlags) check(fs *flag.FlagSet, splitFlags ...string) error {
 		}
 	}
 	return nil
+}
+
+// beirSplit checks that the BEIR folder has the split *name names (flag
+// --flagName) before anything loads. A missing split named on the command
+// line is a usage error listing the folder's splits; a missing default one
+// is dropped (*name = "") when optional, as a job drops a default test
+// split its dataset lacks, with a note on stderr.
+func (d *dataFlags) beirSplit(fs *flag.FlagSet, flagName string, name *string, optional bool) error {
+	if d.beir == "" || *name == "" {
+		return nil
+	}
+	qrels := filepath.Join(d.beir, "qrels")
+	if _, err := os.Stat(filepath.Join(qrels, *name+".tsv")); !errors.Is(err, iofs.ErrNotExist) {
+		return nil // there, or unreadable: loading says which
+	}
+	if _, err := os.Stat(qrels); err != nil {
+		return nil // no qrels folder at all: loading says so
+	}
+	if optional && !flagSet(fs, flagName) {
+		fmt.Fprintf(os.Stderr, "note: %s has no split %q (qrels/%s.tsv): no held-out metrics; --%s names another\n", d.beir, *name, *name, flagName)
+		*name = ""
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(qrels, "*.tsv"))
+	var have []string
+	for _, f := range files {
+		have = append(have, strings.TrimSuffix(filepath.Base(f), ".tsv"))
+	}
+	return usageError{fmt.Errorf("--%s %s: %s has no qrels/%s.tsv (its splits: %s)", flagName, *name, d.beir, *name, strings.Join(have, ", "))}
 }
 
 func flagSet(fs *flag.FlagSet, name string) (set bool) {

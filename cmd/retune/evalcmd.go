@@ -27,6 +27,9 @@ func runEval(ctx context.Context, args []string) error {
 	if err := df.check(fs, "split"); err != nil {
 		return err
 	}
+	if err := df.beirSplit(fs, "split", split, false); err != nil {
+		return err
+	}
 	if err := moveLegacyCaches(cacheDir.Get(), "", os.Stderr); err != nil {
 		return err
 	}
@@ -58,7 +61,7 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	summary := map[string]any{"encoder": enc.Name(), "head": *headDir, "queries": len(qrels), "metrics": m}
+	summary := map[string]any{"encoder": enc.Name(), "head": *headDir, "queries": qrels.Scored(), "metrics": m}
 	if df.pairs != "" {
 		summary["pairs"] = df.pairs // the whole file; --split applies to BEIR folders
 	} else {

@@ -272,3 +272,47 @@ func TestTrainPairsErrorsNameTheFile(t *testing.T) {
 		t.Fatalf("a failed run left --out behind: %v", serr)
 	}
 }
+
+// A BEIR folder without the default test split trains without held-out
+// metrics (as a job does); a split named on the command line must exist.
+func TestBEIRSplitChecks(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "qrels"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"train", "dev"} {
+		if err := os.WriteFile(filepath.Join(dir, "qrels", name+".tsv"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		args           []string
+		train, test    string // after the checks
+		wantUsageError string
+	}{
+		{nil, "train", "", ""},
+		{[]string{"--test-split", "dev"}, "train", "dev", ""},
+		{[]string{"--test-split", "test"}, "", "", "--test-split test: " + dir + " has no qrels/test.tsv (its splits: dev, train)"},
+		{[]string{"--split", "all"}, "", "", "--split all: " + dir + " has no qrels/all.tsv"},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("train", flag.ContinueOnError)
+		train, test := fs.String("split", "train", ""), fs.String("test-split", "test", "")
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		df := dataFlags{beir: dir}
+		err := df.beirSplit(fs, "split", train, false)
+		if err == nil {
+			err = df.beirSplit(fs, "test-split", test, true)
+		}
+		switch {
+		case tt.wantUsageError != "":
+			if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), tt.wantUsageError) {
+				t.Errorf("%q: %v, want a usage error containing %q", tt.args, err, tt.wantUsageError)
+			}
+		case err != nil || *train != tt.train || *test != tt.test:
+			t.Errorf("%q: splits %q/%q (%v), want %q/%q", tt.args, *train, *test, err, tt.train, tt.test)
+		}
+	}
+}

@@ -78,6 +78,12 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err := df.check(fs, "split", "test-split"); err != nil {
 		return err
 	}
+	if err := df.beirSplit(fs, "split", &cfg.TrainSplit, false); err != nil {
+		return err
+	}
+	if err := df.beirSplit(fs, "test-split", &cfg.TestSplit, true); err != nil {
+		return err
+	}
 	if *out == "" {
 		return usageError{errors.New("--out is required")}
 	}
