@@ -2,7 +2,8 @@
 # REST service bars on SciFact with the default encoder: job wall time with a
 # cold and a warm embedding cache (mined negatives), then top-10 search
 # latency at 50 concurrent requests over the SciFact collection while another
-# job trains, and the server's peak RSS. Loopback only; bounded in time.
+# job trains, then over a collection searched through that job's head, and
+# the server's peak RSS. Loopback only; bounded in time.
 # Needs `make setup` and the shared SciFact.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,4 +58,14 @@ echo "search while job $BG runs:"
 bin/retune bench search --url $URL --collection $COL --concurrency 50 --requests 3000 --k 10 --beir $BEIR
 echo "job $BG right after the searches: $(curl -sf $URL/v1/fine_tuning/jobs/$BG | sed -n 's/.*"status":"\([a-z_]*\)".*/\1/p') (must be running for the figure to count)"
 wait_job "$BG" || true
+# The same searches through a head: the collection embeds queries and
+# documents with the finished job's head.
+HEAD=$(curl -sf $URL/v1/fine_tuning/jobs/$BG | field '["head"]')
+HCOL=$(curl -sf -H 'Content-Type: application/json' -d "{\"model\":\"glove-100d\",\"dataset\":\"$DS\",\"head\":\"$HEAD\"}" \
+  $URL/v1/collections | field '["id"]')
+for _ in $(seq 600); do
+  [ "$(curl -sf $URL/v1/collections/$HCOL | field '["status"]')" = ready ] && break; sleep 0.1
+done
+echo "search through head $HEAD, no job running:"
+bin/retune bench search --url $URL --collection $HCOL --concurrency 50 --requests 3000 --k 10 --beir $BEIR
 echo "server peak RSS MB: $(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$PID/status)"
