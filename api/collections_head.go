@@ -17,14 +17,19 @@ func (s *Server) collectionHead(ctx context.Context, id string, enc *model.Encod
 	if !store.ValidID(store.PrefixHead, id) {
 		return nil, colBadRequest("head %q is not a head id (head-...)", id)
 	}
+	sum, err := enc.Checksum()
+	if err != nil {
+		return nil, err
+	}
+	// A head in the cache was checked against this encoder when it loaded,
+	// and leaves it when deleted: a search need not read the database.
+	if h, ok := s.heads.cached(id, enc.Name(), sum); ok {
+		return h, nil
+	}
 	row, err := s.store.GetHead(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, colNotFound("head %s not found", id)
 	}
-	if err != nil {
-		return nil, err
-	}
-	sum, err := enc.Checksum()
 	if err != nil {
 		return nil, err
 	}

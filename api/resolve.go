@@ -149,13 +149,12 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 	if err != nil {
 		return nil, err
 	}
+	if h, ok := hc.cached(id, encName, sum); ok {
+		return h, nil
+	}
 	hc.mu.Lock()
-	c, ok := hc.heads[id]
 	evictions := hc.evictions
 	hc.mu.Unlock()
-	if ok && c.encoder == encName && c.encoderSum == sum {
-		return c.head, nil
-	}
 	// Loaded without the lock: reading one head's files must not hold up
 	// the requests for heads already cached.
 	rec, err := st.GetHead(ctx, id)
@@ -182,12 +181,25 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 	if h.Config().DIn != enc.Dim() {
 		return nil, fmt.Errorf("%w: head %s takes %d dims, encoder %q outputs %d", errHeadMismatch, id, h.Config().DIn, encName, enc.Dim())
 	}
+	h.Freeze() // served heads never change
 	hc.mu.Lock()
 	if hc.evictions == evictions {
 		hc.heads[id] = cachedHead{head: h, encoder: encName, encoderSum: sum}
 	}
 	hc.mu.Unlock()
 	return h, nil
+}
+
+// cached returns head id when it is loaded and was checked against the
+// encoder encName with checksum sum (a deleted head is evicted first).
+func (hc *headCache) cached(id, encName, sum string) (*model.Head, bool) {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	c, ok := hc.heads[id]
+	if !ok || c.encoder != encName || c.encoderSum != sum {
+		return nil, false
+	}
+	return c.head, true
 }
 
 func (hc *headCache) evict(id string) {

@@ -87,7 +87,17 @@ type Head struct {
 	w      *mat.Dense // full form only
 	a, b   *mat.Dense // low-rank form only
 	bias   []float64  // nil when cfg.Bias is false
+	// w32 is the effective W in float32 once Freeze has run; nil while
+	// the parameters may still change (training).
+	w32 []float32
 }
+
+// Freeze declares that the parameters will not change again (a head
+// loaded to serve), so projections reuse one float32 copy of W instead of
+// building it per call: a copy of d_out×d_in values, and for the low-rank
+// form a matrix product. Call it before sharing the head; changing the
+// parameters after it is a bug.
+func (h *Head) Freeze() { h.w32 = h.buildWeight32() }
 
 // NewHead validates cfg and returns an initialised head: identity when
 // square (also in the low-rank form), a seeded semi-orthogonal matrix

@@ -111,6 +111,13 @@ func (h *Head) ProjectRows(dst, src []float32) {
 
 // weight32 is the effective W (d_out×d_in, row-major) in float32.
 func (h *Head) weight32() []float32 {
+	if h.w32 != nil {
+		return h.w32
+	}
+	return h.buildWeight32()
+}
+
+func (h *Head) buildWeight32() []float32 {
 	w := h.Weight().RawMatrix()
 	out := make([]float32, h.cfg.DOut*h.cfg.DIn)
 	for i := 0; i < h.cfg.DOut; i++ {

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -115,6 +116,30 @@ func TestHeadProjectBatchMatchesProject(t *testing.T) {
 						t.Fatalf("row %d dim %d: ProjectBatch %v, Project %v", i, j, batch[i][j], single[j])
 					}
 				}
+			}
+		})
+	}
+}
+
+// A frozen head projects exactly as before, from one float32 W reused by
+// every call.
+func TestHeadFreeze(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 17))
+	for _, tc := range headTestConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			h := headMust(t, tc.cfg)
+			headRandomizeParams(h, rng)
+			vs := [][]float32{headRandVec(rng, tc.cfg.DIn), headRandVec(rng, tc.cfg.DIn)}
+			before := h.ProjectBatch(vs)
+			h.Freeze()
+			after := h.ProjectBatch(vs)
+			for i := range before {
+				if !slices.Equal(before[i], after[i]) {
+					t.Fatalf("row %d: %v before Freeze, %v after", i, before[i], after[i])
+				}
+			}
+			if a, b := h.weight32(), h.weight32(); &a[0] != &b[0] {
+				t.Fatal("a frozen head builds W again per call")
 			}
 		})
 	}
