@@ -100,6 +100,23 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 	c.JSON(http.StatusOK, resp)
 }
 
+// stringArray decodes raw as a non-empty array of strings, null items
+// and other types failing it.
+func stringArray(raw json.RawMessage) ([]string, bool) {
+	var ps []*string
+	if json.Unmarshal(raw, &ps) != nil || len(ps) == 0 {
+		return nil, false
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		if p == nil {
+			return nil, false
+		}
+		out[i] = *p
+	}
+	return out, true
+}
+
 // parseInput accepts a string or an array of strings and checks each text,
 // so a user error is a 400 naming the offending index, never a 500.
 func parseInput(raw json.RawMessage) ([]string, string) {
@@ -116,6 +133,12 @@ func parseInput(raw json.RawMessage) ([]string, string) {
 		}
 		texts = []string{one}
 	case '[':
+		// One pass for the usual array of strings (pointers, so a null item
+		// shows); anything else is diagnosed item by item below.
+		if ps, ok := stringArray(raw); ok {
+			texts = ps
+			break
+		}
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
 			return nil, "field \"input\": " + err.Error()
