@@ -99,7 +99,13 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 			s.log.Error("remove documents of an uncreated collection", "collection", col.ID, "err", rmErr.Error())
 		}
 		if errors.Is(err, store.ErrNotFound) { // the head or dataset was deleted meanwhile
-			return store.Collection{}, colNotFound("%v", err)
+			what, id := "dataset", col.DatasetID
+			if col.HeadID != "" {
+				if _, gerr := s.store.GetHead(ctx, col.HeadID); errors.Is(gerr, store.ErrNotFound) {
+					what, id = "head", col.HeadID
+				}
+			}
+			return store.Collection{}, colNotFound("%s %s not found (deleted while the collection was being created)", what, id)
 		}
 		return store.Collection{}, err
 	}

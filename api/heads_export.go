@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -77,6 +78,12 @@ func (s *Server) exportHead(c *gin.Context) {
 	if errors.Is(err, model.ErrHeadEncoderChanged) {
 		abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v", h.Encoder, id, err))
 		return
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, gerr := s.store.GetHead(ctx, id); errors.Is(gerr, store.ErrNotFound) {
+			notFound(c, fmt.Sprintf("head %s not found (deleted during the export)", id))
+			return
+		}
 	}
 	if err != nil {
 		s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))

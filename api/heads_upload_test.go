@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"retune/model"
@@ -184,5 +185,36 @@ func TestBiasHeadKeepsUnembeddableTextsZero(t *testing.T) {
 	}
 	if fmt.Sprint(e.Unembeddable) != "[1]" || slices.ContainsFunc(e.Data[1].Embedding, func(x float64) bool { return x != 0 }) {
 		t.Fatalf("unembeddable %v, embedding of \"2019\" %v: want it named and zero, not the bias", e.Unembeddable, e.Data[1].Embedding[:3])
+	}
+}
+
+// A head deleted while a request loads it is a 404 to that request, like
+// to any request after the delete, never a 500.
+func TestHeadDeletedWhileLoading(t *testing.T) {
+	cfg := jobsConfig(t)
+	js := startJobsServer(t, cfg, false)
+	sum, err := glove(t, cfg).Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hj, w, _ := headFiles(t, "glove-100d", sum, nil)
+	for range 50 {
+		ct, body := multipartBody(t, formPart{"head", "head.json", hj}, formPart{"weights", "weights.bin", w})
+		up := mustJSON[struct{ ID, Model string }](t, js.do("POST", "/v1/heads", ct, body), http.StatusCreated)
+		var wg sync.WaitGroup
+		statuses := make([]int, 3)
+		wg.Go(func() { statuses[0] = js.do("DELETE", "/v1/heads/"+up.ID, "", nil).Status })
+		wg.Go(func() {
+			statuses[1] = js.json("POST", "/v1/embeddings", `{"model":"`+up.Model+`","input":"the dog runs"}`).Status
+		})
+		wg.Go(func() {
+			statuses[2] = js.json("POST", "/v1/collections",
+				`{"model":"glove-100d","head":"`+up.ID+`","documents":[{"id":"a","text":"the dog runs"}]}`).Status
+		})
+		wg.Wait()
+		// The delete is a 409 when the collection was created first.
+		if (statuses[0] != 200 && statuses[0] != 409) || slices.Contains(statuses[1:], 500) {
+			t.Fatalf("delete %d, embeddings %d, collection %d: want 200 or 409 and no 500", statuses[0], statuses[1], statuses[2])
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strings"
 	"sync"
@@ -173,6 +174,14 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 	}
 	h, meta, err := model.LoadHead(dir)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// Deleted between the row and the files: a 404 like any
+			// request after the delete. Files missing under a live row
+			// are damage, and stay a 500.
+			if _, gerr := st.GetHead(ctx, id); errors.Is(gerr, store.ErrNotFound) {
+				return nil, &modelNotFoundError{name, "no head " + id}
+			}
+		}
 		return nil, fmt.Errorf("load head %s: %w", id, err)
 	}
 	if err := model.VerifyEncoder(meta, sum); err != nil {
