@@ -194,18 +194,19 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 		vecs = head.ProjectBatch(vecs)
 		meta.DocHead = col.HeadID
 	}
+	// Documents with a zero vector stay in the collection for BM25; the
+	// index leaves them out of dense ranking, which has no cosine for them.
 	keep, zero, zeroIDs := train.NonZeroRows(ids, vecs)
 	if len(keep) == 0 {
 		return colBadRequest("no document has a vector: the encoder knows no token of any of them")
 	}
 	if zero > 0 {
-		ids, texts, vecs = train.PickRows(ids, keep), train.PickRows(texts, keep), train.PickRows(vecs, keep)
 		left := unembeddableDocs{Docs: zero, DocIDs: zeroIDs}
 		raw, _ := json.Marshal(left) // ints and strings: cannot fail
 		if err := s.store.SetCollectionUnembeddable(ctx, col.ID, raw); err != nil {
 			return err
 		}
-		s.log.Warn("documents left out of a collection: no vector", "collection", col.ID, "docs", left.Docs, "first", left.DocIDs)
+		s.log.Warn("documents left out of dense search: no vector", "collection", col.ID, "docs", left.Docs, "first", left.DocIDs)
 	}
 	ix, err := index.NewCollection(ids, texts, vecs)
 	if err != nil {
@@ -288,10 +289,10 @@ func (s *Server) embedDocuments(ctx context.Context, col store.Collection, enc *
 	return vecs, nil
 }
 
-// unembeddableDocs are the documents a collection left out because the
-// encoder (or the head) gave them an all-zero vector, e.g. text with no word
-// GloVe knows: cosine similarity cannot rank them, and one of them must not
-// fail a whole corpus.
+// unembeddableDocs are the documents a collection left out of dense
+// ranking because the encoder (or the head) gave them an all-zero vector,
+// e.g. text with no word GloVe knows: cosine similarity cannot rank them,
+// BM25 can, and one of them must not fail a whole corpus.
 type unembeddableDocs struct {
 	Docs   int      `json:"docs"`
 	DocIDs []string `json:"doc_ids"` // the first ten

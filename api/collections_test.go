@@ -155,21 +155,26 @@ func TestCollectionCreateErrors(t *testing.T) {
 }
 
 // TestCollectionUnembeddableDocuments: a document no encoder word matches
-// has a zero embedding, which cosine cannot rank. It is left out and named
-// on the collection rather than failing the rest; a collection of nothing
-// but such documents fails with a message saying so, and search says so
-// instead of serving an empty index.
+// has a zero embedding, which cosine cannot rank. It is left out of dense
+// search and named on the collection rather than failing the rest, and
+// BM25 still finds it; a collection of nothing but such documents fails
+// with a message saying so, and search says so instead of serving an
+// empty index.
 func TestCollectionUnembeddableDocuments(t *testing.T) {
 	ls := startServer(t, collectionConfig(t))
 	docs := append(testDocs[:2:2], [2]string{"junk", "qqqzzzxx"})
 	col := ls.createCollection(`{"model":"glove-100d","documents":` + documentsJSON(docs) + `}`)
 	ready := ls.waitStatus(col.ID, "ready")
-	if ready.Docs != 2 || ready.Unembeddable == nil || ready.Unembeddable.Docs != 1 || !slices.Equal(ready.Unembeddable.DocIDs, []string{"junk"}) {
+	if ready.Docs != 3 || ready.Unembeddable == nil || ready.Unembeddable.Docs != 1 || !slices.Equal(ready.Unembeddable.DocIDs, []string{"junk"}) {
 		t.Fatalf("collection %+v, unembeddable %+v", ready, ready.Unembeddable)
 	}
 	res := mustJSON[searchJSON](t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"cats","k":10}`), http.StatusOK)
 	if len(res.Data) != 1 || len(res.Data[0].Hits) != 2 {
-		t.Fatalf("search over the two indexed documents: %+v", res.Data)
+		t.Fatalf("dense search over the two embeddable documents: %+v", res.Data)
+	}
+	res = mustJSON[searchJSON](t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"qqqzzzxx","k":10,"mode":"bm25"}`), http.StatusOK)
+	if len(res.Data[0].Hits) != 1 || res.Data[0].Hits[0].ID != "junk" {
+		t.Fatalf("BM25 search for the unembeddable document: %+v", res.Data)
 	}
 
 	col = ls.createCollection(`{"model":"glove-100d","documents":` + documentsJSON([][2]string{{"junk", "qqqzzzxx"}, {"year", "2019"}}) + `}`)

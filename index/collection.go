@@ -32,8 +32,11 @@ type Collection struct {
 // NewCollection builds a collection of len(ids) documents. ids must be
 // non-empty and unique, texts valid UTF-8 (they are stored as JSON and
 // returned in API responses), and vecs all of one non-zero dimension with
-// finite values and non-zero norm. opts configure the BM25 index and are
-// persisted by Save. Inputs are copied; the caller may reuse them.
+// finite values. A zero vector (a text the encoder knows no token of) has
+// no cosine to rank by: its document is left out of dense search, and
+// BM25 (alone, or hybrid's lexical half) still finds it; at least one
+// vector must be non-zero. opts configure the BM25 index and are persisted
+// by Save. Inputs are copied; the caller may reuse them.
 func NewCollection(ids, texts []string, vecs [][]float32, opts ...BM25Option) (*Collection, error) {
 	if len(vecs) != len(ids) {
 		return nil, fmt.Errorf("index: NewCollection: %d ids but %d vectors", len(ids), len(vecs))
@@ -67,13 +70,24 @@ func newCollection(ids, texts []string, flat []float32, dim int, opts []BM25Opti
 			return nil, fmt.Errorf("text %d (id %q) is not valid UTF-8", i, ids[i])
 		}
 	}
-	rows := make([][]float32, len(ids))
-	for i := range rows {
-		rows[i] = flat[i*dim : (i+1)*dim : (i+1)*dim]
+	if dim == 0 && len(ids) > 0 {
+		return nil, fmt.Errorf("the vectors are empty")
 	}
-	// eval.NewIndex validates ids (non-empty, unique) and vectors (finite,
-	// non-zero) and keeps its own normalised copy.
-	dense, err := eval.NewIndex(ids, rows)
+	// The dense index holds the rows with a direction; eval.NewIndex
+	// validates their ids (non-empty) and values (finite) and keeps its own
+	// normalised copy. NewBM25 checks every id is non-empty and unique.
+	var denseIDs []string
+	var rows [][]float32
+	for i := range ids {
+		row := flat[i*dim : (i+1)*dim : (i+1)*dim]
+		if slices.ContainsFunc(row, func(x float32) bool { return x != 0 }) {
+			denseIDs, rows = append(denseIDs, ids[i]), append(rows, row)
+		}
+	}
+	if len(ids) > 0 && len(rows) == 0 {
+		return nil, fmt.Errorf("every one of the %d vectors is zero: no document can be ranked by cosine", len(ids))
+	}
+	dense, err := eval.NewIndex(denseIDs, rows)
 	if err != nil {
 		return nil, err
 	}

@@ -222,6 +222,53 @@ func TestCollectionHybridZeroVectorIsLexical(t *testing.T) {
 	}
 }
 
+// A document whose vector is zero (no token the encoder knows) is left
+// out of dense ranking but found by BM25, alone and in hybrid, also after
+// a save and load.
+func TestCollectionZeroVectorDocumentIsLexicalOnly(t *testing.T) {
+	c, err := NewCollection([]string{"a", "n", "z"}, []string{"apple banana", "2019 report", "cherry date"},
+		[][]float32{{1, 0}, {0, 0}, {0, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := c.Save(t.Context(), dir); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadCollection(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*Collection{"built": c, "loaded": loaded} {
+		res, err := c.SearchBatch([]Query{
+			{Vec: []float32{1, 0.1}, K: 10, Mode: ModeDense},
+			{Text: "2019", K: 10, Mode: ModeBM25},
+			{Text: "2019", Vec: []float32{1, 0.1}, K: 10, Mode: ModeHybrid, Fusion: FusionRRF},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := func(hs []Hit) (out []string) {
+			for _, h := range hs {
+				out = append(out, h.ID)
+			}
+			return out
+		}
+		if got := ids(res[0]); !slices.Equal(got, []string{"a", "z"}) {
+			t.Errorf("%s: dense hits %v, want a, z", name, got)
+		}
+		if got := ids(res[1]); !slices.Equal(got, []string{"n"}) || res[1][0].Text != "2019 report" {
+			t.Errorf("%s: BM25 hits %+v, want n", name, res[1])
+		}
+		if got := ids(res[2]); !slices.Contains(got, "n") || len(got) != 3 {
+			t.Errorf("%s: hybrid hits %v, want all three with n from BM25", name, got)
+		}
+		if c.Len() != 3 {
+			t.Errorf("%s: Len %d, want 3", name, c.Len())
+		}
+	}
+}
+
 func TestCollectionSearchValidation(t *testing.T) {
 	c := smallCollection(t)
 	vec := []float32{1, 0}
@@ -401,7 +448,7 @@ func TestNewCollectionErrors(t *testing.T) {
 		{"empty vectors", []string{"a"}, []string{"x"}, [][]float32{{}}, "empty"},
 		{"duplicate id", []string{"a", "a"}, []string{"x", "y"}, [][]float32{{1}, {1}}, "duplicate id"},
 		{"NaN vector", []string{"a"}, []string{"x"}, [][]float32{{float32(math.NaN())}}, "non-finite"},
-		{"zero vector", []string{"a"}, []string{"x"}, [][]float32{{0, 0}}, "zero norm"},
+		{"only zero vectors", []string{"a", "b"}, []string{"x", "y"}, [][]float32{{0, 0}, {0, 0}}, "every one of the 2 vectors is zero"},
 		{"invalid UTF-8", []string{"a"}, []string{"ok \xff"}, [][]float32{{1}}, "UTF-8"},
 	}
 	for _, tt := range tests {
