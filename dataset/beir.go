@@ -1,8 +1,10 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,6 +131,11 @@ func readFile(dir, name string, read func(io.Reader) error) error {
 	path := filepath.Join(dir, filepath.FromSlash(name))
 	f, err := os.Open(path)
 	if err != nil {
+		for _, ext := range []string{".gz", ".zip", ".zst", ".xz", ".bz2"} {
+			if _, serr := os.Stat(path + ext); serr == nil && errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("dataset: load BEIR: %w (there is a %s: decompress it first)", err, filepath.Base(path+ext))
+			}
+		}
 		return fmt.Errorf("dataset: load BEIR: %w", err)
 	}
 	defer f.Close()

@@ -230,6 +230,10 @@ func TestLoadBEIRMissingFiles(t *testing.T) {
 	if _, err := LoadBEIR(filepath.Join(dir, "absent"), "test"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing dir: err = %v, want fs.ErrNotExist", err)
 	}
+	gz := writeBEIR(t, map[string]string{"corpus.jsonl.gz": "\x1f\x8b", "queries.jsonl": tinyQueries, "qrels/test.tsv": "query-id\tcorpus-id\tscore\n"})
+	if _, err := LoadBEIR(gz, "test"); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "there is a corpus.jsonl.gz: decompress it first") {
+		t.Errorf("compressed corpus only: err = %v, want the .gz named", err)
+	}
 }
 
 func TestHandBuiltBEIR(t *testing.T) {

@@ -38,14 +38,20 @@ var compressedMagic = []struct {
 	{"xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0}}, {"bzip2", []byte("BZh")},
 }
 
+// compressedFormat names the format whose magic text starts with, when
+// the rest of the line is binary too: not UTF-8, or holding control bytes
+// no text line has (a zip header is ASCII up to its first 0x80 byte, and
+// may end its first "line" before one).
 func compressedFormat(text []byte) string {
 	for _, m := range compressedMagic {
-		if bytes.HasPrefix(text, m.magic) && !utf8.Valid(text) {
+		if bytes.HasPrefix(text, m.magic) && (!utf8.Valid(text) || bytes.ContainsFunc(text, isControlByte)) {
 			return m.format
 		}
 	}
 	return ""
 }
+
+func isControlByte(r rune) bool { return r < 0x20 && r != '\t' && r != '\r' }
 
 // compressedReason is the error for a line.compressed file.
 func compressedReason(format string) string {
@@ -162,9 +168,13 @@ func eachLine(r io.Reader, max int, fn func(l line) bool) error {
 	}
 }
 
+// hint is text a message appends for the reader's sake; collector.addf
+// clips string arguments (user values) but never a hint.
+type hint string
+
 // truncatedHint is appended to a parse error on an unterminated last line:
 // that combination nearly always means the file was cut off mid-write.
-func truncatedHint(l line) string {
+func truncatedHint(l line) hint {
 	if l.unterminated {
 		return " (last line has no newline: file truncated?)"
 	}

@@ -152,6 +152,11 @@ func TestCompressedFilesAreNamed(t *testing.T) {
 			t.Errorf("%s: %v, want one error naming gzip", name, err)
 		}
 	}
+	// A zip header can be ASCII up to a newline: its control bytes tell.
+	if _, err := ReadCorpus(strings.NewReader("PK\x03\x04\x14\x00\x00\x00\x08\x00\n{}\n")); err == nil ||
+		!strings.Contains(err.Error(), "the file is zip-compressed") {
+		t.Errorf("a zip whose first line is ASCII: %v, want it named", err)
+	}
 	// Text that merely starts with such bytes' printable part is text.
 	if _, err := ReadQrels(strings.NewReader("BZh\tcorpus-id\tscore\n")); err == nil || strings.Contains(err.Error(), "compressed") {
 		t.Errorf("a text line starting BZh: %v, want a header error", err)

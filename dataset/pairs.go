@@ -238,7 +238,7 @@ func tooLongToStore(label, text string) string {
 		return fmt.Sprintf("%s: %v", label, err)
 	}
 	if n := buf.Len() + storedLineOverhead; n > MaxLineBytes {
-		return fmt.Sprintf("%s is too long: stored as a BEIR line it takes about %d bytes, over the %d-byte line limit", label, n, MaxLineBytes)
+		return fmt.Sprintf("%s is too long to store: a %d-byte BEIR line, over the 16 MiB limit", label, n)
 	}
 	return ""
 }

@@ -125,7 +125,7 @@ func TestReadPairsRefusesTextsTooLongToStore(t *testing.T) {
 		`{"query":"r","pos":["p"],"neg":["n",` + "\"" + swells + "\"" + `]}` + "\n"
 	_, err := ReadPairs(strings.NewReader(in))
 	var es Errors
-	if !errors.As(err, &es) || len(es) != 1 || es[0].Line != 2 || !strings.Contains(es[0].Reason, `"neg"[1] is too long: stored as a BEIR line`) {
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Line != 2 || !strings.Contains(es[0].Reason, `"neg"[1] is too long to store: a `) {
 		t.Fatalf("error %v, want one on line 2 about \"neg\"[1]", err)
 	}
 }

@@ -97,7 +97,7 @@ func readQrels(r io.Reader, c *collector) ([]judgment, error) {
 
 // trecHint explains a line in TREC's qrels layout ("qid 0 docid rel",
 // four columns, often space-separated), the most common near-miss.
-func trecHint(text []byte) string {
+func trecHint(text []byte) hint {
 	if len(bytes.Fields(text)) != 4 {
 		return ""
 	}

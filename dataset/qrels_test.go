@@ -55,7 +55,7 @@ func TestReadQrels(t *testing.T) {
 			errs: []wantErr{
 				{3, "expected 3 tab-separated columns, got 2"},
 				{4, "expected 3 tab-separated columns, got 1"},
-				{5, "expected 3 tab-separated columns, got 4 (this looks like TREC qrels"},
+				{5, "expected 3 tab-separated columns, got 4 (this looks like TREC qrels, \"query 0 doc grade\": BEIR's are query-id, corpus-id and score, tab-separated, after a header line; drop the second column)"},
 				{6, `score "1.0" is not an integer`},
 				{7, `score "high" is not an integer`},
 				{8, "empty query-id"},

@@ -190,7 +190,8 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	}
 	summary := map[string]any{
 		"encoder": enc.Name(), "head": *out, "test_split": cfg.TestSplit, "test_queries": res.TestQueries,
-		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun, "dev_base": pick(res.Training.DevBase), "dev_best": pick(res.Training.DevBest),
+		"best_epoch": res.Training.BestEpoch, "epochs_run": res.Training.EpochsRun, "stopped_early": res.Training.StoppedEarly,
+		"dev_base": pick(res.Training.DevBase), "dev_best": pick(res.Training.DevBest),
 		"epoch_seconds": res.Training.EpochSeconds, "timings_s": res.TimingsS,
 		"cache_hits": res.CacheHits, "cache_misses": res.CacheMisses,
 	}
