@@ -83,7 +83,7 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		case errors.Is(err, io.EOF):
 			badRequest(c, "request body is empty: send a JSON object")
 		default:
-			msg, param := describeJSONError(err, reflect.TypeOf(dst))
+			msg, param := describeJSONError(err, body, reflect.TypeOf(dst))
 			badRequestParam(c, param, "invalid JSON body: "+msg)
 		}
 		return false
@@ -120,7 +120,7 @@ func invalidUTF8At(b []byte) int {
 // of embedded Go structs into the path) and JSON type names, not Go's.
 // param is the offending field's path when there is one (the error's
 // "param").
-func describeJSONError(err error, dst reflect.Type) (msg, param string) {
+func describeJSONError(err error, body []byte, dst reflect.Type) (msg, param string) {
 	var ute *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -129,7 +129,12 @@ func describeJSONError(err error, dst reflect.Type) (msg, param string) {
 		if ute.Field == "" {
 			return fmt.Sprintf("the body must be %s, not %s", want, ute.Value), ""
 		}
-		path := jsonPath(dst, ute.Field)
+		// The value's own path, array indexes included ("queries[1]");
+		// encoding/json's Field names struct fields only.
+		path := jsontype.PathAt(body, ute.Offset)
+		if path == "" {
+			path = jsonPath(dst, ute.Field)
+		}
 		return fmt.Sprintf("field %q must be %s, not %s", path, want, ute.Value), path
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d: %v", se.Offset, err), ""

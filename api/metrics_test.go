@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMetrics(t *testing.T) {
@@ -15,7 +16,15 @@ func TestMetrics(t *testing.T) {
 	ls.do("GET", "/v1/collections/col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil)
 	ls.do("GET", "/v1/nothing", "", nil)
 
-	r := ls.do("GET", "/metrics", "", nil)
+	// The indexing gauge drops just after the collection shows ready
+	// (its worker returns then): wait for it rather than race it.
+	var r response
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r = ls.do("GET", "/metrics", "", nil)
+		if strings.Contains(string(r.Body), "retune_collections_indexing 0") || time.Now().After(deadline) {
+			break
+		}
+	}
 	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("metrics: %d %s", r.Status, r.Header.Get("Content-Type"))
 	}
