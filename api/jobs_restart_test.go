@@ -117,36 +117,52 @@ func eventTypes(evs []eventJSON) []string {
 	return out
 }
 
-// TestCrashLoopingJobIsNotResumedForever: a job interrupted maxJobAttempts
-// (20) times is failed at the next start instead of being resumed again.
+// TestCrashLoopingJobIsNotResumedForever: a job found running at a start
+// (the server crashed) for the maxJobCrashes-th (20th) time is failed
+// instead of being resumed again, while any number of graceful restarts
+// (running back to queued) counts for nothing.
 func TestCrashLoopingJobIsNotResumedForever(t *testing.T) {
 	cfg := jobsConfig(t)
-	js := startJobsServer(t, cfg, false) // no workers: the job stays queued
+	js := startJobsServer(t, cfg, false) // no workers: the jobs stay queued
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
-	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
+	restarted := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
+	looping := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
 	js.stop()
 
-	// 20 starts, each cut short: the state a crash loop leaves.
-	st, err := store.Open(context.Background(), cfg.DataDir)
+	ctx := context.Background()
+	st, err := store.Open(ctx, cfg.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 20 {
-		if i > 0 {
-			if err := st.SetJobStatus(context.Background(), job.ID, []string{store.JobRunning}, store.JobQueued, ""); err != nil {
-				t.Fatal(err)
-			}
+	run := func(id string) {
+		if err := st.SetJobStatus(ctx, id, []string{store.JobQueued}, store.JobRunning, ""); err != nil {
+			t.Fatal(err)
 		}
-		if err := st.SetJobStatus(context.Background(), job.ID, []string{store.JobQueued}, store.JobRunning, ""); err != nil {
+	}
+	// 30 starts each ended by a graceful shutdown, then a crash.
+	for range 30 {
+		run(restarted.ID)
+		if err := st.SetJobStatus(ctx, restarted.ID, []string{store.JobRunning}, store.JobQueued, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(restarted.ID)
+	// 19 crashes, each start crashing at once; the 20th is the next start.
+	run(looping.ID)
+	for range 19 {
+		if _, err := st.CountJobCrash(ctx, looping.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
 	st.Close()
 
 	js.open(true)
-	got := js.waitFinished(job.ID)
-	if got.Status != "failed" || got.Attempts != 20 || got.Error == nil || !strings.Contains(got.Error.Message, "interrupted 20 times") {
+	if got := js.waitFinished(looping.ID); got.Status != "failed" || got.Error == nil ||
+		!strings.Contains(got.Error.Message, "interrupted 20 times by server crashes") {
 		t.Fatalf("crash-looping job after restart: %+v", got)
+	}
+	if got := js.waitFinished(restarted.ID); got.Status != "succeeded" || got.Attempts != 32 {
+		t.Fatalf("job restarted 30 times and crashed once: %+v, want it resumed to success on its 32nd start", got)
 	}
 }
 

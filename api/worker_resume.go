@@ -11,13 +11,13 @@ import (
 	"retune/store"
 )
 
-// maxJobAttempts bounds how often a job is started. A job that brings the
-// server down (say, runs it out of memory) would otherwise be resumed, and
-// bring it down again, on every restart. It is checked only for a job a
-// start finds running, i.e. after a crash (a graceful shutdown requeues
-// its jobs); a resume keeps the progress made, so only a crash loop or an
-// implausible number of restarts reaches it.
-const maxJobAttempts = 20
+// maxJobCrashes bounds how often a job is resumed after a crash. A job
+// that brings the server down (say, runs it out of memory) would otherwise
+// be resumed, and bring it down again, on every restart. Only the starts
+// that find the job still running count (store.CountJobCrash): a graceful
+// shutdown requeues its jobs, so routine restarts during a long job never
+// use the allowance up.
+const maxJobCrashes = 20
 
 // requeueUnfinished puts the jobs a crash or Close interrupted back in the
 // queue, oldest first. Running jobs go back to queued (their work
@@ -29,18 +29,28 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 		return err
 	}
 	for _, j := range jobs {
+		why := "interrupted by a server restart; queued to resume"
 		switch {
 		case j.Status == store.JobRunning && j.CancelRequested:
 			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobCancelled})
 			continue
-		case j.Status == store.JobRunning && j.Attempts >= maxJobAttempts:
-			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobFailed, Error: fmt.Sprintf(
-				"interrupted %d times by server crashes or restarts, so not resumed again: if the server crashed, check its log and memory; then create the job anew",
-				j.Attempts)})
-			continue
-		case j.Status == store.JobRunning || j.Status == store.JobValidating:
+		case j.Status == store.JobRunning:
+			crashes, err := s.store.CountJobCrash(ctx, j.ID)
+			if err != nil {
+				return fmt.Errorf("requeue job %s: %w", j.ID, err)
+			}
+			if crashes >= maxJobCrashes {
+				s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobFailed, Error: fmt.Sprintf(
+					"interrupted %d times by server crashes, so not resumed again: check the server's log and memory; then create the job anew",
+					crashes)})
+				continue
+			}
+			why = fmt.Sprintf("the server stopped without shutting down (crash %d of the %d a job is resumed after); queued to resume", crashes, maxJobCrashes-1)
+		}
+		switch j.Status {
+		case store.JobRunning, store.JobValidating:
 			if _, err := s.transitionJob(ctx, j.ID, store.JobTransition{From: []string{j.Status}, To: store.JobQueued},
-				statusData{Status: store.JobQueued}, "interrupted by a server restart; queued to resume"); err != nil {
+				statusData{Status: store.JobQueued}, why); err != nil {
 				return fmt.Errorf("requeue job %s: %w", j.ID, err)
 			}
 		}

@@ -83,7 +83,7 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 		s.endJob(poolCtx, id, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
 	case poolCtx.Err() != nil:
 		// Back to queued: the next start resumes it without counting this
-		// stop among the crashes that give up on a job (maxJobAttempts),
+		// stop among the crashes that give up on a job (maxJobCrashes),
 		// so routine restarts during a long job do not use them up.
 		// A cancel requested meanwhile is honoured instead.
 		_, err := s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobRunning}, To: store.JobQueued, UnlessCancelRequested: true},

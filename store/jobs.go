@@ -43,6 +43,7 @@ type Job struct {
 	Error           string          `json:"error,omitempty"`
 	HeadID          string          `json:"head_id,omitempty"`
 	Attempts        int             `json:"attempts"` // times the job entered running
+	Crashes         int             `json:"crashes"`  // times a start found it running (CountJobCrash)
 	CreatedAt       time.Time       `json:"created_at"`
 	StartedAt       *time.Time      `json:"started_at,omitempty"` // first time running
 	FinishedAt      *time.Time      `json:"finished_at,omitempty"`
@@ -50,7 +51,7 @@ type Job struct {
 }
 
 const jobCols = `id, dataset_id, encoder, status, stage, stage_progress, config, result, error,
-	head_id, attempts, cancel_requested, created_at, started_at, finished_at`
+	head_id, attempts, crashes, cancel_requested, created_at, started_at, finished_at`
 
 // CreateJob inserts j. An empty ID gets a new "ftjob-" id, an empty Status
 // becomes validating (the only other allowed initial status is queued), a
@@ -307,6 +308,23 @@ func (s *Store) RequestCancel(ctx context.Context, id string, cancelled *Event) 
 	return j, nil
 }
 
+// CountJobCrash records that a start found job id still running, i.e.
+// that the server stopped without a shutdown, and returns how many times
+// that has happened to the job. A graceful shutdown requeues its jobs, so
+// routine restarts are not counted.
+func (s *Store) CountJobCrash(ctx context.Context, id string) (int, error) {
+	var n int
+	err := s.w.QueryRowContext(ctx, `UPDATE jobs SET crashes = crashes + 1 WHERE id = ? AND status = ? RETURNING crashes`,
+		id, JobRunning).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("count crash of job %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count crash of job %s: %w", id, err)
+	}
+	return n, nil
+}
+
 func scanJob(r rowScanner) (Job, error) {
 	var (
 		j                 Job
@@ -316,7 +334,7 @@ func scanJob(r rowScanner) (Job, error) {
 		cancelRequested   int
 	)
 	if err := r.Scan(&j.ID, &j.DatasetID, &j.Encoder, &j.Status, &j.Stage, &j.StageProgress,
-		&config, &result, &j.Error, &j.HeadID, &j.Attempts, &cancelRequested,
+		&config, &result, &j.Error, &j.HeadID, &j.Attempts, &j.Crashes, &cancelRequested,
 		&at, &started, &finished); err != nil {
 		return Job{}, err
 	}

@@ -116,6 +116,9 @@ var migrations = []migration{
 	{4, "documents a collection left out for having no vector", []string{
 		`ALTER TABLE collections ADD COLUMN unembeddable TEXT`,
 	}},
+	{5, "crashes a job survived, apart from its attempts", []string{
+		`ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0`,
+	}},
 }
 
 // SchemaVersion is the schema version this build migrates databases to.
