@@ -44,6 +44,7 @@ func abortParam(c *gin.Context, status int, code, param, msg string) {
 	if param != "" {
 		body.Error.Param = &param
 	}
+	c.Set(ctxErrorMsg, msg)
 	c.AbortWithStatusJSON(status, body)
 }
 

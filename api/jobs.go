@@ -160,9 +160,11 @@ func (s *Server) cancelJob(c *gin.Context) {
 	bg := context.WithoutCancel(ctx)
 	switch job.Status {
 	case store.JobCancelled: // its final event was stored with the status
+		s.log.Info("job cancelled before it started", "job", id)
 		s.dropJobFiles(id)
 		s.hub.notify(id)
 	case store.JobRunning:
+		s.log.Info("job cancellation requested", "job", id)
 		s.appendEvent(bg, id, store.LevelInfo, evMessage, "cancellation requested", nil)
 		s.pool.cancel(id)
 		if job, err = s.awaitJobEnd(ctx, id, cancelWait); err != nil {

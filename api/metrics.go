@@ -94,7 +94,7 @@ func (m *serverMetrics) middleware() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		labels := []string{route, metricMethod(c.Request.Method), strconv.Itoa(c.Writer.Status())}
+		labels := []string{route, metricMethod(c.Request.Method), strconv.Itoa(finalStatus(c))}
 		m.requests.WithLabelValues(labels...).Inc()
 		m.duration.WithLabelValues(labels...).Observe(time.Since(start).Seconds())
 	}

@@ -1,23 +1,69 @@
 package api
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 )
 
-// accessLog writes one structured line per request.
+// Context keys the middleware shares.
+const (
+	ctxRequestID = "retune.request_id"
+	ctxErrorMsg  = "retune.error" // the message of an error response (abortParam)
+)
+
+// requestIDPattern is what a client's X-Request-Id must look like to be
+// kept (and logged as sent); anything else is replaced.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// requestID gives every request an id: the client's X-Request-Id when it
+// is a plain token, else a fresh one. It is sent back in X-Request-Id and
+// logged, so a client's report can be found in the server's log.
+func requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !requestIDPattern.MatchString(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+// clientClosed is the status recorded for a request whose client went
+// away before any response was written (nginx's 499): counted as a 200,
+// an abandoned upload would look like a success on a dashboard.
+const clientClosed = 499
+
+// finalStatus is the status a request ended with, for the log and metrics.
+func finalStatus(c *gin.Context) int {
+	if !c.Writer.Written() && c.Request.Context().Err() != nil {
+		return clientClosed
+	}
+	return c.Writer.Status()
+}
+
+// accessLog writes one structured line per request, with its id and, for
+// an error response, its message.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		log.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
-			"status", c.Writer.Status(), "ms", float64(time.Since(start).Microseconds())/1000)
+		attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", finalStatus(c),
+			"ms", float64(time.Since(start).Microseconds()) / 1000, "request_id", c.GetString(ctxRequestID)}
+		if msg := c.GetString(ctxErrorMsg); msg != "" {
+			attrs = append(attrs, "error", msg)
+		}
+		log.Info("request", attrs...)
 	}
 }
 

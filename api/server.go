@@ -143,7 +143,7 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount})
 	// Metrics outermost, so a recovered panic is counted with its 500; the
 	// key check before any body is read.
-	s.engine.Use(s.metrics.middleware(), recoverJSON(cfg.Logger), accessLog(cfg.Logger),
+	s.engine.Use(requestID, s.metrics.middleware(), recoverJSON(cfg.Logger), accessLog(cfg.Logger),
 		requireAPIKey(cfg.APIKeys), singleQueryValues, identityBodies, limitBody(s.bodyLimit))
 	// A path with a trailing slash is a JSON 404 like any unknown route,
 	// not gin's HTML 301 (after which many clients resend a POST as GET).

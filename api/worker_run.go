@@ -103,7 +103,11 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 		}
 		s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: msg, LLMUsage: out.llmUsage})
 	}
-	s.log.Info("job ended", "job", id, "s", time.Since(start).Seconds(), "err", err)
+	status := "unknown"
+	if j, gerr := s.store.GetJob(bg, id); gerr == nil {
+		status = j.Status
+	}
+	s.log.Info("job ended", "job", id, "status", status, "s", time.Since(start).Seconds(), "err", err)
 }
 
 // saveJobOutput is completeJob, retried while the machine refuses the
