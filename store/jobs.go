@@ -209,7 +209,12 @@ func setJobStatusTx(ctx context.Context, tx *sql.Tx, id string, from []string, t
 		// show as current progress until the run reports its first.
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, attempts = attempts + 1, stage = '', stage_progress = 0,
 			started_at = COALESCE(started_at, ?), finished_at = NULL WHERE id = ?`, to, errMsg, t, id)
-	case JobFinished(to):
+	case to == JobSucceeded:
+		// Its last stage is done, whatever it last reported (training that
+		// stopped early reports the share of its epoch budget).
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, stage_progress = 1, finished_at = ? WHERE id = ?`,
+			to, errMsg, t, id)
+	case JobFinished(to): // failed or cancelled: where it stopped
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
 			to, errMsg, t, id)
 	default: // validating or queued (requeued after an interruption): waiting, not in a stage

@@ -151,8 +151,8 @@ func TestSetJobStatus(t *testing.T) {
 			}},
 		{name: "succeed", start: JobRunning, from: []string{JobRunning}, to: JobSucceeded,
 			check: func(t *testing.T, before, after Job) {
-				if after.FinishedAt == nil || after.FinishedAt.Before(*after.StartedAt) || after.Error != "" {
-					t.Errorf("succeeded job: started %v finished %v error %q", after.StartedAt, after.FinishedAt, after.Error)
+				if after.FinishedAt == nil || after.FinishedAt.Before(*after.StartedAt) || after.Error != "" || after.StageProgress != 1 {
+					t.Errorf("succeeded job: started %v finished %v error %q progress %v", after.StartedAt, after.FinishedAt, after.Error, after.StageProgress)
 				}
 			}},
 		{name: "fail", start: JobRunning, from: []string{JobRunning}, to: JobFailed, errMsg: "out of memory",
