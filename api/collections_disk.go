@@ -105,14 +105,19 @@ func (s *Server) loadReadyCollection(ctx context.Context, id string) (*index.Col
 	if err == nil || ctx.Err() != nil || !(errors.Is(err, index.ErrCorrupt) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, errBadCollectionMeta)) {
 		return ix, meta, err
 	}
+	bg := context.WithoutCancel(ctx)
+	col, gerr := s.store.GetCollection(bg, id)
+	if errors.Is(gerr, store.ErrNotFound) {
+		// Deleted while it loaded: its files went with it, nothing is damaged.
+		return nil, collectionMeta{}, colNotFound("collection %s not found", id)
+	}
 	s.log.Error("collection files damaged; marking it failed", "collection", id, "err", err)
 	reason := "loading it found its index files on the server's disk damaged or missing"
 	var ce *index.CorruptError
 	if errors.As(err, &ce) { // its Detail names no server folder
 		reason += " (" + ce.Detail + ")"
 	}
-	bg := context.WithoutCancel(ctx)
-	if col, gerr := s.store.GetCollection(bg, id); gerr == nil {
+	if gerr == nil {
 		if uerr := s.store.UpdateCollection(bg, id, store.CollectionFailed, col.Docs, col.Progress, reason); uerr != nil {
 			s.log.Error("record collection failure", "collection", id, "err", uerr)
 		}

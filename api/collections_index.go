@@ -138,6 +138,9 @@ func (s *Server) preloadCollections() {
 				if ctx.Err() != nil {
 					return
 				}
+				if ce := (*collectionError)(nil); errors.As(err, &ce) && ce.code == codeNotFound {
+					continue // deleted since the listing
+				}
 				if err != nil {
 					s.log.Warn("preloading collection failed", "collection", col.ID, "err", err)
 					continue
