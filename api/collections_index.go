@@ -281,7 +281,10 @@ func (s *Server) embedDocuments(ctx context.Context, col store.Collection, enc *
 		s.metrics.cached.WithLabelValues("hit").Add(float64(st.Hits))
 		s.metrics.cached.WithLabelValues("miss").Add(float64(st.Misses))
 		vecs = append(vecs, out...)
-		if time.Since(last) >= progressEvery {
+		// The last chunk always reports: with cached embeddings the whole
+		// loop can take less than progressEvery, and building and saving
+		// the index, which report nothing, would then show 0 throughout.
+		if time.Since(last) >= progressEvery || len(vecs) == len(texts) {
 			last = time.Now()
 			p := embedShare * float64(len(vecs)) / float64(len(texts))
 			if err := s.store.UpdateCollection(ctx, col.ID, store.CollectionIndexing, len(texts), p, ""); err != nil {
