@@ -45,27 +45,30 @@ print('  base ndcg@10 %.4f  tuned %.4f  cache misses %s  stages %s' % (r['base']
 echo "cold job wall s: $(run_job)"
 echo "warm job wall s: $(run_job)"
 
-COL=$(curl -sf -H 'Content-Type: application/json' -d "{\"model\":\"glove-100d\",\"dataset\":\"$DS\"}" \
-  $URL/v1/collections | field '["id"]')
-for _ in $(seq 600); do
-  [ "$(curl -sf $URL/v1/collections/$COL | field '["status"]')" = ready ] && break; sleep 0.1
-done
+collection() { # prints the id of a ready collection of the dataset; $1: extra JSON fields
+  local col
+  col=$(curl -sf -H 'Content-Type: application/json' -d "{\"model\":\"glove-100d\",\"dataset\":\"$DS\"$1}" \
+    $URL/v1/collections | field '["id"]')
+  for _ in $(seq 600); do
+    [ "$(curl -sf $URL/v1/collections/$col | field '["status"]')" = ready ] && break; sleep 0.1
+  done
+  echo "$col"
+}
+search() { bin/retune bench search --url $URL --collection $1 --concurrency 50 --requests 3000 --k 10 --beir $BEIR; }
+
+COL=$(collection "")
 echo "search, no job running:"
-bin/retune bench search --url $URL --collection $COL --concurrency 50 --requests 3000 --k 10 --beir $BEIR
+search $COL
 BG=$(job)   # a job trains while we search
 sleep 1     # past the job's start-up, into its training epochs
 echo "search while job $BG runs:"
-bin/retune bench search --url $URL --collection $COL --concurrency 50 --requests 3000 --k 10 --beir $BEIR
+search $COL
 echo "job $BG right after the searches: $(curl -sf $URL/v1/fine_tuning/jobs/$BG | sed -n 's/.*"status":"\([a-z_]*\)".*/\1/p') (must be running for the figure to count)"
 wait_job "$BG" || true
 # The same searches through a head: the collection embeds queries and
 # documents with the finished job's head.
 HEAD=$(curl -sf $URL/v1/fine_tuning/jobs/$BG | field '["head"]')
-HCOL=$(curl -sf -H 'Content-Type: application/json' -d "{\"model\":\"glove-100d\",\"dataset\":\"$DS\",\"head\":\"$HEAD\"}" \
-  $URL/v1/collections | field '["id"]')
-for _ in $(seq 600); do
-  [ "$(curl -sf $URL/v1/collections/$HCOL | field '["status"]')" = ready ] && break; sleep 0.1
-done
+HCOL=$(collection ",\"head\":\"$HEAD\"")
 echo "search through head $HEAD, no job running:"
-bin/retune bench search --url $URL --collection $HCOL --concurrency 50 --requests 3000 --k 10 --beir $BEIR
+search $HCOL
 echo "server peak RSS MB: $(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$PID/status)"
