@@ -108,12 +108,20 @@ func receiveUpload(r *http.Request, up *upload) (*upload, error) {
 	}
 }
 
+// errBodyCutShort is a body that ended before its length or its last
+// multipart boundary: in HTTP/1.1 only a client closing the connection
+// does that, so it is logged and counted as 499, not as a client error.
+var errBodyCutShort = &uploadError{status: clientClosed, msg: "the request body ended early: the client closed the connection before sending all of it"}
+
 // readError classifies a failure reading the request body (or a bundle's
 // entry, which reports its own uploadError).
 func readError(err error) error {
 	var ue *uploadError
 	if errors.As(err, &ue) {
 		return ue
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errBodyCutShort
 	}
 	if isTooLarge(err) {
 		limit := bodyLimitOf(err)

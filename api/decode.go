@@ -52,9 +52,12 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	// in a decoded string was really sent (scraped text often has them).
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
-		if isTooLarge(err) {
+		switch {
+		case isTooLarge(err):
 			abortTooLarge(c, bodyLimitOf(err))
-		} else {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			abort(c, clientClosed, codeInvalidRequest, errBodyCutShort.msg)
+		default:
 			badRequest(c, "could not read the request body: "+err.Error())
 		}
 		return false

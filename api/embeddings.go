@@ -56,9 +56,9 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		badRequestParam(c, "model", "field \"model\" is required")
 		return
 	}
-	texts, msg := parseInput(req.Input)
+	texts, msg, param := parseInput(req.Input)
 	if msg != "" {
-		badRequestParam(c, "input", msg)
+		badRequestParam(c, param, msg)
 		return
 	}
 	if len(texts) > s.cfg.MaxInputs {
@@ -119,17 +119,16 @@ func stringArray(raw json.RawMessage) ([]string, bool) {
 
 // parseInput accepts a string or an array of strings and checks each text,
 // so a user error is a 400 naming the offending index, never a 500.
-func parseInput(raw json.RawMessage) ([]string, string) {
+func parseInput(raw json.RawMessage) (texts []string, msg, param string) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, "field \"input\" is required: a string or an array of strings"
+		return nil, "field \"input\" is required: a string or an array of strings", "input"
 	}
-	var texts []string
 	switch raw[0] {
 	case '"':
 		var one string
 		if err := json.Unmarshal(raw, &one); err != nil {
-			return nil, "field \"input\": " + err.Error()
+			return nil, "field \"input\": " + err.Error(), "input"
 		}
 		texts = []string{one}
 	case '[':
@@ -141,10 +140,10 @@ func parseInput(raw json.RawMessage) ([]string, string) {
 		}
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
-			return nil, "field \"input\": " + err.Error()
+			return nil, "field \"input\": " + err.Error(), "input"
 		}
 		if len(items) == 0 {
-			return nil, "field \"input\" is an empty array"
+			return nil, "field \"input\" is an empty array", "input"
 		}
 		texts = make([]string, len(items))
 		for i, it := range items {
@@ -153,18 +152,18 @@ func parseInput(raw json.RawMessage) ([]string, string) {
 				if len(it) > 0 && it[0] == '[' {
 					msg += " (token arrays are not supported)"
 				}
-				return nil, msg
+				return nil, msg, fmt.Sprintf("input[%d]", i)
 			}
 		}
 	default:
-		return nil, "field \"input\" must be a string or an array of strings"
+		return nil, "field \"input\" must be a string or an array of strings", "input"
 	}
 	for i, t := range texts {
 		if strings.TrimSpace(t) == "" {
-			return nil, fmt.Sprintf("input[%d] is empty", i)
+			return nil, fmt.Sprintf("input[%d] is empty", i), fmt.Sprintf("input[%d]", i)
 		}
 	}
-	return texts, ""
+	return texts, "", ""
 }
 
 func encodeBase64(v []float32) string {

@@ -40,6 +40,7 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 				return fmt.Errorf("requeue job %s: %w", j.ID, err)
 			}
 			if crashes >= maxJobCrashes {
+				s.log.Warn("job failed: interrupted by too many crashes", "job", j.ID, "crashes", crashes)
 				s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobFailed, Error: fmt.Sprintf(
 					"interrupted %d times by server crashes, so not resumed again: check the server's log and memory; then create the job anew",
 					crashes)})
@@ -55,7 +56,7 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 			}
 		}
 		s.pool.enqueue(j.ID)
-		s.log.Info("job requeued", "job", j.ID, "was", j.Status)
+		s.log.Info("job requeued", "job", j.ID, "was", j.Status, "why", why)
 	}
 	return nil
 }
