@@ -120,7 +120,7 @@ func readError(err error) error {
 	if errors.As(err, &ue) {
 		return ue
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, errBodyCut) {
 		return errBodyCutShort
 	}
 	if isTooLarge(err) {

@@ -55,7 +55,7 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		switch {
 		case isTooLarge(err):
 			abortTooLarge(c, bodyLimitOf(err))
-		case errors.Is(err, io.ErrUnexpectedEOF):
+		case errors.Is(err, errBodyCut):
 			abort(c, clientClosed, codeInvalidRequest, errBodyCutShort.msg)
 		default:
 			badRequest(c, "could not read the request body: "+err.Error())

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -125,9 +126,26 @@ func limitBody(limit func(*gin.Context) int64) gin.HandlerFunc {
 			abortTooLarge(c, n)
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Request.Body = http.MaxBytesReader(c.Writer, cutBody{c.Request.Body}, n)
 		c.Next()
 	}
+}
+
+// errBodyCut is a request body that ended before its length: in HTTP/1.1
+// only a client closing the connection does that. (A multipart body that
+// lacks its last boundary also reads as io.ErrUnexpectedEOF, from the
+// parser: that one is the client's 400.)
+var errBodyCut = errors.New("the client closed the connection before sending the whole body")
+
+// cutBody turns the transport's io.ErrUnexpectedEOF into errBodyCut.
+type cutBody struct{ io.ReadCloser }
+
+func (b cutBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errBodyCut
+	}
+	return n, err
 }
 
 // abortTooLarge answers 413 with the route's limit and, for uploads, how
