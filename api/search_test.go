@@ -117,6 +117,8 @@ func TestSearchErrors(t *testing.T) {
 		{"both", `{"query":"a","queries":["b"]}`, 400, "not both"},
 		{"empty query", `{"query":"  "}`, 400, "query is empty"},
 		{"empty batch item", `{"queries":["ok",""]}`, 400, "queries[1] is empty"},
+		{"null batch item", `{"queries":["ok",null]}`, 400, `"queries[1]" is null`},
+		{"number batch item", `{"queries":["ok",5]}`, 400, `field "queries[1]" must be a string, not number`},
 		{"empty batch", `{"queries":[]}`, 400, "queries is empty"},
 		{"too many queries", `{"queries":` + fmtQueries(65) + `}`, 413, "limit is 64"},
 		{"k zero", `{"query":"a","k":0}`, 400, "k=0 must be in [1, 1000]"},

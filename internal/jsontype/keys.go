@@ -29,6 +29,8 @@ func (e *KeyError) Error() string {
 		return fmt.Sprintf("unknown field %q", e.Path)
 	case e.Twice:
 		return fmt.Sprintf("field %q appears twice", e.Path)
+	case e.Null && strings.HasSuffix(e.Path, "]"):
+		return fmt.Sprintf("%q is null: give it a value", e.Path)
 	case e.Null:
 		return fmt.Sprintf("field %q is null: give it a value (or leave it out, if it is optional, for its default)", e.Path)
 	}
@@ -75,7 +77,12 @@ func (w keyWalk) exactKeys(raw json.RawMessage, t reflect.Type, path string) err
 			return nil // null, or a []byte as base64
 		}
 		for i, e := range elems {
-			if err := w.exactKeys(e, t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
+			at := path + "[" + strconv.Itoa(i) + "]"
+			if w.refuseNull && string(e) == "null" && nullBecomesZero(t.Elem()) {
+				// encoding/json stores the zero value: "" for a string.
+				return &KeyError{Path: at, Null: true}
+			}
+			if err := w.exactKeys(e, t.Elem(), at); err != nil {
 				return err
 			}
 		}
@@ -91,6 +98,17 @@ func (w keyWalk) exactKeys(raw json.RawMessage, t reflect.Type, path string) err
 		}
 	}
 	return nil
+}
+
+// nullBecomesZero reports whether encoding/json decodes null into a value
+// of type t as t's zero value, indistinguishable from one that was sent:
+// scalars and structs (pointers, slices, maps and interfaces keep nil).
+func nullBecomesZero(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return false
+	}
+	return !reflect.PointerTo(t).Implements(jsonUnmarshaler)
 }
 
 // structKeys walks one JSON object decoded into struct type t.

@@ -23,6 +23,8 @@ type request struct {
 	Meta  map[string]inner  `json:"meta"`
 	Raw   json.RawMessage   `json:"raw"`
 	Free  map[string]string `json:"free"`
+	Words []string          `json:"words"`
+	Ptrs  []*string         `json:"ptrs"`
 	NoTag int
 	//lint:ignore U1000 an unexported field: the key check must not take it for the key "hidden"
 	hidden int
@@ -55,6 +57,9 @@ func TestExactKeys(t *testing.T) {
 		{`{"hyperparameters":null}`, "hyperparameters", "null"},
 		{`{"documents":[{"epochs":null}]}`, "documents[0].epochs", "null"},
 		{`{"raw":null}`, "raw", "null"},
+		{`{"words":["a",null]}`, "words[1]", "null"}, // would read as ""
+		{`{"documents":[{"epochs":1},null]}`, "documents[1]", "null"},
+		{`{"ptrs":["a",null]}`, "", ""}, // nil says it
 	} {
 		err := ExactKeys([]byte(tt.body), reflect.TypeFor[*request]())
 		var ke *KeyError
