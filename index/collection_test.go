@@ -201,7 +201,7 @@ func TestCollectionHybridZeroVectorIsLexical(t *testing.T) {
 			}
 			want := 1 / float64(DefaultRRFK+1)
 			if fusion == FusionScore {
-				want = 1 - DefaultAlpha // b and c tie: both normalise to 1
+				want = 1 // b and c tie: both normalise to 1, and BM25 ranks alone
 			}
 			got := make([]hitSummary, len(res[1]))
 			for i, h := range res[1] {

@@ -75,8 +75,17 @@ func fuseRRF(dense, bm25 []scoredDoc, rrfK int) []fusedHit {
 // every candidate of L has the same score (including a one-document list),
 // norm_L is 1 for all of them: they are all L's best. Note that L's last
 // candidate also normalises to 0, the same as an absent document; that is
-// inherent to min-max over a truncated list.
+// inherent to min-max over a truncated list. When one list is empty (no
+// lexical match, or a query without a vector) the other ranks alone, at
+// weight 1: weighted by 0 (alpha = 1 and no vector) every hit would score
+// 0 and fall into id order.
 func fuseScores(dense, bm25 []scoredDoc, alpha float64) []fusedHit {
+	switch {
+	case len(dense) == 0:
+		alpha = 0
+	case len(bm25) == 0:
+		alpha = 1
+	}
 	hits := union(dense, bm25)
 	dLo, dHi := scoreRange(dense)
 	bLo, bHi := scoreRange(bm25)

@@ -80,11 +80,24 @@ func TestFusion(t *testing.T) {
 		},
 		{
 			// A list whose candidates all score the same normalises to 1
-			// (here the one-document BM25 list), and an empty list adds
-			// nothing.
+			// (here the one-document BM25 list), and with the other list
+			// empty it ranks alone, at weight 1.
 			name: "score single and empty list", dense: nil, bm25: []scoredDoc{{Score: 4.2, Doc: 3}},
 			fuse: func(d, b []scoredDoc) []fusedHit { return fuseScores(d, b, 0.5) },
-			want: []fusedWant{{3, 0.5, 0, 1}},
+			want: []fusedWant{{3, 1, 0, 1}},
+		},
+		{
+			// alpha 1 weighs BM25 by 0: with no dense list its order must
+			// survive (every score 0 would fall into id order).
+			name: "score alpha=1, no dense list", dense: nil, bm25: []scoredDoc{{Score: 4, Doc: 2}, {Score: 2, Doc: 0}, {Score: 1, Doc: 1}},
+			fuse: func(d, b []scoredDoc) []fusedHit { return fuseScores(d, b, 1) },
+			want: []fusedWant{{2, 1, 0, 1}, {0, 1.0 / 3, 0, 2}, {1, 0, 0, 3}},
+		},
+		{
+			// Symmetrically, no lexical match leaves the dense order at weight 1.
+			name: "score alpha=0.5, no BM25 list", dense: fusionDense, bm25: nil,
+			fuse: func(d, b []scoredDoc) []fusedHit { return fuseScores(d, b, 0.5) },
+			want: []fusedWant{{0, 1, 1, 0}, {1, 0.75, 2, 0}, {2, 0, 3, 0}},
 		},
 		{
 			name: "rrf one list", dense: fusionDense, bm25: nil,
