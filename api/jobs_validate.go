@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -118,12 +117,7 @@ func (s *Server) checkHeldOut(id, trainSplit, testSplit string) error {
 		return err
 	}
 	read := func(split string) eval.Qrels {
-		f, err := os.Open(filepath.Join(dir, "qrels", split+".tsv"))
-		if err != nil {
-			return nil
-		}
-		defer f.Close()
-		q, _ := dataset.ReadQrels(f)
+		q, _ := dataset.ReadSplit(dir, split)
 		return q
 	}
 	if err := dataset.CheckHeldOut(trainSplit, read(trainSplit), testSplit, read(testSplit)); err != nil {

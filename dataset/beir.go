@@ -45,19 +45,47 @@ func CheckBEIR(dir string, splits ...string) (*BEIR, error) {
 	return loadBEIR(dir, true, splits)
 }
 
+// qrelsDir is the folder of a BEIR dataset that holds one <split>.tsv per
+// split.
+const qrelsDir = "qrels"
+
+// QrelsFile is the file of split in BEIR folder dir.
+func QrelsFile(dir, split string) string { return filepath.Join(dir, qrelsDir, split+".tsv") }
+
+// SplitNames lists, sorted, the splits BEIR folder dir has (its
+// qrels/*.tsv); none when it has no qrels folder.
+func SplitNames(dir string) ([]string, error) {
+	found, err := filepath.Glob(QrelsFile(dir, "*"))
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(found))
+	for i, f := range found {
+		names[i] = strings.TrimSuffix(filepath.Base(f), ".tsv")
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// ReadSplit reads the judgements of split in BEIR folder dir alone.
+func ReadSplit(dir, split string) (eval.Qrels, error) {
+	f, err := os.Open(QrelsFile(dir, split))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadQrels(f)
+}
+
 func loadBEIR(dir string, idsOnly bool, splits []string) (*BEIR, error) {
 	if len(splits) == 0 {
-		found, err := filepath.Glob(filepath.Join(dir, "qrels", "*.tsv"))
-		if err != nil {
+		var err error
+		if splits, err = SplitNames(dir); err != nil {
 			return nil, fmt.Errorf("dataset: load BEIR %s: %w", dir, err)
 		}
-		if len(found) == 0 {
+		if len(splits) == 0 {
 			return nil, fmt.Errorf("dataset: load BEIR %s: no qrels/*.tsv files", dir)
 		}
-		for _, f := range found {
-			splits = append(splits, strings.TrimSuffix(filepath.Base(f), ".tsv"))
-		}
-		slices.Sort(splits)
 	}
 
 	b := &BEIR{Dir: dir, Qrels: make(map[string]eval.Qrels, len(splits))}
@@ -90,7 +118,7 @@ func loadBEIR(dir string, idsOnly bool, splits []string) (*BEIR, error) {
 		if split == "" || strings.ContainsAny(split, `/\`) {
 			return nil, fmt.Errorf("dataset: load BEIR %s: invalid split name %q", dir, split)
 		}
-		c := &collector{file: filepath.ToSlash(filepath.Join("qrels", split+".tsv"))}
+		c := &collector{file: filepath.ToSlash(QrelsFile("", split))}
 		err := readFile(dir, c.file, func(r io.Reader) (err error) {
 			judgments[split], err = readQrels(r, c)
 			return err

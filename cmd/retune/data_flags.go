@@ -7,7 +7,6 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"retune/dataset"
@@ -62,22 +61,17 @@ func (d *dataFlags) beirSplit(fs *flag.FlagSet, flagName string, name *string, o
 	if d.beir == "" || *name == "" {
 		return nil
 	}
-	qrels := filepath.Join(d.beir, "qrels")
-	if _, err := os.Stat(filepath.Join(qrels, *name+".tsv")); !errors.Is(err, iofs.ErrNotExist) {
+	if _, err := os.Stat(dataset.QrelsFile(d.beir, *name)); !errors.Is(err, iofs.ErrNotExist) {
 		return nil // there, or unreadable: loading says which
 	}
-	if _, err := os.Stat(qrels); err != nil {
-		return nil // no qrels folder at all: loading says so
+	have, err := dataset.SplitNames(d.beir)
+	if err != nil || len(have) == 0 {
+		return nil // no split at all: loading says so
 	}
 	if optional && !flagSet(fs, flagName) {
 		fmt.Fprintf(os.Stderr, "note: %s has no split %q (qrels/%s.tsv): no held-out metrics; --%s names another\n", d.beir, *name, *name, flagName)
 		*name = ""
 		return nil
-	}
-	files, _ := filepath.Glob(filepath.Join(qrels, "*.tsv"))
-	var have []string
-	for _, f := range files {
-		have = append(have, strings.TrimSuffix(filepath.Base(f), ".tsv"))
 	}
 	return usageError{fmt.Errorf("--%s %s: %s has no qrels/%s.tsv (its splits: %s)", flagName, *name, d.beir, *name, strings.Join(have, ", "))}
 }
