@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -79,11 +78,9 @@ func (s *Server) exportHead(c *gin.Context) {
 		abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v", h.Encoder, id, err))
 		return
 	}
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, gerr := s.store.GetHead(ctx, id); errors.Is(gerr, store.ErrNotFound) {
-			notFound(c, fmt.Sprintf("head %s not found (deleted during the export)", id))
-			return
-		}
+	if headDeleted(ctx, s.store, id, err) {
+		notFound(c, fmt.Sprintf("head %s not found (deleted during the export)", id))
+		return
 	}
 	if err != nil {
 		s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))

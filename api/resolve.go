@@ -174,13 +174,8 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 	}
 	h, meta, err := model.LoadHead(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			// Deleted between the row and the files: a 404 like any
-			// request after the delete. Files missing under a live row
-			// are damage, and stay a 500.
-			if _, gerr := st.GetHead(ctx, id); errors.Is(gerr, store.ErrNotFound) {
-				return nil, &modelNotFoundError{name, "no head " + id}
-			}
+		if headDeleted(ctx, st, id, err) {
+			return nil, &modelNotFoundError{name, "no head " + id}
 		}
 		return nil, fmt.Errorf("load head %s: %w", id, err)
 	}
@@ -197,6 +192,17 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 	}
 	hc.mu.Unlock()
 	return h, nil
+}
+
+// headDeleted reports whether err, from reading head id's files, means
+// the head was deleted meanwhile (its row is gone too): a 404 like any
+// request after the delete. Files missing under a live row are damage.
+func headDeleted(ctx context.Context, st *store.Store, id string, err error) bool {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	_, gerr := st.GetHead(ctx, id)
+	return errors.Is(gerr, store.ErrNotFound)
 }
 
 // cached returns head id when it is loaded and was checked against the
