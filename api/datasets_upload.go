@@ -108,11 +108,6 @@ func receiveUpload(r *http.Request, up *upload) (*upload, error) {
 	}
 }
 
-// errBodyCutShort is a body that ended before its length or its last
-// multipart boundary: in HTTP/1.1 only a client closing the connection
-// does that, so it is logged and counted as 499, not as a client error.
-var errBodyCutShort = &uploadError{status: clientClosed, msg: "the request body ended early: the client closed the connection before sending all of it"}
-
 // readError classifies a failure reading the request body (or a bundle's
 // entry, which reports its own uploadError).
 func readError(err error) error {
@@ -120,8 +115,8 @@ func readError(err error) error {
 	if errors.As(err, &ue) {
 		return ue
 	}
-	if errors.Is(err, errBodyCut) {
-		return errBodyCutShort
+	if errors.Is(err, errBodyCut) { // a 499: see cutBody
+		return &uploadError{status: clientClosed, msg: errBodyCut.Error()}
 	}
 	if isTooLarge(err) {
 		limit := bodyLimitOf(err)

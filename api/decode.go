@@ -56,7 +56,7 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		case isTooLarge(err):
 			abortTooLarge(c, bodyLimitOf(err))
 		case errors.Is(err, errBodyCut):
-			abort(c, clientClosed, codeInvalidRequest, errBodyCutShort.msg)
+			abort(c, clientClosed, codeInvalidRequest, errBodyCut.Error())
 		default:
 			badRequest(c, "could not read the request body: "+err.Error())
 		}
