@@ -18,7 +18,9 @@ type Embedder interface {
 // sha256 of the text), so every text is embedded once per encoder across runs,
 // jobs and restarts. One append-only file per encoder (see cache_file.go),
 // safe to share between processes: `retune serve` and `retune train` run from
-// the same folder use the same data/cache/embeddings.
+// the same folder use the same data/cache/embeddings. Memory holds where each
+// text's record is, not its vector: a server's footprint does not grow with
+// every text it has embedded.
 type Cache struct {
 	dir   string
 	mu    sync.Mutex
@@ -56,14 +58,37 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 	}
 	out := make([][]float32, len(texts))
 	keys := make([]textKey, len(texts))
-	var missTexts []string
-	var missIdx []int
-	seen := map[textKey]int{}
+	var hits []cacheHit
+	var hitIdx []int
 	f.mu.Lock()
 	for i, t := range texts {
 		keys[i] = sha256.Sum256([]byte(t))
-		if v, ok := f.vecs[keys[i]]; ok {
-			out[i] = v
+		if off, ok := f.offs[keys[i]]; ok {
+			hits = append(hits, cacheHit{keys[i], off})
+			hitIdx = append(hitIdx, i)
+		}
+	}
+	dim := f.dim
+	f.mu.Unlock()
+	got, err := f.read(hits, dim)
+	if err != nil {
+		return nil, CacheStats{}, err
+	}
+	var stale []cacheHit
+	for j, v := range got {
+		if v == nil {
+			stale = append(stale, hits[j])
+		}
+		out[hitIdx[j]] = v
+	}
+	if len(stale) > 0 {
+		f.forget(stale)
+	}
+	var missTexts []string
+	var missIdx []int
+	seen := map[textKey]int{}
+	for i, t := range texts {
+		if out[i] != nil {
 			continue
 		}
 		if _, dup := seen[keys[i]]; !dup {
@@ -72,7 +97,6 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		}
 		missIdx = append(missIdx, i)
 	}
-	f.mu.Unlock()
 	// A repeat of a text embedded in this call is served like a cached one:
 	// Hits + Misses is always len(texts).
 	st := CacheStats{Hits: len(texts) - len(missTexts), Misses: len(missTexts)}
@@ -115,7 +139,7 @@ func (c *Cache) file(checksum string) (*cacheFile, error) {
 	if f, ok := c.files[checksum]; ok {
 		return f, nil
 	}
-	f := &cacheFile{path: filepath.Join(c.dir, "embeddings-"+checksum[:min(32, len(checksum))]+".bin"), vecs: map[textKey][]float32{}}
+	f := &cacheFile{path: filepath.Join(c.dir, "embeddings-"+checksum[:min(32, len(checksum))]+".bin"), offs: map[textKey]int64{}}
 	if err := f.load(); err != nil {
 		return nil, err
 	}

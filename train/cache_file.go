@@ -2,6 +2,8 @@ package train
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -12,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/gofrs/flock"
@@ -38,12 +41,17 @@ const (
 
 var cacheCRC = crc32.MakeTable(crc32.Castagnoli)
 
+// cacheFile indexes one file: memory holds each stored text's record offset
+// (about 60 bytes a text), not its vector, so a long-running server does not
+// grow by every text it ever embedded; vectors are read back (from the page
+// cache, usually) when asked for. See read.
 type cacheFile struct {
 	mu   sync.Mutex
 	path string
 	dim  int
-	size int64 // bytes of the file read into vecs: header plus whole records
-	vecs map[textKey][]float32
+	size int64   // bytes of the file indexed in offs: header plus whole records
+	last textKey // the key of the record that ends at size, to notice a replaced file
+	offs map[textKey]int64
 }
 
 // load reads the file, if there is one.
@@ -101,12 +109,13 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 		written += cacheHeaderLen
 	}
 	rec := make([]byte, f.recordLen())
-	// Entered in memory only once on disk: after a failed write the texts
-	// are embedded and written again next time, not taken as cached.
-	added := map[textKey][]float32{}
+	// Indexed only once on disk: after a failed write the texts are
+	// embedded and written again next time, not taken as cached.
+	added := map[textKey]int64{}
+	last := f.last
 	for i, t := range texts {
 		k := textKey(sha256.Sum256([]byte(t)))
-		if _, ok := f.vecs[k]; ok {
+		if _, ok := f.offs[k]; ok {
 			continue // stored already, by a concurrent caller or another process
 		}
 		if _, ok := added[k]; ok {
@@ -118,8 +127,9 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 		}
 		binary.LittleEndian.PutUint32(rec[len(rec)-4:], crc32.Checksum(rec[:len(rec)-4], cacheCRC))
 		w.Write(rec)
+		added[k] = f.size + written
 		written += int64(len(rec))
-		added[k] = vecs[i]
+		last = k
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("embedding cache: write: %w", err)
@@ -128,11 +138,115 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 		return fmt.Errorf("embedding cache: sync: %w", err)
 	}
 	f.size += written
-	maps.Copy(f.vecs, added)
+	f.last = last
+	maps.Copy(f.offs, added)
 	return nil
 }
 
-func (f *cacheFile) recordLen() int { return sha256.Size + 4*f.dim + 4 }
+// endsWithLast reports whether the file still holds, just before f.size,
+// the record indexed last.
+func (f *cacheFile) endsWithLast(fh *os.File) bool {
+	var k textKey
+	_, err := fh.ReadAt(k[:], f.size-int64(f.recordLen()))
+	return err == nil && k == f.last
+}
+
+func (f *cacheFile) recordLen() int { return cacheRecordLen(f.dim) }
+
+func cacheRecordLen(dim int) int { return sha256.Size + 4*dim + 4 }
+
+// cacheHit is a text found in the index: its key and its record's offset.
+type cacheHit struct {
+	key textKey
+	off int64
+}
+
+// cacheReadSpan bounds one read of adjacent records: a dataset's texts were
+// appended together, so its hits mostly form long runs.
+const cacheReadSpan = 1 << 20
+
+// read returns the vectors of hits (in hits' order; repeats allowed) from
+// the file, dim values each. A record that is not there whole, or does not
+// hold its key or pass its CRC, comes back nil: the file was replaced since
+// it was indexed, and the caller embeds that text again. The file is read
+// without the lock: records are only ever appended, and a torn tail is never
+// in the index.
+func (f *cacheFile) read(hits []cacheHit, dim int) ([][]float32, error) {
+	out := make([][]float32, len(hits))
+	if len(hits) == 0 {
+		return out, nil
+	}
+	fh, err := os.Open(f.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil // deleted: every hit is embedded again
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedding cache: %w", err)
+	}
+	defer fh.Close()
+	order := make([]int, len(hits))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(hits[a].off, hits[b].off) })
+	recLen := int64(cacheRecordLen(dim))
+	buf := make([]byte, 0, max(cacheReadSpan, recLen))
+	flat := make([]float32, len(hits)*dim) // one allocation for all the vectors
+	for s := 0; s < len(order); {
+		// A run: records that follow each other (or repeat), up to the span.
+		start, end := hits[order[s]].off, hits[order[s]].off+recLen
+		e := s + 1
+		for ; e < len(order); e++ {
+			o := hits[order[e]].off
+			if o == end-recLen {
+				continue
+			}
+			if o != end || o+recLen-start > int64(cap(buf)) {
+				break
+			}
+			end += recLen
+		}
+		buf = buf[:end-start]
+		n, err := fh.ReadAt(buf, start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("embedding cache: read %s: %w", f.path, err)
+		}
+		for _, h := range order[s:e] {
+			rel := hits[h].off - start
+			v := flat[h*dim : (h+1)*dim : (h+1)*dim]
+			if rel+recLen <= int64(n) && decodeRecord(v, buf[rel:rel+recLen], hits[h].key) {
+				out[h] = v
+			}
+		}
+		s = e
+	}
+	return out, nil
+}
+
+// decodeRecord fills v with a record's vector; false when the record does
+// not hold key or fails its CRC.
+func decodeRecord(v []float32, rec []byte, key textKey) bool {
+	if !bytes.Equal(rec[:sha256.Size], key[:]) ||
+		crc32.Checksum(rec[:len(rec)-4], cacheCRC) != binary.LittleEndian.Uint32(rec[len(rec)-4:]) {
+		return false
+	}
+	for j := range v {
+		v[j] = math.Float32frombits(binary.LittleEndian.Uint32(rec[sha256.Size+4*j:]))
+	}
+	return true
+}
+
+// forget drops hits whose records turned out stale, so add writes them
+// again; an entry reindexed since (a new offset) stays.
+func (f *cacheFile) forget(stale []cacheHit) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, h := range stale {
+		if f.offs[h.key] == h.off {
+			delete(f.offs, h.key)
+		}
+	}
+}
 
 // catchUp reads the records appended since f.size and cuts an invalid tail.
 // The caller holds the file's exclusive lock.
@@ -142,9 +256,11 @@ func (f *cacheFile) catchUp(fh *os.File) error {
 		return fmt.Errorf("embedding cache: %w", err)
 	}
 	end := st.Size()
-	if end < f.size {
-		// The file was deleted or replaced: reread it. Vectors already in
-		// memory stay valid (same encoder, same texts) and are not rewritten.
+	if end < f.size || f.size > cacheHeaderLen && !f.endsWithLast(fh) {
+		// The file was deleted or replaced (its inode number may be the
+		// old one's): the offsets say nothing about the new file. Reindex
+		// it; texts it lacks are embedded again.
+		clear(f.offs)
 		f.size = 0
 	}
 	if f.size == 0 {
@@ -179,12 +295,9 @@ func (f *cacheFile) catchUp(fh *os.File) error {
 		}
 		var k textKey
 		copy(k[:], rec)
-		v := make([]float32, f.dim)
-		for j := range v {
-			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(rec[sha256.Size+4*j:]))
-		}
-		f.vecs[k] = v
+		f.offs[k] = f.size
 		f.size += int64(len(rec))
+		f.last = k
 	}
 	if f.size < end {
 		return f.truncate(fh, f.size)

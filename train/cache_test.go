@@ -129,6 +129,48 @@ func (h hashEmbedder) Embed(_ context.Context, texts []string) ([][]float32, err
 	return out, nil
 }
 
+// A cache file deleted and rebuilt by another process holds other texts at
+// the offsets a running process indexed: those texts are embedded again,
+// never served with another text's vector, and the new file is reindexed.
+func TestCacheNoticesReplacedFile(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	c := NewCache(dir)
+	if _, _, err := c.Embed(ctx, &countingEmbedder{sum: "swap"}, []string{"alpha", "bravo", "charlie"}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
+	if len(files) != 1 {
+		t.Fatalf("cache files %v, want one", files)
+	}
+	if err := os.Remove(files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := NewCache(dir).Embed(ctx, &countingEmbedder{sum: "swap"}, []string{"delta", "echo", "foxtrot", "golf"}); err != nil {
+		t.Fatal(err)
+	}
+
+	enc := &countingEmbedder{sum: "swap"}
+	texts := []string{"alpha", "bravo", "delta"}
+	got, st, err := c.Embed(ctx, enc, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := (&countingEmbedder{}).Embed(ctx, texts)
+	for i := range texts {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("%q: got %v, want %v (another text's record?)", texts[i], got[i], want[i])
+		}
+	}
+	if st.Misses != 3 {
+		t.Fatalf("stats %+v, want 3 misses: alpha and bravo are gone, delta was never in this index", st)
+	}
+	enc2 := &countingEmbedder{sum: "swap"}
+	if _, st, err := c.Embed(ctx, enc2, []string{"alpha", "echo", "golf"}); err != nil || enc2.calls.Load() != 0 {
+		t.Fatalf("after reindexing: stats %+v err %v, %d forward calls; want all hits", st, err, enc2.calls.Load())
+	}
+}
+
 // Two processes sharing a cache folder (here two Caches, each with its own
 // file handle) append at the same time. Each batch is larger than the
 // writer's 1 MiB buffer, so without the file lock their writes interleave.
@@ -169,8 +211,8 @@ func TestCacheSharedBetweenProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.vecs) != len(all) {
-		t.Fatalf("cache holds %d vectors, want %d (one per distinct text)", len(f.vecs), len(all))
+	if len(f.offs) != len(all) {
+		t.Fatalf("cache holds %d vectors, want %d (one per distinct text)", len(f.offs), len(all))
 	}
 	got, st, err := c.Embed(ctx, probe, all)
 	if err != nil || st.Misses != 0 {
@@ -254,8 +296,8 @@ func TestCacheRefusesBatchWithWrongWidth(t *testing.T) {
 	}
 	for name, cache := range map[string]*Cache{"same process": c, "next process": NewCache(dir)} {
 		f, err := cache.file("w")
-		if err != nil || len(f.vecs) != 1 {
-			t.Errorf("%s: %d vectors cached (err %v), want only the first batch's 1", name, len(f.vecs), err)
+		if err != nil || len(f.offs) != 1 {
+			t.Errorf("%s: %d vectors cached (err %v), want only the first batch's 1", name, len(f.offs), err)
 		}
 	}
 }
@@ -312,11 +354,11 @@ func TestCacheKeepsNoVectorItFailedToWrite(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full here")
 	}
-	f := &cacheFile{path: "/dev/full", vecs: map[textKey][]float32{}}
+	f := &cacheFile{path: "/dev/full", offs: map[textKey]int64{}}
 	if err := f.add([]string{"a", "b"}, [][]float32{{1, 2}, {3, 4}}); err == nil {
 		t.Fatal("a write to a full disk succeeded")
 	}
-	if len(f.vecs) != 0 {
-		t.Errorf("%d vectors held as cached after the write failed, want 0", len(f.vecs))
+	if len(f.offs) != 0 {
+		t.Errorf("%d vectors held as cached after the write failed, want 0", len(f.offs))
 	}
 }
