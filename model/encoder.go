@@ -18,19 +18,25 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"retune/internal/ortenv"
 	"retune/model/onnxgraph"
 	"retune/models"
 	"retune/tokenize"
 )
 
-// Encoder turns texts into L2-normalised sentence embeddings with a frozen
-// ONNX model: tokenise → forward pass → pooling → normalisation.
-// It is safe for concurrent use: onnxruntime sessions allow concurrent Run
-// calls, and the tokenizer is concurrency-safe.
+// Encoder turns texts into sentence embeddings with a frozen ONNX model:
+// tokenise → forward pass → pooling → L2 normalisation when encoder.json asks
+// for it (models.EncoderConfig.Normalize). It is safe for concurrent use:
+// onnxruntime sessions allow concurrent Run calls, the tokenizer is
+// concurrency-safe, and Close waits for forward passes under way.
 type Encoder struct {
-	name      string
-	dir       string
-	tok       *tokenize.Tokenizer
+	name string
+	dir  string
+	tok  *tokenize.Tokenizer
+	// mu guards sess: forward passes hold it for reading, Close for
+	// writing, so a server that stops with requests still running never
+	// frees a session one of them is using.
+	mu        sync.RWMutex
 	sess      *ort.DynamicAdvancedSession
 	inputs    []string // the subset of input_ids/attention_mask/token_type_ids the model declares, in its order
 	output    string
@@ -74,10 +80,10 @@ const (
 )
 
 // Open loads the encoder in dir: model.onnx + tokenizer.json (+ optional
-// encoder.json). InitRuntime must have been called.
+// encoder.json). ortenv.Init must have been called.
 func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
-	if !RuntimeReady() {
-		return nil, errors.New("open encoder: onnx runtime not initialised (call model.InitRuntime)")
+	if !ortenv.Ready() {
+		return nil, errors.New("open encoder: onnx runtime not initialised (call ortenv.Init)")
 	}
 	o := options{batchSize: 64}
 	for _, opt := range opts {
@@ -248,8 +254,14 @@ func (e *Encoder) Forwards() int64 { return e.forwards.Load() }
 // ZeroVectors counts texts that had no known token and embedded to zero.
 func (e *Encoder) ZeroVectors() int64 { return e.zeroVectors.Load() }
 
-// Close releases the onnxruntime session.
+// ErrClosed is what a forward pass returns once its encoder is closed.
+var ErrClosed = errors.New("encoder closed")
+
+// Close releases the onnxruntime session, once the forward passes under way
+// have finished; later ones fail with ErrClosed.
 func (e *Encoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.sess == nil {
 		return nil
 	}
@@ -437,7 +449,7 @@ func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int
 		}
 		outs[0] = t
 	}
-	if err := e.sess.Run(ins, outs); err != nil {
+	if err := e.run(ins, outs); err != nil {
 		if outs[0] != nil {
 			outs[0].Destroy()
 		}
@@ -451,6 +463,16 @@ func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int
 	}
 	use(t.GetData(), t.GetShape())
 	return nil
+}
+
+// run is one session call, under the read lock Close waits for.
+func (e *Encoder) run(ins, outs []ort.Value) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.sess == nil {
+		return ErrClosed
+	}
+	return e.sess.Run(ins, outs)
 }
 
 // outBuf returns a pooled output buffer of exactly n floats.

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"sync"
@@ -140,6 +141,40 @@ func TestEncoderConcurrentCallers(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// A server that stops with requests still running closes its encoders:
+// Close waits for the forward passes under way, and the ones after it fail
+// with ErrClosed instead of running on a freed session.
+func TestEncoderCloseWhileCallersEmbed(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.Glove(t), model.WithBatchSize(2))
+	texts := []string{"alpha beta", "gamma delta epsilon", "proteins fold", "cells divide quickly", "the park"}
+	started := make(chan struct{}, 4)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for r := 0; ; r++ {
+				if r == 1 {
+					started <- struct{}{}
+				}
+				if _, err := enc.Embed(context.Background(), texts); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-started
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := <-errs; !errors.Is(err, model.ErrClosed) {
+			t.Fatalf("embedding after Close: %v, want ErrClosed", err)
+		}
 	}
 }
 

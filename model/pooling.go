@@ -1,15 +1,18 @@
 package model
 
 import (
-	"gonum.org/v1/gonum/blas/blas32"
 	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/blas/blas32"
 
 	"retune/tokenize"
 )
 
-// pool reduces the raw model output to one L2-normalised vector per text:
-// a sentence_embedding output is taken as is; a last_hidden_state output is
-// mean-pooled over real (mask=1) tokens, or its first token is taken (CLS).
+// pool reduces the raw model output to one vector per text, L2-normalised
+// when the encoder normalises: a sentence_embedding output is taken as is; a
+// last_hidden_state output is mean-pooled over real (mask=1) tokens, or its
+// first token is taken (CLS). All-zero vectors are counted either way.
 func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]float32 {
 	out := make([][]float32, b.Size)
 	if e.pooled {
@@ -30,11 +33,9 @@ func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]floa
 			out[i] = v
 		}
 	}
-	if e.normalize {
-		for _, v := range out {
-			if !Normalize(v) {
-				e.zeroVectors.Add(1)
-			}
+	for _, v := range out {
+		if e.normalize && !Normalize(v) || !e.normalize && isZero(v) {
+			e.zeroVectors.Add(1)
 		}
 	}
 	return out
@@ -62,6 +63,8 @@ func meanPool(dst, rows []float32, mask []int64, dim int) {
 	}
 	blas32.Scal(1/float32(n), acc)
 }
+
+func isZero(v []float32) bool { return !slices.ContainsFunc(v, func(x float32) bool { return x != 0 }) }
 
 // Normalize scales v to unit L2 norm in place. A zero vector stays zero (no
 // NaN) and Normalize reports false for it.
