@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -142,6 +143,23 @@ func TestEmbedLinesNamesTheBadLine(t *testing.T) {
 	}
 	if _, err := embedLines(t.Context(), strings.NewReader("a\n\nb\n"), &out, 256, fake); err == nil || !strings.Contains(err.Error(), "line 2 is empty") {
 		t.Fatalf("err %v, want line 2 named", err)
+	}
+}
+
+// failingWriter refuses every write, as a full disk or a closed pipe does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// Output smaller than the write buffer reaches the writer only when the
+// buffer is flushed at the end: that write's error is the command's.
+func TestEmbedLinesReportsTheLastWriteError(t *testing.T) {
+	fake := func(_ context.Context, texts []string) ([][]float32, error) {
+		return slices.Repeat([][]float32{{1}}, len(texts)), nil
+	}
+	_, err := embedLines(t.Context(), strings.NewReader("dog\ncat\n"), failingWriter{}, 256, fake)
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("err %v, want the failed write reported", err)
 	}
 }
 

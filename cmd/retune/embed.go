@@ -81,7 +81,13 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	out := bufio.NewWriter(w)
-	defer out.Flush()
+	defer func() {
+		// The last lines are still buffered: a full disk or a closed pipe
+		// found here is an error like any other write's.
+		if ferr := out.Flush(); err == nil && ferr != nil {
+			err = fmt.Errorf("write output: %w", ferr)
+		}
+	}()
 	enc := json.NewEncoder(out)
 	var texts []string
 	line := 0
