@@ -121,8 +121,6 @@ func (s *Server) getJob(c *gin.Context) {
 	c.JSON(http.StatusOK, s.jobView(job))
 }
 
-// cancelJob cancels a queued job at once and a running one by cancelling
-// its context; the worker then marks it cancelled. A finished job is a 409.
 // deleteJob removes a finished job's record, events and checkpoints (the
 // database would otherwise only grow); the head it trained stays.
 func (s *Server) deleteJob(c *gin.Context) {
@@ -138,6 +136,8 @@ func (s *Server) deleteJob(c *gin.Context) {
 	c.JSON(http.StatusOK, deletedObject{ID: id, Object: "fine_tuning.job", Deleted: true})
 }
 
+// cancelJob cancels a queued job at once and a running one by cancelling
+// its context; the worker then marks it cancelled. A finished job is a 409.
 func (s *Server) cancelJob(c *gin.Context) {
 	id, ok := pathID(c, "job_id", store.PrefixJob, "job")
 	if !ok {
@@ -146,7 +146,8 @@ func (s *Server) cancelJob(c *gin.Context) {
 	ctx := c.Request.Context()
 	cancelled := &store.Event{Type: evStatus, Message: "job cancelled before it started",
 		Data: s.eventData(id, evStatus, statusData{Status: store.JobCancelled})}
-	job, err := s.store.RequestCancel(ctx, id, cancelled)
+	requested := &store.Event{Level: store.LevelInfo, Type: evMessage, Message: "cancellation requested"}
+	job, err := s.store.RequestCancel(ctx, id, cancelled, requested)
 	if errors.Is(err, store.ErrConflict) {
 		if cur, gerr := s.store.GetJob(ctx, id); gerr == nil {
 			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("job %s already %s; only a queued or running job can be cancelled", id, cur.Status))
@@ -157,7 +158,6 @@ func (s *Server) cancelJob(c *gin.Context) {
 		s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
 		return
 	}
-	bg := context.WithoutCancel(ctx)
 	switch job.Status {
 	case store.JobCancelled: // its final event was stored with the status
 		s.log.Info("job cancelled before it started", "job", id)
@@ -165,7 +165,7 @@ func (s *Server) cancelJob(c *gin.Context) {
 		s.hub.notify(id)
 	case store.JobRunning:
 		s.log.Info("job cancellation requested", "job", id)
-		s.appendEvent(bg, id, store.LevelInfo, evMessage, "cancellation requested", nil)
+		s.hub.notify(id)
 		s.pool.cancel(id)
 		if job, err = s.awaitJobEnd(ctx, id, cancelWait); err != nil {
 			s.abortStore(c, err, fmt.Sprintf("job %s not found", id))

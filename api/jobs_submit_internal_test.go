@@ -17,7 +17,7 @@ func TestSubmitJobCancelledBeforeQueueing(t *testing.T) {
 	st, ds := storeWithDataset(t, t.TempDir())
 	s := &Server{store: st, log: slog.New(slog.DiscardHandler), hub: newEventHub()}
 	jobCreated = func(id string) {
-		if _, err := st.RequestCancel(ctx, id, &store.Event{Type: evStatus, Message: "cancelled"}); err != nil {
+		if _, err := st.RequestCancel(ctx, id, &store.Event{Type: evStatus, Message: "cancelled"}, nil); err != nil {
 			t.Errorf("cancel: %v", err)
 		}
 		s.dropJobFiles(id)

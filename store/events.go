@@ -23,7 +23,7 @@ type Event struct {
 	Seq       int64           `json:"seq"`
 	CreatedAt time.Time       `json:"created_at"`
 	Level     string          `json:"level"`
-	Type      string          `json:"type"` // "message", "stage", "step", "epoch", "metrics", ...
+	Type      string          `json:"type"` // the API's: "status", "stage", "step", "epoch", "resumed", "message"
 	Message   string          `json:"message"`
 	Data      json.RawMessage `json:"data,omitempty"`
 }

@@ -135,7 +135,7 @@ func idMethods(t *testing.T, s *Store) []idMethod {
 			return s.SetJobResult(ctx, job.ID, nil, id)
 		}},
 		{"RequestCancel", PrefixJob, false, false, func(ctx context.Context, s *Store, id string) error {
-			_, err := s.RequestCancel(ctx, id, nil)
+			_, err := s.RequestCancel(ctx, id, nil, nil)
 			return err
 		}},
 		{"AppendEvent", PrefixJob, false, false, func(ctx context.Context, s *Store, id string) error {

@@ -264,27 +264,28 @@ func setJobResultTx(ctx context.Context, tx *sql.Tx, id string, result json.RawM
 
 // RequestCancel cancels a job. A job that has not started (validating,
 // queued) becomes cancelled at once; a running job gets CancelRequested,
-// and its worker, which polls for it, stops and sets the status itself; a
-// finished job cannot be cancelled (ErrConflict). Repeating a request for a
-// running job is harmless. It returns the job as updated. cancelled, when
-// set, is appended to the job's log in the same transaction if the job
-// ends at once, so a crash cannot leave it cancelled without its final
-// event.
-func (s *Store) RequestCancel(ctx context.Context, id string, cancelled *Event) (Job, error) {
+// which makes its later UnlessCancelRequested transitions fail, and the
+// caller stops its worker (the API cancels its context), which then sets
+// the status; a finished job cannot be cancelled (ErrConflict). Repeating a
+// request for a running job is harmless. It returns the job as updated.
+// The events, when set, are appended in the same transaction: cancelled if
+// the job ends at once, so a crash cannot leave it cancelled without its
+// final event; requested at a running job's first request, so it comes
+// before the final event its worker writes.
+func (s *Store) RequestCancel(ctx context.Context, id string, cancelled, requested *Event) (Job, error) {
 	if err := checkID("job", PrefixJob, id); err != nil {
 		return Job{}, err
 	}
-	var ev Event
-	if cancelled != nil {
-		ev = *cancelled
-		ev.JobID = id
-		var err error
-		if ev, err = normalizeEvent(ev); err != nil {
-			return Job{}, err
-		}
+	evCancelled, err := jobEvent(id, cancelled)
+	if err != nil {
+		return Job{}, err
+	}
+	evRequested, err := jobEvent(id, requested)
+	if err != nil {
+		return Job{}, err
 	}
 	var j Job
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		cur, err := getJob(ctx, tx, id)
 		if err != nil {
 			return err
@@ -293,11 +294,14 @@ func (s *Store) RequestCancel(ctx context.Context, id string, cancelled *Event) 
 		case JobValidating, JobQueued:
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, cancel_requested = 1, finished_at = ?
 				WHERE id = ?`, JobCancelled, now().UnixNano(), id)
-			if err == nil && cancelled != nil {
-				_, err = appendEventTx(ctx, tx, ev)
+			if err == nil && evCancelled != nil {
+				_, err = appendEventTx(ctx, tx, *evCancelled)
 			}
 		case JobRunning:
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET cancel_requested = 1 WHERE id = ?`, id)
+			if err == nil && evRequested != nil && !cur.CancelRequested {
+				_, err = appendEventTx(ctx, tx, *evRequested)
+			}
 		default:
 			return fmt.Errorf("%w: job is already %s", ErrConflict, cur.Status)
 		}
@@ -311,6 +315,17 @@ func (s *Store) RequestCancel(ctx context.Context, id string, cancelled *Event) 
 		return Job{}, fmt.Errorf("cancel job %s: %w", id, err)
 	}
 	return j, nil
+}
+
+// jobEvent is ev normalised as an event of job id; nil stays nil.
+func jobEvent(id string, ev *Event) (*Event, error) {
+	if ev == nil {
+		return nil, nil
+	}
+	e := *ev
+	e.JobID = id
+	e, err := normalizeEvent(e)
+	return &e, err
 }
 
 // CountJobCrash records that a start found job id still running, i.e.

@@ -258,7 +258,7 @@ func TestRequestCancel(t *testing.T) {
 		t.Run(tc.start, func(t *testing.T) {
 			s := openTest(t)
 			before := mustJob(t, s, mustDataset(t, s).ID, tc.start)
-			j, err := s.RequestCancel(ctx, before.ID, &Event{Type: "status", Message: "cancelled at once"})
+			j, err := s.RequestCancel(ctx, before.ID, &Event{Type: "status", Message: "cancelled at once"}, &Event{Type: "message", Message: "cancellation requested"})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("RequestCancel: err = %v, want %v", err, tc.wantErr)
 			}
@@ -278,14 +278,22 @@ func TestRequestCancel(t *testing.T) {
 			if (got.Status == JobCancelled) != (got.FinishedAt != nil) {
 				t.Errorf("status %s with finished_at %v", got.Status, got.FinishedAt)
 			}
-			// The event goes with an immediate cancel only.
+			// The final event goes with an immediate cancel, the request's
+			// with a running job's first request only.
+			want := "cancelled at once"
+			if tc.start == JobRunning {
+				want = "cancellation requested"
+			}
 			evs, _, _ := s.ListEvents(ctx, before.ID, 0, 0)
-			if got := len(evs) == 1 && evs[0].Message == "cancelled at once"; got != (tc.wantStatus == JobCancelled) {
-				t.Errorf("events after cancel: %+v", evs)
+			if len(evs) != 1 || evs[0].Message != want {
+				t.Errorf("events after cancel: %+v, want one %q", evs, want)
 			}
 			if tc.start == JobRunning {
-				if _, err := s.RequestCancel(ctx, j.ID, nil); err != nil {
+				if _, err := s.RequestCancel(ctx, j.ID, nil, &Event{Type: "message", Message: "cancellation requested"}); err != nil {
 					t.Errorf("repeated cancel of a running job: %v", err)
+				}
+				if evs, _, _ := s.ListEvents(ctx, before.ID, 0, 0); len(evs) != 1 {
+					t.Errorf("a repeated request logged again: %+v", evs)
 				}
 				if err := s.SetJobStatus(ctx, j.ID, []string{JobRunning}, JobCancelled, ""); err != nil {
 					t.Errorf("worker acknowledging cancel: %v", err)

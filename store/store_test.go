@@ -195,7 +195,7 @@ func TestReopenPersists(t *testing.T) {
 	if err := s.UpdateJobProgress(ctx, job.ID, "train", 0.25); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RequestCancel(ctx, job.ID, nil); err != nil {
+	if _, err := s.RequestCancel(ctx, job.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {

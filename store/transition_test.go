@@ -99,7 +99,7 @@ func TestTransitionJobUnlessCancelRequested(t *testing.T) {
 	}
 
 	j := mustJob(t, s, ds, JobRunning)
-	if _, err := s.RequestCancel(ctx, j.ID, nil); err != nil {
+	if _, err := s.RequestCancel(ctx, j.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.TransitionJob(ctx, j.ID, succeed(j.ID)); !errors.Is(err, ErrCancelRequested) || !errors.Is(err, ErrConflict) {
