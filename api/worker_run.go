@@ -73,28 +73,22 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	switch {
 	case err == nil:
 		err = s.saveJobOutput(poolCtx, job, out)
-		if errors.Is(err, store.ErrCancelRequested) {
-			s.endJob(poolCtx, id, statusData{Status: store.JobCancelled})
-		} else if err != nil && poolCtx.Err() == nil {
+		switch {
+		case errors.Is(err, store.ErrCancelRequested):
+			s.endJob(poolCtx, id, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
+		case err != nil && poolCtx.Err() != nil:
+			// A shutdown while the save was retrying a storage error: the
+			// next start trains again from the last checkpoint.
+			s.requeueInterrupted(bg, id, out, start)
+			return
+		case err != nil:
 			s.log.Error("save job output", "job", id, "err", err)
-			s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: "saving the trained head failed; see the server log"})
+			s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: "saving the trained head failed; see the server log", LLMUsage: out.llmUsage})
 		}
 	case errors.Is(context.Cause(jobCtx), errUserCancel):
 		s.endJob(poolCtx, id, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
 	case poolCtx.Err() != nil:
-		// Back to queued: the next start resumes it without counting this
-		// stop among the crashes that give up on a job (maxJobCrashes),
-		// so routine restarts during a long job do not use them up.
-		// A cancel requested meanwhile is honoured instead.
-		_, err := s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobRunning}, To: store.JobQueued, UnlessCancelRequested: true},
-			statusData{Status: store.JobQueued}, "interrupted by a server shutdown; queued to resume at the next start")
-		switch {
-		case errors.Is(err, store.ErrCancelRequested):
-			s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
-		case err != nil:
-			s.log.Warn("requeue interrupted job (the next start does it)", "job", id, "err", err)
-		}
-		s.log.Info("job interrupted; it resumes on the next start", "job", id, "s", time.Since(start).Seconds())
+		s.requeueInterrupted(bg, id, out, start)
 		return
 	default:
 		msg := err.Error()
@@ -110,9 +104,25 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	s.log.Info("job ended", "job", id, "status", status, "s", time.Since(start).Seconds(), "err", err)
 }
 
+// requeueInterrupted puts a job a shutdown interrupted back in the queue:
+// the next start resumes it without counting this stop among the crashes
+// that give up on a job (maxJobCrashes), so routine restarts during a long
+// job do not use them up. A cancel requested meanwhile is honoured instead.
+func (s *Server) requeueInterrupted(bg context.Context, id string, out runOutput, start time.Time) {
+	_, err := s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobRunning}, To: store.JobQueued, UnlessCancelRequested: true},
+		statusData{Status: store.JobQueued}, "interrupted by a server shutdown; queued to resume at the next start")
+	switch {
+	case errors.Is(err, store.ErrCancelRequested):
+		s.finishJob(bg, id, store.JobRunning, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
+	case err != nil:
+		s.log.Warn("requeue interrupted job (the next start does it)", "job", id, "err", err)
+	}
+	s.log.Info("job interrupted; it resumes on the next start", "job", id, "s", time.Since(start).Seconds())
+}
+
 // saveJobOutput is completeJob, retried while the machine refuses the
 // write (a full disk, a read-only database: store.StorageProblem) until it
-// lands or poolCtx ends, when the job stays running for the next start to
+// lands or poolCtx ends, when the job is requeued for the next start to
 // resume from its last checkpoint: the trained head is not thrown away for
 // a disk an operator can free.
 func (s *Server) saveJobOutput(poolCtx context.Context, job store.Job, out runOutput) error {
