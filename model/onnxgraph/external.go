@@ -69,12 +69,11 @@ func Externalize(m *onnx.ModelProto, location string, minBytes int64) []External
 // WriteExternal writes chunks at their offsets, zero-filling the gaps.
 func WriteExternal(w io.Writer, chunks []ExternalChunk) error {
 	var pos int64
-	pad := make([]byte, externalAlign)
 	for _, c := range chunks {
 		if c.Offset < pos {
 			return fmt.Errorf("external data chunk at offset %d overlaps the previous one ending at %d", c.Offset, pos)
 		}
-		if _, err := w.Write(pad[:c.Offset-pos]); err != nil {
+		if _, err := io.CopyN(w, zeros{}, c.Offset-pos); err != nil {
 			return err
 		}
 		if _, err := w.Write(c.Data); err != nil {
@@ -83,6 +82,14 @@ func WriteExternal(w io.Writer, chunks []ExternalChunk) error {
 		pos = c.Offset + int64(len(c.Data))
 	}
 	return nil
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // LoadExternal reads every external initializer of m (stored relative to
@@ -151,15 +158,17 @@ func readExternal(t *onnx.TensorProto, dir string, files map[string]*os.File) er
 		}
 		files[loc] = f
 	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
 	if length < 0 {
-		st, err := f.Stat()
-		if err != nil {
-			return err
-		}
 		length = st.Size() - off
 	}
-	if off < 0 || length < 0 {
-		return fmt.Errorf("offset %d / length %d out of range", off, length)
+	// Checked against the file before allocating: a damaged model must
+	// not make us allocate what it says.
+	if off < 0 || length < 0 || off > st.Size() || length > st.Size()-off {
+		return fmt.Errorf("offset %d / length %d out of range of %s (%d bytes)", off, length, loc, st.Size())
 	}
 	buf := make([]byte, length)
 	if _, err := f.ReadAt(buf, off); err != nil {
