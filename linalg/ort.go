@@ -31,7 +31,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"retune/internal/freelist"
-	"retune/model"
+	"retune/internal/ortenv"
 	"retune/model/onnxgraph"
 )
 
@@ -54,11 +54,11 @@ type buffers struct{ a, b, c []float32 }
 const maxFree = 8
 
 // NewORT builds the four Gemm sessions (one per transpose combination).
-// ONNX Runtime must be initialised (model.InitRuntime). threads is the
+// ONNX Runtime must be initialised (ortenv.Init). threads is the
 // intra-op thread count; the sessions do not spin-wait between products, so
 // idle training threads do not steal the cores a concurrent search needs.
 func NewORT(threads int) (*ORT, error) {
-	if !model.RuntimeReady() {
+	if !ortenv.Ready() {
 		return nil, fmt.Errorf("linalg: onnx runtime is not initialised")
 	}
 	o := &ORT{scratch: freelist.List[buffers]{New: func() *buffers { return &buffers{} }, Max: maxFree}}

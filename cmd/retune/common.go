@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"retune/internal/ortenv"
 	"retune/linalg"
 	"retune/model"
 	"retune/models"
@@ -39,7 +40,7 @@ func (r *runtimeFlags) init() error {
 	if err != nil {
 		return err
 	}
-	if err := model.InitRuntime(lib); err != nil {
+	if err := ortenv.Init(lib); err != nil {
 		return err
 	}
 	switch r.blas {

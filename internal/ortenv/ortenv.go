@@ -1,4 +1,7 @@
-package model
+// Package ortenv owns the process-global ONNX Runtime environment, which the
+// encoder (model) and the matrix products (linalg) both run on; neither has
+// to import the other for it.
+package ortenv
 
 import (
 	"fmt"
@@ -9,18 +12,18 @@ import (
 )
 
 // The ONNX Runtime environment is process-global: onnxruntime_go loads one
-// shared library and creates one OrtEnv. InitRuntime guards that so every
+// shared library and creates one OrtEnv. Init guards that so every
 // caller (CLI, server, tests) can call it without coordinating.
 var (
 	runtimeMu   sync.Mutex
 	runtimePath string
 )
 
-// InitRuntime loads the ONNX Runtime shared library at libPath and creates the
+// Init loads the ONNX Runtime shared library at libPath and creates the
 // environment. Calling it again with the same path is a no-op; calling it with
 // a different path is an error, because the library cannot be swapped inside
 // a running process.
-func InitRuntime(libPath string) error {
+func Init(libPath string) error {
 	runtimeMu.Lock()
 	defer runtimeMu.Unlock()
 	if runtimePath != "" {
@@ -40,8 +43,8 @@ func InitRuntime(libPath string) error {
 	return nil
 }
 
-// RuntimeReady reports whether InitRuntime has succeeded in this process.
-func RuntimeReady() bool {
+// Ready reports whether Init has succeeded in this process.
+func Ready() bool {
 	runtimeMu.Lock()
 	defer runtimeMu.Unlock()
 	return runtimePath != ""

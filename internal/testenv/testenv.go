@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"retune/internal/ortenv"
 	"retune/linalg"
 	"retune/model"
 	"retune/models"
@@ -52,7 +53,7 @@ func InitORT(t testing.TB) {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	if err := model.InitRuntime(lib); err != nil {
+	if err := ortenv.Init(lib); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
 }
