@@ -16,8 +16,11 @@ const (
 	// events written by another process sharing the data directory.
 	streamPoll = 2 * time.Second
 	// streamGrace is how long a stream waits for the final status event
-	// of a job the store already shows finished: the status is written
-	// first, the event just after.
+	// of a job the store already shows finished. The status and that
+	// event are written in one transaction, but a round reads the events
+	// before the job: a job that ends in between looks finished with its
+	// event not yet sent (the next round sends it). A job finished without
+	// one (a failed append) ends the stream after the grace.
 	streamGrace = 2 * time.Second
 	// streamKeepAlive is the longest silence before a comment line, so
 	// proxies do not close an idle stream.

@@ -68,7 +68,11 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 	if err != nil {
 		// Every LoadHead failure is about the files sent; the message
 		// names the problem, without the scratch folder's path.
-		msg := strings.ReplaceAll(errors.Unwrap(err).Error(), tmp+string(filepath.Separator), "")
+		inner := err
+		if u := errors.Unwrap(err); u != nil {
+			inner = u // without LoadHead's "load head <folder>" prefix
+		}
+		msg := strings.ReplaceAll(inner.Error(), tmp+string(filepath.Separator), "")
 		return store.Head{}, badUpload("not a valid head: %s", msg)
 	}
 	enc, err := s.cfg.Models.Get(ctx, meta.Encoder)

@@ -91,9 +91,10 @@ func checkpointView(cp store.Checkpoint) checkpointObject {
 		Metrics: m, CreatedAt: cp.CreatedAt.Unix()}
 }
 
-// redactedLLM is the job's LLM settings as shown: credentials written into
-// the base URL (https://user:secret@host/v1) stay in the stored spec, which
-// calls the endpoint, but never come back in a response.
+// redactedLLM is the job's LLM settings as shown, never with credentials
+// written into the base URL (https://user:secret@host/v1). New jobs store
+// the URL without them (they are kept beside the API key, jobURLFile);
+// redacting again here keeps a spec that holds them anyway from showing them.
 func redactedLLM(l *llmSettings) *llmSettings {
 	if l == nil {
 		return nil

@@ -82,11 +82,12 @@ type MineReport struct {
 // lists of one chunk only (a million queries' lists would take gigabytes).
 const mineChunk = 8192
 
-// Mine returns up to PerQuery negative doc ids per query, best-scoring first.
-// A candidate scoring above Margin × (the query's best positive score) may be
-// an unjudged relevant document, so it is skipped; when that leaves fewer than
-// PerQuery, the rest are filled with the margin-rejected window candidates of
-// lowest score (those least likely to be relevant), and the report counts it.
+// Mine returns up to PerQuery negative doc ids per query: the candidates
+// kept, best-scoring first. A candidate scoring above Margin × (the query's
+// best positive score) may be an unjudged relevant document, so it is
+// skipped; when that leaves fewer than PerQuery, the rest are filled with
+// the margin-rejected window candidates of lowest score (those least likely
+// to be relevant), lowest first, after the kept ones; the report counts it.
 // Ranking costs queries × corpus: ctx stops it between chunks of queries, and
 // progress (when not nil) is called with the number of queries done.
 func Mine(ctx context.Context, ix Searcher, docVec func(id string) []float32, queryIDs []string, queryVecs [][]float32,

@@ -393,7 +393,7 @@ func (p *Pipeline) mine(ctx context.Context, set *Set, qrels eval.Qrels, cfg neg
 	var ivf *negatives.IVFReport
 	if lists, probe, ok := cfg.UseIVF(ix.Len(), len(qids)); ok {
 		start := time.Now()
-		p.emit(StageEvent{Stage: StageMining, Note: fmt.Sprintf("building an IVF (%d lists, %d probed per query) to mine %d queries over %d documents; --mine-exact ranks them exactly", lists, probe, len(qids), ix.Len())})
+		p.emit(StageEvent{Stage: StageMining, Note: fmt.Sprintf("building an IVF (%d lists, %d probed per query) to mine %d queries over %d documents; exact mining (--mine-exact; a job's hyperparameters.mine_exact) ranks them exactly", lists, probe, len(qids), ix.Len())})
 		search = eval.NewIVF(ix, lists, probe, 1) // a fixed seed: the same data mines the same negatives
 		ivf = &negatives.IVFReport{Lists: lists, Probe: probe, BuildS: time.Since(start).Seconds()}
 	}

@@ -19,7 +19,7 @@ type NegRef struct {
 // Set is everything the trainer needs, as base-encoder embeddings: the head
 // is trained on cached vectors, never re-running the encoder.
 type Set struct {
-	QueryVecs map[string][]float32 // training queries
+	QueryVecs map[string][]float32 // queries: the training ones, and the test queries Evaluate needs
 	DocVecs   map[string][]float32 // corpus documents and generated negatives
 	CorpusIDs []string             // documents searched when evaluating (the corpus, not generated texts)
 	Qrels     eval.Qrels           // judgements of the training queries

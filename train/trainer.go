@@ -15,7 +15,7 @@ import (
 // Event is one progress report: per step ("step") and per epoch ("epoch").
 // The service streams these to clients as they happen.
 type Event struct {
-	Kind   string `json:"kind"` // "step", "epoch" or "done"
+	Kind   string `json:"kind"` // "step" or "epoch"
 	Epoch  int    `json:"epoch"`
 	Epochs int    `json:"epochs"`
 	Step   int    `json:"step,omitempty"`
