@@ -3,11 +3,13 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -194,4 +196,60 @@ func newServer(t *testing.T) *api.Server {
 		}
 	})
 	return srv
+}
+
+// OpenAPI 3.0.3 lets nullable add null only to a schema's own type: an
+// enum must list null itself, and a schema without a type (a bare allOf)
+// does not accept null at all. kin-openapi is lenient about both; strict
+// validators and generated clients are not.
+func TestSpecNullableSchemasAcceptNull(t *testing.T) {
+	doc, _ := spec(t)
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(path string, s *openapi3.SchemaRef)
+	walk = func(path string, ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		if s.Nullable {
+			if s.Type == nil || len(s.Type.Slice()) == 0 {
+				t.Errorf("%s: nullable without a type accepts no null", path)
+			}
+			if len(s.Enum) > 0 && !slices.Contains(s.Enum, any(nil)) {
+				t.Errorf("%s: nullable enum %v does not list null", path, s.Enum)
+			}
+		}
+		for name, p := range s.Properties {
+			walk(path+"."+name, p)
+		}
+		for i, sub := range slices.Concat(s.AllOf, s.AnyOf, s.OneOf) {
+			walk(fmt.Sprintf("%s[%d]", path, i), sub)
+		}
+		walk(path+"[]", s.Items)
+		if s.AdditionalProperties.Schema != nil {
+			walk(path+"{}", s.AdditionalProperties.Schema)
+		}
+	}
+	for name, s := range doc.Components.Schemas {
+		walk(name, s)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			at := method + " " + path
+			for _, p := range op.Parameters {
+				walk(at+" "+p.Value.Name, p.Value.Schema)
+			}
+			if op.RequestBody != nil {
+				for ct, m := range op.RequestBody.Value.Content {
+					walk(at+" "+ct, m.Schema)
+				}
+			}
+			for code, r := range op.Responses.Map() {
+				for ct, m := range r.Value.Content {
+					walk(at+" "+code+" "+ct, m.Schema)
+				}
+			}
+		}
+	}
 }
