@@ -278,8 +278,6 @@ func (s *Server) embedDocuments(ctx context.Context, col store.Collection, enc *
 			return nil, fmt.Errorf("embed documents %d-%d: %w", lo, lo+len(chunk)-1, err)
 		}
 		s.countEmbedded("index", st.Misses)
-		s.metrics.cached.WithLabelValues("hit").Add(float64(st.Hits))
-		s.metrics.cached.WithLabelValues("miss").Add(float64(st.Misses))
 		vecs = append(vecs, out...)
 		// The last chunk always reports: with cached embeddings the whole
 		// loop can take less than progressEvery, and building and saving

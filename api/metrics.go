@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"retune/store"
+	"retune/train"
 )
 
 // serverMetrics are the Prometheus series GET /metrics exposes. They live in
@@ -22,8 +24,10 @@ type serverMetrics struct {
 	requests *prometheus.CounterVec   // route, method, status
 	duration *prometheus.HistogramVec // route, method, status
 	embedded *prometheus.CounterVec   // source: texts run through an encoder
-	cached   *prometheus.CounterVec   // result: hit|miss in the embedding cache
 	search   *prometheus.HistogramVec // mode: one query against one collection
+	// routeOf names the route pattern of a path some other method takes,
+	// for a 405 (gin leaves FullPath empty then); nil until routes exist.
+	routeOf func(path string) string
 }
 
 // metricsGauges are read when Prometheus scrapes, so they are never stale
@@ -32,6 +36,7 @@ type metricsGauges struct {
 	store             *store.Store // jobs by status
 	loadedCollections func() int
 	indexing          func() int
+	cacheTotals       func() train.CacheStats
 }
 
 func newServerMetrics(g metricsGauges) *serverMetrics {
@@ -50,17 +55,13 @@ func newServerMetrics(g metricsGauges) *serverMetrics {
 			Name: "retune_embedded_texts_total",
 			Help: "Texts run through an encoder, by what they were embedded for (index: collection documents missing from the cache; query: search queries; embeddings: POST /v1/embeddings inputs).",
 		}, []string{"source"}),
-		cached: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "retune_embedding_cache_texts_total",
-			Help: "Document texts looked up in the persistent embedding cache while indexing, by result.",
-		}, []string{"result"}),
 		search: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "retune_search_duration_seconds",
 			Help:    "Time until one query's ranking against one collection is ready (embedding excluded; the queries of one request are ranked together, and each counts the batch's time), by mode.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 12), // 50 µs .. ~0.5 s
 		}, []string{"mode"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.embedded, m.cached, m.search,
+	m.registry.MustRegister(m.requests, m.duration, m.embedded, m.search,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if g.loadedCollections != nil {
@@ -74,6 +75,18 @@ func newServerMetrics(g metricsGauges) *serverMetrics {
 			Name: "retune_collections_indexing",
 			Help: "Collections this process is indexing right now.",
 		}, func() float64 { return float64(g.indexing()) }))
+	}
+	if g.cacheTotals != nil {
+		for _, r := range []struct {
+			result string
+			count  func(train.CacheStats) int
+		}{{"hit", func(s train.CacheStats) int { return s.Hits }}, {"miss", func(s train.CacheStats) int { return s.Misses }}} {
+			m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "retune_embedding_cache_texts_total",
+				Help:        "Texts looked up in the persistent embedding cache (jobs' datasets and collections' documents), by result: a miss runs the encoder.",
+				ConstLabels: prometheus.Labels{"result": r.result},
+			}, func() float64 { return float64(r.count(g.cacheTotals())) }))
+		}
 	}
 	if g.store != nil {
 		m.registry.MustRegister(&jobsCollector{store: g.store, desc: prometheus.NewDesc("retune_jobs",
@@ -91,6 +104,9 @@ func (m *serverMetrics) middleware() gin.HandlerFunc {
 		// The route pattern, not the URL, keeps ids out of the labels; the
 		// method is normalised because clients can send any token there.
 		route := c.FullPath()
+		if route == "" && c.Writer.Status() == http.StatusMethodNotAllowed && m.routeOf != nil {
+			route = m.routeOf(c.Request.URL.Path)
+		}
 		if route == "" {
 			route = "unmatched"
 		}
@@ -98,6 +114,29 @@ func (m *serverMetrics) middleware() gin.HandlerFunc {
 		m.requests.WithLabelValues(labels...).Inc()
 		m.duration.WithLabelValues(labels...).Observe(time.Since(start).Seconds())
 	}
+}
+
+// routePattern returns the pattern among routes ("/v1/heads/:head_id")
+// that path matches, or "".
+func routePattern(routes gin.RoutesInfo, path string) string {
+	segs := strings.Split(path, "/")
+	for _, r := range routes {
+		pat := strings.Split(r.Path, "/")
+		if len(pat) != len(segs) {
+			continue
+		}
+		ok := true
+		for i, p := range pat {
+			if p != segs[i] && !(strings.HasPrefix(p, ":") && segs[i] != "") {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return r.Path
+		}
+	}
+	return ""
 }
 
 func metricMethod(m string) string {

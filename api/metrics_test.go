@@ -15,6 +15,7 @@ func TestMetrics(t *testing.T) {
 	ls.json("POST", "/v1/embeddings", `{"model":"glove-100d","input":["a","b","c"]}`)
 	ls.do("GET", "/v1/collections/col-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil)
 	ls.do("GET", "/v1/nothing", "", nil)
+	ls.do("POST", "/v1/heads/head-aaaaaaaaaaaaaaaaaaaaaaaa", "", nil)
 
 	// The indexing gauge drops just after the collection shows ready
 	// (its worker returns then): wait for it rather than race it.
@@ -34,11 +35,13 @@ func TestMetrics(t *testing.T) {
 		`retune_http_requests_total{method="POST",route="/v1/collections/:id/search",status="200"} 2`,
 		`retune_http_requests_total{method="GET",route="/v1/collections/:id",status="404"} 1`,
 		`retune_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`retune_http_requests_total{method="POST",route="/v1/heads/:head_id",status="405"} 1`,
 		`retune_http_request_duration_seconds_bucket{method="POST",route="/v1/collections/:id/search",status="200",le="+Inf"} 2`,
 		`retune_embedded_texts_total{source="index"} 8`,
 		`retune_embedded_texts_total{source="query"} 2`,
 		`retune_embedded_texts_total{source="embeddings"} 3`,
 		`retune_embedding_cache_texts_total{result="miss"} 8`,
+		`retune_embedding_cache_texts_total{result="hit"} 0`,
 		`retune_search_duration_seconds_count{mode="dense"} 2`,
 		`retune_search_duration_seconds_count{mode="bm25"} 1`,
 		`retune_collections_loaded 1`,

@@ -140,7 +140,8 @@ func New(cfg Config) (*Server, error) {
 		pool: newWorkerPool(cfg.Workers), hub: newEventHub(), cols: newCollectionState(cfg.Workers),
 		fusedBuilds: make(chan struct{}, maxFusedBuilds), ingestSlots: make(chan struct{}, maxIngests),
 		streams: make(chan struct{})}
-	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount})
+	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount,
+		cacheTotals: s.cache.Totals})
 	// Metrics outermost, so a recovered panic is counted with its 500; the
 	// key check before any body is read.
 	s.engine.Use(requestID, s.metrics.middleware(), recoverJSON(cfg.Logger), accessLog(cfg.Logger),
@@ -154,6 +155,8 @@ func New(cfg Config) (*Server, error) {
 		abort(c, http.StatusMethodNotAllowed, codeInvalidRequest, "method "+c.Request.Method+" not allowed on "+c.Request.URL.Path)
 	})
 	s.routes()
+	routes := s.engine.Routes()
+	s.metrics.routeOf = func(path string) string { return routePattern(routes, path) }
 	return s, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // Embedder is what the cache needs from an encoder: embeddings and an
@@ -25,6 +26,8 @@ type Cache struct {
 	dir   string
 	mu    sync.Mutex
 	files map[string]*cacheFile
+
+	hits, misses atomic.Int64 // texts served and embedded, over the Cache's life
 }
 
 // NewCache keeps its files in dir (created on first write).
@@ -100,6 +103,8 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 	// A repeat of a text embedded in this call is served like a cached one:
 	// Hits + Misses is always len(texts).
 	st := CacheStats{Hits: len(texts) - len(missTexts), Misses: len(missTexts)}
+	c.hits.Add(int64(st.Hits))
+	c.misses.Add(int64(st.Misses))
 	report := func(newDone int) {
 		if progress == nil {
 			return
@@ -132,6 +137,12 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 
 // CacheStats counts texts served from disk vs embedded now.
 type CacheStats struct{ Hits, Misses int }
+
+// Totals counts the texts every Embed call so far served from the cache
+// and sent to the encoder (GET /metrics reports them).
+func (c *Cache) Totals() CacheStats {
+	return CacheStats{Hits: int(c.hits.Load()), Misses: int(c.misses.Load())}
+}
 
 func (c *Cache) file(checksum string) (*cacheFile, error) {
 	c.mu.Lock()
