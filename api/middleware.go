@@ -73,8 +73,9 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
-				log.Error("panic", "path", c.Request.URL.Path, "panic", r)
-				abort(c, http.StatusInternalServerError, codeInternal, "internal error")
+				id := c.GetString(ctxRequestID)
+				log.Error("panic", "request_id", id, "method", c.Request.Method, "path", c.Request.URL.Path, "panic", r)
+				abort(c, http.StatusInternalServerError, codeInternal, internalMessage(id))
 			}
 		}()
 		c.Next()

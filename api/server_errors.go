@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -29,15 +30,22 @@ func (s *Server) abortStore(c *gin.Context, err error, notFoundMsg string) {
 	}
 }
 
+// internalMessage is a 500's message: the request id finds its cause in
+// the server log.
+func internalMessage(requestID string) string {
+	return fmt.Sprintf("internal error; see the server log (request_id %s)", requestID)
+}
+
 // internalError logs err and answers a 500 without internals (paths, SQL),
 // or a 507 naming the cause when the machine refused a write (a full disk,
 // a read-only database): that is for the operator to fix, and the client
 // to retry after.
 func (s *Server) internalError(c *gin.Context, err error) {
-	s.log.Error("internal error", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	id := c.GetString(ctxRequestID)
+	s.log.Error("internal error", "request_id", id, "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	if p := store.StorageProblem(err); p != "" {
 		abort(c, http.StatusInsufficientStorage, codeStorage, p+"; the request did not take effect: retry once the server's operator has fixed it")
 		return
 	}
-	abort(c, http.StatusInternalServerError, codeInternal, "internal error; see the server log")
+	abort(c, http.StatusInternalServerError, codeInternal, internalMessage(id))
 }

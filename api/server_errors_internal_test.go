@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,23 +14,29 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// A write the machine refused answers 507 naming the cause, not a bare 500.
+// A write the machine refused answers 507 naming the cause, not a bare 500;
+// a 500 names its request id, which the log line of its cause carries.
 func TestInternalErrorNamesStorageProblems(t *testing.T) {
-	s := &Server{log: slog.New(slog.DiscardHandler)}
+	var log bytes.Buffer
+	s := &Server{log: slog.New(slog.NewTextHandler(&log, nil))}
 	for _, tt := range []struct {
 		err    error
 		status int
 		msg    string
 	}{
 		{fmt.Errorf("store corpus.jsonl: %w", &fs.PathError{Op: "write", Path: "/srv/data/x", Err: syscall.ENOSPC}), 507, "the server's disk is full"},
-		{errors.New("something else"), 500, "internal error; see the server log"},
+		{errors.New("something else"), 500, "internal error; see the server log (request_id req-7)"},
 	} {
 		w := httptest.NewRecorder()
 		c, _ := gin.CreateTestContext(w)
 		c.Request = httptest.NewRequest("POST", "/v1/datasets", nil)
+		c.Set(ctxRequestID, "req-7")
 		s.internalError(c, tt.err)
 		if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.msg) || strings.Contains(w.Body.String(), "/srv/data") {
 			t.Errorf("%v: %d %s, want %d with %q and no server path", tt.err, w.Code, w.Body, tt.status, tt.msg)
 		}
+	}
+	if !strings.Contains(log.String(), "request_id=req-7") || !strings.Contains(log.String(), "err=\"something else\"") {
+		t.Errorf("log lines lack the request id beside the cause:\n%s", log.String())
 	}
 }
