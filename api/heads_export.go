@@ -54,8 +54,9 @@ func (s *Server) exportHead(c *gin.Context) {
 	if c.Request.Method == http.MethodHead && format != export.FormatONNX {
 		// A zip is streamed without a length, so a HEAD learns all a GET's
 		// headers would say without the export being built (seconds for a
-		// fused transformer); the encoder is still checked as GET does.
-		s.headZipExport(c, h, id, format, req.EncoderDir)
+		// fused transformer); the head's files and the encoder are still
+		// checked as GET does.
+		s.headZipExport(c, h, id, format, req)
 		return
 	}
 	tmp, err := s.store.TempDir("export-*")
@@ -140,8 +141,18 @@ func zipHeaders(c *gin.Context, id, format string) {
 
 // headZipExport answers HEAD for a zip export: a fused one's encoder must
 // still be the one the head was trained on (409 otherwise, as GET).
-func (s *Server) headZipExport(c *gin.Context, h store.Head, id, format, encDir string) {
-	if encDir != "" {
+func (s *Server) headZipExport(c *gin.Context, h store.Head, id, format string, req export.Request) {
+	// What every export reads first: a damaged or vanished head fails the
+	// GET, so it fails the HEAD. Loading it costs its weights' size.
+	if _, _, err := model.LoadHead(req.HeadDir); err != nil {
+		if headDeleted(c.Request.Context(), s.store, id, err) {
+			notFound(c, fmt.Sprintf("head %s not found (deleted during the export)", id))
+			return
+		}
+		s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))
+		return
+	}
+	if req.EncoderDir != "" {
 		// The registry's encoder hashes its files once per process; a HEAD
 		// must not read a model's hundreds of megabytes every time.
 		enc, err := s.cfg.Models.Get(c.Request.Context(), h.Encoder)

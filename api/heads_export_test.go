@@ -219,6 +219,28 @@ func TestExportHead(t *testing.T) {
 		if r := js.do("HEAD", "/v1/heads/"+orphan+"/export?format=fused-onnx", "", nil); r.Status != http.StatusConflict {
 			t.Fatalf("HEAD fused-onnx without the encoder: %d, want 409 as GET", r.Status)
 		}
+		// A head whose files were damaged on disk fails every export, and
+		// its HEAD says so too rather than promising a zip.
+		damaged := saveHead(t, st, "glove-100d", sum)
+		dir, err := st.Dir(store.KindHeads, damaged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := os.ReadFile(filepath.Join(dir, "weights.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w[len(w)/2] ^= 0xff
+		if err := os.WriteFile(filepath.Join(dir, "weights.bin"), w, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, format := range []string{"onnx", "fused-onnx", "safetensors"} {
+			for _, method := range []string{"GET", "HEAD"} {
+				if r := js.do(method, "/v1/heads/"+damaged+"/export?format="+format, "", nil); r.Status != http.StatusInternalServerError {
+					t.Errorf("%s %s export of a damaged head: %d, want 500", method, format, r.Status)
+				}
+			}
+		}
 		// The head ONNX does not need the encoder, so it still exports.
 		if r := js.do("GET", "/v1/heads/"+stale+"/export?format=onnx", "", nil); r.Status != http.StatusOK {
 			t.Fatalf("onnx export of a head with another encoder: %d %s", r.Status, r.Body)
