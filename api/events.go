@@ -43,12 +43,14 @@ func (s *Server) listJobEvents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if wantsEventStream(c.Request) {
-		s.streamEvents(c, id, after)
-		return
-	}
+	// Checked on a stream too, which has no pages: the same URL is a 400
+	// whichever way it is asked for.
 	limit, ok := parseLimit(c, store.DefaultEventLimit, store.MaxEventLimit)
 	if !ok {
+		return
+	}
+	if wantsEventStream(c.Request) {
+		s.streamEvents(c, id, after)
 		return
 	}
 	evs, more, err := s.store.ListEvents(c.Request.Context(), id, after, limit)

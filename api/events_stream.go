@@ -35,9 +35,26 @@ const (
 // ones, and ends after the job's final status event, when the client
 // disconnects or when the server stops streams (with a "shutdown" frame).
 func (s *Server) streamEvents(c *gin.Context, jobID string, after int64) {
-	if _, err := s.store.GetJob(c.Request.Context(), jobID); err != nil {
+	ctx := c.Request.Context()
+	job, err := s.store.GetJob(ctx, jobID)
+	if err != nil {
 		s.abortStore(c, err, fmt.Sprintf("job %s not found", jobID))
 		return
+	}
+	if store.JobFinished(job.Status) {
+		// An EventSource reconnects by itself after a stream ends, with
+		// the last id it saw. A finished job (its final event was stored
+		// with its status, so it is visible now) with nothing after that
+		// is answered 204, which tells the EventSource to stop.
+		evs, _, err := s.store.ListEvents(ctx, jobID, after, 1)
+		if err != nil {
+			s.abortStore(c, err, fmt.Sprintf("job %s not found", jobID))
+			return
+		}
+		if len(evs) == 0 {
+			c.Status(http.StatusNoContent)
+			return
+		}
 	}
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")

@@ -93,6 +93,16 @@ func TestFineTuningEndToEnd(t *testing.T) {
 	if len(tail) != 2 || tail[0].Seq != int64(len(all)-1) {
 		t.Fatalf("resumed stream: %+v", tail)
 	}
+	// Reconnecting with the last id, as an EventSource does after the
+	// stream ends, is a 204 that stops it; a bad limit is a 400 here too.
+	js.hdr.Set("Accept", "text/event-stream")
+	js.hdr.Set("Last-Event-ID", fmt.Sprint(len(all)))
+	if r := js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/events", "", nil); r.Status != http.StatusNoContent || len(r.Body) != 0 {
+		t.Fatalf("reconnect after the final event: %d %q, want 204", r.Status, r.Body)
+	}
+	js.hdr.Del("Last-Event-ID")
+	wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/events?limit=0", "", nil), http.StatusBadRequest, "limit")
+	js.hdr.Del("Accept")
 
 	cps := mustJSON[listJSON[struct {
 		Epoch   int `json:"epoch"`
