@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -174,7 +175,9 @@ func TestStreamSaysShutdown(t *testing.T) {
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
 	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
 	body := make(chan string, 1)
+	firstFrame := make(chan struct{})
 	go func() {
+		defer close(firstFrame) // also on failure: the test then reads why
 		req, _ := http.NewRequest("GET", js.ts.URL+"/v1/fine_tuning/jobs/"+job.ID+"/events", nil)
 		req.Header.Set("Accept", "text/event-stream")
 		res, err := http.DefaultClient.Do(req)
@@ -183,10 +186,22 @@ func TestStreamSaysShutdown(t *testing.T) {
 			return
 		}
 		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		body <- string(b)
+		// The job's events come first; the stream then waits for more.
+		r := bufio.NewReader(res.Body)
+		var got strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			got.WriteString(line)
+			if err != nil || line == "\n" {
+				break
+			}
+		}
+		firstFrame <- struct{}{}
+		rest, _ := io.ReadAll(r)
+		got.Write(rest)
+		body <- got.String()
 	}()
-	time.Sleep(300 * time.Millisecond) // the stream has sent the job's events and waits
+	<-firstFrame
 	js.srv.StopStreams()
 	var got string
 	select {
