@@ -55,17 +55,17 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 	}
 	enc, err := s.cfg.Models.Get(ctx, req.Model)
 	if errors.Is(err, model.ErrUnknownModel) {
-		return store.Collection{}, colNotFound("model %q not found; GET /v1/models lists the available ones", req.Model)
+		return store.Collection{}, colNotFoundParam("model", "model %q not found; GET /v1/models lists the available ones", req.Model)
 	}
 	if err != nil {
 		return store.Collection{}, fmt.Errorf("load model: %w", err)
 	}
 	if err := enc.CheckDocumentEncoder(); err != nil {
-		return store.Collection{}, colBadRequest("%s", err)
+		return store.Collection{}, colBadParam("model", "%s", err)
 	}
 	if req.Head != "" {
 		if _, err := s.collectionHead(ctx, req.Head, enc); err != nil {
-			return store.Collection{}, err
+			return store.Collection{}, withParam(err, "head")
 		}
 	}
 	col := store.Collection{ID: store.NewID(store.PrefixCollection), Name: req.Name, Encoder: req.Model,
@@ -73,7 +73,7 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 	if req.Dataset != "" {
 		ds, err := s.store.GetDataset(ctx, req.Dataset)
 		if errors.Is(err, store.ErrNotFound) {
-			return store.Collection{}, colNotFound("dataset %s not found", req.Dataset)
+			return store.Collection{}, colNotFoundParam("dataset", "dataset %s not found", req.Dataset)
 		}
 		if err != nil {
 			return store.Collection{}, err
@@ -105,7 +105,7 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 					what, id = "head", col.HeadID
 				}
 			}
-			return store.Collection{}, colNotFound("%s %s not found (deleted while the collection was being created)", what, id)
+			return store.Collection{}, colNotFoundParam(what, "%s %s not found (deleted while the collection was being created)", what, id)
 		}
 		return store.Collection{}, err
 	}

@@ -38,6 +38,23 @@ func colNotFound(format string, args ...any) error {
 	return colErrorf(http.StatusNotFound, codeNotFound, format, args...)
 }
 
+// colNotFoundParam is a 404 for an object a request field names.
+func colNotFoundParam(param, format string, args ...any) error {
+	return &collectionError{status: http.StatusNotFound, code: codeNotFound, msg: fmt.Sprintf(format, args...), param: param}
+}
+
+// withParam names param as the offending field of a collectionError that
+// names none; other errors pass unchanged.
+func withParam(err error, param string) error {
+	var ce *collectionError
+	if errors.As(err, &ce) && ce.param == "" {
+		named := *ce
+		named.param = param
+		return &named
+	}
+	return err
+}
+
 func colConflict(format string, args ...any) error {
 	return colErrorf(http.StatusConflict, codeConflict, format, args...)
 }

@@ -133,6 +133,10 @@ func TestCollectionCreateErrors(t *testing.T) {
 		docs(`{"id":"a","text":" "}`): "documents",
 		`{"model":"glove-100d","name":"a\u0007b","documents":[{"id":"a","text":"b"}]}`: "name",
 		`{"model":"glove-100d","head":"h1","documents":[{"id":"a","text":"b"}]}`:       "head",
+		// and the field naming a missing object
+		`{"model":"nope","documents":[{"id":"a","text":"b"}]}`:                                              "model",
+		`{"model":"glove-100d","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa","documents":[{"id":"a","text":"b"}]}`: "head",
+		`{"model":"glove-100d","dataset":"ds-aaaaaaaaaaaaaaaaaaaaaaaa"}`:                                    "dataset",
 	} {
 		if r := ls.json("POST", "/v1/collections", body); !strings.Contains(string(r.Body), `"param":"`+param+`"`) {
 			t.Errorf("%s: %d %s, want param %q", body, r.Status, r.Body, param)

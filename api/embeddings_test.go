@@ -165,7 +165,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 		{"empty format", "application/json", `{"model":"glove-100d","input":"x","encoding_format":""}`, 400, `"param":"encoding_format"`},
 		{"bad dimensions", "application/json", `{"model":"glove-100d","input":"x","dimensions":64}`, 400, `"param":"dimensions"`},
 		{"trailing data", "application/json", `{"model":"glove-100d","input":"x"} {}`, 400, "after the JSON"},
-		{"unknown model", "application/json", `{"model":"nope","input":"x"}`, 404, "not found"},
+		{"unknown model", "application/json", `{"model":"nope","input":"x"}`, 404, `not found; GET /v1/models lists the available ones","type":"invalid_request_error","param":"model"`},
 		{"traversal model", "application/json", `{"model":"../models/glove-100d","input":"x"}`, 404, "not found"},
 		{"too many inputs", "application/json", `{"model":"glove-100d","input":[` + strings.Join(many, ",") + `]}`, 413, "limit is 8"},
 		{"huge body", "application/json", `{"model":"glove-100d","input":"` + strings.Repeat("a ", 40000) + `"}`, 413, "request body too large: this route takes at most"},

@@ -104,17 +104,17 @@ func (s *Server) resolveModel(ctx context.Context, name string) (*model.Encoder,
 	return enc, head, nil
 }
 
-// abortEmbedder answers an embedderFor error.
+// abortEmbedder answers an embedderFor error about the request's "model".
 func (s *Server) abortEmbedder(c *gin.Context, name string, err error) {
 	var nf *modelNotFoundError
 	switch {
 	case errors.As(err, &nf):
-		notFound(c, nf.Error())
+		abortParam(c, http.StatusNotFound, codeNotFound, "model", nf.Error())
 	case errors.Is(err, model.ErrUnknownModel):
 		// The registry's message names server paths; this one does not.
-		notFound(c, fmt.Sprintf("model %q not found; GET /v1/models lists the available ones", name))
+		abortParam(c, http.StatusNotFound, codeNotFound, "model", fmt.Sprintf("model %q not found; GET /v1/models lists the available ones", name))
 	case errors.Is(err, errHeadMismatch):
-		abort(c, http.StatusConflict, codeConflict, err.Error())
+		abortParam(c, http.StatusConflict, codeConflict, "model", err.Error())
 	case c.Request.Context().Err() != nil:
 		c.Abort() // the client went away
 	default:
