@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"retune/eval"
+	"retune/internal/jsontype"
 	"retune/model"
 	"retune/store"
 	"retune/train"
@@ -75,6 +76,13 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 		msg := strings.ReplaceAll(inner.Error(), tmp+string(filepath.Separator), "")
 		return store.Head{}, badUpload("not a valid head: %s", msg)
 	}
+	if strings.TrimSpace(meta.Encoder) == "" {
+		return store.Head{}, badUpload(`not a valid head: head.json names no "encoder" (the encoder it was trained on)`)
+	}
+	summary, err := uploadedMetrics(meta)
+	if err != nil {
+		return store.Head{}, badUpload("not a valid head: head.json %v", err)
+	}
 	enc, err := s.cfg.Models.Get(ctx, meta.Encoder)
 	if errors.Is(err, model.ErrUnknownModel) {
 		return store.Head{}, &uploadError{status: http.StatusNotFound,
@@ -95,12 +103,12 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 		return store.Head{}, &uploadError{status: http.StatusConflict,
 			msg: fmt.Sprintf("the head takes %d-dimensional input, but encoder %q outputs %d", hc.DIn, meta.Encoder, enc.Dim())}
 	}
-	summary, err := json.Marshal(uploadedMetrics(meta))
+	metrics, err := json.Marshal(summary)
 	if err != nil {
 		return store.Head{}, err
 	}
 	row := store.Head{ID: store.NewID(store.PrefixHead), Encoder: meta.Encoder, EncoderChecksum: sum,
-		DIn: hc.DIn, DOut: hc.DOut, Apply: hc.Apply, Metrics: summary}
+		DIn: hc.DIn, DOut: hc.DOut, Apply: hc.Apply, Metrics: metrics}
 	dir, err := s.store.Dir(store.KindHeads, row.ID)
 	if err != nil {
 		return store.Head{}, err
@@ -171,8 +179,10 @@ func receiveHeadParts(r *http.Request, dir string) error {
 }
 
 // uploadedMetrics summarises the metrics a head.json carries (what retune
-// train or a job recorded) as a head's record does; absent ones stay null.
-func uploadedMetrics(meta model.HeadMeta) headMetrics {
+// train or a job recorded) as a head's record does; absent ones stay null,
+// and ones of the wrong shape (a string for "base") are refused rather
+// than shown as null.
+func uploadedMetrics(meta model.HeadMeta) (headMetrics, error) {
 	var m struct {
 		Base     eval.Metrics `json:"base"`
 		Tuned    eval.Metrics `json:"tuned"`
@@ -181,9 +191,18 @@ func uploadedMetrics(meta model.HeadMeta) headMetrics {
 			DevBest   eval.Metrics `json:"dev_best"`
 		} `json:"training"`
 	}
-	if b, err := json.Marshal(meta.Metrics); err == nil {
-		json.Unmarshal(b, &m) // best effort: a summary, not the head
+	b, err := json.Marshal(meta.Metrics)
+	if err != nil {
+		return headMetrics{}, fmt.Errorf("metrics: %w", err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			got, _, _ := strings.Cut(te.Value, " ") // "number 1.5" → "number"
+			return headMetrics{}, fmt.Errorf("metrics.%s is a JSON %s, not %s", te.Field, got, jsontype.Name(te.Type))
+		}
+		return headMetrics{}, fmt.Errorf("metrics: %w", err)
 	}
 	split, _ := meta.Training["test_split"].(string)
-	return headMetrics{TestSplit: split, Base: m.Base, Tuned: m.Tuned, DevBest: m.Training.DevBest, BestEpoch: m.Training.BestEpoch}
+	return headMetrics{TestSplit: split, Base: m.Base, Tuned: m.Tuned, DevBest: m.Training.DevBest, BestEpoch: m.Training.BestEpoch}, nil
 }

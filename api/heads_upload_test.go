@@ -111,6 +111,16 @@ func TestHeadUpload(t *testing.T) {
 	if escape == hj {
 		t.Fatal("the weights_file edit did not apply")
 	}
+	unnamed, _, _ := headFiles(t, " ", sum, nil)
+	badMetrics, _, _ := headFiles(t, "glove-100d", sum, func(s string) string {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(s), &doc); err != nil {
+			t.Fatal(err)
+		}
+		doc["metrics"].(map[string]any)["base"] = "x"
+		b, _ := json.Marshal(doc)
+		return string(b)
+	})
 	for _, tc := range []struct {
 		name   string
 		parts  []formPart
@@ -125,6 +135,8 @@ func TestHeadUpload(t *testing.T) {
 		{"huge head.json", []formPart{{"head", "head.json", strings.Replace(hj, "{", `{"junk":"`+strings.Repeat("x", 5<<20)+`",`, 1)}, {"weights", "w", w}}, 413, "a head.json is at most 4 MiB"},
 		{"head twice", []formPart{{"head", "head.json", hj}, {"head", "head.json", hj}, {"weights", "w", w}}, 400, `part "head" sent twice`},
 		{"encoder not installed", []formPart{{"head", "head.json", noEncoder}, {"weights", "w", w}}, 404, `encoder "glove-300d", which is not installed`},
+		{"no encoder named", []formPart{{"head", "head.json", unnamed}, {"weights", "w", w}}, 400, `head.json names no "encoder"`},
+		{"metrics of the wrong shape", []formPart{{"head", "head.json", badMetrics}, {"weights", "w", w}}, 400, "metrics.base is a JSON string, not an object"},
 		{"another encoder", []formPart{{"head", "head.json", stale}, {"weights", "w", staleW}}, 409, "the loaded encoder has sha256"},
 		{"negatives not JSON", []formPart{{"head", "head.json", hj}, {"weights", "w", w}, {"negatives", "n", "{"}}, 400, `part "negatives": not a negatives.json as retune train writes it`},
 		{"negative without text", []formPart{{"head", "head.json", hj}, {"weights", "w", w}, {"negatives", "n", strings.Replace(negs, `"text":"Dogs walk slowly in the park at night."`, `"text":""`, 1)}}, 400, "negatives[0] lacks its query_id, pos_id or text"},

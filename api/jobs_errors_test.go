@@ -126,6 +126,9 @@ func TestLookupErrors(t *testing.T) {
 		{"GET", "/v1/heads/" + job, 400, "malformed head id"},
 		{"DELETE", "/v1/heads/" + head, 404, "not found"},
 		{"GET", "/v1/heads?after=x", 400, "after: malformed head id"},
+		{"GET", "/v1/heads?limt=5", 400, `unknown query parameter "limt": GET /v1/heads takes limit, after`},
+		{"GET", "/v1/models?limit=5", 400, `unknown query parameter "limit": GET /v1/models takes no query parameters`},
+		{"DELETE", "/v1/heads/" + head + "?force=1", 400, `unknown query parameter "force"`},
 	}
 	for _, tc := range cases {
 		wantAPIError(t, js.do(tc.method, tc.path, "", nil), tc.status, tc.msg)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,14 +83,40 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// singleQueryValues refuses a query parameter given more than once
-// (?format=onnx&format=bogus): which one a handler reads would be a guess.
-func singleQueryValues(c *gin.Context) {
+// queryParams are the query parameters each GET route reads (HEAD reads
+// GET's); every other route reads none. openapi.yaml declares the same
+// (TestQueryParamsMatchSpec).
+var queryParams = map[string][]string{
+	"/v1/datasets":                        {"limit", "after"},
+	"/v1/fine_tuning/jobs":                {"limit", "after"},
+	"/v1/fine_tuning/jobs/:job_id/events": {"after", "limit"},
+	"/v1/heads":                           {"limit", "after"},
+	"/v1/heads/:head_id/export":           {"format"},
+	"/v1/collections":                     {"limit", "after"},
+}
+
+// checkQuery refuses a query parameter the route does not read (a typo
+// such as ?limt=5 would otherwise be ignored, as an unknown JSON field is
+// not) or one given more than once (?format=onnx&format=bogus: which one a
+// handler reads would be a guess).
+func checkQuery(c *gin.Context) {
 	if c.FullPath() == "" {
 		c.Next() // no such route: its 404 comes first
 		return
 	}
+	var takes []string
+	if m := c.Request.Method; m == http.MethodGet || m == http.MethodHead {
+		takes = queryParams[c.FullPath()]
+	}
 	for name, vals := range c.Request.URL.Query() {
+		if !slices.Contains(takes, name) {
+			what := "takes no query parameters"
+			if len(takes) > 0 {
+				what = "takes " + strings.Join(takes, ", ")
+			}
+			badRequestParam(c, name, fmt.Sprintf("unknown query parameter %q: %s %s %s", name, c.Request.Method, c.FullPath(), what))
+			return
+		}
 		if len(vals) > 1 {
 			badRequestParam(c, name, fmt.Sprintf("query parameter %q is given %d times; give it once", name, len(vals)))
 			return
