@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"mime"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -54,9 +53,8 @@ type deletedObject struct {
 // createDataset stores a multipart upload, validates it from disk and
 // records it; on any failure its files are removed.
 func (s *Server) createDataset(c *gin.Context) {
-	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "multipart/form-data" {
-		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest,
-			fmt.Sprintf("content type %q: send multipart/form-data", c.GetHeader("Content-Type")))
+	if msg := checkMultipartContentType(c.GetHeader("Content-Type")); msg != "" {
+		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, msg)
 		return
 	}
 	id := store.NewID(store.PrefixDataset)

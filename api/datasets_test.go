@@ -273,6 +273,8 @@ func TestDatasetUploadErrors(t *testing.T) {
 	js.use(t)
 
 	wantAPIError(t, js.do("POST", "/v1/datasets", "application/json", []byte(`{}`)), http.StatusUnsupportedMediaType, "multipart/form-data")
+	wantAPIError(t, js.do("POST", "/v1/datasets", "multipart/form-data; boundary=x; charset=latin1", []byte("--x--\r\n")),
+		http.StatusUnsupportedMediaType, `charset "latin1": send the files as UTF-8`)
 	wantAPIError(t, js.do("POST", "/v1/datasets", "multipart/form-data", []byte("x")), http.StatusBadRequest, "malformed multipart")
 	wantAPIError(t, js.do("POST", "/v1/datasets", "multipart/form-data; boundary=zz", []byte("--zz\r\nContent-Disposition: form-data; name=\"corpus\"\r\n\r\nabc")),
 		http.StatusBadRequest, "malformed multipart")

@@ -39,6 +39,20 @@ func checkJSONContentType(h string) string {
 	return ""
 }
 
+// checkMultipartContentType says what is wrong with an upload's
+// Content-Type ("" when nothing is). Uploaded files are read as UTF-8, so
+// a body labelled with another charset is refused as a JSON one is.
+func checkMultipartContentType(h string) string {
+	mt, params, err := mime.ParseMediaType(h)
+	if err != nil || mt != "multipart/form-data" {
+		return fmt.Sprintf("content type %q: send multipart/form-data", h)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return fmt.Sprintf("charset %q: send the files as UTF-8", cs)
+	}
+	return ""
+}
+
 // decodeJSON reads a strict JSON body into dst: unknown fields, trailing data
 // and bodies over the limit are errors the caller reports as 400 / 413.
 // It writes the error response itself and returns false on failure.

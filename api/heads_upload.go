@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,9 +36,8 @@ const (
 // checked as LoadHead checks a head folder, must fit an installed encoder
 // (same checksum, same width), and is then served like a job's head.
 func (s *Server) createHead(c *gin.Context) {
-	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "multipart/form-data" {
-		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest,
-			fmt.Sprintf("content type %q: send multipart/form-data", c.GetHeader("Content-Type")))
+	if msg := checkMultipartContentType(c.GetHeader("Content-Type")); msg != "" {
+		abort(c, http.StatusUnsupportedMediaType, codeInvalidRequest, msg)
 		return
 	}
 	tmp, err := s.store.TempDir("head-upload-")
