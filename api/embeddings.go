@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"retune/internal/jsontype"
 	"strings"
+
+	"retune/internal/jsontype"
 
 	"github.com/gin-gonic/gin"
 )

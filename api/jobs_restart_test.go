@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"retune/store"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"retune/store"
 )
 
 // restartEpochs is long enough that the job is mid-training when the

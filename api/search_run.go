@@ -119,7 +119,7 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 		// Nothing embeds the queries: the encoder need not even be
 		// installed. The response still names the collection's model.
 		if meta.Head != "" {
-			return meta.Encoder + ":ft-" + meta.Head, nil, nil
+			return fineTunedName(meta.Encoder, meta.Head), nil, nil
 		}
 		return meta.Encoder, nil, nil
 	}
@@ -145,7 +145,7 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	modelName := meta.Encoder
 	var head *model.Head
 	if headID != "" {
-		modelName += ":ft-" + headID
+		modelName = fineTunedName(meta.Encoder, headID)
 		if head, err = s.collectionHead(ctx, headID, enc); err != nil {
 			return "", nil, err
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"retune/eval"
-	"retune/model"
 	"retune/store"
 	"retune/train"
 )
@@ -132,14 +131,8 @@ func (s *Server) completeJob(ctx context.Context, job store.Job, out runOutput) 
 	if err != nil {
 		return err
 	}
-	meta := model.HeadMeta{Encoder: job.Encoder, EncoderChecksum: sum, Training: asMap(out.config),
-		Metrics: asMap(map[string]any{"base": out.result.Base, "tuned": out.result.Tuned, "training": out.result.Training,
-			"mining": out.result.Mining, "generation": out.result.Generation, "job": job.ID})}
-	err = out.head.Save(dir, meta)
-	if err == nil {
-		// As beside a `retune train` head: GET /v1/heads/{id}/negatives.
-		err = train.SaveGenerated(dir, &out.result)
-	}
+	// As a `retune train` head, with its negatives: GET /v1/heads/{id}/negatives.
+	err = train.SaveHead(dir, out.head, job.Encoder, sum, out.config, &out.result, map[string]any{"job": job.ID})
 	if err == nil {
 		hc := out.head.Config()
 		head := store.Head{ID: headID, JobID: job.ID, Encoder: job.Encoder, EncoderChecksum: sum,
@@ -171,17 +164,4 @@ type headMetrics struct {
 	Tuned     eval.Metrics `json:"tuned"`
 	DevBest   eval.Metrics `json:"dev_best"`
 	BestEpoch int          `json:"best_epoch"`
-}
-
-// asMap turns a struct into the free-form map head.json stores.
-func asMap(v any) map[string]any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return nil
-	}
-	return m
 }

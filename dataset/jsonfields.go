@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"retune/internal/jsontype"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"retune/internal/jsontype"
 )
 
 // object is one JSONL line decoded one level deep, so that each field can be

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"retune/internal/testvec"
 	"slices"
 	"strconv"
 	"testing"
+
+	"retune/internal/testvec"
 )
 
 // tieCorpus draws Gaussian rows (so a product and sgemv round differently)

@@ -3,8 +3,9 @@ package eval
 import (
 	"fmt"
 	"math/rand/v2"
-	"retune/internal/testvec"
 	"testing"
+
+	"retune/internal/testvec"
 )
 
 // benchIndex builds a SciFact-sized index of random unit vectors; search cost

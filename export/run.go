@@ -165,7 +165,7 @@ func checkOut(req Request) (string, error) {
 	_, modelErr := os.Stat(filepath.Join(out, models.ModelFile))
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("export: %s holds an encoder.json this build cannot read (%v); refusing to replace it", out, err)
+		return "", fmt.Errorf("export: %s holds an encoder.json this build cannot read (%w); refusing to replace it", out, err)
 	case hasCfg && !strings.HasPrefix(cfg.Build, buildPrefix):
 		return "", fmt.Errorf("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
 	case !hasCfg && modelErr == nil:

@@ -85,7 +85,7 @@ func ResolveORTLib(flagValue, root string) (string, error) {
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("%w at %s: %v", ErrORTNotFound, path, err)
+		return "", fmt.Errorf("%w at %s: %w", ErrORTNotFound, path, err)
 	}
 	st, err := os.Stat(abs)
 	if !explicit {
@@ -101,7 +101,7 @@ func ResolveORTLib(flagValue, root string) (string, error) {
 	}
 	ok, err := isPinnedORT(abs)
 	if err != nil {
-		return "", fmt.Errorf("%w: cannot read %s: %v; %s", ErrORTNotFound, abs, err, fix)
+		return "", fmt.Errorf("%w: cannot read %s: %w; %s", ErrORTNotFound, abs, err, fix)
 	}
 	if !ok {
 		return "", fmt.Errorf("%w: %s is not the pinned ONNX Runtime %s build (sha256 differs): %s",

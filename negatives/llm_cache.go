@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"retune/internal/atomicfile"
 	"strconv"
 	"strings"
 	"time"
+
+	"retune/internal/atomicfile"
 )
 
 // cacheFormat is bumped when the key recipe or entry layout changes, so old

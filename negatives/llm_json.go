@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
-	"retune/internal/jsontype"
 	"slices"
 	"strings"
+
+	"retune/internal/jsontype"
 )
 
 // Schema says what a JSON reply must hold. Decoding into the caller's Go

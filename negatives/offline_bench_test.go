@@ -2,11 +2,12 @@ package negatives
 
 import (
 	"context"
-	"retune/internal/testenv"
 	"runtime"
 	"sort"
 	"testing"
 	"time"
+
+	"retune/internal/testenv"
 )
 
 // offlineSciFact is SciFact's corpus texts and training pairs, loaded once.

@@ -1,9 +1,10 @@
 package train
 
 import (
-	"retune/negatives"
 	"strings"
 	"testing"
+
+	"retune/negatives"
 )
 
 // TestWorkRunRefusesOtherSettings: the first run records itself; the same

@@ -219,7 +219,12 @@ func startCPUProfile(path string) (stop func(), err error) {
 		f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil { // a full disk: the profile is cut short
+			fmt.Fprintf(os.Stderr, "retune: CPU profile %s: %v\n", path, err)
+		}
+	}, nil
 }
 
 // newFlags is a command's flag set whose -h output starts with how to call

@@ -13,7 +13,6 @@ import (
 
 	"retune/dataset"
 	"retune/eval"
-	"retune/model"
 	"retune/negatives"
 	"retune/train"
 )
@@ -179,13 +178,8 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	meta := model.HeadMeta{Encoder: enc.Name(), EncoderChecksum: sum,
-		Training: toMap(cfg), Metrics: toMap(map[string]any{"base": res.Base, "tuned": res.Tuned, "training": res.Training, "mining": res.Mining, "generation": res.Generation})}
-	if err := head.Save(*out, meta); err != nil {
-		return err
-	}
 	// The counterfactuals, their provenance and the shortcut diagnostics travel with the head.
-	if err := train.SaveGenerated(*out, &res); err != nil {
+	if err := train.SaveHead(*out, head, enc.Name(), sum, cfg, &res, nil); err != nil {
 		return err
 	}
 	summary := map[string]any{
@@ -232,13 +226,6 @@ func pick(m eval.Metrics) map[string]float64 {
 		}
 	}
 	return out
-}
-
-func toMap(v any) map[string]any {
-	b, _ := json.Marshal(v)
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	return m
 }
 
 // newProgressPrinter draws a one-line progress bar on a terminal and plain
