@@ -13,7 +13,7 @@ import (
 // a BEIR split or a pairs file.
 func runEval(ctx context.Context, args []string) error {
 	fs := newFlags("eval", "--beir DIR [--split S] | --pairs FILE  [--head DIR] [--model NAME | --onnx DIR]",
-		"Prints nDCG@10, Recall@100, MRR@10 and MAP of the encoder, with a head if given, on a BEIR split or on held-out pairs.")
+		"Prints nDCG, Recall, Precision, MRR and MAP at 1, 3, 5, 10 and 100 of the encoder, with a head if given, on a BEIR split or on held-out pairs.")
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	var df dataFlags

@@ -65,7 +65,7 @@ func runExport(ctx context.Context, args []string) error {
 		Overwrite:   *force,
 	})
 	if errors.Is(err, export.ErrOutputExists) {
-		return fmt.Errorf("%w; pass --force to replace it", err)
+		return usageError{fmt.Errorf("%w; pass --force to replace it", err)}
 	}
 	if err != nil {
 		return err

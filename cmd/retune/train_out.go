@@ -15,25 +15,26 @@ import (
 // checkTrainOut refuses a --out that would mix a head into other files: a
 // folder holding an encoder never, a folder holding a head only with
 // --force, any other non-empty folder never (its files are not the run's
-// to overwrite or to sit beside). A missing or empty folder is fine.
+// to overwrite or to sit beside). A missing or empty folder is fine. A
+// refusal is a usageError (exit 2, like any command line to change).
 func checkTrainOut(dir string, force bool) error {
 	if empty, err := missingOrEmpty(dir); empty || err != nil {
 		return err
 	}
 	for _, f := range []string{models.ModelFile, models.TokenizerFile, models.ConfigFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return fmt.Errorf("%s holds an encoder or a model (%s); refusing to write a head into it", dir, f)
+			return usageError{fmt.Errorf("%s holds an encoder or a model (%s); refusing to write a head into it", dir, f)}
 		}
 	}
 	switch hasHead, others := model.HeadFolder(dir, train.GeneratedFile); {
 	case !hasHead:
-		return fmt.Errorf("%s is not empty and holds no trained head; refusing to write a head among its files (give a new or empty folder)", dir)
+		return usageError{fmt.Errorf("%s is not empty and holds no trained head; refusing to write a head among its files (give a new or empty folder)", dir)}
 	case len(others) > 0:
-		return fmt.Errorf("%s holds a trained head and other files (%s); refusing to replace the head among them (move them away, or give a new folder)",
-			dir, strings.Join(others, ", "))
+		return usageError{fmt.Errorf("%s holds a trained head and other files (%s); refusing to replace the head among them (move them away, or give a new folder)",
+			dir, strings.Join(others, ", "))}
 	}
 	if !force {
-		return fmt.Errorf("%s holds a trained head; pass --force to replace it", dir)
+		return usageError{fmt.Errorf("%s holds a trained head; pass --force to replace it", dir)}
 	}
 	return nil
 }
