@@ -230,8 +230,9 @@ func decodeRecord(v []float32, rec []byte, key textKey) bool {
 		crc32.Checksum(rec[:len(rec)-4], cacheCRC) != binary.LittleEndian.Uint32(rec[len(rec)-4:]) {
 		return false
 	}
+	b := rec[sha256.Size : sha256.Size+4*len(v)]
 	for j := range v {
-		v[j] = math.Float32frombits(binary.LittleEndian.Uint32(rec[sha256.Size+4*j:]))
+		v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j : 4*j+4]))
 	}
 	return true
 }
