@@ -182,6 +182,11 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		}
 	}
 
+	// A run cancelled while its inputs loaded (an encoder takes seconds)
+	// starts no stage: its log would otherwise show one after the cancel.
+	if err := ctx.Err(); err != nil {
+		return nil, res, err
+	}
 	// Embedding: every corpus text and query once, through the cache.
 	embedTick, embedDone := clock.stage(StageEmbedding)
 	p.emit(StageEvent{Stage: StageEmbedding, Total: len(data.Corpus) + len(data.Queries)})
