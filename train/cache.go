@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -61,31 +62,22 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 	}
 	out := make([][]float32, len(texts))
 	keys := make([]textKey, len(texts))
-	var hits []cacheHit
-	var hitIdx []int
-	f.mu.Lock()
 	for i, t := range texts {
 		keys[i] = sha256.Sum256([]byte(t))
-		if off, ok := f.offs[keys[i]]; ok {
-			hits = append(hits, cacheHit{keys[i], off})
-			hitIdx = append(hitIdx, i)
-		}
 	}
-	dim := f.dim
-	f.mu.Unlock()
-	got, err := f.read(hits, dim)
+	missing, err := f.serve(keys, out)
 	if err != nil {
 		return nil, CacheStats{}, err
 	}
-	var stale []cacheHit
-	for j, v := range got {
-		if v == nil {
-			stale = append(stale, hits[j])
+	if missing {
+		// Another process may have stored them since this one last looked
+		// (or rebuilt the file): catch up before running the encoder.
+		if err := f.refresh(); err != nil {
+			return nil, CacheStats{}, err
 		}
-		out[hitIdx[j]] = v
-	}
-	if len(stale) > 0 {
-		f.forget(stale)
+		if _, err := f.serve(keys, out); err != nil {
+			return nil, CacheStats{}, err
+		}
 	}
 	var missTexts []string
 	var missIdx []int
@@ -133,6 +125,41 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		out[i] = vecs[seen[keys[i]]]
 	}
 	return out, st, nil
+}
+
+// serve fills out[i], where still nil, with the stored vector of keys[i],
+// and reports whether some remain nil. A record found stale (the file was
+// replaced) is forgotten, so its text is embedded and stored again.
+func (f *cacheFile) serve(keys []textKey, out [][]float32) (missing bool, err error) {
+	var hits []cacheHit
+	var hitIdx []int
+	f.mu.Lock()
+	for i, k := range keys {
+		if out[i] != nil {
+			continue
+		}
+		if off, ok := f.offs[k]; ok {
+			hits = append(hits, cacheHit{k, off})
+			hitIdx = append(hitIdx, i)
+		}
+	}
+	dim := f.dim
+	f.mu.Unlock()
+	got, err := f.read(hits, dim)
+	if err != nil {
+		return false, err
+	}
+	var stale []cacheHit
+	for j, v := range got {
+		if v == nil {
+			stale = append(stale, hits[j])
+		}
+		out[hitIdx[j]] = v
+	}
+	if len(stale) > 0 {
+		f.forget(stale)
+	}
+	return slices.ContainsFunc(out, func(v []float32) bool { return v == nil }), nil
 }
 
 // CacheStats counts texts served from disk vs embedded now.

@@ -16,8 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-
-	"github.com/gofrs/flock"
+	"syscall"
 )
 
 // The cache file: a 12-byte header (magic, then the dimension as uint32 LE)
@@ -54,17 +53,45 @@ type cacheFile struct {
 	offs map[textKey]int64
 }
 
-// load reads the file, if there is one.
+// load indexes the file, if there is one, as far as other processes have
+// written it. The caller holds f.mu, or is the file's only user yet.
 func (f *cacheFile) load() error {
 	if _, err := os.Stat(f.path); errors.Is(err, os.ErrNotExist) {
 		return nil // not created here: a run that only reads leaves no file
 	}
-	fh, unlock, err := openLocked(f.path)
-	if err != nil {
+	return f.withLock(nil)
+}
+
+// errForeignFile is catchUp's word for a file that is not a retune cache.
+var errForeignFile = errors.New("not a retune cache file")
+
+// withLock runs fn (when not nil) on the file under its exclusive lock,
+// once the index has caught up with it. A file at the path that is not a
+// retune cache is moved aside (to path + ".foreign") and the cache starts
+// over: the cache is derived data, and refusing it would fail every run.
+func (f *cacheFile) withLock(fn func(fh *os.File) error) error {
+	for moved := false; ; moved = true {
+		fh, unlock, err := openLocked(f.path)
+		if err != nil {
+			return err
+		}
+		err = f.catchUp(fh)
+		if errors.Is(err, errForeignFile) && !moved {
+			rerr := os.Rename(f.path, f.path+".foreign")
+			unlock()
+			if rerr != nil {
+				return fmt.Errorf("embedding cache: %w; moving it aside failed: %w", err, rerr)
+			}
+			clear(f.offs)
+			f.size, f.dim = 0, 0
+			continue
+		}
+		if err == nil && fn != nil {
+			err = fn(fh)
+		}
+		unlock()
 		return err
 	}
-	defer unlock()
-	return f.catchUp(fh)
 }
 
 // add appends the embeddings of texts not yet stored and fsyncs, so a
@@ -78,14 +105,11 @@ func (f *cacheFile) add(texts []string, vecs [][]float32) error {
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 		return fmt.Errorf("embedding cache: %w", err)
 	}
-	fh, unlock, err := openLocked(f.path)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := f.catchUp(fh); err != nil {
-		return err
-	}
+	return f.withLock(func(fh *os.File) error { return f.append(fh, texts, vecs) })
+}
+
+// append writes the records of texts not yet stored at the end of fh.
+func (f *cacheFile) append(fh *os.File, texts []string, vecs [][]float32) error {
 	if f.dim == 0 {
 		f.dim = len(vecs[0])
 	}
@@ -237,6 +261,13 @@ func decodeRecord(v []float32, rec []byte, key textKey) bool {
 	return true
 }
 
+// refresh indexes what other processes wrote since the last look.
+func (f *cacheFile) refresh() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.load()
+}
+
 // forget drops hits whose records turned out stale, so add writes them
 // again; an entry reindexed since (a new offset) stays.
 func (f *cacheFile) forget(stale []cacheHit) {
@@ -273,7 +304,7 @@ func (f *cacheFile) catchUp(fh *os.File) error {
 			return f.truncate(fh, 0) // a torn header, or an old format: start over
 		}
 		if string(hdr[:8]) != cacheMagic {
-			return fmt.Errorf("embedding cache %s: not a retune cache file (delete it to rebuild)", f.path)
+			return fmt.Errorf("embedding cache %s: %w", f.path, errForeignFile)
 		}
 		dim := int(binary.LittleEndian.Uint32(hdr[8:]))
 		if f.dim != 0 && dim != f.dim {
@@ -314,17 +345,29 @@ func (f *cacheFile) truncate(fh *os.File, size int64) error {
 	return nil
 }
 
-// openLocked takes an exclusive flock on path (creating the file),
-// waiting for other holders, and opens it for reading and writing; unlock
-// closes the file and releases the lock.
+// openLocked opens path for reading and writing (creating the file) and
+// takes an exclusive flock on it, waiting for other holders; unlock closes
+// the file, which releases the lock. Another process may delete or replace
+// the file while this one waits: the lock would then be on a file no one
+// else opens, so it is taken again on the file the path names now.
 func openLocked(path string) (fh *os.File, unlock func(), err error) {
-	lock := flock.New(path, flock.SetPermissions(0o644))
-	if err := lock.Lock(); err != nil {
-		return nil, nil, fmt.Errorf("embedding cache: lock %s: %w", path, err)
+	for {
+		fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedding cache: %w", err)
+		}
+		if err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX); err != nil {
+			fh.Close()
+			return nil, nil, fmt.Errorf("embedding cache: lock %s: %w", path, err)
+		}
+		held, err := fh.Stat()
+		if err != nil {
+			fh.Close()
+			return nil, nil, fmt.Errorf("embedding cache: %w", err)
+		}
+		if now, err := os.Stat(path); err == nil && os.SameFile(held, now) {
+			return fh, func() { fh.Close() }, nil
+		}
+		fh.Close()
 	}
-	if fh, err = os.OpenFile(path, os.O_RDWR, 0); err != nil {
-		lock.Close()
-		return nil, nil, fmt.Errorf("embedding cache: %w", err)
-	}
-	return fh, func() { fh.Close(); lock.Close() }, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // countingEmbedder embeds deterministically and counts texts it was asked for.
@@ -106,11 +107,46 @@ func TestCacheDropsTornTail(t *testing.T) {
 	}
 }
 
-func TestCacheRejectsForeignFile(t *testing.T) {
+// A file at the cache's path that is not a cache is kept aside, not
+// overwritten, and the cache starts over instead of failing every run.
+func TestCacheMovesForeignFileAside(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "embeddings-x.bin"), []byte("not a cache file at all"), 0o644)
-	if _, _, err := NewCache(dir).Embed(context.Background(), &countingEmbedder{sum: "x"}, []string{"a"}); err == nil {
-		t.Fatal("want an error for a file that is not a cache")
+	path := filepath.Join(dir, "embeddings-x.bin")
+	if err := os.WriteFile(path, []byte("not a cache file at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, st, err := NewCache(dir).Embed(ctx, &countingEmbedder{sum: "x"}, []string{"a", "b"}); err != nil || st.Misses != 2 {
+		t.Fatalf("stats %+v err %v; want both texts embedded", st, err)
+	}
+	if b, err := os.ReadFile(path + ".foreign"); err != nil || string(b) != "not a cache file at all" {
+		t.Fatalf("foreign file: %q, %v; want it kept whole beside the cache", b, err)
+	}
+	enc := &countingEmbedder{sum: "x"}
+	if _, _, err := NewCache(dir).Embed(ctx, enc, []string{"a", "b"}); err != nil || enc.calls.Load() != 0 {
+		t.Fatalf("the rebuilt cache: err %v, %d forward calls; want none", err, enc.calls.Load())
+	}
+}
+
+// Texts another process stored after this one indexed the file are read
+// from it, not embedded again.
+func TestCacheSeesWhatOthersAppended(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	c := NewCache(dir)
+	if _, _, err := c.Embed(ctx, &countingEmbedder{sum: "s"}, []string{"alpha"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := NewCache(dir).Embed(ctx, &countingEmbedder{sum: "s"}, []string{"bravo", "charlie"}); err != nil {
+		t.Fatal(err)
+	}
+	enc := &countingEmbedder{sum: "s"}
+	got, st, err := c.Embed(ctx, enc, []string{"alpha", "bravo", "charlie"})
+	if err != nil || enc.calls.Load() != 0 || st.Hits != 3 {
+		t.Fatalf("stats %+v err %v, %d forward calls; want all three read from the file", st, err, enc.calls.Load())
+	}
+	if want, _ := (&countingEmbedder{}).Embed(ctx, []string{"charlie"}); !slices.Equal(got[2], want[0]) {
+		t.Fatalf("charlie: %v, want %v", got[2], want[0])
 	}
 }
 
@@ -162,8 +198,8 @@ func TestCacheNoticesReplacedFile(t *testing.T) {
 			t.Fatalf("%q: got %v, want %v (another text's record?)", texts[i], got[i], want[i])
 		}
 	}
-	if st.Misses != 3 {
-		t.Fatalf("stats %+v, want 3 misses: alpha and bravo are gone, delta was never in this index", st)
+	if st.Misses != 2 || st.Hits != 1 {
+		t.Fatalf("stats %+v, want 2 misses (alpha and bravo are gone) and delta read from the new file", st)
 	}
 	enc2 := &countingEmbedder{sum: "swap"}
 	if _, st, err := c.Embed(ctx, enc2, []string{"alpha", "echo", "golf"}); err != nil || enc2.calls.Load() != 0 {
@@ -360,5 +396,41 @@ func TestCacheKeepsNoVectorItFailedToWrite(t *testing.T) {
 	}
 	if len(f.offs) != 0 {
 		t.Errorf("%d vectors held as cached after the write failed, want 0", len(f.offs))
+	}
+}
+
+// A writer waiting for the lock while another deletes the file locks the
+// file the path names afterwards, instead of failing or locking the
+// deleted one.
+func TestOpenLockedFollowsADeletedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "embeddings-x.bin")
+	_, unlock, err := openLocked(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		fh     *os.File
+		unlock func()
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		fh, unlock, err := openLocked(path)
+		got <- result{fh, unlock, err}
+	}()
+	time.Sleep(50 * time.Millisecond) // the goroutine waits for the lock
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	r := <-got
+	if r.err != nil {
+		t.Fatalf("waiting writer: %v", r.err)
+	}
+	defer r.unlock()
+	held, _ := r.fh.Stat()
+	now, err := os.Stat(path)
+	if err != nil || !os.SameFile(held, now) {
+		t.Fatalf("the waiting writer holds a file the path no longer names (%v)", err)
 	}
 }
