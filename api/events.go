@@ -65,28 +65,28 @@ func (s *Server) listJobEvents(c *gin.Context) {
 	c.JSON(http.StatusOK, newList(views, more))
 }
 
-// parseAfterSeq reads the cursor: ?after=<seq>, else the Last-Event-ID an
-// EventSource sends when it reconnects, else 0.
+// parseAfterSeq reads the cursor: the larger of ?after=<seq> and the
+// Last-Event-ID an EventSource sends when it reconnects (one opened at
+// ?after=N keeps that URL, so the header is what moves), else 0.
 func parseAfterSeq(c *gin.Context) (int64, bool) {
-	name := "after"
-	raw, ok := c.GetQuery(name)
-	if !ok {
-		name = "the Last-Event-ID header"
-		raw = c.GetHeader("Last-Event-ID")
-	}
-	if raw == "" && !ok {
-		return 0, true
-	}
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || !isDigits(raw) {
-		param := "Last-Event-ID" // the header
-		if ok {
-			param = "after"
+	var after int64
+	for _, src := range []struct{ param, name string }{{"after", "after"}, {"Last-Event-ID", "the Last-Event-ID header"}} {
+		raw, given := c.GetQuery(src.param)
+		if src.param == "Last-Event-ID" {
+			raw = c.GetHeader(src.param)
+			given = raw != ""
 		}
-		badRequestParam(c, param, fmt.Sprintf("%s must be an event seq (an integer >= 0), got %q", name, raw))
-		return 0, false
+		if !given {
+			continue
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || !isDigits(raw) {
+			badRequestParam(c, src.param, fmt.Sprintf("%s must be an event seq (an integer >= 0), got %q", src.name, raw))
+			return 0, false
+		}
+		after = max(after, n)
 	}
-	return n, true
+	return after, true
 }
 
 // wantsEventStream reports whether the client prefers an event stream to

@@ -100,6 +100,11 @@ func TestFineTuningEndToEnd(t *testing.T) {
 	if r := js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/events", "", nil); r.Status != http.StatusNoContent || len(r.Body) != 0 {
 		t.Fatalf("reconnect after the final event: %d %q, want 204", r.Status, r.Body)
 	}
+	// An EventSource opened at ?after= keeps that URL: its Last-Event-ID
+	// is what moves, and the larger cursor wins.
+	if r := js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/events?after=1", "", nil); r.Status != http.StatusNoContent {
+		t.Fatalf("reconnect with ?after=1 and the last id: %d, want 204", r.Status)
+	}
 	js.hdr.Del("Last-Event-ID")
 	wantAPIError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/events?limit=0", "", nil), http.StatusBadRequest, "limit")
 	js.hdr.Del("Accept")
