@@ -54,6 +54,10 @@ func TestHealthz(t *testing.T) {
 	if r := c.do("GET", "/healthz", "", nil); r.Status != 200 {
 		t.Fatalf("healthz: %d", r.Status)
 	}
+	// Probes may add a cache-buster; nothing reads it.
+	if r := c.do("GET", "/healthz?_=1732600000", "", nil); r.Status != 200 {
+		t.Fatalf("healthz with a cache-buster: %d %s", r.Status, r.Body)
+	}
 }
 
 func TestEmbeddingsOpenAIShape(t *testing.T) {

@@ -129,6 +129,8 @@ func TestLookupErrors(t *testing.T) {
 		{"GET", "/v1/heads?limt=5", 400, `unknown query parameter "limt": GET /v1/heads takes limit, after`},
 		{"GET", "/v1/models?limit=5", 400, `unknown query parameter "limit": GET /v1/models takes no query parameters`},
 		{"DELETE", "/v1/heads/" + head + "?force=1", 400, `unknown query parameter "force"`},
+		{"GET", "/v1/fine_tuning/jobs?limit=1;x", 400, "malformed query string"},
+		{"GET", "/v1/heads?limit=1&limt%zz=5", 400, "malformed query string"},
 	}
 	for _, tc := range cases {
 		wantAPIError(t, js.do(tc.method, tc.path, "", nil), tc.status, tc.msg)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -100,15 +101,26 @@ var queryParams = map[string][]string{
 // not) or one given more than once (?format=onnx&format=bogus: which one a
 // handler reads would be a guess).
 func checkQuery(c *gin.Context) {
-	if c.FullPath() == "" {
+	switch c.FullPath() {
+	case "":
 		c.Next() // no such route: its 404 comes first
+		return
+	case "/healthz", "/metrics":
+		c.Next() // probes and scrapers may add cache-busters: nothing reads them
+		return
+	}
+	// URL.Query drops what it cannot parse (a ";" separator, a bad %
+	// escape), which would let ?limit=1;x through as no limit at all.
+	query, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		badRequest(c, fmt.Sprintf("malformed query string: %v (separate parameters with &, escape %% as %%25)", err))
 		return
 	}
 	var takes []string
 	if m := c.Request.Method; m == http.MethodGet || m == http.MethodHead {
 		takes = queryParams[c.FullPath()]
 	}
-	for name, vals := range c.Request.URL.Query() {
+	for name, vals := range query {
 		if !slices.Contains(takes, name) {
 			what := "takes no query parameters"
 			if len(takes) > 0 {
