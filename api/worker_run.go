@@ -72,9 +72,11 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	// midway): completeJob refuses to succeed once one is recorded.
 	switch {
 	case err == nil:
-		err = s.saveJobOutput(poolCtx, job, out)
+		err = s.saveJobOutput(jobCtx, job, out)
 		switch {
-		case errors.Is(err, store.ErrCancelRequested):
+		case errors.Is(err, store.ErrCancelRequested), err != nil && errors.Is(context.Cause(jobCtx), errUserCancel):
+			// Cancelled during the run's end, or while the save waited for
+			// the operator to free storage.
 			s.endJob(poolCtx, id, statusData{Status: store.JobCancelled, LLMUsage: out.llmUsage})
 		case err != nil && poolCtx.Err() != nil:
 			// A shutdown while the save was retrying a storage error: the
@@ -122,18 +124,26 @@ func (s *Server) requeueInterrupted(bg context.Context, id string, out runOutput
 
 // saveJobOutput is completeJob, retried while the machine refuses the
 // write (a full disk, a read-only database: store.StorageProblem) until it
-// lands or poolCtx ends, when the job is requeued for the next start to
-// resume from its last checkpoint: the trained head is not thrown away for
-// a disk an operator can free.
-func (s *Server) saveJobOutput(poolCtx context.Context, job store.Job, out runOutput) error {
+// lands or jobCtx ends: on a shutdown the job is requeued for the next
+// start to resume from its last checkpoint (the trained head is not thrown
+// away for a disk an operator can free), on a user's cancel it ends
+// cancelled. The job's log says, once, why it is waiting.
+func (s *Server) saveJobOutput(jobCtx context.Context, job store.Job, out runOutput) error {
 	var err error
-	retryUntil(poolCtx, endRetryFirst, endRetryMax, func() bool {
-		err = s.completeJob(context.WithoutCancel(poolCtx), job, out)
-		if p := store.StorageProblem(err); p != "" {
-			s.log.Error("save job output; will retry", "job", job.ID, "problem", p, "err", err)
-			return false
+	told := false
+	retryUntil(jobCtx, endRetryFirst, endRetryMax, func() bool {
+		err = s.completeJob(context.WithoutCancel(jobCtx), job, out)
+		p := store.StorageProblem(err)
+		if p == "" {
+			return true
 		}
-		return true
+		s.log.Error("save job output; will retry", "job", job.ID, "problem", p, "err", err)
+		if !told {
+			told = true
+			s.appendEvent(context.WithoutCancel(jobCtx), job.ID, store.LevelWarn, evMessage,
+				fmt.Sprintf("saving the trained head failed (%s); retrying until the server's operator fixes it (cancel the job to give up)", p), nil)
+		}
+		return false
 	})
 	return err
 }
