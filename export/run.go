@@ -51,6 +51,18 @@ type Request struct {
 // ErrOutputExists is returned for an existing output without Overwrite.
 var ErrOutputExists = errors.New("output exists")
 
+// ErrOutputRefused is matched by the errors for an output Run never writes
+// over, Overwrite or not: an encoder's files, a path of the wrong kind.
+var ErrOutputRefused = errors.New("output refused")
+
+// refusal is an error that matches ErrOutputRefused, its message unchanged.
+type refusal struct{ error }
+
+func (r refusal) Is(target error) bool { return target == ErrOutputRefused }
+func (r refusal) Unwrap() error        { return r.error }
+
+func refuse(format string, args ...any) error { return refusal{fmt.Errorf(format, args...)} }
+
 // File is one file an export wrote.
 type File struct {
 	Name  string `json:"name"`
@@ -137,13 +149,13 @@ func checkOut(req Request) (string, error) {
 			errors.Is(err, fs.ErrNotExist) && !strings.EqualFold(filepath.Ext(out), ".onnx"):
 			out = filepath.Join(out, HeadONNXName)
 		case !strings.EqualFold(filepath.Ext(out), ".onnx"):
-			return "", fmt.Errorf("export: %s: an ONNX file name ends in .onnx (or give a folder to receive %s)", out, HeadONNXName)
+			return "", refuse("export: %s: an ONNX file name ends in .onnx (or give a folder to receive %s)", out, HeadONNXName)
 		}
 		if ok, err := existing(out, false); !ok || err != nil {
 			return out, err
 		}
 		if _, err := os.Stat(filepath.Join(filepath.Dir(out), models.TokenizerFile)); err == nil {
-			return "", fmt.Errorf("export: %s belongs to the encoder in %s; refusing to replace it", out, filepath.Dir(out))
+			return "", refuse("export: %s belongs to the encoder in %s; refusing to replace it", out, filepath.Dir(out))
 		}
 		if !req.Overwrite {
 			return "", fmt.Errorf("export: %s: %w", out, ErrOutputExists)
@@ -165,11 +177,11 @@ func checkOut(req Request) (string, error) {
 	_, modelErr := os.Stat(filepath.Join(out, models.ModelFile))
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("export: %s holds an encoder.json this build cannot read (%w); refusing to replace it", out, err)
+		return "", refuse("export: %s holds an encoder.json this build cannot read (%w); refusing to replace it", out, err)
 	case hasCfg && !strings.HasPrefix(cfg.Build, buildPrefix):
-		return "", fmt.Errorf("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
+		return "", refuse("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
 	case !hasCfg && modelErr == nil:
-		return "", fmt.Errorf("export: %s holds a model (%s); refusing to replace it", out, models.ModelFile)
+		return "", refuse("export: %s holds a model (%s); refusing to replace it", out, models.ModelFile)
 	}
 	if !req.Overwrite {
 		return "", fmt.Errorf("export: %s is not empty: %w", out, ErrOutputExists)
@@ -186,9 +198,9 @@ func existing(path string, wantDir bool) (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("export: %w", err)
 	case st.IsDir() && !wantDir:
-		return false, fmt.Errorf("export: %s is a folder", path)
+		return false, refuse("export: %s is a folder", path)
 	case !st.IsDir() && wantDir:
-		return false, fmt.Errorf("export: %s exists and is not a folder", path)
+		return false, refuse("export: %s exists and is not a folder", path)
 	}
 	return true, nil
 }

@@ -159,13 +159,13 @@ func TestRunErrors(t *testing.T) {
 		}, nil, []string{"48-dim", "32 wide"}},
 		{"output is the encoder folder", func(t *testing.T) export.Request {
 			return export.Request{HeadDir: good, Format: export.FormatFusedONNX, Out: encDir, EncoderDir: encDir, Overwrite: true}
-		}, nil, []string{`holds the encoder "bert-tiny-fixture"; refusing to replace it`}},
+		}, export.ErrOutputRefused, []string{`holds the encoder "bert-tiny-fixture"; refusing to replace it`}},
 		{"output is another encoder's model.onnx", func(t *testing.T) export.Request {
 			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: filepath.Join(encDir, "model.onnx"), Overwrite: true}
-		}, nil, []string{"belongs to the encoder in " + encDir}},
+		}, export.ErrOutputRefused, []string{"belongs to the encoder in " + encDir}},
 		{"ONNX file not named .onnx", func(t *testing.T) export.Request {
 			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: filepath.Join(good, "head.json"), Overwrite: true}
-		}, nil, []string{"an ONNX file name ends in .onnx"}},
+		}, export.ErrOutputRefused, []string{"an ONNX file name ends in .onnx"}},
 		{"existing ONNX file", func(t *testing.T) export.Request {
 			out := filepath.Join(t.TempDir(), "h.onnx")
 			os.WriteFile(out, []byte("keep"), 0o644)

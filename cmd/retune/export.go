@@ -67,6 +67,9 @@ func runExport(ctx context.Context, args []string) error {
 	if errors.Is(err, export.ErrOutputExists) {
 		return usageError{fmt.Errorf("%w; pass --force to replace it", err)}
 	}
+	if errors.Is(err, export.ErrOutputRefused) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}

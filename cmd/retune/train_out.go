@@ -64,7 +64,7 @@ func missingOrEmpty(dir string) (bool, error) {
 		return true, nil
 	case err != nil:
 		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
-			return false, fmt.Errorf("%s is a file, not a folder", dir)
+			return false, usageError{fmt.Errorf("%s is a file, not a folder", dir)}
 		}
 		return false, err
 	}

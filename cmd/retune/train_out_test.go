@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,10 @@ func TestCheckTrainOut(t *testing.T) {
 		err := checkTrainOut(tt.dir, tt.force)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("checkTrainOut(%s, force=%v) = %v, want %q", tt.dir, tt.force, err, tt.want)
+		}
+		// Every refusal is a command line to change: exit 2.
+		if tt.want != "" && !errors.As(err, new(usageError)) {
+			t.Errorf("checkTrainOut(%s): %v is not a usage error", tt.dir, err)
 		}
 	}
 }
