@@ -33,10 +33,20 @@ func checkJSONContentType(h string) string {
 	case mt != "application/json":
 		return fmt.Sprintf("content type %q: send application/json", mt)
 	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+	if cs, ok := params["charset"]; ok && !utf8Charset(cs) {
 		return fmt.Sprintf("charset %q: send the JSON as UTF-8", cs)
 	}
 	return ""
+}
+
+// utf8Charset reports whether a charset label names UTF-8 or a subset of
+// it (ASCII), which a UTF-8 reader reads as sent.
+func utf8Charset(cs string) bool {
+	switch strings.ToLower(cs) {
+	case "utf-8", "utf8", "us-ascii", "ascii":
+		return true
+	}
+	return false
 }
 
 // checkMultipartContentType says what is wrong with an upload's
@@ -44,10 +54,13 @@ func checkJSONContentType(h string) string {
 // a body labelled with another charset is refused as a JSON one is.
 func checkMultipartContentType(h string) string {
 	mt, params, err := mime.ParseMediaType(h)
-	if err != nil || mt != "multipart/form-data" {
+	switch {
+	case err != nil && h != "":
+		return fmt.Sprintf("Content-Type %q is malformed (%v): send multipart/form-data", h, err)
+	case mt != "multipart/form-data":
 		return fmt.Sprintf("content type %q: send multipart/form-data", h)
 	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+	if cs, ok := params["charset"]; ok && !utf8Charset(cs) {
 		return fmt.Sprintf("charset %q: send the files as UTF-8", cs)
 	}
 	return ""

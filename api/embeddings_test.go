@@ -176,6 +176,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 		{"content type", "text/plain", `{"model":"glove-100d","input":"x"}`, 415, "application/json"},
 		{"charset", "application/json; charset=latin-1", `{"model":"glove-100d","input":"x"}`, 415, `charset \"latin-1\": send the JSON as UTF-8`},
 		{"charset utf-8", "application/json; charset=UTF-8", `{"model":"glove-100d","input":"x"}`, 200, `"embedding"`},
+		{"charset us-ascii", "application/json; charset=us-ascii", `{"model":"glove-100d","input":"x"}`, 200, `"embedding"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

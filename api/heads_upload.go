@@ -196,11 +196,15 @@ func uploadedMetrics(meta model.HeadMeta) (headMetrics, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			// te.Field leaves out map keys: metrics.base.ndcg@10 is "base".
 			got, _, _ := strings.Cut(te.Value, " ") // "number 1.5" → "number"
-			return headMetrics{}, fmt.Errorf("metrics.%s is a JSON %s, not %s", te.Field, got, jsontype.Name(te.Type))
+			return headMetrics{}, fmt.Errorf("metrics.%s holds a JSON %s where %s belongs", te.Field, got, jsontype.Name(te.Type))
 		}
 		return headMetrics{}, fmt.Errorf("metrics: %w", err)
 	}
-	split, _ := meta.Training["test_split"].(string)
+	split, isString := meta.Training["test_split"].(string)
+	if v, given := meta.Training["test_split"]; given && v != nil && !isString {
+		return headMetrics{}, fmt.Errorf("training.test_split is not a string")
+	}
 	return headMetrics{TestSplit: split, Base: m.Base, Tuned: m.Tuned, DevBest: m.Training.DevBest, BestEpoch: m.Training.BestEpoch}, nil
 }

@@ -136,7 +136,7 @@ func TestHeadUpload(t *testing.T) {
 		{"head twice", []formPart{{"head", "head.json", hj}, {"head", "head.json", hj}, {"weights", "w", w}}, 400, `part "head" sent twice`},
 		{"encoder not installed", []formPart{{"head", "head.json", noEncoder}, {"weights", "w", w}}, 404, `encoder "glove-300d", which is not installed`},
 		{"no encoder named", []formPart{{"head", "head.json", unnamed}, {"weights", "w", w}}, 400, `head.json names no "encoder"`},
-		{"metrics of the wrong shape", []formPart{{"head", "head.json", badMetrics}, {"weights", "w", w}}, 400, "metrics.base is a JSON string, not an object"},
+		{"metrics of the wrong shape", []formPart{{"head", "head.json", badMetrics}, {"weights", "w", w}}, 400, "metrics.base holds a JSON string where an object belongs"},
 		{"another encoder", []formPart{{"head", "head.json", stale}, {"weights", "w", staleW}}, 409, "the loaded encoder has sha256"},
 		{"negatives not JSON", []formPart{{"head", "head.json", hj}, {"weights", "w", w}, {"negatives", "n", "{"}}, 400, `part "negatives": not a negatives.json as retune train writes it`},
 		{"negative without text", []formPart{{"head", "head.json", hj}, {"weights", "w", w}, {"negatives", "n", strings.Replace(negs, `"text":"Dogs walk slowly in the park at night."`, `"text":""`, 1)}}, 400, "negatives[0] lacks its query_id, pos_id or text"},

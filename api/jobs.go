@@ -150,7 +150,7 @@ func (s *Server) cancelJob(c *gin.Context) {
 	job, err := s.store.RequestCancel(ctx, id, cancelled, requested)
 	if errors.Is(err, store.ErrConflict) {
 		if cur, gerr := s.store.GetJob(ctx, id); gerr == nil {
-			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("job %s already %s; only a queued or running job can be cancelled", id, cur.Status))
+			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("job %s already %s; only an unfinished job (validating, queued or running) can be cancelled", id, cur.Status))
 			return
 		}
 	}

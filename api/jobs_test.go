@@ -127,7 +127,7 @@ func TestFineTuningEndToEnd(t *testing.T) {
 	if len(list.Data) != 1 || list.Data[0].ID != job.ID || list.HasMore {
 		t.Fatalf("job list: %+v", list)
 	}
-	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs/"+job.ID+"/cancel", "", nil), http.StatusConflict, "job "+job.ID+" already succeeded; only a queued or running job can be cancelled")
+	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs/"+job.ID+"/cancel", "", nil), http.StatusConflict, "job "+job.ID+" already succeeded; only an unfinished job (validating, queued or running) can be cancelled")
 
 	// A finished job does not hold its dataset; deleting it leaves the job.
 	mustJSON[map[string]any](t, js.do("DELETE", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK)

@@ -147,9 +147,15 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	if headID != "" {
 		modelName = fineTunedName(meta.Encoder, headID)
 		if head, err = s.collectionHead(ctx, headID, enc); err != nil {
+			if p.head != "" {
+				err = withParam(err, "head") // the request's head, not the collection's
+			}
 			return "", nil, err
 		}
 		if err := checkQueryHead(headID, head, meta); err != nil {
+			if p.head != "" {
+				err = withParam(err, "head")
+			}
 			return "", nil, err
 		}
 	}

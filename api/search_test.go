@@ -147,6 +147,7 @@ func TestSearchErrors(t *testing.T) {
 			wantAPIError(t, ls.json("POST", path, tc.body), tc.status, tc.msg)
 		})
 	}
+	wantParamError(t, ls.json("POST", path, `{"query":"a","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa"}`), 404, "head", "not found")
 	// A query no encoder word matches still works lexically.
 	if res := ls.search(col.ID, `{"query":"qqqzzzxx","mode":"bm25"}`); len(res.Data[0].Hits) != 0 {
 		t.Fatalf("bm25 of an unknown word: %+v", res.Data[0].Hits)
