@@ -26,15 +26,28 @@ func checkJSONContentType(h string) string {
 	if h == "" {
 		return ""
 	}
+	return checkContentType(h, "application/json", "the JSON")
+}
+
+// checkMultipartContentType says what is wrong with an upload's
+// Content-Type ("" when nothing is). Uploaded files are read as UTF-8, so
+// a body labelled with another charset is refused as a JSON one is.
+func checkMultipartContentType(h string) string {
+	return checkContentType(h, "multipart/form-data", "the files")
+}
+
+// checkContentType says what is wrong with Content-Type h for a route that
+// reads want, in UTF-8.
+func checkContentType(h, want, what string) string {
 	mt, params, err := mime.ParseMediaType(h) // lower-cases the media type
 	switch {
-	case err != nil:
-		return fmt.Sprintf("Content-Type %q is malformed (%v): send application/json", h, err)
-	case mt != "application/json":
-		return fmt.Sprintf("content type %q: send application/json", mt)
+	case err != nil && h != "":
+		return fmt.Sprintf("Content-Type %q is malformed (%v): send %s", h, err, want)
+	case mt != want:
+		return fmt.Sprintf("content type %q: send %s", mt, want)
 	}
 	if cs, ok := params["charset"]; ok && !utf8Charset(cs) {
-		return fmt.Sprintf("charset %q: send the JSON as UTF-8", cs)
+		return fmt.Sprintf("charset %q: send %s as UTF-8", cs, what)
 	}
 	return ""
 }
@@ -47,23 +60,6 @@ func utf8Charset(cs string) bool {
 		return true
 	}
 	return false
-}
-
-// checkMultipartContentType says what is wrong with an upload's
-// Content-Type ("" when nothing is). Uploaded files are read as UTF-8, so
-// a body labelled with another charset is refused as a JSON one is.
-func checkMultipartContentType(h string) string {
-	mt, params, err := mime.ParseMediaType(h)
-	switch {
-	case err != nil && h != "":
-		return fmt.Sprintf("Content-Type %q is malformed (%v): send multipart/form-data", h, err)
-	case mt != "multipart/form-data":
-		return fmt.Sprintf("content type %q: send multipart/form-data", h)
-	}
-	if cs, ok := params["charset"]; ok && !utf8Charset(cs) {
-		return fmt.Sprintf("charset %q: send the files as UTF-8", cs)
-	}
-	return ""
 }
 
 // decodeJSON reads a strict JSON body into dst: unknown fields, trailing data
