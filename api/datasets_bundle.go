@@ -181,9 +181,6 @@ type bundleEntries interface {
 
 // openBundle recognises a zip, a tar or a gzipped tar by its first bytes.
 func openBundle(ctx context.Context, file string, budget *expansionBudget) (bundleEntries, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err

@@ -144,7 +144,7 @@ func receiveHeadParts(r *http.Request, dir string) error {
 	if err != nil {
 		return badUpload("malformed multipart body: %v", err)
 	}
-	up := &upload{dir: dir, files: map[string]storedFile{}}
+	up := &upload{dir: dir, files: map[string]storedFile{}, ctx: r.Context()}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
