@@ -212,6 +212,7 @@ func (s *Server) abortUpload(c *gin.Context, err error) {
 		apiError
 		Details []lineErrorJSON `json:"details"`
 	}
+	c.Set(ctxErrorMsg, ue.msg) // for the access log, as abort does
 	c.AbortWithStatusJSON(ue.status, gin.H{"error": withDetails{
 		apiError: apiError{Message: ue.msg, Type: "invalid_request_error", Code: codeInvalidRequest}, Details: details}})
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -86,7 +87,8 @@ func (st *eventStream) round() bool {
 	defer release()
 	evs, more, err := st.s.store.ListEvents(ctx, st.jobID, st.after, store.MaxEventLimit)
 	if err != nil {
-		if ctx.Err() == nil {
+		// A job deleted under its stream just ends it: that is no server fault.
+		if ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {
 			st.s.log.Error("stream events", "job", st.jobID, "err", err)
 		}
 		return false

@@ -149,9 +149,13 @@ func (s *Server) cancelJob(c *gin.Context) {
 	requested := &store.Event{Level: store.LevelInfo, Type: evMessage, Message: "cancellation requested"}
 	job, err := s.store.RequestCancel(ctx, id, cancelled, requested)
 	if errors.Is(err, store.ErrConflict) {
-		if cur, gerr := s.store.GetJob(ctx, id); gerr == nil {
+		cur, gerr := s.store.GetJob(ctx, id)
+		if gerr == nil {
 			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("job %s already %s; only an unfinished job (validating, queued or running) can be cancelled", id, cur.Status))
 			return
+		}
+		if errors.Is(gerr, store.ErrNotFound) {
+			err = gerr // finished and deleted meanwhile
 		}
 	}
 	if err != nil {

@@ -49,6 +49,9 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	// records how far it got.
 	bg := context.WithoutCancel(poolCtx)
 	queued, err := s.store.GetJob(bg, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return // cancelled and deleted while it waited in the queue
+	}
 	if err != nil {
 		s.log.Error("read job", "job", id, "err", err)
 		return
