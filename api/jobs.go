@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -208,7 +209,21 @@ func (s *Server) listJobCheckpoints(c *gin.Context) {
 	if !ok {
 		return
 	}
-	cps, err := s.store.ListCheckpoints(c.Request.Context(), id)
+	// By default a page holds every epoch a job is likely to have run.
+	limit, ok := parseLimit(c, store.MaxEventLimit, store.MaxEventLimit)
+	if !ok {
+		return
+	}
+	after := -1 // from the first epoch
+	if raw, given := c.GetQuery("after"); given {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 || !isDigits(raw) {
+			badRequestParam(c, "after", fmt.Sprintf("after must be an epoch (an integer >= 0), got %q", raw))
+			return
+		}
+		after = n
+	}
+	cps, more, err := s.store.ListCheckpoints(c.Request.Context(), id, after, limit)
 	if err != nil {
 		s.abortStore(c, err, fmt.Sprintf("job %s not found", id))
 		return
@@ -217,7 +232,7 @@ func (s *Server) listJobCheckpoints(c *gin.Context) {
 	for i, cp := range cps {
 		views[i] = checkpointView(cp)
 	}
-	c.JSON(http.StatusOK, newList(views, false))
+	c.JSON(http.StatusOK, newList(views, more))
 }
 
 // abortRequest answers a request check's error: its own status for a

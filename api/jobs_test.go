@@ -119,6 +119,17 @@ func TestFineTuningEndToEnd(t *testing.T) {
 	if len(cps.Data) != 3 || cps.Data[0].Epoch != 1 || cps.Data[2].Epoch != 3 || cps.Data[0].Metrics.Loss <= 0 {
 		t.Fatalf("checkpoints: %+v", cps)
 	}
+	// Paged as OpenAI's checkpoint list is: limit, then after the last epoch.
+	first := mustJSON[listJSON[struct {
+		Epoch int `json:"epoch"`
+	}]](t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/checkpoints?limit=2", "", nil), http.StatusOK)
+	rest := mustJSON[listJSON[struct {
+		Epoch int `json:"epoch"`
+	}]](t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/checkpoints?after=2", "", nil), http.StatusOK)
+	if len(first.Data) != 2 || !first.HasMore || len(rest.Data) != 1 || rest.Data[0].Epoch != 3 || rest.HasMore {
+		t.Fatalf("checkpoint pages: %+v then %+v", first, rest)
+	}
+	wantParamError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/checkpoints?after=-1", "", nil), http.StatusBadRequest, "after", "after must be an epoch")
 
 	checkHead(t, js, *job.Head, job.ID)
 	checkFineTunedEmbeddings(t, js, *job.FineTunedModel)

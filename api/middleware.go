@@ -88,12 +88,13 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 // GET's); every other route reads none. openapi.yaml declares the same
 // (TestQueryParamsMatchSpec).
 var queryParams = map[string][]string{
-	"/v1/datasets":                        {"limit", "after"},
-	"/v1/fine_tuning/jobs":                {"limit", "after"},
-	"/v1/fine_tuning/jobs/:job_id/events": {"after", "limit"},
-	"/v1/heads":                           {"limit", "after"},
-	"/v1/heads/:head_id/export":           {"format"},
-	"/v1/collections":                     {"limit", "after"},
+	"/v1/datasets":                             {"limit", "after"},
+	"/v1/fine_tuning/jobs":                     {"limit", "after"},
+	"/v1/fine_tuning/jobs/:job_id/events":      {"after", "limit"},
+	"/v1/fine_tuning/jobs/:job_id/checkpoints": {"after", "limit"},
+	"/v1/heads":                                {"limit", "after"},
+	"/v1/heads/:head_id/export":                {"format"},
+	"/v1/collections":                          {"limit", "after"},
 }
 
 // checkQuery refuses a query parameter the route does not read (a typo

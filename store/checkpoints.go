@@ -56,27 +56,39 @@ func (s *Store) PutCheckpoint(ctx context.Context, c Checkpoint) (Checkpoint, er
 	return c, nil
 }
 
-// ListCheckpoints returns the job's checkpoints by epoch (ErrNotFound if
-// the job does not exist).
-func (s *Store) ListCheckpoints(ctx context.Context, jobID string) ([]Checkpoint, error) {
+// ListCheckpoints returns up to limit of the job's checkpoints after epoch
+// afterEpoch (-1: from the first, epoch 0 included), by epoch, and whether
+// more follow (ErrNotFound if the job does not exist). limit <= 0 means DefaultEventLimit; it is capped at
+// MaxEventLimit, as for events.
+func (s *Store) ListCheckpoints(ctx context.Context, jobID string, afterEpoch, limit int) ([]Checkpoint, bool, error) {
 	if err := checkID("job", PrefixJob, jobID); err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	if afterEpoch < -1 {
+		return nil, false, fmt.Errorf("%w: negative checkpoint cursor %d", ErrInvalidArgument, afterEpoch)
+	}
+	if limit <= 0 {
+		limit = DefaultEventLimit
+	}
+	limit = min(limit, MaxEventLimit)
 	rows, err := s.r.QueryContext(ctx, `SELECT job_id, epoch, metrics, created_at FROM checkpoints
-		WHERE job_id = ? ORDER BY epoch`, jobID)
+		WHERE job_id = ? AND epoch > ? ORDER BY epoch LIMIT ?`, jobID, afterEpoch, limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
+		return nil, false, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
 	}
 	cps, err := collect(rows, scanCheckpoint)
 	if err != nil {
-		return nil, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
+		return nil, false, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
 	}
 	if len(cps) == 0 {
 		if err := mustExist(ctx, s.r, "jobs", jobID); err != nil {
-			return nil, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
+			return nil, false, fmt.Errorf("list checkpoints of job %s: %w", jobID, err)
 		}
 	}
-	return cps, nil
+	if len(cps) > limit {
+		return cps[:limit], true, nil
+	}
+	return cps, false, nil
 }
 
 func scanCheckpoint(r rowScanner) (Checkpoint, error) {

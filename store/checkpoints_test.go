@@ -13,7 +13,7 @@ func TestCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	j := mustJob(t, s, mustDataset(t, s).ID, JobRunning)
 
-	if got, err := s.ListCheckpoints(ctx, j.ID); err != nil || len(got) != 0 {
+	if got, _, err := s.ListCheckpoints(ctx, j.ID, -1, 0); err != nil || len(got) != 0 {
 		t.Errorf("checkpoints of a new job = %v, %v; want none", got, err)
 	}
 	want := map[int]Checkpoint{}
@@ -33,7 +33,7 @@ func TestCheckpoints(t *testing.T) {
 		}
 		want[tc.epoch] = c
 	}
-	got, err := s.ListCheckpoints(ctx, j.ID)
+	got, _, err := s.ListCheckpoints(ctx, j.ID, -1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +43,16 @@ func TestCheckpoints(t *testing.T) {
 	}
 	if string(got[0].Metrics) != `{"loss":0.4,"rerun":true}` || string(got[1].Metrics) != `{"loss":0.2,"rerun":true}` {
 		t.Errorf("metrics %s, %s; want the rerun's, epoch 3 of the first attempt gone", got[0].Metrics, got[1].Metrics)
+	}
+	// Pages: after an epoch, up to a limit, and whether more follow.
+	if page, more, err := s.ListCheckpoints(ctx, j.ID, 0, 1); err != nil || !more || len(page) != 1 || page[0].Epoch != 1 {
+		t.Errorf("first page of 1: %+v more %v err %v", page, more, err)
+	}
+	if page, more, err := s.ListCheckpoints(ctx, j.ID, 1, 1); err != nil || more || len(page) != 1 || page[0].Epoch != 2 {
+		t.Errorf("page after epoch 1: %+v more %v err %v", page, more, err)
+	}
+	if _, _, err := s.ListCheckpoints(ctx, j.ID, -2, 1); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("negative cursor: %v", err)
 	}
 
 	for _, tc := range []struct {

@@ -151,7 +151,7 @@ func idMethods(t *testing.T, s *Store) []idMethod {
 			return err
 		}},
 		{"ListCheckpoints", PrefixJob, false, false, func(ctx context.Context, s *Store, id string) error {
-			_, err := s.ListCheckpoints(ctx, id)
+			_, _, err := s.ListCheckpoints(ctx, id, -1, 0)
 			return err
 		}},
 		{"MarkStageDone", PrefixJob, false, false, func(ctx context.Context, s *Store, id string) error {

@@ -244,7 +244,7 @@ func TestReopenPersists(t *testing.T) {
 		add("job", v2, err)
 		v3, _, err := s.ListEvents(ctx, job.ID, 0, 0)
 		add("events", v3, err)
-		v4, err := s.ListCheckpoints(ctx, job.ID)
+		v4, _, err := s.ListCheckpoints(ctx, job.ID, -1, 0)
 		add("checkpoints", v4, err)
 		v5, err := s.StagesDone(ctx, job.ID)
 		add("stages", v5, err)
@@ -327,7 +327,7 @@ func TestTimesRoundTrip(t *testing.T) {
 	gotDS, _ := s.GetDataset(ctx, ds.ID)
 	gotJob, _ := s.GetJob(ctx, job.ID)
 	gotEv, _, _ := s.ListEvents(ctx, job.ID, 0, 1)
-	gotCP, _ := s.ListCheckpoints(ctx, job.ID)
+	gotCP, _, _ := s.ListCheckpoints(ctx, job.ID, -1, 0)
 	gotHead, _ := s.GetHead(ctx, head.ID)
 	gotCol, _ := s.GetCollection(ctx, col.ID)
 	for _, tc := range []struct {
