@@ -2,7 +2,6 @@ package model
 
 import (
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/blas/blas32"
 
@@ -34,7 +33,7 @@ func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]floa
 		}
 	}
 	for _, v := range out {
-		if e.normalize && !Normalize(v) || !e.normalize && isZero(v) {
+		if e.normalize && !Normalize(v) || !e.normalize && allZero(v) {
 			e.zeroVectors.Add(1)
 		}
 	}
@@ -63,8 +62,6 @@ func meanPool(dst, rows []float32, mask []int64, dim int) {
 	}
 	blas32.Scal(1/float32(n), acc)
 }
-
-func isZero(v []float32) bool { return !slices.ContainsFunc(v, func(x float32) bool { return x != 0 }) }
 
 // Normalize scales v to unit L2 norm in place. A zero vector stays zero (no
 // NaN) and Normalize reports false for it.
