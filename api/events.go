@@ -69,19 +69,19 @@ func (s *Server) listJobEvents(c *gin.Context) {
 // Last-Event-ID an EventSource sends when it reconnects (one opened at
 // ?after=N keeps that URL, so the header is what moves), else 0.
 func parseAfterSeq(c *gin.Context) (int64, bool) {
+	query, inQuery := c.GetQuery("after")
+	header := c.GetHeader("Last-Event-ID")
 	var after int64
-	for _, src := range []struct{ param, name string }{{"after", "after"}, {"Last-Event-ID", "the Last-Event-ID header"}} {
-		raw, given := c.GetQuery(src.param)
-		if src.param == "Last-Event-ID" {
-			raw = c.GetHeader(src.param)
-			given = raw != ""
-		}
-		if !given {
+	for _, src := range []struct {
+		param, name, raw string
+		given            bool
+	}{{"after", "after", query, inQuery}, {"Last-Event-ID", "the Last-Event-ID header", header, header != ""}} {
+		if !src.given {
 			continue
 		}
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || !isDigits(raw) {
-			badRequestParam(c, src.param, fmt.Sprintf("%s must be an event seq (an integer >= 0), got %q", src.name, raw))
+		n, ok := parseCount(src.raw)
+		if !ok {
+			badRequestParam(c, src.param, fmt.Sprintf("%s must be an event seq (an integer >= 0), got %q", src.name, src.raw))
 			return 0, false
 		}
 		after = max(after, n)

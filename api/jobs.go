@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -216,12 +216,12 @@ func (s *Server) listJobCheckpoints(c *gin.Context) {
 	}
 	after := -1 // from the first epoch
 	if raw, given := c.GetQuery("after"); given {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 0 || !isDigits(raw) {
+		n, ok := parseCount(raw)
+		if !ok || n > math.MaxInt32 {
 			badRequestParam(c, "after", fmt.Sprintf("after must be an epoch (an integer >= 0), got %q", raw))
 			return
 		}
-		after = n
+		after = int(n)
 	}
 	cps, more, err := s.store.ListCheckpoints(c.Request.Context(), id, after, limit)
 	if err != nil {

@@ -146,15 +146,13 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	var head *model.Head
 	if headID != "" {
 		modelName = fineTunedName(meta.Encoder, headID)
-		if head, err = s.collectionHead(ctx, headID, enc); err != nil {
+		head, err = s.collectionHead(ctx, headID, enc)
+		if err == nil {
+			err = checkQueryHead(headID, head, meta)
+		}
+		if err != nil {
 			if p.head != "" {
 				err = withParam(err, "head") // the request's head, not the collection's
-			}
-			return "", nil, err
-		}
-		if err := checkQueryHead(headID, head, meta); err != nil {
-			if p.head != "" {
-				err = withParam(err, "head")
 			}
 			return "", nil, err
 		}

@@ -33,12 +33,19 @@ func parseLimit(c *gin.Context, def, max int) (int, bool) {
 	if !ok {
 		return def, true
 	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || !isDigits(raw) || n < 1 || n > max {
+	n, ok := parseCount(raw)
+	if !ok || n < 1 || n > int64(max) {
 		badRequestParam(c, "limit", fmt.Sprintf("limit must be an integer from 1 to %d, got %q", max, raw))
 		return 0, false
 	}
-	return n, true
+	return int(n), true
+}
+
+// parseCount reads a query value that must be a plain decimal integer >= 0
+// (no sign, no spaces, no exponent), as limits and cursors are.
+func parseCount(raw string) (int64, bool) {
+	n, err := strconv.ParseInt(raw, 10, 64)
+	return n, err == nil && isDigits(raw)
 }
 
 // parsePage reads ?limit=&after= for a newest-first listing of objects whose
