@@ -418,7 +418,15 @@ func TestOpenLockedFollowsADeletedFile(t *testing.T) {
 		fh, unlock, err := openLocked(path)
 		got <- result{fh, unlock, err}
 	}()
-	time.Sleep(50 * time.Millisecond) // the goroutine waits for the lock
+	// Give the goroutine time to block on the lock (were it slower, it
+	// would open the new file directly: the same end state), and check the
+	// lock really excluded it meanwhile.
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case r := <-got:
+		t.Fatalf("a second writer got the lock while it was held (err %v)", r.err)
+	default:
+	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
