@@ -98,6 +98,30 @@ func TestMakeOutDirRemovesOnlyWhatItMade(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(existing, "head.json")); err != nil {
 		t.Fatalf("an existing folder lost its files: %v", err)
 	}
+	// --out np/out --work np/work: the run's other folders in the new
+	// parent outlive the failed run (they hold its checkpoints).
+	remove, err = makeOutDir(filepath.Join(root, "np", "out"), filepath.Join(root, "np", "work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "np", "work", "checkpoints"), 0o755)
+	remove()
+	if _, err := os.Stat(filepath.Join(root, "np", "work", "checkpoints")); err != nil {
+		t.Fatalf("the --work folder beside --out went with it: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "np", "out")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the new --out folder was left behind: %v", err)
+	}
+	// A cache inside the new --out keeps the folder.
+	remove, err = makeOutDir(filepath.Join(root, "h"), filepath.Join(root, "h", "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "h", "cache"), 0o755)
+	remove()
+	if _, err := os.Stat(filepath.Join(root, "h", "cache")); err != nil {
+		t.Fatalf("a cache inside --out was removed: %v", err)
+	}
 	file := filepath.Join(root, "file")
 	os.WriteFile(file, nil, 0o644)
 	if _, err := makeOutDir(file); err == nil {

@@ -129,7 +129,7 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err := checkTrainOut(*out, *force); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	removeOut, err := makeOutDir(*out)
+	removeOut, err := makeOutDir(*out, *work, cacheDir.Get(), llm.cache)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}

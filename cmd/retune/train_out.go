@@ -72,8 +72,11 @@ func missingOrEmpty(dir string) (bool, error) {
 }
 
 // makeOutDir creates dir (and missing parents); remove deletes what it
-// created, leaving a folder that existed before untouched.
-func makeOutDir(dir string) (remove func(), err error) {
+// created, leaving a folder that existed before untouched. A new parent
+// may meanwhile hold other folders of the run (--work np/work beside
+// --out np/out, a cache): remove takes dir itself, unless one of keep is
+// inside it, and then only the parents it made that are left empty.
+func makeOutDir(dir string, keep ...string) (remove func(), err error) {
 	first := "" // the outermost folder this call creates
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil {
@@ -93,8 +96,21 @@ func makeOutDir(dir string) (remove func(), err error) {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
 	return func() {
-		if first != "" {
-			os.RemoveAll(first)
+		if first == "" {
+			return
+		}
+		d := filepath.Clean(dir)
+		for _, k := range keep {
+			if k != "" && within(k, d) {
+				return
+			}
+		}
+		os.RemoveAll(d)
+		for d != first {
+			d = filepath.Dir(d)
+			if os.Remove(d) != nil { // not empty: holds something else
+				return
+			}
 		}
 	}, nil
 }
@@ -103,16 +119,18 @@ func makeOutDir(dir string) (remove func(), err error) {
 // other, by their real paths (symbolic links resolved as far as the paths
 // exist), so a link to --out is not taken for another folder.
 func nested(a, b string) bool {
-	a, errA := realPath(a)
-	b, errB := realPath(b)
-	if errA != nil || errB != nil {
+	return within(a, b) || within(b, a)
+}
+
+// within reports whether x is y or inside it, by their real paths.
+func within(x, y string) bool {
+	x, errX := realPath(x)
+	y, errY := realPath(y)
+	if errX != nil || errY != nil {
 		return false
 	}
-	inside := func(x, y string) bool {
-		rel, err := filepath.Rel(y, x)
-		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-	}
-	return inside(a, b) || inside(b, a)
+	rel, err := filepath.Rel(y, x)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // realPath is p absolute, with the links of its longest existing prefix
