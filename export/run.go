@@ -151,6 +151,9 @@ func checkOut(req Request) (string, error) {
 		case !strings.EqualFold(filepath.Ext(out), ".onnx"):
 			return "", refuse("export: %s: an ONNX file name ends in .onnx (or give a folder to receive %s)", out, HeadONNXName)
 		}
+		if err := refuseHeadFolder(filepath.Dir(out)); err != nil {
+			return "", err
+		}
 		if ok, err := existing(out, false); !ok || err != nil {
 			return out, err
 		}
@@ -173,6 +176,9 @@ func checkOut(req Request) (string, error) {
 	if len(entries) == 0 {
 		return out, nil
 	}
+	if err := refuseHeadFolder(out); err != nil {
+		return "", err
+	}
 	cfg, hasCfg, err := models.ReadEncoderConfig(out)
 	_, modelErr := os.Stat(filepath.Join(out, models.ModelFile))
 	switch {
@@ -187,6 +193,16 @@ func checkOut(req Request) (string, error) {
 		return "", fmt.Errorf("export: %s is not empty: %w", out, ErrOutputExists)
 	}
 	return out, nil
+}
+
+// refuseHeadFolder refuses to export into a trained head's folder, even
+// with --force: the folder is train's (its --out), and a later
+// `train --force` would refuse a head among other files.
+func refuseHeadFolder(dir string) error {
+	if hasHead, _ := model.HeadFolder(dir); hasHead {
+		return refuse("export: %s holds a trained head; refusing to write an export among its files (give another folder)", dir)
+	}
+	return nil
 }
 
 // existing reports whether path exists, refusing one of the wrong kind.

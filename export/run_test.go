@@ -171,6 +171,12 @@ func TestRunErrors(t *testing.T) {
 			os.WriteFile(out, []byte("keep"), 0o644)
 			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: out}
 		}, export.ErrOutputExists, []string{"h.onnx"}},
+		{"ONNX into a trained head's folder", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: good}
+		}, export.ErrOutputRefused, []string{"holds a trained head"}},
+		{"safetensors over a trained head's folder", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: export.FormatSafetensors, Out: good, Overwrite: true}
+		}, export.ErrOutputRefused, []string{"holds a trained head"}},
 		{"non-empty folder", func(t *testing.T) export.Request {
 			out := t.TempDir()
 			os.WriteFile(filepath.Join(out, "config.json"), []byte("keep"), 0o644)
