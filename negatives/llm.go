@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -37,7 +38,7 @@ type LLMConfig struct {
 
 	Concurrency int           // requests in flight at once, shared by all calls (default 4)
 	Timeout     time.Duration // per HTTP attempt (default 60s)
-	MaxRetries  int           // retries per request on 429, 5xx, timeouts (default 4; negative: none)
+	MaxRetries  int           // retries per request on 429, 5xx, timeouts, dropped connections (default 4; negative: none)
 	CacheDir    string        // validated replies are kept here, one file each; empty: no cache
 
 	MinBackoff time.Duration // first retry waits up to this (default 500ms)
@@ -159,8 +160,9 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		}
 	}
 	oc.OrgID = cfg.Org
-	// go-openai drops the response headers of failed requests; this doer
-	// keeps Retry-After for the retry loop.
+	// go-openai drops the response headers and body of failed requests,
+	// and reads any body whole; this doer keeps Retry-After and the body
+	// for the retry loop, and caps the body (llm_http.go).
 	oc.HTTPClient = headerDoer{inner: &http.Client{}}
 	c := &LLM{
 		cfg:    cfg,
@@ -221,29 +223,28 @@ func (c *LLM) json(ctx context.Context, system, user string, schema Schema, out 
 		{Role: openai.ChatMessageRoleSystem, Content: system},
 		{Role: openai.ChatMessageRoleUser, Content: user},
 	}
-	raw, err := c.complete(ctx, msgs)
+	reply, err := c.complete(ctx, msgs)
 	if err != nil {
 		return err
 	}
-	if verr := decodeReply(raw, schema, out); verr != nil {
+	if verr := c.decode(reply, schema, out); verr != nil {
 		c.usage.repairs.Add(1)
-		echo := raw
-		if strings.TrimSpace(echo) == "" {
-			echo = "(empty reply)" // some servers reject an assistant turn without content
-		}
 		msgs = append(msgs,
-			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: echo},
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: repairEcho(reply.content)},
 			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: repairMessage(verr)},
 		)
-		if raw, err = c.complete(ctx, msgs); err != nil {
+		if reply, err = c.complete(ctx, msgs); err != nil {
 			return fmt.Errorf("repair after %v: %w", verr, err)
 		}
-		if err := decodeReply(raw, schema, out); err != nil {
+		if err := c.decode(reply, schema, out); err != nil {
 			return fmt.Errorf("%w: still invalid after repair: %w", ErrInvalidReply, err)
 		}
 	}
 	if c.cache != nil {
-		if err := c.cache.put(key, c.cfg.Model, schema.Name, raw); err != nil {
+		// The JSON object alone: what a cache hit decodes, without the
+		// thinking or prose around it.
+		body, _ := cleanReply(reply.content)
+		if err := c.cache.put(key, c.cfg.Model, schema.Name, body); err != nil {
 			// The reply is good; losing its cache entry only costs a rerun.
 			c.usage.cacheErrors.Add(1)
 		}
@@ -254,6 +255,41 @@ func (c *LLM) json(ctx context.Context, system, user string, schema Schema, out 
 // ErrInvalidReply marks a reply that stayed malformed or invalid after the
 // repair round.
 var ErrInvalidReply = errors.New("invalid JSON reply")
+
+// decode is decodeReply, naming the token limit when it cut the reply:
+// otherwise a cut reply reads as a mere "unexpected end of JSON input".
+func (c *LLM) decode(reply chatReply, schema Schema, out any) error {
+	err := decodeReply(reply.content, schema, out)
+	if err != nil && reply.finish == openai.FinishReasonLength {
+		limit := "the server's"
+		if c.cfg.MaxTokens > 0 {
+			limit = fmt.Sprint(c.cfg.MaxTokens)
+		}
+		return fmt.Errorf("the reply was cut at the token limit (finish_reason length; max tokens %s): %w", limit, err)
+	}
+	return err
+}
+
+// maxRepairEcho caps the bad reply replayed in the repair request: enough
+// for any usable reply to these prompts, while a runaway one (up to
+// maxReplyBytes) would cost its size again in prompt tokens, or overflow
+// the model's context.
+const maxRepairEcho = 16 << 10
+
+// repairEcho is the bad reply as the repair request replays it.
+func repairEcho(raw string) string {
+	if strings.TrimSpace(raw) == "" {
+		return "(empty reply)" // some servers reject an assistant turn without content
+	}
+	if len(raw) <= maxRepairEcho {
+		return raw
+	}
+	cut := maxRepairEcho
+	for cut > 0 && !utf8.RuneStart(raw[cut]) {
+		cut--
+	}
+	return raw[:cut] + fmt.Sprintf("\n… (cut: the reply was %d bytes)", len(raw))
+}
 
 func repairMessage(err error) string {
 	return "Your reply could not be used: " + err.Error() +

@@ -1,6 +1,7 @@
 package negatives
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,11 +42,19 @@ func (r fakeRequest) user() string   { return r.Body.Messages[1].Content }
 
 // fakeReply scripts one answer: an assistant message, or an error status.
 type fakeReply struct {
-	Status  int // 0 means 200
-	Header  map[string]string
-	Content string
-	Body    string        // raw error body; default is an OpenAI error object
-	Delay   time.Duration // cut short when the client gives up
+	Status      int // 0 means 200 with a completion of Content; 2xx: Body as is
+	Header      map[string]string
+	Content     string
+	Finish      string        // finish_reason; default "stop"
+	Body        string        // raw body; for 4xx/5xx the default is an OpenAI error object
+	ContentType string        // default application/json
+	Delay       time.Duration // cut short when the client gives up
+	// Drop closes the connection after CutAt bytes of the body, which the
+	// headers announce whole (Content-Length) or, with NoLength, leave
+	// unstated (the end of the connection ends it).
+	Drop     bool
+	CutAt    int
+	NoLength bool
 }
 
 func newFakeChat(t *testing.T, reply func(call int, req fakeRequest) fakeReply) *fakeChat {
@@ -91,19 +100,33 @@ func (f *fakeChat) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	status, body := http.StatusOK, []byte(rep.Body)
+	switch {
+	case rep.Status >= 400:
+		status = rep.Status
+		if rep.Body == "" {
+			body = fmt.Appendf(nil, `{"error":{"message":"scripted failure %d","type":"server_error","param":null,"code":null}}`, rep.Status)
+		}
+	case rep.Status != 0:
+		status = rep.Status
+	default:
+		body = completionBody(call, req, rep)
+	}
+	ct := cmp.Or(rep.ContentType, "application/json")
+	if rep.Drop {
+		f.cut(w, status, ct, rep, body)
+		return
+	}
 	for k, v := range rep.Header {
 		w.Header().Set(k, v)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	if rep.Status >= 400 {
-		w.WriteHeader(rep.Status)
-		body := rep.Body
-		if body == "" {
-			body = fmt.Sprintf(`{"error":{"message":"scripted failure %d","type":"server_error","param":null,"code":null}}`, rep.Status)
-		}
-		io.WriteString(w, body)
-		return
-	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// completionBody is a chat completion of rep.Content.
+func completionBody(call int, req fakeRequest, rep fakeReply) []byte {
 	resp := map[string]any{
 		"id":      fmt.Sprintf("chatcmpl-%d", call),
 		"object":  "chat.completion",
@@ -112,11 +135,34 @@ func (f *fakeChat) serve(w http.ResponseWriter, r *http.Request) {
 		"choices": []any{map[string]any{
 			"index":         0,
 			"message":       map[string]any{"role": "assistant", "content": rep.Content},
-			"finish_reason": "stop",
+			"finish_reason": cmp.Or(rep.Finish, "stop"),
 		}},
 		"usage": map[string]any{"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
 	}
-	json.NewEncoder(w).Encode(resp)
+	b, _ := json.Marshal(resp)
+	return b
+}
+
+// cut writes the status line, the headers and the first rep.CutAt bytes of
+// body on the bare connection, then closes it.
+func (f *fakeChat) cut(w http.ResponseWriter, status int, ct string, rep fakeReply, body []byte) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		f.t.Errorf("hijack: %v", err)
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", status, http.StatusText(status), ct)
+	for k, v := range rep.Header {
+		fmt.Fprintf(buf, "%s: %s\r\n", k, v)
+	}
+	if rep.NoLength {
+		buf.WriteString("Connection: close\r\n\r\n")
+	} else {
+		fmt.Fprintf(buf, "Content-Length: %d\r\n\r\n", len(body))
+	}
+	buf.Write(body[:min(rep.CutAt, len(body))])
+	buf.Flush()
 }
 
 func (f *fakeChat) url() string { return f.srv.URL + "/v1" }

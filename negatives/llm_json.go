@@ -67,26 +67,30 @@ func decodeReply(raw string, schema Schema, out any) error {
 	return nil
 }
 
-var (
-	thinkBlock = regexp.MustCompile(`(?is)<think>.*?</think>`)
-	fenced     = regexp.MustCompile("(?s)```[a-zA-Z]*\\s*\\n?(.*?)```")
-)
+// fenced matches the first Markdown code block, for a reply with prose
+// around it.
+var fenced = regexp.MustCompile("(?s)```[a-zA-Z]*\\s*\\n?(.*?)```")
 
 // cleanReply removes what chat models wrap around JSON even in JSON mode:
 // reasoning in <think> blocks, Markdown fences, a sentence of preamble.
+// Each step is taken only while the reply is not yet a JSON object, so one
+// whose strings hold "<think>" or "```" comes through whole.
 func cleanReply(raw string) (string, error) {
-	s := thinkBlock.ReplaceAllString(raw, "")
-	// Some chat templates put the opening <think> in the prompt, so the
-	// reply holds only its end.
-	if i := strings.LastIndex(strings.ToLower(s), "</think>"); i >= 0 {
-		s = s[i+len("</think>"):]
+	s := strings.TrimSpace(raw)
+	for !isJSONObject(s) {
+		t := strings.TrimSpace(dropThinking(s))
+		if t == s {
+			break
+		}
+		s = t
 	}
-	if i := strings.Index(strings.ToLower(s), "<think>"); i >= 0 {
-		s = s[:i] // reasoning that never finished, e.g. cut by max tokens
+	if isJSONObject(s) {
+		return s, nil
 	}
-	s = strings.TrimSpace(s)
-	// Only unwrap fences around the reply, not ones inside its strings.
 	if !strings.HasPrefix(s, "{") {
+		if t := unfence(s); isJSONObject(t) {
+			return t, nil
+		}
 		if m := fenced.FindStringSubmatch(s); m != nil {
 			s = strings.TrimSpace(m[1])
 		}
@@ -98,6 +102,49 @@ func cleanReply(raw string) (string, error) {
 		s = s[start : end+1]
 	}
 	return s, nil
+}
+
+func isJSONObject(s string) bool { return strings.HasPrefix(s, "{") && json.Valid([]byte(s)) }
+
+// dropThinking removes the first piece of reasoning from s: a
+// <think>…</think> block; or, when a closing tag comes first, everything
+// before it (some chat templates put the opening tag in the prompt); or an
+// opening tag that never closed (cut by max tokens) and what follows it.
+// It returns s unchanged when there is none.
+func dropThinking(s string) string {
+	lower := asciiLower(s) // same byte offsets as s
+	open, end := strings.Index(lower, "<think>"), strings.Index(lower, "</think>")
+	switch {
+	case end >= 0 && (open < 0 || open > end):
+		return s[end+len("</think>"):]
+	case end >= 0:
+		return s[:open] + s[end+len("</think>"):]
+	case open >= 0:
+		return s[:open]
+	}
+	return s
+}
+
+// unfence strips a code fence around the whole of s: its first line
+// ("```json") and a closing "```".
+func unfence(s string) string {
+	if !strings.HasPrefix(s, "```") {
+		return s
+	}
+	_, body, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(body), "```"))
+}
+
+// asciiLower lowercases ASCII letters only, so that offsets in the result
+// are offsets in s (strings.ToLower may change a string's length).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // missingPaths returns the dotted paths under path that are absent or null.

@@ -1,6 +1,8 @@
 package negatives
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +24,14 @@ func TestLLMCleanReply(t *testing.T) {
 		{"preamble and fence", "Here it is:\n```json\n" + obj + "\n```\nDone.", obj, false},
 		{"preamble", "Sure! " + obj + " Hope this helps.", obj, false},
 		{"fence inside a string is kept", `{"code": "` + "```go\\nx\\n```" + `"}`, `{"code": "` + "```go\\nx\\n```" + `"}`, false},
+		// A reply that is JSON as it stands is kept whole, whatever its
+		// strings hold; only reasoning and fences around it are removed.
+		{"think block inside a string", `{"note": "<think>x</think>"}`, `{"note": "<think>x</think>"}`, false},
+		{"unclosed think inside a string", `{"note": "an unclosed <think> tag"}`, `{"note": "an unclosed <think> tag"}`, false},
+		{"closing tag inside a string", `{"note": "ends with </think> here"}`, `{"note": "ends with </think> here"}`, false},
+		{"think block before one in a string", "<think>r</think>" + `{"note": "<THINK>x</THINK>"}`, `{"note": "<THINK>x</THINK>"}`, false},
+		{"fence around fences in a string", "```json\n" + `{"code": "` + "```go\\nx\\n```" + `"}` + "\n```", `{"code": "` + "```go\\nx\\n```" + `"}`, false},
+		{"non-ASCII before the tag", "İİİ</think>" + obj, obj, false},
 		{"only thinking", "<think>never finished", "", true},
 		{"empty", "  \n", "", true},
 	}
@@ -94,5 +104,24 @@ func TestCausalNormalizeLabel(t *testing.T) {
 	}
 	if !slices.Contains(ViolationTypes, ViolationType(normalizeLabel("Relation Break"))) {
 		t.Error("normalised label is not a known type")
+	}
+}
+
+// Replies whose strings hold think tags or fences reach the caller as
+// sent, without a repair round.
+func TestLLMReplyStringsKeepTagsAndFences(t *testing.T) {
+	for _, answer := range []string{"<think>x</think>", "see </think>", "an open <think>", "```json\n{}\n```"} {
+		t.Run(answer, func(t *testing.T) {
+			b, _ := json.Marshal(llmTestReply{Answer: answer, Score: 1})
+			f := newFakeChat(t, fakeSequence(t, okReply("<think>reasoning</think>\n"+string(b))))
+			c := newTestLLM(t, f, nil)
+			var got llmTestReply
+			if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Answer != answer || c.Usage().Repairs != 0 {
+				t.Errorf("answer %q, want %q; usage %+v", got.Answer, answer, c.Usage())
+			}
+		})
 	}
 }

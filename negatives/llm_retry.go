@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -19,30 +20,37 @@ import (
 // stall a whole job silently.
 const maxRetryAfter = 5 * time.Minute
 
-// complete sends msgs, retrying transient failures, and returns the reply
-// text. Each attempt holds one concurrency slot and has its own timeout.
-func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage) (string, error) {
+// chatReply is the model's answer: its text, and why it stopped (a
+// finish_reason of "length" means the token limit cut it).
+type chatReply struct {
+	content string
+	finish  openai.FinishReason
+}
+
+// complete sends msgs, retrying transient failures, and returns the reply.
+// Each attempt holds one concurrency slot and has its own timeout.
+func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage) (chatReply, error) {
 	req := c.request(msgs)
 	var waited time.Time // the end of the pause this call has already sat out
 	for attempt := 0; ; attempt++ {
-		content, retryAfter, err := c.attempt(ctx, req, waited)
+		reply, retryAfter, err := c.attempt(ctx, req, waited)
 		if err == nil {
-			return content, nil
+			return reply, nil
 		}
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("chat completion: %w", ctx.Err())
+			return chatReply{}, fmt.Errorf("chat completion: %w", ctx.Err())
 		}
 		if retryAfter > 0 {
 			waited = c.pauseAll(min(retryAfter, maxRetryAfter)) // even when this call gives up: the others must wait
 		}
 		if !isRetryable(err) {
 			if code := openaiStatus(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound {
-				return "", &RefusedError{Status: code, err: err}
+				return chatReply{}, &RefusedError{Status: code, err: err}
 			}
-			return "", fmt.Errorf("chat completion: %w", err)
+			return chatReply{}, fmt.Errorf("chat completion: %w", err)
 		}
 		if attempt >= c.cfg.MaxRetries {
-			return "", fmt.Errorf("chat completion: gave up after %d attempts: %w", attempt+1, err)
+			return chatReply{}, fmt.Errorf("chat completion: gave up after %d attempts: %w", attempt+1, err)
 		}
 		c.usage.retries.Add(1)
 		wait := retryBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
@@ -53,18 +61,18 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			c.cfg.OnRetry(attempt+1, wait, err)
 		}
 		if err := c.sleep(ctx, wait); err != nil {
-			return "", fmt.Errorf("chat completion: %w", err)
+			return chatReply{}, fmt.Errorf("chat completion: %w", err)
 		}
 	}
 }
 
 // attempt makes one HTTP request. It returns the server's Retry-After, if
 // any, alongside an error.
-func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, waited time.Time) (string, time.Duration, error) {
+func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, waited time.Time) (chatReply, time.Duration, error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return "", 0, ctx.Err()
+		return chatReply{}, 0, ctx.Err()
 	}
 	defer func() { <-c.sem }()
 	// After taking the slot: a request that waited for one while a 429
@@ -72,7 +80,7 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 	// which is right: nothing may be sent until the pause ends.
 	if d := c.pauseLeft(waited); d > 0 {
 		if err := c.sleep(ctx, d); err != nil {
-			return "", 0, err
+			return chatReply{}, 0, err
 		}
 	}
 
@@ -83,23 +91,45 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 
 	c.usage.requests.Add(1)
 	resp, err := c.client.CreateChatCompletion(actx, req)
+	switch {
+	case err == nil && len(resp.Choices) == 0:
+		err = errorIn200(meta.body, c.cfg.APIKey) // nil for a plain empty reply
+	case err == nil:
+	case ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded):
+		err = &timeoutError{after: c.cfg.Timeout, err: err}
+	default:
+		err = describeFailure(err, &meta, c.cfg.APIKey)
+	}
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-			err = &timeoutError{after: c.cfg.Timeout, err: err}
-		}
 		if meta.retryAfter > 0 {
 			// Paused before the slot is let go, so the request that takes
 			// it next sees the pause.
 			c.pauseAll(min(meta.retryAfter, maxRetryAfter))
 		}
-		return "", meta.retryAfter, redact(err, c.cfg.APIKey)
+		return chatReply{}, meta.retryAfter, redact(err, c.cfg.APIKey)
 	}
 	c.usage.addTokens(resp.Usage)
 	if len(resp.Choices) == 0 {
 		// Treated as an unusable reply, which the repair round handles.
-		return "", 0, nil
+		return chatReply{}, 0, nil
 	}
-	return resp.Choices[0].Message.Content, 0, nil
+	choice := resp.Choices[0]
+	return chatReply{content: messageText(choice.Message), finish: choice.FinishReason}, 0, nil
+}
+
+// messageText is a reply's text, also when a server sends the content as
+// an array of parts (as requests may), which go-openai keeps apart.
+func messageText(m openai.ChatCompletionMessage) string {
+	if m.Content != "" || len(m.MultiContent) == 0 {
+		return m.Content
+	}
+	var b strings.Builder
+	for _, p := range m.MultiContent {
+		if p.Type == openai.ChatMessagePartTypeText {
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
 }
 
 // pauseAll holds back every request of c for d (a server's Retry-After)
@@ -148,19 +178,11 @@ func (e *RefusedError) Unwrap() error { return e.err }
 // the Authorization header they refused ("Invalid token: Bearer sk-..."),
 // and errors end up in logs, job records and event streams.
 type redactedError struct {
-	err    error
-	secret string
+	err error
+	msg string // err's text, redacted
 }
 
-func (e *redactedError) Error() string {
-	msg := e.err.Error()
-	if e.secret != "" {
-		msg = strings.ReplaceAll(msg, e.secret, "<redacted>")
-	}
-	// net/http's errors name the request URL with its password masked but
-	// its user name shown, and a token is often passed as the user name.
-	return urlUserinfo.ReplaceAllString(msg, "${1}<redacted>@")
-}
+func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 // urlUserinfo matches the credentials part of a URL in a message.
@@ -171,20 +193,62 @@ func redact(err error, secret string) error {
 	if err == nil {
 		return err
 	}
-	if secret != "" && len(secret) < minRedactLen {
-		// A placeholder key ("x", "none") would garble every message:
-		// hide it only where a server echoes the header.
-		secret = "Bearer " + secret
-	}
 	msg := err.Error()
-	if (secret == "" || !strings.Contains(msg, secret)) && !urlUserinfo.MatchString(msg) {
-		return err
+	if r := redactString(msg, secret); r != msg {
+		return &redactedError{err: err, msg: r}
 	}
-	return &redactedError{err: err, secret: secret}
+	return err
 }
 
-// minRedactLen is the shortest key redacted wherever it appears.
+// redactString hides secret in msg, and the credentials of any URL: net/http
+// names the request URL with its password masked but its user name shown,
+// and a token is often passed as the user name.
+func redactString(msg, secret string) string {
+	switch {
+	case secret == "":
+	case len(secret) >= minRedactLen:
+		msg = strings.ReplaceAll(msg, secret, "<redacted>")
+	default:
+		msg = replaceToken(msg, secret, "<redacted>")
+	}
+	return urlUserinfo.ReplaceAllString(msg, "${1}<redacted>@")
+}
+
+// minRedactLen is the shortest key redacted wherever it appears. A shorter
+// one is redacted wherever it stands as a whole token, which is how servers
+// echo a key ("Incorrect API key provided: pw12345."), but not inside a
+// longer word: a placeholder key such as "none" or "x" would otherwise
+// garble every message ("<redacted>xistent"), and inside a longer word it
+// is not an echo of the key.
 const minRedactLen = 8
+
+// replaceToken replaces each occurrence of tok in s that no key character
+// (letter, digit, '-', '_') adjoins.
+func replaceToken(s, tok, with string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is in b
+	for from := 0; ; {
+		i := strings.Index(s[from:], tok)
+		if i < 0 {
+			break
+		}
+		i += from
+		end := i + len(tok)
+		if (i > 0 && isKeyByte(s[i-1])) || (end < len(s) && isKeyByte(s[end])) {
+			from = i + 1 // part of a longer word: look on from the next byte
+			continue
+		}
+		b.WriteString(s[done:i])
+		b.WriteString(with)
+		done, from = end, end
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+func isKeyByte(c byte) bool {
+	return c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
 
 // timeoutError marks an attempt that ran past LLMConfig.Timeout.
 type timeoutError struct {
@@ -197,22 +261,38 @@ func (e *timeoutError) Unwrap() error { return e.err }
 
 // isRetryable reports whether err is worth another attempt: rate limits,
 // server errors, attempt timeouts and transport failures (a local server
-// restarting, a dropped connection). Other 4xx mean the request itself is
-// wrong and would fail again.
+// restarting, a dropped connection, also after the headers). Other 4xx mean
+// the request itself is wrong and would fail again, and so would a reply
+// too large to read.
 func isRetryable(err error) bool {
 	var te *timeoutError
-	if errors.As(err, &te) {
+	var be *bodyReadError
+	var re *replyError
+	switch {
+	case errors.As(err, &te), errors.As(err, &be):
 		return true
+	case errors.Is(err, ErrReplyTooLarge):
+		return false
+	case errors.As(err, &re):
+		return re.retry
 	}
 	if code := openaiStatus(err); code != 0 {
 		return code == http.StatusTooManyRequests || code >= 500
 	}
 	var ne net.Error
-	return errors.As(err, &ne)
+	// headerDoer reads bodies itself (bodyReadError); should one reach
+	// go-openai, it wraps a failed read as "error, reading response body:
+	// %w", so errors.Is still sees a dropped connection's unexpected EOF.
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// openaiStatus digs the status code out of go-openai's two error types.
+// openaiStatus digs the status code out of go-openai's two error types,
+// or of a reply whose body was cut off.
 func openaiStatus(err error) int {
+	var be *bodyReadError
+	if errors.As(err, &be) && be.status >= http.StatusBadRequest {
+		return be.status
+	}
 	var re *openai.RequestError
 	if errors.As(err, &re) && re.HTTPStatusCode != 0 {
 		return re.HTTPStatusCode
@@ -245,31 +325,13 @@ func llmSleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// responseMeta carries what the retry loop needs from an HTTP response that
-// go-openai turns into an error. It travels in the request's context, so
-// concurrent requests on the shared client do not mix.
-type responseMeta struct{ retryAfter time.Duration }
-
-type responseMetaKey struct{}
-
-type headerDoer struct{ inner *http.Client }
-
-func (d headerDoer) Do(req *http.Request) (*http.Response, error) {
-	resp, err := d.inner.Do(req)
-	if err == nil {
-		if meta, ok := req.Context().Value(responseMetaKey{}).(*responseMeta); ok {
-			meta.retryAfter = parseRetryAfter(resp.Header, time.Now())
-		}
-	}
-	return resp, err
-}
-
 // parseRetryAfter reads retry-after-ms (sent by OpenAI) or Retry-After in
-// seconds or as an HTTP date; zero when absent or unreadable.
+// seconds or as an HTTP date, capped at maxRetryAfter; zero when absent or
+// unreadable.
 func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 	if v := h.Get("Retry-After-Ms"); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
+			return retryAfterOf(ms, time.Millisecond)
 		}
 	}
 	v := h.Get("Retry-After")
@@ -277,13 +339,24 @@ func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s * float64(time.Second))
+		return retryAfterOf(s, time.Second)
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
+}
+
+// retryAfterOf is n units, capped at maxRetryAfter before the conversion:
+// past about 292 years (1e30, "inf") a time.Duration overflows to a
+// negative, which would read as no Retry-After at all.
+func retryAfterOf(n float64, unit time.Duration) time.Duration {
+	switch d := n * float64(unit); {
+	case !(d > 0): // NaN too
+		return 0
+	case d >= float64(maxRetryAfter):
+		return maxRetryAfter
+	default:
+		return time.Duration(d)
+	}
 }

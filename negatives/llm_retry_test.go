@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -29,6 +30,15 @@ func TestLLMParseRetryAfter(t *testing.T) {
 		{"date in the past", map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, 0},
 		{"zero", map[string]string{"Retry-After": "0"}, 0},
 		{"garbage", map[string]string{"Retry-After": "soon"}, 0},
+		// Past about 292 years a time.Duration overflows to a negative,
+		// which read as no Retry-After at all.
+		{"huge seconds", map[string]string{"Retry-After": "1e30"}, maxRetryAfter},
+		{"infinite milliseconds", map[string]string{"Retry-After-Ms": "inf"}, maxRetryAfter},
+		{"infinite seconds", map[string]string{"Retry-After": "+Inf"}, maxRetryAfter},
+		{"one past the cap", map[string]string{"Retry-After": "301"}, maxRetryAfter},
+		{"date centuries ahead", map[string]string{"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}, maxRetryAfter},
+		{"NaN", map[string]string{"Retry-After": "NaN"}, 0},
+		{"negative infinity", map[string]string{"Retry-After-Ms": "-inf"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,19 +54,26 @@ func TestLLMParseRetryAfter(t *testing.T) {
 }
 
 func TestLLMRetryAfterIsCapped(t *testing.T) {
-	f := newFakeChat(t, fakeSequence(t,
-		fakeReply{Status: 429, Header: map[string]string{"Retry-After": "86400"}},
-		okReply(llmTestGood),
-	))
-	c := newTestLLM(t, f, nil)
-	var log sleepLog
-	c.sleep = log.sleep
-	var out llmTestReply
-	if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &out); err != nil {
-		t.Fatal(err)
-	}
-	if w := log.all(); len(w) != 1 || w[0] != maxRetryAfter {
-		t.Errorf("waits %v, want [%v]", w, maxRetryAfter)
+	for _, header := range []map[string]string{
+		{"Retry-After": "86400"},
+		{"Retry-After": "1e30"},
+		{"Retry-After-Ms": "inf"},
+	} {
+		t.Run(fmt.Sprint(header), func(t *testing.T) {
+			f := newFakeChat(t, fakeSequence(t, fakeReply{Status: 429, Header: header}, okReply(llmTestGood)))
+			c := newTestLLM(t, f, nil)
+			var log sleepLog
+			c.sleep = log.sleep
+			var out llmTestReply
+			if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &out); err != nil {
+				t.Fatal(err)
+			}
+			// The first wait is the pause itself; a request held back by
+			// it would show a second.
+			if w := log.all(); len(w) == 0 || w[0] != maxRetryAfter {
+				t.Errorf("waits %v, want %v first", w, maxRetryAfter)
+			}
+		})
 	}
 }
 
@@ -116,6 +133,13 @@ func TestLLMIsRetryable(t *testing.T) {
 		{"timeout", &timeoutError{after: time.Second, err: context.DeadlineExceeded}, true},
 		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
 		{"bad JSON body", errors.New("invalid character 'x'"), false},
+		// A connection dropped after the headers.
+		{"body cut", &bodyReadError{status: 200, err: io.ErrUnexpectedEOF}, true},
+		{"error body cut", &bodyReadError{status: 401, err: io.ErrUnexpectedEOF}, true},
+		{"go-openai's body read", fmt.Errorf("error, reading response body: %w", io.ErrUnexpectedEOF), true},
+		{"reply too large", fmt.Errorf("%w (5000000 bytes)", ErrReplyTooLarge), false},
+		{"not a completion", &replyError{msg: "an HTML page"}, false},
+		{"empty 200", &replyError{msg: "an empty body", retry: true}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,14 +212,21 @@ func requireHeldBack(t *testing.T, at []time.Time, n int, gap time.Duration) {
 	}
 }
 
-// A long key is hidden wherever it appears; a short placeholder key only
-// where a server echoes the header, so it cannot garble other words. A
-// URL's credentials are hidden whatever the key.
+// A long key is hidden wherever it appears; a short one wherever it stands
+// as a whole token, which is how servers echo it, but not inside a longer
+// word, where it is not the key and would garble the message. A URL's
+// credentials are hidden whatever the key.
 func TestRedact(t *testing.T) {
 	for _, tt := range []struct{ msg, key, want string }{
 		{"upstream saw sk-SECRET42 twice: sk-SECRET42", "sk-SECRET42", "upstream saw <redacted> twice: <redacted>"},
 		{"context deadline exceeded", "x", "context deadline exceeded"},
-		{"Invalid token: Bearer x", "x", "Invalid token: <redacted>"},
+		{"Invalid token: Bearer x", "x", "Invalid token: Bearer <redacted>"},
+		{"Incorrect API key provided: pw12345. See https://x/keys", "pw12345", "Incorrect API key provided: <redacted>. See https://x/keys"},
+		{"key 'abc' refused; abcd and xabc are other words", "abc", "key '<redacted>' refused; abcd and xabc are other words"},
+		{"model nonexistent: none of the keys (none) work", "none", "model nonexistent: <redacted> of the keys (<redacted>) work"},
+		{"got pw1-pw1_pw1", "pw1", "got pw1-pw1_pw1"},
+		{"a:pw1:pw1", "pw1", "a:<redacted>:<redacted>"},
+		{"aaa and aa", "aa", "aaa and <redacted>"},
 		{"no key here", "", "no key here"},
 		// net/http shows a URL's user name and masks its password.
 		{`Post "http://sk-usertoken123@127.0.0.1:1/v1/chat/completions": dial tcp: connection refused`, "",
