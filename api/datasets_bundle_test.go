@@ -40,6 +40,11 @@ func zipOf(t *testing.T, files ...archiveFile) string {
 	return buf.String()
 }
 
+// padTo pads an archive with zero bytes to a multiple of record bytes.
+func padTo(s string, record int) string {
+	return s + strings.Repeat("\x00", (record-len(s)%record)%record)
+}
+
 func tarOf(t *testing.T, gzipped bool, files ...archiveFile) string {
 	t.Helper()
 	var buf bytes.Buffer
@@ -74,6 +79,56 @@ func tarOf(t *testing.T, gzipped bool, files ...archiveFile) string {
 	return buf.String()
 }
 
+// encryptedZipOf is zipOf(files) plus an entry name flagged encrypted, as
+// zip -e writes it: a 12-byte encryption header, then ciphertext.
+func encryptedZipOf(t *testing.T, name string, files ...archiveFile) string {
+	t.Helper()
+	plain := zipOf(t, files...)
+	zr, err := zip.NewReader(strings.NewReader(plain), int64(len(plain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		if err := zw.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cipher := "\x8a\x1f\x03\xe2\x9c\x55\x10\x7d\x41\xd2\x88\x0b\xc6\x93\x2e\x71\xfa\x04"
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Deflate, Flags: 0x1,
+		CompressedSize64: uint64(len(cipher)), UncompressedSize64: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(cipher))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func gzipOf(t *testing.T, s string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	gz.Write([]byte(s))
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// tarEntryEnd is where the k-th entry of Go's tar of files ends (header,
+// data and padding; names under 100 bytes).
+func tarEntryEnd(files []archiveFile, k int) int {
+	end := 0
+	for _, f := range files[:k+1] {
+		end += 512 + (len(f.body)+511)/512*512
+	}
+	return end
+}
+
 func (f beirFixture) files(root string) []archiveFile {
 	return []archiveFile{
 		{root + "corpus.jsonl", f.corpus},
@@ -104,6 +159,12 @@ func TestDatasetUploadBundle(t *testing.T) {
 		"zip with a file twice": zipOf(t, append([]archiveFile{{"corpus.jsonl", "{oops"}}, fx.files("")...)...),
 		// A pairs file beside a BEIR folder is one of the files not read.
 		"zip with a train.jsonl too": zipOf(t, append(fx.files(""), archiveFile{"train.jsonl", "not read"})...),
+		// Files the dataset does not use are not read, encrypted or not.
+		"zip with an encrypted README": encryptedZipOf(t, "README.md", fx.files("")...),
+		// Some writers end a tar with one zero block; GNU tar pads it to a
+		// 10240-byte record.
+		"tar with one zero block": tarOf(t, false, fx.files("")...)[:len(tarOf(t, false, fx.files("")...))-512],
+		"tar padded to a record":  padTo(tarOf(t, false, fx.files("")...), 10240),
 	} {
 		t.Run(name, func(t *testing.T) {
 			js.use(t)
@@ -120,6 +181,7 @@ func TestDatasetUploadBundle(t *testing.T) {
 		t.Fatalf("pairs bundle: %+v", ds)
 	}
 
+	full := tarOf(t, false, fx.files("")...)
 	bomb := zipOf(t, archiveFile{"corpus.jsonl", strings.Repeat(" ", 1<<20)})
 	// In a tar the whole stream counts, entries the dataset does not use too.
 	tarBomb := tarOf(t, true, append(fx.files(""), archiveFile{"padding.bin", strings.Repeat("\x00", 1<<20)})...)
@@ -140,7 +202,19 @@ func TestDatasetUploadBundle(t *testing.T) {
 		{"missing qrels", []formPart{{"bundle", "x.zip", zipOf(t, fx.files("")[:2]...)}}, 400, "the bundle has no qrels/<split>.tsv"},
 		{"bad split", []formPart{{"bundle", "x.zip", zipOf(t, append(fx.files(""), archiveFile{"qrels/a b.tsv", fx.qrelsTest})...)}}, 400, `split name "a b"`},
 		{"bad line", []formPart{{"bundle", "x.zip", zipOf(t, append([]archiveFile{{"corpus.jsonl", "{oops\n"}}, fx.files("")[1:]...)...)}}, 400, "corpus.jsonl: line 1"},
-		{"truncated", []formPart{{"bundle", "x.tgz", tarOf(t, true, fx.files("")...)[:200]}}, 400, "not a readable tar"},
+		{"truncated", []formPart{{"bundle", "x.tgz", tarOf(t, true, fx.files("")...)[:200]}}, 400, "the archive is truncated"},
+		// archive/tar reads a stream that stops where a header or padding
+		// is due as the archive's end: the entries after it went missing.
+		{"tar cut before its last entry", []formPart{{"bundle", "x.tar", full[:tarEntryEnd(fx.files(""), 2)]}}, 400, "the archive is truncated"},
+		{"tar cut in an entry's padding", []formPart{{"bundle", "x.tar", full[:tarEntryEnd(fx.files(""), 1)-1]}}, 400, "the archive is truncated"},
+		{"tar cut before its end marker", []formPart{{"bundle", "x.tar", full[:len(full)-1024]}}, 400, "the archive is truncated"},
+		{"gzipped cut tar", []formPart{{"bundle", "x.tgz", gzipOf(t, full[:tarEntryEnd(fx.files(""), 2)])}}, 400, "the archive is truncated"},
+		// Names are kept while the dataset's folder is found: none longer
+		// than a path can be.
+		{"tar entry name over 4096 bytes", []formPart{{"bundle", "x.tar", tarOf(t, false, append(fx.files(""), archiveFile{strings.Repeat("d/", 2100) + "x", "x"})...)}}, 400,
+			`part "bundle": an entry's name is longer than 4096 bytes`},
+		{"encrypted zip", []formPart{{"bundle", "x.zip", encryptedZipOf(t, "d/queries.jsonl", append(fx.files("d/")[:1], fx.files("d/")[2:]...)...)}}, 400,
+			`part "bundle": encrypted zip entries are not supported (d/queries.jsonl)`},
 		{"bomb", []formPart{{"bundle", "x.zip", bomb}}, 413, "bundle unpacks to more than 655360 bytes"},
 		{"tar bomb in an unused entry", []formPart{{"bundle", "x.tgz", tarBomb}}, 413, "bundle unpacks to more than 655360 bytes"},
 		{"bundle and parts", append(fx.parts(""), formPart{"bundle", "x.zip", zipOf(t, fx.files("")...)}), 400, "not both"},
@@ -159,7 +233,7 @@ func TestDatasetUploadBundle(t *testing.T) {
 		})
 	}
 	js.use(t)
-	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 9 {
-		t.Fatalf("%d datasets after the refused uploads, want the 9 accepted", len(page.Data))
+	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 12 {
+		t.Fatalf("%d datasets after the refused uploads, want the 12 accepted", len(page.Data))
 	}
 }

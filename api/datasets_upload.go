@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -117,6 +118,11 @@ func readError(err error) error {
 	}
 	if errors.Is(err, errBodyCut) { // a 499: see cutBody
 		return &uploadError{status: clientClosed, msg: errBodyCut.Error()}
+	}
+	if errors.Is(err, net.ErrClosed) {
+		// Only this process closes its side of a connection: the server's
+		// shutdown (http.Server.Close) cut the request off, not the client.
+		return &uploadError{status: http.StatusServiceUnavailable, msg: "the server is shutting down: send the upload again once it is back"}
 	}
 	if isTooLarge(err) {
 		limit := bodyLimitOf(err)

@@ -200,6 +200,8 @@ func (s *Server) abortUpload(c *gin.Context, err error) {
 			code = codeNotFound
 		case http.StatusConflict:
 			code = codeConflict
+		case http.StatusServiceUnavailable:
+			code = codeUnavailable
 		}
 		abort(c, ue.status, code, ue.msg)
 		return
