@@ -92,6 +92,12 @@ func (w *workspace) prepare(b *Batch, dense bool) error {
 
 	w.dense = dense
 	if dense {
+		if n := w.nq * w.nd; cap(w.sim) < n || cap(w.gsim) < n {
+			// Let the smaller blocks go before making the larger ones: still
+			// referenced while gsim grows, they took the step's peak to 1.5×
+			// the two blocks (2.5 GB instead of 1.7 GB at batch_size 4096).
+			w.sim, w.gsim = nil, nil
+		}
 		w.sim = grow(w.sim, w.nq*w.nd)
 		w.gsim = grow(w.gsim, w.nq*w.nd)
 		clear(w.gsim)

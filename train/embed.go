@@ -82,6 +82,8 @@ func (e *Embedded) DropZeroVectors() *Unembeddable {
 	if u.Docs == 0 && u.Queries == 0 {
 		return nil
 	}
+	// Both lists are arrays in the report, empty rather than null.
+	u.DocIDs, u.QueryIDs = append([]string{}, u.DocIDs...), append([]string{}, u.QueryIDs...)
 	return &u
 }
 

@@ -19,6 +19,11 @@ func TestDropZeroVectors(t *testing.T) {
 		{"none", map[string][]float32{"d0": {1, 0}}, map[string][]float32{"q0": {0, 1}}, []string{"d0"}, nil},
 		{"some", map[string][]float32{"d0": {0, 0}, "d1": {1, 0}, "d2": {0, 0}}, map[string][]float32{"q0": {0, 1}, "q1": {0, 0}},
 			[]string{"d1"}, &Unembeddable{Docs: 2, Queries: 1, DocIDs: []string{"d0", "d2"}, QueryIDs: []string{"q1"}}},
+		// The other kind's list is empty, not nil: the API's schema says array.
+		{"queries only", map[string][]float32{"d0": {1, 0}}, map[string][]float32{"q0": {0, 0}},
+			[]string{"d0"}, &Unembeddable{Queries: 1, DocIDs: []string{}, QueryIDs: []string{"q0"}}},
+		{"docs only", map[string][]float32{"d0": {0, 0}, "d1": {1, 0}}, map[string][]float32{"q0": {0, 1}},
+			[]string{"d1"}, &Unembeddable{Docs: 1, DocIDs: []string{"d0"}, QueryIDs: []string{}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,20 +53,22 @@ func DefaultPipelineConfig() PipelineConfig {
 }
 
 // Validate checks the settings users can get wrong.
+// Every problem is listed, one a line, each starting with the setting's
+// name where it is about one.
 func (c PipelineConfig) Validate() error {
+	var msgs []string
 	switch c.Negatives {
 	case NegNone, NegMined, NegGenerated, NegBoth:
 	default:
-		return fmt.Errorf("negatives must be one of none, mined, generated, mined+generated; got %q", c.Negatives)
+		msgs = append(msgs, fmt.Sprintf("negatives must be one of none, mined, generated, mined+generated; got %q", c.Negatives))
 	}
-	if c.TrainSplit == "" {
-		return errors.New("train split is empty")
-	}
-	if c.TestSplit == c.TrainSplit {
+	switch {
+	case c.TrainSplit == "":
+		msgs = append(msgs, "train_split is empty")
+	case c.TestSplit == c.TrainSplit:
 		// The "test" metrics would be measured on the training queries.
-		return fmt.Errorf("test_split must differ from train_split (both %q): give a held-out split, or none", c.TrainSplit)
+		msgs = append(msgs, fmt.Sprintf("test_split must differ from train_split (both %q): give a held-out split, or none", c.TrainSplit))
 	}
-	var msgs []string
 	if err := c.Train.Validate(); err != nil {
 		msgs = append(msgs, err.Error())
 	}
@@ -124,6 +126,12 @@ type Pipeline struct {
 	Provided map[string][]string
 	WorkDir  string
 	Progress func(StageEvent)
+	// Room reports the memory the run may still take (memroom.Room when
+	// nil): a run whose estimate (EstimateMemory) exceeds it is refused
+	// before it embeds anything, with a *MemoryError. SkipMemoryCheck runs
+	// it regardless.
+	Room            func() (uint64, bool)
+	SkipMemoryCheck bool
 }
 
 // Result is what a run reports: base vs tuned metrics on the test split,
@@ -148,6 +156,8 @@ type Result struct {
 	// Unembeddable lists the texts left out for having no vector (nil when
 	// there are none).
 	Unembeddable *Unembeddable `json:"unembeddable,omitempty"`
+	// Memory compares the run's memory estimate with what it took.
+	Memory *MemoryReport `json:"memory,omitempty"`
 }
 
 func (p *Pipeline) emit(ev StageEvent) {
@@ -187,6 +197,12 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	if err := ctx.Err(); err != nil {
 		return nil, res, err
 	}
+	need := EstimateMemory(len(data.Corpus), len(data.Queries), p.Encoder.Dim(), positivePairs(trainQrels), cfg)
+	if err := p.checkMemory(need); err != nil {
+		return nil, res, err
+	}
+	heap := watchHeap()
+	defer func() { res.Memory = &MemoryReport{EstimateBytes: need.Total(), PeakHeapGrowthBytes: heap.growth()} }()
 	// Embedding: every corpus text and query once, through the cache.
 	embedTick, embedDone := clock.stage(StageEmbedding)
 	p.emit(StageEvent{Stage: StageEmbedding, Total: len(data.Corpus) + len(data.Queries)})
@@ -270,6 +286,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		if note := generationWarning(gen); note != "" {
 			p.emit(StageEvent{Stage: StageGenerating, Note: note, Warn: true})
 		}
+		if note := cacheWarning(p.Generator); note != "" {
+			p.emit(StageEvent{Stage: StageGenerating, Note: note, Warn: true})
+		}
 		genDone()
 	}
 
@@ -299,6 +318,10 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		return nil, res, err
 	}
 	res.Training = rep
+	if rep.BestEpoch == 0 && rep.EpochsRun > 0 {
+		p.emit(StageEvent{Stage: StageTraining, Warn: true, Note: fmt.Sprintf(
+			"no epoch of %d beat the base encoder on the dev split: the head kept is the untrained (identity) one, which ranks as the base encoder does", rep.EpochsRun)})
+	}
 	trainDone()
 
 	// Evaluation on the held-out split.
@@ -322,20 +345,39 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	return head, res, nil
 }
 
+// cacheWarning says when an LLM generator could not keep replies in its
+// cache: a rerun pays for them again, which the README promises it won't.
+func cacheWarning(g negatives.Generator) string {
+	u, ok := g.(negatives.UsageReporter)
+	if !ok {
+		return ""
+	}
+	if lu, ok := u.UsageReport().(negatives.LLMGeneratorUsage); ok && lu.LLM.CacheErrors > 0 {
+		return fmt.Sprintf("%d LLM replies could not be written to the reply cache (is its folder writable, the disk full?): a rerun would pay for them again", lu.LLM.CacheErrors)
+	}
+	return ""
+}
+
 // generationWarning says when generation fell short in a way the report
 // alone would hide until the run ends: every negative rejected (training
 // then goes on without any), or pairs that failed.
 func generationWarning(r *negatives.Report) string {
 	var parts []string
-	if r.Kept == 0 {
-		var reasons []string
-		for _, reason := range sortedKeys(r.RejectedByReason) { // the generator's own reasons too
-			if n := r.RejectedByReason[reason]; n > 0 {
-				reasons = append(reasons, fmt.Sprintf("%s %d", reason, n))
-			}
+	var reasons []string
+	for _, reason := range sortedKeys(r.RejectedByReason) { // the generator's own reasons too
+		if n := r.RejectedByReason[reason]; n > 0 {
+			reasons = append(reasons, fmt.Sprintf("%s %d", reason, n))
 		}
+	}
+	switch {
+	case r.Kept == 0:
 		parts = append(parts, fmt.Sprintf("no generated negative was kept (%d generated; rejected: %s); training goes on without any",
 			r.Generated, strings.Join(reasons, ", ")))
+	case r.Kept*10 < r.Generated:
+		// Nine in ten refused: the filters, not the generator, decide what
+		// the run trains on (with glove-100d, near_identical: see the README).
+		parts = append(parts, fmt.Sprintf("only %d of %d generated negatives were kept (rejected: %s)",
+			r.Kept, r.Generated, strings.Join(reasons, ", ")))
 	}
 	if r.Failures > 0 {
 		parts = append(parts, fmt.Sprintf("%d of %d pairs failed (first: %s)", r.Failures, r.Pairs, strings.Join(r.FailureSamples[:min(1, len(r.FailureSamples))], "")))
