@@ -89,6 +89,9 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		badRequest(c, fmt.Sprintf("request body is not valid UTF-8 (byte %d)", at))
 		return false
 	}
+	// A byte-order mark (Windows tools write one) is ignored, as RFC 8259
+	// allows and as the dataset files' readers do.
+	body = bytes.TrimPrefix(body, []byte("\ufeff"))
 	// Keys first, so an unknown field deep in the body is named by its path
 	// (encoding/json names the key alone); encoding/json also matches keys
 	// ignoring case and keeps the last of repeated keys, so

@@ -57,6 +57,7 @@ func TestJobRequestErrors(t *testing.T) {
 		{"unknown train split", body(`,"hyperparameters":{"train_split":"dev"}`), 400, `train_split: dataset ` + ds.ID + ` has no split "dev" (it has test, train)`},
 		{"unknown test split", body(`,"hyperparameters":{"test_split":"dev"}`), 400, `test_split: dataset ` + ds.ID + ` has no split "dev"`},
 		{"test split is the train split", body(`,"hyperparameters":{"test_split":"train"}`), 400, `test_split must differ from train_split (both "train")`},
+		{"every problem listed", body(`,"hyperparameters":{"epochs":0,"lr":-1,"train_split":""}`), 400, "train_split is empty; epochs must be in [1, 10000], got 0; lr must be in (0, 10)"},
 		{"trailing data", body(``) + `{}`, 400, "after the JSON object"},
 	}
 	for _, tc := range cases {
@@ -66,8 +67,10 @@ func TestJobRequestErrors(t *testing.T) {
 		})
 	}
 	js.use(t)
-	for extra, param := range map[string]string{`,"hyperparameters":{"epochs":0}`: "hyperparameters", `,"negatives":"x"`: "negatives",
-		`,"hyperparameters":{"test_split":"dev"}`: "hyperparameters.test_split"} {
+	// Problems with one hyperparameter name it; several, their object.
+	for extra, param := range map[string]string{`,"hyperparameters":{"epochs":0}`: "hyperparameters.epochs", `,"negatives":"x"`: "negatives",
+		`,"hyperparameters":{"test_split":"dev"}`: "hyperparameters.test_split", `,"hyperparameters":{"epochs":0,"lr":-1}`: "hyperparameters",
+		`,"hyperparameters":{"train_split":""}`: "hyperparameters.train_split"} {
 		if r := js.json("POST", "/v1/fine_tuning/jobs", body(extra)); !strings.Contains(string(r.Body), `"param":"`+param+`"`) {
 			t.Errorf("%s: %s, want param %q", extra, r.Body, param)
 		}
@@ -81,11 +84,13 @@ func TestJobRequestErrors(t *testing.T) {
 		400, "hyperparameters.test_split", `query "q3" has relevant documents in both split "train" and split "test"`)
 	mustJSON[jobJSON](t, js.json("POST", "/v1/fine_tuning/jobs",
 		fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"test_split":""}}`, leak.ID)), http.StatusCreated)
+	// A byte-order mark before the JSON is ignored.
+	mustJSON[jobJSON](t, js.json("POST", "/v1/fine_tuning/jobs", "\ufeff"+fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"test_split":""}}`, leak.ID)), http.StatusCreated)
 	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs", "text/plain", []byte(body(""))), http.StatusUnsupportedMediaType, "application/json")
 	wantAPIError(t, js.json("POST", "/v1/fine_tuning/jobs", body(`,"llm":{"model":"`+strings.Repeat("m", 70<<10)+`"}`)),
 		http.StatusRequestEntityTooLarge, "too large")
-	if list := mustJSON[listJSON[jobJSON]](t, js.do("GET", "/v1/fine_tuning/jobs", "", nil), http.StatusOK); len(list.Data) != 1 {
-		t.Fatalf("want only the one accepted job, got %+v", list.Data)
+	if list := mustJSON[listJSON[jobJSON]](t, js.do("GET", "/v1/fine_tuning/jobs", "", nil), http.StatusOK); len(list.Data) != 2 {
+		t.Fatalf("want only the two accepted jobs, got %+v", list.Data)
 	}
 }
 

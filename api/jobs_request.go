@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"retune/train"
@@ -68,15 +69,38 @@ func (h hyperparameters) pipelineConfig(negatives string) train.PipelineConfig {
 	return cfg
 }
 
-// validate returns every problem with the settings, joined, or "".
-func (h hyperparameters) validate(negatives string) string {
-	var msgs []string
-	if err := h.pipelineConfig(negatives).Validate(); err != nil {
-		// PipelineConfig.Validate joins its errors with newlines.
-		msgs = append(msgs, strings.Split(err.Error(), "\n")...)
+// validate returns every problem with the settings, joined, or "", and
+// the field they are about when they are all about one (else "").
+func (h hyperparameters) validate(negatives string) (msg, field string) {
+	err := h.pipelineConfig(negatives).Validate()
+	if err == nil {
+		return "", ""
 	}
-	return strings.Join(msgs, "; ")
+	// PipelineConfig.Validate lists its problems a line each, each starting
+	// with the setting's name where it is about one.
+	msgs := strings.Split(err.Error(), "\n")
+	for i, m := range msgs {
+		name, _, _ := strings.Cut(m, " ")
+		if !hyperparameterNames[name] || (i > 0 && name != field) {
+			field = ""
+			break
+		}
+		field = name
+	}
+	return strings.Join(msgs, "; "), field
 }
+
+// hyperparameterNames are the hyperparameters' JSON names.
+var hyperparameterNames = func() map[string]bool {
+	names := map[string]bool{}
+	t := reflect.TypeFor[hyperparameters]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" {
+			names[name] = true
+		}
+	}
+	return names
+}()
 
 // hyperparametersRequest decodes over the defaults, so omitted fields keep
 // them. test_split alone is a pointer: the default "test" is dropped for a

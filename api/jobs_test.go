@@ -130,6 +130,9 @@ func TestFineTuningEndToEnd(t *testing.T) {
 		t.Fatalf("checkpoint pages: %+v then %+v", first, rest)
 	}
 	wantParamError(t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/checkpoints?after=-1", "", nil), http.StatusBadRequest, "after", "after must be an epoch")
+	if past := mustJSON[listJSON[struct{}]](t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/checkpoints?after=99999999999", "", nil), http.StatusOK); len(past.Data) != 0 || past.HasMore {
+		t.Fatalf("checkpoints after every epoch: %+v", past)
+	}
 
 	checkHead(t, js, *job.Head, job.ID)
 	checkFineTunedEmbeddings(t, js, *job.FineTunedModel)

@@ -87,8 +87,12 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 	} else if _, ok := ds.Splits[h.TestSplit]; !ok {
 		h.TestSplit = "" // the default "test" split is optional
 	}
-	if msg := h.validate(spec.Negatives); msg != "" {
-		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters", "invalid hyperparameters: %s", msg)
+	if msg, field := h.validate(spec.Negatives); msg != "" {
+		param := "hyperparameters"
+		if field != "" {
+			param += "." + field
+		}
+		return jobSpec{}, jobSecrets{}, jobParamInvalid(param, "invalid hyperparameters: %s", msg)
 	}
 	if encCfg.Dim > 0 && h.Rank > encCfg.Dim {
 		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters.rank", "invalid hyperparameters: rank %d exceeds the width %d of encoder %q (0 trains the full matrix)", h.Rank, encCfg.Dim, req.Model)
@@ -104,8 +108,31 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 			return jobSpec{}, jobSecrets{}, err
 		}
 	}
+	if err := s.checkJobMemory(ds, encCfg.Dim, spec); err != nil {
+		return jobSpec{}, jobSecrets{}, err
+	}
 	secrets, err := s.checkGenerator(&spec, req.LLM)
 	return spec, secrets, err
+}
+
+// checkJobMemory refuses a job whose memory estimate exceeds all the memory
+// the server may use: no wait in the queue would let it run. (Whether it
+// fits in what is left is checked when it starts.) The param is the
+// setting to change: batch_size when the in-batch scores dominate.
+func (s *Server) checkJobMemory(ds store.Dataset, dim int, spec jobSpec) error {
+	if s.cfg.SkipMemoryCheck || dim <= 0 {
+		return nil
+	}
+	need := train.EstimateMemory(ds.Docs, ds.Queries, dim, ds.Splits[spec.Hyperparameters.TrainSplit].Pairs, spec.pipelineConfig())
+	total, ok := s.memTotal()
+	if !ok || need.Total() <= total {
+		return nil
+	}
+	param := "dataset"
+	if need.Largest() == train.MemoryBatch {
+		param = "hyperparameters.batch_size"
+	}
+	return jobParamInvalid(param, "%v", &train.MemoryError{Need: need, Room: total, OfTotal: true})
 }
 
 // checkHeldOut refuses a test split that shares queries with the train

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"retune/internal/memroom"
 	"retune/model"
 	"retune/negatives"
 	"retune/store"
@@ -51,6 +52,10 @@ type Config struct {
 	// LazyCollections leaves ready collections on disk until their first
 	// search; by default Start loads them all in the background.
 	LazyCollections bool
+	// SkipMemoryCheck runs jobs whose memory estimate exceeds the memory
+	// the server may use (by default refused when submitted) or has left
+	// (by default failed when they start).
+	SkipMemoryCheck bool
 }
 
 // Server is the HTTP API plus the worker pool that runs fine-tuning jobs.
@@ -67,6 +72,9 @@ type Server struct {
 	hub      *eventHub
 	cols     *collectionState
 	metrics  *serverMetrics
+	// memTotal and memRoom are the memory the server may use and has left
+	// (memroom's; tests shrink them).
+	memTotal, memRoom func() (uint64, bool)
 	// fusedBuilds holds a slot per fused export being built: each holds
 	// the encoder's graph and weights in memory (hundreds of MB), so
 	// downloads past the limit wait for a slot instead of adding theirs.
@@ -139,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 		store: st, ownStore: own, cache: train.NewCache(cfg.CacheDir), heads: newHeadCache(),
 		pool: newWorkerPool(cfg.Workers), hub: newEventHub(), cols: newCollectionState(cfg.Workers),
 		fusedBuilds: make(chan struct{}, maxFusedBuilds), ingestSlots: make(chan struct{}, maxIngests),
-		streams: make(chan struct{})}
+		streams: make(chan struct{}), memTotal: memroom.Total, memRoom: memroom.Room}
 	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount,
 		cacheTotals: s.cache.Totals})
 	// Metrics outermost, so a recovered panic is counted with its 500; the

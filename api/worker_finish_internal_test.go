@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"retune/model"
 	"retune/store"
 )
 
@@ -171,5 +172,17 @@ func TestEndJobStopsRetryingAtShutdown(t *testing.T) {
 	}
 	if job.Status != store.JobRunning {
 		t.Errorf("job is %s, want still running (the next start resumes it)", job.Status)
+	}
+}
+
+// A job's error shows the server's folders by their roles only.
+func TestHidePaths(t *testing.T) {
+	st, _ := storeWithDataset(t, t.TempDir())
+	data := st.DataDir()
+	s := &Server{store: st, cfg: Config{CacheDir: filepath.Join(data, "cache", "embeddings"), Models: model.NewRegistry("/opt/retune/models")}}
+	got := s.hidePaths("open encoder \"x\": /opt/retune/models/x/model.onnx: bad; cache " + filepath.Join(data, "cache", "embeddings", "f.bin") + " and " + filepath.Join(data, "jobs", "j1"))
+	want := "open encoder \"x\": <models>/x/model.onnx: bad; cache <cache>/f.bin and <data>/jobs/j1"
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }

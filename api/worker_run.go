@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"retune/dataset"
@@ -96,7 +99,7 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 		s.requeueInterrupted(bg, id, out, start)
 		return
 	default:
-		msg := err.Error()
+		msg := s.hidePaths(err.Error())
 		if p := store.StorageProblem(err); p != "" { // the error itself names server paths
 			msg = p + "; run the job again once the server's operator has fixed it"
 		}
@@ -189,7 +192,7 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 		return out, err
 	}
 	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided,
-		WorkDir: workDir, Progress: rec.observe}
+		WorkDir: workDir, Progress: rec.observe, Room: s.memRoom, SkipMemoryCheck: s.cfg.SkipMemoryCheck}
 	out.head, out.result, err = p.Run(ctx, data, out.config)
 	if u, ok := gen.(negatives.UsageReporter); ok { // the LLM generators
 		rep := u.UsageReport()
@@ -241,4 +244,29 @@ func (s *Server) loadJobDataset(ctx context.Context, id string, cfg train.Pipeli
 		return nil, "", fmt.Errorf("dataset %s files are missing or unreadable", id)
 	}
 	return data, dir, nil
+}
+
+// hidePaths replaces the server's folders in a message a client reads (a
+// job's error) with their roles: where the server keeps its files is the
+// operator's business, and the log has the full text.
+func (s *Server) hidePaths(msg string) string {
+	type folder struct{ dir, role string }
+	var folders []folder
+	for _, f := range []folder{{s.cfg.CacheDir, "<cache>"}, {s.cfg.LLM.CacheDir, "<llm cache>"}, {s.store.DataDir(), "<data>"}, {s.cfg.Models.Root(), "<models>"}} {
+		if f.dir == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(f.dir); err == nil && abs != f.dir {
+			folders = append(folders, folder{abs, f.role})
+		}
+		if filepath.Clean(f.dir) != "." {
+			folders = append(folders, f)
+		}
+	}
+	// Longest first: the caches are inside the data folder.
+	slices.SortStableFunc(folders, func(a, b folder) int { return len(b.dir) - len(a.dir) })
+	for _, f := range folders {
+		msg = strings.ReplaceAll(msg, f.dir, f.role)
+	}
+	return msg
 }
