@@ -132,6 +132,15 @@ func TestLoadBEIRReportsEveryFile(t *testing.T) {
 			},
 		},
 		{
+			name: "a score past the integers",
+			files: map[string]string{
+				"corpus.jsonl":   tinyCorpus,
+				"queries.jsonl":  tinyQueries,
+				"qrels/test.tsv": "query-id\tcorpus-id\tscore\nq1\td1\t99999999999999999999\n",
+			},
+			want: []string{`qrels/test.tsv: line 2: score "99999999999999999999" is out of range`},
+		},
+		{
 			name: "a corpus error leaves corpus ids unchecked, query ids still checked",
 			files: map[string]string{
 				"corpus.jsonl":   tinyCorpus + `{"_id": "d4"}` + "\n",

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -78,6 +79,9 @@ func readQrels(r io.Reader, c *collector) ([]judgment, error) {
 			return c.addf(l.n, "empty corpus-id")
 		}
 		score, err := strconv.Atoi(string(fields[2]))
+		if errors.Is(err, strconv.ErrRange) {
+			return c.addf(l.n, "score %q is out of range (a relevance grade such as 0, 1 or 2)", fields[2])
+		}
 		if err != nil {
 			return c.addf(l.n, "score %q is not an integer%s", fields[2], truncatedHint(l))
 		}

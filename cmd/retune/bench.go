@@ -47,6 +47,13 @@ type embedBench struct {
 // benchEmbed compares end-to-end embedding (tokenise, forward, pool) with the
 // forward passes alone on the same pre-tokenised batches: the ratio says how
 // much of the pipeline hides behind onnxruntime.
+// Bounds of bench embed's flags.
+const (
+	maxBenchTexts  = 1_000_000
+	maxBenchBatch  = 4096
+	maxBenchRounds = 100
+)
+
 func benchEmbed(ctx context.Context, args []string) error {
 	fs := newFlags("bench embed", "[--model NAME | --onnx DIR] [--n N] [--batch B] [--rounds R]",
 		"Embeds the first N SciFact abstracts end to end (tokenise, forward, pool) and by forward passes alone on the same batches, and prints both rates and their ratio.")
@@ -60,8 +67,10 @@ func benchEmbed(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *rounds < 1 || *n < 1 || *batch < 1 {
-		return usageError{errors.New("--rounds, --n and --batch must be at least 1")}
+	// The texts are held in memory (and by default read from a 5,183-text
+	// corpus, repeated): the bounds keep a typo from exhausting it.
+	if *rounds < 1 || *rounds > maxBenchRounds || *n < 1 || *n > maxBenchTexts || *batch < 1 || *batch > maxBenchBatch {
+		return usageError{fmt.Errorf("--n must be in [1, %d], --batch in [1, %d], --rounds in [1, %d]", maxBenchTexts, maxBenchBatch, maxBenchRounds)}
 	}
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {

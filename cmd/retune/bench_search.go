@@ -111,6 +111,12 @@ func benchSearch(ctx context.Context, args []string) error {
 		return usageError{fmt.Errorf("--warmup %d must be in [0, 1000]", *warmup)}
 	case *maxDuration <= 0:
 		return usageError{errors.New("--max-duration must be positive")}
+	case *k < 1 || *k > 1000:
+		return usageError{fmt.Errorf("--k %d must be in [1, 1000]", *k)}
+	case *mode != "dense" && *mode != "bm25" && *mode != "hybrid":
+		return usageError{fmt.Errorf("--mode %q must be dense, bm25 or hybrid", *mode)}
+	case *queriesFile != "" && *beirDir != "":
+		return usageError{errors.New("give --queries or --beir, not both")}
 	}
 	queries, source, err := benchQueries(*queriesFile, *beirDir)
 	if err != nil {
@@ -156,9 +162,6 @@ func benchURL(raw string, allowRemote bool) (*url.URL, error) {
 // benchQueries reads queries from a text file (one per line), a BEIR
 // folder's queries.jsonl, or the shared SciFact queries.
 func benchQueries(file, beir string) ([]string, string, error) {
-	if file != "" && beir != "" {
-		return nil, "", errors.New("give --queries or --beir, not both")
-	}
 	if file != "" {
 		f, err := os.Open(file)
 		if err != nil {

@@ -226,3 +226,40 @@ func TestFolderFlagsRefuseEmpty(t *testing.T) {
 		t.Errorf("models list --models '': %v, want a usage error", err)
 	}
 }
+
+// Flags a run would silently ignore, or values that would exhaust memory,
+// are refused before anything loads.
+func TestRefusedCommandLines(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "p.prof")
+	tests := []struct {
+		name string
+		run  func(context.Context, []string) error
+		args []string
+		want string
+	}{
+		{"mining flags without mining", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--negatives", "none", "--mined", "5", "--margin", "0.9"}, "--margin, --mined: --negatives none mines nothing"},
+		{"profile of a refused run", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--epochs", "0", "--cpuprofile", prof}, "epochs"},
+		{"bench with a huge --n", benchEmbed, []string{"--n", "100000000000"}, "--n must be in [1, 1000000]"},
+		{"serve with an empty --data", runServe, []string{"--data", ""}, "must name a folder"},
+		{"serve on no port", runServe, []string{"--addr", "notanaddr", "--data", dir}, `--addr "notanaddr": want host:port`},
+		{"serve on a port out of range", runServe, []string{"--addr", "127.0.0.1:99999", "--data", dir}, "the port must be a number in [0, 65535]"},
+		{"eval with an empty --split", runEval, []string{"--beir", dir, "--split", ""}, "--split is empty"},
+		{"eval with a path as split", runEval, []string{"--beir", dir, "--split", "../qrels/train"}, "without a path"},
+		{"eval with an empty --model", runEval, []string{"--beir", dir, "--model", ""}, "name an encoder with --model"},
+		{"bench search with both query sources", benchSearch, []string{"--collection", "col-x", "--queries", "q.txt", "--beir", dir}, "give --queries or --beir, not both"},
+		{"bench search with an unknown mode", benchSearch, []string{"--collection", "col-x", "--mode", "foo"}, `--mode "foo" must be dense, bm25 or hybrid`},
+		{"a boolean flag's value after a space", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--in-batch", "false"}, "a true/false flag takes its value after '=' (--in-batch=false)"},
+		{"an unknown models subcommand", runModels, []string{"foo", "-h"}, `unknown models subcommand "foo"`},
+		{"bench search with k 0", benchSearch, []string{"--collection", "col-x", "--k", "0"}, "--k 0 must be in [1, 1000]"},
+	}
+	for _, tt := range tests {
+		err := tt.run(t.Context(), tt.args)
+		if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want a usage error containing %q", tt.name, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(prof); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused run left its CPU profile: %v", err)
+	}
+}

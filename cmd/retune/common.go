@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -98,14 +99,14 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 	if err != nil {
 		return nil, err
 	}
+	if dir == "" && e.name == "" {
+		return nil, usageError{errors.New("name an encoder with --model NAME or --onnx PATH")}
+	}
 	if err := e.init(); err != nil {
 		return nil, err
 	}
 	if dir != "" {
 		return model.Open(ctx, dir, opts...)
-	}
-	if e.name == "" {
-		return nil, errors.New("name an encoder with --model NAME or --onnx PATH")
 	}
 	root := e.modelsFolder.Get()
 	if err := models.CheckRoot(root); err != nil {
@@ -156,9 +157,32 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usageError{fmt.Errorf("%w (retune %s -h lists the flags)", err, fs.Name())}
 	}
 	if fs.NArg() > 0 {
+		if prev := boolFlagBefore(fs, args); prev != "" {
+			// "--in-batch false" parses as --in-batch, then a stray "false".
+			return usageError{fmt.Errorf("unexpected argument %q: a true/false flag takes its value after '=' (--%s=%s)", fs.Arg(0), prev, fs.Arg(0))}
+		}
 		return usageError{fmt.Errorf("unexpected argument %q (all options are --flags; see retune %s -h)", fs.Arg(0), fs.Name())}
 	}
 	return nil
+}
+
+// boolFlagBefore is the name of the boolean flag written just before the
+// first leftover argument when that argument reads as a boolean, else "".
+func boolFlagBefore(fs *flag.FlagSet, args []string) string {
+	i := len(args) - fs.NArg()
+	if i < 1 {
+		return ""
+	}
+	if _, err := strconv.ParseBool(fs.Arg(0)); err != nil {
+		return ""
+	}
+	name := strings.TrimLeft(args[i-1], "-")
+	if f := fs.Lookup(name); f != nil {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			return name
+		}
+	}
+	return ""
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "--h" || a == "-help" || a == "--help" }

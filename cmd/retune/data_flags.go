@@ -58,6 +58,12 @@ func (d *dataFlags) check(fs *flag.FlagSet, splitFlags ...string) error {
 // is dropped (*name = "") when optional, as a job drops a default test
 // split its dataset lacks, with a note on stderr.
 func (d *dataFlags) beirSplit(fs *flag.FlagSet, flagName string, name *string, optional bool) error {
+	if !optional && *name == "" {
+		return usageError{fmt.Errorf("--%s is empty: name a qrels split", flagName)}
+	}
+	if *name != "" && (strings.ContainsAny(*name, `/\`) || *name == "." || *name == "..") {
+		return usageError{fmt.Errorf("--%s %q: a split is a file name in qrels/, without a path", flagName, *name)}
+	}
 	if d.beir == "" || *name == "" {
 		return nil
 	}

@@ -62,7 +62,9 @@ func main() {
 	case isHelp(name):
 		fmt.Fprint(os.Stdout, usage)
 		os.Exit(0)
-	case name == "version" || name == "--version" || name == "-version":
+	case isVersion(name) && len(os.Args) == 3 && isHelpFlag(os.Args[2]):
+		name, help = "version", true
+	case isVersion(name):
 		if len(os.Args) > 2 {
 			fmt.Fprintf(os.Stderr, "retune version: takes no arguments, got %q\n", os.Args[2:])
 			os.Exit(2)
@@ -71,6 +73,10 @@ func main() {
 		os.Exit(0)
 	case len(os.Args) == 3 && isHelp(os.Args[2]):
 		help = true
+	}
+	if help && isVersion(name) {
+		fmt.Println("usage: retune version\n\nPrints the build: its commit, the Go toolchain and the ONNX Runtime version.")
+		os.Exit(0)
 	}
 	run, ok := cmds[name]
 	if !ok {
@@ -111,6 +117,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+func isVersion(a string) bool { return a == "version" || a == "--version" || a == "-version" }
 
 // memoryRatio is the share of the machine's memory (its cgroup limit, else
 // its RAM) given to the Go heap as a soft limit.

@@ -13,8 +13,14 @@ import (
 
 // runModels lists the encoders in the models folder or builds the default assets.
 func runModels(ctx context.Context, args []string) error {
+	const usage = "usage: retune models list [--models FOLDER] | retune models build [--models FOLDER] [--fixtures]  (FOLDER defaults to $RETUNE_MODELS, else ./models; -h after list or build for details)"
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		return usageError{errors.New("usage: retune models list [--models FOLDER] | retune models build [--models FOLDER] [--fixtures]  (FOLDER defaults to $RETUNE_MODELS, else ./models; -h after list or build for details)")}
+		return usageError{errors.New(usage)}
+	}
+	if args[0] != "list" && args[0] != "build" {
+		// Checked before the flags, so "models foo -h" is not helped as a
+		// command that does not exist.
+		return usageError{fmt.Errorf("unknown models subcommand %q; %s", args[0], usage)}
 	}
 	synopsis, about := "[--models DIR]", "Prints the encoders in the models folder."
 	if args[0] == "build" {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -35,7 +36,7 @@ func runServe(ctx context.Context, args []string) error {
 	var rf runtimeFlags
 	rf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
-	dataDir := fs.String("data", defaultDataDir, "data directory: database, datasets, heads, caches")
+	dataDir := folderFlag(fs, "data", defaultDataDir, "data `folder`: database, datasets, heads, caches (default ./"+defaultDataDir+")")
 	workers := fs.Int("workers", 1, "fine-tuning jobs run at once")
 	maxInputs := fs.Int("max-inputs", 2048, "texts per embeddings request")
 	maxUploadMB := fs.Int64("max-upload-mb", 1024, "largest dataset or head upload, in MiB (a pairs file stores as about twice its size)")
@@ -43,6 +44,7 @@ func runServe(ctx context.Context, args []string) error {
 	maxBodyMB := fs.Int64("max-body-mb", 16, "largest JSON request body, in MiB (embeddings, searches, posted collection documents)")
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	lazyCollections := fs.Bool("lazy-collections", false, "load a ready collection on its first search instead of loading them all in the background at start")
+	skipMem := fs.Bool("skip-memory-check", false, "run jobs whose memory estimate exceeds the memory the server may use or has left (refused by default)")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	// LLM limits of jobs with causal or naive negatives; the endpoint is
 	// $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm.
@@ -70,6 +72,9 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}
 	if err := tuning.check(); err != nil {
+		return usageError{err}
+	}
+	if err := checkListenAddr(*addr); err != nil {
 		return usageError{err}
 	}
 	llm := negatives.LLMConfigFromEnv()
@@ -121,13 +126,13 @@ func runServe(ctx context.Context, args []string) error {
 			return fmt.Errorf("preload %s: %w", name, err)
 		}
 	}
-	st, err := store.Open(ctx, *dataDir)
+	st, err := store.Open(ctx, dataDir.Get())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	srv, err := api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs, MaxUploadBytes: *maxUploadMB << 20, MaxBodyBytes: *maxBodyMB << 20, MaxDocuments: *maxDocuments, Store: st, LazyCollections: *lazyCollections,
-		Workers: *workers, LLM: llm, APIKeys: keys})
+		Workers: *workers, LLM: llm, APIKeys: keys, SkipMemoryCheck: *skipMem})
 	if err != nil {
 		return err
 	}
@@ -217,4 +222,18 @@ func apiKeys(file string) ([]string, error) {
 		return nil, fmt.Errorf("api keys: %s holds no key", source)
 	}
 	return keys, nil
+}
+
+// checkListenAddr refuses an --addr that no machine could listen on (no
+// port, a port out of range), a mistake of the command line; a port in use
+// or an address this machine does not have fail when listening.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080 (%v)", addr, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--addr %q: the port must be a number in [0, 65535]", addr)
+	}
+	return nil
 }

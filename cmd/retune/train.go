@@ -64,16 +64,12 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	var llm llmFlags
 	llm.register(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	skipMem := fs.Bool("skip-memory-check", false, "run even when the run's memory estimate exceeds the memory available")
 	cfg := train.DefaultPipelineConfig()
 	trainFlags(fs, &cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	stop, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		return err
-	}
-	defer stop()
 	if err := df.check(fs, "split", "test-split"); err != nil {
 		return err
 	}
@@ -106,6 +102,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err := checkGenerationFlags(fs, cfg.Negatives); err != nil {
 		return usageError{err}
 	}
+	if err := checkMiningFlags(fs, cfg.Negatives); err != nil {
+		return usageError{err}
+	}
 	kind, err := negatives.ResolveKind(*generator, llm.config())
 	if err != nil {
 		return usageError{err}
@@ -129,6 +128,13 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err := checkTrainOut(*out, *force); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	// Profiling starts once the command line has passed its checks, so a
+	// refused one leaves no profile file behind.
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	removeOut, err := makeOutDir(*out, *work, cacheDir.Get(), llm.cache)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -160,7 +166,7 @@ func runTrain(ctx context.Context, args []string) (err error) {
 		}
 	}
 	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(cacheDir.Get()), Generator: gen, WorkDir: *work,
-		Progress: newProgressPrinter(os.Stderr)}
+		Progress: newProgressPrinter(os.Stderr), SkipMemoryCheck: *skipMem}
 	if len(provided) > 0 && cfg.Negatives != train.NegNone {
 		p.Provided = provided // the pairs' own hard negatives take the place of mined ones
 	}
@@ -171,6 +177,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 		}
 		if errors.Is(err, train.ErrOtherRun) {
 			return usageError{err}
+		}
+		if errors.Is(err, train.ErrNotEnoughMemory) {
+			return withHint(err, "--skip-memory-check runs it anyway")
 		}
 		return err
 	}
@@ -205,6 +214,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	}
 	if res.Unembeddable != nil {
 		summary["unembeddable"] = res.Unembeddable
+	}
+	if res.Memory != nil {
+		summary["memory"] = res.Memory
 	}
 	return json.NewEncoder(os.Stdout).Encode(summary)
 }

@@ -76,6 +76,21 @@ func checkLLMFlags(fs *flag.FlagSet, kind string) error {
 	return nil
 }
 
+// miningFlags shape mining, which a run with --negatives none skips.
+var miningFlags = []string{"mined", "margin", "mine-exact"}
+
+// checkMiningFlags refuses mining flags on a run that mines nothing, where
+// they would be silently ignored.
+func checkMiningFlags(fs *flag.FlagSet, negs string) error {
+	if negs != train.NegNone {
+		return nil
+	}
+	if set := setFlags(fs, miningFlags); len(set) > 0 {
+		return fmt.Errorf("%s: --negatives %s mines nothing", strings.Join(set, ", "), negs)
+	}
+	return nil
+}
+
 // checkGenerationFlags refuses generation flags on a run that generates
 // nothing, where they would be silently ignored (the API refuses them too).
 func checkGenerationFlags(fs *flag.FlagSet, negs string) error {
