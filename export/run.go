@@ -82,7 +82,7 @@ type Result struct {
 }
 
 // queryNote warns that a query-only head's export encodes queries only.
-const queryNote = "head apply=query: the export is the query encoder; keep embedding documents with the base encoder"
+const queryNote = "head apply=query: it projects queries only; keep embedding documents with the base encoder alone"
 
 // Run loads the head folder and exports it as req asks.
 func Run(ctx context.Context, req Request) (Result, error) {

@@ -168,6 +168,15 @@ func TestEmbedLinesNamesTheBadLine(t *testing.T) {
 	if _, err := embedLines(t.Context(), strings.NewReader("a\n\nb\n"), &out, 256, fake); err == nil || !strings.Contains(err.Error(), "line 2 is empty") {
 		t.Fatalf("err %v, want line 2 named", err)
 	}
+	// A line past the limit is named, and the lines before it are written.
+	out.Reset()
+	long := io.MultiReader(strings.NewReader("a\nb\n"), strings.NewReader(strings.Repeat("x", maxEmbedLine+1)), strings.NewReader("\n"))
+	if _, err := embedLines(t.Context(), long, &out, 256, fake); err == nil || !strings.Contains(err.Error(), "line 3 is longer than 64 MiB") {
+		t.Fatalf("err %v, want line 3 named", err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2 {
+		t.Fatalf("%d lines written before the long one, want 2", n)
+	}
 }
 
 // failingWriter refuses every write, as a full disk or a closed pipe does.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,6 +73,9 @@ func countLines(lines []int) string {
 	return fmt.Sprintf("%d lines (%s%s) have", len(lines), strings.Join(shown, ", "), more)
 }
 
+// maxEmbedLine bounds one input line of retune embed.
+const maxEmbedLine = 64 << 20
+
 type embedFunc func(ctx context.Context, texts []string) ([][]float32, error)
 
 // embedLines writes one {"text","embedding"} line per input line and
@@ -79,7 +83,7 @@ type embedFunc func(ctx context.Context, texts []string) ([][]float32, error)
 // knows none of their tokens), which the output alone would not show.
 func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed embedFunc) (zero []int, err error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	sc.Buffer(make([]byte, 1<<20), maxEmbedLine)
 	out := bufio.NewWriter(w)
 	defer func() {
 		// The last lines are still buffered: a full disk or a closed pipe
@@ -135,6 +139,13 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			// Everything before it was embedded and written.
+			if ferr := flush(); ferr != nil {
+				return zero, ferr
+			}
+			return zero, fmt.Errorf("line %d is longer than %d MiB: one text per line (an encoder reads at most its first few hundred tokens anyway)", line+1, maxEmbedLine>>20)
+		}
 		return zero, fmt.Errorf("read stdin: %w", err)
 	}
 	return zero, flush()
