@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"retune/train"
 )
 
 // stdout captures what fn prints to os.Stdout.
@@ -260,6 +263,9 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"bench search with an unknown mode", benchSearch, []string{"--collection", "col-x", "--mode", "foo"}, `--mode "foo" must be dense, bm25 or hybrid`},
 		{"a boolean flag's value after a space", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--in-batch", "false"}, "a true/false flag takes its value after '=' (--in-batch=false)"},
 		{"an unknown models subcommand", runModels, []string{"foo", "-h"}, `unknown models subcommand "foo"`},
+		{"cache prune without a budget", runCache, []string{"prune", "--cache", dir}, "cache prune needs --keep-mb N"},
+		{"cache stats with a budget", runCache, []string{"stats", "--cache", dir, "--keep-mb", "3"}, "--keep-mb applies to cache prune"},
+		{"an unknown cache subcommand", runCache, []string{"clear"}, `unknown cache subcommand "clear"`},
 		{"bench search with k 0", benchSearch, []string{"--collection", "col-x", "--k", "0"}, "--k 0 must be in [1, 1000]"},
 	}
 	for _, tt := range tests {
@@ -270,5 +276,42 @@ func TestRefusedCommandLines(t *testing.T) {
 	}
 	if _, err := os.Stat(prof); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused run left its CPU profile: %v", err)
+	}
+}
+
+// vecEmbedder gives every text the same small vector.
+type vecEmbedder struct{}
+
+func (vecEmbedder) Checksum() (string, error) { return "cli-cache-test", nil }
+func (vecEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = []float32{1, 2}
+	}
+	return out, nil
+}
+
+// cache prune bounds each encoder's file and says what it kept.
+func TestCachePrune(t *testing.T) {
+	dir := t.TempDir()
+	var texts []string
+	for i := range 5000 { // 5,000 records of 44 bytes: about 215 kB
+		texts = append(texts, fmt.Sprintf("text %d", i))
+	}
+	if _, _, err := train.NewCache(dir).Embed(t.Context(), vecEmbedder{}, texts); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	out := stdout(t, func() { err = runCache(t.Context(), []string{"prune", "--cache", dir, "--keep-mb", "0"}) })
+	var rep struct {
+		Files []struct {
+			Records int `json:"records"`
+			Kept    struct {
+				Records int `json:"records"`
+			} `json:"kept"`
+		} `json:"files"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Files) != 1 || rep.Files[0].Records != 5000 || rep.Files[0].Kept.Records != 0 {
+		t.Fatalf("prune: %v\n%s", err, out)
 	}
 }

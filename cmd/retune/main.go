@@ -32,6 +32,7 @@ commands:
   export   export a trained head (onnx | fused-onnx | safetensors)
   models   list or build encoder assets (models list | models build)
   bench    measure speed (bench embed | bench search)
+  cache    report on or prune the embedding cache (cache stats | cache prune)
 
 Run "retune <command> -h" for the flags of a command, "retune version" for the build.
 `
@@ -47,6 +48,7 @@ func main() {
 		"export": runExport,
 		"train":  runTrain,
 		"eval":   runEval,
+		"cache":  runCache,
 	}
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)

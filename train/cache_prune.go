@@ -1,0 +1,120 @@
+package train
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"retune/internal/atomicfile"
+)
+
+// CacheFileReport describes one encoder's cache file.
+type CacheFileReport struct {
+	File    string `json:"file"`
+	Dim     int    `json:"dim"`
+	Records int    `json:"records"`
+	Bytes   int64  `json:"bytes"`
+	// Kept is what a prune left of the file (nil for stats).
+	Kept *CacheKept `json:"kept,omitempty"`
+}
+
+// CacheKept is what a prune kept of a file.
+type CacheKept struct {
+	Records int   `json:"records"`
+	Bytes   int64 `json:"bytes"`
+}
+
+// PruneCache keeps at most maxBytes of each encoder's cache file in dir:
+// its newest records, which records are appended in the order texts were
+// first embedded. The cache is derived data: a text pruned away is
+// embedded again the next time a run needs it. Each file is rewritten
+// under its lock and renamed over the old one, so processes using the
+// cache meanwhile (a server, a train run) reindex it at their next append
+// and re-embed what they no longer find. maxBytes < 0 prunes nothing and
+// reports the files as they are (stats). Files that are not retune caches
+// of the current format are left alone.
+func PruneCache(dir string, maxBytes int64) ([]CacheFileReport, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths)
+	var out []CacheFileReport
+	for _, p := range paths {
+		rep, ok, err := pruneFile(p, maxBytes)
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			out = append(out, rep)
+		}
+	}
+	return out, nil
+}
+
+// pruneFile prunes one file (see PruneCache); ok is false for a file that
+// is not a current retune cache.
+func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err error) {
+	fh, unlock, err := openLocked(path)
+	if err != nil {
+		return rep, false, err
+	}
+	defer unlock()
+	st, err := fh.Stat()
+	if err != nil {
+		return rep, false, err
+	}
+	var hdr [cacheHeaderLen]byte
+	if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) != cacheMagic {
+		return rep, false, nil
+	}
+	rep.File, rep.Dim, rep.Bytes = filepath.Base(path), int(binary.LittleEndian.Uint32(hdr[8:])), st.Size()
+	recLen := int64(cacheRecordLen(rep.Dim))
+	rep.Records = int((st.Size() - cacheHeaderLen) / recLen)
+	if maxBytes < 0 {
+		return rep, true, nil
+	}
+	keep := int(max(0, min(int64(rep.Records), (maxBytes-cacheHeaderLen)/recLen)))
+	rep.Kept = &CacheKept{Records: rep.Records, Bytes: rep.Bytes}
+	if keep == rep.Records {
+		return rep, true, nil
+	}
+	kept, size, err := rewriteTail(fh, path, hdr, recLen, int64(rep.Records-keep), int64(keep))
+	if err != nil {
+		return rep, true, fmt.Errorf("embedding cache: prune %s: %w", path, err)
+	}
+	rep.Kept = &CacheKept{Records: kept, Bytes: size}
+	return rep, true, nil
+}
+
+// rewriteTail replaces path (atomically) with the header and the n records
+// after the first skip, each checked against its CRC (a damaged one is
+// dropped). The caller holds path's lock.
+func rewriteTail(fh *os.File, path string, hdr [cacheHeaderLen]byte, recLen, skip, n int64) (kept int, size int64, err error) {
+	err = atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
+		}
+		r := bufio.NewReaderSize(io.NewSectionReader(fh, cacheHeaderLen+skip*recLen, n*recLen), 1<<20)
+		rec := make([]byte, recLen)
+		for range n {
+			if _, err := io.ReadFull(r, rec); err != nil {
+				return err
+			}
+			if crc32.Checksum(rec[:recLen-4], cacheCRC) != binary.LittleEndian.Uint32(rec[recLen-4:]) {
+				continue
+			}
+			if _, err := w.Write(rec); err != nil {
+				return err
+			}
+			kept++
+		}
+		return nil
+	})
+	return kept, cacheHeaderLen + int64(kept)*recLen, err
+}

@@ -1,0 +1,79 @@
+package train
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// Pruning keeps each file's newest records, within the budget; a later run
+// finds those and embeds the rest again; a Cache that indexed the file
+// before the prune still serves correct vectors.
+func TestPruneCacheKeepsTheNewestRecords(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	enc := &countingEmbedder{sum: "prune1"}
+	var texts []string
+	for i := range 10 {
+		texts = append(texts, fmt.Sprintf("text number %d", i))
+	}
+	early := NewCache(dir)
+	want, _, err := early.Embed(ctx, enc, texts[:6])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := NewCache(dir).Embed(ctx, enc, texts[6:]); err != nil {
+		t.Fatal(err)
+	}
+	recLen := int64(cacheRecordLen(3))
+
+	stats, err := PruneCache(dir, -1)
+	if err != nil || len(stats) != 1 || stats[0].Records != 10 || stats[0].Kept != nil || stats[0].Dim != 3 ||
+		stats[0].Bytes != cacheHeaderLen+10*recLen {
+		t.Fatalf("stats %+v, %v", stats, err)
+	}
+	pruned, err := PruneCache(dir, cacheHeaderLen+4*recLen+recLen/2)
+	if err != nil || len(pruned) != 1 || pruned[0].Records != 10 || pruned[0].Kept.Records != 4 || pruned[0].Kept.Bytes != cacheHeaderLen+4*recLen {
+		t.Fatalf("pruned %+v, %v", pruned, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, pruned[0].File)); err != nil || st.Size() != pruned[0].Kept.Bytes {
+		t.Fatalf("file after the prune: %v, %v", st, err)
+	}
+
+	// A new run: the last four texts embedded are hits, the rest misses.
+	fresh := &countingEmbedder{sum: "prune1"}
+	_, st, err := NewCache(dir).Embed(ctx, fresh, texts)
+	if err != nil || st.Hits != 4 || st.Misses != 6 {
+		t.Fatalf("after the prune: %+v, %v; want the newest 4 kept", st, err)
+	}
+	// The Cache from before the prune holds offsets into the old file.
+	got, _, err := early.Embed(ctx, enc, texts[:6])
+	if err != nil || !slices.EqualFunc(got, want, slices.Equal[[]float32]) {
+		t.Fatalf("an earlier Cache after the prune: %v, %v; want %v", got, err, want)
+	}
+
+	// Pruning to nothing leaves a valid, empty cache.
+	if all, err := PruneCache(dir, 0); err != nil || all[0].Kept.Records != 0 {
+		t.Fatalf("prune to 0: %+v, %v", all, err)
+	}
+	if _, st, err := NewCache(dir).Embed(ctx, fresh, texts[:2]); err != nil || st.Misses != 2 {
+		t.Fatalf("after pruning everything: %+v, %v", st, err)
+	}
+}
+
+// Files that are not current retune caches are left alone.
+func TestPruneCacheSkipsForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "embeddings-notours.bin")
+	if err := os.WriteFile(foreign, []byte("hello, not a cache"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if reps, err := PruneCache(dir, 0); err != nil || len(reps) != 0 {
+		t.Fatalf("reports %+v, %v", reps, err)
+	}
+	if b, _ := os.ReadFile(foreign); string(b) != "hello, not a cache" {
+		t.Fatalf("foreign file changed: %q", b)
+	}
+}
