@@ -240,3 +240,61 @@ func writeZipOfEmpties(t *testing.T, file string, n int) {
 		t.Fatal(err)
 	}
 }
+
+// A zip must end with its end record: one cut off right after a zip stored
+// inside it would otherwise open as the inner zip (found by a probe).
+func TestBundleZipMustEndWithItsDirectory(t *testing.T) {
+	zipOf := func(files map[string][]byte, method uint16, comment string) []byte {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(files[name])
+		}
+		zw.SetComment(comment)
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	dataset := map[string][]byte{}
+	for name, body := range archiveFiles {
+		dataset[name] = []byte(body)
+	}
+	inner := zipOf(dataset, zip.Deflate, "")
+	outer := zipOf(map[string][]byte{"README": []byte("see inner.zip"), "inner.zip": inner}, zip.Store, "")
+	cut := bytes.Index(outer, inner) + len(inner)
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name    string
+		body    []byte
+		wantErr string
+	}{
+		{"whole", outer, ""},
+		{"with a comment", zipOf(dataset, zip.Deflate, "made by hand PK\x05\x06"), ""},
+		{"cut after the inner zip", outer[:cut], "the zip is not whole"},
+		{"bytes appended", append(slices.Clone(inner), "trailing"...), "the zip is not whole"},
+		{"bytes prepended", append([]byte("prefix"), inner...), "the zip is not whole"},
+		// Here archive/zip finds the stored inner zip's end record too.
+		{"cut in its directory", outer[:len(outer)-30], "the zip is not whole"},
+		{"cut in its end record", outer[:len(outer)-10], "the zip is not whole"},
+	} {
+		file := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".zip")
+		if err := os.WriteFile(file, tt.body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := openZip(file)
+		if entries != nil {
+			entries.Close()
+		}
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.wantErr)
+		}
+	}
+}

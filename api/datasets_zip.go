@@ -2,6 +2,7 @@ package api
 
 import (
 	"archive/zip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -51,7 +52,11 @@ func openZip(file string) (bundleEntries, error) {
 	case errors.Is(err, errZipDirectory):
 		err = tooManyEntries(fmt.Sprintf("the zip's directory is over %d MiB (more than %d entries, or very long names)", zipDirectoryBudget>>20, maxBundleEntries))
 	case err != nil:
-		err = badUpload("part %q: not a readable zip: %v", partBundle, err)
+		err = badUpload("part %q: not a readable zip (%v): if it was cut off on the way, send the whole file", partBundle, err)
+	case !zipEndsAtItsEnd(f, st.Size()):
+		// archive/zip accepts bytes after the end record: a zip cut off
+		// after a zip stored inside it would open as that inner zip.
+		err = badUpload("part %q: the zip is not whole: it was cut off on the way, or has data before or after it; send the whole file", partBundle)
 	case len(zr.File) > maxBundleEntries:
 		err = tooManyEntries(fmt.Sprintf("the archive holds more than %d entries", maxBundleEntries))
 	}
@@ -60,6 +65,35 @@ func openZip(file string) (bundleEntries, error) {
 		return nil, err
 	}
 	return zipEntries{zr: zr, f: f}, nil
+}
+
+// zipEndsAtItsEnd reports whether the file is one zip from its first byte
+// to its last: its last bytes are an end of central directory record
+// (APPNOTE 4.3.16: a signature, 18 bytes of fields, then a comment of the
+// length its last field gives), and the directory it points to, at the
+// offset it gives, ends where that record starts. archive/zip accepts
+// bytes before or after the zip, so a zip cut off just after a zip stored
+// inside it would open as the inner one. (Zip64 archives, whose offsets are
+// in another record, are checked for the first part only.)
+func zipEndsAtItsEnd(f io.ReaderAt, size int64) bool {
+	const endLen, maxComment = 22, 65535
+	tail := make([]byte, min(size, endLen+maxComment))
+	start := size - int64(len(tail))
+	if _, err := f.ReadAt(tail, start); err != nil {
+		return false
+	}
+	for p := len(tail) - endLen; p >= 0; p-- {
+		if binary.LittleEndian.Uint32(tail[p:]) != 0x06054b50 ||
+			p+endLen+int(binary.LittleEndian.Uint16(tail[p+20:])) != len(tail) {
+			continue
+		}
+		dirSize, dirOffset := binary.LittleEndian.Uint32(tail[p+12:]), binary.LittleEndian.Uint32(tail[p+16:])
+		if dirSize == 0xffffffff || dirOffset == 0xffffffff {
+			return true // zip64
+		}
+		return int64(dirOffset)+int64(dirSize) == start+int64(p)
+	}
+	return false
 }
 
 // budgetReaderAt fails reads beyond left bytes in total; left < 0 reads

@@ -32,11 +32,16 @@ func describeFailure(err error, meta *responseMeta, secret string) error {
 	case *openai.RequestError: // a body that is not an OpenAI error object
 		c := *e
 		if msg := bodyMessage(e.Body); msg != "" {
+			// The message is the body's point: quoting the body too would
+			// show the same text twice.
 			c.Err = errors.New(cutText(redactString(msg, secret)))
-		} else if c.Err == nil {
-			c.Err = errors.New("no error message")
+			c.Body = []byte("(its message)")
+		} else {
+			// go-openai's own text here is why the body did not decode
+			// ("invalid character '<'"), which reads as the server's.
+			c.Err = errors.New("none found in the body")
+			c.Body = []byte(excerpt(e.Body, meta.size, secret))
 		}
-		c.Body = []byte(excerpt(e.Body, meta.size, secret))
 		return &c
 	}
 	if meta.received && meta.status < http.StatusMultipleChoices {

@@ -17,7 +17,8 @@ const maxReplyBytes = 4 << 20
 
 // maxErrorBodyBytes caps what is read of an error reply (4xx, 5xx): only
 // its status and message are used, and the message is cut to maxErrorText.
-const maxErrorBodyBytes = 64 << 10
+// Large enough that a JSON error padded with a stack trace still decodes.
+const maxErrorBodyBytes = 1 << 20
 
 // ErrReplyTooLarge marks a reply body past maxReplyBytes. It is not
 // retried: the same request would most likely get the same reply.

@@ -77,15 +77,18 @@ var fenced = regexp.MustCompile("(?s)```[a-zA-Z]*\\s*\\n?(.*?)```")
 // whose strings hold "<think>" or "```" comes through whole.
 func cleanReply(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
-	for !isJSONObject(s) {
+	for {
+		// Each layer of reasoning is dropped only when no JSON object is
+		// found with it in place: a tag inside one of the object's strings
+		// ("<think>", a fence) is text, not a layer.
+		if t, ok := jsonIn(s); ok {
+			return t, nil
+		}
 		t := strings.TrimSpace(dropThinking(s))
 		if t == s {
 			break
 		}
 		s = t
-	}
-	if isJSONObject(s) {
-		return s, nil
 	}
 	if !strings.HasPrefix(s, "{") {
 		if t := unfence(s); isJSONObject(t) {
@@ -102,6 +105,25 @@ func cleanReply(raw string) (string, error) {
 		s = s[start : end+1]
 	}
 	return s, nil
+}
+
+// jsonIn finds a valid JSON object in s: s itself, s without a fence
+// around it, the first fenced block, or the span from the first '{' to the
+// last '}' (prose around the object), in that order.
+func jsonIn(s string) (string, bool) {
+	cands := []string{s, unfence(s)}
+	if m := fenced.FindStringSubmatch(s); m != nil {
+		cands = append(cands, strings.TrimSpace(m[1]))
+	}
+	if start, end := strings.IndexByte(s, '{'), strings.LastIndexByte(s, '}'); start >= 0 && end > start {
+		cands = append(cands, s[start:end+1])
+	}
+	for _, c := range cands {
+		if isJSONObject(c) {
+			return c, true
+		}
+	}
+	return "", false
 }
 
 func isJSONObject(s string) bool { return strings.HasPrefix(s, "{") && json.Valid([]byte(s)) }

@@ -32,6 +32,13 @@ func TestLLMCleanReply(t *testing.T) {
 		{"think block before one in a string", "<think>r</think>" + `{"note": "<THINK>x</THINK>"}`, `{"note": "<THINK>x</THINK>"}`, false},
 		{"fence around fences in a string", "```json\n" + `{"code": "` + "```go\\nx\\n```" + `"}` + "\n```", `{"code": "` + "```go\\nx\\n```" + `"}`, false},
 		{"non-ASCII before the tag", "İİİ</think>" + obj, obj, false},
+		// Found by a probe: reasoning, then a fenced object whose strings hold tags.
+		{"think then a fence around a tag in a string", "<think>short</think>\n```json\n" + `{"text": "the <think> tag"}` + "\n```",
+			`{"text": "the <think> tag"}`, false},
+		{"prose before an object holding a closing tag", `Here: {"text": "a </think> b"}`, `{"text": "a </think> b"}`, false},
+		{"reasoning after an object holding a tag", `{"text": "<think>"}` + "\n<think>later</think>", `{"text": "<think>"}`, false},
+		{"prose, then a fence around fences in a string", "Here:\n```json\n" + `{"code": "use ` + "```" + ` here"}` + "\n```",
+			`{"code": "use ` + "```" + ` here"}`, false},
 		{"only thinking", "<think>never finished", "", true},
 		{"empty", "  \n", "", true},
 	}
