@@ -18,7 +18,7 @@ func TestJobMemoryChecks(t *testing.T) {
 	body := fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"epochs":1}}`, ds.ID)
 
 	api.SetMemory(js.srv, 1<<20, 1<<20)
-	wantParamError(t, js.json("POST", "/v1/fine_tuning/jobs", body), http.StatusBadRequest, "dataset", "this machine has 1.0 MiB in all")
+	wantParamError(t, js.json("POST", "/v1/fine_tuning/jobs", body), http.StatusBadRequest, "dataset", "the server may use 1.0 MiB in all")
 
 	api.SetMemory(js.srv, 1<<40, 1<<20)
 	job := js.waitFinished(js.createJob(body).ID)

@@ -123,7 +123,9 @@ func (s *Server) checkJobMemory(ds store.Dataset, dim int, spec jobSpec) error {
 	if s.cfg.SkipMemoryCheck || dim <= 0 {
 		return nil
 	}
-	need := train.EstimateMemory(ds.Docs, ds.Queries, dim, ds.Splits[spec.Hyperparameters.TrainSplit].Pairs, spec.pipelineConfig())
+	split := ds.Splits[spec.Hyperparameters.TrainSplit]
+	need := train.EstimateMemory(train.MemoryShape{Docs: ds.Docs, Queries: ds.Queries, TrainQueries: split.Queries, TrainPairs: split.Pairs,
+		NegativesPerQuery: -1}, dim, spec.pipelineConfig())
 	total, ok := s.memTotal()
 	if !ok || need.Total() <= total {
 		return nil

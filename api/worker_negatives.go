@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"retune/dataset"
@@ -15,6 +17,10 @@ import (
 	"retune/store"
 	"retune/train"
 )
+
+// retryEventEvery spaces the job events that report LLM retries: each is
+// in the server log, but a job's event list is for people.
+const retryEventEvery = 30 * time.Second
 
 // jobKeyFile holds a job's own LLM API key in its work directory (mode
 // 0600, as WriteFileAtomic creates files), not in the database row that the
@@ -53,8 +59,16 @@ func (s *Server) generatorFor(jobID string, spec jobSpec, data *dataset.BEIR) (n
 		if baseURL != "" {
 			llm.BaseURL = baseURL // the spec's, with its credentials
 		}
+		var lastEvent atomic.Int64
 		llm.OnRetry = func(attempt int, wait time.Duration, err error) {
 			s.log.Warn("LLM request failed; retrying", "job", jobID, "attempt", attempt, "wait_s", wait.Seconds(), "err", err.Error())
+			// The job's followers see it too (a 429's Retry-After can pause
+			// generation for minutes), at most once per retryEventEvery.
+			now := time.Now().UnixNano()
+			if last := lastEvent.Load(); now-last >= int64(retryEventEvery) && lastEvent.CompareAndSwap(last, now) {
+				s.appendEvent(context.Background(), jobID, store.LevelWarn, evMessage,
+					fmt.Sprintf("LLM request failed (attempt %d); retrying in %s: %v", attempt, wait.Round(100*time.Millisecond), err), nil)
+			}
 		}
 	}
 	texts := make([]string, len(data.Corpus))

@@ -262,6 +262,11 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
+// ReleaseScratch drops the idle float32 buffers kept between products: a
+// training run's largest (its score blocks) would otherwise stay with a
+// server after the run.
+func (o *ORT) ReleaseScratch() { o.scratch.Drain() }
+
 // Install makes ORT the process's BLAS (blas64.Use) and returns a function
 // that puts gonum back and releases the sessions.
 func Install(threads int) (restore func(), err error) {

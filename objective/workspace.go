@@ -55,6 +55,11 @@ var workspaces = freelist.List[workspace]{
 
 func getWorkspace() *workspace { return workspaces.Get() }
 
+// ReleaseScratch drops the idle workspaces: a run's largest batch sized
+// them (1 GB of score blocks at batch_size 4096), and a server would keep
+// them after the run.
+func ReleaseScratch() { workspaces.Drain() }
+
 func putWorkspace(w *workspace) {
 	// Drop references to caller-owned memory before pooling.
 	w.gq, w.gd = nil, nil

@@ -3,38 +3,60 @@ package train
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/metrics"
 	"time"
 
+	"gonum.org/v1/gonum/blas/blas64"
+
+	"retune/dataset"
 	"retune/eval"
 	"retune/internal/memroom"
+	"retune/objective"
 )
 
 // The run's memory beyond its loaded dataset, from live-heap measurements
 // of glove-100d runs (README, "Memory"): each text's vector is held twice
 // (the embeddings and the corpus index searched by mining and evaluation)
 // with about 100 bytes of bookkeeping beside them, plus tens of megabytes
-// whatever the size; the estimate was within 25% of the measured live
-// heap from 50,000 to 320,000 texts. With in-batch negatives each step
-// also scores every query of its batch against every document row of it,
-// in float64 with a gradient of the same shape, the product itself made in
-// float32 by ONNX Runtime (linalg): 20 bytes a score, measured within 5%
-// at batch_size 4096.
+// whatever the size. A hard negative costs about 55 bytes of bookkeeping (the
+// mined lists, the set's references, the samples' rows), a generated one
+// its text and provenance besides its vectors. Each step holds five float64
+// rows (inputs, outputs, gradients, unit vectors) per query and document
+// of its batch; with in-batch negatives it also scores every query of the
+// batch against every document row, in float64 with a gradient of the same
+// shape, both copied to float32 for ONNX Runtime's products (linalg).
 const (
 	memFixed        = 40 << 20
 	memPerText      = 100
 	memVectorCopies = 2
-	memBatchBytes   = 2*8 + 4 // scores and their gradients in float64, the product's float32 output
+	memPerNegative  = 55
+	memPerGenerated = 1 << 10
+	memRowFloats    = 5
+	memScoreBytes   = 2*8 + 2*4 // scores and gradients in float64, their float32 copies
 )
+
+// MemoryShape is what the estimate reads of a run's data.
+type MemoryShape struct {
+	Docs, Queries int // the texts embedded
+	TrainQueries  int // train-split queries with a relevant document
+	TrainPairs    int // their (query, relevant document) pairs
+	// NegativesPerQuery is the hard negatives a train query brings into a
+	// batch; < 0 takes them from the settings (mined_per_query, within the
+	// mining window). Generated ones are counted once generated, when the
+	// run checks again before training: before, only an upper bound is
+	// known (per_query a pair), which would refuse runs that fit.
+	NegativesPerQuery float64
+	Generated         int // generated negatives kept (their vectors and texts)
+}
 
 // MemoryNeed is what a run is estimated to take beyond its loaded dataset.
 type MemoryNeed struct {
-	Texts   int    // corpus documents and queries embedded
+	Texts   int    // texts embedded, generated negatives included
 	Dim     int    // the encoder's width
 	Vectors uint64 // their vectors, the corpus index and bookkeeping
-	// Batch is one step's in-batch score matrices (0 without in-batch
-	// negatives), for a batch of BatchQueries queries and BatchRows
-	// document rows.
+	// Batch is one step: its rows, and with in-batch negatives the scores
+	// of its BatchQueries queries against its BatchRows document rows.
 	Batch                   uint64
 	BatchQueries, BatchRows int
 }
@@ -60,40 +82,59 @@ func (m MemoryNeed) Largest() string {
 	return MemoryFixed
 }
 
-// EstimateMemory estimates a run over docs documents and queries queries of
-// dim dimensions whose train split has trainPairs (query, positive) pairs.
-func EstimateMemory(docs, queries, dim, trainPairs int, cfg PipelineConfig) MemoryNeed {
-	m := MemoryNeed{Texts: docs + queries, Dim: dim}
-	m.Vectors = uint64(m.Texts) * (memVectorCopies*4*uint64(dim) + memPerText)
+// EstimateMemory estimates a run over data of shape s and dim dimensions.
+func EstimateMemory(s MemoryShape, dim int, cfg PipelineConfig) MemoryNeed {
+	m := MemoryNeed{Texts: s.Docs + s.Queries + s.Generated, Dim: dim}
+	negs := s.NegativesPerQuery
+	if negs < 0 {
+		negs = 0
+		if cfg.Negatives != NegNone { // generated runs mine candidates too
+			negs = float64(min(cfg.Mine.PerQuery, max(0, cfg.Mine.RankTo-cfg.Mine.RankFrom)))
+		}
+	}
+	m.Vectors = uint64(m.Texts)*(memVectorCopies*4*uint64(dim)+memPerText) +
+		uint64(negs*float64(s.TrainQueries))*memPerNegative + uint64(s.Generated)*memPerGenerated
+
+	// The dev split takes whole queries (at most MaxDevQueries); a batch
+	// holds up to batch_size of the pairs left, each query and document
+	// once however many of its pairs it serves.
+	dev := min(int(cfg.Train.DevFraction*float64(s.TrainQueries)), MaxDevQueries)
+	trainQ := max(1, s.TrainQueries-dev)
+	pairs := max(trainQ, int(float64(s.TrainPairs)*float64(trainQ)/float64(max(1, s.TrainQueries))))
+	samples := min(cfg.Train.BatchSize, pairs)
+	m.BatchQueries = min(samples, trainQ)
+	m.BatchRows = min(samples+int(negs*float64(m.BatchQueries)), s.Docs+s.Generated)
+	m.Batch = uint64(m.BatchQueries+m.BatchRows) * uint64(dim) * memRowFloats * 8
 	if cfg.Train.InBatch {
-		// A batch holds at most the pairs the dev split leaves, and a
-		// document once however many of its queries it serves.
-		q := min(cfg.Train.BatchSize, max(1, int(float64(trainPairs)*(1-cfg.Train.DevFraction))))
-		negs := 0
-		if cfg.Negatives == NegMined || cfg.Negatives == NegBoth {
-			negs += cfg.Mine.PerQuery
-		}
-		if cfg.Negatives == NegGenerated || cfg.Negatives == NegBoth {
-			negs += cfg.Generation.PerQuery
-		}
-		m.BatchQueries, m.BatchRows = q, min(q*(1+negs), docs)
-		m.Batch = uint64(m.BatchQueries) * uint64(m.BatchRows) * memBatchBytes
+		m.Batch += uint64(m.BatchQueries) * uint64(m.BatchRows) * memScoreBytes
 	}
 	return m
 }
 
-// positivePairs counts the (query, relevant document) pairs of q: the
-// training samples a batch draws from.
-func positivePairs(q eval.Qrels) int {
-	n := 0
-	for _, rels := range q {
+// runShape is the shape of a run over data, its train split trainQrels and
+// the hard negatives a dataset provides (nil: mined).
+func runShape(data *dataset.BEIR, trainQrels eval.Qrels, provided map[string][]string) MemoryShape {
+	s := MemoryShape{Docs: len(data.Corpus), Queries: len(data.Queries), NegativesPerQuery: -1}
+	for _, rels := range trainQrels {
+		n := 0
 		for _, g := range rels {
 			if g > 0 {
 				n++
 			}
 		}
+		if n > 0 {
+			s.TrainQueries++
+			s.TrainPairs += n
+		}
 	}
-	return n
+	if len(provided) > 0 && s.TrainQueries > 0 {
+		total := 0
+		for _, ids := range provided {
+			total += len(ids)
+		}
+		s.NegativesPerQuery = float64(total) / float64(s.TrainQueries)
+	}
+	return s
 }
 
 // ErrNotEnoughMemory is what a run too large for the memory left is refused
@@ -112,12 +153,12 @@ type MemoryError struct {
 func (e *MemoryError) Error() string {
 	have := "about %s is free"
 	if e.OfTotal {
-		have = "this machine has %s in all"
+		have = "the server may use %s in all"
 	}
 	msg := fmt.Sprintf("this run needs about %s of memory and "+have, gib(e.Need.Total()), gib(e.Room))
 	msg += fmt.Sprintf(" (%d texts × %d dimensions: %s", e.Need.Texts, e.Need.Dim, gib(e.Need.Vectors))
 	if e.Need.Batch > 0 {
-		msg += fmt.Sprintf("; in-batch scores of %d queries × %d documents a step: %s", e.Need.BatchQueries, e.Need.BatchRows, gib(e.Need.Batch))
+		msg += fmt.Sprintf("; a step over %d queries and %d documents: %s", e.Need.BatchQueries, e.Need.BatchRows, gib(e.Need.Batch))
 	}
 	msg += ")"
 	switch e.Need.Largest() {
@@ -143,9 +184,10 @@ func gib(n uint64) string {
 	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }
 
-// checkMemory refuses the run when its estimate exceeds the room left
-// (p.Room, else memroom.Room); unknown room lets it run.
-func (p *Pipeline) checkMemory(need MemoryNeed) error {
+// checkMemory refuses the run when its estimate exceeds the room left (p.Room,
+// else memroom.Room) plus used, what the run already holds of it; unknown
+// room lets it run.
+func (p *Pipeline) checkMemory(need MemoryNeed, used uint64) error {
 	if p.SkipMemoryCheck {
 		return nil
 	}
@@ -153,10 +195,21 @@ func (p *Pipeline) checkMemory(need MemoryNeed) error {
 	if roomFn == nil {
 		roomFn = memroom.Room
 	}
-	if room, ok := roomFn(); ok && need.Total() > room {
-		return &MemoryError{Need: need, Room: room}
+	if room, ok := roomFn(); ok && need.Total() > room+used {
+		return &MemoryError{Need: need, Room: room + used}
 	}
 	return nil
+}
+
+// releaseScratch drops the buffers the training steps kept for reuse (the
+// objective's workspaces, the BLAS's float32 copies when it keeps any):
+// sized by the run's largest batch, they would otherwise stay with a
+// server after the run.
+func releaseScratch() {
+	objective.ReleaseScratch()
+	if r, ok := blas64.Implementation().(interface{ ReleaseScratch() }); ok {
+		r.ReleaseScratch()
+	}
 }
 
 // MemoryReport compares a run's estimate with what it took.
@@ -177,8 +230,13 @@ type heapWatch struct {
 
 const heapWatchEvery = 20 * time.Millisecond
 
+// watchHeap collects first, so that the start is the live heap now, not
+// at the last collection (a server idle between jobs may not have run one
+// since the last job's garbage), and the room a check sees counts that
+// garbage's memory as free.
 func watchHeap() *heapWatch {
 	w := &heapWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	runtime.GC()
 	w.start = liveHeap()
 	w.peak = w.start
 	go func() {
@@ -195,6 +253,13 @@ func watchHeap() *heapWatch {
 		}
 	}()
 	return w
+}
+
+// used is the live heap's growth over the start now (after a collection).
+func (w *heapWatch) used() uint64 {
+	runtime.GC()
+	v := liveHeap()
+	return v - min(v, w.start)
 }
 
 // growth stops the watch and returns the peak's growth over the start.

@@ -15,32 +15,47 @@ import (
 )
 
 func TestEstimateMemory(t *testing.T) {
-	cfg := DefaultPipelineConfig() // mined, 15 a query, batch 32, in-batch on
-	big := cfg
-	big.Train.BatchSize = 4096
-	noInBatch := big
-	noInBatch.Train.InBatch = false
-	both := cfg
-	both.Negatives = NegBoth // 15 mined + 3 generated
+	cfg := DefaultPipelineConfig() // mined, 15 a query in ranks 10-100, batch 32, dev 0.1, in-batch on
+	with := func(f func(c *PipelineConfig)) PipelineConfig {
+		c := cfg
+		f(&c)
+		return c
+	}
+	shape := func(docs, queries, tq, tp int) MemoryShape {
+		return MemoryShape{Docs: docs, Queries: queries, TrainQueries: tq, TrainPairs: tp, NegativesPerQuery: -1}
+	}
+	// By hand: a text 2·4·100 + 100 = 900 bytes, a negative 55; a step
+	// 5·8·100 = 4,000 bytes a row, 24 a score.
 	tests := []struct {
-		name                      string
-		docs, queries, dim, pairs int
-		cfg                       PipelineConfig
-		vectors, batch            uint64
-		batchQ, batchRows         int
+		name              string
+		shape             MemoryShape
+		cfg               PipelineConfig
+		vectors, batch    uint64
+		batchQ, batchRows int
 	}{
-		// 1,000 texts × (2 × 4 × 100 + 100) bytes; 32 queries × 32·16 rows × 20 bytes.
-		{"default", 900, 100, 100, 500, cfg, 900_000, 32 * 512 * 20, 32, 512},
-		// A batch larger than the split holds what the dev split leaves: 9 of 10 pairs.
-		{"batch over the split", 900, 100, 100, 10, big, 900_000, 9 * 144 * 20, 9, 144},
-		// A document is a row once: 4,096 queries × 16 rows exceed the 40,000 documents.
-		{"big batch", 40_000, 10_000, 384, 20_000, big, 50_000 * 3172, 4096 * 40_000 * 20, 4096, 40_000},
-		{"no in-batch scores", 40_000, 10_000, 384, 20_000, noInBatch, 50_000 * 3172, 0, 0, 0},
-		{"mined and generated", 900, 100, 100, 500, both, 900_000, 32 * 608 * 20, 32, 608},
-		{"rows capped by the corpus", 100, 900, 100, 500, cfg, 900_000, 32 * 100 * 20, 32, 100},
+		// dev 10 of 100 queries; 32 queries, 32 + 15·32 rows.
+		{"default", shape(900, 100, 100, 100), cfg, 1000*900 + 1500*55, 544*4000 + 32*512*24, 32, 512},
+		// A query is a row once, however many positives it has: 900 queries
+		// (dev 100), 45,000 pairs, 45,000 + 15·900 rows.
+		{"many positives a query", shape(60_000, 1000, 1000, 50_000), with(func(c *PipelineConfig) { c.Train.BatchSize = 50_000 }),
+			61_000*900 + 15_000*55, 59_400*4000 + 900*58_500*24, 900, 58_500},
+		// The dev split holds at most 5,000 queries, whatever the fraction.
+		{"dev capped", shape(50_000, 20_500, 20_000, 20_000), with(func(c *PipelineConfig) {
+			c.Negatives, c.Train.BatchSize, c.Train.DevFraction = NegNone, 4096, 0.99
+		}), 70_500 * 900, 8192*4000 + 4096*4096*24, 4096, 4096},
+		// Without in-batch negatives the step's rows remain: up to the corpus.
+		{"no in-batch scores", shape(50_000, 20_500, 20_000, 20_000), with(func(c *PipelineConfig) {
+			c.Train.BatchSize, c.Train.InBatch = 4096, false
+		}), 70_500*900 + 300_000*55, 54_096 * 4000, 4096, 50_000},
+		// Mining keeps at most its window (ranks 10-100): 90 a query.
+		{"mined past the window", shape(900, 100, 100, 100), with(func(c *PipelineConfig) { c.Mine.PerQuery = 1000 }),
+			1000*900 + 9000*55, 932*4000 + 32*900*24, 32, 900},
+		// Known negatives (provided, or after generation) and generated texts.
+		{"negatives known", MemoryShape{Docs: 900, Queries: 100, TrainQueries: 100, TrainPairs: 100, NegativesPerQuery: 20.5, Generated: 300},
+			with(func(c *PipelineConfig) { c.Negatives = NegBoth }), 1300*900 + 2050*55 + 300*1024, 720*4000 + 32*688*24, 32, 688},
 	}
 	for _, tt := range tests {
-		m := EstimateMemory(tt.docs, tt.queries, tt.dim, tt.pairs, tt.cfg)
+		m := EstimateMemory(tt.shape, 100, tt.cfg)
 		if m.Vectors != tt.vectors || m.Batch != tt.batch || m.BatchQueries != tt.batchQ || m.BatchRows != tt.batchRows {
 			t.Errorf("%s: %+v; want vectors %d, batch %d (%d × %d)", tt.name, m, tt.vectors, tt.batch, tt.batchQ, tt.batchRows)
 		}
@@ -53,15 +68,18 @@ func TestEstimateMemory(t *testing.T) {
 func TestMemoryErrorSaysWhatToChange(t *testing.T) {
 	cfg := DefaultPipelineConfig()
 	cfg.Train.BatchSize = 4096
-	batchBound := &MemoryError{Need: EstimateMemory(40_000, 10_000, 384, 20_000, cfg), Room: 2 << 30}
+	shape := MemoryShape{Docs: 40_000, Queries: 10_000, TrainQueries: 10_000, TrainPairs: 10_000, NegativesPerQuery: -1}
+	batchBound := &MemoryError{Need: EstimateMemory(shape, 384, cfg), Room: 2 << 30}
 	cfg.Train.BatchSize = 32
-	textBound := &MemoryError{Need: EstimateMemory(4_000_000, 1_000_000, 384, 20_000, cfg), Room: 2 << 30, OfTotal: true}
+	shape.Docs = 4_000_000
+	textBound := &MemoryError{Need: EstimateMemory(shape, 384, cfg), Room: 2 << 30, OfTotal: true}
 	for _, tt := range []struct {
 		err  *MemoryError
 		want []string
 	}{
-		{batchBound, []string{"needs about 3.2 GiB", "about 2.0 GiB is free", "50000 texts × 384 dimensions: 151 MiB", "4096 queries × 40000 documents a step: 3.1 GiB", "lower the batch size"}},
-		{textBound, []string{"this machine has 2.0 GiB in all", "5000000 texts × 384 dimensions: 14.8 GiB", "fewer pairs"}},
+		{batchBound, []string{"needs about 4.5 GiB", "about 2.0 GiB is free", "50000 texts × 384 dimensions: 159 MiB",
+			"a step over 4096 queries and 40000 documents: 4.3 GiB", "lower the batch size"}},
+		{textBound, []string{"the server may use 2.0 GiB in all", "4010000 texts × 384 dimensions: 11.9 GiB", "fewer pairs"}},
 	} {
 		msg := tt.err.Error()
 		for _, w := range tt.want {
@@ -83,7 +101,8 @@ func TestPipelineRefusesARunTooLargeForTheRoom(t *testing.T) {
 	cfg := DefaultPipelineConfig()
 	cfg.Negatives, cfg.TestSplit, cfg.Train.Epochs = NegNone, "", 1
 	tiny := func() (uint64, bool) { return 1 << 20, true }
-	p := &Pipeline{Encoder: enc, Cache: NewCache(t.TempDir()), Room: tiny}
+	work := t.TempDir()
+	p := &Pipeline{Encoder: enc, Cache: NewCache(t.TempDir()), Room: tiny, WorkDir: work}
 	var stages []string
 	p.Progress = func(ev StageEvent) { stages = append(stages, ev.Stage) }
 	_, _, err := p.Run(context.Background(), data, cfg)
@@ -94,6 +113,10 @@ func TestPipelineRefusesARunTooLargeForTheRoom(t *testing.T) {
 	if len(stages) > 0 || enc.Forwards() != 0 {
 		t.Fatalf("a refused run started %v, %d forward passes", stages, enc.Forwards())
 	}
+	// Nor did it claim its work folder: a retry with a smaller batch may use it.
+	if _, err := os.Stat(filepath.Join(work, WorkRunFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused run wrote %s: %v", WorkRunFile, err)
+	}
 	for _, p := range []*Pipeline{
 		{Encoder: enc, Cache: NewCache(t.TempDir()), Room: tiny, SkipMemoryCheck: true},
 		{Encoder: enc, Cache: NewCache(t.TempDir()), Room: func() (uint64, bool) { return 0, false }},
@@ -102,7 +125,7 @@ func TestPipelineRefusesARunTooLargeForTheRoom(t *testing.T) {
 		if err != nil {
 			t.Fatalf("skip %v: %v", p.SkipMemoryCheck, err)
 		}
-		if res.Memory == nil || res.Memory.EstimateBytes != EstimateMemory(3, 3, enc.Dim(), 3, cfg).Total() {
+		if res.Memory == nil || res.Memory.EstimateBytes != EstimateMemory(MemoryShape{Docs: 3, Queries: 3, TrainQueries: 3, TrainPairs: 3, NegativesPerQuery: -1}, enc.Dim(), cfg).Total() {
 			t.Fatalf("memory report %+v", res.Memory)
 		}
 	}

@@ -177,6 +177,15 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	if err != nil {
 		return nil, res, err
 	}
+	// Checked before the work folder is claimed (checkWorkDir records the
+	// settings), so a run refused here can be retried there with others.
+	heap := watchHeap()
+	shape := runShape(data, trainQrels, p.Provided)
+	need := EstimateMemory(shape, p.Encoder.Dim(), cfg)
+	defer func() { res.Memory = &MemoryReport{EstimateBytes: need.Total(), PeakHeapGrowthBytes: heap.growth()} }()
+	if err := p.checkMemory(need, 0); err != nil {
+		return nil, res, err
+	}
 	if err := p.checkWorkDir(data, trainQrels, cfg); err != nil {
 		return nil, res, err
 	}
@@ -197,12 +206,6 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	if err := ctx.Err(); err != nil {
 		return nil, res, err
 	}
-	need := EstimateMemory(len(data.Corpus), len(data.Queries), p.Encoder.Dim(), positivePairs(trainQrels), cfg)
-	if err := p.checkMemory(need); err != nil {
-		return nil, res, err
-	}
-	heap := watchHeap()
-	defer func() { res.Memory = &MemoryReport{EstimateBytes: need.Total(), PeakHeapGrowthBytes: heap.growth()} }()
 	// Embedding: every corpus text and query once, through the cache.
 	embedTick, embedDone := clock.stage(StageEmbedding)
 	p.emit(StageEvent{Stage: StageEmbedding, Total: len(data.Corpus) + len(data.Queries)})
@@ -292,6 +295,22 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		genDone()
 	}
 
+	// Checked again with the negatives as they are: generated ones were
+	// only bounded before (per_query a pair), and are now on disk for a
+	// rerun with other settings to reuse.
+	if len(set.Negatives) > 0 || len(res.Generated) > 0 {
+		refs := 0
+		for _, negs := range set.Negatives {
+			refs += len(negs)
+		}
+		shape.NegativesPerQuery = float64(refs) / float64(max(1, shape.TrainQueries))
+		shape.Generated = len(res.Generated)
+		need = EstimateMemory(shape, p.Encoder.Dim(), cfg)
+		if err := p.checkMemory(need, heap.used()); err != nil {
+			return nil, res, err
+		}
+	}
+
 	// Training.
 	epochDone, trainDone := clock.stage(StageTraining)
 	// Announced before the trainer builds its pairs and scores the dev
@@ -314,6 +333,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		}
 	}
 	head, rep, err := tr.Train(ctx, set)
+	releaseScratch()
 	if err != nil {
 		return nil, res, err
 	}

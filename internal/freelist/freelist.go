@@ -41,3 +41,12 @@ func (l *List[T]) Put(x *T) {
 		l.idle = append(l.idle, x)
 	}
 }
+
+// Drain drops the idle objects, for the garbage collector to free: a
+// long-running process calls it when a burst of work that grew them ends.
+func (l *List[T]) Drain() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.idle)
+	l.idle = l.idle[:0]
+}

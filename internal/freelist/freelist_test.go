@@ -25,3 +25,15 @@ func TestListReusesAcrossGCAndBoundsIdle(t *testing.T) {
 		t.Fatalf("third Get should make a new object, made %d", made)
 	}
 }
+
+func TestDrainDropsTheIdle(t *testing.T) {
+	made := 0
+	l := List[int]{New: func() *int { made++; return new(int) }, Max: 2}
+	a, b := l.Get(), l.Get()
+	l.Put(a)
+	l.Put(b)
+	l.Drain()
+	if l.Get(); made != 3 {
+		t.Fatalf("after Drain, Get made %d objects in all, want a new one (3)", made)
+	}
+}
