@@ -18,6 +18,7 @@ type naiveLLM struct {
 	srv      *httptest.Server
 	requests atomic.Int64
 	refuse   atomic.Bool
+	failNext atomic.Int64 // requests still to answer with a 503
 	authSeen atomic.Value // the last Authorization header
 }
 
@@ -31,6 +32,11 @@ func newNaiveLLM(t *testing.T) *naiveLLM {
 		if r.URL.Path != "/v1/chat/completions" {
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"error":{"message":"unknown path","type":"invalid_request_error"}}`)
+			return
+		}
+		if l.failNext.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":{"message":"overloaded","type":"server_error"}}`)
 			return
 		}
 		if l.refuse.Load() {
@@ -134,5 +140,28 @@ func TestJobWithOwnLLM(t *testing.T) {
 		if b := js.do("GET", path, "", nil).Body; strings.Contains(string(b), "JOBSECRET") {
 			t.Fatalf("GET %s shows the job's API key: %s", path, b)
 		}
+	}
+}
+
+// A retried LLM request shows in the job's events, not only in the server
+// log: a Retry-After can hold generation for minutes.
+func TestJobEventsShowLLMRetries(t *testing.T) {
+	llm := newNaiveLLM(t)
+	llm.failNext.Store(1)
+	js := startJobsServer(t, jobsConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
+		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
+	if j := js.waitFinished(job.ID); j.Status != "succeeded" {
+		t.Fatalf("job %s: %+v", j.Status, j.Error)
+	}
+	var retries []string
+	for _, e := range js.events(job.ID) {
+		if strings.Contains(e.Message, "LLM request failed") {
+			retries = append(retries, e.Message)
+		}
+	}
+	if len(retries) != 1 || !strings.Contains(retries[0], "attempt 1") || !strings.Contains(retries[0], "overloaded") {
+		t.Fatalf("retry events %q, want one naming the attempt and the endpoint's message", retries)
 	}
 }
