@@ -34,6 +34,14 @@ func TestCheckJobMemoryNamesWhatToChange(t *testing.T) {
 			t.Errorf("%s: %v, want a 400 on %s", tt.name, err, tt.wantParam)
 		}
 	}
+	// A pairs file's own negatives are not counted when the job is
+	// submitted (the start counts them): a lower bound, never a false 400.
+	pairs := ds
+	pairs.Format = store.FormatPairs
+	spec.Hyperparameters.BatchSize = 4096
+	if err := s.checkJobMemory(pairs, 384, spec); err != nil {
+		t.Errorf("pairs dataset, batch 4096: %v", err)
+	}
 	s.cfg.SkipMemoryCheck = true
 	spec.Hyperparameters.BatchSize = 4096
 	if err := s.checkJobMemory(ds, 384, spec); err != nil {

@@ -124,8 +124,14 @@ func (s *Server) checkJobMemory(ds store.Dataset, dim int, spec jobSpec) error {
 		return nil
 	}
 	split := ds.Splits[spec.Hyperparameters.TrainSplit]
-	need := train.EstimateMemory(train.MemoryShape{Docs: ds.Docs, Queries: ds.Queries, TrainQueries: split.Queries, TrainPairs: split.Pairs,
-		NegativesPerQuery: -1}, dim, spec.pipelineConfig())
+	shape := train.MemoryShape{Docs: ds.Docs, Queries: ds.Queries, TrainQueries: split.Queries, TrainPairs: split.Pairs, NegativesPerQuery: -1}
+	if ds.Format == store.FormatPairs {
+		// A pairs file's own negatives replace mining where it has them,
+		// and how many it has is not recorded: counting none keeps this a
+		// lower bound, and the start of the job checks with the real ones.
+		shape.NegativesPerQuery = 0
+	}
+	need := train.EstimateMemory(shape, dim, spec.pipelineConfig())
 	total, ok := s.memTotal()
 	if !ok || need.Total() <= total {
 		return nil

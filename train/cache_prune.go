@@ -38,23 +38,25 @@ type CacheKept struct {
 // and re-embed what they no longer find. maxBytes < 0 prunes nothing and
 // reports the files as they are (stats). Files that are not retune caches
 // of the current format are left alone.
-func PruneCache(dir string, maxBytes int64) ([]CacheFileReport, error) {
+// The names of the files left alone are returned as skipped.
+func PruneCache(dir string, maxBytes int64) (reps []CacheFileReport, skipped []string, _ error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Strings(paths)
-	var out []CacheFileReport
 	for _, p := range paths {
 		rep, ok, err := pruneFile(p, maxBytes)
 		if err != nil {
-			return out, err
+			return reps, skipped, err
 		}
 		if ok {
-			out = append(out, rep)
+			reps = append(reps, rep)
+		} else {
+			skipped = append(skipped, filepath.Base(p))
 		}
 	}
-	return out, nil
+	return reps, skipped, nil
 }
 
 // pruneFile prunes one file (see PruneCache); ok is false for a file that

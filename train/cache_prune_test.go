@@ -29,12 +29,12 @@ func TestPruneCacheKeepsTheNewestRecords(t *testing.T) {
 	}
 	recLen := int64(cacheRecordLen(3))
 
-	stats, err := PruneCache(dir, -1)
+	stats, _, err := PruneCache(dir, -1)
 	if err != nil || len(stats) != 1 || stats[0].Records != 10 || stats[0].Kept != nil || stats[0].Dim != 3 ||
 		stats[0].Bytes != cacheHeaderLen+10*recLen {
 		t.Fatalf("stats %+v, %v", stats, err)
 	}
-	pruned, err := PruneCache(dir, cacheHeaderLen+4*recLen+recLen/2)
+	pruned, _, err := PruneCache(dir, cacheHeaderLen+4*recLen+recLen/2)
 	if err != nil || len(pruned) != 1 || pruned[0].Records != 10 || pruned[0].Kept.Records != 4 || pruned[0].Kept.Bytes != cacheHeaderLen+4*recLen {
 		t.Fatalf("pruned %+v, %v", pruned, err)
 	}
@@ -55,7 +55,7 @@ func TestPruneCacheKeepsTheNewestRecords(t *testing.T) {
 	}
 
 	// Pruning to nothing leaves a valid, empty cache.
-	if all, err := PruneCache(dir, 0); err != nil || all[0].Kept.Records != 0 {
+	if all, _, err := PruneCache(dir, 0); err != nil || all[0].Kept.Records != 0 {
 		t.Fatalf("prune to 0: %+v, %v", all, err)
 	}
 	if _, st, err := NewCache(dir).Embed(ctx, fresh, texts[:2]); err != nil || st.Misses != 2 {
@@ -70,8 +70,8 @@ func TestPruneCacheSkipsForeignFiles(t *testing.T) {
 	if err := os.WriteFile(foreign, []byte("hello, not a cache"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if reps, err := PruneCache(dir, 0); err != nil || len(reps) != 0 {
-		t.Fatalf("reports %+v, %v", reps, err)
+	if reps, skipped, err := PruneCache(dir, 0); err != nil || len(reps) != 0 || len(skipped) != 1 || skipped[0] != "embeddings-notours.bin" {
+		t.Fatalf("reports %+v, skipped %q, %v", reps, skipped, err)
 	}
 	if b, _ := os.ReadFile(foreign); string(b) != "hello, not a cache" {
 		t.Fatalf("foreign file changed: %q", b)

@@ -244,6 +244,8 @@ func TestFolderFlagsRefuseEmpty(t *testing.T) {
 func TestRefusedCommandLines(t *testing.T) {
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "p.prof")
+	plain := filepath.Join(dir, "plain.json")
+	os.WriteFile(plain, []byte("{}"), 0o644)
 	tests := []struct {
 		name string
 		run  func(context.Context, []string) error
@@ -264,7 +266,9 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"a boolean flag's value after a space", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--in-batch", "false"}, "a true/false flag takes its value after '=' (--in-batch=false)"},
 		{"an unknown models subcommand", runModels, []string{"foo", "-h"}, `unknown models subcommand "foo"`},
 		{"cache prune without a budget", runCache, []string{"prune", "--cache", dir}, "cache prune needs --keep-mb N"},
-		{"cache stats with a budget", runCache, []string{"stats", "--cache", dir, "--keep-mb", "3"}, "--keep-mb applies to cache prune"},
+		{"cache stats with a budget", runCache, []string{"stats", "--cache", dir, "--keep-mb", "3"}, "flag provided but not defined: -keep-mb"},
+		{"cache stats of no folder", runCache, []string{"stats", "--cache", prof + ".x"}, "no such folder"},
+		{"cache stats of a file", runCache, []string{"stats", "--cache", plain}, "is a file, not a folder"},
 		{"an unknown cache subcommand", runCache, []string{"clear"}, `unknown cache subcommand "clear"`},
 		{"bench search with k 0", benchSearch, []string{"--collection", "col-x", "--k", "0"}, "--k 0 must be in [1, 1000]"},
 	}
