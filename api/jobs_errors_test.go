@@ -57,6 +57,9 @@ func TestJobRequestErrors(t *testing.T) {
 		{"unknown train split", body(`,"hyperparameters":{"train_split":"dev"}`), 400, `train_split: dataset ` + ds.ID + ` has no split "dev" (it has test, train)`},
 		{"unknown test split", body(`,"hyperparameters":{"test_split":"dev"}`), 400, `test_split: dataset ` + ds.ID + ` has no split "dev"`},
 		{"test split is the train split", body(`,"hyperparameters":{"test_split":"train"}`), 400, `test_split must differ from train_split (both "train")`},
+		{"mining settings without mining", body(`,"negatives":"none","hyperparameters":{"mined_per_query":5,"margin":0.9}`), 400,
+			`hyperparameters mined_per_query, margin apply only to jobs that mine negatives, not negatives "none"`},
+		{"wrong type, mining", body(`,"hyperparameters":{"mined_per_query":"five"}`), 400, `field "hyperparameters.mined_per_query" must be an integer, not string`},
 		{"every problem listed", body(`,"hyperparameters":{"epochs":0,"lr":-1,"train_split":""}`), 400, "train_split is empty; epochs must be in [1, 10000], got 0; lr must be in (0, 10)"},
 		{"trailing data", body(``) + `{}`, 400, "after the JSON object"},
 	}

@@ -108,6 +108,27 @@ var hyperparameterNames = func() map[string]bool {
 type hyperparametersRequest struct {
 	hyperparameters
 	TestSplit *string `json:"test_split"`
+	// The mining settings are pointers too, to tell a value sent from the
+	// default: a job that mines nothing refuses them.
+	MinedPerQuery *int     `json:"mined_per_query"`
+	Margin        *float64 `json:"margin"`
+	MineExact     *bool    `json:"mine_exact"`
+}
+
+// settings returns the hyperparameters with the values sent applied, and
+// the names of the mining settings among them.
+func (r hyperparametersRequest) settings() (h hyperparameters, mining []string) {
+	h = r.hyperparameters
+	if r.MinedPerQuery != nil {
+		h.MinedPerQuery, mining = *r.MinedPerQuery, append(mining, "mined_per_query")
+	}
+	if r.Margin != nil {
+		h.Margin, mining = *r.Margin, append(mining, "margin")
+	}
+	if r.MineExact != nil {
+		h.MineExact, mining = *r.MineExact, append(mining, "mine_exact")
+	}
+	return h, mining
 }
 
 // llmSettings choose the chat endpoint of the causal and naive generators.

@@ -250,7 +250,8 @@ func TestGeneratedNegatives(t *testing.T) {
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
 	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"mined+generated",
 		"hyperparameters":{"epochs":1,"per_query":2,"mined_per_query":5,"gen_max_cos":1}}`, ds.ID))
-	if job.Hyperparameters["per_query"] != 2.0 || job.Hyperparameters["gen_max_cos"] != 1.0 || job.Hyperparameters["gen_min_words"] != 8.0 {
+	if job.Hyperparameters["per_query"] != 2.0 || job.Hyperparameters["gen_max_cos"] != 1.0 || job.Hyperparameters["gen_min_words"] != 8.0 ||
+		job.Hyperparameters["mined_per_query"] != 5.0 || job.Hyperparameters["margin"] != 0.95 {
 		t.Fatalf("hyperparameters: %v", job.Hyperparameters)
 	}
 	evs := js.stream("/v1/fine_tuning/jobs/" + job.ID + "/events")

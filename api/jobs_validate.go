@@ -67,13 +67,19 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 		return jobSpec{}, jobSecrets{}, err
 	}
 
-	spec := jobSpec{Negatives: train.DefaultPipelineConfig().Negatives, Hyperparameters: req.Hyperparameters.hyperparameters}
+	hp, mining := req.Hyperparameters.settings()
+	spec := jobSpec{Negatives: train.DefaultPipelineConfig().Negatives, Hyperparameters: hp}
 	if req.Negatives != nil {
 		modes := []string{train.NegNone, train.NegMined, train.NegGenerated, train.NegBoth}
 		if !slices.Contains(modes, *req.Negatives) {
 			return jobSpec{}, jobSecrets{}, jobParamInvalid("negatives", "negatives must be one of %s; got %q", strings.Join(modes, ", "), *req.Negatives)
 		}
 		spec.Negatives = *req.Negatives
+	}
+	if spec.Negatives == train.NegNone && len(mining) > 0 {
+		// It mines nothing: the settings would be silently ignored.
+		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters."+mining[0],
+			"hyperparameters %s apply only to jobs that mine negatives, not negatives %q", strings.Join(mining, ", "), train.NegNone)
 	}
 	if req.Generator != nil {
 		if *req.Generator == "" {
