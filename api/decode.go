@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"reflect"
@@ -103,9 +104,18 @@ func decodeJSON(c *gin.Context, dst any) bool {
 			return false
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	dec, err := decodeStrict(body, dst)
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) && strings.HasPrefix(ute.Value, "number ") && isInteger(ute.Type) {
+		// An integer written as 1000.0 or 1e3 (as some clients serialise
+		// every number) is an integer: decoded again with such numbers
+		// written as integers. Fractions still fail, and are named.
+		if fixed, changed := integralNumbers(body); changed {
+			body = fixed
+			dec, err = decodeStrict(body, dst)
+		}
+	}
+	if err != nil {
 		switch {
 		case isTooLarge(err):
 			abortTooLarge(c, bodyLimitOf(err))
@@ -126,6 +136,61 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		return false
 	}
 	return true
+}
+
+// decodeStrict decodes one JSON value of body into dst, refusing unknown
+// fields; the decoder is returned to look past the value.
+func decodeStrict(body []byte, dst any) (*json.Decoder, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	return dec, dec.Decode(dst)
+}
+
+func isInteger(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+// integralNumbers rewrites the number literals of body (outside strings)
+// that have a fraction or exponent but an integral value within ±2^53
+// ("1000.0", "1e3") as plain integers; changed is false when there is none.
+func integralNumbers(body []byte) (_ []byte, changed bool) {
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); {
+		c := body[i]
+		switch {
+		case c == '"': // copy the string, escapes included
+			j := i + 1
+			for j < len(body) && body[j] != '"' {
+				if body[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j = min(j+1, len(body))
+			out, i = append(out, body[i:j]...), j
+		case c == '-' || c >= '0' && c <= '9':
+			j := i + 1
+			for j < len(body) && strings.IndexByte("0123456789.eE+-", body[j]) >= 0 {
+				j++
+			}
+			lit := body[i:j]
+			if bytes.ContainsAny(lit, ".eE") {
+				if v, err := strconv.ParseFloat(string(lit), 64); err == nil && v == math.Trunc(v) && math.Abs(v) <= 1<<53 {
+					out, changed, i = strconv.AppendInt(out, int64(v), 10), true, j
+					continue
+				}
+			}
+			out, i = append(out, lit...), j
+		default:
+			out, i = append(out, c), i+1
+		}
+	}
+	return out, changed
 }
 
 // invalidUTF8At is the offset of the first byte of b that is not valid

@@ -31,6 +31,7 @@ func TestJobRequestErrors(t *testing.T) {
 		{"unknown llm field", body(`,"negatives":"generated","generator":"causal","llm":{"url":"x"}`), 400, `unknown field "llm.url"`},
 		{"wrong type", body(`,"hyperparameters":{"epochs":"many"}`), 400, `field "hyperparameters.epochs" must be an integer, not string`},
 		{"wrong type, number", body(`,"hyperparameters":{"lr":"fast"}`), 400, `field "hyperparameters.lr" must be a number, not string`},
+		{"a fraction for an integer", body(`,"hyperparameters":{"epochs":1.5}`), 400, `field "hyperparameters.epochs" must be an integer, not number 1.5`},
 		{"not an object", `[]`, 400, "the body must be an object, not array"},
 		{"empty negatives", body(`,"negatives":""`), 400, `negatives must be one of none, mined, generated, mined+generated; got ""`},
 		{"empty generator", body(`,"negatives":"generated","generator":""`), 400, `generator must be offline, causal or naive; got ""`},
@@ -87,8 +88,12 @@ func TestJobRequestErrors(t *testing.T) {
 		400, "hyperparameters.test_split", `query "q3" has relevant documents in both split "train" and split "test"`)
 	mustJSON[jobJSON](t, js.json("POST", "/v1/fine_tuning/jobs",
 		fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"test_split":""}}`, leak.ID)), http.StatusCreated)
-	// A byte-order mark before the JSON is ignored.
-	mustJSON[jobJSON](t, js.json("POST", "/v1/fine_tuning/jobs", "\ufeff"+fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"test_split":""}}`, leak.ID)), http.StatusCreated)
+	// A byte-order mark before the JSON is ignored, and an integer may be
+	// written as 2.0.
+	bom := mustJSON[jobJSON](t, js.json("POST", "/v1/fine_tuning/jobs", "\ufeff"+fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"test_split":"","epochs":2.0}}`, leak.ID)), http.StatusCreated)
+	if bom.Hyperparameters["epochs"] != 2.0 {
+		t.Errorf("epochs sent as 2.0: %v", bom.Hyperparameters["epochs"])
+	}
 	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs", "text/plain", []byte(body(""))), http.StatusUnsupportedMediaType, "application/json")
 	wantAPIError(t, js.json("POST", "/v1/fine_tuning/jobs", body(`,"llm":{"model":"`+strings.Repeat("m", 70<<10)+`"}`)),
 		http.StatusRequestEntityTooLarge, "too large")

@@ -50,3 +50,18 @@ func TestQueryParamsMatchSpec(t *testing.T) {
 		t.Errorf("queryParams %v\nopenapi.yaml %v", code, spec)
 	}
 }
+
+func TestIntegralNumbers(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"k":1000.0}`, `{"k":1000}`},
+		{`{"k":1e3,"lr":1e-3,"t":0.05}`, `{"k":1000,"lr":1e-3,"t":0.05}`},
+		{`{"s":"1000.0 \"2.0\"","n":[-2.0,3,4.5]}`, `{"s":"1000.0 \"2.0\"","n":[-2,3,4.5]}`},
+		{`{"big":1e300}`, `{"big":1e300}`},
+	}
+	for _, tt := range tests {
+		got, changed := integralNumbers([]byte(tt.in))
+		if string(got) != tt.want || changed != (tt.in != tt.want) {
+			t.Errorf("%s: %s (changed %v), want %s", tt.in, got, changed, tt.want)
+		}
+	}
+}
