@@ -96,6 +96,8 @@ func TestLLMRetriesDroppedConnection(t *testing.T) {
 		{"headers only", fakeReply{Content: llmTestGood, Drop: true}, "connection lost after 0 bytes of a 200 reply: unexpected EOF"},
 		{"headers only, length unstated", fakeReply{Content: llmTestGood, Drop: true, NoLength: true}, "an empty body (status 200"},
 		{"503 body cut", fakeReply{Status: 503, Body: `{"error":{"message":"overloaded"}}`, Drop: true, CutAt: 10}, "connection lost after 10 bytes of a 503 reply"},
+		// Not a dropped connection, but as little to repair: asked again.
+		{"no choices", fakeReply{Status: 200, Body: `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[]}`}, "held no choices"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

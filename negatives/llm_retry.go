@@ -93,7 +93,11 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 	resp, err := c.client.CreateChatCompletion(actx, req)
 	switch {
 	case err == nil && len(resp.Choices) == 0:
-		err = errorIn200(meta.body, c.cfg.APIKey) // nil for a plain empty reply
+		err = errorIn200(meta.body, c.cfg.APIKey)
+		if err == nil {
+			// Nothing to repair: asking again is all there is to do.
+			err = &replyError{retry: true, msg: "the endpoint's reply held no choices (a chat completion with an empty \"choices\")"}
+		}
 	case err == nil:
 	case ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded):
 		err = &timeoutError{after: c.cfg.Timeout, err: err}
@@ -109,10 +113,6 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 		return chatReply{}, meta.retryAfter, redact(err, c.cfg.APIKey)
 	}
 	c.usage.addTokens(resp.Usage)
-	if len(resp.Choices) == 0 {
-		// Treated as an unusable reply, which the repair round handles.
-		return chatReply{}, 0, nil
-	}
 	choice := resp.Choices[0]
 	return chatReply{content: messageText(choice.Message), finish: choice.FinishReason}, 0, nil
 }
