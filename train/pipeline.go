@@ -128,8 +128,8 @@ type Pipeline struct {
 	Progress func(StageEvent)
 	// Room reports the memory the run may still take (memroom.Room when
 	// nil): a run whose estimate (EstimateMemory) exceeds it is refused
-	// before it embeds anything, with a *MemoryError. SkipMemoryCheck runs
-	// it regardless.
+	// with a *MemoryError before it embeds anything, or before training
+	// once its negatives are known. SkipMemoryCheck runs it regardless.
 	Room            func() (uint64, bool)
 	SkipMemoryCheck bool
 }
