@@ -155,42 +155,37 @@ func isInteger(t reflect.Type) bool {
 	return false
 }
 
-// integralNumbers rewrites the number literals of body (outside strings)
-// that have a fraction or exponent but an integral value within ±2^53
-// ("1000.0", "1e3") as plain integers; changed is false when there is none.
+// integralNumbers rewrites the number literals of body that have a
+// fraction or exponent but an integral value within ±2^53 ("1000.0",
+// "1e3") as plain integers; changed is false when there is none. The
+// decoder finds the literals (strings, escapes and all), so only their
+// bytes are touched.
 func integralNumbers(body []byte) (_ []byte, changed bool) {
-	out := make([]byte, 0, len(body))
-	for i := 0; i < len(body); {
-		c := body[i]
-		switch {
-		case c == '"': // copy the string, escapes included
-			j := i + 1
-			for j < len(body) && body[j] != '"' {
-				if body[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			j = min(j+1, len(body))
-			out, i = append(out, body[i:j]...), j
-		case c == '-' || c >= '0' && c <= '9':
-			j := i + 1
-			for j < len(body) && strings.IndexByte("0123456789.eE+-", body[j]) >= 0 {
-				j++
-			}
-			lit := body[i:j]
-			if bytes.ContainsAny(lit, ".eE") {
-				if v, err := strconv.ParseFloat(string(lit), 64); err == nil && v == math.Trunc(v) && math.Abs(v) <= 1<<53 {
-					out, changed, i = strconv.AppendInt(out, int64(v), 10), true, j
-					continue
-				}
-			}
-			out, i = append(out, lit...), j
-		default:
-			out, i = append(out, c), i+1
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var out []byte
+	copied := 0 // body[:copied] is in out
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
 		}
+		n, ok := tok.(json.Number)
+		if !ok || !strings.ContainsAny(string(n), ".eE") {
+			continue
+		}
+		v, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || v != math.Trunc(v) || math.Abs(v) > 1<<53 {
+			continue
+		}
+		end := int(dec.InputOffset()) // the literal ends the token just read
+		out = append(out, body[copied:end-len(n)]...)
+		out, copied, changed = strconv.AppendInt(out, int64(v), 10), end, true
 	}
-	return out, changed
+	if !changed {
+		return body, false
+	}
+	return append(out, body[copied:]...), true
 }
 
 // invalidUTF8At is the offset of the first byte of b that is not valid
