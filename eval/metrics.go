@@ -137,6 +137,16 @@ func (q Qrels) Scored() int {
 	return n
 }
 
+// Pairs counts the (query, relevant document) judgements: the training
+// pairs a split gives.
+func (q Qrels) Pairs() int {
+	n := 0
+	for _, rels := range q {
+		n += numRelevant(rels)
+	}
+	return n
+}
+
 func numRelevant(rels map[string]int) int {
 	n := 0
 	for _, g := range rels {

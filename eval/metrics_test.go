@@ -201,6 +201,10 @@ func TestEvaluateQuerySelection(t *testing.T) {
 	if n := qrels.Scored(); n != 3 {
 		t.Errorf("Scored = %d, want 3 (every query but norel)", n)
 	}
+	qrels["perfect"]["d3"] = 2
+	if n := qrels.Pairs(); n != 4 {
+		t.Errorf("Pairs = %d, want 4 (perfect's two relevant documents, one each for emptyrun and missing)", n)
+	}
 }
 
 func TestEvaluateNothingEvaluated(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"runtime/metrics"
 	"time"
 
 	"gonum.org/v1/gonum/blas/blas64"
@@ -114,19 +113,8 @@ func EstimateMemory(s MemoryShape, dim int, cfg PipelineConfig) MemoryNeed {
 // runShape is the shape of a run over data, its train split trainQrels and
 // the hard negatives a dataset provides (nil: mined).
 func runShape(data *dataset.BEIR, trainQrels eval.Qrels, provided map[string][]string) MemoryShape {
-	s := MemoryShape{Docs: len(data.Corpus), Queries: len(data.Queries), NegativesPerQuery: -1}
-	for _, rels := range trainQrels {
-		n := 0
-		for _, g := range rels {
-			if g > 0 {
-				n++
-			}
-		}
-		if n > 0 {
-			s.TrainQueries++
-			s.TrainPairs += n
-		}
-	}
+	s := MemoryShape{Docs: len(data.Corpus), Queries: len(data.Queries), NegativesPerQuery: -1,
+		TrainQueries: trainQrels.Scored(), TrainPairs: trainQrels.Pairs()}
 	if len(provided) > 0 && s.TrainQueries > 0 {
 		total := 0
 		for _, ids := range provided {
@@ -237,7 +225,7 @@ const heapWatchEvery = 20 * time.Millisecond
 func watchHeap() *heapWatch {
 	w := &heapWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	runtime.GC()
-	w.start = liveHeap()
+	w.start = memroom.LiveHeap()
 	w.peak = w.start
 	go func() {
 		defer close(w.done)
@@ -248,7 +236,7 @@ func watchHeap() *heapWatch {
 			case <-w.stop:
 				return
 			case <-t.C:
-				w.peak = max(w.peak, liveHeap())
+				w.peak = max(w.peak, memroom.LiveHeap())
 			}
 		}
 	}()
@@ -258,7 +246,7 @@ func watchHeap() *heapWatch {
 // used is the live heap's growth over the start now (after a collection).
 func (w *heapWatch) used() uint64 {
 	runtime.GC()
-	v := liveHeap()
+	v := memroom.LiveHeap()
 	return v - min(v, w.start)
 }
 
@@ -266,16 +254,6 @@ func (w *heapWatch) used() uint64 {
 func (w *heapWatch) growth() uint64 {
 	close(w.stop)
 	<-w.done
-	w.peak = max(w.peak, liveHeap())
+	w.peak = max(w.peak, memroom.LiveHeap())
 	return w.peak - w.start
-}
-
-// liveHeap is the heap the last garbage collection found live.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 
+	"retune/internal/memroom"
 	"retune/models"
 )
 
@@ -136,7 +137,7 @@ const memoryRatio = 0.9
 func setMemoryLimit() {
 	_, err := memlimit.Set(
 		memlimit.WithRatio(memoryRatio),
-		memlimit.WithProvider(memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)),
+		memlimit.WithProvider(memroom.Limit),
 		memlimit.WithLogger(slog.New(slog.DiscardHandler)),
 	)
 	if err != nil {

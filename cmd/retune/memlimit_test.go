@@ -6,7 +6,7 @@ import (
 	"runtime/debug"
 	"testing"
 
-	"github.com/KimMachineGun/automemlimit/memlimit"
+	"retune/internal/memroom"
 )
 
 // Without GOMEMLIMIT the soft limit becomes a share of the machine's
@@ -23,7 +23,7 @@ func TestSetMemoryLimit(t *testing.T) {
 	setMemoryLimit()
 	got := debug.SetMemoryLimit(-1)
 	// The same source the code uses: a cgroup's limit, else the RAM.
-	total, err := memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)()
+	total, err := memroom.Limit()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,13 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 )
 
-// Total is the memory this process may use at most: its cgroup's limit,
-// else the machine's RAM (what GOMEMLIMIT is derived from at start).
+// Limit reads the memory this process may use at most: its cgroup's
+// limit, else the machine's RAM. retune derives its GOMEMLIMIT from it.
+var Limit = memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)
+
+// Total is Limit, with ok false where it cannot be read.
 func Total() (uint64, bool) {
-	n, err := memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)()
+	n, err := Limit()
 	return n, err == nil && n > 0
 }
 
@@ -98,8 +101,14 @@ func residentSet() (uint64, bool) {
 
 // heapFree is heap memory the Go runtime holds free and has not returned to
 // the system: resident, and reusable for the run's allocations.
-func heapFree() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+func heapFree() uint64 { return metric("/memory/classes/heap/free:bytes") }
+
+// LiveHeap is the heap the last garbage collection found live.
+func LiveHeap() uint64 { return metric("/gc/heap/live:bytes") }
+
+// metric reads one runtime/metrics value (0 where it is not a count).
+func metric(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0
