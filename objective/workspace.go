@@ -56,8 +56,8 @@ var workspaces = freelist.List[workspace]{
 func getWorkspace() *workspace { return workspaces.Get() }
 
 // ReleaseScratch drops the idle workspaces: a run's largest batch sized
-// them (1 GB of score blocks at batch_size 4096), and a server would keep
-// them after the run.
+// them (1.7 GB of score blocks at batch_size 4096 over 27,000 documents),
+// and a server would keep them after the run.
 func ReleaseScratch() { workspaces.Drain() }
 
 func putWorkspace(w *workspace) {
