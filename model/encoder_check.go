@@ -1,0 +1,35 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// CheckFolder opens the encoder in dir as every command and the server
+// would, embeds a short text and one long enough to fill maxLength tokens
+// (so a token limit beyond the model's positions fails here, not in the
+// middle of a job), checks the vectors are finite and returns their width.
+func CheckFolder(ctx context.Context, dir string, maxLength int) (int, error) {
+	enc, err := Open(ctx, dir)
+	if err != nil {
+		return 0, err
+	}
+	defer enc.Close()
+	// Nine words a sentence, at least one token each: enough to reach
+	// maxLength, which the tokenizer then truncates to.
+	long := strings.Repeat("the quick brown fox jumps over the lazy dog. ", maxLength/9+2)
+	vecs, err := enc.Embed(ctx, []string{"a short text to embed", long})
+	if err != nil {
+		return 0, fmt.Errorf("embedding a text of max_length = %d tokens (more than the model's positions? --max-length sets it): %w", maxLength, err)
+	}
+	for i, v := range vecs {
+		for _, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return 0, fmt.Errorf("the model's vector for probe %d holds %v", i, x)
+			}
+		}
+	}
+	return len(vecs[0]), nil
+}

@@ -1,0 +1,107 @@
+package model_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"retune/internal/testenv"
+	"retune/model"
+	"retune/models"
+)
+
+// bareFixture copies the tiny BERT fixture's model and tokenizer, without
+// its encoder.json, into a folder of their own: a snapshot to import.
+func bareFixture(t *testing.T) (fixture, src string) {
+	t.Helper()
+	testenv.InitORT(t)
+	fixture = testenv.TinyBERT(t)
+	src = t.TempDir()
+	for _, f := range []string{models.ModelFile, models.TokenizerFile} {
+		testenv.CopyFile(t, filepath.Join(fixture, f), filepath.Join(src, f))
+	}
+	return fixture, src
+}
+
+// An imported snapshot embeds exactly as the folder it came from, and a
+// token limit beyond the model's positions is refused at import, with the
+// models folder left as it was.
+func TestImportedEncoderMatchesItsSource(t *testing.T) {
+	fixture, src := bareFixture(t)
+	root := t.TempDir()
+	rep, err := models.Import(t.Context(), root, models.ImportOptions{Name: "imported", From: src, MaxLength: 128, Check: model.CheckFolder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"a dog runs in the park", "vitamin d deficiency and bone density in older adults"}
+	want, err := testenv.OpenEncoder(t, fixture).Embed(t.Context(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := testenv.OpenEncoder(t, rep.Dir).Embed(t.Context(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		for j := range want[i] {
+			if d := got[i][j] - want[i][j]; d > 1e-6 || d < -1e-6 {
+				t.Fatalf("text %d value %d: %v imported vs %v source", i, j, got[i][j], want[i][j])
+			}
+		}
+	}
+
+	_, err = models.Import(t.Context(), root, models.ImportOptions{Name: "too-long", From: src, MaxLength: 1000, Check: model.CheckFolder})
+	if err == nil || !strings.Contains(err.Error(), "more than the model's positions?") {
+		t.Fatalf("a 1000-token limit on a 512-position model: %v", err)
+	}
+	entries, _ := os.ReadDir(root)
+	if len(entries) != 1 || entries[0].Name() != "imported" {
+		t.Errorf("models folder after a refused import: %v", entries)
+	}
+}
+
+// Replacing an open encoder's folder (models add --force) makes the old
+// encoder's Checksum refuse, so its vectors are never cached or trained on
+// under the new files, and the registry opens the new files for new users.
+func TestRegistryReopensAReplacedEncoder(t *testing.T) {
+	_, src := bareFixture(t)
+	root := t.TempDir()
+	add := func(pooling string, force bool) {
+		t.Helper()
+		if _, err := models.Import(t.Context(), root, models.ImportOptions{Name: "enc", From: src, Pooling: pooling, MaxLength: 128,
+			Force: force, Check: model.CheckFolder}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(models.PoolingMean, false)
+	reg := model.NewRegistry(root)
+	defer reg.Close()
+	old, err := reg.Get(t.Context(), "enc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := reg.Get(t.Context(), "enc"); again != old {
+		t.Fatal("an unchanged encoder was opened twice")
+	}
+	add(models.PoolingCLS, true)
+	if _, err := old.Checksum(); !errors.Is(err, model.ErrEncoderChanged) {
+		t.Fatalf("checksum of a replaced encoder: %v, want ErrEncoderChanged", err)
+	}
+	fresh, err := reg.Get(t.Context(), "enc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh == old {
+		t.Fatal("the registry kept serving the replaced encoder")
+	}
+	if _, err := fresh.Checksum(); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := old.Embed(t.Context(), []string{"a dog runs in the park"})
+	b, _ := fresh.Embed(t.Context(), []string{"a dog runs in the park"})
+	if len(a) != 1 || len(b) != 1 || a[0][0] == b[0][0] {
+		t.Error("the old encoder (mean) and the new one (cls) embed alike, or one failed")
+	}
+}

@@ -1,0 +1,50 @@
+package model
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+
+	"retune/models"
+)
+
+// ErrEncoderChanged is what Checksum returns when the encoder's files were
+// replaced after it was opened (e.g. `retune models add --force` while a
+// server holds it): the session still runs the old model, so the new files'
+// checksum would file its vectors under the wrong encoder in caches and
+// heads.
+var ErrEncoderChanged = errors.New("the encoder's files changed after it was opened")
+
+// fileStamps identify the files an encoder is opened from: which file each
+// name was (device and inode), its size and modification time; nil for a
+// file that was absent.
+type fileStamps [4]os.FileInfo
+
+// stampedFiles are the files EncoderChecksum covers.
+var stampedFiles = [4]string{models.ModelFile, models.DataFile, models.TokenizerFile, models.ConfigFile}
+
+func stampFiles(dir string) fileStamps {
+	var s fileStamps
+	for i, f := range stampedFiles {
+		s[i], _ = os.Stat(filepath.Join(dir, f))
+	}
+	return s
+}
+
+// same reports whether every file is still the one stamped, unmodified.
+func (s fileStamps) same(now fileStamps) bool {
+	for i := range s {
+		a, b := s[i], now[i]
+		if (a == nil) != (b == nil) {
+			return false
+		}
+		if a != nil && (!os.SameFile(a, b) || a.Size() != b.Size() || !a.ModTime().Equal(b.ModTime())) {
+			return false
+		}
+	}
+	return true
+}
+
+// Changed reports whether the encoder's files were replaced or modified
+// since it was opened.
+func (e *Encoder) Changed() bool { return !e.stamps.same(stampFiles(e.dir)) }

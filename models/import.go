@@ -1,0 +1,345 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+
+	"retune/internal/atomicfile"
+	"retune/model/onnxgraph"
+)
+
+// ImportBuildPrefix starts the Build field of an imported encoder's
+// encoder.json; Import replaces (with Force) only folders it wrote.
+const ImportBuildPrefix = "retune-import/"
+
+// ImportOptions say where an encoder comes from and which of its settings to
+// take as given instead of reading them from the snapshot's configs.
+type ImportOptions struct {
+	Name string // folder name under the models root
+	// From is a folder holding the ONNX export and tokenizer.json (a Hugging
+	// Face or sentence-transformers snapshot, or a folder laid out like
+	// retune's own), or the .onnx file itself.
+	From string
+	// ONNX is the model file when From holds several (e.g.
+	// onnx/model_quantized.onnx); default model.onnx, then onnx/model.onnx.
+	ONNX      string
+	Pooling   string // "" detects; PoolingMean or PoolingCLS
+	Normalize *bool  // nil detects
+	MaxLength int    // 0 detects
+	Force     bool   // replace an earlier import of the same name
+	// Check opens the staged folder as retune will (session, tokenizer,
+	// pooling), embeds a short text and one of maxLength tokens, and
+	// returns the vectors' width. The models package cannot open encoders
+	// itself (package model imports it).
+	Check func(ctx context.Context, dir string, maxLength int) (dim int, err error)
+}
+
+// ImportReport is what Import wrote and where each setting came from.
+type ImportReport struct {
+	Dir      string        `json:"dir"`
+	Config   EncoderConfig `json:"encoder"` // its provenance's "settings" say where each setting came from
+	Warnings []string      `json:"warnings,omitempty"`
+}
+
+// builtinNames are the encoders Setup and the fixtures own: an import under
+// one of them would be overwritten by the next `make setup`.
+var builtinNames = []string{GloveName, MiniLMFixture, TinyFixture}
+
+// Import copies an ONNX encoder and its tokenizer into root/Name with an
+// encoder.json holding its pooling, normalisation and token limit (read
+// from the snapshot's sentence-transformers configs unless given), checks
+// that retune can run it, and only then moves it into place: a failed
+// import leaves the models folder as it was. Large weights kept as ONNX
+// external data, under any file names, are rewritten into model.onnx.data,
+// the one side file the encoder checksum (embedding caches, heads) covers.
+func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, error) {
+	var rep ImportReport
+	if o.Check == nil {
+		return rep, errors.New("import: no encoder check given")
+	}
+	if err := checkImportName(root, o); err != nil {
+		return rep, err
+	}
+	from, modelPath, tokPath, err := locateImport(o)
+	if err != nil {
+		return rep, err
+	}
+	ins, outs, err := onnxgraph.ReadIO(modelPath)
+	if err != nil {
+		return rep, fmt.Errorf("import %s: %w", modelPath, err)
+	}
+	pooled, width := importOutput(outs)
+	set, err := detectSettings(from, o, pooled)
+	if err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	if err := CheckRoot(root); err != nil {
+		return rep, err
+	}
+	stage, err := os.MkdirTemp(root, ".import-"+o.Name+"-")
+	if err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	placed := false
+	if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp makes it private
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	defer func() {
+		if !placed {
+			os.RemoveAll(stage)
+		}
+	}()
+	cfg, err := stageImport(ctx, stage, modelPath, tokPath)
+	if err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	cfg.Name, cfg.FormatVersion, cfg.Build = o.Name, EncoderFormatVersion, ImportBuildPrefix+"1"
+	cfg.Pooling, cfg.Normalize, cfg.MaxLength = set.pooling, set.normalize, set.maxLength
+	cfg.Inputs = make([]string, 0, len(ins))
+	for _, in := range ins {
+		cfg.Inputs = append(cfg.Inputs, in.GetName())
+	}
+	cfg.Output = "last_hidden_state"
+	if pooled {
+		cfg.Output = "sentence_embedding"
+	}
+	cfg.Provenance = map[string]any{"source": absPath(from), "model_file": absPath(modelPath),
+		"tokenizer_file": absPath(tokPath), "settings": set.notes}
+	cfg.Dim = int(width)
+	if cfg.Dim <= 0 {
+		// A symbolic output width: learn it from the model before
+		// encoder.json (which must record it) exists.
+		if cfg.Dim, err = o.Check(ctx, stage, set.maxLength); err != nil {
+			return rep, fmt.Errorf("import: retune cannot run this model: %w", err)
+		}
+	}
+	if err := writeEncoderConfig(stage, cfg); err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	dim, err := o.Check(ctx, stage, set.maxLength)
+	if err != nil {
+		return rep, fmt.Errorf("import: retune cannot run this model with these settings: %w", err)
+	}
+	if dim != cfg.Dim {
+		return rep, fmt.Errorf("import: the model's vectors have %d values, its output declares %d", dim, cfg.Dim)
+	}
+	dest := filepath.Join(root, o.Name)
+	if err := placeImport(stage, dest); err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	placed = true
+	return ImportReport{Dir: dest, Config: cfg, Warnings: set.warnings}, nil
+}
+
+// checkImportName refuses names that escape the models folder, that the
+// built-in encoders own, or that an encoder other than an earlier import
+// (or, without Force, any encoder) already holds.
+func checkImportName(root string, o ImportOptions) error {
+	if !ValidName(o.Name) {
+		return fmt.Errorf("import: name %q: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", o.Name)
+	}
+	if slices.Contains(builtinNames, o.Name) {
+		return fmt.Errorf("import: %q is a built-in encoder's name (`make setup` would overwrite it); choose another", o.Name)
+	}
+	dest := filepath.Join(root, o.Name)
+	if _, err := os.Stat(dest); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	if !o.Force {
+		return fmt.Errorf("import: %s already exists; --force replaces an earlier import", dest)
+	}
+	cfg, ok, err := ReadEncoderConfig(dest)
+	if err != nil || !ok || !strings.HasPrefix(cfg.Build, ImportBuildPrefix) {
+		return fmt.Errorf("import: %s is not an encoder `retune models add` wrote; --force replaces only those (remove it yourself if it should go)", dest)
+	}
+	return nil
+}
+
+// locateImport finds the model file and tokenizer.json of o.From.
+func locateImport(o ImportOptions) (from, modelPath, tokPath string, err error) {
+	from = o.From
+	st, err := os.Stat(from)
+	if err != nil {
+		return "", "", "", fmt.Errorf("import: %w", err)
+	}
+	switch {
+	case !st.IsDir():
+		if o.ONNX != "" {
+			return "", "", "", errors.New("import: --from names a model file; --onnx needs --from to be its snapshot folder")
+		}
+		modelPath, from = from, filepath.Dir(from)
+	case o.ONNX != "":
+		modelPath = o.ONNX
+		if !filepath.IsAbs(modelPath) {
+			if _, err := os.Stat(modelPath); err != nil {
+				modelPath = filepath.Join(from, o.ONNX) // relative to the snapshot
+			}
+		}
+	default:
+		for _, c := range []string{ModelFile, filepath.Join("onnx", ModelFile)} {
+			if _, err := os.Stat(filepath.Join(from, c)); err == nil {
+				modelPath = filepath.Join(from, c)
+				break
+			}
+		}
+		if modelPath == "" {
+			others, _ := filepath.Glob(filepath.Join(from, "onnx", "*.onnx"))
+			hint := ""
+			if len(others) > 0 {
+				hint = fmt.Sprintf("; choose one of %s with --onnx", strings.Join(others, ", "))
+			}
+			return "", "", "", fmt.Errorf("import: %s holds neither %s nor onnx/%s%s", from, ModelFile, ModelFile, hint)
+		}
+	}
+	if st, err := os.Stat(modelPath); err != nil {
+		return "", "", "", fmt.Errorf("import: %w", err)
+	} else if st.IsDir() {
+		return "", "", "", fmt.Errorf("import: %s is a folder, not an ONNX model file", modelPath)
+	}
+	for _, c := range []string{filepath.Join(from, TokenizerFile), filepath.Join(filepath.Dir(modelPath), TokenizerFile)} {
+		if _, err := os.Stat(c); err == nil {
+			return from, modelPath, c, nil
+		}
+	}
+	return "", "", "", fmt.Errorf("import: no %s in %s: retune needs the fast tokenizer's file (transformers' tokenizer.save_pretrained writes it)", TokenizerFile, from)
+}
+
+// importOutput says whether the model outputs a ready sentence_embedding
+// (which model.Open prefers) and the width it declares (0: symbolic).
+func importOutput(outs []*onnx.ValueInfoProto) (pooled bool, width int64) {
+	for _, want := range []string{"sentence_embedding", "last_hidden_state"} {
+		for _, out := range outs {
+			if out.GetName() == want {
+				w, _ := onnxgraph.LastDim(out)
+				return want == "sentence_embedding", w
+			}
+		}
+	}
+	return false, 0 // the check names the outputs it wanted
+}
+
+// stageImport writes model.onnx (with its external data gathered into
+// model.onnx.data) and tokenizer.json into stage, and returns an
+// EncoderConfig holding their sizes and checksum.
+func stageImport(ctx context.Context, stage, modelPath, tokPath string) (EncoderConfig, error) {
+	var cfg EncoderConfig
+	m, err := onnxgraph.Load(modelPath)
+	if err != nil {
+		return cfg, err
+	}
+	dst := filepath.Join(stage, ModelFile)
+	if hasExternal(m.Graph) {
+		if err := onnxgraph.LoadExternal(m, filepath.Dir(modelPath)); err != nil {
+			return cfg, fmt.Errorf("%s: %w", modelPath, err)
+		}
+		chunks := onnxgraph.Externalize(m, DataFile, importExternalMin)
+		dataPath := filepath.Join(stage, DataFile)
+		err := atomicfile.WriteContext(ctx, dataPath, 0o644, func(w io.Writer) error { return onnxgraph.WriteExternal(w, chunks) })
+		if err != nil {
+			return cfg, err
+		}
+		st, err := os.Stat(dataPath)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.DataSize = st.Size()
+		data, err := onnxgraph.Marshal(m)
+		if err != nil {
+			return cfg, err
+		}
+		if err := atomicfile.WriteFile(dst, data, 0o644); err != nil {
+			return cfg, err
+		}
+	} else if err := copyFileContext(ctx, modelPath, dst); err != nil {
+		return cfg, err
+	}
+	if cfg.ModelSHA256, err = fileSHA256(dst); err != nil {
+		return cfg, err
+	}
+	st, err := os.Stat(dst)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.ModelSize = st.Size()
+	if err := copyFileContext(ctx, tokPath, filepath.Join(stage, TokenizerFile)); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// importExternalMin is the size above which a gathered initializer goes to
+// model.onnx.data rather than back into the protobuf.
+const importExternalMin = 1 << 10
+
+// hasExternal reports whether any initializer of g or its subgraphs keeps
+// its bytes in a side file.
+func hasExternal(g *onnx.GraphProto) bool {
+	for _, t := range g.Initializer {
+		if t.DataLocation == onnx.TensorProto_EXTERNAL {
+			return true
+		}
+	}
+	for _, n := range g.Node {
+		for _, sg := range onnxgraph.Subgraphs(n) {
+			if hasExternal(sg) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// placeImport moves the staged folder to dest, replacing an earlier import
+// there so that dest always holds one complete encoder.
+func placeImport(stage, dest string) error {
+	old := ""
+	if _, err := os.Stat(dest); err == nil {
+		old = stage + ".replaced"
+		if err := os.Rename(dest, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(stage, dest); err != nil {
+		if old != "" {
+			os.Rename(old, dest)
+		}
+		return err
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(dest)); err != nil {
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+func copyFileContext(ctx context.Context, src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return atomicfile.WriteContext(ctx, dst, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

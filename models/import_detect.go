@@ -1,0 +1,221 @@
+package models
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// What an encoder folder needs and where a Hugging Face or
+// sentence-transformers snapshot keeps it: the ONNX export is model.onnx at
+// the top or under onnx/ (optimum, sentence-transformers' ONNX backend), the
+// tokenizer is tokenizer.json at the top, and the sentence-transformers
+// pipeline is modules.json naming its modules' folders (Pooling's
+// config.json says which pooling; a Normalize module means unit vectors;
+// sentence_bert_config.json holds max_seq_length).
+
+// importSettings are an imported encoder's encoder.json settings and, for
+// each, where it came from (shown to the user).
+type importSettings struct {
+	pooling   string
+	normalize bool
+	maxLength int
+	notes     []string // "pooling mean (1_Pooling/config.json)" …
+	warnings  []string
+}
+
+// stModule is one entry of sentence-transformers' modules.json.
+type stModule struct {
+	Path string `json:"path"`
+	Type string `json:"type"`
+}
+
+// poolingModes are the flags of a sentence-transformers Pooling config, with
+// the name retune gives the mode it supports.
+var poolingModes = []struct{ key, mode string }{
+	{"pooling_mode_cls_token", PoolingCLS},
+	{"pooling_mode_mean_tokens", PoolingMean},
+	{"pooling_mode_max_tokens", ""},
+	{"pooling_mode_mean_sqrt_len_tokens", ""},
+	{"pooling_mode_weightedmean_tokens", ""},
+	{"pooling_mode_lasttoken", ""},
+}
+
+// detectSettings reads a snapshot folder's sentence-transformers and
+// transformers configs; o's non-zero fields win over what is found. A
+// setting nothing names gets retune's default (mean pooling, unit vectors,
+// 512 tokens), noted as assumed. pooled is whether the ONNX model outputs a
+// ready sentence_embedding, which makes the pooling settings moot.
+func detectSettings(from string, o ImportOptions, pooled bool) (importSettings, error) {
+	s := importSettings{pooling: PoolingMean, normalize: true, maxLength: defaultImportMaxLength}
+	modules, err := readModules(from)
+	if err != nil {
+		return s, err
+	}
+	if err := s.detectPooling(from, o, modules, pooled); err != nil {
+		return s, err
+	}
+	s.detectNormalize(o, modules, pooled)
+	if err := s.detectMaxLength(from, o); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// defaultImportMaxLength is model.Open's limit without encoder.json, and
+// BERT's position count.
+const defaultImportMaxLength = 512
+
+func (s *importSettings) note(format string, args ...any) {
+	s.notes = append(s.notes, fmt.Sprintf(format, args...))
+}
+
+func (s *importSettings) detectPooling(from string, o ImportOptions, modules []stModule, pooled bool) error {
+	var poolDir string
+	for _, m := range modules {
+		switch {
+		case strings.HasSuffix(m.Type, ".Pooling"):
+			poolDir = m.Path
+		case strings.HasSuffix(m.Type, ".Dense") && !pooled:
+			s.warnings = append(s.warnings, fmt.Sprintf(
+				"modules.json has a Dense layer after pooling (%s), which the ONNX model does not include (it has no sentence_embedding output): "+
+					"retune's vectors will differ from the sentence-transformers model's", m.Path))
+		}
+	}
+	switch {
+	case o.Pooling != "":
+		s.pooling = o.Pooling
+		s.note("pooling %s (--pooling)", s.pooling)
+		return nil
+	case pooled:
+		s.note("pooling by the model itself (it outputs sentence_embedding)")
+		return nil
+	case poolDir == "":
+		s.note("pooling mean (assumed: no sentence-transformers Pooling module; --pooling cls for a CLS-pooled model)")
+		return nil
+	}
+	rel := filepath.Join(poolDir, "config.json")
+	var cfg map[string]any
+	if err := readJSON(filepath.Join(from, rel), &cfg); err != nil {
+		return err
+	}
+	var on []string
+	mode := ""
+	for _, pm := range poolingModes {
+		if v, _ := cfg[pm.key].(bool); v {
+			on = append(on, pm.key)
+			mode = pm.mode
+		}
+	}
+	switch {
+	case len(on) == 0:
+		return fmt.Errorf("%s turns on no pooling mode; pass --pooling mean or cls", rel)
+	case len(on) > 1:
+		return fmt.Errorf("%s combines pooling modes %s (concatenated vectors), which retune does not compute; only mean or cls alone", rel, strings.Join(on, " + "))
+	case mode == "":
+		return fmt.Errorf("%s asks for %s, which retune does not compute (mean or cls); export a model with a sentence_embedding output instead", rel, on[0])
+	}
+	s.pooling = mode
+	s.note("pooling %s (%s)", mode, rel)
+	return nil
+}
+
+func (s *importSettings) detectNormalize(o ImportOptions, modules []stModule, pooled bool) {
+	switch {
+	case o.Normalize != nil:
+		s.normalize = *o.Normalize
+		s.note("normalize %t (--normalize)", s.normalize)
+	case modules != nil:
+		s.normalize = false
+		for _, m := range modules {
+			if strings.HasSuffix(m.Type, ".Normalize") {
+				s.normalize = true
+			}
+		}
+		if s.normalize {
+			s.note("normalize true (modules.json has a Normalize module)")
+		} else {
+			s.note("normalize false (modules.json has no Normalize module)")
+		}
+	default:
+		what := "pooled vectors"
+		if pooled {
+			what = "its sentence_embedding"
+		}
+		s.note("normalize true (assumed: retune ranks by cosine; L2-normalising %s changes no ranking)", what)
+	}
+}
+
+func (s *importSettings) detectMaxLength(from string, o ImportOptions) error {
+	if o.MaxLength > 0 {
+		s.maxLength = o.MaxLength
+		s.note("max_length %d (--max-length)", s.maxLength)
+		return nil
+	}
+	var st struct {
+		MaxSeqLength int `json:"max_seq_length"`
+	}
+	if ok, err := readOptionalJSON(filepath.Join(from, "sentence_bert_config.json"), &st); err != nil {
+		return err
+	} else if ok && st.MaxSeqLength > 0 {
+		s.maxLength = st.MaxSeqLength
+		s.note("max_length %d (sentence_bert_config.json max_seq_length)", s.maxLength)
+		return nil
+	}
+	var hf struct {
+		MaxPositions int `json:"max_position_embeddings"`
+	}
+	if ok, err := readOptionalJSON(filepath.Join(from, "config.json"), &hf); err != nil {
+		return err
+	} else if ok && hf.MaxPositions > 0 {
+		// RoBERTa-style models declare 514 positions for 512 tokens, so
+		// more than 512 is taken at its word only when the model says so
+		// through sentence_bert_config.json or --max-length.
+		s.maxLength = min(hf.MaxPositions, defaultImportMaxLength)
+		s.note("max_length %d (config.json max_position_embeddings %d, at most %d)", s.maxLength, hf.MaxPositions, defaultImportMaxLength)
+		return nil
+	}
+	s.note("max_length %d (assumed; --max-length to change)", s.maxLength)
+	return nil
+}
+
+// readModules reads modules.json; nil without one.
+func readModules(from string) ([]stModule, error) {
+	var mods []stModule
+	ok, err := readOptionalJSON(filepath.Join(from, "modules.json"), &mods)
+	if err != nil || !ok {
+		return nil, err
+	}
+	for _, m := range mods {
+		if m.Path != "" && !filepath.IsLocal(m.Path) {
+			return nil, fmt.Errorf("modules.json: module path %q is not a folder inside %s", m.Path, from)
+		}
+	}
+	if mods == nil {
+		mods = []stModule{}
+	}
+	return mods, nil
+}
+
+// readOptionalJSON is readJSON for a file that may be absent (ok false).
+func readOptionalJSON(path string, v any) (ok bool, err error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return true, readJSON(path, v)
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
