@@ -4,11 +4,18 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+
+	"retune/model/onnxgraph"
+	"retune/models"
 )
 
 // CheckFolder opens the encoder in dir as every command and the server
-// would, embeds a short text and one long enough to fill maxLength tokens
+// would, checks that its tokenizer's ids fit the model's token embedding
+// table, embeds a short text and one long enough to fill maxLength tokens
 // (so a token limit beyond the model's positions fails here, not in the
 // middle of a job), checks the vectors are finite and returns their width.
 func CheckFolder(ctx context.Context, dir string, maxLength int) (int, error) {
@@ -17,6 +24,17 @@ func CheckFolder(ctx context.Context, dir string, maxLength int) (int, error) {
 		return 0, err
 	}
 	defer enc.Close()
+	m, err := onnxgraph.Load(filepath.Join(dir, models.ModelFile))
+	if err != nil {
+		return 0, err
+	}
+	if rows := tokenRows(m.Graph); rows > 0 && enc.Tokenizer().VocabSize() > rows {
+		return 0, fmt.Errorf("tokenizer.json gives ids up to %d but the model's token embedding table has %d rows: the tokenizer is not this model's",
+			enc.Tokenizer().VocabSize()-1, rows)
+	}
+	if _, err := enc.Embed(ctx, []string{"a short text to embed"}); err != nil {
+		return 0, fmt.Errorf("embedding a short text: %w", err)
+	}
 	// Nine words a sentence, at least one token each: enough to reach
 	// maxLength, which the tokenizer then truncates to.
 	long := strings.Repeat("the quick brown fox jumps over the lazy dog. ", maxLength/9+2)
@@ -32,4 +50,23 @@ func CheckFolder(ctx context.Context, dir string, maxLength int) (int, error) {
 		}
 	}
 	return len(vecs[0]), nil
+}
+
+// tokenRows is the row count of the table input_ids index (the Gather whose
+// indices are input_ids and whose data is an initializer), 0 when the graph
+// has no such lookup.
+func tokenRows(g *onnx.GraphProto) int {
+	inits := map[string]*onnx.TensorProto{}
+	for _, t := range g.Initializer {
+		inits[t.Name] = t
+	}
+	for _, n := range g.Node {
+		if n.OpType != "Gather" || len(n.Input) < 2 || n.Input[1] != inputIDs {
+			continue
+		}
+		if t, ok := inits[n.Input[0]]; ok && len(t.Dims) > 0 {
+			return int(t.Dims[0])
+		}
+	}
+	return 0
 }

@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -103,5 +104,29 @@ func TestRegistryReopensAReplacedEncoder(t *testing.T) {
 	b, _ := fresh.Embed(t.Context(), []string{"a dog runs in the park"})
 	if len(a) != 1 || len(b) != 1 || a[0][0] == b[0][0] {
 		t.Error("the old encoder (mean) and the new one (cls) embed alike, or one failed")
+	}
+}
+
+// A tokenizer whose ids run past the model's token table (not the model's
+// tokenizer) is refused at import, naming both sizes.
+func TestImportRefusesAForeignTokenizer(t *testing.T) {
+	_, src := bareFixture(t)
+	path := filepath.Join(src, models.TokenizerFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok map[string]any
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		t.Fatal(err)
+	}
+	tok["model"].(map[string]any)["vocab"].(map[string]any)["zebra"] = 40000
+	raw, _ = json.Marshal(tok)
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = models.Import(t.Context(), t.TempDir(), models.ImportOptions{Name: "foreign", From: src, MaxLength: 64, Check: model.CheckFolder})
+	if err == nil || !strings.Contains(err.Error(), "ids up to 40000 but the model's token embedding table has 30522 rows") {
+		t.Fatalf("a tokenizer with id 40000 on a 30522-row model: %v", err)
 	}
 }

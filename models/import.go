@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 
@@ -75,7 +77,7 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	}
 	ins, outs, err := onnxgraph.ReadIO(modelPath)
 	if err != nil {
-		return rep, fmt.Errorf("import %s: %w", modelPath, err)
+		return rep, fmt.Errorf("import: %s is not an ONNX model retune can read: %w", modelPath, err)
 	}
 	pooled, width := importOutput(outs)
 	set, err := detectSettings(from, o, pooled)
@@ -85,7 +87,8 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	if err := CheckRoot(root); err != nil {
 		return rep, err
 	}
-	stage, err := os.MkdirTemp(root, ".import-"+o.Name+"-")
+	removeDeadStages(root)
+	stage, err := os.MkdirTemp(root, fmt.Sprintf("%s%d-", stagePrefix, os.Getpid()))
 	if err != nil {
 		return rep, fmt.Errorf("import: %w", err)
 	}
@@ -114,12 +117,15 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	}
 	cfg.Provenance = map[string]any{"source": absPath(from), "model_file": absPath(modelPath),
 		"tokenizer_file": absPath(tokPath), "settings": set.notes}
+	if set.headApply != "" {
+		cfg.Provenance[ProvenanceHeadApply] = set.headApply // a query-only fused export stays query-only
+	}
 	cfg.Dim = int(width)
 	if cfg.Dim <= 0 {
 		// A symbolic output width: learn it from the model before
 		// encoder.json (which must record it) exists.
 		if cfg.Dim, err = o.Check(ctx, stage, set.maxLength); err != nil {
-			return rep, fmt.Errorf("import: retune cannot run this model: %w", err)
+			return rep, checkError(err, stage, modelPath)
 		}
 	}
 	if err := writeEncoderConfig(stage, cfg); err != nil {
@@ -127,28 +133,37 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	}
 	dim, err := o.Check(ctx, stage, set.maxLength)
 	if err != nil {
-		return rep, fmt.Errorf("import: retune cannot run this model with these settings: %w", err)
+		return rep, checkError(err, stage, modelPath)
 	}
 	if dim != cfg.Dim {
 		return rep, fmt.Errorf("import: the model's vectors have %d values, its output declares %d", dim, cfg.Dim)
 	}
 	dest := filepath.Join(root, o.Name)
-	if err := placeImport(stage, dest); err != nil {
+	if err := placeImport(stage, dest, o.Force); err != nil {
 		return rep, fmt.Errorf("import: %w", err)
 	}
 	placed = true
 	return ImportReport{Dir: dest, Config: cfg, Warnings: set.warnings}, nil
 }
 
+// ImportNameError says why name cannot name an imported encoder (nil: it
+// can): a path, or a built-in encoder's name.
+func ImportNameError(name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("name %q: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+	}
+	if slices.Contains(builtinNames, name) {
+		return fmt.Errorf("%q is a built-in encoder's name (`make setup` would overwrite it); choose another", name)
+	}
+	return nil
+}
+
 // checkImportName refuses names that escape the models folder, that the
 // built-in encoders own, or that an encoder other than an earlier import
 // (or, without Force, any encoder) already holds.
 func checkImportName(root string, o ImportOptions) error {
-	if !ValidName(o.Name) {
-		return fmt.Errorf("import: name %q: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", o.Name)
-	}
-	if slices.Contains(builtinNames, o.Name) {
-		return fmt.Errorf("import: %q is a built-in encoder's name (`make setup` would overwrite it); choose another", o.Name)
+	if err := ImportNameError(o.Name); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	dest := filepath.Join(root, o.Name)
 	if _, err := os.Stat(dest); errors.Is(err, fs.ErrNotExist) {
@@ -179,11 +194,16 @@ func locateImport(o ImportOptions) (from, modelPath, tokPath string, err error) 
 			return "", "", "", errors.New("import: --from names a model file; --onnx needs --from to be its snapshot folder")
 		}
 		modelPath, from = from, filepath.Dir(from)
+		if filepath.Base(from) == "onnx" {
+			from = filepath.Dir(from) // the snapshot's configs and tokenizer are one level up
+		}
 	case o.ONNX != "":
 		modelPath = o.ONNX
 		if !filepath.IsAbs(modelPath) {
-			if _, err := os.Stat(modelPath); err != nil {
-				modelPath = filepath.Join(from, o.ONNX) // relative to the snapshot
+			// The snapshot's file first: the same relative path may name
+			// another model in the working directory.
+			if _, err := os.Stat(filepath.Join(from, o.ONNX)); err == nil {
+				modelPath = filepath.Join(from, o.ONNX)
 			}
 		}
 	default:
@@ -302,8 +322,19 @@ func hasExternal(g *onnx.GraphProto) bool {
 
 // placeImport moves the staged folder to dest, replacing an earlier import
 // there so that dest always holds one complete encoder.
-func placeImport(stage, dest string) error {
+func placeImport(stage, dest string, force bool) error {
 	old := ""
+	if !force {
+		// rename(2) refuses to replace a non-empty folder, so an import of
+		// the same name that finished meanwhile is not overwritten.
+		if err := os.Rename(stage, dest); err != nil {
+			if _, serr := os.Stat(dest); serr == nil {
+				return fmt.Errorf("%s appeared while this import ran; --force replaces it", dest)
+			}
+			return err
+		}
+		return atomicfile.SyncDir(filepath.Dir(dest))
+	}
 	if _, err := os.Stat(dest); err == nil {
 		old = stage + ".replaced"
 		if err := os.Rename(dest, old); err != nil {
@@ -342,4 +373,48 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// stagePrefix starts the staging folders of imports, followed by the
+// importing process's id.
+const stagePrefix = ".import-"
+
+// removeDeadStages removes staging folders left by imports whose process no
+// longer runs (killed mid-copy); a live import's folder is left alone.
+func removeDeadStages(root string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), stagePrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(root, e.Name()))
+	}
+}
+
+// processAlive reports whether a process with this id exists (signal 0
+// checks without signalling; EPERM means it exists under another user).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// stageError names the user's model where an error names the staging
+// folder, which is gone by the time the user reads it.
+type stageError struct {
+	err  error
+	text string
+}
+
+func (e stageError) Error() string { return e.text }
+func (e stageError) Unwrap() error { return e.err }
+
+func checkError(err error, stage, modelPath string) error {
+	text := "import: retune cannot run " + modelPath + ": " + strings.ReplaceAll(err.Error(), stage, filepath.Dir(modelPath))
+	return stageError{err: err, text: text}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -26,6 +27,27 @@ type importSettings struct {
 	maxLength int
 	notes     []string // "pooling mean (1_Pooling/config.json)" …
 	warnings  []string
+	headApply string // a fused export's head mode, carried over (query-only encoders stay so)
+}
+
+// fromFlags applies the settings o gives over what s holds.
+func (o ImportOptions) fromFlags(s *importSettings, pooled bool) {
+	if o.Pooling != "" {
+		s.pooling = o.Pooling
+		if pooled {
+			s.note("pooling %s (--pooling; unused: the model outputs sentence_embedding)", s.pooling)
+		} else {
+			s.note("pooling %s (--pooling)", s.pooling)
+		}
+	}
+	if o.Normalize != nil {
+		s.normalize = *o.Normalize
+		s.note("normalize %t (--normalize)", s.normalize)
+	}
+	if o.MaxLength > 0 {
+		s.maxLength = o.MaxLength
+		s.note("max_length %d (--max-length)", s.maxLength)
+	}
 }
 
 // stModule is one entry of sentence-transformers' modules.json.
@@ -45,24 +67,48 @@ var poolingModes = []struct{ key, mode string }{
 	{"pooling_mode_lasttoken", ""},
 }
 
-// detectSettings reads a snapshot folder's sentence-transformers and
-// transformers configs; o's non-zero fields win over what is found. A
+// detectSettings reads the settings o does not give from the snapshot: its
+// encoder.json when it is in retune's own layout (an earlier import, a fused
+// export), else its sentence-transformers and transformers configs. A
 // setting nothing names gets retune's default (mean pooling, unit vectors,
 // 512 tokens), noted as assumed. pooled is whether the ONNX model outputs a
-// ready sentence_embedding, which makes the pooling settings moot.
+// ready sentence_embedding, which makes pooling moot.
 func detectSettings(from string, o ImportOptions, pooled bool) (importSettings, error) {
 	s := importSettings{pooling: PoolingMean, normalize: true, maxLength: defaultImportMaxLength}
+	if o.Pooling != "" && o.Normalize != nil && o.MaxLength > 0 {
+		// Everything is given: no config is read, so a broken one does
+		// not stand in the way.
+		o.applyFlags(&s, pooled)
+		return s, nil
+	}
+	if cfg, ok, err := ReadEncoderConfig(from); err != nil {
+		return s, err
+	} else if ok {
+		s.pooling, s.normalize, s.maxLength = cfg.Pooling, cfg.Normalize, cfg.MaxLength
+		s.headApply, _ = cfg.Provenance[ProvenanceHeadApply].(string)
+		s.note("pooling %s, normalize %t, max_length %d (%s)", s.pooling, s.normalize, s.maxLength, ConfigFile)
+		o.applyFlags(&s, pooled)
+		return s, nil
+	}
 	modules, err := readModules(from)
 	if err != nil {
 		return s, err
 	}
-	if err := s.detectPooling(from, o, modules, pooled); err != nil {
-		return s, err
+	s.warnDense(modules, pooled)
+	if o.Pooling == "" {
+		if err := s.detectPooling(from, modules, pooled); err != nil {
+			return s, err
+		}
 	}
-	s.detectNormalize(o, modules, pooled)
-	if err := s.detectMaxLength(from, o); err != nil {
-		return s, err
+	if o.Normalize == nil {
+		s.detectNormalize(modules, pooled)
 	}
+	if o.MaxLength <= 0 {
+		if err := s.detectMaxLength(from); err != nil {
+			return s, err
+		}
+	}
+	o.applyFlags(&s, pooled)
 	return s, nil
 }
 
@@ -74,23 +120,45 @@ func (s *importSettings) note(format string, args ...any) {
 	s.notes = append(s.notes, fmt.Sprintf(format, args...))
 }
 
-func (s *importSettings) detectPooling(from string, o ImportOptions, modules []stModule, pooled bool) error {
-	var poolDir string
+// applyFlags sets what o gives over what s holds.
+func (o ImportOptions) applyFlags(s *importSettings, pooled bool) {
+	if o.Pooling != "" {
+		s.pooling = o.Pooling
+		if pooled {
+			s.note("pooling %s (--pooling; unused: the model outputs sentence_embedding)", s.pooling)
+		} else {
+			s.note("pooling %s (--pooling)", s.pooling)
+		}
+	}
+	if o.Normalize != nil {
+		s.normalize = *o.Normalize
+		s.note("normalize %t (--normalize)", s.normalize)
+	}
+	if o.MaxLength > 0 {
+		s.maxLength = o.MaxLength
+		s.note("max_length %d (--max-length)", s.maxLength)
+	}
+}
+
+// warnDense warns of a Dense module the ONNX model leaves out.
+func (s *importSettings) warnDense(modules []stModule, pooled bool) {
 	for _, m := range modules {
-		switch {
-		case strings.HasSuffix(m.Type, ".Pooling"):
-			poolDir = m.Path
-		case strings.HasSuffix(m.Type, ".Dense") && !pooled:
+		if strings.HasSuffix(m.Type, ".Dense") && !pooled {
 			s.warnings = append(s.warnings, fmt.Sprintf(
 				"modules.json has a Dense layer after pooling (%s), which the ONNX model does not include (it has no sentence_embedding output): "+
 					"retune's vectors will differ from the sentence-transformers model's", m.Path))
 		}
 	}
+}
+
+func (s *importSettings) detectPooling(from string, modules []stModule, pooled bool) error {
+	var poolDir string
+	for _, m := range modules {
+		if strings.HasSuffix(m.Type, ".Pooling") {
+			poolDir = m.Path
+		}
+	}
 	switch {
-	case o.Pooling != "":
-		s.pooling = o.Pooling
-		s.note("pooling %s (--pooling)", s.pooling)
-		return nil
 	case pooled:
 		s.note("pooling by the model itself (it outputs sentence_embedding)")
 		return nil
@@ -124,38 +192,27 @@ func (s *importSettings) detectPooling(from string, o ImportOptions, modules []s
 	return nil
 }
 
-func (s *importSettings) detectNormalize(o ImportOptions, modules []stModule, pooled bool) {
-	switch {
-	case o.Normalize != nil:
-		s.normalize = *o.Normalize
-		s.note("normalize %t (--normalize)", s.normalize)
-	case modules != nil:
-		s.normalize = false
-		for _, m := range modules {
-			if strings.HasSuffix(m.Type, ".Normalize") {
-				s.normalize = true
-			}
-		}
-		if s.normalize {
-			s.note("normalize true (modules.json has a Normalize module)")
-		} else {
-			s.note("normalize false (modules.json has no Normalize module)")
-		}
-	default:
+func (s *importSettings) detectNormalize(modules []stModule, pooled bool) {
+	if modules == nil {
 		what := "pooled vectors"
 		if pooled {
 			what = "its sentence_embedding"
 		}
 		s.note("normalize true (assumed: retune ranks by cosine; L2-normalising %s changes no ranking)", what)
+		return
+	}
+	s.normalize = slices.ContainsFunc(modules, func(m stModule) bool { return strings.HasSuffix(m.Type, ".Normalize") })
+	if s.normalize {
+		s.note("normalize true (modules.json has a Normalize module)")
+	} else {
+		s.note("normalize false (modules.json has no Normalize module)")
 	}
 }
 
-func (s *importSettings) detectMaxLength(from string, o ImportOptions) error {
-	if o.MaxLength > 0 {
-		s.maxLength = o.MaxLength
-		s.note("max_length %d (--max-length)", s.maxLength)
-		return nil
-	}
+// detectMaxLength takes sentence-transformers' max_seq_length, else the
+// tokenizer's own truncation length, else the model's positions (at most
+// 512).
+func (s *importSettings) detectMaxLength(from string) error {
 	var st struct {
 		MaxSeqLength int `json:"max_seq_length"`
 	}
@@ -164,6 +221,16 @@ func (s *importSettings) detectMaxLength(from string, o ImportOptions) error {
 	} else if ok && st.MaxSeqLength > 0 {
 		s.maxLength = st.MaxSeqLength
 		s.note("max_length %d (sentence_bert_config.json max_seq_length)", s.maxLength)
+		return nil
+	}
+	var tok struct {
+		Truncation *struct {
+			MaxLength int `json:"max_length"`
+		} `json:"truncation"`
+	}
+	if ok, err := readOptionalJSON(filepath.Join(from, TokenizerFile), &tok); err == nil && ok && tok.Truncation != nil && tok.Truncation.MaxLength > 0 {
+		s.maxLength = tok.Truncation.MaxLength
+		s.note("max_length %d (%s truncation)", s.maxLength, TokenizerFile)
 		return nil
 	}
 	var hf struct {
@@ -196,7 +263,7 @@ func readModules(from string) ([]stModule, error) {
 		}
 	}
 	if mods == nil {
-		mods = []stModule{}
+		return nil, nil // "null": no pipeline described
 	}
 	return mods, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -217,7 +218,7 @@ func TestImportRefusals(t *testing.T) {
 		{"no tokenizer", ImportOptions{Name: "b", From: noTok}, "no tokenizer.json in"},
 		{"no model.onnx", ImportOptions{Name: "b", From: noModel}, "choose one of " + filepath.Join(noModel, "onnx", "model_quantized.onnx") + " with --onnx"},
 		{"a missing source", ImportOptions{Name: "b", From: filepath.Join(src, "nope")}, "no such file"},
-		{"a model the check refuses", ImportOptions{Name: "mine", From: src, Force: true, MaxLength: 4096}, "retune cannot run this model with these settings: too long"},
+		{"a model the check refuses", ImportOptions{Name: "mine", From: src, Force: true, MaxLength: 4096}, "too long"},
 		{"a width that differs", ImportOptions{Name: "b", From: src}, "vectors have 7 values, its output declares 32"},
 	}
 	for _, tt := range tests {
@@ -319,5 +320,92 @@ func testCopy(t *testing.T, src, dst string) {
 	}
 	if err := os.WriteFile(dst, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Where the snapshot's settings are read from: the folder above onnx/ when
+// --from names the model file, encoder.json when the folder has one (its
+// query-only mark kept), the snapshot's file before the working
+// directory's for --onnx, nothing when every setting is given.
+func TestImportSources(t *testing.T) {
+	st := map[string]string{"modules.json": stModules, "1_Pooling/config.json": `{"pooling_mode_cls_token":true}`,
+		"sentence_bert_config.json": `{"max_seq_length":96}`}
+	src, _ := snapshot(t, st)
+	root := t.TempDir()
+	fc := &fakeCheck{dim: 32}
+	rep, err := Import(t.Context(), root, ImportOptions{Name: "by-file", From: filepath.Join(src, "onnx", ModelFile), Check: fc.check})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Config; c.Pooling != PoolingCLS || c.MaxLength != 96 {
+		t.Errorf("--from onnx/model.onnx: %s/%d, want the snapshot's cls/96", c.Pooling, c.MaxLength)
+	}
+
+	own := t.TempDir()
+	writeFiles(t, own, map[string]string{ConfigFile: `{"name":"x","format_version":1,"pooling":"cls","normalize":false,"max_length":64,"dim":32,
+		"provenance":{"head_apply":"query"}}`, "modules.json": `{broken`})
+	for _, f := range []string{ModelFile, TokenizerFile} {
+		testCopy(t, filepath.Join(src, map[string]string{ModelFile: "onnx/model.onnx", TokenizerFile: TokenizerFile}[f]), filepath.Join(own, f))
+	}
+	rep, err = Import(t.Context(), root, ImportOptions{Name: "own", From: own, MaxLength: 48, Check: fc.check})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Config; c.Pooling != PoolingCLS || c.Normalize || c.MaxLength != 48 || !c.QueryOnly() {
+		t.Errorf("from encoder.json with --max-length 48: %+v", c)
+	}
+
+	// A broken modules.json does not matter when every setting is given.
+	yes := true
+	if _, err := Import(t.Context(), root, ImportOptions{Name: "all-given", From: own, Pooling: PoolingMean, Normalize: &yes, MaxLength: 32, Check: fc.check}); err != nil {
+		t.Errorf("every setting given: %v", err)
+	}
+
+	// --onnx relative: the snapshot's file, not the working directory's.
+	cwd := t.TempDir()
+	writeFiles(t, cwd, map[string]string{"onnx/model.onnx": "not this one"})
+	t.Chdir(cwd)
+	rep, err = Import(t.Context(), root, ImportOptions{Name: "rel", From: src, ONNX: "onnx/model.onnx", Check: fc.check})
+	if err != nil || rep.Config.Provenance["model_file"] != filepath.Join(src, "onnx", ModelFile) {
+		t.Errorf("--onnx onnx/model.onnx: %v, model_file %v", err, rep.Config.Provenance["model_file"])
+	}
+}
+
+// The tokenizer's truncation length is a source of max_length, after
+// sentence-transformers' and before the model's positions.
+func TestDetectMaxLengthFromTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{TokenizerFile: `{"truncation":{"max_length":128}}`, "config.json": `{"max_position_embeddings":512}`})
+	s, err := detectSettings(dir, ImportOptions{}, false)
+	if err != nil || s.maxLength != 128 {
+		t.Errorf("max_length %d, %v; want the tokenizer's 128", s.maxLength, err)
+	}
+}
+
+// An import that finds its name taken when it is placed (another import of
+// the same name finished first) fails instead of replacing it, and staging
+// folders of imports that died are removed by the next one.
+func TestImportPlacementAndDeadStages(t *testing.T) {
+	root := t.TempDir()
+	stage, dest := filepath.Join(root, ".import-1-x"), filepath.Join(root, "taken")
+	writeFiles(t, stage, map[string]string{"a": "new"})
+	writeFiles(t, dest, map[string]string{"a": "first"})
+	if err := placeImport(stage, dest, false); err == nil || !strings.Contains(err.Error(), "appeared while this import ran") {
+		t.Errorf("placing over a finished import: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dest, "a")); string(b) != "first" {
+		t.Errorf("the first import was replaced: %q", b)
+	}
+
+	live := filepath.Join(root, stagePrefix+strconv.Itoa(os.Getpid())+"-1")
+	dead := filepath.Join(root, stagePrefix+"999999999-1") // no such process
+	writeFiles(t, live, map[string]string{"a": "x"})
+	writeFiles(t, dead, map[string]string{"a": "x"})
+	removeDeadStages(root)
+	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a dead import's staging folder stayed: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a live import's staging folder was removed: %v", err)
 	}
 }

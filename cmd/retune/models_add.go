@@ -35,6 +35,8 @@ func runModelsAdd(ctx context.Context, args []string) error {
 	switch {
 	case *name == "":
 		return usageError{errors.New("models add needs --name NAME")}
+	case models.ImportNameError(*name) != nil:
+		return usageError{fmt.Errorf("--name: %w", models.ImportNameError(*name))}
 	case *from == "":
 		return usageError{errors.New("models add needs --from SNAPSHOT (a folder or an .onnx file)")}
 	case *pooling != "" && *pooling != models.PoolingMean && *pooling != models.PoolingCLS:
