@@ -19,6 +19,7 @@ import (
 const (
 	stepEventEvery     = time.Second
 	progressWriteEvery = 250 * time.Millisecond
+	progressJump       = 0.05 // a progress step this large is written despite progressWriteEvery
 )
 
 // pipelineStages lists the stages in run order.
@@ -43,6 +44,7 @@ type recorder struct {
 	stageStart time.Time
 	lastStep   time.Time
 	lastWrite  time.Time
+	lastFrac   float64 // the progress last written
 }
 
 // newRecorder reads which stages earlier attempts completed and, for a
@@ -139,7 +141,7 @@ type stageData struct {
 
 func (r *recorder) openStage(ev train.StageEvent) {
 	r.stage, r.stageStart = ev.Stage, time.Now()
-	r.lastWrite = time.Time{} // show the new stage at once
+	r.lastWrite, r.lastFrac = time.Time{}, 0 // show the new stage at once
 	if !r.skip[ev.Stage] {
 		r.s.appendEvent(r.ctx, r.jobID, store.LevelInfo, evStage, ev.Stage+" started",
 			stageData{Stage: ev.Stage, State: "started", Total: ev.Total})
@@ -210,11 +212,14 @@ func (r *recorder) progress(ev train.StageEvent) {
 		return // a note: nothing new to show
 	}
 	frac = min(max(frac, 0), 1)
-	force := r.lastWrite.IsZero() || frac == 1 || (ev.Train != nil && ev.Train.Kind == "epoch")
+	// A jump is written at once: the first report of a resumed or mostly
+	// cached embedding stage already counts what the cache held, and
+	// throttling it away left the job at 0% until the next chunk.
+	force := r.lastWrite.IsZero() || frac == 1 || frac-r.lastFrac >= progressJump || (ev.Train != nil && ev.Train.Kind == "epoch")
 	if !force && time.Since(r.lastWrite) < progressWriteEvery {
 		return
 	}
-	r.lastWrite = time.Now()
+	r.lastWrite, r.lastFrac = time.Now(), frac
 	if err := r.s.store.UpdateJobProgress(r.ctx, r.jobID, ev.Stage, frac); err != nil {
 		r.s.log.Error("update job progress", "job", r.jobID, "err", err)
 	}

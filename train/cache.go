@@ -80,6 +80,7 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		}
 	}
 	var missTexts []string
+	var missKeys []textKey
 	var missIdx []int
 	seen := map[textKey]int{}
 	for i, t := range texts {
@@ -89,14 +90,17 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		if _, dup := seen[keys[i]]; !dup {
 			seen[keys[i]] = len(missTexts)
 			missTexts = append(missTexts, t)
+			missKeys = append(missKeys, keys[i])
 		}
 		missIdx = append(missIdx, i)
 	}
 	// A repeat of a text embedded in this call is served like a cached one:
 	// Hits + Misses is always len(texts).
-	st := CacheStats{Hits: len(texts) - len(missTexts), Misses: len(missTexts)}
-	c.hits.Add(int64(st.Hits))
-	c.misses.Add(int64(st.Misses))
+	st := CacheStats{Hits: len(texts) - len(missTexts)}
+	defer func() {
+		c.hits.Add(int64(st.Hits))
+		c.misses.Add(int64(st.Misses))
+	}()
 	report := func(newDone int) {
 		if progress == nil {
 			return
@@ -108,18 +112,41 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		}
 	}
 	report(0)
-	vecs := make([][]float32, 0, len(missTexts))
+	vecs := make([][]float32, len(missTexts))
 	for start := 0; start < len(missTexts); start += cacheChunk {
-		chunk := missTexts[start:min(start+cacheChunk, len(missTexts))]
-		v, err := enc.Embed(ctx, chunk)
-		if err != nil {
-			return nil, st, err
+		end := min(start+cacheChunk, len(missTexts))
+		got := vecs[start:end]
+		if start > 0 {
+			// Another user of the cache (a collection indexing the same
+			// corpus beside a job; add catches up with other processes)
+			// may have stored some of these since this call began.
+			if _, err := f.serve(missKeys[start:end], got); err != nil {
+				return nil, st, err
+			}
 		}
-		if err := f.add(chunk, v); err != nil {
-			return nil, st, err
+		var todo []string
+		var todoAt []int
+		for j, v := range got {
+			if v == nil {
+				todo = append(todo, missTexts[start+j])
+				todoAt = append(todoAt, j)
+			}
 		}
-		vecs = append(vecs, v...)
-		report(len(vecs))
+		st.Hits += len(got) - len(todo)
+		if len(todo) > 0 {
+			v, err := enc.Embed(ctx, todo)
+			if err != nil {
+				return nil, st, err
+			}
+			if err := f.add(todo, v); err != nil {
+				return nil, st, err
+			}
+			for k, j := range todoAt {
+				got[j] = v[k]
+			}
+			st.Misses += len(todo)
+		}
+		report(end)
 	}
 	for _, i := range missIdx {
 		out[i] = vecs[seen[keys[i]]]

@@ -442,3 +442,49 @@ func TestOpenLockedFollowsADeletedFile(t *testing.T) {
 		t.Fatalf("the waiting writer holds a file the path no longer names (%v)", err)
 	}
 }
+
+// sideEmbedder, on its first call, lets another user of the same cache
+// embed and store the texts in others (a collection indexing the same
+// corpus beside a job), then embeds its own chunk.
+type sideEmbedder struct {
+	countingEmbedder
+	cache  *Cache
+	others []string
+	side   *countingEmbedder
+}
+
+func (s *sideEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if s.calls.Load() == 0 {
+		if _, _, err := s.cache.Embed(ctx, s.side, s.others); err != nil {
+			return nil, err
+		}
+	}
+	return s.countingEmbedder.Embed(ctx, texts)
+}
+
+// Texts another user stores while a call is under way are served from the
+// cache, not embedded twice: the call looks again before each chunk.
+func TestCacheServesWhatAnotherUserStoredMidCall(t *testing.T) {
+	cache := NewCache(t.TempDir())
+	texts := make([]string, 2*cacheChunk+88)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("text %d", i)
+	}
+	side := &countingEmbedder{sum: "shared"}
+	enc := &sideEmbedder{countingEmbedder: countingEmbedder{sum: "shared"}, cache: cache, others: texts[cacheChunk:], side: side}
+	got, st, err := cache.Embed(t.Context(), enc, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc.texts.Load() != cacheChunk || side.texts.Load() != int64(len(texts)-cacheChunk) {
+		t.Errorf("embedded %d here and %d beside, want %d and %d", enc.texts.Load(), side.texts.Load(), cacheChunk, len(texts)-cacheChunk)
+	}
+	if st.Misses != cacheChunk || st.Hits != len(texts)-cacheChunk {
+		t.Errorf("stats %+v, want %d misses and %d hits", st, cacheChunk, len(texts)-cacheChunk)
+	}
+	for i, v := range got {
+		if v == nil || v[0] != float32(len(texts[i])) {
+			t.Fatalf("text %d: vector %v", i, v)
+		}
+	}
+}

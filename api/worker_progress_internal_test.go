@@ -1,0 +1,47 @@
+package api
+
+import (
+	"log/slog"
+	"testing"
+
+	"retune/store"
+	"retune/train"
+)
+
+// A large step in progress is written at once; small ones within the
+// throttle window are not. A resumed embedding stage's first report, which
+// counts what the cache already held, used to be dropped, leaving the job
+// at 0% until the next chunk.
+func TestProgressWritesJumpsAtOnce(t *testing.T) {
+	ctx := t.Context()
+	st, ds := storeWithDataset(t, t.TempDir())
+	job, err := st.CreateJob(ctx, store.Job{DatasetID: ds.ID, Encoder: "glove-100d", Status: store.JobQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{s: &Server{store: st, log: slog.New(slog.DiscardHandler)}, ctx: ctx, jobID: job.ID}
+	shown := func() float64 {
+		t.Helper()
+		j, err := st.GetJob(ctx, job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j.StageProgress
+	}
+	ev := func(done int) train.StageEvent {
+		return train.StageEvent{Stage: train.StageEmbedding, Done: done, Total: 1000}
+	}
+	r.progress(ev(0))
+	r.progress(ev(420)) // the cache's share, within the throttle window
+	if got := shown(); got != 0.42 {
+		t.Errorf("after a jump to 42%%: progress %v", got)
+	}
+	r.progress(ev(430)) // a small step right after: throttled
+	if got := shown(); got != 0.42 {
+		t.Errorf("a 1%% step within the window was written: %v", got)
+	}
+	r.progress(ev(1000))
+	if got := shown(); got != 1 {
+		t.Errorf("completion: progress %v", got)
+	}
+}
