@@ -124,34 +124,96 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 				return nil, st, err
 			}
 		}
-		var todo []string
-		var todoAt []int
-		for j, v := range got {
-			if v == nil {
-				todo = append(todo, missTexts[start+j])
-				todoAt = append(todoAt, j)
-			}
-		}
-		st.Hits += len(got) - len(todo)
-		if len(todo) > 0 {
-			v, err := enc.Embed(ctx, todo)
+		// Texts another call is embedding now are waited for and read
+		// back; a second pass embeds any it did not store after all.
+		embedded := 0
+		for _, share := range []bool{true, false} {
+			n, err := f.embedMissing(ctx, enc, missTexts[start:end], missKeys[start:end], got, share)
+			embedded += n
 			if err != nil {
+				st.Misses += embedded
 				return nil, st, err
 			}
-			if err := f.add(todo, v); err != nil {
-				return nil, st, err
-			}
-			for k, j := range todoAt {
-				got[j] = v[k]
-			}
-			st.Misses += len(todo)
 		}
+		st.Hits += len(got) - embedded
+		st.Misses += embedded
 		report(end)
 	}
 	for _, i := range missIdx {
 		out[i] = vecs[seen[keys[i]]]
 	}
 	return out, st, nil
+}
+
+// embedMissing embeds the texts whose got entry is nil and stores them,
+// returning how many it embedded. With share, it embeds only the texts no
+// other call of this process is embedding, then waits for those and reads
+// them from the cache; entries still nil afterwards (the other call failed)
+// are left for a call without share.
+func (f *cacheFile) embedMissing(ctx context.Context, enc Embedder, texts []string, keys []textKey, got [][]float32, share bool) (int, error) {
+	var at []int
+	for j, v := range got {
+		if v == nil {
+			at = append(at, j)
+		}
+	}
+	if len(at) == 0 {
+		return 0, nil
+	}
+	var waits []chan struct{}
+	var ownedKeys []textKey
+	if share {
+		want := make([]textKey, len(at))
+		for i, j := range at {
+			want[i] = keys[j]
+		}
+		var owned []int
+		owned, waits = f.inflight.claim(want)
+		mine := make([]int, len(owned))
+		ownedKeys = make([]textKey, len(owned))
+		for i, o := range owned {
+			mine[i], ownedKeys[i] = at[o], want[o]
+		}
+		at = mine
+	}
+	err := f.embedStore(ctx, enc, texts, at, got)
+	// Released before waiting on others: two calls waiting on each
+	// other's claims would otherwise never finish.
+	f.inflight.release(ownedKeys)
+	if err != nil {
+		return 0, err
+	}
+	if len(waits) > 0 {
+		if err := wait(ctx, waits); err != nil {
+			return len(at), err
+		}
+		if _, err := f.serve(keys, got); err != nil {
+			return len(at), err
+		}
+	}
+	return len(at), nil
+}
+
+// embedStore embeds texts[j] for j in at, stores them and fills got[j].
+func (f *cacheFile) embedStore(ctx context.Context, enc Embedder, texts []string, at []int, got [][]float32) error {
+	if len(at) == 0 {
+		return nil
+	}
+	todo := make([]string, len(at))
+	for i, j := range at {
+		todo[i] = texts[j]
+	}
+	v, err := enc.Embed(ctx, todo)
+	if err != nil {
+		return err
+	}
+	if err := f.add(todo, v); err != nil {
+		return err
+	}
+	for i, j := range at {
+		got[j] = v[i]
+	}
+	return nil
 }
 
 // serve fills out[i], where still nil, with the stored vector of keys[i],

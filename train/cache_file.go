@@ -51,6 +51,8 @@ type cacheFile struct {
 	size int64   // bytes of the file indexed in offs: header plus whole records
 	last textKey // the key of the record that ends at size, to notice a replaced file
 	offs map[textKey]int64
+
+	inflight inflight // texts this process is embedding now
 }
 
 // load indexes the file, if there is one, as far as other processes have

@@ -488,3 +488,50 @@ func TestCacheServesWhatAnotherUserStoredMidCall(t *testing.T) {
 		}
 	}
 }
+
+// slowEmbedder is a countingEmbedder whose calls take a while, so two
+// callers overlap.
+type slowEmbedder struct{ countingEmbedder }
+
+func (s *slowEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	time.Sleep(20 * time.Millisecond)
+	return s.countingEmbedder.Embed(ctx, texts)
+}
+
+// Two callers embedding the same new texts at once, in the same order (a
+// job and a collection on one corpus), embed each text once between them.
+func TestCacheConcurrentCallersShareTheWork(t *testing.T) {
+	cache := NewCache(t.TempDir())
+	texts := make([]string, 2*cacheChunk+88)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("shared text %d", i)
+	}
+	enc := &slowEmbedder{countingEmbedder{sum: "both"}}
+	var wg sync.WaitGroup
+	stats := make([]CacheStats, 2)
+	for c := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, st, err := cache.Embed(t.Context(), enc, texts)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for i, v := range got {
+				if v == nil || v[0] != float32(len(texts[i])) {
+					t.Errorf("caller %d text %d: %v", c, i, v)
+					return
+				}
+			}
+			stats[c] = st
+		}()
+	}
+	wg.Wait()
+	if n := enc.texts.Load(); n != int64(len(texts)) {
+		t.Errorf("the two callers embedded %d texts for %d distinct ones", n, len(texts))
+	}
+	if m := stats[0].Misses + stats[1].Misses; m != len(texts) || stats[0].Hits+stats[0].Misses != len(texts) {
+		t.Errorf("stats %+v: misses should add up to %d", stats, len(texts))
+	}
+}
