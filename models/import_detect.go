@@ -30,26 +30,6 @@ type importSettings struct {
 	headApply string // a fused export's head mode, carried over (query-only encoders stay so)
 }
 
-// fromFlags applies the settings o gives over what s holds.
-func (o ImportOptions) fromFlags(s *importSettings, pooled bool) {
-	if o.Pooling != "" {
-		s.pooling = o.Pooling
-		if pooled {
-			s.note("pooling %s (--pooling; unused: the model outputs sentence_embedding)", s.pooling)
-		} else {
-			s.note("pooling %s (--pooling)", s.pooling)
-		}
-	}
-	if o.Normalize != nil {
-		s.normalize = *o.Normalize
-		s.note("normalize %t (--normalize)", s.normalize)
-	}
-	if o.MaxLength > 0 {
-		s.maxLength = o.MaxLength
-		s.note("max_length %d (--max-length)", s.maxLength)
-	}
-}
-
 // stModule is one entry of sentence-transformers' modules.json.
 type stModule struct {
 	Path string `json:"path"`
