@@ -11,12 +11,13 @@ import (
 // Event types a job's log holds. A "status" event whose data.status is
 // terminal is the last event of a job; event streams end after it.
 const (
-	evStatus  = "status"  // lifecycle: queued, started, succeeded, failed, cancelled
-	evStage   = "stage"   // a pipeline stage started or completed
-	evStep    = "step"    // a training step (at most one a second)
-	evEpoch   = "epoch"   // a training epoch ended: loss parts and dev metrics
-	evResumed = "resumed" // a restarted job skipped the stages it had completed
-	evMessage = "message" // a note from the pipeline
+	evStatus   = "status"   // lifecycle: queued, started, succeeded, failed, cancelled
+	evStage    = "stage"    // a pipeline stage started or completed
+	evStep     = "step"     // a training step (at most one a second)
+	evProgress = "progress" // texts embedded, queries mined, pairs generated so far (at most one every 10 s)
+	evEpoch    = "epoch"    // a training epoch ended: loss parts and dev metrics
+	evResumed  = "resumed"  // a restarted job skipped the stages it had completed
+	evMessage  = "message"  // a note from the pipeline
 )
 
 // statusData is the data of a "status" event.

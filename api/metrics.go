@@ -53,7 +53,7 @@ func newServerMetrics(g metricsGauges) *serverMetrics {
 		}, []string{"route", "method", "status"}),
 		embedded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "retune_embedded_texts_total",
-			Help: "Texts run through an encoder, by what they were embedded for (index: collection documents missing from the cache; query: search queries; embeddings: POST /v1/embeddings inputs).",
+			Help: "Texts run through an encoder, by what they were embedded for (index: collection documents missing from the cache; query: search queries; embeddings: POST /v1/embeddings inputs). Fine-tuning jobs' texts count among retune_embedding_cache_texts_total{result=\"miss\"}, with collections' and the CLI's in the same cache.",
 		}, []string{"source"}),
 		search: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "retune_search_duration_seconds",

@@ -18,6 +18,7 @@ import (
 // not a database write per step.
 const (
 	stepEventEvery     = time.Second
+	progressEventEvery = 10 * time.Second
 	progressWriteEvery = 250 * time.Millisecond
 	progressJump       = 0.05 // a progress step this large is written despite progressWriteEvery
 )
@@ -43,6 +44,7 @@ type recorder struct {
 	stage      string
 	stageStart time.Time
 	lastStep   time.Time
+	lastCount  time.Time // the last "progress" event
 	lastWrite  time.Time
 	lastFrac   float64 // the progress last written
 }
@@ -113,6 +115,8 @@ func (r *recorder) observe(ev train.StageEvent) {
 		r.epoch(*ev.Train)
 	case ev.Train != nil && ev.Train.Kind == "step":
 		r.step(*ev.Train)
+	case ev.Note == "" && ev.Total > 0 && ev.Done > 0 && ev.Done < ev.Total:
+		r.count(ev)
 	case ev.Note != "":
 		level := store.LevelInfo
 		if ev.Warn {
@@ -140,7 +144,7 @@ type stageData struct {
 }
 
 func (r *recorder) openStage(ev train.StageEvent) {
-	r.stage, r.stageStart = ev.Stage, time.Now()
+	r.stage, r.stageStart, r.lastCount = ev.Stage, time.Now(), time.Time{}
 	r.lastWrite, r.lastFrac = time.Time{}, 0 // show the new stage at once
 	if !r.skip[ev.Stage] {
 		r.s.appendEvent(r.ctx, r.jobID, store.LevelInfo, evStage, ev.Stage+" started",
@@ -196,6 +200,29 @@ func (r *recorder) step(ev train.Event) {
 	r.lastStep = time.Now()
 	r.s.appendEvent(r.ctx, r.jobID, store.LevelInfo, evStep,
 		fmt.Sprintf("epoch %d/%d step %d/%d: loss %.4f", ev.Epoch, ev.Epochs, ev.Step, ev.Steps, ev.Loss), ev)
+}
+
+// progressData is the data of a "progress" event.
+type progressData struct {
+	Stage string `json:"stage"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
+
+// count reports how far a stage other than training is, at most every
+// progressEventEvery: embedding a large corpus with a transformer takes
+// minutes, and an event stream that stays silent meanwhile looks stuck.
+func (r *recorder) count(ev train.StageEvent) {
+	if r.lastCount.IsZero() {
+		r.lastCount = r.stageStart // the first one after a full interval
+	}
+	if time.Since(r.lastCount) < progressEventEvery {
+		return
+	}
+	r.lastCount = time.Now()
+	r.s.appendEvent(r.ctx, r.jobID, store.LevelInfo, evProgress,
+		fmt.Sprintf("%s: %d of %d (%.0f%%)", ev.Stage, ev.Done, ev.Total, 100*float64(ev.Done)/float64(ev.Total)),
+		progressData{Stage: ev.Stage, Done: ev.Done, Total: ev.Total})
 }
 
 // progress records the stage and how far through it the run is.

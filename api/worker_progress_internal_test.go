@@ -45,3 +45,37 @@ func TestProgressWritesJumpsAtOnce(t *testing.T) {
 		t.Errorf("completion: progress %v", got)
 	}
 }
+
+// A stage other than training reports how far it is in "progress" events,
+// the first after a full interval and then at most one an interval.
+func TestProgressEventsDuringEmbedding(t *testing.T) {
+	ctx := t.Context()
+	st, ds := storeWithDataset(t, t.TempDir())
+	job, err := st.CreateJob(ctx, store.Job{DatasetID: ds.ID, Encoder: "glove-100d", Status: store.JobQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{s: &Server{store: st, log: slog.New(slog.DiscardHandler), hub: newEventHub()}, ctx: ctx, jobID: job.ID, skip: map[string]bool{}}
+	emb := func(done int) train.StageEvent {
+		return train.StageEvent{Stage: train.StageEmbedding, Done: done, Total: 2000}
+	}
+	r.observe(train.StageEvent{Stage: train.StageEmbedding, Total: 2000})
+	r.observe(emb(256)) // within the first interval: no event
+	r.lastCount = r.lastCount.Add(-progressEventEvery) // as if the interval had passed
+	r.observe(emb(512))
+	r.observe(emb(768)) // right after: throttled
+	evs, _, err := st.ListEvents(ctx, job.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		if e.Type == evProgress {
+			got = append(got, e.Message+" "+string(e.Data))
+		}
+	}
+	want := `embedding: 512 of 2000 (26%) {"stage":"embedding","done":512,"total":2000}`
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("progress events %q, want one: %q", got, want)
+	}
+}
