@@ -60,7 +60,7 @@ func TestProgressEventsDuringEmbedding(t *testing.T) {
 		return train.StageEvent{Stage: train.StageEmbedding, Done: done, Total: 2000}
 	}
 	r.observe(train.StageEvent{Stage: train.StageEmbedding, Total: 2000})
-	r.observe(emb(256)) // within the first interval: no event
+	r.observe(emb(256))                                // within the first interval: no event
 	r.lastCount = r.lastCount.Add(-progressEventEvery) // as if the interval had passed
 	r.observe(emb(512))
 	r.observe(emb(768)) // right after: throttled
