@@ -1,6 +1,12 @@
 package api
 
-import "testing"
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"retune/store"
+)
 
 // A run waiting for the only indexing slot reads as queued until it gets it.
 func TestCollectionQueuedForASlot(t *testing.T) {
@@ -32,4 +38,40 @@ func TestCollectionQueuedForASlot(t *testing.T) {
 	}
 	st.release()
 	doneB()
+}
+
+// A search of a collection that waits for an indexing slot says so, rather
+// than "still indexing (0% done)".
+func TestSearchNamesAQueuedCollection(t *testing.T) {
+	ctx := t.Context()
+	st, _ := storeWithDataset(t, t.TempDir())
+	s := &Server{store: st, log: slog.New(slog.DiscardHandler), cols: newCollectionState(1)}
+	defer s.cols.close()
+	var ids []string
+	for range 2 {
+		c, err := st.CreateCollection(ctx, store.Collection{Name: "c", Encoder: "glove-100d"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	runCtx, done, err := s.cols.startRun(ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	if err := s.cols.acquire(runCtx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	defer s.cols.release()
+	_, doneB, err := s.cols.startRun(ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer doneB()
+	for i, want := range []string{"is still indexing (0% done)", "waits for another collection's indexing to finish"} {
+		if _, err := s.searchable(ctx, ids[i]); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("collection %d: %v, want %q", i, err, want)
+		}
+	}
 }

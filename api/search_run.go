@@ -66,6 +66,9 @@ func (s *Server) searchable(ctx context.Context, id string) (*loadedCollection, 
 	}
 	switch col.Status {
 	case store.CollectionIndexing:
+		if s.cols.queued(id) {
+			return nil, colConflict("collection %s waits for another collection's indexing to finish before its own starts; search it once its status is \"ready\"", id)
+		}
 		return nil, colConflict("collection %s is still indexing (%.0f%% done); search it once its status is \"ready\"", id, 100*col.Progress)
 	case store.CollectionFailed:
 		return nil, colConflict("collection %s failed: %s; delete it and create it again", id, col.Error)
