@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -269,5 +272,27 @@ func TestGloveEqualsMeanOfSourceVectors(t *testing.T) {
 		if d := maxAbs(got[0], want); d >= 1e-5 {
 			t.Errorf("%q: max abs diff %g from the mean of the source vectors", c.text, d)
 		}
+	}
+}
+
+// An encoder folder that is a symlink is listed (and so accepted by jobs
+// and collections) like any other; a symlink to a file, or a dangling one,
+// is not.
+func TestRegistryListsSymlinkedEncoders(t *testing.T) {
+	root := t.TempDir()
+	real := filepath.Join(t.TempDir(), "real")
+	if err := os.MkdirAll(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(real, models.ModelFile), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(root, "file"), []byte("x"), 0o644)
+	for name, target := range map[string]string{"linked": real, "to-file": filepath.Join(root, "file"), "dangling": filepath.Join(root, "nope")} {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := model.NewRegistry(root).List()
+	if err != nil || !slices.Equal(names, []string{"linked"}) {
+		t.Errorf("List = %v, %v; want [linked]", names, err)
 	}
 }

@@ -47,7 +47,12 @@ func (r *Registry) List() ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() || !models.ValidName(e.Name()) {
+		if !models.ValidName(e.Name()) {
+			continue
+		}
+		// Stat, not the entry's type: an encoder folder may be a symlink
+		// (Get and Open follow it).
+		if st, err := os.Stat(filepath.Join(r.root, e.Name())); err != nil || !st.IsDir() {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(r.root, e.Name(), "model.onnx")); err == nil {

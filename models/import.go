@@ -155,6 +155,9 @@ func ImportNameError(name string) error {
 	if slices.Contains(builtinNames, name) {
 		return fmt.Errorf("%q is a built-in encoder's name (`make setup` would overwrite it); choose another", name)
 	}
+	if name == ortFolder {
+		return fmt.Errorf("%q is where the models folder keeps ONNX Runtime; choose another name", name)
+	}
 	return nil
 }
 

@@ -37,9 +37,13 @@ func CheckRoot(root string) error {
 	return nil
 }
 
+// ortFolder is the models folder's sub-folder holding ONNX Runtime (no
+// encoder may take its name).
+const ortFolder = "onnxruntime"
+
 // ORTLibPath is where EnsureORT puts the library under root.
 func ORTLibPath(root string) string {
-	return filepath.Join(root, "onnxruntime", "libonnxruntime.so.1")
+	return filepath.Join(root, ortFolder, "libonnxruntime.so.1")
 }
 
 // EnsureORT makes root/onnxruntime/libonnxruntime.so.1 the pinned ONNX

@@ -273,6 +273,7 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"bench search with k 0", benchSearch, []string{"--collection", "col-x", "--k", "0"}, "--k 0 must be in [1, 1000]"},
 		{"models add without a name", runModels, []string{"add", "--from", dir}, "models add needs --name NAME"},
 		{"models add under a built-in name", runModels, []string{"add", "--name", "glove-100d", "--from", dir}, `--name: "glove-100d" is a built-in encoder's name`},
+		{"models add as onnxruntime", runModels, []string{"add", "--name", "onnxruntime", "--from", dir}, "where the models folder keeps ONNX Runtime"},
 		{"models add without a source", runModels, []string{"add", "--name", "x"}, "models add needs --from SNAPSHOT"},
 		{"models add with max pooling", runModels, []string{"add", "--name", "x", "--from", dir, "--pooling", "max"}, `--pooling "max": want mean or cls`},
 		{"models add with normalize yes", runModels, []string{"add", "--name", "x", "--from", dir, "--normalize", "yes"}, `--normalize "yes": want true or false`},

@@ -36,7 +36,11 @@ func Init(libPath string) error {
 		return fmt.Errorf("onnx runtime library: %w (run `make setup`, or pass --ort-lib / set RETUNE_ORT_LIB)", err)
 	}
 	ort.SetSharedLibraryPath(libPath)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	// Fatal only: a failing Run is returned to the caller, which names it
+	// in its own words; at level Error onnxruntime also printed it raw
+	// (ANSI-coloured) to stderr, into the server's JSON log and ahead of
+	// the CLI's message.
+	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
 		return fmt.Errorf("initialise onnx runtime from %s: %w (is it the 1.24.x CPU build? run `make setup`)", libPath, err)
 	}
 	runtimePath = libPath
