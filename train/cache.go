@@ -176,10 +176,12 @@ func (f *cacheFile) embedMissing(ctx context.Context, enc Embedder, texts []stri
 		}
 		at = mine
 	}
-	err := f.embedStore(ctx, enc, texts, at, got)
-	// Released before waiting on others: two calls waiting on each
-	// other's claims would otherwise never finish.
-	f.inflight.release(ownedKeys)
+	// Released before waiting on others (two calls waiting on each other's
+	// claims would otherwise never finish), and even if the encoder panics.
+	err := func() error {
+		defer f.inflight.release(ownedKeys)
+		return f.embedStore(ctx, enc, texts, at, got)
+	}()
 	if err != nil {
 		return 0, err
 	}
