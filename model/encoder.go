@@ -48,10 +48,12 @@ type Encoder struct {
 	dim       int
 	batchSize int
 
-	stamps       fileStamps // the files as opened: Checksum must describe them
-	checksumOnce sync.Once
-	checksum     string
-	checksumErr  error
+	stamps         fileStamps   // the files as opened: Checksum must describe them
+	stampCheckedAt atomic.Int64 // unix ns of changedLately's last look
+	stampChanged   atomic.Bool  // what it found
+	checksumOnce   sync.Once
+	checksum       string
+	checksumErr    error
 
 	outBufs     sync.Pool    // *[]float32 output buffers reused across forward passes
 	forwards    atomic.Int64 // forward passes run (tests and caches assert on it)

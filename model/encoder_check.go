@@ -53,15 +53,26 @@ func CheckFolder(ctx context.Context, dir string, maxLength int) (int, error) {
 }
 
 // tokenRows is the row count of the table input_ids index (the Gather whose
-// indices are input_ids and whose data is an initializer), 0 when the graph
-// has no such lookup.
+// indices are input_ids, possibly cast or reshaped first, and whose data is
+// an initializer), 0 when the graph has no such lookup (the check is then
+// skipped).
 func tokenRows(g *onnx.GraphProto) int {
 	inits := map[string]*onnx.TensorProto{}
 	for _, t := range g.Initializer {
 		inits[t.Name] = t
 	}
+	ids := map[string]bool{inputIDs: true} // input_ids and what merely re-types or re-shapes it
 	for _, n := range g.Node {
-		if n.OpType != "Gather" || len(n.Input) < 2 || n.Input[1] != inputIDs {
+		switch n.OpType {
+		case "Cast", "Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten":
+			if len(n.Input) > 0 && ids[n.Input[0]] {
+				for _, out := range n.Output {
+					ids[out] = true
+				}
+			}
+			continue
+		}
+		if n.OpType != "Gather" || len(n.Input) < 2 || !ids[n.Input[1]] {
 			continue
 		}
 		if t, ok := inits[n.Input[0]]; ok && len(t.Dims) > 0 {

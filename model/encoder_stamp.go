@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	"retune/models"
 )
@@ -48,3 +49,20 @@ func (s fileStamps) same(now fileStamps) bool {
 // Changed reports whether the encoder's files were replaced or modified
 // since it was opened.
 func (e *Encoder) Changed() bool { return !e.stamps.same(stampFiles(e.dir)) }
+
+// stampCheckEvery bounds how often the registry looks at an open encoder's
+// files: every search and embeddings request asks for its encoder.
+const stampCheckEvery = time.Second
+
+// changedLately is Changed looked up at most once per stampCheckEvery (the
+// registry's check; Checksum uses the exact one).
+func (e *Encoder) changedLately() bool {
+	now := time.Now().UnixNano()
+	if last := e.stampCheckedAt.Load(); now-last < int64(stampCheckEvery) {
+		return e.stampChanged.Load()
+	}
+	e.stampCheckedAt.Store(now)
+	changed := e.Changed()
+	e.stampChanged.Store(changed)
+	return changed
+}

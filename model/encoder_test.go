@@ -280,13 +280,13 @@ func TestGloveEqualsMeanOfSourceVectors(t *testing.T) {
 // is not.
 func TestRegistryListsSymlinkedEncoders(t *testing.T) {
 	root := t.TempDir()
-	real := filepath.Join(t.TempDir(), "real")
-	if err := os.MkdirAll(real, 0o755); err != nil {
+	target := filepath.Join(t.TempDir(), "target")
+	if err := os.MkdirAll(target, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(real, models.ModelFile), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(target, models.ModelFile), []byte("x"), 0o644)
 	os.WriteFile(filepath.Join(root, "file"), []byte("x"), 0o644)
-	for name, target := range map[string]string{"linked": real, "to-file": filepath.Join(root, "file"), "dangling": filepath.Join(root, "nope")} {
+	for name, target := range map[string]string{"linked": target, "to-file": filepath.Join(root, "file"), "dangling": filepath.Join(root, "nope")} {
 		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
 			t.Fatal(err)
 		}

@@ -69,10 +69,14 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownModel, name)
 	}
 	r.mu.Lock()
-	if e, ok := r.encoders[name]; ok && !e.Changed() {
-		r.mu.Unlock()
+	e, ok := r.encoders[name]
+	r.mu.Unlock()
+	// Looked at outside the lock: other names' lookups must not queue
+	// behind this one's file system calls.
+	if ok && !e.changedLately() {
 		return e, nil
 	}
+	r.mu.Lock()
 	// One opener per name; other names are not blocked while it loads.
 	lock, ok := r.opening[name]
 	if !ok {
@@ -84,9 +88,9 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	lock.Lock()
 	defer lock.Unlock()
 	r.mu.Lock()
-	e, ok := r.encoders[name]
+	e, ok = r.encoders[name]
 	r.mu.Unlock()
-	if ok && !e.Changed() {
+	if ok && !e.changedLately() {
 		return e, nil
 	}
 	// A replaced encoder (`retune models add --force`) is opened anew for

@@ -9,9 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 
@@ -80,27 +78,20 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 		return rep, fmt.Errorf("import: %s is not an ONNX model retune can read: %w", modelPath, err)
 	}
 	pooled, width := importOutput(outs)
-	set, err := detectSettings(from, o, pooled)
+	set, err := detectSettings(from, tokPath, o, pooled)
 	if err != nil {
 		return rep, fmt.Errorf("import: %w", err)
 	}
 	if err := CheckRoot(root); err != nil {
 		return rep, err
 	}
-	removeDeadStages(root)
-	stage, err := os.MkdirTemp(root, fmt.Sprintf("%s%d-", stagePrefix, os.Getpid()))
+	cleanDeadStages(root)
+	stg, err := newStaging(root)
 	if err != nil {
 		return rep, fmt.Errorf("import: %w", err)
 	}
-	placed := false
-	if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp makes it private
-		return rep, fmt.Errorf("import: %w", err)
-	}
-	defer func() {
-		if !placed {
-			os.RemoveAll(stage)
-		}
-	}()
+	defer stg.close()
+	stage := stg.dir
 	cfg, err := stageImport(ctx, stage, modelPath, tokPath)
 	if err != nil {
 		return rep, fmt.Errorf("import: %w", err)
@@ -125,7 +116,7 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 		// A symbolic output width: learn it from the model before
 		// encoder.json (which must record it) exists.
 		if cfg.Dim, err = o.Check(ctx, stage, set.maxLength); err != nil {
-			return rep, checkError(err, stage, modelPath)
+			return rep, checkError(err, stage, from, modelPath, tokPath)
 		}
 	}
 	if err := writeEncoderConfig(stage, cfg); err != nil {
@@ -133,16 +124,15 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	}
 	dim, err := o.Check(ctx, stage, set.maxLength)
 	if err != nil {
-		return rep, checkError(err, stage, modelPath)
+		return rep, checkError(err, stage, from, modelPath, tokPath)
 	}
 	if dim != cfg.Dim {
 		return rep, fmt.Errorf("import: the model's vectors have %d values, its output declares %d", dim, cfg.Dim)
 	}
 	dest := filepath.Join(root, o.Name)
-	if err := placeImport(stage, dest, o.Force); err != nil {
+	if err := stg.place(dest, o.Force); err != nil {
 		return rep, fmt.Errorf("import: %w", err)
 	}
-	placed = true
 	return ImportReport{Dir: dest, Config: cfg, Warnings: set.warnings}, nil
 }
 
@@ -323,42 +313,6 @@ func hasExternal(g *onnx.GraphProto) bool {
 	return false
 }
 
-// placeImport moves the staged folder to dest, replacing an earlier import
-// there so that dest always holds one complete encoder.
-func placeImport(stage, dest string, force bool) error {
-	old := ""
-	if !force {
-		// rename(2) refuses to replace a non-empty folder, so an import of
-		// the same name that finished meanwhile is not overwritten.
-		if err := os.Rename(stage, dest); err != nil {
-			if _, serr := os.Stat(dest); serr == nil {
-				return fmt.Errorf("%s appeared while this import ran; --force replaces it", dest)
-			}
-			return err
-		}
-		return atomicfile.SyncDir(filepath.Dir(dest))
-	}
-	if _, err := os.Stat(dest); err == nil {
-		old = stage + ".replaced"
-		if err := os.Rename(dest, old); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(stage, dest); err != nil {
-		if old != "" {
-			os.Rename(old, dest)
-		}
-		return err
-	}
-	if err := atomicfile.SyncDir(filepath.Dir(dest)); err != nil {
-		return err
-	}
-	if old != "" {
-		return os.RemoveAll(old)
-	}
-	return nil
-}
-
 func copyFileContext(ctx context.Context, src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -378,35 +332,6 @@ func absPath(p string) string {
 	return p
 }
 
-// stagePrefix starts the staging folders of imports, followed by the
-// importing process's id.
-const stagePrefix = ".import-"
-
-// removeDeadStages removes staging folders left by imports whose process no
-// longer runs (killed mid-copy); a live import's folder is left alone.
-func removeDeadStages(root string) {
-	entries, _ := os.ReadDir(root)
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), stagePrefix)
-		if !ok || !e.IsDir() {
-			continue
-		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 || processAlive(pid) {
-			continue
-		}
-		os.RemoveAll(filepath.Join(root, e.Name()))
-	}
-}
-
-// processAlive reports whether a process with this id exists (signal 0
-// checks without signalling; EPERM means it exists under another user).
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // stageError names the user's model where an error names the staging
 // folder, which is gone by the time the user reads it.
 type stageError struct {
@@ -417,7 +342,8 @@ type stageError struct {
 func (e stageError) Error() string { return e.text }
 func (e stageError) Unwrap() error { return e.err }
 
-func checkError(err error, stage, modelPath string) error {
-	text := "import: retune cannot run " + modelPath + ": " + strings.ReplaceAll(err.Error(), stage, filepath.Dir(modelPath))
-	return stageError{err: err, text: text}
+func checkError(err error, stage, from, modelPath, tokPath string) error {
+	text := strings.NewReplacer(filepath.Join(stage, ModelFile), modelPath, filepath.Join(stage, TokenizerFile), tokPath,
+		stage, from).Replace(err.Error())
+	return stageError{err: err, text: "import: retune cannot run " + modelPath + ": " + text}
 }

@@ -53,20 +53,22 @@ var poolingModes = []struct{ key, mode string }{
 // setting nothing names gets retune's default (mean pooling, unit vectors,
 // 512 tokens), noted as assumed. pooled is whether the ONNX model outputs a
 // ready sentence_embedding, which makes pooling moot.
-func detectSettings(from string, o ImportOptions, pooled bool) (importSettings, error) {
+func detectSettings(from, tokPath string, o ImportOptions, pooled bool) (importSettings, error) {
 	s := importSettings{pooling: PoolingMean, normalize: true, maxLength: defaultImportMaxLength}
-	if o.Pooling != "" && o.Normalize != nil && o.MaxLength > 0 {
-		// Everything is given: no config is read, so a broken one does
-		// not stand in the way.
-		o.applyFlags(&s, pooled)
-		return s, nil
-	}
+	// encoder.json is read even when every setting is given: a query-only
+	// export must stay query-only.
 	if cfg, ok, err := ReadEncoderConfig(from); err != nil {
 		return s, err
 	} else if ok {
 		s.pooling, s.normalize, s.maxLength = cfg.Pooling, cfg.Normalize, cfg.MaxLength
 		s.headApply, _ = cfg.Provenance[ProvenanceHeadApply].(string)
 		s.note("pooling %s, normalize %t, max_length %d (%s)", s.pooling, s.normalize, s.maxLength, ConfigFile)
+		o.applyFlags(&s, pooled)
+		return s, nil
+	}
+	if o.Pooling != "" && o.Normalize != nil && o.MaxLength > 0 {
+		// Everything is given: no other config is read, so a broken one
+		// does not stand in the way.
 		o.applyFlags(&s, pooled)
 		return s, nil
 	}
@@ -84,7 +86,7 @@ func detectSettings(from string, o ImportOptions, pooled bool) (importSettings, 
 		s.detectNormalize(modules, pooled)
 	}
 	if o.MaxLength <= 0 {
-		if err := s.detectMaxLength(from); err != nil {
+		if err := s.detectMaxLength(from, tokPath); err != nil {
 			return s, err
 		}
 	}
@@ -192,7 +194,7 @@ func (s *importSettings) detectNormalize(modules []stModule, pooled bool) {
 // detectMaxLength takes sentence-transformers' max_seq_length, else the
 // tokenizer's own truncation length, else the model's positions (at most
 // 512).
-func (s *importSettings) detectMaxLength(from string) error {
+func (s *importSettings) detectMaxLength(from, tokPath string) error {
 	var st struct {
 		MaxSeqLength int `json:"max_seq_length"`
 	}
@@ -208,7 +210,7 @@ func (s *importSettings) detectMaxLength(from string) error {
 			MaxLength int `json:"max_length"`
 		} `json:"truncation"`
 	}
-	if ok, err := readOptionalJSON(filepath.Join(from, TokenizerFile), &tok); err == nil && ok && tok.Truncation != nil && tok.Truncation.MaxLength > 0 {
+	if ok, err := readOptionalJSON(tokPath, &tok); err == nil && ok && tok.Truncation != nil && tok.Truncation.MaxLength > 0 {
 		s.maxLength = tok.Truncation.MaxLength
 		s.note("max_length %d (%s truncation)", s.maxLength, TokenizerFile)
 		return nil

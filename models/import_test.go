@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -166,7 +165,7 @@ func TestDetectSettings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, tt.files)
-			s, err := detectSettings(dir, tt.o, tt.pooled)
+			s, err := detectSettings(dir, filepath.Join(dir, TokenizerFile), tt.o, tt.pooled)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err %v, want %q", err, tt.err)
@@ -355,10 +354,12 @@ func TestImportSources(t *testing.T) {
 		t.Errorf("from encoder.json with --max-length 48: %+v", c)
 	}
 
-	// A broken modules.json does not matter when every setting is given.
+	// A broken modules.json does not matter when every setting is given,
+	// and the query-only mark is kept even then.
 	yes := true
-	if _, err := Import(t.Context(), root, ImportOptions{Name: "all-given", From: own, Pooling: PoolingMean, Normalize: &yes, MaxLength: 32, Check: fc.check}); err != nil {
-		t.Errorf("every setting given: %v", err)
+	rep, err = Import(t.Context(), root, ImportOptions{Name: "all-given", From: own, Pooling: PoolingMean, Normalize: &yes, MaxLength: 32, Check: fc.check})
+	if err != nil || !rep.Config.QueryOnly() {
+		t.Errorf("every setting given: %v, query-only %t", err, rep.Config.QueryOnly())
 	}
 
 	// --onnx relative: the snapshot's file, not the working directory's.
@@ -376,36 +377,57 @@ func TestImportSources(t *testing.T) {
 func TestDetectMaxLengthFromTokenizer(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{TokenizerFile: `{"truncation":{"max_length":128}}`, "config.json": `{"max_position_embeddings":512}`})
-	s, err := detectSettings(dir, ImportOptions{}, false)
+	s, err := detectSettings(dir, filepath.Join(dir, TokenizerFile), ImportOptions{}, false)
 	if err != nil || s.maxLength != 128 {
 		t.Errorf("max_length %d, %v; want the tokenizer's 128", s.maxLength, err)
 	}
 }
 
 // An import that finds its name taken when it is placed (another import of
-// the same name finished first) fails instead of replacing it, and staging
-// folders of imports that died are removed by the next one.
+// the same name finished first) fails instead of replacing it; with force
+// the two folders are exchanged. The next import removes the staging
+// folders of imports that died, puts back an encoder one had moved aside,
+// and leaves live imports alone.
 func TestImportPlacementAndDeadStages(t *testing.T) {
 	root := t.TempDir()
-	stage, dest := filepath.Join(root, ".import-1-x"), filepath.Join(root, "taken")
-	writeFiles(t, stage, map[string]string{"a": "new"})
+	dest := filepath.Join(root, "taken")
 	writeFiles(t, dest, map[string]string{"a": "first"})
-	if err := placeImport(stage, dest, false); err == nil || !strings.Contains(err.Error(), "appeared while this import ran") {
+	stg, err := newStaging(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, stg.dir, map[string]string{"a": "new"})
+	if err := stg.place(dest, false); err == nil || !strings.Contains(err.Error(), "appeared while this import ran") {
 		t.Errorf("placing over a finished import: %v", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dest, "a")); string(b) != "first" {
 		t.Errorf("the first import was replaced: %q", b)
 	}
-
-	live := filepath.Join(root, stagePrefix+strconv.Itoa(os.Getpid())+"-1")
-	dead := filepath.Join(root, stagePrefix+"999999999-1") // no such process
-	writeFiles(t, live, map[string]string{"a": "x"})
-	writeFiles(t, dead, map[string]string{"a": "x"})
-	removeDeadStages(root)
-	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a dead import's staging folder stayed: %v", err)
+	if err := stg.place(dest, true); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(live); err != nil {
-		t.Errorf("a live import's staging folder was removed: %v", err)
+	stg.close()
+	if b, _ := os.ReadFile(filepath.Join(dest, "a")); string(b) != "new" {
+		t.Errorf("a forced placement left %q", b)
+	}
+	if names := dirNames(t, root); !slices.Equal(names, []string{"taken"}) {
+		t.Errorf("after a forced placement the models folder holds %v", names)
+	}
+
+	// A dead import: its lock file is not held; it had moved "victim"
+	// aside and died before the new one took its place.
+	dead := filepath.Join(root, stagePrefix+"dead")
+	writeFiles(t, root, map[string]string{stagePrefix + "dead" + lockSuffix: ""})
+	writeFiles(t, dead, map[string]string{"a": "half"})
+	writeFiles(t, dead+replacedSuffix, map[string]string{ConfigFile: `{"name":"victim","format_version":1,"pooling":"mean","normalize":true,"max_length":8,"dim":2}`})
+	live, err := newStaging(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.close()
+	cleanDeadStages(root)
+	want := []string{filepath.Base(live.dir), filepath.Base(live.dir) + lockSuffix, "taken", "victim"}
+	if names := dirNames(t, root); !slices.Equal(names, want) {
+		t.Errorf("after cleaning: %v, want %v", names, want)
 	}
 }

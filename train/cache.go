@@ -117,9 +117,12 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		end := min(start+cacheChunk, len(missTexts))
 		got := vecs[start:end]
 		if start > 0 {
-			// Another user of the cache (a collection indexing the same
-			// corpus beside a job; add catches up with other processes)
-			// may have stored some of these since this call began.
+			// Another process may have stored some of these since this
+			// call began (another call of this process is caught by the
+			// claims below): index what it appended, then look.
+			if err := f.refresh(); err != nil {
+				return nil, st, err
+			}
 			if _, err := f.serve(missKeys[start:end], got); err != nil {
 				return nil, st, err
 			}
@@ -174,7 +177,22 @@ func (f *cacheFile) embedMissing(ctx context.Context, enc Embedder, texts []stri
 		for i, o := range owned {
 			mine[i], ownedKeys[i] = at[o], want[o]
 		}
-		at = mine
+		// A call that stored some of them and released its claims between
+		// the caller's look and this claim left them in the cache: an
+		// owner stores before it releases, so looking now is exact.
+		found := make([][]float32, len(mine))
+		if _, err := f.serve(ownedKeys, found); err != nil {
+			f.inflight.release(ownedKeys)
+			return 0, err
+		}
+		at = at[:0]
+		for i, j := range mine {
+			if found[i] != nil {
+				got[j] = found[i]
+			} else {
+				at = append(at, j)
+			}
+		}
 	}
 	// Released before waiting on others (two calls waiting on each other's
 	// claims would otherwise never finish), and even if the encoder panics.

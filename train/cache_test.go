@@ -531,7 +531,7 @@ func TestCacheConcurrentCallersShareTheWork(t *testing.T) {
 	if n := enc.texts.Load(); n != int64(len(texts)) {
 		t.Errorf("the two callers embedded %d texts for %d distinct ones", n, len(texts))
 	}
-	if m := stats[0].Misses + stats[1].Misses; m != len(texts) || stats[0].Hits+stats[0].Misses != len(texts) {
+	if m := stats[0].Misses + stats[1].Misses; m != len(texts) || stats[0].Hits+stats[0].Misses != len(texts) || stats[1].Hits+stats[1].Misses != len(texts) {
 		t.Errorf("stats %+v: misses should add up to %d", stats, len(texts))
 	}
 }

@@ -277,7 +277,7 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"models add without a source", runModels, []string{"add", "--name", "x"}, "models add needs --from SNAPSHOT"},
 		{"models add with max pooling", runModels, []string{"add", "--name", "x", "--from", dir, "--pooling", "max"}, `--pooling "max": want mean or cls`},
 		{"models add with normalize yes", runModels, []string{"add", "--name", "x", "--from", dir, "--normalize", "yes"}, `--normalize "yes": want true or false`},
-		{"models add with a negative limit", runModels, []string{"add", "--name", "x", "--from", dir, "--max-length", "-1"}, "--max-length must be positive"},
+		{"models add with a negative limit", runModels, []string{"add", "--name", "x", "--from", dir, "--max-length", "-1"}, "--max-length must not be negative"},
 	}
 	for _, tt := range tests {
 		err := tt.run(t.Context(), tt.args)

@@ -26,7 +26,7 @@ func runModelsAdd(ctx context.Context, args []string) error {
 	onnxFile := fs.String("onnx", "", "the model file when the snapshot has several (e.g. onnx/model_quantized.onnx), relative to --from or the working directory")
 	pooling := fs.String("pooling", "", "mean or cls (default: from the snapshot's Pooling config, else mean)")
 	normalize := fs.String("normalize", "", "true or false: L2-normalise the vectors (default: from modules.json, else true)")
-	maxLength := fs.Int("max-length", 0, "tokens per text, truncated beyond (default: sentence_bert_config.json's max_seq_length, else config.json's positions up to 512, else 512)")
+	maxLength := fs.Int("max-length", 0, "tokens per text, truncated beyond (default: sentence_bert_config.json's max_seq_length, else tokenizer.json's truncation, else config.json's positions up to 512, else 512)")
 	force := fs.Bool("force", false, "replace an encoder an earlier `models add` wrote under NAME")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -35,14 +35,16 @@ func runModelsAdd(ctx context.Context, args []string) error {
 	switch {
 	case *name == "":
 		return usageError{errors.New("models add needs --name NAME")}
-	case models.ImportNameError(*name) != nil:
-		return usageError{fmt.Errorf("--name: %w", models.ImportNameError(*name))}
+
 	case *from == "":
 		return usageError{errors.New("models add needs --from SNAPSHOT (a folder or an .onnx file)")}
 	case *pooling != "" && *pooling != models.PoolingMean && *pooling != models.PoolingCLS:
 		return usageError{fmt.Errorf("--pooling %q: want mean or cls", *pooling)}
 	case *maxLength < 0:
-		return usageError{fmt.Errorf("--max-length must be positive, got %d", *maxLength)}
+		return usageError{fmt.Errorf("--max-length must not be negative (0: from the snapshot), got %d", *maxLength)}
+	}
+	if err := models.ImportNameError(*name); err != nil && *name != "" {
+		return usageError{fmt.Errorf("--name: %w", err)}
 	}
 	switch *normalize {
 	case "":

@@ -1,0 +1,4 @@
+package model
+
+// TokenRows exposes tokenRows to the external tests.
+var TokenRows = tokenRows
