@@ -8,18 +8,25 @@ import (
 	"retune/train"
 )
 
+// jobRecorder is a recorder for a new queued job in a store of its own.
+func jobRecorder(t *testing.T) (*recorder, *store.Store, store.Job) {
+	t.Helper()
+	st, ds := storeWithDataset(t, t.TempDir())
+	job, err := st.CreateJob(t.Context(), store.Job{DatasetID: ds.ID, Encoder: "glove-100d", Status: store.JobQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{store: st, log: slog.New(slog.DiscardHandler), hub: newEventHub()}
+	return &recorder{s: s, ctx: t.Context(), jobID: job.ID, skip: map[string]bool{}}, st, job
+}
+
 // A large step in progress is written at once; small ones within the
 // throttle window are not. A resumed embedding stage's first report, which
 // counts what the cache already held, used to be dropped, leaving the job
 // at 0% until the next chunk.
 func TestProgressWritesJumpsAtOnce(t *testing.T) {
 	ctx := t.Context()
-	st, ds := storeWithDataset(t, t.TempDir())
-	job, err := st.CreateJob(ctx, store.Job{DatasetID: ds.ID, Encoder: "glove-100d", Status: store.JobQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &recorder{s: &Server{store: st, log: slog.New(slog.DiscardHandler)}, ctx: ctx, jobID: job.ID}
+	r, st, job := jobRecorder(t)
 	shown := func() float64 {
 		t.Helper()
 		j, err := st.GetJob(ctx, job.ID)
@@ -50,12 +57,7 @@ func TestProgressWritesJumpsAtOnce(t *testing.T) {
 // the first after a full interval and then at most one an interval.
 func TestProgressEventsDuringEmbedding(t *testing.T) {
 	ctx := t.Context()
-	st, ds := storeWithDataset(t, t.TempDir())
-	job, err := st.CreateJob(ctx, store.Job{DatasetID: ds.ID, Encoder: "glove-100d", Status: store.JobQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &recorder{s: &Server{store: st, log: slog.New(slog.DiscardHandler), hub: newEventHub()}, ctx: ctx, jobID: job.ID, skip: map[string]bool{}}
+	r, st, job := jobRecorder(t)
 	emb := func(done int) train.StageEvent {
 		return train.StageEvent{Stage: train.StageEmbedding, Done: done, Total: 2000}
 	}
