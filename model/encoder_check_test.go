@@ -9,11 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
-
 	"retune/internal/testenv"
 	"retune/model"
-	"retune/model/onnxgraph"
 	"retune/models"
 )
 
@@ -133,23 +130,5 @@ func TestImportRefusesAForeignTokenizer(t *testing.T) {
 	_, err = models.Import(t.Context(), t.TempDir(), models.ImportOptions{Name: "foreign", From: src, MaxLength: 64, Check: model.CheckFolder})
 	if err == nil || !strings.Contains(err.Error(), "ids up to 40000 but the model's token embedding table has 30522 rows") {
 		t.Fatalf("a tokenizer with id 40000 on a 30522-row model: %v", err)
-	}
-}
-
-// The token table is found behind a Cast of input_ids too (exports that
-// gather with int32 indices).
-func TestTokenRowsFollowsCasts(t *testing.T) {
-	b := onnxgraph.New("g")
-	ids := b.Input("input_ids", onnx.TensorProto_INT64, onnxgraph.Sym("b"), onnxgraph.Sym("s"))
-	table := b.Float32("table", []int64{7, 2}, make([]float32, 14))
-	cast := b.Op("Cast", []string{ids}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_INT32)))
-	b.NamedOp("Gather", "out", []string{table, cast})
-	b.Output("out", onnx.TensorProto_FLOAT, onnxgraph.Sym("b"), onnxgraph.Sym("s"), onnxgraph.Fixed(2))
-	m, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := model.TokenRows(m.Graph); got != 7 {
-		t.Errorf("token rows behind a Cast: %d, want 7", got)
 	}
 }

@@ -40,7 +40,9 @@ type ImportOptions struct {
 	// pooling), embeds a short text and one of maxLength tokens, and
 	// returns the vectors' width. The models package cannot open encoders
 	// itself (package model imports it).
-	Check func(ctx context.Context, dir string, maxLength int) (dim int, err error)
+	// tokenRows is the model's token table size (0: not found), for the
+	// check that the tokenizer's ids fit it.
+	Check func(ctx context.Context, dir string, maxLength, tokenRows int) (dim int, err error)
 }
 
 // ImportReport is what Import wrote and where each setting came from.
@@ -92,7 +94,7 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	}
 	defer stg.close()
 	stage := stg.dir
-	cfg, err := stageImport(ctx, stage, modelPath, tokPath)
+	cfg, rows, err := stageImport(ctx, stage, modelPath, tokPath)
 	if err != nil {
 		return rep, fmt.Errorf("import: %w", err)
 	}
@@ -115,14 +117,14 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	if cfg.Dim <= 0 {
 		// A symbolic output width: learn it from the model before
 		// encoder.json (which must record it) exists.
-		if cfg.Dim, err = o.Check(ctx, stage, set.maxLength); err != nil {
+		if cfg.Dim, err = o.Check(ctx, stage, set.maxLength, rows); err != nil {
 			return rep, checkError(err, stage, from, modelPath, tokPath)
 		}
 	}
 	if err := writeEncoderConfig(stage, cfg); err != nil {
 		return rep, fmt.Errorf("import: %w", err)
 	}
-	dim, err := o.Check(ctx, stage, set.maxLength)
+	dim, err := o.Check(ctx, stage, set.maxLength, rows)
 	if err != nil {
 		return rep, checkError(err, stage, from, modelPath, tokPath)
 	}
@@ -244,51 +246,82 @@ func importOutput(outs []*onnx.ValueInfoProto) (pooled bool, width int64) {
 
 // stageImport writes model.onnx (with its external data gathered into
 // model.onnx.data) and tokenizer.json into stage, and returns an
-// EncoderConfig holding their sizes and checksum.
-func stageImport(ctx context.Context, stage, modelPath, tokPath string) (EncoderConfig, error) {
-	var cfg EncoderConfig
+// EncoderConfig holding their sizes and checksum, and the model's token
+// table size (tokenRows).
+func stageImport(ctx context.Context, stage, modelPath, tokPath string) (cfg EncoderConfig, rows int, err error) {
 	m, err := onnxgraph.Load(modelPath)
 	if err != nil {
-		return cfg, err
+		return cfg, 0, err
 	}
+	rows = tokenRows(m.Graph)
 	dst := filepath.Join(stage, ModelFile)
 	if hasExternal(m.Graph) {
 		if err := onnxgraph.LoadExternal(m, filepath.Dir(modelPath)); err != nil {
-			return cfg, fmt.Errorf("%s: %w", modelPath, err)
+			return cfg, rows, fmt.Errorf("%s: %w", modelPath, err)
 		}
 		chunks := onnxgraph.Externalize(m, DataFile, importExternalMin)
 		dataPath := filepath.Join(stage, DataFile)
 		err := atomicfile.WriteContext(ctx, dataPath, 0o644, func(w io.Writer) error { return onnxgraph.WriteExternal(w, chunks) })
 		if err != nil {
-			return cfg, err
+			return cfg, rows, err
 		}
 		st, err := os.Stat(dataPath)
 		if err != nil {
-			return cfg, err
+			return cfg, rows, err
 		}
 		cfg.DataSize = st.Size()
 		data, err := onnxgraph.Marshal(m)
 		if err != nil {
-			return cfg, err
+			return cfg, rows, err
 		}
 		if err := atomicfile.WriteFile(dst, data, 0o644); err != nil {
-			return cfg, err
+			return cfg, rows, err
 		}
 	} else if err := copyFileContext(ctx, modelPath, dst); err != nil {
-		return cfg, err
+		return cfg, rows, err
 	}
 	if cfg.ModelSHA256, err = fileSHA256(dst); err != nil {
-		return cfg, err
+		return cfg, rows, err
 	}
 	st, err := os.Stat(dst)
 	if err != nil {
-		return cfg, err
+		return cfg, rows, err
 	}
 	cfg.ModelSize = st.Size()
 	if err := copyFileContext(ctx, tokPath, filepath.Join(stage, TokenizerFile)); err != nil {
-		return cfg, err
+		return cfg, rows, err
 	}
-	return cfg, nil
+	return cfg, rows, nil
+}
+
+// tokenRows is the row count of the table input_ids index (the Gather whose
+// indices are input_ids, possibly cast or reshaped first, and whose data is
+// an initializer), 0 when the graph has no such lookup (the check is then
+// skipped).
+func tokenRows(g *onnx.GraphProto) int {
+	inits := map[string]*onnx.TensorProto{}
+	for _, t := range g.Initializer {
+		inits[t.Name] = t
+	}
+	ids := map[string]bool{"input_ids": true} // and what merely re-types or re-shapes it
+	for _, n := range g.Node {
+		switch n.OpType {
+		case "Cast", "Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten":
+			if len(n.Input) > 0 && ids[n.Input[0]] {
+				for _, out := range n.Output {
+					ids[out] = true
+				}
+			}
+			continue
+		}
+		if n.OpType != "Gather" || len(n.Input) < 2 || !ids[n.Input[1]] {
+			continue
+		}
+		if t, ok := inits[n.Input[0]]; ok && len(t.Dims) > 0 {
+			return int(t.Dims[0])
+		}
+	}
+	return 0
 }
 
 // importExternalMin is the size above which a gathered initializer goes to

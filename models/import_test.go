@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advancedclimatesystems/gonnx/onnx"
+
 	"retune/model/onnxgraph"
 )
 
@@ -21,7 +23,7 @@ type fakeCheck struct {
 	calls []EncoderConfig
 }
 
-func (f *fakeCheck) check(_ context.Context, dir string, _ int) (int, error) {
+func (f *fakeCheck) check(_ context.Context, dir string, _, _ int) (int, error) {
 	cfg, _, err := ReadEncoderConfig(dir)
 	if err != nil {
 		return 0, err
@@ -429,5 +431,30 @@ func TestImportPlacementAndDeadStages(t *testing.T) {
 	want := []string{filepath.Base(live.dir), filepath.Base(live.dir) + lockSuffix, "taken", "victim"}
 	if names := dirNames(t, root); !slices.Equal(names, want) {
 		t.Errorf("after cleaning: %v, want %v", names, want)
+	}
+}
+
+// The token table is found behind a Cast of input_ids too (exports that
+// gather with int32 indices), and in the tiny BERT fixture directly.
+func TestTokenRows(t *testing.T) {
+	b := onnxgraph.New("g")
+	ids := b.Input("input_ids", onnx.TensorProto_INT64, onnxgraph.Sym("b"), onnxgraph.Sym("s"))
+	table := b.Float32("table", []int64{7, 2}, make([]float32, 14))
+	cast := b.Op("Cast", []string{ids}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_INT32)))
+	b.NamedOp("Gather", "out", []string{table, cast})
+	b.Output("out", onnx.TensorProto_FLOAT, onnxgraph.Sym("b"), onnxgraph.Sym("s"), onnxgraph.Fixed(2))
+	m, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenRows(m.Graph); got != 7 {
+		t.Errorf("token rows behind a Cast: %d, want 7", got)
+	}
+	fixture, err := onnxgraph.Load(filepath.Join(writeFixture(t, TinyBERTConfig(), 3), ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenRows(fixture.Graph); got != TinyBERTConfig().VocabSize {
+		t.Errorf("tiny BERT's token rows: %d, want %d", got, TinyBERTConfig().VocabSize)
 	}
 }

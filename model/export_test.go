@@ -1,4 +1,0 @@
-package model
-
-// TokenRows exposes tokenRows to the external tests.
-var TokenRows = tokenRows
