@@ -209,14 +209,13 @@ type progressData struct {
 	Total int    `json:"total"`
 }
 
-// count reports how far a stage other than training is, at most every
-// progressEventEvery: embedding a large corpus with a transformer takes
-// minutes, and an event stream that stays silent meanwhile looks stuck.
+// count reports how far a stage other than training is: its first report
+// at once (for a resumed or mostly cached stage, the share already done),
+// then at most every progressEventEvery. Embedding a large corpus with a
+// transformer takes minutes, and an event stream silent meanwhile looks
+// stuck.
 func (r *recorder) count(ev train.StageEvent) {
-	if r.lastCount.IsZero() {
-		r.lastCount = r.stageStart // the first one after a full interval
-	}
-	if time.Since(r.lastCount) < progressEventEvery {
+	if !r.lastCount.IsZero() && time.Since(r.lastCount) < progressEventEvery {
 		return
 	}
 	r.lastCount = time.Now()

@@ -2,6 +2,7 @@ package api
 
 import (
 	"log/slog"
+	"slices"
 	"testing"
 
 	"retune/store"
@@ -53,8 +54,9 @@ func TestProgressWritesJumpsAtOnce(t *testing.T) {
 	}
 }
 
-// A stage other than training reports how far it is in "progress" events,
-// the first after a full interval and then at most one an interval.
+// A stage other than training reports how far it is in "progress" events:
+// the first report at once (a resumed stage's cached share), then at most
+// one an interval.
 func TestProgressEventsDuringEmbedding(t *testing.T) {
 	ctx := t.Context()
 	r, st, job := jobRecorder(t)
@@ -62,10 +64,11 @@ func TestProgressEventsDuringEmbedding(t *testing.T) {
 		return train.StageEvent{Stage: train.StageEmbedding, Done: done, Total: 2000}
 	}
 	r.observe(train.StageEvent{Stage: train.StageEmbedding, Total: 2000})
-	r.observe(emb(256))                                // within the first interval: no event
+	r.observe(emb(768))                                // the first: at once
+	r.observe(emb(1024))                               // within the interval: throttled
 	r.lastCount = r.lastCount.Add(-progressEventEvery) // as if the interval had passed
-	r.observe(emb(512))
-	r.observe(emb(768)) // right after: throttled
+	r.observe(emb(1280))
+	r.observe(emb(1536)) // right after: throttled
 	evs, _, err := st.ListEvents(ctx, job.ID, 0, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +79,9 @@ func TestProgressEventsDuringEmbedding(t *testing.T) {
 			got = append(got, e.Message+" "+string(e.Data))
 		}
 	}
-	want := `embedding: 512 of 2000 (26%) {"stage":"embedding","done":512,"total":2000}`
-	if len(got) != 1 || got[0] != want {
-		t.Errorf("progress events %q, want one: %q", got, want)
+	want := []string{`embedding: 768 of 2000 (38%) {"stage":"embedding","done":768,"total":2000}`,
+		`embedding: 1280 of 2000 (64%) {"stage":"embedding","done":1280,"total":2000}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("progress events %q, want %q", got, want)
 	}
 }
