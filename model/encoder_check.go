@@ -22,16 +22,18 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 		return 0, fmt.Errorf("tokenizer.json gives ids up to %d but the model's token embedding table has %d rows: the tokenizer is not this model's",
 			enc.Tokenizer().VocabSize()-1, tokenRows)
 	}
-	if _, err := enc.Embed(ctx, []string{"a short text to embed"}); err != nil {
+	// Apart, so a failure says which: the model itself, or the token limit.
+	short, err := enc.Embed(ctx, []string{"a short text to embed"})
+	if err != nil {
 		return 0, fmt.Errorf("embedding a short text: %w", err)
 	}
 	// Nine words a sentence, at least one token each: enough to reach
 	// maxLength, which the tokenizer then truncates to.
-	long := strings.Repeat("the quick brown fox jumps over the lazy dog. ", maxLength/9+2)
-	vecs, err := enc.Embed(ctx, []string{"a short text to embed", long})
+	long, err := enc.Embed(ctx, []string{strings.Repeat("the quick brown fox jumps over the lazy dog. ", maxLength/9+2)})
 	if err != nil {
 		return 0, fmt.Errorf("embedding a text of max_length = %d tokens (more than the model's positions? --max-length sets it): %w", maxLength, err)
 	}
+	vecs := [][]float32{short[0], long[0]}
 	for i, v := range vecs {
 		for _, x := range v {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {

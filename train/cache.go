@@ -118,12 +118,10 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 		got := vecs[start:end]
 		if start > 0 {
 			// Another process may have stored some of these since this
-			// call began (another call of this process is caught by the
-			// claims below): index what it appended, then look.
+			// call began: index what it appended; embedMissing looks them
+			// up once it holds their claims (which catch this process's
+			// other calls).
 			if err := f.refresh(); err != nil {
-				return nil, st, err
-			}
-			if _, err := f.serve(missKeys[start:end], got); err != nil {
 				return nil, st, err
 			}
 		}
@@ -149,10 +147,12 @@ func (c *Cache) EmbedProgress(ctx context.Context, enc Embedder, texts []string,
 }
 
 // embedMissing embeds the texts whose got entry is nil and stores them,
-// returning how many it embedded. With share, it embeds only the texts no
-// other call of this process is embedding, then waits for those and reads
-// them from the cache; entries still nil afterwards (the other call failed)
-// are left for a call without share.
+// returning how many it embedded. With share, it claims the texts no other
+// call of this process is embedding, serves from the cache those already
+// stored (by a call that just finished, or another process), embeds the
+// rest, then waits for the texts others hold and reads them back; entries
+// still nil afterwards (the other call failed) are left for a call without
+// share.
 func (f *cacheFile) embedMissing(ctx context.Context, enc Embedder, texts []string, keys []textKey, got [][]float32, share bool) (int, error) {
 	var at []int
 	for j, v := range got {
@@ -204,7 +204,7 @@ func (f *cacheFile) embedMissing(ctx context.Context, enc Embedder, texts []stri
 		return 0, err
 	}
 	if len(waits) > 0 {
-		if err := wait(ctx, waits); err != nil {
+		if err := waitClaims(ctx, waits); err != nil {
 			return len(at), err
 		}
 		if _, err := f.serve(keys, got); err != nil {

@@ -57,8 +57,8 @@ func (f *inflight) release(keys []textKey) {
 	}
 }
 
-// wait blocks until every channel is closed or ctx ends.
-func wait(ctx context.Context, waits []chan struct{}) error {
+// waitClaims blocks until every channel is closed or ctx ends.
+func waitClaims(ctx context.Context, waits []chan struct{}) error {
 	for _, ch := range waits {
 		select {
 		case <-ch:

@@ -35,16 +35,14 @@ func runModelsAdd(ctx context.Context, args []string) error {
 	switch {
 	case *name == "":
 		return usageError{errors.New("models add needs --name NAME")}
-
+	case models.ImportNameError(*name) != nil:
+		return usageError{fmt.Errorf("--name: %w", models.ImportNameError(*name))}
 	case *from == "":
 		return usageError{errors.New("models add needs --from SNAPSHOT (a folder or an .onnx file)")}
 	case *pooling != "" && *pooling != models.PoolingMean && *pooling != models.PoolingCLS:
 		return usageError{fmt.Errorf("--pooling %q: want mean or cls", *pooling)}
 	case *maxLength < 0:
 		return usageError{fmt.Errorf("--max-length must not be negative (0: from the snapshot), got %d", *maxLength)}
-	}
-	if err := models.ImportNameError(*name); err != nil && *name != "" {
-		return usageError{fmt.Errorf("--name: %w", err)}
 	}
 	switch *normalize {
 	case "":
