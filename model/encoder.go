@@ -34,11 +34,9 @@ type Encoder struct {
 	name string
 	dir  string
 	tok  *tokenize.Tokenizer
-	// mu guards sess: forward passes hold it for reading, Close for
-	// writing, so a server that stops with requests still running never
-	// frees a session one of them is using.
-	mu        sync.RWMutex
-	sess      *ort.DynamicAdvancedSession
+	// sess is freed by Close, or by a cleanup once the Encoder is
+	// unreachable (see session).
+	sess      *session
 	inputs    []string // the subset of input_ids/attention_mask/token_type_ids the model declares, in its order
 	output    string
 	pooled    bool   // output is already a sentence embedding ([batch, dim])
@@ -165,10 +163,12 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
 		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
 	}
-	e.sess, err = ort.NewDynamicAdvancedSession(modelPath, e.inputs, []string{e.output}, so)
+	s, err := ort.NewDynamicAdvancedSession(modelPath, e.inputs, []string{e.output}, so)
 	if err != nil {
 		return nil, fmt.Errorf("open encoder %s: create session: %w", dir, err)
 	}
+	e.sess = &session{s: s}
+	runtime.AddCleanup(e, func(s *session) { _ = s.close() }, e.sess)
 	if e.dim <= 0 {
 		// Symbolic output width: learn it once from a probe text, before the
 		// encoder is shared, so Dim never changes under concurrent callers.
@@ -273,21 +273,10 @@ func (e *Encoder) Forwards() int64 { return e.forwards.Load() }
 // ZeroVectors counts texts that had no known token and embedded to zero.
 func (e *Encoder) ZeroVectors() int64 { return e.zeroVectors.Load() }
 
-// ErrClosed is what a forward pass returns once its encoder is closed.
-var ErrClosed = errors.New("encoder closed")
-
 // Close releases the onnxruntime session, once the forward passes under way
-// have finished; later ones fail with ErrClosed.
-func (e *Encoder) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.sess == nil {
-		return nil
-	}
-	err := e.sess.Destroy()
-	e.sess = nil
-	return err
-}
+// have finished; later ones fail with ErrClosed. An Encoder nobody closes
+// frees its session when it becomes unreachable.
+func (e *Encoder) Close() error { return e.sess.close() }
 
 // Checksum identifies the encoder's exact behaviour (see EncoderChecksum).
 // Computed once, lazily, because hashing a large model takes a moment.
@@ -471,7 +460,7 @@ func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int
 		}
 		outs[0] = t
 	}
-	if err := e.run(ins, outs); err != nil {
+	if err := e.sess.run(ins, outs); err != nil {
 		if outs[0] != nil {
 			outs[0].Destroy()
 		}
@@ -485,16 +474,6 @@ func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int
 	}
 	use(t.GetData(), t.GetShape())
 	return nil
-}
-
-// run is one session call, under the read lock Close waits for.
-func (e *Encoder) run(ins, outs []ort.Value) error {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if e.sess == nil {
-		return ErrClosed
-	}
-	return e.sess.Run(ins, outs)
 }
 
 // outBuf returns a pooled output buffer of exactly n floats.

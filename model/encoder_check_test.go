@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -102,10 +103,30 @@ func TestRegistryReopensAReplacedEncoder(t *testing.T) {
 	if _, err := fresh.Checksum(); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := old.Embed(t.Context(), []string{"a dog runs in the park"})
-	b, _ := fresh.Embed(t.Context(), []string{"a dog runs in the park"})
-	if len(a) != 1 || len(b) != 1 || a[0][0] == b[0][0] {
-		t.Error("the old encoder (mean) and the new one (cls) embed alike, or one failed")
+	runtime.GC() // a held encoder keeps its session
+	a, errOld := old.Embed(t.Context(), []string{"a dog runs in the park"})
+	b, errFresh := fresh.Embed(t.Context(), []string{"a dog runs in the park"})
+	if errOld != nil || errFresh != nil {
+		t.Fatalf("embedding with the old encoder: %v, the new one: %v", errOld, errFresh)
+	}
+	if a[0][0] == b[0][0] {
+		t.Error("the old encoder (mean) and the new one (cls) embed alike")
+	}
+
+	// Once nothing holds the replaced encoder, its session is freed
+	// without waiting for the registry to close.
+	freed := model.SessionFreed(old)
+	old = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for !freed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the replaced encoder's session was not freed once unreachable")
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := fresh.Embed(t.Context(), []string{"still served"}); err != nil {
+		t.Fatalf("the registry's current encoder after the old one was freed: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"sync"
 
@@ -24,7 +25,6 @@ type Registry struct {
 
 	mu       sync.Mutex
 	encoders map[string]*Encoder
-	retired  []*Encoder // replaced on disk while open; closed with the registry
 	opening  map[string]*sync.Mutex
 }
 
@@ -94,9 +94,10 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 		return e, nil
 	}
 	// A replaced encoder (`retune models add --force`) is opened anew for
-	// new requests. The old session is not closed here: runs that hold it
-	// still use it (its Checksum refuses, so they cannot file its vectors
-	// under the new files); Close frees it with the others.
+	// new requests. The old one is not closed here: runs that hold it still
+	// use it (its Checksum refuses, so they cannot file its vectors under
+	// the new files). Once the registry and they have let go of it, its
+	// session is freed by the Encoder's cleanup (see session).
 	dir := filepath.Join(r.root, name)
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
 		return nil, fmt.Errorf("%w %q (no %s)", ErrUnknownModel, name, filepath.Join(dir, "model.onnx"))
@@ -106,11 +107,17 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 		return nil, err
 	}
 	r.mu.Lock()
-	if old, ok := r.encoders[name]; ok {
-		r.retired = append(r.retired, old)
-	}
+	_, replaced := r.encoders[name]
 	r.encoders[name] = e
 	r.mu.Unlock()
+	if replaced {
+		// The old encoder's session (hundreds of MB for a transformer) is
+		// freed by a cleanup after a garbage collection finds it unreachable,
+		// and opening the new one left its parsed model as garbage: collect
+		// now rather than when the Go heap, which holds neither session,
+		// next doubles. An old encoder a run still holds goes at a later GC.
+		go debug.FreeOSMemory()
+	}
 	return e, nil
 }
 
@@ -123,9 +130,5 @@ func (r *Registry) Close() error {
 		errs = append(errs, e.Close())
 		delete(r.encoders, name)
 	}
-	for _, e := range r.retired {
-		errs = append(errs, e.Close())
-	}
-	r.retired = nil
 	return errors.Join(errs...)
 }
