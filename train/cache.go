@@ -280,13 +280,19 @@ func (c *Cache) Totals() CacheStats {
 	return CacheStats{Hits: int(c.hits.Load()), Misses: int(c.misses.Load())}
 }
 
+// CacheFileName is the name of the file in a cache folder that holds the
+// vectors of the encoder with this checksum.
+func CacheFileName(checksum string) string {
+	return "embeddings-" + checksum[:min(32, len(checksum))] + ".bin"
+}
+
 func (c *Cache) file(checksum string) (*cacheFile, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f, ok := c.files[checksum]; ok {
 		return f, nil
 	}
-	f := &cacheFile{path: filepath.Join(c.dir, "embeddings-"+checksum[:min(32, len(checksum))]+".bin"), offs: map[textKey]int64{}}
+	f := &cacheFile{path: filepath.Join(c.dir, CacheFileName(checksum)), offs: map[textKey]int64{}}
 	if err := f.load(); err != nil {
 		return nil, err
 	}

@@ -29,6 +29,52 @@ type CacheKept struct {
 	Bytes   int64 `json:"bytes"`
 }
 
+// DropCacheFiles deletes the cache files in dir that keep does not claim
+// by name (CacheFileName): those of encoders no longer installed, whose
+// vectors no run can ask for again. Each file is removed under its lock;
+// a process still appending to it (a job finishing on a replaced encoder)
+// starts a new file at its next write. Files that are not retune caches of
+// the current format are left alone and named in skipped.
+func DropCacheFiles(dir string, keep func(name string) bool) (dropped []CacheFileReport, skipped []string, _ error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if keep(filepath.Base(p)) {
+			continue
+		}
+		rep, ok, err := dropFile(p)
+		if err != nil {
+			return dropped, skipped, err
+		}
+		if ok {
+			dropped = append(dropped, rep)
+		} else {
+			skipped = append(skipped, filepath.Base(p))
+		}
+	}
+	return dropped, skipped, nil
+}
+
+// dropFile removes one cache file, reporting what it held; ok is false
+// (and the file kept) for a file that is not a current retune cache.
+func dropFile(path string) (rep CacheFileReport, ok bool, err error) {
+	fh, unlock, err := openLocked(path)
+	if err != nil {
+		return rep, false, err
+	}
+	defer unlock()
+	if rep, ok, err = describeFile(fh, path); !ok || err != nil {
+		return rep, ok, err
+	}
+	if err := os.Remove(path); err != nil {
+		return rep, true, fmt.Errorf("embedding cache: %w", err)
+	}
+	return rep, true, nil
+}
+
 // PruneCache keeps at most maxBytes of each encoder's cache file in dir:
 // its newest records, which records are appended in the order texts were
 // first embedded. The cache is derived data: a text pruned away is
@@ -67,20 +113,14 @@ func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err e
 		return rep, false, err
 	}
 	defer unlock()
-	st, err := fh.Stat()
-	if err != nil {
-		return rep, false, err
+	if rep, ok, err = describeFile(fh, path); !ok || err != nil || maxBytes < 0 {
+		return rep, ok, err
 	}
 	var hdr [cacheHeaderLen]byte
-	if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) != cacheMagic {
-		return rep, false, nil
+	if _, err := fh.ReadAt(hdr[:], 0); err != nil {
+		return rep, true, err
 	}
-	rep.File, rep.Dim, rep.Bytes = filepath.Base(path), int(binary.LittleEndian.Uint32(hdr[8:])), st.Size()
 	recLen := int64(cacheRecordLen(rep.Dim))
-	rep.Records = int((st.Size() - cacheHeaderLen) / recLen)
-	if maxBytes < 0 {
-		return rep, true, nil
-	}
 	keep := int(max(0, min(int64(rep.Records), (maxBytes-cacheHeaderLen)/recLen)))
 	rep.Kept = &CacheKept{Records: rep.Records, Bytes: rep.Bytes}
 	if keep == rep.Records {
@@ -91,6 +131,22 @@ func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err e
 		return rep, true, fmt.Errorf("embedding cache: prune %s: %w", path, err)
 	}
 	rep.Kept = &CacheKept{Records: kept, Bytes: size}
+	return rep, true, nil
+}
+
+// describeFile reads a locked cache file's header; ok is false for a file
+// that is not a current retune cache.
+func describeFile(fh *os.File, path string) (rep CacheFileReport, ok bool, err error) {
+	st, err := fh.Stat()
+	if err != nil {
+		return rep, false, err
+	}
+	var hdr [cacheHeaderLen]byte
+	if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) != cacheMagic {
+		return rep, false, nil
+	}
+	rep.File, rep.Dim, rep.Bytes = filepath.Base(path), int(binary.LittleEndian.Uint32(hdr[8:])), st.Size()
+	rep.Records = int((st.Size() - cacheHeaderLen) / int64(cacheRecordLen(rep.Dim)))
 	return rep, true, nil
 }
 

@@ -77,3 +77,45 @@ func TestPruneCacheSkipsForeignFiles(t *testing.T) {
 		t.Fatalf("foreign file changed: %q", b)
 	}
 }
+
+// DropCacheFiles deletes the files keep does not claim, leaves other
+// formats alone, and a Cache that had indexed a dropped file embeds its
+// texts again into a new one.
+func TestDropCacheFiles(t *testing.T) {
+	dir := t.TempDir()
+	texts := []string{"alpha", "beta", "gamma"}
+	kept, gone := &countingEmbedder{sum: "kept-encoder"}, &countingEmbedder{sum: "gone-encoder"}
+	early := NewCache(dir)
+	for _, enc := range []*countingEmbedder{kept, gone} {
+		if _, _, err := early.Embed(t.Context(), enc, texts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foreign := filepath.Join(dir, "embeddings-not-ours.bin")
+	if err := os.WriteFile(foreign, []byte("something else"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dropped, skipped, err := DropCacheFiles(dir, func(name string) bool { return name == CacheFileName("kept-encoder") })
+	if err != nil || len(dropped) != 1 || dropped[0].File != CacheFileName("gone-encoder") || dropped[0].Records != 3 || dropped[0].Dim != 3 ||
+		!slices.Equal(skipped, []string{"embeddings-not-ours.bin"}) {
+		t.Fatalf("dropped %+v, skipped %v, %v", dropped, skipped, err)
+	}
+	for name, want := range map[string]bool{CacheFileName("kept-encoder"): true, CacheFileName("gone-encoder"): false, "embeddings-not-ours.bin": true} {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", name, err == nil, want)
+		}
+	}
+
+	before := gone.texts.Load()
+	got, st, err := early.Embed(t.Context(), gone, texts)
+	if err != nil || st.Misses != 3 || gone.texts.Load()-before != 3 {
+		t.Fatalf("after the drop: %+v, %v, %d texts embedded; want all 3 again", st, err, gone.texts.Load()-before)
+	}
+	want, _ := gone.Embed(t.Context(), texts)
+	if !slices.EqualFunc(got, want, slices.Equal[[]float32]) {
+		t.Fatalf("vectors after the drop %v, want %v", got, want)
+	}
+	if _, st, err := NewCache(dir).Embed(t.Context(), gone, texts); err != nil || st.Hits != 3 {
+		t.Fatalf("the re-embedded texts are not in a new file: %+v, %v", st, err)
+	}
+}

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 
+	"retune/model"
+	"retune/models"
 	"retune/train"
 )
 
@@ -14,7 +18,7 @@ import (
 // grows (each encoder's file keeps every text it ever embedded), and an
 // operator bounds it here.
 func runCache(_ context.Context, args []string) error {
-	const usage = "usage: retune cache stats [--cache FOLDER] | retune cache prune --keep-mb N [--cache FOLDER]  (-h after stats or prune for details)"
+	const usage = "usage: retune cache stats [--cache FOLDER] | retune cache prune [--keep-mb N] [--stale [--models FOLDER]] [--cache FOLDER]  (-h after stats or prune for details)"
 	if len(args) == 0 || isHelpFlag(args[0]) {
 		return usageError{errors.New(usage)}
 	}
@@ -24,24 +28,37 @@ func runCache(_ context.Context, args []string) error {
 	}
 	synopsis, about := "[--cache FOLDER]", "Prints each encoder's cache file (named by the encoder's checksum): its vectors' width, records and bytes."
 	if sub == "prune" {
-		synopsis, about = "--keep-mb N [--cache FOLDER]",
-			"Keeps at most N MiB of each encoder's cache file: its newest records (texts embedded most recently); the rest is embedded again when a run next needs it. Safe while a server or train run uses the cache."
+		synopsis, about = "[--keep-mb N] [--stale [--models FOLDER]] [--cache FOLDER]",
+			"Keeps at most N MiB of each encoder's cache file: its newest records (texts embedded most recently); the rest is embedded again when a run next needs it. "+
+				"--stale first deletes the files of encoders not installed in the models folder (replaced by `models add --force`, or removed). Safe while a server or train run uses the cache."
 	}
 	fs := newFlags("cache "+sub, synopsis, about)
 	dir := cacheFlag(fs)
 	var keepMB *int64
+	var stale *bool
+	var modelsDir *hiddenString
 	if sub == "prune" {
-		keepMB = fs.Int64("keep-mb", 0, "MiB to keep of each encoder's file (required)")
+		keepMB = fs.Int64("keep-mb", 0, "MiB to keep of each encoder's file")
+		stale = fs.Bool("stale", false, "delete the files of encoders not installed under --models")
+		modelsDir = modelsFlag(fs)
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	budget := int64(-1) // stats
 	if sub == "prune" {
-		if !flagSet(fs, "keep-mb") || *keepMB < 0 || *keepMB > 1<<30 {
-			return usageError{fmt.Errorf("cache prune needs --keep-mb N with N in [0, %d]", 1<<30)}
+		if !flagSet(fs, "keep-mb") && !*stale {
+			return usageError{fmt.Errorf("cache prune needs --keep-mb N, --stale or both")}
 		}
-		budget = *keepMB << 20
+		if flagSet(fs, "keep-mb") {
+			if *keepMB < 0 || *keepMB > 1<<30 {
+				return usageError{fmt.Errorf("cache prune --keep-mb N needs N in [0, %d]", 1<<30)}
+			}
+			budget = *keepMB << 20
+		}
+		if flagSet(fs, "models") && !*stale {
+			return usageError{errors.New("--models names the installed encoders for --stale; add --stale or drop --models")}
+		}
 	}
 	switch st, err := os.Stat(dir.Get()); {
 	case errors.Is(err, os.ErrNotExist):
@@ -51,18 +68,60 @@ func runCache(_ context.Context, args []string) error {
 	case !st.IsDir():
 		return usageError{fmt.Errorf("--cache %s is a file, not a folder", dir.Get())}
 	}
-	reps, skipped, err := train.PruneCache(dir.Get(), budget)
+	out := map[string]any{"cache": dir.Get()}
+	var skipped []string
+	if sub == "prune" && *stale {
+		installed, err := installedCacheFiles(modelsDir.Get())
+		if err != nil {
+			return err
+		}
+		dropped, skip, err := train.DropCacheFiles(dir.Get(), func(name string) bool { return installed[name] })
+		if err != nil {
+			return err
+		}
+		if dropped == nil {
+			dropped = []train.CacheFileReport{}
+		}
+		out["dropped"], skipped = dropped, skip
+	}
+	reps, skip, err := train.PruneCache(dir.Get(), budget)
 	if err != nil {
 		return err
 	}
 	if reps == nil {
 		reps = []train.CacheFileReport{}
 	}
-	out := map[string]any{"cache": dir.Get(), "files": reps}
-	if len(skipped) > 0 {
-		out["skipped"] = skipped // not caches of this build's format: left alone, and their space with them
+	out["files"] = reps
+	if skipped = append(skipped, skip...); len(skipped) > 0 {
+		slices.Sort(skipped)
+		out["skipped"] = slices.Compact(skipped) // not caches of this build's format: left alone, and their space with them
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// installedCacheFiles names the cache files of the encoders installed in
+// the models folder. A folder with none is refused: --stale would take
+// every file for stale (a mistyped --models, or another server's folder).
+func installedCacheFiles(root string) (map[string]bool, error) {
+	if err := models.CheckRoot(root); err != nil {
+		return nil, err
+	}
+	names, err := model.NewRegistry(root).List()
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, usageError{fmt.Errorf("--models %s holds no encoder, so --stale would delete every cache file; name the folder the cache's users load encoders from", root)}
+	}
+	files := map[string]bool{}
+	for _, name := range names {
+		sum, err := model.EncoderChecksum(filepath.Join(root, name))
+		if err != nil {
+			return nil, fmt.Errorf("encoder %s: %w (nothing deleted)", name, err)
+		}
+		files[train.CacheFileName(sum)] = true
+	}
+	return files, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"retune/model"
 	"retune/train"
 )
 
@@ -265,7 +267,9 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"bench search with an unknown mode", benchSearch, []string{"--collection", "col-x", "--mode", "foo"}, `--mode "foo" must be dense, bm25 or hybrid`},
 		{"a boolean flag's value after a space", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--in-batch", "false"}, "a true/false flag takes its value after '=' (--in-batch=false)"},
 		{"an unknown models subcommand", runModels, []string{"foo", "-h"}, `unknown models subcommand "foo"`},
-		{"cache prune without a budget", runCache, []string{"prune", "--cache", dir}, "cache prune needs --keep-mb N"},
+		{"cache prune without a budget", runCache, []string{"prune", "--cache", dir}, "cache prune needs --keep-mb N, --stale or both"},
+		{"cache prune with --models but not --stale", runCache, []string{"prune", "--cache", dir, "--keep-mb", "1", "--models", dir}, "add --stale or drop --models"},
+		{"cache prune --stale against a folder of no encoder", runCache, []string{"prune", "--cache", dir, "--stale", "--models", dir}, "holds no encoder, so --stale would delete every cache file"},
 		{"cache stats with a budget", runCache, []string{"stats", "--cache", dir, "--keep-mb", "3"}, "flag provided but not defined: -keep-mb"},
 		{"cache stats of no folder", runCache, []string{"stats", "--cache", prof + ".x"}, "no such folder"},
 		{"cache stats of a file", runCache, []string{"stats", "--cache", plain}, "is a file, not a folder"},
@@ -290,10 +294,11 @@ func TestRefusedCommandLines(t *testing.T) {
 	}
 }
 
-// vecEmbedder gives every text the same small vector.
-type vecEmbedder struct{}
+// vecEmbedder gives every text the same small vector, filed under its
+// checksum (a default one when empty).
+type vecEmbedder struct{ sum string }
 
-func (vecEmbedder) Checksum() (string, error) { return "cli-cache-test", nil }
+func (e vecEmbedder) Checksum() (string, error) { return cmp.Or(e.sum, "cli-cache-test"), nil }
 func (vecEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	for i := range out {
@@ -324,5 +329,51 @@ func TestCachePrune(t *testing.T) {
 	}
 	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Files) != 1 || rep.Files[0].Records != 5000 || rep.Files[0].Kept.Records != 0 {
 		t.Fatalf("prune: %v\n%s", err, out)
+	}
+}
+
+// cache prune --stale deletes the files of encoders no longer installed and
+// keeps those of installed ones (named by their files' checksum).
+func TestCachePruneStale(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	enc := filepath.Join(root, "mine")
+	if err := os.MkdirAll(enc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"model.onnx", "tokenizer.json"} {
+		if err := os.WriteFile(filepath.Join(enc, f), []byte("the files of "+f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	installed, err := model.EncoderChecksum(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sum := range []string{installed, "a-replaced-encoder"} {
+		if _, _, err := train.NewCache(dir).Embed(t.Context(), vecEmbedder{sum: sum}, []string{"one", "two"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := stdout(t, func() { err = runCache(t.Context(), []string{"prune", "--cache", dir, "--stale", "--models", root}) })
+	var rep struct {
+		Dropped []struct {
+			File    string `json:"file"`
+			Records int    `json:"records"`
+		} `json:"dropped"`
+		Files []struct {
+			File string `json:"file"`
+			Kept *struct{}
+		} `json:"files"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &rep) != nil {
+		t.Fatalf("prune --stale: %v\n%s", err, out)
+	}
+	if len(rep.Dropped) != 1 || rep.Dropped[0].File != train.CacheFileName("a-replaced-encoder") || rep.Dropped[0].Records != 2 ||
+		len(rep.Files) != 1 || rep.Files[0].File != train.CacheFileName(installed) || rep.Files[0].Kept != nil {
+		t.Fatalf("prune --stale reported %s", out)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
+	if len(left) != 1 || filepath.Base(left[0]) != train.CacheFileName(installed) {
+		t.Fatalf("files left: %v", left)
 	}
 }
