@@ -60,6 +60,10 @@ func TestJobRequestErrors(t *testing.T) {
 		{"test split is the train split", body(`,"hyperparameters":{"test_split":"train"}`), 400, `test_split must differ from train_split (both "train")`},
 		{"mining settings without mining", body(`,"negatives":"none","hyperparameters":{"mined_per_query":5,"margin":0.9}`), 400,
 			`hyperparameters mined_per_query, margin apply only to jobs that mine negatives, not negatives "none"`},
+		{"generation settings without generation", body(`,"negatives":"none","hyperparameters":{"per_query":50,"gen_max_cos":0.5}`), 400,
+			`hyperparameters per_query, gen_max_cos apply only to negatives "generated" or "mined+generated", not "none"`},
+		{"a generation setting with mining", body(`,"negatives":"mined","hyperparameters":{"gen_min_words":4}`), 400,
+			`hyperparameters gen_min_words apply only to negatives "generated" or "mined+generated", not "mined"`},
 		{"wrong type, mining", body(`,"hyperparameters":{"mined_per_query":"five"}`), 400, `field "hyperparameters.mined_per_query" must be an integer, not string`},
 		{"every problem listed", body(`,"hyperparameters":{"epochs":0,"lr":-1,"train_split":""}`), 400, "train_split is empty; epochs must be in [1, 10000], got 0; lr must be in (0, 10)"},
 		{"trailing data", body(``) + `{}`, 400, "after the JSON object"},
@@ -94,11 +98,19 @@ func TestJobRequestErrors(t *testing.T) {
 	if bom.Hyperparameters["epochs"] != 2.0 {
 		t.Errorf("epochs sent as 2.0: %v", bom.Hyperparameters["epochs"])
 	}
+	// A job's hyperparameters as it shows them, every setting included, can
+	// be sent again with another negatives mode: the mining and generation
+	// defaults, which do not apply to it, pass.
+	again, err := json.Marshal(map[string]any{"dataset": leak.ID, "model": "glove-100d", "negatives": "none", "hyperparameters": bom.Hyperparameters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustJSON[jobJSON](t, js.json("POST", "/v1/fine_tuning/jobs", string(again)), http.StatusCreated)
 	wantAPIError(t, js.do("POST", "/v1/fine_tuning/jobs", "text/plain", []byte(body(""))), http.StatusUnsupportedMediaType, "application/json")
 	wantAPIError(t, js.json("POST", "/v1/fine_tuning/jobs", body(`,"llm":{"model":"`+strings.Repeat("m", 70<<10)+`"}`)),
 		http.StatusRequestEntityTooLarge, "too large")
-	if list := mustJSON[listJSON[jobJSON]](t, js.do("GET", "/v1/fine_tuning/jobs", "", nil), http.StatusOK); len(list.Data) != 2 {
-		t.Fatalf("want only the two accepted jobs, got %+v", list.Data)
+	if list := mustJSON[listJSON[jobJSON]](t, js.do("GET", "/v1/fine_tuning/jobs", "", nil), http.StatusOK); len(list.Data) != 3 {
+		t.Fatalf("want only the three accepted jobs, got %+v", list.Data)
 	}
 }
 

@@ -108,27 +108,34 @@ var hyperparameterNames = func() map[string]bool {
 type hyperparametersRequest struct {
 	hyperparameters
 	TestSplit *string `json:"test_split"`
-	// The mining settings are pointers too, to tell a value sent from the
-	// default: a job that mines nothing refuses them.
-	MinedPerQuery *int     `json:"mined_per_query"`
-	Margin        *float64 `json:"margin"`
-	MineExact     *bool    `json:"mine_exact"`
 }
 
-// settings returns the hyperparameters with the values sent applied, and
-// the names of the mining settings among them.
-func (r hyperparametersRequest) settings() (h hyperparameters, mining []string) {
+// settings returns the hyperparameters, and the names of the mining and of
+// the generation settings sent with other values than their defaults (a
+// job that mines, or generates, nothing refuses those). A default sent
+// where it does not apply changes nothing and passes: a client may resubmit
+// a job's hyperparameters as the job shows them, every setting included.
+func (r hyperparametersRequest) settings() (h hyperparameters, mining, generation []string) {
 	h = r.hyperparameters
-	if r.MinedPerQuery != nil {
-		h.MinedPerQuery, mining = *r.MinedPerQuery, append(mining, "mined_per_query")
+	// h was decoded over the defaults, so a value unlike its default was sent.
+	d := defaultHyperparameters()
+	for _, c := range []struct {
+		list    *[]string
+		name    string
+		changed bool
+	}{
+		{&mining, "mined_per_query", h.MinedPerQuery != d.MinedPerQuery},
+		{&mining, "margin", h.Margin != d.Margin},
+		{&mining, "mine_exact", h.MineExact != d.MineExact},
+		{&generation, "per_query", h.PerQuery != d.PerQuery},
+		{&generation, "gen_max_cos", h.GenMaxCos != d.GenMaxCos},
+		{&generation, "gen_min_words", h.GenMinWords != d.GenMinWords},
+	} {
+		if c.changed {
+			*c.list = append(*c.list, c.name)
+		}
 	}
-	if r.Margin != nil {
-		h.Margin, mining = *r.Margin, append(mining, "margin")
-	}
-	if r.MineExact != nil {
-		h.MineExact, mining = *r.MineExact, append(mining, "mine_exact")
-	}
-	return h, mining
+	return h, mining, generation
 }
 
 // llmSettings choose the chat endpoint of the causal and naive generators.

@@ -67,7 +67,7 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 		return jobSpec{}, jobSecrets{}, err
 	}
 
-	hp, mining := req.Hyperparameters.settings()
+	hp, mining, generation := req.Hyperparameters.settings()
 	spec := jobSpec{Negatives: train.DefaultPipelineConfig().Negatives, Hyperparameters: hp}
 	if req.Negatives != nil {
 		modes := []string{train.NegNone, train.NegMined, train.NegGenerated, train.NegBoth}
@@ -80,6 +80,10 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 		// It mines nothing: the settings would be silently ignored.
 		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters."+mining[0],
 			"hyperparameters %s apply only to jobs that mine negatives, not negatives %q", strings.Join(mining, ", "), train.NegNone)
+	}
+	if !generates(spec.Negatives) && len(generation) > 0 {
+		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters."+generation[0],
+			"hyperparameters %s apply only to negatives %q or %q, not %q", strings.Join(generation, ", "), train.NegGenerated, train.NegBoth, spec.Negatives)
 	}
 	if req.Generator != nil {
 		if *req.Generator == "" {
