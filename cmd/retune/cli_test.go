@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -291,6 +293,68 @@ func TestRefusedCommandLines(t *testing.T) {
 	}
 	if _, err := os.Stat(prof); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused run left its CPU profile: %v", err)
+	}
+}
+
+// --cpuprofile replaces an earlier profile but no other file.
+func TestCPUProfileOverwritesOnlyAProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.prof")
+	for range 2 { // a new file, then the profile just written
+		stop, err := startCPUProfile(prof)
+		if err != nil {
+			t.Fatalf("profile to %s: %v", prof, err)
+		}
+		stop()
+	}
+	corpus := filepath.Join(dir, "corpus.jsonl")
+	if err := os.WriteFile(corpus, []byte(`{"_id":"d1","text":"a document"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startCPUProfile(corpus); !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "is not a CPU profile; refusing to overwrite it") {
+		t.Fatalf("profile over a corpus: %v", err)
+	}
+	if raw, _ := os.ReadFile(corpus); !strings.HasPrefix(string(raw), `{"_id":"d1"`) {
+		t.Fatalf("the corpus was overwritten: %q", raw)
+	}
+	// Compressed JSON lines are gzip too, but not a profile.
+	gz := filepath.Join(dir, "corpus.jsonl.gz")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"_id":"d1"}`))
+	zw.Close()
+	if err := os.WriteFile(gz, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startCPUProfile(gz); !errors.As(err, new(usageError)) {
+		t.Fatalf("profile over a compressed corpus: %v", err)
+	}
+}
+
+// A run whose --out another run is writing to is refused before it
+// touches the folder, and leaves it as it was.
+func TestTrainRefusesAnOutAnotherRunHolds(t *testing.T) {
+	beir, out := t.TempDir(), filepath.Join(t.TempDir(), "head")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockOutDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	err = runTrain(t.Context(), []string{"--beir", beir, "--out", out})
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "another retune train is writing its head there") {
+		t.Fatalf("train into a held --out: %v", err)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatalf("the held --out was removed: %v", err)
+	}
+	unlock()
+	if again, err := lockOutDir(out); err != nil {
+		t.Fatalf("the lock after its release: %v", err)
+	} else {
+		again()
 	}
 }
 

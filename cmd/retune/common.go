@@ -1,6 +1,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
@@ -235,6 +236,9 @@ func startCPUProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}
+	if st, err := os.Stat(path); err == nil && (st.Size() > 0 || !st.Mode().IsRegular()) && !isCPUProfile(path) {
+		return nil, usageError{fmt.Errorf("--cpuprofile %s exists and is not a CPU profile; refusing to overwrite it (give a new file name)", path)}
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
@@ -249,6 +253,27 @@ func startCPUProfile(path string) (stop func(), err error) {
 			fmt.Fprintf(os.Stderr, "retune: CPU profile %s: %v\n", path, err)
 		}
 	}, nil
+}
+
+// isCPUProfile reports whether path looks like a profile runtime/pprof
+// wrote: a gzip stream whose content starts with the key of a pprof Profile
+// field (numbers 1-14, varint or length-delimited; Go's writer begins with
+// time_nanos, 0x48). An earlier run's profile may be replaced; any other
+// file (a corpus, a model, a compressed JSON file) may not.
+func isCPUProfile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return false
+	}
+	var first [1]byte
+	_, err = io.ReadFull(zr, first[:])
+	field, wire := first[0]>>3, first[0]&7
+	return err == nil && field >= 1 && field <= 14 && (wire == 0 || wire == 2)
 }
 
 // newFlags is a command's flag set whose -h output starts with how to call

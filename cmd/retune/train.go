@@ -139,6 +139,20 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	// Held until the head is written: a second run given the same --out is
+	// refused instead of writing its head there meanwhile, which this run
+	// would replace, or remove with the folder if it failed. A folder that
+	// the run which holds the lock made stays, for that run.
+	unlockOut, err := lockOutDir(*out)
+	if err != nil {
+		return err
+	}
+	defer unlockOut()
+	// Looked at again under the lock: a run that finished since the first
+	// look may have left its head here.
+	if err := checkTrainOut(*out, *force); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	defer func() {
 		if err != nil {
 			removeOut()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"retune/model"
 	"retune/models"
@@ -113,6 +114,24 @@ func makeOutDir(dir string, keep ...string) (remove func(), err error) {
 			}
 		}
 	}, nil
+}
+
+// lockOutDir takes an exclusive lock on the folder dir (flock, released
+// by unlock or when the process ends), refusing at once when another run
+// holds it.
+func lockOutDir(dir string) (unlock func(), err error) {
+	fh, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	if err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fh.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, usageError{fmt.Errorf("--out %s: another retune train is writing its head there; give another folder, or wait for it to end", dir)}
+		}
+		return nil, fmt.Errorf("--out: lock %s: %w", dir, err)
+	}
+	return func() { fh.Close() }, nil
 }
 
 // nested reports whether a and b are the same folder or one is inside the
