@@ -154,11 +154,15 @@ func checkOut(req Request) (string, error) {
 		if err := refuseHeadFolder(filepath.Dir(out)); err != nil {
 			return "", err
 		}
+		// head.onnx beside an encoder's or a model's files would pass for
+		// part of it (and a later import of the folder would carry it).
+		for _, f := range append([]string{models.ModelFile, models.TokenizerFile}, foreignModelFiles...) {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(out), f)); err == nil {
+				return "", refuse("export: %s holds a model (%s); refusing to write %s among its files (give another folder)", filepath.Dir(out), f, filepath.Base(out))
+			}
+		}
 		if ok, err := existing(out, false); !ok || err != nil {
 			return out, err
-		}
-		if _, err := os.Stat(filepath.Join(filepath.Dir(out), models.TokenizerFile)); err == nil {
-			return "", refuse("export: %s belongs to the encoder in %s; refusing to replace it", out, filepath.Dir(out))
 		}
 		if !req.Overwrite {
 			return "", fmt.Errorf("export: %s: %w", out, ErrOutputExists)
@@ -166,6 +170,9 @@ func checkOut(req Request) (string, error) {
 		return out, nil
 	}
 	out = filepath.Clean(out)
+	if err := refuseHeadFolder(out); err != nil {
+		return "", err
+	}
 	if ok, err := existing(out, true); !ok || err != nil {
 		return out, err
 	}
@@ -176,9 +183,6 @@ func checkOut(req Request) (string, error) {
 	if len(entries) == 0 {
 		return out, nil
 	}
-	if err := refuseHeadFolder(out); err != nil {
-		return "", err
-	}
 	cfg, hasCfg, err := models.ReadEncoderConfig(out)
 	_, modelErr := os.Stat(filepath.Join(out, models.ModelFile))
 	switch {
@@ -188,6 +192,10 @@ func checkOut(req Request) (string, error) {
 		return "", refuse("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
 	case !hasCfg && modelErr == nil:
 		return "", refuse("export: %s holds a model (%s); refusing to replace it", out, models.ModelFile)
+	case !hasCfg:
+		if f := foreignModel(out); f != "" {
+			return "", refuse("export: %s holds a model (%s); refusing to replace it", out, f)
+		}
 	}
 	if !req.Overwrite {
 		return "", fmt.Errorf("export: %s is not empty: %w", out, ErrOutputExists)
@@ -195,14 +203,45 @@ func checkOut(req Request) (string, error) {
 	return out, nil
 }
 
-// refuseHeadFolder refuses to export into a trained head's folder, even
-// with --force: the folder is train's (its --out), and a later
-// `train --force` would refuse a head among other files.
-func refuseHeadFolder(dir string) error {
-	if hasHead, _ := model.HeadFolder(dir); hasHead {
-		return refuse("export: %s holds a trained head; refusing to write an export among its files (give another folder)", dir)
+// foreignModelFiles mark a model folder retune did not write (a Hugging
+// Face or sentence-transformers snapshot): an export never replaces them.
+// Its own safetensors export writes model.safetensors and config.json too,
+// told apart by the metadata it puts in the former.
+var foreignModelFiles = []string{models.TokenizerFile, "modules.json", "sentence_bert_config.json", "pytorch_model.bin", "tf_model.h5"}
+
+// foreignModel names a file of dir that shows it holds a model retune did
+// not write, or returns "".
+func foreignModel(dir string) string {
+	for _, f := range foreignModelFiles {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return f
+		}
 	}
-	return nil
+	if _, err := os.Stat(filepath.Join(dir, SafetensorsFile)); err == nil && !retuneSafetensors(filepath.Join(dir, SafetensorsFile)) {
+		return SafetensorsFile
+	}
+	return ""
+}
+
+// refuseHeadFolder refuses to export into a trained head's folder, or a
+// folder inside one, even with --force: the folder is train's (its --out),
+// and a later `train --force` would refuse a head among other files.
+func refuseHeadFolder(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if hasHead, _ := model.HeadFolder(d); hasHead {
+			if d == abs {
+				return refuse("export: %s holds a trained head; refusing to write an export among its files (give another folder)", dir)
+			}
+			return refuse("export: %s is inside the trained head's folder %s; refusing to write an export there (give a folder outside it)", dir, d)
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
 }
 
 // existing reports whether path exists, refusing one of the wrong kind.

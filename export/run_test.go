@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"os"
@@ -162,7 +163,27 @@ func TestRunErrors(t *testing.T) {
 		}, export.ErrOutputRefused, []string{`holds the encoder "bert-tiny-fixture"; refusing to replace it`}},
 		{"output is another encoder's model.onnx", func(t *testing.T) export.Request {
 			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: filepath.Join(encDir, "model.onnx"), Overwrite: true}
-		}, export.ErrOutputRefused, []string{"belongs to the encoder in " + encDir}},
+		}, export.ErrOutputRefused, []string{encDir + " holds a model (model.onnx); refusing to write model.onnx among its files"}},
+		{"ONNX into an encoder's folder", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: encDir}
+		}, export.ErrOutputRefused, []string{encDir + " holds a model (model.onnx); refusing to write head.onnx among its files"}},
+		{"safetensors over a sentence-transformers snapshot", func(t *testing.T) export.Request {
+			out := t.TempDir()
+			for _, f := range []string{"config.json", "model.safetensors", "modules.json"} {
+				os.WriteFile(filepath.Join(out, f), []byte("{}"), 0o644)
+			}
+			return export.Request{HeadDir: good, Format: export.FormatSafetensors, Out: out, Overwrite: true}
+		}, export.ErrOutputRefused, []string{"holds a model (modules.json); refusing to replace it"}},
+		{"safetensors over another tool's model.safetensors", func(t *testing.T) export.Request {
+			out := t.TempDir()
+			hdr := `{"__metadata__":{"format":"pt"}}`
+			raw := binary.LittleEndian.AppendUint64(nil, uint64(len(hdr)))
+			os.WriteFile(filepath.Join(out, "model.safetensors"), append(raw, hdr...), 0o644)
+			return export.Request{HeadDir: good, Format: export.FormatSafetensors, Out: out, Overwrite: true}
+		}, export.ErrOutputRefused, []string{"holds a model (model.safetensors); refusing to replace it"}},
+		{"safetensors into a folder inside a trained head's", func(t *testing.T) export.Request {
+			return export.Request{HeadDir: good, Format: export.FormatSafetensors, Out: filepath.Join(good, "st")}
+		}, export.ErrOutputRefused, []string{"is inside the trained head's folder " + good}},
 		{"ONNX file not named .onnx", func(t *testing.T) export.Request {
 			return export.Request{HeadDir: good, Format: export.FormatONNX, Out: filepath.Join(good, "head.json"), Overwrite: true}
 		}, export.ErrOutputRefused, []string{"an ONNX file name ends in .onnx"}},

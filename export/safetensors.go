@@ -178,3 +178,29 @@ func writeSafetensors(w io.Writer, tensors map[string]stTensor, metadata map[str
 	}
 	return nil
 }
+
+// retuneSafetensors reports whether path is a safetensors file this
+// package wrote: its header's __metadata__ carries retune_format_version.
+func retuneSafetensors(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var n uint64
+	if err := binary.Read(f, binary.LittleEndian, &n); err != nil || n > 100<<20 {
+		return false
+	}
+	hdr := make([]byte, n)
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return false
+	}
+	var h struct {
+		Metadata map[string]string `json:"__metadata__"`
+	}
+	if json.Unmarshal(hdr, &h) != nil {
+		return false
+	}
+	_, ok := h.Metadata["retune_format_version"]
+	return ok
+}

@@ -32,7 +32,7 @@ func runExport(ctx context.Context, args []string) error {
 	format := fs.String("format", "", "export format: "+strings.Join(export.Formats, " | "))
 	out := fs.String("out", "", "output: a .onnx file, or a folder to receive head.onnx, for onnx; a folder for fused-onnx and safetensors")
 	verify := fs.Bool("verify", true, "fused-onnx: open the export with ONNX Runtime and embed a probe text")
-	force := fs.Bool("force", false, "replace an existing output file, or the files of a non-empty output folder (never an encoder's)")
+	force := fs.Bool("force", false, "replace an existing output file, or the files of a non-empty output folder (never an encoder's or a model's)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
