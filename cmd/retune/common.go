@@ -75,6 +75,23 @@ func (e *encoderFlags) register(fs *flag.FlagSet, def string) {
 	fs.StringVar(&e.onnx, "onnx", "", "encoder folder (model.onnx + tokenizer.json) or its model.onnx; overrides --model")
 }
 
+// useHeadEncoder makes --model the encoder the head in headDir was trained
+// on, when the command line named none (neither --model nor --onnx): a
+// head works only with its own encoder, so that is the one to open.
+func (e *encoderFlags) useHeadEncoder(fs *flag.FlagSet, headDir string) error {
+	if headDir == "" || e.onnx != "" || flagSet(fs, "model") {
+		return nil
+	}
+	_, meta, err := model.LoadHead(headDir)
+	if err != nil {
+		return err
+	}
+	if meta.Encoder != "" {
+		e.name = meta.Encoder
+	}
+	return nil
+}
+
 // loadHeadFor loads the head in dir (nil for "") and checks it was trained
 // on enc.
 func loadHeadFor(dir string, enc *model.Encoder) (*model.Head, error) {
@@ -90,6 +107,9 @@ func loadHeadFor(dir string, enc *model.Encoder) (*model.Head, error) {
 		return nil, err
 	}
 	if err := model.VerifyEncoder(meta, sum); err != nil {
+		if meta.Encoder != "" && meta.Encoder != enc.Name() {
+			return nil, withHint(err, fmt.Sprintf("the head was trained on %q: leave out --model and --onnx, or pass --model %s", meta.Encoder, meta.Encoder))
+		}
 		return nil, err
 	}
 	return h, nil

@@ -20,8 +20,11 @@ func runEmbed(ctx context.Context, args []string) error {
 	var ef encoderFlags
 	ef.register(fs, "glove-100d")
 	batch := fs.Int("batch", 256, "lines embedded per call")
-	headDir := fs.String("head", "", "trained head folder: output the tuned embeddings (a head trained with --apply query is for queries only)")
+	headDir := fs.String("head", "", "trained head folder: output the tuned embeddings (a head trained with --apply query is for queries only); its encoder is used unless --model or --onnx names one")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := ef.useHeadEncoder(fs, *headDir); err != nil {
 		return err
 	}
 	if *batch < 1 {

@@ -18,13 +18,16 @@ func runEval(ctx context.Context, args []string) error {
 	ef.register(fs, "glove-100d")
 	var df dataFlags
 	df.register(fs, "pairs JSONL to evaluate on instead of --beir: its queries, judged relevant to their positives, over all its passages", false)
-	headDir := fs.String("head", "", "trained head folder (optional)")
+	headDir := fs.String("head", "", "trained head folder (optional); its encoder is used unless --model or --onnx names one")
 	split := fs.String("split", "test", "qrels split")
 	cacheDir := cacheFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := df.check(fs, "split"); err != nil {
+		return err
+	}
+	if err := ef.useHeadEncoder(fs, *headDir); err != nil {
 		return err
 	}
 	if err := df.beirSplit(fs, "split", split, false); err != nil {

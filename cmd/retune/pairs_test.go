@@ -316,3 +316,30 @@ func TestBEIRSplitChecks(t *testing.T) {
 		}
 	}
 }
+
+// embed --head opens the encoder the head was trained on unless told
+// otherwise, and an explicit other encoder is refused with the fix named.
+func TestEmbedHeadUsesItsEncoder(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	sum, err := model.EncoderChecksum(encDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := model.NewHead(model.HeadConfig{DIn: 32, DOut: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := filepath.Join(t.TempDir(), "head")
+	if err := h.Save(head, model.HeadMeta{Encoder: filepath.Base(encDir), EncoderChecksum: sum}); err != nil {
+		t.Fatal(err)
+	}
+	models := []string{"--models", filepath.Dir(encDir)}
+	if vecs := embedWith(t, append([]string{"--head", head}, models...)); len(vecs[0]) != 8 {
+		t.Fatalf("embed --head: %d-dim vectors, want the head's 8", len(vecs[0]))
+	}
+	testenv.Glove(t)
+	err = runEmbed(t.Context(), []string{"--head", head, "--model", "glove-100d", "--models", testenv.ModelsRoot(t)})
+	if err == nil || !strings.Contains(err.Error(), `the head was trained on "bert-tiny-fixture": leave out --model and --onnx, or pass --model bert-tiny-fixture`) {
+		t.Fatalf("embed --head with another encoder: %v", err)
+	}
+}
