@@ -274,7 +274,7 @@ func resolveEncoder(req Request, meta model.HeadMeta) (string, error) {
 		name, from = meta.Encoder, " (the encoder recorded in the head)"
 	}
 	if name == "" {
-		return "", fmt.Errorf("export: head %s records no encoder name; name the encoder folder explicitly", req.HeadDir)
+		return "", fmt.Errorf("export: head %s records no encoder name; name the encoder's folder (retune export --onnx DIR)", req.HeadDir)
 	}
 	if !filepath.IsLocal(name) {
 		return "", fmt.Errorf("export: encoder name %q is not a folder name inside the models folder", name)
@@ -285,7 +285,7 @@ func resolveEncoder(req Request, meta model.HeadMeta) (string, error) {
 	}
 	dir := filepath.Join(root, name)
 	if _, err := os.Stat(filepath.Join(dir, models.ModelFile)); err != nil {
-		return "", fmt.Errorf("export: encoder %q%s not found in models folder %s (name the encoder folder explicitly): %w", name, from, root, err)
+		return "", fmt.Errorf("export: encoder %q%s not found in models folder %s (install it there, or name its folder: retune export --onnx DIR): %w", name, from, root, err)
 	}
 	return dir, nil
 }

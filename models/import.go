@@ -138,6 +138,15 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	return ImportReport{Dir: dest, Config: cfg, Warnings: set.warnings}, nil
 }
 
+// ErrNameTaken is matched by an import's refusal of a name already in use
+// (without --force, or by a folder an import did not write): a command
+// line to change, not a failure.
+var ErrNameTaken = errors.New("encoder name taken")
+
+type nameTaken struct{ error }
+
+func (nameTaken) Is(target error) bool { return target == ErrNameTaken }
+
 // ImportNameError says why name cannot name an imported encoder (nil: it
 // can): a path, or a built-in encoder's name.
 func ImportNameError(name string) error {
@@ -167,11 +176,11 @@ func checkImportName(root string, o ImportOptions) error {
 		return fmt.Errorf("import: %w", err)
 	}
 	if !o.Force {
-		return fmt.Errorf("import: %s already exists; --force replaces an earlier import", dest)
+		return nameTaken{fmt.Errorf("import: %s already exists; --force replaces an earlier import", dest)}
 	}
 	cfg, ok, err := ReadEncoderConfig(dest)
 	if err != nil || !ok || !strings.HasPrefix(cfg.Build, ImportBuildPrefix) {
-		return fmt.Errorf("import: %s is not an encoder `retune models add` wrote; --force replaces only those (remove it yourself if it should go)", dest)
+		return nameTaken{fmt.Errorf("import: %s is not an encoder `retune models add` wrote; --force replaces only those (remove it yourself if it should go)", dest)}
 	}
 	return nil
 }

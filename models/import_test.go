@@ -231,8 +231,13 @@ func TestImportRefusals(t *testing.T) {
 			fc.dim = 7
 		}
 		tt.o.Check = fc.check
-		if _, err := Import(t.Context(), root, tt.o); err == nil || !strings.Contains(err.Error(), tt.want) {
+		_, err := Import(t.Context(), root, tt.o)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+		taken := strings.Contains(tt.name, "existing import") || strings.Contains(tt.name, "hand-made")
+		if errors.Is(err, ErrNameTaken) != taken {
+			t.Errorf("%s: errors.Is(ErrNameTaken) = %v, want %v", tt.name, !taken, taken)
 		}
 	}
 	if names := dirNames(t, root); !slices.Equal(names, []string{"hand-made", "mine"}) {

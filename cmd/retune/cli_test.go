@@ -169,9 +169,14 @@ func TestEmbedLinesNamesTheBadLine(t *testing.T) {
 	in := strings.Repeat("dog\n", 299) + "bad \xff text\n" + "cat\n"
 	var out strings.Builder
 	_, err := embedLines(t.Context(), strings.NewReader(in), &out, 256, fake)
-	if err == nil || err.Error() != "line 300 is not valid UTF-8" {
+	if err == nil || err.Error() != "line 300 is not valid UTF-8 (299 lines before it written)" {
 		t.Fatalf("err %v, want line 300 named", err)
 	}
+	// The output is exactly the lines before the bad one, not a batch short.
+	if n := strings.Count(out.String(), "\n"); n != 299 {
+		t.Fatalf("%d lines written before line 300, want 299", n)
+	}
+	out.Reset()
 	if _, err := embedLines(t.Context(), strings.NewReader("a\n\nb\n"), &out, 256, fake); err == nil || !strings.Contains(err.Error(), "line 2 is empty") {
 		t.Fatalf("err %v, want line 2 named", err)
 	}
@@ -250,24 +255,37 @@ func TestRefusedCommandLines(t *testing.T) {
 	prof := filepath.Join(dir, "p.prof")
 	plain := filepath.Join(dir, "plain.json")
 	os.WriteFile(plain, []byte("{}"), 0o644)
+	headDir, encDir := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(headDir, "head.json"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(encDir, "model.onnx"), nil, 0o644)
+	beir := t.TempDir() // a BEIR folder as far as the command line looks
+	os.Mkdir(filepath.Join(beir, "qrels"), 0o755)
+	os.WriteFile(filepath.Join(beir, "qrels", "train.tsv"), nil, 0o644)
 	tests := []struct {
 		name string
 		run  func(context.Context, []string) error
 		args []string
 		want string
 	}{
-		{"mining flags without mining", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--negatives", "none", "--mined", "5", "--margin", "0.9"}, "--margin, --mined: --negatives none mines nothing"},
-		{"profile of a refused run", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--epochs", "0", "--cpuprofile", prof}, "epochs"},
+		{"mining flags without mining", runTrain, []string{"--beir", beir, "--out", filepath.Join(dir, "o"), "--negatives", "none", "--mined", "5", "--margin", "0.9"}, "--margin, --mined: --negatives none mines nothing"},
+		{"profile of a refused run", runTrain, []string{"--beir", beir, "--out", filepath.Join(dir, "o"), "--epochs", "0", "--cpuprofile", prof}, "epochs"},
 		{"bench with a huge --n", benchEmbed, []string{"--n", "100000000000"}, "--n must be in [1, 1000000]"},
 		{"serve with an empty --data", runServe, []string{"--data", ""}, "must name a folder"},
 		{"serve on no port", runServe, []string{"--addr", "notanaddr", "--data", dir}, `--addr "notanaddr": want host:port`},
 		{"serve on a port out of range", runServe, []string{"--addr", "127.0.0.1:99999", "--data", dir}, "the port must be a number in [0, 65535]"},
-		{"eval with an empty --split", runEval, []string{"--beir", dir, "--split", ""}, "--split is empty"},
-		{"eval with a path as split", runEval, []string{"--beir", dir, "--split", "../qrels/train"}, "without a path"},
-		{"eval with an empty --model", runEval, []string{"--beir", dir, "--model", ""}, "name an encoder with --model"},
-		{"bench search with both query sources", benchSearch, []string{"--collection", "col-x", "--queries", "q.txt", "--beir", dir}, "give --queries or --beir, not both"},
+		{"eval with an empty --split", runEval, []string{"--beir", beir, "--split", ""}, "--split is empty"},
+		{"eval with a path as split", runEval, []string{"--beir", beir, "--split", "../qrels/train"}, "without a path"},
+		{"eval with an empty --model", runEval, []string{"--beir", beir, "--split", "train", "--model", ""}, "name an encoder with --model"},
+		{"bench search with both query sources", benchSearch, []string{"--collection", "col-x", "--queries", "q.txt", "--beir", beir}, "give --queries or --beir, not both"},
 		{"bench search with an unknown mode", benchSearch, []string{"--collection", "col-x", "--mode", "foo"}, `--mode "foo" must be dense, bm25 or hybrid`},
-		{"a boolean flag's value after a space", runTrain, []string{"--beir", dir, "--out", filepath.Join(dir, "o"), "--in-batch", "false"}, "a true/false flag takes its value after '=' (--in-batch=false)"},
+		{"a boolean flag's value after a space", runTrain, []string{"--beir", beir, "--out", filepath.Join(dir, "o"), "--in-batch", "false"}, "a true/false flag takes its value after '=' (--in-batch=false)"},
+		{"train on no BEIR folder", runTrain, []string{"--beir", filepath.Join(dir, "nope"), "--out", filepath.Join(dir, "o")}, "no such folder"},
+		{"eval on a BEIR archive", runEval, []string{"--beir", plain}, "is a file: give the BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), unpacked"},
+		{"eval on a folder without qrels", runEval, []string{"--beir", dir}, "has no qrels/<split>.tsv"},
+		{"train on pairs from stdin", runTrain, []string{"--pairs", "-", "--out", filepath.Join(dir, "o")}, "--pairs -: give a file name (stdin is not read)"},
+		{"embed with a head folder as --onnx", runEmbed, []string{"--onnx", headDir}, "is a trained head's folder, not an encoder's: pass it as --head"},
+		{"embed with a folder of no model as --onnx", runEmbed, []string{"--onnx", dir}, "holds no model.onnx"},
+		{"embed with an encoder folder as --head", runEmbed, []string{"--head", encDir}, "is an encoder's folder (a fused export carries its head inside): pass it as --onnx"},
 		{"an unknown models subcommand", runModels, []string{"foo", "-h"}, `unknown models subcommand "foo"`},
 		{"cache prune without a budget", runCache, []string{"prune", "--cache", dir}, "cache prune needs --keep-mb N, --stale or both"},
 		{"cache prune with --models but not --stale", runCache, []string{"prune", "--cache", dir, "--keep-mb", "1", "--models", dir}, "add --stale or drop --models"},
@@ -335,6 +353,12 @@ func TestCPUProfileOverwritesOnlyAProfile(t *testing.T) {
 // touches the folder, and leaves it as it was.
 func TestTrainRefusesAnOutAnotherRunHolds(t *testing.T) {
 	beir, out := t.TempDir(), filepath.Join(t.TempDir(), "head")
+	if err := os.MkdirAll(filepath.Join(beir, "qrels"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(beir, "qrels", "train.tsv"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -84,12 +84,21 @@ func (e *encoderFlags) useHeadEncoder(fs *flag.FlagSet, headDir string) error {
 	}
 	_, meta, err := model.LoadHead(headDir)
 	if err != nil {
-		return err
+		return headFolderHint(headDir, err)
 	}
 	if meta.Encoder != "" {
 		e.name = meta.Encoder
 	}
 	return nil
+}
+
+// headFolderHint turns a --head that is an encoder's folder (a fused
+// export holds the head inside the model) into a usage error naming --onnx.
+func headFolderHint(dir string, err error) error {
+	if _, serr := os.Stat(filepath.Join(dir, models.ModelFile)); serr == nil {
+		return usageError{fmt.Errorf("--head %s is an encoder's folder (a fused export carries its head inside): pass it as --onnx %s", dir, dir)}
+	}
+	return err
 }
 
 // loadHeadFor loads the head in dir (nil for "") and checks it was trained
@@ -100,7 +109,7 @@ func loadHeadFor(dir string, enc *model.Encoder) (*model.Head, error) {
 	}
 	h, meta, err := model.LoadHead(dir)
 	if err != nil {
-		return nil, err
+		return nil, headFolderHint(dir, err)
 	}
 	sum, err := enc.Checksum()
 	if err != nil {
@@ -153,6 +162,14 @@ func (e *encoderFlags) onnxFolder() (string, error) {
 		return "", nil
 	}
 	st, err := os.Stat(e.onnx)
+	if err == nil && st.IsDir() {
+		if _, err := os.Stat(filepath.Join(e.onnx, models.ModelFile)); err != nil {
+			if hasHead, _ := model.HeadFolder(e.onnx); hasHead {
+				return "", usageError{fmt.Errorf("--onnx %s is a trained head's folder, not an encoder's: pass it as --head %s", e.onnx, e.onnx)}
+			}
+			return "", usageError{fmt.Errorf("--onnx %s holds no %s: give an encoder folder (model.onnx + tokenizer.json), e.g. a fused export", e.onnx, models.ModelFile)}
+		}
+	}
 	if err != nil || st.IsDir() {
 		return e.onnx, nil // model.Open names what is missing
 	}

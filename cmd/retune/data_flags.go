@@ -44,6 +44,11 @@ func (d *dataFlags) check(fs *flag.FlagSet, splitFlags ...string) error {
 	if d.pairs == "" {
 		return nil
 	}
+	for _, f := range []struct{ flag, path string }{{"pairs", d.pairs}, {"test-pairs", d.testPairs}} {
+		if f.path == "-" {
+			return usageError{fmt.Errorf("--%s -: give a file name (stdin is not read)", f.flag)}
+		}
+	}
 	for _, name := range splitFlags {
 		if flagSet(fs, name) {
 			return usageError{fmt.Errorf("--%s names a qrels file of a BEIR folder; it does not apply to --pairs", name)}
@@ -64,15 +69,27 @@ func (d *dataFlags) beirSplit(fs *flag.FlagSet, flagName string, name *string, o
 	if *name != "" && (strings.ContainsAny(*name, `/\`) || *name == "." || *name == "..") {
 		return usageError{fmt.Errorf("--%s %q: a split is a file name in qrels/, without a path", flagName, *name)}
 	}
-	if d.beir == "" || *name == "" {
+	if d.beir == "" {
+		return nil
+	}
+	switch st, err := os.Stat(d.beir); {
+	case errors.Is(err, iofs.ErrNotExist):
+		return usageError{fmt.Errorf("--beir %s: no such folder", d.beir)}
+	case err == nil && !st.IsDir():
+		return usageError{fmt.Errorf("--beir %s is a file: give the BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), unpacked", d.beir)}
+	}
+	have, err := dataset.SplitNames(d.beir)
+	if err == nil && len(have) == 0 {
+		return usageError{fmt.Errorf("--beir %s has no qrels/<split>.tsv: a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/train.tsv, qrels/test.tsv, …", d.beir)}
+	}
+	if *name == "" {
 		return nil
 	}
 	if _, err := os.Stat(dataset.QrelsFile(d.beir, *name)); !errors.Is(err, iofs.ErrNotExist) {
 		return nil // there, or unreadable: loading says which
 	}
-	have, err := dataset.SplitNames(d.beir)
-	if err != nil || len(have) == 0 {
-		return nil // no split at all: loading says so
+	if err != nil {
+		return nil // loading says what is wrong with the folder
 	}
 	if optional && !flagSet(fs, flagName) {
 		fmt.Fprintf(os.Stderr, "note: %s has no split %q (qrels/%s.tsv): no held-out metrics; --%s names another\n", d.beir, *name, *name, flagName)

@@ -126,13 +126,22 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 		if line == 1 {
 			t = strings.TrimPrefix(t, "\ufeff") // a byte-order mark is not text
 		}
-		if strings.TrimSpace(t) == "" {
-			return zero, fmt.Errorf("line %d is empty: one text per line", line)
+		// Checked here, where the line number is known (the encoder would
+		// only name the text's place in its batch). The lines before a bad
+		// one are embedded and written first, so the output is exactly
+		// their prefix and the message can say so.
+		problem := ""
+		switch {
+		case strings.TrimSpace(t) == "":
+			problem = "is empty: one text per line"
+		case !utf8.ValidString(t):
+			problem = "is not valid UTF-8"
 		}
-		// Checked here, where the line number is known; the encoder would
-		// only name the text's place in its batch.
-		if !utf8.ValidString(t) {
-			return zero, fmt.Errorf("line %d is not valid UTF-8", line)
+		if problem != "" {
+			if err := flush(); err != nil {
+				return zero, err
+			}
+			return zero, fmt.Errorf("line %d %s (%s before it written)", line, problem, countWord(line-1, "line"))
 		}
 		texts = append(texts, t)
 		if len(texts) >= batch {
@@ -147,9 +156,17 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 			if ferr := flush(); ferr != nil {
 				return zero, ferr
 			}
-			return zero, fmt.Errorf("line %d is longer than %d MiB: one text per line (an encoder reads at most its first few hundred tokens anyway)", line+1, maxEmbedLine>>20)
+			return zero, fmt.Errorf("line %d is longer than %d MiB: one text per line (an encoder reads at most its first few hundred tokens anyway; %s before it written)", line+1, maxEmbedLine>>20, countWord(line, "line"))
 		}
 		return zero, fmt.Errorf("read stdin: %w", err)
 	}
 	return zero, flush()
+}
+
+// countWord says "1 line" or "3 lines".
+func countWord(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -60,6 +60,9 @@ func runModelsAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	rep, err := models.Import(ctx, root.Get(), o)
+	if errors.Is(err, models.ErrNameTaken) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}
