@@ -193,3 +193,36 @@ func TestPipelineWarnsWhenNoEpochHelps(t *testing.T) {
 		t.Fatalf("best epoch %d, warnings %q", res.Training.BestEpoch, warned)
 	}
 }
+
+// A run whose batches hold nothing to contrast (one pair each, no
+// negatives) says that the head learned nothing, instead of succeeding
+// quietly with loss 0.
+func TestPipelineWarnsWhenNothingIsContrasted(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.Glove(t))
+	cfg := DefaultPipelineConfig()
+	cfg.Negatives, cfg.TestSplit, cfg.Train.Epochs, cfg.Train.Patience = NegNone, "", 2, 0
+	cfg.Train.BatchSize = 1
+	var warned []string
+	p := &Pipeline{Encoder: enc, Cache: NewCache(t.TempDir()), Progress: func(ev StageEvent) {
+		if ev.Warn {
+			warned = append(warned, ev.Note)
+		}
+	}}
+	if _, _, err := p.Run(context.Background(), tinyBEIR(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(warned) == 0 || !strings.Contains(warned[0], "every epoch's loss was 0") || !strings.Contains(warned[0], "the head learned nothing") {
+		t.Fatalf("warnings %q", warned)
+	}
+	// With two pairs a batch, in-batch negatives give it something.
+	cfg.Train.BatchSize = 2
+	warned = nil
+	if _, _, err := p.Run(context.Background(), tinyBEIR(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warned {
+		if strings.Contains(w, "every epoch's loss was 0") {
+			t.Fatalf("warned with in-batch negatives to contrast: %q", w)
+		}
+	}
+}

@@ -316,9 +316,11 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	// Announced before the trainer builds its pairs and scores the dev
 	// split: that time is training's, not the previous stage's.
 	p.emit(StageEvent{Stage: StageTraining, Total: cfg.Train.Epochs})
+	learned := false // some epoch had a loss: something to contrast
 	tr := &Trainer{Config: cfg.Train, Progress: func(ev Event) {
 		if ev.Kind == "epoch" {
 			epochDone()
+			learned = learned || ev.Loss != 0
 		}
 		p.emit(StageEvent{Stage: StageTraining, Done: ev.Epoch, Total: ev.Epochs, Train: &ev})
 	}}
@@ -338,6 +340,12 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		return nil, res, err
 	}
 	res.Training = rep
+	if !learned && len(rep.EpochSeconds) > 0 {
+		// A single pair and no negatives, say: the run "succeeds" with an
+		// untouched head unless it is told.
+		p.emit(StageEvent{Stage: StageTraining, Warn: true, Note: fmt.Sprintf(
+			"every epoch's loss was 0: the %d training pairs give InfoNCE nothing to contrast (no negatives, and no other positive in a batch), so the head learned nothing; add pairs or negatives", rep.TrainPairs)})
+	}
 	if rep.BestEpoch == 0 && rep.EpochsRun > 0 {
 		p.emit(StageEvent{Stage: StageTraining, Warn: true, Note: fmt.Sprintf(
 			"no epoch of %d beat the base encoder on the dev split: the head kept is the untrained (identity) one, which ranks as the base encoder does", rep.EpochsRun)})
