@@ -61,13 +61,18 @@ func DefaultMineConfig() MineConfig {
 // encoders, whose positives often rank low enough that the margin rejects
 // most of the window.
 type MineReport struct {
-	Queries          int  `json:"queries"`
-	Negatives        int  `json:"negatives"`
-	FallbackQueries  int  `json:"fallback_queries"`   // queries topped up past the margin filter
-	FallbackNegs     int  `json:"fallback_negatives"` // negatives taken that way
-	MarginRejected   int  `json:"margin_rejected"`
-	PositivesSkipped int  `json:"positives_skipped"`
-	Provided         bool `json:"provided,omitempty"` // the dataset's own negatives were used instead of mining
+	Queries          int `json:"queries"`
+	Negatives        int `json:"negatives"`
+	FallbackQueries  int `json:"fallback_queries"`   // queries topped up past the margin filter
+	FallbackNegs     int `json:"fallback_negatives"` // negatives taken that way
+	MarginRejected   int `json:"margin_rejected"`
+	PositivesSkipped int `json:"positives_skipped"`
+	// ShallowQueries ranked fewer documents than the window spans (a small
+	// corpus), too few to fill PerQuery from it: their window started
+	// higher, as far up as PerQuery needed (from rank 0 in a corpus of
+	// PerQuery documents or fewer).
+	ShallowQueries int  `json:"shallow_queries,omitempty"`
+	Provided       bool `json:"provided,omitempty"` // the dataset's own negatives were used instead of mining
 	// With Provided: the training queries the dataset gave no negative,
 	// mined instead, and the negatives mined for them (both included in
 	// Queries and Negatives).
@@ -130,8 +135,17 @@ func mineOne(hits []eval.Scored, qv []float32, judged map[string]int, docVec fun
 			}
 		}
 	}
+	// Skipping the top ranks guards against unjudged relevant documents, but
+	// in a corpus of a few dozen documents it would leave nothing to mine:
+	// when the ranking ends before the window does, the window starts as
+	// high as PerQuery needs.
+	from := cfg.RankFrom
+	if len(hits) < cfg.RankTo && len(hits)-from < cfg.PerQuery {
+		from = max(0, len(hits)-cfg.PerQuery)
+		rep.ShallowQueries++
+	}
 	var picked, spare []string
-	for r := cfg.RankFrom; r < len(hits); r++ {
+	for r := from; r < len(hits); r++ {
 		h := hits[r]
 		if judged[h.ID] > 0 {
 			rep.PositivesSkipped++

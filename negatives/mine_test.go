@@ -87,8 +87,24 @@ func TestMine(t *testing.T) {
 			report:    MineReport{Queries: 1, Negatives: 3},
 		},
 		{
-			name:      "a window past the index end is clipped",
+			// 12 documents: ranks 10-11 alone would give 2 of 15.
+			name:      "a corpus smaller than the window: the window starts higher, counted",
 			cfg:       MineConfig{RankFrom: 10, RankTo: 100, Margin: 0.95, PerQuery: 15},
+			positives: nil,
+			want:      []string{"d00", "d01", "d02", "d03", "d04", "d05", "d06", "d07", "d08", "d09", "d10", "d11"},
+			report:    MineReport{Queries: 1, Negatives: 12, ShallowQueries: 1},
+		},
+		{
+			// Window [8,12): d09 is the positive, d08 scores above it.
+			name:      "as far up as PerQuery needs",
+			cfg:       MineConfig{RankFrom: 10, RankTo: 100, Margin: 0.95, PerQuery: 4},
+			positives: map[string]int{"d09": 1},
+			want:      []string{"d10", "d11", "d08"},
+			report:    MineReport{Queries: 1, Negatives: 3, PositivesSkipped: 1, MarginRejected: 1, FallbackQueries: 1, FallbackNegs: 1, ShallowQueries: 1},
+		},
+		{
+			name:      "a ranking that fills the window is not shifted",
+			cfg:       MineConfig{RankFrom: 10, RankTo: 12, Margin: 0.95, PerQuery: 4},
 			positives: nil,
 			want:      []string{"d10", "d11"},
 			report:    MineReport{Queries: 1, Negatives: 2},
