@@ -29,10 +29,12 @@ type createCollectionRequest struct {
 	Documents []documentInput `json:"documents"` // nil when absent
 }
 
+// documentInput is a posted document; pointers tell a missing id or text
+// from an empty one (null is refused while decoding).
 type documentInput struct {
-	ID    string `json:"id"`
-	Text  string `json:"text"`
-	Title string `json:"title"`
+	ID    *string `json:"id"`
+	Text  *string `json:"text"`
+	Title string  `json:"title"`
 }
 
 func (s *Server) maxDocuments() int {
@@ -143,24 +145,38 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 	docs := make([]dataset.Doc, len(req.Documents))
 	seen := make(map[string]int, len(req.Documents))
 	for i, d := range req.Documents {
-		switch {
-		case strings.TrimSpace(d.ID) == "":
-			return nil, colBadParam("documents", "documents[%d].id is empty", i)
-		case utf8.RuneCountInString(d.ID) > maxDocIDLen:
-			return nil, colBadParam("documents", "documents[%d].id is longer than %d characters", i, maxDocIDLen)
-		case strings.ContainsAny(d.ID, "\t\r\n"):
-			// The index stores ids one per line; datasets refuse them too.
-			return nil, colBadParam("documents", "documents[%d].id contains a tab or line break", i)
-		case strings.TrimSpace(d.Text) == "":
-			return nil, colBadParam("documents", "documents[%d].text is empty", i)
+		at := fmt.Sprintf("documents[%d]", i)
+		if err := checkDocument(at, d); err != nil {
+			return nil, err
 		}
-		if j, dup := seen[d.ID]; dup {
-			return nil, colBadParam("documents", "documents[%d].id %q repeats documents[%d].id", i, d.ID, j)
+		if j, dup := seen[*d.ID]; dup {
+			return nil, colBadParam(at+".id", "%s.id %q repeats documents[%d].id", at, *d.ID, j)
 		}
-		seen[d.ID] = i
-		docs[i] = dataset.Doc{ID: d.ID, Title: d.Title, Text: d.Text}
+		seen[*d.ID] = i
+		docs[i] = dataset.Doc{ID: *d.ID, Title: d.Title, Text: *d.Text}
 	}
 	return docs, nil
+}
+
+// checkDocument validates posted document d, which at names
+// ("documents[3]"); the error's param is the offending field's path.
+func checkDocument(at string, d documentInput) error {
+	switch {
+	case d.ID == nil:
+		return colBadParam(at+".id", "%s.id is missing: each document needs \"id\" and \"text\"", at)
+	case strings.TrimSpace(*d.ID) == "":
+		return colBadParam(at+".id", "%s.id is empty", at)
+	case utf8.RuneCountInString(*d.ID) > maxDocIDLen:
+		return colBadParam(at+".id", "%s.id is longer than %d characters", at, maxDocIDLen)
+	case strings.ContainsAny(*d.ID, "\t\r\n"):
+		// The index stores ids one per line; datasets refuse them too.
+		return colBadParam(at+".id", "%s.id contains a tab or line break", at)
+	case d.Text == nil:
+		return colBadParam(at+".text", "%s.text is missing: each document needs \"id\" and \"text\"", at)
+	case strings.TrimSpace(*d.Text) == "":
+		return colBadParam(at+".text", "%s.text is empty", at)
+	}
+	return nil
 }
 
 // storedCollection returns the collection row, mapping a malformed id to

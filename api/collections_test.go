@@ -113,7 +113,9 @@ func TestCollectionCreateErrors(t *testing.T) {
 		{"control in name", `{"model":"glove-100d","name":"a\u0007b","documents":[{"id":"a","text":"b"}]}`, 400, "name contains control characters"},
 		{"duplicate id", docs(`{"id":"a","text":"b"}`, `{"id":"c","text":"d"}`, `{"id":"a","text":"e"}`), 400, `documents[2].id "a" repeats documents[0].id`},
 		{"empty text", docs(`{"id":"a","text":" "}`), 400, "documents[0].text is empty"},
-		{"missing text", docs(`{"id":"a","title":"t"}`), 400, "documents[0].text is empty"},
+		{"missing text", docs(`{"id":"a","title":"t"}`), 400, "documents[0].text is missing"},
+		{"empty text, not missing", docs(`{"id":"a","text":""}`), 400, "documents[0].text is empty"},
+		{"missing id", docs(`{"id":"a","text":"b"}`, `{"text":"c"}`), 400, "documents[1].id is missing"},
 		{"bad utf8", docs(`{"id":"a","text":"ok ` + "\xff" + `"}`), 400, "request body is not valid UTF-8 (byte"},
 		{"document field", docs(`{"id":"a","text":"b","body":"c"}`), 400, "unknown field"},
 		{"too many", docs(many...), 413, "limit is 20"},
@@ -128,9 +130,14 @@ func TestCollectionCreateErrors(t *testing.T) {
 			wantAPIError(t, ls.json("POST", "/v1/collections", tc.body), tc.status, tc.msg)
 		})
 	}
-	// A refused field is named in param.
+	// A refused field is named in param, an array's item by its index.
 	for body, param := range map[string]string{
-		docs(`{"id":"a","text":" "}`): "documents",
+		docs(`{"id":"a","text":" "}`):                          "documents[0].text",
+		docs(`{"id":"a","title":"t"}`):                         "documents[0].text",
+		docs(`{"id":"a","text":"x"}`, `{"id":"a","text":"y"}`): "documents[1].id",
+		docs(`{"id":"a","text":"x"}`, `{"text":"y"}`):          "documents[1].id",
+		docs(`{"id":"a\tb","text":"x"}`):                       "documents[0].id",
+		docs():                                                 "documents",
 		`{"model":"glove-100d","name":"a\u0007b","documents":[{"id":"a","text":"b"}]}`: "name",
 		`{"model":"glove-100d","head":"h1","documents":[{"id":"a","text":"b"}]}`:       "head",
 		// and the field naming a missing object

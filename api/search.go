@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -46,6 +45,7 @@ type searchParams struct {
 	rrfK    int     // 0: index.DefaultRRFK
 	head    string  // query-side head override; "" = the collection's
 	noText  bool    // leave the hits' text out
+	batch   bool    // the queries came as "queries", not "query"
 }
 
 type searchResponse struct {
@@ -114,15 +114,12 @@ func (r searchRequest) params() (searchParams, error) {
 		return p, colErrorf(http.StatusRequestEntityTooLarge, codeTooLarge,
 			"%d queries in one request; the limit is %d", len(r.Queries), maxSearchQueries)
 	default:
-		p.queries = r.Queries
+		p.queries, p.batch = r.Queries, true
 	}
 	for i, q := range p.queries {
-		field, name := "query", "query"
-		if r.Queries != nil {
-			field, name = "queries", "queries["+strconv.Itoa(i)+"]"
-		}
 		if strings.TrimSpace(q) == "" {
-			return p, colBadParam(field, "%s is empty", name)
+			name := queryName(p, i)
+			return p, colBadParam(name, "%s is empty", name)
 		}
 	}
 	if r.K != nil {

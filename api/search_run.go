@@ -37,7 +37,8 @@ func (s *Server) search(ctx context.Context, id string, p searchParams) (searchR
 	took := time.Since(start).Seconds()
 	var bad *index.QueryError
 	if errors.As(err, &bad) {
-		return searchResponse{}, colBadRequest("%s: %v", queryName(p, bad.Index), bad.Err)
+		name := queryName(p, bad.Index)
+		return searchResponse{}, colBadParam(name, "%s: %v", name, bad.Err)
 	}
 	if err != nil {
 		return searchResponse{}, err
@@ -99,8 +100,10 @@ func toSearchHits(hits []index.Hit, withText bool) []searchHit {
 	return out
 }
 
+// queryName names query i of a request as the request does, which is the
+// error's param too: "query", or "queries[i]" in a batch (of one or more).
 func queryName(p searchParams, i int) string {
-	if len(p.queries) == 1 {
+	if !p.batch {
 		return "query"
 	}
 	return fmt.Sprintf("queries[%d]", i)

@@ -157,7 +157,8 @@ func TestSearchErrors(t *testing.T) {
 		wantAPIError(t, ls.json("POST", "/v1/collections/"+bad+"/search", `{"query":"a"}`), 400, "malformed collection id")
 	}
 	wantAPIError(t, ls.do("POST", path, "text/plain", []byte(`{"query":"a"}`)), 415, "application/json")
-	for body, param := range map[string]string{`{"query":"a","k":0}`: "k", `{"query":"a","mode":"x"}`: "mode", `{"queries":["a",""]}`: "queries"} {
+	for body, param := range map[string]string{`{"query":"a","k":0}`: "k", `{"query":"a","mode":"x"}`: "mode", `{"queries":["a",""]}`: "queries[1]",
+		`{"queries":[" "]}`: "queries[0]", `{"query":" "}`: "query", `{"queries":[]}`: "queries"} {
 		if r := ls.json("POST", path, body); !strings.Contains(string(r.Body), `"param":"`+param+`"`) {
 			t.Errorf("%s: %s, want param %q", body, r.Body, param)
 		}
