@@ -100,7 +100,11 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	var ke *jsontype.KeyError
 	if json.Valid(body) {
 		if err := jsontype.ExactKeys(body, reflect.TypeOf(dst)); errors.As(err, &ke) {
-			badRequestParam(c, ke.Path, "invalid JSON body: "+ke.Error())
+			msg, param := ke.Error(), keyParam(ke.Path)
+			if param != ke.Path { // an empty key, which no field has
+				msg = fmt.Sprintf("unknown field %s (an empty key)", param)
+			}
+			badRequestParam(c, param, "invalid JSON body: "+msg)
 			return false
 		}
 	}
@@ -229,7 +233,7 @@ func describeJSONError(err error, body []byte, dst reflect.Type) (msg, param str
 		return fmt.Sprintf("syntax error at byte %d: %v", se.Offset, err), ""
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return strings.TrimPrefix(err.Error(), "json: "), name
+		return strings.TrimPrefix(err.Error(), "json: "), nameParam(name)
 	}
 	return err.Error(), ""
 }

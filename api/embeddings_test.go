@@ -153,6 +153,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 		{"empty body", "application/json", ``, 400, "empty"},
 		{"unknown field", "application/json", `{"model":"glove-100d","input":"x","foo":1}`, 400, `unknown field \"foo\"","type":"invalid_request_error","param":"foo"`},
 		{"field in another case", "application/json", `{"model":"glove-100d","input":"dog","INPUT":"2019"}`, 400, `unknown field \"INPUT\" (field names are case-sensitive: \"input\")","type":"invalid_request_error","param":"INPUT"`},
+		{"empty key", "application/json", `{"model":"glove-100d","input":"x","":1}`, 400, `unknown field \"\" (an empty key)","type":"invalid_request_error","param":"\"\""`},
 		{"repeated field", "application/json", `{"model":"glove-100d","input":"dog","input":"cat"}`, 400, `field \"input\" appears twice`},
 		{"missing model", "application/json", `{"input":"x"}`, 400, `"param":"model"`},
 		{"missing input", "application/json", `{"model":"glove-100d"}`, 400, "input"},

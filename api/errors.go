@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -54,3 +55,26 @@ func badRequestParam(c *gin.Context, param, msg string) {
 	abortParam(c, http.StatusBadRequest, codeInvalidRequest, param, msg)
 }
 func notFound(c *gin.Context, msg string) { abort(c, http.StatusNotFound, codeNotFound, msg) }
+
+// emptyName is how error.param names an empty JSON key or query parameter
+// name: as JSON spells it, since the bare name would leave param empty (as
+// if no field were named).
+const emptyName = `""`
+
+// keyParam is the param naming the JSON key at path (dotted, as the key
+// checks build it), its last key written emptyName when it is empty:
+// "" → `""`, "hyperparameters." → `hyperparameters.""`.
+func keyParam(path string) string {
+	if path == "" || strings.HasSuffix(path, ".") {
+		return path + emptyName
+	}
+	return path
+}
+
+// nameParam is the param naming a query parameter, or a JSON key by itself.
+func nameParam(name string) string {
+	if name == "" {
+		return emptyName
+	}
+	return name
+}

@@ -28,6 +28,7 @@ func TestJobRequestErrors(t *testing.T) {
 	}{
 		{"unknown field", body(`,"suffix":"x"`), 400, `unknown field "suffix"`},
 		{"unknown hyperparameter", body(`,"hyperparameters":{"epoch":3}`), 400, `unknown field "hyperparameters.epoch"`},
+		{"empty hyperparameter key", body(`,"hyperparameters":{"":3}`), 400, `unknown field hyperparameters."" (an empty key)`},
 		{"unknown llm field", body(`,"negatives":"generated","generator":"causal","llm":{"url":"x"}`), 400, `unknown field "llm.url"`},
 		{"wrong type", body(`,"hyperparameters":{"epochs":"many"}`), 400, `field "hyperparameters.epochs" must be an integer, not string`},
 		{"wrong type, number", body(`,"hyperparameters":{"lr":"fast"}`), 400, `field "hyperparameters.lr" must be a number, not string`},
@@ -75,8 +76,9 @@ func TestJobRequestErrors(t *testing.T) {
 		})
 	}
 	js.use(t)
-	// Problems with one hyperparameter name it; several, their object.
-	for extra, param := range map[string]string{`,"hyperparameters":{"epochs":0}`: "hyperparameters.epochs", `,"negatives":"x"`: "negatives",
+	// Problems with one hyperparameter name it; several, their object. An
+	// empty key is named as JSON writes it.
+	for extra, param := range map[string]string{`,"hyperparameters":{"":1}`: `hyperparameters.\"\"`, `,"":1`: `\"\"`, `,"hyperparameters":{"epochs":0}`: "hyperparameters.epochs", `,"negatives":"x"`: "negatives",
 		`,"hyperparameters":{"test_split":"dev"}`: "hyperparameters.test_split", `,"hyperparameters":{"epochs":0,"lr":-1}`: "hyperparameters",
 		`,"hyperparameters":{"train_split":""}`: "hyperparameters.train_split"} {
 		if r := js.json("POST", "/v1/fine_tuning/jobs", body(extra)); !strings.Contains(string(r.Body), `"param":"`+param+`"`) {
@@ -161,6 +163,7 @@ func TestLookupErrors(t *testing.T) {
 		wantAPIError(t, js.do(tc.method, tc.path, "", nil), tc.status, tc.msg)
 	}
 	for _, tc := range []struct{ path, param, msg string }{
+		{"/v1/heads?=5", `""`, `unknown query parameter ""`},
 		{"/v1/heads?after=", "after", `after: malformed head id ""`},
 		{"/v1/fine_tuning/jobs?after=" + job, "after", "not found (deleted since that page? list again from the first page)"},
 		{"/v1/fine_tuning/jobs/" + job + "/events?after=", "after", `after must be an event seq (an integer >= 0), got ""`},

@@ -127,11 +127,11 @@ func checkQuery(c *gin.Context) {
 			if len(takes) > 0 {
 				what = "takes " + strings.Join(takes, ", ")
 			}
-			badRequestParam(c, name, fmt.Sprintf("unknown query parameter %q: %s %s %s", name, c.Request.Method, c.FullPath(), what))
+			badRequestParam(c, nameParam(name), fmt.Sprintf("unknown query parameter %q: %s %s %s", name, c.Request.Method, c.FullPath(), what))
 			return
 		}
 		if len(vals) > 1 {
-			badRequestParam(c, name, fmt.Sprintf("query parameter %q is given %d times; give it once", name, len(vals)))
+			badRequestParam(c, nameParam(name), fmt.Sprintf("query parameter %q is given %d times; give it once", name, len(vals)))
 			return
 		}
 	}
