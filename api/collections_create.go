@@ -48,6 +48,8 @@ func (s *Server) maxDocuments() int {
 // it. Posted documents are saved before the collection row exists, so a
 // row in "indexing" always has what a resumed run needs.
 func (s *Server) newCollection(ctx context.Context, req createCollectionRequest) (store.Collection, error) {
+	// Trimmed as a dataset's name is: one of only spaces is no name.
+	req.Name = strings.TrimSpace(req.Name)
 	docs, err := s.checkCreateRequest(req)
 	if err != nil {
 		return store.Collection{}, err

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -215,4 +216,26 @@ func TestCollectionReindexIsCached(t *testing.T) {
 	if res := ls.search(again.ID, `{"query":"spacecraft astronaut","k":1}`); res.Data[0].Hits[0].ID != "rockets" {
 		t.Fatalf("search of the re-indexed collection: %+v", res.Data[0].Hits)
 	}
+}
+
+// TestNamesTrimmedAlike: a collection's name and a dataset's are stored
+// the same way, trimmed of surrounding whitespace, so one of only spaces is
+// no name (as an empty one is); refusals name the field.
+func TestNamesTrimmedAlike(t *testing.T) {
+	ls := startServer(t, collectionConfig(t))
+	fx := newBEIRFixture()
+	for sent, want := range map[string]string{"  x  ": "x", "   ": "", "": "", "a  b": "a  b", "\tx\n": "x"} {
+		body, _ := json.Marshal(map[string]any{"model": "glove-100d", "name": sent, "documents": []map[string]string{{"id": "a", "text": "b"}}})
+		if col := ls.createCollection(string(body)); col.Name != want {
+			t.Errorf("collection named %q: stored %q, want %q", sent, col.Name, want)
+		}
+		ct, upload := multipartBody(t, fx.parts(sent)...)
+		if ds := mustJSON[datasetJSON](t, ls.do("POST", "/v1/datasets", ct, upload), http.StatusCreated); ds.Name != want {
+			t.Errorf("dataset named %q: stored %q, want %q", sent, ds.Name, want)
+		}
+	}
+	wantParamError(t, ls.json("POST", "/v1/collections", `{"model":"glove-100d","name":" a\u0007b ","documents":[{"id":"a","text":"b"}]}`),
+		400, "name", "name contains control characters")
+	ct, upload := multipartBody(t, fx.parts(" a\u0007b ")...)
+	wantParamError(t, ls.do("POST", "/v1/datasets", ct, upload), 400, "name", "name contains control characters")
 }

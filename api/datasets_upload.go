@@ -51,6 +51,7 @@ var splitName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 type uploadError struct {
 	status  int
 	msg     string
+	param   string // the offending field (a part), when one is
 	details dataset.Errors
 }
 
@@ -58,6 +59,11 @@ func (e *uploadError) Error() string { return e.msg }
 
 func badUpload(format string, args ...any) *uploadError {
 	return &uploadError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// badUploadParam is a 400 about one field, which the error's param names.
+func badUploadParam(param, format string, args ...any) *uploadError {
+	return &uploadError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...), param: param}
 }
 
 // storedFile is one file written into a dataset directory.
@@ -190,21 +196,22 @@ func errBundleAndParts() error {
 
 func (up *upload) receiveName(part *multipart.Part) error {
 	if up.named {
-		return badUpload("part %q sent twice", partName)
+		return badUploadParam(partName, "part %q sent twice", partName)
 	}
 	up.named = true
 	b, err := io.ReadAll(io.LimitReader(part, maxDatasetName+1))
 	if err != nil {
 		return readError(err)
 	}
+	// Trimmed as a collection's name is: one of only spaces is no name.
 	name := strings.TrimSpace(string(b))
 	switch {
 	case len(b) > maxDatasetName:
-		return badUpload("name is longer than %d bytes", maxDatasetName)
+		return badUploadParam(partName, "name is longer than %d bytes", maxDatasetName)
 	case !utf8.ValidString(name):
-		return badUpload("name is not valid UTF-8")
+		return badUploadParam(partName, "name is not valid UTF-8")
 	case strings.ContainsFunc(name, unicode.IsControl):
-		return badUpload("name contains control characters")
+		return badUploadParam(partName, "name contains control characters")
 	}
 	up.name = name
 	return nil

@@ -203,7 +203,7 @@ func (s *Server) abortUpload(c *gin.Context, err error) {
 		case http.StatusServiceUnavailable:
 			code = codeUnavailable
 		}
-		abort(c, ue.status, code, ue.msg)
+		abortParam(c, ue.status, code, ue.param, ue.msg)
 		return
 	}
 	details := make([]lineErrorJSON, len(ue.details))
