@@ -155,7 +155,12 @@ func TestLookupErrors(t *testing.T) {
 		{"GET", "/v1/heads?after=x", 400, "after: malformed head id"},
 		{"GET", "/v1/heads?limt=5", 400, `unknown query parameter "limt": GET /v1/heads takes limit, after`},
 		{"GET", "/v1/models?limit=5", 400, `unknown query parameter "limit": GET /v1/models takes no query parameters`},
-		{"DELETE", "/v1/heads/" + head + "?force=1", 400, `unknown query parameter "force"`},
+		{"DELETE", "/v1/heads/" + head + "?force=1", 400, `unknown query parameter "force": DELETE /v1/heads/{head_id} takes no query parameters`},
+		// Routes are named by the spec's paths, not Gin's patterns.
+		{"GET", "/v1/fine_tuning/jobs/" + job + "/events?foo=1", 400, `unknown query parameter "foo": GET /v1/fine_tuning/jobs/{job_id}/events takes after, limit`},
+		{"GET", "/v1/heads/" + head + "/export?foo=1", 400, `unknown query parameter "foo": GET /v1/heads/{head_id}/export takes format`},
+		{"POST", "/v1/fine_tuning/jobs/" + job + "/cancel?foo=1", 400, `unknown query parameter "foo": POST /v1/fine_tuning/jobs/{job_id}/cancel takes no query parameters`},
+		{"GET", "/v1/collections/col-aaaaaaaaaaaaaaaaaaaaaaaa?foo=1", 400, `unknown query parameter "foo": GET /v1/collections/{id} takes no query parameters`},
 		{"GET", "/v1/fine_tuning/jobs?limit=1;x", 400, "malformed query string"},
 		{"GET", "/v1/heads?limit=1&limt%zz=5", 400, "malformed query string"},
 	}

@@ -127,7 +127,7 @@ func checkQuery(c *gin.Context) {
 			if len(takes) > 0 {
 				what = "takes " + strings.Join(takes, ", ")
 			}
-			badRequestParam(c, nameParam(name), fmt.Sprintf("unknown query parameter %q: %s %s %s", name, c.Request.Method, c.FullPath(), what))
+			badRequestParam(c, nameParam(name), fmt.Sprintf("unknown query parameter %q: %s %s %s", name, c.Request.Method, specPath(c.FullPath()), what))
 			return
 		}
 		if len(vals) > 1 {
@@ -136,6 +136,18 @@ func checkQuery(c *gin.Context) {
 		}
 	}
 	c.Next()
+}
+
+// specPath is a Gin route pattern as openapi.yaml writes its path, for
+// messages: "/v1/heads/:head_id/export" → "/v1/heads/{head_id}/export".
+func specPath(pattern string) string {
+	segs := strings.Split(pattern, "/")
+	for i, seg := range segs {
+		if name, ok := strings.CutPrefix(seg, ":"); ok {
+			segs[i] = "{" + name + "}"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // identityBodies refuses a compressed (or otherwise encoded) request body:
