@@ -159,11 +159,18 @@ func isInteger(t reflect.Type) bool {
 	return false
 }
 
+// maxWrittenInteger bounds the integers integralNumbers rewrites: a
+// client that writes every number as a float (1e3) cannot hold a larger
+// one exactly, so a larger one is taken only in plain digits.
+const maxWrittenInteger = 1 << 53
+
 // integralNumbers rewrites the number literals of body that have a
 // fraction or exponent but an integral value within ±2^53 ("1000.0",
 // "1e3") as plain integers; changed is false when there is none. The
 // decoder finds the literals (strings, escapes and all), so only their
-// bytes are touched.
+// bytes are touched. Integrality is decided on the digits as written, not
+// on a float64, which would round 1e-400 to 0 and 1.0000000000000000001
+// to 1.
 func integralNumbers(body []byte) (_ []byte, changed bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -178,18 +185,98 @@ func integralNumbers(body []byte) (_ []byte, changed bool) {
 		if !ok || !strings.ContainsAny(string(n), ".eE") {
 			continue
 		}
-		v, err := strconv.ParseFloat(string(n), 64)
-		if err != nil || v != math.Trunc(v) || math.Abs(v) > 1<<53 {
+		plain, integral := plainInteger(string(n))
+		if !integral || plain == "" {
+			continue
+		}
+		if v, err := strconv.ParseInt(plain, 10, 64); err != nil || v > maxWrittenInteger || v < -maxWrittenInteger {
 			continue
 		}
 		end := int(dec.InputOffset()) // the literal ends the token just read
 		out = append(out, body[copied:end-len(n)]...)
-		out, copied, changed = strconv.AppendInt(out, int64(v), 10), end, true
+		out, copied, changed = append(out, plain...), end, true
 	}
 	if !changed {
 		return body, false
 	}
 	return append(out, body[copied:]...), true
+}
+
+// plainInteger reports whether the JSON number literal n has an integral
+// value, exactly as written, and returns that integer in plain digits
+// ("1.5e3" → "1500", "-0.0" → "0"), or "" when it has more than 20 digits,
+// more than any integer field holds (1e400). "1e-400" and "1.5" are not
+// integers.
+func plainInteger(n string) (plain string, integral bool) {
+	neg := strings.HasPrefix(n, "-")
+	mant, expPart, _ := strings.Cut(strings.ToLower(strings.TrimPrefix(n, "-")), "e")
+	var exp int64
+	if expPart != "" {
+		// Out of range, the exponent is clamped to ±2^31, which decides as well.
+		exp, _ = strconv.ParseInt(expPart, 10, 32)
+	}
+	whole, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimRight(whole+frac, "0")
+	point := int64(len(whole)) + exp // digits[:point] is the integer part
+	trimmed := strings.TrimLeft(digits, "0")
+	point -= int64(len(digits) - len(trimmed))
+	digits = trimmed
+	switch {
+	case digits == "":
+		return "0", true
+	case int64(len(digits)) > point:
+		return "", false // a nonzero digit after the point
+	case point > 20:
+		return "", true
+	}
+	plain = digits + strings.Repeat("0", int(point)-len(digits))
+	if neg {
+		plain = "-" + plain
+	}
+	return plain, true
+}
+
+// numberMisfit says why the number literal lit, an integer or out of
+// range, does not fit a field of type t, which encoding/json reports only
+// as "must be an integer, not number 1.5e18"; "" when that says it (a
+// fraction for an integer).
+func numberMisfit(lit string, t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64:
+		if _, err := strconv.ParseFloat(lit, t.Bits()); errors.Is(err, strconv.ErrRange) {
+			max := math.MaxFloat64
+			if t.Kind() == reflect.Float32 {
+				max = math.MaxFloat32
+			}
+			return fmt.Sprintf("number %s is out of range: a number here is at most %g in magnitude", lit, max)
+		}
+		return ""
+	}
+	if !isInteger(t) {
+		return ""
+	}
+	plain, integral := plainInteger(lit)
+	if !integral {
+		return ""
+	}
+	lo, hi := "0", strconv.FormatUint(math.MaxUint64>>(64-t.Bits()), 10)
+	fits := false
+	if t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64 {
+		lo, hi = strconv.FormatInt(math.MinInt64>>(64-t.Bits()), 10), strconv.FormatInt(math.MaxInt64>>(64-t.Bits()), 10)
+		_, err := strconv.ParseInt(plain, 10, t.Bits())
+		fits = plain != "" && err == nil
+	} else {
+		_, err := strconv.ParseUint(plain, 10, t.Bits())
+		fits = plain != "" && err == nil
+	}
+	if !fits {
+		return fmt.Sprintf("number %s is out of range: an integer here is from %s to %s", lit, lo, hi)
+	}
+	// Written with a fraction or exponent beyond what integralNumbers takes.
+	return fmt.Sprintf("an integer beyond 2^53 (%d) must be written in plain digits: %s, not %s", int64(maxWrittenInteger), plain, lit)
 }
 
 // invalidUTF8At is the offset of the first byte of b that is not valid
@@ -227,6 +314,11 @@ func describeJSONError(err error, body []byte, dst reflect.Type) (msg, param str
 		path := jsontype.PathAt(body, ute.Offset)
 		if path == "" {
 			path = jsonPath(dst, ute.Field)
+		}
+		if lit, ok := strings.CutPrefix(ute.Value, "number "); ok {
+			if why := numberMisfit(lit, ute.Type); why != "" {
+				return fmt.Sprintf("field %q: %s", path, why), path
+			}
 		}
 		return fmt.Sprintf("field %q must be %s, not %s", path, want, ute.Value), path
 	case errors.As(err, &se):

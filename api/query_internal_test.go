@@ -57,11 +57,32 @@ func TestIntegralNumbers(t *testing.T) {
 		{`{"k":1e3,"lr":1e-3,"t":0.05}`, `{"k":1000,"lr":1e-3,"t":0.05}`},
 		{`{"s":"1000.0 \"2.0\"","n":[-2.0,3,4.5]}`, `{"s":"1000.0 \"2.0\"","n":[-2,3,4.5]}`},
 		{`{"big":1e300}`, `{"big":1e300}`},
+		{`{"k":100e-2,"j":0.5e1,"z":-0.0,"n":-2.50e1}`, `{"k":1,"j":5,"z":0,"n":-25}`},
+		{`{"k":9007199254740992.0,"l":9007199254740993.0,"big":1.5e18}`, `{"k":9007199254740992,"l":9007199254740993.0,"big":1.5e18}`},
+		// Integral as a float64 only: not integers as written.
+		{`{"k":1e-400,"j":1.0000000000000000001}`, `{"k":1e-400,"j":1.0000000000000000001}`},
 	}
 	for _, tt := range tests {
 		got, changed := integralNumbers([]byte(tt.in))
 		if string(got) != tt.want || changed != (tt.in != tt.want) {
 			t.Errorf("%s: %s (changed %v), want %s", tt.in, got, changed, tt.want)
+		}
+	}
+}
+
+func TestPlainInteger(t *testing.T) {
+	tests := []struct {
+		in, plain string
+		integral  bool
+	}{
+		{"1e3", "1000", true}, {"1.5E3", "1500", true}, {"-2.0", "-2", true}, {"-0.0e5", "0", true},
+		{"0.00", "0", true}, {"0e-99999999999", "0", true}, {"120e-1", "12", true}, {"1.5e18", "1500000000000000000", true},
+		{"1e400", "", true}, {"1e99999999999", "", true}, {"12345678901234567890.0", "12345678901234567890", true},
+		{"1.5", "", false}, {"1e-400", "", false}, {"1.0000000000000000001", "", false}, {"5e-99999999999", "", false},
+	}
+	for _, tt := range tests {
+		if plain, integral := plainInteger(tt.in); plain != tt.plain || integral != tt.integral {
+			t.Errorf("plainInteger(%s) = %q, %v; want %q, %v", tt.in, plain, integral, tt.plain, tt.integral)
 		}
 	}
 }
