@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -110,34 +111,70 @@ func TestDatasetBundleEntryCap(t *testing.T) {
 // An upload the server's own shutdown cuts off (http.Server.Close, at the
 // end of a graceful stop's wait) is logged and counted as 503, as other
 // shutdown paths answer, not as a 400 "malformed multipart body" that
-// blames the client.
-func TestDatasetUploadCutByShutdown(t *testing.T) {
-	js := startJobsServer(t, jobsConfig(t), false)
-	reading := make(chan struct{})
-	var once sync.Once
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = readNotifier{r.Body, func() { once.Do(func() { close(reading) }) }}
-		js.srv.Handler().ServeHTTP(w, r)
-	}))
-	defer ts.Close()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
+// blames the client; the answer written (which the client, cut off, does
+// not read) is one openapi.yaml documents, for datasets and heads alike.
+func TestUploadCutByShutdown(t *testing.T) {
+	for _, tc := range []struct{ route, part string }{
+		{"/v1/datasets", "name=\"corpus\"; filename=\"corpus.jsonl\"\r\n\r\n{\"_id\":\"1\",\"text\":\"a\"}\n"},
+		{"/v1/heads", "name=\"head\"; filename=\"head.json\"\r\n\r\n{\"format_version\":1,"},
+	} {
+		t.Run(tc.route, func(t *testing.T) {
+			js := startJobsServer(t, jobsConfig(t), false)
+			reading := make(chan struct{})
+			var once sync.Once
+			answer := &teeWriter{}
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.Body = readNotifier{r.Body, func() { once.Do(func() { close(reading) }) }}
+				answer.ResponseWriter = w
+				js.srv.Handler().ServeHTTP(answer, r)
+			}))
+			defer ts.Close()
+			conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; %s", tc.route, tc.part)
+			select {
+			case <-reading:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the upload's body was never read")
+			}
+			ts.Config.Close() // closes every connection, the upload's too
+			ts.Close()        // waits for the handler
+			metrics := string(js.do("GET", "/metrics", "", nil).Body)
+			if want := `retune_http_requests_total{method="POST",route="` + tc.route + `",status="503"} 1`; !strings.Contains(metrics, want) {
+				t.Fatalf("metrics lack %s:\n%s", want, grepLines(metrics, tc.route))
+			}
+			req, err := http.NewRequest("POST", ts.URL+tc.route, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+			js.validate(req, &http.Response{StatusCode: answer.status, Header: answer.Header()}, answer.body.Bytes())
+			wantAPIError(t, response{Status: answer.status, Body: answer.body.Bytes()}, http.StatusServiceUnavailable, "the server is shutting down")
+		})
 	}
-	defer conn.Close()
-	part := "--b\r\nContent-Disposition: form-data; name=\"corpus\"; filename=\"corpus.jsonl\"\r\n\r\n{\"_id\":\"1\",\"text\":\"a\"}\n"
-	fmt.Fprintf(conn, "POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n%s", part)
-	select {
-	case <-reading:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the upload's body was never read")
+}
+
+// teeWriter keeps a copy of the status and body a handler writes.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *teeWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *teeWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
 	}
-	ts.Config.Close() // closes every connection, the upload's too
-	ts.Close()        // waits for the handler
-	metrics := string(js.do("GET", "/metrics", "", nil).Body)
-	if want := `retune_http_requests_total{method="POST",route="/v1/datasets",status="503"} 1`; !strings.Contains(metrics, want) {
-		t.Fatalf("metrics lack %s:\n%s", want, grepLines(metrics, "/v1/datasets"))
-	}
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
 }
 
 // readNotifier calls read after each read of the request body.
