@@ -69,7 +69,7 @@ func (s *Server) createCollection(c *gin.Context) {
 		s.writeCollectionError(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, toCollectionObject(col)) // its run has only just been started
+	created(c, http.StatusAccepted, "/v1/collections/"+col.ID, toCollectionObject(col)) // its run has only just been started
 }
 
 func (s *Server) listCollections(c *gin.Context) {

@@ -65,7 +65,7 @@ func (s *Server) createDataset(c *gin.Context) {
 		return
 	}
 	s.log.Info("dataset stored", "dataset", d.ID, "format", d.Format, "docs", d.Docs, "queries", d.Queries, "bytes", d.Bytes)
-	c.JSON(http.StatusCreated, datasetView(d))
+	created(c, http.StatusCreated, datasetsPath+"/"+d.ID, datasetView(d))
 }
 
 func (s *Server) ingestDataset(ctx context.Context, id string, r *http.Request) (store.Dataset, error) {

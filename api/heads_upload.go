@@ -52,7 +52,7 @@ func (s *Server) createHead(c *gin.Context) {
 		return
 	}
 	s.log.Info("head uploaded", "head", h.ID, "encoder", h.Encoder, "d_in", h.DIn, "d_out", h.DOut, "apply", h.Apply)
-	c.JSON(http.StatusCreated, headView(h))
+	created(c, http.StatusCreated, headsPath+"/"+h.ID, headView(h))
 }
 
 func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (store.Head, error) {

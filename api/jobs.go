@@ -44,7 +44,7 @@ func (s *Server) createJob(c *gin.Context) {
 		s.abortStore(c, err, fmt.Sprintf("dataset %s not found", req.Dataset))
 		return
 	}
-	c.JSON(http.StatusCreated, s.jobView(job))
+	created(c, http.StatusCreated, "/v1/fine_tuning/jobs/"+job.ID, s.jobView(job))
 }
 
 // jobCreated runs between a job's creation and its queueing; tests use it

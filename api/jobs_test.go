@@ -310,3 +310,43 @@ func TestGeneratedNegatives(t *testing.T) {
 		}
 	}
 }
+
+// TestCreatesAnswerLocation: every create (201, or 202 for a collection
+// that indexes on) says where its object is in Location, a path the GET of
+// which answers that object.
+func TestCreatesAnswerLocation(t *testing.T) {
+	cfg := jobsConfig(t)
+	cfg.MaxUploadBytes = 16 << 20
+	js := startJobsServer(t, cfg, false) // the job stays queued
+	sum, err := glove(t, cfg).Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hj, w, _ := headFiles(t, "glove-100d", sum, nil)
+	upload := func(route string, parts ...formPart) response {
+		ct, body := multipartBody(t, parts...)
+		return js.do("POST", route, ct, body)
+	}
+	ds := upload("/v1/datasets", newBEIRFixture().parts("")...)
+	dsID := decodeBody[datasetJSON](t, ds).ID
+	for _, tc := range []struct {
+		what   string
+		r      response
+		status int
+		prefix string
+	}{
+		{"dataset", ds, http.StatusCreated, "/v1/datasets/"},
+		{"head", upload("/v1/heads", formPart{"head", "head.json", hj}, formPart{"weights", "weights.bin", w}), http.StatusCreated, "/v1/heads/"},
+		{"job", js.json("POST", "/v1/fine_tuning/jobs", fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, dsID)), http.StatusCreated, "/v1/fine_tuning/jobs/"},
+		{"collection", js.json("POST", "/v1/collections", fmt.Sprintf(`{"model":"glove-100d","dataset":%q}`, dsID)), http.StatusAccepted, "/v1/collections/"},
+	} {
+		obj := mustJSON[struct{ ID string }](t, tc.r, tc.status)
+		if loc := tc.r.Header.Get("Location"); loc != tc.prefix+obj.ID {
+			t.Errorf("created %s %s: Location %q, want %q", tc.what, obj.ID, loc, tc.prefix+obj.ID)
+			continue
+		}
+		if got := mustJSON[struct{ ID string }](t, js.do("GET", tc.r.Header.Get("Location"), "", nil), http.StatusOK); got.ID != obj.ID {
+			t.Errorf("GET Location of %s %s: %+v", tc.what, obj.ID, got)
+		}
+	}
+}

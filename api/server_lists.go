@@ -26,6 +26,13 @@ func newList[T any](data []T, hasMore bool) listBody[T] {
 	return listBody[T]{Object: "list", Data: data, HasMore: hasMore}
 }
 
+// created answers a create with status (201, or 202 for work that goes
+// on) and the new object, whose path /v1/<objects>/<id> is in Location.
+func created(c *gin.Context, status int, path string, object any) {
+	c.Header("Location", path)
+	c.JSON(status, object)
+}
+
 // parseLimit reads ?limit= (1..max, default def). It writes the 400 itself
 // and returns false on a bad value.
 func parseLimit(c *gin.Context, def, max int) (int, bool) {
