@@ -286,6 +286,7 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"embed with a head folder as --onnx", runEmbed, []string{"--onnx", headDir}, "is a trained head's folder, not an encoder's: pass it as --head"},
 		{"embed with a folder of no model as --onnx", runEmbed, []string{"--onnx", dir}, "holds no model.onnx"},
 		{"embed with an encoder folder as --head", runEmbed, []string{"--head", encDir}, "is an encoder's folder (a fused export carries its head inside): pass it as --onnx"},
+		{"export with --blas", runExport, []string{"--head", headDir, "--format", "onnx", "--out", filepath.Join(dir, "h.onnx"), "--blas", "gonum"}, "export multiplies none"},
 		{"an unknown models subcommand", runModels, []string{"foo", "-h"}, `unknown models subcommand "foo"`},
 		{"cache prune without a budget", runCache, []string{"prune", "--cache", dir}, "cache prune needs --keep-mb N, --stale or both"},
 		{"cache prune with --models but not --stale", runCache, []string{"prune", "--cache", dir, "--keep-mb", "1", "--models", dir}, "add --stale or drop --models"},

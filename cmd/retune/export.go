@@ -42,6 +42,9 @@ func runExport(ctx context.Context, args []string) error {
 	if !slices.Contains(export.Formats, *format) {
 		return usageError{fmt.Errorf("--format %q: use one of %s", *format, strings.Join(export.Formats, ", "))}
 	}
+	if flagSet(fs, "blas") {
+		return usageError{errors.New("--blas chooses how training and head projections multiply matrices; export multiplies none")}
+	}
 	if *format != export.FormatFusedONNX && (ef.onnx != "" || ef.name != "") {
 		return usageError{fmt.Errorf("--onnx and --model choose the base encoder of a fused-onnx export; format %s exports the head alone", *format)}
 	}
