@@ -100,8 +100,8 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	var ke *jsontype.KeyError
 	if json.Valid(body) {
 		if err := jsontype.ExactKeys(body, reflect.TypeOf(dst)); errors.As(err, &ke) {
-			msg, param := ke.Error(), keyParam(ke.Path)
-			if param != ke.Path { // an empty key, which no field has
+			msg, param := ke.Error(), keyParam(ke.Path, ke.EmptyKey)
+			if ke.EmptyKey && ke.Unknown { // no field has an empty name
 				msg = fmt.Sprintf("unknown field %s (an empty key)", param)
 			}
 			badRequestParam(c, param, "invalid JSON body: "+msg)

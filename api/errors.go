@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -63,9 +62,10 @@ const emptyName = `""`
 
 // keyParam is the param naming the JSON key at path (dotted, as the key
 // checks build it), its last key written emptyName when it is empty:
-// "" → `""`, "hyperparameters." → `hyperparameters.""`.
-func keyParam(path string) string {
-	if path == "" || strings.HasSuffix(path, ".") {
+// "" → `""`, "hyperparameters." → `hyperparameters.""` (a key "x." is
+// itself: the path alone cannot tell the two apart).
+func keyParam(path string, emptyKey bool) string {
+	if emptyKey {
 		return path + emptyName
 	}
 	return path

@@ -29,6 +29,7 @@ func TestJobRequestErrors(t *testing.T) {
 		{"unknown field", body(`,"suffix":"x"`), 400, `unknown field "suffix"`},
 		{"unknown hyperparameter", body(`,"hyperparameters":{"epoch":3}`), 400, `unknown field "hyperparameters.epoch"`},
 		{"empty hyperparameter key", body(`,"hyperparameters":{"":3}`), 400, `unknown field hyperparameters."" (an empty key)`},
+		{"a key ending in a dot", body(`,"hyperparameters":{"lr.":3}`), 400, `unknown field "hyperparameters.lr."`},
 		{"unknown llm field", body(`,"negatives":"generated","generator":"causal","llm":{"url":"x"}`), 400, `unknown field "llm.url"`},
 		{"wrong type", body(`,"hyperparameters":{"epochs":"many"}`), 400, `field "hyperparameters.epochs" must be an integer, not string`},
 		{"wrong type, number", body(`,"hyperparameters":{"lr":"fast"}`), 400, `field "hyperparameters.lr" must be a number, not string`},

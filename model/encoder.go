@@ -460,7 +460,11 @@ func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int
 		}
 		outs[0] = t
 	}
-	if err := e.sess.run(ins, outs); err != nil {
+	err := e.sess.run(ins, outs)
+	// The Encoder, whose cleanup frees the session, must stay reachable
+	// until the pass is over (it does below, but not by design).
+	runtime.KeepAlive(e)
+	if err != nil {
 		if outs[0] != nil {
 			outs[0].Destroy()
 		}

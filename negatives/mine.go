@@ -142,6 +142,8 @@ func mineOne(hits []eval.Scored, qv []float32, judged map[string]int, docVec fun
 	from := cfg.RankFrom
 	if len(hits) < cfg.RankTo && len(hits)-from < cfg.PerQuery {
 		from = max(0, len(hits)-cfg.PerQuery)
+	}
+	if from < cfg.RankFrom {
 		rep.ShallowQueries++
 	}
 	var picked, spare []string

@@ -103,6 +103,13 @@ func TestMine(t *testing.T) {
 			report:    MineReport{Queries: 1, Negatives: 3, PositivesSkipped: 1, MarginRejected: 1, FallbackQueries: 1, FallbackNegs: 1, ShallowQueries: 1},
 		},
 		{
+			name:      "a window from rank 0 has nowhere higher to start: not counted",
+			cfg:       MineConfig{RankFrom: 0, RankTo: 100, Margin: 1, PerQuery: 15},
+			positives: nil,
+			want:      []string{"d00", "d01", "d02", "d03", "d04", "d05", "d06", "d07", "d08", "d09", "d10", "d11"},
+			report:    MineReport{Queries: 1, Negatives: 12},
+		},
+		{
 			name:      "a ranking that fills the window is not shifted",
 			cfg:       MineConfig{RankFrom: 10, RankTo: 12, Margin: 0.95, PerQuery: 4},
 			positives: nil,

@@ -49,9 +49,9 @@ func DropCacheFiles(dir string, keep func(name string) bool) (dropped []CacheFil
 		if err != nil {
 			return dropped, skipped, err
 		}
-		if ok {
+		if ok && rep.File != "" {
 			dropped = append(dropped, rep)
-		} else {
+		} else if !ok {
 			skipped = append(skipped, filepath.Base(p))
 		}
 	}
@@ -66,6 +66,11 @@ func dropFile(path string) (rep CacheFileReport, ok bool, err error) {
 		return rep, false, err
 	}
 	defer unlock()
+	if st, err := fh.Stat(); err == nil && st.Size() == 0 {
+		// Removed since the listing (the lock's open made it again, empty)
+		// or never written to: nothing to report, nothing to keep.
+		return rep, true, os.Remove(path)
+	}
 	if rep, ok, err = describeFile(fh, path); !ok || err != nil {
 		return rep, ok, err
 	}

@@ -30,7 +30,7 @@ func runCache(_ context.Context, args []string) error {
 	if sub == "prune" {
 		synopsis, about = "[--keep-mb N] [--stale [--models FOLDER]] [--cache FOLDER]",
 			"Keeps at most N MiB of each encoder's cache file: its newest records (texts embedded most recently); the rest is embedded again when a run next needs it. "+
-				"--stale first deletes the files of encoders not installed in the models folder (replaced by `models add --force`, or removed). Safe while a server or train run uses the cache."
+				"--stale first deletes the files of encoders not installed in the models folder (replaced by `models add --force`, or removed; also those of encoders used only through --onnx, such as fused exports, whose texts are embedded again when next used). Safe while a server or train run uses the cache."
 	}
 	fs := newFlags("cache "+sub, synopsis, about)
 	dir := cacheFlag(fs)

@@ -172,6 +172,19 @@ func TestEmbedLinesNamesTheBadLine(t *testing.T) {
 	if err == nil || err.Error() != "line 300 is not valid UTF-8 (299 lines before it written)" {
 		t.Fatalf("err %v, want line 300 named", err)
 	}
+	// Lines are numbered as read even when a bad line stops the run: the
+	// all-zero vector is line 1's.
+	zeroFirst := func(_ context.Context, texts []string) ([][]float32, error) {
+		out, _ := fake(t.Context(), texts)
+		if texts[0] == "zero" {
+			out[0] = []float32{0}
+		}
+		return out, nil
+	}
+	if zero, err := embedLines(t.Context(), strings.NewReader("zero\nhello\n\n"), io.Discard, 256, zeroFirst); !slices.Equal(zero, []int{1}) || err == nil ||
+		err.Error() != "line 3 is empty: one text per line (2 lines before it written)" {
+		t.Fatalf("zero lines %v, err %v; want [1] and line 3 named", zero, err)
+	}
 	// The output is exactly the lines before the bad one, not a batch short.
 	if n := strings.Count(out.String(), "\n"); n != 299 {
 		t.Fatalf("%d lines written before line 300, want 299", n)
@@ -336,17 +349,19 @@ func TestCPUProfileOverwritesOnlyAProfile(t *testing.T) {
 	if raw, _ := os.ReadFile(corpus); !strings.HasPrefix(string(raw), `{"_id":"d1"`) {
 		t.Fatalf("the corpus was overwritten: %q", raw)
 	}
-	// Compressed JSON lines are gzip too, but not a profile.
-	gz := filepath.Join(dir, "corpus.jsonl.gz")
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write([]byte(`{"_id":"d1"}`))
-	zw.Close()
-	if err := os.WriteFile(gz, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := startCPUProfile(gz); !errors.As(err, new(usageError)) {
-		t.Fatalf("profile over a compressed corpus: %v", err)
+	// Compressed JSON lines, CSV or text are gzip too, but not a profile.
+	for i, content := range []string{`{"_id":"d1"}`, `"id","text"`, "hello world", "2\t3\t1"} {
+		gz := filepath.Join(dir, fmt.Sprintf("data%d.gz", i))
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(content))
+		zw.Close()
+		if err := os.WriteFile(gz, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := startCPUProfile(gz); !errors.As(err, new(usageError)) {
+			t.Fatalf("profile over gzipped %q: %v", content, err)
+		}
 	}
 }
 

@@ -273,7 +273,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}
-	if st, err := os.Stat(path); err == nil && (st.Size() > 0 || !st.Mode().IsRegular()) && !isCPUProfile(path) {
+	if st, err := os.Stat(path); err == nil && (!st.Mode().IsRegular() || st.Size() > 0 && !isCPUProfile(path)) {
 		return nil, usageError{fmt.Errorf("--cpuprofile %s exists and is not a CPU profile; refusing to overwrite it (give a new file name)", path)}
 	}
 	f, err := os.Create(path)
@@ -292,11 +292,11 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
-// isCPUProfile reports whether path looks like a profile runtime/pprof
-// wrote: a gzip stream whose content starts with the key of a pprof Profile
-// field (numbers 1-14, varint or length-delimited; Go's writer begins with
-// time_nanos, 0x48). An earlier run's profile may be replaced; any other
-// file (a corpus, a model, a compressed JSON file) may not.
+// isCPUProfile reports whether path looks like a profile this program
+// wrote: a gzip stream whose content starts as runtime/pprof starts a
+// Profile message, with the key of time_nanos (field 9, a varint: 0x48) and
+// then the value's first byte. An earlier run's profile may be replaced;
+// any other file (a corpus, a model, compressed CSV or JSON) may not.
 func isCPUProfile(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
@@ -307,10 +307,9 @@ func isCPUProfile(path string) bool {
 	if err != nil {
 		return false
 	}
-	var first [1]byte
-	_, err = io.ReadFull(zr, first[:])
-	field, wire := first[0]>>3, first[0]&7
-	return err == nil && field >= 1 && field <= 14 && (wire == 0 || wire == 2)
+	var head [2]byte
+	_, err = io.ReadFull(zr, head[:])
+	return err == nil && head[0] == 0x48
 }
 
 // newFlags is a command's flag set whose -h output starts with how to call

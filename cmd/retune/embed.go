@@ -121,9 +121,10 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 		return nil
 	}
 	for sc.Scan() {
-		line++
+		// line counts the lines read before this one until it is taken:
+		// flush numbers the buffered texts by it.
 		t := sc.Text()
-		if line == 1 {
+		if line == 0 {
 			t = strings.TrimPrefix(t, "\ufeff") // a byte-order mark is not text
 		}
 		// Checked here, where the line number is known (the encoder would
@@ -141,8 +142,9 @@ func embedLines(ctx context.Context, r io.Reader, w io.Writer, batch int, embed 
 			if err := flush(); err != nil {
 				return zero, err
 			}
-			return zero, fmt.Errorf("line %d %s (%s before it written)", line, problem, countWord(line-1, "line"))
+			return zero, fmt.Errorf("line %d %s (%s before it written)", line+1, problem, countWord(line, "line"))
 		}
+		line++
 		texts = append(texts, t)
 		if len(texts) >= batch {
 			if err := flush(); err != nil {

@@ -128,13 +128,6 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if err := checkTrainOut(*out, *force); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	// Profiling starts once the command line has passed its checks, so a
-	// refused one leaves no profile file behind.
-	stop, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		return err
-	}
-	defer stop()
 	removeOut, err := makeOutDir(*out, *work, cacheDir.Get(), llm.cache)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -158,6 +151,14 @@ func runTrain(ctx context.Context, args []string) (err error) {
 			removeOut()
 		}
 	}()
+	// Profiling starts once the command line and --out have passed their
+	// checks, so a refused run leaves no profile file behind (nor writes
+	// into the one a run it is refused for holds).
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	enc, data, provided, err := ef.openWithData(ctx, func() (*dataset.BEIR, map[string][]string, error) {
 		return df.load(cfg.TrainSplit, cfg.TestSplit, splits(cfg)...)
 	})

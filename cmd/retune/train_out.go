@@ -131,6 +131,14 @@ func lockOutDir(dir string) (unlock func(), err error) {
 		}
 		return nil, fmt.Errorf("--out: lock %s: %w", dir, err)
 	}
+	// The folder locked must still be the one at the path: a failed run
+	// that held it may have removed it since it was opened.
+	held, herr := fh.Stat()
+	now, nerr := os.Stat(dir)
+	if herr != nil || nerr != nil || !os.SameFile(held, now) {
+		fh.Close()
+		return nil, usageError{fmt.Errorf("--out %s: another retune train removed the folder as this one started; run the command again", dir)}
+	}
 	return func() { fh.Close() }, nil
 }
 

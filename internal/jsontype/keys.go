@@ -21,6 +21,9 @@ type KeyError struct {
 	Twice   bool   // the key occurs twice in the same object
 	Null    bool   // the field's value is null
 	Unknown bool   // no field has this name, in any case
+	// EmptyKey is set when the key is "": Path then ends in the dot
+	// before it (or is empty at the top), as it would for a key "x.".
+	EmptyKey bool
 }
 
 func (e *KeyError) Error() string {
@@ -129,9 +132,9 @@ func (w keyWalk) structKeys(raw json.RawMessage, t reflect.Type, path string) er
 		if err := dec.Decode(&val); err != nil {
 			return nil
 		}
-		at := join(path, key)
+		at, empty := join(path, key), key == ""
 		if seen[key] {
-			return &KeyError{Path: at, Twice: true}
+			return &KeyError{Path: at, Twice: true, EmptyKey: empty}
 		}
 		seen[key] = true
 		ft, ok := fields[key]
@@ -141,7 +144,7 @@ func (w keyWalk) structKeys(raw json.RawMessage, t reflect.Type, path string) er
 					return &KeyError{Path: at, Field: name}
 				}
 			}
-			return &KeyError{Path: at, Unknown: true}
+			return &KeyError{Path: at, Unknown: true, EmptyKey: empty}
 		}
 		if string(val) == "null" {
 			if w.refuseNull {
