@@ -173,6 +173,7 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 	if err != nil {
 		return fmt.Errorf("encoder %q: %w", col.Encoder, err)
 	}
+	defer s.cfg.Models.Release(enc)
 	sum, err := enc.Checksum()
 	if err != nil {
 		return err

@@ -73,6 +73,7 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 
 	start := time.Now()
 	out, err := s.executeJob(jobCtx, bg, job)
+	defer s.cfg.Models.Release(out.enc) // freed now if replaced while the job ran
 	// A cancel requested while the job ran is honoured even when the run
 	// got to its end regardless (the evaluating stage does not stop
 	// midway): completeJob refuses to succeed once one is recorded.
@@ -192,7 +193,8 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 		return out, err
 	}
 	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided,
-		WorkDir: workDir, Progress: rec.observe, Room: s.memRoom, SkipMemoryCheck: s.cfg.SkipMemoryCheck}
+		WorkDir: workDir, Progress: rec.observe, Room: s.memRoom, SkipMemoryCheck: s.cfg.SkipMemoryCheck,
+		RestartOnNewEncoder: true}
 	out.head, out.result, err = p.Run(ctx, data, out.config)
 	if u, ok := gen.(negatives.UsageReporter); ok { // the LLM generators
 		rep := u.UsageReport()

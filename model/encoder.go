@@ -46,6 +46,7 @@ type Encoder struct {
 	dim       int
 	batchSize int
 
+	folder         os.FileInfo  // the folder as opened (nil if it could not be read)
 	stamps         fileStamps   // the files as opened: Checksum must describe them
 	stampCheckedAt atomic.Int64 // unix ns of changedLately's last look
 	stampChanged   atomic.Bool  // what it found
@@ -93,6 +94,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 	}
 	// Stamped before anything is read: a file replaced while the encoder
 	// opens makes Checksum refuse rather than describe other files.
+	folder, _ := os.Stat(dir)
 	stamps := stampFiles(dir)
 	cfg, hasCfg, err := models.ReadEncoderConfig(dir)
 	if err != nil {
@@ -110,7 +112,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 				dir, models.DataFile, cfg.DataSize)
 		}
 	}
-	e := &Encoder{dir: dir, batchSize: max(o.batchSize, 1), pooling: "mean", normalize: true, stamps: stamps}
+	e := &Encoder{dir: dir, batchSize: max(o.batchSize, 1), pooling: "mean", normalize: true, folder: folder, stamps: stamps}
 	e.name = filepath.Base(dir)
 	maxLen := 512
 	if hasCfg {

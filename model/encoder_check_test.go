@@ -65,9 +65,12 @@ func TestImportedEncoderMatchesItsSource(t *testing.T) {
 	}
 }
 
-// Replacing an open encoder's folder (models add --force) makes the old
-// encoder's Checksum refuse, so its vectors are never cached or trained on
-// under the new files, and the registry opens the new files for new users.
+// Replacing an open encoder's folder (models add --force) makes the
+// registry open the new files for the next user at once; the old encoder
+// keeps the checksum of the files it runs (the registry takes it at open),
+// so its vectors are never filed under the new files. An encoder opened
+// directly, whose checksum was not taken before the replacement, refuses
+// to give one.
 func TestRegistryReopensAReplacedEncoder(t *testing.T) {
 	_, src := bareFixture(t)
 	root := t.TempDir()
@@ -88,20 +91,26 @@ func TestRegistryReopensAReplacedEncoder(t *testing.T) {
 	if again, _ := reg.Get(t.Context(), "enc"); again != old {
 		t.Fatal("an unchanged encoder was opened twice")
 	}
-	add(models.PoolingCLS, true)
-	time.Sleep(1100 * time.Millisecond) // the registry looks at the files at most once a second
-	if _, err := old.Checksum(); !errors.Is(err, model.ErrEncoderChanged) {
-		t.Fatalf("checksum of a replaced encoder: %v, want ErrEncoderChanged", err)
+	direct, err := model.Open(t.Context(), filepath.Join(root, "enc"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	fresh, err := reg.Get(t.Context(), "enc")
+	defer direct.Close()
+	add(models.PoolingCLS, true)
+	fresh, err := reg.Get(t.Context(), "enc") // at once, not after the once-a-second look
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fresh == old {
 		t.Fatal("the registry kept serving the replaced encoder")
 	}
-	if _, err := fresh.Checksum(); err != nil {
-		t.Fatal(err)
+	oldSum, errOld := old.Checksum()
+	freshSum, errFresh := fresh.Checksum()
+	if errOld != nil || errFresh != nil || oldSum == freshSum {
+		t.Fatalf("checksums: old %q (%v), new %q (%v); want two different ones", oldSum, errOld, freshSum, errFresh)
+	}
+	if _, err := direct.Checksum(); !errors.Is(err, model.ErrEncoderChanged) {
+		t.Fatalf("checksum of a replaced encoder opened directly: %v, want ErrEncoderChanged", err)
 	}
 	runtime.GC() // a held encoder keeps its session
 	a, errOld := old.Embed(t.Context(), []string{"a dog runs in the park"})
@@ -151,5 +160,44 @@ func TestImportRefusesAForeignTokenizer(t *testing.T) {
 	_, err = models.Import(t.Context(), t.TempDir(), models.ImportOptions{Name: "foreign", From: src, MaxLength: 64, Check: model.CheckFolder})
 	if err == nil || !strings.Contains(err.Error(), "ids up to 40000 but the model's token embedding table has 30522 rows") {
 		t.Fatalf("a tokenizer with id 40000 on a 30522-row model: %v", err)
+	}
+}
+
+// A run that held an encoder while it was replaced releases it, and its
+// session is freed without anything else collecting garbage.
+func TestRegistryReleaseFreesAReplacedEncoder(t *testing.T) {
+	_, src := bareFixture(t)
+	root := t.TempDir()
+	add := func(force bool) {
+		t.Helper()
+		if _, err := models.Import(t.Context(), root, models.ImportOptions{Name: "enc", From: src, MaxLength: 128,
+			Force: force, Check: model.CheckFolder}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(false)
+	reg := model.NewRegistry(root)
+	defer reg.Close()
+	held, err := reg.Get(t.Context(), "enc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(true)
+	if _, err := reg.Get(t.Context(), "enc"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the collection the replacement started has run
+	freed := model.SessionFreed(held)
+	if freed() {
+		t.Fatal("a held encoder lost its session")
+	}
+	reg.Release(held)
+	held = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for !freed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the released, replaced encoder's session was not freed")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

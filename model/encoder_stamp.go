@@ -48,7 +48,16 @@ func (s fileStamps) same(now fileStamps) bool {
 
 // Changed reports whether the encoder's files were replaced or modified
 // since it was opened.
-func (e *Encoder) Changed() bool { return !e.stamps.same(stampFiles(e.dir)) }
+func (e *Encoder) Changed() bool { return !e.sameFolder() || !e.stamps.same(stampFiles(e.dir)) }
+
+// sameFolder reports whether the encoder's folder is still the one it was
+// opened from: `retune models add --force` swaps whole folders, so one
+// stat tells at once (the registry asks on every lookup) what the files'
+// stamps tell at most once a second.
+func (e *Encoder) sameFolder() bool {
+	now, err := os.Stat(e.dir)
+	return err == nil && e.folder != nil && os.SameFile(e.folder, now)
+}
 
 // stampCheckEvery bounds how often the registry looks at an open encoder's
 // files: every search and embeddings request asks for its encoder.

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"time"
 
 	"retune/models"
 )
@@ -72,8 +73,9 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	e, ok := r.encoders[name]
 	r.mu.Unlock()
 	// Looked at outside the lock: other names' lookups must not queue
-	// behind this one's file system calls.
-	if ok && !e.changedLately() {
+	// behind this one's file system calls. A replaced folder is seen at
+	// once, files edited in place within a second.
+	if ok && e.sameFolder() && !e.changedLately() {
 		return e, nil
 	}
 	r.mu.Lock()
@@ -90,7 +92,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	r.mu.Lock()
 	e, ok = r.encoders[name]
 	r.mu.Unlock()
-	if ok && !e.changedLately() {
+	if ok && !e.Changed() {
 		return e, nil
 	}
 	// A replaced encoder (`retune models add --force`) is opened anew for
@@ -106,6 +108,15 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The checksum is taken now, not at a run's first need: an encoder the
+	// registry hands out then always has the checksum of the files it runs,
+	// even if they are replaced while a request or job uses it (its vectors
+	// stay filed under the old files, whose heads and collections answer
+	// 409), instead of refusing it half-way through the run.
+	if _, err := e.Checksum(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	r.mu.Lock()
 	_, replaced := r.encoders[name]
 	r.encoders[name] = e
@@ -119,6 +130,27 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 		go debug.FreeOSMemory()
 	}
 	return e, nil
+}
+
+// releaseDelay is how long Release waits before collecting: long enough
+// for the run that released the encoder to have returned and dropped it.
+const releaseDelay = time.Second
+
+// Release tells the registry that a run which got e from Get is done with
+// it. An encoder replaced while the run held it is no longer the
+// registry's, and its session is freed by a cleanup once a garbage
+// collection finds it unreachable: one is started shortly, rather than
+// whenever the Go heap (which holds none of the session) next doubles.
+func (r *Registry) Release(e *Encoder) {
+	if e == nil {
+		return
+	}
+	r.mu.Lock()
+	current := r.encoders[e.Name()] == e
+	r.mu.Unlock()
+	if !current {
+		time.AfterFunc(releaseDelay, debug.FreeOSMemory)
+	}
 }
 
 // Close closes every open encoder.

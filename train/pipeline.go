@@ -132,6 +132,14 @@ type Pipeline struct {
 	// once its negatives are known. SkipMemoryCheck runs it regardless.
 	Room            func() (uint64, bool)
 	SkipMemoryCheck bool
+	// RestartOnNewEncoder lets a run whose WorkDir holds an earlier attempt
+	// on other files of the same encoder (replaced meanwhile, e.g. by
+	// `retune models add --force` while a server was down) start over
+	// instead of failing with ErrOtherRun: what the earlier attempt kept
+	// was computed with vectors this run cannot reproduce. The server sets
+	// it for jobs, which name an encoder, not its files; the CLI leaves the
+	// choice to the user.
+	RestartOnNewEncoder bool
 }
 
 // Result is what a run reports: base vs tuned metrics on the test split,

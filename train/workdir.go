@@ -55,7 +55,53 @@ func (p *Pipeline) checkWorkDir(data *dataset.BEIR, trainQrels map[string]map[st
 		gs := negatives.SettingsOf(p.Generator)
 		run.Generator = &gs
 	}
-	return checkWorkRun(p.WorkDir, run)
+	err = checkWorkRun(p.WorkDir, run)
+	var other *otherRunError
+	if p.RestartOnNewEncoder && errors.As(err, &other) && other.encoderOnly() {
+		if err := clearAttempt(p.WorkDir); err != nil {
+			return err
+		}
+		p.emit(StageEvent{Stage: StageEmbedding, Warn: true, Note: fmt.Sprintf(
+			"encoder %s was replaced since this run's last attempt: it starts over on the new files", run.Encoder)})
+		return checkWorkRun(p.WorkDir, run)
+	}
+	return err
+}
+
+// otherRunError is checkWorkRun's refusal, with the settings that differ.
+type otherRunError struct {
+	dir  string
+	diff []string // "path: earlier → now"
+}
+
+func (e *otherRunError) Error() string {
+	return fmt.Sprintf("%s: %v, with other settings (%s): resume it with the same ones, or use a new work folder",
+		e.dir, ErrOtherRun, strings.Join(e.diff, "; "))
+}
+
+func (e *otherRunError) Unwrap() error { return ErrOtherRun }
+
+// encoderOnly reports whether only the encoder's checksum differs: the
+// same encoder name, other files.
+func (e *otherRunError) encoderOnly() bool {
+	for _, d := range e.diff {
+		if !strings.HasPrefix(d, "encoder_checksum:") {
+			return false
+		}
+	}
+	return len(e.diff) > 0
+}
+
+// clearAttempt removes what an earlier attempt kept in a work folder: its
+// identity, stage outputs, checkpoints and timings. The LLM spending record
+// stays: that money is spent whatever the run trains on.
+func clearAttempt(dir string) error {
+	for _, name := range []string{WorkRunFile, "mined.json", "generated.json", timingsFile, checkpointDir} {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("work folder %s: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // checkWorkRun writes run into dir, or compares it with the one there.
@@ -80,8 +126,7 @@ func checkWorkRun(dir string, run workRun) error {
 		return fmt.Errorf("work folder %s: %s: %w", dir, WorkRunFile, err)
 	}
 	if diff := diffJSON(prev, run); len(diff) > 0 {
-		return fmt.Errorf("%s: %w, with other settings (%s): resume it with the same ones, or use a new work folder",
-			dir, ErrOtherRun, strings.Join(diff, "; "))
+		return &otherRunError{dir: dir, diff: diff}
 	}
 	return nil
 }

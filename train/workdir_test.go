@@ -1,9 +1,13 @@
 package train
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"retune/internal/testenv"
 	"retune/negatives"
 )
 
@@ -54,5 +58,65 @@ func TestWorkRunRefusesOtherSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A run resumed on other files of its encoder (replaced while it was
+// stopped) starts over when RestartOnNewEncoder allows, keeping the LLM
+// spending record, and is refused otherwise; other differences are refused
+// either way.
+func TestWorkRunRestartsOnANewEncoder(t *testing.T) {
+	enc := testenv.OpenEncoder(t, testenv.Glove(t))
+	cfg := DefaultPipelineConfig()
+	cfg.TestSplit, cfg.Train.Epochs, cfg.Mine.PerQuery = "", 1, 1
+	work := t.TempDir()
+	var warned []string
+	p := &Pipeline{Encoder: enc, Cache: NewCache(t.TempDir()), WorkDir: work, Progress: func(ev StageEvent) {
+		if ev.Warn {
+			warned = append(warned, ev.Note)
+		}
+	}}
+	if _, _, err := p.Run(t.Context(), tinyBEIR(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	// As if the encoder's files had been replaced since: the run.json of
+	// the attempt names other ones.
+	runPath := filepath.Join(work, WorkRunFile)
+	raw, err := os.ReadFile(runPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := enc.Checksum()
+	stale := []byte(strings.Replace(string(raw), sum, "an-earlier-checksum", 1))
+	spent := filepath.Join(work, llmSpentFile)
+	for path, b := range map[string][]byte{runPath: stale, spent: []byte(`{"usd":1}`)} {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := p.Run(t.Context(), tinyBEIR(t), cfg); !errors.Is(err, ErrOtherRun) {
+		t.Fatalf("resumed on another encoder without RestartOnNewEncoder: %v", err)
+	}
+	p.RestartOnNewEncoder = true
+	warned = nil
+	if _, _, err := p.Run(t.Context(), tinyBEIR(t), cfg); err != nil {
+		t.Fatalf("with RestartOnNewEncoder: %v", err)
+	}
+	if len(warned) == 0 || !strings.Contains(warned[0], "was replaced since this run's last attempt: it starts over") {
+		t.Fatalf("warnings %q", warned)
+	}
+	if raw, err := os.ReadFile(runPath); err != nil || !strings.Contains(string(raw), sum) {
+		t.Fatalf("run.json after the restart does not name the encoder's files: %s, %v", raw, err)
+	}
+	if _, err := os.Stat(spent); err != nil {
+		t.Fatalf("the LLM spending record went with the attempt: %v", err)
+	}
+	// Other settings as well: refused even so.
+	cfg.Train.Epochs = 2
+	if err := os.WriteFile(runPath, stale, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Run(t.Context(), tinyBEIR(t), cfg); !errors.Is(err, ErrOtherRun) {
+		t.Fatalf("resumed with other settings and files: %v", err)
 	}
 }
