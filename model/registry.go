@@ -104,17 +104,8 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
 		return nil, fmt.Errorf("%w %q (no %s)", ErrUnknownModel, name, filepath.Join(dir, "model.onnx"))
 	}
-	e, err := Open(ctx, dir, append([]Option{WithName(name)}, r.opts...)...)
+	e, err := r.open(ctx, dir, name)
 	if err != nil {
-		return nil, err
-	}
-	// The checksum is taken now, not at a run's first need: an encoder the
-	// registry hands out then always has the checksum of the files it runs,
-	// even if they are replaced while a request or job uses it (its vectors
-	// stay filed under the old files, whose heads and collections answer
-	// 409), instead of refusing it half-way through the run.
-	if _, err := e.Checksum(); err != nil {
-		e.Close()
 		return nil, err
 	}
 	r.mu.Lock()
@@ -130,6 +121,30 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 		go debug.FreeOSMemory()
 	}
 	return e, nil
+}
+
+// open opens the encoder in dir and takes its checksum now, not at a run's
+// first need: an encoder the registry hands out then always has the
+// checksum of the files it runs, even if they are replaced while a request
+// or job uses it (its vectors stay filed under the old files, whose heads
+// and collections answer 409), instead of refusing it half-way through the
+// run. Files replaced while it opened (the checksum refuses) are opened
+// again, once.
+func (r *Registry) open(ctx context.Context, dir, name string) (*Encoder, error) {
+	for attempt := 0; ; attempt++ {
+		e, err := Open(ctx, dir, append([]Option{WithName(name)}, r.opts...)...)
+		if err != nil {
+			return nil, err
+		}
+		_, err = e.Checksum()
+		if err == nil {
+			return e, nil
+		}
+		e.Close()
+		if !errors.Is(err, ErrEncoderChanged) || attempt > 0 {
+			return nil, err
+		}
+	}
 }
 
 // releaseDelay is how long Release waits before collecting: long enough
