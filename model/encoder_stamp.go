@@ -10,10 +10,11 @@ import (
 )
 
 // ErrEncoderChanged is what Checksum returns when the encoder's files were
-// replaced after it was opened (e.g. `retune models add --force` while a
-// server holds it): the session still runs the old model, so the new files'
-// checksum would file its vectors under the wrong encoder in caches and
-// heads.
+// replaced after it was opened and before its checksum was first taken
+// (e.g. `retune models add --force` while a CLI run opens it; the
+// registry takes it at open): the session still runs the old model, so
+// the new files' checksum would file its vectors under the wrong encoder
+// in caches and heads.
 var ErrEncoderChanged = errors.New("the encoder's files changed after it was opened")
 
 // fileStamps identify the files an encoder is opened from: which file each

@@ -30,8 +30,8 @@ type CacheKept struct {
 }
 
 // DropCacheFiles deletes the cache files in dir that keep does not claim
-// by name (CacheFileName): those of encoders no longer installed, whose
-// vectors no run can ask for again. Each file is removed under its lock;
+// by name (CacheFileName): those of encoders no longer installed (a run
+// that needs such vectors again embeds them again). Each file is removed under its lock;
 // a process still appending to it (a job finishing on a replaced encoder)
 // starts a new file at its next write. Files that are not retune caches of
 // the current format are left alone and named in skipped.

@@ -48,7 +48,7 @@ func runCache(_ context.Context, args []string) error {
 	budget := int64(-1) // stats
 	if sub == "prune" {
 		if !flagSet(fs, "keep-mb") && !*stale {
-			return usageError{fmt.Errorf("cache prune needs --keep-mb N, --stale or both")}
+			return usageError{errors.New("cache prune needs --keep-mb N, --stale or both")}
 		}
 		if flagSet(fs, "keep-mb") {
 			if *keepMB < 0 || *keepMB > 1<<30 {
