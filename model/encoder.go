@@ -54,7 +54,11 @@ type Encoder struct {
 	checksum       string
 	checksumErr    error
 
-	outBufs     sync.Pool    // *[]float32 output buffers reused across forward passes
+	// outBufs holds *[]float32 output buffers reused across forward passes.
+	// A pointer, not a value: the runtime keeps a pool it has emptied for
+	// one more garbage collection, and a pool inside the Encoder would keep
+	// the Encoder, and so its session, alive that long.
+	outBufs     *sync.Pool
 	forwards    atomic.Int64 // forward passes run (tests and caches assert on it)
 	zeroVectors atomic.Int64 // texts with no known token: zero vector instead of NaN
 }
@@ -112,7 +116,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 				dir, models.DataFile, cfg.DataSize)
 		}
 	}
-	e := &Encoder{dir: dir, batchSize: max(o.batchSize, 1), pooling: "mean", normalize: true, folder: folder, stamps: stamps}
+	e := &Encoder{dir: dir, batchSize: max(o.batchSize, 1), pooling: "mean", normalize: true, folder: folder, stamps: stamps, outBufs: &sync.Pool{}}
 	e.name = filepath.Base(dir)
 	maxLen := 512
 	if hasCfg {
