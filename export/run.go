@@ -156,10 +156,8 @@ func checkOut(req Request) (string, error) {
 		}
 		// head.onnx beside an encoder's or a model's files would pass for
 		// part of it (and a later import of the folder would carry it).
-		for _, f := range append([]string{models.ModelFile, models.TokenizerFile}, foreignModelFiles...) {
-			if _, err := os.Stat(filepath.Join(filepath.Dir(out), f)); err == nil {
-				return "", refuse("export: %s holds a model (%s); refusing to write %s among its files (give another folder)", filepath.Dir(out), f, filepath.Base(out))
-			}
+		if f := modelFile(filepath.Dir(out)); f != "" {
+			return "", refuse("export: %s holds a model (%s); refusing to write %s among its files (give another folder)", filepath.Dir(out), f, filepath.Base(out))
 		}
 		if ok, err := existing(out, false); !ok || err != nil {
 			return out, err
@@ -184,16 +182,13 @@ func checkOut(req Request) (string, error) {
 		return out, nil
 	}
 	cfg, hasCfg, err := models.ReadEncoderConfig(out)
-	_, modelErr := os.Stat(filepath.Join(out, models.ModelFile))
 	switch {
 	case err != nil:
 		return "", refuse("export: %s holds an encoder.json this build cannot read (%w); refusing to replace it", out, err)
 	case hasCfg && !strings.HasPrefix(cfg.Build, buildPrefix):
 		return "", refuse("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
-	case !hasCfg && modelErr == nil:
-		return "", refuse("export: %s holds a model (%s); refusing to replace it", out, models.ModelFile)
 	case !hasCfg:
-		if f := foreignModel(out); f != "" {
+		if f := modelFile(out); f != "" {
 			return "", refuse("export: %s holds a model (%s); refusing to replace it", out, f)
 		}
 	}
@@ -203,16 +198,17 @@ func checkOut(req Request) (string, error) {
 	return out, nil
 }
 
-// foreignModelFiles mark a model folder retune did not write (a Hugging
-// Face or sentence-transformers snapshot): an export never replaces them.
-// Its own safetensors export writes model.safetensors and config.json too,
-// told apart by the metadata it puts in the former.
-var foreignModelFiles = []string{models.TokenizerFile, "modules.json", "sentence_bert_config.json", "pytorch_model.bin", "tf_model.h5"}
+// modelFiles mark a folder holding a model: an ONNX encoder, or a Hugging
+// Face or sentence-transformers snapshot. An export never replaces them or
+// writes beside them. Retune's own safetensors export writes
+// model.safetensors and config.json too, told apart by the metadata it
+// puts in the former; a fused export is told apart by its encoder.json.
+var modelFiles = []string{models.ModelFile, models.TokenizerFile, "modules.json", "sentence_bert_config.json", "pytorch_model.bin", "tf_model.h5"}
 
-// foreignModel names a file of dir that shows it holds a model retune did
-// not write, or returns "".
-func foreignModel(dir string) string {
-	for _, f := range foreignModelFiles {
+// modelFile names a file of dir that shows it holds a model (other than a
+// safetensors export of retune's), or returns "".
+func modelFile(dir string) string {
+	for _, f := range modelFiles {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			return f
 		}
@@ -232,7 +228,7 @@ func refuseHeadFolder(dir string) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	for d := abs; ; d = filepath.Dir(d) {
-		if hasHead, _ := model.HeadFolder(d); hasHead {
+		if model.IsHeadFolder(d) {
 			if d == abs {
 				return refuse("export: %s holds a trained head; refusing to write an export among its files (give another folder)", dir)
 			}

@@ -187,6 +187,11 @@ func TestRegistryReleaseFreesAReplacedEncoder(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond) // the collection the replacement started has run
+	// Used after the replacement, as a collection indexing on it would: its
+	// output buffers go back to its pool, which must not keep it alive.
+	if _, err := held.Embed(t.Context(), []string{"a text the old encoder embeds"}); err != nil {
+		t.Fatal(err)
+	}
 	freed := model.SessionFreed(held)
 	if freed() {
 		t.Fatal("a held encoder lost its session")

@@ -258,6 +258,13 @@ func headDecodeFloat64LE(dst []float64, raw []byte) {
 	}
 }
 
+// IsHeadFolder reports whether dir holds a saved head (its head.json),
+// with one stat: HeadFolder lists the folder to name what else is there.
+func IsHeadFolder(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, headJSONName))
+	return err == nil
+}
+
 // HeadFolder reports whether dir holds a saved head (its head.json), and
 // the names of the files beside it that are neither the head's nor in
 // extra. A folder holding only a head's files has no others.

@@ -97,9 +97,9 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	}
 	// A replaced encoder (`retune models add --force`) is opened anew for
 	// new requests. The old one is not closed here: runs that hold it still
-	// use it (its Checksum refuses, so they cannot file its vectors under
-	// the new files). Once the registry and they have let go of it, its
-	// session is freed by the Encoder's cleanup (see session).
+	// use it, under the checksum of its own files (taken at open). Once the
+	// registry and they have let go of it, its session is freed by the
+	// Encoder's cleanup (see session).
 	dir := filepath.Join(r.root, name)
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
 		return nil, fmt.Errorf("%w %q (no %s)", ErrUnknownModel, name, filepath.Join(dir, "model.onnx"))

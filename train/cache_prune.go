@@ -31,31 +31,41 @@ type CacheKept struct {
 
 // DropCacheFiles deletes the cache files in dir that keep does not claim
 // by name (CacheFileName): those of encoders no longer installed (a run
-// that needs such vectors again embeds them again). Each file is removed under its lock;
-// a process still appending to it (a job finishing on a replaced encoder)
-// starts a new file at its next write. Files that are not retune caches of
-// the current format are left alone and named in skipped.
+// that needs such vectors again embeds them again). Each file is removed
+// under its lock; a process still appending to it (a job finishing on a
+// replaced encoder) starts a new file at its next write. Files that are
+// not retune caches of the current format are left alone and named in
+// skipped.
 func DropCacheFiles(dir string, keep func(name string) bool) (dropped []CacheFileReport, skipped []string, _ error) {
+	return eachCacheFile(dir, keep, dropFile)
+}
+
+// eachCacheFile runs do on each cache file in dir (in name order) that
+// skip, when not nil, does not claim, collecting the reports of the files
+// it handled and the names of those it left alone (ok false: not a
+// current retune cache). A report without a file name (a file found empty)
+// is neither.
+func eachCacheFile(dir string, skip func(name string) bool, do func(path string) (CacheFileReport, bool, error)) (reps []CacheFileReport, skipped []string, _ error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
 	if err != nil {
 		return nil, nil, err
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		if keep(filepath.Base(p)) {
+		if skip != nil && skip(filepath.Base(p)) {
 			continue
 		}
-		rep, ok, err := dropFile(p)
-		if err != nil {
-			return dropped, skipped, err
-		}
-		if ok && rep.File != "" {
-			dropped = append(dropped, rep)
-		} else if !ok {
+		rep, ok, err := do(p)
+		switch {
+		case err != nil:
+			return reps, skipped, err
+		case !ok:
 			skipped = append(skipped, filepath.Base(p))
+		case rep.File != "":
+			reps = append(reps, rep)
 		}
 	}
-	return dropped, skipped, nil
+	return reps, skipped, nil
 }
 
 // dropFile removes one cache file, reporting what it held; ok is false
@@ -71,7 +81,7 @@ func dropFile(path string) (rep CacheFileReport, ok bool, err error) {
 		// or never written to: nothing to report, nothing to keep.
 		return rep, true, os.Remove(path)
 	}
-	if rep, ok, err = describeFile(fh, path); !ok || err != nil {
+	if rep, _, ok, err = describeFile(fh, path); !ok || err != nil {
 		return rep, ok, err
 	}
 	if err := os.Remove(path); err != nil {
@@ -91,23 +101,7 @@ func dropFile(path string) (rep CacheFileReport, ok bool, err error) {
 // of the current format are left alone.
 // The names of the files left alone are returned as skipped.
 func PruneCache(dir string, maxBytes int64) (reps []CacheFileReport, skipped []string, _ error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
-	if err != nil {
-		return nil, nil, err
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		rep, ok, err := pruneFile(p, maxBytes)
-		if err != nil {
-			return reps, skipped, err
-		}
-		if ok {
-			reps = append(reps, rep)
-		} else {
-			skipped = append(skipped, filepath.Base(p))
-		}
-	}
-	return reps, skipped, nil
+	return eachCacheFile(dir, nil, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, maxBytes) })
 }
 
 // pruneFile prunes one file (see PruneCache); ok is false for a file that
@@ -118,12 +112,9 @@ func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err e
 		return rep, false, err
 	}
 	defer unlock()
-	if rep, ok, err = describeFile(fh, path); !ok || err != nil || maxBytes < 0 {
+	rep, hdr, ok, err := describeFile(fh, path)
+	if !ok || err != nil || maxBytes < 0 {
 		return rep, ok, err
-	}
-	var hdr [cacheHeaderLen]byte
-	if _, err := fh.ReadAt(hdr[:], 0); err != nil {
-		return rep, true, err
 	}
 	recLen := int64(cacheRecordLen(rep.Dim))
 	keep := int(max(0, min(int64(rep.Records), (maxBytes-cacheHeaderLen)/recLen)))
@@ -141,18 +132,17 @@ func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err e
 
 // describeFile reads a locked cache file's header; ok is false for a file
 // that is not a current retune cache.
-func describeFile(fh *os.File, path string) (rep CacheFileReport, ok bool, err error) {
+func describeFile(fh *os.File, path string) (rep CacheFileReport, hdr [cacheHeaderLen]byte, ok bool, err error) {
 	st, err := fh.Stat()
 	if err != nil {
-		return rep, false, err
+		return rep, hdr, false, err
 	}
-	var hdr [cacheHeaderLen]byte
 	if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) != cacheMagic {
-		return rep, false, nil
+		return rep, hdr, false, nil
 	}
 	rep.File, rep.Dim, rep.Bytes = filepath.Base(path), int(binary.LittleEndian.Uint32(hdr[8:])), st.Size()
 	rep.Records = int((st.Size() - cacheHeaderLen) / int64(cacheRecordLen(rep.Dim)))
-	return rep, true, nil
+	return rep, hdr, true, nil
 }
 
 // rewriteTail replaces path (atomically) with the header and the n records

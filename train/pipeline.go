@@ -249,7 +249,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		var rep negatives.MineReport
 		// Cached either way: with provided negatives the queries that came
 		// without any are mined, which a resumed run must not pay again.
-		reused, err := p.cached(StageMining, "mined.json", &struct {
+		reused, err := p.cached(StageMining, minedStageFile, &struct {
 			M *map[string][]string
 			R *negatives.MineReport
 		}{&mined, &rep}, func() error {
@@ -517,7 +517,7 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 		return v, err
 	}
 	var out negatives.Result
-	if _, err := p.cached(StageGenerating, "generated.json", &out, func() error {
+	if _, err := p.cached(StageGenerating, generatedStageFile, &out, func() error {
 		spend := p.llmSpending()
 		r, err := negatives.Run(ctx, p.Generator, req, cfg, embed, func(done, total int) {
 			p.emit(StageEvent{Stage: StageGenerating, Done: done, Total: total})
@@ -565,6 +565,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// The stage outputs a work folder keeps (see cached).
+const (
+	minedStageFile     = "mined.json"
+	generatedStageFile = "generated.json"
+)
 
 // cached loads a stage's output from the work dir (reused), or computes
 // and saves it.

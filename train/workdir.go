@@ -96,7 +96,7 @@ func (e *otherRunError) encoderOnly() bool {
 // identity, stage outputs, checkpoints and timings. The LLM spending record
 // stays: that money is spent whatever the run trains on.
 func clearAttempt(dir string) error {
-	for _, name := range []string{WorkRunFile, "mined.json", "generated.json", timingsFile, checkpointDir} {
+	for _, name := range []string{WorkRunFile, minedStageFile, generatedStageFile, timingsFile, checkpointDir} {
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("work folder %s: %w", dir, err)
 		}

@@ -75,21 +75,27 @@ func (e *encoderFlags) register(fs *flag.FlagSet, def string) {
 	fs.StringVar(&e.onnx, "onnx", "", "encoder folder (model.onnx + tokenizer.json) or its model.onnx; overrides --model")
 }
 
-// useHeadEncoder makes --model the encoder the head in headDir was trained
-// on, when the command line named none (neither --model nor --onnx): a
-// head works only with its own encoder, so that is the one to open.
-func (e *encoderFlags) useHeadEncoder(fs *flag.FlagSet, headDir string) error {
-	if headDir == "" || e.onnx != "" || flagSet(fs, "model") {
-		return nil
+// savedHead is a --head folder, loaded once.
+type savedHead struct {
+	head *model.Head
+	meta model.HeadMeta
+}
+
+// loadHead loads the head in dir (nil for "") and, when the command line
+// named no encoder (neither --model nor --onnx), makes --model the one the
+// head was trained on: a head works only with its own encoder.
+func (e *encoderFlags) loadHead(fs *flag.FlagSet, dir string) (*savedHead, error) {
+	if dir == "" {
+		return nil, nil
 	}
-	_, meta, err := model.LoadHead(headDir)
+	h, meta, err := model.LoadHead(dir)
 	if err != nil {
-		return headFolderHint(headDir, err)
+		return nil, headFolderHint(dir, err)
 	}
-	if meta.Encoder != "" {
+	if e.onnx == "" && !flagSet(fs, "model") && meta.Encoder != "" {
 		e.name = meta.Encoder
 	}
-	return nil
+	return &savedHead{head: h, meta: meta}, nil
 }
 
 // headFolderHint turns a --head that is an encoder's folder (a fused
@@ -101,27 +107,23 @@ func headFolderHint(dir string, err error) error {
 	return err
 }
 
-// loadHeadFor loads the head in dir (nil for "") and checks it was trained
-// on enc.
-func loadHeadFor(dir string, enc *model.Encoder) (*model.Head, error) {
-	if dir == "" {
+// checkedFor returns the head (nil without --head) once it is checked to
+// have been trained on enc.
+func (s *savedHead) checkedFor(enc *model.Encoder) (*model.Head, error) {
+	if s == nil {
 		return nil, nil
-	}
-	h, meta, err := model.LoadHead(dir)
-	if err != nil {
-		return nil, headFolderHint(dir, err)
 	}
 	sum, err := enc.Checksum()
 	if err != nil {
 		return nil, err
 	}
-	if err := model.VerifyEncoder(meta, sum); err != nil {
-		if meta.Encoder != "" && meta.Encoder != enc.Name() {
-			return nil, withHint(err, fmt.Sprintf("the head was trained on %q: leave out --model and --onnx, or pass --model %s", meta.Encoder, meta.Encoder))
+	if err := model.VerifyEncoder(s.meta, sum); err != nil {
+		if s.meta.Encoder != "" && s.meta.Encoder != enc.Name() {
+			return nil, withHint(err, fmt.Sprintf("the head was trained on %q: leave out --model and --onnx, or pass --model %s", s.meta.Encoder, s.meta.Encoder))
 		}
 		return nil, err
 	}
-	return h, nil
+	return s.head, nil
 }
 
 func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.Encoder, error) {
@@ -164,7 +166,7 @@ func (e *encoderFlags) onnxFolder() (string, error) {
 	st, err := os.Stat(e.onnx)
 	if err == nil && st.IsDir() {
 		if _, err := os.Stat(filepath.Join(e.onnx, models.ModelFile)); err != nil {
-			if hasHead, _ := model.HeadFolder(e.onnx); hasHead {
+			if model.IsHeadFolder(e.onnx) {
 				return "", usageError{fmt.Errorf("--onnx %s is a trained head's folder, not an encoder's: pass it as --head %s", e.onnx, e.onnx)}
 			}
 			return "", usageError{fmt.Errorf("--onnx %s holds no %s: give an encoder folder (model.onnx + tokenizer.json), e.g. a fused export", e.onnx, models.ModelFile)}

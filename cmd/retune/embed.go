@@ -24,7 +24,8 @@ func runEmbed(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := ef.useHeadEncoder(fs, *headDir); err != nil {
+	saved, err := ef.loadHead(fs, *headDir)
+	if err != nil {
 		return err
 	}
 	if *batch < 1 {
@@ -35,7 +36,7 @@ func runEmbed(ctx context.Context, args []string) error {
 		return err
 	}
 	defer enc.Close()
-	head, err := loadHeadFor(*headDir, enc)
+	head, err := saved.checkedFor(enc)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,8 @@ func runEval(ctx context.Context, args []string) error {
 	if err := df.check(fs, "split"); err != nil {
 		return err
 	}
-	if err := ef.useHeadEncoder(fs, *headDir); err != nil {
+	saved, err := ef.loadHead(fs, *headDir)
+	if err != nil {
 		return err
 	}
 	if err := df.beirSplit(fs, "split", split, false); err != nil {
@@ -47,7 +48,7 @@ func runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	head, err := loadHeadFor(*headDir, enc)
+	head, err := saved.checkedFor(enc)
 	if err != nil {
 		return err
 	}
