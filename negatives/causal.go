@@ -65,6 +65,7 @@ func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []str
 		return nil, nil, err
 	}
 	haveCandidates := len(data.Candidates) > 0
+	var refused []itemDrop // the items of replies sent back for repair
 	schema := Schema{
 		Name:     causalGeneratePrompt.name,
 		Required: []string{"negatives"},
@@ -73,6 +74,7 @@ func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []str
 		Check: func(out any) error {
 			negs, dropped := causalNegatives(out.(*negativesReply), a, p, haveCandidates)
 			if len(negs) == 0 {
+				refused = append(refused, dropped...)
 				return errNoUsable(dropped)
 			}
 			return nil
@@ -80,11 +82,10 @@ func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []str
 	}
 	var reply negativesReply
 	if err := g.llm.JSON(ctx, sys, usr, schema, &reply); err != nil {
-		return nil, nil, fmt.Errorf("causal generation for %s/%s: %w", p.QueryID, p.PosID, err)
+		return nil, g.stats.drop(refused), fmt.Errorf("causal generation for %s/%s: %w", p.QueryID, p.PosID, err)
 	}
 	negs, dropped := causalNegatives(&reply, a, p, haveCandidates)
-	g.stats.dropped.Add(int64(len(dropped)))
-	return g.stats.truncate(negs, maxPerPairFactor*n), dropped, nil
+	return g.stats.truncate(negs, maxPerPairFactor*n), g.stats.drop(append(refused, dropped...)), nil
 }
 
 // generatePromptData feeds causal_generate.*.tmpl.
@@ -141,7 +142,7 @@ type GenStats struct {
 	Pairs     int64 `json:"pairs"`     // Generate calls
 	Failed    int64 `json:"failed"`    // calls that returned an error
 	Negatives int64 `json:"negatives"` // negatives returned
-	Dropped   int64 `json:"dropped"`   // reply items rejected: bad node or type, empty, copy of the positive, repeat
+	Dropped   int64 `json:"dropped"`   // reply items rejected (those of replies sent back for repair too): bad node or type, empty, copy of the positive, repeat
 	Truncated int64 `json:"truncated"` // good items beyond twice the n asked for (the run keeps spares up to that)
 }
 
@@ -154,6 +155,12 @@ func (c *genCounters) snapshot() GenStats {
 		Pairs: c.pairs.Load(), Failed: c.failed.Load(), Negatives: c.negatives.Load(),
 		Dropped: c.dropped.Load(), Truncated: c.truncated.Load(),
 	}
+}
+
+// drop counts the reply items refused and returns them.
+func (c *genCounters) drop(drops []itemDrop) []itemDrop {
+	c.dropped.Add(int64(len(drops)))
+	return drops
 }
 
 func (c *genCounters) truncate(negs []Negative, n int) []Negative {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // FilterConfig sets which generated negatives are kept. A generated
@@ -115,7 +116,7 @@ func filterText(negs []Negative, pairs map[filterKey]Pair, cfg FilterConfig) (pa
 		np, ok := normed[key]
 		if !ok {
 			p := pairs[key]
-			np = normPair{cfNorm(p.Query), cfNorm(p.Positive)}
+			np = normPair{wordSeq(p.Query), cfNorm(p.Positive)}
 			normed[key] = np
 		}
 		norm := cfNorm(n.Text)
@@ -127,7 +128,7 @@ func filterText(negs []Negative, pairs map[filterKey]Pair, cfg FilterConfig) (pa
 			reason = RejectTooShort
 		case np.positive != "" && norm == np.positive:
 			reason = RejectIdentical
-		case cfg.RejectQueryCopy && np.query != "" && strings.Contains(norm, np.query):
+		case cfg.RejectQueryCopy && np.query != "  " && strings.Contains(wordSeq(n.Text), np.query):
 			reason = RejectContainsQuery
 		}
 		if reason != "" {
@@ -137,6 +138,16 @@ func filterText(negs []Negative, pairs map[filterKey]Pair, cfg FilterConfig) (pa
 		pass = append(pass, n)
 	}
 	return pass, rejected
+}
+
+// wordSeq is the form in which a query copied into a text is found: its
+// words (runs of letters and digits) lowercased, one space between and
+// around them. Punctuation does not count, so a claim pasted in without
+// its full stop, or with its comma moved, is still the query; the spaces
+// around keep "cat" from being found in "concatenate".
+func wordSeq(s string) string {
+	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	return " " + strings.Join(words, " ") + " "
 }
 
 // filterVectors runs near_identical (when vec is set) and duplicate.

@@ -11,7 +11,7 @@ import (
 const (
 	filterQuery    = "Aspirin lowers stroke risk."
 	filterPositive = "Aspirin lowers stroke risk in older adults, according to a large trial."
-	filterNear     = "Aspirin lowers stroke risk in older adults, according to a large study."
+	filterNear     = "Aspirin lowered stroke risk in older adults, according to a large study."
 )
 
 var filterPairsFixture = []Pair{
@@ -51,6 +51,7 @@ func (f *filterEmbedFake) embed(_ context.Context, texts []string) ([][]float32,
 
 func TestFilterReasons(t *testing.T) {
 	keep := "Clopidogrel lowers the rate of bleeding in older adults, according to a large trial."
+	keepWordsInside := "Low-dose aspirin lowers stroke riskiness scores in older adults, the cohort reported."
 	tests := []struct {
 		name   string
 		neg    Negative
@@ -63,6 +64,10 @@ func TestFilterReasons(t *testing.T) {
 			Text: "  aspirin LOWERS stroke risk in older adults,\naccording to a large trial. "}, RejectIdentical},
 		{"contains the query", Negative{QueryID: "q1", PosID: "d1",
 			Text: "In a trial of women, ASPIRIN lowers  stroke\trisk. Men were not studied at all."}, RejectContainsQuery},
+		{"contains the query without its full stop", Negative{QueryID: "q1", PosID: "d1",
+			Text: "Background: aspirin lowers stroke-risk, as reported; men were not studied at all."}, RejectContainsQuery},
+		{"contains the query's words inside longer words only", Negative{QueryID: "q1", PosID: "d1",
+			Text: keepWordsInside}, ""},
 		{"near-identical", Negative{QueryID: "q1", PosID: "d1", Text: filterNear}, RejectNearIdentical},
 		{"duplicate of a kept negative of the same query", Negative{QueryID: "q1", PosID: "d2", Text: keep + " "}, RejectDuplicate},
 		{"same text for another query is kept", Negative{QueryID: "q2", PosID: "d3", Text: keep}, ""},
@@ -100,7 +105,7 @@ func TestFilterReasons(t *testing.T) {
 	if len(f.calls) != 1 {
 		t.Fatalf("embed called %d times, want 1", len(f.calls))
 	}
-	want := []string{filterPositive, keep, filterNear, filterPairsFixture[1].Positive, keep + " ", filterPairsFixture[2].Positive}
+	want := []string{filterPositive, keep, keepWordsInside, filterNear, filterPairsFixture[1].Positive, keep + " ", filterPairsFixture[2].Positive}
 	if got := f.calls[0]; !reflect.DeepEqual(got, want) {
 		t.Errorf("embedded\n%q\nwant\n%q", got, want)
 	}

@@ -18,7 +18,7 @@ func (g *llmGenerator) Generate(ctx context.Context, p Pair, cands []string, n i
 }
 
 // generateReporting is Generate that also returns the reply items it
-// refused, with their reasons (Run records them).
+// refused, with their reasons (Run records them), also with an error.
 func (g *llmGenerator) generateReporting(ctx context.Context, p Pair, cands []string, n int) ([]Negative, []Rejection, error) {
 	g.stats.pairs.Add(1)
 	negs, drops, err := g.gen(ctx, p, cands, n)
@@ -26,7 +26,9 @@ func (g *llmGenerator) generateReporting(ctx context.Context, p Pair, cands []st
 		if ctx.Err() == nil { // cut short by a stop or cancel: not a failure
 			g.stats.failed.Add(1)
 		}
-		return nil, nil, err
+		// The items of replies sent back for repair are refused even
+		// when the pair fails.
+		return nil, rejections(drops), err
 	}
 	g.stats.negatives.Add(int64(len(negs)))
 	return negs, rejections(drops), nil

@@ -124,3 +124,20 @@ func TestLLMRetriesDroppedConnection(t *testing.T) {
 		})
 	}
 }
+
+// A reply the client cannot use is paid for all the same: its tokens count.
+func TestLLMCountsTokensOfAReplyWithoutChoices(t *testing.T) {
+	empty := fakeReply{Status: 200, Body: `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[],` +
+		`"usage":{"prompt_tokens":50,"completion_tokens":3,"total_tokens":53}}`}
+	f := newFakeChat(t, fakeSequence(t, empty, okReply(llmTestGood)))
+	c := newTestLLM(t, f, nil)
+	var log sleepLog
+	c.sleep = log.sleep
+	var got llmTestReply
+	if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got); err != nil {
+		t.Fatal(err)
+	}
+	if u := c.Usage(); u.PromptTokens != 150 || u.CompletionTokens != 23 || u.TotalTokens != 173 {
+		t.Errorf("usage %+v, want the empty reply's 50+3 tokens counted beside the good one's 100+20", u)
+	}
+}

@@ -90,6 +90,11 @@ func cleanReply(raw string) (string, error) {
 		}
 		s = t
 	}
+	// With the reasoning gone (an object in it is not the reply): prose
+	// after the object that holds braces of its own.
+	if t, ok := firstObject(s); ok {
+		return t, nil
+	}
 	if !strings.HasPrefix(s, "{") {
 		if t := unfence(s); isJSONObject(t) {
 			return t, nil
@@ -124,6 +129,20 @@ func jsonIn(s string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// firstObject is the whole JSON object that starts at s's first '{', when
+// one does.
+func firstObject(s string) (string, bool) {
+	start := strings.IndexByte(s, '{')
+	if start < 0 {
+		return "", false
+	}
+	var obj json.RawMessage
+	if json.NewDecoder(strings.NewReader(s[start:])).Decode(&obj) != nil {
+		return "", false
+	}
+	return string(obj), true
 }
 
 func isJSONObject(s string) bool { return strings.HasPrefix(s, "{") && json.Valid([]byte(s)) }

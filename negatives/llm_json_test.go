@@ -39,6 +39,10 @@ func TestLLMCleanReply(t *testing.T) {
 		{"reasoning after an object holding a tag", `{"text": "<think>"}` + "\n<think>later</think>", `{"text": "<think>"}`, false},
 		{"prose, then a fence around fences in a string", "Here:\n```json\n" + `{"code": "use ` + "```" + ` here"}` + "\n```",
 			`{"code": "use ` + "```" + ` here"}`, false},
+		// Found by a probe: a note after the object with braces of its own
+		// (it cost a paid repair round).
+		{"prose with braces after the object", obj + "\n\nNote: I kept each passage {roughly} the same length.", obj, false},
+		{"thinking, then prose with braces after the object", "<think>{\"a\": 2}</think>Here: " + obj + " (see {x})", obj, false},
 		{"only thinking", "<think>never finished", "", true},
 		{"empty", "  \n", "", true},
 	}

@@ -43,6 +43,9 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 		if retryAfter > 0 {
 			waited = c.pauseAll(min(retryAfter, maxRetryAfter)) // even when this call gives up: the others must wait
 		}
+		if quotaExhausted(err) {
+			return chatReply{}, &RefusedError{Status: http.StatusTooManyRequests, err: err}
+		}
 		if !isRetryable(err) {
 			if code := openaiStatus(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound {
 				return chatReply{}, &RefusedError{Status: code, err: err}
@@ -91,6 +94,11 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 
 	c.usage.requests.Add(1)
 	resp, err := c.client.CreateChatCompletion(actx, req)
+	if err == nil {
+		// Counted before the reply is judged: an unusable one is paid for
+		// too.
+		c.usage.addTokens(resp.Usage)
+	}
 	switch {
 	case err == nil && len(resp.Choices) == 0:
 		err = errorIn200(meta.body, c.cfg.APIKey)
@@ -112,7 +120,6 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 		}
 		return chatReply{}, meta.retryAfter, redact(err, c.cfg.APIKey)
 	}
-	c.usage.addTokens(resp.Usage)
 	choice := resp.Choices[0]
 	return chatReply{content: messageText(choice.Message), finish: choice.FinishReason}, 0, nil
 }
@@ -157,8 +164,10 @@ func (c *LLM) pauseLeft(waited time.Time) time.Duration {
 }
 
 // RefusedError is an answer no retry or other pair can change: the
-// endpoint refused the key (401, 403) or does not know the path or model
-// (404). Run stops at the first one instead of failing pair after pair.
+// endpoint refused the key (401, 403), does not know the path or model
+// (404), or says the account's quota is used up (a 429 whose code is
+// insufficient_quota, unlike a rate limit's). Run stops at the first one
+// instead of failing pair after pair.
 type RefusedError struct {
 	Status int
 	err    error
@@ -166,8 +175,11 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string {
 	hint := "check the API key"
-	if e.Status == http.StatusNotFound {
+	switch e.Status {
+	case http.StatusNotFound:
 		hint = "check the model name, and the base URL: an OpenAI-compatible server's usually ends in /v1"
+	case http.StatusTooManyRequests:
+		hint = "the account's quota or credit is used up: check its plan and billing; waiting does not help"
 	}
 	return fmt.Sprintf("chat completion: the LLM endpoint answered %d (%s): %v", e.Status, hint, e.err)
 }
@@ -258,6 +270,17 @@ type timeoutError struct {
 
 func (e *timeoutError) Error() string { return fmt.Sprintf("no reply within %v: %v", e.after, e.err) }
 func (e *timeoutError) Unwrap() error { return e.err }
+
+// quotaExhausted reports whether err is OpenAI's "insufficient_quota": a
+// 429 that, unlike a rate limit, no wait lifts.
+func quotaExhausted(err error) bool {
+	var ae *openai.APIError
+	if !errors.As(err, &ae) || ae.HTTPStatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	code, _ := ae.Code.(string)
+	return code == "insufficient_quota" || ae.Type == "insufficient_quota"
+}
 
 // isRetryable reports whether err is worth another attempt: rate limits,
 // server errors, attempt timeouts and transport failures (a local server

@@ -292,9 +292,9 @@ func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig,
 				cands = cands[:min(len(cands), runMaxCandidates)]
 				negs, drops, err := runOne(gctx, gen, p, cands, cfg.PerQuery)
 				mu.Lock()
-				if err != nil && stopped != nil && ctx.Err() == nil {
+				if err != nil && gctx.Err() != nil {
 					mu.Unlock()
-					return // cancelled by the streak: not run
+					return // cut short by the streak's stop or a cancel: not run
 				}
 				outs[i] = runOutcome{negs: negs, drops: drops, err: err, ran: true}
 				done++
@@ -311,7 +311,7 @@ func runGenerate(ctx context.Context, gen Generator, req Request, cfg RunConfig,
 						stop(err)
 					}
 				}
-				if progress != nil {
+				if progress != nil && ctx.Err() == nil { // a cancelled run reports no more progress
 					progress(done, len(req.Pairs))
 				}
 				mu.Unlock()
@@ -338,7 +338,7 @@ func runOne(ctx context.Context, gen Generator, p Pair, cands []string, n int) (
 		negs, err = gen.Generate(ctx, p, cands, n)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, drops, err
 	}
 	// Not cut to n here: the filters come first, then keepPerPair takes
 	// the first n that passed (a reply's first items may be the weak ones).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -208,6 +209,47 @@ func TestRunCancelledKeepsPartialResult(t *testing.T) {
 	}
 	if res.Negatives[8].QueryID != "q2" || emb.calls != 0 {
 		t.Errorf("last kept from %s, embed calls %d; want q2 and 0", res.Negatives[8].QueryID, emb.calls)
+	}
+}
+
+// ctxGen blocks each pair after the first until its context ends, as an
+// LLM generator's pair waiting on a reply does.
+type ctxGen struct{ calls atomic.Int64 }
+
+func (g *ctxGen) Name() string { return "blocking" }
+
+func (g *ctxGen) Generate(ctx context.Context, p Pair, _ []string, n int) ([]Negative, error) {
+	if g.calls.Add(1) > 1 {
+		<-ctx.Done()
+		return nil, fmt.Errorf("generate %s: %w", p.QueryID, ctx.Err())
+	}
+	return []Negative{{Text: runFakeText(p, 0)}}, nil
+}
+
+// Pairs in flight when a run is cancelled were cut short, not failed: they
+// count as not run, and no progress is reported after the cancel (a probe
+// saw "generating: 1 of 20" after "cancellation requested").
+func TestRunCancelledPairsInFlightAreNotRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var reports []int
+	progress := func(done, total int) {
+		reports = append(reports, done)
+		if done == 1 {
+			go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+		}
+	}
+	cfg := DefaultRunConfig()
+	cfg.Concurrency = 3
+	res, err := Run(ctx, &ctxGen{}, runPairs(6), cfg, nil, progress)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if rep := res.Report; rep.Failures != 0 || rep.NotRun != 5 || rep.Kept != 1 {
+		t.Errorf("%d failures, %d not run, %d kept; want 0, 5, 1", rep.Failures, rep.NotRun, rep.Kept)
+	}
+	if !slices.Equal(reports, []int{1}) {
+		t.Errorf("progress %v after the cancel, want [1]", reports)
 	}
 }
 
@@ -433,15 +475,20 @@ func TestRunFiltersBeforeKeepingPerQuery(t *testing.T) {
 	}
 }
 
-// An endpoint that refuses the key (401/403) or knows no such model or path
-// (404) refuses every pair: Run stops at the first refusal instead of
-// spending a failure streak, and no error text carries the API key, even
-// when the server echoes the Authorization header back.
+// An endpoint that refuses the key (401/403), knows no such model or path
+// (404) or says the quota is used up (429 insufficient_quota, which no
+// wait lifts) refuses every pair: Run stops at the first refusal instead
+// of spending a failure streak, and no error text carries the API key,
+// even when the server echoes the Authorization header back.
 func TestRunStopsAtRefusalAndHidesKey(t *testing.T) {
-	for _, status := range []int{401, 403, 404} {
+	for _, tc := range []struct {
+		status    int
+		errorType string
+	}{{401, "invalid_request_error"}, {403, "invalid_request_error"}, {404, "invalid_request_error"}, {429, "insufficient_quota"}} {
+		status := tc.status
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			f := newFakeChat(t, func(_ int, req fakeRequest) fakeReply {
-				return fakeReply{Status: status, Body: `{"error":{"message":"Invalid token: ` + req.Header.Get("Authorization") + `","type":"invalid_request_error"}}`}
+				return fakeReply{Status: status, Body: `{"error":{"message":"Invalid token: ` + req.Header.Get("Authorization") + `","type":"` + tc.errorType + `","code":"` + tc.errorType + `"}}`}
 			})
 			var retries []string
 			llm := newTestLLM(t, f, func(cfg *LLMConfig) {
@@ -457,6 +504,9 @@ func TestRunStopsAtRefusalAndHidesKey(t *testing.T) {
 			}
 			if status == 404 && !strings.Contains(err.Error(), "/v1") {
 				t.Errorf("a 404's message gives no hint about the base URL: %v", err)
+			}
+			if status == 429 && !strings.Contains(err.Error(), "quota") {
+				t.Errorf("a used-up quota's message does not say so: %v", err)
 			}
 			if f.count() != 1 || res.Report.NotRun != 19 {
 				t.Errorf("%d requests, %d pairs not run; want 1 and 19", f.count(), res.Report.NotRun)
@@ -551,5 +601,45 @@ func TestRunRecordsGeneratorRejections(t *testing.T) {
 		if r.Negative.QueryID != causalPair.QueryID || r.Negative.Generator != "causal" {
 			t.Errorf("rejection without its pair: %+v", r)
 		}
+	}
+}
+
+// The items of a reply sent back for repair (none usable) are rejections
+// too, whether the repaired reply is good or the pair fails: a probe saw
+// them vanish, leaving only the repair count.
+func TestRunRecordsItemsOfRepairedReplies(t *testing.T) {
+	unknownNode := itemBubbles
+	unknownNode.Node = "R9"
+	bad := genJSON(t, unknownNode, "not an object") // two refused items
+	other := causalPair
+	other.QueryID = "q-other"
+	tests := []struct {
+		name        string
+		pairs       []Pair // two when every pair fails: a run of one failed pair is an error
+		replies     []string
+		wantRefused int
+		wantKept    int
+		wantFailed  int
+	}{
+		{"repaired", []Pair{causalPair}, []string{bad, genJSON(t, itemMountain)}, 2, 1, 0},
+		{"still bad after repair", []Pair{causalPair, other}, []string{bad}, 2 * 2 * 2, 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := causalServer(t, []string{causalAnalysisJSON}, tt.replies)
+			gen := NewCausalGenerator(newTestLLM(t, f, nil))
+			res, err := Run(context.Background(), gen, Request{Pairs: tt.pairs}, DefaultRunConfig(), nil, nil)
+			if (err != nil) != (tt.wantFailed == len(tt.pairs)) {
+				t.Fatalf("err = %v", err)
+			}
+			rep := res.Report
+			got := rep.RejectedByReason[RejectUnknownNode] + rep.RejectedByReason[RejectMalformed]
+			if got != tt.wantRefused || len(res.Rejected) != tt.wantRefused || gen.Stats().Dropped != int64(tt.wantRefused) {
+				t.Errorf("%d refused by reason, %d rejections, %d dropped; want %d (%v)", got, len(res.Rejected), gen.Stats().Dropped, tt.wantRefused, rep.RejectedByReason)
+			}
+			if rep.Kept != tt.wantKept || rep.Failures != tt.wantFailed || rep.Generated != tt.wantKept+tt.wantRefused {
+				t.Errorf("kept %d, %d failures, %d generated", rep.Kept, rep.Failures, rep.Generated)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"strings"
 	"testing"
@@ -47,5 +48,30 @@ func TestLLMTuning(t *testing.T) {
 		if c.MaxRetries != tt.wantRetries || c.Temperature != float32(negatives.DefaultLLMTemperature) || c.Concurrency != 4 {
 			t.Errorf("%q: applied %+v", tt.args, c)
 		}
+	}
+}
+
+// The run summary carries what an LLM run's report says about its source
+// and errors (a probe found them only in negatives.json), but not the list
+// of failed pairs, which can run to thousands.
+func TestGenerationSummaryKeepsLLMSourceAndErrors(t *testing.T) {
+	r := &negatives.Report{Generator: "causal", Failures: 2, FailedPairs: []string{"q1/d1", "q2/d2"},
+		FailureSamples: []string{"q1/d1: llm: no reply"}, KeptByType: map[string]int{"entity_shift": 3},
+		LLM: &negatives.LLMSource{BaseURL: "http://127.0.0.1:8000/v1", Model: "m", Temperature: 0.7}, ElapsedS: 1.5}
+	b, err := json.Marshal(generationSummary(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"llm", "failure_samples", "kept_by_type", "elapsed_s", "failures", "diagnostics"} {
+		if _, ok := got[key]; !ok {
+			t.Errorf("summary lacks %q: %s", key, b)
+		}
+	}
+	if _, ok := got["failed_pairs"]; ok {
+		t.Errorf("summary lists the failed pairs: %s", b)
 	}
 }

@@ -307,16 +307,30 @@ func newProgressPrinter(f *os.File) func(train.StageEvent) {
 				fmt.Fprintf(f, "%s: warning: %s\n", ev.Stage, ev.Note)
 			} else if ev.Note != "" {
 				fmt.Fprintf(f, "%s: %s\n", ev.Stage, ev.Note)
+			} else if !tty && ev.Done == ev.Total && lastTenth[ev.Stage] > 0 {
+				// A log that showed the stage's steps shows its end too
+				// (it stopped at 18/20).
+				fmt.Fprintf(f, "%s: %d/%d\n", ev.Stage, ev.Done, ev.Total)
 			}
 		}
 	}
 }
 
-// generationSummary keeps the run summary short: counts and diagnostics.
+// generationSummary is the generation report without the list of failed
+// pairs, which can run to thousands (negatives.json beside the head has
+// it): counts, diagnostics, the first errors and, for LLM generators, the
+// model, prompts and spending.
 func generationSummary(r *negatives.Report) any {
 	m := map[string]any{"generator": r.Generator, "pairs": r.Pairs, "generated": r.Generated, "kept": r.Kept,
-		"rejected_by_reason": r.RejectedByReason, "surplus": r.Surplus, "empty_pairs": r.EmptyPairs,
-		"failures": r.Failures, "not_run": r.NotRun, "diagnostics": r.Diagnostics}
+		"rejected_by_reason": r.RejectedByReason, "kept_by_type": r.KeptByType, "surplus": r.Surplus,
+		"empty_pairs": r.EmptyPairs, "failures": r.Failures, "not_run": r.NotRun, "diagnostics": r.Diagnostics,
+		"elapsed_s": r.ElapsedS}
+	if len(r.FailureSamples) > 0 {
+		m["failure_samples"] = r.FailureSamples
+	}
+	if r.LLM != nil {
+		m["llm"] = r.LLM // endpoint, model, temperature, prompt files
+	}
 	if r.Usage != nil {
 		m["usage"] = r.Usage // LLM generators: requests, retries, tokens, dropped reply items
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"retune/train"
 )
 
 func TestCheckTrainOut(t *testing.T) {
@@ -109,5 +111,30 @@ func folderMaker(t *testing.T) (string, func(name string, files ...string) strin
 			}
 		}
 		return dir
+	}
+}
+
+// In a log (not a terminal) a stage's progress comes a line per tenth and
+// ends with its last step: a probe's log stopped at 18/20.
+func TestProgressPrinterLogShowsTheStageEnd(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := newProgressPrinter(f)
+	for done := 0; done <= 20; done++ {
+		p(train.StageEvent{Stage: train.StageGenerating, Done: done, Total: 20})
+	}
+	p(train.StageEvent{Stage: train.StageEmbedding, Total: 5}) // a stage with no steps between
+	p(train.StageEvent{Stage: train.StageEmbedding, Done: 5, Total: 5})
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 12 || lines[0] != "generating: 20 items" || lines[1] != "generating: 2/20" ||
+		lines[10] != "generating: 20/20" || lines[11] != "embedding: 5 items" {
+		t.Errorf("log:\n%s", b)
 	}
 }
