@@ -205,6 +205,12 @@ func (s *Server) removeCollection(ctx context.Context, id string) error {
 		if errors.Is(err, store.ErrNotFound) {
 			return colNotFound("collection %s not found", id)
 		}
+		// The run was stopped for a delete that did not happen (a full
+		// disk): start it again, or the collection would read "indexing"
+		// with nothing behind it.
+		if col, gerr := s.store.GetCollection(context.WithoutCancel(ctx), id); gerr == nil && col.Status == store.CollectionIndexing {
+			s.startIndexing(col)
+		}
 		return err
 	}
 	s.cols.forget(id)

@@ -58,12 +58,34 @@ func (s *Server) startIndexing(col store.Collection) {
 			s.log.Info("collection indexing interrupted", "collection", col.ID, "reason", context.Cause(ctx).Error())
 		default:
 			s.log.Error("collection indexing failed", "collection", col.ID, "err", err.Error())
-			if err := s.store.UpdateCollection(ctx, col.ID, store.CollectionFailed, col.Docs, 0, failureMessage(err)); err != nil &&
-				!errors.Is(err, store.ErrNotFound) {
+			if err := s.recordCollection(ctx, col.ID, store.CollectionFailed, col.Docs, failureMessage(err)); err != nil &&
+				!errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 				s.log.Error("record collection failure", "collection", col.ID, "err", err.Error())
 			}
 		}
 	}()
+}
+
+// recordCollection writes a finished run's status (ready or failed). A
+// write the machine refuses (a full disk, a locked database) is retried,
+// as a job's end is (endJob), until it lands or ctx ends (the next start
+// then resumes the run): given up, the collection would read "indexing"
+// with nothing behind it until a restart.
+func (s *Server) recordCollection(ctx context.Context, id, status string, docs int, msg string) error {
+	progress := 0.0
+	if status == store.CollectionReady {
+		progress = 1
+	}
+	var err error
+	retryUntil(ctx, endRetryFirst, endRetryMax, func() bool {
+		err = s.store.UpdateCollection(context.WithoutCancel(ctx), id, status, docs, progress, msg)
+		if err == nil || storeRefused(err) {
+			return true
+		}
+		s.log.Error("record collection status; will retry", "collection", id, "status", status, "err", err.Error())
+		return false
+	})
+	return err
 }
 
 // indexCollectionSafely is indexCollection with a panic turned into the
@@ -224,7 +246,7 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 		return err
 	}
 	s.cols.put(col.ID, ix, meta)
-	if err := s.store.UpdateCollection(ctx, col.ID, store.CollectionReady, len(ids), 1, ""); err != nil {
+	if err := s.recordCollection(ctx, col.ID, store.CollectionReady, len(ids), ""); err != nil {
 		s.cols.forget(col.ID)
 		return err
 	}

@@ -80,13 +80,14 @@ func (h *eventHub) notify(jobID string) {
 // appendEvent writes one event to the job's log and wakes its streams.
 // Failures are logged, not returned: a lost progress note must not fail the
 // job it describes (the status write that follows reports a broken store).
-func (s *Server) appendEvent(ctx context.Context, jobID, level, typ, msg string, data any) {
+func (s *Server) appendEvent(ctx context.Context, jobID, level, typ, msg string, data any) (stored bool) {
 	raw := s.eventData(jobID, typ, data)
 	if _, err := s.store.AppendEvent(ctx, store.Event{JobID: jobID, Level: level, Type: typ, Message: msg, Data: raw}); err != nil {
 		s.log.Error("append event", "job", jobID, "type", typ, "err", err)
-		return
+		return false
 	}
 	s.hub.notify(jobID)
+	return true
 }
 
 // eventData encodes an event's data; nil when there is none or it cannot

@@ -44,13 +44,20 @@ func (s *Server) endJob(poolCtx context.Context, id string, d statusData) {
 		switch {
 		case err == nil:
 			return true
-		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidArgument):
+		case storeRefused(err):
 			s.log.Error("finish job", "job", id, "status", d.Status, "err", err)
 			return true
 		}
 		s.log.Error("finish job; will retry", "job", id, "status", d.Status, "err", err)
 		return false
 	})
+}
+
+// storeRefused reports whether the store refused a write for the request's
+// reasons (the object is gone, or in another state, or the update is
+// invalid), which a retry would meet again.
+func storeRefused(err error) bool {
+	return errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidArgument)
 }
 
 // retryUntil calls try until it reports done or ctx ends, pausing first,

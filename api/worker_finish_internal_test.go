@@ -29,7 +29,14 @@ func lockedStore(t *testing.T) (st *store.Store, jobID string, unlock func()) {
 	if _, err := st.TransitionJob(ctx, job.ID, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning}); err != nil {
 		t.Fatal(err)
 	}
+	return st, job.ID, holdWriteLock(t, dir)
+}
 
+// holdWriteLock takes the write lock of the database in dir on a second
+// connection, as another process would; unlock releases it.
+func holdWriteLock(t *testing.T, dir string) (unlock func()) {
+	t.Helper()
+	ctx := t.Context()
 	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "retune.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +59,7 @@ func lockedStore(t *testing.T) (st *store.Store, jobID string, unlock func()) {
 		})
 	}
 	t.Cleanup(unlock)
-	return st, job.ID, unlock
+	return unlock
 }
 
 // storeWithDataset opens a store in dir holding one (empty) dataset.
@@ -184,5 +191,87 @@ func TestHidePaths(t *testing.T) {
 	want := "open encoder \"x\": <models>/x/model.onnx: bad; cache <cache>/f.bin and <data>/jobs/j1"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// A finished indexing run's status write that the database refuses is
+// retried until it lands: given up, the collection read "indexing" with
+// nothing behind it until a restart (a probe on a full disk).
+func TestRecordCollectionRetriesUntilTheWriteLands(t *testing.T) {
+	shortEndRetries(t)
+	dir := t.TempDir()
+	st, _ := storeWithDataset(t, dir, store.WithBusyTimeout(5*time.Millisecond))
+	col, err := st.CreateCollection(t.Context(), store.Collection{Encoder: "glove-100d", Docs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock := holdWriteLock(t, dir)
+	logs := &countingHandler{sub: "will retry"}
+	s := &Server{store: st, log: slog.New(logs)}
+	done := make(chan error, 1)
+	go func() {
+		done <- s.recordCollection(t.Context(), col.ID, store.CollectionFailed, 3, "the server's disk is full (while indexing)")
+	}()
+	for deadline := time.Now().Add(10 * time.Second); logs.n() < 3 && time.Now().Before(deadline); {
+		select {
+		case err := <-done:
+			t.Fatalf("recordCollection returned (%v) while the database was locked", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still retrying 10 s after the lock was released")
+	}
+	got, err := st.GetCollection(t.Context(), col.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.CollectionFailed || !strings.Contains(got.Error, "disk is full") {
+		t.Errorf("collection %s (%q), want failed with the run's error", got.Status, got.Error)
+	}
+}
+
+// A claim the database refuses is retried until it lands: the job has left
+// the in-memory queue, and given up it stayed queued until a restart (a
+// probe on a full disk). Its settings are empty here, so once claimed it
+// fails at once; what matters is that it leaves queued.
+func TestRunJobRetriesItsClaim(t *testing.T) {
+	shortEndRetries(t)
+	dir := t.TempDir()
+	st, ds := storeWithDataset(t, dir, store.WithBusyTimeout(5*time.Millisecond))
+	job, err := st.CreateJob(t.Context(), store.Job{DatasetID: ds.ID, Encoder: "glove-100d", Status: store.JobQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock := holdWriteLock(t, dir)
+	logs := &countingHandler{sub: "claim job; will retry"}
+	s := &Server{store: st, log: slog.New(logs), hub: newEventHub(), pool: newWorkerPool(1), cfg: Config{Models: model.NewRegistry(t.TempDir())}}
+	done := make(chan struct{})
+	go func() { s.runJob(t.Context(), job.ID); close(done) }()
+	for deadline := time.Now().Add(10 * time.Second); logs.n() < 3 && time.Now().Before(deadline); {
+		select {
+		case <-done:
+			t.Fatal("runJob returned while the database was locked")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	unlock()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("runJob still running 10 s after the lock was released")
+	}
+	got, err := st.GetJob(t.Context(), job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status == store.JobQueued || got.Attempts != 1 {
+		t.Errorf("job %s after %d attempts, want it claimed once", got.Status, got.Attempts)
 	}
 }

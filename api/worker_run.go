@@ -61,8 +61,19 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	}
 	// Entering running counts an attempt; only this worker can make the
 	// queued → running move (compare-and-set), so the number is exact.
-	job, err := s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning},
-		statusData{Status: store.JobRunning}, fmt.Sprintf("job started (attempt %d)", queued.Attempts+1))
+	// A claim the machine refuses (a full disk, a locked database) is
+	// retried, as a job's end is: the job has left the in-memory queue, and
+	// given up it would stay queued until a restart.
+	var job store.Job
+	retryUntil(poolCtx, endRetryFirst, endRetryMax, func() bool {
+		job, err = s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning},
+			statusData{Status: store.JobRunning}, fmt.Sprintf("job started (attempt %d)", queued.Attempts+1))
+		if err == nil || storeRefused(err) {
+			return true
+		}
+		s.log.Error("claim job; will retry", "job", id, "err", err)
+		return false
+	})
 	if err != nil {
 		if !errors.Is(err, store.ErrConflict) {
 			s.log.Error("claim job", "job", id, "err", err)
@@ -134,7 +145,8 @@ func (s *Server) requeueInterrupted(bg context.Context, id string, out runOutput
 // lands or jobCtx ends: on a shutdown the job is requeued for the next
 // start to resume from its last checkpoint (the trained head is not thrown
 // away for a disk an operator can free), on a user's cancel it ends
-// cancelled. The job's log says, once, why it is waiting.
+// cancelled. The job's log says, once, why it is waiting (tried again at
+// each attempt until that event is stored).
 func (s *Server) saveJobOutput(jobCtx context.Context, job store.Job, out runOutput) error {
 	var err error
 	told := false
@@ -146,8 +158,9 @@ func (s *Server) saveJobOutput(jobCtx context.Context, job store.Job, out runOut
 		}
 		s.log.Error("save job output; will retry", "job", job.ID, "problem", p, "err", err)
 		if !told {
-			told = true
-			s.appendEvent(context.WithoutCancel(jobCtx), job.ID, store.LevelWarn, evMessage,
+			// Told once it is stored: on a full disk the event may not
+			// fit either, and the next try says it again.
+			told = s.appendEvent(context.WithoutCancel(jobCtx), job.ID, store.LevelWarn, evMessage,
 				fmt.Sprintf("saving the trained head failed (%s); retrying until the server's operator fixes it (cancel the job to give up)", p), nil)
 		}
 		return false

@@ -33,6 +33,11 @@ var (
 func StorageProblem(err error) string {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
+		if se.Code() == sqlite3.SQLITE_IOERR_SHMSIZE {
+			// No room to grow the write-ahead log's shared-memory file
+			// (SQLite says only "disk I/O error"): seen on a full disk.
+			return "the server's disk is full"
+		}
 		switch se.Code() & 0xff { // the primary code under any extended one
 		case sqlite3.SQLITE_FULL:
 			return "the server's disk is full"

@@ -85,6 +85,9 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 	w, err := openDB(ctx, dbPath, writerParams(busyMS))
 	if err != nil {
 		lock.Close()
+		if p := StorageProblem(err); p != "" {
+			return nil, fmt.Errorf("store: open writer (%s): %w", p, err)
+		}
 		return nil, fmt.Errorf("store: open writer: %w", err)
 	}
 	// One connection, kept forever: see Store.w.
