@@ -29,54 +29,47 @@ const defaultMaxLength = 512
 const buildPrefix = "retune-export/"
 
 // writeEncoderFolder writes the fused model, the base tokenizer and an
-// encoder.json into outDir. encoder.json goes last (and an old one is
-// removed first) so that a folder with encoder.json is always complete.
+// encoder.json into outDir, replacing an earlier export there only once
+// all of them are written (atomicfile.ReplaceFiles, encoder.json last): an
+// export that fails part-way, on a full disk say, leaves the earlier one
+// whole, and a folder with encoder.json is always complete.
 func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.Head, meta model.HeadMeta,
 	baseSum string, base models.EncoderConfig, hasBase bool, ext externalPolicy) error {
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
-	}
-	if err := removeIfExists(filepath.Join(outDir, models.ConfigFile)); err != nil {
-		return err
-	}
-	dataPath := filepath.Join(outDir, ExternalFile)
-	external := int64(proto.Size(m)) > ext.limit
-	if external {
-		chunks := onnxgraph.Externalize(m, ExternalFile, ext.minBytes)
-		if err := atomicfile.Write(dataPath, 0o644, func(w io.Writer) error { return onnxgraph.WriteExternal(w, chunks) }); err != nil {
+	owned := []string{ExternalFile, models.TokenizerFile, models.ModelFile, models.ConfigFile}
+	return atomicfile.ReplaceFiles(outDir, owned, func(stage string) error {
+		external := int64(proto.Size(m)) > ext.limit
+		if external {
+			chunks := onnxgraph.Externalize(m, ExternalFile, ext.minBytes)
+			if err := atomicfile.Write(filepath.Join(stage, ExternalFile), 0o644, func(w io.Writer) error { return onnxgraph.WriteExternal(w, chunks) }); err != nil {
+				return err
+			}
+		}
+		data, err := onnxgraph.Marshal(m)
+		if err != nil {
 			return err
 		}
-	} else if err := removeIfExists(dataPath); err != nil {
-		return fmt.Errorf("remove stale %s: %w", ExternalFile, err)
-	}
-	data, err := onnxgraph.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if int64(len(data)) > protoLimit {
-		return fmt.Errorf("model is %d bytes even with initializers over %d bytes moved to %s; protobuf cannot hold it",
-			len(data), ext.minBytes, ExternalFile)
-	}
-	if err := atomicfile.WriteFile(filepath.Join(outDir, models.ModelFile), data, 0o644); err != nil {
-		return err
-	}
-	cfg := fusedConfig(outDir, m, h, meta, baseSum, base, hasBase, external)
-	if err := writePortableTokenizer(filepath.Join(encoderDir, models.TokenizerFile), filepath.Join(outDir, models.TokenizerFile), cfg.MaxLength); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(data)
-	cfg.ModelSHA256, cfg.ModelSize = hex.EncodeToString(sum[:]), int64(len(data))
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%s: %w", models.ConfigFile, err)
-	}
-	js, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(outDir, models.ConfigFile), append(js, '\n'), 0o644); err != nil {
-		return err
-	}
-	return nil
+		if int64(len(data)) > protoLimit {
+			return fmt.Errorf("model is %d bytes even with initializers over %d bytes moved to %s; protobuf cannot hold it",
+				len(data), ext.minBytes, ExternalFile)
+		}
+		if err := atomicfile.WriteFile(filepath.Join(stage, models.ModelFile), data, 0o644); err != nil {
+			return err
+		}
+		cfg := fusedConfig(outDir, m, h, meta, baseSum, base, hasBase, external)
+		if err := writePortableTokenizer(filepath.Join(encoderDir, models.TokenizerFile), filepath.Join(stage, models.TokenizerFile), cfg.MaxLength); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		cfg.ModelSHA256, cfg.ModelSize = hex.EncodeToString(sum[:]), int64(len(data))
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", models.ConfigFile, err)
+		}
+		js, err := json.MarshalIndent(cfg, "", "  ")
+		if err != nil {
+			return err
+		}
+		return atomicfile.WriteFile(filepath.Join(stage, models.ConfigFile), append(js, '\n'), 0o644)
+	})
 }
 
 // writePortableTokenizer writes the encoder's tokenizer.json to dst as

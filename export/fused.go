@@ -29,9 +29,9 @@ const lastHiddenState = "last_hidden_state"
 // A head with apply "query" is applied too, so its fused model is the query
 // encoder; documents still go through the base encoder.
 //
-// outDir is created if missing; an earlier export there is replaced.
-// encoder.json is removed first and written last, so an interrupted export
-// never looks complete.
+// outDir is created if missing; an earlier export there is replaced once
+// the new one is written whole (a failed export leaves it as it was), with
+// encoder.json last, so a folder holding encoder.json is always complete.
 func Fused(ctx context.Context, encoderDir string, h *model.Head, meta model.HeadMeta, outDir string) error {
 	return fuse(ctx, encoderDir, h, meta, outDir, defaultExternal)
 }

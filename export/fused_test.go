@@ -186,3 +186,59 @@ func TestFusedEncoderJSONIsLoadable(t *testing.T) {
 		t.Errorf("max_length %d, want the base encoder's %d", cfg.MaxLength, want)
 	}
 }
+
+// A fused export that fails part-way (here: the tokenizer, written after
+// the model) leaves the earlier export in its folder whole, so it still
+// loads and a retry with --force may replace it: a probe on a full disk
+// found encoder.json deleted and the retry refused.
+func TestFusedFailureKeepsTheEarlierExport(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	base := baseEncoder(t, encDir)
+	out := filepath.Join(t.TempDir(), "tuned")
+	if err := export.Fused(context.Background(), encDir, randomHead(t, model.HeadConfig{DIn: 32, DOut: 32}, 1), metaFor(t, base), out); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, f := range []string{models.ModelFile, models.TokenizerFile, models.ConfigFile} {
+		b, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[f] = b
+	}
+	broken, meta := brokenTokenizerEncoder(t)
+	if err := export.Fused(context.Background(), broken, randomHead(t, model.HeadConfig{DIn: 32, DOut: 32}, 2), meta, out); err == nil {
+		t.Fatal("no error from a tokenizer that does not load")
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != len(before) {
+		t.Errorf("folder holds %d entries after the failure, want the earlier export's %d (no stage left)", len(entries), len(before))
+	}
+	for f, b := range before {
+		if now, err := os.ReadFile(filepath.Join(out, f)); err != nil || !slices.Equal(now, b) {
+			t.Errorf("%s changed or went (%v)", f, err)
+		}
+	}
+}
+
+// brokenTokenizerEncoder is a copy of the tiny BERT whose tokenizer.json
+// does not parse, and the metadata of a head trained on it: a fused export
+// of it fails after writing the model.
+func brokenTokenizerEncoder(t *testing.T) (string, model.HeadMeta) {
+	t.Helper()
+	encDir := testenv.TinyBERT(t)
+	broken := filepath.Join(t.TempDir(), "broken")
+	if err := os.Mkdir(broken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testenv.CopyFile(t, filepath.Join(encDir, models.ModelFile), filepath.Join(broken, models.ModelFile))
+	testenv.CopyFile(t, filepath.Join(encDir, models.ConfigFile), filepath.Join(broken, models.ConfigFile))
+	if err := os.WriteFile(filepath.Join(broken, models.TokenizerFile), []byte(`not JSON`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := model.EncoderChecksum(broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return broken, model.HeadMeta{EncoderChecksum: sum}
+}

@@ -85,7 +85,7 @@ type Result struct {
 const queryNote = "head apply=query: it projects queries only; keep embedding documents with the base encoder alone"
 
 // Run loads the head folder and exports it as req asks.
-func Run(ctx context.Context, req Request) (Result, error) {
+func Run(ctx context.Context, req Request) (_ Result, err error) {
 	start := time.Now()
 	res := Result{Format: req.Format, Out: req.Out}
 	if req.Out == "" {
@@ -105,6 +105,15 @@ func Run(ctx context.Context, req Request) (Result, error) {
 	out, err := checkOut(req)
 	if err != nil {
 		return res, err
+	}
+	if _, serr := os.Lstat(out); errors.Is(serr, fs.ErrNotExist) && req.Format != FormatONNX {
+		// A folder this export makes goes again if the export fails (a
+		// full disk): an empty folder left behind would only mislead.
+		defer func() {
+			if err != nil {
+				os.RemoveAll(out)
+			}
+		}()
 	}
 	switch req.Format {
 	case FormatONNX:

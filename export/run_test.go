@@ -76,6 +76,20 @@ func TestRunFormats(t *testing.T) {
 	}
 }
 
+// A folder an export made is removed again when the export fails: a probe
+// on a full disk found empty folders left behind.
+func TestRunFailureRemovesTheFolderItMade(t *testing.T) {
+	encDir, meta := brokenTokenizerEncoder(t)
+	headDir := savedHead(t, model.HeadConfig{DIn: 32, DOut: 32}, meta)
+	out := filepath.Join(t.TempDir(), "fused")
+	if _, err := export.Run(context.Background(), export.Request{HeadDir: headDir, Format: export.FormatFusedONNX, Out: out, EncoderDir: encDir}); err == nil {
+		t.Fatal("no error")
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed export left %s (%v)", out, err)
+	}
+}
+
 // TestRunOverwrite: with Overwrite an export replaces an earlier one; a
 // path ending in a separator, or new and not named .onnx, is a folder to
 // create.

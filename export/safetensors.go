@@ -39,7 +39,7 @@ const denseIdentity = "torch.nn.modules.linear.Identity"
 // head has one) and dir/config.json, which together load as a
 // sentence-transformers models.Dense module. That module does not normalise:
 // append a models.Normalize module to reproduce retune's unit-length output.
-// dir is created if missing.
+// dir is created if missing; an earlier export there is replaced.
 func Safetensors(h *model.Head, meta model.HeadMeta, dir string) error {
 	fail := func(err error) error { return fmt.Errorf("export: safetensors into %s: %w", dir, err) }
 	if err := checkHead(h); err != nil {
@@ -60,15 +60,6 @@ func Safetensors(h *model.Head, meta model.HeadMeta, dir string) error {
 		"head_sha256":           headSHA256(h),
 		"retune_format_version": strconv.Itoa(FormatVersion),
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(err)
-	}
-	err := atomicfile.Write(filepath.Join(dir, SafetensorsFile), 0o644, func(w io.Writer) error {
-		return writeSafetensors(w, tensors, metadata)
-	})
-	if err != nil {
-		return fail(err)
-	}
 	js, err := json.MarshalIndent(struct {
 		InFeatures         int    `json:"in_features"`
 		OutFeatures        int    `json:"out_features"`
@@ -78,7 +69,18 @@ func Safetensors(h *model.Head, meta model.HeadMeta, dir string) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, DenseConfigFile), append(js, '\n'), 0o644); err != nil {
+	// Both files or neither: an export that fails part-way leaves an
+	// earlier one whole (model.safetensors, which marks it retune's, last).
+	err = atomicfile.ReplaceFiles(dir, []string{DenseConfigFile, SafetensorsFile}, func(stage string) error {
+		err := atomicfile.Write(filepath.Join(stage, SafetensorsFile), 0o644, func(w io.Writer) error {
+			return writeSafetensors(w, tensors, metadata)
+		})
+		if err != nil {
+			return err
+		}
+		return atomicfile.WriteFile(filepath.Join(stage, DenseConfigFile), append(js, '\n'), 0o644)
+	})
+	if err != nil {
 		return fail(err)
 	}
 	return nil

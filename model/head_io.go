@@ -258,6 +258,13 @@ func headDecodeFloat64LE(dst []float64, raw []byte) {
 	}
 }
 
+// HeadFileNames lists the files of a saved head, with extra (files saved
+// beside it) before head.json, which comes last: the file that makes a
+// folder a head (see atomicfile.ReplaceFiles).
+func HeadFileNames(extra ...string) []string {
+	return append(append([]string{headWeightsName}, extra...), headJSONName)
+}
+
 // IsHeadFolder reports whether dir holds a saved head (its head.json),
 // with one stat: HeadFolder lists the folder to name what else is there.
 func IsHeadFolder(dir string) bool {
