@@ -42,10 +42,11 @@ func internalMessage(requestID string) string {
 // to retry after.
 func (s *Server) internalError(c *gin.Context, err error) {
 	id := c.GetString(ctxRequestID)
-	s.log.Error("internal error", "request_id", id, "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	if p := store.StorageProblem(err); p != "" {
+		s.log.Error("storage refused a write", "problem", p, "request_id", id, "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 		abort(c, http.StatusInsufficientStorage, codeStorage, p+"; the request did not take effect: retry once the server's operator has fixed it")
 		return
 	}
+	s.log.Error("internal error", "request_id", id, "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	abort(c, http.StatusInternalServerError, codeInternal, internalMessage(id))
 }
