@@ -91,17 +91,21 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 	if err != nil {
 		return store.Collection{}, err
 	}
+	// Nothing refers to the folder until the collection is stored.
+	removeDir := func() {
+		if rmErr := s.store.RemoveDir(store.KindCollections, col.ID); rmErr != nil {
+			s.log.Error("remove documents of an uncreated collection", "collection", col.ID, "err", rmErr.Error())
+		}
+	}
 	if docs != nil {
 		if err := writeCollectionCorpus(dir, docs); err != nil {
+			removeDir() // a full disk: the folder would stay until a restart
 			return store.Collection{}, err
 		}
 	}
 	created, err := s.store.CreateCollection(ctx, col)
 	if err != nil {
-		// Nothing refers to the folder yet.
-		if rmErr := s.store.RemoveDir(store.KindCollections, col.ID); rmErr != nil {
-			s.log.Error("remove documents of an uncreated collection", "collection", col.ID, "err", rmErr.Error())
-		}
+		removeDir()
 		if errors.Is(err, store.ErrNotFound) { // the head or dataset was deleted meanwhile
 			what, id := "dataset", col.DatasetID
 			if col.HeadID != "" {
