@@ -106,12 +106,16 @@ func Run(ctx context.Context, req Request) (_ Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	if _, serr := os.Lstat(out); errors.Is(serr, fs.ErrNotExist) && req.Format != FormatONNX {
-		// A folder this export makes goes again if the export fails (a
-		// full disk): an empty folder left behind would only mislead.
+	folder := out
+	if req.Format == FormatONNX {
+		folder = filepath.Dir(out)
+	}
+	if made := outermostMissing(folder); made != "" {
+		// The folders this export makes go again if the export fails (a
+		// full disk): empty folders left behind would only mislead.
 		defer func() {
 			if err != nil {
-				os.RemoveAll(out)
+				os.RemoveAll(made)
 			}
 		}()
 	}
@@ -141,6 +145,21 @@ func Run(ctx context.Context, req Request) (_ Result, err error) {
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, err
+}
+
+// outermostMissing is the outermost folder of dir's path that does not
+// exist yet (dir itself when only it is missing), or "" when dir exists.
+func outermostMissing(dir string) string {
+	made := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
+			return made
+		}
+		made = d
+		if filepath.Dir(d) == d {
+			return made
+		}
+	}
 }
 
 // checkOut returns where req's export goes and refuses outputs that would

@@ -76,17 +76,18 @@ func TestRunFormats(t *testing.T) {
 	}
 }
 
-// A folder an export made is removed again when the export fails: a probe
-// on a full disk found empty folders left behind.
+// The folders an export made are removed again when the export fails: a
+// probe on a full disk found empty folders left behind.
 func TestRunFailureRemovesTheFolderItMade(t *testing.T) {
 	encDir, meta := brokenTokenizerEncoder(t)
 	headDir := savedHead(t, model.HeadConfig{DIn: 32, DOut: 32}, meta)
-	out := filepath.Join(t.TempDir(), "fused")
+	parent := t.TempDir()
+	out := filepath.Join(parent, "sub", "deep", "fused")
 	if _, err := export.Run(context.Background(), export.Request{HeadDir: headDir, Format: export.FormatFusedONNX, Out: out, EncoderDir: encDir}); err == nil {
 		t.Fatal("no error")
 	}
-	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the failed export left %s (%v)", out, err)
+	if entries, err := os.ReadDir(parent); err != nil || len(entries) != 0 {
+		t.Errorf("the failed export left %v (%v) in %s", entries, err, parent)
 	}
 }
 
