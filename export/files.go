@@ -6,14 +6,6 @@ import (
 	"os"
 )
 
-// removeIfExists removes path, treating "already gone" as success.
-func removeIfExists(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
 // sameDir reports whether a and b name the same folder. b may not exist yet.
 func sameDir(a, b string) (bool, error) {
 	sa, err := os.Stat(a)

@@ -226,13 +226,7 @@ func TestFusedFailureKeepsTheEarlierExport(t *testing.T) {
 // of it fails after writing the model.
 func brokenTokenizerEncoder(t *testing.T) (string, model.HeadMeta) {
 	t.Helper()
-	encDir := testenv.TinyBERT(t)
-	broken := filepath.Join(t.TempDir(), "broken")
-	if err := os.Mkdir(broken, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testenv.CopyFile(t, filepath.Join(encDir, models.ModelFile), filepath.Join(broken, models.ModelFile))
-	testenv.CopyFile(t, filepath.Join(encDir, models.ConfigFile), filepath.Join(broken, models.ConfigFile))
+	broken := tinyBERTCopy(t, "broken", models.ModelFile, models.ConfigFile)
 	if err := os.WriteFile(filepath.Join(broken, models.TokenizerFile), []byte(`not JSON`), 0o644); err != nil {
 		t.Fatal(err)
 	}

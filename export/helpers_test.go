@@ -200,16 +200,26 @@ func metadata(m *onnx.ModelProto) map[string]string {
 	return out
 }
 
+// tinyBERTCopy copies the named files of the tiny BERT fixture into a new
+// folder called name.
+func tinyBERTCopy(t testing.TB, name string, files ...string) string {
+	t.Helper()
+	src := testenv.TinyBERT(t)
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		testenv.CopyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
+	}
+	return dir
+}
+
 // clsCopy is the tiny BERT fixture with encoder.json switched to CLS pooling.
 func clsCopy(t testing.TB) string {
 	t.Helper()
 	src := testenv.TinyBERT(t)
-	dir := filepath.Join(t.TempDir(), "bert-tiny-cls")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testenv.CopyFile(t, filepath.Join(src, models.ModelFile), filepath.Join(dir, models.ModelFile))
-	testenv.CopyFile(t, filepath.Join(src, models.TokenizerFile), filepath.Join(dir, models.TokenizerFile))
+	dir := tinyBERTCopy(t, "bert-tiny-cls", models.ModelFile, models.TokenizerFile)
 	raw, err := os.ReadFile(filepath.Join(src, models.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
