@@ -59,6 +59,13 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 	if err := receiveHeadParts(r, tmp); err != nil {
 		return store.Head{}, err
 	}
+	// Checking the files parses them into memory (the negatives can be
+	// large): uploads take turns here, as datasets' validations do.
+	release, err := takeSlot(ctx, s.ingestSlots)
+	if err != nil {
+		return store.Head{}, err
+	}
+	defer release()
 	negs := filepath.Join(tmp, train.GeneratedFile)
 	if err := train.CheckGenerated(negs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return store.Head{}, badUpload("part %q: %v", partNegatives, err)

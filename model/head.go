@@ -30,10 +30,12 @@ type HeadConfig struct {
 	Seed int64 `json:"seed"`
 }
 
-// MaxHeadDim bounds a head's d_in and d_out: 65,536 is far past any
-// embedding width in use, and a full head of that size would already hold
-// 2^32 parameters.
-const MaxHeadDim = 1 << 16
+// MaxHeadDim bounds a head's d_in and d_out: 8,192 is twice the widest
+// embedding in common use (4,096). A head from elsewhere (an upload) may
+// be wider than its encoder, and every vector it projects, every indexed
+// document and every embedding returned through it is d_out wide: a
+// security probe's 100 → 65,536 head took 7.9 GB to index SciFact.
+const MaxHeadDim = 8192
 
 // normalized returns cfg with defaults filled in, or an error describing the
 // first invalid field.

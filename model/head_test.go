@@ -61,6 +61,8 @@ func TestNewHeadValidation(t *testing.T) {
 		{"zero d_in", HeadConfig{DIn: 0, DOut: 4}, true},
 		{"negative d_out", HeadConfig{DIn: 4, DOut: -1}, true},
 		{"negative rank", HeadConfig{DIn: 4, DOut: 4, Rank: -1}, true},
+		{"widest d_out", HeadConfig{DIn: 4, DOut: MaxHeadDim}, false},
+		{"d_out too wide", HeadConfig{DIn: 100, DOut: 65536}, true},
 		{"low-rank non-square", HeadConfig{DIn: 4, DOut: 3, Rank: 2}, true},
 		{"rank above dim", HeadConfig{DIn: 4, DOut: 4, Rank: 5}, true},
 		{"unknown apply", HeadConfig{DIn: 4, DOut: 4, Apply: "docs"}, true},

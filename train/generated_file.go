@@ -95,7 +95,7 @@ func CheckGenerated(path string) error {
 		seen[key] = true
 		switch key {
 		case "report":
-			if err := decodeStrict(dec, "report", &report, true); err != nil {
+			if err := decodeReport(dec, &report); err != nil {
 				return bad("%v", err)
 			}
 			if report.RejectedByReason == nil || report.KeptByType == nil {
@@ -168,6 +168,32 @@ func CheckGenerated(path string) error {
 	return nil
 }
 
+// Caps on a negatives.json report, which a file sent to the server must
+// not turn into gigabytes of parsed values: a run's report is counts,
+// diagnostics, ten error samples, an LLM's usage counters and the failed
+// pairs' ids (a few MiB for a million failed pairs).
+const (
+	maxReportBytes = 64 << 20
+	maxUsageBytes  = 1 << 20 // the free-form usage: counters
+)
+
+// decodeReport is decodeStrict for the report, refusing one past the caps
+// before it is parsed any further.
+func decodeReport(dec *json.Decoder, report *negatives.Report) error {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if len(raw) > maxReportBytes {
+		return fmt.Errorf("report: %d bytes; a report is at most %d MiB", len(raw), maxReportBytes>>20)
+	}
+	var fields map[string]json.RawMessage // values left unparsed
+	if err := json.Unmarshal(raw, &fields); err == nil && len(fields["usage"]) > maxUsageBytes {
+		return fmt.Errorf("report: usage is %d bytes; it is at most %d MiB", len(fields["usage"]), maxUsageBytes>>20)
+	}
+	return decodeStrictRaw(raw, "report", report, true)
+}
+
 // decodeStrict decodes the next JSON value into v, refusing keys v's type
 // does not have (in any case) and repeated keys, and null fields unless
 // nullOK (a report, where SaveGenerated writes null for an empty list).
@@ -176,6 +202,10 @@ func decodeStrict(dec *json.Decoder, at string, v any, nullOK bool) error {
 	if err := dec.Decode(&raw); err != nil {
 		return fmt.Errorf("%s: %w", at, err)
 	}
+	return decodeStrictRaw(raw, at, v, nullOK)
+}
+
+func decodeStrictRaw(raw json.RawMessage, at string, v any, nullOK bool) error {
 	check := jsontype.ExactKeys
 	if nullOK {
 		check = jsontype.KnownKeys

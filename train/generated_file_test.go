@@ -48,6 +48,9 @@ func TestCheckGenerated(t *testing.T) {
 		{"generators disagree", `{"report":{"generator":"offline","generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{"entity_shift":1}},"negatives":[` + neg + `]}`, `a negative's generator "causal" is not the report's "offline"`},
 		{"types disagree", `{"report":{"generator":"causal","generated":1,"kept":1,"rejected_by_reason":{},"kept_by_type":{"entity_shift":2}},"negatives":[` + neg + `]}`, "kept_by_type map[entity_shift:2] does not count"},
 		{"twice", `{` + rep + `,"negatives":[],"negatives":[]}`, `"negatives" appears twice`},
+		// Found by a security probe: a 200 MB usage array took 7 GB to check.
+		{"usage too large", `{"report":{"generator":"causal","generated":0,"kept":0,"rejected_by_reason":{},"kept_by_type":{},"usage":[` +
+			strings.Repeat("0,", 600_000) + `0]},"negatives":[]}`, "usage is 1200003 bytes; it is at most 1 MiB"},
 		{"older file without rejected", `{` + rep + `,"negatives":[` + neg + `]}`, ""},
 	} {
 		p := filepath.Join(t.TempDir(), GeneratedFile)
