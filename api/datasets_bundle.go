@@ -88,6 +88,11 @@ func (up *upload) receiveBundle(part io.Reader) error {
 		if _, tarred := entries.(tarEntries); !tarred {
 			r = budget.reader(r) // a tar's whole stream is counted already (its sparse entries, which expand, are refused)
 		}
+		if strings.HasPrefix(rel, qrelsDir+"/") {
+			if err := up.checkSplitCount(); err != nil {
+				return err
+			}
+		}
 		if err := up.save(r, partBundle, rel); err != nil {
 			var ue *uploadError
 			if errors.As(err, &ue) {

@@ -221,6 +221,10 @@ func TestDatasetUploadErrors(t *testing.T) {
 	badUTF8 := fx.queries + "{\"_id\":\"q99\",\"text\":\"caf\xe9\"}\n"
 	unknownDoc := fx.qrelsTest + "q30\tdoc999\t1\n"
 	unjudged := strings.ReplaceAll(fx.qrelsTest, "\t1\n", "\t0\n")
+	var manySplits []formPart // a security probe sent 20,000
+	for i := range 70 {
+		manySplits = append(manySplits, formPart{fmt.Sprintf("qrels_s%d", i), "", fx.qrelsTrain})
+	}
 
 	cases := []struct {
 		name   string
@@ -237,6 +241,7 @@ func TestDatasetUploadErrors(t *testing.T) {
 		{"empty text", with(formPart{"corpus", "", emptyText}), 400, "corpus.jsonl: line 1: empty title and text", "corpus.jsonl:1"},
 		{"invalid UTF-8", with(formPart{"queries", "", badUTF8}), 400, "queries.jsonl: line 41: invalid UTF-8", "queries.jsonl:41"},
 		{"qrels unknown doc", with(formPart{"qrels", "test.tsv", unknownDoc}), 400, `qrels/test.tsv: line 12: unknown corpus id "doc999"`, "qrels/test.tsv:12"},
+		{"too many splits", with(manySplits...), 413, "more than 64 qrels splits", ""},
 		{"no relevant judgement", with(formPart{"qrels", "test.tsv", unjudged}), 400, `split "test" has no relevant judgement (every score is 0 or below)`, ""},
 		{"qrels without .tsv", with(formPart{"qrels", "test.txt", fx.qrelsTest}), 400, "<split>.tsv", ""},
 		{"bad split name", with(formPart{"qrels_../x", "", fx.qrelsTest}), 400, "split name", ""},

@@ -221,10 +221,27 @@ func (up *upload) saveQrels(part *multipart.Part, field, split string) error {
 	if !splitName.MatchString(split) {
 		return badUpload("part %q: split name %q must be 1-64 letters, digits, '_' or '-'", field, split)
 	}
+	if err := up.checkSplitCount(); err != nil {
+		return err
+	}
 	if err := up.save(part, field, qrelsDir+"/"+split+".tsv"); err != nil {
 		return err
 	}
 	up.splits = append(up.splits, split)
+	return nil
+}
+
+// maxSplits bounds a dataset's qrels splits: train, dev and test, or a
+// few more, not the thousands of files (each written and synced, each a
+// row in the dataset's record) a client could send as separate parts.
+const maxSplits = 64
+
+// checkSplitCount refuses a qrels split past maxSplits.
+func (up *upload) checkSplitCount() error {
+	if len(up.splits) >= maxSplits {
+		return &uploadError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
+			"more than %d qrels splits: a dataset has a few (train, dev, test)", maxSplits)}
+	}
 	return nil
 }
 

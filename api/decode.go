@@ -9,6 +9,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -81,6 +82,8 @@ func decodeJSON(c *gin.Context, dst any) bool {
 			abortTooLarge(c, bodyLimitOf(err))
 		case errors.Is(err, errBodyCut):
 			abort(c, clientClosed, codeInvalidRequest, errBodyCut.Error())
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			abort(c, http.StatusRequestTimeout, codeInvalidRequest, "the request body did not arrive in time: send it at once, not trickled")
 		default:
 			badRequest(c, "could not read the request body: "+err.Error())
 		}

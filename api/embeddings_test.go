@@ -5,12 +5,15 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"retune/api"
 	"retune/internal/testenv"
@@ -187,6 +190,12 @@ func TestEmbeddingsErrors(t *testing.T) {
 			}
 		})
 	}
+	// An error quoting what the client sent quotes a bounded part of it: a
+	// security probe's 15 MB model name came back 15 MB long.
+	if r := c.do("POST", "/v1/embeddings", "application/json", []byte(`{"model":"`+strings.Repeat("m", 30000)+`","input":"x"}`)); r.Status != 404 ||
+		len(r.Body) > 5000 || !strings.Contains(string(r.Body), "bytes in all)") {
+		t.Fatalf("a 30,000-byte model name: %d, %d bytes: %.200s", r.Status, len(r.Body), r.Body)
+	}
 	// A compressed body is refused, not read as its raw bytes (nor a plain
 	// one labelled compressed taken as sent).
 	c.hdr.Set("Content-Encoding", "gzip")
@@ -240,5 +249,35 @@ func TestListModels(t *testing.T) {
 	r := c.do("GET", "/v1/models", "", nil)
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"glove-100d"`) {
 		t.Fatalf("models: %d %s", r.Status, r.Body)
+	}
+}
+
+// A JSON body trickled in slower than BodyTimeout allows is cut off: a
+// security probe held a connection for minutes at a byte a second (the
+// server's own read timeout is an hour, for uploads).
+func TestSlowJSONBodyIsCutOff(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.BodyTimeout = 300 * time.Millisecond
+	srv, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	answer, _ := io.ReadAll(conn) // the answer, then the close; or the close alone
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the connection stayed open %v with the body unfinished", took)
+	}
+	if len(answer) > 0 && !strings.HasPrefix(string(answer), "HTTP/1.1 408") {
+		t.Errorf("answered %.200q, want a 408 or a closed connection", answer)
 	}
 }

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -36,6 +38,7 @@ func abort(c *gin.Context, status int, code, msg string) { abortParam(c, status,
 // abortParam answers an error whose "param" names the offending field, as
 // OpenAI's errors do (null when param is empty).
 func abortParam(c *gin.Context, status int, code, param, msg string) {
+	msg, param = cutEcho(msg, maxErrorMessage), cutEcho(param, maxErrorParam)
 	typ := "invalid_request_error"
 	if status >= 500 {
 		typ = "server_error"
@@ -46,6 +49,27 @@ func abortParam(c *gin.Context, status int, code, param, msg string) {
 	}
 	c.Set(ctxErrorMsg, msg)
 	c.AbortWithStatusJSON(status, body)
+}
+
+// Caps on an error's message and param. Messages quote what the client
+// sent (a model name, a field's value, a key), and a 15 MB model name must
+// not come back 15 MB long, nor fill the access log.
+const (
+	maxErrorMessage = 4 << 10
+	maxErrorParam   = 256
+)
+
+// cutEcho cuts s to at most limit bytes (on a rune boundary), marking the
+// cut.
+func cutEcho(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes in all)", len(s))
 }
 
 func badRequest(c *gin.Context, msg string) { abort(c, http.StatusBadRequest, codeInvalidRequest, msg) }

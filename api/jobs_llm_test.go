@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"retune/api"
+	"retune/negatives"
 )
 
 // naiveLLM is an OpenAI-compatible chat endpoint for the naive generator:
@@ -65,7 +68,7 @@ func newNaiveLLM(t *testing.T) *naiveLLM {
 // and without the key in anything the API shows.
 func TestJobWithOwnLLM(t *testing.T) {
 	llm := newNaiveLLM(t)
-	js := startJobsServer(t, jobsConfig(t), true)
+	js := startJobsServer(t, ownLLMConfig(t), true)
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
 	body := func(model string) string {
 		return fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"mined+generated","generator":"naive",
@@ -148,7 +151,7 @@ func TestJobWithOwnLLM(t *testing.T) {
 func TestJobEventsShowLLMRetries(t *testing.T) {
 	llm := newNaiveLLM(t)
 	llm.failNext.Store(1)
-	js := startJobsServer(t, jobsConfig(t), true)
+	js := startJobsServer(t, ownLLMConfig(t), true)
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
 	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
 		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
@@ -163,5 +166,42 @@ func TestJobEventsShowLLMRetries(t *testing.T) {
 	}
 	if len(retries) != 1 || !strings.Contains(retries[0], "attempt 1") || !strings.Contains(retries[0], "overloaded") {
 		t.Fatalf("retry events %q, want one naming the attempt and the endpoint's message", retries)
+	}
+}
+
+// ownLLMConfig is jobsConfig for jobs naming the fake LLM on 127.0.0.1,
+// which the server refuses unless its operator allows private addresses.
+func ownLLMConfig(t *testing.T) api.Config {
+	cfg := jobsConfig(t)
+	cfg.LLMAllowPrivate = true
+	return cfg
+}
+
+// By default a job may not name an endpoint on the server's own network:
+// it fails at its first request, having sent nothing there, and says how
+// the operator allows it (a security probe read a loopback service's reply
+// through a job's error). The server's own endpoint may be anywhere.
+func TestJobLLMOnThePrivateNetworkIsRefused(t *testing.T) {
+	llm := newNaiveLLM(t)
+	js := startJobsServer(t, jobsConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
+		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
+	j := js.waitFinished(job.ID)
+	if j.Status != "failed" || j.Error == nil || !strings.Contains(j.Error.Message, "--llm-allow-private") {
+		t.Fatalf("job %s (%+v), want failed naming --llm-allow-private", j.Status, j.Error)
+	}
+	if n := llm.requests.Load(); n != 0 {
+		t.Errorf("the private endpoint received %d requests, want none", n)
+	}
+
+	cfg := jobsConfig(t)
+	cfg.LLM = negatives.LLMConfig{BaseURL: llm.srv.URL + "/v1", Model: "m"}
+	own := startJobsServer(t, cfg, true)
+	ds = mustJSON[datasetJSON](t, own.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job = own.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
+		"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID))
+	if j := own.waitFinished(job.ID); j.Status != "succeeded" {
+		t.Fatalf("a job on the server's own endpoint: %s (%+v)", j.Status, j.Error)
 	}
 }

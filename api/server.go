@@ -26,6 +26,11 @@ type Config struct {
 	Logger       *slog.Logger
 	MaxInputs    int   // texts per embeddings request (default 2048, as OpenAI)
 	MaxBodyBytes int64 // JSON request body limit (default 16 MiB)
+	// BodyTimeout bounds the reading of a JSON request body (default one
+	// minute: 16 MiB at 280 KB/s), so that clients trickling bodies cannot
+	// hold connections and handlers for the server's hour-long upload
+	// timeout. Uploads have that one.
+	BodyTimeout time.Duration
 
 	// Store persists datasets, jobs, events and heads. When nil, New opens
 	// one on DataDir and Close closes it; a Store passed in stays the
@@ -43,6 +48,12 @@ type Config struct {
 	// generator; a job's own "llm" settings override it field by field.
 	// Its CacheDir defaults to <data dir>/cache/llm.
 	LLM negatives.LLMConfig
+	// LLMAllowPrivate lets a job's own llm.base_url reach loopback, private
+	// and link-local addresses, which are refused by default: a client must
+	// not make the server call services on its own network and read their
+	// answers back in the job's errors. The server's own endpoint (LLM)
+	// always may.
+	LLMAllowPrivate bool
 	// APIKeys, when non-empty, are the bearer tokens every route but
 	// GET /healthz requires (see requireAPIKey).
 	APIKeys []string
@@ -111,6 +122,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxInputs <= 0 {
 		cfg.MaxInputs = defaultMaxInputs
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = time.Minute
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
@@ -221,11 +235,11 @@ func (s *Server) routes() {
 
 // bodyLimit is the request body limit of the route c matched: uploads get
 // MaxUploadBytes (datasets, heads), everything else MaxBodyBytes.
-func (s *Server) bodyLimit(c *gin.Context) int64 {
+func (s *Server) bodyLimit(c *gin.Context) (limit int64, timeout time.Duration) {
 	if c.Request.Method == http.MethodPost && (c.FullPath() == datasetsPath || c.FullPath() == headsPath) {
-		return s.cfg.MaxUploadBytes
+		return s.cfg.MaxUploadBytes, 0 // the server's own read timeout
 	}
-	return s.cfg.MaxBodyBytes
+	return s.cfg.MaxBodyBytes, s.cfg.BodyTimeout
 }
 
 // Start resumes the jobs a crash or Close interrupted (validating, queued

@@ -87,8 +87,10 @@ func (s *Server) llmConfig(spec jobSpec, key string) negatives.LLMConfig {
 	if spec.LLM != nil {
 		if spec.LLM.BaseURL != "" && strings.TrimRight(spec.LLM.BaseURL, "/") != strings.TrimRight(c.BaseURL, "/") {
 			// Another endpoint: neither the server's key nor its
-			// organisation goes there.
+			// organisation goes there, nor (unless the operator allows
+			// it) may it be on the server's own network.
 			c.BaseURL, c.APIKey, c.Org = spec.LLM.BaseURL, "", ""
+			c.PublicOnly = !s.cfg.LLMAllowPrivate
 		}
 		if spec.LLM.Model != "" {
 			c.Model = spec.LLM.Model

@@ -48,6 +48,12 @@ type LLMConfig struct {
 	// failing endpoint is visible while it happens (it may be called from
 	// many goroutines at once).
 	OnRetry func(attempt int, wait time.Duration, err error) `json:"-"`
+
+	// PublicOnly refuses to connect to loopback, private and link-local
+	// addresses: set for an endpoint a REST client named, which must not
+	// make the server reach its own network (a PrivateEndpointError ends
+	// the run at the first request).
+	PublicOnly bool `json:"-"`
 }
 
 // DefaultLLMTemperature samples some variety between a pair's negatives
@@ -163,7 +169,11 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	// go-openai drops the response headers and body of failed requests,
 	// and reads any body whole; this doer keeps Retry-After and the body
 	// for the retry loop, and caps the body (llm_http.go).
-	oc.HTTPClient = headerDoer{inner: &http.Client{}}
+	inner := &http.Client{}
+	if cfg.PublicOnly {
+		inner = publicOnlyClient()
+	}
+	oc.HTTPClient = headerDoer{inner: inner}
 	c := &LLM{
 		cfg:    cfg,
 		client: openai.NewClientWithConfig(oc),

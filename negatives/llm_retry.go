@@ -46,6 +46,9 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 		if quotaExhausted(err) {
 			return chatReply{}, &RefusedError{Status: http.StatusTooManyRequests, err: err}
 		}
+		if pe := (*PrivateEndpointError)(nil); errors.As(err, &pe) {
+			return chatReply{}, &RefusedError{err: pe} // no request was sent
+		}
 		if !isRetryable(err) {
 			if code := openaiStatus(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound {
 				return chatReply{}, &RefusedError{Status: code, err: err}
@@ -166,14 +169,18 @@ func (c *LLM) pauseLeft(waited time.Time) time.Duration {
 // RefusedError is an answer no retry or other pair can change: the
 // endpoint refused the key (401, 403), does not know the path or model
 // (404), or says the account's quota is used up (a 429 whose code is
-// insufficient_quota, unlike a rate limit's). Run stops at the first one
-// instead of failing pair after pair.
+// insufficient_quota, unlike a rate limit's); or, with Status 0, the
+// endpoint is one this client may not reach (PrivateEndpointError). Run
+// stops at the first one instead of failing pair after pair.
 type RefusedError struct {
 	Status int
 	err    error
 }
 
 func (e *RefusedError) Error() string {
+	if e.Status == 0 { // refused here, before any request (PrivateEndpointError)
+		return "chat completion: " + e.err.Error()
+	}
 	hint := "check the API key"
 	switch e.Status {
 	case http.StatusNotFound:

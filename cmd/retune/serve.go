@@ -50,6 +50,7 @@ func runServe(ctx context.Context, args []string) error {
 	// $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm.
 	var tuning llmTuning
 	tuning.register(fs, " per job")
+	allowPrivate := fs.Bool("llm-allow-private", false, "let a job's own llm.base_url be a loopback, private or link-local address (refused by default: a client must not make the server reach its own network; the server's own endpoint always may)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (all allocations since start) to this file at shutdown")
 	if err := parseFlags(fs, args); err != nil {
@@ -132,7 +133,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	srv, err := api.New(api.Config{Models: reg, Logger: log, MaxInputs: *maxInputs, MaxUploadBytes: *maxUploadMB << 20, MaxBodyBytes: *maxBodyMB << 20, MaxDocuments: *maxDocuments, Store: st, LazyCollections: *lazyCollections,
-		Workers: *workers, LLM: llm, APIKeys: keys, SkipMemoryCheck: *skipMem})
+		Workers: *workers, LLM: llm, LLMAllowPrivate: *allowPrivate, APIKeys: keys, SkipMemoryCheck: *skipMem})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,40 @@
+package negatives
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+)
+
+func TestIsPrivateAddr(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1": true, "::1": true, "10.1.2.3": true, "172.16.0.1": true, "192.168.1.1": true,
+		"169.254.169.254": true, "100.64.0.1": true, "0.0.0.0": true, "::": true, "fd00::1": true,
+		"fe80::1": true, "224.0.0.1": true, "::ffff:127.0.0.1": true,
+		"8.8.8.8": false, "1.1.1.1": false, "2606:4700::1111": false, "100.128.0.1": false,
+	} {
+		if got := isPrivateAddr(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("isPrivateAddr(%s) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+// A client that may reach public addresses only refuses the fake server on
+// 127.0.0.1 before sending anything, and says why in a way that stops a
+// run at once (a security probe read a loopback service's reply through a
+// job's error).
+func TestLLMPublicOnlyRefusesLoopback(t *testing.T) {
+	f := newFakeChat(t, func(int, fakeRequest) fakeReply { return okReply(llmTestGood) })
+	c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.PublicOnly = true })
+	var got llmTestReply
+	err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got)
+	var refused *RefusedError
+	var private *PrivateEndpointError
+	if !errors.As(err, &refused) || !errors.As(err, &private) || private.Addr.String() != "127.0.0.1" {
+		t.Fatalf("err = %v, want a RefusedError for the private address 127.0.0.1", err)
+	}
+	if f.count() != 0 {
+		t.Errorf("the fake server received %d requests, want none", f.count())
+	}
+}
