@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"net/url"
 	"testing"
 )
 
@@ -36,5 +37,20 @@ func TestLLMPublicOnlyRefusesLoopback(t *testing.T) {
 	}
 	if f.count() != 0 {
 		t.Errorf("the fake server received %d requests, want none", f.count())
+	}
+}
+
+func TestProxyAddr(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://10.0.0.5:3128": "10.0.0.5:3128", "http://proxy.corp": "proxy.corp:80",
+		"https://proxy.corp": "proxy.corp:443", "socks5://[fd00::1]": "[fd00::1]:1080",
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := proxyAddr(u); got != want {
+			t.Errorf("proxyAddr(%s) = %s, want %s", raw, got, want)
+		}
 	}
 }
