@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/netip"
 	"net/url"
+	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -51,6 +53,42 @@ func TestProxyAddr(t *testing.T) {
 		}
 		if got := proxyAddr(u); got != want {
 			t.Errorf("proxyAddr(%s) = %s, want %s", raw, got, want)
+		}
+	}
+}
+
+// Through the operator's proxy (here a fake on 127.0.0.1, a private
+// address) a public endpoint is reached and private ones are still
+// refused. net/http reads the proxy variables once per process, so the
+// checks run in a child process with HTTP_PROXY set.
+func TestLLMPublicOnlyThroughAProxy(t *testing.T) {
+	if os.Getenv("RETUNE_PROXY_CHILD") != "" {
+		publicOnlyProxyChecks(t)
+		return
+	}
+	f := newFakeChat(t, func(int, fakeRequest) fakeReply { return okReply(llmTestGood) })
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLLMPublicOnlyThroughAProxy$", "-test.v")
+	cmd.Env = append(os.Environ(), "RETUNE_PROXY_CHILD=1", "HTTP_PROXY="+f.url(), "NO_PROXY=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if f.count() != 1 {
+		t.Errorf("the proxy received %d requests, want the public endpoint's one\n%s", f.count(), out)
+	}
+}
+
+func publicOnlyProxyChecks(t *testing.T) {
+	for target, wantPrivate := range map[string]bool{"http://93.184.216.34/v1": false, "http://10.1.1.1/v1": true, "http://127.0.0.1:9/v1": true} {
+		c, err := NewLLM(LLMConfig{BaseURL: target, Model: "m", PublicOnly: true, MaxRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got llmTestReply
+		err = c.JSON(context.Background(), "s", "u", llmTestSchema, &got)
+		var private *PrivateEndpointError
+		if errors.As(err, &private) != wantPrivate || (!wantPrivate && err != nil) {
+			t.Errorf("%s: err = %v, want private %v", target, err, wantPrivate)
 		}
 	}
 }
