@@ -237,6 +237,16 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, er
 	}
 	var secrets jobSecrets
 	if llm != nil {
+		for _, f := range []struct {
+			param, v string
+			limit    int
+		}{{"llm.base_url", llm.BaseURL, maxLLMURLLen}, {"llm.model", llm.Model, maxLLMModelLen}, {"llm.api_key", llm.APIKey, maxLLMKeyLen}} {
+			// Each goes into every request, log line and error of the job:
+			// a 2 MB base URL made a 4 MB log line per retry.
+			if len(f.v) > f.limit {
+				return jobSecrets{}, jobParamInvalid(f.param, "%s is %d bytes; at most %d", f.param, len(f.v), f.limit)
+			}
+		}
 		if llm.BaseURL != "" {
 			if err := negatives.CheckBaseURL(llm.BaseURL); err != nil {
 				return jobSecrets{}, jobParamInvalid("llm.base_url", "llm.base_url: %v", err)
@@ -274,3 +284,11 @@ func splitNames(ds store.Dataset) []string {
 	sort.Strings(names)
 	return names
 }
+
+// Lengths of a job's LLM settings: URLs, model names and keys in use are
+// far shorter.
+const (
+	maxLLMURLLen   = 2048
+	maxLLMModelLen = 256
+	maxLLMKeyLen   = 4096
+)

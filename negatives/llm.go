@@ -49,10 +49,10 @@ type LLMConfig struct {
 	// many goroutines at once).
 	OnRetry func(attempt int, wait time.Duration, err error) `json:"-"`
 
-	// PublicOnly refuses to connect to loopback, private and link-local
-	// addresses: set for an endpoint a REST client named, which must not
-	// make the server reach its own network (a PrivateEndpointError ends
-	// the run at the first request).
+	// PublicOnly refuses to connect to this machine and to loopback,
+	// private, link-local and reserved addresses: set for an endpoint a
+	// REST client named, which must not make the server reach its own
+	// network (a PrivateEndpointError ends the run at the first request).
 	PublicOnly bool `json:"-"`
 }
 

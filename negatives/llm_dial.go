@@ -17,21 +17,55 @@ import (
 type PrivateEndpointError struct{ Addr netip.Addr }
 
 func (e *PrivateEndpointError) Error() string {
-	return fmt.Sprintf("the LLM endpoint's address %s is loopback, private or link-local: this server does not let a job reach its own network (its operator can allow that with retune serve --llm-allow-private)", e.Addr)
+	return fmt.Sprintf("the LLM endpoint's address %s is this machine's, or loopback, private, link-local or reserved: this server does not let a job reach its own network (its operator can allow that with retune serve --llm-allow-private)", e.Addr)
 }
 
-// sharedAddressSpace is RFC 6598's carrier-grade NAT range, private in
-// practice though netip does not count it so.
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+// specialRanges are the ranges, besides those netip names, that no public
+// endpoint is on: carrier-grade NAT (private in practice), IETF protocol
+// assignments, documentation, benchmarking, reserved and broadcast, and
+// the IPv6 documentation and local NAT64 prefixes.
+var specialRanges = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("240.0.0.0/4"), netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+}
 
 // isPrivateAddr reports whether a is one a client-named endpoint must not
-// reach: loopback, private (RFC 1918, fc00::/7), shared, link-local (the
-// cloud metadata service at 169.254.169.254 among them), unspecified or
-// multicast.
+// reach: loopback, private (RFC 1918, fc00::/7), link-local (the cloud
+// metadata service at 169.254.169.254 among them), unspecified, multicast,
+// one of specialRanges, or an address of this machine itself (a public one
+// too: services firewalled from outside listen there).
 func isPrivateAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() || sharedAddressSpace.Contains(a)
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
+		return true
+	}
+	for _, p := range specialRanges {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return isOwnAddr(a)
+}
+
+// isOwnAddr reports whether a is an address of one of this machine's
+// network interfaces (looked up at each call: interfaces come and go).
+func isOwnAddr(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return true // unknown: refuse rather than risk the machine's own services
+	}
+	for _, ia := range addrs {
+		if ipn, ok := ia.(*net.IPNet); ok {
+			if own, ok := netip.AddrFromSlice(ipn.IP); ok && own.Unmap() == a {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // publicOnlyClient is an HTTP client that connects only to public

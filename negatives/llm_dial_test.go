@@ -3,6 +3,7 @@ package negatives
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ func TestIsPrivateAddr(t *testing.T) {
 		"127.0.0.1": true, "::1": true, "10.1.2.3": true, "172.16.0.1": true, "192.168.1.1": true,
 		"169.254.169.254": true, "100.64.0.1": true, "0.0.0.0": true, "::": true, "fd00::1": true,
 		"fe80::1": true, "224.0.0.1": true, "::ffff:127.0.0.1": true,
+		"192.0.2.2": true, "198.18.0.1": true, "240.0.0.1": true, "255.255.255.255": true, "2001:db8::1": true,
 		"8.8.8.8": false, "1.1.1.1": false, "2606:4700::1111": false, "100.128.0.1": false,
 	} {
 		if got := isPrivateAddr(netip.MustParseAddr(addr)); got != want {
@@ -39,6 +41,26 @@ func TestLLMPublicOnlyRefusesLoopback(t *testing.T) {
 	}
 	if f.count() != 0 {
 		t.Errorf("the fake server received %d requests, want none", f.count())
+	}
+}
+
+// Every address of this machine is refused, a public one too.
+func TestIsPrivateAddrOwnAddresses(t *testing.T) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ia := range addrs {
+		ipn, ok := ia.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if a, ok := netip.AddrFromSlice(ipn.IP); ok && (!isOwnAddr(a.Unmap()) || !isPrivateAddr(a)) {
+			t.Errorf("this machine's address %s is not refused", a)
+		}
+	}
+	if isOwnAddr(netip.MustParseAddr("8.8.8.8")) {
+		t.Error("8.8.8.8 taken for this machine's")
 	}
 }
 

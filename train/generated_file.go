@@ -168,13 +168,16 @@ func CheckGenerated(path string) error {
 	return nil
 }
 
-// Caps on a negatives.json report, which a file sent to the server must
-// not turn into gigabytes of parsed values: a run's report is counts,
-// diagnostics, ten error samples, an LLM's usage counters and the failed
-// pairs' ids (a few MiB for a million failed pairs).
+// Caps on the parts of a negatives.json, which a file sent to the server
+// must not turn into gigabytes of parsed values (a parsed value takes many
+// times its text: a probe's 63 MB list of empty strings took 3 GB). A
+// run's report is counts, diagnostics, ten error samples, an LLM's usage
+// counters and the failed pairs' ids (about 2 MiB for 100,000 failed
+// pairs); a negative is a passage.
 const (
-	maxReportBytes = 64 << 20
+	maxReportBytes = 4 << 20
 	maxUsageBytes  = 1 << 20 // the free-form usage: counters
+	maxItemBytes   = 1 << 20 // one negative, or one refused one
 )
 
 // decodeReport is decodeStrict for the report, refusing one past the caps
@@ -201,6 +204,9 @@ func decodeStrict(dec *json.Decoder, at string, v any, nullOK bool) error {
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
 		return fmt.Errorf("%s: %w", at, err)
+	}
+	if len(raw) > maxItemBytes {
+		return fmt.Errorf("%s: %d bytes; an item is at most %d MiB", at, len(raw), maxItemBytes>>20)
 	}
 	return decodeStrictRaw(raw, at, v, nullOK)
 }

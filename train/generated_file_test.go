@@ -51,6 +51,8 @@ func TestCheckGenerated(t *testing.T) {
 		// Found by a security probe: a 200 MB usage array took 7 GB to check.
 		{"usage too large", `{"report":{"generator":"causal","generated":0,"kept":0,"rejected_by_reason":{},"kept_by_type":{},"usage":[` +
 			strings.Repeat("0,", 600_000) + `0]},"negatives":[]}`, "usage is 1200003 bytes; it is at most 1 MiB"},
+		{"item too large", `{` + rep + `,"negatives":[{"query_id":"q","pos_id":"d","generator":"causal","type":"entity_shift","text":"` +
+			strings.Repeat("x", 1<<20) + `"}]}`, "negatives[0]: 1048658 bytes; an item is at most 1 MiB"},
 		{"older file without rejected", `{` + rep + `,"negatives":[` + neg + `]}`, ""},
 	} {
 		p := filepath.Join(t.TempDir(), GeneratedFile)

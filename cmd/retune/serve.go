@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string) error {
 	// $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm.
 	var tuning llmTuning
 	tuning.register(fs, " per job")
-	allowPrivate := fs.Bool("llm-allow-private", false, "let a job's own llm.base_url be a loopback, private or link-local address (refused by default: a client must not make the server reach its own network; the server's own endpoint always may)")
+	allowPrivate := fs.Bool("llm-allow-private", false, "let a job's own llm.base_url be an address of this machine or a loopback, private, link-local or reserved one (refused by default: a client must not make the server reach its own network; the server's own endpoint always may)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (all allocations since start) to this file at shutdown")
 	if err := parseFlags(fs, args); err != nil {
