@@ -3,7 +3,8 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"unicode/utf8"
+
+	"retune/internal/textcut"
 
 	"github.com/gin-gonic/gin"
 )
@@ -65,11 +66,7 @@ func cutEcho(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + fmt.Sprintf("… (%d bytes in all)", len(s))
+	return textcut.Prefix(s, limit) + fmt.Sprintf("… (%d bytes in all)", len(s))
 }
 
 func badRequest(c *gin.Context, msg string) { abort(c, http.StatusBadRequest, codeInvalidRequest, msg) }

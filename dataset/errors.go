@@ -3,7 +3,8 @@ package dataset
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"retune/internal/textcut"
 )
 
 // MaxErrors caps the LineErrors collected from one file. Past it the reader
@@ -121,11 +122,7 @@ func clip(s string) string {
 	if len(s) <= maxQuoted {
 		return s
 	}
-	cut := maxQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s... (%d bytes)", s[:cut], len(s))
+	return fmt.Sprintf("%s... (%d bytes)", textcut.Prefix(s, maxQuoted), len(s))
 }
 
 // err returns the collected errors as an error, or nil.

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"retune/internal/textcut"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -294,11 +295,7 @@ func repairEcho(raw string) string {
 	if len(raw) <= maxRepairEcho {
 		return raw
 	}
-	cut := maxRepairEcho
-	for cut > 0 && !utf8.RuneStart(raw[cut]) {
-		cut--
-	}
-	return raw[:cut] + fmt.Sprintf("\n… (cut: the reply was %d bytes)", len(raw))
+	return textcut.Prefix(raw, maxRepairEcho) + fmt.Sprintf("\n… (cut: the reply was %d bytes)", len(raw))
 }
 
 func repairMessage(err error) string {

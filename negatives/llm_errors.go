@@ -9,7 +9,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"unicode/utf8"
+
+	"retune/internal/textcut"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -168,9 +169,5 @@ func excerpt(body []byte, total int64, secret string) string {
 // clip cuts s at maxErrorText bytes, on a UTF-8 boundary, and notes the
 // full size.
 func clip(s, size string) string {
-	cut := min(len(s), maxErrorText)
-	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "… (" + size + ")"
+	return textcut.Prefix(s, maxErrorText) + "… (" + size + ")"
 }
