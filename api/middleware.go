@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"retune/internal/textcut"
+
 	"github.com/gin-gonic/gin"
 )
 
@@ -61,7 +63,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", finalStatus(c),
+		attrs := []any{"method", c.Request.Method, "path", loggedPath(c.Request.URL.Path), "status", finalStatus(c),
 			"ms", float64(time.Since(start).Microseconds()) / 1000, "request_id", c.GetString(ctxRequestID)}
 		if msg := c.GetString(ctxErrorMsg); msg != "" {
 			attrs = append(attrs, "error", msg)
@@ -76,7 +78,7 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 		defer func() {
 			if r := recover(); r != nil {
 				id := c.GetString(ctxRequestID)
-				log.Error("panic", "request_id", id, "method", c.Request.Method, "path", c.Request.URL.Path, "panic", r)
+				log.Error("panic", "request_id", id, "method", c.Request.Method, "path", loggedPath(c.Request.URL.Path), "panic", r)
 				abort(c, http.StatusInternalServerError, codeInternal, internalMessage(id))
 			}
 		}()
@@ -232,4 +234,15 @@ func bodyLimitOf(err error) int64 {
 func isTooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
+}
+
+// maxLoggedPath caps a path in the log: routes' paths are short, and a
+// client's 64 KB path must not make every line of its requests that long.
+const maxLoggedPath = 1 << 10
+
+func loggedPath(p string) string {
+	if len(p) <= maxLoggedPath {
+		return p
+	}
+	return textcut.Prefix(p, maxLoggedPath) + fmt.Sprintf("… (%d bytes)", len(p))
 }
