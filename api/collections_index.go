@@ -76,16 +76,9 @@ func (s *Server) recordCollection(ctx context.Context, id, status string, docs i
 	if status == store.CollectionReady {
 		progress = 1
 	}
-	var err error
-	retryUntil(ctx, endRetryFirst, endRetryMax, func() bool {
-		err = s.store.UpdateCollection(context.WithoutCancel(ctx), id, status, docs, progress, msg)
-		if err == nil || storeRefused(err) {
-			return true
-		}
-		s.log.Error("record collection status; will retry", "collection", id, "status", status, "err", err.Error())
-		return false
+	return s.retryWrite(ctx, "record collection status", []any{"collection", id, "status", status}, func() error {
+		return s.store.UpdateCollection(context.WithoutCancel(ctx), id, status, docs, progress, msg)
 	})
-	return err
 }
 
 // indexCollectionSafely is indexCollection with a panic turned into the

@@ -48,9 +48,10 @@ type Config struct {
 	// generator; a job's own "llm" settings override it field by field.
 	// Its CacheDir defaults to <data dir>/cache/llm.
 	LLM negatives.LLMConfig
-	// LLMAllowPrivate lets a job's own llm.base_url reach loopback, private
-	// and link-local addresses, which are refused by default: a client must
-	// not make the server call services on its own network and read their
+	// LLMAllowPrivate lets a job's own llm.base_url reach this machine and
+	// loopback, private, link-local and reserved addresses, which are
+	// refused by default (negatives.LLMConfig.PublicOnly): a client must not
+	// make the server call services on its own network and read their
 	// answers back in the job's errors. The server's own endpoint (LLM)
 	// always may.
 	LLMAllowPrivate bool

@@ -39,18 +39,30 @@ var (
 func (s *Server) endJob(poolCtx context.Context, id string, d statusData) {
 	bg := context.WithoutCancel(poolCtx)
 	t := store.JobTransition{From: []string{store.JobRunning}, To: d.Status, Error: d.Error}
-	retryUntil(poolCtx, endRetryFirst, endRetryMax, func() bool {
+	err := s.retryWrite(poolCtx, "finish job", []any{"job", id, "status", d.Status}, func() error {
 		_, err := s.transitionJob(bg, id, t, d, "")
-		switch {
-		case err == nil:
-			return true
-		case storeRefused(err):
-			s.log.Error("finish job", "job", id, "status", d.Status, "err", err)
+		return err
+	})
+	if storeRefused(err) {
+		s.log.Error("finish job", "job", id, "status", d.Status, "err", err)
+	}
+}
+
+// retryWrite runs the store write write until it lands, the store refuses
+// it for the request's reasons (storeRefused), or ctx ends, pausing as
+// endJob describes and logging each failed try as "<what>; will retry"
+// with attrs. It returns the last try's error. Writes a worker must not
+// give up on use it: a job's end, its claim, a collection's final status.
+func (s *Server) retryWrite(ctx context.Context, what string, attrs []any, write func() error) error {
+	var err error
+	retryUntil(ctx, endRetryFirst, endRetryMax, func() bool {
+		if err = write(); err == nil || storeRefused(err) {
 			return true
 		}
-		s.log.Error("finish job; will retry", "job", id, "status", d.Status, "err", err)
+		s.log.Error(what+"; will retry", append(attrs, "err", err)...)
 		return false
 	})
+	return err
 }
 
 // storeRefused reports whether the store refused a write for the request's

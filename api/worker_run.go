@@ -65,14 +65,10 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	// retried, as a job's end is: the job has left the in-memory queue, and
 	// given up it would stay queued until a restart.
 	var job store.Job
-	retryUntil(poolCtx, endRetryFirst, endRetryMax, func() bool {
+	err = s.retryWrite(poolCtx, "claim job", []any{"job", id}, func() (err error) {
 		job, err = s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning},
 			statusData{Status: store.JobRunning}, fmt.Sprintf("job started (attempt %d)", queued.Attempts+1))
-		if err == nil || storeRefused(err) {
-			return true
-		}
-		s.log.Error("claim job; will retry", "job", id, "err", err)
-		return false
+		return err
 	})
 	if err != nil {
 		if !errors.Is(err, store.ErrConflict) {
