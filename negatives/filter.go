@@ -128,7 +128,7 @@ func filterText(negs []Negative, pairs map[filterKey]Pair, cfg FilterConfig) (pa
 			reason = RejectTooShort
 		case np.positive != "" && norm == np.positive:
 			reason = RejectIdentical
-		case cfg.RejectQueryCopy && np.query != "  " && strings.Contains(wordSeq(n.Text), np.query):
+		case cfg.RejectQueryCopy && np.query != "" && strings.Contains(wordSeq(n.Text), np.query):
 			reason = RejectContainsQuery
 		}
 		if reason != "" {
@@ -144,9 +144,13 @@ func filterText(negs []Negative, pairs map[filterKey]Pair, cfg FilterConfig) (pa
 // words (runs of letters and digits) lowercased, one space between and
 // around them. Punctuation does not count, so a claim pasted in without
 // its full stop, or with its comma moved, is still the query; the spaces
-// around keep "cat" from being found in "concatenate".
+// around keep "cat" from being found in "concatenate". A text without
+// words is "".
 func wordSeq(s string) string {
 	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return ""
+	}
 	return " " + strings.Join(words, " ") + " "
 }
 

@@ -51,6 +51,14 @@ func isPrivateAddr(a netip.Addr) bool {
 	return isOwnAddr(a)
 }
 
+// checkPublic refuses a with a PrivateEndpointError when isPrivateAddr.
+func checkPublic(a netip.Addr) error {
+	if isPrivateAddr(a) {
+		return &PrivateEndpointError{Addr: a.Unmap()}
+	}
+	return nil
+}
+
 // isOwnAddr reports whether a is an address of one of this machine's
 // network interfaces (looked up at each call: interfaces come and go).
 func isOwnAddr(a netip.Addr) bool {
@@ -88,8 +96,8 @@ func publicOnlyClient() *http.Client {
 			return nil, fmt.Errorf("LLM endpoint %s: %w", req.URL.Hostname(), err)
 		}
 		for _, ip := range ips {
-			if isPrivateAddr(ip) {
-				return nil, &PrivateEndpointError{Addr: ip.Unmap()}
+			if err := checkPublic(ip); err != nil {
+				return nil, err
 			}
 		}
 		proxies.Store(proxyAddr(u), true)
@@ -103,10 +111,7 @@ func publicOnlyClient() *http.Client {
 			if err != nil {
 				return fmt.Errorf("LLM endpoint address %q: %w", address, err)
 			}
-			if isPrivateAddr(ap.Addr()) {
-				return &PrivateEndpointError{Addr: ap.Addr().Unmap()}
-			}
-			return nil
+			return checkPublic(ap.Addr())
 		},
 	}
 	plain := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}

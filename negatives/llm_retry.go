@@ -43,16 +43,10 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 		if retryAfter > 0 {
 			waited = c.pauseAll(min(retryAfter, maxRetryAfter)) // even when this call gives up: the others must wait
 		}
-		if quotaExhausted(err) {
-			return chatReply{}, &RefusedError{Status: http.StatusTooManyRequests, err: err}
-		}
-		if pe := (*PrivateEndpointError)(nil); errors.As(err, &pe) {
-			return chatReply{}, &RefusedError{err: pe} // no request was sent
+		if r := refusal(err); r != nil {
+			return chatReply{}, r
 		}
 		if !isRetryable(err) {
-			if code := openaiStatus(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound {
-				return chatReply{}, &RefusedError{Status: code, err: err}
-			}
 			return chatReply{}, fmt.Errorf("chat completion: %w", err)
 		}
 		if attempt >= c.cfg.MaxRetries {
@@ -192,6 +186,25 @@ func (e *RefusedError) Error() string {
 }
 
 func (e *RefusedError) Unwrap() error { return e.err }
+
+// refusal is err as a RefusedError when it is one (see there), else nil.
+// A quota's 429 is told from a rate limit's, which is retried.
+func refusal(err error) *RefusedError {
+	if pe := (*PrivateEndpointError)(nil); errors.As(err, &pe) {
+		return &RefusedError{err: pe} // no request was sent
+	}
+	if quotaExhausted(err) {
+		return &RefusedError{Status: http.StatusTooManyRequests, err: err}
+	}
+	if isRetryable(err) { // a 401 whose body was cut off is a dropped connection first
+		return nil
+	}
+	switch code := openaiStatus(err); code {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return &RefusedError{Status: code, err: err}
+	}
+	return nil
+}
 
 // redactedError hides the API key in an error's text: some servers echo
 // the Authorization header they refused ("Invalid token: Bearer sk-..."),
