@@ -183,12 +183,9 @@ const (
 // decodeReport is decodeStrict for the report, refusing one past the caps
 // before it is parsed any further.
 func decodeReport(dec *json.Decoder, report *negatives.Report) error {
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if len(raw) > maxReportBytes {
-		return fmt.Errorf("report: %d bytes; a report is at most %d MiB", len(raw), maxReportBytes>>20)
+	raw, err := nextValue(dec, "report", "a report", maxReportBytes)
+	if err != nil {
+		return err
 	}
 	var fields map[string]json.RawMessage // values left unparsed
 	if err := json.Unmarshal(raw, &fields); err == nil && len(fields["usage"]) > maxUsageBytes {
@@ -201,14 +198,24 @@ func decodeReport(dec *json.Decoder, report *negatives.Report) error {
 // does not have (in any case) and repeated keys, and null fields unless
 // nullOK (a report, where SaveGenerated writes null for an empty list).
 func decodeStrict(dec *json.Decoder, at string, v any, nullOK bool) error {
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return fmt.Errorf("%s: %w", at, err)
-	}
-	if len(raw) > maxItemBytes {
-		return fmt.Errorf("%s: %d bytes; an item is at most %d MiB", at, len(raw), maxItemBytes>>20)
+	raw, err := nextValue(dec, at, "an item", maxItemBytes)
+	if err != nil {
+		return err
 	}
 	return decodeStrictRaw(raw, at, v, nullOK)
+}
+
+// nextValue reads the next JSON value, unparsed, refusing one over limit
+// bytes (at names where it is, what what it is).
+func nextValue(dec *json.Decoder, at, what string, limit int) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", at, err)
+	}
+	if len(raw) > limit {
+		return nil, fmt.Errorf("%s: %d bytes; %s is at most %d MiB", at, len(raw), what, limit>>20)
+	}
+	return raw, nil
 }
 
 func decodeStrictRaw(raw json.RawMessage, at string, v any, nullOK bool) error {

@@ -70,8 +70,9 @@ func (p *Pipeline) checkWorkDir(data *dataset.BEIR, trainQrels map[string]map[st
 
 // otherRunError is checkWorkRun's refusal, with the settings that differ.
 type otherRunError struct {
-	dir  string
-	diff []string // "path: earlier → now"
+	dir       string
+	prev, now workRun
+	diff      []string // "path: earlier → now"
 }
 
 func (e *otherRunError) Error() string {
@@ -84,12 +85,9 @@ func (e *otherRunError) Unwrap() error { return ErrOtherRun }
 // encoderOnly reports whether only the encoder's checksum differs: the
 // same encoder name, other files.
 func (e *otherRunError) encoderOnly() bool {
-	for _, d := range e.diff {
-		if !strings.HasPrefix(d, "encoder_checksum:") {
-			return false
-		}
-	}
-	return len(e.diff) > 0
+	prev := e.prev
+	prev.EncoderChecksum = e.now.EncoderChecksum
+	return e.prev.EncoderChecksum != e.now.EncoderChecksum && len(diffJSON(prev, e.now)) == 0
 }
 
 // clearAttempt removes what an earlier attempt kept in a work folder: its
@@ -126,7 +124,7 @@ func checkWorkRun(dir string, run workRun) error {
 		return fmt.Errorf("work folder %s: %s: %w", dir, WorkRunFile, err)
 	}
 	if diff := diffJSON(prev, run); len(diff) > 0 {
-		return &otherRunError{dir: dir, diff: diff}
+		return &otherRunError{dir: dir, prev: prev, now: run, diff: diff}
 	}
 	return nil
 }
