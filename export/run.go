@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"retune/internal/atomicfile"
 	"retune/model"
 	"retune/models"
 )
@@ -110,7 +111,7 @@ func Run(ctx context.Context, req Request) (_ Result, err error) {
 	if req.Format == FormatONNX {
 		folder = filepath.Dir(out)
 	}
-	if made := outermostMissing(folder); made != "" {
+	if made, _ := atomicfile.FirstMissing(folder); made != "" { // (a path that cannot be looked at: nothing to remove)
 		// The folders this export makes go again if the export fails (a
 		// full disk): empty folders left behind would only mislead.
 		defer func() {
@@ -145,21 +146,6 @@ func Run(ctx context.Context, req Request) (_ Result, err error) {
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, err
-}
-
-// outermostMissing is the outermost folder of dir's path that does not
-// exist yet (dir itself when only it is missing), or "" when dir exists.
-func outermostMissing(dir string) string {
-	made := ""
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
-			return made
-		}
-		made = d
-		if filepath.Dir(d) == d {
-			return made
-		}
-	}
 }
 
 // checkOut returns where req's export goes and refuses outputs that would

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"retune/internal/atomicfile"
 	"retune/model"
 	"retune/models"
 	"retune/train"
@@ -78,17 +79,9 @@ func missingOrEmpty(dir string) (bool, error) {
 // --out np/out, a cache): remove takes dir itself, unless one of keep is
 // inside it, and then only the parents it made that are left empty.
 func makeOutDir(dir string, keep ...string) (remove func(), err error) {
-	first := "" // the outermost folder this call creates
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil {
-			break
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		first = d
-		if filepath.Dir(d) == d {
-			break
-		}
+	first, err := atomicfile.FirstMissing(dir) // the outermost folder this call creates
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

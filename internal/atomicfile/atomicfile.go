@@ -136,6 +136,24 @@ func SyncDir(dir string) error {
 	return d.Close()
 }
 
+// FirstMissing is the outermost folder of dir's path that does not exist
+// yet (dir itself when only it is missing), or "" when dir exists: what
+// os.MkdirAll(dir) would create first, and what removing it takes away.
+func FirstMissing(dir string) (string, error) {
+	first := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			return first, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		first = d
+		if filepath.Dir(d) == d {
+			return first, nil
+		}
+	}
+}
+
 // MkdirAllSync is os.MkdirAll that also fsyncs the parent of each folder it
 // creates, so a freshly created folder does not vanish on power loss
 // together with the file just renamed into it. perm is used for every new

@@ -66,3 +66,16 @@ func TestReplaceFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestFirstMissing(t *testing.T) {
+	root := t.TempDir()
+	for _, tt := range []struct{ dir, want string }{
+		{root, ""},
+		{filepath.Join(root, "a"), filepath.Join(root, "a")},
+		{filepath.Join(root, "a", "b", "c"), filepath.Join(root, "a")},
+	} {
+		if got, err := FirstMissing(tt.dir); err != nil || got != tt.want {
+			t.Errorf("FirstMissing(%s) = %q, %v; want %q", tt.dir, got, err, tt.want)
+		}
+	}
+}
