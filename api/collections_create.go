@@ -67,13 +67,15 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 	if err := enc.CheckDocumentEncoder(); err != nil {
 		return store.Collection{}, colBadParam("model", "%s", err)
 	}
+	var head *model.Head
 	if req.Head != "" {
-		if _, err := s.collectionHead(ctx, req.Head, enc); err != nil {
+		if head, err = s.collectionHead(ctx, req.Head, enc); err != nil {
 			return store.Collection{}, withParam(err, "head")
 		}
 	}
 	col := store.Collection{ID: store.NewID(store.PrefixCollection), Name: req.Name, Encoder: req.Model,
 		HeadID: req.Head, DatasetID: req.Dataset, Docs: len(docs)}
+	corpusBytes, param := postedBytes(docs), "documents"
 	if req.Dataset != "" {
 		ds, err := s.store.GetDataset(ctx, req.Dataset)
 		if errors.Is(err, store.ErrNotFound) {
@@ -82,10 +84,18 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 		if err != nil {
 			return store.Collection{}, err
 		}
-		if _, err := s.datasetCorpusPath(ds); err != nil {
+		path, err := s.datasetCorpusPath(ds)
+		if err != nil {
 			return store.Collection{}, err
 		}
-		col.Docs = ds.Docs
+		col.Docs, corpusBytes, param = ds.Docs, fileBytes(path), "dataset"
+	}
+	shape := newIndexShape(col.Docs, corpusBytes, enc, head)
+	if shape.projected && shape.width > shape.encDim {
+		param = "head" // a head that widens the vectors: a narrower one may fit
+	}
+	if err := s.checkIndexingMemory(shape, param); err != nil {
+		return store.Collection{}, err
 	}
 	dir, err := s.store.Dir(store.KindCollections, col.ID)
 	if err != nil {

@@ -85,6 +85,9 @@ func (s *Server) loadCollection(ctx context.Context, id string) (*index.Collecti
 	if err != nil {
 		return nil, collectionMeta{}, fmt.Errorf("load collection %s: %w", id, err)
 	}
+	if err := s.checkLoadRoom(id, dir); err != nil {
+		return nil, collectionMeta{}, err
+	}
 	ix, err := index.LoadCollection(ctx, dir)
 	if err != nil {
 		return nil, collectionMeta{}, fmt.Errorf("load collection %s: %w", id, err)

@@ -147,23 +147,23 @@ func (ls *liveServer) createCollection(body string) collectionJSON {
 
 // waitStatus polls the collection until it leaves "indexing" and fails
 // unless it ends in want.
-func (ls *liveServer) waitStatus(id, want string) collectionJSON {
-	ls.t.Helper()
+func (c *client) waitStatus(id, want string) collectionJSON {
+	c.t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		r := ls.do("GET", "/v1/collections/"+id, "", nil)
+		r := c.do("GET", "/v1/collections/"+id, "", nil)
 		if r.Status != http.StatusOK {
-			ls.t.Fatalf("get collection: %d %s", r.Status, r.Body)
+			c.t.Fatalf("get collection: %d %s", r.Status, r.Body)
 		}
-		col := decodeBody[collectionJSON](ls.t, r)
+		col := decodeBody[collectionJSON](c.t, r)
 		if col.Status != "indexing" {
 			if col.Status != want {
-				ls.t.Fatalf("collection %s ended %q, want %q: %+v (error %v)", id, col.Status, want, col, deref(col.Error))
+				c.t.Fatalf("collection %s ended %q, want %q: %+v (error %v)", id, col.Status, want, col, deref(col.Error))
 			}
 			return col
 		}
 		if time.Now().After(deadline) {
-			ls.t.Fatalf("collection %s still indexing after 2 minutes (progress %g)", id, col.Progress)
+			c.t.Fatalf("collection %s still indexing after 2 minutes (progress %g)", id, col.Progress)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 
-	"retune/dataset"
 	"retune/index"
+	"retune/internal/memroom"
 	"retune/model"
 	"retune/store"
 	"retune/train"
@@ -50,14 +51,19 @@ func (s *Server) startIndexing(col store.Collection) {
 		}
 		defer s.cols.release()
 		start := time.Now()
-		err := s.indexCollectionSafely(ctx, col)
+		mem, err := s.indexCollectionSafely(ctx, col)
 		switch {
 		case err == nil:
-			s.log.Info("collection indexed", "collection", col.ID, "s", time.Since(start).Seconds())
+			s.log.Info("collection indexed", "collection", col.ID, "s", time.Since(start).Seconds(),
+				"memory_estimate_bytes", mem.EstimateBytes, "peak_heap_growth_bytes", mem.PeakHeapGrowthBytes)
 		case ctx.Err() != nil:
 			s.log.Info("collection indexing interrupted", "collection", col.ID, "reason", context.Cause(ctx).Error())
 		default:
-			s.log.Error("collection indexing failed", "collection", col.ID, "err", err.Error())
+			level := slog.LevelError
+			if ce := (*collectionError)(nil); errors.As(err, &ce) {
+				level = slog.LevelWarn // the collection's to fix (its data, memory), not the server's
+			}
+			s.log.Log(ctx, level, "collection indexing failed", "collection", col.ID, "err", err.Error())
 			if err := s.recordCollection(ctx, col.ID, store.CollectionFailed, col.Docs, failureMessage(err)); err != nil &&
 				!errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 				s.log.Error("record collection failure", "collection", col.ID, "err", err.Error())
@@ -84,7 +90,7 @@ func (s *Server) recordCollection(ctx context.Context, id, status string, docs i
 // indexCollectionSafely is indexCollection with a panic turned into the
 // collection's failure: it runs in its own goroutine, where a panic would
 // take the server down, and again at every start that resumes it.
-func (s *Server) indexCollectionSafely(ctx context.Context, col store.Collection) (err error) {
+func (s *Server) indexCollectionSafely(ctx context.Context, col store.Collection) (mem train.MemoryReport, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("collection indexing panicked", "collection", col.ID, "panic", r, "stack", string(debug.Stack()))
@@ -171,33 +177,45 @@ func (s *Server) preloadCollections() {
 }
 
 // indexCollection embeds col's documents (through its head when the head
-// applies to documents), builds and saves the index, and marks it ready.
-func (s *Server) indexCollection(ctx context.Context, col store.Collection) error {
+// applies to documents), builds and saves the index, and marks it ready. It
+// returns its memory estimate beside what it took, for the log.
+func (s *Server) indexCollection(ctx context.Context, col store.Collection) (mem train.MemoryReport, err error) {
 	dir, err := s.store.Dir(store.KindCollections, col.ID)
 	if err != nil {
-		return err
+		return mem, err
 	}
-	docs, err := s.collectionDocuments(ctx, col, dir)
+	corpus, err := s.collectionCorpus(ctx, col, dir)
 	if err != nil {
-		return err
+		return mem, err
 	}
 	enc, err := s.cfg.Models.Get(ctx, col.Encoder)
 	if errors.Is(err, model.ErrUnknownModel) {
-		return colConflict("encoder %q is not installed", col.Encoder)
+		return mem, colConflict("encoder %q is not installed", col.Encoder)
 	}
 	if err != nil {
-		return fmt.Errorf("encoder %q: %w", col.Encoder, err)
+		return mem, fmt.Errorf("encoder %q: %w", col.Encoder, err)
 	}
 	defer s.cfg.Models.Release(enc)
 	sum, err := enc.Checksum()
 	if err != nil {
-		return err
+		return mem, err
 	}
 	var head *model.Head
 	if col.HeadID != "" {
 		if head, err = s.collectionHead(ctx, col.HeadID, enc); err != nil {
-			return err
+			return mem, err
 		}
+	}
+	shape := newIndexShape(col.Docs, fileBytes(corpus), enc, head)
+	mem.EstimateBytes = indexingMemory(shape)
+	if err := s.checkIndexingRoom(shape); err != nil {
+		return mem, err
+	}
+	heap := memroom.StartWatch()
+	defer func() { mem.PeakHeapGrowthBytes = heap.Growth() }()
+	docs, err := readCorpusFile(corpus)
+	if err != nil {
+		return mem, fmt.Errorf("read the documents of collection %s: %w", col.ID, err)
 	}
 	ids := make([]string, len(docs))
 	texts := make([]string, len(docs))
@@ -206,7 +224,7 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 	}
 	vecs, err := s.embedDocuments(ctx, col, enc, texts)
 	if err != nil {
-		return err
+		return mem, err
 	}
 	meta := collectionMeta{FormatVersion: collectionMetaFormat, Encoder: enc.Name(), EncoderChecksum: sum, Head: col.HeadID}
 	if head != nil && head.AppliesToDocs() {
@@ -217,68 +235,60 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) erro
 	// index leaves them out of dense ranking, which has no cosine for them.
 	keep, zero, zeroIDs := train.NonZeroRows(ids, vecs)
 	if len(keep) == 0 {
-		return colBadRequest("no document has a vector: the encoder knows no token of any of them")
+		return mem, colBadRequest("no document has a vector: the encoder knows no token of any of them")
 	}
 	if zero > 0 {
 		left := unembeddableDocs{Docs: zero, DocIDs: zeroIDs}
 		raw, _ := json.Marshal(left) // ints and strings: cannot fail
 		if err := s.store.SetCollectionUnembeddable(ctx, col.ID, raw); err != nil {
-			return err
+			return mem, err
 		}
 		s.log.Warn("documents left out of dense search: no vector", "collection", col.ID, "docs", left.Docs, "first", left.DocIDs)
 	}
 	ix, err := index.NewCollection(ids, texts, vecs)
 	if err != nil {
-		return err
+		return mem, err
 	}
 	meta.Dim = ix.Dim()
 	if err := ix.Save(ctx, dir); err != nil {
-		return err
+		return mem, err
 	}
 	if err := writeCollectionMeta(dir, meta); err != nil {
-		return err
+		return mem, err
 	}
 	s.cols.put(col.ID, ix, meta)
 	if err := s.recordCollection(ctx, col.ID, store.CollectionReady, len(ids), ""); err != nil {
 		s.cols.forget(col.ID)
-		return err
+		return mem, err
 	}
 	s.dropPostedDocuments(col.ID, dir)
-	return nil
+	return mem, nil
 }
 
-// collectionDocuments reads what col indexes: its dataset's corpus, or the
-// documents posted with it.
-func (s *Server) collectionDocuments(ctx context.Context, col store.Collection, dir string) ([]dataset.Doc, error) {
+// collectionCorpus is the path of what col indexes: its dataset's corpus,
+// checked against the dataset's checksum, or the documents posted with it.
+func (s *Server) collectionCorpus(ctx context.Context, col store.Collection, dir string) (string, error) {
 	if col.DatasetID == "" {
-		docs, err := readCorpusFile(filepath.Join(dir, collectionCorpusFile))
-		if err != nil {
-			return nil, fmt.Errorf("read posted documents: %w", err)
-		}
-		return docs, nil
+		return filepath.Join(dir, collectionCorpusFile), nil
 	}
 	ds, err := s.store.GetDataset(ctx, col.DatasetID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, colConflict("dataset %s no longer exists", col.DatasetID)
+		return "", colConflict("dataset %s no longer exists", col.DatasetID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", col.DatasetID, err)
+		return "", fmt.Errorf("dataset %s: %w", col.DatasetID, err)
 	}
 	path, err := s.datasetCorpusPath(ds)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := s.checkDataset(ctx, filepath.Dir(path), ds); err != nil {
 		if ctx.Err() != nil {
-			return nil, err
+			return "", err
 		}
-		return nil, colConflict("%v", err)
+		return "", colConflict("%v", err)
 	}
-	docs, err := readCorpusFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s corpus: %w", col.DatasetID, err)
-	}
-	return docs, nil
+	return path, nil
 }
 
 // embedDocuments embeds texts through the shared embedding cache in

@@ -64,9 +64,10 @@ type Config struct {
 	// LazyCollections leaves ready collections on disk until their first
 	// search; by default Start loads them all in the background.
 	LazyCollections bool
-	// SkipMemoryCheck runs jobs whose memory estimate exceeds the memory
-	// the server may use (by default refused when submitted) or has left
-	// (by default failed when they start).
+	// SkipMemoryCheck runs jobs, and indexes and loads collections, whose
+	// memory estimate exceeds the memory the server may use (by default
+	// refused when submitted or created) or has left (by default failed
+	// when they start; a load is refused with a 503).
 	SkipMemoryCheck bool
 }
 

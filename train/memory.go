@@ -3,8 +3,6 @@ package train
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"time"
 
 	"gonum.org/v1/gonum/blas/blas64"
 
@@ -143,10 +141,10 @@ func (e *MemoryError) Error() string {
 	if e.OfTotal {
 		have = "the server may use %s in all"
 	}
-	msg := fmt.Sprintf("this run needs about %s of memory and "+have, gib(e.Need.Total()), gib(e.Room))
-	msg += fmt.Sprintf(" (%d texts × %d dimensions: %s", e.Need.Texts, e.Need.Dim, gib(e.Need.Vectors))
+	msg := fmt.Sprintf("this run needs about %s of memory and "+have, memroom.Size(e.Need.Total()), memroom.Size(e.Room))
+	msg += fmt.Sprintf(" (%d texts × %d dimensions: %s", e.Need.Texts, e.Need.Dim, memroom.Size(e.Need.Vectors))
 	if e.Need.Batch > 0 {
-		msg += fmt.Sprintf("; a step over %d queries and %d documents: %s", e.Need.BatchQueries, e.Need.BatchRows, gib(e.Need.Batch))
+		msg += fmt.Sprintf("; a step over %d queries and %d documents: %s", e.Need.BatchQueries, e.Need.BatchRows, memroom.Size(e.Need.Batch))
 	}
 	msg += ")"
 	switch e.Need.Largest() {
@@ -161,16 +159,6 @@ func (e *MemoryError) Error() string {
 }
 
 func (e *MemoryError) Unwrap() error { return ErrNotEnoughMemory }
-
-func gib(n uint64) string {
-	switch {
-	case n < 10<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n < 1<<30:
-		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-}
 
 // checkMemory refuses the run when its estimate exceeds the room left (p.Room,
 // else memroom.Room) plus used, what the run already holds of it; unknown
@@ -208,52 +196,4 @@ type MemoryReport struct {
 	// the measure the estimate is calibrated against. It is the process's,
 	// so other work running beside the run (a server's searches) counts.
 	PeakHeapGrowthBytes uint64 `json:"peak_heap_growth_bytes"`
-}
-
-// heapWatch samples the live heap until stopped, keeping its peak.
-type heapWatch struct {
-	start, peak uint64
-	stop, done  chan struct{}
-}
-
-const heapWatchEvery = 20 * time.Millisecond
-
-// watchHeap collects first, so that the start is the live heap now, not
-// at the last collection (a server idle between jobs may not have run one
-// since the last job's garbage), and the room a check sees counts that
-// garbage's memory as free.
-func watchHeap() *heapWatch {
-	w := &heapWatch{stop: make(chan struct{}), done: make(chan struct{})}
-	runtime.GC()
-	w.start = memroom.LiveHeap()
-	w.peak = w.start
-	go func() {
-		defer close(w.done)
-		t := time.NewTicker(heapWatchEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-w.stop:
-				return
-			case <-t.C:
-				w.peak = max(w.peak, memroom.LiveHeap())
-			}
-		}
-	}()
-	return w
-}
-
-// used is the live heap's growth over the start now (after a collection).
-func (w *heapWatch) used() uint64 {
-	runtime.GC()
-	v := memroom.LiveHeap()
-	return v - min(v, w.start)
-}
-
-// growth stops the watch and returns the peak's growth over the start.
-func (w *heapWatch) growth() uint64 {
-	close(w.stop)
-	<-w.done
-	w.peak = max(w.peak, memroom.LiveHeap())
-	return w.peak - w.start
 }

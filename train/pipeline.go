@@ -14,6 +14,7 @@ import (
 	"retune/dataset"
 	"retune/eval"
 	"retune/internal/atomicfile"
+	"retune/internal/memroom"
 	"retune/model"
 	"retune/negatives"
 	"retune/objective"
@@ -187,10 +188,10 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	}
 	// Checked before the work folder is claimed (checkWorkDir records the
 	// settings), so a run refused here can be retried there with others.
-	heap := watchHeap()
+	heap := memroom.StartWatch()
 	shape := runShape(data, trainQrels, p.Provided)
 	need := EstimateMemory(shape, p.Encoder.Dim(), cfg)
-	defer func() { res.Memory = &MemoryReport{EstimateBytes: need.Total(), PeakHeapGrowthBytes: heap.growth()} }()
+	defer func() { res.Memory = &MemoryReport{EstimateBytes: need.Total(), PeakHeapGrowthBytes: heap.Growth()} }()
 	if err := p.checkMemory(need, 0); err != nil {
 		return nil, res, err
 	}
@@ -314,7 +315,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		shape.NegativesPerQuery = float64(refs) / float64(max(1, shape.TrainQueries))
 		shape.Generated = len(res.Generated)
 		need = EstimateMemory(shape, p.Encoder.Dim(), cfg)
-		if err := p.checkMemory(need, heap.used()); err != nil {
+		if err := p.checkMemory(need, heap.Used()); err != nil {
 			return nil, res, err
 		}
 	}

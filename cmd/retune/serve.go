@@ -44,7 +44,7 @@ func runServe(ctx context.Context, args []string) error {
 	maxBodyMB := fs.Int64("max-body-mb", 16, "largest JSON request body, in MiB (embeddings, searches, posted collection documents)")
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	lazyCollections := fs.Bool("lazy-collections", false, "load a ready collection on its first search instead of loading them all in the background at start")
-	skipMem := fs.Bool("skip-memory-check", false, "run jobs whose memory estimate exceeds the memory the server may use or has left (refused by default)")
+	skipMem := fs.Bool("skip-memory-check", false, "run jobs, and index and load collections, whose memory estimate exceeds the memory the server may use or has left (refused by default)")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	// LLM limits of jobs with causal or naive negatives; the endpoint is
 	// $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm.

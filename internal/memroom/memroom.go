@@ -6,6 +6,7 @@ package memroom
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"runtime/metrics"
 	"strconv"
@@ -114,4 +115,18 @@ func metric(name string) uint64 {
 		return 0
 	}
 	return s[0].Value.Uint64()
+}
+
+// Size writes n bytes for a message: KiB below 1 MiB, MiB with a decimal
+// below 10 MiB, then without, then GiB with one.
+func Size(n uint64) string {
+	switch {
+	case n < 1<<20:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	case n < 10<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n < 1<<30:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }

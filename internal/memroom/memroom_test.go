@@ -53,3 +53,17 @@ func TestRoomOnThisMachine(t *testing.T) {
 		t.Fatalf("Room = %d, %v; Total = %d, %v", r, ok, total, tok)
 	}
 }
+
+func TestSize(t *testing.T) {
+	for _, c := range []struct {
+		n    uint64
+		want string
+	}{
+		{0, "0 KiB"}, {1536, "2 KiB"}, {1 << 20, "1.0 MiB"}, {5<<20 + 1<<19, "5.5 MiB"},
+		{300 << 20, "300 MiB"}, {3<<30 + 1<<29, "3.5 GiB"},
+	} {
+		if got := Size(c.n); got != c.want {
+			t.Errorf("Size(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}

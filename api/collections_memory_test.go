@@ -1,0 +1,68 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"retune/api"
+)
+
+// A collection that could never fit in the server's memory is refused when
+// it is created, naming the field to change; one that does not fit in what
+// is left fails before indexing; a ready one that does not fit is not
+// loaded (503, and it stays ready) until memory is freed;
+// --skip-memory-check lets all of them through.
+func TestCollectionMemoryChecks(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	posted := fmt.Sprintf(`{"model":"glove-100d","documents":%s}`, documentsJSON(testDocs))
+
+	api.SetMemory(js.srv, 1<<20, 1<<20)
+	wantParamError(t, js.json("POST", "/v1/collections", fmt.Sprintf(`{"model":"glove-100d","dataset":%q}`, ds.ID)),
+		http.StatusBadRequest, "dataset", "the server may use 1.0 MiB in all")
+	wantParamError(t, js.json("POST", "/v1/collections", posted), http.StatusBadRequest, "documents", "the server may use 1.0 MiB in all")
+
+	api.SetMemory(js.srv, 1<<40, 512<<10)
+	col := mustJSON[collectionJSON](t, js.json("POST", "/v1/collections", posted), http.StatusAccepted)
+	got := js.waitStatus(col.ID, "failed")
+	if got.Error == nil || !strings.Contains(*got.Error, "not enough memory to index") || !strings.Contains(*got.Error, "about 512 KiB is free") {
+		t.Fatalf("collection indexed in 1 MiB: %v", deref(got.Error))
+	}
+
+	api.SetMemory(js.srv, 1<<40, 1<<40)
+	col = mustJSON[collectionJSON](t, js.json("POST", "/v1/collections", posted), http.StatusAccepted)
+	js.waitStatus(col.ID, "ready")
+	search := fmt.Sprintf("/v1/collections/%s/search", col.ID)
+	const query = `{"query":"hot oven","mode":"bm25"}`
+
+	cfg := js.cfg
+	cfg.LazyCollections = true
+	js.stop()
+	js.cfg = cfg
+	js.open(true)
+	api.SetMemory(js.srv, 1<<40, 1<<20)
+	r := js.json("POST", search, query)
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "not enough memory to load collection "+col.ID) {
+		t.Fatalf("search needing a load in 1 MiB: %d %s", r.Status, r.Body)
+	}
+	if got := mustJSON[collectionJSON](t, js.json("GET", "/v1/collections/"+col.ID, ""), http.StatusOK); got.Status != "ready" {
+		t.Fatalf("a collection refused a load for memory is %s, want still ready", got.Status)
+	}
+	api.SetMemory(js.srv, 1<<40, 1<<40)
+	if r := js.json("POST", search, query); r.Status != http.StatusOK {
+		t.Fatalf("search once memory is free: %d %s", r.Status, r.Body)
+	}
+
+	cfg.SkipMemoryCheck = true
+	js.stop()
+	js.cfg = cfg
+	js.open(true)
+	api.SetMemory(js.srv, 1<<20, 1<<20)
+	if r := js.json("POST", search, query); r.Status != http.StatusOK {
+		t.Fatalf("search with the check skipped: %d %s", r.Status, r.Body)
+	}
+	col = mustJSON[collectionJSON](t, js.json("POST", "/v1/collections", posted), http.StatusAccepted)
+	js.waitStatus(col.ID, "ready")
+}
