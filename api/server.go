@@ -44,6 +44,10 @@ type Config struct {
 	// (default <data dir>/cache/embeddings), so a text is embedded once per
 	// encoder across jobs and restarts.
 	CacheDir string
+	// CacheKeepBytes bounds each encoder's embedding cache file (0: no
+	// bound): one over it is cut to its newest records (see
+	// pruneCacheLoop).
+	CacheKeepBytes int64
 	// LLM is the default chat endpoint for jobs using the causal or naive
 	// generator; a job's own "llm" settings override it field by field.
 	// Its CacheDir defaults to <data dir>/cache/llm.
@@ -269,6 +273,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if !s.cfg.LazyCollections {
 		s.preloadCollections()
+	}
+	if s.cfg.CacheKeepBytes > 0 {
+		s.pool.spawn(func() { s.pruneCacheLoop(poolCtx) })
 	}
 	for range s.cfg.Workers {
 		s.pool.spawn(func() { s.work(poolCtx) })

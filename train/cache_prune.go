@@ -104,6 +104,19 @@ func PruneCache(dir string, maxBytes int64) (reps []CacheFileReport, skipped []s
 	return eachCacheFile(dir, nil, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, maxBytes) })
 }
 
+// PruneCacheOver is PruneCache for a bounded cache: only the files over
+// limit bytes are pruned, each to its newest target bytes (target below
+// limit, so that a file just over its bound is not rewritten whole at every
+// call). It returns the reports of the files it pruned.
+func PruneCacheOver(dir string, limit, target int64) ([]CacheFileReport, error) {
+	within := func(name string) bool {
+		st, err := os.Stat(filepath.Join(dir, name))
+		return err != nil || st.Size() <= limit
+	}
+	reps, _, err := eachCacheFile(dir, within, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, target) })
+	return reps, err
+}
+
 // pruneFile prunes one file (see PruneCache); ok is false for a file that
 // is not a current retune cache.
 func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err error) {

@@ -119,3 +119,39 @@ func TestDropCacheFiles(t *testing.T) {
 		t.Fatalf("the re-embedded texts are not in a new file: %+v, %v", st, err)
 	}
 }
+
+// A bounded prune leaves files within the limit as they are and cuts those
+// over it to the target, not merely to the limit.
+func TestPruneCacheOver(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		sum string
+		n   int
+	}{{"over1", 10}, {"under1", 3}} {
+		var texts []string
+		for i := range c.n {
+			texts = append(texts, fmt.Sprintf("%s text %d", c.sum, i))
+		}
+		if _, _, err := NewCache(dir).Embed(t.Context(), &countingEmbedder{sum: c.sum}, texts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recLen := int64(cacheRecordLen(3))
+	limit, target := cacheHeaderLen+5*recLen, cacheHeaderLen+2*recLen
+	pruned, err := PruneCacheOver(dir, limit, target)
+	if err != nil || len(pruned) != 1 || pruned[0].Records != 10 || pruned[0].Kept.Records != 2 {
+		t.Fatalf("pruned %+v, %v; want only the 10-record file, cut to 2", pruned, err)
+	}
+	stats, _, err := PruneCache(dir, -1)
+	if err != nil || len(stats) != 2 {
+		t.Fatalf("stats %+v, %v", stats, err)
+	}
+	for _, s := range stats {
+		if want := map[bool]int{true: 2, false: 3}[s.File == pruned[0].File]; s.Records != want {
+			t.Errorf("%s holds %d records, want %d", s.File, s.Records, want)
+		}
+	}
+	if again, err := PruneCacheOver(dir, limit, target); err != nil || len(again) != 0 {
+		t.Fatalf("a second prune within the limit: %+v, %v", again, err)
+	}
+}

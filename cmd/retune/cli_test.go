@@ -286,6 +286,7 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"serve with an empty --data", runServe, []string{"--data", ""}, "must name a folder"},
 		{"serve on no port", runServe, []string{"--addr", "notanaddr", "--data", dir}, `--addr "notanaddr": want host:port`},
 		{"serve on a port out of range", runServe, []string{"--addr", "127.0.0.1:99999", "--data", dir}, "the port must be a number in [0, 65535]"},
+		{"serve with a negative cache bound", runServe, []string{"--cache-keep-mb", "-1", "--data", dir}, "--cache-keep-mb must be in [0,"},
 		{"eval with an empty --split", runEval, []string{"--beir", beir, "--split", ""}, "--split is empty"},
 		{"eval with a path as split", runEval, []string{"--beir", beir, "--split", "../qrels/train"}, "without a path"},
 		{"eval with an empty --model", runEval, []string{"--beir", beir, "--split", "train", "--model", ""}, "name an encoder with --model"},

@@ -1,0 +1,49 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"retune/train"
+)
+
+// A server with a bounded embedding cache (Config.CacheKeepBytes) looks at
+// its files' sizes at start and every cachePruneEvery: a stat per file,
+// nothing more while they are within the bound. A file over it is cut to
+// cachePruneTarget of the bound, so that one just over it is not rewritten
+// whole at every look.
+const (
+	cachePruneEvery  = time.Minute
+	cachePruneTarget = 0.8
+)
+
+// pruneCacheLoop keeps each encoder's embedding cache file within the bound
+// until ctx ends. Pruning keeps a file's newest records and is safe while
+// jobs and collections use the cache: a run holds the vectors it embedded,
+// and a text pruned away is embedded again when next needed (train.Cache
+// checks every record it reads back).
+func (s *Server) pruneCacheLoop(ctx context.Context) {
+	t := time.NewTicker(cachePruneEvery)
+	defer t.Stop()
+	for {
+		s.pruneCache()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pruneCache prunes the files over the bound once, logging what it cut.
+func (s *Server) pruneCache() {
+	limit := s.cfg.CacheKeepBytes
+	reps, err := train.PruneCacheOver(s.cfg.CacheDir, limit, int64(cachePruneTarget*float64(limit)))
+	for _, r := range reps {
+		s.log.Info("embedding cache pruned", "file", r.File, "records", r.Records, "bytes", r.Bytes,
+			"kept_records", r.Kept.Records, "kept_bytes", r.Kept.Bytes)
+	}
+	if err != nil {
+		s.log.Warn("embedding cache prune failed", "err", err.Error())
+	}
+}

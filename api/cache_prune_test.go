@@ -1,0 +1,45 @@
+package api_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A server with a bounded embedding cache cuts a file over the bound when
+// it starts, and what used the pruned vectors goes on working.
+func TestServerPrunesTheEmbeddingCache(t *testing.T) {
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	col := ls.readyCollection(testDocs, "")
+	ls.stop()
+	files, _ := filepath.Glob(filepath.Join(cfg.DataDir, "cache", "embeddings", "embeddings-*.bin"))
+	if len(files) != 1 {
+		t.Fatalf("cache files %v, want one", files)
+	}
+	size := func() int64 {
+		st, err := os.Stat(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	before := size()
+
+	cfg.CacheKeepBytes = before / 2
+	ls = startServer(t, cfg)
+	deadline := time.Now().Add(30 * time.Second)
+	for size() > int64(0.8*float64(cfg.CacheKeepBytes)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("cache file still %d bytes (was %d) 30 s after a start bounding it to %d", size(), before, cfg.CacheKeepBytes)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if size() == 0 {
+		t.Fatal("the prune emptied the file; want its newest records kept")
+	}
+	if res := ls.search(col.ID, `{"query":"spacecraft astronaut","k":1}`); res.Data[0].Hits[0].ID != "rockets" {
+		t.Fatalf("search after the prune: %+v", res.Data[0].Hits)
+	}
+}
