@@ -25,8 +25,9 @@ const (
 func (s *Server) pruneCacheLoop(ctx context.Context) {
 	t := time.NewTicker(cachePruneEvery)
 	defer t.Stop()
+	warned := map[string]bool{}
 	for {
-		s.pruneCache()
+		s.pruneCache(ctx, warned)
 		select {
 		case <-ctx.Done():
 			return
@@ -35,13 +36,21 @@ func (s *Server) pruneCacheLoop(ctx context.Context) {
 	}
 }
 
-// pruneCache prunes the files over the bound once, logging what it cut.
-func (s *Server) pruneCache() {
+// pruneCache prunes the files over the bound once, logging what it cut,
+// and once per file name a file over the bound it cannot prune (not a
+// retune cache of the current format: the bound does not hold for it).
+func (s *Server) pruneCache(ctx context.Context, warned map[string]bool) {
 	limit := s.cfg.CacheKeepBytes
-	reps, err := train.PruneCacheOver(s.cfg.CacheDir, limit, int64(cachePruneTarget*float64(limit)))
-	for _, r := range reps {
+	pruned, skipped, err := train.PruneCacheOver(ctx, s.cfg.CacheDir, limit, int64(cachePruneTarget*float64(limit)))
+	for _, r := range pruned {
 		s.log.Info("embedding cache pruned", "file", r.File, "records", r.Records, "bytes", r.Bytes,
 			"kept_records", r.Kept.Records, "kept_bytes", r.Kept.Bytes)
+	}
+	for _, name := range skipped {
+		if !warned[name] {
+			warned[name] = true
+			s.log.Warn("embedding cache bound: a file over it is not a retune cache of this version; left as it is", "file", name)
+		}
 	}
 	if err != nil {
 		s.log.Warn("embedding cache prune failed", "err", err.Error())

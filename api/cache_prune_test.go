@@ -39,7 +39,17 @@ func TestServerPrunesTheEmbeddingCache(t *testing.T) {
 	if size() == 0 {
 		t.Fatal("the prune emptied the file; want its newest records kept")
 	}
-	if res := ls.search(col.ID, `{"query":"spacecraft astronaut","k":1}`); res.Data[0].Hits[0].ID != "rockets" {
-		t.Fatalf("search after the prune: %+v", res.Data[0].Hits)
+	// The same documents indexed again through the pruned cache (some
+	// vectors read back, the rest embedded again) score exactly as before.
+	again := ls.readyCollection(testDocs, "")
+	const query = `{"query":"spacecraft astronaut","k":8}`
+	want, got := ls.search(col.ID, query).Data[0].Hits, ls.search(again.ID, query).Data[0].Hits
+	if len(got) != len(testDocs) || got[0].ID != "rockets" {
+		t.Fatalf("search after the prune: %+v", got)
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || got[i].Score != want[i].Score {
+			t.Fatalf("hit %d through the pruned cache %+v, before the prune %+v", i, got[i], want[i])
+		}
 	}
 }

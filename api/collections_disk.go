@@ -85,9 +85,11 @@ func (s *Server) loadCollection(ctx context.Context, id string) (*index.Collecti
 	if err != nil {
 		return nil, collectionMeta{}, fmt.Errorf("load collection %s: %w", id, err)
 	}
-	if err := s.checkLoadRoom(id, dir); err != nil {
+	hold, err := s.admitLoad(id, dir)
+	if err != nil {
 		return nil, collectionMeta{}, err
 	}
+	defer hold.Release()
 	ix, err := index.LoadCollection(ctx, dir)
 	if err != nil {
 		return nil, collectionMeta{}, fmt.Errorf("load collection %s: %w", id, err)

@@ -208,9 +208,11 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) (mem
 	}
 	shape := newIndexShape(col.Docs, fileBytes(corpus), enc, head)
 	mem.EstimateBytes = indexingMemory(shape)
-	if err := s.checkIndexingRoom(shape); err != nil {
+	hold, err := s.admitIndexing(shape)
+	if err != nil {
 		return mem, err
 	}
+	defer hold.Release()
 	heap := memroom.StartWatch()
 	defer func() { mem.PeakHeapGrowthBytes = heap.Growth() }()
 	docs, err := readCorpusFile(corpus)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"runtime"
 
 	"retune/dataset"
 	"retune/index"
@@ -46,27 +45,24 @@ func fileBytes(path string) int64 {
 	return fi.Size()
 }
 
-// memoryLeft is what the server can still take: memRoom, after a garbage
-// collection when need exceeds it (freed garbage counts as room; most
-// checks pass without paying for the collection). ok is false where the
-// machine does not say.
-func (s *Server) memoryLeft(need uint64) (uint64, bool) {
-	room, ok := s.memRoom()
-	if ok && need > room {
-		runtime.GC()
-		room, ok = s.memRoom()
-	}
-	return room, ok
-}
-
 // checkIndexingMemory refuses, at creation, a collection whose indexing
 // would need more than all the memory the server may use (its cgroup limit,
-// else the RAM): no wait would let it run. param names what to change.
+// else the RAM): no wait would let it run. The error names param, the
+// corpus's field, or "head" when a head widens the vectors and the
+// collection would fit without it.
 func (s *Server) checkIndexingMemory(shape indexShape, param string) error {
-	if err := s.neverFits(shape); err != "" {
-		return colBadParam(param, "%s", err)
+	msg := s.neverFits(shape)
+	if msg == "" {
+		return nil
 	}
-	return nil
+	if shape.projected && shape.width > shape.encDim {
+		plain := shape
+		plain.width, plain.projected = shape.encDim, false
+		if s.neverFits(plain) == "" {
+			param = "head"
+		}
+	}
+	return colBadParam(param, "%s", msg)
 }
 
 // neverFits says why indexing shape could never run here, or "".
@@ -83,46 +79,52 @@ func (s *Server) neverFits(shape indexShape) string {
 		memroom.Size(need), memroom.Size(total), shape.describe())
 }
 
-// checkIndexingRoom fails an indexing run that would not fit in what the
-// server has left now, before it reads or embeds anything: it would
-// otherwise run until the kernel killed the whole server, and, resumed at
-// every start, again. A run that could never fit (one created before the
-// check existed, or before the server's memory shrank) says so: waiting
-// would not help it. The messages end without advice to create the
-// collection again, which a search of a failed collection adds.
-func (s *Server) checkIndexingRoom(shape indexShape) error {
-	if msg := s.neverFits(shape); msg != "" {
-		return colErrorf(http.StatusServiceUnavailable, codeUnavailable, "%s", msg)
-	}
+// admitIndexing admits an indexing run into the server's memory ledger
+// before it reads or embeds anything, or fails it: a run that does not fit
+// in what is left would otherwise run until the kernel killed the whole
+// server, and, resumed at every start, again. A run that could never fit
+// (created before the check existed, or before the server's memory shrank)
+// says so: waiting would not help it. The caller releases the hold when
+// the run ends. The messages are the failed collection's error, stating
+// the cause: a search of a failed collection adds that it must be deleted
+// and created again.
+func (s *Server) admitIndexing(shape indexShape) (*memroom.Hold, error) {
+	hold := s.ledger.Hold()
 	if s.cfg.SkipMemoryCheck {
-		return nil
+		return hold, nil
+	}
+	if msg := s.neverFits(shape); msg != "" {
+		return nil, colErrorf(http.StatusServiceUnavailable, codeUnavailable, "%s", msg)
 	}
 	need := indexingMemory(shape)
-	if room, ok := s.memoryLeft(need); ok && need > room {
-		return colErrorf(http.StatusServiceUnavailable, codeUnavailable,
-			"not enough memory to index: this collection needs about %s and about %s is free (%s); delete collections no longer searched or wait for running jobs to end",
-			memroom.Size(need), memroom.Size(room), shape.describe())
+	if left, ok := hold.Admit(need, 0); !ok {
+		return nil, colErrorf(http.StatusServiceUnavailable, codeUnavailable,
+			"not enough memory to index: this collection needs about %s and about %s was free when its indexing started (%s; loaded collections and running jobs held the rest)",
+			memroom.Size(need), memroom.Size(left), shape.describe())
 	}
-	return nil
+	return hold, nil
 }
 
-// checkLoadRoom refuses to load the ready collection saved in dir when it
-// would not fit in what the server has left: a search answers 503 and may
-// be retried once memory is freed; the collection stays ready.
-func (s *Server) checkLoadRoom(id, dir string) error {
+// admitLoad admits loading the ready collection saved in dir into the
+// server's memory ledger, or refuses it when it would not fit in what is
+// left: a search answers 503 and may be retried once memory is freed; the
+// collection stays ready. The caller releases the hold once the load ends
+// (the loaded collection then shows in the machine's room).
+func (s *Server) admitLoad(id, dir string) (*memroom.Hold, error) {
+	hold := s.ledger.Hold()
 	if s.cfg.SkipMemoryCheck {
-		return nil
+		return hold, nil
 	}
 	need, err := index.SavedMemory(dir)
 	if err != nil {
-		return nil // LoadCollection reports it, with the collection's damage
+		return hold, nil // LoadCollection reports it, with the collection's damage
 	}
-	if room, ok := s.memoryLeft(need); ok && need > room {
-		return colErrorf(http.StatusServiceUnavailable, codeUnavailable,
+	if left, ok := hold.Admit(need, 0); !ok {
+		return nil, colErrorf(http.StatusServiceUnavailable, codeUnavailable,
 			"not enough memory to load collection %s: it needs about %s and about %s is free; retry once running jobs end, or delete collections no longer searched",
-			id, memroom.Size(need), memroom.Size(room))
+			id, memroom.Size(need), memroom.Size(left))
 	}
-	return nil
+	return hold, nil
 }
 
 func (s indexShape) describe() string {

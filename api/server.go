@@ -92,6 +92,9 @@ type Server struct {
 	// memTotal and memRoom are the memory the server may use and has left
 	// (memroom's; tests shrink them).
 	memTotal, memRoom func() (uint64, bool)
+	// ledger admits jobs and collections (indexing, loading) against
+	// memRoom one check at a time, less what those admitted hold.
+	ledger *memroom.Ledger
 	// fusedBuilds holds a slot per fused export being built: each holds
 	// the encoder's graph and weights in memory (hundreds of MB), so
 	// downloads past the limit wait for a slot instead of adding theirs.
@@ -168,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 		pool: newWorkerPool(cfg.Workers), hub: newEventHub(), cols: newCollectionState(cfg.Workers),
 		fusedBuilds: make(chan struct{}, maxFusedBuilds), ingestSlots: make(chan struct{}, maxIngests),
 		streams: make(chan struct{}), memTotal: memroom.Total, memRoom: memroom.Room}
+	s.ledger = memroom.NewLedger(func() (uint64, bool) { return s.memRoom() })
 	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount,
 		cacheTotals: s.cache.Totals})
 	// Metrics outermost, so a recovered panic is counted with its 500; the

@@ -202,7 +202,7 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 		return out, err
 	}
 	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided,
-		WorkDir: workDir, Progress: rec.observe, Room: s.memRoom, SkipMemoryCheck: s.cfg.SkipMemoryCheck,
+		WorkDir: workDir, Progress: rec.observe, Ledger: s.ledger, SkipMemoryCheck: s.cfg.SkipMemoryCheck,
 		RestartOnNewEncoder: true}
 	out.head, out.result, err = p.Run(ctx, data, out.config)
 	if u, ok := gen.(negatives.UsageReporter); ok { // the LLM generators

@@ -12,13 +12,14 @@ import (
 // twice (as given and normalised inside the dense index, 8 bytes a value);
 // per document its id, position and BM25 length and norm; and its texts
 // with the BM25 postings built from them, 1.8-2.1 times the texts' bytes in
-// natural text (a posting is 8 bytes a distinct term of a document, and the
-// vocabulary grows slowly). A corpus of mostly distinct tokens (random
+// natural text once loaded (a posting is 8 bytes a distinct term of a
+// document, and the vocabulary grows slowly), up to about 2.5 times while
+// loading reads the files. A corpus of mostly distinct tokens (random
 // strings, hashes) has a term per token and can take several times more.
 const (
 	memFixed       = 1 << 20
 	memPerDoc      = 200
-	memTextPerByte = 2.5
+	memTextPerByte = 3.0
 )
 
 // Memory estimates what a collection of docs documents of dim dimensions,
@@ -42,6 +43,16 @@ func SavedMemory(dir string) (uint64, error) {
 	}
 	if err := m.check(); err != nil {
 		return 0, fmt.Errorf("index: collection %s: %w", dir, corrupt(err, "%s", manifestName))
+	}
+	// The docs file's size as the manifest says it is checked against the
+	// file itself, so that a damaged manifest is reported as damage (by
+	// LoadCollection, which checks it again) rather than as an absurd need.
+	st, err := os.Stat(filepath.Join(dir, m.DocsFile.Name))
+	if err != nil {
+		return 0, fmt.Errorf("index: collection %s: %w", dir, err)
+	}
+	if st.Size() != m.DocsFile.Bytes {
+		return 0, fmt.Errorf("index: collection %s: %w", dir, corrupt(nil, "%s is %d bytes, %s says %d", m.DocsFile.Name, st.Size(), manifestName, m.DocsFile.Bytes))
 	}
 	return Memory(m.Docs, m.Dim, m.DocsFile.Bytes), nil
 }

@@ -2,9 +2,11 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -61,8 +63,7 @@ func loadGrowth(t *testing.T, ids, texts []string, dim int) (estimate, growth ui
 	if err != nil {
 		t.Fatal(err)
 	}
-	growth = w.Used()
-	w.Growth()
+	growth = max(w.Used(), w.Growth()) // what it holds, or its peak while loading
 	runtime.KeepAlive(loaded)
 	return estimate, growth
 }
@@ -93,10 +94,25 @@ func TestMemoryEstimate(t *testing.T) {
 }
 
 func TestMemoryFormula(t *testing.T) {
-	if got, want := Memory(1000, 100, 1<<20), uint64(1<<20+1000*1000+math.Round(2.5*(1<<20))); got != want {
+	if got, want := Memory(1000, 100, 1<<20), uint64(1<<20+1000*1000+3*(1<<20)); got != want {
 		t.Fatalf("Memory = %d, want %d", got, want)
 	}
 	if _, err := SavedMemory(t.TempDir()); err == nil {
 		t.Fatal("SavedMemory of an empty folder: no error")
+	}
+	// A manifest whose docs file size is not the file's is damage, not a need.
+	dir := t.TempDir()
+	c, err := NewCollection([]string{"a"}, []string{"some text"}, [][]float32{{1, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Save(t.Context(), dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, docsName), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SavedMemory(dir); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("SavedMemory with a docs file of another size: %v, want ErrCorrupt", err)
 	}
 }

@@ -2,7 +2,9 @@ package train
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -44,13 +46,15 @@ func DropCacheFiles(dir string, keep func(name string) bool) (dropped []CacheFil
 // skip, when not nil, does not claim, collecting the reports of the files
 // it handled and the names of those it left alone (ok false: not a
 // current retune cache). A report without a file name (a file found empty)
-// is neither.
+// is neither. A file that fails does not stop the others: the errors are
+// returned together.
 func eachCacheFile(dir string, skip func(name string) bool, do func(path string) (CacheFileReport, bool, error)) (reps []CacheFileReport, skipped []string, _ error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
 	if err != nil {
 		return nil, nil, err
 	}
 	sort.Strings(paths)
+	var errs []error
 	for _, p := range paths {
 		if skip != nil && skip(filepath.Base(p)) {
 			continue
@@ -58,14 +62,14 @@ func eachCacheFile(dir string, skip func(name string) bool, do func(path string)
 		rep, ok, err := do(p)
 		switch {
 		case err != nil:
-			return reps, skipped, err
+			errs = append(errs, err)
 		case !ok:
 			skipped = append(skipped, filepath.Base(p))
 		case rep.File != "":
 			reps = append(reps, rep)
 		}
 	}
-	return reps, skipped, nil
+	return reps, skipped, errors.Join(errs...)
 }
 
 // dropFile removes one cache file, reporting what it held; ok is false
@@ -107,14 +111,18 @@ func PruneCache(dir string, maxBytes int64) (reps []CacheFileReport, skipped []s
 // PruneCacheOver is PruneCache for a bounded cache: only the files over
 // limit bytes are pruned, each to its newest target bytes (target below
 // limit, so that a file just over its bound is not rewritten whole at every
-// call). It returns the reports of the files it pruned.
-func PruneCacheOver(dir string, limit, target int64) ([]CacheFileReport, error) {
+// call). It returns the reports of the files it pruned and the names of
+// the files over the limit it left alone (not current retune caches); it
+// stops between files once ctx ends.
+func PruneCacheOver(ctx context.Context, dir string, limit, target int64) (pruned []CacheFileReport, skipped []string, _ error) {
 	within := func(name string) bool {
+		if ctx.Err() != nil {
+			return true
+		}
 		st, err := os.Stat(filepath.Join(dir, name))
 		return err != nil || st.Size() <= limit
 	}
-	reps, _, err := eachCacheFile(dir, within, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, target) })
-	return reps, err
+	return eachCacheFile(dir, within, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, target) })
 }
 
 // pruneFile prunes one file (see PruneCache); ok is false for a file that

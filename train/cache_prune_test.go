@@ -138,7 +138,7 @@ func TestPruneCacheOver(t *testing.T) {
 	}
 	recLen := int64(cacheRecordLen(3))
 	limit, target := cacheHeaderLen+5*recLen, cacheHeaderLen+2*recLen
-	pruned, err := PruneCacheOver(dir, limit, target)
+	pruned, _, err := PruneCacheOver(t.Context(), dir, limit, target)
 	if err != nil || len(pruned) != 1 || pruned[0].Records != 10 || pruned[0].Kept.Records != 2 {
 		t.Fatalf("pruned %+v, %v; want only the 10-record file, cut to 2", pruned, err)
 	}
@@ -151,7 +151,7 @@ func TestPruneCacheOver(t *testing.T) {
 			t.Errorf("%s holds %d records, want %d", s.File, s.Records, want)
 		}
 	}
-	if again, err := PruneCacheOver(dir, limit, target); err != nil || len(again) != 0 {
+	if again, _, err := PruneCacheOver(t.Context(), dir, limit, target); err != nil || len(again) != 0 {
 		t.Fatalf("a second prune within the limit: %+v, %v", again, err)
 	}
 }

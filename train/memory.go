@@ -160,21 +160,27 @@ func (e *MemoryError) Error() string {
 
 func (e *MemoryError) Unwrap() error { return ErrNotEnoughMemory }
 
-// checkMemory refuses the run when its estimate exceeds the room left (p.Room,
-// else memroom.Room) plus used, what the run already holds of it; unknown
-// room lets it run.
-func (p *Pipeline) checkMemory(need MemoryNeed, used uint64) error {
+// checkMemory admits the run's estimate into hold, or refuses the run when
+// it exceeds the room left (see memroom.Hold.Admit: the machine's, plus
+// used, what the run already took, less what other admitted runs hold);
+// unknown room lets it run.
+func (p *Pipeline) checkMemory(hold *memroom.Hold, need MemoryNeed, used uint64) error {
 	if p.SkipMemoryCheck {
 		return nil
 	}
-	roomFn := p.Room
-	if roomFn == nil {
-		roomFn = memroom.Room
-	}
-	if room, ok := roomFn(); ok && need.Total() > room+used {
-		return &MemoryError{Need: need, Room: room + used}
+	if left, ok := hold.Admit(need.Total(), used); !ok {
+		return &MemoryError{Need: need, Room: left}
 	}
 	return nil
+}
+
+// memoryHold is the run's hold in p.Ledger, or in a ledger of its own over
+// p.Room (memroom.Room when nil).
+func (p *Pipeline) memoryHold() *memroom.Hold {
+	if p.Ledger != nil {
+		return p.Ledger.Hold()
+	}
+	return memroom.NewLedger(p.Room).Hold()
 }
 
 // releaseScratch drops the buffers the training steps kept for reuse (the

@@ -131,7 +131,10 @@ type Pipeline struct {
 	// nil): a run whose estimate (EstimateMemory) exceeds it is refused
 	// with a *MemoryError before it embeds anything, or before training
 	// once its negatives are known. SkipMemoryCheck runs it regardless.
-	Room            func() (uint64, bool)
+	Room func() (uint64, bool)
+	// Ledger, when set, admits the run's estimate alongside other runs'
+	// (a server's jobs and collections) instead of against Room alone.
+	Ledger          *memroom.Ledger
 	SkipMemoryCheck bool
 	// RestartOnNewEncoder lets a run whose WorkDir holds an earlier attempt
 	// on other files of the same encoder (replaced meanwhile, e.g. by
@@ -192,7 +195,9 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	shape := runShape(data, trainQrels, p.Provided)
 	need := EstimateMemory(shape, p.Encoder.Dim(), cfg)
 	defer func() { res.Memory = &MemoryReport{EstimateBytes: need.Total(), PeakHeapGrowthBytes: heap.Growth()} }()
-	if err := p.checkMemory(need, 0); err != nil {
+	hold := p.memoryHold()
+	defer hold.Release()
+	if err := p.checkMemory(hold, need, 0); err != nil {
 		return nil, res, err
 	}
 	if err := p.checkWorkDir(data, trainQrels, cfg); err != nil {
@@ -315,7 +320,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		shape.NegativesPerQuery = float64(refs) / float64(max(1, shape.TrainQueries))
 		shape.Generated = len(res.Generated)
 		need = EstimateMemory(shape, p.Encoder.Dim(), cfg)
-		if err := p.checkMemory(need, heap.Used()); err != nil {
+		if err := p.checkMemory(hold, need, heap.Used()); err != nil {
 			return nil, res, err
 		}
 	}
