@@ -97,10 +97,10 @@ func (s *Server) admitIndexing(shape indexShape) (*memroom.Hold, error) {
 		return nil, colErrorf(http.StatusServiceUnavailable, codeUnavailable, "%s", msg)
 	}
 	need := indexingMemory(shape)
-	if left, ok := hold.Admit(need, 0); !ok {
+	if left, others, ok := hold.Admit(need, 0); !ok {
 		return nil, colErrorf(http.StatusServiceUnavailable, codeUnavailable,
-			"not enough memory to index: this collection needs about %s and about %s was free when its indexing started (%s; loaded collections and running jobs held the rest)",
-			memroom.Size(need), memroom.Size(left), shape.describe())
+			"not enough memory to index: this collection needs about %s and about %s was free when its indexing started%s (%s)",
+			memroom.Size(need), memroom.Size(left), heldBeside(others), shape.describe())
 	}
 	return hold, nil
 }
@@ -119,12 +119,21 @@ func (s *Server) admitLoad(id, dir string) (*memroom.Hold, error) {
 	if err != nil {
 		return hold, nil // LoadCollection reports it, with the collection's damage
 	}
-	if left, ok := hold.Admit(need, 0); !ok {
+	if left, others, ok := hold.Admit(need, 0); !ok {
 		return nil, colErrorf(http.StatusServiceUnavailable, codeUnavailable,
-			"not enough memory to load collection %s: it needs about %s and about %s is free; retry once running jobs end, or delete collections no longer searched",
-			id, memroom.Size(need), memroom.Size(left))
+			"not enough memory to load collection %s: it needs about %s and about %s is free%s; retry once running jobs end, or delete collections no longer searched",
+			id, memroom.Size(need), memroom.Size(left), heldBeside(others))
 	}
 	return hold, nil
+}
+
+// heldBeside notes what runs under way (jobs, other indexing runs and
+// loads) held when a check was refused: memory soon free again.
+func heldBeside(others uint64) string {
+	if others == 0 {
+		return ""
+	}
+	return " beside the " + memroom.Size(others) + " jobs and collections under way held"
 }
 
 func (s indexShape) describe() string {

@@ -131,6 +131,9 @@ var ErrNotEnoughMemory = errors.New("not enough memory")
 type MemoryError struct {
 	Need MemoryNeed
 	Room uint64 // what the machine had left; the run needed more
+	// Held is what other runs admitted before it held of the machine's
+	// room (a server's jobs and collections): it may be free again soon.
+	Held uint64
 	// OfTotal marks a comparison with all the memory the process may ever
 	// use (its cgroup limit or the RAM), not with what is free now.
 	OfTotal bool
@@ -142,6 +145,9 @@ func (e *MemoryError) Error() string {
 		have = "the server may use %s in all"
 	}
 	msg := fmt.Sprintf("this run needs about %s of memory and "+have, memroom.Size(e.Need.Total()), memroom.Size(e.Room))
+	if e.Held > 0 && !e.OfTotal {
+		msg += fmt.Sprintf(" beside the %s other runs under way hold (retry when they end)", memroom.Size(e.Held))
+	}
 	msg += fmt.Sprintf(" (%d texts × %d dimensions: %s", e.Need.Texts, e.Need.Dim, memroom.Size(e.Need.Vectors))
 	if e.Need.Batch > 0 {
 		msg += fmt.Sprintf("; a step over %d queries and %d documents: %s", e.Need.BatchQueries, e.Need.BatchRows, memroom.Size(e.Need.Batch))
@@ -168,8 +174,8 @@ func (p *Pipeline) checkMemory(hold *memroom.Hold, need MemoryNeed, used uint64)
 	if p.SkipMemoryCheck {
 		return nil
 	}
-	if left, ok := hold.Admit(need.Total(), used); !ok {
-		return &MemoryError{Need: need, Room: left}
+	if left, held, ok := hold.Admit(need.Total(), used); !ok {
+		return &MemoryError{Need: need, Room: left, Held: held}
 	}
 	return nil
 }

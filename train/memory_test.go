@@ -67,7 +67,7 @@ func TestMemoryErrorSaysWhatToChange(t *testing.T) {
 	cfg := DefaultPipelineConfig()
 	cfg.Train.BatchSize = 4096
 	shape := MemoryShape{Docs: 40_000, Queries: 10_000, TrainQueries: 10_000, TrainPairs: 10_000, NegativesPerQuery: -1}
-	batchBound := &MemoryError{Need: EstimateMemory(shape, 384, cfg), Room: 2 << 30}
+	batchBound := &MemoryError{Need: EstimateMemory(shape, 384, cfg), Room: 2 << 30, Held: 3 << 30}
 	cfg.Train.BatchSize = 32
 	shape.Docs = 4_000_000
 	textBound := &MemoryError{Need: EstimateMemory(shape, 384, cfg), Room: 2 << 30, OfTotal: true}
@@ -75,7 +75,7 @@ func TestMemoryErrorSaysWhatToChange(t *testing.T) {
 		err  *MemoryError
 		want []string
 	}{
-		{batchBound, []string{"needs about 4.5 GiB", "about 2.0 GiB is free", "50000 texts × 384 dimensions: 159 MiB",
+		{batchBound, []string{"needs about 4.5 GiB", "about 2.0 GiB is free beside the 3.0 GiB other runs under way hold", "50000 texts × 384 dimensions: 159 MiB",
 			"a step over 4096 queries and 40000 documents: 4.3 GiB", "lower the batch size"}},
 		{textBound, []string{"the server may use 2.0 GiB in all", "4010000 texts × 384 dimensions: 11.9 GiB", "fewer pairs"}},
 	} {

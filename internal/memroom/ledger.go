@@ -46,37 +46,37 @@ func (l *Ledger) Hold() *Hold { return &Hold{l: l} }
 // Admit sets the run's hold to need bytes when the machine's room, plus
 // used (what the run has already taken since it started, which the room no
 // longer shows), less what other runs hold, covers it. Otherwise the hold
-// stays as it was and Admit returns what was left for the run, with ok
-// false. Where the machine does not tell its room, every run is admitted.
-// Before refusing, Admit collects garbage (at most once a second) and looks
-// again: freed heap counts as room.
-func (h *Hold) Admit(need, used uint64) (left uint64, ok bool) {
+// stays as it was and Admit returns what was left for the run and what the
+// other runs held, with ok false. Where the machine does not tell its
+// room, every run is admitted. Before refusing, Admit collects garbage (at
+// most once a second) and looks again: freed heap counts as room.
+func (h *Hold) Admit(need, used uint64) (left, others uint64, ok bool) {
 	l := h.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	left, known := l.leftFor(h, used)
+	others = l.held - h.n // h.n ≤ l.held: it is part of it
+	left, known := l.leftFor(others, used)
 	if known && need > left && time.Since(l.lastGC) >= gcEvery {
 		runtime.GC()
 		l.lastGC = time.Now()
-		left, known = l.leftFor(h, used)
+		left, known = l.leftFor(others, used)
 	}
 	if known && need > left {
-		return left, false
+		return left, others, false
 	}
-	l.held += need - h.n // h.n ≤ l.held: it is part of it
+	l.held = others + need
 	h.n = need
-	return left, true
+	return left, others, true
 }
 
-// leftFor is the room for h's run: the machine's, plus used, less what
+// leftFor is the room for a run: the machine's, plus used, less what the
 // other runs hold. The caller holds l.mu.
-func (l *Ledger) leftFor(h *Hold, used uint64) (uint64, bool) {
+func (l *Ledger) leftFor(others, used uint64) (uint64, bool) {
 	room, ok := l.room()
 	if !ok {
 		return 0, false
 	}
 	room += used
-	others := l.held - h.n
 	return room - min(room, others), true
 }
 

@@ -12,21 +12,21 @@ func TestLedger(t *testing.T) {
 	rooms := 0
 	l := NewLedger(func() (uint64, bool) { rooms++; return 100, true })
 	a, b := l.Hold(), l.Hold()
-	if _, ok := a.Admit(60, 0); !ok {
+	if _, _, ok := a.Admit(60, 0); !ok {
 		t.Fatal("a: 60 of 100 refused")
 	}
-	if left, ok := b.Admit(60, 0); ok || left != 40 {
-		t.Fatalf("b: 60 with 60 of 100 held: left %d, ok %t; want 40, refused", left, ok)
+	if left, others, ok := b.Admit(60, 0); ok || left != 40 || others != 60 {
+		t.Fatalf("b: 60 with 60 of 100 held: left %d, others %d, ok %t; want 40, 60, refused", left, others, ok)
 	}
-	if _, ok := a.Admit(80, 10); !ok { // its own 60 and the 10 it took count as its room
+	if _, _, ok := a.Admit(80, 10); !ok { // its own 60 and the 10 it took count as its room
 		t.Fatal("a's second check: 80 refused with 100 free, 10 used and nothing held by others")
 	}
-	if left, ok := b.Admit(30, 0); ok || left != 20 {
+	if left, _, ok := b.Admit(30, 0); ok || left != 20 {
 		t.Fatalf("b: 30 with 80 held: left %d, ok %t; want 20, refused", left, ok)
 	}
 	a.Release()
 	a.Release() // idempotent
-	if _, ok := b.Admit(30, 0); !ok {
+	if _, _, ok := b.Admit(30, 0); !ok {
 		t.Fatal("b: 30 refused after a's release")
 	}
 	b.Release()
@@ -45,7 +45,7 @@ func TestLedger(t *testing.T) {
 	}
 
 	unknown := NewLedger(func() (uint64, bool) { return 0, false }).Hold()
-	if _, ok := unknown.Admit(1<<60, 0); !ok {
+	if _, _, ok := unknown.Admit(1<<60, 0); !ok {
 		t.Error("an unknown room refused a run")
 	}
 }
