@@ -8,10 +8,12 @@ import (
 )
 
 // A server with a bounded embedding cache (Config.CacheKeepBytes) looks at
-// its files' sizes at start and every cachePruneEvery: a stat per file,
-// nothing more while they are within the bound. A file over it is cut to
+// its files' sizes at start, after every job and indexing run (what makes
+// the cache grow) and every cachePruneEvery: a stat per file, nothing more
+// while they are within the bound. A file over it is cut to
 // cachePruneTarget of the bound, so that one just over it is not rewritten
-// whole at every look.
+// whole at every look. Between looks a file may exceed the bound by what
+// the runs under way embed.
 const (
 	cachePruneEvery  = time.Minute
 	cachePruneTarget = 0.8
@@ -32,7 +34,17 @@ func (s *Server) pruneCacheLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.cachePrune:
 		}
+	}
+}
+
+// cacheGrew asks a bounded cache's loop to look at its files now (a no-op
+// without a bound, and when a look is already asked for).
+func (s *Server) cacheGrew() {
+	select {
+	case s.cachePrune <- struct{}{}:
+	default:
 	}
 }
 

@@ -52,6 +52,7 @@ func (s *Server) startIndexing(col store.Collection) {
 		defer s.cols.release()
 		start := time.Now()
 		mem, err := s.indexCollectionSafely(ctx, col)
+		s.cacheGrew()
 		switch {
 		case err == nil:
 			s.log.Info("collection indexed", "collection", col.ID, "s", time.Since(start).Seconds(),

@@ -95,6 +95,9 @@ type Server struct {
 	// ledger admits jobs and collections (indexing, loading) against
 	// memRoom one check at a time, less what those admitted hold.
 	ledger *memroom.Ledger
+	// cachePrune asks pruneCacheLoop for a look (buffered: one pending
+	// request is enough).
+	cachePrune chan struct{}
 	// fusedBuilds holds a slot per fused export being built: each holds
 	// the encoder's graph and weights in memory (hundreds of MB), so
 	// downloads past the limit wait for a slot instead of adding theirs.
@@ -172,6 +175,7 @@ func New(cfg Config) (*Server, error) {
 		fusedBuilds: make(chan struct{}, maxFusedBuilds), ingestSlots: make(chan struct{}, maxIngests),
 		streams: make(chan struct{}), memTotal: memroom.Total, memRoom: memroom.Room}
 	s.ledger = memroom.NewLedger(func() (uint64, bool) { return s.memRoom() })
+	s.cachePrune = make(chan struct{}, 1)
 	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount,
 		cacheTotals: s.cache.Totals})
 	// Metrics outermost, so a recovered panic is counted with its 500; the

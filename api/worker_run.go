@@ -118,6 +118,7 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 		status = j.Status
 	}
 	s.log.Info("job ended", "job", id, "status", status, "s", time.Since(start).Seconds(), "err", err)
+	s.cacheGrew()
 }
 
 // requeueInterrupted puts a job a shutdown interrupted back in the queue:

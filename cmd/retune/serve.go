@@ -45,7 +45,7 @@ func runServe(ctx context.Context, args []string) error {
 	preload := fs.String("preload", "glove-100d", "encoders to open before serving, comma-separated (others open on first use)")
 	lazyCollections := fs.Bool("lazy-collections", false, "load a ready collection on its first search instead of loading them all in the background at start")
 	skipMem := fs.Bool("skip-memory-check", false, "run jobs, and index and load collections, whose memory estimate exceeds the memory the server may use or has left (refused by default)")
-	cacheKeepMB := fs.Int64("cache-keep-mb", 0, "bound each encoder's embedding cache file to N MiB: one over it is cut to its newest 80% of N (looked at on start and every minute); 0: no bound")
+	cacheKeepMB := fs.Int64("cache-keep-mb", 0, "bound each encoder's embedding cache file to N MiB: one over it is cut to its newest 80% of N (looked at on start, after each job and collection indexing, and every minute); 0: no bound")
 	keysFile := fs.String("api-keys-file", "", "file of API keys, one per line (default: $RETUNE_API_KEYS, comma-separated; none: no auth)")
 	// LLM limits of jobs with causal or naive negatives; the endpoint is
 	// $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm.
