@@ -13,8 +13,7 @@ import (
 // it is created, naming the field to change; one that does not fit in what
 // is left fails before indexing; a ready one that does not fit is not
 // loaded, at start or by a search (503, and it stays ready), until memory
-// is freed;
-// --skip-memory-check lets all of them through.
+// is freed; --skip-memory-check lets all of them through.
 func TestCollectionMemoryChecks(t *testing.T) {
 	js := startJobsServer(t, jobsConfig(t), true)
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
