@@ -147,7 +147,7 @@ func TestExternalDataLocationMustStayInFolder(t *testing.T) {
 // TestEncoderChecksumMatchesModel pins the checksum Fused verifies against
 // to the one model.Encoder reports and training records.
 func TestEncoderChecksumMatchesModel(t *testing.T) {
-	for _, dir := range []string{testenv.TinyBERT(t), testenv.Glove(t), clsCopy(t)} {
+	for _, dir := range []string{testenv.TinyBERT(t), testenv.Glove(t), testenv.TinyBERTPooled(t, models.PoolingCLS)} {
 		want, err := baseEncoder(t, dir).Checksum()
 		if err != nil {
 			t.Fatal(err)

@@ -38,7 +38,7 @@ func Fused(ctx context.Context, encoderDir string, h *model.Head, meta model.Hea
 
 // encoderSettings is what model.Encoder does after the forward pass.
 type encoderSettings struct {
-	pooling   string // models.PoolingMean or models.PoolingCLS
+	pooling   string // one of models.PoolingModes
 	normalize bool
 	dim       int // encoder.json dim, used when the graph's width is symbolic
 }
@@ -137,8 +137,12 @@ func appendHead(m *onnx.ModelProto, h *model.Head, meta model.HeadMeta, enc enco
 			x = o.clsPool(x)
 		case models.PoolingMean:
 			x = o.meanPool(x, attentionMask(b, g))
+		case models.PoolingMax:
+			x = o.maxPool(x, attentionMask(b, g))
+		case models.PoolingLastToken:
+			x = o.lastTokenPool(x, attentionMask(b, g))
 		default:
-			return fmt.Errorf("pooling %q not supported (mean or cls)", enc.pooling)
+			return fmt.Errorf("pooling %q not supported (%s)", enc.pooling, strings.Join(models.PoolingModes, ", "))
 		}
 	}
 	if enc.normalize {

@@ -2,7 +2,6 @@ package export_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -215,28 +214,6 @@ func tinyBERTCopy(t testing.TB, name string, files ...string) string {
 	return dir
 }
 
-// clsCopy is the tiny BERT fixture with encoder.json switched to CLS pooling.
-func clsCopy(t testing.TB) string {
-	t.Helper()
-	src := testenv.TinyBERT(t)
-	dir := tinyBERTCopy(t, "bert-tiny-cls", models.ModelFile, models.TokenizerFile)
-	raw, err := os.ReadFile(filepath.Join(src, models.ConfigFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["pooling"] = models.PoolingCLS
-	cfg["name"] = "bert-tiny-cls"
-	raw, _ = json.Marshal(cfg)
-	if err := os.WriteFile(filepath.Join(dir, models.ConfigFile), raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // customEncoder writes a small bag-of-embeddings encoder folder using the
 // tiny BERT tokenizer and no encoder.json (model.Open's defaults: mean
 // pooling, normalised), in two shapes the fixtures do not cover:
@@ -298,4 +275,10 @@ func fileSize(t testing.TB, path string) int64 {
 		t.Fatal(err)
 	}
 	return st.Size()
+}
+
+// pooledCopy returns a fixture maker: the tiny BERT fixture with encoder.json
+// switched to pooling.
+func pooledCopy(pooling string) func(testing.TB) string {
+	return func(t testing.TB) string { return testenv.TinyBERTPooled(t, pooling) }
 }

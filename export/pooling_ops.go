@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 
@@ -100,6 +101,46 @@ func (o ops) meanPool(hidden, mask string) string {
 	count := o.reduceSum(maskF, 1, true) // [batch, 1]
 	count = o.b.Op("Max", []string{count, o.scalar("retune_count_eps", countEps)})
 	return o.b.Op("Div", []string{sum, count})
+}
+
+// maxPool takes, per dimension, the largest value of hidden [batch, seq, d]
+// over the positions where mask [batch, seq] is non-zero, like
+// model.Encoder's max pooling: padding rows are replaced by the lowest
+// float32 before the maximum, and a row without any real token pools to
+// zero (its maximum is multiplied by [count > 0]) instead of that value.
+func (o ops) maxPool(hidden, mask string) string {
+	maskF := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
+	realTok := o.b.Op("Cast", []string{o.unsqueeze(mask, -1)}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_BOOL)))
+	floor := o.scalar("retune_max_floor", -math.MaxFloat32)
+	best := o.reduceMax(o.b.Op("Where", []string{realTok, hidden, floor}), 1) // [batch, d]
+	count := o.reduceSum(maskF, 1, true)                                      // [batch, 1]
+	hasToken := o.b.Op("Cast", []string{o.b.Op("Greater", []string{count, o.scalar("retune_zero", 0)})}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
+	return o.b.Op("Mul", []string{best, hasToken})
+}
+
+// reduceMax is ReduceMax over axis without keeping it; its axes move from
+// an attribute to an input at opset 18.
+func (o ops) reduceMax(x string, axis int64) string {
+	if o.opset >= 18 {
+		return o.b.Op("ReduceMax", []string{x, o.axes(axis)}, onnxgraph.AttrInt("keepdims", 0))
+	}
+	return o.b.Op("ReduceMax", []string{x}, onnxgraph.AttrInts("axes", axis), onnxgraph.AttrInt("keepdims", 0))
+}
+
+// lastTokenPool takes the row of hidden [batch, seq, d] at the last
+// position where mask [batch, seq] is non-zero, like model.Encoder's
+// last-token pooling, whichever side the tokenizer pads: that position is
+// the one where the running count of real tokens reaches their total.
+// Selecting it by a one-hot weight (rather than a gathered index) keeps a
+// row without any real token at zero.
+func (o ops) lastTokenPool(hidden, mask string) string {
+	mask64 := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_INT64)))
+	seen := o.b.Op("CumSum", []string{mask64, o.b.Int64(o.b.Unique("retune_seq_axis"), nil, []int64{1})})
+	total := o.reduceSum(mask64, 1, true) // [batch, 1]
+	isReal := o.b.Op("Greater", []string{mask64, o.b.Int64(o.b.Unique("retune_zero_i64"), nil, []int64{0})})
+	last := o.b.Op("And", []string{o.b.Op("Equal", []string{seen, total}), isReal})
+	weight := o.b.Op("Cast", []string{last}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
+	return o.reduceSum(o.b.Op("Mul", []string{hidden, o.unsqueeze(weight, -1)}), 1, false)
 }
 
 // clsPool takes the first token's row of hidden [batch, seq, d].

@@ -40,7 +40,7 @@ type Encoder struct {
 	inputs    []string // the subset of input_ids/attention_mask/token_type_ids the model declares, in its order
 	output    string
 	pooled    bool   // output is already a sentence embedding ([batch, dim])
-	pooling   string // "mean" or "cls" when !pooled
+	pooling   string // one of models.PoolingModes, when !pooled
 	normalize bool
 	queryOnly bool // a query-only fused export (models.EncoderConfig.QueryOnly)
 	dim       int
@@ -82,6 +82,7 @@ const (
 	inputIDs      = "input_ids"
 	inputMask     = "attention_mask"
 	inputTypeIDs  = "token_type_ids"
+	inputPosIDs   = "position_ids" // decoder exports (Qwen, Mistral) take positions as an input
 	outSentence   = "sentence_embedding"
 	outLastHidden = "last_hidden_state"
 )
@@ -135,8 +136,8 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Encoder, error) {
 	if o.name != "" {
 		e.name = o.name
 	}
-	if e.pooling != "mean" && e.pooling != "cls" {
-		return nil, fmt.Errorf("open encoder %s: pooling %q not supported (mean or cls)", dir, e.pooling)
+	if !models.ValidPooling(e.pooling) {
+		return nil, fmt.Errorf("open encoder %s: pooling %q not supported (%s)", dir, e.pooling, strings.Join(models.PoolingModes, ", "))
 	}
 	if e.tok, err = tokenize.Load(filepath.Join(dir, "tokenizer.json"), tokenize.WithMaxLength(maxLen)); err != nil {
 		return nil, fmt.Errorf("open encoder %s: %w", dir, err)
@@ -197,10 +198,10 @@ func (e *Encoder) pickIO(modelPath string) error {
 	}
 	for _, in := range ins {
 		switch in.GetName() {
-		case inputIDs, inputMask, inputTypeIDs:
+		case inputIDs, inputMask, inputTypeIDs, inputPosIDs:
 			e.inputs = append(e.inputs, in.GetName())
 		default:
-			return fmt.Errorf("model input %q is not one of %s, %s, %s", in.GetName(), inputIDs, inputMask, inputTypeIDs)
+			return fmt.Errorf("model input %q is not one of %s, %s, %s, %s", in.GetName(), inputIDs, inputMask, inputTypeIDs, inputPosIDs)
 		}
 		// Named here: onnxruntime would only fail the first forward pass.
 		if t := tensorElem(in); t != onnx.TensorProto_INT64 {
@@ -441,6 +442,8 @@ func (e *Encoder) Forward(b *tokenize.Batch, use func(raw []float32, shape []int
 			data = b.Mask
 		case inputTypeIDs:
 			data = b.TypeIDs
+		case inputPosIDs:
+			data = positionIDs(b)
 		}
 		t, err := ort.NewTensor(shape, data)
 		if err != nil {

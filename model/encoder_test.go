@@ -187,10 +187,54 @@ type mismatchError struct{}
 
 func (*mismatchError) Error() string { return "concurrent result differs from sequential" }
 
-// The BERT fixture exercises the transformer path: three inputs, mean pooling
-// over the attention mask, and padding that must not change a text's vector.
+// The BERT fixture exercises the transformer path: three inputs, each
+// pooling mode over the attention mask, and padding that must not change a
+// text's vector. The modes give different vectors of one text, so the
+// setting reaches the pooling.
 func TestBERTFixturePaddingInvariant(t *testing.T) {
-	enc := testenv.OpenEncoder(t, testenv.TinyBERT(t))
+	var first [][]float32
+	for _, pooling := range models.PoolingModes {
+		t.Run(pooling, func(t *testing.T) {
+			dir := testenv.TinyBERT(t)
+			if pooling != models.PoolingMean { // the fixture's own
+				dir = testenv.TinyBERTPooled(t, pooling)
+			}
+			v := checkPaddingInvariant(t, testenv.OpenEncoder(t, dir))
+			for i, w := range first {
+				if maxAbs(v, w) < 1e-4 {
+					t.Errorf("%s pooling gives %s's vector", pooling, models.PoolingModes[i])
+				}
+			}
+			first = append(first, v)
+		})
+	}
+}
+
+// A model taking position_ids (as decoder exports do) is fed each row's
+// positions: the fixture's twin with a position_ids input embeds exactly as
+// the fixture computing them inside, padded batches included.
+func TestPositionIDsInput(t *testing.T) {
+	plain := testenv.OpenEncoder(t, testenv.TinyBERT(t))
+	fed := testenv.OpenEncoder(t, testenv.TinyBERTPositionIDs(t))
+	texts := []string{"hello world", "a considerably longer sentence that pads the others in its batch", "x"}
+	want, err := plain.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fed.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range texts {
+		if d := maxAbs(got[i], want[i]); d > 1e-5 {
+			t.Errorf("text %d: position_ids fed vs computed differ by %g", i, d)
+		}
+	}
+}
+
+// checkPaddingInvariant checks a short text embeds alike alone and padded
+// beside a long one, and returns its vector.
+func checkPaddingInvariant(t *testing.T, enc *model.Encoder) []float32 {
 	short := "hello world"
 	long := "a considerably longer sentence that forces padding of the short one in the same batch"
 	batch, err := enc.Embed(context.Background(), []string{short, long})
@@ -214,6 +258,7 @@ func TestBERTFixturePaddingInvariant(t *testing.T) {
 	if math.Abs(n-1) > 1e-5 {
 		t.Fatalf("embedding norm² %g, want 1", n)
 	}
+	return alone[0]
 }
 
 func TestRegistryRejectsUnknownAndTraversal(t *testing.T) {

@@ -5,13 +5,16 @@ import (
 
 	"gonum.org/v1/gonum/blas/blas32"
 
+	"retune/models"
 	"retune/tokenize"
 )
 
 // pool reduces the raw model output to one vector per text, L2-normalised
 // when the encoder normalises: a sentence_embedding output is taken as is; a
-// last_hidden_state output is mean-pooled over real (mask=1) tokens, or its
-// first token is taken (CLS). All-zero vectors are counted either way.
+// last_hidden_state output is mean- or max-pooled over real (mask=1)
+// tokens, or its first token (CLS) or last real token (decoder embedders)
+// is taken. All-zero vectors are counted either way; a text without a real
+// token pools to zero in every mode.
 func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]float32 {
 	out := make([][]float32, b.Size)
 	if e.pooled {
@@ -24,10 +27,16 @@ func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]floa
 		for i := range out {
 			v := make([]float32, dim)
 			rows := raw[i*seq*dim : (i+1)*seq*dim]
-			if e.pooling == "cls" {
+			mask := b.Mask[i*b.SeqLen : (i+1)*b.SeqLen]
+			switch e.pooling {
+			case models.PoolingCLS:
 				copy(v, rows[:dim])
-			} else {
-				meanPool(v, rows, b.Mask[i*b.SeqLen:(i+1)*b.SeqLen], dim)
+			case models.PoolingMax:
+				maxPool(v, rows, mask, dim)
+			case models.PoolingLastToken:
+				lastTokenPool(v, rows, mask, dim)
+			default:
+				meanPool(v, rows, mask, dim)
 			}
 			out[i] = v
 		}
@@ -61,6 +70,42 @@ func meanPool(dst, rows []float32, mask []int64, dim int) {
 		return
 	}
 	blas32.Scal(1/float32(n), acc)
+}
+
+// maxPool takes, per dimension, the largest value over the token rows
+// whose mask is 1 (sentence-transformers' max pooling); dst stays zero when
+// no mask is 1.
+func maxPool(dst, rows []float32, mask []int64, dim int) {
+	clear(dst)
+	first := true
+	for t, m := range mask {
+		if m == 0 {
+			continue
+		}
+		row := rows[t*dim : (t+1)*dim]
+		if first {
+			copy(dst, row)
+			first = false
+			continue
+		}
+		for j, x := range row {
+			dst[j] = max(dst[j], x)
+		}
+	}
+}
+
+// lastTokenPool takes the row of the last token whose mask is 1: the one a
+// decoder's causal attention has let see the whole text. The tokenizer pads
+// on the right, so that is the text's last token, end-of-text marker
+// included when the tokenizer adds one. dst stays zero when no mask is 1.
+func lastTokenPool(dst, rows []float32, mask []int64, dim int) {
+	clear(dst)
+	for t := len(mask) - 1; t >= 0; t-- {
+		if mask[t] != 0 {
+			copy(dst, rows[t*dim:(t+1)*dim])
+			return
+		}
+	}
 }
 
 // Normalize scales v to unit L2 norm in place. A zero vector stays zero (no

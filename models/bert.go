@@ -27,6 +27,10 @@ type BERTConfig struct {
 	TypeVocabSize int
 	LayerNormEps  float32
 	MaxLength     int // tokens per text, recorded in encoder.json
+	// PositionIDs makes position_ids an input of the graph, as decoder
+	// exports have, instead of positions 0..seq-1 computed inside it; the
+	// weights are the same for the same seed.
+	PositionIDs bool
 }
 
 // MiniLMConfig is the shape of sentence-transformers/all-MiniLM-L6-v2.
@@ -67,8 +71,12 @@ func (c BERTConfig) Validate() error {
 
 // key names the shape compactly for build strings and metadata.
 func (c BERTConfig) key() string {
-	return fmt.Sprintf("L%d-H%d-A%d-F%d-V%d-P%d-T%d-eps%g-len%d",
+	k := fmt.Sprintf("L%d-H%d-A%d-F%d-V%d-P%d-T%d-eps%g-len%d",
 		c.Layers, c.Hidden, c.Heads, c.FFN, c.VocabSize, c.MaxPositions, c.TypeVocabSize, c.LayerNormEps, c.MaxLength)
+	if c.PositionIDs {
+		k += "-posids"
+	}
+	return k
 }
 
 func bertBuild(cfg BERTConfig, seed int64) string {

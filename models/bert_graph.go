@@ -78,12 +78,18 @@ func bertModel(cfg BERTConfig, seed int64) (*onnx.ModelProto, error) {
 	toHidden := b.Int64("const.shape_hidden", []int64{3}, []int64{0, 0, H})
 
 	// Embeddings: word + position + token type, then LayerNorm. Positions
-	// are 0..seq-1, computed from the runtime shape of input_ids.
+	// are 0..seq-1, computed from the runtime shape of input_ids, or the
+	// position_ids input.
 	wordEmb := normal("embeddings.word_embeddings.weight", int64(cfg.VocabSize), H)
 	posEmb := normal("embeddings.position_embeddings.weight", int64(cfg.MaxPositions), H)
 	typeEmb := normal("embeddings.token_type_embeddings.weight", int64(cfg.TypeVocabSize), H)
-	seqLen := b.Op("Gather", []string{b.Op("Shape", []string{ids}), b.Int64("const.axis1", nil, []int64{1})})
-	positions := b.Op("Range", []string{b.Int64("const.zero_i64", nil, []int64{0}), seqLen, b.Int64("const.one_i64", nil, []int64{1})})
+	var positions string
+	if cfg.PositionIDs {
+		positions = b.Input("position_ids", onnx.TensorProto_INT64, batch, seq)
+	} else {
+		seqLen := b.Op("Gather", []string{b.Op("Shape", []string{ids}), b.Int64("const.axis1", nil, []int64{1})})
+		positions = b.Op("Range", []string{b.Int64("const.zero_i64", nil, []int64{0}), seqLen, b.Int64("const.one_i64", nil, []int64{1})})
+	}
 	x := b.Op("Add", []string{
 		b.Op("Add", []string{b.Op("Gather", []string{wordEmb, ids}), b.Op("Gather", []string{typeEmb, types})}),
 		b.Op("Gather", []string{posEmb, positions}),

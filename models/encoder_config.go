@@ -7,15 +7,26 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"retune/internal/atomicfile"
 )
 
-// Pooling modes an encoder folder can ask for.
+// Pooling modes an encoder folder can ask for: sentence-transformers'
+// single modes.
 const (
-	PoolingMean = "mean" // average of last_hidden_state over attention_mask
-	PoolingCLS  = "cls"  // last_hidden_state of the first token
+	PoolingMean      = "mean"      // average of last_hidden_state over attention_mask
+	PoolingCLS       = "cls"       // last_hidden_state of the first token
+	PoolingMax       = "max"       // per dimension, the largest value over the real tokens
+	PoolingLastToken = "lasttoken" // last_hidden_state of the last real token (decoder embedders)
 )
+
+// PoolingModes lists the pooling modes, for messages and validation.
+var PoolingModes = []string{PoolingMean, PoolingCLS, PoolingMax, PoolingLastToken}
+
+// ValidPooling reports whether p is one of PoolingModes.
+func ValidPooling(p string) bool { return slices.Contains(PoolingModes, p) }
 
 // EncoderFormatVersion is the encoder.json format this package writes and reads.
 const EncoderFormatVersion = 1
@@ -25,7 +36,7 @@ const EncoderFormatVersion = 1
 type EncoderConfig struct {
 	Name          string `json:"name"`
 	FormatVersion int    `json:"format_version"`
-	Pooling       string `json:"pooling"`    // PoolingMean or PoolingCLS
+	Pooling       string `json:"pooling"`    // one of PoolingModes
 	Normalize     bool   `json:"normalize"`  // L2-normalise the pooled vector
 	MaxLength     int    `json:"max_length"` // tokens per text, truncated beyond
 	Dim           int    `json:"dim"`
@@ -65,8 +76,8 @@ func (c EncoderConfig) Validate() error {
 	if c.FormatVersion != EncoderFormatVersion {
 		return fmt.Errorf("format_version %d, this build reads %d", c.FormatVersion, EncoderFormatVersion)
 	}
-	if c.Pooling != PoolingMean && c.Pooling != PoolingCLS {
-		return fmt.Errorf("pooling %q: want %q or %q", c.Pooling, PoolingMean, PoolingCLS)
+	if !ValidPooling(c.Pooling) {
+		return fmt.Errorf("pooling %q: want one of %s", c.Pooling, strings.Join(PoolingModes, ", "))
 	}
 	if c.Dim <= 0 {
 		return fmt.Errorf("dim %d: must be positive", c.Dim)

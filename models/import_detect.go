@@ -41,10 +41,10 @@ type stModule struct {
 var poolingModes = []struct{ key, mode string }{
 	{"pooling_mode_cls_token", PoolingCLS},
 	{"pooling_mode_mean_tokens", PoolingMean},
-	{"pooling_mode_max_tokens", ""},
+	{"pooling_mode_max_tokens", PoolingMax},
 	{"pooling_mode_mean_sqrt_len_tokens", ""},
 	{"pooling_mode_weightedmean_tokens", ""},
-	{"pooling_mode_lasttoken", ""},
+	{"pooling_mode_lasttoken", PoolingLastToken},
 }
 
 // detectSettings reads the settings o does not give from the snapshot: its
@@ -163,11 +163,11 @@ func (s *importSettings) detectPooling(from string, modules []stModule, pooled b
 	}
 	switch {
 	case len(on) == 0:
-		return fmt.Errorf("%s turns on no pooling mode; pass --pooling mean or cls", rel)
+		return fmt.Errorf("%s turns on no pooling mode; pass --pooling (%s)", rel, strings.Join(PoolingModes, ", "))
 	case len(on) > 1:
-		return fmt.Errorf("%s combines pooling modes %s (concatenated vectors), which retune does not compute; only mean or cls alone", rel, strings.Join(on, " + "))
+		return fmt.Errorf("%s combines pooling modes %s (concatenated vectors), which retune does not compute; only one of %s alone", rel, strings.Join(on, " + "), strings.Join(PoolingModes, ", "))
 	case mode == "":
-		return fmt.Errorf("%s asks for %s, which retune does not compute (mean or cls); export a model with a sentence_embedding output instead", rel, on[0])
+		return fmt.Errorf("%s asks for %s, which retune does not compute (%s); export a model with a sentence_embedding output instead", rel, on[0], strings.Join(PoolingModes, ", "))
 	}
 	s.pooling = mode
 	s.note("pooling %s (%s)", mode, rel)

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -127,4 +128,47 @@ func CopyFile(t testing.TB, src, dst string) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TinyBERTPooled is a copy of the tiny BERT fixture whose encoder.json asks
+// for another pooling mode (models.PoolingModes), named bert-tiny-<mode>.
+func TinyBERTPooled(t testing.TB, pooling string) string {
+	t.Helper()
+	src := TinyBERT(t)
+	name := "bert-tiny-" + pooling
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{models.ModelFile, models.TokenizerFile} {
+		CopyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
+	}
+	cfg, ok, err := models.ReadEncoderConfig(src)
+	if err != nil || !ok {
+		t.Fatalf("testenv: tiny BERT fixture's %s: %v", models.ConfigFile, err)
+	}
+	cfg.Pooling, cfg.Name = pooling, name
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, models.ConfigFile), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TinyBERTPositionIDs returns the tiny BERT fixture's twin that takes
+// position_ids as an input (same weights), writing it on first use.
+func TinyBERTPositionIDs(t testing.TB) string {
+	t.Helper()
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	cfg := models.TinyBERTConfig()
+	cfg.PositionIDs = true
+	dir, err := models.EnsureBERTFixture(context.Background(), ModelsRoot(t), "bert-tiny-posids-fixture", cfg, 1)
+	if err != nil {
+		t.Fatalf("testenv: tiny BERT fixture with position_ids: %v", err)
+	}
+	return dir
 }

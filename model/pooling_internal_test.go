@@ -1,0 +1,66 @@
+package model
+
+import (
+	"slices"
+	"testing"
+
+	"retune/tokenize"
+)
+
+// Each pooling of a hand-written [seq=4, dim=2] output, right- and
+// left-padded, and of a row with no real token (zero in every mode).
+func TestPoolingModes(t *testing.T) {
+	rows := []float32{
+		1, -2, // token 0
+		3, 0, // token 1
+		-1, 5, // token 2
+		9, 9, // token 3 (padding in the first masks)
+	}
+	for _, c := range []struct {
+		name      string
+		mask      []int64
+		mean, max []float32
+		last      []float32
+	}{
+		{"right-padded", []int64{1, 1, 1, 0}, []float32{1, 1}, []float32{3, 5}, []float32{-1, 5}},
+		{"left-padded", []int64{0, 1, 1, 1}, []float32{11. / 3, 14. / 3}, []float32{9, 9}, []float32{9, 9}},
+		{"one token", []int64{0, 1, 0, 0}, []float32{3, 0}, []float32{3, 0}, []float32{3, 0}},
+		{"no real token", []int64{0, 0, 0, 0}, []float32{0, 0}, []float32{0, 0}, []float32{0, 0}},
+	} {
+		got := make([]float32, 2)
+		meanPool(got, rows, c.mask, 2)
+		if !closeTo(got, c.mean) {
+			t.Errorf("%s: mean %v, want %v", c.name, got, c.mean)
+		}
+		maxPool(got, rows, c.mask, 2)
+		if !slices.Equal(got, c.max) {
+			t.Errorf("%s: max %v, want %v", c.name, got, c.max)
+		}
+		lastTokenPool(got, rows, c.mask, 2)
+		if !slices.Equal(got, c.last) {
+			t.Errorf("%s: last token %v, want %v", c.name, got, c.last)
+		}
+	}
+}
+
+func closeTo(a, b []float32) bool {
+	for i := range a {
+		if d := a[i] - b[i]; d > 1e-6 || d < -1e-6 {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+// Positions count each row's real tokens from 0, right- or left-padded.
+func TestPositionIDs(t *testing.T) {
+	b := &tokenize.Batch{Size: 3, SeqLen: 4, Mask: []int64{
+		1, 1, 1, 0,
+		0, 1, 1, 1,
+		0, 0, 0, 0,
+	}}
+	want := []int64{0, 1, 2, 2, 0, 0, 1, 2, 0, 0, 0, 0}
+	if got := positionIDs(b); !slices.Equal(got, want) {
+		t.Fatalf("positions %v, want %v", got, want)
+	}
+}
