@@ -193,9 +193,9 @@ func encoderOutput(g *onnx.GraphProto) (*onnx.ValueInfoProto, bool, error) {
 }
 
 // attentionMask returns the attention_mask input, declaring it (shaped like
-// input_ids) when the encoder has none: mean pooling needs the mask, and
-// model.Encoder feeds every one of input_ids/attention_mask/token_type_ids
-// the model declares.
+// input_ids) when the encoder has none: pooling over tokens needs the mask,
+// and model.Encoder feeds every one of input_ids, attention_mask,
+// token_type_ids and position_ids the model declares.
 func attentionMask(b *onnxgraph.Builder, g *onnx.GraphProto) string {
 	const mask = "attention_mask"
 	var ids *onnx.ValueInfoProto

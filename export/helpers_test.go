@@ -282,3 +282,11 @@ func fileSize(t testing.TB, path string) int64 {
 func pooledCopy(pooling string) func(testing.TB) string {
 	return func(t testing.TB) string { return testenv.TinyBERTPooled(t, pooling) }
 }
+
+// leftPadded returns a fixture maker: the tiny BERT fixture's position_ids
+// twin with a tokenizer that pads on the left and the given pooling.
+func leftPadded(pooling string) func(testing.TB) string {
+	return func(t testing.TB) string {
+		return testenv.LeftPadded(t, testenv.TinyBERTPositionIDs(t), "bert-tiny-left-"+pooling, pooling)
+	}
+}

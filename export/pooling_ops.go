@@ -25,7 +25,8 @@ const minOpset = 11
 
 // ops appends pooling, normalisation and head nodes to a graph, choosing the
 // node form the model's opset expects: from opset 13 on, Unsqueeze and
-// ReduceSum take their axes as an input tensor, before that as an attribute.
+// ReduceSum take their axes as an input tensor, before that as an
+// attribute; ReduceMax changes the same way at opset 18.
 // Emitting the right form instead of raising the opset keeps the encoder's
 // own nodes valid, since their semantics are pinned by the opset they were
 // exported with.
@@ -92,11 +93,13 @@ func (o ops) l2Normalize(x, out string) string {
 
 // meanPool averages hidden [batch, seq, d] over the positions where mask
 // [batch, seq] is non-zero, like model.Encoder's mean pooling: padding rows
-// are multiplied away, and a row without any real token pools to zero
-// (0 / countEps) instead of NaN.
+// are replaced by zeros (by Where, so that a NaN or infinity in one stays
+// out), and a row without any real token pools to zero (0 / countEps)
+// instead of NaN.
 func (o ops) meanPool(hidden, mask string) string {
 	maskF := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
-	masked := o.b.Op("Mul", []string{hidden, o.unsqueeze(maskF, -1)})
+	realTok := o.b.Op("Cast", []string{o.unsqueeze(mask, -1)}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_BOOL)))
+	masked := o.b.Op("Where", []string{realTok, hidden, o.scalar("retune_zero", 0)})
 	sum := o.reduceSum(masked, 1, false) // [batch, d]
 	count := o.reduceSum(maskF, 1, true) // [batch, 1]
 	count = o.b.Op("Max", []string{count, o.scalar("retune_count_eps", countEps)})
@@ -131,16 +134,17 @@ func (o ops) reduceMax(x string, axis int64) string {
 // position where mask [batch, seq] is non-zero, like model.Encoder's
 // last-token pooling, whichever side the tokenizer pads: that position is
 // the one where the running count of real tokens reaches their total.
-// Selecting it by a one-hot weight (rather than a gathered index) keeps a
-// row without any real token at zero.
+// Selecting it with Where and a sum over the sequence (rather than a
+// gathered index) keeps a row without any real token at zero, and a NaN or
+// infinity in another row (a fully masked padding token's) out of it.
 func (o ops) lastTokenPool(hidden, mask string) string {
 	mask64 := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_INT64)))
 	seen := o.b.Op("CumSum", []string{mask64, o.b.Int64(o.b.Unique("retune_seq_axis"), nil, []int64{1})})
 	total := o.reduceSum(mask64, 1, true) // [batch, 1]
 	isReal := o.b.Op("Greater", []string{mask64, o.b.Int64(o.b.Unique("retune_zero_i64"), nil, []int64{0})})
 	last := o.b.Op("And", []string{o.b.Op("Equal", []string{seen, total}), isReal})
-	weight := o.b.Op("Cast", []string{last}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
-	return o.reduceSum(o.b.Op("Mul", []string{hidden, o.unsqueeze(weight, -1)}), 1, false)
+	picked := o.b.Op("Where", []string{o.unsqueeze(last, -1), hidden, o.scalar("retune_zero", 0)})
+	return o.reduceSum(picked, 1, false)
 }
 
 // clsPool takes the first token's row of hidden [batch, seq, d].

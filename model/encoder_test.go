@@ -230,6 +230,29 @@ func TestPositionIDsInput(t *testing.T) {
 			t.Errorf("text %d: position_ids fed vs computed differ by %g", i, d)
 		}
 	}
+	// Padded on the left, as decoder embedders' tokenizers do, a text's
+	// real tokens still get positions 0, 1, ...: each pooling over them
+	// gives the right-padded fixture's vector.
+	for _, pooling := range []string{models.PoolingMean, models.PoolingMax, models.PoolingLastToken} {
+		right := testenv.OpenEncoder(t, testenv.TinyBERTPooled(t, pooling))
+		left := testenv.OpenEncoder(t, testenv.LeftPadded(t, testenv.TinyBERTPositionIDs(t), "left-"+pooling, pooling))
+		if b, err := left.Tokenizer().EncodeBatch(texts); err != nil || b.Mask[0] != 0 {
+			t.Fatalf("the left-padding copy does not pad the short text on the left: %v", err)
+		}
+		want, err := right.Embed(context.Background(), texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := left.Embed(context.Background(), texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range texts {
+			if d := maxAbs(got[i], want[i]); d > 1e-5 {
+				t.Errorf("%s pooling, text %d: left-padded with position_ids vs right-padded differ by %g", pooling, i, d)
+			}
+		}
+	}
 }
 
 // checkPaddingInvariant checks a short text embeds alike alone and padded

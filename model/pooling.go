@@ -95,9 +95,9 @@ func maxPool(dst, rows []float32, mask []int64, dim int) {
 }
 
 // lastTokenPool takes the row of the last token whose mask is 1: the one a
-// decoder's causal attention has let see the whole text. The tokenizer pads
-// on the right, so that is the text's last token, end-of-text marker
-// included when the tokenizer adds one. dst stays zero when no mask is 1.
+// decoder's causal attention has let see the whole text, end-of-text
+// marker included when the tokenizer adds one, whichever side the
+// tokenizer pads. dst stays zero when no mask is 1.
 func lastTokenPool(dst, rows []float32, mask []int64, dim int) {
 	clear(dst)
 	for t := len(mask) - 1; t >= 0; t-- {

@@ -32,7 +32,7 @@ type ImportOptions struct {
 	// ONNX is the model file when From holds several (e.g.
 	// onnx/model_quantized.onnx); default model.onnx, then onnx/model.onnx.
 	ONNX      string
-	Pooling   string // "" detects; PoolingMean or PoolingCLS
+	Pooling   string // "" detects; one of PoolingModes
 	Normalize *bool  // nil detects
 	MaxLength int    // 0 detects
 	Force     bool   // replace an earlier import of the same name

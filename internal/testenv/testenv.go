@@ -148,13 +148,7 @@ func TinyBERTPooled(t testing.TB, pooling string) string {
 		t.Fatalf("testenv: tiny BERT fixture's %s: %v", models.ConfigFile, err)
 	}
 	cfg.Pooling, cfg.Name = pooling, name
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, models.ConfigFile), raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeJSON(t, filepath.Join(dir, models.ConfigFile), cfg)
 	return dir
 }
 
@@ -171,4 +165,51 @@ func TinyBERTPositionIDs(t testing.TB) string {
 		t.Fatalf("testenv: tiny BERT fixture with position_ids: %v", err)
 	}
 	return dir
+}
+
+// LeftPadded is a copy of the encoder folder dir whose tokenizer.json pads
+// on the left (as decoder embedders' do), with encoder.json's pooling set
+// to pooling ("" keeps it), named name.
+func LeftPadded(t testing.TB, dir, name, pooling string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	CopyFile(t, filepath.Join(dir, models.ModelFile), filepath.Join(out, models.ModelFile))
+	raw, err := os.ReadFile(filepath.Join(dir, models.TokenizerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok map[string]any
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		t.Fatal(err)
+	}
+	pad, ok := tok["padding"].(map[string]any)
+	if !ok {
+		t.Fatalf("testenv: %s has no padding section", dir)
+	}
+	pad["direction"] = "Left"
+	writeJSON(t, filepath.Join(out, models.TokenizerFile), tok)
+	cfg, ok, err := models.ReadEncoderConfig(dir)
+	if err != nil || !ok {
+		t.Fatalf("testenv: %s's %s: %v", dir, models.ConfigFile, err)
+	}
+	cfg.Name = name
+	if pooling != "" {
+		cfg.Pooling = pooling
+	}
+	writeJSON(t, filepath.Join(out, models.ConfigFile), cfg)
+	return out
+}
+
+func writeJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
