@@ -288,7 +288,11 @@ func (s *Server) Start(ctx context.Context) error {
 	for range s.cfg.Workers {
 		s.pool.spawn(func() { s.work(poolCtx) })
 	}
-	s.log.Info("workers started", "workers", s.cfg.Workers)
+	// The memory the checks of jobs and collections measure against: an
+	// operator reading a refusal can tell which limit the server saw.
+	total, known := s.memTotal()
+	s.log.Info("workers started", "workers", s.cfg.Workers, "memory_limit_bytes", total, "memory_limit_known", known,
+		"memory_checks", !s.cfg.SkipMemoryCheck)
 	return nil
 }
 
