@@ -129,8 +129,12 @@ func appendHead(m *onnx.ModelProto, h *model.Head, meta model.HeadMeta, enc enco
 		x = freshName(g, "retune_base_sentence_embedding")
 		renameValue(g, OutputEmbedding, x)
 	}
+	positions := dropInput(g, inputPositionIDs)
 	b := onnxgraph.FromModel(m)
 	o := ops{b: b, opset: opset}
+	if positions != "" {
+		o.positionsFromMask(g, positions, attentionMask(b, g))
+	}
 	if !pooled {
 		switch enc.pooling {
 		case models.PoolingCLS:

@@ -168,3 +168,22 @@ func uniqueNodeNames(g *onnx.GraphProto) {
 		taken[n.Name] = true
 	}
 }
+
+// inputPositionIDs is the positions input of decoder exports.
+const inputPositionIDs = "position_ids"
+
+// dropInput removes graph input name, renaming its uses to a fresh name
+// that the caller must define, which it returns ("" when g has no such
+// input).
+func dropInput(g *onnx.GraphProto, name string) string {
+	for i, in := range g.Input {
+		if in.Name != name {
+			continue
+		}
+		fresh := freshName(g, "retune_"+name)
+		renameValue(g, name, fresh)
+		g.Input = append(g.Input[:i], g.Input[i+1:]...)
+		return fresh
+	}
+	return ""
+}

@@ -147,6 +147,23 @@ func (o ops) lastTokenPool(hidden, mask string) string {
 	return o.reduceSum(picked, 1, false)
 }
 
+// positionsFromMask defines out in g (the graph o builds on) as the positions model.Encoder feeds a
+// position_ids input, computed from mask [batch, seq]: each row's real
+// tokens numbered from 0 whichever side it is padded (cumsum − 1, at least
+// 0), so that the fused export, like the other encoders, takes only the
+// tokenizer's ids and mask. Its nodes read only the mask and constants:
+// moved to the front, they keep the graph in topological order.
+func (o ops) positionsFromMask(g *onnx.GraphProto, out, mask string) {
+	start := len(g.Node)
+	mask64 := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_INT64)))
+	seen := o.b.Op("CumSum", []string{mask64, o.b.Int64(o.b.Unique("retune_seq_axis"), nil, []int64{1})})
+	one := o.b.Int64(o.b.Unique("retune_one_i64"), nil, []int64{1})
+	zero := o.b.Int64(o.b.Unique("retune_zero_i64"), nil, []int64{0})
+	o.b.NamedOp("Max", out, []string{o.b.Op("Sub", []string{seen, one}), zero})
+	added := append([]*onnx.NodeProto(nil), g.Node[start:]...)
+	g.Node = append(added, g.Node[:start]...)
+}
+
 // clsPool takes the first token's row of hidden [batch, seq, d].
 func (o ops) clsPool(hidden string) string {
 	first := o.b.Int64(o.b.Unique("retune_cls_index"), nil, []int64{0}) // scalar index drops the seq axis
