@@ -214,43 +214,36 @@ func TestBERTFixturePaddingInvariant(t *testing.T) {
 // positions: the fixture's twin with a position_ids input embeds exactly as
 // the fixture computing them inside, padded batches included.
 func TestPositionIDsInput(t *testing.T) {
-	plain := testenv.OpenEncoder(t, testenv.TinyBERT(t))
-	fed := testenv.OpenEncoder(t, testenv.TinyBERTPositionIDs(t))
 	texts := []string{"hello world", "a considerably longer sentence that pads the others in its batch", "x"}
-	want, err := plain.Embed(context.Background(), texts)
+	sameVectors(t, "position_ids fed vs computed", texts,
+		testenv.OpenEncoder(t, testenv.TinyBERT(t)), testenv.OpenEncoder(t, testenv.TinyBERTPositionIDs(t)))
+	// Padded on the left, as decoder embedders' tokenizers do, a text's
+	// real tokens still get positions 0, 1, ...: each pooling over them
+	// gives the right-padded fixture's vector.
+	for _, pooling := range []string{models.PoolingMean, models.PoolingMax, models.PoolingLastToken} {
+		left := testenv.OpenEncoder(t, testenv.LeftPadded(t, testenv.TinyBERTPositionIDs(t), "left-"+pooling, pooling))
+		if b, err := left.Tokenizer().EncodeBatch(texts); err != nil || b.Mask[0] != 0 {
+			t.Fatalf("the left-padding copy does not pad the short text on the left: %v", err)
+		}
+		sameVectors(t, pooling+" pooling, left-padded with position_ids vs right-padded", texts,
+			testenv.OpenEncoder(t, testenv.TinyBERTPooled(t, pooling)), left)
+	}
+}
+
+// sameVectors checks that two encoders embed texts alike (within 1e-5).
+func sameVectors(t *testing.T, what string, texts []string, a, b *model.Encoder) {
+	t.Helper()
+	want, err := a.Embed(context.Background(), texts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := fed.Embed(context.Background(), texts)
+	got, err := b.Embed(context.Background(), texts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range texts {
 		if d := maxAbs(got[i], want[i]); d > 1e-5 {
-			t.Errorf("text %d: position_ids fed vs computed differ by %g", i, d)
-		}
-	}
-	// Padded on the left, as decoder embedders' tokenizers do, a text's
-	// real tokens still get positions 0, 1, ...: each pooling over them
-	// gives the right-padded fixture's vector.
-	for _, pooling := range []string{models.PoolingMean, models.PoolingMax, models.PoolingLastToken} {
-		right := testenv.OpenEncoder(t, testenv.TinyBERTPooled(t, pooling))
-		left := testenv.OpenEncoder(t, testenv.LeftPadded(t, testenv.TinyBERTPositionIDs(t), "left-"+pooling, pooling))
-		if b, err := left.Tokenizer().EncodeBatch(texts); err != nil || b.Mask[0] != 0 {
-			t.Fatalf("the left-padding copy does not pad the short text on the left: %v", err)
-		}
-		want, err := right.Embed(context.Background(), texts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := left.Embed(context.Background(), texts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range texts {
-			if d := maxAbs(got[i], want[i]); d > 1e-5 {
-				t.Errorf("%s pooling, text %d: left-padded with position_ids vs right-padded differ by %g", pooling, i, d)
-			}
+			t.Errorf("%s, text %d: vectors differ by %g", what, i, d)
 		}
 	}
 }
