@@ -145,6 +145,10 @@ func appendHead(m *onnx.ModelProto, h *model.Head, meta model.HeadMeta, enc enco
 			x = o.maxPool(x, attentionMask(b, g))
 		case models.PoolingLastToken:
 			x = o.lastTokenPool(x, attentionMask(b, g))
+		case models.PoolingMeanSqrtLen:
+			x = o.weightedPool(x, attentionMask(b, g), true)
+		case models.PoolingWeightedMean:
+			x = o.weightedPool(x, attentionMask(b, g), false)
 		default:
 			return fmt.Errorf("pooling %q not supported (%s)", enc.pooling, strings.Join(models.PoolingModes, ", "))
 		}

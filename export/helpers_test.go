@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -288,5 +289,26 @@ func pooledCopy(pooling string) func(testing.TB) string {
 func leftPadded(pooling string) func(testing.TB) string {
 	return func(t testing.TB) string {
 		return testenv.LeftPadded(t, testenv.TinyBERTPositionIDs(t), "bert-tiny-left-"+pooling, pooling)
+	}
+}
+
+// unnormalised returns a fixture maker: pooledCopy with encoder.json's
+// normalize off, so that a pooling's scale reaches the head.
+func unnormalised(pooling string) func(testing.TB) string {
+	return func(t testing.TB) string {
+		dir := testenv.TinyBERTPooled(t, pooling)
+		cfg, ok, err := models.ReadEncoderConfig(dir)
+		if err != nil || !ok {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		cfg.Normalize = false
+		raw, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, models.ConfigFile), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
 	}
 }

@@ -106,6 +106,28 @@ func (o ops) meanPool(hidden, mask string) string {
 	return o.b.Op("Div", []string{sum, count})
 }
 
+// weightedPool is Σ w_t·hidden_t / divisor over the positions where mask
+// [batch, seq] is non-zero, like model.Encoder's mean_sqrt_len and
+// weightedmean pooling: w is 1 (sqrtLen, divisor √count) or the token's
+// rank among the row's real tokens, 1, 2, ... (divisor Σ ranks). Padding
+// rows are replaced by zeros by Where, and a row without any real token
+// pools to zero.
+func (o ops) weightedPool(hidden, mask string, sqrtLen bool) string {
+	maskF := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
+	realTok := o.b.Op("Cast", []string{o.unsqueeze(mask, -1)}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_BOOL)))
+	masked := o.b.Op("Where", []string{realTok, hidden, o.scalar("retune_zero", 0)})
+	eps := o.scalar("retune_count_eps", countEps)
+	if sqrtLen {
+		sum := o.reduceSum(masked, 1, false)
+		count := o.b.Op("Max", []string{o.reduceSum(maskF, 1, true), eps})
+		return o.b.Op("Div", []string{sum, o.b.Op("Sqrt", []string{count})})
+	}
+	rank := o.b.Op("Mul", []string{o.b.Op("CumSum", []string{maskF, o.b.Int64(o.b.Unique("retune_seq_axis"), nil, []int64{1})}), maskF})
+	sum := o.reduceSum(o.b.Op("Mul", []string{masked, o.unsqueeze(rank, -1)}), 1, false)
+	total := o.b.Op("Max", []string{o.reduceSum(rank, 1, true), eps})
+	return o.b.Op("Div", []string{sum, total})
+}
+
 // maxPool takes, per dimension, the largest value of hidden [batch, seq, d]
 // over the positions where mask [batch, seq] is non-zero, like
 // model.Encoder's max pooling: padding rows are replaced by the lowest

@@ -201,6 +201,11 @@ func TestBERTFixturePaddingInvariant(t *testing.T) {
 			}
 			v := checkPaddingInvariant(t, testenv.OpenEncoder(t, dir))
 			for i, w := range first {
+				// Normalised, mean_sqrt_len is mean's direction: they differ
+				// in scale only, which normalisation removes.
+				if pair := pooling + "/" + models.PoolingModes[i]; pair == models.PoolingMeanSqrtLen+"/"+models.PoolingMean {
+					continue
+				}
 				if maxAbs(v, w) < 1e-4 {
 					t.Errorf("%s pooling gives %s's vector", pooling, models.PoolingModes[i])
 				}

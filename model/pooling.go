@@ -35,6 +35,10 @@ func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]floa
 				maxPool(v, rows, mask, dim)
 			case models.PoolingLastToken:
 				lastTokenPool(v, rows, mask, dim)
+			case models.PoolingMeanSqrtLen:
+				weightedPool(v, rows, mask, dim, sqrtLenWeights)
+			case models.PoolingWeightedMean:
+				weightedPool(v, rows, mask, dim, positionWeights)
 			default:
 				meanPool(v, rows, mask, dim)
 			}
@@ -106,6 +110,47 @@ func lastTokenPool(dst, rows []float32, mask []int64, dim int) {
 			return
 		}
 	}
+}
+
+// weightedPool is Σ w_k·row_k / divisor over the real tokens (mask 1), the
+// k-th of n weighted w_k = weight(k) and divisor(n) from weights; dst stays
+// zero when no mask is 1.
+func weightedPool(dst, rows []float32, mask []int64, dim int, weights func(n int) (w func(k int) float32, divisor float32)) {
+	clear(dst)
+	n := 0
+	for _, m := range mask {
+		if m != 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	w, div := weights(n)
+	acc := blas32.Vector{N: dim, Inc: 1, Data: dst}
+	k := 0
+	for t, m := range mask {
+		if m == 0 {
+			continue
+		}
+		k++
+		blas32.Axpy(w(k), blas32.Vector{N: dim, Inc: 1, Data: rows[t*dim : (t+1)*dim]}, acc)
+	}
+	blas32.Scal(1/div, acc)
+}
+
+// sqrtLenWeights: every token 1, the sum divided by √n
+// (sentence-transformers' mean_sqrt_len_tokens).
+func sqrtLenWeights(n int) (func(int) float32, float32) {
+	return func(int) float32 { return 1 }, float32(math.Sqrt(float64(n)))
+}
+
+// positionWeights: the k-th real token k, the sum divided by Σk
+// (sentence-transformers' weightedmean_tokens; it counts positions in the
+// padded row, which differ from these only when the tokenizer pads left,
+// where they would make a text's vector depend on its batch).
+func positionWeights(n int) (func(int) float32, float32) {
+	return func(k int) float32 { return float32(k) }, float32(n*(n+1)) / 2
 }
 
 // Normalize scales v to unit L2 norm in place. A zero vector stays zero (no

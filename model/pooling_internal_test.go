@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"slices"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 // Each pooling of a hand-written [seq=4, dim=2] output, right- and
 // left-padded, and of a row with no real token (zero in every mode).
 func TestPoolingModes(t *testing.T) {
+	sqrt3 := float32(math.Sqrt(3))
 	rows := []float32{
 		1, -2, // token 0
 		3, 0, // token 1
@@ -17,15 +19,19 @@ func TestPoolingModes(t *testing.T) {
 		9, 9, // token 3 (padding in the first masks)
 	}
 	for _, c := range []struct {
-		name      string
-		mask      []int64
-		mean, max []float32
-		last      []float32
+		name              string
+		mask              []int64
+		mean, max         []float32
+		last              []float32
+		sqrtLen, weighted []float32
 	}{
-		{"right-padded", []int64{1, 1, 1, 0}, []float32{1, 1}, []float32{3, 5}, []float32{-1, 5}},
-		{"left-padded", []int64{0, 1, 1, 1}, []float32{11. / 3, 14. / 3}, []float32{9, 9}, []float32{9, 9}},
-		{"one token", []int64{0, 1, 0, 0}, []float32{3, 0}, []float32{3, 0}, []float32{3, 0}},
-		{"no real token", []int64{0, 0, 0, 0}, []float32{0, 0}, []float32{0, 0}, []float32{0, 0}},
+		// sqrt len: the sum over √n; weighted: Σ k·row_k / Σ k over the real tokens.
+		{"right-padded", []int64{1, 1, 1, 0}, []float32{1, 1}, []float32{3, 5}, []float32{-1, 5},
+			[]float32{3 / sqrt3, 3 / sqrt3}, []float32{(1 + 6 - 3) / 6., (-2 + 0 + 15) / 6.}},
+		{"left-padded", []int64{0, 1, 1, 1}, []float32{11. / 3, 14. / 3}, []float32{9, 9}, []float32{9, 9},
+			[]float32{11 / sqrt3, 14 / sqrt3}, []float32{(3 - 2 + 27) / 6., (0 + 10 + 27) / 6.}},
+		{"one token", []int64{0, 1, 0, 0}, []float32{3, 0}, []float32{3, 0}, []float32{3, 0}, []float32{3, 0}, []float32{3, 0}},
+		{"no real token", []int64{0, 0, 0, 0}, []float32{0, 0}, []float32{0, 0}, []float32{0, 0}, []float32{0, 0}, []float32{0, 0}},
 	} {
 		got := make([]float32, 2)
 		meanPool(got, rows, c.mask, 2)
@@ -39,6 +45,14 @@ func TestPoolingModes(t *testing.T) {
 		lastTokenPool(got, rows, c.mask, 2)
 		if !slices.Equal(got, c.last) {
 			t.Errorf("%s: last token %v, want %v", c.name, got, c.last)
+		}
+		weightedPool(got, rows, c.mask, 2, sqrtLenWeights)
+		if !closeTo(got, c.sqrtLen) {
+			t.Errorf("%s: mean sqrt len %v, want %v", c.name, got, c.sqrtLen)
+		}
+		weightedPool(got, rows, c.mask, 2, positionWeights)
+		if !closeTo(got, c.weighted) {
+			t.Errorf("%s: weighted mean %v, want %v", c.name, got, c.weighted)
 		}
 	}
 }

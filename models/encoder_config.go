@@ -20,10 +20,16 @@ const (
 	PoolingCLS       = "cls"       // last_hidden_state of the first token
 	PoolingMax       = "max"       // per dimension, the largest value over the real tokens
 	PoolingLastToken = "lasttoken" // last_hidden_state of the last real token (decoder embedders)
+	// PoolingMeanSqrtLen is the sum over the real tokens divided by the
+	// square root of their number.
+	PoolingMeanSqrtLen = "mean_sqrt_len"
+	// PoolingWeightedMean weighs the k-th real token by k (SGPT's
+	// position-weighted mean for decoders).
+	PoolingWeightedMean = "weightedmean"
 )
 
 // PoolingModes lists the pooling modes, for messages and validation.
-var PoolingModes = []string{PoolingMean, PoolingCLS, PoolingMax, PoolingLastToken}
+var PoolingModes = []string{PoolingMean, PoolingCLS, PoolingMax, PoolingLastToken, PoolingMeanSqrtLen, PoolingWeightedMean}
 
 // ValidPooling reports whether p is one of PoolingModes.
 func ValidPooling(p string) bool { return slices.Contains(PoolingModes, p) }

@@ -34,7 +34,7 @@ func TestEncoderConfigRoundTrip(t *testing.T) {
 func TestReadEncoderConfigRejectsBadFiles(t *testing.T) {
 	cases := []struct{ name, json, want string }{
 		{"not JSON", `{"name":`, "unexpected end"},
-		{"unknown pooling", `{"format_version":1,"pooling":"weightedmean","dim":8,"max_length":8}`, `pooling "weightedmean"`},
+		{"unknown pooling", `{"format_version":1,"pooling":"attention","dim":8,"max_length":8}`, `pooling "attention"`},
 		{"future format", `{"format_version":2,"pooling":"mean","dim":8,"max_length":8}`, "format_version 2"},
 		{"no dim", `{"format_version":1,"pooling":"mean","max_length":8}`, "dim 0"},
 		{"no max length", `{"format_version":1,"pooling":"mean","dim":8}`, "max_length 0"},

@@ -42,8 +42,8 @@ var poolingModes = []struct{ key, mode string }{
 	{"pooling_mode_cls_token", PoolingCLS},
 	{"pooling_mode_mean_tokens", PoolingMean},
 	{"pooling_mode_max_tokens", PoolingMax},
-	{"pooling_mode_mean_sqrt_len_tokens", ""},
-	{"pooling_mode_weightedmean_tokens", ""},
+	{"pooling_mode_mean_sqrt_len_tokens", PoolingMeanSqrtLen},
+	{"pooling_mode_weightedmean_tokens", PoolingWeightedMean},
 	{"pooling_mode_lasttoken", PoolingLastToken},
 }
 

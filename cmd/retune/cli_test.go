@@ -314,7 +314,7 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"models add under a built-in name", runModels, []string{"add", "--name", "glove-100d", "--from", dir}, `--name: "glove-100d" is a built-in encoder's name`},
 		{"models add as onnxruntime", runModels, []string{"add", "--name", "onnxruntime", "--from", dir}, "where the models folder keeps ONNX Runtime"},
 		{"models add without a source", runModels, []string{"add", "--name", "x"}, "models add needs --from SNAPSHOT"},
-		{"models add with an unknown pooling", runModels, []string{"add", "--name", "x", "--from", dir, "--pooling", "weightedmean"}, `--pooling "weightedmean": want one of mean, cls, max, lasttoken`},
+		{"models add with an unknown pooling", runModels, []string{"add", "--name", "x", "--from", dir, "--pooling", "attention"}, `--pooling "attention": want one of mean, cls, max, lasttoken, mean_sqrt_len, weightedmean`},
 		{"models add with normalize yes", runModels, []string{"add", "--name", "x", "--from", dir, "--normalize", "yes"}, `--normalize "yes": want true or false`},
 		{"models add with a negative limit", runModels, []string{"add", "--name", "x", "--from", dir, "--max-length", "-1"}, "--max-length must not be negative"},
 	}

@@ -16,7 +16,7 @@ import (
 // runModelsAdd imports an ONNX encoder (a Hugging Face or
 // sentence-transformers snapshot) into the models folder.
 func runModelsAdd(ctx context.Context, args []string) error {
-	fs := newFlags("models add", "--name NAME --from SNAPSHOT [--onnx FILE] [--pooling mean|cls|max|lasttoken] [--normalize true|false] [--max-length N] [--force]",
+	fs := newFlags("models add", "--name NAME --from SNAPSHOT [--onnx FILE] [--pooling MODE] [--normalize true|false] [--max-length N] [--force]",
 		"Copies an ONNX encoder and its tokenizer.json into the models folder as NAME, with the pooling, normalisation and token limit its "+
 			"sentence-transformers configs give (modules.json, 1_Pooling/config.json, sentence_bert_config.json; else config.json), "+
 			"checks that retune runs it, and prints what it wrote and where each setting came from.")
@@ -25,7 +25,7 @@ func runModelsAdd(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "the encoder's name (its folder in the models folder; what --model and the API's model field take)")
 	from := fs.String("from", "", "the snapshot folder (model.onnx or onnx/model.onnx, tokenizer.json, configs), or the .onnx file")
 	onnxFile := fs.String("onnx", "", "the model file when the snapshot has several (e.g. onnx/model_quantized.onnx), relative to --from or the working directory")
-	pooling := fs.String("pooling", "", "mean, cls, max or lasttoken (default: from the snapshot's Pooling config, else mean)")
+	pooling := fs.String("pooling", "", "mean, cls, max, lasttoken, mean_sqrt_len or weightedmean (default: from the snapshot's Pooling config, else mean)")
 	normalize := fs.String("normalize", "", "true or false: L2-normalise the vectors (default: from modules.json, else true)")
 	maxLength := fs.Int("max-length", 0, "tokens per text, truncated beyond (default: sentence_bert_config.json's max_seq_length, else tokenizer.json's truncation, else config.json's positions up to 512, else 512)")
 	force := fs.Bool("force", false, "replace an encoder an earlier models add wrote under NAME")
