@@ -91,9 +91,6 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 		col.Docs, corpusBytes, param = ds.Docs, fileBytes(path), "dataset"
 	}
 	shape := newIndexShape(col.Docs, corpusBytes, enc, head)
-	if shape.projected && shape.width > shape.encDim {
-		param = "head" // a head that widens the vectors: a narrower one may fit
-	}
 	if err := s.checkIndexingMemory(shape, param); err != nil {
 		return store.Collection{}, err
 	}
