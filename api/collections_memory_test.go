@@ -3,10 +3,13 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"retune/api"
+	"retune/model"
 )
 
 // A collection that could never fit in the server's memory is refused when
@@ -68,4 +71,38 @@ func TestCollectionMemoryChecks(t *testing.T) {
 	}
 	col = mustJSON[collectionJSON](t, js.json("POST", "/v1/collections", posted), http.StatusAccepted)
 	js.waitStatus(col.ID, "ready")
+}
+
+// A head that widens the vectors is what a refusal names when the
+// collection would fit without it; the documents when it would not.
+func TestCollectionMemoryNamesAWideningHead(t *testing.T) {
+	cfg := jobsConfig(t)
+	cfg.MaxUploadBytes = 16 << 20
+	js := startJobsServer(t, cfg, true)
+	sum, err := glove(t, cfg).Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := model.NewHead(model.HeadConfig{DIn: 100, DOut: 2048, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := h.Save(dir, model.HeadMeta{Encoder: "glove-100d", EncoderChecksum: sum}); err != nil {
+		t.Fatal(err)
+	}
+	hj, _ := os.ReadFile(filepath.Join(dir, "head.json"))
+	w, _ := os.ReadFile(filepath.Join(dir, "weights.bin"))
+	ct, body := multipartBody(t, formPart{"head", "head.json", string(hj)}, formPart{"weights", "weights.bin", string(w)})
+	head := mustJSON[struct{ ID string }](t, js.do("POST", "/v1/heads", ct, body), http.StatusCreated)
+	create := fmt.Sprintf(`{"model":"glove-100d","head":%q,"documents":%s}`, head.ID, documentsJSON(testDocs))
+
+	plain := api.PostedIndexingMemory(testDocs, 100, 100)
+	if wide := api.PostedIndexingMemory(testDocs, 100, 2048); wide <= plain {
+		t.Fatalf("estimates: wide %d, plain %d", wide, plain)
+	}
+	api.SetMemory(js.srv, plain, 1<<40)
+	wantParamError(t, js.json("POST", "/v1/collections", create), http.StatusBadRequest, "head", "2048 dimensions")
+	api.SetMemory(js.srv, plain-1, 1<<40)
+	wantParamError(t, js.json("POST", "/v1/collections", create), http.StatusBadRequest, "documents", "2048 dimensions")
 }
