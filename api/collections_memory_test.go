@@ -3,8 +3,6 @@ package api_test
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,14 +85,7 @@ func TestCollectionMemoryNamesAWideningHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := h.Save(dir, model.HeadMeta{Encoder: "glove-100d", EncoderChecksum: sum}); err != nil {
-		t.Fatal(err)
-	}
-	hj, _ := os.ReadFile(filepath.Join(dir, "head.json"))
-	w, _ := os.ReadFile(filepath.Join(dir, "weights.bin"))
-	ct, body := multipartBody(t, formPart{"head", "head.json", string(hj)}, formPart{"weights", "weights.bin", string(w)})
-	head := mustJSON[struct{ ID string }](t, js.do("POST", "/v1/heads", ct, body), http.StatusCreated)
+	head := uploadHead(t, js, h, sum)
 	create := fmt.Sprintf(`{"model":"glove-100d","head":%q,"documents":%s}`, head.ID, documentsJSON(testDocs))
 
 	plain := api.PostedIndexingMemory(testDocs, 100, 100)

@@ -178,14 +178,7 @@ func TestBiasHeadKeepsUnembeddableTextsZero(t *testing.T) {
 	for i := range 100 {
 		p[100*100+i] = 0.5 // the bias, after W
 	}
-	dir := t.TempDir()
-	if err := h.Save(dir, model.HeadMeta{Encoder: "glove-100d", EncoderChecksum: sum}); err != nil {
-		t.Fatal(err)
-	}
-	hj, _ := os.ReadFile(filepath.Join(dir, "head.json"))
-	w, _ := os.ReadFile(filepath.Join(dir, "weights.bin"))
-	ct, body := multipartBody(t, formPart{"head", "head.json", string(hj)}, formPart{"weights", "weights.bin", string(w)})
-	up := mustJSON[struct{ Model string }](t, js.do("POST", "/v1/heads", ct, body), http.StatusCreated)
+	up := uploadHead(t, js, h, sum)
 
 	r := js.json("POST", "/v1/embeddings", `{"model":"`+up.Model+`","input":["the dog runs","2019"]}`)
 	var e struct {
@@ -229,4 +222,18 @@ func TestHeadDeletedWhileLoading(t *testing.T) {
 			t.Fatalf("delete %d, embeddings %d, collection %d: want 200 or 409 and no 500", statuses[0], statuses[1], statuses[2])
 		}
 	}
+}
+
+// uploadHead saves h as trained on glove-100d of checksum sum and uploads
+// it, returning the stored head's id and model name.
+func uploadHead(t *testing.T, js *jobsServer, h *model.Head, sum string) (up struct{ ID, Model string }) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := h.Save(dir, model.HeadMeta{Encoder: "glove-100d", EncoderChecksum: sum}); err != nil {
+		t.Fatal(err)
+	}
+	hj, _ := os.ReadFile(filepath.Join(dir, "head.json"))
+	w, _ := os.ReadFile(filepath.Join(dir, "weights.bin"))
+	ct, body := multipartBody(t, formPart{"head", "head.json", string(hj)}, formPart{"weights", "weights.bin", string(w)})
+	return mustJSON[struct{ ID, Model string }](t, js.do("POST", "/v1/heads", ct, body), http.StatusCreated)
 }
