@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,7 +38,7 @@ type stModule struct {
 }
 
 // poolingModes are the flags of a sentence-transformers Pooling config, with
-// the name retune gives the mode it supports.
+// the name retune gives each mode.
 var poolingModes = []struct{ key, mode string }{
 	{"pooling_mode_cls_token", PoolingCLS},
 	{"pooling_mode_mean_tokens", PoolingMean},
@@ -153,12 +154,20 @@ func (s *importSettings) detectPooling(from string, modules []stModule, pooled b
 	if err := readJSON(filepath.Join(from, rel), &cfg); err != nil {
 		return err
 	}
+	// Every pooling_mode_* flag turned on counts, known or not, so that a
+	// mode a newer sentence-transformers adds is named, not ignored.
 	var on []string
 	mode := ""
-	for _, pm := range poolingModes {
-		if v, _ := cfg[pm.key].(bool); v {
-			on = append(on, pm.key)
-			mode = pm.mode
+	for _, key := range slices.Sorted(maps.Keys(cfg)) {
+		if v, _ := cfg[key].(bool); !v || !strings.HasPrefix(key, "pooling_mode_") {
+			continue
+		}
+		on = append(on, key)
+		mode = ""
+		for _, pm := range poolingModes {
+			if pm.key == key {
+				mode = pm.mode
+			}
 		}
 	}
 	switch {
