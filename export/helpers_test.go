@@ -2,7 +2,6 @@ package export_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -292,23 +291,13 @@ func leftPadded(pooling string) func(testing.TB) string {
 	}
 }
 
-// unnormalised returns a fixture maker: pooledCopy with encoder.json's
-// normalize off, so that a pooling's scale reaches the head.
+// unnormalised returns a fixture maker: the tiny BERT fixture with
+// encoder.json's pooling set and normalize off, so that a pooling's scale
+// reaches the head.
 func unnormalised(pooling string) func(testing.TB) string {
 	return func(t testing.TB) string {
-		dir := testenv.TinyBERTPooled(t, pooling)
-		cfg, ok, err := models.ReadEncoderConfig(dir)
-		if err != nil || !ok {
-			t.Fatalf("%s: %v", dir, err)
-		}
-		cfg.Normalize = false
-		raw, err := json.Marshal(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, models.ConfigFile), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return dir
+		return testenv.EditedCopy(t, testenv.TinyBERT(t), "bert-tiny-raw-"+pooling, func(c *models.EncoderConfig) {
+			c.Pooling, c.Normalize = pooling, false
+		}, nil)
 	}
 }

@@ -134,22 +134,7 @@ func CopyFile(t testing.TB, src, dst string) {
 // for another pooling mode (models.PoolingModes), named bert-tiny-<mode>.
 func TinyBERTPooled(t testing.TB, pooling string) string {
 	t.Helper()
-	src := TinyBERT(t)
-	name := "bert-tiny-" + pooling
-	dir := filepath.Join(t.TempDir(), name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{models.ModelFile, models.TokenizerFile} {
-		CopyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
-	}
-	cfg, ok, err := models.ReadEncoderConfig(src)
-	if err != nil || !ok {
-		t.Fatalf("testenv: tiny BERT fixture's %s: %v", models.ConfigFile, err)
-	}
-	cfg.Pooling, cfg.Name = pooling, name
-	writeJSON(t, filepath.Join(dir, models.ConfigFile), cfg)
-	return dir
+	return EditedCopy(t, TinyBERT(t), "bert-tiny-"+pooling, func(c *models.EncoderConfig) { c.Pooling = pooling }, nil)
 }
 
 // TinyBERTPositionIDs returns the tiny BERT fixture's twin that takes
@@ -169,37 +154,50 @@ func TinyBERTPositionIDs(t testing.TB) string {
 
 // LeftPadded is a copy of the encoder folder dir whose tokenizer.json pads
 // on the left (as decoder embedders' do), with encoder.json's pooling set
-// to pooling ("" keeps it), named name.
+// to pooling, named name.
 func LeftPadded(t testing.TB, dir, name, pooling string) string {
+	t.Helper()
+	return EditedCopy(t, dir, name, func(c *models.EncoderConfig) { c.Pooling = pooling }, func(tok map[string]any) {
+		pad, ok := tok["padding"].(map[string]any)
+		if !ok {
+			t.Fatalf("testenv: %s has no padding section", dir)
+		}
+		pad["direction"] = "Left"
+	})
+}
+
+// EditedCopy copies the encoder folder dir (model.onnx, tokenizer.json,
+// encoder.json) into a new folder called name, with encoder.json's name
+// set to name and edited by cfg, and tokenizer.json edited by tok when it
+// is not nil.
+func EditedCopy(t testing.TB, dir, name string, cfg func(*models.EncoderConfig), tok func(map[string]any)) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name)
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	CopyFile(t, filepath.Join(dir, models.ModelFile), filepath.Join(out, models.ModelFile))
-	raw, err := os.ReadFile(filepath.Join(dir, models.TokenizerFile))
-	if err != nil {
-		t.Fatal(err)
+	if tok == nil {
+		CopyFile(t, filepath.Join(dir, models.TokenizerFile), filepath.Join(out, models.TokenizerFile))
+	} else {
+		raw, err := os.ReadFile(filepath.Join(dir, models.TokenizerFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		tok(doc)
+		writeJSON(t, filepath.Join(out, models.TokenizerFile), doc)
 	}
-	var tok map[string]any
-	if err := json.Unmarshal(raw, &tok); err != nil {
-		t.Fatal(err)
-	}
-	pad, ok := tok["padding"].(map[string]any)
-	if !ok {
-		t.Fatalf("testenv: %s has no padding section", dir)
-	}
-	pad["direction"] = "Left"
-	writeJSON(t, filepath.Join(out, models.TokenizerFile), tok)
-	cfg, ok, err := models.ReadEncoderConfig(dir)
+	c, ok, err := models.ReadEncoderConfig(dir)
 	if err != nil || !ok {
 		t.Fatalf("testenv: %s's %s: %v", dir, models.ConfigFile, err)
 	}
-	cfg.Name = name
-	if pooling != "" {
-		cfg.Pooling = pooling
-	}
-	writeJSON(t, filepath.Join(out, models.ConfigFile), cfg)
+	c.Name = name
+	cfg(&c)
+	writeJSON(t, filepath.Join(out, models.ConfigFile), c)
 	return out
 }
 
