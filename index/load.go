@@ -22,19 +22,9 @@ func LoadCollection(ctx context.Context, dir string) (*Collection, error) {
 	fail := func(err error) (*Collection, error) {
 		return nil, fmt.Errorf("index: load collection %s: %w", dir, err)
 	}
-	js, err := os.ReadFile(filepath.Join(dir, manifestName))
+	m, err := readManifest(dir)
 	if err != nil {
 		return fail(err)
-	}
-	var m manifest
-	if err := json.Unmarshal(js, &m); err != nil {
-		return fail(corrupt(err, "%s", manifestName))
-	}
-	if m.FormatVersion != CollectionFormatVersion {
-		return fail(fmt.Errorf("%w %d in %s (this build reads %d)", ErrFormatVersion, m.FormatVersion, manifestName, CollectionFormatVersion))
-	}
-	if err := m.check(); err != nil {
-		return fail(corrupt(err, "%s", manifestName))
 	}
 
 	ids, texts, err := readDocs(ctx, dir, m)
@@ -56,6 +46,27 @@ func LoadCollection(ctx context.Context, dir string) (*Collection, error) {
 		return fail(corrupt(err, "documents and vectors do not fit together"))
 	}
 	return c, nil
+}
+
+// readManifest reads dir's manifest and verifies its format version
+// (ErrFormatVersion) and what it claims (ErrCorrupt), before any data file
+// is read.
+func readManifest(dir string) (manifest, error) {
+	var m manifest
+	js, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(js, &m); err != nil {
+		return m, corrupt(err, "%s", manifestName)
+	}
+	if m.FormatVersion != CollectionFormatVersion {
+		return m, fmt.Errorf("%w %d in %s (this build reads %d)", ErrFormatVersion, m.FormatVersion, manifestName, CollectionFormatVersion)
+	}
+	if err := m.check(); err != nil {
+		return m, corrupt(err, "%s", manifestName)
+	}
+	return m, nil
 }
 
 // check verifies what the manifest claims before any data file is read, so
@@ -87,15 +98,22 @@ func openChecked(dir string, want fileSum) (*os.File, error) {
 		return nil, err
 	}
 	fi, err := f.Stat()
+	if err == nil {
+		err = checkSize(fi, want)
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	if fi.Size() != want.Bytes {
-		f.Close()
-		return nil, corrupt(nil, "%s has %d bytes, manifest says %d", want.Name, fi.Size(), want.Bytes)
-	}
 	return f, nil
+}
+
+// checkSize compares a data file's size with the manifest's.
+func checkSize(fi os.FileInfo, want fileSum) error {
+	if fi.Size() != want.Bytes {
+		return corrupt(nil, "%s has %d bytes, manifest says %d", want.Name, fi.Size(), want.Bytes)
+	}
+	return nil
 }
 
 // verifySum compares a finished hash with the manifest's.

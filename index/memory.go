@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,26 +32,20 @@ func Memory(docs, dim int, textBytes int64) uint64 {
 // SavedMemory is Memory for the collection saved in dir, from its manifest
 // alone: what loading it will take, known before any data file is read.
 func SavedMemory(dir string) (uint64, error) {
-	js, err := os.ReadFile(filepath.Join(dir, manifestName))
+	fail := func(err error) (uint64, error) { return 0, fmt.Errorf("index: collection %s: %w", dir, err) }
+	m, err := readManifest(dir)
 	if err != nil {
-		return 0, fmt.Errorf("index: collection %s: %w", dir, err)
+		return fail(err)
 	}
-	var m manifest
-	if err := json.Unmarshal(js, &m); err != nil {
-		return 0, fmt.Errorf("index: collection %s: %w", dir, corrupt(err, "%s", manifestName))
+	// The docs file's size is checked against the file itself, so that a
+	// damaged manifest is reported as damage (by LoadCollection, which
+	// checks it again) rather than as an absurd need.
+	fi, err := os.Stat(filepath.Join(dir, m.DocsFile.Name))
+	if err == nil {
+		err = checkSize(fi, m.DocsFile)
 	}
-	if err := m.check(); err != nil {
-		return 0, fmt.Errorf("index: collection %s: %w", dir, corrupt(err, "%s", manifestName))
-	}
-	// The docs file's size as the manifest says it is checked against the
-	// file itself, so that a damaged manifest is reported as damage (by
-	// LoadCollection, which checks it again) rather than as an absurd need.
-	st, err := os.Stat(filepath.Join(dir, m.DocsFile.Name))
 	if err != nil {
-		return 0, fmt.Errorf("index: collection %s: %w", dir, err)
-	}
-	if st.Size() != m.DocsFile.Bytes {
-		return 0, fmt.Errorf("index: collection %s: %w", dir, corrupt(nil, "%s is %d bytes, %s says %d", m.DocsFile.Name, st.Size(), manifestName, m.DocsFile.Bytes))
+		return fail(err)
 	}
 	return Memory(m.Docs, m.Dim, m.DocsFile.Bytes), nil
 }

@@ -180,13 +180,12 @@ func (p *Pipeline) checkMemory(hold *memroom.Hold, need MemoryNeed, used uint64)
 	return nil
 }
 
-// memoryHold is the run's hold in p.Ledger, or in a ledger of its own over
-// p.Room (memroom.Room when nil).
+// memoryHold is the run's hold in p.Ledger, or in a ledger of its own.
 func (p *Pipeline) memoryHold() *memroom.Hold {
 	if p.Ledger != nil {
 		return p.Ledger.Hold()
 	}
-	return memroom.NewLedger(p.Room).Hold()
+	return memroom.NewLedger(nil).Hold()
 }
 
 // releaseScratch drops the buffers the training steps kept for reuse (the

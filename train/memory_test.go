@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"retune/dataset"
+	"retune/internal/memroom"
 	"retune/internal/testenv"
 )
 
@@ -100,7 +101,7 @@ func TestPipelineRefusesARunTooLargeForTheRoom(t *testing.T) {
 	cfg.Negatives, cfg.TestSplit, cfg.Train.Epochs = NegNone, "", 1
 	tiny := func() (uint64, bool) { return 1 << 20, true }
 	work := t.TempDir()
-	p := &Pipeline{Encoder: enc, Cache: NewCache(t.TempDir()), Room: tiny, WorkDir: work}
+	p := &Pipeline{Encoder: enc, Cache: NewCache(t.TempDir()), Ledger: memroom.NewLedger(tiny), WorkDir: work}
 	var stages []string
 	p.Progress = func(ev StageEvent) { stages = append(stages, ev.Stage) }
 	_, _, err := p.Run(context.Background(), data, cfg)
@@ -116,8 +117,8 @@ func TestPipelineRefusesARunTooLargeForTheRoom(t *testing.T) {
 		t.Fatalf("a refused run wrote %s: %v", WorkRunFile, err)
 	}
 	for _, p := range []*Pipeline{
-		{Encoder: enc, Cache: NewCache(t.TempDir()), Room: tiny, SkipMemoryCheck: true},
-		{Encoder: enc, Cache: NewCache(t.TempDir()), Room: func() (uint64, bool) { return 0, false }},
+		{Encoder: enc, Cache: NewCache(t.TempDir()), Ledger: memroom.NewLedger(tiny), SkipMemoryCheck: true},
+		{Encoder: enc, Cache: NewCache(t.TempDir()), Ledger: memroom.NewLedger(func() (uint64, bool) { return 0, false })},
 	} {
 		_, res, err := p.Run(context.Background(), data, cfg)
 		if err != nil {

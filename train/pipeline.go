@@ -127,13 +127,12 @@ type Pipeline struct {
 	Provided map[string][]string
 	WorkDir  string
 	Progress func(StageEvent)
-	// Room reports the memory the run may still take (memroom.Room when
-	// nil): a run whose estimate (EstimateMemory) exceeds it is refused
-	// with a *MemoryError before it embeds anything, or before training
-	// once its negatives are known. SkipMemoryCheck runs it regardless.
-	Room func() (uint64, bool)
-	// Ledger, when set, admits the run's estimate alongside other runs'
-	// (a server's jobs and collections) instead of against Room alone.
+	// Ledger admits the run's memory estimate (EstimateMemory) against
+	// what the machine has left less what other runs it admitted hold (a
+	// server's jobs and collections); nil: a ledger of the run's own over
+	// memroom.Room. A run that does not fit is refused with a *MemoryError
+	// before it embeds anything, or before training once its negatives are
+	// known. SkipMemoryCheck runs it regardless.
 	Ledger          *memroom.Ledger
 	SkipMemoryCheck bool
 	// RestartOnNewEncoder lets a run whose WorkDir holds an earlier attempt
