@@ -273,11 +273,11 @@ func TestSlowJSONBodyIsCutOff(t *testing.T) {
 	start := time.Now()
 	fmt.Fprintf(conn, "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":")
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	answer, _ := io.ReadAll(conn) // the answer, then the close; or the close alone
+	answer, _ := io.ReadAll(conn) // the answer, then the close
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("the connection stayed open %v with the body unfinished", took)
 	}
-	if len(answer) > 0 && !strings.HasPrefix(string(answer), "HTTP/1.1 408") {
-		t.Errorf("answered %.200q, want a 408 or a closed connection", answer)
+	if !strings.HasPrefix(string(answer), "HTTP/1.1 408") {
+		t.Errorf("answered %.200q, want a 408", answer)
 	}
 }
