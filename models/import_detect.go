@@ -37,15 +37,15 @@ type stModule struct {
 	Type string `json:"type"`
 }
 
-// poolingModes are the flags of a sentence-transformers Pooling config, with
+// poolingModes maps the flags of a sentence-transformers Pooling config to
 // the name retune gives each mode.
-var poolingModes = []struct{ key, mode string }{
-	{"pooling_mode_cls_token", PoolingCLS},
-	{"pooling_mode_mean_tokens", PoolingMean},
-	{"pooling_mode_max_tokens", PoolingMax},
-	{"pooling_mode_mean_sqrt_len_tokens", PoolingMeanSqrtLen},
-	{"pooling_mode_weightedmean_tokens", PoolingWeightedMean},
-	{"pooling_mode_lasttoken", PoolingLastToken},
+var poolingModes = map[string]string{
+	"pooling_mode_cls_token":            PoolingCLS,
+	"pooling_mode_mean_tokens":          PoolingMean,
+	"pooling_mode_max_tokens":           PoolingMax,
+	"pooling_mode_mean_sqrt_len_tokens": PoolingMeanSqrtLen,
+	"pooling_mode_weightedmean_tokens":  PoolingWeightedMean,
+	"pooling_mode_lasttoken":            PoolingLastToken,
 }
 
 // detectSettings reads the settings o does not give from the snapshot: its
@@ -163,12 +163,7 @@ func (s *importSettings) detectPooling(from string, modules []stModule, pooled b
 			continue
 		}
 		on = append(on, key)
-		mode = ""
-		for _, pm := range poolingModes {
-			if pm.key == key {
-				mode = pm.mode
-			}
-		}
+		mode = poolingModes[key] // "" for a flag retune does not know
 	}
 	switch {
 	case len(on) == 0:
