@@ -64,7 +64,7 @@ func (s *Server) pruneCache(ctx context.Context, warned map[string]bool) {
 			s.log.Warn("embedding cache bound: a file over it is not a retune cache of this version; left as it is", "file", name)
 		}
 	}
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		s.log.Warn("embedding cache prune failed", "err", err.Error())
 	}
 }

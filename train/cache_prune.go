@@ -49,6 +49,12 @@ func DropCacheFiles(dir string, keep func(name string) bool) (dropped []CacheFil
 // is neither. A file that fails does not stop the others: the errors are
 // returned together.
 func eachCacheFile(dir string, skip func(name string) bool, do func(path string) (CacheFileReport, bool, error)) (reps []CacheFileReport, skipped []string, _ error) {
+	return eachCacheFileCtx(context.Background(), dir, skip, do)
+}
+
+// eachCacheFileCtx is eachCacheFile stopping between files once ctx ends,
+// with ctx's error among the returned ones.
+func eachCacheFileCtx(ctx context.Context, dir string, skip func(name string) bool, do func(path string) (CacheFileReport, bool, error)) (reps []CacheFileReport, skipped []string, _ error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
 	if err != nil {
 		return nil, nil, err
@@ -56,6 +62,10 @@ func eachCacheFile(dir string, skip func(name string) bool, do func(path string)
 	sort.Strings(paths)
 	var errs []error
 	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
 		if skip != nil && skip(filepath.Base(p)) {
 			continue
 		}
@@ -113,16 +123,13 @@ func PruneCache(dir string, maxBytes int64) (reps []CacheFileReport, skipped []s
 // limit, so that a file just over its bound is not rewritten whole at every
 // call). It returns the reports of the files it pruned and the names of
 // the files over the limit it left alone (not current retune caches); it
-// stops between files once ctx ends.
+// stops between files once ctx ends, returning ctx's error.
 func PruneCacheOver(ctx context.Context, dir string, limit, target int64) (pruned []CacheFileReport, skipped []string, _ error) {
 	within := func(name string) bool {
-		if ctx.Err() != nil {
-			return true
-		}
 		st, err := os.Stat(filepath.Join(dir, name))
 		return err != nil || st.Size() <= limit
 	}
-	return eachCacheFile(dir, within, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, target) })
+	return eachCacheFileCtx(ctx, dir, within, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, target) })
 }
 
 // pruneFile prunes one file (see PruneCache); ok is false for a file that

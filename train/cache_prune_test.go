@@ -1,6 +1,8 @@
 package train
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -153,5 +155,11 @@ func TestPruneCacheOver(t *testing.T) {
 	}
 	if again, _, err := PruneCacheOver(t.Context(), dir, limit, target); err != nil || len(again) != 0 {
 		t.Fatalf("a second prune within the limit: %+v, %v", again, err)
+	}
+	// Cancelled, it prunes nothing and says why.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if none, _, err := PruneCacheOver(ctx, dir, 0, 0); !errors.Is(err, context.Canceled) || len(none) != 0 {
+		t.Fatalf("a cancelled prune: %+v, %v; want nothing pruned and context.Canceled", none, err)
 	}
 }
