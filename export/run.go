@@ -113,10 +113,11 @@ func Run(ctx context.Context, req Request) (_ Result, err error) {
 	}
 	if made, _ := atomicfile.FirstMissing(folder); made != "" { // (a path that cannot be looked at: nothing to remove)
 		// The folders this export makes go again if the export fails (a
-		// full disk): empty folders left behind would only mislead.
+		// full disk): empty folders left behind would only mislead. A
+		// parent another process filled meanwhile stays.
 		defer func() {
 			if err != nil {
-				os.RemoveAll(made)
+				atomicfile.RemoveMade(folder, made)
 			}
 		}()
 	}

@@ -90,22 +90,12 @@ func makeOutDir(dir string, keep ...string) (remove func(), err error) {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
 	return func() {
-		if first == "" {
-			return
-		}
-		d := filepath.Clean(dir)
 		for _, k := range keep {
-			if k != "" && within(k, d) {
+			if k != "" && within(k, filepath.Clean(dir)) {
 				return
 			}
 		}
-		os.RemoveAll(d)
-		for d != first {
-			d = filepath.Dir(d)
-			if os.Remove(d) != nil { // not empty: holds something else
-				return
-			}
-		}
+		atomicfile.RemoveMade(dir, first)
 	}, nil
 }
 

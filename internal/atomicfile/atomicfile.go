@@ -154,6 +154,25 @@ func FirstMissing(dir string) (string, error) {
 	}
 }
 
+// RemoveMade undoes the making of dir, whose outermost new folder was
+// first (FirstMissing before it was made; "" when dir existed, which is
+// then left alone): it removes dir with everything in it, then each parent
+// up to first that is left empty. A parent that meanwhile holds something
+// else (another process's folder) stays.
+func RemoveMade(dir, first string) {
+	if first == "" {
+		return
+	}
+	d := filepath.Clean(dir)
+	os.RemoveAll(d)
+	for d != first {
+		d = filepath.Dir(d)
+		if os.Remove(d) != nil { // not empty: holds something else
+			return
+		}
+	}
+}
+
 // MkdirAllSync is os.MkdirAll that also fsyncs the parent of each folder it
 // creates, so a freshly created folder does not vanish on power loss
 // together with the file just renamed into it. perm is used for every new

@@ -298,3 +298,30 @@ func TestSyncDir(t *testing.T) {
 		t.Errorf("SyncDir(missing) = %v, want not exist", err)
 	}
 }
+
+// RemoveMade removes the folder made and its new parents left empty, not a
+// parent something else has filled meanwhile, nor a folder that existed.
+func TestRemoveMade(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "b", "c")
+	first, err := FirstMissing(dir)
+	if err != nil || first != filepath.Join(root, "a") {
+		t.Fatalf("FirstMissing = %q, %v", first, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
+	os.Mkdir(filepath.Join(root, "a", "other"), 0o755) // another process's
+	RemoveMade(dir, first)
+	if _, err := os.Stat(filepath.Join(root, "a", "b")); !os.IsNotExist(err) {
+		t.Errorf("a/b survived: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "a", "other")); err != nil {
+		t.Errorf("a/other, made by another, went: %v", err)
+	}
+	RemoveMade(root, "") // existed before: left alone
+	if _, err := os.Stat(root); err != nil {
+		t.Errorf("a folder that existed went: %v", err)
+	}
+}
