@@ -280,11 +280,12 @@ func HeadFolder(dir string, extra ...string) (hasHead bool, others []string) {
 	if err != nil {
 		return false, nil
 	}
+	own := HeadFileNames(extra...)
 	for _, e := range entries {
 		switch name := e.Name(); {
 		case name == headJSONName:
 			hasHead = true
-		case name == headWeightsName || slices.Contains(extra, name) || atomicfile.IsTemp(name):
+		case slices.Contains(own, name) || atomicfile.IsTemp(name):
 		default:
 			others = append(others, name)
 		}
