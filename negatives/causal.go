@@ -65,27 +65,13 @@ func (g *CausalGenerator) generate(ctx context.Context, p Pair, candidates []str
 		return nil, nil, err
 	}
 	haveCandidates := len(data.Candidates) > 0
-	var refused []itemDrop // the items of replies sent back for repair
-	schema := Schema{
-		Name:     causalGeneratePrompt.name,
-		Required: []string{"negatives"},
-		// Single bad items are dropped later; only a reply with nothing
-		// usable is worth a repair round.
-		Check: func(out any) error {
-			negs, dropped := causalNegatives(out.(*negativesReply), a, p, haveCandidates)
-			if len(negs) == 0 {
-				refused = append(refused, dropped...)
-				return errNoUsable(dropped)
-			}
-			return nil
-		},
+	negs, drops, err := g.askNegatives(ctx, causalGeneratePrompt.name, sys, usr, n, func(reply *negativesReply) ([]Negative, []itemDrop) {
+		return causalNegatives(reply, a, p, haveCandidates)
+	})
+	if err != nil {
+		return nil, drops, fmt.Errorf("causal generation for %s/%s: %w", p.QueryID, p.PosID, err)
 	}
-	var reply negativesReply
-	if err := g.llm.JSON(ctx, sys, usr, schema, &reply); err != nil {
-		return nil, g.stats.drop(refused), fmt.Errorf("causal generation for %s/%s: %w", p.QueryID, p.PosID, err)
-	}
-	negs, dropped := causalNegatives(&reply, a, p, haveCandidates)
-	return g.stats.truncate(negs, maxPerPairFactor*n), g.stats.drop(append(refused, dropped...)), nil
+	return negs, drops, nil
 }
 
 // generatePromptData feeds causal_generate.*.tmpl.

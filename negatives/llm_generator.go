@@ -34,6 +34,34 @@ func (g *llmGenerator) generateReporting(ctx context.Context, p Pair, cands []st
 	return negs, rejections(drops), nil
 }
 
+// askNegatives sends one generation request and parses its reply with
+// parse. A reply with no usable item is sent back for repair (single bad
+// items are dropped, not worth a round); the items of such replies are
+// recorded among the drops, also when the pair then fails. The accepted
+// reply is parsed once, by the check that accepted it. At most
+// maxPerPairFactor × n items are kept for the filters.
+func (g *llmGenerator) askNegatives(ctx context.Context, name, sys, usr string, n int, parse func(*negativesReply) ([]Negative, []itemDrop)) ([]Negative, []itemDrop, error) {
+	var refused, dropped []itemDrop
+	var negs []Negative
+	schema := Schema{
+		Name:     name,
+		Required: []string{"negatives"},
+		Check: func(out any) error {
+			negs, dropped = parse(out.(*negativesReply))
+			if len(negs) == 0 {
+				refused = append(refused, dropped...)
+				return errNoUsable(dropped)
+			}
+			return nil
+		},
+	}
+	var reply negativesReply
+	if err := g.llm.JSON(ctx, sys, usr, schema, &reply); err != nil {
+		return nil, g.stats.drop(refused), err
+	}
+	return g.stats.truncate(negs, maxPerPairFactor*n), g.stats.drop(append(refused, dropped...)), nil
+}
+
 // Stats returns what the generator has produced and dropped so far.
 func (g *llmGenerator) Stats() GenStats { return g.stats.snapshot() }
 

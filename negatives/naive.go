@@ -43,24 +43,13 @@ func (g *NaiveGenerator) generate(ctx context.Context, p Pair, n int) ([]Negativ
 	if err != nil {
 		return nil, nil, err
 	}
-	var refused []itemDrop // the items of replies sent back for repair
-	schema := Schema{
-		Name:     naivePrompt.name,
-		Required: []string{"negatives"},
-		Check: func(out any) error {
-			if negs, dropped := naiveNegatives(out.(*negativesReply), p); len(negs) == 0 {
-				refused = append(refused, dropped...)
-				return errNoUsable(dropped)
-			}
-			return nil
-		},
+	negs, drops, err := g.askNegatives(ctx, naivePrompt.name, sys, usr, n, func(reply *negativesReply) ([]Negative, []itemDrop) {
+		return naiveNegatives(reply, p)
+	})
+	if err != nil {
+		return nil, drops, fmt.Errorf("naive generation for %s/%s: %w", p.QueryID, p.PosID, err)
 	}
-	var reply negativesReply
-	if err := g.llm.JSON(ctx, sys, usr, schema, &reply); err != nil {
-		return nil, g.stats.drop(refused), fmt.Errorf("naive generation for %s/%s: %w", p.QueryID, p.PosID, err)
-	}
-	negs, dropped := naiveNegatives(&reply, p)
-	return g.stats.truncate(negs, maxPerPairFactor*n), g.stats.drop(append(refused, dropped...)), nil
+	return negs, drops, nil
 }
 
 func naiveNegatives(reply *negativesReply, p Pair) ([]Negative, []itemDrop) {
