@@ -75,7 +75,7 @@ type Report struct {
 	EmptyPairs       int            `json:"empty_pairs"` // pairs whose generator returned no negative
 	Surplus          int            `json:"surplus"`     // negatives past per_query that passed the filters, left out
 	Failures         int            `json:"failures"`
-	FailedPairs      []string       `json:"failed_pairs,omitempty"`    // "query_id/pos_id", pair order
+	FailedPairs      []string       `json:"failed_pairs,omitempty"`    // "query_id/pos_id", pair order, the first runFailedPairs
 	FailureSamples   []string       `json:"failure_samples,omitempty"` // the first errors, for diagnosis
 	NotRun           int            `json:"not_run"`                   // pairs never started (cancelled)
 	Diagnostics      Diagnostics    `json:"diagnostics"`
@@ -90,8 +90,14 @@ type UsageReporter interface {
 	UsageReport() any
 }
 
-// runFailureSamples caps Report.FailureSamples.
-const runFailureSamples = 10
+// runFailureSamples caps Report.FailureSamples; runFailedPairs caps
+// Report.FailedPairs (Failures counts them all), so that a run with many
+// failures keeps its report within what negatives.json readers accept
+// (train's 4 MiB report cap).
+const (
+	runFailureSamples = 10
+	runFailedPairs    = 1000
+)
 
 // runOutcome is one pair's generation result.
 type runOutcome struct {
@@ -154,7 +160,9 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 			rep.NotRun++
 		case o.err != nil:
 			rep.Failures++
-			rep.FailedPairs = append(rep.FailedPairs, p.QueryID+"/"+p.PosID)
+			if len(rep.FailedPairs) < runFailedPairs {
+				rep.FailedPairs = append(rep.FailedPairs, p.QueryID+"/"+p.PosID)
+			}
 			if len(rep.FailureSamples) < runFailureSamples {
 				rep.FailureSamples = append(rep.FailureSamples, fmt.Sprintf("%s/%s: %v", p.QueryID, p.PosID, o.err))
 			}

@@ -643,3 +643,21 @@ func TestRunRecordsItemsOfRepairedReplies(t *testing.T) {
 		})
 	}
 }
+
+// A run with many failures lists only the first runFailedPairs of them, so
+// its report stays small enough to be read back; Failures counts them all.
+func TestRunCapsFailedPairs(t *testing.T) {
+	req := runPairs(2*runFailedPairs + 10)
+	gen := &runFakeGen{fail: map[string]bool{}}
+	for i := 1; i < len(req.Pairs); i += 2 { // every other pair, so no streak stops the run
+		gen.fail[req.Pairs[i].QueryID] = true
+	}
+	emb := &runEmbedFake{}
+	res, err := Run(context.Background(), gen, req, DefaultRunConfig(), emb.embed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := res.Report; rep.Failures != runFailedPairs+5 || len(rep.FailedPairs) != runFailedPairs || rep.FailedPairs[0] != "q1/d1" {
+		t.Fatalf("failures %d, failed pairs listed %d (first %q); want %d, %d, q1/d1", rep.Failures, len(rep.FailedPairs), rep.FailedPairs[0], runFailedPairs+5, runFailedPairs)
+	}
+}
