@@ -24,9 +24,20 @@ const (
 type createCollectionRequest struct {
 	Name      string          `json:"name"`
 	Model     string          `json:"model"`
-	Head      string          `json:"head"`
-	Dataset   string          `json:"dataset"`
+	Head      *string         `json:"head"`      // nil when absent; "" is an error
+	Dataset   *string         `json:"dataset"`   // as Head
 	Documents []documentInput `json:"documents"` // nil when absent
+}
+
+// headID and datasetID are the request's head and dataset, "" when absent.
+func (r createCollectionRequest) headID() string    { return deref(r.Head) }
+func (r createCollectionRequest) datasetID() string { return deref(r.Dataset) }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // documentInput is a posted document; pointers tell a missing id or text
@@ -67,19 +78,20 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 	if err := enc.CheckDocumentEncoder(); err != nil {
 		return store.Collection{}, colBadParam("model", "%s", err)
 	}
+	headID, datasetID := req.headID(), req.datasetID()
 	var head *model.Head
-	if req.Head != "" {
-		if head, err = s.collectionHead(ctx, req.Head, enc); err != nil {
+	if headID != "" {
+		if head, err = s.collectionHead(ctx, headID, enc); err != nil {
 			return store.Collection{}, withParam(err, "head")
 		}
 	}
 	col := store.Collection{ID: store.NewID(store.PrefixCollection), Name: req.Name, Encoder: req.Model,
-		HeadID: req.Head, DatasetID: req.Dataset, Docs: len(docs)}
+		HeadID: headID, DatasetID: datasetID, Docs: len(docs)}
 	corpusBytes, param := postedBytes(docs), "documents"
-	if req.Dataset != "" {
-		ds, err := s.store.GetDataset(ctx, req.Dataset)
+	if datasetID != "" {
+		ds, err := s.store.GetDataset(ctx, datasetID)
 		if errors.Is(err, store.ErrNotFound) {
-			return store.Collection{}, colNotFoundParam("dataset", "dataset %s not found", req.Dataset)
+			return store.Collection{}, colNotFoundParam("dataset", "dataset %s not found", datasetID)
 		}
 		if err != nil {
 			return store.Collection{}, err
@@ -138,15 +150,15 @@ func (s *Server) checkCreateRequest(req createCollectionRequest) ([]dataset.Doc,
 		return nil, colBadParam("name", "name must be valid UTF-8 of at most %d characters", maxNameLen)
 	case strings.ContainsFunc(req.Name, unicode.IsControl):
 		return nil, colBadParam("name", "name contains control characters")
-	case req.Head != "" && !store.ValidID(store.PrefixHead, req.Head):
-		return nil, colBadParam("head", "head %q is not a head id (head-...)", req.Head)
-	case req.Dataset != "" && req.Documents != nil:
+	case req.Head != nil && !store.ValidID(store.PrefixHead, *req.Head):
+		return nil, colBadParam("head", "head %q is not a head id (head-...; leave it out for none)", *req.Head)
+	case req.Dataset != nil && req.Documents != nil:
 		return nil, colBadRequest("give either \"dataset\" or \"documents\", not both")
-	case req.Dataset == "" && req.Documents == nil:
+	case req.Dataset == nil && req.Documents == nil:
 		return nil, colBadRequest("give \"dataset\" (a dataset id) or \"documents\" (an array of {id, text}) to index")
-	case req.Dataset != "":
-		if !store.ValidID(store.PrefixDataset, req.Dataset) {
-			return nil, colBadParam("dataset", "dataset %q is not a dataset id (ds-...)", req.Dataset)
+	case req.Dataset != nil:
+		if !store.ValidID(store.PrefixDataset, *req.Dataset) {
+			return nil, colBadParam("dataset", "dataset %q is not a dataset id (ds-...)", *req.Dataset)
 		}
 		return nil, nil
 	case len(req.Documents) == 0:

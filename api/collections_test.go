@@ -123,6 +123,9 @@ func TestCollectionCreateErrors(t *testing.T) {
 		{"malformed head", `{"model":"glove-100d","head":"h1","documents":[{"id":"a","text":"b"}]}`, 400, "not a head id"},
 		{"unknown head", `{"model":"glove-100d","head":"head-aaaaaaaaaaaaaaaaaaaaaaaa","documents":[{"id":"a","text":"b"}]}`, 404, "head head-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
 		{"malformed dataset", `{"model":"glove-100d","dataset":"../ds"}`, 400, "not a dataset id"},
+		{"empty head", `{"model":"glove-100d","head":"","documents":[{"id":"a","text":"b"}]}`, 400, `head "" is not a head id`},
+		{"empty dataset", `{"model":"glove-100d","dataset":""}`, 400, `dataset "" is not a dataset id`},
+		{"empty dataset beside documents", `{"model":"glove-100d","dataset":"","documents":[{"id":"a","text":"b"}]}`, 400, "not both"},
 		{"unknown dataset", `{"model":"glove-100d","dataset":"ds-aaaaaaaaaaaaaaaaaaaaaaaa"}`, 404, "dataset ds-aaaaaaaaaaaaaaaaaaaaaaaa not found"},
 		{"long name", `{"model":"glove-100d","name":"` + strings.Repeat("n", 257) + `","documents":[{"id":"a","text":"b"}]}`, 400, "name must be"},
 	}

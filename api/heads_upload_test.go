@@ -26,6 +26,14 @@ func headFiles(t *testing.T, encoder, checksum string, edit func(headJSON string
 	for i := 50; i < 100; i++ {
 		p[i*100+i] = 0
 	}
+	head, weights = savedHeadFiles(t, h, encoder, checksum, edit)
+	return head, weights, h
+}
+
+// savedHeadFiles saves h as retune train does and returns its two files,
+// head.json passed through edit when not nil.
+func savedHeadFiles(t *testing.T, h *model.Head, encoder, checksum string, edit func(headJSON string) string) (head, weights string) {
+	t.Helper()
 	dir := t.TempDir()
 	meta := model.HeadMeta{Encoder: encoder, EncoderChecksum: checksum, Training: map[string]any{"test_split": "test"},
 		Metrics: map[string]any{"base": map[string]float64{"ndcg@10": 0.2}, "tuned": map[string]float64{"ndcg@10": 0.4},
@@ -45,7 +53,7 @@ func headFiles(t *testing.T, encoder, checksum string, edit func(headJSON string
 	if edit != nil {
 		head = edit(head)
 	}
-	return head, string(w), h
+	return head, string(w)
 }
 
 // A head trained with retune train is uploaded, listed and served like a
@@ -112,6 +120,15 @@ func TestHeadUpload(t *testing.T) {
 		t.Fatal("the weights_file edit did not apply")
 	}
 	unnamed, _, _ := headFiles(t, " ", sum, nil)
+	// A query-only head must keep the encoder's width: the documents it is
+	// compared with are not projected.
+	narrow, err := model.NewHead(model.HeadConfig{DIn: 100, DOut: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrowQuery, narrowW := savedHeadFiles(t, narrow, "glove-100d", sum, func(s string) string {
+		return strings.Replace(s, `"apply": "shared"`, `"apply": "query"`, 1)
+	})
 	badMetrics, _, _ := headFiles(t, "glove-100d", sum, func(s string) string {
 		var doc map[string]any
 		if err := json.Unmarshal([]byte(s), &doc); err != nil {
@@ -135,6 +152,7 @@ func TestHeadUpload(t *testing.T) {
 		{"huge head.json", []formPart{{"head", "head.json", strings.Replace(hj, "{", `{"junk":"`+strings.Repeat("x", 5<<20)+`",`, 1)}, {"weights", "w", w}}, 413, "a head.json is at most 4 MiB"},
 		{"head twice", []formPart{{"head", "head.json", hj}, {"head", "head.json", hj}, {"weights", "w", w}}, 400, `part "head" sent twice`},
 		{"encoder not installed", []formPart{{"head", "head.json", noEncoder}, {"weights", "w", w}}, 404, `encoder "glove-300d", which is not installed`},
+		{"narrowing query-only head", []formPart{{"head", "head.json", narrowQuery}, {"weights", "w", narrowW}}, 400, "a query-only head must keep the encoder's width"},
 		{"no encoder named", []formPart{{"head", "head.json", unnamed}, {"weights", "w", w}}, 400, `head.json names no "encoder"`},
 		{"metrics of the wrong shape", []formPart{{"head", "head.json", badMetrics}, {"weights", "w", w}}, 400, "metrics.base holds a JSON string where an object belongs"},
 		{"another encoder", []formPart{{"head", "head.json", stale}, {"weights", "w", staleW}}, 409, "the loaded encoder has sha256"},

@@ -71,6 +71,12 @@ func TestFineTuningEndToEnd(t *testing.T) {
 		res.Mining == nil || res.Mining.Negatives == 0 || res.Training.EpochsRun == 0 {
 		t.Fatalf("result: %+v", res)
 	}
+	// Without dev queries nothing was measured on them: null, as the spec
+	// says, not an empty object.
+	if raw := string(js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil).Body); !strings.Contains(raw, `"dev_base":null`) ||
+		!strings.Contains(raw, `"dev_best":null`) {
+		t.Fatalf("dev metrics without dev queries: %s", raw)
+	}
 
 	// Paginated events are the streamed ones.
 	page := mustJSON[listJSON[eventJSON]](t, js.do("GET", "/v1/fine_tuning/jobs/"+job.ID+"/events?limit=4", "", nil), http.StatusOK)

@@ -173,7 +173,11 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	}
 	for _, v := range vecs {
 		if len(v) != lc.ix.Dim() {
-			return "", nil, colConflict("head %s outputs %d dimensions, but this collection's vectors have %d", headID, len(v), lc.ix.Dim())
+			err := colConflict("head %s outputs %d dimensions, but this collection's vectors have %d", headID, len(v), lc.ix.Dim())
+			if p.head != "" {
+				err = withParam(err, "head")
+			}
+			return "", nil, err
 		}
 	}
 	return modelName, vecs, nil

@@ -26,7 +26,8 @@ func TestHeadONNXMatchesProject(t *testing.T) {
 	}{
 		{"square+bias", model.HeadConfig{DIn: 32, DOut: 32, Bias: true}},
 		{"32→12 no bias", model.HeadConfig{DIn: 32, DOut: 12, Seed: 2}},
-		{"32→64+bias/query", model.HeadConfig{DIn: 32, DOut: 64, Bias: true, Apply: model.ApplyQuery, Seed: 3}},
+		{"32→64+bias", model.HeadConfig{DIn: 32, DOut: 64, Bias: true, Seed: 3}},
+		{"square+bias/query", model.HeadConfig{DIn: 32, DOut: 32, Bias: true, Apply: model.ApplyQuery, Seed: 5}},
 		{"low-rank 3+bias", model.HeadConfig{DIn: 32, DOut: 32, Rank: 3, Bias: true, Seed: 4}},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -80,7 +81,7 @@ func TestHeadONNXGloveZeroVector(t *testing.T) {
 // TestHeadONNXMetadata checks the graph interface and the provenance
 // written to metadata_props, and that the file and writer forms agree.
 func TestHeadONNXMetadata(t *testing.T) {
-	h := randomHead(t, model.HeadConfig{DIn: 8, DOut: 5, Bias: true, Apply: model.ApplyQuery}, 1)
+	h := randomHead(t, model.HeadConfig{DIn: 8, DOut: 8, Bias: true, Apply: model.ApplyQuery}, 1)
 	meta := model.HeadMeta{
 		Encoder: "glove-100d", EncoderChecksum: "deadbeef",
 		Training: map[string]any{"epochs": 4.0, "lr": 0.002},
@@ -111,7 +112,7 @@ func TestHeadONNXMetadata(t *testing.T) {
 	}
 	md := metadata(m)
 	for k, want := range map[string]string{
-		"encoder": "glove-100d", "encoder_checksum": "deadbeef", "d_in": "8", "d_out": "5",
+		"encoder": "glove-100d", "encoder_checksum": "deadbeef", "d_in": "8", "d_out": "8",
 		"apply": "query", "bias": "true", "retune_format_version": strconv.Itoa(export.FormatVersion),
 	} {
 		if md[k] != want {

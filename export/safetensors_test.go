@@ -102,7 +102,8 @@ func TestSafetensorsLayout(t *testing.T) {
 	}{
 		{"square+bias", model.HeadConfig{DIn: 7, DOut: 7, Bias: true}},
 		{"5→3 no bias", model.HeadConfig{DIn: 5, DOut: 3, Seed: 1}},
-		{"3→9+bias/query", model.HeadConfig{DIn: 3, DOut: 9, Bias: true, Apply: model.ApplyQuery, Seed: 2}},
+		{"3→9+bias", model.HeadConfig{DIn: 3, DOut: 9, Bias: true, Seed: 2}},
+		{"square+bias/query", model.HeadConfig{DIn: 4, DOut: 4, Bias: true, Apply: model.ApplyQuery, Seed: 5}},
 		{"low-rank 2+bias", model.HeadConfig{DIn: 6, DOut: 6, Rank: 2, Bias: true, Seed: 3}},
 	}
 	for i, tc := range cases {

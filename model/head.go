@@ -62,7 +62,13 @@ func (cfg HeadConfig) normalized() (HeadConfig, error) {
 	switch cfg.Apply {
 	case "":
 		cfg.Apply = ApplyShared
-	case ApplyShared, ApplyQuery:
+	case ApplyShared:
+	case ApplyQuery:
+		// Documents keep the encoder's vectors: a query projected to
+		// another width could be compared with none of them.
+		if cfg.DIn != cfg.DOut {
+			return cfg, fmt.Errorf("model: a query-only head must keep the encoder's width (documents are not projected), got d_in=%d d_out=%d", cfg.DIn, cfg.DOut)
+		}
 	default:
 		return cfg, fmt.Errorf("model: head apply mode %q is not %q or %q", cfg.Apply, ApplyShared, ApplyQuery)
 	}

@@ -58,6 +58,7 @@ func TestNewHeadValidation(t *testing.T) {
 		{"non-square", HeadConfig{DIn: 4, DOut: 2}, false},
 		{"low-rank full rank", HeadConfig{DIn: 4, DOut: 4, Rank: 4}, false},
 		{"query mode", HeadConfig{DIn: 4, DOut: 4, Apply: ApplyQuery}, false},
+		{"query mode, another width", HeadConfig{DIn: 4, DOut: 2, Apply: ApplyQuery}, true},
 		{"zero d_in", HeadConfig{DIn: 0, DOut: 4}, true},
 		{"negative d_out", HeadConfig{DIn: 4, DOut: -1}, true},
 		{"negative rank", HeadConfig{DIn: 4, DOut: 4, Rank: -1}, true},

@@ -106,7 +106,7 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (best *model.Head, rep Re
 	opt := NewAdamW(len(head.Params()), cfg.LR, cfg.WeightDecay)
 	dev := func(h *model.Head) (eval.Metrics, error) {
 		if len(devQrels) == 0 {
-			return eval.Metrics{}, nil
+			return nil, nil // not measured: null in reports, not an empty object
 		}
 		corpus, err := set.searchCorpus()
 		if err != nil {

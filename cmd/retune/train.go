@@ -246,6 +246,9 @@ func splits(cfg train.PipelineConfig) []string {
 
 // pick keeps the headline metrics of the JSON.
 func pick(m eval.Metrics) map[string]float64 {
+	if m == nil {
+		return nil // not measured (no test split, no dev queries): null
+	}
 	out := map[string]float64{}
 	for _, k := range []string{"ndcg@10", "recall@100", "mrr@10"} {
 		if v, ok := m[k]; ok {
