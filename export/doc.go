@@ -32,6 +32,14 @@ const (
 	DenseConfigFile = "config.json"
 )
 
+// The files each folder format writes, its marker (the file that says the
+// set is complete) last: an export replaces these and lists them, and
+// leaves any other file of its folder alone.
+var (
+	fusedFiles       = []string{ExternalFile, models.TokenizerFile, models.ModelFile, models.ConfigFile}
+	safetensorsFiles = []string{DenseConfigFile, SafetensorsFile}
+)
+
 // Graph tensor names of the exported models.
 const (
 	// InputEmbedding is the input of the head-only model: base embeddings,

@@ -35,8 +35,7 @@ const buildPrefix = "retune-export/"
 // whole, and a folder with encoder.json is always complete.
 func writeEncoderFolder(encoderDir, outDir string, m *onnx.ModelProto, h *model.Head, meta model.HeadMeta,
 	baseSum string, base models.EncoderConfig, hasBase bool, ext externalPolicy) error {
-	owned := []string{ExternalFile, models.TokenizerFile, models.ModelFile, models.ConfigFile}
-	return atomicfile.ReplaceFiles(outDir, owned, func(stage string) error {
+	return atomicfile.ReplaceFiles(outDir, fusedFiles, func(stage string) error {
 		external := int64(proto.Size(m)) > ext.limit
 		if external {
 			chunks := onnxgraph.Externalize(m, ExternalFile, ext.minBytes)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -128,7 +127,7 @@ func Run(ctx context.Context, req Request) (_ Result, err error) {
 			return res, err
 		}
 		res.Out = path
-		res.Files, err = listFiles(path)
+		res.Files, err = listFiles(filepath.Dir(path), []string{filepath.Base(path)})
 	case FormatFusedONNX:
 		if res.Encoder, err = resolveEncoder(req, meta); err != nil {
 			return res, err
@@ -137,13 +136,13 @@ func Run(ctx context.Context, req Request) (_ Result, err error) {
 			return res, err
 		}
 		res.Out = out
-		res.Files, err = listFiles(out)
+		res.Files, err = listFiles(out, fusedFiles)
 	case FormatSafetensors:
 		if err := Safetensors(h, meta, out); err != nil {
 			return res, err
 		}
 		res.Out = out
-		res.Files, err = listFiles(out)
+		res.Files, err = listFiles(out, safetensorsFiles)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, err
@@ -152,7 +151,9 @@ func Run(ctx context.Context, req Request) (_ Result, err error) {
 // checkOut returns where req's export goes and refuses outputs that would
 // replace something unasked: an existing file or non-empty folder without
 // Overwrite, and, even with it, an encoder's files (a fused export may
-// replace an earlier fused export, nothing else holding a model).
+// replace an earlier fused export, a safetensors export an earlier one,
+// nothing else holding a model: one format beside the other would leave
+// two heads' models in one folder).
 func checkOut(req Request) (string, error) {
 	out := req.Out
 	if req.Format == FormatONNX {
@@ -202,9 +203,14 @@ func checkOut(req Request) (string, error) {
 		return "", refuse("export: %s holds an encoder.json this build cannot read (%w); refusing to replace it", out, err)
 	case hasCfg && !strings.HasPrefix(cfg.Build, buildPrefix):
 		return "", refuse("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
+	case hasCfg && req.Format != FormatFusedONNX:
+		return "", refuse("export: %s holds a fused-onnx export; refusing to write a %s export beside it (give another folder)", out, req.Format)
 	case !hasCfg:
 		if f := modelFile(out); f != "" {
 			return "", refuse("export: %s holds a model (%s); refusing to replace it", out, f)
+		}
+		if req.Format != FormatSafetensors && retuneSafetensors(filepath.Join(out, SafetensorsFile)) {
+			return "", refuse("export: %s holds a safetensors export; refusing to write a %s export beside it (give another folder)", out, req.Format)
 		}
 	}
 	if !req.Overwrite {
@@ -301,30 +307,21 @@ func resolveEncoder(req Request, meta model.HeadMeta) (string, error) {
 	return dir, nil
 }
 
-// listFiles describes path, or the regular files directly inside it.
-func listFiles(path string) ([]File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return []File{{Name: filepath.Base(path), Path: path, Bytes: st.Size()}}, nil
-	}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return nil, err
-	}
+// listFiles describes the files of dir among names (those an export
+// wrote), by name; other files of the folder are not the export's.
+func listFiles(dir string, names []string) ([]File, error) {
 	var files []File
-	for _, e := range entries {
-		info, err := e.Info()
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		st, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // optional (external data)
+		}
 		if err != nil {
 			return nil, err
 		}
-		if !info.Mode().IsRegular() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		files = append(files, File{Name: e.Name(), Path: filepath.Join(path, e.Name()), Bytes: info.Size()})
+		files = append(files, File{Name: name, Path: path, Bytes: st.Size()})
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
 	return files, nil
 }

@@ -129,6 +129,37 @@ func TestRunOverwrite(t *testing.T) {
 	}
 }
 
+// One folder format never goes beside the other, even with Overwrite: the
+// folder would hold two heads' models. What an export reports are the
+// files it wrote, not the other files of its folder.
+func TestRunOverwriteKeepsFormatsApart(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	meta := metaFor(t, baseEncoder(t, encDir))
+	head := savedHead(t, model.HeadConfig{DIn: 32, DOut: 16}, meta)
+	other := map[string]string{export.FormatFusedONNX: export.FormatSafetensors, export.FormatSafetensors: export.FormatFusedONNX}
+	for first, second := range other {
+		t.Run(first, func(t *testing.T) {
+			out := t.TempDir()
+			if err := os.WriteFile(filepath.Join(out, "notes.txt"), []byte("keep"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := export.Run(context.Background(), export.Request{HeadDir: head, Format: first, Out: out, EncoderDir: encDir, Overwrite: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range res.Files {
+				if f.Name == "notes.txt" {
+					t.Errorf("the export lists a file it did not write: %v", res.Files)
+				}
+			}
+			_, err = export.Run(context.Background(), export.Request{HeadDir: head, Format: second, Out: out, EncoderDir: encDir, Overwrite: true})
+			if !errors.Is(err, export.ErrOutputRefused) || !strings.Contains(err.Error(), "holds a "+first+" export; refusing to write a "+second+" export beside it") {
+				t.Fatalf("%s over %s: %v, want a refusal naming both", second, first, err)
+			}
+		})
+	}
+}
+
 // TestRunErrors covers the failures a user can cause; each error must name
 // the cause so the CLI message is actionable.
 func TestRunErrors(t *testing.T) {

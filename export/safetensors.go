@@ -71,7 +71,7 @@ func Safetensors(h *model.Head, meta model.HeadMeta, dir string) error {
 	}
 	// Both files or neither: an export that fails part-way leaves an
 	// earlier one whole (model.safetensors, which marks it retune's, last).
-	err = atomicfile.ReplaceFiles(dir, []string{DenseConfigFile, SafetensorsFile}, func(stage string) error {
+	err = atomicfile.ReplaceFiles(dir, safetensorsFiles, func(stage string) error {
 		err := atomicfile.Write(filepath.Join(stage, SafetensorsFile), 0o644, func(w io.Writer) error {
 			return writeSafetensors(w, tensors, metadata)
 		})
