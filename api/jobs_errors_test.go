@@ -75,6 +75,8 @@ func TestJobRequestErrors(t *testing.T) {
 			`hyperparameters per_query, gen_max_cos apply only to negatives "generated" or "mined+generated", not "none"`},
 		{"a generation setting with mining", body(`,"negatives":"mined","hyperparameters":{"gen_min_words":4}`), 400,
 			`hyperparameters gen_min_words apply only to negatives "generated" or "mined+generated", not "mined"`},
+		{"the entropy term without generation", body(`,"negatives":"mined","hyperparameters":{"entropy_weight":0.2}`), 400,
+			`hyperparameters entropy_weight apply only to negatives "generated" or "mined+generated", not "mined"`},
 		{"wrong type, mining", body(`,"hyperparameters":{"mined_per_query":"five"}`), 400, `field "hyperparameters.mined_per_query" must be an integer, not string`},
 		{"every problem listed", body(`,"hyperparameters":{"epochs":0,"lr":-1,"train_split":""}`), 400, "train_split is empty; epochs must be in [1, 10000], got 0; lr must be in (0, 10)"},
 		{"trailing data", body(``) + `{}`, 400, "after the JSON object"},

@@ -130,6 +130,9 @@ func (r hyperparametersRequest) settings() (h hyperparameters, mining, generatio
 		{&generation, "per_query", h.PerQuery != d.PerQuery},
 		{&generation, "gen_max_cos", h.GenMaxCos != d.GenMaxCos},
 		{&generation, "gen_min_words", h.GenMinWords != d.GenMinWords},
+		// The entropy term acts on generated negatives alone.
+		{&generation, "entropy_weight", h.EntropyWeight != d.EntropyWeight},
+		{&generation, "entropy_temperature", h.EntropyTemperature != d.EntropyTemperature},
 	} {
 		if c.changed {
 			*c.list = append(*c.list, c.name)

@@ -34,9 +34,11 @@ core)
   run "mined, query"  --negatives mined --apply query
   ;;
 ablation)
+  # the entropy term acts on generated negatives alone (train refuses
+  # --entropy-weight without them): none and mined run once
+  run "none"  --negatives none
+  run "mined" --negatives mined
   for lam in 0 0.05; do
-    run "none, λ=$lam"            --negatives none            --entropy-weight $lam
-    run "mined, λ=$lam"           --negatives mined           --entropy-weight $lam
     run "generated, λ=$lam"       --negatives generated       --entropy-weight $lam --generator offline --gen-max-cos 0.999
     run "mined+generated, λ=$lam" --negatives mined+generated --entropy-weight $lam --generator offline --gen-max-cos 0.999
   done

@@ -281,6 +281,7 @@ func TestRefusedCommandLines(t *testing.T) {
 		want string
 	}{
 		{"mining flags without mining", runTrain, []string{"--beir", beir, "--out", filepath.Join(dir, "o"), "--negatives", "none", "--mined", "5", "--margin", "0.9"}, "--margin, --mined: --negatives none mines nothing"},
+		{"the entropy term without generation", runTrain, []string{"--beir", beir, "--out", filepath.Join(dir, "o"), "--negatives", "mined", "--entropy-weight", "0.5"}, "--entropy-weight applies only to --negatives generated or mined+generated, not mined"},
 		{"profile of a refused run", runTrain, []string{"--beir", beir, "--out", filepath.Join(dir, "o"), "--epochs", "0", "--cpuprofile", prof}, "epochs"},
 		{"bench with a huge --n", benchEmbed, []string{"--n", "100000000000"}, "--n must be in [1, 1000000]"},
 		{"serve with an empty --data", runServe, []string{"--data", ""}, "must name a folder"},

@@ -37,7 +37,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.PipelineConfig) {
 	fs.IntVar(&t.BatchSize, "batch", t.BatchSize, "queries per batch")
 	fs.Float64Var(&t.Temperature, "temperature", t.Temperature, "InfoNCE temperature τ")
 	fs.BoolVar(&t.InBatch, "in-batch", t.InBatch, "use in-batch negatives")
-	fs.Float64Var(&t.EntropyWeight, "entropy-weight", t.EntropyWeight, "λ of the query-view entropy term")
+	fs.Float64Var(&t.EntropyWeight, "entropy-weight", t.EntropyWeight, "λ of the query-view entropy term, which acts on generated negatives alone")
 	fs.Float64Var(&t.EntropyTemperature, "entropy-temperature", t.EntropyTemperature, "τ_ent of the entropy term")
 	fs.Int64Var(&t.Seed, "seed", t.Seed, "random seed (same seed, same head)")
 	fs.Float64Var(&t.DevFraction, "dev", t.DevFraction, "fraction of training queries held out for early stopping (at most 5,000 queries)")

@@ -49,8 +49,10 @@ func inFlagWords(err error) error {
 // llmFlagNames are the flags only the LLM generators read.
 var llmFlagNames = []string{"llm-base-url", "llm-model", "llm-key", "llm-org", "llm-cache", "llm-concurrency", "llm-temperature", "llm-timeout", "llm-retries"}
 
-// generationFlags are the flags that only a run generating negatives reads.
-var generationFlags = append([]string{"generator", "gen-rewrite-candidates", "per-query", "gen-concurrency", "gen-max-cos", "gen-min-words"},
+// generationFlags are the flags that only a run generating negatives reads
+// (the entropy term acts on generated negatives alone).
+var generationFlags = append([]string{"generator", "gen-rewrite-candidates", "per-query", "gen-concurrency", "gen-max-cos", "gen-min-words",
+	"entropy-weight", "entropy-temperature"},
 	llmFlagNames...)
 
 // setFlags lists, as --name, the flags among names given on the command line.
