@@ -74,7 +74,7 @@ func readCorpus(r io.Reader, c *collector) ([]Doc, error) {
 			case it.tooLong:
 				ok = c.addf(it.n, "line longer than %d bytes", MaxLineBytes)
 			case it.reason != "":
-				ok = c.addf(it.n, "%s%s", it.reason, truncatedHint(line{unterminated: it.unterminated}))
+				ok = c.addf(it.n, "%s%s", it.reason, it.hint)
 			default:
 				if first, dup := firstLine[it.doc.ID]; dup {
 					ok = c.addf(it.n, "duplicate _id %q (first on line %d)", it.doc.ID, first)
@@ -118,6 +118,7 @@ type corpusItem struct {
 	unterminated, tooLong bool
 	doc                   Doc
 	reason                string // why the line is not a document
+	hint                  hint   // truncatedHint of a line with a reason
 }
 
 // readCorpusBatches sends r's lines in batches, each handed to a parsing
@@ -163,6 +164,9 @@ func (b *corpusBatch) parse() {
 		it := &b.items[i]
 		if !it.tooLong && it.reason == "" {
 			it.doc, it.reason = parseDoc(it.text)
+			if it.reason != "" {
+				it.hint = truncatedHint(line{text: it.text, unterminated: it.unterminated})
+			}
 			it.text = nil
 		}
 	}

@@ -42,6 +42,9 @@ type Errors []LineError
 
 func (es Errors) Error() string {
 	var b strings.Builder
+	if len(es) == 1 && es[0].Line == 0 {
+		return es[0].Error() // a whole-file problem ("no pairs") is no line
+	}
 	if len(es) == 1 {
 		b.WriteString("1 invalid line: ")
 		b.WriteString(es[0].Error())

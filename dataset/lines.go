@@ -3,6 +3,7 @@ package dataset
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -172,11 +173,24 @@ func eachLine(r io.Reader, max int, fn func(l line) bool) error {
 // clips string arguments (user values) but never a hint.
 type hint string
 
-// truncatedHint is appended to a parse error on an unterminated last line:
-// that combination nearly always means the file was cut off mid-write.
+// truncatedHint is appended to a parse error on an unterminated last line
+// that stops inside a value: that combination nearly always means the file
+// was cut off mid-write. A JSON line that is whole (two objects on one
+// line, a wrong field) gets no hint: it was not cut off.
 func truncatedHint(l line) hint {
-	if l.unterminated {
+	if l.unterminated && endsEarly(l.text) {
 		return " (last line has no newline: file truncated?)"
 	}
 	return ""
+}
+
+// endsEarly reports whether a line's text stops inside its first JSON
+// value; a line that is not JSON (a qrels row) always may have.
+func endsEarly(text []byte) bool {
+	t := bytes.TrimSpace(text)
+	if len(t) == 0 || t[0] != '{' {
+		return true
+	}
+	var v json.RawMessage
+	return errors.Is(json.NewDecoder(bytes.NewReader(t)).Decode(&v), io.ErrUnexpectedEOF)
 }

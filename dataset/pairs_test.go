@@ -129,3 +129,23 @@ func TestReadPairsRefusesTextsTooLongToStore(t *testing.T) {
 		t.Fatalf("error %v, want one on line 2 about \"neg\"[1]", err)
 	}
 }
+
+// An unterminated last line is called truncated only when it stops inside
+// its JSON value; a whole file's problem is not called a line's.
+func TestPairsErrorWording(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want, not string
+	}{
+		{"cut off", `{"query": "q", "pos": ["p"]}` + "\n" + `{"query": "r", "po`, "file truncated?", ""},
+		{"two objects on the last line", `{"query": "q", "pos": ["p"]}{"query": "r", "pos": ["p"]}`, "after top-level value", "truncated"},
+		{"a wrong field on the last line", `{"query": "q", "pos": "p", "neg": 3}`, "line 1", "truncated"},
+		{"no pairs", "\n\n", "no pairs", "invalid line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadPairs(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.not != "" && strings.Contains(err.Error(), tc.not)) {
+				t.Fatalf("err %v, want %q and not %q", err, tc.want, tc.not)
+			}
+		})
+	}
+}
