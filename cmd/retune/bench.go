@@ -27,9 +27,13 @@ func runBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "search" {
 		return benchSearch(ctx, args[1:])
 	}
-	return usageError{errors.New("usage: retune bench embed --model NAME|--onnx DIR [--n N] [--texts FILE]\n" +
+	usage := "usage: retune bench embed --model NAME|--onnx DIR [--n N] [--texts FILE]\n" +
 		"       retune bench search --collection ID [--url URL] [--queries FILE | --beir DIR] [--concurrency 50] [--requests N]\n" +
-		"(retune bench embed -h and retune bench search -h list every flag)")}
+		"(retune bench embed -h and retune bench search -h list every flag)"
+	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
+		return usageError{fmt.Errorf("unknown bench subcommand %q; %s", args[0], usage)}
+	}
+	return usageError{errors.New(usage)}
 }
 
 type embedBench struct {

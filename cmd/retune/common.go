@@ -150,7 +150,8 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 		if strings.HasSuffix(e.name, "-fixture") {
 			hint = "`make fixtures` builds the random-weight BERT fixtures"
 		}
-		return nil, fmt.Errorf("model %q not found in %s (`retune models list` lists what is there; %s)", e.name, e.modelsFolder.Get(), hint)
+		// A usage error (exit 2), as a --beir folder that is not there.
+		return nil, usageError{fmt.Errorf("model %q not found in %s (`retune models list` lists what is there; %s)", e.name, e.modelsFolder.Get(), hint)}
 	}
 	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
 }

@@ -54,6 +54,17 @@ func (d *dataFlags) check(fs *flag.FlagSet, splitFlags ...string) error {
 			return usageError{fmt.Errorf("--%s names a qrels file of a BEIR folder; it does not apply to --pairs", name)}
 		}
 	}
+	for _, f := range []struct{ flag, path string }{{"pairs", d.pairs}, {"test-pairs", d.testPairs}} {
+		if f.path == "" {
+			continue
+		}
+		switch st, err := os.Stat(f.path); {
+		case errors.Is(err, iofs.ErrNotExist):
+			return usageError{fmt.Errorf("--%s %s: no such file", f.flag, f.path)}
+		case err == nil && st.IsDir():
+			return usageError{fmt.Errorf("--%s %s is a folder: give the JSONL file of pairs", f.flag, f.path)}
+		}
+	}
 	return nil
 }
 

@@ -34,6 +34,7 @@ commands:
   models   list, build or add encoders (models list | models build | models add)
   bench    measure speed (bench embed | bench search)
   cache    report on or prune the embedding cache (cache stats | cache prune)
+  version  the build: its commit, Go toolchain and ONNX Runtime version
 
 Run "retune <command> -h" for the flags of a command, "retune version" for the build.
 `

@@ -27,7 +27,7 @@ func runModelsAdd(ctx context.Context, args []string) error {
 	onnxFile := fs.String("onnx", "", "the model file when the snapshot has several (e.g. onnx/model_quantized.onnx), relative to --from or the working directory")
 	pooling := fs.String("pooling", "", "mean, cls, max, lasttoken, mean_sqrt_len or weightedmean (default: from the snapshot's Pooling config, else mean)")
 	normalize := fs.String("normalize", "", "true or false: L2-normalise the vectors (default: from modules.json, else true)")
-	maxLength := fs.Int("max-length", 0, "tokens per text, truncated beyond (default: sentence_bert_config.json's max_seq_length, else tokenizer.json's truncation, else config.json's positions up to 512, else 512)")
+	maxLength := fs.Int("max-length", 0, "tokens per text, truncated beyond (0, the default: sentence_bert_config.json's max_seq_length, else tokenizer.json's truncation, else config.json's positions up to 512, else 512)")
 	force := fs.Bool("force", false, "replace an encoder an earlier models add wrote under NAME")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -29,6 +29,15 @@ func TestDataFlagsCheck(t *testing.T) {
 		{[]string{"--beir", "b", "--test-pairs", "t"}, "--test-pairs goes with --pairs"},
 		{[]string{"--pairs", "p", "--split", "dev"}, "--split names a qrels file"},
 		{[]string{"--pairs", "p", "--test-split", "dev"}, "--test-split names a qrels file"},
+		{[]string{"--pairs", "nope"}, "--pairs nope: no such file"},
+		{[]string{"--pairs", "p", "--test-pairs", "nope"}, "--test-pairs nope: no such file"},
+		{[]string{"--pairs", "."}, "--pairs . is a folder"},
+	}
+	t.Chdir(t.TempDir()) // where the pairs files p and t are
+	for _, name := range []string{"p", "t"} {
+		if err := os.WriteFile(name, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tt := range tests {
 		fs := flag.NewFlagSet("train", flag.ContinueOnError)
@@ -341,5 +350,23 @@ func TestEmbedHeadUsesItsEncoder(t *testing.T) {
 	err = runEmbed(t.Context(), []string{"--head", head, "--model", "glove-100d", "--models", testenv.ModelsRoot(t)})
 	if err == nil || !strings.Contains(err.Error(), `the head was trained on "bert-tiny-fixture": leave out --model and --onnx, or pass --model bert-tiny-fixture`) {
 		t.Fatalf("embed --head with another encoder: %v", err)
+	}
+}
+
+// An encoder name not installed is a command line to correct (exit 2), as
+// a --beir folder that is not there.
+func TestUnknownEncoderIsAUsageError(t *testing.T) {
+	err := runEmbed(t.Context(), []string{"--model", "nosuch", "--models", testenv.ModelsRoot(t)})
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), `model "nosuch" not found`) {
+		t.Fatalf("err %v, want a usage error naming the encoder", err)
+	}
+}
+
+// serve --preload naming an encoder not installed stops before serving: a
+// typo there would otherwise only be a line in the log.
+func TestServePreloadOfNoEncoder(t *testing.T) {
+	err := runServe(t.Context(), []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--models", testenv.ModelsRoot(t), "--preload", "glove-100d,nosuch"})
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "--preload nosuch: no such encoder") {
+		t.Fatalf("err %v, want a usage error naming the encoder", err)
 	}
 }

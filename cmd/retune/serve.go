@@ -126,6 +126,11 @@ func runServe(ctx context.Context, args []string) error {
 			continue
 		}
 		if _, err := reg.Get(ctx, name); errors.Is(err, model.ErrUnknownModel) {
+			// A name given with --preload is a typo to fix before serving;
+			// the default's absence (a models folder of other encoders) is not.
+			if flagSet(fs, "preload") {
+				return usageError{fmt.Errorf("--preload %s: no such encoder in %s (installed: %s)", name, rf.modelsFolder.Get(), strings.Join(names, ", "))}
+			}
 			log.Warn("preload: no such encoder", "model", name)
 		} else if err != nil {
 			return fmt.Errorf("preload %s: %w", name, err)
