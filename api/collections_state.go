@@ -24,6 +24,11 @@ type collectionState struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	slots  chan struct{} // bounds concurrent indexing runs (each embeds a corpus)
+	// draining is closed when the server starts shutting down: a run
+	// waiting for a slot then gives up (its collection stays "indexing",
+	// for the next start), rather than start only to be interrupted.
+	draining  chan struct{}
+	drainOnce sync.Once
 
 	mu      sync.Mutex
 	loaded  map[string]*loadedCollection
@@ -48,11 +53,12 @@ type indexRun struct {
 func newCollectionState(indexers int) *collectionState {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &collectionState{
-		ctx:     ctx,
-		cancel:  cancel,
-		slots:   make(chan struct{}, max(indexers, 1)),
-		loaded:  map[string]*loadedCollection{},
-		running: map[string]*indexRun{},
+		ctx:      ctx,
+		cancel:   cancel,
+		slots:    make(chan struct{}, max(indexers, 1)),
+		draining: make(chan struct{}),
+		loaded:   map[string]*loadedCollection{},
+		running:  map[string]*indexRun{},
 	}
 }
 
@@ -229,9 +235,16 @@ func (st *collectionState) stopRun(id string) {
 // nil error.
 func (st *collectionState) acquire(ctx context.Context, id string) error {
 	select {
+	case <-st.draining:
+		return errShutdown
+	default:
+	}
+	select {
 	case st.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-st.draining:
+		return errShutdown
 	}
 	st.mu.Lock()
 	if run, ok := st.running[id]; ok {
@@ -251,3 +264,6 @@ func (st *collectionState) queued(id string) bool {
 }
 
 func (st *collectionState) release() { <-st.slots }
+
+// drain stops indexing runs from starting; those running go on until close.
+func (st *collectionState) drain() { st.drainOnce.Do(func() { close(st.draining) }) }

@@ -223,3 +223,27 @@ func TestStreamSaysShutdown(t *testing.T) {
 		t.Fatalf("job %s after the streams stopped; want still queued", j.Status)
 	}
 }
+
+// A draining server (shutting down while requests in flight finish)
+// starts no job and no indexing run: each stays queued, and the next start
+// runs it, on its first attempt.
+func TestDrainStartsNothing(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	js.srv.Drain()
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"none","hyperparameters":{"epochs":2}}`, ds.ID))
+	r := js.json("POST", "/v1/collections", `{"model":"glove-100d","documents":[{"id":"a","text":"a dog runs"}]}`)
+	col := mustJSON[collectionJSON](t, r, http.StatusAccepted)
+	time.Sleep(300 * time.Millisecond)
+	if j := js.job(job.ID); j.Status != "queued" || j.Attempts != 0 {
+		t.Fatalf("a job created while draining: %+v", j)
+	}
+	if c := mustJSON[collectionJSON](t, js.do("GET", "/v1/collections/"+col.ID, "", nil), http.StatusOK); c.Status != "indexing" || c.Progress != 0 {
+		t.Fatalf("a collection created while draining: %+v", c)
+	}
+	js.restart()
+	if j := js.waitFinished(job.ID); j.Status != "succeeded" || j.Attempts != 1 {
+		t.Fatalf("the drained job after a restart: %+v", j)
+	}
+	js.waitStatus(col.ID, "ready")
+}

@@ -28,6 +28,9 @@ type workerPool struct {
 	running map[string]context.CancelCauseFunc
 	stop    context.CancelCauseFunc // nil until begin
 	closed  bool
+	// draining: the server is shutting down; jobs running may finish,
+	// none starts (a job started now would only be interrupted).
+	draining bool
 
 	wake chan struct{} // one pending wake-up is enough: a woken worker re-signals while work remains
 	wg   sync.WaitGroup
@@ -79,7 +82,7 @@ func (p *workerPool) signal() {
 func (p *workerPool) next(ctx context.Context) (string, bool) {
 	for {
 		p.mu.Lock()
-		if len(p.queue) > 0 {
+		if len(p.queue) > 0 && !p.draining {
 			id := p.queue[0]
 			p.queue = p.queue[1:]
 			more := len(p.queue) > 0
@@ -98,12 +101,13 @@ func (p *workerPool) next(ctx context.Context) (string, bool) {
 	}
 }
 
-// track registers a running job's cancel function; false once the pool is
-// shut down, when no new job may start.
+// track registers a running job's cancel function; false once the pool
+// drains or is shut down, when no new job may start (the job stays queued
+// in the store, for the next start).
 func (p *workerPool) track(id string, cancel context.CancelCauseFunc) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || p.draining {
 		return false
 	}
 	p.running[id] = cancel
@@ -124,6 +128,13 @@ func (p *workerPool) cancel(id string) {
 	if cancel != nil {
 		cancel(errUserCancel)
 	}
+}
+
+// drain stops jobs from starting; those running go on until shutdown.
+func (p *workerPool) drain() {
+	p.mu.Lock()
+	p.draining = true
+	p.mu.Unlock()
 }
 
 // shutdown cancels every job with errShutdown and waits for the workers.

@@ -172,6 +172,7 @@ func runServe(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	srv.Drain() // nothing new starts while the requests in flight finish
 	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	// A second Ctrl-C or SIGTERM stops waiting for in-flight requests.
