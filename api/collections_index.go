@@ -238,6 +238,9 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) (mem
 	// index leaves them out of dense ranking, which has no cosine for them.
 	keep, zero, zeroIDs := train.NonZeroRows(ids, vecs)
 	if len(keep) == 0 {
+		if meta.DocHead != "" {
+			return mem, colBadRequest("no document has a vector: the encoder knows no token of any of them, or head %s maps every vector to zero", col.HeadID)
+		}
 		return mem, colBadRequest("no document has a vector: the encoder knows no token of any of them")
 	}
 	if zero > 0 {

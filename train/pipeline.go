@@ -411,6 +411,8 @@ func generationWarning(r *negatives.Report) string {
 		}
 	}
 	switch {
+	case r.Kept == 0 && len(reasons) == 0: // nothing came back to filter
+		parts = append(parts, fmt.Sprintf("no generated negative was kept (%d generated); training goes on without any", r.Generated))
 	case r.Kept == 0:
 		parts = append(parts, fmt.Sprintf("no generated negative was kept (%d generated; rejected: %s); training goes on without any",
 			r.Generated, strings.Join(reasons, ", ")))

@@ -21,6 +21,9 @@ func TestGenerationWarning(t *testing.T) {
 		{negatives.Report{Pairs: 919, Generated: 2752, Kept: 4, RejectedByReason: map[string]int{"near_identical": 2748}},
 			[]string{"only 4 of 2752 generated negatives were kept (rejected: near_identical 2748)"}},
 		{negatives.Report{Pairs: 919, Generated: 2752, Kept: 383, RejectedByReason: map[string]int{"near_identical": 2369}}, nil},
+		// Nothing came back to filter: no empty list of reasons.
+		{negatives.Report{Pairs: 2, Failures: 2, FailureSamples: []string{"q1/d1: 500"}, RejectedByReason: map[string]int{"empty": 0}},
+			[]string{"no generated negative was kept (0 generated); training goes on without any", "2 of 2 pairs failed"}},
 	}
 	for _, tt := range tests {
 		got := generationWarning(&tt.r)
@@ -32,7 +35,7 @@ func TestGenerationWarning(t *testing.T) {
 				t.Errorf("%+v: warning %q lacks %q", tt.r, got, w)
 			}
 		}
-		if strings.Contains(got, "empty 0") {
+		if strings.Contains(got, "empty 0") || strings.Contains(got, "rejected: )") {
 			t.Errorf("warning lists a reason with no rejection: %q", got)
 		}
 	}
