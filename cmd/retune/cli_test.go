@@ -487,3 +487,21 @@ func TestCachePruneStale(t *testing.T) {
 		t.Fatalf("files left: %v", left)
 	}
 }
+
+// Errors name the subcommand run, as its warnings do.
+func TestCommandName(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--beir", "x"}, "train"},
+		{[]string{"models", "add", "--name", "x"}, "models add"},
+		{[]string{"models", "--models", "x"}, "models"},
+		{[]string{"cache", "prune"}, "cache prune"},
+		{[]string{"bench", "bogus"}, "bench"},
+	} {
+		if got := commandName(tc.args); got != tc.want {
+			t.Errorf("commandName(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}

@@ -242,6 +242,16 @@ type hintedError struct {
 func (e hintedError) Error() string { return e.error.Error() + "; " + e.hint }
 func (e hintedError) Unwrap() error { return e.error }
 
+// reworded is an error with another message and the same chain (an
+// interrupted import still exits 130).
+type reworded struct {
+	error
+	msg string
+}
+
+func (e reworded) Error() string { return e.msg }
+func (e reworded) Unwrap() error { return e.error }
+
 // withHint adds hint to a non-nil err.
 func withHint(err error, hint string) error {
 	if err == nil || hint == "" {

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -114,12 +115,32 @@ func main() {
 		}
 		// "retune export: export: ..." says the command twice.
 		msg := strings.TrimPrefix(err.Error(), os.Args[1]+": ")
-		fmt.Fprintf(os.Stderr, "retune %s: %s\n", os.Args[1], msg)
+		fmt.Fprintf(os.Stderr, "retune %s: %s\n", commandName(os.Args[1:]), msg)
 		if errors.As(err, new(usageError)) {
 			os.Exit(2)
 		}
 		os.Exit(1)
 	}
+}
+
+// commandName names the command run in its messages: with its
+// subcommand for the commands that have them ("models add"), as their
+// warnings do.
+func commandName(args []string) string {
+	switch args[0] {
+	case "models", "cache", "bench":
+		if len(args) > 1 && slices.Contains(subcommands[args[0]], args[1]) {
+			return args[0] + " " + args[1]
+		}
+	}
+	return args[0]
+}
+
+// subcommands are the subcommands of the commands that have them.
+var subcommands = map[string][]string{
+	"models": {"list", "build", "add"},
+	"cache":  {"stats", "prune"},
+	"bench":  {"embed", "search"},
 }
 
 func isVersion(a string) bool { return a == "version" || a == "--version" || a == "-version" }

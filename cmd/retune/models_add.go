@@ -65,7 +65,8 @@ func runModelsAdd(ctx context.Context, args []string) error {
 		return usageError{err}
 	}
 	if err != nil {
-		return err
+		// "retune models add: import: …" would say it twice.
+		return reworded{err, strings.TrimPrefix(err.Error(), "import: ")}
 	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(os.Stderr, "retune models add: warning: %s\n", w)
