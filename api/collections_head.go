@@ -14,6 +14,22 @@ import (
 // space it was trained in, so one trained on another encoder (by checksum,
 // not just by name) is a 409 naming both.
 func (s *Server) collectionHead(ctx context.Context, id string, enc *model.Encoder) (*model.Head, error) {
+	h, err := s.encoderHead(ctx, id, enc)
+	if err != nil {
+		return nil, err
+	}
+	// Stored before uploads were checked for it: documents keep the
+	// encoder's width, so its queries could be compared with none of them.
+	if cfg := h.Config(); cfg.CheckQueryWidth() != nil {
+		return nil, colConflict("head %s projects queries only but changes their width (%d → %d dimensions), so it can search no collection: documents keep the encoder's %d; delete it",
+			id, cfg.DIn, cfg.DOut, cfg.DIn)
+	}
+	return h, nil
+}
+
+// encoderHead is collectionHead without the check that the head can
+// compare its queries with a collection's documents.
+func (s *Server) encoderHead(ctx context.Context, id string, enc *model.Encoder) (*model.Head, error) {
 	if !store.ValidID(store.PrefixHead, id) {
 		return nil, colBadRequest("head %q is not a head id (head-...)", id)
 	}

@@ -3,6 +3,9 @@ package api_test
 import (
 	"context"
 	"math"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -142,4 +145,52 @@ func TestCollectionFromDataset(t *testing.T) {
 	if res := ls.search(col.ID, `{"query":"spacecraft astronaut","k":1}`); res.Data[0].Hits[0].ID != "d1" {
 		t.Fatalf("dense: %+v", res.Data[0].Hits)
 	}
+}
+
+// A query-only head that changes the width, stored before uploads were
+// checked for it, still loads (its query embeddings are served as before),
+// but no collection takes it: its queries could be compared with no
+// document. Each refusal is a 409 naming the fix, not a 500.
+func TestStoredNarrowingQueryHead(t *testing.T) {
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	sum, err := glove(t, cfg).Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := model.NewHead(model.HeadConfig{DIn: 100, DOut: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	row, err := ls.srv.Store().CreateHead(ctx, store.Head{Encoder: "glove-100d", EncoderChecksum: sum, DIn: 100, DOut: 50, Apply: model.ApplyQuery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := ls.srv.Store().Dir(store.KindHeads, row.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Save(dir, model.HeadMeta{Encoder: "glove-100d", EncoderChecksum: sum}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "head.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(raw), `"apply": "shared"`, `"apply": "query"`, 1)
+	if edited == string(raw) || os.WriteFile(filepath.Join(dir, "head.json"), []byte(edited), 0o644) != nil {
+		t.Fatal("could not make the stored head query-only")
+	}
+
+	r := ls.json("POST", "/v1/embeddings", `{"model":"glove-100d:ft-`+row.ID+`","input":["a dog runs"]}`)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"embedding"`) {
+		t.Fatalf("query embeddings through the stored head: %d %s", r.Status, r.Body)
+	}
+	const refusal = "projects queries only but changes their width (100 → 50 dimensions), so it can search no collection"
+	wantParamError(t, ls.json("POST", "/v1/collections", `{"model":"glove-100d","head":"`+row.ID+`","documents":[{"id":"a","text":"a dog"}]}`),
+		http.StatusConflict, "head", refusal)
+	base := ls.readyCollection(testDocs, "")
+	wantParamError(t, ls.json("POST", "/v1/collections/"+base.ID+"/search", `{"query":"dog","head":"`+row.ID+`"}`),
+		http.StatusConflict, "head", refusal)
 }

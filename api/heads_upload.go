@@ -81,6 +81,9 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 		msg := strings.ReplaceAll(inner.Error(), tmp+string(filepath.Separator), "")
 		return store.Head{}, badUpload("not a valid head: %s", msg)
 	}
+	if err := head.Config().CheckQueryWidth(); err != nil {
+		return store.Head{}, badUpload("not a valid head: %s", strings.TrimPrefix(err.Error(), "model: "))
+	}
 	if strings.TrimSpace(meta.Encoder) == "" {
 		return store.Head{}, badUpload(`not a valid head: head.json names no "encoder" (the encoder it was trained on)`)
 	}

@@ -62,17 +62,23 @@ func (cfg HeadConfig) normalized() (HeadConfig, error) {
 	switch cfg.Apply {
 	case "":
 		cfg.Apply = ApplyShared
-	case ApplyShared:
-	case ApplyQuery:
-		// Documents keep the encoder's vectors: a query projected to
-		// another width could be compared with none of them.
-		if cfg.DIn != cfg.DOut {
-			return cfg, fmt.Errorf("model: a query-only head must keep the encoder's width (documents are not projected), got d_in=%d d_out=%d", cfg.DIn, cfg.DOut)
-		}
+	case ApplyShared, ApplyQuery:
 	default:
 		return cfg, fmt.Errorf("model: head apply mode %q is not %q or %q", cfg.Apply, ApplyShared, ApplyQuery)
 	}
 	return cfg, nil
+}
+
+// CheckQueryWidth refuses a query-only head whose output width differs
+// from its input's: documents keep the encoder's vectors, so its queries
+// could be compared with none of them. NewHead applies it; LoadHead does
+// not, so that a head stored before the rule still loads (its callers
+// refuse it where it would compare, e.g. a collection's search).
+func (cfg HeadConfig) CheckQueryWidth() error {
+	if cfg.Apply == ApplyQuery && cfg.DIn != cfg.DOut {
+		return fmt.Errorf("model: a query-only head must keep the encoder's width (documents are not projected), got d_in=%d d_out=%d", cfg.DIn, cfg.DOut)
+	}
+	return nil
 }
 
 // Head is a trainable linear projection on top of frozen encoder embeddings.
@@ -113,6 +119,9 @@ func (h *Head) Freeze() { h.w32 = h.buildWeight32() }
 func NewHead(cfg HeadConfig) (*Head, error) {
 	cfg, err := cfg.normalized()
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckQueryWidth(); err != nil {
 		return nil, err
 	}
 	h := newHeadStorage(cfg)
