@@ -175,6 +175,9 @@ func checkOut(req Request) (string, error) {
 		if f := modelFile(filepath.Dir(out)); f != "" {
 			return "", refuse("export: %s holds a model (%s); refusing to write %s among its files (give another folder)", filepath.Dir(out), f, filepath.Base(out))
 		}
+		if retuneSafetensors(filepath.Join(filepath.Dir(out), SafetensorsFile)) {
+			return "", refuse("export: %s holds a safetensors export; refusing to write an onnx export beside it (give another folder)", filepath.Dir(out))
+		}
 		if ok, err := existing(out, false); !ok || err != nil {
 			return out, err
 		}
@@ -205,6 +208,8 @@ func checkOut(req Request) (string, error) {
 		return "", refuse("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
 	case hasCfg && req.Format != FormatFusedONNX:
 		return "", refuse("export: %s holds a fused-onnx export; refusing to write a %s export beside it (give another folder)", out, req.Format)
+	case fileExists(filepath.Join(out, HeadONNXName)):
+		return "", refuse("export: %s holds an onnx export (%s); refusing to write a %s export beside it (give another folder)", out, HeadONNXName, req.Format)
 	case !hasCfg:
 		if f := modelFile(out); f != "" {
 			return "", refuse("export: %s holds a model (%s); refusing to replace it", out, f)
@@ -259,6 +264,11 @@ func refuseHeadFolder(dir string) error {
 			return nil
 		}
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // existing reports whether path exists, refusing one of the wrong kind.
