@@ -246,6 +246,13 @@ func (st *collectionState) acquire(ctx context.Context, id string) error {
 	case <-st.draining:
 		return errShutdown
 	}
+	// A slot freed as the drain began may have been chosen over it.
+	select {
+	case <-st.draining:
+		<-st.slots
+		return errShutdown
+	default:
+	}
 	st.mu.Lock()
 	if run, ok := st.running[id]; ok {
 		run.started = true

@@ -302,22 +302,21 @@ func (s *Server) StopStreams() {
 	s.stopOnce.Do(func() { close(s.streams) })
 }
 
-// Close stops the workers and collection indexing and waits for them.
-// Running jobs have their context cancelled but keep their running status,
-// so the next Start resumes them: a restart loses at most the epoch in
-// progress. It closes the store if New opened it.
 // Drain starts a shutdown: no job or collection indexing run starts from
 // now on (each stays queued in the store, for the next start), while those
 // running go on until Close interrupts them. A server drains while its
 // HTTP server finishes the requests in flight: a job started then would
-// only be interrupted, and count one attempt more.
+// only be interrupted, and count one attempt more. A drained server stays
+// so: what remains is to Close it.
 func (s *Server) Drain() {
 	s.pool.drain()
 	s.cols.drain()
 }
 
-// Close interrupts the jobs and indexing runs under way (the next start
-// resumes them), ends event streams and closes the store it opened.
+// Close stops the workers and collection indexing and waits for them.
+// Running jobs have their context cancelled but keep their running status,
+// so the next Start resumes them: a restart loses at most the epoch in
+// progress. It ends event streams and closes the store if New opened it.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.StopStreams()
