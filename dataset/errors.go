@@ -31,6 +31,8 @@ func (e LineError) Error() string {
 	switch {
 	case e.Line == 0 && e.File != "": // a whole-file problem, e.g. no records
 		return fmt.Sprintf("%s: %s", e.File, e.Reason)
+	case e.Line == 0:
+		return e.Reason
 	case e.File != "":
 		return fmt.Sprintf("%s: line %d: %s", e.File, e.Line, e.Reason)
 	}
@@ -50,19 +52,33 @@ func (es Errors) Error() string {
 		b.WriteString(es[0].Error())
 		return b.String()
 	}
-	n, stopped := 0, false
+	n, files, stopped := 0, 0, false
 	for _, e := range es {
-		if e.Stopped {
+		switch {
+		case e.Stopped:
 			stopped = true
-		} else {
+		case e.Line == 0:
+			files++ // a whole file's problem, not a line's
+		default:
 			n++
 		}
 	}
-	if stopped {
-		fmt.Fprintf(&b, "at least %d invalid lines (a file that bad is likely the wrong file):", n)
-	} else {
-		fmt.Fprintf(&b, "%d invalid lines:", n)
+	var head []string
+	switch {
+	case stopped:
+		head = append(head, fmt.Sprintf("at least %d invalid lines (a file that bad is likely the wrong file)", n))
+	case n == 1:
+		head = append(head, "1 invalid line")
+	case n > 1:
+		head = append(head, fmt.Sprintf("%d invalid lines", n))
 	}
+	switch {
+	case files == 1:
+		head = append(head, "1 problem with a whole file")
+	case files > 1:
+		head = append(head, fmt.Sprintf("%d problems with whole files", files))
+	}
+	b.WriteString(strings.Join(head, " and ") + ":")
 	for i, e := range es {
 		if i == errorsShown {
 			fmt.Fprintf(&b, "\n\tand %d more", len(es)-errorsShown)

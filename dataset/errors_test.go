@@ -36,6 +36,20 @@ func TestErrorsMessage(t *testing.T) {
 	if got := whole.Error(); got != "corpus.jsonl: no documents" {
 		t.Errorf("whole-file error = %q", got)
 	}
+	// A whole file's problem is not counted as an invalid line.
+	for _, tc := range []struct {
+		es   Errors
+		want string
+	}{
+		{Errors{{Reason: "no pairs"}}, "no pairs"},
+		{Errors{whole}, "corpus.jsonl: no documents"},
+		{Errors{whole, {File: "qrels/test.tsv", Reason: "no judgments"}}, "2 problems with whole files:\n\tcorpus.jsonl: no documents\n\tqrels/test.tsv: no judgments"},
+		{Errors{{File: "queries.jsonl", Line: 2, Reason: "bad"}, whole}, "1 invalid line and 1 problem with a whole file:\n\tqueries.jsonl: line 2: bad\n\tcorpus.jsonl: no documents"},
+	} {
+		if got := tc.es.Error(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.es, got, tc.want)
+		}
+	}
 }
 
 func TestErrorsUnwrap(t *testing.T) {
