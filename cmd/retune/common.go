@@ -67,6 +67,9 @@ type encoderFlags struct {
 	runtimeFlags
 	name string
 	onnx string
+	// nameFromHead: name is the encoder a --head records, not one the
+	// command line gave (its absence is then no usage error).
+	nameFromHead bool
 }
 
 func (e *encoderFlags) register(fs *flag.FlagSet, def string) {
@@ -93,7 +96,7 @@ func (e *encoderFlags) loadHead(fs *flag.FlagSet, dir string) (*savedHead, error
 		return nil, headFolderHint(dir, err)
 	}
 	if e.onnx == "" && !flagSet(fs, "model") && meta.Encoder != "" {
-		e.name = meta.Encoder
+		e.name, e.nameFromHead = meta.Encoder, true
 	}
 	return &savedHead{head: h, meta: meta}, nil
 }
@@ -150,8 +153,12 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 		if strings.HasSuffix(e.name, "-fixture") {
 			hint = "`make fixtures` builds the random-weight BERT fixtures"
 		}
+		err := fmt.Errorf("model %q not found in %s (`retune models list` lists what is there; %s)", e.name, e.modelsFolder.Get(), hint)
+		if e.nameFromHead {
+			return nil, fmt.Errorf("the head's encoder: %w", err)
+		}
 		// A usage error (exit 2), as a --beir folder that is not there.
-		return nil, usageError{fmt.Errorf("model %q not found in %s (`retune models list` lists what is there; %s)", e.name, e.modelsFolder.Get(), hint)}
+		return nil, usageError{err}
 	}
 	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
 }

