@@ -27,19 +27,27 @@ func testHead(t *testing.T, ls *liveServer, apply string, zeroFrom int, checksum
 	for i := zeroFrom; i < 100; i++ {
 		p[i*100+i] = 0
 	}
-	ctx := context.Background()
-	row, err := ls.srv.Store().CreateHead(ctx, store.Head{Encoder: "glove-100d", EncoderChecksum: checksum, DIn: 100, DOut: 100, Apply: apply})
+	id, _ := storeHead(t, ls, h, checksum)
+	return id, h
+}
+
+// storeHead saves h on glove-100d into the store as a finished job would
+// and returns its id and folder.
+func storeHead(t *testing.T, ls *liveServer, h *model.Head, checksum string) (id, dir string) {
+	t.Helper()
+	cfg := h.Config()
+	row, err := ls.srv.Store().CreateHead(context.Background(), store.Head{Encoder: "glove-100d", EncoderChecksum: checksum, DIn: cfg.DIn, DOut: cfg.DOut, Apply: cfg.Apply})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := ls.srv.Store().Dir(store.KindHeads, row.ID)
+	dir, err = ls.srv.Store().Dir(store.KindHeads, row.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Save(dir, model.HeadMeta{Encoder: "glove-100d", EncoderChecksum: checksum}); err != nil {
 		t.Fatal(err)
 	}
-	return row.ID, h
+	return row.ID, dir
 }
 
 // cosine is what the server's dense score must equal: query and document
@@ -162,18 +170,7 @@ func TestStoredNarrowingQueryHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	row, err := ls.srv.Store().CreateHead(ctx, store.Head{Encoder: "glove-100d", EncoderChecksum: sum, DIn: 100, DOut: 50, Apply: model.ApplyQuery})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := ls.srv.Store().Dir(store.KindHeads, row.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Save(dir, model.HeadMeta{Encoder: "glove-100d", EncoderChecksum: sum}); err != nil {
-		t.Fatal(err)
-	}
+	id, dir := storeHead(t, ls, h, sum) // stored shared, then edited to query-only
 	raw, err := os.ReadFile(filepath.Join(dir, "head.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -183,14 +180,14 @@ func TestStoredNarrowingQueryHead(t *testing.T) {
 		t.Fatal("could not make the stored head query-only")
 	}
 
-	r := ls.json("POST", "/v1/embeddings", `{"model":"glove-100d:ft-`+row.ID+`","input":["a dog runs"]}`)
+	r := ls.json("POST", "/v1/embeddings", `{"model":"glove-100d:ft-`+id+`","input":["a dog runs"]}`)
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"embedding"`) {
 		t.Fatalf("query embeddings through the stored head: %d %s", r.Status, r.Body)
 	}
 	const refusal = "projects queries only but changes their width (100 → 50 dimensions), so it can search no collection"
-	wantParamError(t, ls.json("POST", "/v1/collections", `{"model":"glove-100d","head":"`+row.ID+`","documents":[{"id":"a","text":"a dog"}]}`),
+	wantParamError(t, ls.json("POST", "/v1/collections", `{"model":"glove-100d","head":"`+id+`","documents":[{"id":"a","text":"a dog"}]}`),
 		http.StatusConflict, "head", refusal)
 	base := ls.readyCollection(testDocs, "")
-	wantParamError(t, ls.json("POST", "/v1/collections/"+base.ID+"/search", `{"query":"dog","head":"`+row.ID+`"}`),
+	wantParamError(t, ls.json("POST", "/v1/collections/"+base.ID+"/search", `{"query":"dog","head":"`+id+`"}`),
 		http.StatusConflict, "head", refusal)
 }
