@@ -116,11 +116,12 @@ func (c LLMConfig) withDefaults() LLMConfig {
 // bounded concurrency, usage counters and an on-disk reply cache.
 // It is safe for concurrent use.
 type LLM struct {
-	cfg    LLMConfig
-	client *openai.Client
-	sem    chan struct{} // one slot per request in flight
-	cache  *replyCache   // nil when CacheDir is empty
-	usage  usageCounters
+	cfg     LLMConfig
+	secrets secrets // hidden in every error text
+	client  *openai.Client
+	sem     chan struct{} // one slot per request in flight
+	cache   *replyCache   // nil when CacheDir is empty
+	usage   usageCounters
 	// sleep waits between retries; tests replace it to observe waits
 	// without spending them.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -176,10 +177,11 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	}
 	oc.HTTPClient = headerDoer{inner: inner}
 	c := &LLM{
-		cfg:    cfg,
-		client: openai.NewClientWithConfig(oc),
-		sem:    make(chan struct{}, cfg.Concurrency),
-		sleep:  llmSleep,
+		cfg:     cfg,
+		secrets: secretsOf(cfg),
+		client:  openai.NewClientWithConfig(oc),
+		sem:     make(chan struct{}, cfg.Concurrency),
+		sleep:   llmSleep,
 	}
 	if cfg.CacheDir != "" {
 		rc, err := newReplyCache(cfg.CacheDir)

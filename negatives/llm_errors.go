@@ -24,18 +24,18 @@ const maxErrorText = 300
 // error to show: server text redacted and cut short, and a 2xx reply that
 // did not decode explained. go-openai's error types are kept (as copies),
 // so their status codes still drive the retry decision.
-func describeFailure(err error, meta *responseMeta, secret string) error {
+func describeFailure(err error, meta *responseMeta, secret secrets) error {
 	switch e := err.(type) {
 	case *openai.APIError:
 		c := *e
-		c.Message = cutText(redactString(c.Message, secret))
+		c.Message = cutText(secret.hide(c.Message))
 		return &c
 	case *openai.RequestError: // a body that is not an OpenAI error object
 		c := *e
 		if msg := bodyMessage(e.Body); msg != "" {
 			// The message is the body's point: quoting the body too would
 			// show the same text twice.
-			c.Err = errors.New(cutText(redactString(msg, secret)))
+			c.Err = errors.New(cutText(secret.hide(msg)))
 			c.Body = []byte("(its message)")
 		} else {
 			// go-openai's own text here is why the body did not decode
@@ -69,7 +69,7 @@ func (e *replyError) Unwrap() error { return e.err }
 
 // notCompletion explains a 2xx reply go-openai could not decode (err) in
 // terms of what came: nothing, a stream, a page, a cut-off object.
-func notCompletion(err error, meta *responseMeta, secret string) error {
+func notCompletion(err error, meta *responseMeta, secret secrets) error {
 	ct := meta.contentType
 	if ct == "" {
 		ct = "no content type"
@@ -102,7 +102,7 @@ func notCompletion(err error, meta *responseMeta, secret string) error {
 // place of a completion; nil when body holds none. It is retried unless its
 // code says the request itself is wrong (a 4xx other than 429): the server
 // took the request, so the failure is more likely its own.
-func errorIn200(body []byte, secret string) error {
+func errorIn200(body []byte, secret secrets) error {
 	var v struct{ Error json.RawMessage }
 	if json.Unmarshal(body, &v) != nil || len(v.Error) == 0 || string(v.Error) == "null" {
 		return nil
@@ -117,7 +117,7 @@ func errorIn200(body []byte, secret string) error {
 	}
 	return &replyError{
 		retry: code < 400 || code >= 500 || code == http.StatusTooManyRequests,
-		msg:   "the endpoint answered with an error instead of a chat completion: " + cutText(redactString(msg, secret)),
+		msg:   "the endpoint answered with an error instead of a chat completion: " + cutText(secret.hide(msg)),
 	}
 }
 
@@ -153,9 +153,9 @@ func cutText(s string) string {
 // excerpt is a body as shown in an error: the key hidden first (a cut
 // could leave a piece of it), on one line, cut to maxErrorText with the
 // body's full size noted (total; negative: unknown, past len(body)).
-func excerpt(body []byte, total int64, secret string) string {
+func excerpt(body []byte, total int64, secret secrets) string {
 	head := body[:min(len(body), 2*maxErrorText)]
-	s := strings.Join(strings.Fields(redactString(string(head), secret)), " ")
+	s := strings.Join(strings.Fields(secret.hide(string(head))), " ")
 	if len(head) == len(body) && total == int64(len(body)) && len(s) <= maxErrorText {
 		return s
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"net/url"
 	"strings"
 	"time"
 
@@ -98,7 +99,7 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 	}
 	switch {
 	case err == nil && len(resp.Choices) == 0:
-		err = errorIn200(meta.body, c.cfg.APIKey)
+		err = errorIn200(meta.body, c.secrets)
 		if err == nil {
 			// Nothing to repair: asking again is all there is to do.
 			err = &replyError{retry: true, msg: "the endpoint's reply held no choices (a chat completion with an empty \"choices\")"}
@@ -107,7 +108,7 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 	case ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded):
 		err = &timeoutError{after: c.cfg.Timeout, err: err}
 	default:
-		err = describeFailure(err, &meta, c.cfg.APIKey)
+		err = describeFailure(err, &meta, c.secrets)
 	}
 	if err != nil {
 		if meta.retryAfter > 0 {
@@ -115,7 +116,7 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 			// it next sees the pause.
 			c.pauseAll(min(meta.retryAfter, maxRetryAfter))
 		}
-		return chatReply{}, meta.retryAfter, redact(err, c.cfg.APIKey)
+		return chatReply{}, meta.retryAfter, redact(err, c.secrets)
 	}
 	choice := resp.Choices[0]
 	return chatReply{content: messageText(choice.Message), finish: choice.FinishReason}, 0, nil
@@ -221,27 +222,45 @@ func (e *redactedError) Unwrap() error { return e.err }
 var urlUserinfo = regexp.MustCompile(`(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@\s"']+@`)
 
 // redact hides the API key, and the credentials of any URL, in err's text.
-func redact(err error, secret string) error {
+func redact(err error, secret secrets) error {
 	if err == nil {
 		return err
 	}
 	msg := err.Error()
-	if r := redactString(msg, secret); r != msg {
+	if r := secret.hide(msg); r != msg {
 		return &redactedError{err: err, msg: r}
 	}
 	return err
 }
 
-// redactString hides secret in msg, and the credentials of any URL: net/http
-// names the request URL with its password masked but its user name shown,
-// and a token is often passed as the user name.
-func redactString(msg, secret string) string {
-	switch {
-	case secret == "":
-	case len(secret) >= minRedactLen:
-		msg = strings.ReplaceAll(msg, secret, "<redacted>")
-	default:
-		msg = replaceToken(msg, secret, "<redacted>")
+// secrets are what error texts must not show: the API key, and the user
+// name and password of the base URL (a token is often passed as the user
+// name), which an endpoint may echo in its own messages.
+type secrets []string
+
+// secretsOf lists cfg's secrets.
+func secretsOf(cfg LLMConfig) secrets {
+	s := secrets{cfg.APIKey}
+	if u, err := url.Parse(cfg.BaseURL); err == nil && u.User != nil {
+		s = append(s, u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			s = append(s, p)
+		}
+	}
+	return s
+}
+
+// hide redacts each secret in msg, and the credentials of any URL: net/http
+// names the request URL with its password masked but its user name shown.
+func (s secrets) hide(msg string) string {
+	for _, secret := range s {
+		switch {
+		case secret == "":
+		case len(secret) >= minRedactLen:
+			msg = strings.ReplaceAll(msg, secret, "<redacted>")
+		default:
+			msg = replaceToken(msg, secret, "<redacted>")
+		}
 	}
 	return urlUserinfo.ReplaceAllString(msg, "${1}<redacted>@")
 }

@@ -234,9 +234,22 @@ func TestRedact(t *testing.T) {
 		{`Post "https://bob:***@llm.example/v1/chat/completions": EOF`, "k", `Post "https://<redacted>@llm.example/v1/chat/completions": EOF`},
 		{"mail me at bob@example.com", "", "mail me at bob@example.com"},
 	} {
-		if got := redact(errors.New(tt.msg), tt.key).Error(); got != tt.want {
+		if got := redact(errors.New(tt.msg), secrets{tt.key}).Error(); got != tt.want {
 			t.Errorf("redact(%q, %q) = %q, want %q", tt.msg, tt.key, got, tt.want)
 		}
+	}
+}
+
+// The base URL's user name and password are secrets as the key is: an
+// endpoint echoing them in its own message must not show them.
+func TestSecretsOfBaseURL(t *testing.T) {
+	s := secretsOf(LLMConfig{APIKey: "sk-KEY12345", BaseURL: "https://sk-USERTOKEN-777:pw-PASS-888@llm.example/v1"})
+	msg := "boom for sk-USERTOKEN-777 and pw-PASS-888 with sk-KEY12345"
+	if got, want := s.hide(msg), "boom for <redacted> and <redacted> with <redacted>"; got != want {
+		t.Errorf("hide(%q) = %q, want %q", msg, got, want)
+	}
+	if s := secretsOf(LLMConfig{BaseURL: "http://127.0.0.1:1/v1"}); s.hide("plain 127.0.0.1") != "plain 127.0.0.1" {
+		t.Errorf("a URL without credentials hides %v", s)
 	}
 }
 
