@@ -123,6 +123,9 @@ func checkWorkRun(dir string, run workRun) error {
 	if err := json.Unmarshal(raw, &prev); err != nil {
 		return fmt.Errorf("work folder %s: %s: %w", dir, WorkRunFile, err)
 	}
+	// How many pairs are generated at once changes how fast, not what:
+	// a resume may change it, as it may the LLM's concurrency.
+	prev.Config.Generation.Concurrency = run.Config.Generation.Concurrency
 	if diff := diffJSON(prev, run); len(diff) > 0 {
 		return &otherRunError{dir: dir, prev: prev, now: run, diff: diff}
 	}

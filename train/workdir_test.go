@@ -120,3 +120,23 @@ func TestWorkRunRestartsOnANewEncoder(t *testing.T) {
 		t.Fatalf("resumed with other settings and files: %v", err)
 	}
 }
+
+// A resume may change how many pairs are generated at once (how fast, not
+// what), but not what is generated.
+func TestCheckWorkRunIgnoresGenerationConcurrency(t *testing.T) {
+	dir := t.TempDir()
+	run := workRun{Config: DefaultPipelineConfig(), Encoder: "e", EncoderChecksum: "sum", Data: "d"}
+	if err := checkWorkRun(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	faster := run
+	faster.Config.Generation.Concurrency = 8
+	if err := checkWorkRun(dir, faster); err != nil {
+		t.Fatalf("resume with another generation concurrency: %v", err)
+	}
+	more := run
+	more.Config.Generation.PerQuery++
+	if err := checkWorkRun(dir, more); !errors.Is(err, ErrOtherRun) {
+		t.Fatalf("resume with another per_query: %v, want ErrOtherRun", err)
+	}
+}
