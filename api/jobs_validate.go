@@ -263,7 +263,7 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, er
 	eff := s.llmConfig(*spec, "")
 	if eff.BaseURL == "" || eff.Model == "" {
 		return jobSecrets{}, jobParamInvalid("llm", "the %s generator needs an LLM: give llm.base_url and llm.model "+
-			"(or start the server with OPENAI_BASE_URL and RETUNE_LLM_MODEL set)", spec.Generator)
+			"(or start the server with RETUNE_LLM_MODEL and OPENAI_BASE_URL set, or OPENAI_API_KEY for OpenAI's own endpoint)", spec.Generator)
 	}
 	// The model is pinned when the job is created: a job resumed after a
 	// restart with another RETUNE_LLM_MODEL keeps asking the model it

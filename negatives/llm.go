@@ -132,6 +132,10 @@ type LLM struct {
 	pauseUntil time.Time
 }
 
+// OpenAIBaseURL is OpenAI's own endpoint, where a client given a key but no
+// base URL sends its requests (go-openai's default).
+const OpenAIBaseURL = "https://api.openai.com/v1"
+
 // isAzure reports whether baseURL is an Azure OpenAI resource, which takes
 // deployments in the path, an api-version and an api-key header: hosts
 // under openai.azure.com, and cognitiveservices.azure.com (Azure AI

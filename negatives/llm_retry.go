@@ -8,9 +8,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
-	"net/url"
 	"strings"
 	"time"
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	openai "github.com/sashabaranov/go-openai"
+
 	"retune/negatives"
 )
 
@@ -73,5 +75,26 @@ func TestGenerationSummaryKeepsLLMSourceAndErrors(t *testing.T) {
 	}
 	if _, ok := got["failed_pairs"]; ok {
 		t.Errorf("summary lists the failed pairs: %s", b)
+	}
+}
+
+// A server given a key and a model, and no base URL, talks to OpenAI's own
+// endpoint (go-openai's default, where retune train sends such runs).
+func TestServerLLMDefaultsToOpenAI(t *testing.T) {
+	if got := openai.DefaultConfig("k").BaseURL; got != negatives.OpenAIBaseURL {
+		t.Fatalf("go-openai's default base URL %q, negatives.OpenAIBaseURL %q", got, negatives.OpenAIBaseURL)
+	}
+	for _, tc := range []struct {
+		in   negatives.LLMConfig
+		want string
+	}{
+		{negatives.LLMConfig{Model: "gpt-4o-mini", APIKey: "sk-x"}, negatives.OpenAIBaseURL},
+		{negatives.LLMConfig{Model: "m", APIKey: "k", BaseURL: "http://vllm:8000/v1"}, "http://vllm:8000/v1"},
+		{negatives.LLMConfig{Model: "m"}, ""},     // no key: nothing to reach OpenAI with
+		{negatives.LLMConfig{APIKey: "sk-x"}, ""}, // no model: no LLM configured
+	} {
+		if got := withOpenAIDefault(tc.in).BaseURL; got != tc.want {
+			t.Errorf("%+v: base URL %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -84,6 +84,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	llm := negatives.LLMConfigFromEnv()
 	tuning.apply(&llm)
+	llm = withOpenAIDefault(llm)
 	if llm.Model != "" { // else no LLM is configured and the URL is never called
 		if err := negatives.CheckBaseURL(llm.BaseURL); err != nil {
 			return usageError{err}
@@ -247,4 +248,14 @@ func checkListenAddr(addr string) error {
 		return fmt.Errorf("--addr %q: the port must be a number in [0, 65535]", addr)
 	}
 	return nil
+}
+
+// withOpenAIDefault gives a server configured with a key and a model but
+// no base URL OpenAI's own endpoint, as retune train takes them: its jobs
+// then default to the causal generator there, as train's runs do.
+func withOpenAIDefault(c negatives.LLMConfig) negatives.LLMConfig {
+	if c.Model != "" && c.BaseURL == "" && c.APIKey != "" {
+		c.BaseURL = negatives.OpenAIBaseURL
+	}
+	return c
 }
