@@ -204,7 +204,7 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 	}
 	p := &train.Pipeline{Encoder: out.enc, Cache: s.cache, Generator: gen, Provided: provided,
 		WorkDir: workDir, Progress: rec.observe, Ledger: s.ledger, SkipMemoryCheck: s.cfg.SkipMemoryCheck,
-		RestartOnNewEncoder: true}
+		RestartOnOtherRun: true}
 	out.head, out.result, err = p.Run(ctx, data, out.config)
 	if u, ok := gen.(negatives.UsageReporter); ok { // the LLM generators
 		rep := u.UsageReport()

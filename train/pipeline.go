@@ -135,14 +135,15 @@ type Pipeline struct {
 	// known. SkipMemoryCheck runs it regardless.
 	Ledger          *memroom.Ledger
 	SkipMemoryCheck bool
-	// RestartOnNewEncoder lets a run whose WorkDir holds an earlier attempt
-	// on other files of the same encoder (replaced meanwhile, e.g. by
-	// `retune models add --force` while a server was down) start over
-	// instead of failing with ErrOtherRun: what the earlier attempt kept
-	// was computed with vectors this run cannot reproduce. The server sets
-	// it for jobs, which name an encoder, not its files; the CLI leaves the
-	// choice to the user.
-	RestartOnNewEncoder bool
+	// RestartOnOtherRun lets a run whose WorkDir holds an earlier attempt
+	// with other settings start over instead of failing with ErrOtherRun:
+	// what the earlier attempt kept was computed with settings this run
+	// does not reproduce. The server sets it for jobs, whose own settings
+	// never change: what differs is the server's (the encoder's files,
+	// replaced by `retune models add --force` while it was down; its LLM
+	// endpoint or temperature; a build's prompt versions), and a job must
+	// not fail for good for it. The CLI leaves the choice to the user.
+	RestartOnOtherRun bool
 }
 
 // Result is what a run reports: base vs tuned metrics on the test split,

@@ -57,12 +57,15 @@ func (p *Pipeline) checkWorkDir(data *dataset.BEIR, trainQrels map[string]map[st
 	}
 	err = checkWorkRun(p.WorkDir, run)
 	var other *otherRunError
-	if p.RestartOnNewEncoder && errors.As(err, &other) && other.encoderOnly() {
+	if p.RestartOnOtherRun && errors.As(err, &other) {
 		if err := clearAttempt(p.WorkDir); err != nil {
 			return err
 		}
-		p.emit(StageEvent{Stage: StageEmbedding, Warn: true, Note: fmt.Sprintf(
-			"encoder %s was replaced since this run's last attempt: it starts over on the new files", run.Encoder)})
+		note := fmt.Sprintf("this run's settings changed since its last attempt (%s): it starts over", strings.Join(other.diff, "; "))
+		if other.encoderOnly() {
+			note = fmt.Sprintf("encoder %s was replaced since this run's last attempt: it starts over on the new files", run.Encoder)
+		}
+		p.emit(StageEvent{Stage: StageEmbedding, Warn: true, Note: note})
 		return checkWorkRun(p.WorkDir, run)
 	}
 	return err

@@ -62,10 +62,10 @@ func TestWorkRunRefusesOtherSettings(t *testing.T) {
 }
 
 // A run resumed on other files of its encoder (replaced while it was
-// stopped) starts over when RestartOnNewEncoder allows, keeping the LLM
-// spending record, and is refused otherwise; other differences are refused
-// either way.
-func TestWorkRunRestartsOnANewEncoder(t *testing.T) {
+// stopped), or with other settings, starts over when RestartOnOtherRun
+// allows (a server's jobs), keeping the LLM spending record and naming
+// what changed, and is refused otherwise (the CLI).
+func TestWorkRunRestartsOnOtherRun(t *testing.T) {
 	enc := testenv.OpenEncoder(t, testenv.Glove(t))
 	cfg := DefaultPipelineConfig()
 	cfg.TestSplit, cfg.Train.Epochs, cfg.Mine.PerQuery = "", 1, 1
@@ -95,12 +95,12 @@ func TestWorkRunRestartsOnANewEncoder(t *testing.T) {
 		}
 	}
 	if _, _, err := p.Run(t.Context(), tinyBEIR(t), cfg); !errors.Is(err, ErrOtherRun) {
-		t.Fatalf("resumed on another encoder without RestartOnNewEncoder: %v", err)
+		t.Fatalf("resumed on another encoder without RestartOnOtherRun: %v", err)
 	}
-	p.RestartOnNewEncoder = true
+	p.RestartOnOtherRun = true
 	warned = nil
 	if _, _, err := p.Run(t.Context(), tinyBEIR(t), cfg); err != nil {
-		t.Fatalf("with RestartOnNewEncoder: %v", err)
+		t.Fatalf("with RestartOnOtherRun: %v", err)
 	}
 	if len(warned) == 0 || !strings.Contains(warned[0], "was replaced since this run's last attempt: it starts over") {
 		t.Fatalf("warnings %q", warned)
@@ -111,13 +111,23 @@ func TestWorkRunRestartsOnANewEncoder(t *testing.T) {
 	if _, err := os.Stat(spent); err != nil {
 		t.Fatalf("the LLM spending record went with the attempt: %v", err)
 	}
-	// Other settings as well: refused even so.
+	// Other settings as well: the warning names them.
 	cfg.Train.Epochs = 2
 	if err := os.WriteFile(runPath, stale, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	warned = nil
+	if _, _, err := p.Run(t.Context(), tinyBEIR(t), cfg); err != nil {
+		t.Fatalf("with RestartOnOtherRun, other settings and files: %v", err)
+	}
+	if len(warned) == 0 || !strings.Contains(warned[0], "settings changed since its last attempt (") ||
+		!strings.Contains(warned[0], "epochs: 1 → 2") || !strings.Contains(warned[0], "it starts over") {
+		t.Fatalf("warnings %q", warned)
+	}
+	p.RestartOnOtherRun = false
+	cfg.Train.Epochs = 3
 	if _, _, err := p.Run(t.Context(), tinyBEIR(t), cfg); !errors.Is(err, ErrOtherRun) {
-		t.Fatalf("resumed with other settings and files: %v", err)
+		t.Fatalf("resumed with other settings without RestartOnOtherRun: %v", err)
 	}
 }
 
