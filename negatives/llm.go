@@ -309,6 +309,14 @@ func repairMessage(err error) string {
 		"\nReply again with only the corrected JSON object: no commentary, no code fences."
 }
 
+// takesTemperature reports whether the model takes a sampling temperature:
+// OpenAI's reasoning models refuse any, so none is sent to them (go-openai's
+// validator knows which models those are).
+func (c *LLM) takesTemperature() bool {
+	err := openai.NewReasoningValidator().Validate(openai.ChatCompletionRequest{Model: c.cfg.Model, Temperature: 0.5})
+	return !errors.Is(err, openai.ErrReasoningModelLimitationsOther) && !errors.Is(err, openai.ErrReasoningSamplingUnsupported)
+}
+
 // request builds the chat request from the configuration.
 func (c *LLM) request(msgs []openai.ChatCompletionMessage) openai.ChatCompletionRequest {
 	req := openai.ChatCompletionRequest{
@@ -317,10 +325,8 @@ func (c *LLM) request(msgs []openai.ChatCompletionMessage) openai.ChatCompletion
 		Temperature:    max(c.cfg.Temperature, math.SmallestNonzeroFloat32),
 		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
 	}
-	if err := openai.NewReasoningValidator().Validate(req); errors.Is(err, openai.ErrReasoningModelLimitationsOther) ||
-		errors.Is(err, openai.ErrReasoningSamplingUnsupported) {
-		// OpenAI's reasoning models refuse any temperature: leave it out.
-		req.Temperature = 0
+	if !c.takesTemperature() {
+		req.Temperature = 0 // left out
 	}
 	if c.cfg.MaxTokens > 0 {
 		// Local servers know max_tokens; OpenAI's reasoning models refuse it

@@ -42,6 +42,9 @@ func TestLLMPublicOnlyRefusesLoopback(t *testing.T) {
 	if f.count() != 0 {
 		t.Errorf("the fake server received %d requests, want none", f.count())
 	}
+	if u := c.Usage(); u.Requests != 0 {
+		t.Errorf("usage counts %d requests for one refused before it was sent", u.Requests)
+	}
 }
 
 // Every address of this machine is refused, a public one too.

@@ -51,6 +51,9 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			return chatReply{}, fmt.Errorf("chat completion: %w", err)
 		}
 		if attempt >= c.cfg.MaxRetries {
+			if attempt == 0 {
+				return chatReply{}, fmt.Errorf("chat completion: gave up after 1 attempt (no retries): %w", err)
+			}
 			return chatReply{}, fmt.Errorf("chat completion: gave up after %d attempts: %w", attempt+1, err)
 		}
 		c.usage.retries.Add(1)
@@ -92,6 +95,9 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 
 	c.usage.requests.Add(1)
 	resp, err := c.client.CreateChatCompletion(actx, req)
+	if pe := (*PrivateEndpointError)(nil); errors.As(err, &pe) {
+		c.usage.requests.Add(-1) // refused before it was sent
+	}
 	if err == nil {
 		// Counted before the reply is judged: an unusable one is paid for
 		// too.

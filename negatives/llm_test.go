@@ -92,6 +92,10 @@ func TestLLMTemperatureSent(t *testing.T) {
 		if v := f.request(0).Raw["temperature"]; v != tt.want {
 			t.Errorf("%s at %g: temperature sent %v, want %v", tt.model, tt.temp, v, tt.want)
 		}
+		// The provenance says what was sent: none to a model that takes none.
+		if st := c.settings("causal"); (st.Temperature == nil) != (tt.want == nil) {
+			t.Errorf("%s: settings' temperature %v, want one only when sent", tt.model, st.Temperature)
+		}
 	}
 }
 

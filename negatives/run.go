@@ -253,20 +253,24 @@ func runFirstErr(a, b error) error {
 type LLMSource struct {
 	BaseURL     string   `json:"base_url"` // "" for api.openai.com
 	Model       string   `json:"model"`
-	Temperature float64  `json:"temperature"`
-	Prompts     []string `json:"prompts"` // versioned template names, e.g. causal_analysis.v1
+	Temperature *float64 `json:"temperature"` // nil: the model takes none (OpenAI's reasoning models)
+	Prompts     []string `json:"prompts"`     // versioned template names, e.g. causal_analysis.v1
 }
 
 // llmSource is the provenance of gen's negatives when an LLM wrote them
 // (nil otherwise), from the settings a resumed run is checked against.
 func llmSource(gen Generator) *LLMSource {
 	st := SettingsOf(gen)
-	if st.Model == "" || st.Temperature == nil {
+	if st.Model == "" {
 		return nil
 	}
-	// float32 0.7 is 0.699999988…: shown to six decimals, as it was set.
-	return &LLMSource{BaseURL: st.BaseURL, Model: st.Model,
-		Temperature: math.Round(float64(*st.Temperature)*1e6) / 1e6, Prompts: st.Prompts}
+	src := &LLMSource{BaseURL: st.BaseURL, Model: st.Model, Prompts: st.Prompts}
+	if st.Temperature != nil {
+		// float32 0.7 is 0.699999988…: shown to six decimals, as it was set.
+		t := math.Round(float64(*st.Temperature)*1e6) / 1e6
+		src.Temperature = &t
+	}
+	return src
 }
 
 // pairConcurrency is implemented by generators that want at least this

@@ -41,7 +41,10 @@ func (g *NaiveGenerator) Settings() GeneratorSettings {
 }
 
 func (c *LLM) settings(name string, prompts ...string) GeneratorSettings {
-	t := c.cfg.Temperature
-	return GeneratorSettings{Generator: name, BaseURL: RedactURL(c.cfg.BaseURL), Model: c.cfg.Model, Temperature: &t,
+	var t *float32 // nil: the model takes none, and none is sent
+	if c.takesTemperature() {
+		t = &c.cfg.Temperature
+	}
+	return GeneratorSettings{Generator: name, BaseURL: RedactURL(c.cfg.BaseURL), Model: c.cfg.Model, Temperature: t,
 		MaxTokens: c.cfg.MaxTokens, Prompts: prompts}
 }

@@ -528,7 +528,9 @@ func (p *Pipeline) generate(ctx context.Context, data *dataset.BEIR, set *Set, q
 	if _, err := p.cached(StageGenerating, generatedStageFile, &out, func() error {
 		spend := p.llmSpending()
 		r, err := negatives.Run(ctx, p.Generator, req, cfg, embed, func(done, total int) {
-			p.emit(StageEvent{Stage: StageGenerating, Done: done, Total: total})
+			if done < total { // the end is reported once the negatives are embedded
+				p.emit(StageEvent{Stage: StageGenerating, Done: done, Total: total})
+			}
 			spend.save(false)
 		})
 		total, spent := spend.save(true)

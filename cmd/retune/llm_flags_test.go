@@ -59,7 +59,7 @@ func TestLLMTuning(t *testing.T) {
 func TestGenerationSummaryKeepsLLMSourceAndErrors(t *testing.T) {
 	r := &negatives.Report{Generator: "causal", Failures: 2, FailedPairs: []string{"q1/d1", "q2/d2"},
 		FailureSamples: []string{"q1/d1: llm: no reply"}, KeptByType: map[string]int{"entity_shift": 3},
-		LLM: &negatives.LLMSource{BaseURL: "http://127.0.0.1:8000/v1", Model: "m", Temperature: 0.7}, ElapsedS: 1.5}
+		LLM: &negatives.LLMSource{BaseURL: "http://127.0.0.1:8000/v1", Model: "m", Temperature: new(0.7)}, ElapsedS: 1.5}
 	b, err := json.Marshal(generationSummary(r))
 	if err != nil {
 		t.Fatal(err)
