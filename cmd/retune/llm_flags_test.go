@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"strings"
@@ -96,5 +97,30 @@ func TestServerLLMDefaultsToOpenAI(t *testing.T) {
 		if got := withOpenAIDefault(tc.in).BaseURL; got != tc.want {
 			t.Errorf("%+v: base URL %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// spendingGen is a generator whose LLM has spent u.
+type spendingGen struct{ u negatives.LLMUsage }
+
+func (spendingGen) Name() string { return "causal" }
+func (spendingGen) Generate(context.Context, negatives.Pair, []string, int) ([]negatives.Negative, error) {
+	return nil, nil
+}
+func (g spendingGen) LLMUsage() negatives.LLMUsage { return g.u }
+
+// A failed run says what its LLM spent (no report will), and says nothing
+// when it sent no request.
+func TestReportLLMSpent(t *testing.T) {
+	var b strings.Builder
+	reportLLMSpent(&b, spendingGen{negatives.LLMUsage{Requests: 12, Retries: 2, Repairs: 1, PromptTokens: 900, CompletionTokens: 300}})
+	if want := "LLM spent before the run stopped: 12 requests (2 retries, 1 repairs), 900 prompt + 300 completion tokens\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	reportLLMSpent(&b, spendingGen{})
+	reportLLMSpent(&b, negatives.NewOfflineGenerator())
+	if b.Len() != 0 {
+		t.Errorf("nothing spent, yet: %q", b.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -187,6 +188,7 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	}
 	head, res, err := p.Run(ctx, data, cfg)
 	if err != nil {
+		reportLLMSpent(os.Stderr, gen) // a failed run spent it too, with no report to show it
 		if *work != "" && errors.Is(err, context.Canceled) {
 			return withHint(err, "run the same command again to resume from --work "+*work)
 		}
@@ -338,4 +340,18 @@ func generationSummary(r *negatives.Report) any {
 		m["usage"] = r.Usage // LLM generators: requests, retries, tokens, dropped reply items
 	}
 	return m
+}
+
+// reportLLMSpent writes what gen's LLM spent, when it sent any request:
+// the requests and tokens of a run that failed or was interrupted, which
+// no report shows (a --work folder also keeps them, in llm-spent.json).
+func reportLLMSpent(w io.Writer, gen negatives.Generator) {
+	g, ok := gen.(interface{ LLMUsage() negatives.LLMUsage })
+	if !ok {
+		return
+	}
+	if u := g.LLMUsage(); u.Requests > 0 {
+		fmt.Fprintf(w, "LLM spent before the run stopped: %d requests (%d retries, %d repairs), %d prompt + %d completion tokens\n",
+			u.Requests, u.Retries, u.Repairs, u.PromptTokens, u.CompletionTokens)
+	}
 }
