@@ -108,8 +108,12 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	if pooled {
 		cfg.Output = "sentence_embedding"
 	}
-	cfg.Provenance = map[string]any{"source": absPath(from), "model_file": absPath(modelPath),
-		"tokenizer_file": absPath(tokPath), "settings": set.notes}
+	// Paths inside the snapshot, not where it was on this machine:
+	// encoder.json is part of the encoder's checksum (caches, heads,
+	// collections), so the same snapshot imported from another folder, or
+	// on another machine, must give the same encoder.
+	cfg.Provenance = map[string]any{"model_file": inSnapshot(from, modelPath),
+		"tokenizer_file": inSnapshot(from, tokPath), "settings": set.notes}
 	if set.headApply != "" {
 		cfg.Provenance[ProvenanceHeadApply] = set.headApply // a query-only fused export stays query-only
 	}
@@ -365,6 +369,16 @@ func copyFileContext(ctx context.Context, src, dst string) error {
 		_, err := io.Copy(w, in)
 		return err
 	})
+}
+
+// inSnapshot is p's path inside the snapshot folder from, or its base name
+// for a file outside it.
+func inSnapshot(from, p string) string {
+	rel, err := filepath.Rel(absPath(from), absPath(p))
+	if err != nil || !filepath.IsLocal(rel) {
+		return filepath.Base(p)
+	}
+	return filepath.ToSlash(rel)
 }
 
 func absPath(p string) string {

@@ -341,6 +341,32 @@ func testCopy(t *testing.T, src, dst string) {
 // --from names the model file, encoder.json when the folder has one (its
 // query-only mark kept), the snapshot's file before the working
 // directory's for --onnx, nothing when every setting is given.
+// The same snapshot imported from two folders writes the same encoder.json
+// (part of the encoder's checksum, which caches, heads and collections are
+// filed under): where it was on this machine is not in it.
+func TestImportIsTheSameFromAnyFolder(t *testing.T) {
+	src, _ := snapshot(t, map[string]string{"modules.json": stModules, "1_Pooling/config.json": `{"pooling_mode_cls_token":true}`})
+	moved := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.CopyFS(moved, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	var written [2][]byte
+	for i, from := range []string{src, moved} {
+		root := t.TempDir()
+		if _, err := Import(t.Context(), root, ImportOptions{Name: "mine", From: from, Check: (&fakeCheck{dim: 32}).check}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(root, "mine", ConfigFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		written[i] = b
+	}
+	if string(written[0]) != string(written[1]) {
+		t.Errorf("encoder.json differs by the snapshot's folder:\n%s\n%s", written[0], written[1])
+	}
+}
+
 func TestImportSources(t *testing.T) {
 	st := map[string]string{"modules.json": stModules, "1_Pooling/config.json": `{"pooling_mode_cls_token":true}`,
 		"sentence_bert_config.json": `{"max_seq_length":96}`}
@@ -382,7 +408,7 @@ func TestImportSources(t *testing.T) {
 	writeFiles(t, cwd, map[string]string{"onnx/model.onnx": "not this one"})
 	t.Chdir(cwd)
 	rep, err = Import(t.Context(), root, ImportOptions{Name: "rel", From: src, ONNX: "onnx/model.onnx", Check: fc.check})
-	if err != nil || rep.Config.Provenance["model_file"] != filepath.Join(src, "onnx", ModelFile) {
+	if err != nil || rep.Config.Provenance["model_file"] != "onnx/"+ModelFile {
 		t.Errorf("--onnx onnx/model.onnx: %v, model_file %v", err, rep.Config.Provenance["model_file"])
 	}
 }
