@@ -11,7 +11,10 @@ import (
 // would, checks that its tokenizer's ids fit the model's token embedding
 // table of tokenRows rows (0: unknown, not checked), embeds a short text and one long enough to fill maxLength tokens
 // (so a token limit beyond the model's positions fails here, not in the
-// middle of a job), checks the vectors are finite and returns their width.
+// middle of a job), then both in one batch (so a model exported for one
+// text at a time, or whose vectors change with the padding a batch adds,
+// fails here rather than at the first batch a server embeds), checks the
+// vectors are finite and returns their width.
 func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int, error) {
 	enc, err := Open(ctx, dir)
 	if err != nil {
@@ -23,15 +26,24 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 			enc.Tokenizer().VocabSize()-1, tokenRows)
 	}
 	// Apart, so a failure says which: the model itself, or the token limit.
-	short, err := enc.Embed(ctx, []string{"a short text to embed"})
+	shortText := "a short text to embed"
+	short, err := enc.Embed(ctx, []string{shortText})
 	if err != nil {
-		return 0, fmt.Errorf("embedding a short text: %w", err)
+		return 0, fmt.Errorf("embedding a short text: %w%s", err, shapeHint(err))
 	}
 	// Nine words a sentence, at least one token each: enough to reach
 	// maxLength, which the tokenizer then truncates to.
-	long, err := enc.Embed(ctx, []string{strings.Repeat("the quick brown fox jumps over the lazy dog. ", maxLength/9+2)})
+	longText := strings.Repeat("the quick brown fox jumps over the lazy dog. ", maxLength/9+2)
+	long, err := enc.Embed(ctx, []string{longText})
 	if err != nil {
-		return 0, fmt.Errorf("embedding a text of max_length = %d tokens (more than the model's positions? --max-length sets it): %w", maxLength, err)
+		return 0, fmt.Errorf("embedding a text of max_length = %d tokens (more than the model's positions? --max-length sets it): %w%s", maxLength, err, shapeHint(err))
+	}
+	both, err := enc.Embed(ctx, []string{shortText, longText})
+	if err != nil {
+		return 0, fmt.Errorf("embedding two texts in one batch: %w%s", err, shapeHint(err))
+	}
+	if d := maxDiff(both[0], short[0]); d > paddingTolerance*max(1, maxAbs(short[0])) {
+		return 0, fmt.Errorf("a text's vector changes by up to %.3g when a batch pads it to a longer text's length: the model does not mask padding (e.g. it pools over padding tokens), so every vector would depend on the texts batched with it", d)
 	}
 	vecs := [][]float32{short[0], long[0]}
 	for i, v := range vecs {
@@ -42,4 +54,34 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 		}
 	}
 	return len(vecs[0]), nil
+}
+
+// paddingTolerance bounds how much padding may move a vector, relative to
+// its largest value: float32 attention over masked positions differs in the
+// last bits only, pooling over padding by far more.
+const paddingTolerance = 1e-3
+
+func maxDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+func maxAbs(a []float32) float64 {
+	m := 0.0
+	for _, x := range a {
+		m = max(m, math.Abs(float64(x)))
+	}
+	return m
+}
+
+// shapeHint explains onnxruntime's refusal of an input's shape: retune pads
+// each batch to its longest text, so both axes must be dynamic.
+func shapeHint(err error) string {
+	if strings.Contains(err.Error(), "Got invalid dimensions for input") {
+		return " (retune embeds texts in batches padded to their longest text: the model's inputs need dynamic batch and sequence axes; export it with dynamic_axes)"
+	}
+	return ""
 }

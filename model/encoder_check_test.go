@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advancedclimatesystems/gonnx/onnx"
+
 	"retune/internal/testenv"
 	"retune/model"
+	"retune/model/onnxgraph"
 	"retune/models"
 )
 
@@ -204,5 +207,55 @@ func TestRegistryReleaseFreesAReplacedEncoder(t *testing.T) {
 			t.Fatal("the released, replaced encoder's session was not freed")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A model exported for one text at a time (a fixed batch axis of 1) is
+// refused at import: a server embeds texts in batches, and every request of
+// more than one text would fail.
+func TestImportRefusesAFixedBatchAxis(t *testing.T) {
+	_, src := bareFixture(t)
+	path := filepath.Join(src, models.ModelFile)
+	m, err := onnxgraph.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range m.GetGraph().GetInput() {
+		dims := in.GetType().GetTensorType().GetShape().GetDim()
+		dims[0].Value = &onnx.TensorShapeProto_Dimension_DimValue{DimValue: 1}
+	}
+	if err := onnxgraph.WriteFile(path, m); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	_, err = models.Import(t.Context(), root, models.ImportOptions{Name: "one-at-a-time", From: src, MaxLength: 64, Check: model.CheckFolder})
+	if err == nil || !strings.Contains(err.Error(), "embedding two texts in one batch") || !strings.Contains(err.Error(), "dynamic batch and sequence axes") {
+		t.Fatalf("a model with a batch axis of 1: %v", err)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("models folder after a refused import: %v", entries)
+	}
+}
+
+// A model whose vector changes with the padding a batch adds (here: it
+// averages over every position, padding included) is refused at import:
+// each text's vector would depend on the texts batched with it.
+func TestImportRefusesAModelThatPoolsPadding(t *testing.T) {
+	_, src := bareFixture(t)
+	path := filepath.Join(src, models.ModelFile)
+	m, err := onnxgraph.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Graph.Output = nil // last_hidden_state goes; the unmasked mean is the model's output
+	b := onnxgraph.FromModel(m)
+	b.NamedOp("ReduceMean", "sentence_embedding", []string{"last_hidden_state"}, onnxgraph.AttrInts("axes", 1), onnxgraph.AttrInt("keepdims", 0))
+	b.Output("sentence_embedding", onnx.TensorProto_FLOAT, onnxgraph.Sym("batch"), onnxgraph.Fixed(32))
+	if err := b.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	_, err = models.Import(t.Context(), t.TempDir(), models.ImportOptions{Name: "pools-padding", From: src, MaxLength: 64, Check: model.CheckFolder})
+	if err == nil || !strings.Contains(err.Error(), "when a batch pads it to a longer text's length: the model does not mask padding") {
+		t.Fatalf("a model pooling over padding: %v", err)
 	}
 }
