@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"retune/model"
 )
 
 // collectionError is a failure of the collection or search routes that
@@ -73,4 +75,15 @@ func (s *Server) writeCollectionError(c *gin.Context, err error) {
 	default:
 		s.internalError(c, err)
 	}
+}
+
+// encoderBroken is the 503 for an installed encoder that does not open (a
+// file missing or damaged), naming it and what it needs, without the
+// server's paths; other errors pass unchanged.
+func (s *Server) encoderBroken(err error) error {
+	if !errors.Is(err, model.ErrEncoderBroken) {
+		return err
+	}
+	return &collectionError{status: http.StatusServiceUnavailable, code: codeUnavailable,
+		msg: s.hidePaths(err.Error()) + " (the server's operator must install it again: retune models add --force, or make setup for glove-100d)"}
 }

@@ -194,7 +194,7 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) (mem
 		return mem, colConflict("encoder %q is not installed", col.Encoder)
 	}
 	if err != nil {
-		return mem, fmt.Errorf("encoder %q: %w", col.Encoder, err)
+		return mem, s.encoderBroken(fmt.Errorf("encoder %q: %w", col.Encoder, err))
 	}
 	defer s.cfg.Models.Release(enc)
 	sum, err := enc.Checksum()

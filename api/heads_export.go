@@ -157,7 +157,7 @@ func (s *Server) headZipExport(c *gin.Context, h store.Head, id, format string, 
 		// must not read a model's hundreds of megabytes every time.
 		enc, err := s.cfg.Models.Get(c.Request.Context(), h.Encoder)
 		if err != nil {
-			s.internalError(c, err)
+			s.writeCollectionError(c, s.encoderBroken(err))
 			return
 		}
 		sum, err := enc.Checksum()

@@ -92,7 +92,7 @@ func (s *Server) resolveModel(ctx context.Context, name string) (*model.Encoder,
 	}
 	enc, err := s.cfg.Models.Get(ctx, encName)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, withParam(s.encoderBroken(err), "model")
 	}
 	if !isHead {
 		return enc, nil, nil
@@ -115,6 +115,8 @@ func (s *Server) abortEmbedder(c *gin.Context, name string, err error) {
 		abortParam(c, http.StatusNotFound, codeNotFound, "model", fmt.Sprintf("model %q not found; GET /v1/models lists the available ones", name))
 	case errors.Is(err, errHeadMismatch):
 		abortParam(c, http.StatusConflict, codeConflict, "model", err.Error())
+	case errors.As(err, new(*collectionError)):
+		s.writeCollectionError(c, err)
 	case c.Request.Context().Err() != nil:
 		c.Abort() // the client went away
 	default:

@@ -134,7 +134,7 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 		return "", nil, colConflict("encoder %q of this collection is no longer installed; re-install it or re-create the collection", meta.Encoder)
 	}
 	if err != nil {
-		return "", nil, err
+		return "", nil, s.encoderBroken(err)
 	}
 	sum, err := enc.Checksum()
 	if err != nil {

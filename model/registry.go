@@ -17,6 +17,11 @@ import (
 // ErrUnknownModel is returned for a model name with no folder under the root.
 var ErrUnknownModel = errors.New("unknown model")
 
+// ErrEncoderBroken is matched by the error for an installed encoder that
+// does not open (a file missing or damaged): the operator's to repair, by
+// installing it again.
+var ErrEncoderBroken = errors.New("installed encoder does not open")
+
 // Registry opens encoders by name from a models folder (one sub-folder per
 // encoder holding model.onnx + tokenizer.json) and keeps them open, so a
 // server pays the session start-up once per model.
@@ -106,7 +111,10 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	}
 	e, err := r.open(ctx, dir, name)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %q: %w", ErrEncoderBroken, name, err)
 	}
 	r.mu.Lock()
 	_, replaced := r.encoders[name]
