@@ -191,7 +191,7 @@ func (s *Server) listModels(c *gin.Context) {
 	for _, n := range names {
 		data = append(data, modelInfo{ID: n, Object: "model", OwnedBy: "retune"})
 	}
-	heads, err := s.headModels(c.Request.Context())
+	heads, err := s.headModels(c.Request.Context(), names)
 	if err != nil {
 		s.internalError(c, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 
@@ -101,8 +102,9 @@ func (s *Server) deleteHead(c *gin.Context) {
 	c.JSON(http.StatusOK, deletedObject{ID: id, Object: "head", Deleted: true})
 }
 
-// headModels lists every head as a model, by its fine-tuned model name.
-func (s *Server) headModels(ctx context.Context) ([]modelInfo, error) {
+// headModels lists the heads of the installed encoders as models, by their
+// fine-tuned model names: a head whose encoder is gone cannot embed.
+func (s *Server) headModels(ctx context.Context, installed []string) ([]modelInfo, error) {
 	var out []modelInfo
 	page := store.Page{Limit: store.MaxPageLimit}
 	for {
@@ -111,7 +113,9 @@ func (s *Server) headModels(ctx context.Context) ([]modelInfo, error) {
 			return nil, err
 		}
 		for _, h := range heads {
-			out = append(out, modelInfo{ID: fineTunedName(h.Encoder, h.ID), Object: "model", OwnedBy: "retune"})
+			if slices.Contains(installed, h.Encoder) {
+				out = append(out, modelInfo{ID: fineTunedName(h.Encoder, h.ID), Object: "model", OwnedBy: "retune"})
+			}
 		}
 		if !more || len(heads) == 0 {
 			return out, nil

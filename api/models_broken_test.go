@@ -10,6 +10,7 @@ import (
 	"retune/internal/testenv"
 	"retune/model"
 	"retune/models"
+	"retune/store"
 )
 
 // An installed encoder that does not open (its tokenizer.json gone) is a
@@ -33,5 +34,23 @@ func TestBrokenEncoderIsUnavailable(t *testing.T) {
 		if body := string(r.Body); !strings.Contains(body, "install it again") || strings.Contains(body, root) {
 			t.Errorf("%s: %s", name, body)
 		}
+	}
+}
+
+// GET /v1/models lists a head only while its encoder is installed.
+func TestModelsListsHeadsOfInstalledEncoders(t *testing.T) {
+	ls := startServer(t, testConfig(t))
+	st := ls.srv.Store()
+	kept, err := st.CreateHead(t.Context(), store.Head{Encoder: "glove-100d", EncoderChecksum: "x", DIn: 100, DOut: 100, Apply: "shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := st.CreateHead(t.Context(), store.Head{Encoder: "uninstalled", EncoderChecksum: "x", DIn: 100, DOut: 100, Apply: "shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(ls.do("GET", "/v1/models", "", nil).Body)
+	if !strings.Contains(body, `"glove-100d:ft-`+kept.ID+`"`) || strings.Contains(body, gone.ID) {
+		t.Fatalf("models: %s", body)
 	}
 }
