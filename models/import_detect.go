@@ -78,6 +78,7 @@ func detectSettings(from, tokPath string, o ImportOptions, pooled bool) (importS
 		return s, err
 	}
 	s.warnDense(modules, pooled)
+	s.warnLowerCase(from, tokPath)
 	if o.Pooling == "" {
 		if err := s.detectPooling(from, modules, pooled); err != nil {
 			return s, err
@@ -121,6 +122,55 @@ func (o ImportOptions) applyFlags(s *importSettings, pooled bool) {
 		s.maxLength = o.MaxLength
 		s.note("max_length %d (--max-length)", s.maxLength)
 	}
+}
+
+// warnLowerCase warns of sentence_bert_config.json's do_lower_case over a
+// tokenizer that keeps case: sentence-transformers lowercases each text
+// before tokenizing it, retune tokenizes as tokenizer.json says, so cased
+// texts would embed differently. An unreadable file is left to the
+// settings that read it.
+func (s *importSettings) warnLowerCase(from, tokPath string) {
+	var st struct {
+		DoLowerCase bool `json:"do_lower_case"`
+	}
+	if ok, err := readOptionalJSON(filepath.Join(from, "sentence_bert_config.json"), &st); err != nil || !ok || !st.DoLowerCase {
+		return
+	}
+	var tok struct {
+		Normalizer json.RawMessage `json:"normalizer"`
+	}
+	if readJSON(tokPath, &tok) != nil || lowercases(tok.Normalizer) {
+		return
+	}
+	s.warnings = append(s.warnings, "sentence_bert_config.json sets do_lower_case, which sentence-transformers applies before tokenizing, "+
+		"but tokenizer.json keeps case and retune tokenizes as it says: lowercase texts before embedding them, or their vectors will differ from the sentence-transformers model's")
+}
+
+// lowercases reports whether a tokenizer.json normalizer lowercases: a
+// Lowercase one, a BertNormalizer with lowercase set, or a Sequence holding
+// either.
+func lowercases(raw json.RawMessage) bool {
+	var n struct {
+		Type        string            `json:"type"`
+		Lowercase   bool              `json:"lowercase"`
+		Normalizers []json.RawMessage `json:"normalizers"`
+	}
+	if json.Unmarshal(raw, &n) != nil {
+		return false
+	}
+	switch n.Type {
+	case "Lowercase":
+		return true
+	case "BertNormalizer":
+		return n.Lowercase
+	case "Sequence":
+		for _, inner := range n.Normalizers {
+			if lowercases(inner) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // warnDense warns of a Dense module the ONNX model leaves out.

@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -495,5 +496,39 @@ func TestTokenRows(t *testing.T) {
 	}
 	if got := tokenRows(fixture.Graph); got != TinyBERTConfig().VocabSize {
 		t.Errorf("tiny BERT's token rows: %d, want %d", got, TinyBERTConfig().VocabSize)
+	}
+}
+
+// do_lower_case over a tokenizer that keeps case is warned about (retune
+// tokenizes as tokenizer.json says); over one that lowercases it is moot.
+func TestImportWarnsOfDoLowerCase(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		lowercase bool
+		warned    bool
+	}{{"cased tokenizer", false, true}, {"uncased tokenizer", true, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, _ := snapshot(t, map[string]string{"sentence_bert_config.json": `{"max_seq_length":64,"do_lower_case":true}`})
+			path := filepath.Join(src, TokenizerFile)
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tok map[string]any
+			if err := json.Unmarshal(raw, &tok); err != nil {
+				t.Fatal(err)
+			}
+			tok["normalizer"] = map[string]any{"type": "BertNormalizer", "lowercase": tc.lowercase, "clean_text": true}
+			raw, _ = json.Marshal(tok)
+			writeFiles(t, src, map[string]string{TokenizerFile: string(raw)})
+			rep, err := Import(t.Context(), t.TempDir(), ImportOptions{Name: "mine", From: src, Check: (&fakeCheck{dim: 32}).check})
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := strings.Contains(strings.Join(rep.Warnings, "\n"), "do_lower_case")
+			if warned != tc.warned {
+				t.Errorf("warnings %q, want a do_lower_case warning: %t", rep.Warnings, tc.warned)
+			}
+		})
 	}
 }
