@@ -76,7 +76,9 @@ func (s *Server) exportHead(c *gin.Context) {
 		return // the client gave up (waiting for a build slot, or during it)
 	}
 	if errors.Is(err, model.ErrHeadEncoderChanged) {
-		abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v", h.Encoder, id, err))
+		// The export's error names its scratch folder and the encoder's:
+		// where the server keeps files is the operator's business.
+		abort(c, http.StatusConflict, codeConflict, s.hidePaths(fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v", h.Encoder, id, err)))
 		return
 	}
 	if headDeleted(ctx, s.store, id, err) {

@@ -202,7 +202,11 @@ func TestExportHead(t *testing.T) {
 		wantAPIError(t, js.do("GET", "/v1/heads/nothead/export", "", nil), http.StatusBadRequest, "malformed head id")
 		wantAPIError(t, js.do("GET", "/v1/heads/"+id+"/export?format=pickle", "", nil), http.StatusBadRequest, "format")
 		stale := saveHead(t, st, "glove-100d", strings.Repeat("0", 64))
-		wantAPIError(t, js.do("GET", "/v1/heads/"+stale+"/export?format=fused-onnx", "", nil), http.StatusConflict, "differs from the one head")
+		r := js.do("GET", "/v1/heads/"+stale+"/export?format=fused-onnx", "", nil)
+		wantAPIError(t, r, http.StatusConflict, "differs from the one head")
+		if strings.Contains(string(r.Body), js.cfg.DataDir) || strings.Contains(string(r.Body), js.cfg.Models.Root()) {
+			t.Errorf("the 409 shows the server's folders: %s", r.Body)
+		}
 		orphan := saveHead(t, st, "glove-300d", sum)
 		wantAPIError(t, js.do("GET", "/v1/heads/"+orphan+"/export?format=fused-onnx", "", nil), http.StatusConflict, "does not have")
 		// HEAD answers as GET would, without building the zip.
