@@ -28,7 +28,8 @@ var (
 
 // StorageProblem names what refused a write when err comes from the
 // machine rather than the request: a full disk (or quota), a read-only file
-// system, or a database file SQLite can only read. It returns "" for any
+// system, a data folder the server's user may not write, or a database file
+// SQLite can only read. It returns "" for any
 // other error. Retrying works once an operator has fixed the cause.
 func StorageProblem(err error) string {
 	var se *sqlite.Error
@@ -50,6 +51,8 @@ func StorageProblem(err error) string {
 		return "the server's disk is full"
 	case errors.Is(err, syscall.EROFS):
 		return "the server's data folder is on a read-only file system"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return "the server may not write its data folder (permission denied)"
 	}
 	return ""
 }

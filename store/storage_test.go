@@ -39,6 +39,7 @@ func TestStorageProblem(t *testing.T) {
 		{err, "the server's database is read-only"},
 		{fmt.Errorf("embedding cache: %w", &fs.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}), "the server's disk is full"},
 		{&fs.PathError{Op: "open", Path: "/x", Err: syscall.EROFS}, "read-only file system"},
+		{&fs.PathError{Op: "mkdir", Path: "/x", Err: syscall.EACCES}, "may not write its data folder (permission denied)"},
 		{&fs.PathError{Op: "open", Path: "/x", Err: syscall.ENOENT}, ""},
 		{errors.New("no space left on device"), ""}, // text alone proves nothing
 		{ErrConflict, ""},
