@@ -47,6 +47,8 @@ func TestAPIKeys(t *testing.T) {
 		{"env set but blank", "", " , ,", nil, "$RETUNE_API_KEYS holds no key"},
 		{"file wins over env", write("keys", "# comment\nk3\r\n\n"), "k1", []string{"k3"}, ""},
 		{"file without keys", write("empty", "# only a comment\n"), "", nil, "holds no key"},
+		{"byte-order mark before a comment", write("bom-comment", "\uFEFF# prod keys\nk4\n"), "", []string{"k4"}, ""},
+		{"byte-order mark before a key", write("bom-key", "\uFEFFk5\n"), "", []string{"k5"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

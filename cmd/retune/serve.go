@@ -215,7 +215,9 @@ func apiKeys(file string) ([]string, error) {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			raw = append(raw, sc.Text())
+			// An editor's byte-order mark would make the first line's
+			// comment a key, or its key one no client sends.
+			raw = append(raw, strings.TrimPrefix(sc.Text(), "\uFEFF"))
 		}
 		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("api keys %s: %w", file, err)
