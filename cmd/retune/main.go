@@ -97,7 +97,10 @@ func main() {
 		os.Exit(0)
 	}
 	setMemoryLimit()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too (a closed terminal, a service manager's reload): a stop
+	// the process sees, not a kill that counts as a crash against the
+	// server's running jobs.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	if err := run(ctx, os.Args[2:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -142,6 +145,9 @@ var subcommands = map[string][]string{
 	"cache":  {"stats", "prune"},
 	"bench":  {"embed", "search"},
 }
+
+// stopSignals stop a command gracefully (retune serve: as a shutdown).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 func isVersion(a string) bool { return a == "version" || a == "--version" || a == "-version" }
 

@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"retune/api"
@@ -28,7 +27,7 @@ const shutdownTimeout = 10 * time.Second
 const defaultDataDir = "data"
 
 // runServe starts the REST API and its job workers, and shuts both down
-// gracefully on SIGINT/SIGTERM. Jobs interrupted by the shutdown resume on
+// gracefully on SIGINT, SIGTERM or SIGHUP. Jobs interrupted by the shutdown resume on
 // the next start.
 func runServe(ctx context.Context, args []string) error {
 	fs := newFlags("serve", "[--addr HOST:PORT] [--data DIR] [--models DIR]",
@@ -176,9 +175,9 @@ func runServe(ctx context.Context, args []string) error {
 	srv.Drain() // nothing new starts while the requests in flight finish
 	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	// A second Ctrl-C or SIGTERM stops waiting for in-flight requests.
+	// A second Ctrl-C, SIGTERM or SIGHUP stops waiting for in-flight requests.
 	again := make(chan os.Signal, 1)
-	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(again, stopSignals...)
 	defer signal.Stop(again)
 	go func() {
 		select {
