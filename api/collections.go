@@ -36,6 +36,9 @@ type collectionObject struct {
 	// Queued is set while an indexing collection waits for a slot, every
 	// slot being taken by other collections (serve --workers).
 	Queued bool `json:"queued,omitempty"`
+	// StorageWait says why the end of its indexing waits to be recorded
+	// (a full disk), while it does.
+	StorageWait *string `json:"storage_wait,omitempty"`
 }
 
 // collectionView is c as the API shows it, with whether it waits for an
@@ -43,6 +46,7 @@ type collectionObject struct {
 func (s *Server) collectionView(c store.Collection) collectionObject {
 	v := toCollectionObject(c)
 	v.Queued = c.Status == store.CollectionIndexing && s.cols.queued(c.ID)
+	v.StorageWait = s.storageWait(c.ID)
 	return v
 }
 

@@ -83,7 +83,7 @@ func (s *Server) recordCollection(ctx context.Context, id, status string, docs i
 	if status == store.CollectionReady {
 		progress = 1
 	}
-	return s.retryWrite(ctx, "record collection status", []any{"collection", id, "status", status}, func() error {
+	return s.retryWrite(ctx, id, "recording the collection as "+status, "record collection status", []any{"collection", id, "status", status}, func() error {
 		return s.store.UpdateCollection(context.WithoutCancel(ctx), id, status, docs, progress, msg)
 	})
 }

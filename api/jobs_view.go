@@ -31,6 +31,9 @@ type jobObject struct {
 	Result          json.RawMessage `json:"result"`
 	Attempts        int             `json:"attempts"`
 	CancelRequested bool            `json:"cancel_requested"`
+	// StorageWait says why the job's start or end waits to be recorded
+	// (a full disk), while it does.
+	StorageWait *string `json:"storage_wait,omitempty"`
 }
 
 type jobError struct {
@@ -47,7 +50,7 @@ func (s *Server) jobView(j store.Job) jobObject {
 		Model: j.Encoder, Dataset: j.DatasetID, Negatives: spec.Negatives, LLM: redactedLLM(spec.LLM),
 		Hyperparameters: spec.Hyperparameters, CreatedAt: j.CreatedAt.Unix(),
 		StartedAt: unixOrNil(j.StartedAt), FinishedAt: unixOrNil(j.FinishedAt),
-		Result: j.Result, Attempts: j.Attempts, CancelRequested: j.CancelRequested}
+		Result: j.Result, Attempts: j.Attempts, CancelRequested: j.CancelRequested, StorageWait: s.storageWait(j.ID)}
 	if j.Stage != "" {
 		v.Stage = &j.Stage
 	}

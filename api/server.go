@@ -77,18 +77,22 @@ type Config struct {
 
 // Server is the HTTP API plus the worker pool that runs fine-tuning jobs.
 type Server struct {
-	cfg      Config
-	engine   *gin.Engine
-	start    time.Time
-	log      *slog.Logger
-	store    *store.Store
-	ownStore bool
-	cache    *train.Cache
-	heads    *headCache
-	pool     *workerPool
-	hub      *eventHub
-	cols     *collectionState
-	metrics  *serverMetrics
+	// storageWaits holds, by job or collection id, why the end or start
+	// of its run waits to be recorded (retryWrite): shown with the object,
+	// which the store cannot update meanwhile.
+	storageWaits sync.Map
+	cfg          Config
+	engine       *gin.Engine
+	start        time.Time
+	log          *slog.Logger
+	store        *store.Store
+	ownStore     bool
+	cache        *train.Cache
+	heads        *headCache
+	pool         *workerPool
+	hub          *eventHub
+	cols         *collectionState
+	metrics      *serverMetrics
 	// memTotal and memRoom are the memory the server may use and has left
 	// (memroom's; tests shrink them).
 	memTotal, memRoom func() (uint64, bool)

@@ -39,7 +39,7 @@ var (
 func (s *Server) endJob(poolCtx context.Context, id string, d statusData) {
 	bg := context.WithoutCancel(poolCtx)
 	t := store.JobTransition{From: []string{store.JobRunning}, To: d.Status, Error: d.Error}
-	err := s.retryWrite(poolCtx, "finish job", []any{"job", id, "status", d.Status}, func() error {
+	err := s.retryWrite(poolCtx, id, "recording the job's end as "+d.Status, "finish job", []any{"job", id, "status", d.Status}, func() error {
 		_, err := s.transitionJob(bg, id, t, d, "")
 		return err
 	})
@@ -53,16 +53,34 @@ func (s *Server) endJob(poolCtx context.Context, id string, d statusData) {
 // endJob describes and logging each failed try as "<what>; will retry"
 // with attrs. It returns the last try's error. Writes a worker must not
 // give up on use it: a job's end, its claim, a collection's final status.
-func (s *Server) retryWrite(ctx context.Context, what string, attrs []any, write func() error) error {
+// Meanwhile the object id shows why (storageWait), doing being what waits
+// ("recording the job's end as failed").
+func (s *Server) retryWrite(ctx context.Context, id, doing, what string, attrs []any, write func() error) error {
 	var err error
+	defer s.storageWaits.Delete(id)
 	retryUntil(ctx, endRetryFirst, endRetryMax, func() bool {
 		if err = write(); err == nil || storeRefused(err) {
 			return true
 		}
 		s.log.Error(what+"; will retry", append(attrs, "err", err)...)
+		problem := store.StorageProblem(err)
+		if problem == "" {
+			problem = "the database refused the write (the server log says why)"
+		}
+		s.storageWaits.Store(id, fmt.Sprintf("%s waits: %s; the server retries until it can", doing, problem))
 		return false
 	})
 	return err
+}
+
+// storageWait is why id's run waits on a write to the server's storage
+// (nil when it does not).
+func (s *Server) storageWait(id string) *string {
+	if v, ok := s.storageWaits.Load(id); ok {
+		msg := v.(string)
+		return &msg
+	}
+	return nil
 }
 
 // storeRefused reports whether the store refused a write for the request's

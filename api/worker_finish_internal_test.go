@@ -133,6 +133,10 @@ func TestEndJobRetriesUntilTheWriteLands(t *testing.T) {
 	if n := logs.n(); n < 3 {
 		t.Fatalf("%d failed tries logged while locked, want at least 3", n)
 	}
+	// Meanwhile the job says why it waits.
+	if w := s.storageWait(id); w == nil || !strings.Contains(*w, "recording the job's end as failed waits: ") {
+		t.Fatalf("storage wait while locked: %v", w)
+	}
 	unlock()
 	select {
 	case <-done:
@@ -145,6 +149,9 @@ func TestEndJobRetriesUntilTheWriteLands(t *testing.T) {
 	}
 	if job.Status != store.JobFailed || job.Error != "training diverged" {
 		t.Errorf("job is %s (%q), want failed with the worker's error", job.Status, job.Error)
+	}
+	if w := s.storageWait(id); w != nil {
+		t.Errorf("storage wait after the write landed: %s", *w)
 	}
 }
 

@@ -65,7 +65,7 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 	// retried, as a job's end is: the job has left the in-memory queue, and
 	// given up it would stay queued until a restart.
 	var job store.Job
-	err = s.retryWrite(poolCtx, "claim job", []any{"job", id}, func() (err error) {
+	err = s.retryWrite(poolCtx, id, "starting the job", "claim job", []any{"job", id}, func() (err error) {
 		job, err = s.transitionJob(bg, id, store.JobTransition{From: []string{store.JobQueued}, To: store.JobRunning},
 			statusData{Status: store.JobRunning}, fmt.Sprintf("job started (attempt %d)", queued.Attempts+1))
 		return err
