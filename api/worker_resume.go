@@ -30,6 +30,9 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 	}
 	for _, j := range jobs {
 		why := "interrupted by a server restart; queued to resume"
+		if j.Status == store.JobQueued {
+			why = "queued before the server restarted; queued again"
+		}
 		switch {
 		case j.Status == store.JobRunning && j.CancelRequested:
 			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobCancelled})
