@@ -42,8 +42,8 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 	if err != nil {
 		return 0, fmt.Errorf("embedding two texts in one batch: %w%s", err, shapeHint(err))
 	}
-	if d := maxDiff(both[0], short[0]); d > paddingTolerance*max(1, maxAbs(short[0])) {
-		return 0, fmt.Errorf("a text's vector changes by up to %.3g when a batch pads it to a longer text's length: the model does not mask padding (e.g. it pools over padding tokens), so every vector would depend on the texts batched with it", d)
+	if c := cosine(both[0], short[0]); c < paddingMinCosine {
+		return 0, fmt.Errorf("a text's vector changes when a batch pads it to a longer text's length (cosine %.3f with its vector alone): the model does not mask padding (e.g. it pools over padding tokens), so every vector would depend on the texts batched with it", c)
 	}
 	vecs := [][]float32{short[0], long[0]}
 	for i, v := range vecs {
@@ -56,25 +56,24 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 	return len(vecs[0]), nil
 }
 
-// paddingTolerance bounds how much padding may move a vector, relative to
-// its largest value: float32 attention over masked positions differs in the
-// last bits only, pooling over padding by far more.
-const paddingTolerance = 1e-3
+// paddingMinCosine is how close a text's vector in a padded batch must stay
+// to its vector alone. Float32 attention over masked positions moves it in
+// the last bits, and a dynamically quantized model (its activations' scale
+// taken over the whole batch) by a little more: both stay far above this.
+// A model pooling over padding moves it far below.
+const paddingMinCosine = 0.99
 
-func maxDiff(a, b []float32) float64 {
-	d := 0.0
+func cosine(a, b []float32) float64 {
+	var dot, na, nb float64
 	for i := range a {
-		d = max(d, math.Abs(float64(a[i]-b[i])))
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
 	}
-	return d
-}
-
-func maxAbs(a []float32) float64 {
-	m := 0.0
-	for _, x := range a {
-		m = max(m, math.Abs(float64(x)))
+	if na == 0 || nb == 0 {
+		return 1 // a zero vector (no known token) stays zero: nothing to compare
 	}
-	return m
+	return dot / math.Sqrt(na*nb)
 }
 
 // shapeHint explains onnxruntime's refusal of an input's shape: retune pads
