@@ -122,13 +122,27 @@ func checkWorkRun(dir string, run workRun) error {
 	case err != nil:
 		return err
 	}
+	// Read over (a copy of) this run: a setting a later build added, absent
+	// from the file, counts as this run's, not as a difference.
 	var prev workRun
+	now, err := json.Marshal(run)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(now, &prev); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(raw, &prev); err != nil {
 		return fmt.Errorf("work folder %s: %s: %w", dir, WorkRunFile, err)
 	}
 	// How many pairs are generated at once changes how fast, not what:
 	// a resume may change it, as it may the LLM's concurrency.
 	prev.Config.Generation.Concurrency = run.Config.Generation.Concurrency
+	// No temperature now means the model takes none, so none was sent to it
+	// either: an earlier build recorded the configured one regardless.
+	if run.Generator != nil && run.Generator.Temperature == nil && prev.Generator != nil {
+		prev.Generator.Temperature = nil
+	}
 	if diff := diffJSON(prev, run); len(diff) > 0 {
 		return &otherRunError{dir: dir, prev: prev, now: run, diff: diff}
 	}

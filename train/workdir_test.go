@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -148,5 +149,36 @@ func TestCheckWorkRunIgnoresGenerationConcurrency(t *testing.T) {
 	more.Config.Generation.PerQuery++
 	if err := checkWorkRun(dir, more); !errors.Is(err, ErrOtherRun) {
 		t.Fatalf("resume with another per_query: %v, want ErrOtherRun", err)
+	}
+}
+
+// A run.json an earlier build wrote resumes when what differs is only its
+// shape: a setting added since (absent from the file) or the temperature
+// recorded for a model that takes none.
+func TestCheckWorkRunReadsAnEarlierBuildsFile(t *testing.T) {
+	dir := t.TempDir()
+	run := workRun{Config: DefaultPipelineConfig(), Encoder: "e", EncoderChecksum: "sum", Data: "d",
+		Generator: &negatives.GeneratorSettings{Generator: "causal", Model: "o3-mini", Prompts: []string{"p.v1"}}}
+	b, err := json.Marshal(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc["config"].(map[string]any)["train"].(map[string]any), "patience") // a setting added since
+	doc["generator"].(map[string]any)["temperature"] = 0.7                          // recorded, never sent
+	b, _ = json.Marshal(doc)
+	if err := os.WriteFile(filepath.Join(dir, WorkRunFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkWorkRun(dir, run); err != nil {
+		t.Fatalf("an earlier build's run.json: %v", err)
+	}
+	other := run
+	other.Config.Train.Epochs++
+	if err := checkWorkRun(dir, other); !errors.Is(err, ErrOtherRun) {
+		t.Fatalf("other epochs: %v, want ErrOtherRun", err)
 	}
 }
