@@ -146,8 +146,16 @@ var subcommands = map[string][]string{
 	"bench":  {"embed", "search"},
 }
 
-// stopSignals stop a command gracefully (retune serve: as a shutdown).
-var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+// stopSignals stop a command gracefully (retune serve: as a shutdown):
+// SIGHUP too, unless the command started with it ignored (nohup), which
+// asks it to outlive its terminal; watching it would undo that.
+var stopSignals = func() []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
+}()
 
 func isVersion(a string) bool { return a == "version" || a == "--version" || a == "-version" }
 
