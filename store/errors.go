@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"syscall"
 
 	"modernc.org/sqlite"
@@ -51,10 +53,28 @@ func StorageProblem(err error) string {
 		return "the server's disk is full"
 	case errors.Is(err, syscall.EROFS):
 		return "the server's data folder is on a read-only file system"
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return "the server may not write its data folder (permission denied)"
+	case deniedFile(err):
+		return "the server's user may not write a file or folder it keeps (permission denied)"
 	}
 	return ""
+}
+
+// deniedFile reports whether err is a file operation refused for want of
+// permission (a data folder the server's user may not write). Only file
+// system errors count: "operation not permitted" also comes from a socket
+// a firewall refuses (an LLM endpoint), which is no storage problem.
+func deniedFile(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	default:
+		return false
+	}
+	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
 }
 
 // inUseError is a refused delete: its message is the whole story (what

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -39,7 +41,10 @@ func TestStorageProblem(t *testing.T) {
 		{err, "the server's database is read-only"},
 		{fmt.Errorf("embedding cache: %w", &fs.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}), "the server's disk is full"},
 		{&fs.PathError{Op: "open", Path: "/x", Err: syscall.EROFS}, "read-only file system"},
-		{&fs.PathError{Op: "mkdir", Path: "/x", Err: syscall.EACCES}, "may not write its data folder (permission denied)"},
+		{&fs.PathError{Op: "mkdir", Path: "/x", Err: syscall.EACCES}, "may not write a file or folder it keeps (permission denied)"},
+		{&os.LinkError{Op: "rename", Old: "/a", New: "/b", Err: syscall.EPERM}, "permission denied"},
+		// A socket a firewall refuses is no storage problem.
+		{fmt.Errorf("llm: %w", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.EPERM)}), ""},
 		{&fs.PathError{Op: "open", Path: "/x", Err: syscall.ENOENT}, ""},
 		{errors.New("no space left on device"), ""}, // text alone proves nothing
 		{ErrConflict, ""},
