@@ -147,6 +147,7 @@ func (s *Server) requeueInterrupted(bg context.Context, id string, out runOutput
 func (s *Server) saveJobOutput(jobCtx context.Context, job store.Job, out runOutput) error {
 	var err error
 	told := false
+	defer s.storageWaits.Delete(job.ID)
 	retryUntil(jobCtx, endRetryFirst, endRetryMax, func() bool {
 		err = s.completeJob(context.WithoutCancel(jobCtx), job, out)
 		p := store.StorageProblem(err)
@@ -154,6 +155,7 @@ func (s *Server) saveJobOutput(jobCtx context.Context, job store.Job, out runOut
 			return true
 		}
 		s.log.Error("save job output; will retry", "job", job.ID, "problem", p, "err", err)
+		s.storageWaits.Store(job.ID, fmt.Sprintf("saving the trained head waits: %s; the server retries until it can", p))
 		if !told {
 			// Told once it is stored: on a full disk the event may not
 			// fit either, and the next try says it again.
