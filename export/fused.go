@@ -138,7 +138,7 @@ func appendHead(m *onnx.ModelProto, h *model.Head, meta model.HeadMeta, enc enco
 	if !pooled {
 		switch enc.pooling {
 		case models.PoolingCLS:
-			x = o.clsPool(x)
+			x = o.firstTokenPool(x, attentionMask(b, g))
 		case models.PoolingMean:
 			x = o.meanPool(x, attentionMask(b, g))
 		case models.PoolingMax:

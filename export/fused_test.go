@@ -56,6 +56,8 @@ func TestFusedMatchesEncoderPlusHead(t *testing.T) {
 			[]string{"input_ids", "attention_mask", "token_type_ids"}},
 		{"left-padded, mean/32→16+bias", leftPadded(models.PoolingMean), model.HeadConfig{DIn: 32, DOut: 16, Bias: true, Seed: 15},
 			[]string{"input_ids", "attention_mask", "token_type_ids"}},
+		{"left-padded, cls/32→16+bias", leftPadded(models.PoolingCLS), model.HeadConfig{DIn: 32, DOut: 16, Bias: true, Seed: 21},
+			[]string{"input_ids", "attention_mask", "token_type_ids"}},
 		{"tinybert-mean_sqrt_len, unnormalised/32→16+bias", unnormalised(models.PoolingMeanSqrtLen), model.HeadConfig{DIn: 32, DOut: 16, Bias: true, Seed: 16},
 			[]string{"input_ids", "attention_mask", "token_type_ids"}},
 		{"tinybert-weightedmean/32→16+bias", pooledCopy(models.PoolingWeightedMean), model.HeadConfig{DIn: 32, DOut: 16, Bias: true, Seed: 17},

@@ -160,12 +160,24 @@ func (o ops) reduceMax(x string, axis int64) string {
 // gathered index) keeps a row without any real token at zero, and a NaN or
 // infinity in another row (a fully masked padding token's) out of it.
 func (o ops) lastTokenPool(hidden, mask string) string {
+	return o.realTokenPool(hidden, mask, func(mask64 string) string { return o.reduceSum(mask64, 1, true) }) // [batch, 1]
+}
+
+// firstTokenPool takes the row of hidden [batch, seq, d] at the first
+// position where mask is non-zero, like model.Encoder's CLS pooling: the
+// first real token, position 0 unless the tokenizer pads on the left.
+func (o ops) firstTokenPool(hidden, mask string) string {
+	return o.realTokenPool(hidden, mask, func(string) string { return o.b.Int64(o.b.Unique("retune_one_i64"), nil, []int64{1}) })
+}
+
+// realTokenPool takes the row of hidden at the real token (mask non-zero)
+// where the running count of real tokens reaches nth(mask as int64).
+func (o ops) realTokenPool(hidden, mask string, nth func(mask64 string) string) string {
 	mask64 := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_INT64)))
 	seen := o.b.Op("CumSum", []string{mask64, o.b.Int64(o.b.Unique("retune_seq_axis"), nil, []int64{1})})
-	total := o.reduceSum(mask64, 1, true) // [batch, 1]
 	isReal := o.b.Op("Greater", []string{mask64, o.b.Int64(o.b.Unique("retune_zero_i64"), nil, []int64{0})})
-	last := o.b.Op("And", []string{o.b.Op("Equal", []string{seen, total}), isReal})
-	picked := o.b.Op("Where", []string{o.unsqueeze(last, -1), hidden, o.scalar("retune_zero", 0)})
+	at := o.b.Op("And", []string{o.b.Op("Equal", []string{seen, nth(mask64)}), isReal})
+	picked := o.b.Op("Where", []string{o.unsqueeze(at, -1), hidden, o.scalar("retune_zero", 0)})
 	return o.reduceSum(picked, 1, false)
 }
 
@@ -184,12 +196,6 @@ func (o ops) positionsFromMask(g *onnx.GraphProto, out, mask string) {
 	o.b.NamedOp("Max", out, []string{o.b.Op("Sub", []string{seen, one}), zero})
 	added := append([]*onnx.NodeProto(nil), g.Node[start:]...)
 	g.Node = append(added, g.Node[:start]...)
-}
-
-// clsPool takes the first token's row of hidden [batch, seq, d].
-func (o ops) clsPool(hidden string) string {
-	first := o.b.Int64(o.b.Unique("retune_cls_index"), nil, []int64{0}) // scalar index drops the seq axis
-	return o.b.Op("Gather", []string{hidden, first}, onnxgraph.AttrInt("axis", 1))
 }
 
 // linear is x·Wᵀ (+ b) for x [batch, d_in]. The effective W is baked in, so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -43,7 +44,11 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 		return 0, fmt.Errorf("embedding two texts in one batch: %w%s", err, shapeHint(err))
 	}
 	if c := cosine(both[0], short[0]); c < paddingMinCosine {
-		return 0, fmt.Errorf("a text's vector changes when a batch pads it to a longer text's length (cosine %.3f with its vector alone): the model does not mask padding (e.g. it pools over padding tokens), so every vector would depend on the texts batched with it", c)
+		why := "the model does not mask padding (e.g. it pools over padding tokens)"
+		if enc.Tokenizer().PadsLeft() && !slices.Contains(enc.inputs, inputPosIDs) {
+			why = "the tokenizer pads on the left and the model takes no position_ids, so each text's positions shift by its padding (pad on the right, as a BERT-style model expects, or export the model with a position_ids input)"
+		}
+		return 0, fmt.Errorf("a text's vector changes when a batch pads it to a longer text's length (cosine %.3f with its vector alone): %s, so every vector would depend on the texts batched with it", c, why)
 	}
 	vecs := [][]float32{short[0], long[0]}
 	for i, v := range vecs {
@@ -70,8 +75,11 @@ func cosine(a, b []float32) float64 {
 		na += float64(a[i]) * float64(a[i])
 		nb += float64(b[i]) * float64(b[i])
 	}
-	if na == 0 || nb == 0 {
+	switch {
+	case na == 0 && nb == 0:
 		return 1 // a zero vector (no known token) stays zero: nothing to compare
+	case na == 0 || nb == 0:
+		return 0
 	}
 	return dot / math.Sqrt(na*nb)
 }

@@ -259,3 +259,20 @@ func TestImportRefusesAModelThatPoolsPadding(t *testing.T) {
 		t.Fatalf("a model pooling over padding: %v", err)
 	}
 }
+
+// Left padding is checked like any padding: a model with position_ids
+// (numbered from each text's first real token) imports, in CLS pooling too,
+// which takes the first real token; one without them sees its positions
+// shift by the padding, and the refusal says so.
+func TestImportOfLeftPaddedEncoders(t *testing.T) {
+	testenv.InitORT(t)
+	withPositions := testenv.LeftPadded(t, testenv.TinyBERTPositionIDs(t), "left-cls", models.PoolingCLS)
+	if _, err := models.Import(t.Context(), t.TempDir(), models.ImportOptions{Name: "left-cls", From: withPositions, Check: model.CheckFolder}); err != nil {
+		t.Fatalf("left-padded, position_ids, CLS: %v", err)
+	}
+	without := testenv.LeftPadded(t, testenv.TinyBERT(t), "left-mean", models.PoolingMean)
+	_, err := models.Import(t.Context(), t.TempDir(), models.ImportOptions{Name: "left-mean", From: without, Check: model.CheckFolder})
+	if err == nil || !strings.Contains(err.Error(), "the tokenizer pads on the left and the model takes no position_ids") {
+		t.Fatalf("left-padded without position_ids: %v", err)
+	}
+}

@@ -12,7 +12,7 @@ import (
 // pool reduces the raw model output to one vector per text, L2-normalised
 // when the encoder normalises: a sentence_embedding output is taken as is; a
 // last_hidden_state output is mean- or max-pooled over real (mask=1)
-// tokens, or its first token (CLS) or last real token (decoder embedders)
+// tokens, or its first real token (CLS) or last real token (decoder embedders)
 // is taken. All-zero vectors are counted either way; a text without a real
 // token pools to zero in every mode.
 func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]float32 {
@@ -30,7 +30,7 @@ func (e *Encoder) pool(raw []float32, shape []int64, b *tokenize.Batch) [][]floa
 			mask := b.Mask[i*b.SeqLen : (i+1)*b.SeqLen]
 			switch e.pooling {
 			case models.PoolingCLS:
-				copy(v, rows[:dim])
+				firstTokenPool(v, rows, mask, dim)
 			case models.PoolingMax:
 				maxPool(v, rows, mask, dim)
 			case models.PoolingLastToken:
@@ -94,6 +94,20 @@ func maxPool(dst, rows []float32, mask []int64, dim int) {
 		}
 		for j, x := range row {
 			dst[j] = max(dst[j], x)
+		}
+	}
+}
+
+// firstTokenPool copies the row of the first real token (mask 1): CLS
+// pooling, the first position unless the tokenizer pads on the left (where
+// the first row is padding, and sentence-transformers' CLS pooling would
+// read it); dst stays zero when no mask is 1.
+func firstTokenPool(dst, rows []float32, mask []int64, dim int) {
+	clear(dst)
+	for t, m := range mask {
+		if m != 0 {
+			copy(dst, rows[t*dim:(t+1)*dim])
+			return
 		}
 	}
 }

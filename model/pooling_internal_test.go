@@ -46,6 +46,12 @@ func TestPoolingModes(t *testing.T) {
 		if !slices.Equal(got, c.last) {
 			t.Errorf("%s: last token %v, want %v", c.name, got, c.last)
 		}
+		// CLS: the first real token, which left padding moves.
+		first := map[string][]float32{"right-padded": {1, -2}, "left-padded": {3, 0}, "one token": {3, 0}, "no real token": {0, 0}}[c.name]
+		firstTokenPool(got, rows, c.mask, 2)
+		if !slices.Equal(got, first) {
+			t.Errorf("%s: first token %v, want %v", c.name, got, first)
+		}
 		weightedPool(got, rows, c.mask, 2, sqrtLenWeights)
 		if !closeTo(got, c.sqrtLen) {
 			t.Errorf("%s: mean sqrt len %v, want %v", c.name, got, c.sqrtLen)

@@ -134,5 +134,9 @@ func vocabSize(tk *tokenizer.Tokenizer, cfg *fileConfig) int {
 // included.
 func (t *Tokenizer) MaxLength() int { return t.maxLength }
 
+// PadsLeft reports whether a batch's shorter texts are padded on the left
+// (decoder embedders' tokenizers), not the right.
+func (t *Tokenizer) PadsLeft() bool { return t.padLeft }
+
 // VocabSize is one more than the largest token id the tokenizer can emit.
 func (t *Tokenizer) VocabSize() int { return t.vocabSize }
