@@ -111,8 +111,8 @@ func (r *Registry) Get(ctx context.Context, name string) (*Encoder, error) {
 	}
 	e, err := r.open(ctx, dir, name)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, err
+		if ctx.Err() != nil || errors.Is(err, ErrEncoderChanged) {
+			return nil, err // the caller's end, or files being replaced as they were read: not broken
 		}
 		return nil, fmt.Errorf("%w: %q: %w", ErrEncoderBroken, name, err)
 	}

@@ -338,10 +338,6 @@ func testCopy(t *testing.T, src, dst string) {
 	}
 }
 
-// Where the snapshot's settings are read from: the folder above onnx/ when
-// --from names the model file, encoder.json when the folder has one (its
-// query-only mark kept), the snapshot's file before the working
-// directory's for --onnx, nothing when every setting is given.
 // The same snapshot imported from two folders writes the same encoder.json
 // (part of the encoder's checksum, which caches, heads and collections are
 // filed under): where it was on this machine is not in it.
@@ -368,6 +364,10 @@ func TestImportIsTheSameFromAnyFolder(t *testing.T) {
 	}
 }
 
+// Where the snapshot's settings are read from: the folder above onnx/ when
+// --from names the model file, encoder.json when the folder has one (its
+// query-only mark kept), the snapshot's file before the working
+// directory's for --onnx, nothing when every setting is given.
 func TestImportSources(t *testing.T) {
 	st := map[string]string{"modules.json": stModules, "1_Pooling/config.json": `{"pooling_mode_cls_token":true}`,
 		"sentence_bert_config.json": `{"max_seq_length":96}`}

@@ -248,9 +248,13 @@ type secrets []string
 func secretsOf(cfg LLMConfig) secrets {
 	s := secrets{cfg.APIKey}
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.User != nil {
-		s = append(s, u.User.Username())
 		if p, ok := u.User.Password(); ok {
 			s = append(s, p)
+		} else if name := u.User.Username(); len(name) >= minRedactLen {
+			// A user name alone is a token; one beside a password, or a
+			// short one ("user", "api"), is a name that messages use as a
+			// word, which hiding would garble.
+			s = append(s, name)
 		}
 	}
 	return s

@@ -243,9 +243,15 @@ func TestRedact(t *testing.T) {
 // The base URL's user name and password are secrets as the key is: an
 // endpoint echoing them in its own message must not show them.
 func TestSecretsOfBaseURL(t *testing.T) {
-	s := secretsOf(LLMConfig{APIKey: "sk-KEY12345", BaseURL: "https://sk-USERTOKEN-777:pw-PASS-888@llm.example/v1"})
-	msg := "boom for sk-USERTOKEN-777 and pw-PASS-888 with sk-KEY12345"
-	if got, want := s.hide(msg), "boom for <redacted> and <redacted> with <redacted>"; got != want {
+	s := secretsOf(LLMConfig{APIKey: "sk-KEY12345", BaseURL: "https://sk-USERTOKEN-777@llm.example/v1"})
+	msg := "boom for sk-USERTOKEN-777 with sk-KEY12345"
+	if got, want := s.hide(msg), "boom for <redacted> with <redacted>"; got != want {
+		t.Errorf("hide(%q) = %q, want %q", msg, got, want)
+	}
+	// Beside a password, or short, a user name is a word messages use.
+	s = secretsOf(LLMConfig{BaseURL: "https://user:pw-PASS-888@api.example/v1"})
+	msg = `role must be "user": pw-PASS-888 refused at api.example`
+	if got, want := s.hide(msg), `role must be "user": <redacted> refused at api.example`; got != want {
 		t.Errorf("hide(%q) = %q, want %q", msg, got, want)
 	}
 	if s := secretsOf(LLMConfig{BaseURL: "http://127.0.0.1:1/v1"}); s.hide("plain 127.0.0.1") != "plain 127.0.0.1" {

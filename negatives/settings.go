@@ -45,6 +45,10 @@ func (c *LLM) settings(name string, prompts ...string) GeneratorSettings {
 	if c.takesTemperature() {
 		t = &c.cfg.Temperature
 	}
-	return GeneratorSettings{Generator: name, BaseURL: RedactURL(c.cfg.BaseURL), Model: c.cfg.Model, Temperature: t,
+	base := RedactURL(c.cfg.BaseURL)
+	if base == OpenAIBaseURL {
+		base = "" // recorded as retune train records OpenAI's own endpoint
+	}
+	return GeneratorSettings{Generator: name, BaseURL: base, Model: c.cfg.Model, Temperature: t,
 		MaxTokens: c.cfg.MaxTokens, Prompts: prompts}
 }
