@@ -168,7 +168,7 @@ func TestCheckWorkRunReadsAnEarlierBuildsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	delete(doc["config"].(map[string]any)["train"].(map[string]any), "patience") // a setting added since
-	doc["generator"].(map[string]any)["temperature"] = 0.7                          // recorded, never sent
+	doc["generator"].(map[string]any)["temperature"] = 0.7                       // recorded, never sent
 	b, _ = json.Marshal(doc)
 	if err := os.WriteFile(filepath.Join(dir, WorkRunFile), b, 0o644); err != nil {
 		t.Fatal(err)
