@@ -73,7 +73,10 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 		return store.Collection{}, colNotFoundParam("model", "model %q not found; GET /v1/models lists the available ones", req.Model)
 	}
 	if err != nil {
-		return store.Collection{}, withParam(s.encoderBroken(fmt.Errorf("load model: %w", err)), "model")
+		if errors.Is(err, model.ErrEncoderBroken) {
+			return store.Collection{}, withParam(s.encoderBroken(err), "model")
+		}
+		return store.Collection{}, fmt.Errorf("load model: %w", err)
 	}
 	if err := enc.CheckDocumentEncoder(); err != nil {
 		return store.Collection{}, colBadParam("model", "%s", err)

@@ -85,5 +85,5 @@ func (s *Server) encoderBroken(err error) error {
 		return err
 	}
 	return &collectionError{status: http.StatusServiceUnavailable, code: codeUnavailable,
-		msg: s.hidePaths(err.Error()) + " (the server's operator should check its files, and install it again if they are damaged: retune models add --force, or make setup for glove-100d)"}
+		msg: s.hidePaths(err.Error()) + " (the server's operator should check its files, and install it again the way it was if they are damaged: make setup for glove-100d, make fixtures for a *-fixture, retune models add --force for an imported one)"}
 }

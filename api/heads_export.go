@@ -49,6 +49,12 @@ func (s *Server) exportHead(c *gin.Context) {
 			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("head %s was trained on encoder %q, which this server does not have; a fused export needs it (install it under the models folder)", id, h.Encoder))
 			return
 		}
+		// One that does not open (a file missing or damaged) is a 503
+		// naming it, as it is for embeddings, not a failed export.
+		if _, err := s.cfg.Models.Get(ctx, h.Encoder); err != nil && !errors.Is(err, model.ErrUnknownModel) {
+			s.writeCollectionError(c, s.encoderBroken(err))
+			return
+		}
 		req.EncoderDir = encDir
 	}
 	if c.Request.Method == http.MethodHead && format != export.FormatONNX {

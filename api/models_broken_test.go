@@ -35,6 +35,12 @@ func TestBrokenEncoderIsUnavailable(t *testing.T) {
 			t.Errorf("%s: %s", name, body)
 		}
 	}
+	// A head on it exports as ONNX alone, but not fused with the encoder.
+	h, err := ls.srv.Store().CreateHead(t.Context(), store.Head{Encoder: "broken", EncoderChecksum: "x", DIn: 32, DOut: 32, Apply: "shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAPIError(t, ls.do("GET", "/v1/heads/"+h.ID+"/export?format=fused-onnx", "", nil), http.StatusServiceUnavailable, `installed encoder does not open: "broken"`)
 }
 
 // GET /v1/models lists a head only while its encoder is installed.
