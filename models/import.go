@@ -114,6 +114,9 @@ func Import(ctx context.Context, root string, o ImportOptions) (ImportReport, er
 	// on another machine, must give the same encoder.
 	cfg.Provenance = map[string]any{"model_file": inSnapshot(from, modelPath),
 		"tokenizer_file": inSnapshot(from, tokPath), "settings": set.notes}
+	if set.provenance != nil {
+		cfg.Provenance = set.provenance // an earlier import's, which describes the snapshot it came from
+	}
 	if set.headApply != "" {
 		cfg.Provenance[ProvenanceHeadApply] = set.headApply // a query-only fused export stays query-only
 	}

@@ -29,6 +29,12 @@ type importSettings struct {
 	notes     []string // "pooling mean (1_Pooling/config.json)" …
 	warnings  []string
 	headApply string // a fused export's head mode, carried over (query-only encoders stay so)
+	// provenance is an earlier import's, carried over whole when its
+	// settings are taken as they are: re-importing an imported encoder
+	// (copied to another machine, say) must write the same encoder.json,
+	// which its checksum covers, or its heads and caches would not carry
+	// over.
+	provenance map[string]any
 }
 
 // stModule is one entry of sentence-transformers' modules.json.
@@ -63,6 +69,9 @@ func detectSettings(from, tokPath string, o ImportOptions, pooled bool) (importS
 	} else if ok {
 		s.pooling, s.normalize, s.maxLength = cfg.Pooling, cfg.Normalize, cfg.MaxLength
 		s.headApply, _ = cfg.Provenance[ProvenanceHeadApply].(string)
+		if strings.HasPrefix(cfg.Build, ImportBuildPrefix) && o.Pooling == "" && o.Normalize == nil && o.MaxLength <= 0 {
+			s.provenance = cfg.Provenance
+		}
 		s.note("pooling %s, normalize %t, max_length %d (%s)", s.pooling, s.normalize, s.maxLength, ConfigFile)
 		o.applyFlags(&s, pooled)
 		return s, nil

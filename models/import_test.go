@@ -362,6 +362,23 @@ func TestImportIsTheSameFromAnyFolder(t *testing.T) {
 	if string(written[0]) != string(written[1]) {
 		t.Errorf("encoder.json differs by the snapshot's folder:\n%s\n%s", written[0], written[1])
 	}
+	// An imported encoder copied elsewhere (another machine) and imported
+	// again under its name is the same encoder too.
+	first := t.TempDir()
+	if _, err := Import(t.Context(), first, ImportOptions{Name: "mine", From: src, Check: (&fakeCheck{dim: 32}).check}); err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(t.TempDir(), "copied")
+	if err := os.CopyFS(copied, os.DirFS(filepath.Join(first, "mine"))); err != nil {
+		t.Fatal(err)
+	}
+	again := t.TempDir()
+	if _, err := Import(t.Context(), again, ImportOptions{Name: "mine", From: copied, Check: (&fakeCheck{dim: 32}).check}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(again, "mine", ConfigFile)); err != nil || string(b) != string(written[0]) {
+		t.Errorf("re-imported encoder.json differs (%v):\n%s\n%s", err, b, written[0])
+	}
 }
 
 // Where the snapshot's settings are read from: the folder above onnx/ when
