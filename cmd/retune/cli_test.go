@@ -147,7 +147,7 @@ func TestOnnxFlagNamesAFolderOrItsModel(t *testing.T) {
 		{dir, dir, ""},
 		{filepath.Join(dir, "model.onnx"), dir, ""},
 		{filepath.Join(dir, "head.onnx"), "", "give the encoder folder or its model.onnx"},
-		{filepath.Join(dir, "missing"), filepath.Join(dir, "missing"), ""}, // model.Open reports it
+		{filepath.Join(dir, "missing"), "", "no such file or folder"}, // a usage error, before anything loads
 	}
 	for _, tt := range tests {
 		e := encoderFlags{onnx: tt.onnx}
@@ -314,6 +314,11 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"cache stats of a file", runCache, []string{"stats", "--cache", plain}, "is a file, not a folder"},
 		{"an unknown cache subcommand", runCache, []string{"clear"}, `unknown cache subcommand "clear"`},
 		{"an unknown bench subcommand", runBench, []string{"bogus"}, `unknown bench subcommand "bogus"`},
+		{"models add from no snapshot", runModels, []string{"add", "--name", "x", "--from", filepath.Join(dir, "nope")}, "nope: no such folder or file"},
+		{"embed with no --onnx folder", runEmbed, []string{"--onnx", filepath.Join(dir, "nope")}, "nope: no such file or folder"},
+		{"embed with no --head folder", runEmbed, []string{"--head", filepath.Join(dir, "nope")}, "--head " + filepath.Join(dir, "nope") + ": no such folder"},
+		{"export of no head", runExport, []string{"--head", filepath.Join(dir, "nope"), "--format", "onnx", "--out", filepath.Join(dir, "h.onnx")}, ": no such folder"},
+		{"fused export on no encoder", runExport, []string{"--head", headDir, "--format", "fused-onnx", "--model", "nosuch", "--models", dir, "--out", filepath.Join(dir, "f")}, "--model nosuch: no such encoder"},
 		{"bench search with k 0", benchSearch, []string{"--collection", "col-x", "--k", "0"}, "--k 0 must be in [1, 1000]"},
 		{"models add without a name", runModels, []string{"add", "--from", dir}, "models add needs --name NAME"},
 		{"models add under a built-in name", runModels, []string{"add", "--name", "glove-100d", "--from", dir}, `--name: "glove-100d" is a built-in encoder's name`},

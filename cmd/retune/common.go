@@ -91,6 +91,9 @@ func (e *encoderFlags) loadHead(fs *flag.FlagSet, dir string) (*savedHead, error
 	if dir == "" {
 		return nil, nil
 	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, usageError{fmt.Errorf("--head %s: no such folder", dir)}
+	}
 	h, meta, err := model.LoadHead(dir)
 	if err != nil {
 		return nil, headFolderHint(dir, err)
@@ -172,6 +175,9 @@ func (e *encoderFlags) onnxFolder() (string, error) {
 		return "", nil
 	}
 	st, err := os.Stat(e.onnx)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", usageError{fmt.Errorf("--onnx %s: no such file or folder", e.onnx)}
+	}
 	if err == nil && st.IsDir() {
 		if _, err := os.Stat(filepath.Join(e.onnx, models.ModelFile)); err != nil {
 			if model.IsHeadFolder(e.onnx) {

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"retune/export"
 	"retune/model"
+	"retune/models"
 )
 
 // runExport writes a saved head in a format other tools load:
@@ -47,6 +49,14 @@ func runExport(ctx context.Context, args []string) error {
 	}
 	if *format != export.FormatFusedONNX && (ef.onnx != "" || ef.name != "") {
 		return usageError{fmt.Errorf("--onnx and --model choose the base encoder of a fused-onnx export; format %s exports the head alone", *format)}
+	}
+	if _, err := os.Stat(*headDir); errors.Is(err, os.ErrNotExist) {
+		return usageError{fmt.Errorf("--head %s: no such folder", *headDir)}
+	}
+	if ef.onnx == "" && ef.name != "" {
+		if _, err := os.Stat(filepath.Join(ef.modelsFolder.Get(), ef.name, models.ModelFile)); err != nil {
+			return usageError{fmt.Errorf("--model %s: no such encoder in %s (`retune models list` lists what is there)", ef.name, ef.modelsFolder.Get())}
+		}
 	}
 	if *format == export.FormatFusedONNX && *verify {
 		// Checked before the export is written, not after.
