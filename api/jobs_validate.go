@@ -79,11 +79,11 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 	if spec.Negatives == train.NegNone && len(mining) > 0 {
 		// It mines nothing: the settings would be silently ignored.
 		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters."+mining[0],
-			"hyperparameters %s apply only to jobs that mine negatives, not negatives %q", strings.Join(mining, ", "), train.NegNone)
+			"hyperparameters %s %s only to jobs that mine negatives, not negatives %q", strings.Join(mining, ", "), applyVerb(mining), train.NegNone)
 	}
 	if !generates(spec.Negatives) && len(generation) > 0 {
 		return jobSpec{}, jobSecrets{}, jobParamInvalid("hyperparameters."+generation[0],
-			"hyperparameters %s apply only to negatives %q or %q, not %q", strings.Join(generation, ", "), train.NegGenerated, train.NegBoth, spec.Negatives)
+			"hyperparameters %s %s only to negatives %q or %q, not %q", strings.Join(generation, ", "), applyVerb(generation), train.NegGenerated, train.NegBoth, spec.Negatives)
 	}
 	if req.Generator != nil {
 		if *req.Generator == "" {
@@ -292,3 +292,11 @@ const (
 	maxLLMModelLen = 256
 	maxLLMKeyLen   = 4096
 )
+
+// applyVerb agrees "apply" with a list of settings.
+func applyVerb(names []string) string {
+	if len(names) == 1 {
+		return "applies"
+	}
+	return "apply"
+}

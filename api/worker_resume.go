@@ -30,7 +30,7 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 	}
 	for _, j := range jobs {
 		why := "interrupted by a server restart; queued to resume"
-		if j.Status == store.JobQueued {
+		if j.Status == store.JobQueued && j.Attempts == 0 {
 			why = "queued before the server restarted; queued again"
 		}
 		switch {

@@ -161,7 +161,11 @@ func ImportNameError(name string) error {
 		return fmt.Errorf("name %q: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
 	}
 	if slices.Contains(builtinNames, name) {
-		return fmt.Errorf("%q is a built-in encoder's name (`make setup` would overwrite it); choose another", name)
+		maker := "`make setup`"
+		if name != GloveName {
+			maker = "`make fixtures`"
+		}
+		return fmt.Errorf("%q is a built-in encoder's name (%s would overwrite it); choose another", name, maker)
 	}
 	if name == ortFolder {
 		return fmt.Errorf("%q is where the models folder keeps ONNX Runtime; choose another name", name)

@@ -65,7 +65,7 @@ func runModelsAdd(ctx context.Context, args []string) error {
 	}
 	rep, err := models.Import(ctx, root.Get(), o)
 	if errors.Is(err, models.ErrNameTaken) {
-		return usageError{err}
+		return usageError{reworded{err, strings.TrimPrefix(err.Error(), "import: ")}}
 	}
 	if err != nil {
 		// "retune models add: import: …" would say it twice.
