@@ -318,7 +318,7 @@ func TestRefusedCommandLines(t *testing.T) {
 		{"embed with no --onnx folder", runEmbed, []string{"--onnx", filepath.Join(dir, "nope")}, "nope: no such file or folder"},
 		{"embed with no --head folder", runEmbed, []string{"--head", filepath.Join(dir, "nope")}, "--head " + filepath.Join(dir, "nope") + ": no such folder"},
 		{"export of no head", runExport, []string{"--head", filepath.Join(dir, "nope"), "--format", "onnx", "--out", filepath.Join(dir, "h.onnx")}, ": no such folder"},
-		{"fused export on no encoder", runExport, []string{"--head", headDir, "--format", "fused-onnx", "--model", "nosuch", "--models", dir, "--out", filepath.Join(dir, "f")}, "--model nosuch: no such encoder"},
+		{"fused export on no encoder", runExport, []string{"--head", headDir, "--format", "fused-onnx", "--model", "nosuch", "--models", dir, "--out", filepath.Join(dir, "f")}, `model "nosuch" not found in ` + dir},
 		{"bench search with k 0", benchSearch, []string{"--collection", "col-x", "--k", "0"}, "--k 0 must be in [1, 1000]"},
 		{"models add without a name", runModels, []string{"add", "--from", dir}, "models add needs --name NAME"},
 		{"models add under a built-in name", runModels, []string{"add", "--name", "glove-100d", "--from", dir}, `--name: "glove-100d" is a built-in encoder's name`},

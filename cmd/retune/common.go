@@ -146,24 +146,33 @@ func (e *encoderFlags) open(ctx context.Context, opts ...model.Option) (*model.E
 	if dir != "" {
 		return model.Open(ctx, dir, opts...)
 	}
-	root := e.modelsFolder.Get()
-	if err := models.CheckRoot(root); err != nil {
+	if dir, err = e.installedDir(); err != nil {
 		return nil, err
 	}
-	dir = filepath.Join(root, e.name)
-	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
+}
+
+// installedDir is the folder of the encoder --model names in the models
+// folder, or why there is none: a usage error (exit 2, as a --beir folder
+// that is not there) unless the name came from a --head's record.
+func (e *encoderFlags) installedDir() (string, error) {
+	root := e.modelsFolder.Get()
+	if err := models.CheckRoot(root); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, e.name)
+	if _, err := os.Stat(filepath.Join(dir, models.ModelFile)); err != nil {
 		hint := "`make setup` builds the default glove-100d"
 		if strings.HasSuffix(e.name, "-fixture") {
 			hint = "`make fixtures` builds the random-weight BERT fixtures"
 		}
-		err := fmt.Errorf("model %q not found in %s (`retune models list` lists what is there; %s)", e.name, e.modelsFolder.Get(), hint)
+		err := fmt.Errorf("model %q not found in %s (`retune models list` lists what is there; %s)", e.name, root, hint)
 		if e.nameFromHead {
-			return nil, fmt.Errorf("the head's encoder: %w", err)
+			return "", fmt.Errorf("the head's encoder: %w", err)
 		}
-		// A usage error (exit 2), as a --beir folder that is not there.
-		return nil, usageError{err}
+		return "", usageError{err}
 	}
-	return model.Open(ctx, dir, append([]model.Option{model.WithName(e.name)}, opts...)...)
+	return dir, nil
 }
 
 // onnxFolder is the encoder folder --onnx names ("" without --onnx): the

@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"retune/export"
 	"retune/model"
-	"retune/models"
 )
 
 // runExport writes a saved head in a format other tools load:
@@ -54,8 +52,8 @@ func runExport(ctx context.Context, args []string) error {
 		return usageError{fmt.Errorf("--head %s: no such folder", *headDir)}
 	}
 	if ef.onnx == "" && ef.name != "" {
-		if _, err := os.Stat(filepath.Join(ef.modelsFolder.Get(), ef.name, models.ModelFile)); err != nil {
-			return usageError{fmt.Errorf("--model %s: no such encoder in %s (`retune models list` lists what is there)", ef.name, ef.modelsFolder.Get())}
+		if _, err := ef.installedDir(); err != nil {
+			return err
 		}
 	}
 	if *format == export.FormatFusedONNX && *verify {
