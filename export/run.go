@@ -175,8 +175,8 @@ func checkOut(req Request) (string, error) {
 		if f := modelFile(filepath.Dir(out)); f != "" {
 			return "", refuse("export: %s holds a model (%s); refusing to write %s among its files (give another folder)", filepath.Dir(out), f, filepath.Base(out))
 		}
-		if retuneSafetensors(filepath.Join(filepath.Dir(out), SafetensorsFile)) {
-			return "", refuse("export: %s holds a safetensors export; refusing to write an onnx export beside it (give another folder)", filepath.Dir(out))
+		if err := refuseOtherExport(filepath.Dir(out), req.Format); err != nil {
+			return "", err
 		}
 		if ok, err := existing(out, false); !ok || err != nil {
 			return out, err
@@ -206,17 +206,13 @@ func checkOut(req Request) (string, error) {
 		return "", refuse("export: %s holds an encoder.json this build cannot read (%w); refusing to replace it", out, err)
 	case hasCfg && !strings.HasPrefix(cfg.Build, buildPrefix):
 		return "", refuse("export: %s holds the encoder %q; refusing to replace it", out, cfg.Name)
-	case hasCfg && req.Format != FormatFusedONNX:
-		return "", refuse("export: %s holds a fused-onnx export; refusing to write a %s export beside it (give another folder)", out, req.Format)
-	case fileExists(filepath.Join(out, HeadONNXName)):
-		return "", refuse("export: %s holds an onnx export (%s); refusing to write a %s export beside it (give another folder)", out, HeadONNXName, req.Format)
 	case !hasCfg:
 		if f := modelFile(out); f != "" {
 			return "", refuse("export: %s holds a model (%s); refusing to replace it", out, f)
 		}
-		if req.Format != FormatSafetensors && retuneSafetensors(filepath.Join(out, SafetensorsFile)) {
-			return "", refuse("export: %s holds a safetensors export; refusing to write a %s export beside it (give another folder)", out, req.Format)
-		}
+	}
+	if err := refuseOtherExport(out, req.Format); err != nil {
+		return "", err
 	}
 	if !req.Overwrite {
 		return "", fmt.Errorf("export: %s is not empty: %w", out, ErrOutputExists)
@@ -266,9 +262,37 @@ func refuseHeadFolder(dir string) error {
 	}
 }
 
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+// heldExport is the format of the export dir holds ("" for none): a fused
+// one's encoder.json, a safetensors one's model.safetensors, a head.onnx.
+func heldExport(dir string) string {
+	if cfg, ok, err := models.ReadEncoderConfig(dir); err == nil && ok && strings.HasPrefix(cfg.Build, buildPrefix) {
+		return FormatFusedONNX
+	}
+	if retuneSafetensors(filepath.Join(dir, SafetensorsFile)) {
+		return FormatSafetensors
+	}
+	if _, err := os.Stat(filepath.Join(dir, HeadONNXName)); err == nil {
+		return FormatONNX
+	}
+	return ""
+}
+
+// refuseOtherExport refuses to write a format export into dir when it
+// holds an export of another format: the folder would hold two heads'
+// models, Overwrite or not.
+func refuseOtherExport(dir, format string) error {
+	held := heldExport(dir)
+	if held == "" || held == format {
+		return nil
+	}
+	return refuse("export: %s holds %s; refusing to write %s beside it (give another folder)", dir, exportNoun(held), exportNoun(format))
+}
+
+func exportNoun(format string) string {
+	if format == FormatONNX {
+		return "an onnx export"
+	}
+	return "a " + format + " export"
 }
 
 // existing reports whether path exists, refusing one of the wrong kind.
