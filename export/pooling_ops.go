@@ -97,13 +97,24 @@ func (o ops) l2Normalize(x, out string) string {
 // out), and a row without any real token pools to zero (0 / countEps)
 // instead of NaN.
 func (o ops) meanPool(hidden, mask string) string {
-	maskF := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
-	realTok := o.b.Op("Cast", []string{o.unsqueeze(mask, -1)}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_BOOL)))
-	masked := o.b.Op("Where", []string{realTok, hidden, o.scalar("retune_zero", 0)})
+	maskF, masked := o.realRows(hidden, mask, o.scalar("retune_zero", 0))
 	sum := o.reduceSum(masked, 1, false) // [batch, d]
-	count := o.reduceSum(maskF, 1, true) // [batch, 1]
-	count = o.b.Op("Max", []string{count, o.scalar("retune_count_eps", countEps)})
-	return o.b.Op("Div", []string{sum, count})
+	return o.b.Op("Div", []string{sum, o.realCount(maskF)})
+}
+
+// realRows is mask [batch, seq] as float32, and hidden [batch, seq, d]
+// with its padding rows replaced by fill (by Where, so that a NaN or
+// infinity in one stays out).
+func (o ops) realRows(hidden, mask, fill string) (maskF, masked string) {
+	maskF = o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
+	realTok := o.b.Op("Cast", []string{o.unsqueeze(mask, -1)}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_BOOL)))
+	return maskF, o.b.Op("Where", []string{realTok, hidden, fill})
+}
+
+// realCount is each row's number of real tokens [batch, 1], at least
+// countEps: a row without any divides its zero sum to zero, not NaN.
+func (o ops) realCount(maskF string) string {
+	return o.b.Op("Max", []string{o.reduceSum(maskF, 1, true), o.scalar("retune_count_eps", countEps)})
 }
 
 // weightedPool is Σ w_t·hidden_t / divisor over the positions where mask
@@ -113,18 +124,14 @@ func (o ops) meanPool(hidden, mask string) string {
 // rows are replaced by zeros by Where, and a row without any real token
 // pools to zero.
 func (o ops) weightedPool(hidden, mask string, sqrtLen bool) string {
-	maskF := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
-	realTok := o.b.Op("Cast", []string{o.unsqueeze(mask, -1)}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_BOOL)))
-	masked := o.b.Op("Where", []string{realTok, hidden, o.scalar("retune_zero", 0)})
-	eps := o.scalar("retune_count_eps", countEps)
+	maskF, masked := o.realRows(hidden, mask, o.scalar("retune_zero", 0))
 	if sqrtLen {
 		sum := o.reduceSum(masked, 1, false)
-		count := o.b.Op("Max", []string{o.reduceSum(maskF, 1, true), eps})
-		return o.b.Op("Div", []string{sum, o.b.Op("Sqrt", []string{count})})
+		return o.b.Op("Div", []string{sum, o.b.Op("Sqrt", []string{o.realCount(maskF)})})
 	}
 	rank := o.b.Op("Mul", []string{o.b.Op("CumSum", []string{maskF, o.b.Int64(o.b.Unique("retune_seq_axis"), nil, []int64{1})}), maskF})
 	sum := o.reduceSum(o.b.Op("Mul", []string{masked, o.unsqueeze(rank, -1)}), 1, false)
-	total := o.b.Op("Max", []string{o.reduceSum(rank, 1, true), eps})
+	total := o.b.Op("Max", []string{o.reduceSum(rank, 1, true), o.scalar("retune_count_eps", countEps)})
 	return o.b.Op("Div", []string{sum, total})
 }
 
@@ -134,11 +141,9 @@ func (o ops) weightedPool(hidden, mask string, sqrtLen bool) string {
 // float32 before the maximum, and a row without any real token pools to
 // zero (its maximum is multiplied by [count > 0]) instead of that value.
 func (o ops) maxPool(hidden, mask string) string {
-	maskF := o.b.Op("Cast", []string{mask}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
-	realTok := o.b.Op("Cast", []string{o.unsqueeze(mask, -1)}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_BOOL)))
-	floor := o.scalar("retune_max_floor", -math.MaxFloat32)
-	best := o.reduceMax(o.b.Op("Where", []string{realTok, hidden, floor}), 1) // [batch, d]
-	count := o.reduceSum(maskF, 1, true)                                      // [batch, 1]
+	maskF, floored := o.realRows(hidden, mask, o.scalar("retune_max_floor", -math.MaxFloat32))
+	best := o.reduceMax(floored, 1)      // [batch, d]
+	count := o.reduceSum(maskF, 1, true) // [batch, 1]
 	hasToken := o.b.Op("Cast", []string{o.b.Op("Greater", []string{count, o.scalar("retune_zero", 0)})}, onnxgraph.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
 	return o.b.Op("Mul", []string{best, hasToken})
 }
