@@ -43,19 +43,17 @@ func (s *Server) exportHead(c *gin.Context) {
 	req := export.Request{HeadDir: headDir, Format: format}
 	if format == export.FormatFusedONNX {
 		// The exporter hashes the encoder and verifies the head against it;
-		// only its absence is checked here, for a clear 409 before any work.
-		encDir := filepath.Join(s.cfg.Models.Root(), h.Encoder)
-		if _, err := os.Stat(filepath.Join(encDir, "model.onnx")); err != nil {
+		// here, for a clear answer before any work, the encoder must be
+		// installed (409) and open (503, a file missing or damaged, as for
+		// embeddings).
+		if _, err := s.cfg.Models.Get(ctx, h.Encoder); errors.Is(err, model.ErrUnknownModel) {
 			abort(c, http.StatusConflict, codeConflict, fmt.Sprintf("head %s was trained on encoder %q, which this server does not have; a fused export needs it (install it under the models folder)", id, h.Encoder))
 			return
-		}
-		// One that does not open (a file missing or damaged) is a 503
-		// naming it, as it is for embeddings, not a failed export.
-		if _, err := s.cfg.Models.Get(ctx, h.Encoder); err != nil && !errors.Is(err, model.ErrUnknownModel) {
+		} else if err != nil {
 			s.writeCollectionError(c, s.encoderBroken(err))
 			return
 		}
-		req.EncoderDir = encDir
+		req.EncoderDir = filepath.Join(s.cfg.Models.Root(), h.Encoder)
 	}
 	if c.Request.Method == http.MethodHead && format != export.FormatONNX {
 		// A zip is streamed without a length, so a HEAD learns all a GET's

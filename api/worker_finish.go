@@ -67,10 +67,16 @@ func (s *Server) retryWrite(ctx context.Context, id, doing, what string, attrs [
 		if problem == "" {
 			problem = "the database refused the write (the server log says why)"
 		}
-		s.storageWaits.Store(id, fmt.Sprintf("%s waits: %s; the server retries until it can", doing, problem))
+		s.waitOnStorage(id, doing, problem)
 		return false
 	})
 	return err
+}
+
+// waitOnStorage records why id's run waits (see storageWait) until the
+// caller deletes it from s.storageWaits.
+func (s *Server) waitOnStorage(id, doing, problem string) {
+	s.storageWaits.Store(id, fmt.Sprintf("%s waits: %s; the server retries until it can", doing, problem))
 }
 
 // storageWait is why id's run waits on a write to the server's storage

@@ -155,7 +155,7 @@ func (s *Server) saveJobOutput(jobCtx context.Context, job store.Job, out runOut
 			return true
 		}
 		s.log.Error("save job output; will retry", "job", job.ID, "problem", p, "err", err)
-		s.storageWaits.Store(job.ID, fmt.Sprintf("saving the trained head waits: %s; the server retries until it can", p))
+		s.waitOnStorage(job.ID, "saving the trained head", p)
 		if !told {
 			// Told once it is stored: on a full disk the event may not
 			// fit either, and the next try says it again.
