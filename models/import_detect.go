@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"retune/tokenize"
 )
 
 // What an encoder folder needs and where a Hugging Face or
@@ -145,41 +147,11 @@ func (s *importSettings) warnLowerCase(from, tokPath string) {
 	if ok, err := readOptionalJSON(filepath.Join(from, "sentence_bert_config.json"), &st); err != nil || !ok || !st.DoLowerCase {
 		return
 	}
-	var tok struct {
-		Normalizer json.RawMessage `json:"normalizer"`
-	}
-	if readJSON(tokPath, &tok) != nil || lowercases(tok.Normalizer) {
+	if raw, err := os.ReadFile(tokPath); err != nil || tokenize.Lowercases(raw) {
 		return
 	}
 	s.warnings = append(s.warnings, "sentence_bert_config.json sets do_lower_case, which sentence-transformers applies before tokenizing, "+
 		"but tokenizer.json keeps case and retune tokenizes as it says: lowercase texts before embedding them, or their vectors will differ from the sentence-transformers model's")
-}
-
-// lowercases reports whether a tokenizer.json normalizer lowercases: a
-// Lowercase one, a BertNormalizer with lowercase set, or a Sequence holding
-// either.
-func lowercases(raw json.RawMessage) bool {
-	var n struct {
-		Type        string            `json:"type"`
-		Lowercase   bool              `json:"lowercase"`
-		Normalizers []json.RawMessage `json:"normalizers"`
-	}
-	if json.Unmarshal(raw, &n) != nil {
-		return false
-	}
-	switch n.Type {
-	case "Lowercase":
-		return true
-	case "BertNormalizer":
-		return n.Lowercase
-	case "Sequence":
-		for _, inner := range n.Normalizers {
-			if lowercases(inner) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // warnDense warns of a Dense module the ONNX model leaves out.

@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"unicode"
@@ -136,6 +137,36 @@ func wantsFolding(n *normalizerConfig) bool {
 	case "Sequence":
 		for i := range n.Normalizers {
 			if wantsFolding(&n.Normalizers[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Lowercases reports whether a tokenizer.json (its raw bytes) lowercases
+// text before encoding it: a Lowercase normalizer, a BertNormalizer with
+// lowercase set, or a Sequence holding either. A file that does not parse
+// does not.
+func Lowercases(tokenizerJSON []byte) bool {
+	var f struct {
+		Normalizer *normalizerConfig `json:"normalizer"`
+	}
+	return json.Unmarshal(tokenizerJSON, &f) == nil && f.Normalizer.lowercases()
+}
+
+func (n *normalizerConfig) lowercases() bool {
+	if n == nil {
+		return false
+	}
+	switch n.Type {
+	case "Lowercase":
+		return true
+	case "BertNormalizer":
+		return n.Lowercase != nil && *n.Lowercase
+	case "Sequence":
+		for i := range n.Normalizers {
+			if n.Normalizers[i].lowercases() {
 				return true
 			}
 		}

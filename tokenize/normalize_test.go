@@ -178,3 +178,24 @@ func TestUnicodeWhitespaceBERT(t *testing.T) {
 		}
 	}
 }
+
+// Which normalizers lowercase: what models add compares with
+// sentence_bert_config.json's do_lower_case.
+func TestLowercases(t *testing.T) {
+	for norm, want := range map[string]bool{
+		`{"type":"Lowercase"}`:                                                    true,
+		`{"type":"BertNormalizer","lowercase":true}`:                              true,
+		`{"type":"BertNormalizer","lowercase":false}`:                             false,
+		`{"type":"BertNormalizer"}`:                                               false,
+		`{"type":"Sequence","normalizers":[{"type":"NFD"},{"type":"Lowercase"}]}`: true,
+		`{"type":"Sequence","normalizers":[{"type":"NFD"}]}`:                      false,
+		`null`: false,
+	} {
+		if got := Lowercases([]byte(`{"normalizer":` + norm + `}`)); got != want {
+			t.Errorf("normalizer %s: lowercases %v, want %v", norm, got, want)
+		}
+	}
+	if Lowercases([]byte("{")) {
+		t.Error("a file that does not parse lowercases")
+	}
+}
