@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"retune/internal/vecmath"
 )
 
 // CheckFolder opens the encoder in dir as every command and the server
@@ -43,7 +45,8 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 	if err != nil {
 		return 0, fmt.Errorf("embedding two texts in one batch: %w%s", err, shapeHint(err))
 	}
-	if c := cosine(both[0], short[0]); c < paddingMinCosine {
+	// A text no token of which the model knows stays zero: nothing to compare.
+	if c := vecmath.Cosine(both[0], short[0]); c < paddingMinCosine && !(allZero(both[0]) && allZero(short[0])) {
 		why := "the model does not mask padding (e.g. it pools over padding tokens)"
 		if enc.Tokenizer().PadsLeft() && !slices.Contains(enc.inputs, inputPosIDs) {
 			why = "the tokenizer pads on the left and the model takes no position_ids, so each text's positions shift by its padding (pad on the right, as a BERT-style model expects, or export the model with a position_ids input)"
@@ -67,22 +70,6 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 // taken over the whole batch) by a little more: both stay far above this.
 // A model pooling over padding moves it far below.
 const paddingMinCosine = 0.99
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	switch {
-	case na == 0 && nb == 0:
-		return 1 // a zero vector (no known token) stays zero: nothing to compare
-	case na == 0 || nb == 0:
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
-}
 
 // shapeHint explains onnxruntime's refusal of an input's shape: retune pads
 // each batch to its longest text, so both axes must be dynamic.

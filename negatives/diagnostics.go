@@ -3,6 +3,8 @@ package negatives
 import (
 	"math"
 	"slices"
+
+	"retune/internal/vecmath"
 )
 
 // The CausalNeg shortcut diagnostics. If generated negatives are
@@ -77,16 +79,16 @@ func Diagnose(queries []QueryVectors) Diagnostics {
 			d.Queries++
 		}
 		for _, m := range q.Mined {
-			mined = append(mined, diagCosine(q.Query, m))
+			mined = append(mined, vecmath.Cosine(q.Query, m))
 		}
 		for i, g := range q.Generated {
-			gen = append(gen, diagCosine(q.Query, g))
+			gen = append(gen, vecmath.Cosine(q.Query, g))
 			for _, m := range q.Mined {
-				gm += diagCosine(g, m)
+				gm += vecmath.Cosine(g, m)
 				d.GeneratedMinedPairs++
 			}
 			for _, h := range q.Generated[i+1:] {
-				gg += diagCosine(g, h)
+				gg += vecmath.Cosine(g, h)
 				d.GeneratedGeneratedPairs++
 			}
 		}
@@ -151,20 +153,4 @@ func diagOverlap(a, b SimDistribution) float64 {
 		s += min(float64(a.Hist[i])/float64(a.N), float64(b.Hist[i])/float64(b.N))
 	}
 	return s
-}
-
-// diagCosine is the cosine similarity of a and b (0 when either is zero);
-// embeddings are not assumed to be normalised.
-func diagCosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range min(len(a), len(b)) {
-		x, y := float64(a[i]), float64(b[i])
-		dot += x * y
-		na += x * x
-		nb += y * y
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }

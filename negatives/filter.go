@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"retune/internal/vecmath"
 )
 
 // FilterConfig sets which generated negatives are kept. A generated
@@ -160,7 +162,7 @@ func filterVectors(negs []Negative, pairs map[filterKey]Pair, cfg FilterConfig, 
 	for _, n := range negs {
 		if vec != nil {
 			p := pairs[filterKey{n.QueryID, n.PosID}]
-			if pv, nv := vec(p.Positive), vec(n.Text); pv != nil && nv != nil && diagCosine(pv, nv) >= cfg.MaxCosToPositive {
+			if pv, nv := vec(p.Positive), vec(n.Text); pv != nil && nv != nil && vecmath.Cosine(pv, nv) >= cfg.MaxCosToPositive {
 				rejected = append(rejected, Rejection{n, RejectNearIdentical})
 				continue
 			}

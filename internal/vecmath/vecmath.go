@@ -1,0 +1,21 @@
+// Package vecmath holds the small float32 vector arithmetic several
+// packages need outside the hot paths (which use BLAS).
+package vecmath
+
+import "math"
+
+// Cosine is the cosine similarity of a and b, in float64; 0 when either is
+// zero (no direction to compare). Vectors are not assumed to be unit.
+func Cosine(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range min(len(a), len(b)) {
+		x, y := float64(a[i]), float64(b[i])
+		dot += x * y
+		na += x * x
+		nb += y * y
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(na*nb)
+}
