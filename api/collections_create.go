@@ -29,10 +29,7 @@ type createCollectionRequest struct {
 	Documents []documentInput `json:"documents"` // nil when absent
 }
 
-// headID and datasetID are the request's head and dataset, "" when absent.
-func (r createCollectionRequest) headID() string    { return deref(r.Head) }
-func (r createCollectionRequest) datasetID() string { return deref(r.Dataset) }
-
+// deref is *s, "" for nil.
 func deref(s *string) string {
 	if s == nil {
 		return ""
@@ -81,7 +78,7 @@ func (s *Server) newCollection(ctx context.Context, req createCollectionRequest)
 	if err := enc.CheckDocumentEncoder(); err != nil {
 		return store.Collection{}, colBadParam("model", "%s", err)
 	}
-	headID, datasetID := req.headID(), req.datasetID()
+	headID, datasetID := deref(req.Head), deref(req.Dataset) // "" when absent (checked above)
 	var head *model.Head
 	if headID != "" {
 		if head, err = s.collectionHead(ctx, headID, enc); err != nil {
