@@ -235,18 +235,14 @@ func (st *collectionState) stopRun(id string) {
 // nil error.
 func (st *collectionState) acquire(ctx context.Context, id string) error {
 	select {
-	case <-st.draining:
-		return errShutdown
-	default:
-	}
-	select {
 	case st.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-st.draining:
 		return errShutdown
 	}
-	// A slot freed as the drain began may have been chosen over it.
+	// The slot may have been chosen over a drain already begun (select
+	// picks at random among ready cases).
 	select {
 	case <-st.draining:
 		<-st.slots
