@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ func runBench(ctx context.Context, args []string) error {
 	usage := "usage: retune bench embed --model NAME|--onnx DIR [--n N] [--texts FILE]\n" +
 		"       retune bench search --collection ID [--url URL] [--queries FILE | --beir DIR] [--concurrency 50] [--requests N]\n" +
 		"(retune bench embed -h and retune bench search -h list every flag)"
-	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
+	if len(args) > 0 && !isHelpFlag(args[0]) && !slices.Contains(subcommands["bench"], args[0]) {
 		return usageError{fmt.Errorf("unknown bench subcommand %q; %s", args[0], usage)}
 	}
 	return usageError{errors.New(usage)}

@@ -23,7 +23,7 @@ func runCache(_ context.Context, args []string) error {
 		return usageError{errors.New(usage)}
 	}
 	sub := args[0]
-	if sub != "stats" && sub != "prune" {
+	if !slices.Contains(subcommands["cache"], sub) {
 		return usageError{fmt.Errorf("unknown cache subcommand %q; %s", sub, usage)}
 	}
 	synopsis, about := "[--cache FOLDER]", "Prints each encoder's cache file (named by the encoder's checksum): its vectors' width, records and bytes."

@@ -139,7 +139,8 @@ func commandName(args []string) string {
 	return args[0]
 }
 
-// subcommands are the subcommands of the commands that have them.
+// subcommands are the subcommands of the commands that have them: the one
+// list those commands check a name against, and error messages name.
 var subcommands = map[string][]string{
 	"models": {"list", "build", "add"},
 	"cache":  {"stats", "prune"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -23,7 +24,7 @@ func runModels(ctx context.Context, args []string) error {
 	if args[0] == "add" {
 		return runModelsAdd(ctx, args[1:])
 	}
-	if args[0] != "list" && args[0] != "build" {
+	if !slices.Contains(subcommands["models"], args[0]) {
 		// Checked before the flags, so "models foo -h" is not helped as a
 		// command that does not exist.
 		return usageError{fmt.Errorf("unknown models subcommand %q; %s", args[0], usage)}
