@@ -346,7 +346,7 @@ func generationSummary(r *negatives.Report) any {
 // the requests and tokens of a run that failed or was interrupted, which
 // no report shows (a --work folder also keeps them, in llm-spent.json).
 func reportLLMSpent(w io.Writer, gen negatives.Generator) {
-	g, ok := gen.(interface{ LLMUsage() negatives.LLMUsage })
+	g, ok := gen.(negatives.LLMSpender)
 	if !ok {
 		return
 	}
