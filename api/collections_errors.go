@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,6 +20,10 @@ type collectionError struct {
 	code   string
 	msg    string
 	param  string // the offending field, when one is
+	// retryAfter, when not zero, is sent as Retry-After (seconds): the
+	// refusal is transient and clients that retry on their own should
+	// wait at least that long.
+	retryAfter int
 }
 
 func (e *collectionError) Error() string { return e.msg }
@@ -67,6 +72,9 @@ func (s *Server) writeCollectionError(c *gin.Context, err error) {
 	var ce *collectionError
 	switch {
 	case errors.As(err, &ce):
+		if ce.retryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(ce.retryAfter))
+		}
 		abortParam(c, ce.status, ce.code, ce.param, ce.msg)
 	case errors.Is(err, errServerClosing):
 		abort(c, http.StatusServiceUnavailable, codeUnavailable, err.Error())
@@ -84,6 +92,10 @@ func (s *Server) encoderBroken(err error) error {
 	if !errors.Is(err, model.ErrEncoderBroken) {
 		return err
 	}
-	return &collectionError{status: http.StatusServiceUnavailable, code: codeUnavailable,
-		msg: s.hidePaths(err.Error()) + " (the server's operator should check its files, and install it again the way it was if they are damaged: make setup for glove-100d, make fixtures for a *-fixture, retune models add --force for an imported one)"}
+	return &collectionError{status: http.StatusServiceUnavailable, code: codeUnavailable, msg: s.brokenEncoderMsg(err)}
+}
+
+// brokenEncoderMsg is encoderBroken's message, for answers built elsewhere.
+func (s *Server) brokenEncoderMsg(err error) string {
+	return s.hidePaths(err.Error()) + " (the server's operator should check its files, and install it again the way it was if they are damaged: make setup for glove-100d, make fixtures for a *-fixture, retune models add --force for an imported one)"
 }

@@ -111,6 +111,10 @@ func (s *Server) admitIndexing(shape indexShape) (*memroom.Hold, error) {
 	return hold, nil
 }
 
+// loadRetrySeconds is the Retry-After of a load refused for memory: about
+// what a default job on a SciFact-sized set takes to end and free its hold.
+const loadRetrySeconds = 10
+
 // admitLoad admits loading the ready collection saved in dir into the
 // server's memory ledger, or refuses it when it would not fit in what is
 // left: a search answers 503 and may be retried once memory is freed; the
@@ -126,9 +130,9 @@ func (s *Server) admitLoad(id, dir string) (*memroom.Hold, error) {
 		return hold, nil // LoadCollection reports it, with the collection's damage
 	}
 	if left, others, ok := hold.Admit(need, 0); !ok {
-		return nil, colErrorf(http.StatusServiceUnavailable, codeUnavailable,
-			"not enough memory to load collection %s: it needs about %s and about %s is free%s; retry once running jobs end, or delete collections no longer searched",
-			id, memroom.Size(need), memroom.Size(left), heldBeside(others))
+		return nil, &collectionError{status: http.StatusServiceUnavailable, code: codeUnavailable, retryAfter: loadRetrySeconds,
+			msg: fmt.Sprintf("not enough memory to load collection %s: it needs about %s and about %s is free%s; retry once running jobs end, or delete collections no longer searched",
+				id, memroom.Size(need), memroom.Size(left), heldBeside(others))}
 	}
 	return hold, nil
 }

@@ -50,6 +50,9 @@ func TestCollectionMemoryChecks(t *testing.T) {
 	if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "not enough memory to load collection "+col.ID) {
 		t.Fatalf("search needing a load in 1 MiB: %d %s", r.Status, r.Body)
 	}
+	if ra := r.Header.Get("Retry-After"); ra != "10" {
+		t.Errorf("Retry-After %q on a load refused for memory, want 10", ra)
+	}
 	if got := mustJSON[collectionJSON](t, js.json("GET", "/v1/collections/"+col.ID, ""), http.StatusOK); got.Status != "ready" {
 		t.Fatalf("a collection refused a load for memory is %s, want still ready", got.Status)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -57,19 +58,31 @@ func finalStatus(c *gin.Context) int {
 	return c.Writer.Status()
 }
 
-// accessLog writes one structured line per request, with its id and, for
-// an error response, its message.
+// accessLog writes one structured line per request, with its id, the
+// peer's address, the response body's size and, for an error response,
+// its message. The address is the connection's own: X-Forwarded-For is
+// the client's to write, so a proxy's logs are the place for what it says.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		attrs := []any{"method", c.Request.Method, "path", loggedPath(c.Request.URL.Path), "status", finalStatus(c),
-			"ms", float64(time.Since(start).Microseconds()) / 1000, "request_id", c.GetString(ctxRequestID)}
+			"ms", float64(time.Since(start).Microseconds()) / 1000, "bytes", max(c.Writer.Size(), 0),
+			"client", peerHost(c.Request.RemoteAddr), "request_id", c.GetString(ctxRequestID)}
 		if msg := c.GetString(ctxErrorMsg); msg != "" {
 			attrs = append(attrs, "error", msg)
 		}
 		log.Info("request", attrs...)
 	}
+}
+
+// peerHost is the host of a connection's remote address (no port: it
+// changes with every connection and says nothing about the client).
+func peerHost(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // recoverJSON turns a handler panic into a JSON 500 instead of a dropped connection.

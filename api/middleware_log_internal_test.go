@@ -24,3 +24,19 @@ func TestAccessLogCutsLongPaths(t *testing.T) {
 		t.Errorf("logged %d bytes: %.300s", len(line), line)
 	}
 }
+
+// Each line names the peer (without its port) and the body's size.
+func TestAccessLogNamesPeerAndSize(t *testing.T) {
+	var log bytes.Buffer
+	e := gin.New()
+	e.Use(accessLog(slog.New(slog.NewTextHandler(&log, nil))))
+	e.GET("/x", func(c *gin.Context) { c.String(200, "hello") })
+	e.GET("/empty", func(c *gin.Context) { c.Status(204) })
+	for path, want := range map[string]string{"/x": "bytes=5 client=192.0.2.1 ", "/empty": "bytes=0 client=192.0.2.1 "} {
+		log.Reset()
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("%s: logged %s, want %q in it", path, log.String(), want)
+		}
+	}
+}

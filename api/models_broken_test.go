@@ -35,6 +35,14 @@ func TestBrokenEncoderIsUnavailable(t *testing.T) {
 			t.Errorf("%s: %s", name, body)
 		}
 	}
+	// A head trained on it cannot be checked against it.
+	hj, w, _ := headFiles(t, "broken", "x", nil)
+	ct, body := multipartBody(t, formPart{"head", "head.json", hj}, formPart{"weights", "weights.bin", w})
+	r := ls.do("POST", "/v1/heads", ct, body)
+	wantAPIError(t, r, http.StatusServiceUnavailable, `installed encoder does not open: "broken"`)
+	if strings.Contains(string(r.Body), root) {
+		t.Errorf("head upload: %s", r.Body)
+	}
 	// A head on it exports as ONNX alone, but not fused with the encoder.
 	h, err := ls.srv.Store().CreateHead(t.Context(), store.Head{Encoder: "broken", EncoderChecksum: "x", DIn: 32, DOut: 32, Apply: "shared"})
 	if err != nil {
