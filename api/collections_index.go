@@ -65,8 +65,17 @@ func (s *Server) startIndexing(col store.Collection) {
 				level = slog.LevelWarn // the collection's to fix (its data, memory), not the server's
 			}
 			s.log.Log(ctx, level, "collection indexing failed", "collection", col.ID, "err", err.Error())
-			if err := s.recordCollection(ctx, col.ID, store.CollectionFailed, col.Docs, failureMessage(err)); err != nil &&
-				!errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+			err := s.recordCollection(ctx, col.ID, store.CollectionFailed, col.Docs, failureMessage(err))
+			switch {
+			case err == nil:
+				// A failed collection is never indexed again (it is deleted
+				// and created anew): what its run wrote, posted documents
+				// and a partly saved index, would only hold disk space,
+				// perhaps on the disk whose filling failed it.
+				if err := s.store.RemoveDir(store.KindCollections, col.ID); err != nil {
+					s.log.Warn("remove failed collection's files", "collection", col.ID, "err", err.Error())
+				}
+			case !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil:
 				s.log.Error("record collection failure", "collection", col.ID, "err", err.Error())
 			}
 		}

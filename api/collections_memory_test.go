@@ -1,13 +1,18 @@
 package api_test
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"retune/api"
 	"retune/model"
+	"retune/store"
 )
 
 // A collection that could never fit in the server's memory is refused when
@@ -31,6 +36,13 @@ func TestCollectionMemoryChecks(t *testing.T) {
 	if got.Error == nil || !strings.Contains(*got.Error, "not enough memory to index") || !strings.Contains(*got.Error, "about 512 KiB was free") {
 		t.Fatalf("collection indexed in 1 MiB: %v", deref(got.Error))
 	}
+	// Its posted documents are gone with the run: a failed collection is
+	// never indexed again.
+	dir, err := js.srv.Store().Dir(store.KindCollections, col.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, dir) // removed right after the failure is recorded
 
 	api.SetMemory(js.srv, 1<<40, 1<<40)
 	col = mustJSON[collectionJSON](t, js.json("POST", "/v1/collections", posted), http.StatusAccepted)
@@ -99,4 +111,17 @@ func TestCollectionMemoryNamesAWideningHead(t *testing.T) {
 	wantParamError(t, js.json("POST", "/v1/collections", create), http.StatusBadRequest, "head", "2048 dimensions")
 	api.SetMemory(js.srv, plain-1, 1<<40)
 	wantParamError(t, js.json("POST", "/v1/collections", create), http.StatusBadRequest, "documents", "2048 dimensions")
+}
+
+// waitGone waits up to 10 s for path to stop existing.
+func waitGone(t *testing.T, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still exists", path)
+		}
+	}
 }
