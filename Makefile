@@ -9,7 +9,7 @@ BIN     := bin/retune
 # +dirty when the tree has uncommitted changes.
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git status --porcelain 2>/dev/null | grep -q . && echo +dirty)
 
-.PHONY: run test setup build fixtures bench vet lint fmt
+.PHONY: run test race setup build fixtures bench vet lint fmt
 
 run: setup
 	$(BIN) serve --models $(MODELS) --addr $(ADDR)
@@ -18,6 +18,11 @@ test: setup
 	@files="$$(gofmt -l .)"; if [ -n "$$files" ]; then echo "not gofmt-formatted (run make fmt):"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+
+# The whole suite under the race detector: about 4 minutes more than
+# `make test` here, so outside it; run it after concurrency changes.
+race: setup
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 build:
 	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/retune
