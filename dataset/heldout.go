@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"retune/eval"
 )
@@ -36,4 +37,26 @@ func anyRelevant(docs map[string]int) bool {
 		}
 	}
 	return false
+}
+
+// TrainTextTestQueries lists, sorted, the test queries with a relevant
+// judgment whose text (trimmed) is also that of a train query with one,
+// under another id: CheckHeldOut, which goes by id, lets them through.
+// Standard BEIR evaluation keeps them (SciFact's test split has two), and
+// so does a run; it reports them, as their figures measure memory too.
+func (b *BEIR) TrainTextTestQueries(train, test eval.Qrels) []string {
+	trainTexts := make(map[string]bool, len(train))
+	for q, docs := range train {
+		if query, ok := b.Query(q); ok && anyRelevant(docs) {
+			trainTexts[strings.TrimSpace(query.Text)] = true
+		}
+	}
+	var dup []string
+	for q, docs := range test {
+		if query, ok := b.Query(q); ok && anyRelevant(docs) && trainTexts[strings.TrimSpace(query.Text)] {
+			dup = append(dup, q)
+		}
+	}
+	slices.Sort(dup)
+	return dup
 }

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,5 +31,33 @@ func TestCheckHeldOut(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Test queries that repeat a train query's text under another id are
+// found; grade-0 judgments and other texts are not.
+func TestTrainTextTestQueries(t *testing.T) {
+	dir := writeBEIR(t, map[string]string{
+		"corpus.jsonl": tinyCorpus,
+		"queries.jsonl": `{"_id": "a", "text": "does aspirin help"}
+{"_id": "b", "text": "  does aspirin help "}
+{"_id": "c", "text": "does Aspirin help"}
+{"_id": "d", "text": "zinc"}
+{"_id": "e", "text": "zinc"}
+{"_id": "f", "text": "iron"}
+{"_id": "g", "text": "iron"}
+`,
+		// d judges nothing relevant in train; g's test judgment is grade 0.
+		"qrels/train.tsv": "query-id\tcorpus-id\tscore\na\td1\t1\nd\td1\t0\nf\td2\t1\n",
+		"qrels/test.tsv":  "query-id\tcorpus-id\tscore\nb\td1\t1\nc\td2\t1\ne\td3\t1\ng\td3\t0\n",
+	})
+	b, err := LoadBEIR(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, train, _ := b.Split("train")
+	_, test, _ := b.Split("test")
+	if got := b.TrainTextTestQueries(train, test); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("got %v, want [b]: same text once trimmed; case counts; grade 0 does not", got)
 	}
 }

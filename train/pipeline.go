@@ -165,6 +165,9 @@ type Result struct {
 	CacheHits   int                   `json:"cache_hits"`
 	CacheMisses int                   `json:"cache_misses"`
 	TestQueries int                   `json:"test_queries"`
+	// TestQueriesTrainText counts the test queries whose text is a train
+	// query's (dataset.TrainTextTestQueries): kept, as BEIR keeps them.
+	TestQueriesTrainText int `json:"test_queries_train_text,omitempty"`
 	// Unembeddable lists the texts left out for having no vector (nil when
 	// there are none).
 	Unembeddable *Unembeddable `json:"unembeddable,omitempty"`
@@ -206,6 +209,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	clock := newStageClock(p.WorkDir)
 	defer func() { res.TimingsS = clock.timings() }()
 	var testQrels eval.Qrels
+	var dupTexts []string // test queries with a train query's text
 	if cfg.TestSplit != "" {
 		if _, testQrels, err = data.Split(cfg.TestSplit); err != nil {
 			return nil, res, err
@@ -213,6 +217,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 		if err := dataset.CheckHeldOut(cfg.TrainSplit, trainQrels, cfg.TestSplit, testQrels); err != nil {
 			return nil, res, err
 		}
+		dupTexts = data.TrainTextTestQueries(trainQrels, testQrels)
 	}
 
 	// A run cancelled while its inputs loaded (an encoder takes seconds)
@@ -381,7 +386,12 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 			return nil, res, err
 		}
 		res.TestQueries = testQrels.Scored() // a query judging nothing relevant is not scored
-		p.emit(StageEvent{Stage: StageEvaluating, Done: len(testQrels), Total: len(testQrels)})
+		ev := StageEvent{Stage: StageEvaluating, Done: len(testQrels), Total: len(testQrels)}
+		if res.TestQueriesTrainText = len(dupTexts); len(dupTexts) > 0 {
+			ev.Note = fmt.Sprintf("%d of the %d test queries (first %q) repeat the text of a train query under another id; as in standard BEIR evaluation, they are scored",
+				len(dupTexts), res.TestQueries, dupTexts[0])
+		}
+		p.emit(ev)
 		evalDone()
 	}
 	return head, res, nil

@@ -219,6 +219,9 @@ func runTrain(ctx context.Context, args []string) (err error) {
 	if res.TestQueries > 0 {
 		summary["base"], summary["tuned"] = pick(res.Base), pick(res.Tuned)
 	}
+	if res.TestQueriesTrainText > 0 {
+		summary["test_queries_train_text"] = res.TestQueriesTrainText
+	}
 	if res.Training.ResumedFrom > 0 {
 		// epoch_seconds then holds this attempt's epochs only, those after it.
 		summary["resumed_from"] = res.Training.ResumedFrom
