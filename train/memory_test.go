@@ -133,13 +133,19 @@ func TestPipelineRefusesARunTooLargeForTheRoom(t *testing.T) {
 // tinyBEIR is a three-query BEIR set (train split only) glove-100d embeds.
 func tinyBEIR(t *testing.T) *dataset.BEIR {
 	t.Helper()
-	dir := t.TempDir()
-	os.Mkdir(filepath.Join(dir, "qrels"), 0o755)
-	for name, body := range map[string]string{
+	return loadBEIRFiles(t, map[string]string{
 		"corpus.jsonl":    `{"_id":"d1","text":"dogs run in the park"}` + "\n" + `{"_id":"d2","text":"cats sleep all day long"}` + "\n" + `{"_id":"d3","text":"birds fly over the sea"}` + "\n",
 		"queries.jsonl":   `{"_id":"q1","text":"do dogs run"}` + "\n" + `{"_id":"q2","text":"when do cats sleep"}` + "\n" + `{"_id":"q3","text":"where do birds fly"}` + "\n",
 		"qrels/train.tsv": "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n",
-	} {
+	})
+}
+
+// loadBEIRFiles writes a BEIR folder of file name -> content and loads it.
+func loadBEIRFiles(t *testing.T, files map[string]string) *dataset.BEIR {
+	t.Helper()
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "qrels"), 0o755)
+	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
