@@ -23,7 +23,8 @@ import (
 // Context keys the middleware shares.
 const (
 	ctxRequestID = "retune.request_id"
-	ctxErrorMsg  = "retune.error" // the message of an error response (abortParam)
+	ctxErrorMsg  = "retune.error"   // the message of an error response (abortParam)
+	ctxCutOff    = "retune.cut_off" // set when the server's shutdown cut the request off
 )
 
 // requestIDPattern is what a client's X-Request-Id must look like to be
@@ -53,9 +54,24 @@ const clientClosed = 499
 // finalStatus is the status a request ended with, for the log and metrics.
 func finalStatus(c *gin.Context) int {
 	if !c.Writer.Written() && c.Request.Context().Err() != nil {
+		if c.GetBool(ctxCutOff) {
+			return http.StatusServiceUnavailable
+		}
 		return clientClosed
 	}
 	return c.Writer.Status()
+}
+
+// markCutOff tells finalStatus that a request left unanswered once the
+// server began cutting requests off (Server.CutOff) ended for that, not
+// because its client went away: the log and metrics then show a 503, as
+// for an upload the shutdown cut off, not a 499.
+func (s *Server) markCutOff(c *gin.Context) {
+	c.Next()
+	if !c.Writer.Written() && c.Request.Context().Err() != nil && s.cuttingOff.Load() {
+		c.Set(ctxCutOff, true)
+		c.Set(ctxErrorMsg, "cut off by the server's shutdown")
+	}
 }
 
 // accessLog writes one structured line per request, with its id, the

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -37,6 +38,32 @@ func TestAccessLogNamesPeerAndSize(t *testing.T) {
 		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("%s: logged %s, want %q in it", path, log.String(), want)
+		}
+	}
+}
+
+// A request left unanswered when its context ends is a 499 (its client
+// left), unless the server's shutdown was cutting requests off: a 503.
+func TestAccessLogCutOffIs503(t *testing.T) {
+	for _, cutting := range []bool{false, true} {
+		var log bytes.Buffer
+		s := &Server{}
+		s.cuttingOff.Store(cutting)
+		e := gin.New()
+		e.Use(accessLog(slog.New(slog.NewTextHandler(&log, nil))), s.markCutOff)
+		e.GET("/slow", func(c *gin.Context) { <-c.Request.Context().Done() })
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil).WithContext(ctx))
+		want := "status=499"
+		if cutting {
+			want = `status=503 `
+		}
+		if cutting && !strings.Contains(log.String(), `error="cut off by the server's shutdown"`) {
+			t.Errorf("cut off without its reason: %s", log.String())
+		}
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("cutting off %v: logged %s, want %q in it", cutting, log.String(), want)
 		}
 	}
 }

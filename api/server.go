@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -109,6 +110,9 @@ type Server struct {
 	// ingestSlots does the same for validating uploaded datasets.
 	ingestSlots chan struct{}
 
+	// cuttingOff is set by CutOff, once the shutdown stops waiting for
+	// requests in flight.
+	cuttingOff atomic.Bool
 	// streams is closed by StopStreams to end open event streams.
 	streams   chan struct{}
 	stopOnce  sync.Once
@@ -184,7 +188,7 @@ func New(cfg Config) (*Server, error) {
 		cacheTotals: s.cache.Totals})
 	// Metrics outermost, so a recovered panic is counted with its 500; the
 	// key check before any body is read.
-	s.engine.Use(requestID, s.metrics.middleware(), recoverJSON(cfg.Logger), accessLog(cfg.Logger),
+	s.engine.Use(requestID, s.metrics.middleware(), recoverJSON(cfg.Logger), accessLog(cfg.Logger), s.markCutOff,
 		requireAPIKey(cfg.APIKeys), checkQuery, identityBodies, limitBody(s.bodyLimit))
 	// A path with a trailing slash is a JSON 404 like any unknown route,
 	// not gin's HTML 301 (after which many clients resend a POST as GET).
@@ -305,6 +309,11 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) StopStreams() {
 	s.stopOnce.Do(func() { close(s.streams) })
 }
+
+// CutOff records that the HTTP server is about to close the connections
+// of requests still running (a shutdown that stopped waiting for them), so
+// that they are logged and counted as 503s, not as clients that left.
+func (s *Server) CutOff() { s.cuttingOff.Store(true) }
 
 // Drain starts a shutdown: no job or collection indexing run starts from
 // now on (each stays queued in the store, for the next start), while those

@@ -192,6 +192,7 @@ func runServe(ctx context.Context, args []string) error {
 		// server up: cut them off. Their handlers then fail to write and
 		// clean up; what they leave is removed at the next start.
 		log.Warn("requests still running at the end of the shutdown wait were cut off", "timeout", shutdownTimeout)
+		srv.CutOff()
 		httpSrv.Close()
 	} else if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
