@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -93,11 +94,20 @@ func (e *otherRunError) encoderOnly() bool {
 	return e.prev.EncoderChecksum != e.now.EncoderChecksum && len(diffJSON(prev, e.now)) == 0
 }
 
+// attemptFiles are what an attempt keeps in a work folder (clearAttempt).
+var attemptFiles = []string{WorkRunFile, minedStageFile, generatedStageFile, timingsFile, checkpointDir}
+
+// IsWorkFile reports whether name is one a run keeps in its work folder:
+// a folder of nothing else, without run.json, is an earlier build's.
+func IsWorkFile(name string) bool {
+	return name == llmSpentFile || slices.Contains(attemptFiles, name)
+}
+
 // clearAttempt removes what an earlier attempt kept in a work folder: its
 // identity, stage outputs, checkpoints and timings. The LLM spending record
 // stays: that money is spent whatever the run trains on.
 func clearAttempt(dir string) error {
-	for _, name := range []string{WorkRunFile, minedStageFile, generatedStageFile, timingsFile, checkpointDir} {
+	for _, name := range attemptFiles {
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("work folder %s: %w", dir, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -53,6 +54,11 @@ func checkTrainWork(dir string) error {
 	}
 	if _, err := os.Stat(filepath.Join(dir, train.WorkRunFile)); err == nil {
 		return nil // a previous attempt's: resumed (or refused if its settings differ)
+	}
+	if entries, err := os.ReadDir(dir); err == nil && !slices.ContainsFunc(entries, func(e os.DirEntry) bool { return !train.IsWorkFile(e.Name()) }) {
+		// A build before 2026-11-26 recorded no run.json: what it left
+		// cannot be checked against this run's settings.
+		return fmt.Errorf("--work %s holds an earlier run from a build that did not record its settings (no %s): it cannot be resumed with a check that its settings were these; give a new folder, or empty this one to start over", dir, train.WorkRunFile)
 	}
 	return fmt.Errorf("--work %s is not empty and holds no earlier run (no %s); give a new or empty folder", dir, train.WorkRunFile)
 }

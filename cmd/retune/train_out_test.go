@@ -86,6 +86,8 @@ func TestCheckTrainWork(t *testing.T) {
 		{mk("empty"), ""},
 		{mk("earlier", "run.json", "mined.json"), ""},
 		{mk("notes", "notes.txt"), "is not empty and holds no earlier run (no run.json)"},
+		{mk("older", "mined.json", "checkpoints"), "holds an earlier run from a build that did not record its settings (no run.json)"},
+		{mk("mixed", "mined.json", "notes.txt"), "is not empty and holds no earlier run (no run.json)"},
 		{mk("head", "head.json", "weights.bin"), "holds no earlier run"},
 		{filepath.Join(mk("parent", "f"), "f"), "is a file, not a folder"},
 	} {
