@@ -73,7 +73,7 @@ func (s *Server) createCollection(c *gin.Context) {
 		s.writeCollectionError(c, err)
 		return
 	}
-	created(c, http.StatusAccepted, "/v1/collections/"+col.ID, toCollectionObject(col)) // its run has only just been started
+	created(c, http.StatusAccepted, "/v1/collections/"+col.ID, s.collectionView(col)) // queued when its run waits for a slot
 }
 
 func (s *Server) listCollections(c *gin.Context) {

@@ -99,6 +99,7 @@ type collectionJSON struct {
 		Docs   int      `json:"docs"`
 		DocIDs []string `json:"doc_ids"`
 	} `json:"unembeddable"`
+	Queued bool `json:"queued"`
 }
 
 type hitJSON struct {

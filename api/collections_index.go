@@ -44,10 +44,15 @@ func (s *Server) startIndexing(col store.Collection) {
 		s.log.Info("collection not indexed", "collection", col.ID, "reason", err.Error())
 		return
 	}
+	// A slot taken now, when one is free, lets the caller tell a client
+	// at once whether the run waits (queued).
+	slot := s.cols.tryAcquire(col.ID)
 	go func() {
 		defer done()
-		if err := s.cols.acquire(ctx, col.ID); err != nil {
-			return
+		if !slot {
+			if err := s.cols.acquire(ctx, col.ID); err != nil {
+				return
+			}
 		}
 		defer s.cols.release()
 		start := time.Now()

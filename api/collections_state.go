@@ -249,12 +249,34 @@ func (st *collectionState) acquire(ctx context.Context, id string) error {
 		return errShutdown
 	default:
 	}
+	st.markStarted(id)
+	return nil
+}
+
+// tryAcquire takes an indexing slot for id's run if one is free and no
+// drain has begun, without waiting; release must follow a true result. A
+// run started this way is never seen queued.
+func (st *collectionState) tryAcquire(id string) bool {
+	select {
+	case <-st.draining:
+		return false
+	default:
+	}
+	select {
+	case st.slots <- struct{}{}:
+	default:
+		return false
+	}
+	st.markStarted(id)
+	return true
+}
+
+func (st *collectionState) markStarted(id string) {
 	st.mu.Lock()
 	if run, ok := st.running[id]; ok {
 		run.started = true
 	}
 	st.mu.Unlock()
-	return nil
 }
 
 // queued reports whether id's indexing run waits for a slot: other

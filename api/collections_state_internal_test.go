@@ -40,6 +40,28 @@ func TestCollectionQueuedForASlot(t *testing.T) {
 	doneB()
 }
 
+// tryAcquire takes a free slot at once, leaving the run never queued, and
+// takes none when all are held or a drain has begun.
+func TestCollectionTryAcquire(t *testing.T) {
+	st := newCollectionState(1)
+	defer st.close()
+	_, doneA, _ := st.startRun("a")
+	_, doneB, _ := st.startRun("b")
+	if !st.tryAcquire("a") || st.queued("a") {
+		t.Fatal("a free slot not taken at once")
+	}
+	if st.tryAcquire("b") || !st.queued("b") {
+		t.Fatal("b took a slot a holds, or is not queued for it")
+	}
+	st.release()
+	doneA()
+	st.drain()
+	if st.tryAcquire("b") {
+		t.Fatal("a slot taken after the drain began")
+	}
+	doneB()
+}
+
 // A search of a collection that waits for an indexing slot says so, rather
 // than "still indexing (0% done)".
 func TestSearchNamesAQueuedCollection(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"retune/api"
 	"retune/store"
 )
 
@@ -81,6 +82,26 @@ func TestCollectionLifecycle(t *testing.T) {
 	ls.stop() // waits for background work
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("files of a deleted collection remain: %v", err)
+	}
+}
+
+// A collection created while every indexing slot is taken says at once
+// that it waits for one, and is indexed once one is free.
+func TestCollectionCreatedQueued(t *testing.T) {
+	ls := startServer(t, collectionConfig(t))
+	posted := `{"model":"glove-100d","documents":[{"id":"a","text":"hello world"}]}`
+	if c := ls.createCollection(posted); c.Queued {
+		t.Fatalf("created with a slot free: %+v", c)
+	}
+	release := api.HoldIndexingSlots(ls.srv)
+	c := ls.createCollection(posted)
+	if !c.Queued || c.Status != "indexing" {
+		release()
+		t.Fatalf("created with every slot taken: %+v, want queued", c)
+	}
+	release()
+	if got := ls.waitStatus(c.ID, "ready"); got.Queued {
+		t.Fatalf("ready and queued: %+v", got)
 	}
 }
 

@@ -22,3 +22,17 @@ func PostedIndexingMemory(docs [][2]string, encDim, width int) uint64 {
 	}
 	return indexingMemory(indexShape{docs: len(docs), corpusBytes: postedBytes(posted), encDim: encDim, width: width, projected: width != encDim})
 }
+
+// HoldIndexingSlots takes every indexing slot of s, as runs under way do,
+// until the returned function gives them back.
+func HoldIndexingSlots(s *Server) (release func()) {
+	n := cap(s.cols.slots)
+	for range n {
+		s.cols.slots <- struct{}{}
+	}
+	return func() {
+		for range n {
+			s.cols.release()
+		}
+	}
+}
