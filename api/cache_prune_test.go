@@ -27,9 +27,18 @@ func TestServerPrunesTheEmbeddingCache(t *testing.T) {
 		return st.Size()
 	}
 	before := size()
+	// A prune killed mid-write left its copy: the next start removes it,
+	// though the data folder's own sweep keeps the cache's for a day.
+	tmp := filepath.Join(filepath.Dir(files[0]), "."+filepath.Base(files[0])+".tmp-99")
+	if err := os.WriteFile(tmp, make([]byte, 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	cfg.CacheKeepBytes = before / 2
 	ls = startServer(t, cfg)
+	if _, err := os.Stat(tmp); err == nil {
+		t.Fatal("an interrupted prune's file outlived a start")
+	}
 	// waitWithin waits for the file to be cut to the bound's target, well
 	// before the minute after which the server looks anyway.
 	waitWithin := func(when string) {

@@ -290,6 +290,13 @@ func (s *Server) Start(ctx context.Context) error {
 	if !s.cfg.LazyCollections {
 		s.preloadCollections()
 	}
+	// What a prune killed mid-write left (the data folder's sweep keeps
+	// the cache's temporary files a day: a CLI run may be writing them).
+	if freed, err := train.SweepCacheTemps(s.cfg.CacheDir); err != nil {
+		s.log.Warn("embedding cache: temporary files of interrupted prunes not removed", "err", err.Error())
+	} else if freed > 0 {
+		s.log.Info("embedding cache: removed temporary files of interrupted prunes", "bytes", freed)
+	}
 	if s.cfg.CacheKeepBytes > 0 {
 		s.pool.spawn(func() { s.pruneCacheLoop(poolCtx) })
 	}

@@ -70,6 +70,16 @@ func runCache(_ context.Context, args []string) error {
 	}
 	out := map[string]any{"cache": dir.Get()}
 	var skipped []string
+	if sub == "prune" {
+		// A prune killed mid-write left its copy: gone once no one writes it.
+		freed, err := train.SweepCacheTemps(dir.Get())
+		if err != nil {
+			return err
+		}
+		if freed > 0 {
+			out["interrupted_prunes_bytes"] = freed
+		}
+	}
 	if sub == "prune" && *stale {
 		installed, err := installedCacheFiles(modelsDir.Get())
 		if err != nil {

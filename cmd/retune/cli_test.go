@@ -432,10 +432,20 @@ func TestCachePrune(t *testing.T) {
 	if _, _, err := train.NewCache(dir).Embed(t.Context(), vecEmbedder{}, texts); err != nil {
 		t.Fatal(err)
 	}
+	// What a prune killed mid-write left beside the file goes too.
+	files, _ := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
+	if len(files) != 1 {
+		t.Fatalf("cache files %v", files)
+	}
+	tmp := filepath.Join(dir, "."+filepath.Base(files[0])+".tmp-123")
+	if err := os.WriteFile(tmp, make([]byte, 777), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var err error
 	out := stdout(t, func() { err = runCache(t.Context(), []string{"prune", "--cache", dir, "--keep-mb", "0"}) })
 	var rep struct {
-		Files []struct {
+		Interrupted int64 `json:"interrupted_prunes_bytes"`
+		Files       []struct {
 			Records int `json:"records"`
 			Kept    struct {
 				Records int `json:"records"`
@@ -444,6 +454,9 @@ func TestCachePrune(t *testing.T) {
 	}
 	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Files) != 1 || rep.Files[0].Records != 5000 || rep.Files[0].Kept.Records != 0 {
 		t.Fatalf("prune: %v\n%s", err, out)
+	}
+	if _, serr := os.Stat(tmp); rep.Interrupted != 777 || serr == nil {
+		t.Fatalf("an interrupted prune's file: reported %d bytes, still there %v", rep.Interrupted, serr == nil)
 	}
 }
 
