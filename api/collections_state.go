@@ -267,6 +267,12 @@ func (st *collectionState) tryAcquire(id string) bool {
 	default:
 		return false
 	}
+	select { // a drain begun meanwhile: as in acquire
+	case <-st.draining:
+		<-st.slots
+		return false
+	default:
+	}
 	st.markStarted(id)
 	return true
 }

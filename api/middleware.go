@@ -62,15 +62,18 @@ func finalStatus(c *gin.Context) int {
 	return c.Writer.Status()
 }
 
-// markCutOff tells finalStatus that a request left unanswered once the
-// server began cutting requests off (Server.CutOff) ended for that, not
-// because its client went away: the log and metrics then show a 503, as
-// for an upload the shutdown cut off, not a 499.
+// markCutOff notes a request that ended once the server began cutting
+// requests off (Server.CutOff): its log line says so, and one left
+// unanswered is logged and counted as a 503, as for an upload the shutdown
+// cut off, not as a 499 (a client that left). One whose answer had begun
+// keeps the status it sent.
 func (s *Server) markCutOff(c *gin.Context) {
 	c.Next()
-	if !c.Writer.Written() && c.Request.Context().Err() != nil && s.cuttingOff.Load() {
-		c.Set(ctxCutOff, true)
-		c.Set(ctxErrorMsg, "cut off by the server's shutdown")
+	if c.Request.Context().Err() != nil && s.cuttingOff.Load() {
+		c.Set(ctxCutOff, !c.Writer.Written())
+		if c.GetString(ctxErrorMsg) == "" {
+			c.Set(ctxErrorMsg, "cut off by the server's shutdown")
+		}
 	}
 }
 
@@ -83,13 +86,22 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		attrs := []any{"method", c.Request.Method, "path", loggedPath(c.Request.URL.Path), "status", finalStatus(c),
-			"ms", float64(time.Since(start).Microseconds()) / 1000, "bytes", max(c.Writer.Size(), 0),
+			"ms", float64(time.Since(start).Microseconds()) / 1000, "bytes", sentBytes(c),
 			"client", peerHost(c.Request.RemoteAddr), "request_id", c.GetString(ctxRequestID)}
 		if msg := c.GetString(ctxErrorMsg); msg != "" {
 			attrs = append(attrs, "error", msg)
 		}
 		log.Info("request", attrs...)
 	}
+}
+
+// sentBytes is the size of the response body sent: none for HEAD, whose
+// body net/http drops after the handler wrote it as for GET.
+func sentBytes(c *gin.Context) int {
+	if c.Request.Method == http.MethodHead {
+		return 0
+	}
+	return max(c.Writer.Size(), 0)
 }
 
 // peerHost is the host of a connection's remote address (no port: it

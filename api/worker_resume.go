@@ -90,19 +90,16 @@ func (s *Server) sweepOrphans(ctx context.Context) error {
 		}},
 		{store.KindCollections, store.PrefixCollection, func(ctx context.Context, id string) error {
 			col, err := s.store.GetCollection(ctx, id)
-			switch {
-			case err == nil && col.Status == store.CollectionReady:
+			if err == nil && col.Status == store.CollectionReady {
 				// A crash between indexing and this removal kept them.
 				if dir, derr := s.store.Dir(store.KindCollections, id); derr == nil {
 					s.dropPostedDocuments(id, dir)
 				}
-			case err == nil && col.Status == store.CollectionFailed:
-				// A crash between recording the failure and removing its
-				// files kept them (see startIndexing).
-				if rerr := s.store.RemoveDir(store.KindCollections, id); rerr != nil {
-					s.log.Warn("remove failed collection's files", "collection", id, "err", rerr.Error())
-				}
 			}
+			// A failed collection's files stay: a crash right after its
+			// indexing failed left them (they go with the collection), or
+			// they are the damaged files a load found, which its operator
+			// may want to look at.
 			return err
 		}},
 	}

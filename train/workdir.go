@@ -94,13 +94,17 @@ func (e *otherRunError) encoderOnly() bool {
 	return e.prev.EncoderChecksum != e.now.EncoderChecksum && len(diffJSON(prev, e.now)) == 0
 }
 
-// attemptFiles are what an attempt keeps in a work folder (clearAttempt).
-var attemptFiles = []string{WorkRunFile, minedStageFile, generatedStageFile, timingsFile, checkpointDir}
+// attemptFiles are what an attempt keeps in a work folder, in the order
+// clearAttempt removes them: run.json, which names whose the others are,
+// last, so that a crash part way leaves them claimed by the run they are
+// of, not adopted by the next one.
+var attemptFiles = []string{minedStageFile, generatedStageFile, timingsFile, checkpointDir, WorkRunFile}
 
-// IsWorkFile reports whether name is one a run keeps in its work folder:
-// a folder of nothing else, without run.json, is an earlier build's.
+// IsWorkFile reports whether name is one a run keeps in its work folder
+// (or a temporary file of one, which a killed run leaves): a folder of
+// nothing else, without run.json, is an earlier build's.
 func IsWorkFile(name string) bool {
-	return name == llmSpentFile || slices.Contains(attemptFiles, name)
+	return name == llmSpentFile || slices.Contains(attemptFiles, name) || atomicfile.IsTemp(name)
 }
 
 // clearAttempt removes what an earlier attempt kept in a work folder: its

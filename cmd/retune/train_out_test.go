@@ -87,6 +87,7 @@ func TestCheckTrainWork(t *testing.T) {
 		{mk("earlier", "run.json", "mined.json"), ""},
 		{mk("notes", "notes.txt"), "is not empty and holds no earlier run (no run.json)"},
 		{mk("older", "mined.json", "checkpoints"), "holds an earlier run from a build that did not record its settings (no run.json)"},
+		{mk("older-killed", "mined.json", ".timings.json.tmp-7"), "holds an earlier run from a build that did not record its settings"},
 		{mk("mixed", "mined.json", "notes.txt"), "is not empty and holds no earlier run (no run.json)"},
 		{mk("head", "head.json", "weights.bin"), "holds no earlier run"},
 		{filepath.Join(mk("parent", "f"), "f"), "is a file, not a folder"},
