@@ -12,6 +12,7 @@ import (
 
 	"retune/dataset"
 	"retune/eval"
+	"retune/model"
 	"retune/models"
 	"retune/negatives"
 	"retune/store"
@@ -62,7 +63,7 @@ func (s *Server) checkJobRequest(ctx context.Context, req jobRequest) (jobSpec, 
 	if err != nil {
 		return jobSpec{}, jobSecrets{}, err
 	}
-	encCfg, err := s.checkBaseModel(req.Model)
+	encCfg, err := s.checkBaseModel(ctx, req.Model)
 	if err != nil {
 		return jobSpec{}, jobSecrets{}, err
 	}
@@ -171,9 +172,9 @@ func (s *Server) checkHeldOut(id, trainSplit, testSplit string) error {
 	return nil
 }
 
-// checkBaseModel accepts the name of an encoder in the registry and
-// returns its encoder.json.
-func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
+// checkBaseModel accepts the name of an encoder in the registry that
+// opens and returns its encoder.json.
+func (s *Server) checkBaseModel(ctx context.Context, name string) (models.EncoderConfig, error) {
 	var none models.EncoderConfig
 	if name == "" {
 		return none, jobParamInvalid("model", `field "model" is required: an encoder name from GET /v1/models`)
@@ -195,6 +196,19 @@ func (s *Server) checkBaseModel(name string) (models.EncoderConfig, error) {
 	if cfg.QueryOnly() {
 		return none, jobParamInvalid("model", "model %q embeds queries only (a fused export of a head trained with apply=query): fine-tune its base encoder instead", name)
 	}
+	// Opened now: the job would open it anyway, and an encoder stays open
+	// once opened. One whose files are missing or damaged is the
+	// operator's to fix, a 503 here, not a job that fails once it runs.
+	enc, err := s.cfg.Models.Get(ctx, name)
+	switch {
+	case errors.Is(err, model.ErrEncoderBroken):
+		return none, &requestError{status: http.StatusServiceUnavailable, code: codeUnavailable, msg: s.brokenEncoderMsg(err), param: "model"}
+	case errors.Is(err, model.ErrUnknownModel): // removed since the listing
+		return none, jobNotFound("model", "model %q not found; GET /v1/models lists the available ones", name)
+	case err != nil:
+		return none, err
+	}
+	s.cfg.Models.Release(enc)
 	return cfg, nil
 }
 

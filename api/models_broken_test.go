@@ -35,10 +35,20 @@ func TestBrokenEncoderIsUnavailable(t *testing.T) {
 			t.Errorf("%s: %s", name, body)
 		}
 	}
+	// A job on it is refused up front, not accepted to fail once it runs.
+	ds, err := ls.srv.Store().CreateDataset(t.Context(), store.Dataset{Name: "d", Format: "beir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ls.json("POST", "/v1/fine_tuning/jobs", `{"model":"broken","dataset":"`+ds.ID+`"}`)
+	wantParamError(t, r, http.StatusServiceUnavailable, "model", `installed encoder does not open: "broken"`)
+	if jobs, _, err := ls.srv.Store().ListJobs(t.Context(), store.Page{Limit: 10}); err != nil || len(jobs) != 0 {
+		t.Fatalf("jobs %v, %v; want none", jobs, err)
+	}
 	// A head trained on it cannot be checked against it.
 	hj, w, _ := headFiles(t, "broken", "x", nil)
 	ct, body := multipartBody(t, formPart{"head", "head.json", hj}, formPart{"weights", "weights.bin", w})
-	r := ls.do("POST", "/v1/heads", ct, body)
+	r = ls.do("POST", "/v1/heads", ct, body)
 	wantAPIError(t, r, http.StatusServiceUnavailable, `installed encoder does not open: "broken"`)
 	if strings.Contains(string(r.Body), root) {
 		t.Errorf("head upload: %s", r.Body)
