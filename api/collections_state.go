@@ -243,13 +243,9 @@ func (st *collectionState) acquire(ctx context.Context, id string) error {
 	}
 	// The slot may have been chosen over a drain already begun (select
 	// picks at random among ready cases).
-	select {
-	case <-st.draining:
-		<-st.slots
+	if !st.start(id) {
 		return errShutdown
-	default:
 	}
-	st.markStarted(id)
 	return nil
 }
 
@@ -267,22 +263,24 @@ func (st *collectionState) tryAcquire(id string) bool {
 	default:
 		return false
 	}
-	select { // a drain begun meanwhile: as in acquire
+	return st.start(id) // a drain may have begun meanwhile
+}
+
+// start marks id's run started once it holds a slot, unless a drain has
+// begun: then it gives the slot back and reports false.
+func (st *collectionState) start(id string) bool {
+	select {
 	case <-st.draining:
 		<-st.slots
 		return false
 	default:
 	}
-	st.markStarted(id)
-	return true
-}
-
-func (st *collectionState) markStarted(id string) {
 	st.mu.Lock()
 	if run, ok := st.running[id]; ok {
 		run.started = true
 	}
 	st.mu.Unlock()
+	return true
 }
 
 // queued reports whether id's indexing run waits for a slot: other
