@@ -91,8 +91,8 @@ func (e *encoderFlags) loadHead(fs *flag.FlagSet, dir string) (*savedHead, error
 	if dir == "" {
 		return nil, nil
 	}
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil, usageError{fmt.Errorf("--head %s: no such folder", dir)}
+	if err := mustExist("head", dir, "folder"); err != nil {
+		return nil, err
 	}
 	h, meta, err := model.LoadHead(dir)
 	if err != nil {
@@ -173,6 +173,17 @@ func (e *encoderFlags) installedDir() (string, error) {
 		return "", usageError{err}
 	}
 	return dir, nil
+}
+
+// mustExist is a usage error (exit 2) when the path flag names is not
+// there ("--head DIR: no such folder"): a typo on the command line, told
+// before anything loads. Other stat errors are left to the code that opens
+// the path, which names them.
+func mustExist(flag, path, kind string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return usageError{fmt.Errorf("--%s %s: no such %s", flag, path, kind)}
+	}
+	return nil
 }
 
 // onnxFolder is the encoder folder --onnx names ("" without --onnx): the

@@ -48,8 +48,8 @@ func runExport(ctx context.Context, args []string) error {
 	if *format != export.FormatFusedONNX && (ef.onnx != "" || ef.name != "") {
 		return usageError{fmt.Errorf("--onnx and --model choose the base encoder of a fused-onnx export; format %s exports the head alone", *format)}
 	}
-	if _, err := os.Stat(*headDir); errors.Is(err, os.ErrNotExist) {
-		return usageError{fmt.Errorf("--head %s: no such folder", *headDir)}
+	if err := mustExist("head", *headDir, "folder"); err != nil {
+		return err
 	}
 	if ef.onnx == "" && ef.name != "" {
 		if _, err := ef.installedDir(); err != nil {

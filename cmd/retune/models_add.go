@@ -53,8 +53,8 @@ func runModelsAdd(ctx context.Context, args []string) error {
 	default:
 		return usageError{fmt.Errorf("--normalize %q: want true or false", *normalize)}
 	}
-	if _, err := os.Stat(*from); errors.Is(err, os.ErrNotExist) {
-		return usageError{fmt.Errorf("--from %s: no such folder or file", *from)}
+	if err := mustExist("from", *from, "folder or file"); err != nil {
+		return err
 	}
 	lib, err := models.ResolveORTLib(*ortLib, root.Get())
 	if err != nil {
