@@ -286,6 +286,9 @@ func CacheFileName(checksum string) string {
 	return "embeddings-" + checksum[:min(32, len(checksum))] + ".bin"
 }
 
+// cacheFileGlob matches the names CacheFileName gives.
+const cacheFileGlob = "embeddings-*.bin"
+
 func (c *Cache) file(checksum string) (*cacheFile, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -55,7 +55,7 @@ func eachCacheFile(dir string, skip func(name string) bool, do func(path string)
 // eachCacheFileCtx is eachCacheFile stopping between files once ctx ends,
 // with ctx's error among the returned ones.
 func eachCacheFileCtx(ctx context.Context, dir string, skip func(name string) bool, do func(path string) (CacheFileReport, bool, error)) (reps []CacheFileReport, skipped []string, _ error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "embeddings-*.bin"))
+	paths, err := filepath.Glob(filepath.Join(dir, cacheFileGlob))
 	if err != nil {
 		return nil, nil, err
 	}

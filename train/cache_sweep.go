@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"retune/internal/atomicfile"
@@ -41,17 +40,15 @@ func SweepCacheTemps(dir string) (freed int64, _ error) {
 	return freed, errors.Join(errs...)
 }
 
-// cacheTempTarget is the cache file a temporary file name (atomicfile's
-// ".NAME.tmp-RANDOM") was to replace, when it is one.
+// cacheTempTarget is the cache file a temporary file name was to replace,
+// when it is one.
 func cacheTempTarget(name string) (string, bool) {
-	if !atomicfile.IsTemp(name) {
+	target, ok := atomicfile.TempTarget(name)
+	if !ok {
 		return "", false
 	}
-	target, _, _ := strings.Cut(strings.TrimPrefix(name, "."), ".tmp-")
-	if !strings.HasPrefix(target, "embeddings-") || !strings.HasSuffix(target, ".bin") {
-		return "", false
-	}
-	return target, true
+	match, _ := filepath.Match(cacheFileGlob, target)
+	return target, match
 }
 
 // removeUnwritten removes tmp when target's lock is free, holding it while

@@ -72,7 +72,21 @@ const tempMark = ".tmp-"
 // only a crash mid-write leaves behind: a process owning the folder may
 // remove them when it starts.
 func IsTemp(name string) bool {
-	return strings.HasPrefix(name, ".") && strings.Contains(name, tempMark)
+	_, ok := TempTarget(name)
+	return ok
+}
+
+// TempTarget is the name of the file a temporary file name (".NAME.tmp-*")
+// was written to replace, and whether name is one.
+func TempTarget(name string) (string, bool) {
+	if !strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	target, _, ok := strings.Cut(name[1:], tempMark)
+	if !ok {
+		return "", false
+	}
+	return target, true
 }
 
 func write(ctx context.Context, path string, perm os.FileMode, fill func(*os.File) error) error {

@@ -325,3 +325,23 @@ func TestRemoveMade(t *testing.T) {
 		t.Errorf("a folder that existed went: %v", err)
 	}
 }
+
+// TempTarget recovers the replaced file's name from write's temporaries
+// and refuses other names.
+func TestTempTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name, target string
+		ok           bool
+	}{
+		{".embeddings-ab.bin.tmp-123", "embeddings-ab.bin", true},
+		{".head.json.tmp-9", "head.json", true},
+		{"embeddings-ab.bin.tmp-123", "", false}, // no leading dot: not write's
+		{".hidden", "", false},
+		{"head.json", "", false},
+	} {
+		target, ok := TempTarget(tc.name)
+		if target != tc.target || ok != tc.ok || IsTemp(tc.name) != tc.ok {
+			t.Errorf("TempTarget(%q) = %q, %v; want %q, %v", tc.name, target, ok, tc.target, tc.ok)
+		}
+	}
+}
