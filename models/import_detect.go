@@ -89,7 +89,8 @@ func detectSettings(from, tokPath string, o ImportOptions, pooled bool) (importS
 		return s, err
 	}
 	s.warnDense(modules, pooled)
-	s.warnLowerCase(from, tokPath)
+	sbert := readSBertConfig(from)
+	s.warnLowerCase(sbert, tokPath)
 	if o.Pooling == "" {
 		if err := s.detectPooling(from, modules, pooled); err != nil {
 			return s, err
@@ -99,7 +100,7 @@ func detectSettings(from, tokPath string, o ImportOptions, pooled bool) (importS
 		s.detectNormalize(modules, pooled)
 	}
 	if o.MaxLength <= 0 {
-		if err := s.detectMaxLength(from, tokPath); err != nil {
+		if err := s.detectMaxLength(from, tokPath, sbert); err != nil {
 			return s, err
 		}
 	}
@@ -135,16 +136,29 @@ func (o ImportOptions) applyFlags(s *importSettings, pooled bool) {
 	}
 }
 
+// sbertConfig is what retune reads of sentence_bert_config.json, read once
+// for the settings that use it; found is false without the file, and err
+// is why it could not be read (reported by the setting that needs it).
+type sbertConfig struct {
+	MaxSeqLength int  `json:"max_seq_length"`
+	DoLowerCase  bool `json:"do_lower_case"`
+	found        bool
+	err          error
+}
+
+func readSBertConfig(from string) sbertConfig {
+	var c sbertConfig
+	c.found, c.err = readOptionalJSON(filepath.Join(from, "sentence_bert_config.json"), &c)
+	return c
+}
+
 // warnLowerCase warns of sentence_bert_config.json's do_lower_case over a
 // tokenizer that keeps case: sentence-transformers lowercases each text
 // before tokenizing it, retune tokenizes as tokenizer.json says, so cased
 // texts would embed differently. An unreadable file is left to the
 // settings that read it.
-func (s *importSettings) warnLowerCase(from, tokPath string) {
-	var st struct {
-		DoLowerCase bool `json:"do_lower_case"`
-	}
-	if ok, err := readOptionalJSON(filepath.Join(from, "sentence_bert_config.json"), &st); err != nil || !ok || !st.DoLowerCase {
+func (s *importSettings) warnLowerCase(sbert sbertConfig, tokPath string) {
+	if sbert.err != nil || !sbert.found || !sbert.DoLowerCase {
 		return
 	}
 	if raw, err := os.ReadFile(tokPath); err != nil || tokenize.Lowercases(raw) {
@@ -229,14 +243,11 @@ func (s *importSettings) detectNormalize(modules []stModule, pooled bool) {
 // detectMaxLength takes sentence-transformers' max_seq_length, else the
 // tokenizer's own truncation length, else the model's positions (at most
 // 512).
-func (s *importSettings) detectMaxLength(from, tokPath string) error {
-	var st struct {
-		MaxSeqLength int `json:"max_seq_length"`
-	}
-	if ok, err := readOptionalJSON(filepath.Join(from, "sentence_bert_config.json"), &st); err != nil {
-		return err
-	} else if ok && st.MaxSeqLength > 0 {
-		s.maxLength = st.MaxSeqLength
+func (s *importSettings) detectMaxLength(from, tokPath string, sbert sbertConfig) error {
+	if sbert.err != nil {
+		return sbert.err
+	} else if sbert.found && sbert.MaxSeqLength > 0 {
+		s.maxLength = sbert.MaxSeqLength
 		s.note("max_length %d (sentence_bert_config.json max_seq_length)", s.maxLength)
 		return nil
 	}
