@@ -1,7 +1,6 @@
 package model_test
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -146,21 +145,10 @@ func TestRegistryReopensAReplacedEncoder(t *testing.T) {
 // tokenizer) is refused at import, naming both sizes.
 func TestImportRefusesAForeignTokenizer(t *testing.T) {
 	_, src := bareFixture(t)
-	path := filepath.Join(src, models.TokenizerFile)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok map[string]any
-	if err := json.Unmarshal(raw, &tok); err != nil {
-		t.Fatal(err)
-	}
-	tok["model"].(map[string]any)["vocab"].(map[string]any)["zebra"] = 40000
-	raw, _ = json.Marshal(tok)
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err = models.Import(t.Context(), t.TempDir(), models.ImportOptions{Name: "foreign", From: src, MaxLength: 64, Check: model.CheckFolder})
+	testenv.EditJSON(t, filepath.Join(src, models.TokenizerFile), func(tok map[string]any) {
+		tok["model"].(map[string]any)["vocab"].(map[string]any)["zebra"] = 40000
+	})
+	_, err := models.Import(t.Context(), t.TempDir(), models.ImportOptions{Name: "foreign", From: src, MaxLength: 64, Check: model.CheckFolder})
 	if err == nil || !strings.Contains(err.Error(), "ids up to 40000 but the model's token embedding table has 30522 rows") {
 		t.Fatalf("a tokenizer with id 40000 on a 30522-row model: %v", err)
 	}

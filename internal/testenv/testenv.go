@@ -177,19 +177,9 @@ func EditedCopy(t testing.TB, dir, name string, cfg func(*models.EncoderConfig),
 		t.Fatal(err)
 	}
 	CopyFile(t, filepath.Join(dir, models.ModelFile), filepath.Join(out, models.ModelFile))
-	if tok == nil {
-		CopyFile(t, filepath.Join(dir, models.TokenizerFile), filepath.Join(out, models.TokenizerFile))
-	} else {
-		raw, err := os.ReadFile(filepath.Join(dir, models.TokenizerFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			t.Fatal(err)
-		}
-		tok(doc)
-		writeJSON(t, filepath.Join(out, models.TokenizerFile), doc)
+	CopyFile(t, filepath.Join(dir, models.TokenizerFile), filepath.Join(out, models.TokenizerFile))
+	if tok != nil {
+		EditJSON(t, filepath.Join(out, models.TokenizerFile), tok)
 	}
 	c, ok, err := models.ReadEncoderConfig(dir)
 	if err != nil || !ok {
@@ -199,6 +189,22 @@ func EditedCopy(t testing.TB, dir, name string, cfg func(*models.EncoderConfig),
 	cfg(&c)
 	writeJSON(t, filepath.Join(out, models.ConfigFile), c)
 	return out
+}
+
+// EditJSON rewrites the JSON object in the file at path as edit changes it
+// (a tokenizer.json, say).
+func EditJSON(t testing.TB, path string, edit func(map[string]any)) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	edit(doc)
+	writeJSON(t, path, doc)
 }
 
 func writeJSON(t testing.TB, path string, v any) {
