@@ -92,10 +92,6 @@ func (s *Server) encoderBroken(err error) error {
 	if !errors.Is(err, model.ErrEncoderBroken) {
 		return err
 	}
-	return &collectionError{status: http.StatusServiceUnavailable, code: codeUnavailable, msg: s.brokenEncoderMsg(err)}
-}
-
-// brokenEncoderMsg is encoderBroken's message, for answers built elsewhere.
-func (s *Server) brokenEncoderMsg(err error) string {
-	return s.hidePaths(err.Error()) + " (the server's operator should check its files, and install it again the way it was if they are damaged: make setup for glove-100d, make fixtures for a *-fixture, retune models add --force for an imported one)"
+	return &collectionError{status: http.StatusServiceUnavailable, code: codeUnavailable,
+		msg: s.hidePaths(err.Error()) + " (the server's operator should check its files, and install it again the way it was if they are damaged: make setup for glove-100d, make fixtures for a *-fixture, retune models add --force for an imported one)"}
 }

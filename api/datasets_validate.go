@@ -180,10 +180,16 @@ type lineErrorJSON struct {
 }
 
 // abortUpload answers a failed upload: client errors with their status
-// (and the rejected lines as error.details), anything else as a 500.
+// (and the rejected lines as error.details), a collectionError (one the
+// checks share with the collection routes, e.g. an encoder that does not
+// open) with its own, anything else as a 500.
 func (s *Server) abortUpload(c *gin.Context, err error) {
 	var ue *uploadError
 	if !errors.As(err, &ue) {
+		if errors.As(err, new(*collectionError)) {
+			s.writeCollectionError(c, err)
+			return
+		}
 		if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
 			c.Abort() // the client went away; nobody reads an answer
 			return

@@ -96,11 +96,8 @@ func (s *Server) ingestHead(ctx context.Context, r *http.Request, tmp string) (s
 		return store.Head{}, &uploadError{status: http.StatusNotFound,
 			msg: fmt.Sprintf("the head was trained on encoder %q, which is not installed here (GET /v1/models lists the encoders)", meta.Encoder)}
 	}
-	if errors.Is(err, model.ErrEncoderBroken) {
-		return store.Head{}, &uploadError{status: http.StatusServiceUnavailable, msg: s.brokenEncoderMsg(err)}
-	}
 	if err != nil {
-		return store.Head{}, err
+		return store.Head{}, s.encoderBroken(err)
 	}
 	sum, err := enc.Checksum()
 	if err != nil {

@@ -236,12 +236,17 @@ func (s *Server) listJobCheckpoints(c *gin.Context) {
 }
 
 // abortRequest answers a request check's error: its own status for a
-// requestError, else as a store error.
+// requestError or a collectionError (one the checks share with the
+// collection routes, e.g. an encoder that does not open), else as a store
+// error.
 func (s *Server) abortRequest(c *gin.Context, err error) {
 	var re *requestError
-	if errors.As(err, &re) {
+	switch {
+	case errors.As(err, &re):
 		abortParam(c, re.status, re.code, re.param, re.msg)
-		return
+	case errors.As(err, new(*collectionError)):
+		s.writeCollectionError(c, err)
+	default:
+		s.abortStore(c, err, err.Error())
 	}
-	s.abortStore(c, err, err.Error())
 }

@@ -201,12 +201,10 @@ func (s *Server) checkBaseModel(ctx context.Context, name string) (models.Encode
 	// operator's to fix, a 503 here, not a job that fails once it runs.
 	enc, err := s.cfg.Models.Get(ctx, name)
 	switch {
-	case errors.Is(err, model.ErrEncoderBroken):
-		return none, &requestError{status: http.StatusServiceUnavailable, code: codeUnavailable, msg: s.brokenEncoderMsg(err), param: "model"}
 	case errors.Is(err, model.ErrUnknownModel): // removed since the listing
 		return none, jobNotFound("model", "model %q not found; GET /v1/models lists the available ones", name)
 	case err != nil:
-		return none, err
+		return none, withParam(s.encoderBroken(err), "model")
 	}
 	s.cfg.Models.Release(enc)
 	return cfg, nil
