@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -63,12 +64,22 @@ const CheckpointInterval = time.Second
 
 // checkpointer writes a run's checkpoints, at most one per interval: every
 // epoch is encoded when it ends (cheap), and the latest encoding is written
-// when the interval has passed since the last write, and by flush.
+// when the interval has passed since the last attempt, and by flush.
+//
+// A write that fails (a full disk, say) does not stop the run: a checkpoint
+// only saves a restart some epochs, and training from an older one gives
+// the same head (each epoch is seeded), so failing a run that would
+// otherwise finish loses more than it protects. warn says when writes start
+// failing and when they work again; the epoch is retried after the interval.
 type checkpointer struct {
-	dir       string
-	interval  time.Duration // 0: write every epoch
-	pending   []byte        // encoded epoch not yet written
-	lastWrite time.Time
+	dir      string
+	interval time.Duration // 0: write every epoch
+	warn     func(note string)
+	pending  []byte // encoded epoch not yet written
+	epoch    int    // the pending epoch
+	onDisk   int    // the epoch the file on disk holds (0: none)
+	lastTry  time.Time
+	failed   int // writes failed since the last one that worked
 }
 
 // epochDone records the state at the end of an epoch and writes it when the
@@ -81,26 +92,59 @@ func (c *checkpointer) epochDone(head *model.Head, opt *AdamW, st *state) error 
 	if err != nil {
 		return err
 	}
-	c.pending = b
-	if !c.lastWrite.IsZero() && time.Since(c.lastWrite) < c.interval {
+	c.pending, c.epoch = b, st.Epoch
+	if !c.lastTry.IsZero() && time.Since(c.lastTry) < c.interval {
 		return nil
 	}
-	return c.flush()
+	c.flush()
+	return nil
 }
 
-// flush writes the pending epoch, if any.
-func (c *checkpointer) flush() error {
+// flush writes the pending epoch, if any; a failure is warned about, not
+// returned (see checkpointer).
+func (c *checkpointer) flush() {
 	if c.pending == nil {
-		return nil
+		return
 	}
+	c.lastTry = time.Now()
+	if err := c.write(); err != nil {
+		if c.failed == 0 {
+			resume := "from the start"
+			if c.onDisk > 0 {
+				resume = fmt.Sprintf("from epoch %d", c.onDisk)
+			}
+			// The cause without the path: a job's notes reach its client,
+			// who has no business with the server's folders.
+			cause := err.Error()
+			if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+				cause = pe.Op + ": " + pe.Err.Error()
+			}
+			c.note(fmt.Sprintf("the checkpoint of epoch %d was not written (%s); training goes on, and until a write works a restart resumes %s", c.epoch, cause, resume))
+		}
+		c.failed++
+		return
+	}
+	if c.failed > 0 {
+		c.note(fmt.Sprintf("checkpoints are written again (epoch %d) after %d failed writes", c.epoch, c.failed))
+		c.failed = 0
+	}
+	c.pending, c.onDisk = nil, c.epoch
+}
+
+func (c *checkpointer) write() error {
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if err := atomicfile.WriteFile(filepath.Join(c.dir, checkpointFile), c.pending, 0o644); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	c.pending, c.lastWrite = nil, time.Now()
 	return nil
+}
+
+func (c *checkpointer) note(s string) {
+	if c.warn != nil {
+		c.warn(s)
+	}
 }
 
 // encodeCheckpoint is the checkpoint file for the epoch in st.

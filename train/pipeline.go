@@ -345,6 +345,7 @@ func (p *Pipeline) Run(ctx context.Context, data *dataset.BEIR, cfg PipelineConf
 	}}
 	if p.WorkDir != "" {
 		tr.CheckpointDir, tr.CheckpointEvery = filepath.Join(p.WorkDir, checkpointDir), CheckpointInterval
+		tr.Warn = func(note string) { p.emit(StageEvent{Stage: StageTraining, Note: note, Warn: true}) }
 		note, err := discardDamagedCheckpoint(tr.CheckpointDir)
 		if err != nil {
 			return nil, res, err

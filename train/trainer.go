@@ -81,6 +81,9 @@ type Trainer struct {
 	// 0 writes one after every epoch. An epoch that ends sooner is written
 	// with a later one, or when Train returns, including on cancellation.
 	CheckpointEvery time.Duration
+	// Warn, optional, is told when checkpoint writes start failing and when
+	// they work again: the run goes on without them (see checkpointer).
+	Warn func(note string)
 }
 
 // Train runs epochs until Config.Epochs or early stopping and returns the
@@ -129,13 +132,10 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (best *model.Head, rep Re
 		}
 	}
 
-	ck := &checkpointer{dir: t.CheckpointDir, interval: t.CheckpointEvery}
-	defer func() {
-		// The last completed epoch reaches disk however the run ends.
-		if ferr := ck.flush(); ferr != nil && err == nil {
-			best, err = nil, ferr
-		}
-	}()
+	ck := &checkpointer{dir: t.CheckpointDir, interval: t.CheckpointEvery, warn: t.Warn, onDisk: st.Epoch}
+	// The last completed epoch reaches disk however the run ends (when the
+	// disk lets it).
+	defer ck.flush()
 	sp := &stepper{}
 	start := time.Now()
 	stepsPerEpoch := len(batches(pairs, cfg.BatchSize, rand.New(rand.NewSource(0))))

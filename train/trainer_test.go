@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,6 +170,81 @@ func TestTrainerResumesFromCheckpoint(t *testing.T) {
 				t.Fatalf("every %v, param %d: resumed %v, uninterrupted %v", every, i, resumed.Params()[i], p)
 			}
 		}
+	}
+}
+
+// A checkpoint write that fails (here: a file stands where the folder
+// should be, as a full disk would refuse it) does not stop training: the
+// run ends with the head it gives without checkpoints, says once that
+// writes fail and once that they work again, and the last epoch reaches
+// disk once writes work.
+func TestTrainerGoesOnWhenCheckpointsFail(t *testing.T) {
+	cfg := testConfig()
+	cfg.Epochs, cfg.Patience = 5, 100
+	set := syntheticSet(60, 4, 8, 3)
+	want, _, err := (&Trainer{Config: cfg}).Train(context.Background(), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		unblockAt  int // epoch after which writes work again; 0: never
+		wantNotes  []string
+		wantOnDisk int
+	}{
+		{"writes never work", 0, []string{"the checkpoint of epoch 1 was not written (mkdir: not a directory); training goes on, and until a write works a restart resumes from the start"}, 0},
+		{"writes work again after epoch 3", 3, []string{"the checkpoint of epoch 1 was not written (mkdir: not a directory)", "checkpoints are written again (epoch 4) after 3 failed writes"}, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The file is put in the way once training has started: a run
+			// cannot start on a checkpoint folder it cannot read.
+			blocker := filepath.Join(t.TempDir(), "ck")
+			var notes []string
+			tr := &Trainer{Config: cfg, CheckpointDir: blocker,
+				Warn: func(note string) { notes = append(notes, note) },
+				Progress: func(ev Event) {
+					switch {
+					case ev.Kind == "step" && ev.Epoch == 1 && ev.Step == 1:
+						if err := os.WriteFile(blocker, []byte("in the way"), 0o644); err != nil {
+							t.Error(err)
+						}
+					case ev.Kind == "epoch" && ev.Epoch == tc.unblockAt:
+						if err := os.Remove(blocker); err != nil {
+							t.Error(err)
+						}
+					}
+				}}
+			got, rep, err := tr.Train(context.Background(), set)
+			if err != nil {
+				t.Fatalf("training failed with its checkpoints: %v", err)
+			}
+			if rep.EpochsRun != 5 {
+				t.Fatalf("ran %d epochs, want 5", rep.EpochsRun)
+			}
+			for i, p := range want.Params() {
+				if got.Params()[i] != p {
+					t.Fatalf("param %d: %v, %v without checkpoints", i, got.Params()[i], p)
+				}
+			}
+			joined := strings.Join(notes, "\n")
+			for _, w := range tc.wantNotes {
+				if !strings.Contains(joined, w) {
+					t.Errorf("notes %q lack %q", notes, w)
+				}
+			}
+			if n := len(tc.wantNotes); len(notes) != n {
+				t.Errorf("%d notes %q, want %d", len(notes), notes, n)
+			}
+			if tc.wantOnDisk == 0 {
+				if b, err := os.ReadFile(blocker); string(b) != "in the way" {
+					t.Errorf("the file in the way holds %q (err %v)", b, err)
+				}
+				return
+			}
+			if hdr, _, ok, err := readCheckpoint(blocker); err != nil || !ok || hdr.State.Epoch != tc.wantOnDisk {
+				t.Errorf("checkpoint on disk: epoch %d (found %v, err %v), want %d", hdr.State.Epoch, ok, err, tc.wantOnDisk)
+			}
+		})
 	}
 }
 
