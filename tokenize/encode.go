@@ -180,13 +180,22 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 			c = foldAccents(c)
 		}
 		if !done && c != "" {
-			ch, err := t.sugarmeChunk(c)
-			if err != nil {
-				return nil, nil, err
+			pieces := []string{c}
+			if run != nil {
+				pieces = t.native.rawNeedles.cutAtLiterals(c)
 			}
-			ids = append(ids, ch.ids...)
-			if wantToks {
-				toks = append(toks, ch.tokens...)
+			for _, p := range pieces {
+				ch, err := t.sugarmeChunk(p)
+				if err != nil {
+					return nil, nil, err
+				}
+				ids = append(ids, ch.ids...)
+				if wantToks {
+					toks = append(toks, ch.tokens...)
+				}
+				if limit >= 0 && len(ids) > limit {
+					break
+				}
 			}
 		}
 		if limit >= 0 && len(ids) > limit {

@@ -221,6 +221,39 @@ func (nd *needles) inBytes(b []byte) bool {
 	return false
 }
 
+// literalsPerCall bounds the added-token literals of one chunk given to
+// sugarme, whose matching re-sorts the matches after each one it takes: a
+// chunk of m literals costs m² (200 KB of "[SEP]" with no space held a core
+// for 10 s, and 16 MB would hold it for hours). A longer run is cut before
+// every literalsPerCall+1-th literal. sugarme splits a chunk at its
+// literals anyway, so the cut changes nothing but which literals share a
+// call, which matters only where sugarme mishandles several kinds in one
+// chunk (see TestSpecialTokensInText), in chunks no real text has.
+const literalsPerCall = 64
+
+// cutAtLiterals returns s cut before every literalsPerCall+1-th occurrence
+// of a literal (leftmost, non-overlapping), or s whole when it holds fewer.
+func (nd *needles) cutAtLiterals(s string) []string {
+	var pieces []string
+	start, n := 0, 0
+	for i := 0; i < len(s); {
+		size := 1
+		if nd.first[s[i]] {
+			for _, x := range nd.strs {
+				if strings.HasPrefix(s[i:], x) {
+					if n > 0 && n%literalsPerCall == 0 {
+						pieces, start = append(pieces, s[start:i]), i
+					}
+					n, size = n+1, len(x)
+					break
+				}
+			}
+		}
+		i += size
+	}
+	return append(pieces, s[start:])
+}
+
 // mayStart reports whether some byte of b starts a literal.
 func mayStart(nd *needles, b []byte) bool {
 	for _, c := range b {

@@ -101,55 +101,40 @@ func bertControl(r rune) bool {
 type asciiNorm struct {
 	drop  [utf8.RuneSelf]bool
 	lower bool
-	// leadDropOK is false when a transform precedes cleaning, so that
-	// dropping a chunk's first byte is sugarme's case 1 (see normalize).
-	leadDropOK bool
 }
 
 func newASCIINorm(steps []normStep) asciiNorm {
-	a := asciiNorm{leadDropOK: true}
-	transformed := false
+	var a asciiNorm
 	for _, s := range steps {
 		switch s {
 		case stepClean:
 			for b := range utf8.RuneSelf {
 				a.drop[b] = a.drop[b] || b == 0 || bertControl(rune(b))
 			}
-			a.leadDropOK = a.leadDropOK && !transformed
 		case stepLower:
 			a.lower = true
 		}
-		transformed = transformed || s.transforms()
 	}
 	return a
 }
 
-// transforms reports whether sugarme performs the step through
-// NormalizedString.Transform; lowercasing replaces the string directly.
-func (s normStep) transforms() bool { return s != stepLower }
-
 // normalize writes the normalised chunk (ascii if it is all ASCII) into r's
-// buffer and returns it, or
-// reports false when sugarme must encode the chunk. sugarme's
-// NormalizedString keeps alignments that break (garbled or repeated text,
-// panics, even log.Fatal) in the cases below, found by
-// TestNativeMatchesSugarmeRandom; such chunks go to sugarme so that their
-// ids stay what they were:
-//  1. a step removes runes before the first rune it keeps (Transform's
-//     "initial offset") and one of them is multi-byte, or an earlier step
-//     already went through Transform ("\u200bab" gives "aba", "##b");
-//  2. a step removes runes after an earlier step inserted some (CJK
-//     spacing, then clean_text);
-//  3. NFD changes the chunk, or meets a combining sequence, which sugarme
-//     records as inserted runes even where NFD leaves it alone;
-//  4. lowercasing changes a rune's UTF-8 length ("Ⱥ"), which leaves the
-//     alignments stale.
+// buffer and returns it, or reports false when sugarme must encode the
+// chunk: when NFD changes it, or meets a combining sequence, which sugarme
+// records as inserted runes even where NFD leaves it alone (case 3; its
+// ids there were never found wrong, so they stay sugarme's).
+//
+// Where sugarme's NormalizedString loses its alignments it garbles text or
+// panics, and the native encoder gives what Hugging Face gives instead
+// (found by TestNativeMatchesSugarmeRandom, and by fuzzing): a step that
+// removes runes before the first rune it keeps ("\ufeffhello" gave
+// "hello", "##hell", "##o"; Hugging Face, "hello"), or removes runes after
+// an earlier step inserted some (CJK spacing, then accent stripping), and
+// lowercasing that changes a rune's UTF-8 length ("Ⱥ" made sugarme
+// dereference nil, so any text holding it failed).
 func (n *native) normalize(r *nativeRun, chunk string, ascii bool) (out []byte, ok bool) {
 	buf := r.norm[:0]
 	if ascii {
-		if len(chunk) > 0 && n.ascii.drop[chunk[0]] && !n.ascii.leadDropOK {
-			return nil, false // case 1
-		}
 		for i := 0; i < len(chunk); i++ {
 			b := chunk[i]
 			if n.ascii.drop[b] {
@@ -165,9 +150,8 @@ func (n *native) normalize(r *nativeRun, chunk string, ascii bool) (out []byte, 
 	}
 	buf = append(buf, chunk...)
 	alt := r.alt[:0]
-	var h stepHistory
 	for _, step := range n.steps {
-		if alt, ok = applyStep(step, alt[:0], buf, &h); !ok {
+		if alt, ok = applyStep(step, alt[:0], buf); !ok {
 			return nil, false
 		}
 		buf, alt = alt, buf
@@ -176,53 +160,37 @@ func (n *native) normalize(r *nativeRun, chunk string, ascii bool) (out []byte, 
 	return buf, true
 }
 
-// stepHistory is what earlier steps did to the chunk, as far as the cases
-// of normalize care.
-type stepHistory struct {
-	transformed, inserted bool
-}
-
 // applyStep appends step applied to src onto dst, or reports false for the
-// cases normalize leaves to sugarme.
-func applyStep(step normStep, dst, src []byte, h *stepHistory) ([]byte, bool) {
-	defer func() { h.transformed = h.transformed || step.transforms() }()
+// case normalize leaves to sugarme.
+func applyStep(step normStep, dst, src []byte) ([]byte, bool) {
 	if step == stepNFD {
 		if !nfdIdentity(src) {
 			return nil, false // case 3
 		}
 		return append(dst, src...), true
 	}
-	start := len(dst)
 	for len(src) > 0 {
 		r, size := utf8.DecodeRune(src)
 		src = src[size:]
-		remove := false
 		switch step {
 		case stepClean:
 			// Input is valid UTF-8, so RuneError is a literal U+FFFD.
-			remove = r == 0 || r == utf8.RuneError || bertControl(r)
+			if r == 0 || r == utf8.RuneError || bertControl(r) {
+				continue
+			}
 		case stepChinese:
 			if normalizer.IsChinese(r) {
 				dst = append(dst, ' ')
 				dst = utf8.AppendRune(dst, r)
 				dst = append(dst, ' ')
-				h.inserted = true
 				continue
 			}
 		case stepLower:
-			lower := unicode.ToLower(r)
-			if utf8.RuneLen(lower) != size {
-				return nil, false // case 4
-			}
-			r = lower
+			r = unicode.ToLower(r)
 		case stepStripMarks:
-			remove = unicode.Is(unicode.Mn, r)
-		}
-		if remove {
-			if h.inserted || len(dst) == start && (size > 1 || h.transformed) {
-				return nil, false // cases 1 and 2
+			if unicode.Is(unicode.Mn, r) {
+				continue
 			}
-			continue
 		}
 		dst = utf8.AppendRune(dst, r)
 	}

@@ -5,6 +5,10 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sugarme/tokenizer/normalizer"
 )
 
 // randomPieces are the building blocks of TestNativeMatchesSugarmeRandom's
@@ -88,7 +92,7 @@ func TestNativeMatchesSugarmeRandom(t *testing.T) {
 					if validateText(text) != nil {
 						continue
 					}
-					if took, all := nativeShare(native, []string{text}); took < all {
+					if took, all := nativeShare(native, []string{text}); took < all || sugarmeMisaligns(native, text) {
 						continue
 					}
 					compared++
@@ -103,4 +107,68 @@ func TestNativeMatchesSugarmeRandom(t *testing.T) {
 			})
 		}
 	}
+}
+
+// sugarmeMisaligns reports whether a chunk of text is one whose
+// normalisation sugarme garbles or panics on, where the native encoder
+// gives what Hugging Face gives instead (see normalize): comparing the two
+// there would prove nothing, and sugarme calls log.Fatal on some. These
+// are the chunks the native encoder handed to sugarme until it encoded
+// them itself:
+//  1. a step removes runes before the first rune it keeps, and one of them
+//     is multi-byte or an earlier step went through sugarme's Transform
+//     (every step but lowercasing does);
+//  2. a step removes runes after an earlier one inserted some;
+//  3. lowercasing changes a rune's UTF-8 length.
+func sugarmeMisaligns(tok *Tokenizer, text string) bool {
+	if tok.unicodeSpaces {
+		text = unicodeSpacesToASCII(text, tok.keepControls)
+	}
+	for c := range strings.SplitSeq(text, " ") {
+		if tok.fold {
+			c = foldAccents(c)
+		}
+		src := []byte(c)
+		transformed, inserted := false, false
+		for _, step := range tok.native.steps {
+			if step == stepNFD {
+				transformed = true
+				continue
+			}
+			var dst []byte
+			for len(src) > 0 {
+				r, size := utf8.DecodeRune(src)
+				src = src[size:]
+				remove := false
+				switch step {
+				case stepClean:
+					remove = r == 0 || r == utf8.RuneError || bertControl(r)
+				case stepChinese:
+					if normalizer.IsChinese(r) {
+						dst = append(utf8.AppendRune(append(dst, ' '), r), ' ')
+						inserted = true
+						continue
+					}
+				case stepLower:
+					if lower := unicode.ToLower(r); utf8.RuneLen(lower) != size {
+						return true // 3
+					} else {
+						r = lower
+					}
+				case stepStripMarks:
+					remove = unicode.Is(unicode.Mn, r)
+				}
+				if remove {
+					if inserted || len(dst) == 0 && (size > 1 || transformed) {
+						return true // 1 and 2
+					}
+					continue
+				}
+				dst = utf8.AppendRune(dst, r)
+			}
+			src = dst
+			transformed = transformed || step != stepLower
+		}
+	}
+	return false
 }

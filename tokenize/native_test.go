@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // nativeErr is why newNative turns the file down, nil if it covers it.
@@ -116,9 +117,9 @@ func TestNativeHandsBack(t *testing.T) {
 		{"[MASK]y", true},
 		{"a\u200bb", false}, // cleaned inside the chunk
 		{"\x01ab", false},   // leading ASCII control, first transform
-		{"\u200bab", true},  // leading multi-byte removal
-		{"Ⱥb", true},        // lowercase is longer
-		{"İb", true},        // lowercase is shorter
+		{"\u200bab", false}, // leading multi-byte removal, which sugarme garbles
+		{"Ⱥb", false},       // lowercase is longer, which sugarme panics on
+		{"İb", false},       // lowercase is shorter
 		{"Ωb", false},       // lowercase, same length
 	}
 	run := tok.native.getRun()
@@ -165,6 +166,111 @@ func TestNativeWordPiece(t *testing.T) {
 		ids, toks, err := tok.content(tt.word, -1, true)
 		if err != nil || !slices.Equal(ids, tt.wantIDs) || tt.want != nil && !slices.Equal(toks, tt.want) {
 			t.Errorf("%q: %v %q %v, want %v %q", tt.word, ids, toks, err, tt.wantIDs, tt.want)
+		}
+	}
+}
+
+// TestNativeWhereSugarmeMisaligns pins the chunks whose normalisation
+// sugarme garbles or panics on (see normalize) to what Hugging Face's
+// normalizers make of them: BertNormalizer's clean_text drops format
+// characters (BOM, zero-width space, soft hyphen, marks of direction, word
+// joiner) wherever they are, and lowercasing maps every rune, whatever its
+// UTF-8 length. Each text must encode as its normalised twin does.
+func TestNativeWhereSugarmeMisaligns(t *testing.T) {
+	bert := loadBERT(t)
+	glove := mustLoad(t, gloveFile(t))
+	stripNoFold := mustLoad(t, editedBERT(t, func(doc map[string]any) {
+		doc["normalizer"] = map[string]any{"type": "BertNormalizer", "clean_text": true,
+			"handle_chinese_chars": false, "strip_accents": true, "lowercase": true}
+	}), WithFoldAccents(false))
+	tests := []struct {
+		name       string
+		tok        *Tokenizer
+		text, twin string
+	}{
+		{"BOM before a word", bert, "\ufeffhello world", "hello world"},
+		{"zero-width space before a word", bert, "\u200bhello world", "hello world"},
+		{"soft hyphen before a word", bert, "\u00adhello", "hello"},
+		{"left-to-right mark before a word", bert, "\u200eThe cat", "the cat"},
+		{"word joiner before a word", bert, "x \u2060hello", "x hello"},
+		{"two format characters", bert, "\ufeff\u200bthe", "the"},
+		{"longer lowercase, BERT", bert, "ȺBC and Ⱦ", "ⱥbc and ⱦ"},
+		{"longer lowercase, glove-100d", glove, "ȺBC and Ⱦ", "ⱥbc and ⱦ"},
+		{"shorter lowercase, no folding", stripNoFold, "\u212Aelvin", "kelvin"},
+		{"mark before a word, no folding", stripNoFold, "\u0301hello", "hello"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.tok.EncodeBatch([]string{tt.text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := tt.tok.EncodeBatch([]string{tt.twin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.IDs, want.IDs) {
+				gotToks, _ := tt.tok.Tokens(tt.text)
+				wantToks, _ := tt.tok.Tokens(tt.twin)
+				t.Fatalf("%+q: ids %v (%q), want %+q's %v (%q)", tt.text, got.IDs, gotToks, tt.twin, want.IDs, wantToks)
+			}
+		})
+	}
+}
+
+// A word of many added-token literals ("[SEP][SEP]…", no space) is cut
+// into calls of at most literalsPerCall literals (sugarme's matching is
+// quadratic in them), and encodes as the literals it holds, each its own
+// token.
+func TestLiteralRunsAreCut(t *testing.T) {
+	nd := &needles{}
+	nd.add("[SEP]")
+	nd.add("[CLS]")
+	for _, tt := range []struct {
+		text string
+		want []int // literals per piece
+	}{
+		{"plain", []int{0}},
+		{"x[SEP]y", []int{1}},
+		{strings.Repeat("[SEP]", literalsPerCall), []int{literalsPerCall}},
+		{"a" + strings.Repeat("[CLS]x", 2*literalsPerCall+1), []int{literalsPerCall, literalsPerCall, 1}},
+	} {
+		pieces := nd.cutAtLiterals(tt.text)
+		if strings.Join(pieces, "") != tt.text {
+			t.Fatalf("%.40q: pieces %q do not make the text", tt.text, pieces)
+		}
+		var got []int
+		for i, p := range pieces {
+			got = append(got, strings.Count(p, "[SEP]")+strings.Count(p, "[CLS]"))
+			if i > 0 && !strings.HasPrefix(p, "[") {
+				t.Errorf("%.40q: piece %d %.20q does not start at a literal", tt.text, i, p)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%.40q: literals per piece %v, want %v", tt.text, got, tt.want)
+		}
+	}
+
+	for _, c := range []struct {
+		tok *Tokenizer
+		lit string
+	}{{loadBERT(t), "[SEP]"}, {mustLoad(t, gloveFile(t)), "[UNK]"}} {
+		// 300 KB: uncut, sugarme took 11 s on the BERT file.
+		n := 60000
+		if raceEnabled {
+			n = 2000
+		}
+		start := time.Now()
+		toks, err := c.tok.Tokens("a" + strings.Repeat(c.lit, n) + "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(start)
+		if len(toks) != n+2 || toks[1] != c.lit || toks[n] != c.lit {
+			t.Fatalf("%d literals gave %d tokens (%q … %q)", n, len(toks), toks[:min(3, len(toks))], toks[max(0, len(toks)-3):])
+		}
+		if !raceEnabled && took > 5*time.Second {
+			t.Errorf("%s × %d took %v", c.lit, n, took)
 		}
 	}
 }

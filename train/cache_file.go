@@ -27,16 +27,18 @@ import (
 // fails its CRC ends the valid prefix (a crash mid-append); it is cut off,
 // under the same lock, so later appends stay aligned.
 const (
-	cacheMagic = "RTEMB003"
-	// Files of older formats are rebuilt. Version 1 had no lock and no
-	// CRC, so a torn concurrent write could pair a text with another's
-	// vector undetected. Version 2's vectors came from a tokenizer that did
-	// not split on Unicode spaces (no-break, em…): a text holding one would
-	// keep its old vector, beside new texts split there.
-	cacheMagicV1   = "RTEMB001"
-	cacheMagicV2   = "RTEMB002"
+	cacheMagic     = "RTEMB004"
 	cacheHeaderLen = 12
 )
+
+// oldCacheMagics are the formats whose files are rebuilt. Version 1 had no
+// lock and no CRC, so a torn concurrent write could pair a text with
+// another's vector undetected. The vectors of versions 2 and 3 came from
+// tokenizers that differ on some texts (version 2 did not split on Unicode
+// spaces, no-break, em…; version 3 followed sugarme where it garbles a word
+// led by a format character, a BOM or a zero-width space): such a text
+// would keep its old vector beside new texts encoded as they are now.
+var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003"}
 
 var cacheCRC = crc32.MakeTable(crc32.Castagnoli)
 
@@ -302,7 +304,7 @@ func (f *cacheFile) catchUp(fh *os.File) error {
 			return nil
 		}
 		var hdr [cacheHeaderLen]byte
-		if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) == cacheMagicV1 || string(hdr[:8]) == cacheMagicV2 {
+		if _, err := fh.ReadAt(hdr[:], 0); err != nil || slices.Contains(oldCacheMagics, string(hdr[:8])) {
 			return f.truncate(fh, 0) // a torn header, or an old format: start over
 		}
 		if string(hdr[:8]) != cacheMagic {

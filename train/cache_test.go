@@ -292,7 +292,7 @@ func TestCacheDropsCorruptRecord(t *testing.T) {
 
 // Files of the first format (no CRC, written without a lock) are rebuilt.
 func TestCacheRebuildsOlderFormats(t *testing.T) {
-	for _, magic := range []string{cacheMagicV1, cacheMagicV2} {
+	for _, magic := range oldCacheMagics {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "embeddings-v1.bin")
 		old := append([]byte(magic), 4, 0, 0, 0)
