@@ -88,6 +88,12 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		s.internalError(c, fmt.Errorf("embed: %w", err))
 		return
 	}
+	if i, j := firstNonFinite(vecs); i >= 0 {
+		// JSON has no NaN: the answer would fail after its 200 was sent.
+		// Stored heads are checked when loaded, so this is the encoder's.
+		s.internalError(c, fmt.Errorf("embed: input %d: the model gave a non-finite value at %d", i, j))
+		return
+	}
 	s.countEmbedded("embeddings", len(texts))
 	resp := embeddingsResponse{Object: "list", Model: req.Model, Data: make([]embeddingData, len(vecs)),
 		Usage: usage{PromptTokens: tokens, TotalTokens: tokens}, Unembeddable: zero}
@@ -198,4 +204,17 @@ func (s *Server) listModels(c *gin.Context) {
 	}
 	data = append(data, heads...)
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
+}
+
+// firstNonFinite returns the first vector holding a NaN or an infinity, and
+// the position of that value, or -1, -1.
+func firstNonFinite(vecs [][]float32) (int, int) {
+	for i, v := range vecs {
+		for j, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return i, j
+			}
+		}
+	}
+	return -1, -1
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
+
 	"retune/internal/atomicfile"
 )
 
@@ -191,6 +193,9 @@ func LoadHead(dir string) (*Head, HeadMeta, error) {
 			return fail(fmt.Errorf("%s parameter %d is %v, not a finite float32", doc.WeightsFile, i, p))
 		}
 	}
+	if err := headCheckRowNorms(h); err != nil {
+		return fail(fmt.Errorf("%s: %w", doc.WeightsFile, err))
+	}
 	meta := HeadMeta{
 		Encoder:         doc.Encoder,
 		EncoderChecksum: doc.EncoderChecksum,
@@ -200,6 +205,29 @@ func LoadHead(dir string) (*Head, HeadMeta, error) {
 		WeightsSHA256:   doc.WeightsSHA256,
 	}
 	return h, meta, nil
+}
+
+// maxHeadRowNorm bounds the L2 norm of each row of a loaded head's W, and
+// of its bias. Projections run in float32, where a row of norm r maps an
+// input of norm ‖x‖ to at most r·‖x‖ (every partial sum too): 1e18 keeps
+// that finite for inputs below 1e20, where weights that are each finite in
+// float32 (3e38) made every embedding NaN. Trained heads stay near the
+// identity (rows of norm about 1): only a file made by hand comes near it.
+const maxHeadRowNorm = 1e18
+
+// headCheckRowNorms refuses a head whose projection could overflow float32
+// (see maxHeadRowNorm).
+func headCheckRowNorms(h *Head) error {
+	w := h.Weight()
+	for i := range h.cfg.DOut {
+		if n := floats.Norm(w.RawRowView(i), 2); !(n <= maxHeadRowNorm) {
+			return fmt.Errorf("row %d of the projection has norm %g, over %g: its outputs would overflow float32", i, n, float64(maxHeadRowNorm))
+		}
+	}
+	if n := floats.Norm(h.bias, 2); !(n <= maxHeadRowNorm) {
+		return fmt.Errorf("the bias has norm %g, over %g: outputs would overflow float32", n, float64(maxHeadRowNorm))
+	}
+	return nil
 }
 
 // headCheckShape verifies that the redundant shape fields of head.json agree

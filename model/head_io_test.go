@@ -191,6 +191,63 @@ func TestHeadLoadRejectsFloat32Overflow(t *testing.T) {
 	}
 }
 
+// Weights each finite in float32 can still overflow it in a projection
+// (3e38·x summed over a row): LoadHead refuses a row, of the full or the
+// low-rank form's effective W, or a bias, whose norm passes maxHeadRowNorm,
+// and a head under it projects to finite values.
+func TestHeadLoadRejectsOverflowingRows(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     HeadConfig
+		set     func(h *Head)
+		wantErr string // "" when it loads
+	}{
+		{"full, rows of 3e38", HeadConfig{DIn: 3, DOut: 3}, func(h *Head) {
+			for i := range h.Params() {
+				h.Params()[i] = 3e38
+			}
+		}, "row 0 of the projection has norm 5.19615"},
+		{"low rank, A·B past float32", HeadConfig{DIn: 3, DOut: 3, Rank: 1}, func(h *Head) {
+			for i := range h.Params() {
+				h.Params()[i] = 1e30
+			}
+		}, "row 0 of the projection has norm"},
+		{"bias", HeadConfig{DIn: 3, DOut: 3, Bias: true}, func(h *Head) { h.Bias()[2] = 2e18 }, "the bias has norm 2e+18"},
+		{"rows just under the bound", HeadConfig{DIn: 3, DOut: 3, Bias: true}, func(h *Head) {
+			for i := range h.Params() {
+				h.Params()[i] = 5e17
+			}
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := headMust(t, tt.cfg)
+			tt.set(h)
+			dir := t.TempDir()
+			if err := h.Save(dir, headTestMeta()); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := LoadHead(dir)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("LoadHead error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range got.ProjectBatch([][]float32{{1e3, -1e3, 1e3}}) {
+				for j, x := range v {
+					if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+						t.Fatalf("output %d is %v", j, x)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestHeadLoadMissingFolder(t *testing.T) {
 	_, _, err := LoadHead(filepath.Join(t.TempDir(), "nope"))
 	if !errors.Is(err, os.ErrNotExist) {
