@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A body cut short (the client closed its side before sending it all) is
@@ -36,10 +37,39 @@ func TestBodyCutShortIs499(t *testing.T) {
 	if got := send("/v1/datasets", "multipart/form-data; boundary=b", part, 100000); got != 499 {
 		t.Errorf("upload cut short: %d, want 499", got)
 	}
-	metrics := string(js.do("GET", "/metrics", "", nil).Body)
-	for _, route := range []string{"/v1/embeddings", "/v1/datasets"} {
-		if want := fmt.Sprintf(`retune_http_requests_total{method="POST",route=%q,status="499"} 1`, route); !strings.Contains(metrics, want) {
-			t.Errorf("metrics lack %s", want)
+	// A client that resets the connection (SO_LINGER 0) gets no answer;
+	// the server must still count the request as the client's leaving.
+	reset := func(path, contentType, body string, declared int) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s", path, contentType, declared, body)
+		time.Sleep(50 * time.Millisecond) // the server is reading the body
+		conn.(*net.TCPConn).SetLinger(0)
+		conn.Close()
+	}
+	reset("/v1/embeddings", "application/json", `{"model":"glove-100d","input":["a`, 1000)
+	reset("/v1/datasets", "multipart/form-data; boundary=b", part, 100000)
+	counted := func(metrics, route, status string, n int) bool {
+		return strings.Contains(metrics, fmt.Sprintf(`retune_http_requests_total{method="POST",route=%q,status=%q} %d`+"\n", route, status, n))
+	}
+	routes := []string{"/v1/embeddings", "/v1/datasets"}
+	var metrics string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		metrics = string(js.do("GET", "/metrics", "", nil).Body)
+		settled := true
+		for _, route := range routes {
+			settled = settled && (counted(metrics, route, "499", 2) || counted(metrics, route, "400", 1))
+		}
+		if settled {
+			break
+		}
+	}
+	for _, route := range routes {
+		if !counted(metrics, route, "499", 2) {
+			t.Errorf("%s: want 2 requests counted as 499 (the FIN and the RST cut):\n%s", route, grepLines(metrics, "requests_total"))
 		}
 	}
 }
+

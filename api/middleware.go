@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"retune/internal/textcut"
@@ -239,12 +240,14 @@ func limitBody(limit func(*gin.Context) (int64, time.Duration)) gin.HandlerFunc 
 // parser: that one is the client's 400.)
 var errBodyCut = errors.New("the client closed the connection before sending the whole body")
 
-// cutBody turns the transport's io.ErrUnexpectedEOF into errBodyCut.
+// cutBody turns the transport's io.ErrUnexpectedEOF (the client closed its
+// side) and a reset connection (it closed with unread data, or aborted)
+// into errBodyCut.
 type cutBody struct{ io.ReadCloser }
 
 func (b cutBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) {
 		err = errBodyCut
 	}
 	return n, err
