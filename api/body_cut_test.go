@@ -72,4 +72,3 @@ func TestBodyCutShortIs499(t *testing.T) {
 		}
 	}
 }
-
