@@ -114,8 +114,11 @@ func (s *Server) runJob(poolCtx context.Context, id string) {
 		s.endJob(poolCtx, id, statusData{Status: store.JobFailed, Error: msg, LLMUsage: out.llmUsage})
 	}
 	status := "unknown"
-	if j, gerr := s.store.GetJob(bg, id); gerr == nil {
+	switch j, gerr := s.store.GetJob(bg, id); {
+	case gerr == nil:
 		status = j.Status
+	case errors.Is(gerr, store.ErrNotFound):
+		status = "deleted" // by its client, once its end was recorded
 	}
 	s.log.Info("job ended", "job", id, "status", status, "s", time.Since(start).Seconds(), "err", err)
 	s.cacheGrew()
