@@ -82,6 +82,19 @@ func tarOf(t *testing.T, gzipped bool, files ...archiveFile) string {
 // encryptedZipOf is zipOf(files) plus an entry name flagged encrypted, as
 // zip -e writes it: a 12-byte encryption header, then ciphertext.
 func encryptedZipOf(t *testing.T, name string, files ...archiveFile) string {
+	cipher := "\x8a\x1f\x03\xe2\x9c\x55\x10\x7d\x41\xd2\x88\x0b\xc6\x93\x2e\x71\xfa\x04"
+	return zipWithRawEntry(t, zip.FileHeader{Name: name, Method: zip.Deflate, Flags: 0x1}, cipher, files...)
+}
+
+// bzip2ZipOf is zipOf(files) plus an entry name compressed with bzip2
+// (method 12, as zip -Z bzip2 writes it), which archive/zip cannot read.
+func bzip2ZipOf(t *testing.T, name string, files ...archiveFile) string {
+	return zipWithRawEntry(t, zip.FileHeader{Name: name, Method: 12}, "BZh91AY&SY\x00\x01", files...)
+}
+
+// zipWithRawEntry is zipOf(files) plus an entry of hdr whose stored bytes
+// are raw.
+func zipWithRawEntry(t *testing.T, hdr zip.FileHeader, raw string, files ...archiveFile) string {
 	t.Helper()
 	plain := zipOf(t, files...)
 	zr, err := zip.NewReader(strings.NewReader(plain), int64(len(plain)))
@@ -95,13 +108,12 @@ func encryptedZipOf(t *testing.T, name string, files ...archiveFile) string {
 			t.Fatal(err)
 		}
 	}
-	cipher := "\x8a\x1f\x03\xe2\x9c\x55\x10\x7d\x41\xd2\x88\x0b\xc6\x93\x2e\x71\xfa\x04"
-	w, err := zw.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Deflate, Flags: 0x1,
-		CompressedSize64: uint64(len(cipher)), UncompressedSize64: 100})
+	hdr.CompressedSize64, hdr.UncompressedSize64 = uint64(len(raw)), 100
+	w, err := zw.CreateRaw(&hdr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte(cipher))
+	w.Write([]byte(raw))
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +173,7 @@ func TestDatasetUploadBundle(t *testing.T) {
 		"zip with a train.jsonl too": zipOf(t, append(fx.files(""), archiveFile{"train.jsonl", "not read"})...),
 		// Files the dataset does not use are not read, encrypted or not.
 		"zip with an encrypted README": encryptedZipOf(t, "README.md", fx.files("")...),
+		"zip with a bzip2 README":      bzip2ZipOf(t, "README.md", fx.files("")...),
 		// Some writers end a tar with one zero block; GNU tar pads it to a
 		// 10240-byte record.
 		"tar with one zero block": tarOf(t, false, fx.files("")...)[:len(tarOf(t, false, fx.files("")...))-512],
@@ -213,6 +226,8 @@ func TestDatasetUploadBundle(t *testing.T) {
 		// than a path can be.
 		{"tar entry name over 4096 bytes", []formPart{{"bundle", "x.tar", tarOf(t, false, append(fx.files(""), archiveFile{strings.Repeat("d/", 2100) + "x", "x"})...)}}, 400,
 			`part "bundle": an entry's name is longer than 4096 bytes`},
+		{"bzip2 entry the dataset uses", []formPart{{"bundle", "x.zip", bzip2ZipOf(t, "queries.jsonl", append(fx.files("")[:1], fx.files("")[2:]...)...)}}, 400,
+			`part "bundle": queries.jsonl: zip: unsupported compression algorithm`},
 		{"encrypted zip", []formPart{{"bundle", "x.zip", encryptedZipOf(t, "d/queries.jsonl", append(fx.files("d/")[:1], fx.files("d/")[2:]...)...)}}, 400,
 			`part "bundle": encrypted zip entries are not supported (d/queries.jsonl)`},
 		{"bomb", []formPart{{"bundle", "x.zip", bomb}}, 413, "bundle unpacks to more than 655360 bytes"},
@@ -233,7 +248,7 @@ func TestDatasetUploadBundle(t *testing.T) {
 		})
 	}
 	js.use(t)
-	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 12 {
-		t.Fatalf("%d datasets after the refused uploads, want the 12 accepted", len(page.Data))
+	if page := mustJSON[listJSON[datasetJSON]](t, js.do("GET", "/v1/datasets", "", nil), http.StatusOK); len(page.Data) != 13 {
+		t.Fatalf("%d datasets after the refused uploads, want the 13 accepted", len(page.Data))
 	}
 }

@@ -152,7 +152,9 @@ func eachZipEntry(f *zip.File, name string, fn func(string, io.Reader) error) er
 	}
 	r, err := f.Open()
 	if err != nil {
-		return badUpload("part %q: %s: %v", partBundle, name, err)
+		// Refused only if read, as above: an entry the dataset does not
+		// use may be compressed by a method archive/zip lacks (bzip2).
+		return fn(name, errReader{badUpload("part %q: %s: %v", partBundle, name, err)})
 	}
 	defer r.Close()
 	return fn(name, &archiveReader{r: r, name: name})
