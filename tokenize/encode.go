@@ -136,7 +136,7 @@ func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, t
 		if t.fold {
 			text = foldAccents(text)
 		}
-		ids, toks, err = t.encodeChunk(text)
+		ids, toks, err = t.whole(text, limit)
 	} else {
 		ids, toks, err = t.chunked(text, limit, wantToks)
 	}
@@ -180,11 +180,7 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 			c = foldAccents(c)
 		}
 		if !done && c != "" {
-			pieces := []string{c}
-			if run != nil {
-				pieces = t.native.rawNeedles.cutAtLiterals(c)
-			}
-			for _, p := range pieces {
+			for _, p := range t.literals.cutAtLiterals(c) {
 				ch, err := t.sugarmeChunk(p)
 				if err != nil {
 					return nil, nil, err
@@ -198,6 +194,27 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 				}
 			}
 		}
+		if limit >= 0 && len(ids) > limit {
+			break
+		}
+	}
+	return ids, toks, nil
+}
+
+// whole encodes a text through sugarme's whole pipeline, in pieces when it
+// holds a long run of added-token literals (see literalsPerCall); like
+// chunked, it may stop once it has more than limit (>= 0) tokens.
+func (t *Tokenizer) whole(text string, limit int) (ids []int, toks []string, err error) {
+	pieces := t.literals.cutAtLiterals(text)
+	if len(pieces) == 1 {
+		return t.encodeChunk(text)
+	}
+	for _, p := range pieces {
+		pi, pt, err := t.encodeChunk(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		ids, toks = append(ids, pi...), append(toks, pt...)
 		if limit >= 0 && len(ids) > limit {
 			break
 		}

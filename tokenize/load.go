@@ -30,6 +30,9 @@ type Tokenizer struct {
 	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
 	native *native
 	cache  *chunkCache
+	// literals are the added tokens' contents, where a long run of them
+	// is cut before sugarme sees it (see literalsPerCall).
+	literals needles
 }
 
 // fileConfig holds the parts of tokenizer.json that sugarme does not expose
@@ -80,6 +83,9 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if t.maxLength <= t.wrap.len() {
 		return nil, fmt.Errorf("tokenize: load %s: max length %d leaves no room beside %d special tokens",
 			path, t.maxLength, t.wrap.len())
+	}
+	for _, at := range cfg.AddedTokens {
+		t.literals.add(at.Content)
 	}
 	if o.native {
 		// An error only means the file stays on sugarme.

@@ -221,14 +221,16 @@ func (nd *needles) inBytes(b []byte) bool {
 	return false
 }
 
-// literalsPerCall bounds the added-token literals of one chunk given to
-// sugarme, whose matching re-sorts the matches after each one it takes: a
-// chunk of m literals costs m² (200 KB of "[SEP]" with no space held a core
-// for 10 s, and 16 MB would hold it for hours). A longer run is cut before
-// every literalsPerCall+1-th literal. sugarme splits a chunk at its
-// literals anyway, so the cut changes nothing but which literals share a
-// call, which matters only where sugarme mishandles several kinds in one
-// chunk (see TestSpecialTokensInText), in chunks no real text has.
+// literalsPerCall bounds the added-token literals of one chunk, or whole
+// text, given to sugarme, whose matching re-sorts the matches after each
+// one it takes: m literals cost m² (200 KB of "[SEP]" with no space held a
+// core for 10 s, and 16 MB would hold it for hours). A longer run is cut
+// before every literalsPerCall+1-th literal. sugarme splits a text at its
+// literals before anything else, so the cut changes nothing but which
+// literals share a call, which matters only where sugarme mishandles
+// several kinds in one chunk (see TestSpecialTokensInText) or a literal
+// does not match where it occurs (single_word inside a word), in texts no
+// real corpus has.
 const literalsPerCall = 64
 
 // cutAtLiterals returns s cut before every literalsPerCall+1-th occurrence

@@ -274,3 +274,47 @@ func TestLiteralRunsAreCut(t *testing.T) {
 		}
 	}
 }
+
+// A tokenizer the native encoder and the chunk cache do not cover gives
+// sugarme whole texts: a long run of literals is cut there too, and the
+// pieces give the ids the whole text gives.
+func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
+	tok := mustLoad(t, editedBERT(t, func(doc map[string]any) {
+		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
+	}))
+	if tok.native != nil || tok.cache != nil {
+		t.Fatal("the Metaspace file should go whole to sugarme")
+	}
+	// One kind of literal: with several, sugarme extracts only one kind
+	// in a call (TestSpecialTokensInText), so cuts would change its ids.
+	text := "words before " + strings.Repeat("x[SEP]y z[SEP] ", 3*literalsPerCall) + "after"
+	if n := len(tok.literals.cutAtLiterals(text)); n < 6 {
+		t.Fatalf("%d pieces, want the run cut", n)
+	}
+	got, gotToks, err := tok.whole(text, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, wantToks, err := tok.encodeChunk(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) || !slices.Equal(gotToks, wantToks) {
+		t.Fatalf("cut text: %d ids %q…, whole: %d ids %q…", len(got), gotToks[:min(8, len(gotToks))], len(want), wantToks[:min(8, len(wantToks))])
+	}
+	n := 60000
+	if raceEnabled {
+		n = 2000
+	}
+	start := time.Now()
+	b, err := tok.EncodeBatch([]string{strings.Repeat("[SEP]", n)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); !raceEnabled && took > 5*time.Second {
+		t.Errorf("[SEP] × %d took %v", n, took)
+	}
+	if b.Truncated != 1 {
+		t.Errorf("Truncated %d, want the run cut to the maximum length", b.Truncated)
+	}
+}
