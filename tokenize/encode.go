@@ -132,6 +132,9 @@ func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, t
 	if t.unicodeSpaces {
 		text = unicodeSpacesToASCII(text, t.keepControls)
 	}
+	if t.lowercases && strings.ContainsAny(text, longerUpper) {
+		text = longerLower.Replace(text)
+	}
 	if t.native == nil && t.cache == nil {
 		if t.fold {
 			text = foldAccents(text)
@@ -200,6 +203,16 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 	}
 	return ids, toks, nil
 }
+
+// longerUpper are the runes whose lowercase is longer in UTF-8 (Ⱥ and Ⱦ,
+// 2 bytes, lowercase to 3): sugarme's lowercasing loses its alignments on
+// them and panics, so a text holding one failed whole. A tokenizer that
+// lowercases gets them lowercased first (which it would do anyway), for
+// the chunks and texts that go to sugarme; the native encoder lowercases
+// them itself.
+const longerUpper = "\u023a\u023e"
+
+var longerLower = strings.NewReplacer("\u023a", "\u2c65", "\u023e", "\u2c66")
 
 // whole encodes a text through sugarme's whole pipeline, in pieces when it
 // holds a long run of added-token literals (see literalsPerCall); like

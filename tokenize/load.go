@@ -20,6 +20,8 @@ type Tokenizer struct {
 	// pre-tokenizer splits on it in Hugging Face, except control characters
 	// when keepControls (see unicodeSpacesToASCII).
 	unicodeSpaces, keepControls bool
+	// lowercases: the file's normalizer lowercases (see longerLower).
+	lowercases bool
 	padID                       int64
 	padTypeID                   int64
 	padLeft                     bool
@@ -95,6 +97,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 		t.cache = &chunkCache{}
 	}
 	t.unicodeSpaces, t.keepControls = spaceSplitting(cfg.PreTokenizer), cleansControls(cfg.Normalizer)
+	t.lowercases = cfg.Normalizer.lowercases()
 	if o.foldAccents != nil {
 		t.fold = *o.foldAccents
 	} else {

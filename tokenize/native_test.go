@@ -183,11 +183,15 @@ func TestNativeWhereSugarmeMisaligns(t *testing.T) {
 		doc["normalizer"] = map[string]any{"type": "BertNormalizer", "clean_text": true,
 			"handle_chinese_chars": false, "strip_accents": true, "lowercase": true}
 	}), WithFoldAccents(false))
+	whole := mustLoad(t, editedBERT(t, func(doc map[string]any) {
+		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
+	}))
 	tests := []struct {
 		name       string
 		tok        *Tokenizer
 		text, twin string
 	}{
+		{"longer lowercase, whole text to sugarme", whole, "ȺBC and Ⱦ", "ⱥbc and ⱦ"},
 		{"BOM before a word", bert, "\ufeffhello world", "hello world"},
 		{"zero-width space before a word", bert, "\u200bhello world", "hello world"},
 		{"soft hyphen before a word", bert, "\u00adhello", "hello"},
