@@ -22,11 +22,11 @@ type Tokenizer struct {
 	unicodeSpaces, keepControls bool
 	// lowercases: the file's normalizer lowercases (see longerLower).
 	lowercases bool
-	padID                       int64
-	padTypeID                   int64
-	padLeft                     bool
-	vocabSize                   int
-	workers                     int
+	padID      int64
+	padTypeID  int64
+	padLeft    bool
+	vocabSize  int
+	workers    int
 	// native is nil when the file has a shape the native encoder does not
 	// cover (see native.go); cache is nil when the pipeline is not
 	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
