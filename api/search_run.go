@@ -171,6 +171,11 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	if head != nil {
 		vecs = head.ProjectBatch(vecs)
 	}
+	if i, j := firstNonFinite(vecs); i >= 0 {
+		// The server made this vector: the index would refuse it as an
+		// invalid query, a 400 blaming the client.
+		return "", nil, fmt.Errorf("embed queries: query %d: the model gave a non-finite value at %d", i, j)
+	}
 	for _, v := range vecs {
 		if len(v) != lc.ix.Dim() {
 			err := colConflict("head %s outputs %d dimensions, but this collection's vectors have %d", headID, len(v), lc.ix.Dim())
