@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"retune/internal/atomicfile"
@@ -107,19 +108,15 @@ func (c *checkpointer) flush() {
 		return
 	}
 	c.lastTry = time.Now()
-	if err := c.write(); err != nil {
+	// A folder that fails its fsync after the rename still holds the new
+	// file: a restart that is not a power cut resumes from it.
+	if err := c.write(); err != nil && !errors.Is(err, atomicfile.ErrSyncDir) {
 		if c.failed == 0 {
 			resume := "from the start"
 			if c.onDisk > 0 {
 				resume = fmt.Sprintf("from epoch %d", c.onDisk)
 			}
-			// The cause without the path: a job's notes reach its client,
-			// who has no business with the server's folders.
-			cause := err.Error()
-			if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-				cause = pe.Op + ": " + pe.Err.Error()
-			}
-			c.note(fmt.Sprintf("the checkpoint of epoch %d was not written (%s); training goes on, and until a write works a restart resumes %s", c.epoch, cause, resume))
+			c.note(fmt.Sprintf("the checkpoint of epoch %d was not written (%s); training goes on, and until a write works a restart resumes %s", c.epoch, writeCause(err), resume))
 		}
 		c.failed++
 		return
@@ -129,6 +126,23 @@ func (c *checkpointer) flush() {
 		c.failed = 0
 	}
 	c.pending, c.onDisk = nil, c.epoch
+}
+
+// writeCause is what made a write fail, without the paths in err: a job's
+// notes reach its client, who has no business with the server's folders.
+func writeCause(err error) string {
+	var pe *fs.PathError
+	var le *os.LinkError
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &pe):
+		return pe.Op + ": " + writeCause(pe.Err)
+	case errors.As(err, &le):
+		return le.Op + ": " + writeCause(le.Err)
+	case errors.As(err, &errno):
+		return errno.Error()
+	}
+	return "the write failed"
 }
 
 func (c *checkpointer) write() error {

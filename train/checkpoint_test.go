@@ -171,3 +171,25 @@ func TestDiscardDamagedCheckpoint(t *testing.T) {
 		t.Fatalf("no checkpoint: note %q, err %v", note, err)
 	}
 }
+
+// A checkpoint whose rename fails (a folder stands where the file goes)
+// is warned about with the cause alone: the note reaches a job's client,
+// and the server's paths are none of its business.
+func TestCheckpointNoteHidesPaths(t *testing.T) {
+	head, err := model.NewHead(model.HeadConfig{DIn: 3, DOut: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "server-only-path")
+	if err := os.MkdirAll(filepath.Join(dir, checkpointFile, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	c := &checkpointer{dir: dir, warn: func(n string) { notes = append(notes, n) }}
+	if err := c.epochDone(head, NewAdamW(len(head.Params()), 1e-3, 0), &state{Epoch: 1, Best: head.Clone()}); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "not written (rename: ") || strings.Contains(notes[0], "server-only-path") {
+		t.Fatalf("notes %q, want one naming the failed rename without the folder", notes)
+	}
+}
