@@ -80,6 +80,7 @@ type addedTokenConfig struct {
 	ID         int    `json:"id"`
 	Content    string `json:"content"`
 	SingleWord bool   `json:"single_word"`
+	Lstrip     bool   `json:"lstrip"`
 	Normalized bool   `json:"normalized"`
 }
 

@@ -132,9 +132,6 @@ func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, t
 	if t.unicodeSpaces {
 		text = unicodeSpacesToASCII(text, t.keepControls)
 	}
-	if t.lowercases && strings.ContainsAny(text, longerUpper) {
-		text = longerLower.Replace(text)
-	}
 	if t.native == nil && t.cache == nil {
 		if t.fold {
 			text = foldAccents(text)
@@ -183,7 +180,7 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 			c = foldAccents(c)
 		}
 		if !done && c != "" {
-			for _, p := range t.literals.cutAtLiterals(c) {
+			for _, p := range t.literals.cutAtLiterals(t.lowerForSugarme(c)) {
 				ch, err := t.sugarmeChunk(p)
 				if err != nil {
 					return nil, nil, err
@@ -204,20 +201,11 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 	return ids, toks, nil
 }
 
-// longerUpper are the runes whose lowercase is longer in UTF-8 (Ⱥ and Ⱦ,
-// 2 bytes, lowercase to 3): sugarme's lowercasing loses its alignments on
-// them and panics, so a text holding one failed whole. A tokenizer that
-// lowercases gets them lowercased first (which it would do anyway), for
-// the chunks and texts that go to sugarme; the native encoder lowercases
-// them itself.
-const longerUpper = "\u023a\u023e"
-
-var longerLower = strings.NewReplacer("\u023a", "\u2c65", "\u023e", "\u2c66")
-
 // whole encodes a text through sugarme's whole pipeline, in pieces when it
 // holds a long run of added-token literals (see literalsPerCall); like
 // chunked, it may stop once it has more than limit (>= 0) tokens.
 func (t *Tokenizer) whole(text string, limit int) (ids []int, toks []string, err error) {
+	text = t.lowerForSugarme(text)
 	pieces := t.literals.cutAtLiterals(text)
 	if len(pieces) == 1 {
 		return t.encodeChunk(text)

@@ -20,13 +20,14 @@ type Tokenizer struct {
 	// pre-tokenizer splits on it in Hugging Face, except control characters
 	// when keepControls (see unicodeSpacesToASCII).
 	unicodeSpaces, keepControls bool
-	// lowercases: the file's normalizer lowercases (see longerLower).
-	lowercases bool
-	padID      int64
-	padTypeID  int64
-	padLeft    bool
-	vocabSize  int
-	workers    int
+	// lowercases: the file's normalizer lowercases; nfd: it decomposes
+	// (see lowerForSugarme).
+	lowercases, nfd bool
+	padID           int64
+	padTypeID       int64
+	padLeft         bool
+	vocabSize       int
+	workers         int
 	// native is nil when the file has a shape the native encoder does not
 	// cover (see native.go); cache is nil when the pipeline is not
 	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
@@ -87,7 +88,12 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 			path, t.maxLength, t.wrap.len())
 	}
 	for _, at := range cfg.AddedTokens {
-		t.literals.add(at.Content)
+		// Only literals sugarme matches in the raw text wherever they
+		// occur, and whose match takes nothing beside them: a cut before
+		// any other could change its ids (see literalsPerCall).
+		if !at.Normalized && !at.SingleWord && !at.Lstrip {
+			t.literals.add(at.Content)
+		}
 	}
 	if o.native {
 		// An error only means the file stays on sugarme.
@@ -97,7 +103,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 		t.cache = &chunkCache{}
 	}
 	t.unicodeSpaces, t.keepControls = spaceSplitting(cfg.PreTokenizer), cleansControls(cfg.Normalizer)
-	t.lowercases = cfg.Normalizer.lowercases()
+	t.lowercases, t.nfd = cfg.Normalizer.lowercases(), cfg.Normalizer.decomposes()
 	if o.foldAccents != nil {
 		t.fold = *o.foldAccents
 	} else {

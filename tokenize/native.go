@@ -21,12 +21,12 @@ import (
 // vocabulary lookup (native_vocab.go) per token.
 //
 // It reproduces sugarme, quirks included (see normStep and preTok), so that
-// switching paths changes no id. Where it cannot promise that for a chunk,
-// that chunk goes to sugarme as before: chunks that may hold an added token
-// (sugarme's matching drops all but one kind of special token when several
-// share a chunk, see TestSpecialTokensInText) and the rare chunks whose
-// normalisation breaks sugarme's alignment bookkeeping (see normalize). Both
-// are rare in real text: 9 of SciFact's 1.11M chunks with the BERT file.
+// switching paths changes no id, except where sugarme's alignment
+// bookkeeping breaks and it garbles a chunk or panics: there it gives what
+// Hugging Face gives (see normalize). Chunks that may hold an added token
+// go to sugarme as before (its matching drops all but one kind of special
+// token when several share a chunk, see TestSpecialTokensInText), and so
+// do chunks NFD changes. Both are rare in real text.
 
 // wordPiecePrefix is the only continuing_subword_prefix sugarme uses: it
 // ignores the file's. Files with another prefix stay on sugarme, so taking
@@ -225,17 +225,31 @@ func (nd *needles) inBytes(b []byte) bool {
 // text, given to sugarme, whose matching re-sorts the matches after each
 // one it takes: m literals cost m² (200 KB of "[SEP]" with no space held a
 // core for 10 s, and 16 MB would hold it for hours). A longer run is cut
-// before every literalsPerCall+1-th literal. sugarme splits a text at its
-// literals before anything else, so the cut changes nothing but which
-// literals share a call, which matters only where sugarme mishandles
-// several kinds in one chunk (see TestSpecialTokensInText) or a literal
-// does not match where it occurs (single_word inside a word), in texts no
-// real corpus has.
+// before every literalsPerCall+1-th literal. Only literals sugarme matches
+// in the raw text wherever they occur and that take nothing beside them
+// count (not normalized, single_word or lstrip ones: see Load), and
+// sugarme splits a text at those before anything else, so the cut changes
+// nothing but which literals share a call. That matters only where sugarme
+// mishandles several kinds in one chunk (see TestSpecialTokensInText), in
+// texts no real corpus has.
 const literalsPerCall = 64
 
 // cutAtLiterals returns s cut before every literalsPerCall+1-th occurrence
-// of a literal (leftmost, non-overlapping), or s whole when it holds fewer.
+// of a literal, or s whole when it holds fewer. Occurrences are found left
+// to right, the first literal in the file's order that matches at a byte
+// taken, and the scan goes on after it; with one kind of literal in a run,
+// the only kind it is cut for in practice, that is where sugarme matches.
 func (nd *needles) cutAtLiterals(s string) []string {
+	// Most texts cannot hold enough literals: fewer bytes start one.
+	starts := 0
+	for i := 0; i < len(s) && starts <= literalsPerCall; i++ {
+		if nd.first[s[i]] {
+			starts++
+		}
+	}
+	if starts <= literalsPerCall {
+		return []string{s}
+	}
 	var pieces []string
 	start, n := 0, 0
 	for i := 0; i < len(s); {

@@ -12,9 +12,10 @@ import (
 
 // normStep is one character-wise normalisation the native encoder performs.
 // Each mirrors what sugarme v0.3.0 does for the same JSON, not what Hugging
-// Face does where the two differ: the native encoder must give the ids the
-// sugarme path gives, and the text was already accent-folded (foldAccents)
-// before either sees it.
+// Face does where the two differ (the native encoder gives the ids the
+// sugarme path gives, except where sugarme garbles or panics: see
+// normalize), and the text was already accent-folded (foldAccents) before
+// either sees it.
 type normStep uint8
 
 const (
@@ -121,8 +122,8 @@ func newASCIINorm(steps []normStep) asciiNorm {
 // normalize writes the normalised chunk (ascii if it is all ASCII) into r's
 // buffer and returns it, or reports false when sugarme must encode the
 // chunk: when NFD changes it, or meets a combining sequence, which sugarme
-// records as inserted runes even where NFD leaves it alone (case 3; its
-// ids there were never found wrong, so they stay sugarme's).
+// records as inserted runes even where NFD leaves it alone (its ids there
+// were never found wrong, so they stay sugarme's).
 //
 // Where sugarme's NormalizedString loses its alignments it garbles text or
 // panics, and the native encoder gives what Hugging Face gives instead
@@ -161,11 +162,11 @@ func (n *native) normalize(r *nativeRun, chunk string, ascii bool) (out []byte, 
 }
 
 // applyStep appends step applied to src onto dst, or reports false for the
-// case normalize leaves to sugarme.
+// chunks normalize leaves to sugarme.
 func applyStep(step normStep, dst, src []byte) ([]byte, bool) {
 	if step == stepNFD {
 		if !nfdIdentity(src) {
-			return nil, false // case 3
+			return nil, false // NFD changes the chunk
 		}
 		return append(dst, src...), true
 	}

@@ -192,6 +192,8 @@ func TestNativeWhereSugarmeMisaligns(t *testing.T) {
 		text, twin string
 	}{
 		{"longer lowercase, whole text to sugarme", whole, "ȺBC and Ⱦ", "ⱥbc and ⱦ"},
+		{"shorter lowercase, whole text to sugarme", whole, "İb \u212aelvin", "ib kelvin"},
+		{"shorter lowercase beside a literal, no folding", stripNoFold, "[SEP]İb x\u212a[SEP]", "[SEP]ib xk[SEP]"},
 		{"BOM before a word", bert, "\ufeffhello world", "hello world"},
 		{"zero-width space before a word", bert, "\u200bhello world", "hello world"},
 		{"soft hyphen before a word", bert, "\u00adhello", "hello"},
@@ -259,8 +261,9 @@ func TestLiteralRunsAreCut(t *testing.T) {
 		tok *Tokenizer
 		lit string
 	}{{loadBERT(t), "[SEP]"}, {mustLoad(t, gloveFile(t)), "[UNK]"}} {
-		// 300 KB: uncut, sugarme took 11 s on the BERT file.
-		n := 60000
+		// 600 KB: uncut, sugarme took 11 s on 300 KB with the BERT file,
+		// and four times that on twice as much; cut, about a second.
+		n := 120000
 		if raceEnabled {
 			n = 2000
 		}
@@ -273,7 +276,7 @@ func TestLiteralRunsAreCut(t *testing.T) {
 		if len(toks) != n+2 || toks[1] != c.lit || toks[n] != c.lit {
 			t.Fatalf("%d literals gave %d tokens (%q … %q)", n, len(toks), toks[:min(3, len(toks))], toks[max(0, len(toks)-3):])
 		}
-		if !raceEnabled && took > 5*time.Second {
+		if !raceEnabled && took > 10*time.Second {
 			t.Errorf("%s × %d took %v", c.lit, n, took)
 		}
 	}
@@ -306,7 +309,7 @@ func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
 	if !slices.Equal(got, want) || !slices.Equal(gotToks, wantToks) {
 		t.Fatalf("cut text: %d ids %q…, whole: %d ids %q…", len(got), gotToks[:min(8, len(gotToks))], len(want), wantToks[:min(8, len(wantToks))])
 	}
-	n := 60000
+	n := 120000
 	if raceEnabled {
 		n = 2000
 	}
@@ -315,10 +318,43 @@ func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); !raceEnabled && took > 5*time.Second {
+	if took := time.Since(start); !raceEnabled && took > 10*time.Second {
 		t.Errorf("[SEP] × %d took %v", n, took)
 	}
 	if b.Truncated != 1 {
 		t.Errorf("Truncated %d, want the run cut to the maximum length", b.Truncated)
+	}
+}
+
+// Literals whose match depends on more than the literal (lstrip takes the
+// space before it, normalized ones match only after normalisation) are
+// never cut before: a cut could change what sugarme makes of the text.
+func TestLiteralRunsUncutWhereMatchesReachOut(t *testing.T) {
+	tok := mustLoad(t, editedBERT(t, func(doc map[string]any) {
+		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
+		for _, at := range doc["added_tokens"].([]any) {
+			switch m := at.(map[string]any); m["content"] {
+			case "[MASK]":
+				m["lstrip"] = true
+			case "[CLS]":
+				m["normalized"] = true
+			}
+		}
+	}))
+	for _, text := range []string{strings.Repeat("a [MASK] ", 2*literalsPerCall), strings.Repeat("x[CLS]y ", 2*literalsPerCall)} {
+		if n := len(tok.literals.cutAtLiterals(text)); n != 1 {
+			t.Errorf("%.30q…: cut into %d pieces", text, n)
+		}
+		got, _, err := tok.whole(text, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := tok.encodeChunk(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%.30q…: %d ids, whole %d", text, len(got), len(want))
+		}
 	}
 }

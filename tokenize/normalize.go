@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -172,4 +173,66 @@ func (n *normalizerConfig) lowercases() bool {
 		}
 	}
 	return false
+}
+
+// decomposes reports whether the normalizer decomposes text (NFD, NFKD).
+func (n *normalizerConfig) decomposes() bool {
+	if n == nil {
+		return false
+	}
+	switch n.Type {
+	case "NFD", "NFKD":
+		return true
+	case "Sequence":
+		for i := range n.Normalizers {
+			if n.Normalizers[i].decomposes() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lowerLenChange holds the runes whose lowercase has another UTF-8 length
+// (Ⱥ, 2 bytes, lowercases to 3; İ, K, Ω, ẞ… to fewer) and the bytes that
+// start them. sugarme's lowercasing loses its alignments on them, and
+// with accents stripped after it (or "Ⱥ" anywhere) it panics: a text
+// holding one failed whole.
+var lowerLenChange = sync.OnceValue(func() (lc struct {
+	lower map[rune]rune
+	lead  [256]bool
+}) {
+	lc.lower = map[rune]rune{}
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if l := unicode.ToLower(r); utf8.ValidRune(r) && utf8.RuneLen(l) != utf8.RuneLen(r) {
+			lc.lower[r] = l
+			lc.lead[string(r)[0]] = true
+		}
+	}
+	return lc
+})
+
+// lowerForSugarme lowercases those runes (lowerLenChange) before sugarme
+// sees s, where the file lowercases anyway; the native encoder lowercases
+// them itself. İ is left alone where the file decomposes: NFD then
+// lowercasing makes it "i" plus a combining dot, which lowercasing first
+// would lose.
+func (t *Tokenizer) lowerForSugarme(s string) string {
+	if !t.lowercases {
+		return s
+	}
+	lc := lowerLenChange()
+	i := 0
+	for i < len(s) && !lc.lead[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if l, ok := lc.lower[r]; ok && !(r == '\u0130' && t.nfd) {
+			return l
+		}
+		return r
+	}, s)
 }
