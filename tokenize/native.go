@@ -174,6 +174,9 @@ type needles struct {
 	first [256]bool
 	strs  []string
 	bytes [][]byte // strs again, for searching normalised chunks
+	// byFirst holds strs by first byte, in order: files with hundreds of
+	// added tokens must not cost hundreds of comparisons per byte.
+	byFirst [256][]string
 }
 
 func (nd *needles) add(s string) {
@@ -183,6 +186,7 @@ func (nd *needles) add(s string) {
 	nd.first[s[0]] = true
 	nd.strs = append(nd.strs, s)
 	nd.bytes = append(nd.bytes, []byte(s))
+	nd.byFirst[s[0]] = append(nd.byFirst[s[0]], s)
 }
 
 // scan reports whether s is ASCII and whether some byte of it starts a
@@ -255,7 +259,7 @@ func (nd *needles) cutAtLiterals(s string) []string {
 	for i := 0; i < len(s); {
 		size := 1
 		if nd.first[s[i]] {
-			for _, x := range nd.strs {
+			for _, x := range nd.byFirst[s[i]] {
 				if strings.HasPrefix(s[i:], x) {
 					if n > 0 && n%literalsPerCall == 0 {
 						pieces, start = append(pieces, s[start:i]), i
