@@ -183,9 +183,7 @@ func TestNativeWhereSugarmeMisaligns(t *testing.T) {
 		doc["normalizer"] = map[string]any{"type": "BertNormalizer", "clean_text": true,
 			"handle_chinese_chars": false, "strip_accents": true, "lowercase": true}
 	}), WithFoldAccents(false))
-	whole := mustLoad(t, editedBERT(t, func(doc map[string]any) {
-		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
-	}))
+	whole := wholeTextBERT(t, nil)
 	tests := []struct {
 		name       string
 		tok        *Tokenizer
@@ -286,12 +284,7 @@ func TestLiteralRunsAreCut(t *testing.T) {
 // sugarme whole texts: a long run of literals is cut there too, and the
 // pieces give the ids the whole text gives.
 func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
-	tok := mustLoad(t, editedBERT(t, func(doc map[string]any) {
-		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
-	}))
-	if tok.native != nil || tok.cache != nil {
-		t.Fatal("the Metaspace file should go whole to sugarme")
-	}
+	tok := wholeTextBERT(t, nil)
 	// One kind of literal: with several, sugarme extracts only one kind
 	// in a call (TestSpecialTokensInText), so cuts would change its ids.
 	text := "words before " + strings.Repeat("x[SEP]y z[SEP] ", 3*literalsPerCall) + "after"
@@ -330,8 +323,7 @@ func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
 // space before it, normalized ones match only after normalisation) are
 // never cut before: a cut could change what sugarme makes of the text.
 func TestLiteralRunsUncutWhereMatchesReachOut(t *testing.T) {
-	tok := mustLoad(t, editedBERT(t, func(doc map[string]any) {
-		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
+	tok := wholeTextBERT(t, func(doc map[string]any) {
 		for _, at := range doc["added_tokens"].([]any) {
 			switch m := at.(map[string]any); m["content"] {
 			case "[MASK]":
@@ -340,7 +332,7 @@ func TestLiteralRunsUncutWhereMatchesReachOut(t *testing.T) {
 				m["normalized"] = true
 			}
 		}
-	}))
+	})
 	for _, text := range []string{strings.Repeat("a [MASK] ", 2*literalsPerCall), strings.Repeat("x[CLS]y ", 2*literalsPerCall)} {
 		if n := len(tok.literals.cutAtLiterals(text)); n != 1 {
 			t.Errorf("%.30q…: cut into %d pieces", text, n)
@@ -357,4 +349,21 @@ func TestLiteralRunsUncutWhereMatchesReachOut(t *testing.T) {
 			t.Errorf("%.30q…: %d ids, whole %d", text, len(got), len(want))
 		}
 	}
+}
+
+// wholeTextBERT loads the BERT file with a Metaspace pre-tokenizer, which
+// neither the native encoder nor the chunk cache covers: its texts go
+// whole to sugarme. edit, if not nil, changes the file further.
+func wholeTextBERT(t *testing.T, edit func(doc map[string]any)) *Tokenizer {
+	t.Helper()
+	tok := mustLoad(t, editedBERT(t, func(doc map[string]any) {
+		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
+		if edit != nil {
+			edit(doc)
+		}
+	}))
+	if tok.native != nil || tok.cache != nil {
+		t.Fatal("the Metaspace file should go whole to sugarme")
+	}
+	return tok
 }
