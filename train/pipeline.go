@@ -594,7 +594,8 @@ const (
 )
 
 // cached loads a stage's output from the work dir (reused), or computes
-// and saves it.
+// and saves it. A save the disk refuses is a warning, not a failure: the
+// file only spares a restart the stage, which it then runs again.
 func (p *Pipeline) cached(stage, name string, v any, compute func() error) (reused bool, _ error) {
 	if p.WorkDir == "" {
 		return false, compute()
@@ -613,8 +614,12 @@ func (p *Pipeline) cached(stage, name string, v any, compute func() error) (reus
 	if err != nil {
 		return false, err
 	}
-	if err := os.MkdirAll(p.WorkDir, 0o755); err != nil {
-		return false, err
+	if err = os.MkdirAll(p.WorkDir, 0o755); err == nil {
+		err = atomicfile.WriteFile(path, b, 0o644)
 	}
-	return false, atomicfile.WriteFile(path, b, 0o644)
+	if err != nil && !errors.Is(err, atomicfile.ErrSyncDir) {
+		p.emit(StageEvent{Stage: stage, Warn: true, Note: fmt.Sprintf(
+			"%s was not saved (%s); the run goes on, and a restart would run this stage again", name, writeCause(err))})
+	}
+	return false, nil
 }
