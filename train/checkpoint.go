@@ -7,15 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"retune/internal/atomicfile"
 	"retune/model"
 )
 
@@ -108,9 +105,7 @@ func (c *checkpointer) flush() {
 		return
 	}
 	c.lastTry = time.Now()
-	// A folder that fails its fsync after the rename still holds the new
-	// file: a restart that is not a power cut resumes from it.
-	if err := c.write(); err != nil && !errors.Is(err, atomicfile.ErrSyncDir) {
+	if err := writeWorkFile(c.dir, checkpointFile, c.pending); err != nil {
 		if c.failed == 0 {
 			resume := "from the start"
 			if c.onDisk > 0 {
@@ -126,33 +121,6 @@ func (c *checkpointer) flush() {
 		c.failed = 0
 	}
 	c.pending, c.onDisk = nil, c.epoch
-}
-
-// writeCause is what made a write fail, without the paths in err: a job's
-// notes reach its client, who has no business with the server's folders.
-func writeCause(err error) string {
-	var pe *fs.PathError
-	var le *os.LinkError
-	var errno syscall.Errno
-	switch {
-	case errors.As(err, &pe):
-		return pe.Op + ": " + writeCause(pe.Err)
-	case errors.As(err, &le):
-		return le.Op + ": " + writeCause(le.Err)
-	case errors.As(err, &errno):
-		return errno.Error()
-	}
-	return "the write failed"
-}
-
-func (c *checkpointer) write() error {
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := atomicfile.WriteFile(filepath.Join(c.dir, checkpointFile), c.pending, 0o644); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	return nil
 }
 
 func (c *checkpointer) note(s string) {

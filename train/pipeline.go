@@ -13,7 +13,6 @@ import (
 
 	"retune/dataset"
 	"retune/eval"
-	"retune/internal/atomicfile"
 	"retune/internal/memroom"
 	"retune/model"
 	"retune/negatives"
@@ -614,10 +613,7 @@ func (p *Pipeline) cached(stage, name string, v any, compute func() error) (reus
 	if err != nil {
 		return false, err
 	}
-	if err = os.MkdirAll(p.WorkDir, 0o755); err == nil {
-		err = atomicfile.WriteFile(path, b, 0o644)
-	}
-	if err != nil && !errors.Is(err, atomicfile.ErrSyncDir) {
+	if err := writeWorkFile(p.WorkDir, name, b); err != nil {
 		p.emit(StageEvent{Stage: stage, Warn: true, Note: fmt.Sprintf(
 			"%s was not saved (%s); the run goes on, and a restart would run this stage again", name, writeCause(err))})
 	}

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 
 	"retune/dataset"
 	"retune/internal/atomicfile"
@@ -117,6 +119,37 @@ func clearAttempt(dir string) error {
 		}
 	}
 	return nil
+}
+
+// writeWorkFile writes a file that only spares a restart work (a stage's
+// output, a checkpoint) into the work folder dir, which it creates. A
+// folder fsync that fails after the rename counts as written: the file is
+// there for any restart but one after a power cut.
+func writeWorkFile(dir, name string, b []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil && !errors.Is(err, atomicfile.ErrSyncDir) {
+		return err
+	}
+	return nil
+}
+
+// writeCause is what made a write fail, without the paths in err: a job's
+// notes reach its client, who has no business with the server's folders.
+func writeCause(err error) string {
+	var pe *fs.PathError
+	var le *os.LinkError
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &pe):
+		return pe.Op + ": " + writeCause(pe.Err)
+	case errors.As(err, &le):
+		return le.Op + ": " + writeCause(le.Err)
+	case errors.As(err, &errno):
+		return errno.Error()
+	}
+	return "the write failed"
 }
 
 // checkWorkRun writes run into dir, or compares it with the one there.
