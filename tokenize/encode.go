@@ -136,7 +136,7 @@ func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, t
 		if t.fold {
 			text = foldAccents(text)
 		}
-		ids, toks, err = t.whole(text, limit)
+		ids, toks, err = t.viaSugarme(nil, nil, text, limit, wantToks, t.encodeChunk)
 	} else {
 		ids, toks, err = t.chunked(text, limit, wantToks)
 	}
@@ -180,18 +180,8 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 			c = foldAccents(c)
 		}
 		if !done && c != "" {
-			for _, p := range t.literals.cutAtLiterals(t.lowerForSugarme(c)) {
-				ch, err := t.sugarmeChunk(p)
-				if err != nil {
-					return nil, nil, err
-				}
-				ids = append(ids, ch.ids...)
-				if wantToks {
-					toks = append(toks, ch.tokens...)
-				}
-				if limit >= 0 && len(ids) > limit {
-					break
-				}
+			if ids, toks, err = t.viaSugarme(ids, toks, c, limit, wantToks, t.sugarmeChunk); err != nil {
+				return nil, nil, err
 			}
 		}
 		if limit >= 0 && len(ids) > limit {
@@ -201,21 +191,22 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 	return ids, toks, nil
 }
 
-// whole encodes a text through sugarme's whole pipeline, in pieces when it
-// holds a long run of added-token literals (see literalsPerCall); like
+// viaSugarme appends to ids (and toks, if wantToks) the encoding of s by
+// encode (sugarme's pipeline: a chunk through the cache, or a whole text),
+// with the runes sugarme cannot lowercase lowercased first, in pieces when
+// s holds a long run of added-token literals (see literalsPerCall). Like
 // chunked, it may stop once it has more than limit (>= 0) tokens.
-func (t *Tokenizer) whole(text string, limit int) (ids []int, toks []string, err error) {
-	text = t.lowerForSugarme(text)
-	pieces := t.literals.cutAtLiterals(text)
-	if len(pieces) == 1 {
-		return t.encodeChunk(text)
-	}
-	for _, p := range pieces {
-		pi, pt, err := t.encodeChunk(p)
+func (t *Tokenizer) viaSugarme(ids []int, toks []string, s string, limit int, wantToks bool,
+	encode func(string) ([]int, []string, error)) ([]int, []string, error) {
+	for _, p := range t.literals.cutAtLiterals(t.lowerForSugarme(s)) {
+		pi, pt, err := encode(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		ids, toks = append(ids, pi...), append(toks, pt...)
+		ids = append(ids, pi...)
+		if wantToks {
+			toks = append(toks, pt...)
+		}
 		if limit >= 0 && len(ids) > limit {
 			break
 		}
@@ -225,19 +216,19 @@ func (t *Tokenizer) whole(text string, limit int) (ids []int, toks []string, err
 
 // sugarmeChunk encodes one chunk through sugarme, memoised in the cache if
 // there is one.
-func (t *Tokenizer) sugarmeChunk(c string) (ch chunk, err error) {
+func (t *Tokenizer) sugarmeChunk(c string) (ids []int, toks []string, err error) {
 	if t.cache != nil {
 		if ch, ok := t.cache.get(c); ok {
-			return ch, nil
+			return ch.ids, ch.tokens, nil
 		}
 	}
-	if ch.ids, ch.tokens, err = t.encodeChunk(c); err != nil {
-		return chunk{}, err
+	if ids, toks, err = t.encodeChunk(c); err != nil {
+		return nil, nil, err
 	}
 	if t.cache != nil && len(c) <= maxCachedChunk {
-		t.cache.put(c, ch)
+		t.cache.put(c, chunk{ids: ids, tokens: toks})
 	}
-	return ch, nil
+	return ids, toks, nil
 }
 
 // encodeChunk runs sugarme's normalisation, pre-tokenisation and model on s.

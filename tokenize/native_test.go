@@ -291,7 +291,7 @@ func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
 	if n := len(tok.literals.cutAtLiterals(text)); n < 6 {
 		t.Fatalf("%d pieces, want the run cut", n)
 	}
-	got, gotToks, err := tok.whole(text, -1)
+	got, gotToks, err := tok.viaSugarme(nil, nil, text, -1, true, tok.encodeChunk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestLiteralRunsUncutWhereMatchesReachOut(t *testing.T) {
 		if n := len(tok.literals.cutAtLiterals(text)); n != 1 {
 			t.Errorf("%.30q…: cut into %d pieces", text, n)
 		}
-		got, _, err := tok.whole(text, -1)
+		got, _, err := tok.viaSugarme(nil, nil, text, -1, true, tok.encodeChunk)
 		if err != nil {
 			t.Fatal(err)
 		}
