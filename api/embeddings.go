@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"retune/internal/jsontype"
+	"retune/internal/vecmath"
 
 	"github.com/gin-gonic/gin"
 )
@@ -88,7 +89,7 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		s.internalError(c, fmt.Errorf("embed: %w", err))
 		return
 	}
-	if i, j := firstNonFinite(vecs); i >= 0 {
+	if i, j := vecmath.FirstNonFinite(vecs); i >= 0 {
 		// JSON has no NaN: the answer would fail after its 200 was sent.
 		// Stored heads are checked when loaded, so this is the encoder's.
 		s.internalError(c, fmt.Errorf("embed: input %d: the model gave a non-finite value at %d", i, j))
@@ -204,17 +205,4 @@ func (s *Server) listModels(c *gin.Context) {
 	}
 	data = append(data, heads...)
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
-}
-
-// firstNonFinite returns the first vector holding a NaN or an infinity, and
-// the position of that value, or -1, -1.
-func firstNonFinite(vecs [][]float32) (int, int) {
-	for i, v := range vecs {
-		for j, x := range v {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return i, j
-			}
-		}
-	}
-	return -1, -1
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"retune/index"
+	"retune/internal/vecmath"
 	"retune/model"
 	"retune/store"
 )
@@ -171,7 +172,7 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	if head != nil {
 		vecs = head.ProjectBatch(vecs)
 	}
-	if i, j := firstNonFinite(vecs); i >= 0 {
+	if i, j := vecmath.FirstNonFinite(vecs); i >= 0 {
 		// The server made this vector: the index would refuse it as an
 		// invalid query, a 400 blaming the client.
 		return "", nil, fmt.Errorf("embed queries: query %d: the model gave a non-finite value at %d", i, j)

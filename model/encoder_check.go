@@ -3,7 +3,6 @@ package model
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -54,12 +53,8 @@ func CheckFolder(ctx context.Context, dir string, maxLength, tokenRows int) (int
 		return 0, fmt.Errorf("a text's vector changes when a batch pads it to a longer text's length (cosine %.3f with its vector alone): %s, so every vector would depend on the texts batched with it", c, why)
 	}
 	vecs := [][]float32{short[0], long[0]}
-	for i, v := range vecs {
-		for _, x := range v {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return 0, fmt.Errorf("the model's vector for probe %d holds %v", i, x)
-			}
-		}
+	if i, j := vecmath.FirstNonFinite(vecs); i >= 0 {
+		return 0, fmt.Errorf("the model's vector for probe %d holds %v", i, vecs[i][j])
 	}
 	return len(vecs[0]), nil
 }

@@ -1,5 +1,6 @@
 // Package vecmath holds the small float32 vector arithmetic several
-// packages need outside the hot paths (which use BLAS).
+// packages need outside the hot paths (which use BLAS), and the check that
+// a model's vectors are finite.
 package vecmath
 
 import "math"
@@ -18,4 +19,18 @@ func Cosine(a, b []float32) float64 {
 		return 0
 	}
 	return dot / math.Sqrt(na*nb)
+}
+
+// FirstNonFinite returns the first vector of vecs holding a NaN or an
+// infinity, and that value's position, or -1, -1: JSON has no NaN, and an
+// index refuses such a vector, so a model's output is checked before use.
+func FirstNonFinite(vecs [][]float32) (vec, at int) {
+	for i, v := range vecs {
+		for j, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return i, j
+			}
+		}
+	}
+	return -1, -1
 }
