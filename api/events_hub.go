@@ -83,13 +83,13 @@ func (h *eventHub) notify(jobID string) {
 func (s *Server) appendEvent(ctx context.Context, jobID, level, typ, msg string, data any) (stored bool) {
 	raw := s.eventData(jobID, typ, data)
 	if _, err := s.store.AppendEvent(ctx, store.Event{JobID: jobID, Level: level, Type: typ, Message: msg, Data: raw}); err != nil {
-		if level == store.LevelInfo {
-			s.log.Error("append event", "job", jobID, "type", typ, "err", err)
-		} else {
+		attrs := []any{"job", jobID, "type", typ, "err", err}
+		if level != store.LevelInfo {
 			// A warning lost with its event (a full disk refuses both a
 			// checkpoint and the event saying so) still reaches the log.
-			s.log.Error("append event", "job", jobID, "type", typ, "event_level", level, "message", msg, "err", err)
+			attrs = append(attrs, "event_level", level, "message", msg)
 		}
+		s.log.Error("append event", attrs...)
 		return false
 	}
 	s.hub.notify(jobID)
