@@ -182,3 +182,26 @@ func TestCheckWorkRunReadsAnEarlierBuildsFile(t *testing.T) {
 		t.Fatalf("other epochs: %v, want ErrOtherRun", err)
 	}
 }
+
+// A stage output the disk refuses to save (here a file stands where the
+// work folder goes) is a warning: the run keeps the output it computed.
+func TestStageOutputNotSavedWarns(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "server-only-path")
+	if err := os.WriteFile(blocker, []byte("in the way"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var events []StageEvent
+	p := &Pipeline{WorkDir: filepath.Join(blocker, "work"), Progress: func(ev StageEvent) { events = append(events, ev) }}
+	var out []string
+	reused, err := p.cached(StageMining, minedStageFile, &out, func() error {
+		out = []string{"computed"}
+		return nil
+	})
+	if err != nil || reused || len(out) != 1 {
+		t.Fatalf("reused %v, err %v, output %v: want the computed output and no error", reused, err, out)
+	}
+	if len(events) != 1 || !events[0].Warn || !strings.Contains(events[0].Note, "mined.json was not saved (mkdir: not a directory)") ||
+		strings.Contains(events[0].Note, "server-only-path") {
+		t.Fatalf("events %+v, want one warning naming the cause without the path", events)
+	}
+}
