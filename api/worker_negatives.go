@@ -90,6 +90,7 @@ func (s *Server) llmConfig(spec jobSpec, key string) negatives.LLMConfig {
 			// organisation goes there, nor (unless the operator allows
 			// it) may it be on the server's own network.
 			c.BaseURL, c.APIKey, c.Org = spec.LLM.BaseURL, "", ""
+			c.APIType = "" // the server's OPENAI_API_TYPE is about its own endpoint
 			c.PublicOnly = !s.cfg.LLMAllowPrivate
 		}
 		if spec.LLM.Model != "" {

@@ -10,7 +10,7 @@ import (
 // (with or without a trailing slash); a job's key replaces them.
 func TestLLMConfigKeepsServerCredentialsHome(t *testing.T) {
 	s := &Server{cfg: Config{LLM: negatives.LLMConfig{BaseURL: "http://llm.internal/v1", Model: "server-model",
-		APIKey: "sk-server", Org: "org-server"}}}
+		APIKey: "sk-server", Org: "org-server", APIType: "azure"}}}
 	for _, tt := range []struct {
 		name       string
 		llm        *llmSettings
@@ -29,6 +29,10 @@ func TestLLMConfigKeepsServerCredentialsHome(t *testing.T) {
 		if c.BaseURL != tt.url || c.Model != tt.model || c.APIKey != tt.key || c.Org != tt.org {
 			t.Errorf("%s: url %q model %q key %q org %q; want %q %q %q %q", tt.name, c.BaseURL, c.Model, c.APIKey, c.Org,
 				tt.url, tt.model, tt.key, tt.org)
+		}
+		// The server's OPENAI_API_TYPE is about its own endpoint too.
+		if wantType := map[bool]string{true: "azure", false: ""}[tt.url == "http://llm.internal/v1"]; c.APIType != wantType {
+			t.Errorf("%s: API type %q, want %q", tt.name, c.APIType, wantType)
 		}
 	}
 }

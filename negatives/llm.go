@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"retune/internal/textcut"
@@ -26,20 +25,23 @@ type LLMConfig struct {
 	Model   string // model, or Azure deployment, name; required
 	APIKey  string // may be empty for local servers
 	Org     string // OpenAI organisation id, optional
-	// APIVersion is used only for Azure (default 2024-06-01, the first GA
-	// version that accepts response_format json_object).
+	// APIVersion is used only for Azure (default azureAPIVersion).
 	APIVersion string
+	// APIType "azure" calls the endpoint the Azure way whatever its host,
+	// "openai" the OpenAI way whatever its host; empty tells Azure by
+	// the host name (azureHostSuffixes).
+	APIType string
 
-	// Temperature is sent as is; 0 goes out as the smallest positive
-	// float32, since go-openai drops a zero (the server's default, often
-	// 1, would apply) and servers treat that value as greedy decoding.
-	// OpenAI's reasoning models, which take no temperature, get none.
+	// Temperature is sent as is, 0 included (greedy decoding), though
+	// go-openai drops a zero field: the request body is rewritten to carry
+	// it (zeroTemperature). OpenAI's reasoning models, which take no
+	// temperature, get none.
 	Temperature float32
 	MaxTokens   int // reply budget; zero leaves it to the server
 
 	Concurrency int           // requests in flight at once, shared by all calls (default 4)
 	Timeout     time.Duration // per HTTP attempt (default 60s)
-	MaxRetries  int           // retries per request on 429, 5xx, timeouts, dropped connections (default 4; negative: none)
+	MaxRetries  int           // retries per request on 408, 409, 429, 5xx, timeouts, dropped connections (default DefaultLLMRetries; negative: none)
 	CacheDir    string        // validated replies are kept here, one file each; empty: no cache
 
 	MinBackoff time.Duration // first retry waits up to this (default 500ms)
@@ -70,12 +72,17 @@ func LLMConfigFromEnv() LLMConfig {
 		APIKey:      os.Getenv("OPENAI_API_KEY"),
 		Org:         os.Getenv("OPENAI_ORG_ID"),
 		APIVersion:  os.Getenv("OPENAI_API_VERSION"),
+		APIType:     os.Getenv("OPENAI_API_TYPE"),
 		Model:       os.Getenv("RETUNE_LLM_MODEL"),
 		Temperature: DefaultLLMTemperature,
 	}
 }
 
-const azureAPIVersion = "2024-06-01"
+// DefaultLLMRetries retries a request four times, with backoff from
+// 500 ms doubling to 30 s and full jitter: about 4 s of waits on average, so
+// a misconfigured endpoint ends a run in seconds. A server that says it is
+// loading its model waits apart from these (loadingWait).
+const DefaultLLMRetries = 4
 
 // String keeps the API key, and credentials in the base URL, out of logs
 // and error messages.
@@ -98,7 +105,7 @@ func (c LLMConfig) withDefaults() LLMConfig {
 	}
 	switch {
 	case c.MaxRetries == 0:
-		c.MaxRetries = 4
+		c.MaxRetries = DefaultLLMRetries
 	case c.MaxRetries < 0:
 		c.MaxRetries = 0
 	}
@@ -117,6 +124,7 @@ func (c LLMConfig) withDefaults() LLMConfig {
 // It is safe for concurrent use.
 type LLM struct {
 	cfg     LLMConfig
+	azure   bool    // an Azure OpenAI endpoint (clientConfig)
 	secrets secrets // hidden in every error text
 	client  *openai.Client
 	sem     chan struct{} // one slot per request in flight
@@ -125,6 +133,10 @@ type LLM struct {
 	// sleep waits between retries; tests replace it to observe waits
 	// without spending them.
 	sleep func(ctx context.Context, d time.Duration) error
+
+	// jsonModeOff is set once the endpoint refused response_format:
+	// later requests go without it.
+	jsonModeOff atomic.Bool
 
 	// pauseUntil holds every request back until the time a server's
 	// Retry-After named: a 429 is about the client, not one request.
@@ -136,40 +148,18 @@ type LLM struct {
 // base URL sends its requests (go-openai's default).
 const OpenAIBaseURL = "https://api.openai.com/v1"
 
-// isAzure reports whether baseURL is an Azure OpenAI resource, which takes
-// deployments in the path, an api-version and an api-key header: hosts
-// under openai.azure.com, and cognitiveservices.azure.com (Azure AI
-// Foundry's multi-service resources).
-func isAzure(baseURL string) bool {
-	u, err := url.Parse(baseURL)
-	if err != nil {
-		return false
-	}
-	h := strings.ToLower(u.Hostname())
-	return strings.HasSuffix(h, ".openai.azure.com") || strings.HasSuffix(h, ".cognitiveservices.azure.com")
-}
-
 // NewLLM checks cfg, applies defaults and builds the client.
 func NewLLM(cfg LLMConfig) (*LLM, error) {
 	cfg = cfg.withDefaults()
+	oc, azure, err := clientConfig(&cfg) // may take the model from an Azure deployment URL
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Model == "" {
 		return nil, errors.New("llm: no model configured (set RETUNE_LLM_MODEL)")
 	}
 	if cfg.BaseURL == "" && cfg.APIKey == "" {
 		return nil, errors.New("llm: no API key for api.openai.com (set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server)")
-	}
-	var oc openai.ClientConfig
-	if isAzure(cfg.BaseURL) {
-		oc = openai.DefaultAzureConfig(cfg.APIKey, cfg.BaseURL)
-		oc.APIVersion = azureAPIVersion
-		if cfg.APIVersion != "" {
-			oc.APIVersion = cfg.APIVersion
-		}
-	} else {
-		oc = openai.DefaultConfig(cfg.APIKey)
-		if cfg.BaseURL != "" {
-			oc.BaseURL = cfg.BaseURL
-		}
 	}
 	oc.OrgID = cfg.Org
 	// go-openai drops the response headers and body of failed requests,
@@ -179,9 +169,17 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	if cfg.PublicOnly {
 		inner = publicOnlyClient()
 	}
-	oc.HTTPClient = headerDoer{inner: inner}
+	doer := headerDoer{inner: inner}
+	if azure && cfg.APIKey != "" {
+		// Azure's v1 API takes OpenAI's Bearer header too, but a gateway in
+		// front of it may check only Azure's.
+		doer.header = http.Header{}
+		doer.header.Set(openai.AzureAPIKeyHeader, cfg.APIKey)
+	}
+	oc.HTTPClient = doer
 	c := &LLM{
 		cfg:     cfg,
+		azure:   azure,
 		secrets: secretsOf(cfg),
 		client:  openai.NewClientWithConfig(oc),
 		sem:     make(chan struct{}, cfg.Concurrency),
@@ -277,6 +275,10 @@ var ErrInvalidReply = errors.New("invalid JSON reply")
 // otherwise a cut reply reads as a mere "unexpected end of JSON input".
 func (c *LLM) decode(reply chatReply, schema Schema, out any) error {
 	err := decodeReply(reply.content, schema, out)
+	if err != nil && reply.reasoning > 0 && strings.TrimSpace(reply.content) == "" {
+		// The reasoning is not the answer, whatever it holds.
+		err = fmt.Errorf("the reply held only reasoning (%d bytes of reasoning_content) and no answer: %w", reply.reasoning, err)
+	}
 	if err != nil && reply.finish == openai.FinishReasonLength {
 		limit := "the server's"
 		if c.cfg.MaxTokens > 0 {
@@ -322,11 +324,14 @@ func (c *LLM) request(msgs []openai.ChatCompletionMessage) openai.ChatCompletion
 	req := openai.ChatCompletionRequest{
 		Model:          c.cfg.Model,
 		Messages:       msgs,
-		Temperature:    max(c.cfg.Temperature, math.SmallestNonzeroFloat32),
+		Temperature:    max(c.cfg.Temperature, zeroTemperatureMark),
 		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
 	}
 	if !c.takesTemperature() {
 		req.Temperature = 0 // left out
+	}
+	if c.jsonModeOff.Load() {
+		req.ResponseFormat = nil
 	}
 	if c.cfg.MaxTokens > 0 {
 		// Local servers know max_tokens; OpenAI's reasoning models refuse it

@@ -100,7 +100,7 @@ func notCompletion(err error, meta *responseMeta, secret secrets) error {
 
 // errorIn200 is the error object some servers send with status 200 in
 // place of a completion; nil when body holds none. It is retried unless its
-// code says the request itself is wrong (a 4xx other than 429): the server
+// code says the request itself is wrong (a 4xx retryableStatus refuses): the server
 // took the request, so the failure is more likely its own.
 func errorIn200(body []byte, secret secrets) error {
 	var v struct{ Error json.RawMessage }
@@ -116,7 +116,7 @@ func errorIn200(body []byte, secret secrets) error {
 		code, _ = ae.Code.(int)
 	}
 	return &replyError{
-		retry: code < 400 || code >= 500 || code == http.StatusTooManyRequests,
+		retry: code < 400 || retryableStatus(code),
 		msg:   "the endpoint answered with an error instead of a chat completion: " + cutText(secret.hide(msg)),
 	}
 }
@@ -142,8 +142,10 @@ func bodyMessage(body []byte) string {
 	return ""
 }
 
-// cutText shortens a server's message to maxErrorText bytes, noting the cut.
+// cutText shortens a server's message to maxErrorText bytes, noting the cut,
+// with any invalid UTF-8 (a proxy's Latin-1 page) as U+FFFD.
 func cutText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= maxErrorText {
 		return s
 	}
@@ -151,11 +153,11 @@ func cutText(s string) string {
 }
 
 // excerpt is a body as shown in an error: the key hidden first (a cut
-// could leave a piece of it), on one line, cut to maxErrorText with the
+// could leave a piece of it), on one line, invalid UTF-8 as U+FFFD, cut to maxErrorText with the
 // body's full size noted (total; negative: unknown, past len(body)).
 func excerpt(body []byte, total int64, secret secrets) string {
 	head := body[:min(len(body), 2*maxErrorText)]
-	s := strings.Join(strings.Fields(secret.hide(string(head))), " ")
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(secret.hide(string(head)), "\uFFFD")), " ")
 	if len(head) == len(body) && total == int64(len(body)) && len(s) <= maxErrorText {
 		return s
 	}

@@ -35,6 +35,11 @@ func TestLLMErrorBodyIsCut(t *testing.T) {
 			500, []string{"status code: 500", "message: model overloaded"}, ""},
 		{"HTML error page", fakeReply{Status: 502, ContentType: "text/html", Body: "<html>bad gateway</html>"},
 			502, []string{"message: none found in the body, body: <html>bad gateway</html>"}, ""},
+		// Found by a probe: a proxy's Latin-1 page reached the CLI's stderr raw.
+		{"Latin-1 HTML page", fakeReply{Status: 502, ContentType: "text/html", Body: "<html>Passerelle erron\xe9e \xff\xfe</html>"},
+			502, []string{"body: <html>Passerelle erron\uFFFDe \uFFFD</html>"}, ""},
+		{"Latin-1 message", fakeReply{Status: 502, Body: `{"error":{"message":"erron` + "\xe9" + `e"}}`},
+			502, []string{"message: erron\uFFFDe"}, ""},
 		{"FastAPI detail", fakeReply{Status: 400, Body: `{"detail":"model qwen9 is not served"}`},
 			400, []string{"status code: 400", "message: model qwen9 is not served"}, ""},
 		{"key across the cut", fakeReply{Status: 503, ContentType: "text/plain", Body: strings.Repeat("x", maxErrorText-4) + key + strings.Repeat("y", 1000)},
@@ -116,6 +121,14 @@ func TestLLMNotAChatCompletion(t *testing.T) {
 			1, []string{"answered with an error instead of a chat completion: unknown model"}},
 		{"cut at the token limit", fakeReply{Content: `{"answer": "par`, Finish: "length"},
 			2, []string{"the reply was cut at the token limit (finish_reason length; max tokens 64)", "still invalid after repair"}},
+		// Found by a probe: each of these read as "reply is empty", after a
+		// repair round that could not help the first two.
+		{"content filter", fakeReply{Content: "", Finish: "content_filter"},
+			1, []string{"content filter withheld the reply (finish_reason content_filter)"}},
+		{"error in the choice", fakeReply{Status: 200, Body: choiceBody(`"content":""`, `"finish_reason":"error","error":{"message":"upstream provider timed out","code":502}`)},
+			2, []string{"ended the reply with an error (finish_reason error): upstream provider timed out", "gave up after 2 attempts"}},
+		{"reasoning only", fakeReply{Status: 200, Body: choiceBody(`"content":"","reasoning_content":"{\"answer\": \"paris\"} let me think"`, `"finish_reason":"length"`)},
+			2, []string{"the reply held only reasoning (32 bytes of reasoning_content) and no answer", "cut at the token limit", "still invalid after repair"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,4 +168,11 @@ func TestLLMContentParts(t *testing.T) {
 	if got != (llmTestReply{Answer: "paris", Score: 7}) || c.Usage().Repairs != 0 {
 		t.Errorf("decoded %+v, usage %+v", got, c.Usage())
 	}
+}
+
+// choiceBody is a chat completion whose one choice has the message members
+// msg and the choice members choice, as raw JSON.
+func choiceBody(msg, choice string) string {
+	return `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,` +
+		`"message":{"role":"assistant",` + msg + `},` + choice + `}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`
 }

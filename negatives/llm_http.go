@@ -2,8 +2,10 @@ package negatives
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"time"
 )
@@ -43,9 +45,19 @@ type responseMetaKey struct{}
 // cap, so that a huge reply never reaches go-openai, a connection lost
 // mid-body is told apart from a bad reply, and the body is kept for error
 // messages.
-type headerDoer struct{ inner *http.Client }
+type headerDoer struct {
+	inner  *http.Client
+	header http.Header // added to every request
+}
 
 func (d headerDoer) Do(req *http.Request) (*http.Response, error) {
+	req, err := zeroTemperature(req)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range d.header { // canonical keys: these replace the request's
+		req.Header[k] = v
+	}
 	resp, err := d.inner.Do(req)
 	if err != nil {
 		return nil, err
@@ -102,3 +114,45 @@ func (e *bodyReadError) Error() string {
 }
 
 func (e *bodyReadError) Unwrap() error { return e.err }
+
+// zeroTemperatureMark stands in for a temperature of 0 in a request built
+// by go-openai, which leaves a zero field out (and the server's default,
+// often 0.8 or 1, would apply); zeroTemperature turns it back into 0.
+// Sending the mark itself is no substitute: llama.cpp decodes greedily only
+// at a temperature ≤ 0 and divides the logits by any other, which at 1e-45
+// overflows them to infinities and its probabilities to NaN.
+const zeroTemperatureMark = math.SmallestNonzeroFloat32
+
+// zeroTemperature returns req with a "temperature" of zeroTemperatureMark
+// set to 0 in its JSON body; any other request as it is.
+func zeroTemperature(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.GetBody == nil {
+		return req, nil
+	}
+	rc, err := req.GetBody()
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	defer rc.Close()
+	body, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return req, nil
+	}
+	var t float32
+	if raw, ok := fields["temperature"]; !ok || json.Unmarshal(raw, &t) != nil || t != zeroTemperatureMark {
+		return req, nil
+	}
+	fields["temperature"] = json.RawMessage("0")
+	if body, err = json.Marshal(fields); err != nil {
+		return nil, fmt.Errorf("rewrite request body: %w", err)
+	}
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	out.ContentLength = int64(len(body))
+	return out, nil
+}

@@ -114,21 +114,43 @@ func cleanReply(raw string) (string, error) {
 
 // jsonIn finds a valid JSON object in s: s itself, s without a fence
 // around it, the first fenced block, or the span from the first '{' to the
-// last '}' (prose around the object), in that order.
+// last '}' (prose around the object), in that order. A block or span that
+// lies in reasoning is a draft, not the reply, and is passed over: reasoning
+// models often write their JSON out while thinking, then answer after
+// </think>.
 func jsonIn(s string) (string, bool) {
-	cands := []string{s, unfence(s)}
-	if m := fenced.FindStringSubmatch(s); m != nil {
-		cands = append(cands, strings.TrimSpace(m[1]))
+	if isJSONObject(s) {
+		return s, true // whole: a tag in one of its strings is text
+	}
+	if t := unfence(s); isJSONObject(t) {
+		return t, true
+	}
+	lower := asciiLower(s) // same byte offsets as s
+	if m := fenced.FindStringSubmatchIndex(s); m != nil {
+		if t := strings.TrimSpace(s[m[2]:m[3]]); isJSONObject(t) && !inReasoning(lower, m[2], m[3]) {
+			return t, true
+		}
 	}
 	if start, end := strings.IndexByte(s, '{'), strings.LastIndexByte(s, '}'); start >= 0 && end > start {
-		cands = append(cands, s[start:end+1])
-	}
-	for _, c := range cands {
-		if isJSONObject(c) {
-			return c, true
+		if t := s[start : end+1]; isJSONObject(t) && !inReasoning(lower, start, end+1) {
+			return t, true
 		}
 	}
 	return "", false
+}
+
+// inReasoning reports whether lower[start:end] lies in reasoning: after a
+// <think> that does not close before it, or before a </think> that no
+// <think> after it opens (a chat template may put the opening tag in the
+// prompt). lower is the reply with ASCII lowercased.
+func inReasoning(lower string, start, end int) bool {
+	before := lower[:start]
+	if open := strings.LastIndex(before, "<think>"); open >= 0 && !strings.Contains(before[open:], "</think>") {
+		return true
+	}
+	after := lower[end:]
+	closing := strings.Index(after, "</think>")
+	return closing >= 0 && !strings.Contains(after[:closing], "<think>")
 }
 
 // firstObject is the whole JSON object that starts at s's first '{', when

@@ -43,6 +43,13 @@ func TestLLMCleanReply(t *testing.T) {
 		// (it cost a paid repair round).
 		{"prose with braces after the object", obj + "\n\nNote: I kept each passage {roughly} the same length.", obj, false},
 		{"thinking, then prose with braces after the object", "<think>{\"a\": 2}</think>Here: " + obj + " (see {x})", obj, false},
+		// Found by a probe: reasoning models draft the object in a fence
+		// while thinking; the draft is not the reply, whole or partial.
+		{"draft in a fence while thinking", "<think>Draft:\n```json\n{\"a\": 2}\n```\nbetter:</think>\n\n" + obj, obj, false},
+		{"draft in a fence before a closing tag the template opened", "Draft:\n```json\n{\"a\": 2}\n```\n</think>\n" + obj, obj, false},
+		{"draft in a fence, answer in a fence", "<think>```json\n{\"a\": 2}\n```</think>\n```json\n" + obj + "\n```", obj, false},
+		{"draft in a fence, thinking never closed", "<think>```json\n{\"a\": 2}\n```", "", true},
+		{"bare draft, answer in a fence", "<think>{\"a\": 2}</think>\n```json\n" + obj + "\n```", obj, false},
 		{"only thinking", "<think>never finished", "", true},
 		{"empty", "  \n", "", true},
 	}

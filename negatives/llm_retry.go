@@ -2,6 +2,7 @@ package negatives
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,8 +25,9 @@ const maxRetryAfter = 5 * time.Minute
 // chatReply is the model's answer: its text, and why it stopped (a
 // finish_reason of "length" means the token limit cut it).
 type chatReply struct {
-	content string
-	finish  openai.FinishReason
+	content   string
+	finish    openai.FinishReason
+	reasoning int // bytes of reasoning_content, which some servers send apart from the answer
 }
 
 // complete sends msgs, retrying transient failures, and returns the reply.
@@ -33,6 +35,7 @@ type chatReply struct {
 func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage) (chatReply, error) {
 	req := c.request(msgs)
 	var waited time.Time // the end of the pause this call has already sat out
+	var loading time.Duration
 	for attempt := 0; ; attempt++ {
 		reply, retryAfter, err := c.attempt(ctx, req, waited)
 		if err == nil {
@@ -45,7 +48,35 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			waited = c.pauseAll(min(retryAfter, maxRetryAfter)) // even when this call gives up: the others must wait
 		}
 		if r := refusal(err); r != nil {
+			r.azure = c.azure
 			return chatReply{}, r
+		}
+		if modelLoading(err) && loading < maxRetryAfter {
+			// Not a failure of this request: the server is starting, and
+			// every request waits for it. No retry is spent.
+			loading += loadingWait
+			waited = c.pauseAll(loadingWait)
+			c.usage.retries.Add(1)
+			if c.cfg.OnRetry != nil {
+				c.cfg.OnRetry(attempt+1, loadingWait, err)
+			}
+			if err := c.sleep(ctx, loadingWait); err != nil {
+				return chatReply{}, fmt.Errorf("chat completion: %w", err)
+			}
+			attempt--
+			continue
+		}
+		if req.ResponseFormat != nil && jsonModeRefused(err) {
+			// The prompts ask for JSON and replies are parsed leniently, so
+			// JSON mode is a help, not a need: this client asks without it
+			// from now on.
+			c.jsonModeOff.Store(true)
+			req.ResponseFormat = nil
+			c.usage.retries.Add(1)
+			if c.cfg.OnRetry != nil {
+				c.cfg.OnRetry(attempt+1, 0, fmt.Errorf("the endpoint refused JSON mode (response_format), asking without it: %w", err))
+			}
+			continue
 		}
 		if !isRetryable(err) {
 			return chatReply{}, fmt.Errorf("chat completion: %w", err)
@@ -125,7 +156,37 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 		return chatReply{}, meta.retryAfter, redact(err, c.secrets)
 	}
 	choice := resp.Choices[0]
-	return chatReply{content: messageText(choice.Message), finish: choice.FinishReason}, 0, nil
+	reply := chatReply{content: messageText(choice.Message), finish: choice.FinishReason, reasoning: len(choice.Message.ReasoningContent)}
+	if strings.TrimSpace(reply.content) == "" {
+		if err := withheld(reply.finish, meta.body, c.secrets); err != nil {
+			return chatReply{}, 0, err
+		}
+	}
+	return reply, 0, nil
+}
+
+// withheld explains an empty reply the server stopped on purpose, which a
+// repair round cannot mend: a content filter's (Azure, OpenAI), not
+// retried, as the same prompt meets the same filter; or a provider's error
+// in the choice (finish_reason "error", as OpenRouter sends), retried like
+// a 5xx. Nil for any other empty reply.
+func withheld(finish openai.FinishReason, body []byte, secret secrets) error {
+	switch finish {
+	case openai.FinishReasonContentFilter:
+		return &replyError{msg: "the endpoint's content filter withheld the reply (finish_reason content_filter)"}
+	case "error":
+		msg := "the endpoint ended the reply with an error (finish_reason error)"
+		var v struct {
+			Choices []struct{ Error json.RawMessage } `json:"choices"`
+		}
+		if json.Unmarshal(body, &v) == nil && len(v.Choices) > 0 && len(v.Choices[0].Error) > 0 {
+			if m := bodyMessage([]byte(`{"error":` + string(v.Choices[0].Error) + `}`)); m != "" {
+				msg += ": " + cutText(secret.hide(m))
+			}
+		}
+		return &replyError{retry: true, msg: msg}
+	}
+	return nil
 }
 
 // messageText is a reply's text, also when a server sends the content as
@@ -176,6 +237,7 @@ func (c *LLM) pauseLeft(waited time.Time) time.Duration {
 type RefusedError struct {
 	Status int
 	err    error
+	azure  bool // an Azure endpoint, whose 404 means another thing to check
 }
 
 func (e *RefusedError) Error() string {
@@ -186,6 +248,9 @@ func (e *RefusedError) Error() string {
 	switch e.Status {
 	case http.StatusNotFound:
 		hint = "check the model name, and the base URL: an OpenAI-compatible server's usually ends in /v1"
+		if e.azure {
+			hint = "check the deployment name (the model), and the base URL: the resource's, https://NAME.openai.azure.com, or its /openai/v1"
+		}
 	case http.StatusTooManyRequests:
 		hint = "the account's quota or credit is used up: check its plan and billing; waiting does not help"
 	}
@@ -332,7 +397,7 @@ func quotaExhausted(err error) bool {
 }
 
 // isRetryable reports whether err is worth another attempt: rate limits,
-// server errors, attempt timeouts and transport failures (a local server
+// server errors, request timeouts (retryableStatus), attempt timeouts and transport failures (a local server
 // restarting, a dropped connection, also after the headers). Other 4xx mean
 // the request itself is wrong and would fail again, and so would a reply
 // too large to read.
@@ -349,13 +414,48 @@ func isRetryable(err error) bool {
 		return re.retry
 	}
 	if code := openaiStatus(err); code != 0 {
-		return code == http.StatusTooManyRequests || code >= 500
+		return retryableStatus(code)
 	}
 	var ne net.Error
 	// headerDoer reads bodies itself (bodyReadError); should one reach
 	// go-openai, it wraps a failed read as "error, reading response body:
 	// %w", so errors.Is still sees a dropped connection's unexpected EOF.
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// loadingWait spaces the requests to a server that answers it is loading
+// its model, up to maxRetryAfter in all per call.
+const loadingWait = 2 * time.Second
+
+// modelLoading reports whether err is a server saying it is loading its
+// model: llama.cpp's 503 "Loading model" until the weights are in memory,
+// which takes longer than the retries' backoff on a large model.
+func modelLoading(err error) bool {
+	return openaiStatus(err) == http.StatusServiceUnavailable && strings.Contains(strings.ToLower(err.Error()), "loading")
+}
+
+// jsonModeRefused reports whether err is a server refusing JSON mode: a
+// 400 or 422 whose message names response_format (vLLM, TGI and LM Studio
+// versions that lack it answer "Unsupported response_format type" or the
+// like).
+func jsonModeRefused(err error) bool {
+	if code := openaiStatus(err); code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "response_format") || strings.Contains(msg, "response format")
+}
+
+// retryableStatus reports whether an HTTP status is worth another attempt:
+// 5xx, a rate limit (429), a proxy's or load balancer's request timeout
+// (408), and a conflict (409, which OpenAI answers when a request lost a
+// lock race). OpenAI's own SDKs retry the same set.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return true
+	}
+	return code >= 500
 }
 
 // openaiStatus digs the status code out of go-openai's two error types,

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,6 +130,10 @@ func TestLLMIsRetryable(t *testing.T) {
 		{"500", &openai.APIError{HTTPStatusCode: 500}, true},
 		{"502 plain body", &openai.RequestError{HTTPStatusCode: 502}, true},
 		{"400", &openai.APIError{HTTPStatusCode: 400}, false},
+		// Found by a probe: a proxy's request timeout was not retried.
+		{"408 HTML page", &openai.RequestError{HTTPStatusCode: 408}, true},
+		{"409", &openai.APIError{HTTPStatusCode: 409}, true},
+		{"422", &openai.APIError{HTTPStatusCode: 422}, false},
 		{"404 wrapped", fmt.Errorf("x: %w", &openai.RequestError{HTTPStatusCode: 404}), false},
 		{"timeout", &timeoutError{after: time.Second, err: context.DeadlineExceeded}, true},
 		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
@@ -279,4 +284,82 @@ func TestLLMRetryAfterHoldsCallsWaitingForASlot(t *testing.T) {
 	}
 	wg.Wait()
 	requireHeldBack(t, sent(), 4, time.Second)
+}
+
+// Found by a probe: a server without JSON mode (older vLLM, TGI, LM Studio)
+// answers 400 to response_format; the client asks again without it, and
+// leaves it out of later requests.
+func TestLLMJSONModeRefused(t *testing.T) {
+	f := newFakeChat(t, func(_ int, req fakeRequest) fakeReply {
+		if _, ok := req.Raw["response_format"]; ok {
+			return fakeReply{Status: http.StatusBadRequest, Body: `{"object":"error","message":"Unsupported response_format type: json_object","type":"BadRequestError","code":400}`}
+		}
+		return okReply("```json\n" + llmTestGood + "\n```")
+	})
+	var heard []string
+	c := newTestLLM(t, f, func(cfg *LLMConfig) {
+		cfg.MaxRetries = -1
+		cfg.OnRetry = func(_ int, _ time.Duration, err error) { heard = append(heard, err.Error()) }
+	})
+	for range 2 {
+		var got llmTestReply
+		if err := c.JSON(context.Background(), "s", "u"+fmt.Sprint(len(heard), f.count()), llmTestSchema, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Answer != "paris" {
+			t.Errorf("answer %q", got.Answer)
+		}
+	}
+	if n := f.count(); n != 3 {
+		t.Errorf("%d requests, want 3: one refused, then two without JSON mode", n)
+	}
+	if len(heard) != 1 || !strings.Contains(heard[0], "refused JSON mode") {
+		t.Errorf("retries heard: %q", heard)
+	}
+	if u := c.Usage(); u.Retries != 1 || u.Failures != 0 {
+		t.Errorf("usage %+v", u)
+	}
+}
+
+// Found by a probe: llama.cpp answers 503 "Loading model" until its weights
+// are in memory, longer than the retries' backoff lasts. Such answers wait
+// 2 s each without spending a retry, up to maxRetryAfter in all.
+func TestLLMWaitsForAModelLoading(t *testing.T) {
+	loading := fakeReply{Status: http.StatusServiceUnavailable, Body: `{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}`}
+	t.Run("loads", func(t *testing.T) {
+		f := newFakeChat(t, fakeSequence(t, loading, loading, loading, okReply(llmTestGood)))
+		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.MaxRetries = -1 })
+		var sl sleepLog
+		c.sleep = sl.sleep
+		var got llmTestReply
+		if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got); err != nil {
+			t.Fatal(err)
+		}
+		if w := sl.all(); !slices.Equal(w, []time.Duration{loadingWait, loadingWait, loadingWait}) {
+			t.Errorf("waits %v", w)
+		}
+	})
+	t.Run("never loads", func(t *testing.T) {
+		f := newFakeChat(t, func(int, fakeRequest) fakeReply { return loading })
+		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.MaxRetries = 1 })
+		var sl sleepLog
+		c.sleep = sl.sleep
+		var got llmTestReply
+		err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got)
+		if err == nil || !strings.Contains(err.Error(), "Loading model") {
+			t.Fatalf("err %v", err)
+		}
+		// maxRetryAfter of loading waits, then the one retry allowed.
+		if n, want := f.count(), int(maxRetryAfter/loadingWait)+2; n != want {
+			t.Errorf("%d requests, want %d", n, want)
+		}
+	})
+	t.Run("another 503", func(t *testing.T) {
+		f := newFakeChat(t, fakeSequence(t, fakeReply{Status: http.StatusServiceUnavailable}))
+		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.MaxRetries = -1 })
+		var got llmTestReply
+		if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got); err == nil {
+			t.Fatal("a plain 503 with no retries allowed succeeded")
+		}
+	})
 }

@@ -2,8 +2,10 @@ package negatives
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"sync"
@@ -78,7 +80,7 @@ func TestLLMTemperatureSent(t *testing.T) {
 		temp  float32
 		want  any // nil: absent
 	}{
-		{"test-model", 0, 1e-45}, // math.SmallestNonzeroFloat32, as float32 JSON spells it
+		{"test-model", 0, 0.0}, // found by a probe: it went out as 1e-45, which llama.cpp does not take as greedy
 		{"test-model", 0.7, 0.7},
 		{"o3-mini", 0.7, nil},
 	}
@@ -388,9 +390,10 @@ func TestLLMConfigFromEnv(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "sk-env")
 	t.Setenv("OPENAI_ORG_ID", "org-env")
 	t.Setenv("OPENAI_API_VERSION", "")
+	t.Setenv("OPENAI_API_TYPE", "azure")
 	t.Setenv("RETUNE_LLM_MODEL", "llama3")
 	got := LLMConfigFromEnv()
-	want := LLMConfig{BaseURL: "http://localhost:8000/v1", APIKey: "sk-env", Org: "org-env", Model: "llama3", Temperature: DefaultLLMTemperature}
+	want := LLMConfig{BaseURL: "http://localhost:8000/v1", APIKey: "sk-env", Org: "org-env", Model: "llama3", APIType: "azure", Temperature: DefaultLLMTemperature}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -470,18 +473,39 @@ func TestRedactAndCheckBaseURL(t *testing.T) {
 	}
 }
 
-func TestIsAzure(t *testing.T) {
-	for url, want := range map[string]bool{
-		"https://res.openai.azure.com":                   true,
-		"https://RES.OpenAI.Azure.com/":                  true,
-		"https://res.cognitiveservices.azure.com/openai": true,
-		"https://api.openai.com/v1":                      false,
-		"http://localhost:8000/v1":                       false,
-		"https://proxy.example/openai.azure.com/v1":      false, // in the path, not the host
-		"https://openai.azure.com.attacker.example/v1":   false,
-	} {
-		if got := isAzure(url); got != want {
-			t.Errorf("isAzure(%q) = %v, want %v", url, got, want)
-		}
+// Found by a probe: Ollama and llama.cpp may leave usage out, or its total.
+// A missing total is the sum of the parts; a reply with no usage is
+// counted as such rather than as zero tokens.
+func TestLLMUsageAsReported(t *testing.T) {
+	tests := []struct {
+		name  string
+		usage string // the reply's "usage" member, or "" for none
+		want  LLMUsage
+	}{
+		{"whole", `,"usage":{"prompt_tokens":100,"completion_tokens":20,"total_tokens":120}`,
+			LLMUsage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}},
+		{"no total", `,"usage":{"prompt_tokens":0,"completion_tokens":321}`,
+			LLMUsage{CompletionTokens: 321, TotalTokens: 321}},
+		{"none", ``, LLMUsage{RepliesWithoutUsage: 1}},
+		{"null", `,"usage":null`, LLMUsage{RepliesWithoutUsage: 1}},
+		{"zeros", `,"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}`, LLMUsage{RepliesWithoutUsage: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			content, _ := json.Marshal(llmTestGood)
+			body := `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,` +
+				`"message":{"role":"assistant","content":` + string(content) + `},"finish_reason":"stop"}]` + tt.usage + `}`
+			f := newFakeChat(t, fakeSequence(t, fakeReply{Status: http.StatusOK, Body: body}))
+			c := newTestLLM(t, f, nil)
+			var got llmTestReply
+			if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			want.Calls, want.Requests = 1, 1
+			if u := c.Usage(); u != want {
+				t.Errorf("usage %+v, want %+v", u, want)
+			}
+		})
 	}
 }

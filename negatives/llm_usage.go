@@ -19,18 +19,32 @@ type LLMUsage struct {
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
 	TotalTokens      int64 `json:"total_tokens"`
+	// RepliesWithoutUsage counts replies that reported no token usage
+	// (some Ollama and llama.cpp versions leave it out): their tokens are
+	// missing from the counts above.
+	RepliesWithoutUsage int64 `json:"replies_without_usage"`
 }
 
 // usageCounters are updated from many goroutines, hence atomics.
 type usageCounters struct {
 	calls, cacheHits, requests, retries, repairs, failures, cacheErrors atomic.Int64
-	promptTokens, completionTokens, totalTokens                         atomic.Int64
+	promptTokens, completionTokens, totalTokens, withoutUsage           atomic.Int64
 }
 
+// addTokens counts one reply's usage. A total the server left out is the
+// sum of the parts it gave.
 func (u *usageCounters) addTokens(t openai.Usage) {
+	total := t.TotalTokens
+	if total == 0 {
+		total = t.PromptTokens + t.CompletionTokens
+	}
+	if total == 0 {
+		u.withoutUsage.Add(1)
+		return
+	}
 	u.promptTokens.Add(int64(t.PromptTokens))
 	u.completionTokens.Add(int64(t.CompletionTokens))
-	u.totalTokens.Add(int64(t.TotalTokens))
+	u.totalTokens.Add(int64(total))
 }
 
 // Usage returns the counters so far.
@@ -47,6 +61,8 @@ func (c *LLM) Usage() LLMUsage {
 		PromptTokens:     u.promptTokens.Load(),
 		CompletionTokens: u.completionTokens.Load(),
 		TotalTokens:      u.totalTokens.Load(),
+
+		RepliesWithoutUsage: u.withoutUsage.Load(),
 	}
 }
 
@@ -57,6 +73,7 @@ func (u LLMUsage) Plus(o LLMUsage) LLMUsage {
 		Retries: u.Retries + o.Retries, Repairs: u.Repairs + o.Repairs, Failures: u.Failures + o.Failures,
 		CacheErrors: u.CacheErrors + o.CacheErrors, PromptTokens: u.PromptTokens + o.PromptTokens,
 		CompletionTokens: u.CompletionTokens + o.CompletionTokens, TotalTokens: u.TotalTokens + o.TotalTokens,
+		RepliesWithoutUsage: u.RepliesWithoutUsage + o.RepliesWithoutUsage,
 	}
 }
 

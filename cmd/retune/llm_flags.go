@@ -24,7 +24,7 @@ func (t *llmTuning) register(fs *flag.FlagSet, concurrencyScope string) {
 	fs.IntVar(&t.concurrency, "llm-concurrency", 4, "LLM requests in flight"+concurrencyScope+", 1-256")
 	fs.Float64Var(&t.temperature, "llm-temperature", negatives.DefaultLLMTemperature, "LLM sampling temperature, 0-2 (0: greedy)")
 	fs.DurationVar(&t.timeout, "llm-timeout", 60*time.Second, "time allowed for one LLM request")
-	fs.IntVar(&t.retries, "llm-retries", 4, "retries of an LLM request after 429, 5xx, a timeout or a dropped connection, 0-20 (0: none)")
+	fs.IntVar(&t.retries, "llm-retries", negatives.DefaultLLMRetries, "retries of an LLM request after 408, 409, 429, 5xx, a timeout or a dropped connection, 0-20 (0: none)")
 }
 
 // check refuses values the LLM client would otherwise default silently.
@@ -61,7 +61,7 @@ type llmFlags struct {
 
 func (l *llmFlags) register(fs *flag.FlagSet) {
 	env := negatives.LLMConfigFromEnv()
-	l.base = hiddenFlag(fs, "llm-base-url", env.BaseURL, "OpenAI-compatible base `URL` (OpenAI, Azure, vLLM, Ollama, llama.cpp; default $OPENAI_BASE_URL)")
+	l.base = hiddenFlag(fs, "llm-base-url", env.BaseURL, "OpenAI-compatible base `URL` (OpenAI, Azure, vLLM, Ollama, llama.cpp; default $OPENAI_BASE_URL; Azure reads $OPENAI_API_VERSION, and $OPENAI_API_TYPE=azure marks a gateway in front of it)")
 	l.model = hiddenFlag(fs, "llm-model", env.Model, "LLM `model` or deployment name (default $RETUNE_LLM_MODEL)")
 	l.key = hiddenFlag(fs, "llm-key", env.APIKey, "LLM API `key` (default $OPENAI_API_KEY)")
 	l.org = hiddenFlag(fs, "llm-org", env.Org, "OpenAI `organization` id sent with requests (default $OPENAI_ORG_ID)")

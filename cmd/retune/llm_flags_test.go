@@ -20,7 +20,7 @@ func TestLLMTuning(t *testing.T) {
 		want        string // "" = accepted
 		wantRetries int
 	}{
-		{nil, "", 4},
+		{nil, "", negatives.DefaultLLMRetries},
 		{[]string{"--llm-retries", "0"}, "", -1},
 		{[]string{"--llm-retries", "21"}, "--llm-retries must be in [0, 20]", 0},
 		{[]string{"--llm-concurrency", "0"}, "--llm-concurrency must be in [1, 256]", 0},

@@ -354,7 +354,11 @@ func reportLLMSpent(w io.Writer, gen negatives.Generator) {
 		return
 	}
 	if u := g.LLMUsage(); u.Requests > 0 {
-		fmt.Fprintf(w, "LLM spent before the run stopped: %d requests (%d retries, %d repairs), %d prompt + %d completion tokens\n",
-			u.Requests, u.Retries, u.Repairs, u.PromptTokens, u.CompletionTokens)
+		unreported := ""
+		if u.RepliesWithoutUsage > 0 {
+			unreported = fmt.Sprintf(" (%d replies reported none)", u.RepliesWithoutUsage)
+		}
+		fmt.Fprintf(w, "LLM spent before the run stopped: %d requests (%d retries, %d repairs), %d prompt + %d completion tokens%s\n",
+			u.Requests, u.Retries, u.Repairs, u.PromptTokens, u.CompletionTokens, unreported)
 	}
 }

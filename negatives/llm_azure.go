@@ -1,0 +1,114 @@
+package negatives
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// APITypeAzure, as LLMConfig.APIType (OPENAI_API_TYPE=azure), calls the
+// endpoint the Azure OpenAI way whatever its host: a gateway in front of a
+// resource (API Management) keeps Azure's paths and api-key header.
+const APITypeAzure = "azure"
+
+// azureAPIVersion is the first GA version that accepts response_format
+// json_object; OPENAI_API_VERSION overrides it.
+const azureAPIVersion = "2024-06-01"
+
+// azureHostSuffixes are the hosts of Azure OpenAI resources: Azure's
+// public cloud (openai, cognitiveservices for multi-service resources,
+// services.ai for AI Foundry's), US Government (.us) and China (.cn).
+var azureHostSuffixes = []string{
+	".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com",
+	".openai.azure.us", ".cognitiveservices.azure.us",
+	".openai.azure.cn", ".cognitiveservices.azure.cn",
+}
+
+// azureEndpoint is an Azure base URL read in the shapes users copy from
+// the portal and Microsoft's examples.
+type azureEndpoint struct {
+	root       string // the resource's URL, to which go-openai appends /openai/deployments/NAME
+	deployment string // the deployment the URL itself names, if any
+	v1         bool   // Azure's v1 API (…/openai/v1), which takes OpenAI's own paths and model field
+}
+
+// azureEndpointOf reads baseURL as an Azure OpenAI endpoint: the resource
+// (https://NAME.openai.azure.com), the same with /openai, a deployment's
+// URL (…/openai/deployments/DEPLOYMENT, with or without
+// /chat/completions), or the v1 API (…/openai/v1). ok is false when the
+// host is not Azure's and forced is false.
+func azureEndpointOf(baseURL string, forced bool) (ep azureEndpoint, ok bool) {
+	u, err := url.Parse(baseURL)
+	if err != nil || baseURL == "" {
+		return azureEndpoint{}, false
+	}
+	host := strings.ToLower(u.Hostname())
+	ok = forced
+	for _, suffix := range azureHostSuffixes {
+		ok = ok || strings.HasSuffix(host, suffix)
+	}
+	if !ok {
+		return azureEndpoint{}, false
+	}
+	path := strings.TrimRight(u.Path, "/")
+	lower := strings.ToLower(path)
+	rootAt := func(end int) string {
+		r := *u
+		r.Path, r.RawPath = path[:end], ""
+		return r.String()
+	}
+	switch i := strings.LastIndex(lower, "/openai/"); {
+	case strings.HasSuffix(lower, "/openai/v1"):
+		return azureEndpoint{root: baseURL, v1: true}, true
+	case i >= 0 && strings.HasPrefix(lower[i:], "/openai/deployments/"):
+		name, rest, _ := strings.Cut(path[i+len("/openai/deployments/"):], "/")
+		if name != "" && (rest == "" || strings.EqualFold(rest, "chat/completions")) {
+			return azureEndpoint{root: rootAt(i), deployment: name}, true
+		}
+	case strings.HasSuffix(lower, "/openai"):
+		return azureEndpoint{root: rootAt(len(path) - len("/openai"))}, true
+	}
+	return azureEndpoint{root: baseURL}, true
+}
+
+// clientConfig is go-openai's configuration for cfg: Azure's (deployment
+// in the path, api-version, api-key header) for an Azure endpoint, OpenAI's
+// for any other. A deployment named in an Azure base URL becomes cfg's
+// model when none is set, and must be it otherwise. azure reports an Azure
+// endpoint (v1 included), which takes the key as an api-key header.
+func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error) {
+	switch t := strings.ToLower(cfg.APIType); t {
+	case "", APITypeAzure, "openai", "open_ai":
+	default:
+		return oc, false, fmt.Errorf("llm: API type %q (OPENAI_API_TYPE) is not azure or openai", cfg.APIType)
+	}
+	forced := strings.EqualFold(cfg.APIType, APITypeAzure)
+	plain := cfg.APIType != "" && !forced
+	az, isAzure := azureEndpointOf(cfg.BaseURL, forced)
+	if plain || !isAzure || az.v1 {
+		oc = openai.DefaultConfig(cfg.APIKey)
+		if cfg.BaseURL != "" {
+			oc.BaseURL = cfg.BaseURL
+		}
+		return oc, isAzure && !plain, nil
+	}
+	if az.deployment != "" {
+		switch cfg.Model {
+		case "":
+			cfg.Model = az.deployment
+		case az.deployment:
+		default:
+			return oc, false, fmt.Errorf("llm: the base URL names the Azure deployment %q but the model is %q: "+
+				"give the resource URL (https://NAME.openai.azure.com) and the deployment as the model", az.deployment, cfg.Model)
+		}
+	}
+	oc = openai.DefaultAzureConfig(cfg.APIKey, az.root)
+	oc.APIVersion = cmp.Or(cfg.APIVersion, azureAPIVersion)
+	// A deployment is called by the name given: go-openai's default drops
+	// the "." of names holding "3.5" and every ":".
+	oc.AzureModelMapperFunc = func(model string) string { return model }
+	return oc, true, nil
+}
