@@ -82,8 +82,8 @@ func (s *Server) submitJob(ctx context.Context, req jobRequest, spec jobSpec, se
 			// The job exists, and ended as its canceller asked: show it.
 			return s.store.GetJob(bg, job.ID)
 		}
-		// Not left validating: the next start would queue and run a job
-		// whose client was told it failed.
+		// Not left validating, which the next start fails with a message
+		// about a restart: the client is told now, with the cause.
 		s.finishJob(bg, job.ID, store.JobValidating, statusData{Status: store.JobFailed, Error: "could not queue the job"})
 		return store.Job{}, err
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -165,6 +167,48 @@ func TestCrashLoopingJobIsNotResumedForever(t *testing.T) {
 	}
 	if got := js.waitFinished(restarted.ID); got.Status != "succeeded" || got.Attempts != 32 {
 		t.Fatalf("job restarted 30 times and crashed once: %+v, want it resumed to success on its 32nd start", got)
+	}
+}
+
+// TestJobLeftValidatingFails: a job found validating at a start was being
+// created when the server died (the 201 comes only once it is queued), so
+// no client holds it and its LLM key may be missing. Found by a chaos probe:
+// such jobs were queued and ran, some sending no key. It fails instead, and
+// its files go.
+func TestJobLeftValidatingFails(t *testing.T) {
+	cfg := jobsConfig(t)
+	js := startJobsServer(t, cfg, false) // no workers: the job stays queued
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d"}`, ds.ID))
+	js.stop()
+
+	ctx := context.Background()
+	st, err := store.Open(ctx, cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetJobStatus(ctx, job.ID, []string{store.JobQueued}, store.JobValidating, ""); err != nil {
+		t.Fatal(err)
+	}
+	jobDir, err := st.Dir(store.KindJobs, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := os.MkdirAll(jobDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(jobDir, "llm-api-key"), []byte("sk-x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	js.open(true)
+	got := js.waitFinished(job.ID)
+	if got.Status != "failed" || got.Error == nil || !strings.Contains(got.Error.Message, "stopped while creating this job") {
+		t.Fatalf("job left validating, after a start: %+v", got)
+	}
+	if _, err := os.Stat(jobDir); !os.IsNotExist(err) {
+		t.Errorf("the job's folder, with its key, survived: %v", err)
 	}
 }
 

@@ -22,13 +22,25 @@ const maxJobCrashes = 20
 // requeueUnfinished puts the jobs a crash or Close interrupted back in the
 // queue, oldest first. Running jobs go back to queued (their work
 // directory keeps what they finished); a running job whose cancellation
-// was requested ends cancelled instead.
+// was requested ends cancelled instead, and one still being created
+// (validating) fails.
 func (s *Server) requeueUnfinished(ctx context.Context) error {
 	jobs, err := s.store.UnfinishedJobs(ctx)
 	if err != nil {
 		return err
 	}
 	for _, j := range jobs {
+		if j.Status == store.JobValidating {
+			// The server stopped inside submitJob, which answers only once
+			// the job is queued: no client was given this job, and its
+			// credentials may not have been written. Running it would
+			// spend an LLM budget unasked, possibly without its key.
+			s.finishJob(ctx, j.ID, store.JobValidating, statusData{Status: store.JobFailed,
+				Error: "the server stopped while creating this job, before it answered the request; create the job again"})
+			s.dropJobFiles(j.ID)
+			s.log.Warn("job failed: its creation was interrupted", "job", j.ID)
+			continue
+		}
 		why := "interrupted by a server restart; queued to resume"
 		if j.Status == store.JobQueued && j.Attempts == 0 {
 			why = "queued before the server restarted; queued again"
@@ -51,8 +63,7 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 			}
 			why = fmt.Sprintf("the server stopped without shutting down (crash %d of the %d a job is resumed after); queued to resume", crashes, maxJobCrashes-1)
 		}
-		switch j.Status {
-		case store.JobRunning, store.JobValidating:
+		if j.Status == store.JobRunning {
 			if _, err := s.transitionJob(ctx, j.ID, store.JobTransition{From: []string{j.Status}, To: store.JobQueued},
 				statusData{Status: store.JobQueued}, why); err != nil {
 				return fmt.Errorf("requeue job %s: %w", j.ID, err)
