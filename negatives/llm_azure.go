@@ -54,17 +54,18 @@ func azureEndpointOf(baseURL string, forced bool) (ep azureEndpoint, ok bool) {
 		return azureEndpoint{}, false
 	}
 	path := strings.TrimRight(u.Path, "/")
-	lower := strings.ToLower(path)
+	lower := asciiLower(path) // same byte offsets as path
 	rootAt := func(end int) string {
 		r := *u
 		r.Path, r.RawPath = path[:end], ""
 		return r.String()
 	}
-	switch i := strings.LastIndex(lower, "/openai/"); {
+	const deployments = "/openai/deployments/"
+	switch i := strings.Index(lower, deployments); {
 	case strings.HasSuffix(lower, "/openai/v1"):
 		return azureEndpoint{root: baseURL, v1: true}, true
-	case i >= 0 && strings.HasPrefix(lower[i:], "/openai/deployments/"):
-		name, rest, _ := strings.Cut(path[i+len("/openai/deployments/"):], "/")
+	case i >= 0:
+		name, rest, _ := strings.Cut(path[i+len(deployments):], "/")
 		if name != "" && (rest == "" || strings.EqualFold(rest, "chat/completions")) {
 			return azureEndpoint{root: rootAt(i), deployment: name}, true
 		}
