@@ -233,7 +233,7 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, er
 		if llm != nil {
 			probe.LLM = &llmSettings{BaseURL: llm.BaseURL, Model: llm.Model}
 		}
-		if eff := s.llmConfig(probe, ""); llm != nil || (eff.BaseURL != "" && eff.Model != "") {
+		if eff := s.llmConfig(probe, ""); llm != nil || (eff.BaseURL != "" && eff.EffectiveModel() != "") {
 			spec.Generator = negatives.KindCausal
 		}
 	}
@@ -273,7 +273,7 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, er
 		}
 	}
 	eff := s.llmConfig(*spec, "")
-	if eff.BaseURL == "" || eff.Model == "" {
+	if eff.BaseURL == "" || eff.EffectiveModel() == "" {
 		return jobSecrets{}, jobParamInvalid("llm", "the %s generator needs an LLM: give llm.base_url and llm.model "+
 			"(or start the server with RETUNE_LLM_MODEL and OPENAI_BASE_URL set, or OPENAI_API_KEY for OpenAI's own endpoint)", spec.Generator)
 	}
@@ -284,7 +284,7 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, er
 	if spec.LLM == nil {
 		spec.LLM = &llmSettings{}
 	}
-	spec.LLM.Model = eff.Model
+	spec.LLM.Model = eff.EffectiveModel()
 	return secrets, nil
 }
 

@@ -66,8 +66,11 @@ func (s *Server) generatorFor(jobID string, spec jobSpec, data *dataset.BEIR) (n
 			// generation for minutes), at most once per retryEventEvery.
 			now := time.Now().UnixNano()
 			if last := lastEvent.Load(); now-last >= int64(retryEventEvery) && lastEvent.CompareAndSwap(last, now) {
-				s.appendEvent(context.Background(), jobID, store.LevelWarn, evMessage,
-					fmt.Sprintf("LLM request failed (attempt %d); retrying in %s: %v", attempt, wait.Round(100*time.Millisecond), err), nil)
+				msg := fmt.Sprintf("LLM request failed (attempt %d); retrying in %s: %v", attempt, wait.Round(100*time.Millisecond), err)
+				if attempt == 0 { // sent again without spending a retry
+					msg = fmt.Sprintf("LLM endpoint: %v; asking again in %s", err, wait.Round(100*time.Millisecond))
+				}
+				s.appendEvent(context.Background(), jobID, store.LevelWarn, evMessage, msg, nil)
 			}
 		}
 	}

@@ -40,9 +40,10 @@ func NewGenerator(kind string, corpus []string, seed uint64, llm LLMConfig, offl
 // causal when an LLM model is configured, else offline), or why it cannot:
 // callers check it before spending time on loading data.
 func ResolveKind(kind string, llm LLMConfig) (string, error) {
+	model := llm.EffectiveModel()
 	if kind == "" {
 		kind = KindOffline
-		if llm.Model != "" {
+		if model != "" {
 			kind = KindCausal
 		}
 	}
@@ -50,7 +51,7 @@ func ResolveKind(kind string, llm LLMConfig) (string, error) {
 	case KindOffline:
 		return kind, nil
 	case KindCausal, KindNaive:
-		if llm.Model == "" {
+		if model == "" {
 			return "", errors.New("the " + kind + " generator needs an LLM: set its model (RETUNE_LLM_MODEL or --llm-model) and base URL (OPENAI_BASE_URL or --llm-base-url)")
 		}
 		return kind, nil

@@ -27,9 +27,10 @@ type LLMConfig struct {
 	Org     string // OpenAI organisation id, optional
 	// APIVersion is used only for Azure (default azureAPIVersion).
 	APIVersion string
-	// APIType "azure" calls the endpoint the Azure way whatever its host,
-	// "openai" the OpenAI way whatever its host; empty tells Azure by
-	// the host name (azureHostSuffixes).
+	// APIType "azure" calls the endpoint the Azure way whatever its host
+	// ("azure_ad" too, with the key, a Microsoft Entra token, as Bearer),
+	// "openai" the OpenAI way whatever its host; empty tells Azure by the
+	// host name (azureHostSuffixes).
 	APIType string
 
 	// Temperature is sent as is, 0 included (greedy decoding), though
@@ -49,7 +50,9 @@ type LLMConfig struct {
 
 	// OnRetry, when set, hears of each retry before its wait, so a slow or
 	// failing endpoint is visible while it happens (it may be called from
-	// many goroutines at once).
+	// many goroutines at once). attempt is 0 for a request sent again
+	// without spending a retry: a server loading its model, or refusing
+	// JSON mode.
 	OnRetry func(attempt int, wait time.Duration, err error) `json:"-"`
 
 	// PublicOnly refuses to connect to this machine and to loopback,
@@ -140,8 +143,12 @@ type LLM struct {
 
 	// pauseUntil holds every request back until the time a server's
 	// Retry-After named: a 429 is about the client, not one request.
-	pauseMu    sync.Mutex
-	pauseUntil time.Time
+	// loadingSince is when the endpoint began answering that its model is
+	// loading, zero once it replies (loadingPause).
+	pauseMu      sync.Mutex
+	pauseUntil   time.Time
+	loadingSince time.Time
+	now          func() time.Time // the clock of the pauses; tests replace it
 }
 
 // OpenAIBaseURL is OpenAI's own endpoint, where a client given a key but no
@@ -170,7 +177,7 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		inner = publicOnlyClient()
 	}
 	doer := headerDoer{inner: inner}
-	if azure && cfg.APIKey != "" {
+	if azure && cfg.APIKey != "" && !strings.EqualFold(cfg.APIType, apiTypeAzureAD) {
 		// Azure's v1 API takes OpenAI's Bearer header too, but a gateway in
 		// front of it may check only Azure's.
 		doer.header = http.Header{}
@@ -184,6 +191,7 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		client:  openai.NewClientWithConfig(oc),
 		sem:     make(chan struct{}, cfg.Concurrency),
 		sleep:   llmSleep,
+		now:     time.Now,
 	}
 	if cfg.CacheDir != "" {
 		rc, err := newReplyCache(cfg.CacheDir)

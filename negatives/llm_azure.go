@@ -54,26 +54,45 @@ func azureEndpointOf(baseURL string, forced bool) (ep azureEndpoint, ok bool) {
 		return azureEndpoint{}, false
 	}
 	path := strings.TrimRight(u.Path, "/")
-	lower := asciiLower(path) // same byte offsets as path
+	lower := asciiLower(path)                          // same byte offsets as path
+	if strings.HasSuffix(lower, "/chat/completions") { // the whole endpoint, pasted
+		path = path[:len(path)-len("/chat/completions")]
+		lower = lower[:len(path)]
+	}
 	rootAt := func(end int) string {
 		r := *u
-		r.Path, r.RawPath = path[:end], ""
+		r.Path, r.RawPath, r.RawQuery, r.ForceQuery, r.Fragment, r.RawFragment = path[:end], "", "", false, "", ""
 		return r.String()
 	}
 	const deployments = "/openai/deployments/"
 	switch i := strings.Index(lower, deployments); {
 	case strings.HasSuffix(lower, "/openai/v1"):
-		return azureEndpoint{root: baseURL, v1: true}, true
-	case i >= 0:
-		name, rest, _ := strings.Cut(path[i+len(deployments):], "/")
-		if name != "" && (rest == "" || strings.EqualFold(rest, "chat/completions")) {
-			return azureEndpoint{root: rootAt(i), deployment: name}, true
-		}
+		return azureEndpoint{root: rootAt(len(path)), v1: true}, true
+	case i >= 0 && i+len(deployments) < len(path) && !strings.Contains(path[i+len(deployments):], "/"):
+		return azureEndpoint{root: rootAt(i), deployment: path[i+len(deployments):]}, true
 	case strings.HasSuffix(lower, "/openai"):
 		return azureEndpoint{root: rootAt(len(path) - len("/openai"))}, true
 	}
-	return azureEndpoint{root: baseURL}, true
+	return azureEndpoint{root: rootAt(len(path))}, true
 }
+
+// EffectiveModel is the model the client will ask for: Model, or when it is
+// empty the deployment an Azure base URL names (…/openai/deployments/NAME).
+func (c LLMConfig) EffectiveModel() string {
+	if c.Model != "" || strings.EqualFold(c.APIType, "openai") || strings.EqualFold(c.APIType, "open_ai") {
+		return c.Model
+	}
+	az, _ := azureEndpointOf(c.BaseURL, isAzureType(c.APIType))
+	return az.deployment
+}
+
+// isAzureType reports whether an API type forces Azure: "azure", or
+// "azure_ad" (openai-python's name for a Microsoft Entra token as the key).
+func isAzureType(t string) bool {
+	return strings.EqualFold(t, APITypeAzure) || strings.EqualFold(t, apiTypeAzureAD)
+}
+
+const apiTypeAzureAD = "azure_ad"
 
 // clientConfig is go-openai's configuration for cfg: Azure's (deployment
 // in the path, api-version, api-key header) for an Azure endpoint, OpenAI's
@@ -82,11 +101,11 @@ func azureEndpointOf(baseURL string, forced bool) (ep azureEndpoint, ok bool) {
 // endpoint (v1 included), which takes the key as an api-key header.
 func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error) {
 	switch t := strings.ToLower(cfg.APIType); t {
-	case "", APITypeAzure, "openai", "open_ai":
+	case "", APITypeAzure, apiTypeAzureAD, "openai", "open_ai":
 	default:
-		return oc, false, fmt.Errorf("llm: API type %q (OPENAI_API_TYPE) is not azure or openai", cfg.APIType)
+		return oc, false, fmt.Errorf("llm: API type %q (OPENAI_API_TYPE) is not azure, azure_ad or openai", cfg.APIType)
 	}
-	forced := strings.EqualFold(cfg.APIType, APITypeAzure)
+	forced := isAzureType(cfg.APIType)
 	plain := cfg.APIType != "" && !forced
 	az, isAzure := azureEndpointOf(cfg.BaseURL, forced)
 	if plain || !isAzure || az.v1 {
@@ -107,6 +126,9 @@ func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error
 		}
 	}
 	oc = openai.DefaultAzureConfig(cfg.APIKey, az.root)
+	if strings.EqualFold(cfg.APIType, apiTypeAzureAD) {
+		oc.APIType = openai.APITypeAzureAD // the key is an Entra token, sent as Bearer
+	}
 	oc.APIVersion = cmp.Or(cfg.APIVersion, azureAPIVersion)
 	// A deployment is called by the name given: go-openai's default drops
 	// the "." of names holding "3.5" and every ":".

@@ -17,13 +17,19 @@ func TestAzureEndpointOf(t *testing.T) {
 		ok     bool
 	}{
 		{"https://res.openai.azure.com", false, azureEndpoint{root: "https://res.openai.azure.com"}, true},
-		{"https://RES.OpenAI.Azure.com/", false, azureEndpoint{root: "https://RES.OpenAI.Azure.com/"}, true},
+		{"https://RES.OpenAI.Azure.com/", false, azureEndpoint{root: "https://RES.OpenAI.Azure.com"}, true},
 		// Found by a probe: these shapes got the Azure path appended to a
 		// path that already held it, or were not taken for Azure.
 		{"https://res.cognitiveservices.azure.com/openai", false, azureEndpoint{root: "https://res.cognitiveservices.azure.com"}, true},
 		{"https://res.openai.azure.com/openai/", false, azureEndpoint{root: "https://res.openai.azure.com"}, true},
 		{"https://res.openai.azure.com/openai/v1", false, azureEndpoint{root: "https://res.openai.azure.com/openai/v1", v1: true}, true},
-		{"https://res.openai.azure.com/openai/v1/", false, azureEndpoint{root: "https://res.openai.azure.com/openai/v1/", v1: true}, true},
+		{"https://res.openai.azure.com/openai/v1/", false, azureEndpoint{root: "https://res.openai.azure.com/openai/v1", v1: true}, true},
+		// Found by a review: whole endpoints pasted, and a query (a library
+		// caller's; the CLI and the API refuse one), kept the path doubled.
+		{"https://res.openai.azure.com/openai/v1/chat/completions", false, azureEndpoint{root: "https://res.openai.azure.com/openai/v1", v1: true}, true},
+		{"https://res.openai.azure.com/openai/deployments/dep/chat/completions?api-version=2024-10-21#x", false,
+			azureEndpoint{root: "https://res.openai.azure.com", deployment: "dep"}, true},
+		{"https://res.openai.azure.com/openai/deployments/", false, azureEndpoint{root: "https://res.openai.azure.com/openai/deployments"}, true},
 		{"https://res.openai.azure.com/openai/deployments/gpt-4.1-mini", false,
 			azureEndpoint{root: "https://res.openai.azure.com", deployment: "gpt-4.1-mini"}, true},
 		{"https://res.openai.azure.com/openai/deployments/dep/chat/completions", false,
@@ -86,6 +92,9 @@ func TestLLMAzureShapes(t *testing.T) {
 			azureRequest{"/openai/v1/chat/completions", "", "k", "Bearer k"}, "dep"},
 		{"/v1", "m", "openai", "",
 			azureRequest{"/v1/chat/completions", "", "", "Bearer k"}, "m"},
+		// A Microsoft Entra token goes as Bearer, not as api-key.
+		{"", "dep", "azure_ad", "",
+			azureRequest{"/openai/deployments/dep/chat/completions", azureAPIVersion, "", "Bearer k"}, "dep"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.base+" "+tt.apiType, func(t *testing.T) {
@@ -116,10 +125,35 @@ func TestLLMAzureRefusals(t *testing.T) {
 		want string
 	}{
 		{LLMConfig{BaseURL: "https://res.openai.azure.com/openai/deployments/dep", Model: "other"}, `names the Azure deployment "dep" but the model is "other"`},
-		{LLMConfig{BaseURL: "http://localhost:8000/v1", Model: "m", APIType: "azure_ad"}, `API type "azure_ad"`},
+		{LLMConfig{BaseURL: "http://localhost:8000/v1", Model: "m", APIType: "azure_v2"}, `API type "azure_v2"`},
 	} {
 		if _, err := NewLLM(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("NewLLM(%+v) = %v, want an error with %q", tt.cfg, err, tt.want)
 		}
+	}
+}
+
+// Found by a review: a deployment URL as the only model setting was
+// refused before the client was built, though the README called it the model.
+func TestEffectiveModelFromAzureDeploymentURL(t *testing.T) {
+	tests := []struct {
+		cfg  LLMConfig
+		want string
+	}{
+		{LLMConfig{BaseURL: "https://res.openai.azure.com/openai/deployments/dep"}, "dep"},
+		{LLMConfig{BaseURL: "https://res.openai.azure.com/openai/deployments/dep", Model: "dep"}, "dep"},
+		{LLMConfig{BaseURL: "https://res.openai.azure.com"}, ""},
+		{LLMConfig{BaseURL: "http://gw.local/openai/deployments/dep"}, ""}, // not Azure's host
+		{LLMConfig{BaseURL: "http://gw.local/openai/deployments/dep", APIType: "azure"}, "dep"},
+		{LLMConfig{BaseURL: "https://res.openai.azure.com/openai/deployments/dep", APIType: "openai"}, ""},
+	}
+	for _, tt := range tests {
+		if got := tt.cfg.EffectiveModel(); got != tt.want {
+			t.Errorf("%+v: EffectiveModel %q, want %q", tt.cfg, got, tt.want)
+		}
+	}
+	kind, err := ResolveKind("", LLMConfig{BaseURL: "https://res.openai.azure.com/openai/deployments/dep"})
+	if err != nil || kind != KindCausal {
+		t.Errorf("ResolveKind with a deployment URL alone = %q, %v; want causal", kind, err)
 	}
 }

@@ -1,6 +1,7 @@
 package negatives
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,24 +78,39 @@ var fenced = regexp.MustCompile("(?s)```[a-zA-Z]*\\s*\\n?(.*?)```")
 // whose strings hold "<think>" or "```" comes through whole.
 func cleanReply(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
-	for {
+	draft := "" // the first object found in reasoning, for want of a better one
+	for layer := 0; ; layer++ {
 		// Each layer of reasoning is dropped only when no JSON object is
 		// found with it in place: a tag inside one of the object's strings
 		// ("<think>", a fence) is text, not a layer.
-		if t, ok := jsonIn(s); ok {
+		t, d, ok := jsonIn(s)
+		if ok {
 			return t, nil
 		}
-		t := strings.TrimSpace(dropThinking(s))
+		draft = cmp.Or(draft, d)
+		if layer < maxThinkingLayers {
+			t = strings.TrimSpace(dropThinking(s))
+		} else {
+			t = strings.TrimSpace(dropAllThinking(s))
+		}
 		if t == s {
 			break
 		}
 		s = t
 	}
-	// With the reasoning gone (an object in it is not the reply): prose
-	// after the object that holds braces of its own.
-	if t, ok := firstObject(s); ok {
-		return t, nil
+	t, err := lastResort(s)
+	if draft != "" && (err != nil || !isJSONObject(t)) {
+		// Reasoning held the only object: a tag that was text after all
+		// ("no <think> needed"), or thinking cut off with its answer.
+		return draft, nil
 	}
+	return t, err
+}
+
+// lastResort is what is left to try on a reply with its reasoning gone:
+// its first fenced block, or the span between its outer braces, which
+// decoding then judges.
+func lastResort(s string) (string, error) {
 	if !strings.HasPrefix(s, "{") {
 		if t := unfence(s); isJSONObject(t) {
 			return t, nil
@@ -113,30 +129,45 @@ func cleanReply(raw string) (string, error) {
 }
 
 // jsonIn finds a valid JSON object in s: s itself, s without a fence
-// around it, the first fenced block, or the span from the first '{' to the
-// last '}' (prose around the object), in that order. A block or span that
-// lies in reasoning is a draft, not the reply, and is passed over: reasoning
-// models often write their JSON out while thinking, then answer after
-// </think>.
-func jsonIn(s string) (string, bool) {
+// around it, the first fenced block, the span from the first '{' to the
+// last '}' (prose around the object), or the whole object that starts at
+// the first '{' (prose after it with braces of its own), in that order. A
+// block, span or object that lies in reasoning is a draft, not the reply:
+// reasoning models often write their JSON out while thinking, then answer
+// after </think>. It is passed over, and the first one is returned as
+// draft.
+func jsonIn(s string) (obj, draft string, ok bool) {
 	if isJSONObject(s) {
-		return s, true // whole: a tag in one of its strings is text
+		return s, "", true // whole: a tag in one of its strings is text
 	}
 	if t := unfence(s); isJSONObject(t) {
-		return t, true
+		return t, "", true
 	}
 	lower := asciiLower(s) // same byte offsets as s
-	if m := fenced.FindStringSubmatchIndex(s); m != nil {
-		if t := strings.TrimSpace(s[m[2]:m[3]]); isJSONObject(t) && !inReasoning(lower, m[2], m[3]) {
-			return t, true
+	consider := func(t string, start, end int) bool {
+		switch {
+		case !isJSONObject(t):
+			return false
+		case inReasoning(lower, start, end):
+			draft = cmp.Or(draft, t)
+			return false
+		}
+		obj = t
+		return true
+	}
+	if m := fenced.FindStringSubmatchIndex(s); m != nil && consider(strings.TrimSpace(s[m[2]:m[3]]), m[2], m[3]) {
+		return obj, "", true
+	}
+	if start, end := strings.IndexByte(s, '{'), strings.LastIndexByte(s, '}'); start >= 0 && end > start && consider(s[start:end+1], start, end+1) {
+		return obj, "", true
+	}
+	if t, ok := firstObject(s); ok {
+		start := strings.IndexByte(s, '{')
+		if consider(t, start, start+len(t)) {
+			return obj, "", true
 		}
 	}
-	if start, end := strings.IndexByte(s, '{'), strings.LastIndexByte(s, '}'); start >= 0 && end > start {
-		if t := s[start : end+1]; isJSONObject(t) && !inReasoning(lower, start, end+1) {
-			return t, true
-		}
-	}
-	return "", false
+	return "", draft, false
 }
 
 // inReasoning reports whether lower[start:end] lies in reasoning: after a
@@ -168,6 +199,57 @@ func firstObject(s string) (string, bool) {
 }
 
 func isJSONObject(s string) bool { return strings.HasPrefix(s, "{") && json.Valid([]byte(s)) }
+
+// maxThinkingLayers is how many pieces of reasoning cleanReply drops one at
+// a time, looking for the reply after each; the rest go at once. A reply
+// is rarely more than two layers deep, and each look costs the reply's
+// length: one by one, a 265 KB reply of 16,000 tags took 13 s, and the
+// 4 MiB a reply may hold would take about an hour.
+const maxThinkingLayers = 4
+
+// dropAllThinking removes every piece of reasoning from s in one pass, as
+// applying dropThinking until nothing changes would (but for tags that the
+// removals themselves would join up): each <think>…</think> block,
+// everything before a closing tag that no opening tag precedes, and an
+// opening tag that never closes with what follows it.
+func dropAllThinking(s string) string {
+	const open, end = "<think>", "</think>"
+	lower := asciiLower(s) // same byte offsets as s
+	none := len(s) + 1
+	// next is the first tag at or after from; each tag is searched for
+	// again only once passed, so the whole pass reads s a bounded number
+	// of times.
+	next := func(tag string, from int) int {
+		if i := strings.Index(lower[from:], tag); i >= 0 {
+			return from + i
+		}
+		return none
+	}
+	var b strings.Builder
+	pos, o, c := 0, next(open, 0), next(end, 0)
+	for {
+		if o < pos {
+			o = next(open, pos)
+		}
+		if c < pos {
+			c = next(end, pos)
+		}
+		switch {
+		case c < o: // a closing tag first: what came before it was reasoning
+			b.Reset()
+			pos = c + len(end)
+		case c < none: // a block
+			b.WriteString(s[pos:o])
+			pos = c + len(end)
+		case o < none: // an opening tag that never closes
+			b.WriteString(s[pos:o])
+			return b.String()
+		default:
+			b.WriteString(s[pos:])
+			return b.String()
+		}
+	}
+}
 
 // dropThinking removes the first piece of reasoning from s: a
 // <think>…</think> block; or, when a closing tag comes first, everything

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLLMCleanReply(t *testing.T) {
@@ -48,7 +49,15 @@ func TestLLMCleanReply(t *testing.T) {
 		{"draft in a fence while thinking", "<think>Draft:\n```json\n{\"a\": 2}\n```\nbetter:</think>\n\n" + obj, obj, false},
 		{"draft in a fence before a closing tag the template opened", "Draft:\n```json\n{\"a\": 2}\n```\n</think>\n" + obj, obj, false},
 		{"draft in a fence, answer in a fence", "<think>```json\n{\"a\": 2}\n```</think>\n```json\n" + obj + "\n```", obj, false},
-		{"draft in a fence, thinking never closed", "<think>```json\n{\"a\": 2}\n```", "", true},
+		// With no answer after it, the object in reasoning is the reply
+		// after all: thinking cut off, or a tag that was only text.
+		{"draft in a fence, thinking never closed", "<think>```json\n{\"a\": 2}\n```", `{"a": 2}`, false},
+		{"an open tag in prose before a fenced answer", "No <think> block needed here.\n```json\n" + obj + "\n```", obj, false},
+		{"a closing tag in prose after a fenced answer", "```json\n" + obj + "\n```\nI left out the </think> part.", obj, false},
+		// Found by a review: a tag in the answer's string, then prose with
+		// braces, was cut inside the string.
+		{"a tag in a string, then prose with braces", `{"a": "paris <think>"} and then {x}`, `{"a": "paris <think>"}`, false},
+		{"a closing tag in a string, then prose with braces", `{"a": "paris </think>"} and then {x}`, `{"a": "paris </think>"}`, false},
 		{"bare draft, answer in a fence", "<think>{\"a\": 2}</think>\n```json\n" + obj + "\n```", obj, false},
 		{"only thinking", "<think>never finished", "", true},
 		{"empty", "  \n", "", true},
@@ -141,5 +150,59 @@ func TestLLMReplyStringsKeepTagsAndFences(t *testing.T) {
 				t.Errorf("answer %q, want %q; usage %+v", got.Answer, answer, c.Usage())
 			}
 		})
+	}
+}
+
+// FuzzCleanReply: no reply panics the cleaner, a reply that is a JSON object
+// as it stands comes back whole, and whatever object it returns is one the
+// reply holds.
+func FuzzCleanReply(f *testing.F) {
+	for _, seed := range []string{
+		`{"a": 1}`, "<think>x</think>{\"a\": 1}", "<think>```json\n{\"a\": 2}\n```</think>{\"a\": 1}",
+		"No <think> here\n```json\n{\"a\": 1}\n```", `{"a": "</think>"} and {x}`, "```json\n{\"a\": 1}\n```\n</think>",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, err := cleanReply(raw)
+		trimmed := strings.TrimSpace(raw)
+		if isJSONObject(trimmed) && (err != nil || got != trimmed) {
+			t.Fatalf("a JSON object came back as %q, %v", got, err)
+		}
+		if err == nil && isJSONObject(got) && !strings.Contains(raw, got) {
+			t.Fatalf("returned an object %q the reply does not hold", got)
+		}
+	})
+}
+
+// dropAllThinking does in one pass what dropThinking repeated does.
+func TestDropAllThinking(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", "<think>x</think>a", "a<think>x</think>b<THINK>y</think>c", "r</think>a", "a<think>x</think>b</think>c",
+		"<think>a<think>b</think>c</think>d", "a<think>never closed", "a</think>b</think>c<think>d</think>e<think>f",
+		"İ<think>x</think>İ",
+	} {
+		want := s
+		for t := dropThinking(want); t != want; t = dropThinking(want) {
+			want = t
+		}
+		if got := dropAllThinking(s); got != want {
+			t.Errorf("dropAllThinking(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// Found by a review of the reply cleaner: a reply of many think tags and
+// no object was cleaned a layer at a time, each layer rereading the reply
+// (13 s for 265 KB). The cap on a reply is 4 MiB.
+func TestCleanReplyManyLayers(t *testing.T) {
+	raw := strings.Repeat("<think>{x</think>", (4<<20)/17) + `{"a": 1} {`
+	start := time.Now()
+	got, err := cleanReply(raw)
+	if err != nil || got != `{"a": 1}` {
+		t.Errorf("got %q, %v", got, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a 4 MiB reply of %d layers took %v", (4<<20)/17, d)
 	}
 }

@@ -35,7 +35,6 @@ type chatReply struct {
 func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage) (chatReply, error) {
 	req := c.request(msgs)
 	var waited time.Time // the end of the pause this call has already sat out
-	var loading time.Duration
 	for attempt := 0; ; attempt++ {
 		reply, retryAfter, err := c.attempt(ctx, req, waited)
 		if err == nil {
@@ -51,16 +50,15 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			r.azure = c.azure
 			return chatReply{}, r
 		}
-		if modelLoading(err) && loading < maxRetryAfter {
+		if wait, ok := c.loadingPause(err, retryAfter); ok {
 			// Not a failure of this request: the server is starting, and
 			// every request waits for it. No retry is spent.
-			loading += loadingWait
-			waited = c.pauseAll(loadingWait)
-			c.usage.retries.Add(1)
+			waited = c.pauseAll(wait)
+			c.usage.loadingWaits.Add(1)
 			if c.cfg.OnRetry != nil {
-				c.cfg.OnRetry(attempt+1, loadingWait, err)
+				c.cfg.OnRetry(0, wait, fmt.Errorf("the endpoint is loading its model: %w", err))
 			}
-			if err := c.sleep(ctx, loadingWait); err != nil {
+			if err := c.sleep(ctx, wait); err != nil {
 				return chatReply{}, fmt.Errorf("chat completion: %w", err)
 			}
 			attempt--
@@ -69,13 +67,13 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 		if req.ResponseFormat != nil && jsonModeRefused(err) {
 			// The prompts ask for JSON and replies are parsed leniently, so
 			// JSON mode is a help, not a need: this client asks without it
-			// from now on.
+			// from now on, spending no retry on the change.
 			c.jsonModeOff.Store(true)
 			req.ResponseFormat = nil
-			c.usage.retries.Add(1)
 			if c.cfg.OnRetry != nil {
-				c.cfg.OnRetry(attempt+1, 0, fmt.Errorf("the endpoint refused JSON mode (response_format), asking without it: %w", err))
+				c.cfg.OnRetry(0, 0, fmt.Errorf("the endpoint refused JSON mode (response_format), asking without it: %w", err))
 			}
+			attempt--
 			continue
 		}
 		if !isRetryable(err) {
@@ -133,6 +131,7 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 		// Counted before the reply is judged: an unusable one is paid for
 		// too.
 		c.usage.addTokens(resp.Usage)
+		c.replied()
 	}
 	switch {
 	case err == nil && len(resp.Choices) == 0:
@@ -209,7 +208,7 @@ func messageText(m openai.ChatCompletionMessage) string {
 func (c *LLM) pauseAll(d time.Duration) time.Time {
 	c.pauseMu.Lock()
 	defer c.pauseMu.Unlock()
-	until := time.Now().Add(d)
+	until := c.now().Add(d)
 	if until.After(c.pauseUntil) {
 		c.pauseUntil = until
 	}
@@ -225,7 +224,7 @@ func (c *LLM) pauseLeft(waited time.Time) time.Duration {
 	if !c.pauseUntil.After(waited) {
 		return 0
 	}
-	return time.Until(c.pauseUntil)
+	return c.pauseUntil.Sub(c.now())
 }
 
 // RefusedError is an answer no retry or other pair can change: the
@@ -424,7 +423,7 @@ func isRetryable(err error) bool {
 }
 
 // loadingWait spaces the requests to a server that answers it is loading
-// its model, up to maxRetryAfter in all per call.
+// its model (or its Retry-After, when longer).
 const loadingWait = 2 * time.Second
 
 // modelLoading reports whether err is a server saying it is loading its
@@ -432,6 +431,34 @@ const loadingWait = 2 * time.Second
 // which takes longer than the retries' backoff on a large model.
 func modelLoading(err error) bool {
 	return openaiStatus(err) == http.StatusServiceUnavailable && strings.Contains(strings.ToLower(err.Error()), "loading")
+}
+
+// loadingPause is how long to wait after err when it says the model is
+// loading, and false when it does not, or when the endpoint has said so
+// for maxRetryAfter already with no reply in between: the window is the
+// client's, not one call's, so a server that never loads ends a run after
+// it like any failing endpoint.
+func (c *LLM) loadingPause(err error, retryAfter time.Duration) (time.Duration, bool) {
+	if !modelLoading(err) {
+		return 0, false
+	}
+	c.pauseMu.Lock()
+	defer c.pauseMu.Unlock()
+	now := c.now()
+	if c.loadingSince.IsZero() {
+		c.loadingSince = now
+	}
+	if now.Sub(c.loadingSince) >= maxRetryAfter {
+		return 0, false
+	}
+	return max(loadingWait, min(retryAfter, maxRetryAfter)), true
+}
+
+// replied ends a loading window: the endpoint answers again.
+func (c *LLM) replied() {
+	c.pauseMu.Lock()
+	c.loadingSince = time.Time{}
+	c.pauseMu.Unlock()
 }
 
 // jsonModeRefused reports whether err is a server refusing JSON mode: a

@@ -316,7 +316,8 @@ func TestLLMJSONModeRefused(t *testing.T) {
 	if len(heard) != 1 || !strings.Contains(heard[0], "refused JSON mode") {
 		t.Errorf("retries heard: %q", heard)
 	}
-	if u := c.Usage(); u.Retries != 1 || u.Failures != 0 {
+	// The change spends no retry: with none allowed, the call succeeded.
+	if u := c.Usage(); u.Retries != 0 || u.Failures != 0 {
 		t.Errorf("usage %+v", u)
 	}
 }
@@ -338,20 +339,42 @@ func TestLLMWaitsForAModelLoading(t *testing.T) {
 		if w := sl.all(); !slices.Equal(w, []time.Duration{loadingWait, loadingWait, loadingWait}) {
 			t.Errorf("waits %v", w)
 		}
-	})
-	t.Run("never loads", func(t *testing.T) {
-		f := newFakeChat(t, func(int, fakeRequest) fakeReply { return loading })
-		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.MaxRetries = 1 })
-		var sl sleepLog
-		c.sleep = sl.sleep
-		var got llmTestReply
-		err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got)
-		if err == nil || !strings.Contains(err.Error(), "Loading model") {
-			t.Fatalf("err %v", err)
+		if u := c.Usage(); u.LoadingWaits != 3 || u.Retries != 0 {
+			t.Errorf("usage %+v: want 3 loading waits, no retry", u)
 		}
-		// maxRetryAfter of loading waits, then the one retry allowed.
-		if n, want := f.count(), int(maxRetryAfter/loadingWait)+2; n != want {
-			t.Errorf("%d requests, want %d", n, want)
+	})
+	// Found by a review: the window was each call's, so calls in turn
+	// waited 5 minutes each; and a Retry-After counted as 2 s of it.
+	t.Run("never loads", func(t *testing.T) {
+		f := newFakeChat(t, func(call int, _ fakeRequest) fakeReply {
+			r := loading
+			if call%2 == 1 {
+				r.Header = map[string]string{"Retry-After": "10"}
+			}
+			return r
+		})
+		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.MaxRetries = 1 })
+		clock := time.Now()
+		var slept time.Duration
+		c.now = func() time.Time { return clock }
+		c.sleep = func(ctx context.Context, d time.Duration) error {
+			clock, slept = clock.Add(d), slept+d
+			return ctx.Err()
+		}
+		for call := range 3 {
+			var got llmTestReply
+			err := c.JSON(context.Background(), "s", fmt.Sprint("u", call), llmTestSchema, &got)
+			if err == nil || !strings.Contains(err.Error(), "Loading model") {
+				t.Fatalf("call %d: err %v", call, err)
+			}
+		}
+		// 5 minutes of waits in all (2 s, 10 s, 2 s, … : 50 loading
+		// answers), then each call's own retry.
+		if slept < maxRetryAfter || slept > maxRetryAfter+30*time.Second {
+			t.Errorf("slept %v in all, want about %v", slept, maxRetryAfter)
+		}
+		if u := c.Usage(); u.LoadingWaits != 50 || u.Retries != 3 {
+			t.Errorf("usage %+v: want 50 loading waits and 3 retries", u)
 		}
 	})
 	t.Run("another 503", func(t *testing.T) {

@@ -19,6 +19,9 @@ type LLMUsage struct {
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
 	TotalTokens      int64 `json:"total_tokens"`
+	// LoadingWaits counts the answers "loading model" waited out without
+	// spending a retry.
+	LoadingWaits int64 `json:"loading_waits"`
 	// RepliesWithoutUsage counts replies that reported no token usage
 	// (some Ollama and llama.cpp versions leave it out): their tokens are
 	// missing from the counts above.
@@ -29,6 +32,7 @@ type LLMUsage struct {
 type usageCounters struct {
 	calls, cacheHits, requests, retries, repairs, failures, cacheErrors atomic.Int64
 	promptTokens, completionTokens, totalTokens, withoutUsage           atomic.Int64
+	loadingWaits                                                        atomic.Int64
 }
 
 // addTokens counts one reply's usage. A total the server left out is the
@@ -62,6 +66,7 @@ func (c *LLM) Usage() LLMUsage {
 		CompletionTokens: u.completionTokens.Load(),
 		TotalTokens:      u.totalTokens.Load(),
 
+		LoadingWaits:        u.loadingWaits.Load(),
 		RepliesWithoutUsage: u.withoutUsage.Load(),
 	}
 }
@@ -73,7 +78,7 @@ func (u LLMUsage) Plus(o LLMUsage) LLMUsage {
 		Retries: u.Retries + o.Retries, Repairs: u.Repairs + o.Repairs, Failures: u.Failures + o.Failures,
 		CacheErrors: u.CacheErrors + o.CacheErrors, PromptTokens: u.PromptTokens + o.PromptTokens,
 		CompletionTokens: u.CompletionTokens + o.CompletionTokens, TotalTokens: u.TotalTokens + o.TotalTokens,
-		RepliesWithoutUsage: u.RepliesWithoutUsage + o.RepliesWithoutUsage,
+		LoadingWaits: u.LoadingWaits + o.LoadingWaits, RepliesWithoutUsage: u.RepliesWithoutUsage + o.RepliesWithoutUsage,
 	}
 }
 

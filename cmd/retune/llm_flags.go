@@ -88,6 +88,10 @@ func (l *llmFlags) config() negatives.LLMConfig {
 	c.BaseURL, c.Model, c.APIKey, c.Org, c.CacheDir = l.base.Get(), l.model.Get(), l.key.Get(), l.org.Get(), l.cache
 	l.apply(&c)
 	c.OnRetry = func(attempt int, wait time.Duration, err error) {
+		if attempt == 0 { // sent again without spending a retry
+			fmt.Fprintf(os.Stderr, "llm: %v; asking again in %s\n", err, wait.Round(10*time.Millisecond))
+			return
+		}
 		fmt.Fprintf(os.Stderr, "llm: request failed (%v); retry %d of %d in %s\n", err, attempt, l.retries, wait.Round(10*time.Millisecond))
 	}
 	return c
