@@ -185,8 +185,8 @@ func Run(ctx context.Context, gen Generator, req Request, cfg RunConfig, embed E
 	case stopped != nil && errors.As(stopped, new(*RefusedError)):
 		err = fmt.Errorf("negatives: stopped at the first refusal (%d of %d pairs finished; those in flight were stopped): %w", len(outs)-rep.NotRun, len(outs), stopped)
 	case stopped != nil:
-		err = fmt.Errorf("negatives: stopped after %d pairs in a row failed (%d of %d pairs finished; is the LLM endpoint reachable and its model right?): %w",
-			cfg.MaxFailureStreak, len(outs)-rep.NotRun, len(outs), stopped)
+		err = fmt.Errorf("negatives: stopped after %d pairs in a row failed (%d of %d pairs finished; %s): %w",
+			cfg.MaxFailureStreak, len(outs)-rep.NotRun, len(outs), streakHint(stopped), stopped)
 	case rep.Failures > 0 && rep.Failures == rep.Pairs:
 		err = fmt.Errorf("negatives: all %d pairs failed: %w", rep.Pairs, firstErr)
 	}
@@ -423,4 +423,14 @@ func runQueryVectors(req Request, kept []Negative, vec func(string) []float32) [
 		out = append(out, q)
 	}
 	return out
+}
+
+// streakHint is what to check when pairs fail in a row: the endpoint itself,
+// unless it answers and only its replies are unusable (a content filter,
+// JSON that stays invalid), where the last error says why.
+func streakHint(err error) string {
+	if errors.As(err, new(*replyError)) || errors.Is(err, ErrInvalidReply) {
+		return "the endpoint answers, but its replies are not usable: see the last error"
+	}
+	return "is the LLM endpoint reachable and its model right?"
 }

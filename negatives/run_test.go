@@ -661,3 +661,20 @@ func TestRunCapsFailedPairs(t *testing.T) {
 		t.Fatalf("failures %d, failed pairs listed %d (first %q); want %d, %d, q1/d1", rep.Failures, len(rep.FailedPairs), rep.FailedPairs[0], runFailedPairs+5, runFailedPairs)
 	}
 }
+
+// Found by a probe: a run stopped by content-filtered replies asked
+// whether the endpoint was reachable.
+func TestStreakHint(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("llm x: chat completion: %w", &replyError{msg: "the endpoint's content filter withheld the reply"}), "replies are not usable"},
+		{fmt.Errorf("llm x: %w: still invalid after repair: bad", ErrInvalidReply), "replies are not usable"},
+		{fmt.Errorf("llm x: chat completion: %w", errors.New("dial tcp: connection refused")), "reachable"},
+	} {
+		if got := streakHint(tt.err); !strings.Contains(got, tt.want) {
+			t.Errorf("streakHint(%v) = %q, want %q in it", tt.err, got, tt.want)
+		}
+	}
+}
