@@ -158,12 +158,37 @@ func TestCrashLoopingJobIsNotResumedForever(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// What its attempts spent on an LLM, as a run records it.
+	loopDir, err := st.Dir(store.KindJobs, looping.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
+	if err := os.MkdirAll(loopDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(loopDir, "llm-spent.json"), []byte(`{"requests":161,"total_tokens":424637}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	js.open(true)
 	if got := js.waitFinished(looping.ID); got.Status != "failed" || got.Error == nil ||
 		!strings.Contains(got.Error.Message, "interrupted 20 times by server crashes") {
 		t.Fatalf("crash-looping job after restart: %+v", got)
+	}
+	// Found by a chaos probe: the final event of a job ended at a start
+	// left out what its LLM calls cost.
+	evs := js.events(looping.ID)
+	var final struct {
+		LLMUsage struct {
+			LLM struct {
+				Requests    int64 `json:"requests"`
+				TotalTokens int64 `json:"total_tokens"`
+			} `json:"llm"`
+		} `json:"llm_usage"`
+	}
+	if err := json.Unmarshal(evs[len(evs)-1].Data, &final); err != nil || final.LLMUsage.LLM.Requests != 161 || final.LLMUsage.LLM.TotalTokens != 424637 {
+		t.Errorf("final event data %s (%v), want its llm_usage", evs[len(evs)-1].Data, err)
 	}
 	if got := js.waitFinished(restarted.ID); got.Status != "succeeded" || got.Attempts != 32 {
 		t.Fatalf("job restarted 30 times and crashed once: %+v, want it resumed to success on its 32nd start", got)

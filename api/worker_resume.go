@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"retune/negatives"
 	"retune/store"
+	"retune/train"
 )
 
 // maxJobCrashes bounds how often a job is resumed after a crash. A job
@@ -47,7 +49,7 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 		}
 		switch {
 		case j.Status == store.JobRunning && j.CancelRequested:
-			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobCancelled})
+			s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobCancelled, LLMUsage: s.spentBefore(j.ID)})
 			continue
 		case j.Status == store.JobRunning:
 			crashes, err := s.store.CountJobCrash(ctx, j.ID)
@@ -58,7 +60,7 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 				s.log.Warn("job failed: interrupted by too many crashes", "job", j.ID, "crashes", crashes)
 				s.finishJob(ctx, j.ID, store.JobRunning, statusData{Status: store.JobFailed, Error: fmt.Sprintf(
 					"interrupted %d times by server crashes, so not resumed again: check the server's log and memory; then create the job anew",
-					crashes)})
+					crashes), LLMUsage: s.spentBefore(j.ID)})
 				continue
 			}
 			why = fmt.Sprintf("the server stopped without shutting down (crash %d of the %d a job is resumed after); queued to resume", crashes, maxJobCrashes-1)
@@ -73,6 +75,25 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 		s.log.Info("job requeued", "job", j.ID, "was", j.Status, "why", why)
 	}
 	return nil
+}
+
+// spentBefore is the llm_usage of a job ended at a start (by its crash
+// limit, or a cancel that a crash interrupted): what its work folder
+// records its LLM calls cost over its attempts (train.SpentLLM), under
+// "llm" as a finished run reports it, without the item counts only a run
+// knows. Nil when nothing is recorded.
+func (s *Server) spentBefore(id string) any {
+	dir, err := s.store.Dir(store.KindJobs, id)
+	if err != nil {
+		return nil
+	}
+	spent, ok := train.SpentLLM(dir)
+	if !ok {
+		return nil
+	}
+	return struct {
+		LLM negatives.LLMUsage `json:"llm"`
+	}{spent}
 }
 
 // sweepOrphans removes dataset, head and collection directories that have
