@@ -62,6 +62,8 @@ func TestJobRequestErrors(t *testing.T) {
 		{"naive without model", body(`,"negatives":"mined+generated","generator":"naive","llm":{"base_url":"http://127.0.0.1:9/v1"}`), 400, "the naive generator needs an LLM"},
 		{"huge LLM URL", body(`,"negatives":"generated","generator":"causal","llm":{"base_url":"http://` + strings.Repeat("a", 3000) + `/v1","model":"m"}`), 400, "llm.base_url is 3010 bytes; at most 2048"},
 		{"huge LLM model", body(`,"negatives":"generated","generator":"causal","llm":{"base_url":"http://h/v1","model":"` + strings.Repeat("m", 300) + `"}`), 400, "llm.model is 300 bytes; at most 256"},
+		{"Azure deployment URL naming another model", body(`,"negatives":"generated","generator":"causal","llm":{"base_url":"https://res.openai.azure.com/openai/deployments/dep","model":"other"}`),
+			400, `the base URL names the Azure deployment "dep" but the model is "other"`},
 		{"bad LLM URL", body(`,"negatives":"generated","generator":"causal","llm":{"base_url":"ftp://x","model":"m"}`), 400, `llm.base_url: LLM base URL "ftp://x" is not an http(s) URL`},
 		{"bad LLM URL with a password", body(`,"negatives":"generated","generator":"causal","llm":{"base_url":"http://u:p%zz@h/v1","model":"m"}`), 400, `LLM base URL "http://h/v1" is not`},
 		{"unknown generator", body(`,"negatives":"generated","generator":"gpt"`), 400, `generator must be offline, causal or naive; got "gpt"`},

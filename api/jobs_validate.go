@@ -277,6 +277,9 @@ func (s *Server) checkGenerator(spec *jobSpec, llm *llmSettings) (jobSecrets, er
 		return jobSecrets{}, jobParamInvalid("llm", "the %s generator needs an LLM: give llm.base_url and llm.model "+
 			"(or start the server with RETUNE_LLM_MODEL and OPENAI_BASE_URL set, or OPENAI_API_KEY for OpenAI's own endpoint)", spec.Generator)
 	}
+	if err := eff.Check(); err != nil { // an Azure deployment URL naming another model
+		return jobSecrets{}, jobParamInvalid("llm", "%v", err)
+	}
 	// The model is pinned when the job is created: a job resumed after a
 	// restart with another RETUNE_LLM_MODEL keeps asking the model it
 	// started with (its finished pairs are cached under that model), and

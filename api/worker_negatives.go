@@ -98,6 +98,8 @@ func (s *Server) llmConfig(spec jobSpec, key string) negatives.LLMConfig {
 		}
 		if spec.LLM.Model != "" {
 			c.Model = spec.LLM.Model
+		} else if d := (negatives.LLMConfig{BaseURL: spec.LLM.BaseURL}).EffectiveModel(); d != "" {
+			c.Model = d // the deployment the job's Azure URL names, over the server's model
 		}
 	}
 	if key != "" {

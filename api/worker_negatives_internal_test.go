@@ -24,6 +24,10 @@ func TestLLMConfigKeepsServerCredentialsHome(t *testing.T) {
 		{"another endpoint", &llmSettings{BaseURL: "http://elsewhere/v1"}, "", "http://elsewhere/v1", "server-model", "", ""},
 		{"another endpoint, own key", &llmSettings{BaseURL: "http://elsewhere/v1"}, "sk-job", "http://elsewhere/v1", "server-model", "sk-job", ""},
 		{"own key, server's endpoint", nil, "sk-job", "http://llm.internal/v1", "server-model", "sk-job", ""},
+		// Found by a review: the server's model was pinned over the
+		// deployment the job's own Azure URL names.
+		{"an Azure deployment URL", &llmSettings{BaseURL: "https://res.openai.azure.com/openai/deployments/dep"}, "",
+			"https://res.openai.azure.com/openai/deployments/dep", "dep", "", ""},
 	} {
 		c := s.llmConfig(jobSpec{LLM: tt.llm}, tt.jobKey)
 		if c.BaseURL != tt.url || c.Model != tt.model || c.APIKey != tt.key || c.Org != tt.org {

@@ -54,6 +54,9 @@ func ResolveKind(kind string, llm LLMConfig) (string, error) {
 		if model == "" {
 			return "", errors.New("the " + kind + " generator needs an LLM: set its model (RETUNE_LLM_MODEL or --llm-model) and base URL (OPENAI_BASE_URL or --llm-base-url)")
 		}
+		if err := llm.Check(); err != nil {
+			return "", err
+		}
 		return kind, nil
 	}
 	return "", fmt.Errorf("generator must be offline, causal or naive; got %q", kind)

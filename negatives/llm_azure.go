@@ -68,10 +68,14 @@ func azureEndpointOf(baseURL string, forced bool) (ep azureEndpoint, ok bool) {
 	switch i := strings.Index(lower, deployments); {
 	case strings.HasSuffix(lower, "/openai/v1"):
 		return azureEndpoint{root: rootAt(len(path)), v1: true}, true
-	case i >= 0 && i+len(deployments) < len(path) && !strings.Contains(path[i+len(deployments):], "/"):
-		return azureEndpoint{root: rootAt(i), deployment: path[i+len(deployments):]}, true
-	case strings.HasSuffix(lower, "/openai"):
-		return azureEndpoint{root: rootAt(len(path) - len("/openai"))}, true
+	case i >= 0:
+		ep := azureEndpoint{root: rootAt(i)}
+		if name := path[i+len(deployments):]; !strings.Contains(name, "/") {
+			ep.deployment = name // none for …/deployments/, kept from the path; junk after a name is dropped
+		}
+		return ep, true
+	case strings.HasSuffix(lower, "/openai"), strings.HasSuffix(lower, "/openai/deployments"):
+		return azureEndpoint{root: rootAt(strings.LastIndex(lower, "/openai"))}, true
 	}
 	return azureEndpoint{root: rootAt(len(path))}, true
 }
@@ -84,6 +88,14 @@ func (c LLMConfig) EffectiveModel() string {
 	}
 	az, _ := azureEndpointOf(c.BaseURL, isAzureType(c.APIType))
 	return az.deployment
+}
+
+// Check refuses a configuration the client could not be built from, as
+// NewLLM would, without building it: an unknown API type, or an Azure
+// deployment URL naming another deployment than the model.
+func (c LLMConfig) Check() error {
+	_, _, err := clientConfig(&c)
+	return err
 }
 
 // isAzureType reports whether an API type forces Azure: "azure", or
@@ -112,6 +124,9 @@ func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error
 		oc = openai.DefaultConfig(cfg.APIKey)
 		if cfg.BaseURL != "" {
 			oc.BaseURL = cfg.BaseURL
+		}
+		if isAzure && !plain {
+			oc.BaseURL = az.root // …/openai/v1, without a pasted /chat/completions
 		}
 		return oc, isAzure && !plain, nil
 	}

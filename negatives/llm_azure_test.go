@@ -29,7 +29,8 @@ func TestAzureEndpointOf(t *testing.T) {
 		{"https://res.openai.azure.com/openai/v1/chat/completions", false, azureEndpoint{root: "https://res.openai.azure.com/openai/v1", v1: true}, true},
 		{"https://res.openai.azure.com/openai/deployments/dep/chat/completions?api-version=2024-10-21#x", false,
 			azureEndpoint{root: "https://res.openai.azure.com", deployment: "dep"}, true},
-		{"https://res.openai.azure.com/openai/deployments/", false, azureEndpoint{root: "https://res.openai.azure.com/openai/deployments"}, true},
+		{"https://res.openai.azure.com/openai/deployments/", false, azureEndpoint{root: "https://res.openai.azure.com"}, true},
+		{"https://res.openai.azure.com/openai/deployments/dep/completions", false, azureEndpoint{root: "https://res.openai.azure.com"}, true},
 		{"https://res.openai.azure.com/openai/deployments/gpt-4.1-mini", false,
 			azureEndpoint{root: "https://res.openai.azure.com", deployment: "gpt-4.1-mini"}, true},
 		{"https://res.openai.azure.com/openai/deployments/dep/chat/completions", false,
@@ -90,6 +91,11 @@ func TestLLMAzureShapes(t *testing.T) {
 			azureRequest{"/openai/deployments/gpt-3.5-turbo/chat/completions", azureAPIVersion, "k", ""}, "gpt-3.5-turbo"},
 		{"/openai/v1", "dep", "azure", "",
 			azureRequest{"/openai/v1/chat/completions", "", "k", "Bearer k"}, "dep"},
+		// Found by a review: the v1 root was worked out, then not used.
+		{"/openai/v1/chat/completions", "dep", "azure", "",
+			azureRequest{"/openai/v1/chat/completions", "", "k", "Bearer k"}, "dep"},
+		{"/openai/deployments/", "dep", "azure", "",
+			azureRequest{"/openai/deployments/dep/chat/completions", azureAPIVersion, "k", ""}, "dep"},
 		{"/v1", "m", "openai", "",
 			azureRequest{"/v1/chat/completions", "", "", "Bearer k"}, "m"},
 		// A Microsoft Entra token goes as Bearer, not as api-key.
@@ -155,5 +161,10 @@ func TestEffectiveModelFromAzureDeploymentURL(t *testing.T) {
 	kind, err := ResolveKind("", LLMConfig{BaseURL: "https://res.openai.azure.com/openai/deployments/dep"})
 	if err != nil || kind != KindCausal {
 		t.Errorf("ResolveKind with a deployment URL alone = %q, %v; want causal", kind, err)
+	}
+	// A mismatch is refused before any data is loaded, not when the client
+	// is built.
+	if _, err := ResolveKind("", LLMConfig{BaseURL: "https://res.openai.azure.com/openai/deployments/dep", Model: "other"}); err == nil {
+		t.Error("ResolveKind took a deployment URL naming another model")
 	}
 }

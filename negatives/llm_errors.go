@@ -36,7 +36,7 @@ func describeFailure(err error, meta *responseMeta, secret secrets) error {
 			// The message is the body's point: quoting the body too would
 			// show the same text twice.
 			c.Err = errors.New(cutText(secret.hide(msg)))
-			c.Body = []byte("(its message)")
+			c.Body = []byte(bodyIsMessage)
 		} else {
 			// go-openai's own text here is why the body did not decode
 			// ("invalid character '<'"), which reads as the server's.
@@ -50,6 +50,11 @@ func describeFailure(err error, meta *responseMeta, secret secrets) error {
 	}
 	return err
 }
+
+// bodyIsMessage stands for the body of a RequestError whose message
+// describeFailure took out of it (a JSON error in a shape go-openai does
+// not read).
+const bodyIsMessage = "(its message)"
 
 // replyError is a 2xx reply that is not a chat completion.
 type replyError struct {

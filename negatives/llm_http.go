@@ -41,7 +41,8 @@ type responseMeta struct {
 
 type responseMetaKey struct{}
 
-// headerDoer is the client's HTTP doer: it reads each body here, under its
+// headerDoer is the client's HTTP doer: it sends a temperature of 0 as 0
+// (zeroTemperature) and adds its headers; it reads each body here, under its
 // cap, so that a huge reply never reaches go-openai, a connection lost
 // mid-body is told apart from a bad reply, and the body is kept for error
 // messages.

@@ -98,13 +98,13 @@ func cleanReply(raw string) (string, error) {
 		}
 		s = t
 	}
-	t, err := lastResort(s)
-	if draft != "" && (err != nil || !isJSONObject(t)) {
+	if draft != "" && !strings.Contains(s, "{") {
 		// Reasoning held the only object: a tag that was text after all
-		// ("no <think> needed"), or thinking cut off with its answer.
+		// ("no <think> needed"), or thinking cut off with its answer. An
+		// answer that follows, however broken, is the reply, to repair.
 		return draft, nil
 	}
-	return t, err
+	return lastResort(s)
 }
 
 // lastResort is what is left to try on a reply with its reasoning gone:

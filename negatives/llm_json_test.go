@@ -52,6 +52,10 @@ func TestLLMCleanReply(t *testing.T) {
 		// With no answer after it, the object in reasoning is the reply
 		// after all: thinking cut off, or a tag that was only text.
 		{"draft in a fence, thinking never closed", "<think>```json\n{\"a\": 2}\n```", `{"a": 2}`, false},
+		// Found by a review: a broken or cut answer after the reasoning is
+		// the reply (to repair), not the draft the model moved on from.
+		{"draft, then a broken answer", "<think>First try: {\"a\": 2}. No…</think>\n{\"a\": 1,}", `{"a": 1,}`, false},
+		{"draft, then a cut answer", "<think>```json\n{\"a\": 2}\n```</think>\n{\"a\": 1, \"b", `{"a": 1, "b`, false},
 		{"an open tag in prose before a fenced answer", "No <think> block needed here.\n```json\n" + obj + "\n```", obj, false},
 		{"a closing tag in prose after a fenced answer", "```json\n" + obj + "\n```\nI left out the </think> part.", obj, false},
 		// Found by a review: a tag in the answer's string, then prose with

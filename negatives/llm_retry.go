@@ -430,7 +430,22 @@ const loadingWait = 2 * time.Second
 // model: llama.cpp's 503 "Loading model" until the weights are in memory,
 // which takes longer than the retries' backoff on a large model.
 func modelLoading(err error) bool {
-	return openaiStatus(err) == http.StatusServiceUnavailable && strings.Contains(strings.ToLower(err.Error()), "loading")
+	return openaiStatus(err) == http.StatusServiceUnavailable && strings.Contains(strings.ToLower(serverMessage(err)), "loading")
+}
+
+// serverMessage is the message a JSON error body gave (describeFailure put
+// it in place), not an excerpt of any other body: a proxy's 503 page that
+// shows "Loading…" says nothing about a model.
+func serverMessage(err error) string {
+	var ae *openai.APIError
+	if errors.As(err, &ae) {
+		return ae.Message
+	}
+	var re *openai.RequestError
+	if errors.As(err, &re) && string(re.Body) == bodyIsMessage && re.Err != nil {
+		return re.Err.Error()
+	}
+	return ""
 }
 
 // loadingPause is how long to wait after err when it says the model is

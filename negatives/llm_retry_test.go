@@ -377,6 +377,25 @@ func TestLLMWaitsForAModelLoading(t *testing.T) {
 			t.Errorf("usage %+v: want 50 loading waits and 3 retries", u)
 		}
 	})
+	// Found by a review: a proxy's page that shows "Loading…" is no model
+	// loading.
+	t.Run("a page saying loading", func(t *testing.T) {
+		f := newFakeChat(t, fakeSequence(t, fakeReply{Status: http.StatusServiceUnavailable, ContentType: "text/html", Body: "<html>Loading… please wait</html>"}))
+		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.MaxRetries = -1 })
+		var got llmTestReply
+		if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got); err == nil || c.Usage().LoadingWaits != 0 {
+			t.Fatalf("err %v, usage %+v: want a plain 503's failure", err, c.Usage())
+		}
+	})
+	t.Run("a message in another JSON shape", func(t *testing.T) {
+		f := newFakeChat(t, fakeSequence(t, fakeReply{Status: http.StatusServiceUnavailable, Body: `{"detail":"Model is loading"}`}, okReply(llmTestGood)))
+		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.MaxRetries = -1 })
+		c.sleep = (&sleepLog{}).sleep
+		var got llmTestReply
+		if err := c.JSON(context.Background(), "s", "u", llmTestSchema, &got); err != nil || c.Usage().LoadingWaits != 1 {
+			t.Fatalf("err %v, usage %+v: want one loading wait", err, c.Usage())
+		}
+	})
 	t.Run("another 503", func(t *testing.T) {
 		f := newFakeChat(t, fakeSequence(t, fakeReply{Status: http.StatusServiceUnavailable}))
 		c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.MaxRetries = -1 })
