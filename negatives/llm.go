@@ -172,7 +172,7 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	// go-openai drops the response headers and body of failed requests,
 	// and reads any body whole; this doer keeps Retry-After and the body
 	// for the retry loop, and caps the body (llm_http.go).
-	inner := &http.Client{}
+	inner := &http.Client{CheckRedirect: sameOriginOnly}
 	if cfg.PublicOnly {
 		inner = publicOnlyClient()
 	}

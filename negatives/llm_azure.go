@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -26,6 +27,10 @@ var azureHostSuffixes = []string{
 	".openai.azure.us", ".cognitiveservices.azure.us",
 	".openai.azure.cn", ".cognitiveservices.azure.cn",
 }
+
+// azureDeploymentName is what an Azure deployment may be called, which is
+// also what is safe to paste into a request path.
+var azureDeploymentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // azureEndpoint is an Azure base URL read in the shapes users copy from
 // the portal and Microsoft's examples.
@@ -139,6 +144,11 @@ func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error
 			return oc, false, fmt.Errorf("llm: the base URL names the Azure deployment %q but the model is %q: "+
 				"give the resource URL (https://NAME.openai.azure.com) and the deployment as the model", az.deployment, cfg.Model)
 		}
+	}
+	if !azureDeploymentName.MatchString(cfg.Model) {
+		// go-openai pastes the name into the request path as it is: "/",
+		// "?" or ".." would send the key to another path of the host.
+		return oc, false, fmt.Errorf("llm: Azure deployment name %q may hold only letters, digits, '.', '-' and '_', and must start with a letter or digit", cfg.Model)
 	}
 	oc = openai.DefaultAzureConfig(cfg.APIKey, az.root)
 	if strings.EqualFold(cfg.APIType, apiTypeAzureAD) {

@@ -132,6 +132,10 @@ func TestLLMAzureRefusals(t *testing.T) {
 	}{
 		{LLMConfig{BaseURL: "https://res.openai.azure.com/openai/deployments/dep", Model: "other"}, `names the Azure deployment "dep" but the model is "other"`},
 		{LLMConfig{BaseURL: "http://localhost:8000/v1", Model: "m", APIType: "azure_v2"}, `API type "azure_v2"`},
+		// Found by a security review: the name goes into the path as it is.
+		{LLMConfig{BaseURL: "https://res.openai.azure.com", Model: "../../internal/admin?x="}, `Azure deployment name "../../internal/admin?x="`},
+		{LLMConfig{BaseURL: "http://gw.local", APIType: "azure", Model: ".."}, `Azure deployment name ".."`},
+		{LLMConfig{BaseURL: "http://gw.local", APIType: "azure", Model: "dep#x"}, `Azure deployment name "dep#x"`},
 	} {
 		if _, err := NewLLM(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("NewLLM(%+v) = %v, want an error with %q", tt.cfg, err, tt.want)

@@ -2,6 +2,7 @@ package negatives
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -23,13 +24,33 @@ func (e *PrivateEndpointError) Error() string {
 // specialRanges are the ranges, besides those netip names, that no public
 // endpoint is on: carrier-grade NAT (private in practice), IETF protocol
 // assignments, documentation, benchmarking, reserved and broadcast, and
-// the IPv6 documentation and local NAT64 prefixes.
+// the IPv6 documentation, local NAT64 and deprecated site-local prefixes.
 var specialRanges = []netip.Prefix{
 	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
 	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.18.0.0/15"),
 	netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"), netip.MustParsePrefix("2001:db8::/32"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("64:ff9b:1::/48"), netip.MustParsePrefix("fec0::/10"),
+}
+
+// Prefixes of IPv6 addresses that carry an IPv4 address a gateway reaches
+// for them: NAT64's well-known prefix (the last 32 bits; an IPv6-only
+// cloud reaches 10.0.0.5 as 64:ff9b::a00:5) and 6to4 (bits 16-47).
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour   = netip.MustParsePrefix("2002::/16")
+)
+
+// embeddedIPv4 is the IPv4 address a NAT64 or 6to4 address stands for.
+func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
+	b := a.As16()
+	switch {
+	case nat64Prefix.Contains(a):
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case sixToFour.Contains(a):
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
 }
 
 // isPrivateAddr reports whether a is one a client-named endpoint must not
@@ -39,6 +60,9 @@ var specialRanges = []netip.Prefix{
 // too: services firewalled from outside listen there).
 func isPrivateAddr(a netip.Addr) bool {
 	a = a.Unmap()
+	if v4, ok := embeddedIPv4(a); ok && isPrivateAddr(v4) {
+		return true
+	}
 	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
 		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
 		return true
@@ -121,7 +145,31 @@ func publicOnlyClient() *http.Client {
 		}
 		return checked.DialContext(ctx, network, addr)
 	}
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: sameOriginOnly}
+}
+
+// RedirectError is a redirect the client refused: to another origin than
+// the request's.
+type RedirectError struct{ To string }
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("the LLM endpoint redirected to another host (%s), which this client does not follow: give that URL as the base URL", e.To)
+}
+
+// sameOriginOnly is the clients' CheckRedirect: it follows a redirect only
+// within the request's origin (scheme, host and port). Go drops the
+// Authorization header on a redirect to another host but keeps headers such
+// as Azure's api-key, which would hand the key to wherever the endpoint
+// points; and through a proxy, a redirect to the proxy's own address would
+// be dialled unchecked (publicOnlyClient).
+func sameOriginOnly(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return &RedirectError{To: req.URL.Scheme + "://" + req.URL.Host}
+	}
+	return nil
 }
 
 // proxyAddr is the "host:port" a transport dials for proxy u.

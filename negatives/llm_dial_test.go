@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestIsPrivateAddr(t *testing.T) {
@@ -18,6 +22,10 @@ func TestIsPrivateAddr(t *testing.T) {
 		"fe80::1": true, "224.0.0.1": true, "::ffff:127.0.0.1": true,
 		"192.0.2.2": true, "198.18.0.1": true, "240.0.0.1": true, "255.255.255.255": true, "2001:db8::1": true,
 		"8.8.8.8": false, "1.1.1.1": false, "2606:4700::1111": false, "100.128.0.1": false,
+		// Found by a security review: NAT64 and 6to4 addresses stand for
+		// IPv4 ones a gateway reaches; site-local is private.
+		"64:ff9b::7f00:1": true, "64:ff9b::a00:5": true, "64:ff9b::808:808": false,
+		"2002:a00:5::1": true, "2002:808:808::1": false, "fec0::1": true,
 	} {
 		if got := isPrivateAddr(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("isPrivateAddr(%s) = %v, want %v", addr, got, want)
@@ -115,5 +123,49 @@ func publicOnlyProxyChecks(t *testing.T) {
 		if errors.As(err, &private) != wantPrivate || (!wantPrivate && err != nil) {
 			t.Errorf("%s: err = %v, want private %v", target, err, wantPrivate)
 		}
+	}
+}
+
+// Found by a security review: a redirect to another host carried Azure's
+// api-key header along (Go drops only Authorization). Redirects within
+// the endpoint's origin are followed; others are refused, and not retried.
+func TestLLMRedirectsStayOnTheEndpoint(t *testing.T) {
+	var elsewhere []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere = append(elsewhere, r.Header.Get("api-key"))
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(completionBody(0, fakeRequest{}, okReply(llmTestGood)))
+	}))
+	defer other.Close()
+	var hits int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		switch r.URL.Path {
+		case "/moved/openai/deployments/dep/chat/completions":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(completionBody(0, fakeRequest{}, okReply(llmTestGood)))
+		case "/same/openai/deployments/dep/chat/completions":
+			http.Redirect(w, r, "/moved"+strings.TrimPrefix(r.URL.Path, "/same")+"?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
+		default:
+			http.Redirect(w, r, other.URL+"/stolen", http.StatusTemporaryRedirect)
+		}
+	}))
+	defer srv.Close()
+	call := func(base string) error {
+		c, err := NewLLM(LLMConfig{BaseURL: srv.URL + base, Model: "dep", APIKey: "sk-operator", APIType: "azure", MaxRetries: 2, MinBackoff: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out llmTestReply
+		return c.JSON(context.Background(), "s", "u", llmTestSchema, &out)
+	}
+	if err := call("/same"); err != nil {
+		t.Fatalf("a redirect within the endpoint: %v", err)
+	}
+	hits = 0
+	err := call("/away")
+	var re *RedirectError
+	if !errors.As(err, &re) || hits != 1 || len(elsewhere) != 0 {
+		t.Fatalf("a redirect to another host: err %v, %d requests, the other host saw keys %q", err, hits, elsewhere)
 	}
 }

@@ -405,6 +405,8 @@ func isRetryable(err error) bool {
 	var be *bodyReadError
 	var re *replyError
 	switch {
+	case errors.As(err, new(*RedirectError)):
+		return false // the same request would be redirected again
 	case errors.As(err, &te), errors.As(err, &be):
 		return true
 	case errors.Is(err, ErrReplyTooLarge):
