@@ -73,7 +73,9 @@ func (s *Server) ingestDataset(ctx context.Context, id string, r *http.Request) 
 	if err != nil {
 		return store.Dataset{}, err
 	}
-	up, err := receiveUpload(r, &upload{dir: dir, maxExtract: bundleExpansion * s.cfg.MaxUploadBytes, tempDir: s.store.TempDir, ctx: ctx})
+	in := &upload{dir: dir, maxExtract: bundleExpansion * s.cfg.MaxUploadBytes, pool: &s.unpacking, tempDir: s.store.TempDir, ctx: ctx}
+	defer in.done()
+	up, err := receiveUpload(r, in)
 	if err != nil {
 		return store.Dataset{}, err
 	}

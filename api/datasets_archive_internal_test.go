@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -100,7 +101,7 @@ func tarNames(t *testing.T, b []byte, gz bool) ([]string, error) {
 	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return tarEntries{file: file, gzipped: gz, ctx: t.Context(), budget: newExpansionBudget(1 << 30)}.names()
+	return tarEntries{file: file, gzipped: gz, ctx: t.Context(), budget: newExpansionBudget(1<<30, nil)}.names()
 }
 
 // endMarker is where a tar's end-of-archive marker starts: the block after
@@ -296,5 +297,35 @@ func TestBundleZipMustEndWithItsDirectory(t *testing.T) {
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.wantErr)
 		}
+	}
+}
+
+// Found by a security review: bundles unpacking side by side each had the
+// whole cap. The pool refuses bytes past its limit across budgets, with a
+// 503, and an upload gives back what it took when it ends.
+func TestUnpackPoolBoundsBundlesTogether(t *testing.T) {
+	pool := &unpackPool{limit: 100}
+	a, b := newExpansionBudget(80, pool), newExpansionBudget(80, pool)
+	if n, err := io.Copy(io.Discard, a.pooled(strings.NewReader(strings.Repeat("a", 60)))); err != nil || n != 60 {
+		t.Fatalf("first bundle: %d, %v", n, err)
+	}
+	_, err := io.Copy(io.Discard, b.pooled(strings.NewReader(strings.Repeat("b", 60))))
+	var ue *uploadError
+	if !errors.As(err, &ue) || ue.status != http.StatusServiceUnavailable {
+		t.Fatalf("second bundle past the pool: %v, want a 503", err)
+	}
+	a.giveBack()
+	b.giveBack()
+	if got := pool.used.Load(); got != 0 {
+		t.Fatalf("%d bytes still held after both gave back", got)
+	}
+	c := newExpansionBudget(80, pool)
+	if _, err := io.Copy(io.Discard, c.pooled(strings.NewReader(strings.Repeat("c", 60)))); err != nil {
+		t.Fatalf("a bundle after the others ended: %v", err)
+	}
+	up := &upload{budget: c}
+	up.done()
+	if got := pool.used.Load(); got != 0 {
+		t.Fatalf("%d bytes held after the upload ended", got)
 	}
 }

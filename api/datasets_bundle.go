@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // partBundle is a multipart part holding a whole dataset folder as a zip,
@@ -60,7 +61,8 @@ func (up *upload) receiveBundle(part io.Reader) error {
 		}
 		return fmt.Errorf("store the bundle: %w", err)
 	}
-	budget := newExpansionBudget(up.maxExtract)
+	budget := newExpansionBudget(up.maxExtract, up.pool)
+	up.budget = budget
 	entries, err := openBundle(up.ctx, archive, budget)
 	if err != nil {
 		return err
@@ -88,6 +90,7 @@ func (up *upload) receiveBundle(part io.Reader) error {
 		if _, tarred := entries.(tarEntries); !tarred {
 			r = budget.reader(r) // a tar's whole stream is counted already (its sparse entries, which expand, are refused)
 		}
+		r = budget.pooled(r)
 		if strings.HasPrefix(rel, qrelsDir+"/") {
 			if err := up.checkSplitCount(); err != nil {
 				return err
@@ -256,13 +259,51 @@ func (a *archiveReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// expansionBudget caps the bytes unpacked across a bundle's files.
+// expansionBudget caps the bytes unpacked across a bundle's files, and
+// takes them from the server's pool as well.
 type expansionBudget struct {
 	left, limit int64
+	pool        *unpackPool // nil: no server-wide bound
+	taken       int64       // what this bundle took from pool
 }
 
-func newExpansionBudget(limit int64) *expansionBudget {
-	return &expansionBudget{left: limit, limit: limit}
+func newExpansionBudget(limit int64, pool *unpackPool) *expansionBudget {
+	return &expansionBudget{left: limit, limit: limit, pool: pool}
+}
+
+// unpackPool bounds the bytes that the bundles of all uploads under way
+// unpack, to one bundle's limit: each bundle alone may unpack to
+// bundleExpansion times the upload limit, and without a common bound a
+// handful of small zip bombs sent at once unpack that much each, side by
+// side, before any of them waits for its turn at validation (a probe filled
+// 197 MB from four 125 KB zips under a 5 MB limit). An upload gives back
+// what it took when it ends, stored or not.
+type unpackPool struct {
+	used  atomic.Int64
+	limit int64
+}
+
+// take counts n more bytes unpacked by b, refusing them past the pool's
+// limit.
+func (b *expansionBudget) take(n int) error {
+	if b.pool == nil || n == 0 {
+		return nil
+	}
+	b.taken += int64(n)
+	if b.pool.used.Add(int64(n)) > b.pool.limit {
+		return &uploadError{status: http.StatusServiceUnavailable, msg: fmt.Sprintf(
+			"the uploads under way unpack more than this server allows at once (%d bytes, %dx its upload limit); send this bundle again when they are done, or its files as parts",
+			b.pool.limit, bundleExpansion)}
+	}
+	return nil
+}
+
+// giveBack returns what b took to its pool.
+func (b *expansionBudget) giveBack() {
+	if b.pool != nil {
+		b.pool.used.Add(-b.taken)
+		b.taken = 0
+	}
 }
 
 func (b *expansionBudget) tooLarge() error {
@@ -292,5 +333,22 @@ func (br budgetReader) Read(p []byte) (int, error) {
 	}
 	n, err := br.r.Read(p)
 	br.b.left -= int64(n)
+	return n, err
+}
+
+// pooled counts what is read from r, a file being unpacked to disk,
+// against the server's pool.
+func (b *expansionBudget) pooled(r io.Reader) io.Reader { return poolReader{b, r} }
+
+type poolReader struct {
+	b *expansionBudget
+	r io.Reader
+}
+
+func (pr poolReader) Read(p []byte) (int, error) {
+	n, err := pr.r.Read(p)
+	if perr := pr.b.take(n); perr != nil {
+		return n, perr
+	}
 	return n, err
 }

@@ -45,7 +45,7 @@ func (t tarEntries) walk(fn func(h *tar.Header, name string, r io.Reader) error)
 		}
 	}
 	// Each pass has the whole cap: a legitimate tar is read twice.
-	end := &endReader{r: newExpansionBudget(t.budget.limit).reader(r)}
+	end := &endReader{r: newExpansionBudget(t.budget.limit, nil).reader(r)}
 	tr := tar.NewReader(end)
 	for n := 0; ; n++ {
 		if err := t.ctx.Err(); err != nil {

@@ -81,10 +81,12 @@ type upload struct {
 	files  map[string]storedFile
 	splits []string
 
-	bundled    bool            // a bundle part came
-	loose      int             // data parts other than a bundle
-	maxExtract int64           // what a bundle may unpack to
-	ctx        context.Context // the request's: unpacking stops when the client goes
+	bundled    bool             // a bundle part came
+	loose      int              // data parts other than a bundle
+	maxExtract int64            // what a bundle may unpack to
+	pool       *unpackPool      // what the bundles of all uploads under way may unpack to; nil: no bound
+	budget     *expansionBudget // the bundle's, once one is unpacked
+	ctx        context.Context  // the request's: unpacking stops when the client goes
 	// tempDir makes a scratch folder outside dir (whose files are the
 	// dataset's) for a bundle's archive.
 	tempDir func(pattern string) (string, error)
@@ -315,4 +317,12 @@ func (up *upload) format() (string, error) {
 		return "", badUpload("missing qrels: send a part qrels_<split>, or a part qrels with file name <split>.tsv")
 	}
 	return store.FormatBEIR, nil
+}
+
+// done gives back what up's bundle took from the server's unpacking pool:
+// its files are now the dataset's, or gone.
+func (up *upload) done() {
+	if up.budget != nil {
+		up.budget.giveBack()
+	}
 }

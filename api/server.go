@@ -109,6 +109,9 @@ type Server struct {
 	fusedBuilds chan struct{}
 	// ingestSlots does the same for validating uploaded datasets.
 	ingestSlots chan struct{}
+	// unpacking bounds what the bundles of uploads under way unpack to
+	// disk, all together (see unpackPool).
+	unpacking unpackPool
 
 	// cuttingOff is set by CutOff, once the shutdown stops waiting for
 	// requests in flight.
@@ -182,6 +185,7 @@ func New(cfg Config) (*Server, error) {
 		pool: newWorkerPool(cfg.Workers), hub: newEventHub(), cols: newCollectionState(cfg.Workers),
 		fusedBuilds: make(chan struct{}, maxFusedBuilds), ingestSlots: make(chan struct{}, maxIngests),
 		streams: make(chan struct{}), memTotal: memroom.Total, memRoom: memroom.Room}
+	s.unpacking.limit = bundleExpansion * cfg.MaxUploadBytes
 	s.ledger = memroom.NewLedger(func() (uint64, bool) { return s.memRoom() })
 	s.cachePrune = make(chan struct{}, 1)
 	s.metrics = newServerMetrics(metricsGauges{store: st, loadedCollections: s.cols.loadedCount, indexing: s.cols.indexingCount,
