@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"retune/api"
 	"retune/model"
 	"retune/negatives"
@@ -50,6 +52,7 @@ func runServe(ctx context.Context, args []string) error {
 	// $OPENAI_BASE_URL, $RETUNE_LLM_MODEL, $OPENAI_API_KEY, or the job's llm.
 	var tuning llmTuning
 	tuning.register(fs, " per job")
+	maxConns := fs.Int("max-conns", 2048, "connections served at once; more wait in the listen queue (0: no limit). Each may hold a file open too, and the process's file descriptors are shared with the database, the embedding cache and jobs")
 	allowPrivate := fs.Bool("llm-allow-private", false, "let a job's own llm.base_url be an address of this machine or a loopback, private, link-local or reserved one (refused by default: a client must not make the server reach its own network; the server's own endpoint always may)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole run to this file (written at shutdown)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (all allocations since start) to this file at shutdown")
@@ -103,11 +106,20 @@ func runServe(ctx context.Context, args []string) error {
 	// The address is taken first: a port in use fails the start before
 	// anything is opened, created or logged as serving. Connections made
 	// meanwhile wait in the listen queue.
+	if *maxConns < 0 {
+		return fmt.Errorf("--max-conns must be 0 (no limit) or more, got %d", *maxConns)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
 	defer ln.Close()
+	if *maxConns > 0 {
+		// A client holding thousands of slow uploads open would otherwise
+		// take every file descriptor (a probe held 1,000 with 2 each), and
+		// the database and jobs would fail to open files.
+		ln = netutil.LimitListener(ln, *maxConns)
+	}
 	if err := rf.init(); err != nil {
 		return err
 	}
