@@ -172,9 +172,9 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	// go-openai drops the response headers and body of failed requests,
 	// and reads any body whole; this doer keeps Retry-After and the body
 	// for the retry loop, and caps the body (llm_http.go).
-	inner := &http.Client{CheckRedirect: sameOriginOnly}
+	inner := &http.Client{Transport: llmTransport(cfg.Concurrency), CheckRedirect: sameOriginOnly}
 	if cfg.PublicOnly {
-		inner = publicOnlyClient()
+		inner = publicOnlyClient(cfg.Concurrency)
 	}
 	doer := headerDoer{inner: inner}
 	if azure && cfg.APIKey != "" && !strings.EqualFold(cfg.APIType, apiTypeAzureAD) {

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,5 +143,36 @@ func TestLLMCountsTokensOfAReplyWithoutChoices(t *testing.T) {
 	}
 	if u := c.Usage(); u.PromptTokens != 150 || u.CompletionTokens != 23 || u.TotalTokens != 173 {
 		t.Errorf("usage %+v, want the empty reply's 50+3 tokens counted beside the good one's 100+20", u)
+	}
+}
+
+// Found by a soak: Go's default transport keeps 2 idle connections per
+// host, so when the requests in flight all finished (a pause for a 429, a
+// loading model, the end of a batch) most connections closed, and the next
+// requests dialled new ones. Ten waves of 8 requests reuse the first 8
+// connections (the default transport opened about 60).
+func TestLLMReusesConnections(t *testing.T) {
+	var conns atomic.Int64
+	f := newFakeChat(t, func(int, fakeRequest) fakeReply { return okReply(llmTestGood) })
+	f.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.Concurrency = 8 })
+	for wave := range 10 {
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				var got llmTestReply
+				if err := c.JSON(context.Background(), "s", fmt.Sprint("u", wave, i), llmTestSchema, &got); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if n := conns.Load(); n > 16 {
+		t.Errorf("%d connections carried 10 waves of 8 requests", n)
 	}
 }
