@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -153,12 +154,15 @@ func TestLLMCountsTokensOfAReplyWithoutChoices(t *testing.T) {
 // connections (the default transport opened about 60).
 func TestLLMReusesConnections(t *testing.T) {
 	var conns atomic.Int64
-	f := newFakeChat(t, func(int, fakeRequest) fakeReply { return okReply(llmTestGood) })
+	f := &fakeChat{t: t, reply: func(int, fakeRequest) fakeReply { return okReply(llmTestGood) }}
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	f.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			conns.Add(1)
 		}
 	}
+	f.srv.Start()
+	t.Cleanup(f.srv.Close)
 	c := newTestLLM(t, f, func(cfg *LLMConfig) { cfg.Concurrency = 8 })
 	for wave := range 10 {
 		var wg sync.WaitGroup
