@@ -176,7 +176,7 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	if cfg.PublicOnly {
 		inner = publicOnlyClient(cfg.Concurrency)
 	}
-	doer := headerDoer{inner: inner}
+	doer := headerDoer{inner: inner, zeroTemp: cfg.Temperature == 0}
 	if azure && cfg.APIKey != "" && !strings.EqualFold(cfg.APIType, apiTypeAzureAD) {
 		// Azure's v1 API takes OpenAI's Bearer header too, but a gateway in
 		// front of it may check only Azure's.

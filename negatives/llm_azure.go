@@ -88,11 +88,20 @@ func azureEndpointOf(baseURL string, forced bool) (ep azureEndpoint, ok bool) {
 // EffectiveModel is the model the client will ask for: Model, or when it is
 // empty the deployment an Azure base URL names (…/openai/deployments/NAME).
 func (c LLMConfig) EffectiveModel() string {
-	if c.Model != "" || strings.EqualFold(c.APIType, "openai") || strings.EqualFold(c.APIType, "open_ai") {
-		return c.Model
+	if az, ok := c.azureEndpoint(); c.Model == "" && ok {
+		return az.deployment
 	}
-	az, _ := azureEndpointOf(c.BaseURL, isAzureType(c.APIType))
-	return az.deployment
+	return c.Model
+}
+
+// azureEndpoint is c's base URL read as Azure's, and false when c calls it
+// the OpenAI way: its API type says "openai", or says nothing and the host
+// is not Azure's.
+func (c LLMConfig) azureEndpoint() (azureEndpoint, bool) {
+	if strings.EqualFold(c.APIType, "openai") || strings.EqualFold(c.APIType, "open_ai") {
+		return azureEndpoint{}, false
+	}
+	return azureEndpointOf(c.BaseURL, isAzureType(c.APIType))
 }
 
 // Check refuses a configuration the client could not be built from, as
@@ -122,18 +131,16 @@ func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error
 	default:
 		return oc, false, fmt.Errorf("llm: API type %q (OPENAI_API_TYPE) is not azure, azure_ad or openai", cfg.APIType)
 	}
-	forced := isAzureType(cfg.APIType)
-	plain := cfg.APIType != "" && !forced
-	az, isAzure := azureEndpointOf(cfg.BaseURL, forced)
-	if plain || !isAzure || az.v1 {
+	az, isAzure := cfg.azureEndpoint()
+	if !isAzure || az.v1 {
 		oc = openai.DefaultConfig(cfg.APIKey)
 		if cfg.BaseURL != "" {
 			oc.BaseURL = cfg.BaseURL
 		}
-		if isAzure && !plain {
+		if isAzure {
 			oc.BaseURL = az.root // …/openai/v1, without a pasted /chat/completions
 		}
-		return oc, isAzure && !plain, nil
+		return oc, isAzure, nil
 	}
 	if az.deployment != "" {
 		switch cfg.Model {

@@ -47,14 +47,17 @@ type responseMetaKey struct{}
 // mid-body is told apart from a bad reply, and the body is kept for error
 // messages.
 type headerDoer struct {
-	inner  *http.Client
-	header http.Header // added to every request
+	inner    *http.Client
+	header   http.Header // added to every request
+	zeroTemp bool        // the client asks for temperature 0: bodies are rewritten
 }
 
 func (d headerDoer) Do(req *http.Request) (*http.Response, error) {
-	req, err := zeroTemperature(req)
-	if err != nil {
-		return nil, err
+	if d.zeroTemp {
+		var err error
+		if req, err = zeroTemperature(req); err != nil {
+			return nil, err
+		}
 	}
 	for k, v := range d.header { // canonical keys: these replace the request's
 		req.Header[k] = v

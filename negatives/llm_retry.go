@@ -35,7 +35,9 @@ type chatReply struct {
 func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage) (chatReply, error) {
 	req := c.request(msgs)
 	var waited time.Time // the end of the pause this call has already sat out
-	for attempt := 0; ; attempt++ {
+	// retries counts the retries spent; a model loading and JSON mode
+	// refused send the request again without spending one.
+	for retries := 0; ; {
 		reply, retryAfter, err := c.attempt(ctx, req, waited)
 		if err == nil {
 			return reply, nil
@@ -61,7 +63,6 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			if err := c.sleep(ctx, wait); err != nil {
 				return chatReply{}, fmt.Errorf("chat completion: %w", err)
 			}
-			attempt--
 			continue
 		}
 		if req.ResponseFormat != nil && jsonModeRefused(err) {
@@ -73,25 +74,25 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			if c.cfg.OnRetry != nil {
 				c.cfg.OnRetry(0, 0, fmt.Errorf("the endpoint refused JSON mode (response_format), asking without it: %w", err))
 			}
-			attempt--
 			continue
 		}
 		if !isRetryable(err) {
 			return chatReply{}, fmt.Errorf("chat completion: %w", err)
 		}
-		if attempt >= c.cfg.MaxRetries {
-			if attempt == 0 {
+		if retries >= c.cfg.MaxRetries {
+			if retries == 0 {
 				return chatReply{}, fmt.Errorf("chat completion: gave up after 1 attempt (no retries): %w", err)
 			}
-			return chatReply{}, fmt.Errorf("chat completion: gave up after %d attempts: %w", attempt+1, err)
+			return chatReply{}, fmt.Errorf("chat completion: gave up after %d attempts: %w", retries+1, err)
 		}
 		c.usage.retries.Add(1)
-		wait := retryBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
+		wait := retryBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, retries)
 		if retryAfter > 0 {
 			wait = min(retryAfter, maxRetryAfter) // the pause set above
 		}
+		retries++
 		if c.cfg.OnRetry != nil {
-			c.cfg.OnRetry(attempt+1, wait, err)
+			c.cfg.OnRetry(retries, wait, err)
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return chatReply{}, fmt.Errorf("chat completion: %w", err)
