@@ -134,15 +134,28 @@ func bodyMessage(body []byte) string {
 	if json.Unmarshal(body, &v) != nil {
 		return ""
 	}
-	var ae openai.APIError
-	if len(v.Error) > 0 && json.Unmarshal(v.Error, &ae) == nil && ae.Message != "" {
-		return ae.Message
+	if m := errorMessage(v.Error); m != "" {
+		return m
 	}
-	for _, raw := range []json.RawMessage{v.Error, v.Detail, v.Message} {
+	for _, raw := range []json.RawMessage{v.Detail, v.Message} {
 		var s string
 		if json.Unmarshal(raw, &s) == nil && s != "" {
 			return s
 		}
+	}
+	return ""
+}
+
+// errorMessage is the message of an "error" member: an OpenAI error
+// object's, or the member itself when it is a string; empty otherwise.
+func errorMessage(raw json.RawMessage) string {
+	var ae openai.APIError
+	if len(raw) > 0 && json.Unmarshal(raw, &ae) == nil && ae.Message != "" {
+		return ae.Message
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
 	}
 	return ""
 }

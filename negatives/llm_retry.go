@@ -179,8 +179,8 @@ func withheld(finish openai.FinishReason, body []byte, secret secrets) error {
 		var v struct {
 			Choices []struct{ Error json.RawMessage } `json:"choices"`
 		}
-		if json.Unmarshal(body, &v) == nil && len(v.Choices) > 0 && len(v.Choices[0].Error) > 0 {
-			if m := bodyMessage([]byte(`{"error":` + string(v.Choices[0].Error) + `}`)); m != "" {
+		if json.Unmarshal(body, &v) == nil && len(v.Choices) > 0 {
+			if m := errorMessage(v.Choices[0].Error); m != "" {
 				msg += ": " + cutText(secret.hide(m))
 			}
 		}
