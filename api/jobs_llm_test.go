@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"retune/api"
 	"retune/negatives"
@@ -23,14 +25,45 @@ type naiveLLM struct {
 	refuse   atomic.Bool
 	failNext atomic.Int64 // requests still to answer with a 503
 	authSeen atomic.Value // the last Authorization header
+	delay    atomic.Int64 // nanoseconds each request waits before its answer
+
+	mu      sync.Mutex
+	prompts map[string]int // requests by their last message
+}
+
+// sentTwice lists the prompts the endpoint was asked more than once.
+func (l *naiveLLM) sentTwice() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var twice []string
+	for p, n := range l.prompts {
+		if n > 1 {
+			twice = append(twice, p)
+		}
+	}
+	return twice
 }
 
 func newNaiveLLM(t *testing.T) *naiveLLM {
-	l := &naiveLLM{}
+	l := &naiveLLM{prompts: map[string]int{}}
 	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := l.requests.Add(1)
 		l.authSeen.Store(r.Header.Get("Authorization"))
-		io.Copy(io.Discard, r.Body)
+		var req struct {
+			Messages []struct{ Content string } `json:"messages"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) == nil && len(req.Messages) > 0 {
+			l.mu.Lock()
+			l.prompts[req.Messages[len(req.Messages)-1].Content]++
+			l.mu.Unlock()
+		}
+		if d := time.Duration(l.delay.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path != "/v1/chat/completions" {
 			w.WriteHeader(http.StatusNotFound)
@@ -203,5 +236,53 @@ func TestJobLLMOnThePrivateNetworkIsRefused(t *testing.T) {
 		"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID))
 	if j := own.waitFinished(job.ID); j.Status != "succeeded" {
 		t.Fatalf("a job on the server's own endpoint: %s (%+v)", j.Status, j.Error)
+	}
+}
+
+// A graceful stop lets a job's LLM requests in flight reply before it
+// interrupts the job: their replies are cached, so the resumed job pays
+// for no prompt twice (before, the 4 requests in flight were cut off and
+// sent again after the restart).
+func TestShutdownLetsLLMRequestsFinish(t *testing.T) {
+	llm := newNaiveLLM(t)
+	llm.delay.Store(int64(500 * time.Millisecond))
+	js := startJobsServer(t, ownLLMConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
+		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
+	for deadline := time.Now().Add(30 * time.Second); llm.requests.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job sent no LLM request")
+		}
+	}
+	js.restart() // the requests in flight are some 500 ms from their answers
+	llm.delay.Store(0)
+	if j := js.waitFinished(job.ID); j.Status != "succeeded" || j.Attempts != 2 {
+		t.Fatalf("job %s after %d attempts (%+v), want succeeded after 2", j.Status, j.Attempts, j.Error)
+	}
+	if twice := llm.sentTwice(); len(twice) > 0 {
+		t.Fatalf("%d prompts were sent twice (of %d requests): %q", len(twice), llm.requests.Load(), twice[0])
+	}
+}
+
+// Hurry (an operator's second stop signal) ends that grace: the stop
+// interrupts the job without waiting for the LLM's replies.
+func TestHurryCutsLLMRequests(t *testing.T) {
+	llm := newNaiveLLM(t)
+	llm.delay.Store(int64(time.Minute))
+	js := startJobsServer(t, ownLLMConfig(t), true)
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
+		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
+	for deadline := time.Now().Add(30 * time.Second); llm.requests.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job sent no LLM request")
+		}
+	}
+	start := time.Now()
+	js.srv.Hurry()
+	js.stop()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the stop took %v after Hurry, want the LLM requests cut off at once", took)
 	}
 }

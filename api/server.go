@@ -116,6 +116,10 @@ type Server struct {
 	// cuttingOff is set by CutOff, once the shutdown stops waiting for
 	// requests in flight.
 	cuttingOff atomic.Bool
+	// hurry is closed by Hurry: jobs' LLM requests in flight get no more
+	// grace (llmStopGrace).
+	hurry     chan struct{}
+	hurryOnce sync.Once
 	// streams is closed by StopStreams to end open event streams.
 	streams   chan struct{}
 	stopOnce  sync.Once
@@ -184,7 +188,7 @@ func New(cfg Config) (*Server, error) {
 		store: st, ownStore: own, cache: train.NewCache(cfg.CacheDir), heads: newHeadCache(),
 		pool: newWorkerPool(cfg.Workers), hub: newEventHub(), cols: newCollectionState(cfg.Workers),
 		fusedBuilds: make(chan struct{}, maxFusedBuilds), ingestSlots: make(chan struct{}, maxIngests),
-		streams: make(chan struct{}), memTotal: memroom.Total, memRoom: memroom.Room}
+		streams: make(chan struct{}), hurry: make(chan struct{}), memTotal: memroom.Total, memRoom: memroom.Room}
 	s.unpacking.limit = bundleExpansion * cfg.MaxUploadBytes
 	s.ledger = memroom.NewLedger(func() (uint64, bool) { return s.memRoom() })
 	s.cachePrune = make(chan struct{}, 1)
@@ -325,6 +329,11 @@ func (s *Server) StopStreams() {
 // of requests still running (a shutdown that stopped waiting for them), so
 // that they are logged and counted as 503s, not as clients that left.
 func (s *Server) CutOff() { s.cuttingOff.Store(true) }
+
+// Hurry ends at once the grace a shutdown gives the LLM requests that
+// jobs have in flight (llmStopGrace), as an operator's second stop signal
+// asks: Close then interrupts the jobs without waiting for their replies.
+func (s *Server) Hurry() { s.hurryOnce.Do(func() { close(s.hurry) }) }
 
 // Drain starts a shutdown: no job or collection indexing run starts from
 // now on (each stays queued in the store, for the next start), while those

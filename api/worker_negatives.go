@@ -32,6 +32,13 @@ const (
 	jobURLFile = "llm-base-url"
 )
 
+// llmStopGrace is how long a shutdown lets a job's LLM requests already
+// sent reply before it interrupts the job: a reply cut off is paid for and
+// asked for again after the restart, one let finish is cached. retune
+// serve's wait for HTTP requests comes first (up to 10 s), so a stop takes
+// at most about 20 s.
+const llmStopGrace = 10 * time.Second
+
 // jobSecrets are a job's LLM credentials, kept out of its stored spec.
 type jobSecrets struct {
 	APIKey  string
@@ -56,6 +63,7 @@ func (s *Server) generatorFor(jobID string, spec jobSpec, data *dataset.BEIR) (n
 			return nil, err
 		}
 		llm = s.llmConfig(spec, key)
+		llm.StopGrace, llm.StopCause, llm.StopNow = llmStopGrace, errShutdown, s.hurry
 		if baseURL != "" {
 			llm.BaseURL = baseURL // the spec's, with its credentials
 		}

@@ -55,6 +55,17 @@ type LLMConfig struct {
 	// JSON mode.
 	OnRetry func(attempt int, wait time.Duration, err error) `json:"-"`
 
+	// StopGrace lets the requests already sent when a call's context ends
+	// with StopCause (context.Cause: a server's shutdown) reply for up to
+	// this long: their replies are checked and cached as usual, so a
+	// resumed run does not pay for them again. No request starts after the
+	// context ends, and any other end (a user's cancel) cuts requests at
+	// once, as does a zero StopGrace. Closing StopNow ends the grace
+	// early (an operator's second stop signal).
+	StopGrace time.Duration   `json:"-"`
+	StopCause error           `json:"-"`
+	StopNow   <-chan struct{} `json:"-"`
+
 	// PublicOnly refuses to connect to this machine and to loopback,
 	// private, link-local and reserved addresses: set for an endpoint a
 	// REST client named, which must not make the server reach its own
@@ -95,7 +106,7 @@ func (c LLMConfig) String() string {
 		c.APIKey = "<redacted>"
 	}
 	c.BaseURL = RedactURL(c.BaseURL)
-	c.OnRetry = nil
+	c.OnRetry, c.StopCause, c.StopNow = nil, nil, nil
 	return fmt.Sprintf("%+v", plain(c))
 }
 

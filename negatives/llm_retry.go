@@ -103,6 +103,12 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 // attempt makes one HTTP request. It returns the server's Retry-After, if
 // any, alongside an error.
 func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, waited time.Time) (chatReply, time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		// The select below picks at random between a free slot and an
+		// ended context, and a request in flight may outlive its context
+		// (sendContext): nothing is sent once the call's context ended.
+		return chatReply{}, 0, err
+	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -118,7 +124,9 @@ func (c *LLM) attempt(ctx context.Context, req openai.ChatCompletionRequest, wai
 		}
 	}
 
-	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	sctx, release := c.sendContext(ctx)
+	defer release()
+	actx, cancel := context.WithTimeout(sctx, c.cfg.Timeout)
 	defer cancel()
 	var meta responseMeta
 	actx = context.WithValue(actx, responseMetaKey{}, &meta)

@@ -187,16 +187,21 @@ func runServe(ctx context.Context, args []string) error {
 	srv.Drain() // nothing new starts while the requests in flight finish
 	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	// A second Ctrl-C, SIGTERM or SIGHUP stops waiting for in-flight requests.
+	// A second Ctrl-C, SIGTERM or SIGHUP stops waiting for in-flight
+	// requests, and for the jobs' LLM requests, which srv.Close gives a
+	// grace of their own: it is heard until the stop ends.
 	again := make(chan os.Signal, 1)
 	signal.Notify(again, stopSignals...)
 	defer signal.Stop(again)
+	stopped := make(chan struct{})
+	defer close(stopped)
 	go func() {
 		select {
 		case <-again:
 			log.Warn("second signal: cutting off the requests still running")
+			srv.Hurry()
 			cancel()
-		case <-shutdown.Done():
+		case <-stopped:
 		}
 	}()
 	if err := httpSrv.Shutdown(shutdown); errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

@@ -1,0 +1,39 @@
+package negatives
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// sendContext is the context one request is sent under: ctx itself, or,
+// when the configuration gives requests in flight a grace (StopGrace), one
+// that outlives ctx's end by StopCause for up to StopGrace, or until
+// StopNow closes. A reply cut off by a server's shutdown is paid for all
+// the same, and asked for again after the restart; one let finish is
+// cached. release frees what it holds.
+func (c *LLM) sendContext(ctx context.Context) (sctx context.Context, release func()) {
+	if c.cfg.StopGrace <= 0 || c.cfg.StopCause == nil || ctx.Err() != nil {
+		return ctx, func() {}
+	}
+	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		cause := context.Cause(ctx)
+		if !errors.Is(cause, c.cfg.StopCause) {
+			cancel(cause)
+			return
+		}
+		grace := time.NewTimer(c.cfg.StopGrace)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
+		case <-c.cfg.StopNow: // nil: never
+		case <-sctx.Done(): // released: the reply came
+		}
+		cancel(cause)
+	})
+	return sctx, func() {
+		stop()
+		cancel(nil)
+	}
+}
