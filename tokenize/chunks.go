@@ -81,7 +81,9 @@ type addedTokenConfig struct {
 	Content    string `json:"content"`
 	SingleWord bool   `json:"single_word"`
 	Lstrip     bool   `json:"lstrip"`
+	Rstrip     bool   `json:"rstrip"`
 	Normalized bool   `json:"normalized"`
+	Special    bool   `json:"special"`
 }
 
 // chunkable reports whether encoding space-separated chunks separately gives

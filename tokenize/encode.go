@@ -198,7 +198,7 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 // chunked, it may stop once it has more than limit (>= 0) tokens.
 func (t *Tokenizer) viaSugarme(ids []int, toks []string, s string, limit int, wantToks bool,
 	encode func(string) ([]int, []string, error)) ([]int, []string, error) {
-	for _, p := range t.literals.cutAtLiterals(t.lowerForSugarme(s)) {
+	for p := range t.literals.cut(t.lowerForSugarme(s)) {
 		pi, pt, err := encode(p)
 		if err != nil {
 			return nil, nil, err

@@ -33,9 +33,9 @@ type Tokenizer struct {
 	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
 	native *native
 	cache  *chunkCache
-	// literals are the added tokens' contents, where a long run of them
-	// is cut before sugarme sees it (see literalsPerCall).
-	literals needles
+	// literals says where a long run of added-token literals is cut
+	// before sugarme sees it (see literalsPerCall).
+	literals literalCuts
 }
 
 // fileConfig holds the parts of tokenizer.json that sugarme does not expose
@@ -87,14 +87,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenize: load %s: max length %d leaves no room beside %d special tokens",
 			path, t.maxLength, t.wrap.len())
 	}
-	for _, at := range cfg.AddedTokens {
-		// Only literals sugarme matches in the raw text wherever they
-		// occur, and whose match takes nothing beside them: a cut before
-		// any other could change its ids (see literalsPerCall).
-		if !at.Normalized && !at.SingleWord && !at.Lstrip {
-			t.literals.add(at.Content)
-		}
-	}
+	t.literals = newLiteralCuts(cfg.AddedTokens, tk, perCharNormalizer(cfg.Normalizer))
 	if o.native {
 		// An error only means the file stays on sugarme.
 		t.native, _ = newNative(&cfg.pipelineConfig, tk)

@@ -174,9 +174,6 @@ type needles struct {
 	first [256]bool
 	strs  []string
 	bytes [][]byte // strs again, for searching normalised chunks
-	// byFirst holds strs by first byte, in order: files with hundreds of
-	// added tokens must not cost hundreds of comparisons per byte.
-	byFirst [256][]string
 }
 
 func (nd *needles) add(s string) {
@@ -186,7 +183,6 @@ func (nd *needles) add(s string) {
 	nd.first[s[0]] = true
 	nd.strs = append(nd.strs, s)
 	nd.bytes = append(nd.bytes, []byte(s))
-	nd.byFirst[s[0]] = append(nd.byFirst[s[0]], s)
 }
 
 // scan reports whether s is ASCII and whether some byte of it starts a
@@ -223,55 +219,6 @@ func (nd *needles) inBytes(b []byte) bool {
 		}
 	}
 	return false
-}
-
-// literalsPerCall bounds the added-token literals of one chunk, or whole
-// text, given to sugarme, whose matching re-sorts the matches after each
-// one it takes: m literals cost m² (with the BERT file, 150 KB of "[SEP]"
-// with no space took 1.7 s and 300 KB 5.2 s; 16 MB would take hours). A longer run is cut
-// before every literalsPerCall+1-th literal. Only literals sugarme matches
-// in the raw text wherever they occur and that take nothing beside them
-// count (not normalized, single_word or lstrip ones: see Load), and
-// sugarme splits a text at those before anything else, so the cut changes
-// nothing but which literals share a call. That matters only where sugarme
-// mishandles several kinds in one chunk (see TestSpecialTokensInText), in
-// texts no real corpus has.
-const literalsPerCall = 64
-
-// cutAtLiterals returns s cut before every literalsPerCall+1-th occurrence
-// of a literal, or s whole when it holds fewer. Occurrences are found left
-// to right, the first literal in the file's order that matches at a byte
-// taken, and the scan goes on after it; with one kind of literal in a run,
-// the only kind it is cut for in practice, that is where sugarme matches.
-func (nd *needles) cutAtLiterals(s string) []string {
-	// Most texts cannot hold enough literals: fewer bytes start one.
-	starts := 0
-	for i := 0; i < len(s) && starts <= literalsPerCall; i++ {
-		if nd.first[s[i]] {
-			starts++
-		}
-	}
-	if starts <= literalsPerCall {
-		return []string{s}
-	}
-	var pieces []string
-	start, n := 0, 0
-	for i := 0; i < len(s); {
-		size := 1
-		if nd.first[s[i]] {
-			for _, x := range nd.byFirst[s[i]] {
-				if strings.HasPrefix(s[i:], x) {
-					if n > 0 && n%literalsPerCall == 0 {
-						pieces, start = append(pieces, s[start:i]), i
-					}
-					n, size = n+1, len(x)
-					break
-				}
-			}
-		}
-		i += size
-	}
-	return append(pieces, s[start:])
 }
 
 // mayStart reports whether some byte of b starts a literal.

@@ -223,38 +223,10 @@ func TestNativeWhereSugarmeMisaligns(t *testing.T) {
 }
 
 // A word of many added-token literals ("[SEP][SEP]…", no space) is cut
-// into calls of at most literalsPerCall literals (sugarme's matching is
+// into calls of about literalsPerCall literals (sugarme's matching is
 // quadratic in them), and encodes as the literals it holds, each its own
-// token.
+// token; TestLiteralCuts says where it is cut.
 func TestLiteralRunsAreCut(t *testing.T) {
-	nd := &needles{}
-	nd.add("[SEP]")
-	nd.add("[CLS]")
-	for _, tt := range []struct {
-		text string
-		want []int // literals per piece
-	}{
-		{"plain", []int{0}},
-		{"x[SEP]y", []int{1}},
-		{strings.Repeat("[SEP]", literalsPerCall), []int{literalsPerCall}},
-		{"a" + strings.Repeat("[CLS]x", 2*literalsPerCall+1), []int{literalsPerCall, literalsPerCall, 1}},
-	} {
-		pieces := nd.cutAtLiterals(tt.text)
-		if strings.Join(pieces, "") != tt.text {
-			t.Fatalf("%.40q: pieces %q do not make the text", tt.text, pieces)
-		}
-		var got []int
-		for i, p := range pieces {
-			got = append(got, strings.Count(p, "[SEP]")+strings.Count(p, "[CLS]"))
-			if i > 0 && !strings.HasPrefix(p, "[") {
-				t.Errorf("%.40q: piece %d %.20q does not start at a literal", tt.text, i, p)
-			}
-		}
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("%.40q: literals per piece %v, want %v", tt.text, got, tt.want)
-		}
-	}
-
 	for _, c := range []struct {
 		tok *Tokenizer
 		lit string
@@ -289,7 +261,7 @@ func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
 	// One kind of literal: with several, sugarme extracts only one kind
 	// in a call (TestSpecialTokensInText), so cuts would change its ids.
 	text := "words before " + strings.Repeat("x[SEP]y z[SEP] ", 3*literalsPerCall) + "after"
-	if n := len(tok.literals.cutAtLiterals(text)); n < 6 {
+	if n := len(slices.Collect(tok.literals.cut(text))); n < 6 {
 		t.Fatalf("%d pieces, want the run cut", n)
 	}
 	got, gotToks, err := tok.viaSugarme(nil, nil, text, -1, true, tok.encodeChunk)
@@ -317,38 +289,6 @@ func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
 	}
 	if b.Truncated != 1 {
 		t.Errorf("Truncated %d, want the run cut to the maximum length", b.Truncated)
-	}
-}
-
-// Literals whose match depends on more than the literal (lstrip takes the
-// space before it, normalized ones match only after normalisation) are
-// never cut before: a cut could change what sugarme makes of the text.
-func TestLiteralRunsUncutWhereMatchesReachOut(t *testing.T) {
-	tok := wholeTextBERT(t, func(doc map[string]any) {
-		for _, at := range doc["added_tokens"].([]any) {
-			switch m := at.(map[string]any); m["content"] {
-			case "[MASK]":
-				m["lstrip"] = true
-			case "[CLS]":
-				m["normalized"] = true
-			}
-		}
-	})
-	for _, text := range []string{strings.Repeat("a [MASK] ", 2*literalsPerCall), strings.Repeat("x[CLS]y ", 2*literalsPerCall)} {
-		if n := len(tok.literals.cutAtLiterals(text)); n != 1 {
-			t.Errorf("%.30q…: cut into %d pieces", text, n)
-		}
-		got, _, err := tok.viaSugarme(nil, nil, text, -1, true, tok.encodeChunk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _, err := tok.encodeChunk(text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%.30q…: %d ids, whole %d", text, len(got), len(want))
-		}
 	}
 }
 
