@@ -74,6 +74,16 @@ func newLiteralCuts(added []addedTokenConfig, tk *tokenizer.Tokenizer, perChar b
 		// sugarme looks for single_word tokens, and Hugging Face for
 		// normalized ones, as the normaliser makes them.
 		ns, err := sugarmeNormalize(c.normalizer, at.Content)
+		if at.SingleWord {
+			// sugarme's pattern guards an end with \b where its character
+			// is a word character to it (GetPattern), whatever the other side.
+			first, _ := utf8.DecodeRuneInString(at.Content)
+			last, _ := utf8.DecodeLastRuneInString(at.Content)
+			l.wordStart, l.wordEnd = sugarmeWordChar(first), sugarmeWordChar(last)
+			// Where sugarme looks for another string, it never matches
+			// this one: no cut may follow it.
+			l.unmatched = err != nil || ns != at.Content
+		}
 		switch {
 		case err != nil:
 			c.normCuts = false
@@ -81,7 +91,7 @@ func newLiteralCuts(added []addedTokenConfig, tk *tokenizer.Tokenizer, perChar b
 			c.normCuts = false // the two would look for different strings
 		case at.SingleWord && ns != at.Content && ns != "":
 			sugarmes := l
-			sugarmes.s = ns
+			sugarmes.s, sugarmes.unmatched = ns, false
 			c.raw.add(sugarmes, false)
 		}
 		if at.Normalized {
@@ -100,6 +110,38 @@ type literal struct {
 	// match: Hugging Face matches it (it is a token's content), rather
 	// than only sugarme (a single_word token's normalised content).
 	match bool
+	// For single_word ones: sugarme's pattern has \b (ASCII) at the start,
+	// at the end; unmatched: sugarme looks for another string.
+	wordStart, wordEnd, unmatched bool
+}
+
+// sugarmeWordChar is sugarme's isWordCharacter: its single_word pattern
+// puts \b beside such a character, so "[W]" matches only between ASCII
+// word characters ("a[W]a"), where Hugging Face never matches it.
+func sugarmeWordChar(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r) || unicode.IsControl(r) || unicode.IsPunct(r)
+}
+
+// sugarmeMatches reports whether sugarme's pattern for l, found at s[i:],
+// matches there: a cut after l changes no split only if sugarme splits
+// there too.
+func sugarmeMatches(s string, i int, l literal) bool {
+	if !l.singleWord {
+		return true
+	}
+	e := i + len(l.s)
+	return !l.unmatched && (!l.wordStart || asciiWordAt(s, i-1) != asciiWordAt(s, i)) &&
+		(!l.wordEnd || asciiWordAt(s, e-1) != asciiWordAt(s, e))
+}
+
+// asciiWordAt reports whether s[i] is in Go's \w, [0-9A-Za-z_]; false
+// outside s.
+func asciiWordAt(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	b := s[i]
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b|0x20 && b|0x20 <= 'z'
 }
 
 // literalSet holds literals by first byte.
@@ -234,6 +276,7 @@ func (c *literalCuts) scan(p *pieces) {
 		c.cutGap(p, gap, i)
 		// The raw pass splits here whatever the cut: the normalized
 		// pass sees the same text between raw matches.
+		matched := sugarmeMatches(s, i, l)
 		i, gap = i+len(l.s), i+len(l.s)
 		j, taken := cutAfter(s, i, l)
 		p.found(j, func() (int, bool) {
@@ -244,7 +287,7 @@ func (c *literalCuts) scan(p *pieces) {
 				// cut goes: the normalized pass sees nothing there.
 				j, taken = j2, false
 			}
-			return j, ok && c.raw.safeCut(s, j, taken)
+			return j, ok && matched && c.raw.safeCut(s, j, taken)
 		})
 	}
 	c.cutGap(p, gap, len(s))
@@ -286,6 +329,7 @@ func (c *literalCuts) cutGap(p *pieces, g0, g1 int) {
 			i++
 			continue
 		}
+		matched := sugarmeMatches(g.n, i, l)
 		i += len(l.s)
 		q, taken := cutAfter(g.n, i, l)
 		j := g.rawEnd(q - 1)
@@ -296,7 +340,7 @@ func (c *literalCuts) cutGap(p *pieces, g0, g1 int) {
 		p.found(j, func() (int, bool) {
 			// The raw pass runs first: its lstrip literals take
 			// whitespace before the normalized pass sees it.
-			if !trusted || !c.raw.safeCut(p.s, j, false) || !c.norm.safeCut(g.n, q, taken) {
+			if !trusted || !matched || !c.raw.safeCut(p.s, j, false) || !c.norm.safeCut(g.n, q, taken) {
 				return j, false
 			}
 			trusted = c.sameNorm(p.s[max(g0, p.start):j], g, q)

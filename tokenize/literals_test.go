@@ -16,7 +16,7 @@ func addedToken(id int, content string, special, lstrip, rstrip, singleWord, nor
 // mpnetLike is the BERT file with MPNet's extra literals: <s> and </s>,
 // and <mask> taking the whitespace before it (lstrip), normalized or not
 // (files of the family differ). edit, if not nil, changes it further.
-func mpnetLike(t *testing.T, normalized bool, edit func(doc map[string]any)) string {
+func mpnetLike(t testing.TB, normalized bool, edit func(doc map[string]any)) string {
 	t.Helper()
 	return editedBERT(t, func(doc map[string]any) {
 		vocab := doc["model"].(map[string]any)["vocab"].(map[string]any)
@@ -39,7 +39,7 @@ func mpnetLike(t *testing.T, normalized bool, edit func(doc map[string]any)) str
 // cache covers (texts go whole to sugarme) and which keeps whitespace as
 // "▁": <mask> is lstrip, <w> single_word, <r> rstrip, <x> lstrip and
 // rstrip (and not special), <n> normalized (not special).
-func flagsFile(t *testing.T) string {
+func flagsFile(t testing.TB) string {
 	t.Helper()
 	return editedBERT(t, func(doc map[string]any) {
 		vocab := doc["model"].(map[string]any)["vocab"].(map[string]any)
@@ -62,7 +62,7 @@ func flagsFile(t *testing.T) string {
 // literalsFile is a small WordLevel file (Lowercase, BertPreTokenizer)
 // whose literals have each flag: <m> lstrip, <r> rstrip, <x> both, <w>
 // single_word, <n> normalized, and m>x, which overlaps <m>.
-func literalsFile(t *testing.T) string {
+func literalsFile(t testing.TB) string {
 	t.Helper()
 	return writeTokenizer(t, gloveVocab, map[string]any{"added_tokens": []any{
 		addedToken(10, "<m>", true, true, false, false, false),
@@ -282,6 +282,46 @@ func TestMaskRunsAreLinear(t *testing.T) {
 		t.Logf("normalized %t: <mask> × %d: Tokens %v, EncodeBatch %v", normalized, n, whole, truncated)
 		if !raceEnabled && whole+truncated > 10*time.Second {
 			t.Errorf("normalized %t: <mask> × %d took %v", normalized, n, whole+truncated)
+		}
+	}
+}
+
+// wordsFile is the BERT file under a Metaspace pre-tokenizer (texts go
+// whole to sugarme) with single_word literals whose ends sugarme's pattern
+// guards with \b: "[W]" (punctuation at both ends) and "<W>" (which the
+// normaliser lowercases, so sugarme looks for "<w>").
+func wordsFile(t testing.TB) string {
+	t.Helper()
+	return editedBERT(t, func(doc map[string]any) {
+		n := len(doc["model"].(map[string]any)["vocab"].(map[string]any))
+		doc["added_tokens"] = append(doc["added_tokens"].([]any),
+			addedToken(n, "[W]", true, false, false, true, false),
+			addedToken(n+1, "<W>", true, false, false, true, false))
+		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
+	})
+}
+
+// TestSingleWordCutsWhereSugarmeMatches: a cut follows a single_word
+// literal only where sugarme matches it. Its pattern puts \b (ASCII)
+// beside an end that is a letter, digit, mark, control or punctuation
+// character, so "[W]" matches only between word characters ("a[W]a"),
+// never where Hugging Face does ("[W]."), and it looks for the content
+// normalised ("<w>"), never "<W>": a cut after those split sugarme's text
+// (one Metaspace word, one [UNK], became one per piece).
+func TestSingleWordCutsWhereSugarmeMatches(t *testing.T) {
+	path := wordsFile(t)
+	tok, whole := mustLoad(t, path), mustLoad(t, path)
+	whole.literals = literalCuts{}
+	for _, u := range []string{"[W].", "<W>.", "a[W]a", "[W]", "<W>", " [W] ", "<w>."} {
+		text := "hello " + strings.Repeat(u, 2*literalsPerCall) + " world"
+		got, _, err := tok.content(text, -1, false)
+		want, _, wholeErr := whole.content(text, -1, false)
+		if err != nil || wholeErr != nil {
+			t.Fatalf("%q: %v, whole %v", u, err, wholeErr)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q × %d: %d ids %v…, whole %d %v…", u, 2*literalsPerCall, len(got), got[:min(4, len(got))],
+				len(want), want[:min(4, len(want))])
 		}
 	}
 }

@@ -188,7 +188,7 @@ func nativeShare(tok *Tokenizer, texts []string) (took, all int) {
 }
 
 // editedBERT writes the BERT tokenizer.json with some sections replaced.
-func editedBERT(t *testing.T, edit func(doc map[string]any)) string {
+func editedBERT(t testing.TB, edit func(doc map[string]any)) string {
 	t.Helper()
 	data, err := os.ReadFile(bertPath(t))
 	if err != nil {
