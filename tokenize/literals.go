@@ -296,12 +296,43 @@ func (c *literalCuts) scan(p *pieces) {
 // mayHoldMany reports whether more than literalsPerCall bytes of s could
 // start a literal, raw or once normalised.
 func (c *literalCuts) mayHoldMany(s string) bool {
-	starts := 0
+	starts, nonASCII := 0, 0
 	for i := 0; i < len(s) && starts <= literalsPerCall; i++ {
 		b := s[i]
 		if c.raw.first[b] || c.norm.first[b] || b < utf8.RuneSelf && c.ascii[b] != "" && c.norm.first[c.ascii[b][0]] {
 			starts++
+		} else if b >= 0xc0 {
+			nonASCII++
 		}
+	}
+	if starts > literalsPerCall {
+		return true
+	}
+	// Characters outside ASCII may normalise to a normalized literal's
+	// start ("＜ｎ＞" is "<n>" under NFKC): where they could make up the
+	// difference, count them as normalised, or a run of them would go
+	// whole to sugarme. Each distinct one is normalised once.
+	if !c.normCuts || c.norm.empty() || starts+nonASCII <= literalsPerCall {
+		return false
+	}
+	var starting map[rune]bool
+	for i := 0; i < len(s) && starts <= literalsPerCall; {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if n > 1 {
+			st, ok := starting[r]
+			if !ok {
+				out, err := sugarmeNormalize(c.normalizer, s[i:i+n])
+				st = err == nil && out != "" && c.norm.first[out[0]] && !c.raw.first[s[i]] && !c.norm.first[s[i]]
+				if starting == nil {
+					starting = map[rune]bool{}
+				}
+				starting[r] = st
+			}
+			if st {
+				starts++
+			}
+		}
+		i += n
 	}
 	return starts > literalsPerCall
 }

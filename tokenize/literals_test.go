@@ -325,3 +325,44 @@ func TestSingleWordCutsWhereSugarmeMatches(t *testing.T) {
 		}
 	}
 }
+
+// nfkcFile is MPNet-like under Sequence[NFKC, Lowercase] and Metaspace,
+// with a normalized rstrip literal "<n>" besides the normalized lstrip
+// <mask>: fullwidth "＜ｎ＞" normalises to it.
+func nfkcFile(t testing.TB) string {
+	t.Helper()
+	return mpnetLike(t, true, func(doc map[string]any) {
+		n := len(doc["model"].(map[string]any)["vocab"].(map[string]any))
+		doc["added_tokens"] = append(doc["added_tokens"].([]any),
+			addedToken(n, "<n>", false, false, true, false, true))
+		doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+			map[string]any{"type": "NFKC"}, map[string]any{"type": "Lowercase"}}}
+		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
+	})
+}
+
+// TestLiteralRunsBehindNonASCIIAreCut: a run of normalized literals
+// written with characters the normaliser maps to them ("＜ｎ＞" under
+// NFKC) is cut too; counting only the bytes that start a literal as
+// written, it went whole to sugarme (40,000 of them took 2.7 s, and 16 MB
+// would take hours).
+func TestLiteralRunsBehindNonASCIIAreCut(t *testing.T) {
+	path := nfkcFile(t)
+	tok, whole := mustLoad(t, path), mustLoad(t, path)
+	whole.literals = literalCuts{}
+	for _, u := range []string{"＜ｎ＞", "＜Ｎ＞ ", "<ｎ>", "＜mask＞", "é"} {
+		text := "hello " + strings.Repeat(u, 3*literalsPerCall) + " world"
+		pieces := slices.Collect(tok.literals.cut(text))
+		if u != "é" && len(pieces) < 3 {
+			t.Errorf("%q × %d: %d pieces", u, 3*literalsPerCall, len(pieces))
+		}
+		got, _, err := tok.content(text, -1, false)
+		want, _, wholeErr := whole.content(text, -1, false)
+		if err != nil || wholeErr != nil {
+			t.Fatalf("%q: %v, whole %v", u, err, wholeErr)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q × %d: %d ids, whole %d", u, 3*literalsPerCall, len(got), len(want))
+		}
+	}
+}
