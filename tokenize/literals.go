@@ -508,7 +508,7 @@ type pieces struct {
 // the cut further on), if it does.
 func (p *pieces) found(j int, safe func() (int, bool)) {
 	p.n++
-	if p.n < literalsPerCall || j <= p.start || j >= len(p.s) {
+	if p.stopped || p.n < literalsPerCall || j <= p.start || j >= len(p.s) {
 		return
 	}
 	if j, ok := safe(); ok && j < len(p.s) {
