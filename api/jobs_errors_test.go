@@ -51,6 +51,8 @@ func TestJobRequestErrors(t *testing.T) {
 		{"unknown model", fmt.Sprintf(`{"dataset":%q,"model":"nope"}`, ds.ID), 404, `model "nope" not found`},
 		{"fine-tuned model", fmt.Sprintf(`{"dataset":%q,"model":"glove-100d:ft-head-aaaaaaaaaaaaaaaaaaaaaaaa"}`, ds.ID), 400, `fine-tune its encoder "glove-100d"`},
 		{"bad hyperparameters", body(`,"hyperparameters":{"epochs":0,"lr":-1}`), 400, "epochs must be in [1, 10000], got 0; lr must be in (0, 10), got -1"},
+		{"a temperature that overflows", body(`,"negatives":"mined+generated","hyperparameters":{"temperature":1e-44,"entropy_weight":1e300}`), 400,
+			"temperature must be >= 0.0001, got 1e-44; entropy_weight must be in [0, 1000], got 1e+300"},
 		{"bad apply", body(`,"hyperparameters":{"apply":"docs"}`), 400, `apply must be "shared" or "query", got "docs"`},
 		{"rank past the encoder's width", body(`,"hyperparameters":{"rank":101}`), 400, `rank 101 exceeds the width 100 of encoder "glove-100d"`},
 		{"bad mining", body(`,"hyperparameters":{"mined_per_query":0,"margin":0}`), 400, "mined_per_query must be in [1, 1000], got 0; margin must be > 0"},

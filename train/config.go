@@ -40,6 +40,13 @@ func DefaultConfig() Config {
 	}
 }
 
+// Bounds of the objective's settings (Validate): far past what trains
+// well (τ is usually 0.01-0.1, λ 0.01-1), short of what overflows.
+const (
+	minTemperature   = 1e-4
+	maxEntropyWeight = 1000.0
+)
+
 // Validate rejects settings that cannot train, with messages users can act on.
 func (c Config) Validate() error {
 	var errs []error
@@ -52,9 +59,11 @@ func (c Config) Validate() error {
 	check(c.LR > 0 && c.LR < 10, "lr must be in (0, 10), got %g", c.LR)
 	check(c.WeightDecay >= 0 && c.WeightDecay < 1, "weight_decay must be in [0, 1), got %g", c.WeightDecay)
 	check(c.BatchSize >= 1 && c.BatchSize <= 65536, "batch_size must be in [1, 65536], got %d", c.BatchSize)
-	check(c.Temperature > 0, "temperature must be > 0, got %g", c.Temperature)
-	check(c.EntropyWeight >= 0, "entropy_weight must be >= 0, got %g", c.EntropyWeight)
-	check(c.EntropyTemperature > 0, "entropy_temperature must be > 0, got %g", c.EntropyTemperature)
+	// The bounds keep the logits (cosines over τ) and the loss finite: a
+	// τ of 1e-44 or a λ of 1e300 overflowed into a head of NaNs.
+	check(c.Temperature >= minTemperature, "temperature must be >= %g, got %g", minTemperature, c.Temperature)
+	check(c.EntropyWeight >= 0 && c.EntropyWeight <= maxEntropyWeight, "entropy_weight must be in [0, %g], got %g", maxEntropyWeight, c.EntropyWeight)
+	check(c.EntropyTemperature >= minTemperature, "entropy_temperature must be >= %g, got %g", minTemperature, c.EntropyTemperature)
 	check(c.DevFraction >= 0 && c.DevFraction < 1, "dev_fraction must be in [0, 1), got %g", c.DevFraction)
 	check(c.Patience >= 0, "patience must be >= 0, got %d", c.Patience)
 	check(c.Apply == "shared" || c.Apply == "query", "apply must be \"shared\" or \"query\", got %q", c.Apply)

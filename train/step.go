@@ -1,6 +1,8 @@
 package train
 
 import (
+	"errors"
+
 	"gonum.org/v1/gonum/mat"
 
 	"retune/model"
@@ -24,11 +26,31 @@ type stepper struct {
 	grad    []float64 // dLoss/dθ
 }
 
+// ErrDiverged is a step whose loss or gradient left the finite numbers.
+var ErrDiverged = errors.New("training diverged: the loss or its gradient is not finite")
+
+// finite is false for NaN and ±Inf, for which x-x is NaN.
+func finite(x float64) bool { return x-x == 0 }
+
+func allFinite(xs []float64) bool {
+	for _, x := range xs {
+		if x-x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // step runs one optimisation step on a batch and returns the loss parts.
 func (s *stepper) step(head *model.Head, opt *AdamW, set *Set, b []sample, cfg Config) (objective.Result, error) {
 	res, grad, err := s.batchGrad(head, set, b, cfg)
 	if err != nil {
 		return res, err
+	}
+	if !finite(res.Loss) || !allFinite(grad) {
+		// Before the update: the head keeps its last finite weights, and
+		// the run says why it stopped instead of saving a head of NaNs.
+		return res, ErrDiverged
 	}
 	opt.Update(head.Params(), grad)
 	return res, nil

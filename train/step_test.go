@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -54,5 +55,35 @@ func TestStepperReuseMatchesFresh(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A step whose loss or gradient overflows returns ErrDiverged and leaves
+// the head as it was: a τ past float64 (1/τ = +Inf; Validate refuses
+// τ < 1e-4) once trained a head of NaNs that failed only at evaluation.
+func TestStepRefusesNonFiniteGradient(t *testing.T) {
+	set := syntheticSet(20, 2, 3, 7)
+	cfg := testConfig()
+	head, err := model.NewHead(model.HeadConfig{DIn: set.Dim(), DOut: set.Dim(), Apply: cfg.Apply, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(head.Params())
+	opt := NewAdamW(len(before), cfg.LR, cfg.WeightDecay)
+	for _, tau := range []float64{cfg.Temperature, 5e-324} {
+		c := cfg
+		c.Temperature = tau
+		var sp stepper
+		_, err := sp.step(head, opt, set, set.samples(set.Qrels)[:8], c)
+		switch {
+		case tau == cfg.Temperature && err != nil:
+			t.Fatalf("τ %g: %v", tau, err)
+		case tau == cfg.Temperature:
+			before = slices.Clone(head.Params()) // a finite step moved it
+		case !errors.Is(err, ErrDiverged):
+			t.Fatalf("τ %g: err = %v, want ErrDiverged", tau, err)
+		case !slices.Equal(head.Params(), before):
+			t.Fatalf("τ %g: the head changed on a diverged step", tau)
+		}
 	}
 }

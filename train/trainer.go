@@ -156,6 +156,9 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (best *model.Head, rep Re
 				return nil, rep, err
 			}
 			res, err := sp.step(head, opt, set, b, cfg)
+			if errors.Is(err, ErrDiverged) || errors.Is(err, objective.ErrNonFinite) {
+				err = fmt.Errorf("%w (a lower lr or entropy weight, or a higher temperature, may keep it finite)", err)
+			}
 			if err != nil {
 				return nil, rep, fmt.Errorf("epoch %d step %d: %w", epoch, i+1, err)
 			}

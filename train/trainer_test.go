@@ -375,12 +375,15 @@ func TestBatchesScaleLinearly(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	cases := map[string]func(*Config){
-		"epochs": func(c *Config) { c.Epochs = 0 },
-		"lr":     func(c *Config) { c.LR = -1 },
-		"apply":  func(c *Config) { c.Apply = "docs" },
-		"batch":  func(c *Config) { c.BatchSize = 0 },
-		"dev":    func(c *Config) { c.DevFraction = 1 },
-		"temp":   func(c *Config) { c.Temperature = 0 },
+		"epochs":     func(c *Config) { c.Epochs = 0 },
+		"lr":         func(c *Config) { c.LR = -1 },
+		"apply":      func(c *Config) { c.Apply = "docs" },
+		"batch":      func(c *Config) { c.BatchSize = 0 },
+		"dev":        func(c *Config) { c.DevFraction = 1 },
+		"temp":       func(c *Config) { c.Temperature = 0 },
+		"tiny τ":     func(c *Config) { c.Temperature = 1e-44 },
+		"tiny τ_ent": func(c *Config) { c.EntropyTemperature = 1e-5 },
+		"huge λ":     func(c *Config) { c.EntropyWeight = 1e300 },
 	}
 	for name, mutate := range cases {
 		c := DefaultConfig()
