@@ -242,6 +242,33 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 		r.Header.Get("Allow") != "POST" || !strings.Contains(string(r.Body), `"code":"invalid_request"`) {
 		t.Fatalf("wrong method: %d Allow %q %s", r.Status, r.Header.Get("Allow"), r.Body)
 	}
+	// The body checks are a route's: an unknown route or method is a 404
+	// or 405 whatever its body (a mistyped upload URL was told another
+	// route's size limit in a 413).
+	for _, tc := range []struct {
+		method, path string
+		gzip         bool
+		length       int64
+		want         int
+	}{
+		{"POST", "/v1/nope", true, 0, http.StatusNotFound},
+		{"PUT", "/v1/models", true, 0, http.StatusMethodNotAllowed},
+		{"POST", "/v1/datasets/", false, 17_000_000, http.StatusNotFound},
+		{"PUT", "/v1/embeddings", false, 17_000_000, http.StatusMethodNotAllowed},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, strings.NewReader("{}"))
+		if tc.gzip {
+			req.Header.Set("Content-Encoding", "gzip")
+		}
+		if tc.length > 0 {
+			req.ContentLength = tc.length
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != tc.want {
+			t.Errorf("%s %s (gzip %v, %d bytes): %d %s, want %d", tc.method, tc.path, tc.gzip, tc.length, w.Code, w.Body, tc.want)
+		}
+	}
 }
 
 func TestListModels(t *testing.T) {

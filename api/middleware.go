@@ -198,7 +198,7 @@ func specPath(pattern string) string {
 // it would be read as the raw bytes, and a plain body labelled gzip would
 // be taken as sent.
 func identityBodies(c *gin.Context) {
-	if c.Request.Body != http.NoBody {
+	if c.Request.Body != http.NoBody && c.FullPath() != "" { // no such route: its 404 or 405 comes first
 		// Every header line and every comma-separated coding counts:
 		// "identity, gzip" is gzip.
 		for _, line := range c.Request.Header.Values("Content-Encoding") {
@@ -219,6 +219,13 @@ func identityBodies(c *gin.Context) {
 // A non-zero timeout bounds the body's reading too.
 func limitBody(limit func(*gin.Context) (int64, time.Duration)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if c.FullPath() == "" {
+			// No such route or method: its 404 or 405 comes first (a
+			// mistyped upload URL must not be told some other route's
+			// limit), and nothing reads the body.
+			c.Next()
+			return
+		}
 		n, timeout := limit(c)
 		if c.Request.ContentLength > n {
 			abortTooLarge(c, n)
