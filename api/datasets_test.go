@@ -32,11 +32,17 @@ func TestDatasetUploadBEIR(t *testing.T) {
 		t.Fatalf("checksum %s bytes %d; want %s and %d", ds.Checksum, ds.Bytes, want, total)
 	}
 
-	again := fx.parts("again")
+	// A name is trimmed, and its length counted in characters, as the
+	// spec's maxLength counts (768 bytes here).
+	long := strings.Repeat("日", 256)
+	again := fx.parts(" " + long + "\n")
 	again[4].filename = `C:\Users\me\scifact\qrels\test.tsv` // some Windows clients send the path
 	second := mustJSON[datasetJSON](t, js.upload(again...), http.StatusCreated)
 	if second.Checksum != ds.Checksum {
 		t.Fatal("the same files got a different checksum")
+	}
+	if second.Name != long {
+		t.Fatalf("name %q, want the 256 characters sent, trimmed", second.Name)
 	}
 	if got := mustJSON[datasetJSON](t, js.do("GET", "/v1/datasets/"+ds.ID, "", nil), http.StatusOK); !reflect.DeepEqual(got, ds) {
 		t.Fatalf("get: %+v, want %+v", got, ds)
@@ -251,7 +257,7 @@ func TestDatasetUploadErrors(t *testing.T) {
 		{"both forms", with(formPart{"train", "", `{"query":"q","pos":["p"]}`}), 400, "not both", ""},
 		{"bad train line", []formPart{{"train", "t.jsonl", `{"query":"q","pos":["p"]}` + "\n" + `{"query":"q2"}` + "\n"}}, 400, "train.jsonl: line 2: no positives", "train.jsonl:2"},
 		{"empty body", nil, 400, "missing part", ""},
-		{"long name", with(formPart{"name", "", strings.Repeat("n", 300)}), 400, "name is longer", ""},
+		{"long name", with(formPart{"name", "", strings.Repeat("日", 257)}), 400, "name is longer than 256 characters", ""},
 		{"too large", with(formPart{"corpus", "", strings.Repeat(fx.corpus, 100)}), 413, "this route takes at most 262144 bytes (0.2 MiB); the server's operator can raise it with retune serve --max-upload-mb", ""},
 	}
 	for _, tc := range cases {

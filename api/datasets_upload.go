@@ -43,7 +43,11 @@ const (
 	qrelsDir      = "qrels"
 )
 
-const maxDatasetName = 256
+// maxNamePart bounds a name part as read: whitespace around a name is
+// trimmed and its length counted in characters (maxNameLen, as a
+// collection's, as the spec's maxLength counts), so the bytes read may be
+// several times that.
+const maxNamePart = 64 << 10
 
 var splitName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
@@ -201,15 +205,15 @@ func (up *upload) receiveName(part *multipart.Part) error {
 		return badUploadParam(partName, "part %q sent twice", partName)
 	}
 	up.named = true
-	b, err := io.ReadAll(io.LimitReader(part, maxDatasetName+1))
+	b, err := io.ReadAll(io.LimitReader(part, maxNamePart+1))
 	if err != nil {
 		return readError(err)
 	}
 	// Trimmed as a collection's name is: one of only spaces is no name.
 	name := strings.TrimSpace(string(b))
 	switch {
-	case len(b) > maxDatasetName:
-		return badUploadParam(partName, "name is longer than %d bytes", maxDatasetName)
+	case len(b) > maxNamePart || utf8.RuneCountInString(name) > maxNameLen:
+		return badUploadParam(partName, "name is longer than %d characters", maxNameLen)
 	case !utf8.ValidString(name):
 		return badUploadParam(partName, "name is not valid UTF-8")
 	case strings.ContainsFunc(name, unicode.IsControl):
