@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -363,6 +364,34 @@ func TestLiteralRunsBehindNonASCIIAreCut(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("%q × %d: %d ids, whole %d", u, 3*literalsPerCall, len(got), len(want))
+		}
+	}
+}
+
+// BenchmarkMaskRun encodes n <mask> (lstrip) with no space cut at
+// literals and, as before the cuts, whole: whole grows with n², cut with n.
+func BenchmarkMaskRun(b *testing.B) {
+	for _, n := range []int{8000, 16000, 32000} {
+		text := strings.Repeat("<mask>", n)
+		for _, cut := range []bool{true, false} {
+			name := fmt.Sprintf("n=%d/whole", n)
+			if cut {
+				name = fmt.Sprintf("n=%d/cut", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				tok, err := Load(mpnetLike(b, false, nil))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !cut {
+					tok.literals = literalCuts{} // never cuts
+				}
+				for b.Loop() {
+					if _, err := tok.Tokens(text); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }
