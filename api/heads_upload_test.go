@@ -109,6 +109,10 @@ func TestHeadUpload(t *testing.T) {
 		t.Fatalf("negatives of an uploaded head: %d %s", r.Status, r.Body)
 	}
 
+	// A byte-order mark before head.json (Windows editors write one) is
+	// ignored, as in JSON bodies and dataset files.
+	mustJSON[struct{ ID string }](t, upload(formPart{"head", "head.json", "\ufeff" + hj}, formPart{"weights", "weights.bin", w}), http.StatusCreated)
+
 	corrupt := []byte(w)
 	corrupt[100] ^= 1
 	noEncoder, _, _ := headFiles(t, "glove-300d", sum, nil)
@@ -147,7 +151,12 @@ func TestHeadUpload(t *testing.T) {
 		{"missing weights", []formPart{{"head", "head.json", hj}}, 400, `missing part "weights"`},
 		{"unknown part", []formPart{{"head", "head.json", hj}, {"weights", "w", w}, {"model", "m", "x"}}, 400, `unknown part "model"`},
 		{"corrupted weights", []formPart{{"head", "head.json", hj}, {"weights", "w", string(corrupt)}}, 400, "checksum mismatch"},
-		{"not JSON", []formPart{{"head", "head.json", "{"}, {"weights", "w", w}}, 400, "head.json is not valid"},
+		{"not JSON", []formPart{{"head", "head.json", "{"}, {"weights", "w", w}}, 400, "not a valid head: head.json is not valid JSON at byte 1: unexpected end of JSON input"},
+		{"not an object", []formPart{{"head", "head.json", "true"}, {"weights", "w", w}}, 400, "not a valid head: head.json must be a JSON object, not a boolean"},
+		{"a field of the wrong type", []formPart{{"head", "head.json", strings.Replace(hj, `"d_in": 100,`, `"d_in": [100],`, 1)}, {"weights", "w", w}}, 400,
+			`not a valid head: head.json: field "config.d_in" must be an integer, not an array`},
+		{"another layout", []formPart{{"head", "head.json", strings.Replace(hj, `"param_layout": [`, `"param_layout": [{"name": "bias", "shape": []},`, 1)}, {"weights", "w", w}}, 400,
+			"not a valid head: head.json: param_layout lists bias [], weight [100 100]; the config implies weight [100 100]"},
 		{"weights path", []formPart{{"head", "head.json", escape}, {"weights", "w", w}}, 400, `weights_file "../../lock" must be a plain file name`},
 		{"huge head.json", []formPart{{"head", "head.json", strings.Replace(hj, "{", `{"junk":"`+strings.Repeat("x", 5<<20)+`",`, 1)}, {"weights", "w", w}}, 413, "a head.json is at most 4 MiB"},
 		{"head twice", []formPart{{"head", "head.json", hj}, {"head", "head.json", hj}, {"weights", "w", w}}, 400, `part "head" sent twice`},
@@ -170,11 +179,11 @@ func TestHeadUpload(t *testing.T) {
 	}
 	js.use(t)
 	wantAPIError(t, js.json("POST", "/v1/heads", `{}`), http.StatusUnsupportedMediaType, "multipart/form-data")
-	if list := mustJSON[listJSON[struct{ ID string }]](t, js.do("GET", "/v1/heads", "", nil), http.StatusOK); len(list.Data) != 2 {
+	if list := mustJSON[listJSON[struct{ ID string }]](t, js.do("GET", "/v1/heads", "", nil), http.StatusOK); len(list.Data) != 3 {
 		t.Fatalf("refused uploads stored heads: %+v", list.Data)
 	}
 	entries, _ := os.ReadDir(filepath.Join(cfg.DataDir, "heads"))
-	if len(entries) != 2 {
+	if len(entries) != 3 {
 		t.Fatalf("head folders after refused uploads: %v", entries)
 	}
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -11,12 +12,16 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gonum.org/v1/gonum/floats"
 
 	"retune/internal/atomicfile"
+	"retune/internal/jsontype"
+	"retune/internal/textcut"
 )
 
 // On-disk layout of a saved head (one folder per head version):
@@ -159,9 +164,9 @@ func LoadHead(dir string) (*Head, HeadMeta, error) {
 	if err != nil {
 		return fail(err)
 	}
-	var doc headFile
-	if err := json.Unmarshal(js, &doc); err != nil {
-		return fail(fmt.Errorf("%s is not valid: %w", headJSONName, err))
+	doc, err := headDecodeJSON(js)
+	if err != nil {
+		return fail(err)
 	}
 	if doc.FormatVersion != HeadFormatVersion {
 		return fail(fmt.Errorf("%w %d in %s (this build reads %d)", ErrHeadFormatVersion, doc.FormatVersion, headJSONName, HeadFormatVersion))
@@ -207,6 +212,46 @@ func LoadHead(dir string) (*Head, HeadMeta, error) {
 	return h, meta, nil
 }
 
+// headDecodeJSON parses head.json, saying what is wrong with it in JSON's
+// terms (the field, the byte of a syntax error), not in Go's: its
+// messages reach the API's clients and the CLI's users alike. A leading
+// byte-order mark (Windows editors write one) is ignored, as the API's
+// JSON bodies and the dataset files' readers ignore it.
+func headDecodeJSON(js []byte) (headFile, error) {
+	var doc headFile
+	bom := len(js)
+	js = bytes.TrimPrefix(js, []byte("\ufeff"))
+	bom -= len(js) // the file's bytes before js's, for a syntax error's offset
+	err := json.Unmarshal(js, &doc)
+	var se *json.SyntaxError
+	var ute *json.UnmarshalTypeError
+	switch kind := jsontype.Of(js); {
+	case kind == "nothing":
+		return doc, fmt.Errorf("%s is empty: it must be a JSON object", headJSONName)
+	case errors.As(err, &se):
+		return doc, fmt.Errorf("%s is not valid JSON at byte %d: %v", headJSONName, se.Offset+int64(bom), se)
+	case kind != "an object":
+		return doc, fmt.Errorf("%s must be a JSON object, not %s", headJSONName, kind)
+	case errors.As(err, &ute):
+		path := jsontype.PathAt(js, ute.Offset)
+		if path == "" {
+			path = ute.Field
+		}
+		return doc, fmt.Errorf("%s: field %q must be %s, not %s", headJSONName, path, jsontype.Name(ute.Type), jsontype.Value(ute.Value))
+	case err != nil:
+		// Only created_at decodes itself (time.Time), with Go's words:
+		// "parsing time ... as 2006-01-02T15:04:05Z07:00".
+		var at struct {
+			CreatedAt time.Time `json:"created_at"`
+		}
+		if json.Unmarshal(js, &at) != nil {
+			return doc, fmt.Errorf(`%s: field "created_at" must be a time in RFC 3339 form, such as "2025-11-25T19:34:00Z"`, headJSONName)
+		}
+		return doc, fmt.Errorf("%s is not valid: %w", headJSONName, err)
+	}
+	return doc, nil
+}
+
 // maxHeadRowNorm bounds the L2 norm of each row of a loaded head's W, and
 // of its bias. Projections run in float32, where a row of norm r maps an
 // input of norm ‖x‖ to at most r·‖x‖ (every partial sum too): 1e18 keeps
@@ -244,7 +289,7 @@ func headCheckShape(doc headFile, cfg HeadConfig) error {
 	if !slices.EqualFunc(doc.ParamLayout, want, func(a, b headParamTensor) bool {
 		return a.Name == b.Name && slices.Equal(a.Shape, b.Shape)
 	}) {
-		return fmt.Errorf("%s: param_layout %v, but the config implies %v", headJSONName, doc.ParamLayout, want)
+		return fmt.Errorf("%s: param_layout lists %s; the config implies %s", headJSONName, headLayoutString(doc.ParamLayout), headLayoutString(want))
 	}
 	if doc.WeightsDType != headWeightsDType {
 		return fmt.Errorf("%s: weights_dtype %q is not supported (want %q)", headJSONName, doc.WeightsDType, headWeightsDType)
@@ -254,6 +299,50 @@ func headCheckShape(doc headFile, cfg HeadConfig) error {
 		return fmt.Errorf("%s: weights_file %q must be a plain file name", headJSONName, doc.WeightsFile)
 	}
 	return nil
+}
+
+// Bounds on what headLayoutString shows of a param_layout: a hand-made
+// head.json (up to the 4 MiB an upload may send) can list any number of
+// tensors, dimensions and names of any length; a saved head has at most
+// three tensors of two dimensions.
+const (
+	maxShownTensors = 4
+	maxShownDims    = 4
+	maxShownName    = 64
+)
+
+// headLayoutString writes a param_layout as a reader would: "weight [100
+// 100], bias [100]". Names other than letters, digits and '_' (an empty
+// one) are quoted.
+func headLayoutString(l []headParamTensor) string {
+	if len(l) == 0 {
+		return "no tensors"
+	}
+	parts := make([]string, 0, min(len(l), maxShownTensors+1))
+	for i, p := range l {
+		if i == maxShownTensors {
+			parts = append(parts, fmt.Sprintf("… (%d tensors in all)", len(l)))
+			break
+		}
+		name := textcut.Prefix(p.Name, maxShownName)
+		cut := len(name) < len(p.Name)
+		if p.Name == "" || strings.ContainsFunc(p.Name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' }) {
+			name = strconv.Quote(name)
+		}
+		if cut {
+			name += "…"
+		}
+		dims := make([]string, 0, min(len(p.Shape), maxShownDims+1))
+		for j, d := range p.Shape {
+			if j == maxShownDims {
+				dims = append(dims, fmt.Sprintf("… (%d dimensions)", len(p.Shape)))
+				break
+			}
+			dims = append(dims, strconv.Itoa(d))
+		}
+		parts = append(parts, name+" ["+strings.Join(dims, " ")+"]")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // VerifyEncoder returns an error unless the head described by meta was

@@ -171,6 +171,90 @@ func TestHeadLoadRejectsBadHeadJSON(t *testing.T) {
 	}
 }
 
+// A head.json that is not what Save writes is refused in JSON's terms,
+// the field or byte named, never Go's ("cannot unmarshal bool into Go
+// value of type model.headFile"): the messages reach API clients and CLI
+// users. A byte-order mark is ignored, as in JSON bodies and datasets.
+func TestHeadLoadBadHeadJSONMessages(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(saved string) string
+		want string // "" when it loads
+	}{
+		{"a boolean", func(string) string { return "true" }, "head.json must be a JSON object, not a boolean"},
+		{"an array", func(string) string { return " [1] " }, "head.json must be a JSON object, not an array"},
+		{"null", func(string) string { return "null" }, "head.json must be a JSON object, not null"},
+		{"empty", func(string) string { return "\n" }, "head.json is empty: it must be a JSON object"},
+		{"d_in an array", func(s string) string { return headSetField(t, s, "d_in", []any{3}) }, `head.json: field "d_in" must be an integer, not an array`},
+		{"d_in a fraction", func(s string) string { return headSetField(t, s, "d_in", 1.5) }, `head.json: field "d_in" must be an integer, not 1.5`},
+		{"config.d_out a string", func(s string) string {
+			return strings.Replace(s, `"d_out": 3,`, `"d_out": "3",`, 1) // config's comes first
+		}, `head.json: field "config.d_out" must be an integer, not a string`},
+		{"a shape of strings", func(s string) string {
+			return headSetField(t, s, "param_layout", []any{map[string]any{"name": "weight", "shape": []any{3, 3}}, map[string]any{"name": "bias", "shape": []any{"3"}}})
+		}, `head.json: field "param_layout[1].shape[0]" must be an integer, not a string`},
+		{"training an array", func(s string) string { return headSetField(t, s, "training", []any{}) }, `head.json: field "training" must be an object, not an array`},
+		{"created_at not a time", func(s string) string { return headSetField(t, s, "created_at", "yesterday") },
+			`head.json: field "created_at" must be a time in RFC 3339 form, such as "2025-11-25T19:34:00Z"`},
+		{"created_at a number", func(s string) string { return headSetField(t, s, "created_at", 5) }, `field "created_at" must be a time in RFC 3339 form`},
+		{"syntax error", func(string) string { return `{"d_in": 3,}` }, "head.json is not valid JSON at byte 12: invalid character '}' looking for beginning of object key string"},
+		{"cut short", func(s string) string { return s[:20] }, "head.json is not valid JSON at byte 20: unexpected end of JSON input"},
+		{"a syntax error after a byte-order mark", func(string) string { return "\ufeff{,}" }, "head.json is not valid JSON at byte 5: invalid character ','"},
+		{"a layout of another head", func(s string) string {
+			return headSetField(t, s, "param_layout", []any{map[string]any{"name": "weight", "shape": []any{3, 3}}, map[string]any{"name": "bias", "shape": []any{3}}, map[string]any{}})
+		}, `head.json: param_layout lists weight [3 3], bias [3], "" []; the config implies weight [3 3], bias [3]`},
+		{"no layout", func(s string) string { return headSetField(t, s, "param_layout", nil) }, "param_layout lists no tensors; the config implies weight [3 3], bias [3]"},
+		{"a layout past the shown bound", func(s string) string {
+			long := map[string]any{"name": strings.Repeat("w", 65), "shape": []any{1, 2, 3, 4, 5, 6}}
+			return headSetField(t, s, "param_layout", []any{long, long, long, long, long, long})
+		}, "param_layout lists " + strings.Repeat("w", 64) + "… [1 2 3 4 … (6 dimensions)]"},
+		{"a byte-order mark", func(s string) string { return "\ufeff" + s }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := headSaved(t)
+			path := filepath.Join(dir, "head.json")
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(tt.edit(string(raw))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = LoadHead(dir)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("LoadHead: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("LoadHead error = %v, want %q", err, tt.want)
+			}
+			for _, goWords := range []string{"Go value", "Go struct", "headFile", "model.", "{"} {
+				if strings.Contains(err.Error(), goWords) {
+					t.Errorf("the message shows Go's %q: %v", goWords, err)
+				}
+			}
+		})
+	}
+}
+
+// headSetField sets one top-level field of head.json text.
+func headSetField(t *testing.T, headJSON, key string, v any) string {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(headJSON), &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc[key] = v
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // A weight past float32's range is refused: projections and exports run in
 // float32, where it would turn embeddings into NaN.
 func TestHeadLoadRejectsFloat32Overflow(t *testing.T) {

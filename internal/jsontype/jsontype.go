@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 )
 
 // Name is what JSON value t accepts: "a string", "an integer", "a number",
@@ -57,4 +58,26 @@ func Of(raw []byte) string {
 		return "null"
 	}
 	return "a number" // valid JSON starting with '-' or a digit
+}
+
+// Value names a value as encoding/json's UnmarshalTypeError.Value does
+// ("bool", "array", "number 1.5") in the words of Name and Of: "a
+// boolean", "an array", "1.5" (a number's literal, when it gives one).
+func Value(v string) string {
+	switch v {
+	case "bool":
+		return "a boolean"
+	case "string":
+		return "a string"
+	case "number":
+		return "a number"
+	case "array":
+		return "an array"
+	case "object":
+		return "an object"
+	}
+	if lit, ok := strings.CutPrefix(v, "number "); ok {
+		return lit
+	}
+	return v // "null"
 }

@@ -32,3 +32,14 @@ func TestOf(t *testing.T) {
 		}
 	}
 }
+
+func TestValue(t *testing.T) {
+	for v, want := range map[string]string{
+		"bool": "a boolean", "string": "a string", "number": "a number", "number 1.5": "1.5", "number -1e30": "-1e30",
+		"array": "an array", "object": "an object", "null": "null",
+	} {
+		if got := Value(v); got != want {
+			t.Errorf("Value(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
