@@ -302,6 +302,38 @@ func TestDatasetUploadErrors(t *testing.T) {
 	}
 }
 
+// A multipart body that never uses the boundary its Content-Type names is
+// refused as such on both upload routes: the multipart reader skips what
+// precedes a first delimiter, so such a body read as one with no part
+// (`missing part "corpus"`), or failed on a first line past its buffer
+// ("multipart: NextPart: bufio: buffer full").
+func TestUploadBoundaryNotInBody(t *testing.T) {
+	js := startJobsServer(t, jobsConfig(t), false)
+	_, otherBoundary := multipartBody(t, formPart{"corpus", "corpus.jsonl", "{}"}, formPart{"head", "head.json", "{}"})
+	const ct = "multipart/form-data; boundary=OTHER"
+	const notUsed = `no part delimited by boundary "OTHER" was found: the body does not use the boundary its Content-Type names`
+	for _, path := range []string{"/v1/datasets", "/v1/heads"} {
+		missing := map[string]string{"/v1/datasets": `missing part "corpus"`, "/v1/heads": `missing part "head"`}[path]
+		for _, tc := range []struct {
+			name string
+			body string
+			msg  string
+		}{
+			{"5,000 bytes on one line", strings.Repeat("x", 5000), notUsed},
+			{"a few bytes", strings.Repeat("x", 50), notUsed},
+			{"lines", "x\r\ny\r\n", notUsed},
+			{"parts with another boundary", string(otherBoundary), notUsed},
+			// A body that closes on its boundary without any part lacks them.
+			{"no part", "--OTHER--\r\n", missing},
+		} {
+			t.Run(path+"/"+tc.name, func(t *testing.T) {
+				js.use(t)
+				wantAPIError(t, js.do("POST", path, ct, []byte(tc.body)), http.StatusBadRequest, tc.msg)
+			})
+		}
+	}
+}
+
 // chunked sends body without a Content-Length (chunked encoding).
 func (c *client) chunked(method, path, contentType string, body []byte) response {
 	c.t.Helper()

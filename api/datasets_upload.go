@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -100,18 +102,18 @@ type upload struct {
 // file under dir (one buffer at a time, never the whole upload in memory).
 // up's dir, maxExtract and tempDir must be set.
 func receiveUpload(r *http.Request, up *upload) (*upload, error) {
-	mr, err := r.MultipartReader()
+	parts, err := newPartReader(r)
 	if err != nil {
-		return nil, badUpload("malformed multipart body: %v", err)
+		return nil, err
 	}
 	up.files = map[string]storedFile{}
 	for {
-		part, err := mr.NextPart()
+		part, err := parts.next()
 		if errors.Is(err, io.EOF) {
 			return up, nil
 		}
 		if err != nil {
-			return nil, readError(err)
+			return nil, err
 		}
 		err = up.receive(part)
 		part.Close()
@@ -119,6 +121,42 @@ func receiveUpload(r *http.Request, up *upload) (*upload, error) {
 			return nil, err
 		}
 	}
+}
+
+// partReader reads the parts of a multipart body.
+type partReader struct {
+	mr       *multipart.Reader
+	boundary string
+	read     int // parts read so far
+}
+
+func newPartReader(r *http.Request) (*partReader, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, badUpload("malformed multipart body: %v", err)
+	}
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type")) // parsed by MultipartReader
+	return &partReader{mr: mr, boundary: params["boundary"]}, nil
+}
+
+// next returns the next part, io.EOF after the last, or the body's error
+// as readError classifies it. A body in which no line opens a part with
+// the boundary its Content-Type names is refused as such: the multipart
+// reader skips what comes before a first delimiter, so it ends at EOF as
+// if the body held no part (the message was then a missing part's), or
+// reads into a line too long to buffer ("bufio: buffer full").
+func (p *partReader) next() (*multipart.Part, error) {
+	part, err := p.mr.NextPart()
+	switch {
+	case err == nil:
+		p.read++
+		return part, nil
+	case err == io.EOF: // the closing delimiter, unwrapped
+		return nil, err
+	case p.read == 0 && (errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull)):
+		return nil, badUpload("no part delimited by boundary %q was found: the body does not use the boundary its Content-Type names", p.boundary)
+	}
+	return nil, readError(err)
 }
 
 // readError classifies a failure reading the request body (or a bundle's

@@ -150,18 +150,18 @@ var headFiles = map[string]string{partHead: "head.json", partWeights: "weights.b
 // receiveHeadParts streams the head and weights parts into dir as the
 // head.json and weights.bin LoadHead reads.
 func receiveHeadParts(r *http.Request, dir string) error {
-	mr, err := r.MultipartReader()
+	parts, err := newPartReader(r)
 	if err != nil {
-		return badUpload("malformed multipart body: %v", err)
+		return err
 	}
 	up := &upload{dir: dir, files: map[string]storedFile{}, ctx: r.Context()}
 	for {
-		part, err := mr.NextPart()
+		part, err := parts.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return readError(err)
+			return err
 		}
 		name, ok := headFiles[part.FormName()]
 		if !ok {
