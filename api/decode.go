@@ -39,12 +39,17 @@ func checkMultipartContentType(h string) string {
 }
 
 // checkContentType says what is wrong with Content-Type h for a route that
-// reads want, in UTF-8.
+// reads want, in UTF-8. A malformed header is named in words, not the
+// mime package's ("mime: expected token after slash").
 func checkContentType(h, want, what string) string {
 	mt, params, err := mime.ParseMediaType(h) // lower-cases the media type
 	switch {
 	case err != nil && h != "":
-		return fmt.Sprintf("Content-Type %q is malformed (%v): send %s", h, err, want)
+		typ, _, _ := strings.Cut(h, ";")
+		if _, _, err := mime.ParseMediaType(typ); err == nil {
+			return fmt.Sprintf("Content-Type %q has a malformed or repeated parameter (each is name=value, once, after a ';'): send %s", h, want)
+		}
+		return fmt.Sprintf("Content-Type %q is not a valid media type: send %s", h, want)
 	case mt != want:
 		return fmt.Sprintf("content type %q: send %s", mt, want)
 	}

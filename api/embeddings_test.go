@@ -210,7 +210,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 	}
 	c.hdr.Del("Content-Encoding")
 	if r := c.do("POST", "/v1/embeddings", "application/json; charset=latin1; charset=utf-8", []byte(`{"model":"glove-100d","input":"x"}`)); r.Status != 415 ||
-		!strings.Contains(string(r.Body), "is malformed") {
+		!strings.Contains(string(r.Body), "has a malformed or repeated parameter") {
 		t.Fatalf("a Content-Type naming two charsets: %d %s", r.Status, r.Body)
 	}
 }
