@@ -156,8 +156,13 @@ func (t *Trainer) Train(ctx context.Context, set *Set) (best *model.Head, rep Re
 				return nil, rep, err
 			}
 			res, err := sp.step(head, opt, set, b, cfg)
-			if errors.Is(err, ErrDiverged) || errors.Is(err, objective.ErrNonFinite) {
+			switch {
+			case errors.Is(err, ErrDiverged):
 				err = fmt.Errorf("%w (a lower lr or entropy weight, or a higher temperature, may keep it finite)", err)
+			case errors.Is(err, objective.ErrNonFinite):
+				// step applies finite updates only, so the head is finite and
+				// its output is not because an input is: no setting helps.
+				err = fmt.Errorf("%w (an embedding of the training texts is NaN or infinite: the encoder's output is at fault, not the hyperparameters)", err)
 			}
 			if err != nil {
 				return nil, rep, fmt.Errorf("epoch %d step %d: %w", epoch, i+1, err)

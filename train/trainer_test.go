@@ -422,3 +422,21 @@ func TestSplitDevIsCapped(t *testing.T) {
 		}
 	}
 }
+
+// A NaN embedding is no divergence: the run fails on it with no advice to
+// change lr, entropy weight or temperature, which cannot help.
+func TestTrainNonFiniteEmbeddingIsNotBlamedOnHyperparameters(t *testing.T) {
+	set := syntheticSet(40, 2, 3, 7)
+	for _, v := range set.QueryVecs {
+		v[0] = float32(math.NaN())
+	}
+	cfg := testConfig()
+	cfg.DevFraction = 0
+	_, _, err := (&Trainer{Config: cfg}).Train(context.Background(), set)
+	if !errors.Is(err, objective.ErrNonFinite) {
+		t.Fatalf("err = %v, want objective.ErrNonFinite", err)
+	}
+	if errors.Is(err, ErrDiverged) || strings.Contains(err.Error(), "lower lr") || !strings.Contains(err.Error(), "embedding") {
+		t.Fatalf("err = %v: a NaN embedding is blamed on the hyperparameters", err)
+	}
+}
