@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -267,6 +268,42 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 		h.ServeHTTP(w, req)
 		if w.Code != tc.want {
 			t.Errorf("%s %s (gzip %v, %d bytes): %d %s, want %d", tc.method, tc.path, tc.gzip, tc.length, w.Code, w.Body, tc.want)
+		}
+	}
+}
+
+// A body that stalls on an unknown route or method does not hold its 404
+// or 405: net/http reads up to 256 KiB of a body left unread before it
+// answers, under the JSON bodies' read timeout, not the server's own (an
+// hour in retune serve; none here).
+func TestUnknownRouteStalledBody(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.BodyTimeout = 200 * time.Millisecond
+	srv, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{{"POST", "/v1/nope", http.StatusNotFound}, {"PUT", "/v1/embeddings", http.StatusMethodNotAllowed}} {
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 1,000 bytes announced, 5 sent.
+		fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":", tc.method, tc.path)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("%s %s with a stalled body: no answer: %v", tc.method, tc.path, err)
+		}
+		if resp.StatusCode != tc.want {
+			t.Fatalf("%s %s with a stalled body: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
 		}
 	}
 }
