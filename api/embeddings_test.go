@@ -272,24 +272,31 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	}
 }
 
-// A body that stalls on an unknown route or method does not hold its 404
-// or 405: net/http reads up to 256 KiB of a body left unread before it
-// answers, under the JSON bodies' read timeout, not the server's own (an
-// hour in retune serve; none here).
-func TestUnknownRouteStalledBody(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.BodyTimeout = 200 * time.Millisecond
-	srv, err := api.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+// A body that stalls does not hold an answer given before it was read,
+// on an unknown route or method (404, 405) or without an API key (401):
+// net/http reads up to 256 KiB of a body left unread before it answers,
+// under the JSON bodies' read timeout, not the server's own (an hour in
+// retune serve; none here).
+func TestUnreadStalledBody(t *testing.T) {
 	for _, tc := range []struct {
 		method, path string
+		keys         []string
 		want         int
-	}{{"POST", "/v1/nope", http.StatusNotFound}, {"PUT", "/v1/embeddings", http.StatusMethodNotAllowed}} {
+	}{
+		{"POST", "/v1/nope", nil, http.StatusNotFound},
+		{"PUT", "/v1/embeddings", nil, http.StatusMethodNotAllowed},
+		{"POST", "/v1/embeddings", []string{"sk-test"}, http.StatusUnauthorized},
+		{"POST", "/v1/datasets", []string{"sk-test"}, http.StatusUnauthorized},
+	} {
+		cfg := testConfig(t)
+		cfg.BodyTimeout, cfg.APIKeys = 200*time.Millisecond, tc.keys
+		srv, err := api.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		ts := httptest.NewServer(srv.Handler())
+		t.Cleanup(ts.Close)
 		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
 		if err != nil {
 			t.Fatal(err)

@@ -214,6 +214,22 @@ func identityBodies(c *gin.Context) {
 	c.Next()
 }
 
+// settleBody bounds, by wait, what net/http spends after the answer on a
+// request body the handlers left unread (it reads up to 256 KiB of it, to
+// reuse the connection, before it sends the answer): a client that
+// announced a body and stalled it held a 401, or any answer given before
+// the body was read, and its connection, for the server's read timeout
+// (an hour, for uploads).
+func settleBody(wait time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if c.Request.ContentLength != 0 {
+			// Not supported by every writer (tests' recorders).
+			_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(wait))
+		}
+	}
+}
+
 // limitBody caps request bodies at limit(c), so routes can differ (uploads
 // are larger than JSON bodies); handlers map the reader's error to 413.
 // A non-zero timeout bounds the body's reading too.

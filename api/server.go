@@ -197,7 +197,7 @@ func New(cfg Config) (*Server, error) {
 	// Metrics outermost, so a recovered panic is counted with its 500; the
 	// key check before any body is read.
 	s.engine.Use(requestID, s.metrics.middleware(), recoverJSON(cfg.Logger), accessLog(cfg.Logger), s.markCutOff,
-		requireAPIKey(cfg.APIKeys), checkQuery, identityBodies, limitBody(s.bodyLimit))
+		settleBody(cfg.BodyTimeout), requireAPIKey(cfg.APIKeys), checkQuery, identityBodies, limitBody(s.bodyLimit))
 	// A path with a trailing slash is a JSON 404 like any unknown route,
 	// not gin's HTML 301 (after which many clients resend a POST as GET).
 	s.engine.RedirectTrailingSlash = false
