@@ -290,17 +290,7 @@ func TestUnreadStalledBody(t *testing.T) {
 	} {
 		cfg := testConfig(t)
 		cfg.BodyTimeout, cfg.APIKeys = 200*time.Millisecond, tc.keys
-		srv, err := api.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		ts := httptest.NewServer(srv.Handler())
-		t.Cleanup(ts.Close)
-		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := dialServer(t, cfg)
 		// 1,000 bytes announced, 5 sent.
 		fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":", tc.method, tc.path)
 		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -313,6 +303,24 @@ func TestUnreadStalledBody(t *testing.T) {
 			t.Fatalf("%s %s with a stalled body: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
 		}
 	}
+}
+
+// dialServer serves a server of cfg over TCP and dials it, for requests
+// written byte by byte.
+func dialServer(t *testing.T, cfg api.Config) net.Conn {
+	t.Helper()
+	srv, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
 
 func TestListModels(t *testing.T) {
@@ -329,17 +337,7 @@ func TestListModels(t *testing.T) {
 func TestSlowJSONBodyIsCutOff(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.BodyTimeout = 300 * time.Millisecond
-	srv, err := api.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialServer(t, cfg)
 	defer conn.Close()
 	start := time.Now()
 	fmt.Fprintf(conn, "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":")
