@@ -235,26 +235,23 @@ func settleBody(wait time.Duration) gin.HandlerFunc {
 // A non-zero timeout bounds the body's reading too.
 func limitBody(limit func(*gin.Context) (int64, time.Duration)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		n, timeout := limit(c)
-		if timeout > 0 && c.Request.ContentLength != 0 {
-			// Not supported by every writer (tests' recorders): the
-			// server's own read timeout still applies. Set for an unknown
-			// route too: net/http reads up to 256 KiB of a body left
-			// unread before it writes the 404 or 405, and without the
-			// deadline a stalled body held that answer, and the
-			// connection, for the server's read timeout (an hour).
-			_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(timeout))
-		}
 		if c.FullPath() == "" {
 			// No such route or method: its 404 or 405 comes first (a
 			// mistyped upload URL must not be told some other route's
-			// limit), and nothing reads the body.
+			// limit), and nothing reads the body (settleBody bounds what
+			// net/http reads of it after the answer).
 			c.Next()
 			return
 		}
+		n, timeout := limit(c)
 		if c.Request.ContentLength > n {
 			abortTooLarge(c, n)
 			return
+		}
+		if timeout > 0 && c.Request.ContentLength != 0 {
+			// Not supported by every writer (tests' recorders): the
+			// server's own read timeout still applies.
+			_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(timeout))
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, cutBody{c.Request.Body}, n)
 		c.Next()
