@@ -34,7 +34,7 @@ func finite(x float64) bool { return x-x == 0 }
 
 func allFinite(xs []float64) bool {
 	for _, x := range xs {
-		if x-x != 0 {
+		if !finite(x) {
 			return false
 		}
 	}
