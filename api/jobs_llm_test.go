@@ -31,6 +31,23 @@ type naiveLLM struct {
 	prompts map[string]int // requests by their last message
 }
 
+// naiveJob is the body of a one-epoch job whose naive generator asks l,
+// on dataset dsID.
+func naiveJob(dsID string, l *naiveLLM) string {
+	return fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
+		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, dsID, l.srv.URL+"/v1")
+}
+
+// waitRequest waits until the endpoint has received a request.
+func (l *naiveLLM) waitRequest(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); l.requests.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job sent no LLM request")
+		}
+	}
+}
+
 // sentTwice lists the prompts the endpoint was asked more than once.
 func (l *naiveLLM) sentTwice() []string {
 	l.mu.Lock()
@@ -186,8 +203,7 @@ func TestJobEventsShowLLMRetries(t *testing.T) {
 	llm.failNext.Store(1)
 	js := startJobsServer(t, ownLLMConfig(t), true)
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
-	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
-		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
+	job := js.createJob(naiveJob(ds.ID, llm))
 	if j := js.waitFinished(job.ID); j.Status != "succeeded" {
 		t.Fatalf("job %s: %+v", j.Status, j.Error)
 	}
@@ -218,8 +234,7 @@ func TestJobLLMOnThePrivateNetworkIsRefused(t *testing.T) {
 	llm := newNaiveLLM(t)
 	js := startJobsServer(t, jobsConfig(t), true)
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
-	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
-		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
+	job := js.createJob(naiveJob(ds.ID, llm))
 	j := js.waitFinished(job.ID)
 	if j.Status != "failed" || j.Error == nil || !strings.Contains(j.Error.Message, "--llm-allow-private") {
 		t.Fatalf("job %s (%+v), want failed naming --llm-allow-private", j.Status, j.Error)
@@ -248,13 +263,8 @@ func TestShutdownLetsLLMRequestsFinish(t *testing.T) {
 	llm.delay.Store(int64(500 * time.Millisecond))
 	js := startJobsServer(t, ownLLMConfig(t), true)
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
-	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
-		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
-	for deadline := time.Now().Add(30 * time.Second); llm.requests.Load() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the job sent no LLM request")
-		}
-	}
+	job := js.createJob(naiveJob(ds.ID, llm))
+	llm.waitRequest(t)
 	js.restart() // the requests in flight are some 500 ms from their answers
 	llm.delay.Store(0)
 	if j := js.waitFinished(job.ID); j.Status != "succeeded" || j.Attempts != 2 {
@@ -272,13 +282,8 @@ func TestHurryCutsLLMRequests(t *testing.T) {
 	llm.delay.Store(int64(time.Minute))
 	js := startJobsServer(t, ownLLMConfig(t), true)
 	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
-	js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","negatives":"generated","generator":"naive",
-		"llm":{"base_url":%q,"model":"m"},"hyperparameters":{"epochs":1,"per_query":2,"gen_max_cos":1}}`, ds.ID, llm.srv.URL+"/v1"))
-	for deadline := time.Now().Add(30 * time.Second); llm.requests.Load() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the job sent no LLM request")
-		}
-	}
+	js.createJob(naiveJob(ds.ID, llm))
+	llm.waitRequest(t)
 	start := time.Now()
 	js.srv.Hurry()
 	js.stop()

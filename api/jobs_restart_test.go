@@ -164,12 +164,7 @@ func TestCrashLoopingJobIsNotResumedForever(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	if err := os.MkdirAll(loopDir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(loopDir, "llm-spent.json"), []byte(`{"requests":161,"total_tokens":424637}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeJobFile(t, loopDir, "llm-spent.json", `{"requests":161,"total_tokens":424637}`)
 
 	js.open(true)
 	if got := js.waitFinished(looping.ID); got.Status != "failed" || got.Error == nil ||
@@ -220,12 +215,7 @@ func TestJobLeftValidatingFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	if err := os.MkdirAll(jobDir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(jobDir, "llm-api-key"), []byte("sk-x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeJobFile(t, jobDir, "llm-api-key", "sk-x")
 
 	js.open(true)
 	got := js.waitFinished(job.ID)
@@ -234,6 +224,17 @@ func TestJobLeftValidatingFails(t *testing.T) {
 	}
 	if _, err := os.Stat(jobDir); !os.IsNotExist(err) {
 		t.Errorf("the job's folder, with its key, survived: %v", err)
+	}
+}
+
+// writeJobFile puts a file in a job's work folder, as a run writes it.
+func writeJobFile(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
