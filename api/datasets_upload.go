@@ -127,7 +127,7 @@ func receiveUpload(r *http.Request, up *upload) (*upload, error) {
 type partReader struct {
 	mr       *multipart.Reader
 	boundary string
-	read     int // parts read so far
+	opened   bool // a part has been read
 }
 
 func newPartReader(r *http.Request) (*partReader, error) {
@@ -149,11 +149,11 @@ func (p *partReader) next() (*multipart.Part, error) {
 	part, err := p.mr.NextPart()
 	switch {
 	case err == nil:
-		p.read++
+		p.opened = true
 		return part, nil
 	case err == io.EOF: // the closing delimiter, unwrapped
 		return nil, err
-	case p.read == 0 && (errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull)):
+	case !p.opened && (errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull)):
 		return nil, badUpload("no part delimited by boundary %q was found: the body does not use the boundary its Content-Type names", p.boundary)
 	}
 	return nil, readError(err)
