@@ -183,10 +183,11 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	// go-openai drops the response headers and body of failed requests,
 	// and reads any body whole; this doer keeps Retry-After and the body
 	// for the retry loop, and caps the body (llm_http.go).
-	inner := &http.Client{Transport: llmTransport(cfg.Concurrency), CheckRedirect: sameOriginOnly}
+	transport := llmTransport(cfg.Concurrency)
 	if cfg.PublicOnly {
-		inner = publicOnlyClient(cfg.Concurrency)
+		publicOnly(transport)
 	}
+	inner := &http.Client{Transport: transport, CheckRedirect: sameOriginOnly}
 	doer := headerDoer{inner: inner, zeroTemp: cfg.Temperature == 0}
 	if azure && cfg.APIKey != "" && !strings.EqualFold(cfg.APIType, apiTypeAzureAD) {
 		// Azure's v1 API takes OpenAI's Bearer header too, but a gateway in

@@ -100,16 +100,15 @@ func isOwnAddr(a netip.Addr) bool {
 	return false
 }
 
-// publicOnlyClient is an HTTP client that connects only to public
-// addresses. The check runs on the address dialled, after name resolution
-// and for every redirect, so neither a name resolving to 127.0.0.1 nor a
-// redirect to the metadata service gets through. Through a proxy from the
-// environment (HTTP_PROXY, HTTPS_PROXY), which the operator set up and may
-// well be on a private address, the dial to the proxy is not checked; the
-// target's own addresses are, as resolved here.
-func publicOnlyClient(concurrency int) *http.Client {
+// publicOnly makes t connect only to public addresses. The check runs on
+// the address dialled, after name resolution and for every redirect, so
+// neither a name resolving to 127.0.0.1 nor a redirect to the metadata
+// service gets through. Through a proxy from the environment (HTTP_PROXY,
+// HTTPS_PROXY), which the operator set up and may well be on a private
+// address, the dial to the proxy is not checked; the target's own
+// addresses are, as resolved here.
+func publicOnly(t *http.Transport) {
 	var proxies sync.Map // "host:port" of the proxies in use: dialled unchecked
-	t := llmTransport(concurrency)
 	t.Proxy = func(req *http.Request) (*url.URL, error) {
 		u, err := http.ProxyFromEnvironment(req)
 		if u == nil || err != nil {
@@ -145,7 +144,6 @@ func publicOnlyClient(concurrency int) *http.Client {
 		}
 		return checked.DialContext(ctx, network, addr)
 	}
-	return &http.Client{Transport: t, CheckRedirect: sameOriginOnly}
 }
 
 // RedirectError is a redirect the client refused: to another origin than
@@ -161,7 +159,7 @@ func (e *RedirectError) Error() string {
 // Authorization header on a redirect to another host but keeps headers such
 // as Azure's api-key, which would hand the key to wherever the endpoint
 // points; and through a proxy, a redirect to the proxy's own address would
-// be dialled unchecked (publicOnlyClient).
+// be dialled unchecked (publicOnly).
 func sameOriginOnly(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
