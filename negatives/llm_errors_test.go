@@ -125,9 +125,9 @@ func TestLLMNotAChatCompletion(t *testing.T) {
 		// repair round that could not help the first two.
 		{"content filter", fakeReply{Content: "", Finish: "content_filter"},
 			1, []string{"content filter withheld the reply (finish_reason content_filter)"}},
-		{"error in the choice", fakeReply{Status: 200, Body: choiceBody(`"content":""`, `"finish_reason":"error","error":{"message":"upstream provider timed out","code":502}`)},
+		{"error in the choice", fakeReply{Status: 200, Body: choiceBody(`"content":""`, `"finish_reason":"error","error":{"message":"upstream provider timed out","code":502}`, smallUsage)},
 			2, []string{"ended the reply with an error (finish_reason error): upstream provider timed out", "gave up after 2 attempts"}},
-		{"reasoning only", fakeReply{Status: 200, Body: choiceBody(`"content":"","reasoning_content":"{\"answer\": \"paris\"} let me think"`, `"finish_reason":"length"`)},
+		{"reasoning only", fakeReply{Status: 200, Body: choiceBody(`"content":"","reasoning_content":"{\"answer\": \"paris\"} let me think"`, `"finish_reason":"length"`, smallUsage)},
 			2, []string{"the reply held only reasoning (32 bytes of reasoning_content) and no answer", "cut at the token limit", "still invalid after repair"}},
 	}
 	for _, tt := range tests {
@@ -171,8 +171,12 @@ func TestLLMContentParts(t *testing.T) {
 }
 
 // choiceBody is a chat completion whose one choice has the message members
-// msg and the choice members choice, as raw JSON.
-func choiceBody(msg, choice string) string {
+// msg and the choice members choice, followed by usage (",\"usage\":…", or
+// "" for none), as raw JSON.
+func choiceBody(msg, choice, usage string) string {
 	return `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,` +
-		`"message":{"role":"assistant",` + msg + `},` + choice + `}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`
+		`"message":{"role":"assistant",` + msg + `},` + choice + `}]` + usage + `}`
 }
+
+// smallUsage is a usage member for choiceBody.
+const smallUsage = `,"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}`

@@ -493,8 +493,7 @@ func TestLLMUsageAsReported(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			content, _ := json.Marshal(llmTestGood)
-			body := `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,` +
-				`"message":{"role":"assistant","content":` + string(content) + `},"finish_reason":"stop"}]` + tt.usage + `}`
+			body := choiceBody(`"content":`+string(content), `"finish_reason":"stop"`, tt.usage)
 			f := newFakeChat(t, fakeSequence(t, fakeReply{Status: http.StatusOK, Body: body}))
 			c := newTestLLM(t, f, nil)
 			var got llmTestReply
