@@ -188,14 +188,7 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		publicOnly(transport)
 	}
 	inner := &http.Client{Transport: transport, CheckRedirect: sameOriginOnly}
-	doer := headerDoer{inner: inner, zeroTemp: cfg.Temperature == 0}
-	if azure && cfg.APIKey != "" && !strings.EqualFold(cfg.APIType, apiTypeAzureAD) {
-		// Azure's v1 API takes OpenAI's Bearer header too, but a gateway in
-		// front of it may check only Azure's.
-		doer.header = http.Header{}
-		doer.header.Set(openai.AzureAPIKeyHeader, cfg.APIKey)
-	}
-	oc.HTTPClient = doer
+	oc.HTTPClient = headerDoer{inner: inner, header: azureV1Header(cfg), zeroTemp: cfg.Temperature == 0}
 	c := &LLM{
 		cfg:     cfg,
 		azure:   azure,

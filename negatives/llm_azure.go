@@ -3,6 +3,7 @@ package negatives
 import (
 	"cmp"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -166,4 +167,19 @@ func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error
 	// the "." of names holding "3.5" and every ":".
 	oc.AzureModelMapperFunc = func(model string) string { return model }
 	return oc, true, nil
+}
+
+// azureV1Header is the api-key header for Azure's v1 API, which go-openai
+// calls the OpenAI way: the endpoint takes that Bearer header too, but a
+// gateway in front of it may check only Azure's. Nil for other endpoints:
+// on a deployment's path go-openai sends api-key itself, and a Microsoft
+// Entra token (azure_ad) goes as Bearer only.
+func azureV1Header(cfg LLMConfig) http.Header {
+	az, ok := cfg.azureEndpoint()
+	if !ok || !az.v1 || cfg.APIKey == "" || strings.EqualFold(cfg.APIType, apiTypeAzureAD) {
+		return nil
+	}
+	h := http.Header{}
+	h.Set(openai.AzureAPIKeyHeader, cfg.APIKey)
+	return h
 }
