@@ -57,11 +57,8 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			// every request waits for it. No retry is spent.
 			waited = c.pauseAll(wait)
 			c.usage.loadingWaits.Add(1)
-			if c.cfg.OnRetry != nil {
-				c.cfg.OnRetry(0, wait, fmt.Errorf("the endpoint is loading its model: %w", err))
-			}
-			if err := c.sleep(ctx, wait); err != nil {
-				return chatReply{}, fmt.Errorf("chat completion: %w", err)
+			if err := c.retryWait(ctx, 0, wait, fmt.Errorf("the endpoint is loading its model: %w", err)); err != nil {
+				return chatReply{}, err
 			}
 			continue
 		}
@@ -71,9 +68,7 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			// from now on, spending no retry on the change.
 			c.jsonModeOff.Store(true)
 			req.ResponseFormat = nil
-			if c.cfg.OnRetry != nil {
-				c.cfg.OnRetry(0, 0, fmt.Errorf("the endpoint refused JSON mode (response_format), asking without it: %w", err))
-			}
+			c.onRetry(0, 0, fmt.Errorf("the endpoint refused JSON mode (response_format), asking without it: %w", err))
 			continue
 		}
 		if !isRetryable(err) {
@@ -91,12 +86,26 @@ func (c *LLM) complete(ctx context.Context, msgs []openai.ChatCompletionMessage)
 			wait = min(retryAfter, maxRetryAfter) // the pause set above
 		}
 		retries++
-		if c.cfg.OnRetry != nil {
-			c.cfg.OnRetry(retries, wait, err)
+		if err := c.retryWait(ctx, retries, wait, err); err != nil {
+			return chatReply{}, err
 		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return chatReply{}, fmt.Errorf("chat completion: %w", err)
-		}
+	}
+}
+
+// retryWait tells OnRetry of a request about to be sent again after wait,
+// then sits the wait out.
+func (c *LLM) retryWait(ctx context.Context, attempt int, wait time.Duration, why error) error {
+	c.onRetry(attempt, wait, why)
+	if err := c.sleep(ctx, wait); err != nil {
+		return fmt.Errorf("chat completion: %w", err)
+	}
+	return nil
+}
+
+// onRetry calls OnRetry, when set.
+func (c *LLM) onRetry(attempt int, wait time.Duration, why error) {
+	if c.cfg.OnRetry != nil {
+		c.cfg.OnRetry(attempt, wait, why)
 	}
 }
 
