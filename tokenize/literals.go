@@ -134,14 +134,10 @@ func sugarmeMatches(s string, i int, l literal) bool {
 		(!l.wordEnd || asciiWordAt(s, e-1) != asciiWordAt(s, e))
 }
 
-// asciiWordAt reports whether s[i] is in Go's \w, [0-9A-Za-z_]; false
+// asciiWordAt reports whether s[i] is in Go's \w (asciiClass); false
 // outside s.
 func asciiWordAt(s string, i int) bool {
-	if i < 0 || i >= len(s) {
-		return false
-	}
-	b := s[i]
-	return b == '_' || '0' <= b && b <= '9' || 'a' <= b|0x20 && b|0x20 <= 'z'
+	return i >= 0 && i < len(s) && s[i] < utf8.RuneSelf && asciiClass[s[i]]&classWord != 0
 }
 
 // literalSet holds literals by first byte.
@@ -190,7 +186,7 @@ func (ls *literalSet) lstripAt(s string, j int) bool {
 // gives other ids only where sugarme's whole text already does). taken
 // says it took one.
 func cutAfter(s string, e int, l literal) (j int, taken bool) {
-	if l.rstrip && e < len(s) && strings.IndexByte("\t\n\f\r ", s[e]) >= 0 {
+	if l.rstrip && e < len(s) && s[e] < utf8.RuneSelf && asciiClass[s[e]]&classGoSpace != 0 {
 		return e + 1, true
 	}
 	return e, false
