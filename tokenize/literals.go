@@ -50,6 +50,9 @@ type literalCuts struct {
 	perChar, normCuts bool
 	normalizer        normalizer.Normalizer // nil: the identity
 	ascii             [utf8.RuneSelf]string // the normaliser's output for each ASCII byte
+	// start: a byte that may start a literal, raw or (ASCII ones) once
+	// normalised; set at load, not worked out per byte of every text.
+	start [256]bool
 }
 
 // newLiteralCuts reads the added tokens as sugarme matches them: special
@@ -99,6 +102,9 @@ func newLiteralCuts(added []addedTokenConfig, tk *tokenizer.Tokenizer, perChar b
 		} else {
 			c.raw.add(l, true)
 		}
+	}
+	for b := range c.start {
+		c.start[b] = c.raw.first[b] || c.norm.first[b] || b < utf8.RuneSelf && c.ascii[b] != "" && c.norm.first[c.ascii[b][0]]
 	}
 	return c
 }
@@ -294,10 +300,9 @@ func (c *literalCuts) scan(p *pieces) {
 func (c *literalCuts) mayHoldMany(s string) bool {
 	starts, nonASCII := 0, 0
 	for i := 0; i < len(s) && starts <= literalsPerCall; i++ {
-		b := s[i]
-		if c.raw.first[b] || c.norm.first[b] || b < utf8.RuneSelf && c.ascii[b] != "" && c.norm.first[c.ascii[b][0]] {
+		if c.start[s[i]] {
 			starts++
-		} else if b >= 0xc0 {
+		} else if s[i] >= 0xc0 {
 			nonASCII++
 		}
 	}
@@ -318,7 +323,7 @@ func (c *literalCuts) mayHoldMany(s string) bool {
 			st, ok := starting[r]
 			if !ok {
 				out, err := sugarmeNormalize(c.normalizer, s[i:i+n])
-				st = err == nil && out != "" && c.norm.first[out[0]] && !c.raw.first[s[i]] && !c.norm.first[s[i]]
+				st = err == nil && out != "" && c.norm.first[out[0]] && !c.start[s[i]]
 				if starting == nil {
 					starting = map[rune]bool{}
 				}
