@@ -292,6 +292,42 @@ func TestLiteralRunsAreCutInWholeTexts(t *testing.T) {
 	}
 }
 
+// Literals whose match reaches beyond them (an lstrip [MASK] takes the
+// space before it, a normalized [CLS] is matched in the normalised text)
+// keep the ids the whole text gives: [MASK] runs are cut, [CLS] ones not
+// (BERT's normaliser lowercases it, see literalCuts).
+func TestLiteralRunsWhereMatchesReachOut(t *testing.T) {
+	tok := wholeTextBERT(t, func(doc map[string]any) {
+		for _, at := range doc["added_tokens"].([]any) {
+			switch m := at.(map[string]any); m["content"] {
+			case "[MASK]":
+				m["lstrip"] = true
+			case "[CLS]":
+				m["normalized"] = true
+			}
+		}
+	})
+	for _, tt := range []struct {
+		text string
+		cut  bool
+	}{{strings.Repeat("a [MASK] ", 2*literalsPerCall), true}, {strings.Repeat("x[CLS]y ", 2*literalsPerCall), false}} {
+		if n := len(slices.Collect(tok.literals.cut(tt.text))); (n > 1) != tt.cut {
+			t.Errorf("%.30q…: cut into %d pieces", tt.text, n)
+		}
+		got, _, err := tok.viaSugarme(nil, nil, tt.text, -1, true, tok.encodeChunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := tok.encodeChunk(tt.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%.30q…: %d ids, whole %d", tt.text, len(got), len(want))
+		}
+	}
+}
+
 // wholeTextBERT loads the BERT file with a Metaspace pre-tokenizer, which
 // neither the native encoder nor the chunk cache covers: its texts go
 // whole to sugarme. edit, if not nil, changes the file further.
