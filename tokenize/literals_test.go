@@ -110,7 +110,7 @@ func TestLiteralCuts(t *testing.T) {
 			if len(pieces) != tt.pieces {
 				t.Errorf("%d pieces, want %d", len(pieces), tt.pieces)
 			}
-			for _, p := range pieces[:max(0, tt.pieces-1)] {
+			for _, p := range pieces[:len(pieces)-1] {
 				if !strings.HasSuffix(strings.TrimRight(p, " "), ">") {
 					t.Errorf("piece %.20q… ends past its literal", p)
 				}
