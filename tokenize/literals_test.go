@@ -255,10 +255,10 @@ func TestLiteralRunsMatchHuggingFace(t *testing.T) {
 	}
 }
 
-// TestMaskRunsAreLinear: 120,000 <mask> (lstrip) with no space, which
-// took 18 s before they were cut (6.5 s for 64,000: quadratic), go through in
-// about a second whole (Tokens) and in milliseconds truncated
-// (EncodeBatch); -v logs the times.
+// TestMaskRunsAreLinear: 120,000 <mask> (lstrip) with no space, whose
+// time uncut grows with their number squared (BenchmarkMaskRun compares),
+// go through in about a second whole (Tokens) and in milliseconds
+// truncated (EncodeBatch); -v logs the times.
 func TestMaskRunsAreLinear(t *testing.T) {
 	n := 120000
 	if raceEnabled {
