@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 )
 
 // literalKinds counts the distinct literals of c that occur in s: raw
@@ -118,9 +119,12 @@ func FuzzLiteralCuts(f *testing.F) {
 			return
 		}
 		got, _, errCut := p.cut.content(text, -1, false)
-		want, _, errWhole := p.whole.content(text, -1, false)
+		want, wantToks, errWhole := p.whole.content(text, -1, true)
 		if errWhole != nil {
 			return // sugarme panics on the whole text: pieces may do better
+		}
+		if garbled(p.cut, text, wantToks) {
+			return // sugarme's whole text is no reference: pieces may do better
 		}
 		raw, normalized := literalKinds(&p.cut.literals, p.cut.lowerForSugarme(text))
 		if raw > 1 || normalized > 1 {
@@ -136,4 +140,28 @@ func FuzzLiteralCuts(f *testing.F) {
 			t.Fatalf("%q: limit 5 gives %v (%v), whole %v…", text, short, err, want[:min(12, len(want))])
 		}
 	})
+}
+
+// garbled reports whether sugarme's tokens of text (as retune hands it
+// to sugarme) hold a word piece that is not in the text as normalised: after a character of several bytes
+// that its normaliser deletes (U+0085 under clean_text) sugarme's offsets
+// shift, and a text holding "00" came out with the token "000" whole (cut
+// after literals, its pieces gave "00").
+func garbled(t *Tokenizer, text string, toks []string) bool {
+	if text = t.lowerForSugarme(text); t.fold {
+		text = foldAccents(text)
+	}
+	norm, err := sugarmeNormalize(t.literals.normalizer, text)
+	if err != nil {
+		return false
+	}
+	norm = strings.ToLower(norm)
+	for _, tok := range toks {
+		piece := strings.ToLower(strings.TrimPrefix(tok, "##"))
+		if piece != "" && !strings.ContainsFunc(piece, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) &&
+			!strings.Contains(norm, piece) {
+			return true
+		}
+	}
+	return false
 }
