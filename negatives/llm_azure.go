@@ -99,10 +99,35 @@ func (c LLMConfig) EffectiveModel() string {
 // the OpenAI way: its API type says "openai", or says nothing and the host
 // is not Azure's.
 func (c LLMConfig) azureEndpoint() (azureEndpoint, bool) {
-	if strings.EqualFold(c.APIType, "openai") || strings.EqualFold(c.APIType, "open_ai") {
+	kind, _ := c.apiKind() // an unknown type is Check's to refuse; until then it says nothing
+	if kind == apiOpenAI {
 		return azureEndpoint{}, false
 	}
-	return azureEndpointOf(c.BaseURL, isAzureType(c.APIType))
+	return azureEndpointOf(c.BaseURL, kind == apiAzure || kind == apiAzureAD)
+}
+
+// apiKind is what an API type (OPENAI_API_TYPE) asks for, in any case.
+type apiKind int
+
+const (
+	apiAuto    apiKind = iota // none: Azure's way on Azure's hosts, OpenAI's elsewhere
+	apiOpenAI                 // "openai" or "open_ai"
+	apiAzure                  // "azure"
+	apiAzureAD                // "azure_ad", openai-python's name for a Microsoft Entra token as the key
+)
+
+func (c LLMConfig) apiKind() (apiKind, error) {
+	switch strings.ToLower(c.APIType) {
+	case "":
+		return apiAuto, nil
+	case "openai", "open_ai":
+		return apiOpenAI, nil
+	case APITypeAzure:
+		return apiAzure, nil
+	case "azure_ad":
+		return apiAzureAD, nil
+	}
+	return apiAuto, fmt.Errorf("llm: API type %q (OPENAI_API_TYPE) is not azure, azure_ad or openai", c.APIType)
 }
 
 // Check refuses a configuration the client could not be built from, as
@@ -113,24 +138,15 @@ func (c LLMConfig) Check() error {
 	return err
 }
 
-// isAzureType reports whether an API type forces Azure: "azure", or
-// "azure_ad" (openai-python's name for a Microsoft Entra token as the key).
-func isAzureType(t string) bool {
-	return strings.EqualFold(t, APITypeAzure) || strings.EqualFold(t, apiTypeAzureAD)
-}
-
-const apiTypeAzureAD = "azure_ad"
-
 // clientConfig is go-openai's configuration for cfg: Azure's (deployment
 // in the path, api-version, api-key header) for an Azure endpoint, OpenAI's
 // for any other. A deployment named in an Azure base URL becomes cfg's
 // model when none is set, and must be it otherwise. azure reports an Azure
 // endpoint (v1 included), which takes the key as an api-key header.
 func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error) {
-	switch t := strings.ToLower(cfg.APIType); t {
-	case "", APITypeAzure, apiTypeAzureAD, "openai", "open_ai":
-	default:
-		return oc, false, fmt.Errorf("llm: API type %q (OPENAI_API_TYPE) is not azure, azure_ad or openai", cfg.APIType)
+	kind, err := cfg.apiKind()
+	if err != nil {
+		return oc, false, err
 	}
 	az, isAzure := cfg.azureEndpoint()
 	if !isAzure || az.v1 {
@@ -159,7 +175,7 @@ func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error
 		return oc, false, fmt.Errorf("llm: Azure deployment name %q may hold only letters, digits, '.', '-' and '_', and must start with a letter or digit", cfg.Model)
 	}
 	oc = openai.DefaultAzureConfig(cfg.APIKey, az.root)
-	if strings.EqualFold(cfg.APIType, apiTypeAzureAD) {
+	if kind == apiAzureAD {
 		oc.APIType = openai.APITypeAzureAD // the key is an Entra token, sent as Bearer
 	}
 	oc.APIVersion = cmp.Or(cfg.APIVersion, azureAPIVersion)
@@ -176,7 +192,7 @@ func clientConfig(cfg *LLMConfig) (oc openai.ClientConfig, azure bool, err error
 // Entra token (azure_ad) goes as Bearer only.
 func azureV1Header(cfg LLMConfig) http.Header {
 	az, ok := cfg.azureEndpoint()
-	if !ok || !az.v1 || cfg.APIKey == "" || strings.EqualFold(cfg.APIType, apiTypeAzureAD) {
+	if kind, _ := cfg.apiKind(); !ok || !az.v1 || cfg.APIKey == "" || kind == apiAzureAD {
 		return nil
 	}
 	h := http.Header{}

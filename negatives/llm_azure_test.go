@@ -101,6 +101,13 @@ func TestLLMAzureShapes(t *testing.T) {
 		// A Microsoft Entra token goes as Bearer, not as api-key.
 		{"", "dep", "azure_ad", "",
 			azureRequest{"/openai/deployments/dep/chat/completions", azureAPIVersion, "", "Bearer k"}, "dep"},
+		{"/openai/v1", "dep", "azure_ad", "",
+			azureRequest{"/openai/v1/chat/completions", "", "", "Bearer k"}, "dep"},
+		// API types are read in any case.
+		{"", "dep", "AZURE_AD", "",
+			azureRequest{"/openai/deployments/dep/chat/completions", azureAPIVersion, "", "Bearer k"}, "dep"},
+		{"/v1", "m", "Open_AI", "",
+			azureRequest{"/v1/chat/completions", "", "", "Bearer k"}, "m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.base+" "+tt.apiType, func(t *testing.T) {
