@@ -50,6 +50,9 @@ func checkContentType(h, want, what string) string {
 			return fmt.Sprintf("Content-Type %q has a malformed or repeated parameter (each is name=value, once, after a ';'): send %s", h, want)
 		}
 		return fmt.Sprintf("Content-Type %q is not a valid media type: send %s", h, want)
+	case err == nil && !strings.Contains(mt, "/"):
+		// The mime package takes a lone token ("json"), which no media type is.
+		return fmt.Sprintf("Content-Type %q is not a valid media type (type/subtype): send %s", h, want)
 	case mt != want:
 		return fmt.Sprintf("content type %q: send %s", mt, want)
 	}

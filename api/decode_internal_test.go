@@ -15,6 +15,8 @@ func TestCheckContentType(t *testing.T) {
 		{"/json; charset=utf-8", `Content-Type "/json; charset=utf-8" is not a valid media type: send application/json`},
 		{"application/json; charset", `Content-Type "application/json; charset" has a malformed or repeated parameter (each is name=value, once, after a ';'): send application/json`},
 		{"application/json; charset=utf-8; charset=latin1", `Content-Type "application/json; charset=utf-8; charset=latin1" has a malformed or repeated parameter (each is name=value, once, after a ';'): send application/json`},
+		{"json", `Content-Type "json" is not a valid media type (type/subtype): send application/json`},
+		{"JSON; charset=utf-8", `Content-Type "JSON; charset=utf-8" is not a valid media type (type/subtype): send application/json`},
 		{"text/plain", `content type "text/plain": send application/json`},
 		{"application/json; charset=latin1", `charset "latin1": send the JSON as UTF-8`},
 	}
