@@ -37,7 +37,7 @@ const (
 // asked for again after the restart, one let finish is cached. retune
 // serve's wait for HTTP requests comes first (up to 10 s), so a stop takes
 // at most about 20 s.
-const llmStopGrace = 10 * time.Second
+const llmStopGrace = negatives.DefaultStopGrace
 
 // jobSecrets are a job's LLM credentials, kept out of its stored spec.
 type jobSecrets struct {

@@ -98,6 +98,10 @@ func LLMConfigFromEnv() LLMConfig {
 // loading its model waits apart from these (loadingWait).
 const DefaultLLMRetries = 4
 
+// DefaultStopGrace is the StopGrace retune gives requests in flight at a
+// stop: most replies come within it, and a stop still ends in seconds.
+const DefaultStopGrace = 10 * time.Second
+
 // String keeps the API key, and credentials in the base URL, out of logs
 // and error messages.
 func (c LLMConfig) String() string {

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -100,7 +101,10 @@ func main() {
 	// SIGHUP too (a closed terminal, a service manager's reload): a stop
 	// the process sees, not a kill that counts as a crash against the
 	// server's running jobs.
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, stopSignals...)
+	defer signal.Stop(sigs)
+	ctx, stop := stopOn(context.Background(), sigs, hurry)
 	defer stop()
 	if err := run(ctx, os.Args[2:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -145,6 +149,43 @@ var subcommands = map[string][]string{
 	"models": {"list", "build", "add"},
 	"cache":  {"stats", "prune"},
 	"bench":  {"embed", "search"},
+}
+
+// errStopSignal is the cause a command's context ends with at the first
+// stop signal (stopSignals).
+var errStopSignal = errors.New("stop signal received")
+
+// hurry closes at a second stop signal: what a command lets finish after
+// the first (retune serve's requests in flight, the LLM requests a train
+// run has sent) is cut off then.
+var hurry = make(chan struct{})
+
+// stopOn is parent ended, with cause errStopSignal, by the first signal on
+// sigs; the second closes hurried. Until stop is called, signals do not
+// kill the process: a command stops by its context.
+func stopOn(parent context.Context, sigs <-chan os.Signal, hurried chan<- struct{}) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case s := <-sigs:
+			cancel(fmt.Errorf("%w: %v", errStopSignal, s))
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			close(hurried)
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() { close(done) })
+		<-exited // no signal is taken after stop returns
+		cancel(nil)
+	}
 }
 
 // stopSignals stop a command gracefully (retune serve: as a shutdown):

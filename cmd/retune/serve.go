@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"time"
@@ -190,14 +189,11 @@ func runServe(ctx context.Context, args []string) error {
 	// A second Ctrl-C, SIGTERM or SIGHUP stops waiting for in-flight
 	// requests, and for the jobs' LLM requests, which srv.Close gives a
 	// grace of their own: it is heard until the stop ends.
-	again := make(chan os.Signal, 1)
-	signal.Notify(again, stopSignals...)
-	defer signal.Stop(again)
 	stopped := make(chan struct{})
 	defer close(stopped)
 	go func() {
 		select {
-		case <-again:
+		case <-hurry:
 			log.Warn("second signal: cutting off the requests still running")
 			srv.Hurry()
 			cancel()

@@ -181,6 +181,13 @@ func runTrain(ctx context.Context, args []string) (err error) {
 			return err
 		}
 	}
+	if usesLLM {
+		defer context.AfterFunc(ctx, func() {
+			if errors.Is(context.Cause(ctx), errStopSignal) {
+				fmt.Fprintf(os.Stderr, "stopping: LLM requests already sent get up to %s to reply, so the rerun does not pay for them again; a second Ctrl-C stops at once\n", negatives.DefaultStopGrace)
+			}
+		})()
+	}
 	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(cacheDir.Get()), Generator: gen, WorkDir: *work,
 		Progress: newProgressPrinter(os.Stderr), SkipMemoryCheck: *skipMem}
 	if len(provided) > 0 && cfg.Negatives != train.NegNone {
