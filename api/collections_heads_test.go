@@ -2,6 +2,9 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"net/http"
 	"os"
@@ -9,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"retune/internal/testenv"
 	"retune/model"
 	"retune/store"
 )
@@ -190,4 +194,58 @@ func TestStoredNarrowingQueryHead(t *testing.T) {
 	base := ls.readyCollection(testDocs, "")
 	wantParamError(t, ls.json("POST", "/v1/collections/"+base.ID+"/search", `{"query":"dog","head":"`+id+`"}`),
 		http.StatusConflict, "head", refusal)
+}
+
+// A head an earlier build stored under looser checks, which this build
+// refuses (here a projection row of norm 1e19, refused since uploads check
+// row norms), is a 409 at every use that says so and what to do:
+// embeddings, a ready collection's search, a new collection, each export
+// format. Each was a 500 "internal error" after an upgrade.
+func TestStoredHeadThisBuildRefuses(t *testing.T) {
+	cfg := collectionConfig(t)
+	ls := startServer(t, cfg)
+	sum, err := glove(t, cfg).Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := model.NewHead(model.HeadConfig{DIn: 100, DOut: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, dir := storeHead(t, ls, h, sum)
+	col := ls.readyCollection(testDocs, `,"head":"`+id+`"`)
+	ls.stop()
+	// What an earlier build stored: one weight of 1e19, checksummed.
+	weights := filepath.Join(dir, "weights.bin")
+	raw, err := os.ReadFile(weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(raw, math.Float64bits(1e19))
+	if err := os.WriteFile(weights, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256(raw)
+	testenv.EditJSON(t, filepath.Join(dir, "head.json"), func(d map[string]any) { d["weights_sha256"] = hex.EncodeToString(digest[:]) })
+
+	ls = startServer(t, cfg)
+	const refusal = "is stored, but this build of retune refuses it: weights.bin: row 0 of the projection has norm 1e+19"
+	wantParamError(t, ls.json("POST", "/v1/embeddings", `{"model":"glove-100d:ft-`+id+`","input":["a dog runs"]}`),
+		http.StatusConflict, "model", refusal)
+	wantParamError(t, ls.json("POST", "/v1/embeddings", `{"model":"glove-100d:ft-`+id+`","input":["a dog runs"]}`),
+		http.StatusConflict, "model", "; delete it (DELETE /v1/heads/"+id+") and upload a corrected one")
+	wantParamError(t, ls.json("POST", "/v1/collections/"+col.ID+"/search", `{"query":"dog"}`), http.StatusConflict, "*", refusal)
+	wantParamError(t, ls.json("POST", "/v1/collections", `{"model":"glove-100d","head":"`+id+`","documents":[{"id":"a","text":"a dog"}]}`),
+		http.StatusConflict, "head", refusal)
+	for _, format := range []string{"onnx", "fused-onnx", "safetensors"} {
+		path := "/v1/heads/" + id + "/export?format=" + format
+		wantParamError(t, ls.do("GET", path, "", nil), http.StatusConflict, "*", refusal)
+		if r := ls.do("HEAD", path, "", nil); r.Status != http.StatusConflict {
+			t.Errorf("HEAD %s: %d, want 409", path, r.Status)
+		}
+	}
+	// Its record is untouched.
+	if r := ls.do("GET", "/v1/heads/"+id, "", nil); r.Status != http.StatusOK {
+		t.Fatalf("GET the head: %d %s", r.Status, r.Body)
+	}
 }

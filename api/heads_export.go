@@ -85,12 +85,8 @@ func (s *Server) exportHead(c *gin.Context) {
 		abort(c, http.StatusConflict, codeConflict, s.hidePaths(fmt.Sprintf("encoder %q on this server differs from the one head %s was trained on: %v", h.Encoder, id, err)))
 		return
 	}
-	if headDeleted(ctx, s.store, id, err) {
-		notFound(c, fmt.Sprintf("head %s not found (deleted during the export)", id))
-		return
-	}
 	if err != nil {
-		s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))
+		s.abortExport(c, id, format, err)
 		return
 	}
 	if format == export.FormatONNX {
@@ -139,6 +135,21 @@ func takeSlot(ctx context.Context, slots chan struct{}) (release func(), err err
 	}
 }
 
+// abortExport answers an export's failure to read head id: a 404 if it
+// was deleted meanwhile, a 409 if this build refuses what it holds, a 500
+// for anything else (its files damaged, the disk).
+func (s *Server) abortExport(c *gin.Context, id, format string, err error) {
+	if headDeleted(c.Request.Context(), s.store, id, err) {
+		notFound(c, fmt.Sprintf("head %s not found (deleted during the export)", id))
+		return
+	}
+	if reason, ok := model.HeadRefusal(err); ok {
+		abort(c, http.StatusConflict, codeConflict, (&headRefusedError{id, reason}).Error())
+		return
+	}
+	s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))
+}
+
 func zipHeaders(c *gin.Context, id, format string) {
 	c.Header("Content-Type", "application/zip")
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.zip"`, id, format))
@@ -151,11 +162,7 @@ func (s *Server) headZipExport(c *gin.Context, h store.Head, id, format string, 
 	// What every export reads first: a damaged or vanished head fails the
 	// GET, so it fails the HEAD. Loading it costs its weights' size.
 	if _, _, err := model.LoadHead(req.HeadDir); err != nil {
-		if headDeleted(c.Request.Context(), s.store, id, err) {
-			notFound(c, fmt.Sprintf("head %s not found (deleted during the export)", id))
-			return
-		}
-		s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))
+		s.abortExport(c, id, format, err)
 		return
 	}
 	if req.EncoderDir != "" {

@@ -113,7 +113,7 @@ func (s *Server) abortEmbedder(c *gin.Context, name string, err error) {
 	case errors.Is(err, model.ErrUnknownModel):
 		// The registry's message names server paths; this one does not.
 		abortParam(c, http.StatusNotFound, codeNotFound, "model", fmt.Sprintf("model %q not found; GET /v1/models lists the available ones", name))
-	case errors.Is(err, errHeadMismatch):
+	case errors.Is(err, errHeadMismatch), errors.As(err, new(*headRefusedError)):
 		abortParam(c, http.StatusConflict, codeConflict, "model", err.Error())
 	case errors.As(err, new(*collectionError)):
 		s.writeCollectionError(c, err)
@@ -122,6 +122,16 @@ func (s *Server) abortEmbedder(c *gin.Context, name string, err error) {
 	default:
 		s.internalError(c, err)
 	}
+}
+
+// headRefusedError is a stored head that this build's checks refuse (an
+// earlier build, under looser checks, accepted it): every use of it is a
+// 409 that says why and what to do, not a 500.
+type headRefusedError struct{ id, reason string }
+
+func (e *headRefusedError) Error() string {
+	return fmt.Sprintf("head %s is stored, but this build of retune refuses it: %s; delete it (DELETE /v1/heads/%s) and upload a corrected one",
+		e.id, e.reason, e.id)
 }
 
 // headCache keeps loaded heads by id. A load that overlapped a delete's
@@ -178,6 +188,9 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 	if err != nil {
 		if headDeleted(ctx, st, id, err) {
 			return nil, &modelNotFoundError{name, "no head " + id}
+		}
+		if reason, ok := model.HeadRefusal(err); ok {
+			return nil, &headRefusedError{id, reason}
 		}
 		return nil, fmt.Errorf("load head %s: %w", id, err)
 	}

@@ -46,7 +46,29 @@ var (
 	ErrHeadChecksum       = errors.New("checksum mismatch: file corrupted or edited")
 	ErrHeadEncoderMissing = errors.New("head has no encoder checksum recorded")
 	ErrHeadEncoderChanged = errors.New("head was trained on a different encoder")
+	// ErrHeadRefused marks a head whose files read whole and intact but
+	// hold what this build does not accept (its format, shape or
+	// parameters): a head an earlier build stored, under looser checks,
+	// fails so. It is not the files' damage (ErrHeadChecksum, a missing file).
+	ErrHeadRefused = errors.New("head refused by this build")
 )
+
+// refusedError is an error of LoadHead's checks, marked ErrHeadRefused
+// without changing its message.
+type refusedError struct{ error }
+
+func (e refusedError) Unwrap() error      { return e.error }
+func (refusedError) Is(target error) bool { return target == ErrHeadRefused }
+
+// HeadRefusal is what LoadHead refused in a head (ErrHeadRefused), in
+// words without the folder's path, and false for any other error.
+func HeadRefusal(err error) (reason string, ok bool) {
+	var r refusedError
+	if !errors.As(err, &r) {
+		return "", false
+	}
+	return r.error.Error(), true
+}
 
 // HeadMeta is the provenance stored next to the weights.
 type HeadMeta struct {
@@ -160,23 +182,24 @@ func LoadHead(dir string) (*Head, HeadMeta, error) {
 	fail := func(err error) (*Head, HeadMeta, error) {
 		return nil, HeadMeta{}, fmt.Errorf("model: load head %s: %w", dir, err)
 	}
+	refuse := func(err error) (*Head, HeadMeta, error) { return fail(refusedError{err}) }
 	js, err := os.ReadFile(filepath.Join(dir, headJSONName))
 	if err != nil {
 		return fail(err)
 	}
 	doc, err := headDecodeJSON(js)
 	if err != nil {
-		return fail(err)
+		return refuse(err)
 	}
 	if doc.FormatVersion != HeadFormatVersion {
-		return fail(fmt.Errorf("%w %d in %s (this build reads %d)", ErrHeadFormatVersion, doc.FormatVersion, headJSONName, HeadFormatVersion))
+		return refuse(fmt.Errorf("%w %d in %s (this build reads %d)", ErrHeadFormatVersion, doc.FormatVersion, headJSONName, HeadFormatVersion))
 	}
 	cfg, err := doc.Config.normalized()
 	if err != nil {
-		return fail(fmt.Errorf("%s config: %w", headJSONName, err))
+		return refuse(fmt.Errorf("%s config: %w", headJSONName, err))
 	}
 	if err := headCheckShape(doc, cfg); err != nil {
-		return fail(err)
+		return refuse(err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, doc.WeightsFile))
 	if err != nil {
@@ -187,7 +210,7 @@ func LoadHead(dir string) (*Head, HeadMeta, error) {
 		return fail(fmt.Errorf("%s %w (head.json records sha256 %s, file has %s)", doc.WeightsFile, ErrHeadChecksum, doc.WeightsSHA256, got))
 	}
 	if want := 8 * doc.NumParams; len(raw) != want {
-		return fail(fmt.Errorf("%s has %d bytes, want %d (%d float64 parameters)", doc.WeightsFile, len(raw), want, doc.NumParams))
+		return refuse(fmt.Errorf("%s has %d bytes, want %d (%d float64 parameters)", doc.WeightsFile, len(raw), want, doc.NumParams))
 	}
 	h := newHeadStorage(cfg)
 	headDecodeFloat64LE(h.params, raw)
@@ -195,11 +218,11 @@ func LoadHead(dir string) (*Head, HeadMeta, error) {
 		// Finite in float32 too: projections and exports run in float32,
 		// where a larger value becomes ±Inf and the embeddings NaN.
 		if math.IsNaN(p) || math.IsInf(float64(float32(p)), 0) {
-			return fail(fmt.Errorf("%s parameter %d is %v, not a finite float32", doc.WeightsFile, i, p))
+			return refuse(fmt.Errorf("%s parameter %d is %v, not a finite float32", doc.WeightsFile, i, p))
 		}
 	}
 	if err := headCheckRowNorms(h); err != nil {
-		return fail(fmt.Errorf("%s: %w", doc.WeightsFile, err))
+		return refuse(fmt.Errorf("%s: %w", doc.WeightsFile, err))
 	}
 	meta := HeadMeta{
 		Encoder:         doc.Encoder,

@@ -124,6 +124,9 @@ func TestHeadLoadCorruptWeights(t *testing.T) {
 	if !strings.Contains(err.Error(), "weights.bin checksum mismatch: file corrupted or edited") {
 		t.Errorf("error %q does not say which file is corrupted", err)
 	}
+	if errors.Is(err, ErrHeadRefused) {
+		t.Error("damaged files are marked ErrHeadRefused, which is for contents this build does not accept")
+	}
 }
 
 // TestHeadLoadRejectsBadHeadJSON edits one field of head.json at a time.
@@ -163,6 +166,9 @@ func TestHeadLoadRejectsBadHeadJSON(t *testing.T) {
 			_, _, err := LoadHead(dir)
 			if err == nil {
 				t.Fatal("LoadHead accepted the edited head.json")
+			}
+			if !errors.Is(err, ErrHeadRefused) {
+				t.Errorf("LoadHead error = %v, not marked ErrHeadRefused", err)
 			}
 			if tt.target != nil && !errors.Is(err, tt.target) {
 				t.Fatalf("LoadHead error = %v, want %v", err, tt.target)
@@ -270,7 +276,7 @@ func TestHeadLoadRejectsFloat32Overflow(t *testing.T) {
 	}
 	sum := sha256.Sum256(raw)
 	headEditJSON(t, dir, func(d map[string]any) { d["weights_sha256"] = hex.EncodeToString(sum[:]) })
-	if _, _, err := LoadHead(dir); err == nil || !strings.Contains(err.Error(), "parameter 1 is 1e+39, not a finite float32") {
+	if _, _, err := LoadHead(dir); !errors.Is(err, ErrHeadRefused) || !strings.Contains(err.Error(), "parameter 1 is 1e+39, not a finite float32") {
 		t.Fatalf("LoadHead error = %v, want parameter 1 refused", err)
 	}
 }
@@ -313,7 +319,7 @@ func TestHeadLoadRejectsOverflowingRows(t *testing.T) {
 			}
 			got, _, err := LoadHead(dir)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				if !errors.Is(err, ErrHeadRefused) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("LoadHead error = %v, want %q", err, tt.wantErr)
 				}
 				return
@@ -334,7 +340,7 @@ func TestHeadLoadRejectsOverflowingRows(t *testing.T) {
 
 func TestHeadLoadMissingFolder(t *testing.T) {
 	_, _, err := LoadHead(filepath.Join(t.TempDir(), "nope"))
-	if !errors.Is(err, os.ErrNotExist) {
+	if !errors.Is(err, os.ErrNotExist) || errors.Is(err, ErrHeadRefused) {
 		t.Fatalf("LoadHead error = %v, want os.ErrNotExist", err)
 	}
 }
