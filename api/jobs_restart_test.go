@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -316,4 +317,38 @@ func TestDrainStartsNothing(t *testing.T) {
 		t.Fatalf("the drained job after a restart: %+v", j)
 	}
 	js.waitStatus(col.ID, "ready")
+}
+
+// A job an earlier build accepted with settings this build refuses (a
+// temperature under today's bound), still queued when the server is
+// upgraded, fails when it runs, saying so and what to do; its GET shows
+// the values it was created with (the spec's JobHyperparameters allows it).
+func TestJobOfSettingsThisBuildRefuses(t *testing.T) {
+	cfg := jobsConfig(t)
+	js := startJobsServer(t, cfg, false) // no workers: the job stays queued
+	ds := mustJSON[datasetJSON](t, js.upload(newBEIRFixture().parts("")...), http.StatusCreated)
+	job := js.createJob(fmt.Sprintf(`{"dataset":%q,"model":"glove-100d","hyperparameters":{"epochs":2}}`, ds.ID))
+	js.stop()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(cfg.DataDir, "retune.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`UPDATE jobs SET config = json_set(config, '$.hyperparameters.temperature', 1e-5) WHERE id = ?`, job.ID)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	js.open(true)
+	job = js.waitFinished(job.ID)
+	const want = "this job's settings were accepted by an earlier build of retune, and this build refuses them: temperature must be >= 0.0001, got 1e-05; create the job again with settings in range"
+	if job.Status != "failed" || job.Error == nil || job.Error.Message != want {
+		t.Fatalf("job %s, error %+v; want failed with %q", job.Status, job.Error, want)
+	}
+	var shown struct {
+		Hyperparameters struct{ Temperature float64 } `json:"hyperparameters"`
+	}
+	if r := js.do("GET", "/v1/fine_tuning/jobs/"+job.ID, "", nil); json.Unmarshal(r.Body, &shown) != nil || shown.Hyperparameters.Temperature != 1e-5 {
+		t.Fatalf("GET shows %s", r.Body)
+	}
 }

@@ -183,6 +183,11 @@ func (s *Server) executeJob(ctx, bg context.Context, job store.Job) (out runOutp
 	if err != nil {
 		return out, err
 	}
+	if msg, _ := spec.Hyperparameters.validate(spec.Negatives); msg != "" {
+		// Checked when the job was created: an earlier build, whose bounds
+		// were looser, accepted these settings.
+		return out, fmt.Errorf("this job's settings were accepted by an earlier build of retune, and this build refuses them: %s; create the job again with settings in range", msg)
+	}
 	out.config = spec.pipelineConfig()
 	data, dataDir, err := s.loadJobDataset(ctx, job.DatasetID, out.config) // hashing it may take seconds: cancellable
 	if err != nil {

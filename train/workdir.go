@@ -82,6 +82,12 @@ type otherRunError struct {
 }
 
 func (e *otherRunError) Error() string {
+	if err := e.prev.Config.Validate(); err != nil {
+		// An earlier build, with looser bounds, recorded a run this one
+		// cannot resume with the same settings.
+		return fmt.Sprintf("%s: %v, with other settings (%s), which this build refuses (%s): use a new work folder",
+			e.dir, ErrOtherRun, strings.Join(e.diff, "; "), strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
 	return fmt.Sprintf("%s: %v, with other settings (%s): resume it with the same ones, or use a new work folder",
 		e.dir, ErrOtherRun, strings.Join(e.diff, "; "))
 }

@@ -62,6 +62,32 @@ func TestWorkRunRefusesOtherSettings(t *testing.T) {
 	}
 }
 
+// A work folder whose run an earlier build recorded with settings this
+// build refuses (a temperature under today's bound) cannot be resumed "with
+// the same ones": the refusal says to use a new work folder.
+func TestWorkRunThisBuildRefuses(t *testing.T) {
+	dir := t.TempDir()
+	old := workRun{Config: DefaultPipelineConfig(), Encoder: "glove-100d", EncoderChecksum: "abc", Data: "d1"}
+	old.Config.Train.Temperature = 1e-5
+	if err := checkWorkRun(dir, old); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	now := old
+	now.Config.Train.Temperature = 1e-4
+	err := checkWorkRun(dir, now)
+	if !errors.Is(err, ErrOtherRun) {
+		t.Fatalf("err %v, want ErrOtherRun", err)
+	}
+	for _, want := range []string{"train.temperature: 0.00001 → 0.0001", "which this build refuses (temperature must be >= 0.0001, got 1e-05): use a new work folder"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "resume it with the same ones") {
+		t.Errorf("error %q asks for settings this build refuses", err)
+	}
+}
+
 // A run resumed on other files of its encoder (replaced while it was
 // stopped), or with other settings, starts over when RestartOnOtherRun
 // allows (a server's jobs), keeping the LLM spending record and naming
