@@ -33,18 +33,20 @@ func validateText(s string) error {
 // foldAccents removes combining marks ("café" -> "cafe"). sugarme v0.3.0
 // lowercases but does not strip accents where Hugging Face does, so lowercase
 // vocabularies (built from accent-stripped text) would see [UNK] instead.
+// Like Hugging Face (NFD, then drop nonspacing marks), it leaves the text
+// decomposed: a Hangul syllable stays its jamo (U+D55C -> U+1112 U+1161
+// U+11AB, which BERT's vocabulary holds, and the syllable not) and a
+// Bengali vowel sign U+09CB its two spacing signs.
 func foldAccents(s string) string {
 	if isASCII(s) {
-		return s // nothing to fold; skips three allocations on most input
+		return s // nothing to fold; skips two allocations on most input
 	}
-	decomposed := norm.NFD.String(s)
-	stripped := strings.Map(func(r rune) rune {
+	return strings.Map(func(r rune) rune {
 		if unicode.Is(unicode.Mn, r) {
 			return -1
 		}
 		return r
-	}, decomposed)
-	return norm.NFC.String(stripped)
+	}, norm.NFD.String(s))
 }
 
 // unicodeSpacesToASCII maps Unicode whitespace (Go's unicode.IsSpace, the

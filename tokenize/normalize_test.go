@@ -16,6 +16,10 @@ func TestFoldAccents(t *testing.T) {
 		{"Ångström Øre", "Angstrom Øre"}, // Ø has no decomposition: kept
 		{"日本語", "日本語"},
 		{"ﬁ", "ﬁ"}, // compatibility ligature: NFD (not NFKD) keeps it
+		// Left decomposed, as Hugging Face leaves them: jamo, spacing signs.
+		{"\ud55c", "\u1112\u1161\u11ab"},
+		{"\u0995\u09cb", "\u0995\u09c7\u09be"},
+		{"\u304c", "\u304b"}, // が: the voiced mark is nonspacing
 	}
 	for _, tt := range tests {
 		if got := foldAccents(tt.in); got != tt.want {
@@ -67,6 +71,15 @@ func TestAccents(t *testing.T) {
 		{"wordlevel folding off", loadGlove(t, WithFoldAccents(false)), "Café", []int64{gloveUnk}, []string{"café"}},
 		{"bert folds by detection", loadBERT(t), "Café", []int64{bertCLS, bertCafe, bertSEP}, []string{"cafe"}},
 		{"bert folding off", loadBERT(t, WithFoldAccents(false)), "Café", []int64{bertCLS, bertUnk, bertSEP}, []string{"[UNK]"}},
+		// Hugging Face's ids (tokenizers 0.23.2): Hangul and Indic vowel
+		// signs stay decomposed. Recomposed, each word here was one [UNK].
+		{"bert hangul", loadBERT(t), "\ud55c\uad6d\uc5b4 \ud14d\uc2a4\ud2b8",
+			[]int64{bertCLS, 1469, 30006, 30021, 29991, 30014, 30020, 29999, 30008, 1467, 30009, 30020, 29997, 30017, 30003, 30017, bertSEP},
+			[]string{"\u1112", "##\u1161", "##\u11ab", "##\u1100", "##\u116e", "##\u11a8", "##\u110b", "##\u1165",
+				"\u1110", "##\u1166", "##\u11a8", "##\u1109", "##\u1173", "##\u1110", "##\u1173"}},
+		{"bert bengali", loadBERT(t), "\u0995\u09cb\u09b7 \u09ac\u09be\u0982\u09b2\u09be",
+			[]int64{bertCLS, 1353, 29917, 29914, 29911, 1368, 29914, 29882, 29909, 29914, bertSEP},
+			[]string{"\u0995", "##\u09c7", "##\u09be", "##\u09b7", "\u09ac", "##\u09be", "##\u0982", "##\u09b2", "##\u09be"}},
 		{"forced on without a lowercasing normalizer", mustLoad(t, writeTokenizer(t, gloveVocab,
 			map[string]any{"normalizer": nil}), WithFoldAccents(true)), "cafè", []int64{gloveCafe}, []string{"cafe"}},
 	}

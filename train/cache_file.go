@@ -27,7 +27,7 @@ import (
 // fails its CRC ends the valid prefix (a crash mid-append); it is cut off,
 // under the same lock, so later appends stay aligned.
 const (
-	cacheMagic     = "RTEMB004"
+	cacheMagic     = "RTEMB005"
 	cacheHeaderLen = 12
 )
 
@@ -36,9 +36,12 @@ const (
 // another's vector undetected. The vectors of versions 2 and 3 came from
 // tokenizers that differ on some texts (version 2 did not split on Unicode
 // spaces, no-break, em…; version 3 followed sugarme where it garbles a word
-// led by a format character, a BOM or a zero-width space): such a text
-// would keep its old vector beside new texts encoded as they are now.
-var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003"}
+// led by a format character, a BOM or a zero-width space; version 4
+// recomposed what accent folding decomposed, so Hangul and some Indic
+// words, which Hugging Face leaves as jamo and spacing signs, were
+// [UNK]): such a text would keep its old vector beside new texts encoded
+// as they are now.
+var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003", "RTEMB004"}
 
 var cacheCRC = crc32.MakeTable(crc32.Castagnoli)
 
