@@ -67,7 +67,7 @@ func headModel(h *model.Head, meta model.HeadMeta) (*onnx.ModelProto, error) {
 	for _, p := range kv {
 		b.SetMetadata(p[0], p[1])
 	}
-	b.SetDoc(fmt.Sprintf("retune projection head %d→%d (apply %s) for encoder %q: sentence_embedding = L2-normalise(embedding·Wᵀ + b)",
+	b.SetDoc(fmt.Sprintf("retune projection head %d→%d (apply %s) for encoder %q: sentence_embedding = L2-normalise(embedding·Wᵀ + b); an all-zero embedding stays zero",
 		cfg.DIn, cfg.DOut, cfg.Apply, meta.Encoder))
 	m, err := b.Build()
 	if err != nil {

@@ -23,13 +23,19 @@ import (
 // stdout captures what fn prints to os.Stdout.
 func stdout(t *testing.T, fn func()) string {
 	t.Helper()
-	f, err := os.CreateTemp(t.TempDir(), "stdout")
+	return capture(t, &os.Stdout, fn)
+}
+
+// capture captures what fn writes to *file (os.Stdout, os.Stderr).
+func capture(t *testing.T, file **os.File, fn func()) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "out")
 	if err != nil {
 		t.Fatal(err)
 	}
-	orig := os.Stdout
-	os.Stdout = f
-	defer func() { os.Stdout = orig }()
+	orig := *file
+	*file = f
+	defer func() { *file = orig }()
 	fn()
 	f.Seek(0, io.SeekStart)
 	b, _ := io.ReadAll(f)

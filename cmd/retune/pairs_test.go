@@ -353,6 +353,31 @@ func TestEmbedHeadUsesItsEncoder(t *testing.T) {
 	}
 }
 
+// embed --head with a query-only head says its vectors are query
+// embeddings (a user embedding documents through it gets vectors the
+// head was never meant to give them); a shared head says nothing.
+func TestEmbedQueryHeadNotes(t *testing.T) {
+	encDir := testenv.TinyBERT(t)
+	sum, err := model.EncoderChecksum(encDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, apply := range []string{model.ApplyQuery, model.ApplyShared} {
+		h, err := model.NewHead(model.HeadConfig{DIn: 32, DOut: 32, Apply: apply})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := filepath.Join(t.TempDir(), "head")
+		if err := h.Save(head, model.HeadMeta{Encoder: filepath.Base(encDir), EncoderChecksum: sum}); err != nil {
+			t.Fatal(err)
+		}
+		errOut := capture(t, &os.Stderr, func() { embedWith(t, []string{"--head", head, "--models", filepath.Dir(encDir)}) })
+		if noted := strings.Contains(errOut, "the head projects queries only (apply query): these are query embeddings; embed documents without --head"); noted != (apply == model.ApplyQuery) {
+			t.Errorf("apply %s: stderr %q", apply, errOut)
+		}
+	}
+}
+
 // An encoder name not installed is a command line to correct (exit 2), as
 // a --beir folder that is not there.
 func TestUnknownEncoderIsAUsageError(t *testing.T) {
