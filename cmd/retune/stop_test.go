@@ -93,10 +93,13 @@ func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
 			}()
 			dir := t.TempDir()
 			cacheDir := filepath.Join(dir, "llm-cache")
-			err := runTrain(ctx, []string{"--pairs", pairs, "--out", filepath.Join(dir, "head"),
-				"--models", testenv.ModelsRoot(t), "--cache", filepath.Join(dir, "cache"),
-				"--negatives", "generated", "--generator", "naive", "--llm-base-url", llm.srv.URL + "/v1",
-				"--llm-model", "m", "--llm-key", "k", "--llm-cache", cacheDir})
+			var err error
+			errOut := capture(t, &os.Stderr, func() {
+				err = runTrain(ctx, []string{"--pairs", pairs, "--out", filepath.Join(dir, "head"),
+					"--models", testenv.ModelsRoot(t), "--cache", filepath.Join(dir, "cache"),
+					"--negatives", "generated", "--generator", "naive", "--llm-base-url", llm.srv.URL + "/v1",
+					"--llm-model", "m", "--llm-key", "k", "--llm-cache", cacheDir})
+			})
 			took := time.Since(stopped)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("err %v, want the run interrupted", err)
@@ -104,6 +107,9 @@ func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
 			llm.srv.Close() // waits for the handlers: every reply is counted
 			sent, replied, cached := llm.sent.Load(), llm.replied.Load(), countJSON(t, cacheDir)
 			t.Logf("%d sent, %d replied, %d cached; stopped in %s", sent, replied, cached, took)
+			if !strings.Contains(errOut, "stopping: LLM requests already sent get up to 10s to reply") {
+				t.Errorf("stderr does not say why the stop waits: %s", errOut)
+			}
 			switch {
 			case sent == 0:
 				t.Fatal("no request was sent")
@@ -113,6 +119,29 @@ func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
 				t.Errorf("%d requests sent, %d replied, %d cached; want every request in flight replied and cached", sent, replied, cached)
 			}
 		})
+	}
+}
+
+// A stop before negatives are generated waits for no LLM reply, and says
+// nothing of one.
+func TestTrainStopBeforeGenerationSaysNothingOfLLM(t *testing.T) {
+	data := testenv.SciFact(t, "train")
+	testenv.Glove(t)
+	dir := t.TempDir()
+	pairs := filepath.Join(dir, "pairs.jsonl")
+	writePairs(t, pairs, data, "train", 20, 0)
+	llm := newSlowLLM(t, time.Second)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	cancel(fmt.Errorf("%w: interrupt", errStopSignal))
+	var err error
+	errOut := capture(t, &os.Stderr, func() {
+		err = runTrain(ctx, []string{"--pairs", pairs, "--out", filepath.Join(dir, "head"),
+			"--models", testenv.ModelsRoot(t), "--cache", filepath.Join(dir, "cache"),
+			"--negatives", "generated", "--generator", "naive", "--llm-base-url", llm.srv.URL + "/v1",
+			"--llm-model", "m", "--llm-key", "k", "--llm-cache", filepath.Join(dir, "llm-cache")})
+	})
+	if !errors.Is(err, context.Canceled) || strings.Contains(errOut, "stopping:") || llm.sent.Load() != 0 {
+		t.Fatalf("err %v, %d requests, stderr %s", err, llm.sent.Load(), errOut)
 	}
 }
 
