@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"retune/internal/atomicfile"
@@ -23,6 +24,10 @@ type CacheFileReport struct {
 	Bytes   int64  `json:"bytes"`
 	// Kept is what a prune left of the file (nil for stats).
 	Kept *CacheKept `json:"kept,omitempty"`
+	// OldFormat marks a file of an earlier build's format (Dim and Records
+	// 0): this build starts it over at its encoder's next use, and a prune
+	// or drop deletes it, since nothing in it is read.
+	OldFormat bool `json:"old_format,omitempty"`
 }
 
 // CacheKept is what a prune kept of a file.
@@ -36,10 +41,12 @@ type CacheKept struct {
 // that needs such vectors again embeds them again). Each file is removed
 // under its lock; a process still appending to it (a job finishing on a
 // replaced encoder) starts a new file at its next write. Files that are
-// not retune caches of the current format are left alone and named in
-// skipped.
+// not retune caches are left alone and named in skipped; those of an
+// earlier retune format are dropped whether keep claims them or not.
 func DropCacheFiles(dir string, keep func(name string) bool) (dropped []CacheFileReport, skipped []string, _ error) {
-	return eachCacheFile(dir, keep, dropFile)
+	return eachCacheFile(dir, nil, func(path string) (CacheFileReport, bool, error) {
+		return dropFile(path, keep(filepath.Base(path)))
+	})
 }
 
 // eachCacheFile runs do on each cache file in dir (in name order) that
@@ -82,9 +89,10 @@ func eachCacheFileCtx(ctx context.Context, dir string, skip func(name string) bo
 	return reps, skipped, errors.Join(errs...)
 }
 
-// dropFile removes one cache file, reporting what it held; ok is false
-// (and the file kept) for a file that is not a current retune cache.
-func dropFile(path string) (rep CacheFileReport, ok bool, err error) {
+// dropFile removes one cache file, reporting what it held, unless it is
+// claimed (kept) and of the current format (then the report is empty); ok
+// is false (and the file kept) for a file that is not a retune cache.
+func dropFile(path string, claimed bool) (rep CacheFileReport, ok bool, err error) {
 	fh, unlock, err := openLocked(path)
 	if err != nil {
 		return rep, false, err
@@ -97,6 +105,9 @@ func dropFile(path string) (rep CacheFileReport, ok bool, err error) {
 	}
 	if rep, _, ok, err = describeFile(fh, path); !ok || err != nil {
 		return rep, ok, err
+	}
+	if claimed && !rep.OldFormat {
+		return CacheFileReport{}, true, nil
 	}
 	if err := os.Remove(path); err != nil {
 		return rep, true, fmt.Errorf("embedding cache: %w", err)
@@ -144,6 +155,13 @@ func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err e
 	if !ok || err != nil || maxBytes < 0 {
 		return rep, ok, err
 	}
+	if rep.OldFormat {
+		rep.Kept = &CacheKept{}
+		if err := os.Remove(path); err != nil {
+			return rep, true, fmt.Errorf("embedding cache: %w", err)
+		}
+		return rep, true, nil
+	}
 	recLen := int64(cacheRecordLen(rep.Dim))
 	keep := int(max(0, min(int64(rep.Records), (maxBytes-cacheHeaderLen)/recLen)))
 	rep.Kept = &CacheKept{Records: rep.Records, Bytes: rep.Bytes}
@@ -159,13 +177,19 @@ func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err e
 }
 
 // describeFile reads a locked cache file's header; ok is false for a file
-// that is not a current retune cache.
+// that is not a retune cache, and one of an earlier format is OldFormat.
 func describeFile(fh *os.File, path string) (rep CacheFileReport, hdr [cacheHeaderLen]byte, ok bool, err error) {
 	st, err := fh.Stat()
 	if err != nil {
 		return rep, hdr, false, err
 	}
-	if _, err := fh.ReadAt(hdr[:], 0); err != nil || string(hdr[:8]) != cacheMagic {
+	if _, err := fh.ReadAt(hdr[:], 0); err != nil {
+		return rep, hdr, false, nil
+	}
+	if slices.Contains(oldCacheMagics, string(hdr[:8])) {
+		return CacheFileReport{File: filepath.Base(path), Bytes: st.Size(), OldFormat: true}, hdr, true, nil
+	}
+	if string(hdr[:8]) != cacheMagic {
 		return rep, hdr, false, nil
 	}
 	rep.File, rep.Dim, rep.Bytes = filepath.Base(path), int(binary.LittleEndian.Uint32(hdr[8:])), st.Size()

@@ -80,6 +80,39 @@ func TestPruneCacheSkipsForeignFiles(t *testing.T) {
 	}
 }
 
+// A file of an earlier build's format is reported as such by stats, and
+// deleted by a prune and by DropCacheFiles even when its encoder is
+// installed: this build would only start it over.
+func TestOldFormatCacheFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func() string {
+		path := filepath.Join(dir, CacheFileName("enc"))
+		if err := os.WriteFile(path, append([]byte("RTEMB004"), make([]byte, 100)...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	path := write()
+	reps, skipped, err := PruneCache(dir, -1)
+	if err != nil || len(skipped) != 0 || len(reps) != 1 || !reps[0].OldFormat || reps[0].Bytes != 108 || reps[0].Kept != nil {
+		t.Fatalf("stats %+v, skipped %v, %v", reps, skipped, err)
+	}
+	if reps, _, err := PruneCache(dir, 1<<30); err != nil || len(reps) != 1 || reps[0].Kept == nil || reps[0].Kept.Bytes != 0 {
+		t.Fatalf("prune %+v, %v", reps, err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old file after a prune: %v", err)
+	}
+	write()
+	dropped, _, err := DropCacheFiles(dir, func(string) bool { return true })
+	if err != nil || len(dropped) != 1 || !dropped[0].OldFormat {
+		t.Fatalf("dropped %+v, %v", dropped, err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old file after a drop: %v", err)
+	}
+}
+
 // DropCacheFiles deletes the files keep does not claim, leaves other
 // formats alone, and a Cache that had indexed a dropped file embeds its
 // texts again into a new one.

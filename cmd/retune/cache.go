@@ -26,10 +26,10 @@ func runCache(_ context.Context, args []string) error {
 	if !slices.Contains(subcommands["cache"], sub) {
 		return usageError{fmt.Errorf("unknown cache subcommand %q; %s", sub, usage)}
 	}
-	synopsis, about := "[--cache FOLDER]", "Prints each encoder's cache file (named by the encoder's checksum): its vectors' width, records and bytes."
+	synopsis, about := "[--cache FOLDER]", "Prints each encoder's cache file (named by the encoder's checksum): its vectors' width, records and bytes; a file of an earlier build's format (old_format), which this build starts over at its encoder's next use, with its bytes."
 	if sub == "prune" {
 		synopsis, about = "[--keep-mb N] [--stale [--models FOLDER]] [--cache FOLDER]",
-			"Keeps at most N MiB of each encoder's cache file: its newest records (texts embedded most recently); the rest is embedded again when a run next needs it. "+
+			"Keeps at most N MiB of each encoder's cache file: its newest records (texts embedded most recently); the rest is embedded again when a run next needs it. Files of an earlier build's format are deleted (this build reads nothing in them). "+
 				"--stale first deletes the files of encoders not installed in the models folder (replaced by `models add --force`, or removed; also those of encoders used only through --onnx, such as fused exports, whose texts are embedded again when next used). Safe while a server or train run uses the cache."
 	}
 	fs := newFlags("cache "+sub, synopsis, about)
@@ -104,7 +104,7 @@ func runCache(_ context.Context, args []string) error {
 	out["files"] = reps
 	if skipped = append(skipped, skip...); len(skipped) > 0 {
 		slices.Sort(skipped)
-		out["skipped"] = slices.Compact(skipped) // not caches of this build's format: left alone, and their space with them
+		out["skipped"] = slices.Compact(skipped) // not retune caches: left alone, and their space with them
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
