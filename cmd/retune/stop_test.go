@@ -92,20 +92,13 @@ func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
 				}
 			}()
 			dir := t.TempDir()
-			cacheDir := filepath.Join(dir, "llm-cache")
-			var err error
-			errOut := capture(t, &os.Stderr, func() {
-				err = runTrain(ctx, []string{"--pairs", pairs, "--out", filepath.Join(dir, "head"),
-					"--models", testenv.ModelsRoot(t), "--cache", filepath.Join(dir, "cache"),
-					"--negatives", "generated", "--generator", "naive", "--llm-base-url", llm.srv.URL + "/v1",
-					"--llm-model", "m", "--llm-key", "k", "--llm-cache", cacheDir})
-			})
+			errOut, err := trainNaive(ctx, t, pairs, dir, llm)
 			took := time.Since(stopped)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("err %v, want the run interrupted", err)
 			}
 			llm.srv.Close() // waits for the handlers: every reply is counted
-			sent, replied, cached := llm.sent.Load(), llm.replied.Load(), countJSON(t, cacheDir)
+			sent, replied, cached := llm.sent.Load(), llm.replied.Load(), countJSON(t, filepath.Join(dir, "llm-cache"))
 			t.Logf("%d sent, %d replied, %d cached; stopped in %s", sent, replied, cached, took)
 			if !strings.Contains(errOut, "stopping: LLM requests already sent get up to 10s to reply") {
 				t.Errorf("stderr does not say why the stop waits: %s", errOut)
@@ -133,16 +126,23 @@ func TestTrainStopBeforeGenerationSaysNothingOfLLM(t *testing.T) {
 	llm := newSlowLLM(t, time.Second)
 	ctx, cancel := context.WithCancelCause(t.Context())
 	cancel(fmt.Errorf("%w: interrupt", errStopSignal))
-	var err error
-	errOut := capture(t, &os.Stderr, func() {
+	errOut, err := trainNaive(ctx, t, pairs, dir, llm)
+	if !errors.Is(err, context.Canceled) || strings.Contains(errOut, "stopping:") || llm.sent.Load() != 0 {
+		t.Fatalf("err %v, %d requests, stderr %s", err, llm.sent.Load(), errOut)
+	}
+}
+
+// trainNaive runs retune train on pairs with naive negatives from llm,
+// everything it writes under dir (its LLM cache in dir/llm-cache), and
+// returns what it printed on stderr.
+func trainNaive(ctx context.Context, t *testing.T, pairs, dir string, llm *slowLLM) (stderr string, err error) {
+	stderr = capture(t, &os.Stderr, func() {
 		err = runTrain(ctx, []string{"--pairs", pairs, "--out", filepath.Join(dir, "head"),
 			"--models", testenv.ModelsRoot(t), "--cache", filepath.Join(dir, "cache"),
 			"--negatives", "generated", "--generator", "naive", "--llm-base-url", llm.srv.URL + "/v1",
 			"--llm-model", "m", "--llm-key", "k", "--llm-cache", filepath.Join(dir, "llm-cache")})
 	})
-	if !errors.Is(err, context.Canceled) || strings.Contains(errOut, "stopping:") || llm.sent.Load() != 0 {
-		t.Fatalf("err %v, %d requests, stderr %s", err, llm.sent.Load(), errOut)
-	}
+	return stderr, err
 }
 
 // slowLLM answers naive-generator prompts after delay, unless the
