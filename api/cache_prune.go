@@ -50,7 +50,7 @@ func (s *Server) cacheGrew() {
 
 // pruneCache prunes the files over the bound once, logging what it cut,
 // and once per file name a file over the bound it cannot prune (not a
-// retune cache of the current format: the bound does not hold for it).
+// retune cache: the bound does not hold for it).
 func (s *Server) pruneCache(ctx context.Context, warned map[string]bool) {
 	limit := s.cfg.CacheKeepBytes
 	pruned, skipped, err := train.PruneCacheOver(ctx, s.cfg.CacheDir, limit, int64(cachePruneTarget*float64(limit)))
@@ -61,7 +61,7 @@ func (s *Server) pruneCache(ctx context.Context, warned map[string]bool) {
 	for _, name := range skipped {
 		if !warned[name] {
 			warned[name] = true
-			s.log.Warn("embedding cache bound: a file over it is not a retune cache of this version; left as it is", "file", name)
+			s.log.Warn("embedding cache bound: a file over it is not a retune cache; left as it is", "file", name)
 		}
 	}
 	if err != nil && ctx.Err() == nil {

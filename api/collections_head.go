@@ -58,7 +58,7 @@ func (s *Server) encoderHead(ctx context.Context, id string, enc *model.Encoder)
 	switch {
 	case errors.As(err, &nf):
 		return nil, colNotFound("%s", nf.Error())
-	case errors.Is(err, errHeadMismatch), errors.As(err, new(*headRefusedError)):
+	case isHeadConflict(err):
 		return nil, colConflict("%v", err)
 	}
 	return h, err

@@ -143,8 +143,8 @@ func (s *Server) abortExport(c *gin.Context, id, format string, err error) {
 		notFound(c, fmt.Sprintf("head %s not found (deleted during the export)", id))
 		return
 	}
-	if reason, ok := model.HeadRefusal(err); ok {
-		abort(c, http.StatusConflict, codeConflict, (&headRefusedError{id, reason}).Error())
+	if r := refusedHead(id, err); r != nil {
+		abort(c, http.StatusConflict, codeConflict, r.Error())
 		return
 	}
 	s.internalError(c, fmt.Errorf("export head %s as %s: %w", id, format, err))

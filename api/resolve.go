@@ -113,7 +113,7 @@ func (s *Server) abortEmbedder(c *gin.Context, name string, err error) {
 	case errors.Is(err, model.ErrUnknownModel):
 		// The registry's message names server paths; this one does not.
 		abortParam(c, http.StatusNotFound, codeNotFound, "model", fmt.Sprintf("model %q not found; GET /v1/models lists the available ones", name))
-	case errors.Is(err, errHeadMismatch), errors.As(err, new(*headRefusedError)):
+	case isHeadConflict(err):
 		abortParam(c, http.StatusConflict, codeConflict, "model", err.Error())
 	case errors.As(err, new(*collectionError)):
 		s.writeCollectionError(c, err)
@@ -132,6 +132,22 @@ type headRefusedError struct{ id, reason string }
 func (e *headRefusedError) Error() string {
 	return fmt.Sprintf("head %s is stored, but this build of retune refuses it: %s; delete it (DELETE /v1/heads/%s) and upload a corrected one",
 		e.id, e.reason, e.id)
+}
+
+// refusedHead is LoadHead's error about head id as a headRefusedError,
+// or nil when it is not a refusal (damage, a missing file).
+func refusedHead(id string, err error) *headRefusedError {
+	if reason, ok := model.HeadRefusal(err); ok {
+		return &headRefusedError{id, reason}
+	}
+	return nil
+}
+
+// isHeadConflict reports whether err says the head a request names cannot
+// serve it as stored: trained on other files of its encoder, or refused by
+// this build. Either is a 409.
+func isHeadConflict(err error) bool {
+	return errors.Is(err, errHeadMismatch) || errors.As(err, new(*headRefusedError))
 }
 
 // headCache keeps loaded heads by id. A load that overlapped a delete's
@@ -189,8 +205,8 @@ func (hc *headCache) load(ctx context.Context, st *store.Store, name, encName, i
 		if headDeleted(ctx, st, id, err) {
 			return nil, &modelNotFoundError{name, "no head " + id}
 		}
-		if reason, ok := model.HeadRefusal(err); ok {
-			return nil, &headRefusedError{id, reason}
+		if r := refusedHead(id, err); r != nil {
+			return nil, r
 		}
 		return nil, fmt.Errorf("load head %s: %w", id, err)
 	}

@@ -46,10 +46,12 @@ var (
 	ErrHeadChecksum       = errors.New("checksum mismatch: file corrupted or edited")
 	ErrHeadEncoderMissing = errors.New("head has no encoder checksum recorded")
 	ErrHeadEncoderChanged = errors.New("head was trained on a different encoder")
-	// ErrHeadRefused marks a head whose files read whole and intact but
-	// hold what this build does not accept (its format, shape or
-	// parameters): a head an earlier build stored, under looser checks,
-	// fails so. It is not the files' damage (ErrHeadChecksum, a missing file).
+	// ErrHeadRefused marks a head whose files read whole but hold what
+	// this build does not accept (head.json's JSON, format, shape, or
+	// parameters that pass their checksum): a head an earlier build
+	// stored, under looser checks, fails so. head.json has no checksum, so
+	// its damage is refused too; the weights' damage (ErrHeadChecksum) and
+	// a missing file are not refusals.
 	ErrHeadRefused = errors.New("head refused by this build")
 )
 

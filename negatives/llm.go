@@ -56,15 +56,18 @@ type LLMConfig struct {
 	OnRetry func(attempt int, wait time.Duration, err error) `json:"-"`
 
 	// StopGrace lets the requests already sent when a call's context ends
-	// with StopCause (context.Cause: a server's shutdown) reply for up to
-	// this long: their replies are checked and cached as usual, so a
-	// resumed run does not pay for them again. No request starts after the
-	// context ends, and any other end (a user's cancel) cuts requests at
-	// once, as does a zero StopGrace. Closing StopNow ends the grace
-	// early (an operator's second stop signal).
+	// with StopCause (context.Cause: a server's shutdown, a CLI run's stop
+	// signal) reply for up to this long: their replies are checked and
+	// cached as usual, so a resumed run does not pay for them again. No
+	// request starts after the context ends, and any other end (a user's
+	// cancel) cuts requests at once, as does a zero StopGrace. Closing
+	// StopNow ends the grace early (an operator's second stop signal).
+	// OnGrace, when set, is called as each request in flight starts its
+	// grace, before its call returns (so a stop that waits can say why).
 	StopGrace time.Duration   `json:"-"`
 	StopCause error           `json:"-"`
 	StopNow   <-chan struct{} `json:"-"`
+	OnGrace   func()          `json:"-"`
 
 	// PublicOnly refuses to connect to this machine and to loopback,
 	// private, link-local and reserved addresses: set for an endpoint a
@@ -110,7 +113,7 @@ func (c LLMConfig) String() string {
 		c.APIKey = "<redacted>"
 	}
 	c.BaseURL = RedactURL(c.BaseURL)
-	c.OnRetry, c.StopCause, c.StopNow = nil, nil, nil
+	c.OnRetry, c.StopCause, c.StopNow, c.OnGrace = nil, nil, nil, nil
 	return fmt.Sprintf("%+v", plain(c))
 }
 

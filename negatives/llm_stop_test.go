@@ -3,6 +3,7 @@ package negatives
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -13,6 +14,7 @@ var errStopTest = errors.New("server shutting down (test)")
 // call's context ends: with the configured stop cause it may reply within
 // the grace, and its reply is kept and cached; with another cause, no
 // grace, or once the grace runs out, it is cut off; nothing new is sent.
+// OnGrace hears of each grace that starts, before the call returns.
 func TestLLMStopGrace(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -21,21 +23,22 @@ func TestLLMStopGrace(t *testing.T) {
 		now     bool // StopNow is closed
 		replies []fakeReply
 		wantOK  bool // the call returns the reply
+		graced  bool // OnGrace is called
 	}{
 		{"shutdown: the reply is kept", 5 * time.Second, errStopTest, false,
-			[]fakeReply{{Content: llmTestGood, Delay: 300 * time.Millisecond}}, true},
+			[]fakeReply{{Content: llmTestGood, Delay: 300 * time.Millisecond}}, true, true},
 		{"a user's cancel cuts at once", 5 * time.Second, errors.New("cancelled by a user"), false,
-			[]fakeReply{{Content: llmTestGood, Delay: 3 * time.Second}}, false},
+			[]fakeReply{{Content: llmTestGood, Delay: 3 * time.Second}}, false, false},
 		{"no grace configured", 0, errStopTest, false,
-			[]fakeReply{{Content: llmTestGood, Delay: 3 * time.Second}}, false},
+			[]fakeReply{{Content: llmTestGood, Delay: 3 * time.Second}}, false, false},
 		{"the grace runs out", 100 * time.Millisecond, errStopTest, false,
-			[]fakeReply{{Content: llmTestGood, Delay: 3 * time.Second}}, false},
+			[]fakeReply{{Content: llmTestGood, Delay: 3 * time.Second}}, false, true},
 		{"no repair is sent after the stop", 5 * time.Second, errStopTest, false,
-			[]fakeReply{{Content: `not json`, Delay: 300 * time.Millisecond}, okReply(llmTestGood)}, false},
+			[]fakeReply{{Content: `not json`, Delay: 300 * time.Millisecond}, okReply(llmTestGood)}, false, true},
 		{"no retry is sent after the stop", 5 * time.Second, errStopTest, false,
-			[]fakeReply{{Status: 500, Delay: 300 * time.Millisecond}, okReply(llmTestGood)}, false},
+			[]fakeReply{{Status: 500, Delay: 300 * time.Millisecond}, okReply(llmTestGood)}, false, true},
 		{"a second stop signal ends the grace", 5 * time.Second, errStopTest, true,
-			[]fakeReply{{Content: llmTestGood, Delay: 3 * time.Second}}, false},
+			[]fakeReply{{Content: llmTestGood, Delay: 3 * time.Second}}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,8 +49,10 @@ func TestLLMStopGrace(t *testing.T) {
 				return script(call, req)
 			})
 			dir := t.TempDir()
+			var graces atomic.Int32
 			c := newTestLLM(t, f, func(cfg *LLMConfig) {
 				cfg.CacheDir, cfg.StopGrace, cfg.StopCause = dir, tt.grace, errStopTest
+				cfg.OnGrace = func() { graces.Add(1) }
 				if tt.now {
 					now := make(chan struct{})
 					close(now)
@@ -64,6 +69,9 @@ func TestLLMStopGrace(t *testing.T) {
 			cancel(tt.cause)
 			err := <-done
 			took := time.Since(start)
+			if got := graces.Load(); got != map[bool]int32{true: 1, false: 0}[tt.graced] {
+				t.Errorf("OnGrace called %d times by the time the call returned, want graced %v", got, tt.graced)
+			}
 			if tt.wantOK {
 				if err != nil || got != (llmTestReply{Answer: "paris", Score: 7}) {
 					t.Fatalf("JSON = %+v, %v; want the reply", got, err)

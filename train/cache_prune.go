@@ -52,7 +52,7 @@ func DropCacheFiles(dir string, keep func(name string) bool) (dropped []CacheFil
 // eachCacheFile runs do on each cache file in dir (in name order) that
 // skip, when not nil, does not claim, collecting the reports of the files
 // it handled and the names of those it left alone (ok false: not a
-// current retune cache). A report without a file name (a file found empty)
+// retune cache). A report without a file name (a file found empty)
 // is neither. A file that fails does not stop the others: the errors are
 // returned together.
 func eachCacheFile(dir string, skip func(name string) bool, do func(path string) (CacheFileReport, bool, error)) (reps []CacheFileReport, skipped []string, _ error) {
@@ -109,10 +109,28 @@ func dropFile(path string, claimed bool) (rep CacheFileReport, ok bool, err erro
 	if claimed && !rep.OldFormat {
 		return CacheFileReport{}, true, nil
 	}
+	return rep, true, removeCacheFile(path)
+}
+
+// removeCacheFile deletes a cache file its caller holds the lock of.
+func removeCacheFile(path string) error {
 	if err := os.Remove(path); err != nil {
-		return rep, true, fmt.Errorf("embedding cache: %w", err)
+		return fmt.Errorf("embedding cache: %w", err)
 	}
-	return rep, true, nil
+	return nil
+}
+
+// oldFormatFile reports whether path starts as a file of an earlier
+// retune format does (read without the lock: a first look only).
+func oldFormatFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [8]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && slices.Contains(oldCacheMagics, string(magic[:]))
 }
 
 // PruneCache keeps at most maxBytes of each encoder's cache file in dir:
@@ -122,9 +140,9 @@ func dropFile(path string, claimed bool) (rep CacheFileReport, ok bool, err erro
 // under its lock and renamed over the old one, so processes using the
 // cache meanwhile (a server, a train run) reindex it at their next append
 // and re-embed what they no longer find. maxBytes < 0 prunes nothing and
-// reports the files as they are (stats). Files that are not retune caches
-// of the current format are left alone.
-// The names of the files left alone are returned as skipped.
+// reports the files as they are (stats). Files of an earlier retune
+// format are deleted (stats reports them as OldFormat); files that are
+// not retune caches are left alone, and their names returned as skipped.
 func PruneCache(dir string, maxBytes int64) (reps []CacheFileReport, skipped []string, _ error) {
 	return eachCacheFile(dir, nil, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, maxBytes) })
 }
@@ -133,18 +151,21 @@ func PruneCache(dir string, maxBytes int64) (reps []CacheFileReport, skipped []s
 // limit bytes are pruned, each to its newest target bytes (target below
 // limit, so that a file just over its bound is not rewritten whole at every
 // call). It returns the reports of the files it pruned and the names of
-// the files over the limit it left alone (not current retune caches); it
+// the files over the limit it left alone (not retune caches); it
 // stops between files once ctx ends, returning ctx's error.
 func PruneCacheOver(ctx context.Context, dir string, limit, target int64) (pruned []CacheFileReport, skipped []string, _ error) {
 	within := func(name string) bool {
-		st, err := os.Stat(filepath.Join(dir, name))
-		return err != nil || st.Size() <= limit
+		path := filepath.Join(dir, name)
+		st, err := os.Stat(path)
+		// An earlier format's file is deleted whatever its size (pruneFile
+		// decides under the lock; this only looks).
+		return err != nil || st.Size() <= limit && !oldFormatFile(path)
 	}
 	return eachCacheFileCtx(ctx, dir, within, func(path string) (CacheFileReport, bool, error) { return pruneFile(path, target) })
 }
 
 // pruneFile prunes one file (see PruneCache); ok is false for a file that
-// is not a current retune cache.
+// is not a retune cache.
 func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err error) {
 	fh, unlock, err := openLocked(path)
 	if err != nil {
@@ -157,10 +178,7 @@ func pruneFile(path string, maxBytes int64) (rep CacheFileReport, ok bool, err e
 	}
 	if rep.OldFormat {
 		rep.Kept = &CacheKept{}
-		if err := os.Remove(path); err != nil {
-			return rep, true, fmt.Errorf("embedding cache: %w", err)
-		}
-		return rep, true, nil
+		return rep, true, removeCacheFile(path)
 	}
 	recLen := int64(cacheRecordLen(rep.Dim))
 	keep := int(max(0, min(int64(rep.Records), (maxBytes-cacheHeaderLen)/recLen)))

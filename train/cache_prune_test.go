@@ -81,8 +81,9 @@ func TestPruneCacheSkipsForeignFiles(t *testing.T) {
 }
 
 // A file of an earlier build's format is reported as such by stats, and
-// deleted by a prune and by DropCacheFiles even when its encoder is
-// installed: this build would only start it over.
+// deleted by a prune, the server's bound (whatever its size) and by
+// DropCacheFiles even when its encoder is installed: this build would
+// only start it over.
 func TestOldFormatCacheFiles(t *testing.T) {
 	dir := t.TempDir()
 	write := func() string {
@@ -102,6 +103,14 @@ func TestOldFormatCacheFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the old file after a prune: %v", err)
+	}
+	write()
+	// The server's bound deletes it too, though it is far under the bound.
+	if pruned, _, err := PruneCacheOver(t.Context(), dir, 1<<20, 1<<19); err != nil || len(pruned) != 1 || !pruned[0].OldFormat {
+		t.Fatalf("PruneCacheOver %+v, %v", pruned, err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old file after PruneCacheOver: %v", err)
 	}
 	write()
 	dropped, _, err := DropCacheFiles(dir, func(string) bool { return true })

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"retune/negatives"
@@ -87,10 +88,19 @@ func (l *llmFlags) config() negatives.LLMConfig {
 	c := negatives.LLMConfigFromEnv()
 	c.BaseURL, c.Model, c.APIKey, c.Org, c.CacheDir = l.base.Get(), l.model.Get(), l.key.Get(), l.org.Get(), l.cache
 	l.apply(&c)
-	// A stop signal lets the requests already sent reply: their replies
-	// are cached, so the rerun does not pay for them again. A second
-	// signal cuts them off.
-	c.StopGrace, c.StopCause, c.StopNow = negatives.DefaultStopGrace, errStopSignal, hurry
+	if l.cache != "" {
+		// A stop signal lets the requests already sent reply: their
+		// replies are cached, so the rerun does not pay for them again. A
+		// second signal cuts them off. Without a cache there is nothing
+		// to wait for.
+		c.StopGrace, c.StopCause, c.StopNow = negatives.DefaultStopGrace, errStopSignal, hurry
+		var once sync.Once
+		c.OnGrace = func() {
+			once.Do(func() {
+				fmt.Fprintf(os.Stderr, "stopping: LLM requests already sent get up to %s to reply, so the rerun does not pay for them again; a second Ctrl-C stops at once\n", negatives.DefaultStopGrace)
+			})
+		}
+	}
 	c.OnRetry = func(attempt int, wait time.Duration, err error) {
 		if attempt == 0 { // sent again without spending a retry
 			fmt.Fprintf(os.Stderr, "llm: %v; asking again in %s\n", err, wait.Round(10*time.Millisecond))

@@ -161,8 +161,9 @@ var errStopSignal = errors.New("stop signal received")
 var hurry = make(chan struct{})
 
 // stopOn is parent ended, with cause errStopSignal, by the first signal on
-// sigs; the second closes hurried. Until stop is called, signals do not
-// kill the process: a command stops by its context.
+// sigs; the second closes hurried. A command stops by its context, not by
+// the signal (main keeps the signals from killing the process until it
+// returns); once stop returns, no signal is taken from sigs.
 func stopOn(parent context.Context, sigs <-chan os.Signal, hurried chan<- struct{}) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	done, exited := make(chan struct{}), make(chan struct{})

@@ -84,7 +84,7 @@ func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(t.Context())
 			var stopped time.Time
 			go func() {
-				<-llm.first
+				<-llm.twoSent
 				stopped = time.Now()
 				cancel(fmt.Errorf("%w: interrupt", errStopSignal))
 				if tt.secondSig {
@@ -115,51 +115,57 @@ func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
 	}
 }
 
-// A stop before negatives are generated waits for no LLM reply, and says
-// nothing of one.
-func TestTrainStopBeforeGenerationSaysNothingOfLLM(t *testing.T) {
+// Without an LLM cache (--llm-cache "") a stop has no reply to keep: it
+// cuts the requests in flight at once and says nothing of waiting.
+func TestTrainStopWithoutLLMCacheCutsAtOnce(t *testing.T) {
 	data := testenv.SciFact(t, "train")
 	testenv.Glove(t)
 	dir := t.TempDir()
 	pairs := filepath.Join(dir, "pairs.jsonl")
 	writePairs(t, pairs, data, "train", 20, 0)
-	llm := newSlowLLM(t, time.Second)
+	llm := newSlowLLM(t, 5*time.Second)
 	ctx, cancel := context.WithCancelCause(t.Context())
-	cancel(fmt.Errorf("%w: interrupt", errStopSignal))
-	errOut, err := trainNaive(ctx, t, pairs, dir, llm)
-	if !errors.Is(err, context.Canceled) || strings.Contains(errOut, "stopping:") || llm.sent.Load() != 0 {
-		t.Fatalf("err %v, %d requests, stderr %s", err, llm.sent.Load(), errOut)
+	var stopped time.Time
+	go func() {
+		<-llm.twoSent
+		stopped = time.Now()
+		cancel(fmt.Errorf("%w: interrupt", errStopSignal))
+	}()
+	errOut, err := trainNaive(ctx, t, pairs, dir, llm, "--llm-cache", "")
+	took := time.Since(stopped)
+	if !errors.Is(err, context.Canceled) || strings.Contains(errOut, "stopping:") || took > 2*time.Second {
+		t.Fatalf("err %v after %s; stderr %s", err, took, errOut)
 	}
 }
 
 // trainNaive runs retune train on pairs with naive negatives from llm,
 // everything it writes under dir (its LLM cache in dir/llm-cache), and
-// returns what it printed on stderr.
-func trainNaive(ctx context.Context, t *testing.T, pairs, dir string, llm *slowLLM) (stderr string, err error) {
+// returns what it printed on stderr; flags come after the defaults.
+func trainNaive(ctx context.Context, t *testing.T, pairs, dir string, llm *slowLLM, flags ...string) (stderr string, err error) {
 	stderr = capture(t, &os.Stderr, func() {
-		err = runTrain(ctx, []string{"--pairs", pairs, "--out", filepath.Join(dir, "head"),
+		err = runTrain(ctx, append([]string{"--pairs", pairs, "--out", filepath.Join(dir, "head"),
 			"--models", testenv.ModelsRoot(t), "--cache", filepath.Join(dir, "cache"),
 			"--negatives", "generated", "--generator", "naive", "--llm-base-url", llm.srv.URL + "/v1",
-			"--llm-model", "m", "--llm-key", "k", "--llm-cache", filepath.Join(dir, "llm-cache")})
+			"--llm-model", "m", "--llm-key", "k", "--llm-cache", filepath.Join(dir, "llm-cache")}, flags...))
 	})
 	return stderr, err
 }
 
 // slowLLM answers naive-generator prompts after delay, unless the
-// request is cut off first; first closes when the second request arrives.
+// request is cut off first; twoSent closes when the second request arrives.
 // replied counts the replies written.
 type slowLLM struct {
 	srv           *httptest.Server
-	first         chan struct{}
+	twoSent       chan struct{}
 	sent, replied atomic.Int64
 }
 
 func newSlowLLM(t *testing.T, delay time.Duration) *slowLLM {
-	l := &slowLLM{first: make(chan struct{})}
+	l := &slowLLM{twoSent: make(chan struct{})}
 	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := l.sent.Add(1)
 		if n == 2 { // two in flight at the stop
-			close(l.first)
+			close(l.twoSent)
 		}
 		// Read to the end, so that the server notices a client hanging up.
 		io.Copy(io.Discard, r.Body)

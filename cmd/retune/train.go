@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync/atomic"
 
 	"golang.org/x/term"
 
@@ -182,21 +181,8 @@ func runTrain(ctx context.Context, args []string) (err error) {
 			return err
 		}
 	}
-	progress := newProgressPrinter(os.Stderr)
-	if usesLLM {
-		// A stop while negatives are generated waits for the LLM's replies
-		// (llmFlags.config): say so, or the wait looks like a hang.
-		var stage atomic.Value
-		show := progress
-		progress = func(ev train.StageEvent) { stage.Store(ev.Stage); show(ev) }
-		defer context.AfterFunc(ctx, func() {
-			if errors.Is(context.Cause(ctx), errStopSignal) && stage.Load() == train.StageGenerating {
-				fmt.Fprintf(os.Stderr, "stopping: LLM requests already sent get up to %s to reply, so the rerun does not pay for them again; a second Ctrl-C stops at once\n", negatives.DefaultStopGrace)
-			}
-		})()
-	}
 	p := &train.Pipeline{Encoder: enc, Cache: train.NewCache(cacheDir.Get()), Generator: gen, WorkDir: *work,
-		Progress: progress, SkipMemoryCheck: *skipMem}
+		Progress: newProgressPrinter(os.Stderr), SkipMemoryCheck: *skipMem}
 	if len(provided) > 0 && cfg.Negatives != train.NegNone {
 		p.Provided = provided // the pairs' own hard negatives take the place of mined ones
 	}
