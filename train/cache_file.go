@@ -43,6 +43,12 @@ const (
 // as they are now.
 var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003", "RTEMB004"}
 
+// oldFormat reports whether a header (or its first 8 bytes) is one of an
+// earlier format's.
+func oldFormat(hdr []byte) bool {
+	return len(hdr) >= 8 && slices.Contains(oldCacheMagics, string(hdr[:8]))
+}
+
 var cacheCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // cacheFile indexes one file: memory holds each stored text's record offset
@@ -307,7 +313,7 @@ func (f *cacheFile) catchUp(fh *os.File) error {
 			return nil
 		}
 		var hdr [cacheHeaderLen]byte
-		if _, err := fh.ReadAt(hdr[:], 0); err != nil || slices.Contains(oldCacheMagics, string(hdr[:8])) {
+		if _, err := fh.ReadAt(hdr[:], 0); err != nil || oldFormat(hdr[:]) {
 			return f.truncate(fh, 0) // a torn header, or an old format: start over
 		}
 		if string(hdr[:8]) != cacheMagic {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 
 	"retune/internal/atomicfile"
@@ -130,7 +129,7 @@ func oldFormatFile(path string) bool {
 	defer f.Close()
 	var magic [8]byte
 	_, err = io.ReadFull(f, magic[:])
-	return err == nil && slices.Contains(oldCacheMagics, string(magic[:]))
+	return err == nil && oldFormat(magic[:])
 }
 
 // PruneCache keeps at most maxBytes of each encoder's cache file in dir:
@@ -204,7 +203,7 @@ func describeFile(fh *os.File, path string) (rep CacheFileReport, hdr [cacheHead
 	if _, err := fh.ReadAt(hdr[:], 0); err != nil {
 		return rep, hdr, false, nil
 	}
-	if slices.Contains(oldCacheMagics, string(hdr[:8])) {
+	if oldFormat(hdr[:]) {
 		return CacheFileReport{File: filepath.Base(path), Bytes: st.Size(), OldFormat: true}, hdr, true, nil
 	}
 	if string(hdr[:8]) != cacheMagic {
