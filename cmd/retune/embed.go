@@ -43,11 +43,11 @@ func runEmbed(ctx context.Context, args []string) error {
 		return err
 	}
 	embed := enc.Embed
-	if head != nil && head.Config().Apply == model.ApplyQuery {
-		// Every line goes through the head: right for queries only.
-		fmt.Fprintln(os.Stderr, "retune embed: note: the head projects queries only (apply query): these are query embeddings; embed documents without --head")
-	}
 	if head != nil {
+		if head.Config().Apply == model.ApplyQuery {
+			// Every line goes through the head: right for queries only.
+			fmt.Fprintln(os.Stderr, "retune embed: note: the head projects queries only (apply query): these are query embeddings; embed documents without --head")
+		}
 		embed = func(ctx context.Context, texts []string) ([][]float32, error) {
 			vecs, err := enc.Embed(ctx, texts)
 			if err != nil {

@@ -67,10 +67,7 @@ func TestStopOn(t *testing.T) {
 // caches their replies, so the rerun does not pay for them again; nothing
 // new is sent. A second signal cuts them off at once.
 func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
-	data := testenv.SciFact(t, "train")
-	testenv.Glove(t)
-	pairs := filepath.Join(t.TempDir(), "pairs.jsonl")
-	writePairs(t, pairs, data, "train", 20, 0)
+	pairs := naivePairs(t)
 	for _, tt := range []struct {
 		name      string
 		secondSig bool
@@ -81,19 +78,10 @@ func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
 			hurry = make(chan struct{})
 			t.Cleanup(func() { hurry = orig })
 			llm := newSlowLLM(t, tt.delay)
-			ctx, cancel := context.WithCancelCause(t.Context())
-			var stopped time.Time
-			go func() {
-				<-llm.twoSent
-				stopped = time.Now()
-				cancel(fmt.Errorf("%w: interrupt", errStopSignal))
-				if tt.secondSig {
-					close(hurry)
-				}
-			}()
+			ctx, stoppedAt := stopAtSecondRequest(t, llm, tt.secondSig)
 			dir := t.TempDir()
 			errOut, err := trainNaive(ctx, t, pairs, dir, llm)
-			took := time.Since(stopped)
+			took := time.Since(stoppedAt())
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("err %v, want the run interrupted", err)
 			}
@@ -118,24 +106,40 @@ func TestTrainStopLetsLLMRequestsReply(t *testing.T) {
 // Without an LLM cache (--llm-cache "") a stop has no reply to keep: it
 // cuts the requests in flight at once and says nothing of waiting.
 func TestTrainStopWithoutLLMCacheCutsAtOnce(t *testing.T) {
-	data := testenv.SciFact(t, "train")
-	testenv.Glove(t)
-	dir := t.TempDir()
-	pairs := filepath.Join(dir, "pairs.jsonl")
-	writePairs(t, pairs, data, "train", 20, 0)
 	llm := newSlowLLM(t, 5*time.Second)
-	ctx, cancel := context.WithCancelCause(t.Context())
-	var stopped time.Time
-	go func() {
-		<-llm.twoSent
-		stopped = time.Now()
-		cancel(fmt.Errorf("%w: interrupt", errStopSignal))
-	}()
-	errOut, err := trainNaive(ctx, t, pairs, dir, llm, "--llm-cache", "")
-	took := time.Since(stopped)
+	ctx, stoppedAt := stopAtSecondRequest(t, llm, false)
+	errOut, err := trainNaive(ctx, t, naivePairs(t), t.TempDir(), llm, "--llm-cache", "")
+	took := time.Since(stoppedAt())
 	if !errors.Is(err, context.Canceled) || strings.Contains(errOut, "stopping:") || took > 2*time.Second {
 		t.Fatalf("err %v after %s; stderr %s", err, took, errOut)
 	}
+}
+
+// naivePairs writes 20 SciFact training pairs for a naive-generator run.
+func naivePairs(t *testing.T) string {
+	t.Helper()
+	data := testenv.SciFact(t, "train")
+	testenv.Glove(t)
+	pairs := filepath.Join(t.TempDir(), "pairs.jsonl")
+	writePairs(t, pairs, data, "train", 20, 0)
+	return pairs
+}
+
+// stopAtSecondRequest is a context that a stop signal ends once llm has a
+// second request in flight, the second signal (hurry) following at once
+// if second; stoppedAt, read after the run, says when.
+func stopAtSecondRequest(t *testing.T, llm *slowLLM, second bool) (ctx context.Context, stoppedAt func() time.Time) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	var at time.Time
+	go func() {
+		<-llm.twoSent
+		at = time.Now()
+		cancel(fmt.Errorf("%w: interrupt", errStopSignal))
+		if second {
+			close(hurry)
+		}
+	}()
+	return ctx, func() time.Time { return at }
 }
 
 // trainNaive runs retune train on pairs with naive negatives from llm,
