@@ -133,8 +133,8 @@ func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, t
 		text = unicodeSpacesToASCII(text, t.keepControls)
 	}
 	if t.native == nil && t.cache == nil {
-		if t.fold {
-			text = foldAccents(text)
+		if t.fold != nil {
+			text = foldAccents(text, t.fold)
 		}
 		ids, toks, err = t.viaSugarme(nil, nil, text, limit, wantToks, t.encodeChunk)
 	} else {
@@ -176,8 +176,8 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 		done := false
 		if run != nil {
 			ids, toks, c, done = run.chunk(c, t.fold, ids, toks)
-		} else if t.fold {
-			c = foldAccents(c)
+		} else if t.fold != nil {
+			c = foldAccents(c, t.fold)
 		}
 		if !done && c != "" {
 			if ids, toks, err = t.viaSugarme(ids, toks, c, limit, wantToks, t.sugarmeChunk); err != nil {
@@ -193,12 +193,12 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 
 // viaSugarme appends to ids (and toks, if wantToks) the encoding of s by
 // encode (sugarme's pipeline: a chunk through the cache, or a whole text),
-// with the runes sugarme cannot lowercase lowercased first, in pieces when
+// prepared as prepForSugarme says, in pieces when
 // s holds a long run of added-token literals (see literalsPerCall). Like
 // chunked, it may stop once it has more than limit (>= 0) tokens.
 func (t *Tokenizer) viaSugarme(ids []int, toks []string, s string, limit int, wantToks bool,
 	encode func(string) ([]int, []string, error)) ([]int, []string, error) {
-	for p := range t.literals.cut(t.lowerForSugarme(s)) {
+	for p := range t.literals.cut(t.prepForSugarme(s)) {
 		pi, pt, err := encode(p)
 		if err != nil {
 			return nil, nil, err
@@ -237,6 +237,13 @@ func (t *Tokenizer) encodeChunk(s string) (ids []int, toks []string, err error) 
 	enc, err := t.tk.EncodeSingleSequence(tokenizer.NewInputSequence(s), 0, tokenizer.Byte)
 	if err != nil {
 		return nil, nil, err
+	}
+	if t.remap != nil {
+		for i, id := range enc.Ids {
+			if hf, ok := t.remap[id]; ok {
+				enc.Ids[i] = hf
+			}
+		}
 	}
 	return enc.Ids, enc.Tokens, nil
 }

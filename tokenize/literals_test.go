@@ -177,10 +177,10 @@ func mostLiteralsPerCall(tok *Tokenizer, text string) int {
 	}
 	most := 0
 	for _, c := range chunks {
-		if tok.fold {
-			c = foldAccents(c)
+		if tok.fold != nil {
+			c = foldAccents(c, tok.fold)
 		}
-		for p := range tok.literals.cut(tok.lowerForSugarme(c)) {
+		for p := range tok.literals.cut(tok.prepForSugarme(c)) {
 			most = max(most, countLiterals(&tok.literals, p))
 		}
 	}
@@ -256,16 +256,21 @@ func TestLiteralRunsMatchHuggingFace(t *testing.T) {
 }
 
 // TestMaskRunsAreLinear: 120,000 <mask> (lstrip) with no space, whose
-// time uncut grows with their number squared (BenchmarkMaskRun compares),
-// go through in about a second whole (Tokens) and in milliseconds
-// truncated (EncodeBatch); -v logs the times.
+// time through sugarme uncut grows with their number squared
+// (BenchmarkMaskRun compares), go through in about a second whole
+// (Tokens) and in milliseconds truncated (EncodeBatch), through sugarme
+// cut at literals and natively alike; -v logs the times.
 func TestMaskRunsAreLinear(t *testing.T) {
 	n := 120000
 	if raceEnabled {
 		n = 2000
 	}
-	for _, normalized := range []bool{false, true} {
-		tok := mustLoad(t, mpnetLike(t, normalized, nil))
+	for _, c := range []struct {
+		normalized bool
+		opts       []Option
+	}{{false, nil}, {true, nil}, {false, []Option{withoutNative()}}, {true, []Option{withoutNative()}}} {
+		normalized := c.normalized
+		tok := mustLoad(t, mpnetLike(t, normalized, nil), c.opts...)
 		text := strings.Repeat("<mask>", n)
 		start := time.Now()
 		toks, err := tok.Tokens(text)
@@ -280,7 +285,7 @@ func TestMaskRunsAreLinear(t *testing.T) {
 			t.Fatal(err)
 		}
 		truncated := time.Since(start) - whole
-		t.Logf("normalized %t: <mask> × %d: Tokens %v, EncodeBatch %v", normalized, n, whole, truncated)
+		t.Logf("normalized %t, native %t: <mask> × %d: Tokens %v, EncodeBatch %v", normalized, tok.native != nil, n, whole, truncated)
 		if !raceEnabled && whole+truncated > 10*time.Second {
 			t.Errorf("normalized %t: <mask> × %d took %v", normalized, n, whole+truncated)
 		}
@@ -368,22 +373,23 @@ func TestLiteralRunsBehindNonASCIIAreCut(t *testing.T) {
 	}
 }
 
-// BenchmarkMaskRun encodes n <mask> (lstrip) with no space cut at
-// literals and, as before the cuts, whole: whole grows with n², cut with n.
+// BenchmarkMaskRun encodes n <mask> (lstrip) with no space natively and
+// through sugarme, cut at literals and, as before the cuts, whole: whole
+// grows with n², cut and native with n.
 func BenchmarkMaskRun(b *testing.B) {
 	for _, n := range []int{8000, 16000, 32000} {
 		text := strings.Repeat("<mask>", n)
-		for _, cut := range []bool{true, false} {
-			name := fmt.Sprintf("n=%d/whole", n)
-			if cut {
-				name = fmt.Sprintf("n=%d/cut", n)
-			}
-			b.Run(name, func(b *testing.B) {
-				tok, err := Load(mpnetLike(b, false, nil))
+		for _, path := range []string{"native", "cut", "whole"} {
+			b.Run(fmt.Sprintf("n=%d/%s", n, path), func(b *testing.B) {
+				var opts []Option
+				if path != "native" {
+					opts = append(opts, withoutNative())
+				}
+				tok, err := Load(mpnetLike(b, false, nil), opts...)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if !cut {
+				if path == "whole" {
 					tok.literals = literalCuts{} // never cuts
 				}
 				for b.Loop() {

@@ -3,6 +3,7 @@ package tokenize
 import (
 	"fmt"
 	"os"
+	"unicode"
 
 	"github.com/sugarme/tokenizer"
 )
@@ -15,19 +16,24 @@ type Tokenizer struct {
 	tk        *tokenizer.Tokenizer
 	maxLength int
 	wrap      wrap
-	fold      bool
+	// fold is the marks accent folding removes (foldMarks); nil: no
+	// folding.
+	fold *unicode.RangeTable
 	// unicodeSpaces: map Unicode whitespace to spaces first, as the file's
 	// pre-tokenizer splits on it in Hugging Face, except control characters
 	// when keepControls (see unicodeSpacesToASCII).
 	unicodeSpaces, keepControls bool
-	// lowercases: the file's normalizer lowercases; nfd: it decomposes
-	// (see lowerForSugarme).
-	lowercases, nfd bool
-	padID           int64
-	padTypeID       int64
-	padLeft         bool
-	vocabSize       int
-	workers         int
+	// lowercases: the file's normalizer lowercases; nfd: it decomposes;
+	// chinese: it spaces CJK ideographs (see prepForSugarme).
+	lowercases, nfd, chinese bool
+	// remap turns the ids sugarme gives added tokens into Hugging Face's
+	// where they differ (see addedIDs); nil where none does.
+	remap     map[int]int
+	padID     int64
+	padTypeID int64
+	padLeft   bool
+	vocabSize int
+	workers   int
 	// native is nil when the file has a shape the native encoder does not
 	// cover (see native.go); cache is nil when the pipeline is not
 	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
@@ -78,8 +84,9 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 		tk:        tk,
 		maxLength: o.maxLength,
 		workers:   max(o.workers, 1),
-		vocabSize: vocabSize(tk, &cfg),
 	}
+	ids := addedIDs(cfg.AddedTokens, tk.GetModel().GetVocab())
+	t.vocabSize, t.remap = vocabSize(tk, &cfg, ids), sugarmeRemap(tk, ids)
 	if t.wrap, err = learnWrap(tk); err != nil {
 		return nil, fmt.Errorf("tokenize: load %s: %w", path, err)
 	}
@@ -88,19 +95,18 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 			path, t.maxLength, t.wrap.len())
 	}
 	t.literals = newLiteralCuts(cfg.AddedTokens, tk, perCharNormalizer(cfg.Normalizer))
-	if o.native {
-		// An error only means the file stays on sugarme.
-		t.native, _ = newNative(&cfg.pipelineConfig, tk)
-	}
 	if o.cache && chunkable(&cfg.pipelineConfig) {
 		t.cache = &chunkCache{}
 	}
 	t.unicodeSpaces, t.keepControls = spaceSplitting(cfg.PreTokenizer), cleansControls(cfg.Normalizer)
 	t.lowercases, t.nfd = cfg.Normalizer.lowercases(), cfg.Normalizer.decomposes()
-	if o.foldAccents != nil {
-		t.fold = *o.foldAccents
-	} else {
-		t.fold = wantsFolding(cfg.Normalizer)
+	t.chinese = handlesChinese(cfg.Normalizer)
+	if o.foldAccents != nil && *o.foldAccents || o.foldAccents == nil && wantsFolding(cfg.Normalizer) {
+		t.fold = foldMarks(cfg.Normalizer)
+	}
+	if o.native {
+		// An error only means the file stays on sugarme.
+		t.native, _ = newNative(&cfg.pipelineConfig, tk, t.fold)
 	}
 	t.padID, t.padTypeID, t.padLeft = padding(tk, cfg.Padding)
 	return t, nil
@@ -127,11 +133,16 @@ func padding(tk *tokenizer.Tokenizer, p *paddingConfig) (id, typeID int64, left 
 // vocabSize is one more than the largest id the tokenizer can emit, i.e. the
 // row count an embedding table needs. tk.GetVocab(true) is avoided because it
 // writes the added tokens into the model's own vocabulary map.
-func vocabSize(tk *tokenizer.Tokenizer, cfg *fileConfig) int {
+func vocabSize(tk *tokenizer.Tokenizer, cfg *fileConfig, added map[string]int) int {
 	n := 0
 	for _, id := range tk.GetModel().GetVocab() {
 		n = max(n, id+1)
 	}
+	for _, id := range added {
+		n = max(n, id+1)
+	}
+	// The ids the file states, where they are not the ones given
+	// (addedIDs): a table sized for them costs nothing and fits either.
 	for _, at := range cfg.AddedTokens {
 		n = max(n, at.ID+1)
 	}

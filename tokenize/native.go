@@ -1,12 +1,10 @@
 package tokenize
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
-	"unicode/utf8"
+	"unicode"
 
 	"github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/normalizer"
@@ -21,21 +19,21 @@ import (
 // vocabulary lookup (native_vocab.go) per token.
 //
 // It reproduces sugarme, quirks included (see normStep and preTok), so that
-// switching paths changes no id, except where sugarme's alignment
-// bookkeeping breaks and it garbles a chunk or panics: there it gives what
-// Hugging Face gives (see normalize). Chunks that may hold an added token
-// go to sugarme as before (its matching drops all but one kind of special
-// token when several share a chunk, see TestSpecialTokensInText), and so
-// do chunks NFD changes. Both are rare in real text.
+// switching paths changes no id, except where sugarme differs from
+// Hugging Face, whose tokenizer runs the exports: where its alignment
+// bookkeeping breaks and it garbles a chunk or panics (see normalize),
+// for private-use and CJK Extension A characters (see normStep), and in
+// finding added tokens (native_added.go). Chunks NFD changes go to
+// sugarme; they are rare in real text.
 
 // wordPiecePrefix is the only continuing_subword_prefix sugarme uses: it
 // ignores the file's. Files with another prefix stay on sugarme, so taking
 // the native path never changes ids.
 const wordPiecePrefix = "##"
 
-// maxNeedles bounds the added-token literals searched in every chunk; files
-// with more (e.g. extended vocabularies) stay on sugarme.
-const maxNeedles = 64
+// maxAdded bounds the added tokens searched in every chunk; files with more
+// (e.g. extended vocabularies) stay on sugarme.
+const maxAdded = 64
 
 type native struct {
 	steps   []normStep
@@ -50,9 +48,9 @@ type native struct {
 	maxChars  int // WordPiece max_input_chars_per_word
 	maxKeyLen int // longest vocabulary key, in bytes
 
-	// A chunk containing one of rawNeedles before normalisation, or one of
-	// normNeedles after it, may hold an added token: it goes to sugarme.
-	rawNeedles, normNeedles needles
+	// rawAdded are the added tokens matched in the raw chunk, normAdded
+	// those matched once it is normalised (native_added.go).
+	rawAdded, normAdded addedSet
 
 	runs sync.Pool // *nativeRun
 }
@@ -63,7 +61,7 @@ var errNotNative = errors.New("not covered by the native encoder")
 // why the file is not covered. tk is the sugarme pipeline of the same file:
 // its vocabulary and normalizer are reused so that both paths agree by
 // construction where they can.
-func newNative(cfg *pipelineConfig, tk *tokenizer.Tokenizer) (*native, error) {
+func newNative(cfg *pipelineConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable) (*native, error) {
 	if !chunkable(cfg) {
 		return nil, fmt.Errorf("%w: not chunkable", errNotNative)
 	}
@@ -79,8 +77,11 @@ func newNative(cfg *pipelineConfig, tk *tokenizer.Tokenizer) (*native, error) {
 	if err := n.setModel(&cfg.Model, tk.GetModel().GetVocab()); err != nil {
 		return nil, fmt.Errorf("%w: %w", errNotNative, err)
 	}
-	if err := n.setNeedles(cfg.AddedTokens, tk.GetNormalizer()); err != nil {
-		return nil, fmt.Errorf("%w: %w", errNotNative, err)
+	if k := len(cfg.AddedTokens); k > maxAdded {
+		return nil, fmt.Errorf("%w: %d added tokens", errNotNative, k)
+	}
+	if !n.setAdded(cfg.AddedTokens, tk, fold) {
+		return nil, fmt.Errorf("%w: an added token the native steps cannot normalise", errNotNative)
 	}
 	n.runs.New = func() any { return &nativeRun{n: n} }
 	return n, nil
@@ -126,35 +127,6 @@ func (n *native) setModel(m *modelConfig, vocab map[string]int) error {
 	return nil
 }
 
-// setNeedles collects the literals whose presence in a chunk can make
-// sugarme extract an added token. Its patterns are the token's content, or
-// for single_word tokens the content normalised by the pipeline, matched in
-// the raw text for normalized=false tokens and in the normalised text
-// otherwise; neither can match where the literal is absent.
-func (n *native) setNeedles(added []addedTokenConfig, norm normalizer.Normalizer) error {
-	for _, at := range added {
-		if at.Content == "" {
-			continue // sugarme ignores it
-		}
-		nd := &n.rawNeedles
-		if at.Normalized {
-			nd = &n.normNeedles
-		}
-		nd.add(at.Content)
-		if at.SingleWord {
-			s, err := sugarmeNormalize(norm, at.Content)
-			if err != nil {
-				return err
-			}
-			nd.add(s)
-		}
-	}
-	if k := len(n.rawNeedles.strs) + len(n.normNeedles.strs); k > maxNeedles {
-		return fmt.Errorf("%d added-token literals", k)
-	}
-	return nil
-}
-
 func sugarmeNormalize(norm normalizer.Normalizer, s string) (out string, err error) {
 	if norm == nil {
 		return s, nil
@@ -167,70 +139,6 @@ func sugarmeNormalize(norm normalizer.Normalizer, s string) (out string, err err
 	return ns.GetNormalized(), nil
 }
 
-// needles is a set of literals with a first-byte filter: most chunks hold no
-// byte that starts a literal (for BERT, no '[') and cost one table lookup
-// per byte.
-type needles struct {
-	first [256]bool
-	strs  []string
-	bytes [][]byte // strs again, for searching normalised chunks
-}
-
-func (nd *needles) add(s string) {
-	if s == "" {
-		return
-	}
-	nd.first[s[0]] = true
-	nd.strs = append(nd.strs, s)
-	nd.bytes = append(nd.bytes, []byte(s))
-}
-
-// scan reports whether s is ASCII and whether some byte of it starts a
-// literal: one pass that serves both the normalisation fast path and the
-// added-token check.
-func (nd *needles) scan(s string) (ascii, mayHold bool) {
-	var or byte
-	for i := 0; i < len(s); i++ {
-		or |= s[i]
-		mayHold = mayHold || nd.first[s[i]]
-	}
-	return or < utf8.RuneSelf, mayHold
-}
-
-// inString reports whether s contains a literal; scan first says whether
-// it may.
-func (nd *needles) inString(s string) bool {
-	for _, x := range nd.strs {
-		if strings.Contains(s, x) {
-			return true
-		}
-	}
-	return false
-}
-
-// inBytes reports whether b contains a literal.
-func (nd *needles) inBytes(b []byte) bool {
-	if len(nd.strs) == 0 || !mayStart(nd, b) {
-		return false
-	}
-	for _, x := range nd.bytes {
-		if bytes.Contains(b, x) {
-			return true
-		}
-	}
-	return false
-}
-
-// mayStart reports whether some byte of b starts a literal.
-func mayStart(nd *needles, b []byte) bool {
-	for _, c := range b {
-		if nd.first[c] {
-			return true
-		}
-	}
-	return false
-}
-
 // nativeRun is the per-call state of the native encoder, pooled so that
 // encoding allocates nothing but the caller's result slices.
 type nativeRun struct {
@@ -241,6 +149,8 @@ type nativeRun struct {
 	// norm holds the normalised chunk, alt is the second buffer of
 	// multi-step normalisation, key builds "##"+piece for lookups.
 	norm, alt, key []byte
+	// rawSpans and normSpans are the splits at added tokens.
+	rawSpans, normSpans []addedSpan
 }
 
 func (n *native) getRun() *nativeRun { return n.runs.Get().(*nativeRun) }
@@ -254,21 +164,27 @@ func (n *native) putRun(r *nativeRun) {
 // not nil) and reports true, or reports false having appended nothing when
 // the chunk must go to sugarme; c is then the chunk to give it, accents
 // folded if fold.
-func (r *nativeRun) chunk(c string, fold bool, ids []int, toks []string) ([]int, []string, string, bool) {
+func (r *nativeRun) chunk(c string, fold *unicode.RangeTable, ids []int, toks []string) ([]int, []string, string, bool) {
 	n := r.n
-	ascii, mayHold := n.rawNeedles.scan(c)
-	if fold && !ascii {
-		c = foldAccents(c)
-		ascii, mayHold = n.rawNeedles.scan(c)
-	}
-	if mayHold && n.rawNeedles.inString(c) {
+	r.ids, r.toks = ids, toks
+	ascii, mayHold := n.rawAdded.scan(c)
+	if mayHold {
+		if r.withAdded(c, fold) {
+			return r.ids, r.toks, c, true
+		}
+		if fold != nil {
+			c = foldAccents(c, fold)
+		}
 		return ids, toks, c, false
+	}
+	if fold != nil && !ascii {
+		c = foldAccents(c, fold)
+		ascii = isASCII(c)
 	}
 	s, ok := n.normalize(r, c, ascii)
-	if !ok || n.normNeedles.inBytes(s) {
+	if !ok {
 		return ids, toks, c, false
 	}
-	r.ids, r.toks = ids, toks
-	r.split(0, s)
+	r.encodeNormalized(s)
 	return r.ids, r.toks, c, true
 }

@@ -57,20 +57,7 @@ func TestNativeMatchesSugarme(t *testing.T) {
 			m := doc["model"].(map[string]any)
 			doc["model"] = map[string]any{"type": "WordLevel", "vocab": m["vocab"], "unk_token": "[UNK]"}
 		}), nil, part},
-		{"WhitespaceSplit, normalizer sequence, added tokens", bertWith(func(doc map[string]any) {
-			doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
-				map[string]any{"type": "Lowercase"},
-				map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "lowercase": false}}}
-			doc["pre_tokenizer"] = map[string]any{"type": "WhitespaceSplit"}
-			added := func(content string, special, singleWord, lstrip, normalized bool) map[string]any {
-				return map[string]any{"id": 0, "content": content, "special": special, "single_word": singleWord,
-					"lstrip": lstrip, "rstrip": false, "normalized": normalized}
-			}
-			doc["added_tokens"] = append(doc["added_tokens"].([]any),
-				added("covid", false, false, false, true),
-				added("Foo", false, true, false, false),
-				added("<mask>", true, false, true, false))
-		}), nil, part},
+		{"WhitespaceSplit, normalizer sequence, added tokens", addedFlagsBERT, nil, part},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,6 +172,26 @@ func nativeShare(tok *Tokenizer, texts []string) (took, all int) {
 		}
 	}
 	return took, all
+}
+
+// addedFlagsBERT is the BERT file under another normalizer and
+// pre-tokenizer, with added tokens that are normalized, single_word, and
+// lstrip (and special).
+func addedFlagsBERT(t *testing.T) string {
+	return editedBERT(t, func(doc map[string]any) {
+		doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+			map[string]any{"type": "Lowercase"},
+			map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "lowercase": false}}}
+		doc["pre_tokenizer"] = map[string]any{"type": "WhitespaceSplit"}
+		added := func(content string, special, singleWord, lstrip, normalized bool) map[string]any {
+			return map[string]any{"id": 0, "content": content, "special": special, "single_word": singleWord,
+				"lstrip": lstrip, "rstrip": false, "normalized": normalized}
+		}
+		doc["added_tokens"] = append(doc["added_tokens"].([]any),
+			added("covid", false, false, false, true),
+			added("Foo", false, true, false, false),
+			added("<mask>", true, false, true, false))
+	})
 }
 
 // editedBERT writes the BERT tokenizer.json with some sections replaced.

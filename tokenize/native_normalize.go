@@ -19,15 +19,17 @@ import (
 type normStep uint8
 
 const (
-	// stepClean is BertNormalizer's clean_text: drop NUL, U+FFFD and
-	// control characters (sugarme: categories Cc and Cf except \t \n \r;
-	// Hugging Face also drops Co, Cs, Cn). sugarme maps only some
+	// stepClean is BertNormalizer's clean_text: drop NUL, U+FFFD, control,
+	// format and private-use characters (Cc, Cf, Co), except \t \n \r, as
+	// Hugging Face does (sugarme keeps Co; Cs cannot occur in valid
+	// UTF-8, and Hugging Face's tables leave unassigned characters, Cn,
+	// alone although its comment names them). sugarme maps only some
 	// whitespace to a space; every pre-tokenizer the native encoder
 	// supports splits on \t \n \r and space alike, so whitespace is kept
 	// as it is.
 	stepClean normStep = iota
-	// stepChinese is handle_chinese_chars: surround CJK ideographs (sugarme's
-	// table) with spaces.
+	// stepChinese is handle_chinese_chars: surround CJK ideographs
+	// (Hugging Face's ranges, hfChinese) with spaces.
 	stepChinese
 	// stepLower is strings.ToLower, rune by rune (no final-sigma rule).
 	stepLower
@@ -95,6 +97,25 @@ func bertControl(r rune) bool {
 	}
 	return unicode.In(r, unicode.Cc, unicode.Cf)
 }
+
+// hfChinese is Hugging Face's (and Google BERT's) is_chinese_char: the
+// CJK Unified Ideographs blocks and extensions A to F, minus
+// U+2B820-U+2B91F, which BERT's list skips, and the compatibility
+// ideographs.
+func hfChinese(r rune) bool {
+	switch {
+	case r < 0x3400:
+		return false
+	case r <= 0x4DBF, 0x4E00 <= r && r <= 0x9FFF, 0xF900 <= r && r <= 0xFAFF:
+		return true
+	}
+	return 0x20000 <= r && r <= 0x2A6DF || 0x2A700 <= r && r <= 0x2B81F ||
+		0x2B920 <= r && r <= 0x2CEAF || 0x2F800 <= r && r <= 0x2FA1F
+}
+
+// spacedByHFOnly: Hugging Face spaces r as a Chinese character and sugarme
+// does not (normalizer.IsChinese misses Extension A).
+func spacedByHFOnly(r rune) bool { return hfChinese(r) && !normalizer.IsChinese(r) }
 
 // asciiNorm says what the steps do to an ASCII byte: on ASCII only
 // cleaning and lowercasing act (there are no CJK, marks or decompositions),
@@ -176,11 +197,11 @@ func applyStep(step normStep, dst, src []byte) ([]byte, bool) {
 		switch step {
 		case stepClean:
 			// Input is valid UTF-8, so RuneError is a literal U+FFFD.
-			if r == 0 || r == utf8.RuneError || bertControl(r) {
+			if r == 0 || r == utf8.RuneError || bertControl(r) || unicode.Is(unicode.Co, r) {
 				continue
 			}
 		case stepChinese:
-			if normalizer.IsChinese(r) {
+			if hfChinese(r) {
 				dst = append(dst, ' ')
 				dst = utf8.AppendRune(dst, r)
 				dst = append(dst, ' ')

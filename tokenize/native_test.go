@@ -20,7 +20,7 @@ func nativeErr(t *testing.T, path string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = newNative(&cfg.pipelineConfig, tk)
+	_, err = newNative(&cfg.pipelineConfig, tk, foldMarks(cfg.Normalizer))
 	return err
 }
 
@@ -84,7 +84,7 @@ func TestNativeCoverage(t *testing.T) {
 			"pretokenizers": []any{typ("WhitespaceSplit"), map[string]any{"type": "Digits", "individual_digits": true}}}), "not chunkable"},
 		{"added token with a space", map[string]any{"added_tokens": []any{map[string]any{"id": 3,
 			"content": "new york", "special": false, "normalized": true}}}, "not chunkable"},
-		{"65 added tokens", map[string]any{"added_tokens": manyAdded}, "added-token literals"},
+		{"65 added tokens", map[string]any{"added_tokens": manyAdded}, "added tokens"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,9 +112,9 @@ func TestNativeHandsBack(t *testing.T) {
 		{"Hello,", false},
 		{"日本語", false},
 		{"[cls]", false},
-		{"[CLS]", true},
-		{"x[SEP]", true},
-		{"[MASK]y", true},
+		{"[CLS]", false}, // added tokens are found natively
+		{"x[SEP]", false},
+		{"[MASK]y", false},
 		{"a\u200bb", false}, // cleaned inside the chunk
 		{"\x01ab", false},   // leading ASCII control, first transform
 		{"\u200bab", false}, // leading multi-byte removal, which sugarme garbles
@@ -222,15 +222,19 @@ func TestNativeWhereSugarmeMisaligns(t *testing.T) {
 	}
 }
 
-// A word of many added-token literals ("[SEP][SEP]…", no space) is cut
-// into calls of about literalsPerCall literals (sugarme's matching is
-// quadratic in them), and encodes as the literals it holds, each its own
-// token; TestLiteralCuts says where it is cut.
+// A word of many added-token literals ("[SEP][SEP]…", no space) encodes
+// as the literals it holds, each its own token, in time linear in them:
+// natively, and through sugarme cut into calls of about literalsPerCall
+// literals (its matching is quadratic in them; TestLiteralCuts says where
+// it is cut).
 func TestLiteralRunsAreCut(t *testing.T) {
 	for _, c := range []struct {
 		tok *Tokenizer
 		lit string
-	}{{loadBERT(t), "[SEP]"}, {mustLoad(t, gloveFile(t)), "[UNK]"}} {
+	}{
+		{loadBERT(t), "[SEP]"}, {mustLoad(t, gloveFile(t)), "[UNK]"},
+		{loadBERT(t, withoutNative()), "[SEP]"}, {mustLoad(t, gloveFile(t), withoutNative()), "[UNK]"},
+	} {
 		// 600 KB: uncut, sugarme took 1.7 s on 150 KB and 5.2 s on 300 KB
 		// of "[SEP]" with the BERT file, so about 20 s on this; cut, under
 		// a second.

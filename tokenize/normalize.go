@@ -30,23 +30,52 @@ func validateText(s string) error {
 	return nil
 }
 
-// foldAccents removes combining marks ("café" -> "cafe"). sugarme v0.3.0
-// lowercases but does not strip accents where Hugging Face does, so lowercase
-// vocabularies (built from accent-stripped text) would see [UNK] instead.
-// Like Hugging Face (NFD, then drop nonspacing marks), it leaves the text
+// foldAccents decomposes s and removes the marks in marks ("café" ->
+// "cafe"). sugarme v0.3.0 lowercases but does not strip accents where
+// Hugging Face does, so lowercase vocabularies (built from accent-stripped
+// text) would see [UNK] instead. Like Hugging Face, it leaves the text
 // decomposed: a Hangul syllable stays its jamo (U+D55C -> U+1112 U+1161
 // U+11AB, which BERT's vocabulary holds, and the syllable not) and a
-// Bengali vowel sign U+09CB its two spacing signs.
-func foldAccents(s string) string {
+// Bengali vowel sign U+09CB its two spacing signs. Which marks go is the
+// file's (foldMarks).
+func foldAccents(s string, marks *unicode.RangeTable) string {
 	if isASCII(s) {
 		return s // nothing to fold; skips two allocations on most input
 	}
 	return strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Mn, r) {
+		if unicode.Is(marks, r) {
 			return -1
 		}
 		return r
 	}, norm.NFD.String(s))
+}
+
+// foldMarks is the marks Hugging Face strips under the file's normalizer:
+// every mark (Mn, Mc, Me) where it holds a StripAccents, which removes
+// is_combining_mark characters, else the nonspacing ones (Mn) that
+// BertNormalizer's strip_accents removes. A Devanagari vowel sign (Mc)
+// stays under BERT's normalizer and goes under NFD + StripAccents.
+func foldMarks(n *normalizerConfig) *unicode.RangeTable {
+	if n.has("StripAccents") {
+		return unicode.M
+	}
+	return unicode.Mn
+}
+
+// has reports whether n is, or its Sequence holds, a normalizer of type typ.
+func (n *normalizerConfig) has(typ string) bool {
+	if n == nil {
+		return false
+	}
+	if n.Type == typ {
+		return true
+	}
+	for i := range n.Normalizers {
+		if n.Normalizers[i].has(typ) {
+			return true
+		}
+	}
+	return false
 }
 
 // unicodeSpacesToASCII maps Unicode whitespace (Go's unicode.IsSpace, the
@@ -83,15 +112,28 @@ func unicodeSpacesToASCII(s string, keepControls bool) string {
 // cleansControls reports whether the normalizer deletes control characters
 // (a BertNormalizer with clean_text on, alone or in a Sequence).
 func cleansControls(n *normalizerConfig) bool {
+	return n.anyBert(func(b *normalizerConfig) *bool { return b.CleanText })
+}
+
+// handlesChinese reports whether the normalizer spaces CJK ideographs (a
+// BertNormalizer with handle_chinese_chars on).
+func handlesChinese(n *normalizerConfig) bool {
+	return n.anyBert(func(b *normalizerConfig) *bool { return b.HandleChineseChars })
+}
+
+// anyBert reports whether n, or a normalizer of its Sequence, is a
+// BertNormalizer whose flag is set (absent is false, as sugarme reads it).
+func (n *normalizerConfig) anyBert(flag func(*normalizerConfig) *bool) bool {
 	if n == nil {
 		return false
 	}
 	switch n.Type {
 	case "BertNormalizer":
-		return n.CleanText != nil && *n.CleanText
+		f := flag(n)
+		return f != nil && *f
 	case "Sequence":
 		for i := range n.Normalizers {
-			if cleansControls(&n.Normalizers[i]) {
+			if n.Normalizers[i].anyBert(flag) {
 				return true
 			}
 		}
@@ -214,27 +256,46 @@ var lowerLenChange = sync.OnceValue(func() (lc struct {
 	return lc
 })
 
-// lowerForSugarme lowercases those runes (lowerLenChange) before sugarme
-// sees s, where the file lowercases anyway; the native encoder lowercases
-// them itself. İ is left alone where the file decomposes: NFD then
-// lowercasing makes it "i" plus a combining dot, which lowercasing first
-// would lose.
-func (t *Tokenizer) lowerForSugarme(s string) string {
-	if !t.lowercases {
+// prepForSugarme prepares s for sugarme where its normalizers differ from
+// Hugging Face's; the native encoder does the same in its steps:
+//   - it lowercases the runes sugarme cannot (lowerLenChange) where the
+//     file lowercases anyway. İ is left alone where the file decomposes:
+//     NFD then lowercasing makes it "i" plus a combining dot, which
+//     lowercasing first would lose;
+//   - where a BertNormalizer cleans text, it deletes private-use
+//     characters, which Hugging Face's clean_text deletes and sugarme's
+//     keeps (a word holding one was [UNK]);
+//   - where a BertNormalizer handles Chinese characters, it spaces the
+//     ideographs sugarme's table misses (CJK Extension A, U+3400-U+4DBF:
+//     its table is unsorted and its lookup binary).
+func (t *Tokenizer) prepForSugarme(s string) string {
+	if isASCII(s) {
 		return s
 	}
 	lc := lowerLenChange()
-	i := 0
-	for i < len(s) && !lc.lead[s[i]] {
-		i++
+	change := func(r rune) bool {
+		_, lower := lc.lower[r]
+		return t.lowercases && lower && !(r == '\u0130' && t.nfd) ||
+			t.keepControls && unicode.Is(unicode.Co, r) ||
+			t.chinese && spacedByHFOnly(r)
 	}
-	if i == len(s) {
+	if !strings.ContainsFunc(s, change) {
 		return s
 	}
-	return strings.Map(func(r rune) rune {
-		if l, ok := lc.lower[r]; ok && !(r == '\u0130' && t.nfd) {
-			return l
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		switch {
+		case !change(r):
+			b.WriteRune(r)
+		case t.keepControls && unicode.Is(unicode.Co, r):
+		case t.chinese && spacedByHFOnly(r):
+			b.WriteByte(' ')
+			b.WriteRune(r)
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(lc.lower[r])
 		}
-		return r
-	}, s)
+	}
+	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"unicode"
 )
 
 func TestFoldAccents(t *testing.T) {
@@ -22,7 +23,7 @@ func TestFoldAccents(t *testing.T) {
 		{"\u304c", "\u304b"}, // が: the voiced mark is nonspacing
 	}
 	for _, tt := range tests {
-		if got := foldAccents(tt.in); got != tt.want {
+		if got := foldAccents(tt.in, unicode.Mn); got != tt.want {
 			t.Errorf("foldAccents(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
@@ -80,6 +81,14 @@ func TestAccents(t *testing.T) {
 		{"bert bengali", loadBERT(t), "\u0995\u09cb\u09b7 \u09ac\u09be\u0982\u09b2\u09be",
 			[]int64{bertCLS, 1353, 29917, 29914, 29911, 1368, 29914, 29882, 29909, 29914, bertSEP},
 			[]string{"\u0995", "##\u09c7", "##\u09be", "##\u09b7", "\u09ac", "##\u09be", "##\u0982", "##\u09b2", "##\u09be"}},
+		// Hugging Face's StripAccents removes every mark (Mn, Mc, Me), its
+		// BertNormalizer's strip_accents only nonspacing ones (Mn): a
+		// Devanagari visarga (Mc) or an enclosing circle (Me) stays there.
+		{"StripAccents strips spacing marks", mustLoad(t, writeTokenizer(t, gloveVocab,
+			map[string]any{"normalizer": seqNFDStripLower})), "café\u0903", []int64{gloveCafe}, []string{"cafe"}},
+		{"StripAccents strips enclosing marks", mustLoad(t, writeTokenizer(t, gloveVocab,
+			map[string]any{"normalizer": seqNFDStripLower})), "CAFE\u20dd", []int64{gloveCafe}, []string{"cafe"}},
+		{"bare Lowercase keeps spacing marks", loadGlove(t), "café\u0903", []int64{gloveUnk}, []string{"cafe\u0903"}},
 		{"forced on without a lowercasing normalizer", mustLoad(t, writeTokenizer(t, gloveVocab,
 			map[string]any{"normalizer": nil}), WithFoldAccents(true)), "cafè", []int64{gloveCafe}, []string{"cafe"}},
 	}

@@ -14,8 +14,11 @@ import (
 //     because lowercase vocabularies hold accent-free words; Hugging Face
 //     does that only inside BertNormalizer. A bare "Lowercase", or a
 //     Sequence without NFD then StripAccents, would leave "café" an unknown
-//     word there, so such a normalizer n becomes Sequence[NFD,
-//     StripAccents, n].
+//     word there, so such a normalizer n becomes Sequence[BertNormalizer
+//     stripping accents only, n]: it decomposes and drops nonspacing marks
+//     (Mn), as Load's folding does for such files (foldMarks), where NFD
+//     then StripAccents would also drop spacing and enclosing ones (a
+//     Devanagari vowel sign).
 //   - Load ignores the file's truncation and padding (EncodeBatch cuts at
 //     maxLength, on the right, and pads to the batch's longest text), so
 //     both are written to say that: a file truncating at 128 would give
@@ -39,7 +42,7 @@ func Portable(data []byte, maxLength int) (out []byte, changed bool, err error) 
 		wrapped, err := json.Marshal(map[string]any{
 			"type": "Sequence",
 			"normalizers": []json.RawMessage{
-				json.RawMessage(`{"type":"NFD"}`), json.RawMessage(`{"type":"StripAccents"}`), top["normalizer"],
+				json.RawMessage(stripMn), top["normalizer"],
 			},
 		})
 		if err != nil {
@@ -63,6 +66,10 @@ func Portable(data []byte, maxLength int) (out []byte, changed bool, err error) 
 	}
 	return out, true, nil
 }
+
+// stripMn is Hugging Face's BertNormalizer doing nothing but strip_accents:
+// NFD, then drop nonspacing marks.
+const stripMn = `{"type":"BertNormalizer","clean_text":false,"handle_chinese_chars":false,"strip_accents":true,"lowercase":false}`
 
 // portableTruncation makes top's truncation EncodeBatch's: maxLength
 // tokens, cut on the right.

@@ -55,6 +55,13 @@ func TestPortable(t *testing.T) {
 			if err := json.Unmarshal(top["normalizer"], &n); err != nil || !hfStripsAccents(&n) {
 				t.Fatalf("normalizer %s (%v) still keeps accents in Hugging Face", top["normalizer"], err)
 			}
+			// Hugging Face must strip the marks Load folds: a StripAccents
+			// wrapper would drop spacing marks (Mc) Load keeps.
+			var was normalizerConfig
+			raw, _ := json.Marshal(tt.normalizer)
+			if err := json.Unmarshal(raw, &was); err != nil || foldMarks(&n) != foldMarks(&was) {
+				t.Fatalf("normalizer %s strips other marks than Load folds for %s (%v)", top["normalizer"], raw, err)
+			}
 			if again, twice, _ := Portable(out, 512); twice || !slices.Equal(again, out) {
 				t.Error("Portable is not idempotent")
 			}

@@ -27,7 +27,7 @@ import (
 // fails its CRC ends the valid prefix (a crash mid-append); it is cut off,
 // under the same lock, so later appends stay aligned.
 const (
-	cacheMagic     = "RTEMB005"
+	cacheMagic     = "RTEMB006"
 	cacheHeaderLen = 12
 )
 
@@ -39,9 +39,11 @@ const (
 // led by a format character, a BOM or a zero-width space; version 4
 // recomposed what accent folding decomposed, so Hangul and some Indic
 // words, which Hugging Face leaves as jamo and spacing signs, were
-// [UNK]): such a text would keep its old vector beside new texts encoded
-// as they are now.
-var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003", "RTEMB004"}
+// [UNK]; version 5 matched added-token literals as sugarme does, kept
+// private-use characters, did not split CJK Extension A ideographs, and
+// kept spacing marks under a StripAccents normalizer): such a text would
+// keep its old vector beside new texts encoded as they are now.
+var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003", "RTEMB004", "RTEMB005"}
 
 // oldFormat reports whether a header (or its first 8 bytes) is one of an
 // earlier format's.

@@ -1,0 +1,251 @@
+package tokenize
+
+import (
+	"bytes"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sugarme/tokenizer"
+)
+
+// The native encoder finds added tokens ("[SEP]", "[MASK]", a file's own
+// additions) as Hugging Face's AddedVocabulary does, which the exported
+// tokenizer.json runs under: tokens that are not `normalized` are matched
+// in the raw chunk, then each stretch between them is accent-folded and
+// normalised and the `normalized` ones are matched in it by their
+// normalised content; what is left is pre-tokenised and encoded. Matching
+// is leftmost-longest over all added tokens at once. sugarme instead
+// matches one kind of token per call ("[MASK][SEP]" gave "[", "mask", "]",
+// "[SEP]"), matches `normalized` tokens by their raw content (an added
+// "café" never matched under accent folding) and garbled or panicked on a
+// literal beside a character normalisation deletes ("[SEP]\u200bab").
+
+// addedTok is an added token as a matcher looks for it.
+type addedTok struct {
+	pattern string // the content, normalised for a `normalized` token
+	content string // the token the encoding shows
+	id      int32
+	// lstrip and rstrip take the whitespace before and after a match;
+	// singleWord drops a match beside a word character.
+	lstrip, rstrip, singleWord bool
+}
+
+// addedSet is one pass's tokens, by first byte of their pattern.
+type addedSet struct {
+	first   [256]bool
+	byFirst [256][]addedTok
+	any     bool
+}
+
+func (as *addedSet) add(t addedTok) {
+	if t.pattern == "" {
+		return // matches nowhere in Hugging Face's trie either
+	}
+	as.first[t.pattern[0]], as.any = true, true
+	as.byFirst[t.pattern[0]] = append(as.byFirst[t.pattern[0]], t)
+}
+
+// mayHold reports whether some byte of s starts a pattern.
+func (as *addedSet) mayHold(s []byte) bool {
+	if !as.any {
+		return false
+	}
+	for _, b := range s {
+		if as.first[b] {
+			return true
+		}
+	}
+	return false
+}
+
+// longestAt returns the token with the longest pattern at s[i:], or nil.
+func (as *addedSet) longestAt(s []byte, i int) *addedTok {
+	var found *addedTok
+	cands := as.byFirst[s[i]]
+	for k := range cands {
+		t := &cands[k]
+		if (found == nil || len(t.pattern) > len(found.pattern)) && bytes.HasPrefix(s[i:], []byte(t.pattern)) {
+			found = t
+		}
+	}
+	return found
+}
+
+// addedSpan is s[start:end], an added token if tok is not nil.
+type addedSpan struct {
+	start, end int
+	tok        *addedTok
+}
+
+// find appends the splits of s to spans as AddedVocabulary.find_matches
+// makes them: non-overlapping leftmost-longest matches, a single_word one
+// dropped (its text then left to the stretch) when a word character
+// touches it, lstrip and rstrip ones widened over the whitespace beside
+// them (not over an earlier match's), and the stretches between.
+func (as *addedSet) find(spans []addedSpan, s []byte) []addedSpan {
+	off := 0
+	for i := 0; i < len(s); {
+		var t *addedTok
+		if as.first[s[i]] {
+			t = as.longestAt(s, i)
+		}
+		if t == nil {
+			i++
+			continue
+		}
+		start, stop := i, i+len(t.pattern)
+		i = stop
+		if t.singleWord && (endsWithWord(s[:start]) || startsWithWord(s[stop:])) {
+			continue
+		}
+		if t.lstrip {
+			start = max(off, start-trailingSpaceLen(s[:start]))
+		}
+		if t.rstrip {
+			stop += leadingSpaceLen(s[stop:])
+			i = stop // whitespace starts no pattern here (chunkable)
+		}
+		if off < start {
+			spans = append(spans, addedSpan{start: off, end: start})
+		}
+		spans = append(spans, addedSpan{start: start, end: stop, tok: t})
+		off = stop
+	}
+	if off < len(s) {
+		spans = append(spans, addedSpan{start: off, end: len(s)})
+	}
+	return spans
+}
+
+func endsWithWord(s []byte) bool {
+	r, n := utf8.DecodeLastRune(s)
+	return n > 0 && isWord(r)
+}
+
+func startsWithWord(s []byte) bool {
+	r, n := utf8.DecodeRune(s)
+	return n > 0 && isWord(r)
+}
+
+// trailingSpaceLen is the length of the whitespace (Unicode, as Rust's
+// \s) that ends s, leadingSpaceLen of the whitespace that starts it.
+func trailingSpaceLen(s []byte) int {
+	n := 0
+	for n < len(s) {
+		r, size := utf8.DecodeLastRune(s[:len(s)-n])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		n += size
+	}
+	return n
+}
+
+func leadingSpaceLen(s []byte) int {
+	n := 0
+	for n < len(s) {
+		r, size := utf8.DecodeRune(s[n:])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		n += size
+	}
+	return n
+}
+
+// setAdded reads the added tokens: every one is matched, special or not,
+// in the vocabulary or not, with Hugging Face's id (addedIDs).
+// A `normalized` token's pattern is its content folded (if fold) and
+// normalised as a chunk is; ok is false when the native steps cannot
+// normalise it, and the file then stays on sugarme.
+func (n *native) setAdded(added []addedTokenConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable) bool {
+	r := &nativeRun{n: n}
+	ids := addedIDs(added, tk.GetModel().GetVocab())
+	for _, at := range added {
+		t := addedTok{pattern: at.Content, content: at.Content, id: int32(ids[at.Content]),
+			lstrip: at.Lstrip, rstrip: at.Rstrip, singleWord: at.SingleWord}
+		if !at.Normalized {
+			n.rawAdded.add(t)
+			continue
+		}
+		c := at.Content
+		if fold != nil {
+			c = foldAccents(c, fold)
+		}
+		s, ok := n.normalize(r, c, isASCII(c))
+		if !ok {
+			return false
+		}
+		t.pattern = string(s)
+		n.normAdded.add(t)
+	}
+	return true
+}
+
+// withAdded encodes chunk c (raw, not folded), which holds a raw added
+// token's first byte, split at the added tokens. It reports false, having
+// appended nothing, where a stretch must go to sugarme.
+func (r *nativeRun) withAdded(c string, fold *unicode.RangeTable) bool {
+	n, mark := r.n, len(r.ids)
+	r.rawSpans = n.rawAdded.find(r.rawSpans[:0], []byte(c))
+	for _, sp := range r.rawSpans {
+		if sp.tok != nil {
+			r.emit(sp.tok.id, []byte(sp.tok.content))
+			continue
+		}
+		if !r.stretch(c[sp.start:sp.end], fold) {
+			r.ids = r.ids[:mark]
+			if r.toks != nil {
+				r.toks = r.toks[:mark]
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// stretch encodes raw text holding no raw added token: folded (if fold)
+// and normalised, split at the normalized added tokens, pre-tokenised and
+// encoded. It reports false where the native steps cannot normalise it.
+func (r *nativeRun) stretch(t string, fold *unicode.RangeTable) bool {
+	ascii := isASCII(t)
+	if fold != nil && !ascii {
+		t = foldAccents(t, fold)
+		ascii = isASCII(t)
+	}
+	s, ok := r.n.normalize(r, t, ascii)
+	if !ok {
+		return false
+	}
+	r.encodeNormalized(s)
+	return true
+}
+
+// encodeNormalized splits normalised text at the normalized added tokens
+// and encodes the rest.
+func (r *nativeRun) encodeNormalized(s []byte) {
+	if !r.n.normAdded.mayHold(s) {
+		r.split(0, s)
+		return
+	}
+	r.normSpans = r.n.normAdded.find(r.normSpans[:0], s)
+	for _, sp := range r.normSpans {
+		if sp.tok != nil {
+			r.emit(sp.tok.id, []byte(sp.tok.content))
+		} else {
+			r.split(0, s[sp.start:sp.end])
+		}
+	}
+}
+
+// scan reports whether s is ASCII and whether some byte of it starts a
+// pattern: one pass that serves both the normalisation fast path and the
+// added-token check.
+func (as *addedSet) scan(s string) (ascii, mayHold bool) {
+	var or byte
+	for i := 0; i < len(s); i++ {
+		or |= s[i]
+		mayHold = mayHold || as.first[s[i]]
+	}
+	return or < utf8.RuneSelf, mayHold
+}
