@@ -102,12 +102,18 @@ func chunkable(cfg *pipelineConfig) bool {
 	default:
 		return false
 	}
+	return !cfg.addedHoldsSpace()
+}
+
+// addedHoldsSpace reports whether an added token holds whitespace: a cut at
+// a space could fall inside it.
+func (cfg *pipelineConfig) addedHoldsSpace() bool {
 	for _, at := range cfg.AddedTokens {
 		if strings.ContainsFunc(at.Content, unicode.IsSpace) {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // spaceSplitting reports whether the pre-tokenizer splits on and drops

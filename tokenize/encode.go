@@ -194,21 +194,24 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 // viaSugarme appends to ids (and toks, if wantToks) the encoding of s by
 // encode (sugarme's pipeline: a chunk through the cache, or a whole text),
 // prepared as prepForSugarme says, in pieces when
-// s holds a long run of added-token literals (see literalsPerCall). Like
+// s holds a long run of added-token literals (see literalsPerCall) or is a
+// long text under a Metaspace pre-tokenizer (see spaceCut). Like
 // chunked, it may stop once it has more than limit (>= 0) tokens.
 func (t *Tokenizer) viaSugarme(ids []int, toks []string, s string, limit int, wantToks bool,
 	encode func(string) ([]int, []string, error)) ([]int, []string, error) {
 	for p := range t.literals.cut(t.prepForSugarme(s)) {
-		pi, pt, err := encode(p)
-		if err != nil {
-			return nil, nil, err
-		}
-		ids = append(ids, pi...)
-		if wantToks {
-			toks = append(toks, pt...)
-		}
-		if limit >= 0 && len(ids) > limit {
-			break
+		for q := range t.spaceCut(p) {
+			qi, qt, err := encode(q)
+			if err != nil {
+				return nil, nil, err
+			}
+			ids = append(ids, qi...)
+			if wantToks {
+				toks = append(toks, qt...)
+			}
+			if limit >= 0 && len(ids) > limit {
+				return ids, toks, nil
+			}
 		}
 	}
 	return ids, toks, nil

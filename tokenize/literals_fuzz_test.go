@@ -66,7 +66,7 @@ func FuzzLiteralCuts(f *testing.F) {
 			if err != nil {
 				return pair{}, err
 			}
-			whole.literals = literalCuts{} // never cuts
+			whole.literals, whole.spaceCuts = literalCuts{}, false // never cuts
 			return pair{cut, whole}, nil
 		})
 	}

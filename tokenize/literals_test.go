@@ -146,7 +146,7 @@ func TestLiteralRunsKeepIDs(t *testing.T) {
 	for _, f := range files {
 		t.Run(f.name, func(t *testing.T) {
 			tok, whole := mustLoad(t, f.path), mustLoad(t, f.path)
-			whole.literals = literalCuts{} // never cuts
+			whole.literals, whole.spaceCuts = literalCuts{}, false // never cuts
 			for _, u := range units {
 				text := "hello " + strings.Repeat(u, n) + " world"
 				got, _, err := tok.content(text, -1, false)
@@ -317,7 +317,7 @@ func wordsFile(t testing.TB) string {
 func TestSingleWordCutsWhereSugarmeMatches(t *testing.T) {
 	path := wordsFile(t)
 	tok, whole := mustLoad(t, path), mustLoad(t, path)
-	whole.literals = literalCuts{}
+	whole.literals, whole.spaceCuts = literalCuts{}, false
 	for _, u := range []string{"[W].", "<W>.", "a[W]a", "[W]", "<W>", " [W] ", "<w>."} {
 		text := "hello " + strings.Repeat(u, 2*literalsPerCall) + " world"
 		got, _, err := tok.content(text, -1, false)
@@ -355,7 +355,7 @@ func nfkcFile(t testing.TB) string {
 func TestLiteralRunsBehindNonASCIIAreCut(t *testing.T) {
 	path := nfkcFile(t)
 	tok, whole := mustLoad(t, path), mustLoad(t, path)
-	whole.literals = literalCuts{}
+	whole.literals, whole.spaceCuts = literalCuts{}, false
 	for _, u := range []string{"＜ｎ＞", "＜Ｎ＞ ", "<ｎ>", "＜mask＞", "é"} {
 		text := "hello " + strings.Repeat(u, 3*literalsPerCall) + " world"
 		pieces := slices.Collect(tok.literals.cut(text))
@@ -390,7 +390,7 @@ func BenchmarkMaskRun(b *testing.B) {
 					b.Fatal(err)
 				}
 				if path == "whole" {
-					tok.literals = literalCuts{} // never cuts
+					tok.literals, tok.spaceCuts = literalCuts{}, false // never cuts
 				}
 				for b.Loop() {
 					if _, err := tok.Tokens(text); err != nil {

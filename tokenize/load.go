@@ -42,6 +42,8 @@ type Tokenizer struct {
 	// literals says where a long run of added-token literals is cut
 	// before sugarme sees it (see literalsPerCall).
 	literals literalCuts
+	// spaceCuts: a long text may be cut before a space (see spaceCut).
+	spaceCuts bool
 }
 
 // fileConfig holds the parts of tokenizer.json that sugarme does not expose
@@ -95,6 +97,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 			path, t.maxLength, t.wrap.len())
 	}
 	t.literals = newLiteralCuts(cfg.AddedTokens, tk, perCharNormalizer(cfg.Normalizer))
+	t.spaceCuts = !chunkable(&cfg.pipelineConfig) && spaceCuttable(&cfg.pipelineConfig)
 	if o.cache && chunkable(&cfg.pipelineConfig) {
 		t.cache = &chunkCache{}
 	}

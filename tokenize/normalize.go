@@ -160,6 +160,11 @@ type normalizerConfig struct {
 	CleanText          *bool              `json:"clean_text"`
 	HandleChineseChars *bool              `json:"handle_chinese_chars"`
 	Normalizers        []normalizerConfig `json:"normalizers"`
+	// Pattern is a Replace normalizer's: a string or a regular expression.
+	Pattern *struct {
+		String *string `json:"String"`
+		Regex  *string `json:"Regex"`
+	} `json:"pattern"`
 }
 
 // wantsFolding reports whether the file's normalizer lowercases or strips
