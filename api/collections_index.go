@@ -240,6 +240,15 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) (mem
 		ids[i], texts[i] = d.ID, d.Content()
 	}
 	vecs, err := s.embedDocuments(ctx, col, enc, texts)
+	if _, _, ok := untokenizable(err); ok {
+		// The index is into the texts the cache had to embed: find the
+		// document again by tokenizing the texts one by one.
+		for i, t := range texts {
+			if _, terr := enc.Tokenizer().EncodeBatch([]string{t}); terr != nil {
+				return mem, colBadParam("documents", "document %q cannot be tokenized by encoder %q's tokenizer: %v", ids[i], enc.Name(), errors.Unwrap(terr))
+			}
+		}
+	}
 	if err != nil {
 		return mem, err
 	}

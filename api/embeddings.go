@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"retune/internal/jsontype"
 	"retune/internal/vecmath"
+	"retune/tokenize"
 
 	"github.com/gin-gonic/gin"
 )
@@ -86,6 +88,11 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		if c.Request.Context().Err() != nil {
 			return // client went away
 		}
+		if i, why, ok := untokenizable(err); ok {
+			param := fmt.Sprintf("input[%d]", i)
+			badRequestParam(c, param, fmt.Sprintf("%s cannot be tokenized by model %q's tokenizer: %v", param, req.Model, why))
+			return
+		}
 		s.internalError(c, fmt.Errorf("embed: %w", err))
 		return
 	}
@@ -106,6 +113,19 @@ func (s *Server) createEmbeddings(c *gin.Context) {
 		resp.Data[i] = embeddingData{Object: "embedding", Index: i, Embedding: emb}
 	}
 	c.JSON(http.StatusOK, resp)
+}
+
+// untokenizable reports which text the encoder's tokenizer failed on, and
+// why, where that is err's cause: texts are checked for emptiness first,
+// so what is left is a tokenizer that cannot take the text (sugarme, under
+// some tokenizer.json shapes, panics on a few inputs, which is recovered
+// as an error). The client can leave that text out and retry.
+func untokenizable(err error) (index int, why error, ok bool) {
+	var te *tokenize.TextError
+	if !errors.As(err, &te) {
+		return 0, nil, false
+	}
+	return te.Index, te.Err, true
 }
 
 // stringArray decodes raw as a non-empty array of strings, null items

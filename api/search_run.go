@@ -166,6 +166,10 @@ func (s *Server) queryVectors(ctx context.Context, lc *loadedCollection, p searc
 	}
 	vecs, err := enc.Embed(ctx, p.queries)
 	if err != nil {
+		if i, why, ok := untokenizable(err); ok {
+			name := queryName(p, i)
+			return "", nil, colBadParam(name, "%s cannot be tokenized by encoder %q's tokenizer: %v", name, meta.Encoder, why)
+		}
 		return "", nil, fmt.Errorf("embed queries: %w", err)
 	}
 	s.countEmbedded("query", len(p.queries))

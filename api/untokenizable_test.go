@@ -1,0 +1,96 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"retune/internal/testenv"
+	"retune/model"
+	"retune/models"
+)
+
+// nfkcModels installs "tiny-nfkc": the tiny BERT fixture under an NFKC
+// normalizer, whose sugarme implementation panics on some texts ("x
+// \u3300", an NFKC expansion into three letters).
+func nfkcModels(t *testing.T) *model.Registry {
+	t.Helper()
+	tiny := testenv.TinyBERT(t)
+	dir := filepath.Join(t.TempDir(), "tiny-nfkc")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testenv.CopyFile(t, filepath.Join(tiny, models.ModelFile), filepath.Join(dir, models.ModelFile))
+	cfg, _, err := models.ReadEncoderConfig(tiny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Name = "tiny-nfkc"
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(filepath.Join(dir, models.ConfigFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(tiny, models.TokenizerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+		map[string]any{"type": "NFKC"}, map[string]any{"type": "Lowercase"}}}
+	if data, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, models.TokenizerFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := model.NewRegistry(filepath.Dir(dir))
+	t.Cleanup(func() { reg.Close() })
+	return reg
+}
+
+// A text the encoder's tokenizer cannot take is a 400 naming it, so the
+// client can leave it out, in embeddings and in search queries alike (it
+// was a 500 naming nothing).
+func TestUntokenizableInputIsNamed(t *testing.T) {
+	cfg := collectionConfig(t)
+	cfg.Models = nfkcModels(t)
+	ls := startServer(t, cfg)
+	bad := "x \u3300"
+	r := ls.json("POST", "/v1/embeddings", `{"model":"tiny-nfkc","input":["a dog","`+bad+`"]}`)
+	wantParamError(t, r, http.StatusBadRequest, "input[1]", `input[1] cannot be tokenized by model "tiny-nfkc"'s tokenizer: tokenizer panicked`)
+	if r := ls.json("POST", "/v1/embeddings", `{"model":"tiny-nfkc","input":["a dog"]}`); r.Status != http.StatusOK {
+		t.Fatalf("a text it takes: %d %s", r.Status, r.Body)
+	}
+	col := ls.createCollection(`{"model":"tiny-nfkc","name":"c","documents":` + documentsJSON([][2]string{{"d1", "a dog runs"}}) + `}`)
+	ls.waitStatus(col.ID, "ready")
+	for body, param := range map[string]string{
+		`{"query":"` + bad + `"}`:             "query",
+		`{"queries":["a dog","` + bad + `"]}`: "queries[1]",
+	} {
+		r := ls.json("POST", "/v1/collections/"+col.ID+"/search", body)
+		wantParamError(t, r, http.StatusBadRequest, param, param+` cannot be tokenized by encoder "tiny-nfkc"'s tokenizer`)
+		if strings.Contains(string(r.Body), "internal") {
+			t.Errorf("%s: %s", body, r.Body)
+		}
+	}
+}
+
+// A collection holding a document the tokenizer cannot take fails naming
+// it (it said "internal error while indexing").
+func TestUntokenizableDocumentIsNamed(t *testing.T) {
+	cfg := collectionConfig(t)
+	cfg.Models = nfkcModels(t)
+	ls := startServer(t, cfg)
+	col := ls.createCollection(`{"model":"tiny-nfkc","name":"c","documents":` +
+		documentsJSON([][2]string{{"d1", "a dog runs"}, {"d2", "x \u3300"}}) + `}`)
+	got := deref(ls.waitStatus(col.ID, "failed").Error)
+	if want := `document "d2" cannot be tokenized by encoder "tiny-nfkc"'s tokenizer: tokenizer panicked`; !strings.HasPrefix(got, want) {
+		t.Errorf("error %q, want it to start %q", got, want)
+	}
+}
