@@ -65,6 +65,28 @@ type pipelineConfig struct {
 type preTokenizerConfig struct {
 	Type          string               `json:"type"`
 	PreTokenizers []preTokenizerConfig `json:"pretokenizers"`
+	// Metaspace's: its replacement character, and "first" when it
+	// prepends one to the first split of a call only.
+	Replacement   string `json:"replacement"`
+	PrependScheme string `json:"prepend_scheme"`
+}
+
+// metaspaceFirst reports whether p holds a Metaspace that prepends to the
+// first split only: a text cut in pieces would get a prepended character
+// at each piece that does not start with whitespace or an added token.
+func (p *preTokenizerConfig) metaspaceFirst() bool {
+	if p == nil {
+		return false
+	}
+	if p.Type == "Metaspace" {
+		return p.PrependScheme == "first"
+	}
+	for i := range p.PreTokenizers {
+		if p.PreTokenizers[i].metaspaceFirst() {
+			return true
+		}
+	}
+	return false
 }
 
 // modelConfig omits the vocabulary: the native encoder takes it from

@@ -53,6 +53,9 @@ type literalCuts struct {
 	// start: a byte that may start a literal, raw or (ASCII ones) once
 	// normalised; set at load, not worked out per byte of every text.
 	start [256]bool
+	// first: the pipeline has a Metaspace that prepends to the first
+	// split of a call only (see leadsLikeWhole).
+	first bool
 }
 
 // newLiteralCuts reads the added tokens as sugarme matches them: special
@@ -236,10 +239,13 @@ func (ls *literalSet) safeCut(s string, j int, taken bool) bool {
 	return true
 }
 
-// isWord is Hugging Face's \w (Unicode), which holds sugarme's (ASCII).
+// isWord is Rust's Unicode \w, which Hugging Face's single_word check
+// uses: Alphabetic (letters, Nl, Other_Alphabetic such as the circled
+// letters U+24B6-U+24E9), marks, decimal digits, connector punctuation
+// and the joiners. It holds sugarme's \w (ASCII).
 func isWord(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r) || unicode.Is(unicode.Nl, r) ||
-		unicode.Is(unicode.Pc, r) || r == '\u200c' || r == '\u200d'
+		unicode.Is(unicode.Other_Alphabetic, r) || unicode.Is(unicode.Pc, r) || r == '\u200c' || r == '\u200d'
 }
 
 // cut yields s in pieces whose encodings, joined, are s's: a piece ends
@@ -289,7 +295,7 @@ func (c *literalCuts) scan(p *pieces) {
 				// cut goes: the normalized pass sees nothing there.
 				j, taken = j2, false
 			}
-			return j, ok && matched && c.raw.safeCut(s, j, taken)
+			return j, ok && matched && c.raw.safeCut(s, j, taken) && c.leadsLikeWhole(s, j)
 		})
 	}
 	c.cutGap(p, gap, len(s))
@@ -372,13 +378,63 @@ func (c *literalCuts) cutGap(p *pieces, g0, g1 int) {
 		p.found(j, func() (int, bool) {
 			// The raw pass runs first: its lstrip literals take
 			// whitespace before the normalized pass sees it.
-			if !trusted || !matched || !c.raw.safeCut(p.s, j, false) || !c.norm.safeCut(g.n, q, taken) {
+			if !trusted || !matched || !c.raw.safeCut(p.s, j, false) || !c.norm.safeCut(g.n, q, taken) || !c.leadsLikeWhole(p.s, j) {
 				return j, false
 			}
 			trusted = c.sameNorm(p.s[max(g0, p.start):j], g, q)
 			return j, trusted
 		})
 	}
+}
+
+// leadsLikeWhole reports whether a piece starting at s[j:] starts a split
+// that is not the first of its call in the whole text either: under a
+// Metaspace prepending to the first split only (c.first), a piece starting
+// mid-word ("<mask>the" cut after the literal) would get "▁the" where the
+// whole text has "the". Whitespace (which Metaspace turns into its
+// replacement, so nothing is prepended) and a raw literal sugarme takes
+// (a split of its own, before the words) lead alike.
+func (c *literalCuts) leadsLikeWhole(s string, j int) bool {
+	if !c.first || j >= len(s) || s[j] < utf8.RuneSelf && asciiClass[s[j]]&classGoSpace != 0 {
+		return true
+	}
+	l, ok := c.raw.longestAt(s, j)
+	return ok && sugarmeMatches(s, j, l)
+}
+
+// mayStartRaw reports whether some byte of s starts a raw added token.
+func (c *literalCuts) mayStartRaw(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c.raw.first[s[i]] {
+			return true
+		}
+	}
+	return false
+}
+
+// rawCount counts the raw added tokens Hugging Face finds in s.
+func (c *literalCuts) rawCount(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		if l, ok := c.raw.longestAt(s, i); c.raw.first[s[i]] && ok {
+			n++
+			i += len(l.s)
+			continue
+		}
+		i++
+	}
+	return n
+}
+
+// mayStart reports whether some byte of s may start an added token, raw or
+// once normalised; with normalized tokens, any non-ASCII byte may.
+func (c *literalCuts) mayStart(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c.start[s[i]] || s[i] >= utf8.RuneSelf && !c.norm.empty() {
+			return true
+		}
+	}
+	return false
 }
 
 // pastDeleted moves a cut at j past what the normaliser deletes (a

@@ -401,3 +401,40 @@ func BenchmarkMaskRun(b *testing.B) {
 		}
 	}
 }
+
+// Under a Metaspace that prepends "▁" to the first split of a call only, a
+// literal run is cut only where the next piece starts with whitespace or a
+// literal: cut after "<mask>" in "<mask>the", the piece "the…" would get
+// "▁the" where the whole text has "the".
+func TestLiteralCutsUnderPrependFirst(t *testing.T) {
+	tok := mustLoad(t, mpnetLike(t, false, func(doc map[string]any) {
+		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
+	}))
+	whole := mustLoad(t, mpnetLike(t, false, func(doc map[string]any) {
+		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
+	}))
+	whole.literals, whole.spaceCuts = literalCuts{}, false
+	if !tok.literals.first {
+		t.Fatal("prepend_scheme first not read")
+	}
+	for _, tt := range []struct {
+		text string
+		cut  bool
+	}{
+		{"hello " + strings.Repeat("<mask>the", 3*literalsPerCall), false},
+		{"hello " + strings.Repeat("<mask> the", 3*literalsPerCall), true},
+		{"hello " + strings.Repeat("<mask>", 3*literalsPerCall) + "the", true},
+	} {
+		if pieces := len(slices.Collect(tok.literals.cut(tt.text))); (pieces > 1) != tt.cut {
+			t.Errorf("%.20q…: %d pieces, want cut %v", tt.text, pieces, tt.cut)
+		}
+		got, gotToks, err := tok.content(tt.text, -1, true)
+		want, wantToks, wholeErr := whole.content(tt.text, -1, true)
+		if err != nil || wholeErr != nil {
+			t.Fatalf("%.20q…: %v, whole %v", tt.text, err, wholeErr)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%.20q…: %d ids %q…, whole %d %q…", tt.text, len(got), gotToks[:min(8, len(gotToks))], len(want), wantToks[:min(8, len(wantToks))])
+		}
+	}
+}

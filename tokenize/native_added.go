@@ -39,7 +39,11 @@ type addedSet struct {
 
 func (as *addedSet) add(t addedTok) {
 	if t.pattern == "" {
-		return // matches nowhere in Hugging Face's trie either
+		// A normalized token that normalises to nothing ("\u200b" under
+		// clean_text): Hugging Face's trie matches it at every byte,
+		// splitting text into characters or failing ("AddedVocabulary
+		// bad split"); here it matches nowhere.
+		return
 	}
 	as.first[t.pattern[0]], as.any = true, true
 	as.byFirst[t.pattern[0]] = append(as.byFirst[t.pattern[0]], t)
@@ -81,7 +85,10 @@ type addedSpan struct {
 // makes them: non-overlapping leftmost-longest matches, a single_word one
 // dropped (its text then left to the stretch) when a word character
 // touches it, lstrip and rstrip ones widened over the whitespace beside
-// them (not over an earlier match's), and the stretches between.
+// them (not over an earlier match's), and the stretches between. The
+// search goes on where a match ends, not past what rstrip took: a
+// normalised pattern may start with whitespace (" 中 zzq" under
+// handle_chinese_chars), and the next match may start there.
 func (as *addedSet) find(spans []addedSpan, s []byte) []addedSpan {
 	off := 0
 	for i := 0; i < len(s); {
@@ -103,13 +110,12 @@ func (as *addedSet) find(spans []addedSpan, s []byte) []addedSpan {
 		}
 		if t.rstrip {
 			stop += leadingSpaceLen(s[stop:])
-			i = stop // whitespace starts no pattern here (chunkable)
 		}
 		if off < start {
 			spans = append(spans, addedSpan{start: off, end: start})
 		}
 		spans = append(spans, addedSpan{start: start, end: stop, tok: t})
-		off = stop
+		off = max(off, stop)
 	}
 	if off < len(s) {
 		spans = append(spans, addedSpan{start: off, end: len(s)})

@@ -19,6 +19,17 @@ func foldedAddedBERT(t *testing.T) string {
 	})
 }
 
+// wordCJKBERT is the BERT file with a single_word token and a normalized
+// rstrip one whose normalised form starts with a space (a CJK ideograph
+// under handle_chinese_chars).
+func wordCJKBERT(t *testing.T) string {
+	return editedBERT(t, func(doc map[string]any) {
+		doc["added_tokens"] = append(doc["added_tokens"].([]any),
+			addedToken(30522, "<w>", false, false, false, true, false),
+			addedToken(30523, "中zzq", false, false, true, false, true))
+	})
+}
+
 // TestAddedTokensAsHuggingFace pins how added tokens are found to the ids
 // Hugging Face tokenizers 0.23.2 gives (its node binding, on the same
 // files as retune exports them): several kinds glued, a literal beside a
@@ -46,6 +57,12 @@ func TestAddedTokensAsHuggingFace(t *testing.T) {
 		{addedFlagsBERT, "a\t<mask>b a\u00a0<mask>", []int64{101, 1037, 30524, 1038, 1037, 30524, 102}},
 		{addedFlagsBERT, "C\u00f6vid co\u200bvid COV\u0130D", []int64{101, 30522, 30522, 30522, 102}},
 		{addedFlagsBERT, "[CLS]Foo<mask>covid[SEP]", []int64{101, 101, 30523, 30524, 30522, 102, 102}},
+		{wordCJKBERT, "\u24b6<w>", []int64{101, 100, 1026, 1059, 1028, 102}}, // Ⓐ is a word character (Other_Alphabetic)
+		{wordCJKBERT, "<w>\u24b6", []int64{101, 1026, 1059, 1028, 100, 102}},
+		{wordCJKBERT, "x <w> y", []int64{101, 1060, 30522, 1061, 102}},
+		{wordCJKBERT, "中zzq中zzq", []int64{101, 30523, 30523, 102}}, // " 中 zzq": the next match starts in what rstrip took
+		{wordCJKBERT, "a 中zzq  中zzq b", []int64{101, 1037, 30523, 30523, 1038, 102}},
+		{wordCJKBERT, "中zzqx", []int64{101, 30523, 1060, 102}},
 		{foldedAddedBERT, "x 한국어 y", []int64{101, 1060, 30522, 1061, 102}},
 		{foldedAddedBERT, "x café y", []int64{101, 1060, 30523, 1061, 102}},
 		{foldedAddedBERT, "x CAFÉ y", []int64{101, 1060, 7668, 1061, 102}},
@@ -86,7 +103,14 @@ func TestCleanAndChineseAsHuggingFace(t *testing.T) {
 		{"x\u3400y", []int64{101, 1060, 100, 1061, 102}, false},
 		{"caf\u00e9\u3400", []int64{101, 7668, 100, 102}, false},
 		{"x\U0002b820y", []int64{101, 100, 102}, true},
+		// Hugging Face looks for "[SEP]" before clean_text deletes the
+		// private-use character, so there is none; the sugarme path keeps
+		// the character where a literal may start rather than make one.
+		{"x [SE\ue000P] y", []int64{101, 1060, 1031, 19802, 1033, 1061, 102}, true},
 		{"x\U0002b81fy", []int64{101, 1060, 100, 1061, 102}, false},
+	}
+	if ids, _, err := loadBERT(t, withoutNative()).content("x [SE\ue000P] y", -1, false); err != nil || slices.Contains(ids, bertSEP) {
+		t.Errorf("sugarme path: %v %v, a [SEP] made by deleting a private-use character", ids, err)
 	}
 	for name, opts := range map[string][]Option{"native": nil, "sugarme": {withoutNative()}} {
 		tok := loadBERT(t, opts...)

@@ -11,11 +11,12 @@ import (
 )
 
 // normStep is one character-wise normalisation the native encoder performs.
-// Each mirrors what sugarme v0.3.0 does for the same JSON, not what Hugging
-// Face does where the two differ (the native encoder gives the ids the
-// sugarme path gives, except where sugarme garbles or panics: see
-// normalize), and the text was already accent-folded (foldAccents) before
-// either sees it.
+// Each mirrors what sugarme v0.3.0 does for the same JSON (the native
+// encoder gives the ids the sugarme path gives), except where sugarme
+// differs from Hugging Face in ways the sugarme path makes up for
+// (prepForSugarme: private-use and CJK Extension A characters) or cannot
+// (where it garbles or panics: see normalize). The text was already
+// accent-folded (foldAccents) before either sees it.
 type normStep uint8
 
 const (
@@ -33,9 +34,11 @@ const (
 	stepChinese
 	// stepLower is strings.ToLower, rune by rune (no final-sigma rule).
 	stepLower
-	// stepStripMarks is StripAccents, and BertNormalizer's strip_accents:
-	// drop nonspacing marks (Mn). sugarme does not decompose first; NFD is a
-	// step of its own.
+	// stepStripMarks is StripAccents, and BertNormalizer's strip_accents,
+	// as sugarme does them: drop nonspacing marks (Mn), without
+	// decomposing first (NFD is a step of its own). Hugging Face's
+	// StripAccents drops every mark; folding, which runs first wherever a
+	// file strips accents, already did (foldMarks).
 	stepStripMarks
 	// stepNFD is Unicode canonical decomposition.
 	stepNFD

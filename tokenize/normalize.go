@@ -160,7 +160,9 @@ type normalizerConfig struct {
 	CleanText          *bool              `json:"clean_text"`
 	HandleChineseChars *bool              `json:"handle_chinese_chars"`
 	Normalizers        []normalizerConfig `json:"normalizers"`
-	// Pattern is a Replace normalizer's: a string or a regular expression.
+	// Pattern and Content are a Replace normalizer's: what it replaces (a
+	// string or a regular expression), and with what.
+	Content *string `json:"content"`
 	Pattern *struct {
 		String *string `json:"String"`
 		Regex  *string `json:"Regex"`
@@ -269,7 +271,9 @@ var lowerLenChange = sync.OnceValue(func() (lc struct {
 //     lowercasing first would lose;
 //   - where a BertNormalizer cleans text, it deletes private-use
 //     characters, which Hugging Face's clean_text deletes and sugarme's
-//     keeps (a word holding one was [UNK]);
+//     keeps (a word holding one was [UNK]), unless that would make a raw
+//     added token: Hugging Face looks for those before clean_text
+//     ("[SE\ue000P]" holds none);
 //   - where a BertNormalizer handles Chinese characters, it spaces the
 //     ideographs sugarme's table misses (CJK Extension A, U+3400-U+4DBF:
 //     its table is unsorted and its lookup binary).
@@ -277,11 +281,20 @@ func (t *Tokenizer) prepForSugarme(s string) string {
 	if isASCII(s) {
 		return s
 	}
+	out := t.prep(s, t.keepControls)
+	if t.keepControls && out != s && t.literals.mayStartRaw(s) && t.literals.rawCount(out) != t.literals.rawCount(s) {
+		out = t.prep(s, false)
+	}
+	return out
+}
+
+// prep is prepForSugarme, deleting private-use characters if private.
+func (t *Tokenizer) prep(s string, private bool) string {
 	lc := lowerLenChange()
 	change := func(r rune) bool {
 		_, lower := lc.lower[r]
 		return t.lowercases && lower && !(r == '\u0130' && t.nfd) ||
-			t.keepControls && unicode.Is(unicode.Co, r) ||
+			private && unicode.Is(unicode.Co, r) ||
 			t.chinese && spacedByHFOnly(r)
 	}
 	if !strings.ContainsFunc(s, change) {
@@ -293,7 +306,7 @@ func (t *Tokenizer) prepForSugarme(s string) string {
 		switch {
 		case !change(r):
 			b.WriteRune(r)
-		case t.keepControls && unicode.Is(unicode.Co, r):
+		case private && unicode.Is(unicode.Co, r):
 		case t.chinese && spacedByHFOnly(r):
 			b.WriteByte(' ')
 			b.WriteRune(r)

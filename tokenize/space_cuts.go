@@ -35,36 +35,56 @@ const (
 // a place separates, but sugarme's bookkeeping there is its own and no
 // charsmap is at hand to test it with: its texts stay whole.
 func spaceCuttable(cfg *pipelineConfig) bool {
-	return metaspacePipeline(cfg.PreTokenizer) && cutSafeNormalizer(cfg.Normalizer) && !cfg.addedHoldsSpace()
+	meta := metaspaceOf(cfg.PreTokenizer)
+	return meta != nil && cutSafeNormalizer(cfg.Normalizer, meta.replacement()) && !cfg.addedHoldsSpace()
 }
 
-func metaspacePipeline(p *preTokenizerConfig) bool {
+// metaspaceOf returns the Metaspace of a pipeline whose pre-tokenizers
+// allow space cuts, else nil. Behind a pre-tokenizer that drops whitespace,
+// a Metaspace prepending to the first split only would prepend to each
+// piece's first word.
+func metaspaceOf(p *preTokenizerConfig) *preTokenizerConfig {
 	if p == nil {
-		return false
+		return nil
 	}
 	switch p.Type {
 	case "Metaspace":
-		return true
+		return p
 	case "Sequence":
-		meta := false
+		var meta *preTokenizerConfig
 		for i := range p.PreTokenizers {
-			switch p.PreTokenizers[i].Type {
+			switch q := &p.PreTokenizers[i]; q.Type {
 			case "Metaspace":
-				meta = true
+				if i > 0 && q.PrependScheme == "first" {
+					return nil
+				}
+				meta = q
 			case "WhitespaceSplit", "Whitespace", "BertPreTokenizer", "Punctuation", "Digits":
 			default:
-				return false
+				return nil
 			}
 		}
 		return meta
 	}
-	return false
+	return nil
+}
+
+// replacement is a Metaspace's replacement character ("▁" by default).
+func (p *preTokenizerConfig) replacement() string {
+	if p.Replacement == "" {
+		return "▁"
+	}
+	return p.Replacement
 }
 
 // spaceRuns matches a Replace pattern that only ever matches spaces.
 var spaceRuns = regexp.MustCompile(`^ +(\{[0-9]+,?[0-9]*\}|\+)?$`)
 
-func cutSafeNormalizer(n *normalizerConfig) bool {
+// cutSafeNormalizer: a Replace must match spaces only, and put something
+// in their place that still leads the piece after a cut the way the space
+// did (whitespace, or Metaspace's replacement): replaced by "" or "x", the
+// piece would get a prepended replacement the whole text never has.
+func cutSafeNormalizer(n *normalizerConfig, replacement string) bool {
 	if n == nil {
 		return true
 	}
@@ -72,12 +92,13 @@ func cutSafeNormalizer(n *normalizerConfig) bool {
 	case "BertNormalizer", "Lowercase", "StripAccents", "NFC", "NFD", "NFKC", "NFKD":
 		return true
 	case "Replace":
-		p := n.Pattern
-		return p != nil && (p.String != nil && *p.String != "" && strings.Trim(*p.String, " ") == "" ||
+		p, c := n.Pattern, n.Content
+		spaces := p != nil && (p.String != nil && *p.String != "" && strings.Trim(*p.String, " ") == "" ||
 			p.Regex != nil && spaceRuns.MatchString(*p.Regex))
+		return spaces && c != nil && (strings.HasPrefix(*c, " ") || strings.HasPrefix(*c, replacement))
 	case "Sequence":
 		for i := range n.Normalizers {
-			if !cutSafeNormalizer(&n.Normalizers[i]) {
+			if !cutSafeNormalizer(&n.Normalizers[i], replacement) {
 				return false
 			}
 		}
@@ -87,7 +108,8 @@ func cutSafeNormalizer(n *normalizerConfig) bool {
 }
 
 // spaceCut yields s in pieces of about spaceCutWords words, cut before a
-// space (see spaceCuttable) where the word before holds no byte that may
+// space, tab or line break (see spaceCuttable; all are whitespace to
+// sugarme's Metaspace, and ASCII whitespace to the normalizers) where the word before holds no byte that may
 // start an added token (one ending there could take the space: rstrip),
 // and ends in no character that clusters with what follows (Prepend: a
 // normalizer working on clusters would see it with the space). A caller
@@ -100,7 +122,7 @@ func (t *Tokenizer) spaceCut(s string) iter.Seq[string] {
 		}
 		start, words, word := 0, 0, 0 // word: where the word before j starts
 		for j := 1; j < len(s); j++ {
-			if s[j] != ' ' {
+			if s[j] != ' ' && s[j] != '\n' && s[j] != '\t' && s[j] != '\r' {
 				continue
 			}
 			prev, _ := utf8.DecodeLastRuneInString(s[:j])
@@ -119,17 +141,6 @@ func (t *Tokenizer) spaceCut(s string) iter.Seq[string] {
 		}
 		yield(s[start:])
 	}
-}
-
-// mayStart reports whether some byte of s may start an added token, raw or
-// once normalised; with normalized tokens, any non-ASCII byte may.
-func (c *literalCuts) mayStart(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c.start[s[i]] || s[i] >= utf8.RuneSelf && !c.norm.empty() {
-			return true
-		}
-	}
-	return false
 }
 
 // prepend is Unicode 15's Grapheme_Cluster_Break=Prepend: such a character

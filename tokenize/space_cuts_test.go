@@ -15,6 +15,7 @@ import (
 func TestSpaceCuttable(t *testing.T) {
 	typ := func(name string) map[string]any { return map[string]any{"type": name} }
 	meta := map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
+	metaFirst := map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
 	replace := func(pattern map[string]any) map[string]any {
 		return map[string]any{"type": "Replace", "pattern": pattern, "content": " "}
 	}
@@ -33,6 +34,11 @@ func TestSpaceCuttable(t *testing.T) {
 			replace(map[string]any{"Regex": " {2,}"})), meta, nil, false},
 		{"WhitespaceSplit then Metaspace", nil, seq("pretokenizers", typ("WhitespaceSplit"), meta), nil, true},
 		{"Replace of other text", replace(map[string]any{"Regex": "a b"}), meta, nil, false},
+		{"Replace of spaces by nothing", map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": ""}, meta, nil, false},
+		{"Replace of spaces by ▁", map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": "▁"}, meta, nil, true},
+		{"Metaspace prepending to the first split only", nil, metaFirst, nil, true},
+		{"WhitespaceSplit then Metaspace prepending to the first split only", nil, seq("pretokenizers", typ("WhitespaceSplit"), metaFirst), nil, false},
+		{"Metaspace prepending to the first split only, then Punctuation", nil, seq("pretokenizers", metaFirst, typ("Punctuation")), nil, true},
 		{"Prepend", typ("Prepend"), meta, nil, false},
 		{"ByteLevel", nil, typ("ByteLevel"), nil, false},
 		{"Metaspace then ByteLevel", nil, seq("pretokenizers", meta, typ("ByteLevel")), nil, false},
@@ -80,6 +86,11 @@ func TestSpaceCutsKeepIDs(t *testing.T) {
 			})
 		},
 		"literal flags": func(t *testing.T) *Tokenizer { return mustLoad(t, flagsFile(t)) },
+		"prepend to the first split only": func(t *testing.T) *Tokenizer {
+			return wholeTextBERT(t, func(doc map[string]any) {
+				doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
+			})
+		},
 	}
 	r := rand.New(rand.NewSource(3))
 	words := strings.Fields(strings.Join(abstracts(t, 20), " "))
@@ -101,7 +112,7 @@ func TestSpaceCutsKeepIDs(t *testing.T) {
 			} else {
 				b.WriteString(words[r.Intn(len(words))])
 			}
-			b.WriteString(" ")
+			b.WriteString([]string{" ", " ", " ", "\n", "\t"}[r.Intn(5)])
 		}
 		texts = append(texts, b.String())
 	}
