@@ -2,6 +2,7 @@ package tokenize
 
 import (
 	"fmt"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sugarme/tokenizer/normalizer"
@@ -9,9 +10,9 @@ import (
 
 // preTok is one pre-tokenizer the native encoder performs. Like the
 // normalisation steps they mirror sugarme v0.3.0, whose regular expressions
-// are Go's: \s is ASCII [\t\n\f\r ] and \w is ASCII [0-9A-Za-z_], where
-// Hugging Face's Rust regexes are Unicode-aware (so e.g. Whitespace splits
-// "café" into "caf" "é" here and there alike, but not in Python).
+// are Go's: \s is ASCII [\t\n\f\r ] and \w is ASCII [0-9A-Za-z_], except
+// the Whitespace pre-tokenizer's word characters, which follow Hugging
+// Face's Unicode-aware regex (see wsClass).
 type preTok uint8
 
 const (
@@ -20,7 +21,8 @@ const (
 	// Unicode P*) as a token of its own.
 	preTokBert preTok = iota
 	// preTokWhitespace is the regex \w+|[^\w\s]+: runs of word characters
-	// and runs of other non-space characters, spaces removed.
+	// and runs of other non-space characters, spaces removed; Unicode, as
+	// in Hugging Face.
 	preTokWhitespace
 	// preTokWhitespaceSplit splits on space, \t, \n and \r (sugarme's
 	// IsWhitespace, without \f), removing them.
@@ -91,6 +93,24 @@ func class(s []byte) (uint8, int) {
 	return 0, size
 }
 
+// wsClass is the class of the rune at the start of s for the Whitespace
+// pre-tokenizer, whose regex \w+|[^\w\s]+ is Unicode-aware in Hugging
+// Face (Rust) and ASCII in sugarme (Go): this follows Hugging Face, so
+// "naïve" or "вa" is one word and not three pieces.
+func wsClass(s []byte) (uint8, int) {
+	if s[0] < utf8.RuneSelf {
+		return asciiClass[s[0]] & (classGoSpace | classWord), 1
+	}
+	r, size := utf8.DecodeRune(s)
+	switch {
+	case unicode.IsSpace(r):
+		return classGoSpace, size
+	case isWord(r):
+		return classWord, size
+	}
+	return 0, size
+}
+
 // split runs pre-tokenizer level on s and hands each non-empty piece to the
 // next level, the last level handing it to the model. Recursion through a
 // method, not callbacks, keeps the hot path free of closure allocations.
@@ -122,8 +142,7 @@ func (r *nativeRun) split(level int, s []byte) {
 		// Runs of one class: word, space, or other.
 		run := uint8(classGoSpace)
 		for i := 0; i < len(s); {
-			c, size := class(s[i:])
-			c &= classGoSpace | classWord
+			c, size := wsClass(s[i:])
 			if c != run {
 				if run != classGoSpace {
 					r.split(next, s[start:i])

@@ -27,7 +27,7 @@ import (
 // fails its CRC ends the valid prefix (a crash mid-append); it is cut off,
 // under the same lock, so later appends stay aligned.
 const (
-	cacheMagic     = "RTEMB006"
+	cacheMagic     = "RTEMB007"
 	cacheHeaderLen = 12
 )
 
@@ -41,9 +41,11 @@ const (
 // words, which Hugging Face leaves as jamo and spacing signs, were
 // [UNK]; version 5 matched added-token literals as sugarme does, kept
 // private-use characters, did not split CJK Extension A ideographs, and
-// kept spacing marks under a StripAccents normalizer): such a text would
-// keep its old vector beside new texts encoded as they are now.
-var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003", "RTEMB004", "RTEMB005"}
+// kept spacing marks under a StripAccents normalizer; version 6 split words
+// at non-ASCII letters under a Whitespace pre-tokenizer and missed a few
+// added tokens Hugging Face finds): such a text would keep its old vector
+// beside new texts encoded as they are now.
+var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003", "RTEMB004", "RTEMB005", "RTEMB006"}
 
 // oldFormat reports whether a header (or its first 8 bytes) is one of an
 // earlier format's.
