@@ -197,14 +197,6 @@ const hfWhitespaceRegex = `[\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}\x{200C}\x{200D}]+|` +
 // follows Hugging Face (sugarme's own regex is ASCII).
 func unicodeWhitespace(t testing.TB, path string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
 	found := false
 	var swap func(p any) any
 	swap = func(p any) any {
@@ -225,16 +217,9 @@ func unicodeWhitespace(t testing.TB, path string) string {
 		}
 		return m
 	}
-	doc["pre_tokenizer"] = swap(doc["pre_tokenizer"])
+	out := editedFile(t, path, func(doc map[string]any) { doc["pre_tokenizer"] = swap(doc["pre_tokenizer"]) })
 	if !found {
 		return path
-	}
-	if data, err = json.Marshal(doc); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "tokenizer.json")
-	if err := os.WriteFile(out, data, 0o644); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -262,7 +247,13 @@ func addedFlagsBERT(t *testing.T) string {
 // editedBERT writes the BERT tokenizer.json with some sections replaced.
 func editedBERT(t testing.TB, edit func(doc map[string]any)) string {
 	t.Helper()
-	data, err := os.ReadFile(bertPath(t))
+	return editedFile(t, bertPath(t), edit)
+}
+
+// editedFile writes the tokenizer.json at path with some sections replaced.
+func editedFile(t testing.TB, path string, edit func(doc map[string]any)) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,9 +265,9 @@ func editedBERT(t testing.TB, edit func(doc map[string]any)) string {
 	if data, err = json.Marshal(doc); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "tokenizer.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	out := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(out, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return out
 }
