@@ -240,14 +240,8 @@ func (s *Server) indexCollection(ctx context.Context, col store.Collection) (mem
 		ids[i], texts[i] = d.ID, d.Content()
 	}
 	vecs, err := s.embedDocuments(ctx, col, enc, texts)
-	if _, _, ok := untokenizable(err); ok {
-		// The index is into the texts the cache had to embed: find the
-		// document again by tokenizing the texts one by one.
-		for i, t := range texts {
-			if _, terr := enc.Tokenizer().EncodeBatch([]string{t}); terr != nil {
-				return mem, colBadParam("documents", "document %q cannot be tokenized by encoder %q's tokenizer: %v", ids[i], enc.Name(), errors.Unwrap(terr))
-			}
-		}
+	if bad := (*untokenizableDoc)(nil); errors.As(err, &bad) {
+		return mem, colBadParam("documents", "document %q cannot be tokenized by encoder %q's tokenizer: %v", ids[bad.index], enc.Name(), bad.why)
 	}
 	if err != nil {
 		return mem, err
@@ -329,6 +323,18 @@ func (s *Server) embedDocuments(ctx context.Context, col store.Collection, enc *
 	for lo := 0; lo < len(texts); lo += indexChunk {
 		chunk := texts[lo:min(lo+indexChunk, len(texts))]
 		out, st, err := s.cache.Embed(ctx, enc, chunk)
+		if _, _, ok := untokenizable(err); ok {
+			// Its index is into the texts the cache had to embed: find
+			// the document again, in this chunk, one text at a time.
+			for k, t := range chunk {
+				if ctx.Err() != nil {
+					break
+				}
+				if _, terr := enc.Tokenizer().EncodeBatch([]string{t}); terr != nil {
+					return nil, &untokenizableDoc{index: lo + k, why: errors.Unwrap(terr)}
+				}
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("embed documents %d-%d: %w", lo, lo+len(chunk)-1, err)
 		}
@@ -346,6 +352,17 @@ func (s *Server) embedDocuments(ctx context.Context, col store.Collection, enc *
 		}
 	}
 	return vecs, nil
+}
+
+// untokenizableDoc is the document, by index, the encoder's tokenizer
+// cannot take, and why.
+type untokenizableDoc struct {
+	index int
+	why   error
+}
+
+func (e *untokenizableDoc) Error() string {
+	return fmt.Sprintf("document %d cannot be tokenized: %v", e.index, e.why)
 }
 
 // unembeddableDocs are the documents a collection left out of dense

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -82,15 +83,21 @@ func TestUntokenizableInputIsNamed(t *testing.T) {
 }
 
 // A collection holding a document the tokenizer cannot take fails naming
-// it (it said "internal error while indexing").
+// it (it said "internal error while indexing"), also past the first chunk
+// of documents embedded at a time.
 func TestUntokenizableDocumentIsNamed(t *testing.T) {
 	cfg := collectionConfig(t)
 	cfg.Models = nfkcModels(t)
+	cfg.MaxDocuments = 400
 	ls := startServer(t, cfg)
-	col := ls.createCollection(`{"model":"tiny-nfkc","name":"c","documents":` +
-		documentsJSON([][2]string{{"d1", "a dog runs"}, {"d2", "x \u3300"}}) + `}`)
+	docs := make([][2]string, 300)
+	for i := range docs {
+		docs[i] = [2]string{fmt.Sprintf("d%d", i), fmt.Sprintf("a dog runs %d", i)}
+	}
+	docs[290][1] = "x \u3300"
+	col := ls.createCollection(`{"model":"tiny-nfkc","name":"c","documents":` + documentsJSON(docs) + `}`)
 	got := deref(ls.waitStatus(col.ID, "failed").Error)
-	if want := `document "d2" cannot be tokenized by encoder "tiny-nfkc"'s tokenizer: tokenizer panicked`; !strings.HasPrefix(got, want) {
+	if want := `document "d290" cannot be tokenized by encoder "tiny-nfkc"'s tokenizer: tokenizer panicked`; !strings.HasPrefix(got, want) {
 		t.Errorf("error %q, want it to start %q", got, want)
 	}
 }

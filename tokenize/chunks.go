@@ -72,21 +72,23 @@ type preTokenizerConfig struct {
 }
 
 // metaspaceFirst reports whether p holds a Metaspace that prepends to the
-// first split only: a text cut in pieces would get a prepended character
-// at each piece that does not start with whitespace or an added token.
-func (p *preTokenizerConfig) metaspaceFirst() bool {
+// first split of a call only, and whether a pre-tokenizer before it (which
+// splits, dropping whitespace) makes each word a split of its own: a text
+// cut in pieces would get a prepended character at each piece that does
+// not start with whitespace (behind: with an added token).
+func (p *preTokenizerConfig) metaspaceFirst() (first, behind bool) {
 	if p == nil {
-		return false
+		return false, false
 	}
 	if p.Type == "Metaspace" {
-		return p.PrependScheme == "first"
+		return p.PrependScheme == "first", false
 	}
 	for i := range p.PreTokenizers {
-		if p.PreTokenizers[i].metaspaceFirst() {
-			return true
+		if f, b := p.PreTokenizers[i].metaspaceFirst(); f {
+			return true, b || i > 0
 		}
 	}
-	return false
+	return false, false
 }
 
 // modelConfig omits the vocabulary: the native encoder takes it from

@@ -54,8 +54,9 @@ type literalCuts struct {
 	// normalised; set at load, not worked out per byte of every text.
 	start [256]bool
 	// first: the pipeline has a Metaspace that prepends to the first
-	// split of a call only (see leadsLikeWhole).
-	first bool
+	// split of a call only; firstBehind: behind a pre-tokenizer that
+	// drops whitespace (see leadsLikeWhole).
+	first, firstBehind bool
 }
 
 // newLiteralCuts reads the added tokens as sugarme matches them: special
@@ -392,38 +393,34 @@ func (c *literalCuts) cutGap(p *pieces, g0, g1 int) {
 // Metaspace prepending to the first split only (c.first), a piece starting
 // mid-word ("<mask>the" cut after the literal) would get "▁the" where the
 // whole text has "the". Whitespace (which Metaspace turns into its
-// replacement, so nothing is prepended) and a raw literal sugarme takes
-// (a split of its own, before the words) lead alike.
+// replacement, so nothing is prepended, unless a pre-tokenizer before it
+// drops it) and a raw literal sugarme takes (a split of its own, before
+// the words) lead alike.
 func (c *literalCuts) leadsLikeWhole(s string, j int) bool {
-	if !c.first || j >= len(s) || s[j] < utf8.RuneSelf && asciiClass[s[j]]&classGoSpace != 0 {
+	if !c.first || j >= len(s) || !c.firstBehind && s[j] < utf8.RuneSelf && asciiClass[s[j]]&classGoSpace != 0 {
 		return true
 	}
 	l, ok := c.raw.longestAt(s, j)
 	return ok && sugarmeMatches(s, j, l)
 }
 
-// mayStartRaw reports whether some byte of s starts a raw added token.
-func (c *literalCuts) mayStartRaw(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c.raw.first[s[i]] {
+// joins reports whether a raw added token spans the junction of before
+// and after (text around a character about to be deleted).
+func (c *literalCuts) joins(before, after string) bool {
+	if c.raw.empty() {
+		return false
+	}
+	before = before[max(0, len(before)-c.raw.maxLen):]
+	s := before + after[:min(len(after), c.raw.maxLen)]
+	for k := 0; k < len(before); k++ {
+		if !c.raw.first[s[k]] {
+			continue
+		}
+		if l, ok := c.raw.longestAt(s, k); ok && k+len(l.s) > len(before) {
 			return true
 		}
 	}
 	return false
-}
-
-// rawCount counts the raw added tokens Hugging Face finds in s.
-func (c *literalCuts) rawCount(s string) int {
-	n := 0
-	for i := 0; i < len(s); {
-		if l, ok := c.raw.longestAt(s, i); c.raw.first[s[i]] && ok {
-			n++
-			i += len(l.s)
-			continue
-		}
-		i++
-	}
-	return n
 }
 
 // mayStart reports whether some byte of s may start an added token, raw or

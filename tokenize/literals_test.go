@@ -407,24 +407,29 @@ func BenchmarkMaskRun(b *testing.B) {
 // literal: cut after "<mask>" in "<mask>the", the piece "the…" would get
 // "▁the" where the whole text has "the".
 func TestLiteralCutsUnderPrependFirst(t *testing.T) {
-	tok := mustLoad(t, mpnetLike(t, false, func(doc map[string]any) {
-		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
-	}))
-	whole := mustLoad(t, mpnetLike(t, false, func(doc map[string]any) {
-		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
-	}))
-	whole.literals, whole.spaceCuts = literalCuts{}, false
-	if !tok.literals.first {
-		t.Fatal("prepend_scheme first not read")
+	meta := map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
+	behind := map[string]any{"type": "Sequence", "pretokenizers": []any{map[string]any{"type": "WhitespaceSplit"}, meta}}
+	load := func(pre any) *Tokenizer {
+		return mustLoad(t, mpnetLike(t, false, func(doc map[string]any) { doc["pre_tokenizer"] = pre }))
 	}
 	for _, tt := range []struct {
+		pre  any
 		text string
 		cut  bool
 	}{
-		{"hello " + strings.Repeat("<mask>the", 3*literalsPerCall), false},
-		{"hello " + strings.Repeat("<mask> the", 3*literalsPerCall), true},
-		{"hello " + strings.Repeat("<mask>", 3*literalsPerCall) + "the", true},
+		{meta, "hello " + strings.Repeat("<mask>the", 3*literalsPerCall), false},
+		{meta, "hello " + strings.Repeat("<mask> the", 3*literalsPerCall), true},
+		{meta, "hello " + strings.Repeat("<mask>", 3*literalsPerCall) + "the", true},
+		// Behind WhitespaceSplit each word is a split of its own: after
+		// the space, "the" would be a piece's first split.
+		{behind, "hello" + strings.Repeat(" <s> the", 3*literalsPerCall), false},
+		{behind, "hello " + strings.Repeat("<s>", 3*literalsPerCall) + "the", true},
 	} {
+		tok, whole := load(tt.pre), load(tt.pre)
+		whole.literals, whole.spaceCuts = literalCuts{}, false
+		if !tok.literals.first {
+			t.Fatal("prepend_scheme first not read")
+		}
 		if pieces := len(slices.Collect(tok.literals.cut(tt.text))); (pieces > 1) != tt.cut {
 			t.Errorf("%.20q…: %d pieces, want cut %v", tt.text, pieces, tt.cut)
 		}

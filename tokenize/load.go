@@ -97,7 +97,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 			path, t.maxLength, t.wrap.len())
 	}
 	t.literals = newLiteralCuts(cfg.AddedTokens, tk, perCharNormalizer(cfg.Normalizer))
-	t.literals.first = cfg.PreTokenizer.metaspaceFirst()
+	t.literals.first, t.literals.firstBehind = cfg.PreTokenizer.metaspaceFirst()
 	t.spaceCuts = !chunkable(&cfg.pipelineConfig) && spaceCuttable(&cfg.pipelineConfig)
 	if o.cache && chunkable(&cfg.pipelineConfig) {
 		t.cache = &chunkCache{}

@@ -109,8 +109,14 @@ func TestCleanAndChineseAsHuggingFace(t *testing.T) {
 		{"x [SE\ue000P] y", []int64{101, 1060, 1031, 19802, 1033, 1061, 102}, true},
 		{"x\U0002b81fy", []int64{101, 1060, 100, 1061, 102}, false},
 	}
-	if ids, _, err := loadBERT(t, withoutNative()).content("x [SE\ue000P] y", -1, false); err != nil || slices.Contains(ids, bertSEP) {
+	sugarme := loadBERT(t, withoutNative())
+	if ids, _, err := sugarme.content("x [SE\ue000P] y", -1, false); err != nil || slices.Contains(ids, bertSEP) {
 		t.Errorf("sugarme path: %v %v, a [SEP] made by deleting a private-use character", ids, err)
+	}
+	// Out of a literal's reach it is deleted all the same: "bc" (HF's
+	// ids end 1033 4647).
+	if ids, _, err := sugarme.content("[SE\ue000P]b\ue000c", -1, false); err != nil || len(ids) < 2 || ids[len(ids)-1] != 4647 {
+		t.Errorf("sugarme path: %v %v, want \"bc\" (4647) last", ids, err)
 	}
 	for name, opts := range map[string][]Option{"native": nil, "sugarme": {withoutNative()}} {
 		tok := loadBERT(t, opts...)

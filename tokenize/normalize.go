@@ -271,9 +271,9 @@ var lowerLenChange = sync.OnceValue(func() (lc struct {
 //     lowercasing first would lose;
 //   - where a BertNormalizer cleans text, it deletes private-use
 //     characters, which Hugging Face's clean_text deletes and sugarme's
-//     keeps (a word holding one was [UNK]), unless that would make a raw
-//     added token: Hugging Face looks for those before clean_text
-//     ("[SE\ue000P]" holds none);
+//     keeps (a word holding one was [UNK]), except where deleting one
+//     would join a raw added token: Hugging Face looks for those before
+//     clean_text ("[SE\ue000P]" holds none);
 //   - where a BertNormalizer handles Chinese characters, it spaces the
 //     ideographs sugarme's table misses (CJK Extension A, U+3400-U+4DBF:
 //     its table is unsorted and its lookup binary).
@@ -281,20 +281,11 @@ func (t *Tokenizer) prepForSugarme(s string) string {
 	if isASCII(s) {
 		return s
 	}
-	out := t.prep(s, t.keepControls)
-	if t.keepControls && out != s && t.literals.mayStartRaw(s) && t.literals.rawCount(out) != t.literals.rawCount(s) {
-		out = t.prep(s, false)
-	}
-	return out
-}
-
-// prep is prepForSugarme, deleting private-use characters if private.
-func (t *Tokenizer) prep(s string, private bool) string {
 	lc := lowerLenChange()
 	change := func(r rune) bool {
 		_, lower := lc.lower[r]
 		return t.lowercases && lower && !(r == '\u0130' && t.nfd) ||
-			private && unicode.Is(unicode.Co, r) ||
+			t.keepControls && unicode.Is(unicode.Co, r) ||
 			t.chinese && spacedByHFOnly(r)
 	}
 	if !strings.ContainsFunc(s, change) {
@@ -302,11 +293,14 @@ func (t *Tokenizer) prep(s string, private bool) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 8)
-	for _, r := range s {
+	for i, r := range s {
 		switch {
 		case !change(r):
 			b.WriteRune(r)
-		case private && unicode.Is(unicode.Co, r):
+		case t.keepControls && unicode.Is(unicode.Co, r):
+			if t.literals.joins(b.String(), s[i+utf8.RuneLen(r):]) {
+				b.WriteRune(r)
+			}
 		case t.chinese && spacedByHFOnly(r):
 			b.WriteByte(' ')
 			b.WriteRune(r)
