@@ -173,13 +173,12 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 		if c == "" {
 			continue
 		}
-		done := false
 		if run != nil {
-			ids, toks, c, done = run.chunk(c, t.fold, ids, toks)
-		} else if t.fold != nil {
-			c = foldAccents(c, t.fold)
-		}
-		if !done && c != "" {
+			ids, toks = run.chunk(c, t.fold, ids, toks)
+		} else {
+			if t.fold != nil {
+				c = foldAccents(c, t.fold)
+			}
 			if ids, toks, err = t.viaSugarme(ids, toks, c, limit, wantToks, t.sugarmeChunk); err != nil {
 				return nil, nil, err
 			}

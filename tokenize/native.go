@@ -22,9 +22,9 @@ import (
 // switching paths changes no id, except where sugarme differs from
 // Hugging Face, whose tokenizer runs the exports: where its alignment
 // bookkeeping breaks and it garbles a chunk or panics (see normalize),
-// for private-use and CJK Extension A characters (see normStep), and in
-// finding added tokens (native_added.go). Chunks NFD changes go to
-// sugarme; they are rare in real text.
+// for private-use and CJK Extension A characters (see normStep), for
+// chunks NFD changes (see applyStep), and in finding added tokens
+// (native_added.go). Every chunk of a file it covers is its own.
 
 // wordPiecePrefix is the only continuing_subword_prefix sugarme uses: it
 // ignores the file's. Files with another prefix stay on sugarme, so taking
@@ -80,9 +80,7 @@ func newNative(cfg *pipelineConfig, tk *tokenizer.Tokenizer, fold *unicode.Range
 	if k := len(cfg.AddedTokens); k > maxAdded {
 		return nil, fmt.Errorf("%w: %d added tokens", errNotNative, k)
 	}
-	if !n.setAdded(cfg.AddedTokens, tk, fold) {
-		return nil, fmt.Errorf("%w: an added token the native steps cannot normalise", errNotNative)
-	}
+	n.setAdded(cfg.AddedTokens, tk, fold)
 	n.runs.New = func() any { return &nativeRun{n: n} }
 	return n, nil
 }
@@ -161,30 +159,19 @@ func (n *native) putRun(r *nativeRun) {
 }
 
 // chunk appends the encoding of one space-free chunk to ids (and toks, if
-// not nil) and reports true, or reports false having appended nothing when
-// the chunk must go to sugarme; c is then the chunk to give it, accents
-// folded if fold.
-func (r *nativeRun) chunk(c string, fold *unicode.RangeTable, ids []int, toks []string) ([]int, []string, string, bool) {
+// not nil).
+func (r *nativeRun) chunk(c string, fold *unicode.RangeTable, ids []int, toks []string) ([]int, []string) {
 	n := r.n
 	r.ids, r.toks = ids, toks
 	ascii, mayHold := n.rawAdded.scan(c)
 	if mayHold {
-		if r.withAdded(c, fold) {
-			return r.ids, r.toks, c, true
-		}
-		if fold != nil {
-			c = foldAccents(c, fold)
-		}
-		return ids, toks, c, false
+		r.withAdded(c, fold)
+		return r.ids, r.toks
 	}
 	if fold != nil && !ascii {
 		c = foldAccents(c, fold)
 		ascii = isASCII(c)
 	}
-	s, ok := n.normalize(r, c, ascii)
-	if !ok {
-		return ids, toks, c, false
-	}
-	r.encodeNormalized(s)
-	return r.ids, r.toks, c, true
+	r.encodeNormalized(n.normalize(r, c, ascii))
+	return r.ids, r.toks
 }

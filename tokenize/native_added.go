@@ -160,11 +160,10 @@ func leadingSpaceLen(s []byte) int {
 }
 
 // setAdded reads the added tokens: every one is matched, special or not,
-// in the vocabulary or not, with Hugging Face's id (addedIDs).
-// A `normalized` token's pattern is its content folded (if fold) and
-// normalised as a chunk is; ok is false when the native steps cannot
-// normalise it, and the file then stays on sugarme.
-func (n *native) setAdded(added []addedTokenConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable) bool {
+// in the vocabulary or not, with Hugging Face's id (addedIDs). A
+// `normalized` token's pattern is its content folded (if fold) and
+// normalised as a chunk is.
+func (n *native) setAdded(added []addedTokenConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable) {
 	r := &nativeRun{n: n}
 	ids := addedIDs(added, tk.GetModel().GetVocab())
 	for _, at := range added {
@@ -178,53 +177,34 @@ func (n *native) setAdded(added []addedTokenConfig, tk *tokenizer.Tokenizer, fol
 		if fold != nil {
 			c = foldAccents(c, fold)
 		}
-		s, ok := n.normalize(r, c, isASCII(c))
-		if !ok {
-			return false
-		}
-		t.pattern = string(s)
+		t.pattern = string(n.normalize(r, c, isASCII(c)))
 		n.normAdded.add(t)
 	}
-	return true
 }
 
 // withAdded encodes chunk c (raw, not folded), which holds a raw added
-// token's first byte, split at the added tokens. It reports false, having
-// appended nothing, where a stretch must go to sugarme.
-func (r *nativeRun) withAdded(c string, fold *unicode.RangeTable) bool {
-	n, mark := r.n, len(r.ids)
-	r.rawSpans = n.rawAdded.find(r.rawSpans[:0], []byte(c))
+// token's first byte, split at the added tokens.
+func (r *nativeRun) withAdded(c string, fold *unicode.RangeTable) {
+	r.rawSpans = r.n.rawAdded.find(r.rawSpans[:0], []byte(c))
 	for _, sp := range r.rawSpans {
 		if sp.tok != nil {
 			r.emit(sp.tok.id, []byte(sp.tok.content))
-			continue
-		}
-		if !r.stretch(c[sp.start:sp.end], fold) {
-			r.ids = r.ids[:mark]
-			if r.toks != nil {
-				r.toks = r.toks[:mark]
-			}
-			return false
+		} else {
+			r.stretch(c[sp.start:sp.end], fold)
 		}
 	}
-	return true
 }
 
 // stretch encodes raw text holding no raw added token: folded (if fold)
 // and normalised, split at the normalized added tokens, pre-tokenised and
-// encoded. It reports false where the native steps cannot normalise it.
-func (r *nativeRun) stretch(t string, fold *unicode.RangeTable) bool {
+// encoded.
+func (r *nativeRun) stretch(t string, fold *unicode.RangeTable) {
 	ascii := isASCII(t)
 	if fold != nil && !ascii {
 		t = foldAccents(t, fold)
 		ascii = isASCII(t)
 	}
-	s, ok := r.n.normalize(r, t, ascii)
-	if !ok {
-		return false
-	}
-	r.encodeNormalized(s)
-	return true
+	r.encodeNormalized(r.n.normalize(r, t, ascii))
 }
 
 // encodeNormalized splits normalised text at the normalized added tokens

@@ -69,18 +69,7 @@ func TestAddedTokensAsHuggingFace(t *testing.T) {
 		{foldedAddedBERT, "ক্ষমা", []int64{101, 30524, 1370, 29914, 102}},
 	}
 	for _, tt := range tests {
-		tok := mustLoad(t, tt.file(t))
-		if tok.native == nil {
-			t.Fatal("native encoder off")
-		}
-		b, err := tok.EncodeBatch([]string{tt.text})
-		if err != nil {
-			t.Errorf("%q: %v", tt.text, err)
-			continue
-		}
-		if got := rowIDs(b, 0); !slices.Equal(got, tt.want) {
-			t.Errorf("%q:\n got  %v\n want %v", tt.text, got, tt.want)
-		}
+		wantNativeIDs(t, tt.file(t), tt.text, tt.want)
 	}
 }
 
@@ -133,5 +122,62 @@ func TestCleanAndChineseAsHuggingFace(t *testing.T) {
 				t.Errorf("%s %q: %v, want %v", name, tt.text, got, tt.want)
 			}
 		}
+	}
+}
+
+// TestNFDAsHuggingFace pins chunks that NFD changes, or whose NFD
+// segments are several runes (Hangul jamo), to Hugging Face's ids
+// (tokenizers 0.23.2) under its quicktour normalizer (NFD, Lowercase,
+// StripAccents) and under NFD alone, with a Whitespace pre-tokenizer and
+// the BERT vocabulary. The native encoder decomposes them itself; they
+// went to sugarme, which splits Hangul words at the digits or letters
+// beside them and garbles some ("한\t##\u00ad\x00" gave two [UNK]).
+func TestNFDAsHuggingFace(t *testing.T) {
+	quicktour := editedBERT(t, func(doc map[string]any) {
+		doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+			map[string]any{"type": "NFD"}, map[string]any{"type": "Lowercase"}, map[string]any{"type": "StripAccents"}}}
+		doc["pre_tokenizer"] = map[string]any{"type": "Whitespace"}
+	})
+	nfdOnly := editedBERT(t, func(doc map[string]any) {
+		doc["normalizer"] = map[string]any{"type": "NFD"}
+		doc["pre_tokenizer"] = map[string]any{"type": "Whitespace"}
+	})
+	tests := []struct {
+		path, text string
+		want       []int64
+	}{
+		{quicktour, "2023\ub144", []int64{101, 16798, 2509, 29992, 30010, 30021, 102}},
+		{quicktour, "\uc11c\uc6b8a", []int64{101, 1461, 30008, 29999, 30014, 30022, 2050, 102}},
+		{quicktour, "\ud55c\uad6d\uc5b4a", []int64{101, 1469, 30006, 30021, 29991, 30014, 30020, 29999, 30008, 2050, 102}},
+		{quicktour, "na\u00efve", []int64{101, 15743, 102}},
+		{quicktour, "\u0130a", []int64{101, 24264, 102}},
+		{quicktour, "\ud55c\t##\u00ad\x00", []int64{101, 1469, 30006, 30021, 100, 102}},
+		{quicktour, "Caf\u00e9 \u00c5ngstr\u00f6m", []int64{101, 7668, 17076, 15687, 102}},
+		{nfdOnly, "2023\ub144", []int64{101, 16798, 2509, 29992, 30010, 30021, 102}},
+		{nfdOnly, "na\u00efve", []int64{101, 100, 102}},
+		{nfdOnly, "x\u0301y", []int64{101, 100, 102}},
+		{nfdOnly, "\u0130a", []int64{101, 100, 102}},
+		{nfdOnly, "Caf\u00e9 \u00c5ngstr\u00f6m", []int64{101, 100, 100, 102}},
+	}
+	for _, tt := range tests {
+		wantNativeIDs(t, tt.path, tt.text, tt.want)
+	}
+}
+
+// wantNativeIDs checks that the file at path, on the native encoder,
+// gives text the ids want (special tokens included).
+func wantNativeIDs(t *testing.T, path, text string, want []int64) {
+	t.Helper()
+	tok := mustLoad(t, path)
+	if tok.native == nil {
+		t.Fatal("native encoder off")
+	}
+	b, err := tok.EncodeBatch([]string{text})
+	if err != nil {
+		t.Errorf("%q: %v", text, err)
+		return
+	}
+	if got := rowIDs(b, 0); !slices.Equal(got, want) {
+		t.Errorf("%q:\n got  %v\n want %v", text, got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package tokenize
 
 import (
-	"bytes"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
@@ -144,10 +143,7 @@ func newASCIINorm(steps []normStep) asciiNorm {
 }
 
 // normalize writes the normalised chunk (ascii if it is all ASCII) into r's
-// buffer and returns it, or reports false when sugarme must encode the
-// chunk: when NFD changes it, or meets a combining sequence, which sugarme
-// records as inserted runes even where NFD leaves it alone (its ids there
-// were never found wrong, so they stay sugarme's).
+// buffer and returns it.
 //
 // Where sugarme's NormalizedString loses its alignments it garbles text or
 // panics, and the native encoder gives what Hugging Face gives instead
@@ -157,7 +153,7 @@ func newASCIINorm(steps []normStep) asciiNorm {
 // an earlier step inserted some (CJK spacing, then accent stripping), and
 // lowercasing that changes a rune's UTF-8 length ("Ⱥ" made sugarme
 // dereference nil, so any text holding it failed).
-func (n *native) normalize(r *nativeRun, chunk string, ascii bool) (out []byte, ok bool) {
+func (n *native) normalize(r *nativeRun, chunk string, ascii bool) []byte {
 	buf := r.norm[:0]
 	if ascii {
 		for i := 0; i < len(chunk); i++ {
@@ -171,28 +167,23 @@ func (n *native) normalize(r *nativeRun, chunk string, ascii bool) (out []byte, 
 			buf = append(buf, b)
 		}
 		r.norm = buf
-		return buf, true
+		return buf
 	}
 	buf = append(buf, chunk...)
 	alt := r.alt[:0]
 	for _, step := range n.steps {
-		if alt, ok = applyStep(step, alt[:0], buf); !ok {
-			return nil, false
-		}
+		alt = applyStep(step, alt[:0], buf)
 		buf, alt = alt, buf
 	}
 	r.norm, r.alt = buf, alt
-	return buf, true
+	return buf
 }
 
-// applyStep appends step applied to src onto dst, or reports false for the
-// chunks normalize leaves to sugarme.
-func applyStep(step normStep, dst, src []byte) ([]byte, bool) {
+// applyStep appends step applied to src onto dst. NFD is Hugging Face's:
+// sugarme garbles some chunks it changes (TestNFDAsHuggingFace).
+func applyStep(step normStep, dst, src []byte) []byte {
 	if step == stepNFD {
-		if !nfdIdentity(src) {
-			return nil, false // NFD changes the chunk
-		}
-		return append(dst, src...), true
+		return norm.NFD.Append(dst, src...)
 	}
 	for len(src) > 0 {
 		r, size := utf8.DecodeRune(src)
@@ -219,21 +210,5 @@ func applyStep(step normStep, dst, src []byte) ([]byte, bool) {
 		}
 		dst = utf8.AppendRune(dst, r)
 	}
-	return dst, true
-}
-
-// nfdIdentity reports whether NFD leaves s alone and every segment sugarme
-// sees while decomposing it is a single rune.
-func nfdIdentity(s []byte) bool {
-	var it norm.Iter
-	it.Init(norm.NFD, s)
-	pos := 0
-	for !it.Done() {
-		seg := it.Next()
-		if !bytes.HasPrefix(s[pos:], seg) || utf8.RuneCount(seg) > 1 {
-			return false
-		}
-		pos += len(seg)
-	}
-	return pos == len(s)
+	return dst
 }

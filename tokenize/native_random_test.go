@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // randomPieces are the building blocks of TestNativeMatchesSugarmeRandom's
@@ -97,9 +100,6 @@ func TestNativeMatchesSugarmeRandom(t *testing.T) {
 					if validateText(text) != nil {
 						continue
 					}
-					if took, all := nativeShare(native, []string{text}); took < all {
-						continue
-					}
 					if added.MatchString(text) {
 						if compareAddedSplit(t, native, reference, text) {
 							compared++
@@ -113,9 +113,9 @@ func TestNativeMatchesSugarmeRandom(t *testing.T) {
 					compareContent(t, native, reference, text)
 				}
 				// Most texts must be compared, or the test proves little;
-				// only unfolded accents before NFD go to sugarme often.
+				// unfolded accents before NFD are left out most often.
 				if compared < texts/3 {
-					t.Errorf("only %d of %d random texts stayed native", compared, texts)
+					t.Errorf("only %d of %d random texts compared", compared, texts)
 				}
 				t.Logf("compared %d of %d random texts", compared, texts)
 			})
@@ -188,7 +188,8 @@ func compareAddedSplit(t *testing.T, native, reference *Tokenizer, text string) 
 //  1. a step removes runes before the first rune it keeps, and one of them
 //     is multi-byte or an earlier step went through sugarme's Transform
 //     (every step but lowercasing does);
-//  2. a step removes runes after an earlier one inserted some;
+//  2. a step removes runes after an earlier one inserted some (spaces
+//     around CJK, or the marks NFD splits off);
 //  3. lowercasing changes a rune's UTF-8 length.
 func sugarmeMisaligns(tok *Tokenizer, text string) bool {
 	if tok.unicodeSpaces {
@@ -202,6 +203,12 @@ func sugarmeMisaligns(tok *Tokenizer, text string) bool {
 		transformed, inserted := false, false
 		for _, step := range tok.native.steps {
 			if step == stepNFD {
+				// sugarme garbles some chunks NFD changes, removals after
+				// it or not ("한\t##\u00ad\x00" under Whitespace gives two
+				// [UNK]): TestNFDAsHuggingFace pins the native encoder's.
+				if !bytes.Equal(norm.NFD.Bytes(src), src) {
+					return true
+				}
 				transformed = true
 				continue
 			}

@@ -100,37 +100,6 @@ func TestNativeCoverage(t *testing.T) {
 	}
 }
 
-// TestNativeHandsBack checks which chunks the native encoder leaves to
-// sugarme with the BERT file (see native.go and normalize).
-func TestNativeHandsBack(t *testing.T) {
-	tok := loadBERT(t, WithFoldAccents(false))
-	tests := []struct {
-		chunk   string
-		sugarme bool
-	}{
-		{"hello", false},
-		{"Hello,", false},
-		{"日本語", false},
-		{"[cls]", false},
-		{"[CLS]", false}, // added tokens are found natively
-		{"x[SEP]", false},
-		{"[MASK]y", false},
-		{"a\u200bb", false}, // cleaned inside the chunk
-		{"\x01ab", false},   // leading ASCII control, first transform
-		{"\u200bab", false}, // leading multi-byte removal, which sugarme garbles
-		{"Ⱥb", false},       // lowercase is longer, which sugarme panics on
-		{"İb", false},       // lowercase is shorter
-		{"Ωb", false},       // lowercase, same length
-	}
-	run := tok.native.getRun()
-	defer tok.native.putRun(run)
-	for _, tt := range tests {
-		if _, _, _, ok := run.chunk(tt.chunk, tok.fold, nil, nil); ok == tt.sugarme {
-			t.Errorf("chunk %q: native %v, want %v", tt.chunk, ok, !tt.sugarme)
-		}
-	}
-}
-
 // TestNativeWordPiece pins WordPiece itself on a small vocabulary, against
 // hand-derived (Hugging Face) results rather than sugarme's.
 func TestNativeWordPiece(t *testing.T) {

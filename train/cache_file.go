@@ -27,7 +27,7 @@ import (
 // fails its CRC ends the valid prefix (a crash mid-append); it is cut off,
 // under the same lock, so later appends stay aligned.
 const (
-	cacheMagic     = "RTEMB007"
+	cacheMagic     = "RTEMB008"
 	cacheHeaderLen = 12
 )
 
@@ -43,9 +43,11 @@ const (
 // private-use characters, did not split CJK Extension A ideographs, and
 // kept spacing marks under a StripAccents normalizer; version 6 split words
 // at non-ASCII letters under a Whitespace pre-tokenizer and missed a few
-// added tokens Hugging Face finds): such a text would keep its old vector
-// beside new texts encoded as they are now.
-var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003", "RTEMB004", "RTEMB005", "RTEMB006"}
+// added tokens Hugging Face finds; version 7 left chunks NFD changes to
+// sugarme, which split Hangul words beside digits and garbled some): such
+// a text would keep its old vector beside new texts encoded as they are
+// now.
+var oldCacheMagics = []string{"RTEMB001", "RTEMB002", "RTEMB003", "RTEMB004", "RTEMB005", "RTEMB006", "RTEMB007"}
 
 // oldFormat reports whether a header (or its first 8 bytes) is one of an
 // earlier format's.
