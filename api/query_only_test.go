@@ -23,28 +23,40 @@ func queryOnlyModels(t *testing.T) *model.Registry {
 	if err := os.Symlink(glove, filepath.Join(root, "glove-100d")); err != nil {
 		t.Fatal(err)
 	}
-	q := filepath.Join(root, "glove-q")
-	if err := os.Mkdir(q, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Copies, not symlinks: ONNX Runtime refuses external data that
-	// resolves outside the model's folder.
-	for _, f := range []string{models.ModelFile, models.DataFile, models.TokenizerFile} {
-		testenv.CopyFile(t, filepath.Join(glove, f), filepath.Join(q, f))
-	}
-	cfg, _, err := models.ReadEncoderConfig(glove)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Name = "glove-q"
-	cfg.Provenance = map[string]any{models.ProvenanceHeadApply: model.ApplyQuery}
-	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(filepath.Join(q, models.ConfigFile), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	installCopy(t, root, glove, "glove-q", []string{models.ModelFile, models.DataFile, models.TokenizerFile},
+		func(cfg *models.EncoderConfig) {
+			cfg.Provenance = map[string]any{models.ProvenanceHeadApply: model.ApplyQuery}
+		})
 	reg := model.NewRegistry(root)
 	t.Cleanup(func() { reg.Close() })
 	return reg
+}
+
+// installCopy installs encoder src again under root as name: files copied
+// (not linked: ONNX Runtime refuses external data that resolves outside
+// the model's folder) and its encoder.json renamed, then given to edit.
+func installCopy(t *testing.T, root, src, name string, files []string, edit func(*models.EncoderConfig)) string {
+	t.Helper()
+	dir := filepath.Join(root, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		testenv.CopyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
+	}
+	cfg, _, err := models.ReadEncoderConfig(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Name = name
+	if edit != nil {
+		edit(&cfg)
+	}
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(filepath.Join(dir, models.ConfigFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // A query-only encoder must not embed documents: training on it and

@@ -20,20 +20,8 @@ import (
 func nfkcModels(t *testing.T) *model.Registry {
 	t.Helper()
 	tiny := testenv.TinyBERT(t)
-	dir := filepath.Join(t.TempDir(), "tiny-nfkc")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testenv.CopyFile(t, filepath.Join(tiny, models.ModelFile), filepath.Join(dir, models.ModelFile))
-	cfg, _, err := models.ReadEncoderConfig(tiny)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Name = "tiny-nfkc"
-	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(filepath.Join(dir, models.ConfigFile), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	root := t.TempDir()
+	dir := installCopy(t, root, tiny, "tiny-nfkc", []string{models.ModelFile}, nil)
 	data, err := os.ReadFile(filepath.Join(tiny, models.TokenizerFile))
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +38,7 @@ func nfkcModels(t *testing.T) *model.Registry {
 	if err := os.WriteFile(filepath.Join(dir, models.TokenizerFile), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	reg := model.NewRegistry(filepath.Dir(dir))
+	reg := model.NewRegistry(root)
 	t.Cleanup(func() { reg.Close() })
 	return reg
 }

@@ -123,6 +123,10 @@ type literal struct {
 	// For single_word ones: sugarme's pattern has \b (ASCII) at the start,
 	// at the end; unmatched: sugarme looks for another string.
 	wordStart, wordEnd, unmatched bool
+	// The native encoder's (native_added.go): the token a match gives,
+	// whose content s is, or is the normalised form of.
+	content string
+	id      int32
 }
 
 // sugarmeWordChar is sugarme's isWordCharacter: its single_word pattern
@@ -171,13 +175,23 @@ func (ls *literalSet) empty() bool { return ls.maxLen == 0 }
 // longestAt returns the longest literal Hugging Face matches at s[i:]:
 // taking it and going on after it is leftmost-longest matching.
 func (ls *literalSet) longestAt(s string, i int) (literal, bool) {
-	var found literal
-	for _, l := range ls.byFirst[s[i]] {
-		if l.match && len(l.s) > len(found.s) && strings.HasPrefix(s[i:], l.s) {
+	if l := ls.longestRef(s, i); l != nil {
+		return *l, true
+	}
+	return literal{}, false
+}
+
+// longestRef is longestAt's literal in ls, or nil.
+func (ls *literalSet) longestRef(s string, i int) *literal {
+	var found *literal
+	cands := ls.byFirst[s[i]]
+	for k := range cands {
+		l := &cands[k]
+		if l.match && (found == nil || len(l.s) > len(found.s)) && strings.HasPrefix(s[i:], l.s) {
 			found = l
 		}
 	}
-	return found, found.s != ""
+	return found
 }
 
 // lstripAt reports whether an lstrip literal starts at s[j:].

@@ -35,8 +35,9 @@ type Tokenizer struct {
 	vocabSize int
 	workers   int
 	// native is nil when the file has a shape the native encoder does not
-	// cover (see native.go); cache is nil when the pipeline is not
-	// chunkable (see chunks.go). With both nil, texts go whole to sugarme.
+	// cover (see native.go); cache is nil when the native encoder is on or
+	// the pipeline is not chunkable (see chunks.go). With both nil, texts
+	// go whole to sugarme.
 	native *native
 	cache  *chunkCache
 	// literals says where a long run of added-token literals is cut
@@ -98,10 +99,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	}
 	t.literals = newLiteralCuts(cfg.AddedTokens, tk, perCharNormalizer(cfg.Normalizer))
 	t.literals.first, t.literals.firstBehind = cfg.PreTokenizer.metaspaceFirst()
-	t.spaceCuts = !chunkable(&cfg.pipelineConfig) && spaceCuttable(&cfg.pipelineConfig)
-	if o.cache && chunkable(&cfg.pipelineConfig) {
-		t.cache = &chunkCache{}
-	}
+	t.spaceCuts = spaceCuttable(&cfg.pipelineConfig)
 	t.unicodeSpaces, t.keepControls = spaceSplitting(cfg.PreTokenizer), cleansControls(cfg.Normalizer)
 	t.lowercases, t.nfd = cfg.Normalizer.lowercases(), cfg.Normalizer.decomposes()
 	t.chinese = handlesChinese(cfg.Normalizer)
@@ -111,6 +109,11 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if o.native {
 		// An error only means the file stays on sugarme.
 		t.native, _ = newNative(&cfg.pipelineConfig, tk, t.fold)
+	}
+	// The native encoder takes every chunk of the files it covers: the
+	// cache is for sugarme's.
+	if o.cache && t.native == nil && chunkable(&cfg.pipelineConfig) {
+		t.cache = &chunkCache{}
 	}
 	t.padID, t.padTypeID, t.padLeft = padding(tk, cfg.Padding)
 	return t, nil

@@ -50,7 +50,7 @@ type native struct {
 
 	// rawAdded are the added tokens matched in the raw chunk, normAdded
 	// those matched once it is normalised (native_added.go).
-	rawAdded, normAdded addedSet
+	rawAdded, normAdded literalSet
 
 	runs sync.Pool // *nativeRun
 }

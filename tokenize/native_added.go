@@ -1,7 +1,6 @@
 package tokenize
 
 import (
-	"bytes"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,65 +19,10 @@ import (
 // "café" never matched under accent folding) and garbled or panicked on a
 // literal beside a character normalisation deletes ("[SEP]\u200bab").
 
-// addedTok is an added token as a matcher looks for it.
-type addedTok struct {
-	pattern string // the content, normalised for a `normalized` token
-	content string // the token the encoding shows
-	id      int32
-	// lstrip and rstrip take the whitespace before and after a match;
-	// singleWord drops a match beside a word character.
-	lstrip, rstrip, singleWord bool
-}
-
-// addedSet is one pass's tokens, by first byte of their pattern.
-type addedSet struct {
-	first   [256]bool
-	byFirst [256][]addedTok
-	any     bool
-}
-
-func (as *addedSet) add(t addedTok) {
-	if t.pattern == "" {
-		// A normalized token that normalises to nothing ("\u200b" under
-		// clean_text): Hugging Face's trie matches it at every byte,
-		// splitting text into characters or failing ("AddedVocabulary
-		// bad split"); here it matches nowhere.
-		return
-	}
-	as.first[t.pattern[0]], as.any = true, true
-	as.byFirst[t.pattern[0]] = append(as.byFirst[t.pattern[0]], t)
-}
-
-// mayHold reports whether some byte of s starts a pattern.
-func (as *addedSet) mayHold(s []byte) bool {
-	if !as.any {
-		return false
-	}
-	for _, b := range s {
-		if as.first[b] {
-			return true
-		}
-	}
-	return false
-}
-
-// longestAt returns the token with the longest pattern at s[i:], or nil.
-func (as *addedSet) longestAt(s []byte, i int) *addedTok {
-	var found *addedTok
-	cands := as.byFirst[s[i]]
-	for k := range cands {
-		t := &cands[k]
-		if (found == nil || len(t.pattern) > len(found.pattern)) && bytes.HasPrefix(s[i:], []byte(t.pattern)) {
-			found = t
-		}
-	}
-	return found
-}
-
 // addedSpan is s[start:end], an added token if tok is not nil.
 type addedSpan struct {
 	start, end int
-	tok        *addedTok
+	tok        *literal
 }
 
 // find appends the splits of s to spans as AddedVocabulary.find_matches
@@ -89,18 +33,18 @@ type addedSpan struct {
 // search goes on where a match ends, not past what rstrip took: a
 // normalised pattern may start with whitespace (" 中 zzq" under
 // handle_chinese_chars), and the next match may start there.
-func (as *addedSet) find(spans []addedSpan, s []byte) []addedSpan {
+func (ls *literalSet) find(spans []addedSpan, s string) []addedSpan {
 	off := 0
 	for i := 0; i < len(s); {
-		var t *addedTok
-		if as.first[s[i]] {
-			t = as.longestAt(s, i)
+		var t *literal
+		if ls.first[s[i]] {
+			t = ls.longestRef(s, i)
 		}
 		if t == nil {
 			i++
 			continue
 		}
-		start, stop := i, i+len(t.pattern)
+		start, stop := i, i+len(t.s)
 		i = stop
 		if t.singleWord && (endsWithWord(s[:start]) || startsWithWord(s[stop:])) {
 			continue
@@ -123,22 +67,22 @@ func (as *addedSet) find(spans []addedSpan, s []byte) []addedSpan {
 	return spans
 }
 
-func endsWithWord(s []byte) bool {
-	r, n := utf8.DecodeLastRune(s)
+func endsWithWord(s string) bool {
+	r, n := utf8.DecodeLastRuneInString(s)
 	return n > 0 && isWord(r)
 }
 
-func startsWithWord(s []byte) bool {
-	r, n := utf8.DecodeRune(s)
+func startsWithWord(s string) bool {
+	r, n := utf8.DecodeRuneInString(s)
 	return n > 0 && isWord(r)
 }
 
 // trailingSpaceLen is the length of the whitespace (Unicode, as Rust's
 // \s) that ends s, leadingSpaceLen of the whitespace that starts it.
-func trailingSpaceLen(s []byte) int {
+func trailingSpaceLen(s string) int {
 	n := 0
 	for n < len(s) {
-		r, size := utf8.DecodeLastRune(s[:len(s)-n])
+		r, size := utf8.DecodeLastRuneInString(s[:len(s)-n])
 		if !unicode.IsSpace(r) {
 			break
 		}
@@ -147,10 +91,10 @@ func trailingSpaceLen(s []byte) int {
 	return n
 }
 
-func leadingSpaceLen(s []byte) int {
+func leadingSpaceLen(s string) int {
 	n := 0
 	for n < len(s) {
-		r, size := utf8.DecodeRune(s[n:])
+		r, size := utf8.DecodeRuneInString(s[n:])
 		if !unicode.IsSpace(r) {
 			break
 		}
@@ -167,28 +111,34 @@ func (n *native) setAdded(added []addedTokenConfig, tk *tokenizer.Tokenizer, fol
 	r := &nativeRun{n: n}
 	ids := addedIDs(added, tk.GetModel().GetVocab())
 	for _, at := range added {
-		t := addedTok{pattern: at.Content, content: at.Content, id: int32(ids[at.Content]),
+		l := literal{s: at.Content, content: at.Content, id: int32(ids[at.Content]),
 			lstrip: at.Lstrip, rstrip: at.Rstrip, singleWord: at.SingleWord}
-		if !at.Normalized {
-			n.rawAdded.add(t)
+		set := &n.rawAdded
+		if at.Normalized {
+			c := at.Content
+			if fold != nil {
+				c = foldAccents(c, fold)
+			}
+			l.s, set = string(n.normalize(r, c, isASCII(c))), &n.normAdded
+		}
+		if l.s == "" {
+			// A normalized token that normalises to nothing ("\u200b"
+			// under clean_text): Hugging Face's trie matches it at every
+			// byte, splitting text into characters or failing
+			// ("AddedVocabulary bad split"); here it matches nowhere.
 			continue
 		}
-		c := at.Content
-		if fold != nil {
-			c = foldAccents(c, fold)
-		}
-		t.pattern = string(n.normalize(r, c, isASCII(c)))
-		n.normAdded.add(t)
+		set.add(l, true)
 	}
 }
 
 // withAdded encodes chunk c (raw, not folded), which holds a raw added
 // token's first byte, split at the added tokens.
 func (r *nativeRun) withAdded(c string, fold *unicode.RangeTable) {
-	r.rawSpans = r.n.rawAdded.find(r.rawSpans[:0], []byte(c))
+	r.rawSpans = r.n.rawAdded.find(r.rawSpans[:0], c)
 	for _, sp := range r.rawSpans {
 		if sp.tok != nil {
-			r.emit(sp.tok.id, []byte(sp.tok.content))
+			r.emitToken(sp.tok.id, sp.tok.content)
 		} else {
 			r.stretch(c[sp.start:sp.end], fold)
 		}
@@ -214,10 +164,10 @@ func (r *nativeRun) encodeNormalized(s []byte) {
 		r.split(0, s)
 		return
 	}
-	r.normSpans = r.n.normAdded.find(r.normSpans[:0], s)
+	r.normSpans = r.n.normAdded.find(r.normSpans[:0], string(s))
 	for _, sp := range r.normSpans {
 		if sp.tok != nil {
-			r.emit(sp.tok.id, []byte(sp.tok.content))
+			r.emitToken(sp.tok.id, sp.tok.content)
 		} else {
 			r.split(0, s[sp.start:sp.end])
 		}
@@ -225,13 +175,26 @@ func (r *nativeRun) encodeNormalized(s []byte) {
 }
 
 // scan reports whether s is ASCII and whether some byte of it starts a
-// pattern: one pass that serves both the normalisation fast path and the
+// literal: one pass that serves both the normalisation fast path and the
 // added-token check.
-func (as *addedSet) scan(s string) (ascii, mayHold bool) {
+func (ls *literalSet) scan(s string) (ascii, mayHold bool) {
 	var or byte
 	for i := 0; i < len(s); i++ {
 		or |= s[i]
-		mayHold = mayHold || as.first[s[i]]
+		mayHold = mayHold || ls.first[s[i]]
 	}
 	return or < utf8.RuneSelf, mayHold
+}
+
+// mayHold reports whether some byte of s starts a literal.
+func (ls *literalSet) mayHold(s []byte) bool {
+	if ls.empty() {
+		return false
+	}
+	for _, b := range s {
+		if ls.first[b] {
+			return true
+		}
+	}
+	return false
 }

@@ -81,9 +81,12 @@ func (r *nativeRun) emit(id int32, tok []byte) {
 	}
 }
 
-func (r *nativeRun) emitUnk() {
-	r.ids = append(r.ids, int(r.n.unkID))
+// emitToken is emit for a token held as a string (an added token's).
+func (r *nativeRun) emitToken(id int32, tok string) {
+	r.ids = append(r.ids, int(id))
 	if r.toks != nil {
-		r.toks = append(r.toks, r.n.unkToken)
+		r.toks = append(r.toks, tok)
 	}
 }
+
+func (r *nativeRun) emitUnk() { r.emitToken(r.n.unkID, r.n.unkToken) }

@@ -130,8 +130,8 @@ func TestNativeMatchesSugarmeRandom(t *testing.T) {
 func addedRE(tok *Tokenizer) *regexp.Regexp {
 	var lits []string
 	for _, ts := range tok.native.rawAdded.byFirst {
-		for _, at := range ts {
-			lits = append(lits, regexp.QuoteMeta(at.content))
+		for _, l := range ts {
+			lits = append(lits, regexp.QuoteMeta(l.content))
 		}
 	}
 	slices.SortFunc(lits, func(a, b string) int { return len(b) - len(a) })

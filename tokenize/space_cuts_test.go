@@ -61,7 +61,7 @@ func TestSpaceCuttable(t *testing.T) {
 			if err := json.Unmarshal(data, &cfg); err != nil {
 				t.Fatal(err)
 			}
-			if got := !chunkable(&cfg.pipelineConfig) && spaceCuttable(&cfg.pipelineConfig); got != tt.want {
+			if got := spaceCuttable(&cfg.pipelineConfig); got != tt.want {
 				t.Errorf("space cuts %v, want %v", got, tt.want)
 			}
 		})
