@@ -60,6 +60,10 @@ type pipelineConfig struct {
 	PreTokenizer *preTokenizerConfig `json:"pre_tokenizer"`
 	Model        modelConfig         `json:"model"`
 	AddedTokens  []addedTokenConfig  `json:"added_tokens"`
+	// normalize is the normalizer where retune runs it, and finds the
+	// added tokens, before sugarme sees the text (ownNormalizer); nil
+	// where sugarme does.
+	normalize hfNormalizer
 }
 
 type preTokenizerConfig struct {
@@ -116,9 +120,12 @@ type addedTokenConfig struct {
 // pre-tokenizer that splits on and drops spaces, a model that sees one
 // pre-token at a time without randomness, and no added token containing
 // whitespace (it could span two chunks). ByteLevel and Metaspace fail the
-// second test: they keep the space as part of the next token.
+// second test: they keep the space as part of the next token. Where retune
+// normalises and finds the added tokens, it chunks what is left, and only
+// the pre-tokenizer and model count.
 func chunkable(cfg *pipelineConfig) bool {
-	if !perCharNormalizer(cfg.Normalizer) || !spaceSplitting(cfg.PreTokenizer) {
+	own := cfg.normalize != nil
+	if !own && !perCharNormalizer(cfg.Normalizer) || !spaceSplitting(cfg.PreTokenizer) {
 		return false
 	}
 	switch cfg.Model.Type {
@@ -126,7 +133,7 @@ func chunkable(cfg *pipelineConfig) bool {
 	default:
 		return false
 	}
-	return !cfg.addedHoldsSpace()
+	return own || !cfg.addedHoldsSpace()
 }
 
 // addedHoldsSpace reports whether an added token holds whitespace: a cut at

@@ -50,7 +50,7 @@ func TestChunkedMatchesWhole(t *testing.T) {
 					t.Fatalf("whole %q: %v", text, err)
 				}
 				for pass := range 2 {
-					gotIDs, gotToks, err := tc.tok.chunked(text, -1, true)
+					gotIDs, gotToks, err := tc.tok.chunked(nil, nil, text, tc.tok.fold, -1, true)
 					if err != nil {
 						t.Fatalf("chunked %q: %v", text, err)
 					}

@@ -14,5 +14,8 @@
 //     (chunks between spaces), since sugarme costs ~20µs per chunk
 //     (chunks.go): by a native encoder for the common BERT/GloVe shapes
 //     (native*.go), which gives sugarme's ids at a fraction of the cost,
-//     and otherwise through sugarme with a chunk cache.
+//     and otherwise through sugarme with a chunk cache;
+//   - normalizers sugarme gets wrong (Precompiled, NFKC, a Replace by
+//     regular expression…) are run here, added tokens then found here
+//     too, and sugarme only pre-tokenises and encodes (own.go).
 package tokenize

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 
 	"github.com/sugarme/tokenizer"
 )
@@ -129,32 +130,6 @@ func (t *Tokenizer) Tokens(text string) ([]string, error) {
 // (the caller truncates anyway). The slices are the caller's: cached chunks
 // are copied, never aliased.
 func (t *Tokenizer) content(text string, limit int, wantToks bool) (ids []int, toks []string, err error) {
-	if t.unicodeSpaces {
-		text = unicodeSpacesToASCII(text, t.keepControls)
-	}
-	if t.native == nil && t.cache == nil {
-		if t.fold != nil {
-			text = foldAccents(text, t.fold)
-		}
-		ids, toks, err = t.viaSugarme(nil, nil, text, limit, wantToks, t.encodeChunk)
-	} else {
-		ids, toks, err = t.chunked(text, limit, wantToks)
-	}
-	if err == nil && len(ids) == 0 {
-		err = ErrNoTokens
-	}
-	return ids, toks, err
-}
-
-// chunked encodes text chunk by chunk, natively where the native encoder
-// takes the chunk and through sugarme and the cache (if any) otherwise; only
-// valid for pipelines where chunkable holds. Later chunks cannot change
-// earlier tokens, so it stops past limit (if >= 0): a 2000-word text costs
-// no more than a 512-token one. Accents are folded chunk by chunk, which is
-// folding the text and then splitting it (folding neither makes nor
-// removes spaces, and no character composes with a space), minus a pass
-// and three copies of every non-ASCII text.
-func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, toks []string, err error) {
 	// Most words are one token; the guess saves regrowing the slices.
 	guess := len(text)/5 + 1
 	if limit >= 0 {
@@ -164,20 +139,57 @@ func (t *Tokenizer) chunked(text string, limit int, wantToks bool) (ids []int, t
 	if wantToks {
 		toks = make([]string, 0, guess)
 	}
+	switch {
+	case t.own != nil:
+		ids, toks, err = t.ownContent(ids, toks, text, limit, wantToks)
+	case t.native == nil && t.cache == nil:
+		text = t.spacesToASCII(text)
+		if t.fold != nil {
+			text = foldAccents(text, t.fold)
+		}
+		ids, toks, err = t.viaSugarme(ids, toks, text, limit, wantToks, t.encodeChunk)
+	default:
+		ids, toks, err = t.chunked(ids, toks, t.spacesToASCII(text), t.fold, limit, wantToks)
+	}
+	if err == nil && len(ids) == 0 {
+		err = ErrNoTokens
+	}
+	return ids, toks, err
+}
+
+// spacesToASCII maps Unicode whitespace to spaces where the pre-tokenizer
+// splits on it (see unicodeSpacesToASCII).
+func (t *Tokenizer) spacesToASCII(s string) string {
+	if !t.unicodeSpaces {
+		return s
+	}
+	return unicodeSpacesToASCII(s, t.keepControls)
+}
+
+// chunked appends the encoding of text chunk by chunk, natively where the
+// native encoder takes the chunk and through sugarme and the cache (if
+// any) otherwise; only valid for pipelines where chunkable holds. Later
+// chunks cannot change earlier tokens, so it stops past limit (if >= 0): a
+// 2000-word text costs no more than a 512-token one. Accents are folded
+// (if fold) chunk by chunk, which is folding the text and then splitting
+// it (folding neither makes nor removes spaces, and no character composes
+// with a space), minus a pass and three copies of every non-ASCII text.
+func (t *Tokenizer) chunked(ids []int, toks []string, text string, fold *unicode.RangeTable, limit int, wantToks bool) ([]int, []string, error) {
 	var run *nativeRun
 	if t.native != nil {
 		run = t.native.getRun()
 		defer t.native.putRun(run)
 	}
+	var err error
 	for c := range strings.SplitSeq(text, " ") {
 		if c == "" {
 			continue
 		}
 		if run != nil {
-			ids, toks = run.chunk(c, t.fold, ids, toks)
+			ids, toks = run.chunk(c, fold, ids, toks)
 		} else {
-			if t.fold != nil {
-				c = foldAccents(c, t.fold)
+			if fold != nil {
+				c = foldAccents(c, fold)
 			}
 			if ids, toks, err = t.viaSugarme(ids, toks, c, limit, wantToks, t.sugarmeChunk); err != nil {
 				return nil, nil, err

@@ -354,7 +354,9 @@ func nfkcFile(t testing.TB) string {
 // would take hours).
 func TestLiteralRunsBehindNonASCIIAreCut(t *testing.T) {
 	path := nfkcFile(t)
-	tok, whole := mustLoad(t, path), mustLoad(t, path)
+	// On sugarme's path, as under a normalizer retune does not run
+	// itself (ownNormalizer); on retune's, literals are found in one pass.
+	tok, whole := mustLoad(t, path, withoutOwn()), mustLoad(t, path, withoutOwn())
 	whole.literals, whole.spaceCuts = literalCuts{}, false
 	for _, u := range []string{"＜ｎ＞", "＜Ｎ＞ ", "<ｎ>", "＜mask＞", "é"} {
 		text := "hello " + strings.Repeat(u, 3*literalsPerCall) + " world"

@@ -40,6 +40,9 @@ type Tokenizer struct {
 	// go whole to sugarme.
 	native *native
 	cache  *chunkCache
+	// own is set where retune normalises and finds added tokens itself
+	// (see own.go); native is then nil.
+	own *ownPipeline
 	// literals says where a long run of added-token literals is cut
 	// before sugarme sees it (see literalsPerCall).
 	literals literalCuts
@@ -73,7 +76,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: load: %w", err)
 	}
-	cfg, tk, err := parseFile(data)
+	cfg, tk, err := parseFile(data, o.own)
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: load %s: %w", path, err)
 	}
@@ -97,16 +100,27 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenize: load %s: max length %d leaves no room beside %d special tokens",
 			path, t.maxLength, t.wrap.len())
 	}
-	t.literals = newLiteralCuts(cfg.AddedTokens, tk, perCharNormalizer(cfg.Normalizer))
-	t.literals.first, t.literals.firstBehind = cfg.PreTokenizer.metaspaceFirst()
 	t.spaceCuts = spaceCuttable(&cfg.pipelineConfig)
-	t.unicodeSpaces, t.keepControls = spaceSplitting(cfg.PreTokenizer), cleansControls(cfg.Normalizer)
-	t.lowercases, t.nfd = cfg.Normalizer.lowercases(), cfg.Normalizer.decomposes()
-	t.chinese = handlesChinese(cfg.Normalizer)
+	t.unicodeSpaces = spaceSplitting(cfg.PreTokenizer)
 	if o.foldAccents != nil && *o.foldAccents || o.foldAccents == nil && wantsFolding(cfg.Normalizer) {
 		t.fold = foldMarks(cfg.Normalizer)
 	}
-	if o.native {
+	if cfg.normalize != nil {
+		// What Portable exports folds only where the file's normalizer
+		// does not strip accents itself; here it strips them exactly.
+		if o.foldAccents == nil && hfStripsAccents(cfg.Normalizer) {
+			t.fold = nil
+		}
+		t.own = newOwnPipeline(cfg.normalize, cfg.AddedTokens, ids, t.fold)
+	} else {
+		// sugarme's added tokens and normalizer, with what retune mends.
+		t.literals = newLiteralCuts(cfg.AddedTokens, tk, perCharNormalizer(cfg.Normalizer))
+		t.literals.first, t.literals.firstBehind = cfg.PreTokenizer.metaspaceFirst()
+		t.keepControls = cleansControls(cfg.Normalizer)
+		t.lowercases, t.nfd = cfg.Normalizer.lowercases(), cfg.Normalizer.decomposes()
+		t.chinese = handlesChinese(cfg.Normalizer)
+	}
+	if o.native && t.own == nil {
 		// An error only means the file stays on sugarme.
 		t.native, _ = newNative(&cfg.pipelineConfig, tk, t.fold)
 	}
@@ -115,13 +129,14 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if o.cache && t.native == nil && chunkable(&cfg.pipelineConfig) {
 		t.cache = &chunkCache{}
 	}
-	t.padID, t.padTypeID, t.padLeft = padding(tk, cfg.Padding)
+	t.padID, t.padTypeID, t.padLeft = padding(tk, cfg.Padding, ids)
 	return t, nil
 }
 
 // padding returns the file's pad id when it has a padding section, else the
-// id of a conventional pad token, else 0 (masked out either way).
-func padding(tk *tokenizer.Tokenizer, p *paddingConfig) (id, typeID int64, left bool) {
+// id of a conventional pad token (added, with Hugging Face's id, or in the
+// vocabulary), else 0 (masked out either way).
+func padding(tk *tokenizer.Tokenizer, p *paddingConfig, added map[string]int) (id, typeID int64, left bool) {
 	if p != nil {
 		typeID = int64(p.PadTypeID)
 		left = p.Direction == "Left"
@@ -130,6 +145,9 @@ func padding(tk *tokenizer.Tokenizer, p *paddingConfig) (id, typeID int64, left 
 		}
 	}
 	for _, tok := range []string{"[PAD]", "<pad>"} {
+		if v, ok := added[tok]; ok {
+			return int64(v), typeID, left
+		}
 		if v, ok := tk.TokenToId(tok); ok {
 			return int64(v), typeID, left
 		}

@@ -103,33 +103,17 @@ func leadingSpaceLen(s string) int {
 	return n
 }
 
-// setAdded reads the added tokens: every one is matched, special or not,
-// in the vocabulary or not, with Hugging Face's id (addedIDs). A
-// `normalized` token's pattern is its content folded (if fold) and
-// normalised as a chunk is.
+// setAdded reads the added tokens (see addedSets): a `normalized`
+// token's pattern is its content folded (if fold) and normalised as a
+// chunk is.
 func (n *native) setAdded(added []addedTokenConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable) {
 	r := &nativeRun{n: n}
-	ids := addedIDs(added, tk.GetModel().GetVocab())
-	for _, at := range added {
-		l := literal{s: at.Content, content: at.Content, id: int32(ids[at.Content]),
-			lstrip: at.Lstrip, rstrip: at.Rstrip, singleWord: at.SingleWord}
-		set := &n.rawAdded
-		if at.Normalized {
-			c := at.Content
-			if fold != nil {
-				c = foldAccents(c, fold)
-			}
-			l.s, set = string(n.normalize(r, c, isASCII(c))), &n.normAdded
+	n.rawAdded, n.normAdded = addedSets(added, addedIDs(added, tk.GetModel().GetVocab()), func(c string) string {
+		if fold != nil {
+			c = foldAccents(c, fold)
 		}
-		if l.s == "" {
-			// A normalized token that normalises to nothing ("\u200b"
-			// under clean_text): Hugging Face's trie matches it at every
-			// byte, splitting text into characters or failing
-			// ("AddedVocabulary bad split"); here it matches nowhere.
-			continue
-		}
-		set.add(l, true)
-	}
+		return string(n.normalize(r, c, isASCII(c)))
+	})
 }
 
 // withAdded encodes chunk c (raw, not folded), which holds a raw added

@@ -16,7 +16,7 @@ func nativeErr(t *testing.T, path string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, tk, err := parseFile(data)
+	cfg, tk, err := parseFile(data, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,12 +42,7 @@ func foldAccents(s string, marks *unicode.RangeTable) string {
 	if isASCII(s) {
 		return s // nothing to fold; skips two allocations on most input
 	}
-	return strings.Map(func(r rune) rune {
-		if unicode.Is(marks, r) {
-			return -1
-		}
-		return r
-	}, norm.NFD.String(s))
+	return dropMarks(norm.NFD.String(s), marks)
 }
 
 // foldMarks is the marks Hugging Face strips under the file's normalizer:
@@ -167,6 +162,12 @@ type normalizerConfig struct {
 		String *string `json:"String"`
 		Regex  *string `json:"Regex"`
 	} `json:"pattern"`
+	// A Precompiled normalizer's rules, a Strip's sides, a Prepend's
+	// prefix (see compileNormalizer).
+	PrecompiledCharsmap *string `json:"precompiled_charsmap"`
+	StripLeft           *bool   `json:"strip_left"`
+	StripRight          *bool   `json:"strip_right"`
+	Prepend             *string `json:"prepend"`
 }
 
 // wantsFolding reports whether the file's normalizer lowercases or strips

@@ -22,6 +22,9 @@ type options struct {
 	workers int
 	cache   bool
 	native  bool
+	// own: retune normalises and finds added tokens where sugarme's
+	// normalizer is wrong (ownNormalizer); off, sugarme does.
+	own bool
 }
 
 func defaultOptions() options {
@@ -30,6 +33,7 @@ func defaultOptions() options {
 		workers:   runtime.GOMAXPROCS(0),
 		cache:     true,
 		native:    true,
+		own:       true,
 	}
 }
 
@@ -56,4 +60,8 @@ func withoutCache() Option {
 
 func withoutNative() Option {
 	return func(o *options) { o.native = false }
+}
+
+func withoutOwn() Option {
+	return func(o *options) { o.own = false }
 }

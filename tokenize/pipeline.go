@@ -20,10 +20,11 @@ import (
 // copies it, and the file was decoded once more for fileConfig. On
 // glove-100d's 341k words that halves the load (0.82-1.10 s -> 0.44-0.51 s,
 // BenchmarkLoad). Other models (BPE, Unigram, or no "type") still go
-// through pretrained.CreateModel. sugarme type-asserts JSON fields
+// through pretrained.CreateModel. With own, a normalizer sugarme gets wrong
+// is left to retune (ownNormalizer). sugarme type-asserts JSON fields
 // unchecked and panics on shapes it does not expect; a bad file must be an
 // error for the caller, not a crash.
-func parseFile(data []byte) (cfg fileConfig, tk *tokenizer.Tokenizer, err error) {
+func parseFile(data []byte, own bool) (cfg fileConfig, tk *tokenizer.Tokenizer, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			tk, err = nil, fmt.Errorf("unsupported tokenizer.json: %v", r)
@@ -36,6 +37,9 @@ func parseFile(data []byte) (cfg fileConfig, tk *tokenizer.Tokenizer, err error)
 	if err := sec.config(&cfg); err != nil {
 		return cfg, nil, err
 	}
+	if own {
+		cfg.normalize = ownNormalizer(&cfg.pipelineConfig)
+	}
 	m, err := sec.model(&cfg.Model)
 	if err != nil {
 		return cfg, nil, fmt.Errorf("CreateModel: %w", err)
@@ -43,7 +47,7 @@ func parseFile(data []byte) (cfg fileConfig, tk *tokenizer.Tokenizer, err error)
 	if m == nil {
 		return cfg, nil, errors.New("tokenizer.json has no model")
 	}
-	tk, err = sec.pipeline(m)
+	tk, err = sec.pipeline(m, cfg.normalize != nil)
 	return cfg, tk, err
 }
 
@@ -138,8 +142,9 @@ func (s *fileSections) model(mc *modelConfig) (tokenizer.Model, error) {
 }
 
 // pipeline builds the rest of sugarme's tokenizer around m, in
-// pretrained.FromReader's order.
-func (s *fileSections) pipeline(m tokenizer.Model) (*tokenizer.Tokenizer, error) {
+// pretrained.FromReader's order; without the file's normalizer and added
+// tokens where retune runs those (own, see own.go).
+func (s *fileSections) pipeline(m tokenizer.Model, own bool) (*tokenizer.Tokenizer, error) {
 	var c tokenizer.Config
 	for _, p := range []struct {
 		raw json.RawMessage
@@ -154,6 +159,9 @@ func (s *fileSections) pipeline(m tokenizer.Model) (*tokenizer.Tokenizer, error)
 		}
 	}
 	tk := tokenizer.NewTokenizer(m)
+	if own {
+		c.Normalizer, c.AddedTokens = nil, nil
+	}
 	n, err := pretrained.CreateNormalizer(c.Normalizer)
 	if err != nil {
 		return nil, fmt.Errorf("CreateNormalizer: %w", err)

@@ -50,7 +50,7 @@ func TestParseFileMatchesFromReader(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, got, err := parseFile(data)
+			cfg, got, err := parseFile(data, true)
 			if err != nil {
 				t.Fatal(err)
 			}

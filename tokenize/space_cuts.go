@@ -31,11 +31,15 @@ const (
 // whitespace or within words. The normalizers must not look across such a
 // place (character-wise ones, and a Replace of runs of spaces, which stay
 // whole in the piece after the cut), and no added token may hold
-// whitespace. Precompiled (XLM-R's) works on grapheme clusters, which such
-// a place separates, but sugarme's bookkeeping there is its own and no
-// charsmap is at hand to test it with: its texts stay whole.
+// whitespace. Where retune runs the normalizer (XLM-R's Precompiled
+// included) and finds the added tokens, the pieces it hands sugarme are
+// cut, and only the pre-tokenizer counts.
 func spaceCuttable(cfg *pipelineConfig) bool {
 	meta := metaspaceOf(cfg.PreTokenizer)
+	if cfg.normalize != nil {
+		// Normalised and rid of added tokens before it is cut.
+		return meta != nil
+	}
 	return meta != nil && cutSafeNormalizer(cfg.Normalizer, meta.replacement()) && !cfg.addedHoldsSpace()
 }
 
