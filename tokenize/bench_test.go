@@ -125,6 +125,19 @@ func BenchmarkSciFact(b *testing.B) {
 	}
 }
 
+// BenchmarkSciFactXLMR is BenchmarkSciFact's pass with the XLM-R-shaped
+// file (xlmrLike): normalizer, added tokens and Unigram model retune's,
+// Metaspace sugarme's.
+func BenchmarkSciFactXLMR(b *testing.B) {
+	docs := scifact(b)
+	path := xlmrLike(b)
+	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			benchPass(b, path, []Option{withWorkers(workers)}, docs)
+		})
+	}
+}
+
 // benchPass encodes corpus once per iteration in batches of 32 with a
 // freshly loaded tokenizer, so every pass starts with a cold cache.
 func benchPass(b *testing.B, path string, opts []Option, corpus []string) {

@@ -60,9 +60,9 @@ type pipelineConfig struct {
 	PreTokenizer *preTokenizerConfig `json:"pre_tokenizer"`
 	Model        modelConfig         `json:"model"`
 	AddedTokens  []addedTokenConfig  `json:"added_tokens"`
-	// normalize is the normalizer where retune runs it, and finds the
-	// added tokens, before sugarme sees the text (ownNormalizer); nil
-	// where sugarme does.
+	// own: retune runs the normalizer (normalize) and finds the added
+	// tokens before sugarme sees the text (see ownNormalizer).
+	own       bool
 	normalize hfNormalizer
 }
 
@@ -73,6 +73,10 @@ type preTokenizerConfig struct {
 	// prepends one to the first split of a call only.
 	Replacement   string `json:"replacement"`
 	PrependScheme string `json:"prepend_scheme"`
+	// The older files' add_prefix_space, and whether it splits at the
+	// replacement (absent: true).
+	AddPrefixSpace *bool `json:"add_prefix_space"`
+	Split          *bool `json:"split"`
 }
 
 // metaspaceFirst reports whether p holds a Metaspace that prepends to the
@@ -124,7 +128,7 @@ type addedTokenConfig struct {
 // normalises and finds the added tokens, it chunks what is left, and only
 // the pre-tokenizer and model count.
 func chunkable(cfg *pipelineConfig) bool {
-	own := cfg.normalize != nil
+	own := cfg.own
 	if !own && !perCharNormalizer(cfg.Normalizer) || !spaceSplitting(cfg.PreTokenizer) {
 		return false
 	}

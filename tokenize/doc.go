@@ -16,6 +16,7 @@
 //     (native*.go), which gives sugarme's ids at a fraction of the cost,
 //     and otherwise through sugarme with a chunk cache;
 //   - normalizers sugarme gets wrong (Precompiled, NFKC, a Replace by
-//     regular expression…) are run here, added tokens then found here
-//     too, and sugarme only pre-tokenises and encodes (own.go).
+//     regular expression…) and lone Metaspace pre-tokenizers are run
+//     here, added tokens then found here too, and sugarme is left the
+//     model (own.go); Unigram models are our own (unigram.go).
 package tokenize

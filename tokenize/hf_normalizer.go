@@ -24,24 +24,28 @@ func (h hfNormalizer) normalize(s string) string {
 	return s
 }
 
-// ownNormalizer returns the file's normalizer to be run here, or nil where
-// sugarme runs it. It runs here where sugarme's differs from Hugging
-// Face's and every step is one compileNormalizer knows: sugarme's
-// Precompiled garbles the text it changes, its Replace ignores a Regex
-// pattern (XLM-R's " {2,}" left runs of spaces, each an extra "▁"), its
-// NFC and NFKC decompose and its NFKD fails to load. Then added tokens are
-// found here too (see own.go), which needs a Metaspace pre-tokenizer not
-// to prepend to the first split alone: that is the split at the start of
-// the text, which pieces given to sugarme one by one cannot tell.
-func ownNormalizer(cfg *pipelineConfig) hfNormalizer {
-	if first, _ := cfg.PreTokenizer.metaspaceFirst(); first || !sugarmeMisreads(cfg.Normalizer) {
-		return nil
+// ownNormalizer returns the file's normalizer to be run here, and ok,
+// where retune runs it: every step is one compileNormalizer knows, and
+// either sugarme's differs from Hugging Face's, or the pre-tokenizer is a
+// Metaspace retune runs too (metaspace.go), so that sugarme only calls the
+// model, or a ByteLevel one (RoBERTa's), under which sugarme drops the
+// added tokens written in a text ("<mask>"). sugarme's Precompiled garbles the text it changes, its Replace
+// ignores a Regex pattern (XLM-R's " {2,}" left runs of spaces, each an
+// extra "▁"), its NFC and NFKC decompose and its NFKD fails to load. Then
+// added tokens are found here too (see own.go), which needs a Metaspace
+// pre-tokenizer not to prepend to the first split alone: that is the
+// split at the start of the text, which pieces handled one by one cannot
+// tell.
+func ownNormalizer(cfg *pipelineConfig) (h hfNormalizer, ok bool) {
+	if first, _ := cfg.PreTokenizer.metaspaceFirst(); first {
+		return nil, false
+	}
+	byteLevel := cfg.PreTokenizer != nil && cfg.PreTokenizer.Type == "ByteLevel"
+	if !sugarmeMisreads(cfg.Normalizer) && newMetaspace(cfg.PreTokenizer) == nil && !byteLevel {
+		return nil, false
 	}
 	h, err := compileNormalizer(cfg.Normalizer)
-	if err != nil {
-		return nil
-	}
-	return h
+	return h, err == nil
 }
 
 // sugarmeMisreads reports whether n holds a normalizer sugarme gets wrong.

@@ -105,13 +105,13 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if o.foldAccents != nil && *o.foldAccents || o.foldAccents == nil && wantsFolding(cfg.Normalizer) {
 		t.fold = foldMarks(cfg.Normalizer)
 	}
-	if cfg.normalize != nil {
+	if cfg.own {
 		// What Portable exports folds only where the file's normalizer
 		// does not strip accents itself; here it strips them exactly.
-		if o.foldAccents == nil && hfStripsAccents(cfg.Normalizer) {
+		if o.foldAccents == nil && cfg.Normalizer != nil && hfStripsAccents(cfg.Normalizer) {
 			t.fold = nil
 		}
-		t.own = newOwnPipeline(cfg.normalize, cfg.AddedTokens, ids, t.fold)
+		t.own = newOwnPipeline(&cfg.pipelineConfig, ids, t.fold)
 	} else {
 		// sugarme's added tokens and normalizer, with what retune mends.
 		t.literals = newLiteralCuts(cfg.AddedTokens, tk, perCharNormalizer(cfg.Normalizer))

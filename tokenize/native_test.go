@@ -304,14 +304,14 @@ func TestLiteralRunsWhereMatchesReachOut(t *testing.T) {
 // wholeTextBERT loads the BERT file with a Metaspace pre-tokenizer, which
 // neither the native encoder nor the chunk cache covers: its texts go
 // whole to sugarme. edit, if not nil, changes the file further.
-func wholeTextBERT(t *testing.T, edit func(doc map[string]any)) *Tokenizer {
+func wholeTextBERT(t *testing.T, edit func(doc map[string]any), opts ...Option) *Tokenizer {
 	t.Helper()
 	tok := mustLoad(t, editedBERT(t, func(doc map[string]any) {
 		doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}
 		if edit != nil {
 			edit(doc)
 		}
-	}))
+	}), opts...)
 	if tok.native != nil || tok.cache != nil {
 		t.Fatal("the Metaspace file should go whole to sugarme")
 	}

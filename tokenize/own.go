@@ -5,19 +5,25 @@ import "unicode"
 // For a file whose normalizer is run here (ownNormalizer), the text is
 // taken apart here as Hugging Face's AddedVocabulary takes it apart, and
 // sugarme, loaded without the file's normalizer and added tokens (see
-// fileSections.pipeline), only pre-tokenises and encodes what is left:
-// added tokens that are not `normalized` are found in the raw text, each
-// stretch between them is folded (where Load folds) and normalised, the
-// `normalized` ones are found in it by their normalised content, and each
-// piece left goes to sugarme on its own. Hugging Face drops empty pieces;
-// sugarme gave the empty split before a "<mask>" starting a text a "▁".
+// fileSections.pipeline), sees only what is left: added tokens that are
+// not `normalized` are found in the raw text, each stretch between them is
+// folded (where Load folds) and normalised, the `normalized` ones are found
+// in it by their normalised content, and each piece left is pre-tokenised
+// here under a lone Metaspace (metaspace.go), the model then called on each
+// split, or else goes to sugarme's pre-tokenizer and model on its own.
+// Hugging Face drops empty pieces; sugarme gave the empty split before a
+// "<mask>" starting a text a "▁".
 type ownPipeline struct {
 	normalize hfNormalizer
 	raw, norm literalSet
+	// meta: the file's pre-tokenizer is a Metaspace run here, and the
+	// model is called on its splits (sugarme's pipeline is not used).
+	meta *metaspace
 }
 
-func newOwnPipeline(h hfNormalizer, added []addedTokenConfig, ids map[string]int, fold *unicode.RangeTable) *ownPipeline {
-	o := &ownPipeline{normalize: h}
+func newOwnPipeline(cfg *pipelineConfig, ids map[string]int, fold *unicode.RangeTable) *ownPipeline {
+	h, added := cfg.normalize, cfg.AddedTokens
+	o := &ownPipeline{normalize: h, meta: newMetaspace(cfg.PreTokenizer)}
 	o.raw, o.norm = addedSets(added, ids, func(c string) string {
 		if fold != nil {
 			c = foldAccents(c, fold)
@@ -86,11 +92,15 @@ func (t *Tokenizer) ownContent(ids []int, toks []string, text string, limit int,
 }
 
 // ownPiece appends the encoding of normalised text holding no added token:
+// split by the Metaspace run here if there is one, else through sugarme,
 // in chunks between spaces through the chunk cache where the pipeline is
-// chunkable, else whole, or cut before spaces under a Metaspace (see
-// spaceCut). The pre-tokenizer splits on the Unicode whitespace the
+// chunkable, else whole, or cut before spaces under a Metaspace beside
+// other pre-tokenizers (see spaceCut). The pre-tokenizer splits on the Unicode whitespace the
 // normalizer left, as Hugging Face's does.
 func (t *Tokenizer) ownPiece(ids []int, toks []string, s string, limit int, wantToks bool) ([]int, []string, error) {
+	if t.own.meta != nil {
+		return t.own.meta.encode(t.tk.GetModel(), ids, toks, s, limit, wantToks)
+	}
 	if t.unicodeSpaces {
 		s = unicodeSpacesToASCII(s, false)
 	}

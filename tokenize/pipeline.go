@@ -19,11 +19,12 @@ import (
 // constructor, where FromReader decodes it into map[string]interface{} and
 // copies it, and the file was decoded once more for fileConfig. On
 // glove-100d's 341k words that halves the load (0.82-1.10 s -> 0.44-0.51 s,
-// BenchmarkLoad). Other models (BPE, Unigram, or no "type") still go
-// through pretrained.CreateModel. With own, a normalizer sugarme gets wrong
-// is left to retune (ownNormalizer). sugarme type-asserts JSON fields
-// unchecked and panics on shapes it does not expect; a bad file must be an
-// error for the caller, not a crash.
+// BenchmarkLoad). A Unigram model is retune's (unigram.go); others (BPE,
+// or no "type") still go through pretrained.CreateModel. With own, the
+// normalizer and added tokens of the files retune runs itself
+// (ownNormalizer) are left out of sugarme's pipeline. sugarme type-asserts
+// JSON fields unchecked and panics on shapes it does not expect; a bad
+// file must be an error for the caller, not a crash.
 func parseFile(data []byte, own bool) (cfg fileConfig, tk *tokenizer.Tokenizer, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -38,7 +39,7 @@ func parseFile(data []byte, own bool) (cfg fileConfig, tk *tokenizer.Tokenizer, 
 		return cfg, nil, err
 	}
 	if own {
-		cfg.normalize = ownNormalizer(&cfg.pipelineConfig)
+		cfg.normalize, cfg.own = ownNormalizer(&cfg.pipelineConfig)
 	}
 	m, err := sec.model(&cfg.Model)
 	if err != nil {
@@ -47,7 +48,7 @@ func parseFile(data []byte, own bool) (cfg fileConfig, tk *tokenizer.Tokenizer, 
 	if m == nil {
 		return cfg, nil, errors.New("tokenizer.json has no model")
 	}
-	tk, err = sec.pipeline(m, cfg.normalize != nil)
+	tk, err = sec.pipeline(m, cfg.own)
 	return cfg, tk, err
 }
 
@@ -130,6 +131,9 @@ func (s *fileSections) model(mc *modelConfig) (tokenizer.Model, error) {
 		}
 	} else if err := json.Unmarshal(s.Model, mc); err != nil { // e.g. Unigram's list vocabulary
 		return nil, err
+	}
+	if mc.Type == "Unigram" {
+		return newUnigram(s.Model)
 	}
 	var model, decoder map[string]interface{}
 	if err := json.Unmarshal(s.Model, &model); err != nil {

@@ -50,7 +50,7 @@ func TestParseFileMatchesFromReader(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, got, err := parseFile(data, true)
+			cfg, got, err := parseFile(data, false) // sugarme's whole pipeline, as FromReader builds it
 			if err != nil {
 				t.Fatal(err)
 			}

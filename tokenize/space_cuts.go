@@ -36,9 +36,10 @@ const (
 // cut, and only the pre-tokenizer counts.
 func spaceCuttable(cfg *pipelineConfig) bool {
 	meta := metaspaceOf(cfg.PreTokenizer)
-	if cfg.normalize != nil {
-		// Normalised and rid of added tokens before it is cut.
-		return meta != nil
+	if cfg.own {
+		// Normalised and rid of added tokens before it is cut; a lone
+		// Metaspace is retune's, linear, and needs no cut.
+		return meta != nil && newMetaspace(cfg.PreTokenizer) == nil
 	}
 	return meta != nil && cutSafeNormalizer(cfg.Normalizer, meta.replacement()) && !cfg.addedHoldsSpace()
 }
