@@ -4,12 +4,14 @@ import "github.com/sugarme/tokenizer"
 
 // addedIDs gives each added token the id Hugging Face gives it when it
 // reads the file (AddedVocabulary::add_tokens, in file order): its id in
-// the model's vocabulary, else the vocabulary size for the first one
-// outside it and one more than the largest id given so far for the next.
+// the model's vocabulary, else the model's vocabulary size (get_vocab_size:
+// a Unigram model's pieces, duplicates included) for the first one outside
+// it and one more than the largest id given so far for the next.
 // A file Hugging Face wrote holds these very ids. sugarme numbers the
 // special tokens first, so where a file lists an ordinary token outside
 // the vocabulary before a special one the two disagree.
-func addedIDs(added []addedTokenConfig, vocab map[string]int) map[string]int {
+func addedIDs(added []addedTokenConfig, m tokenizer.Model) map[string]int {
+	vocab, size := m.GetVocab(), m.GetVocabSize()
 	ids := make(map[string]int, len(added))
 	largest := -1
 	for _, at := range added {
@@ -18,8 +20,8 @@ func addedIDs(added []addedTokenConfig, vocab map[string]int) map[string]int {
 		}
 		id, ok := vocab[at.Content]
 		if !ok {
-			id = len(vocab)
-			if largest >= len(vocab) || len(vocab) == 0 {
+			id = size
+			if largest >= size || size == 0 {
 				id = largest + 1
 			}
 		}

@@ -44,10 +44,18 @@ func (c *chunkCache) get(key string) (chunk, bool) {
 	return v.(chunk), true
 }
 
+// put stores copies of key and the token strings: they may be substrings of
+// a whole text (of 200 KB, say), which a cached word would keep alive.
 func (c *chunkCache) put(key string, ch chunk) {
 	if c.n.Load() >= maxCacheEntries {
 		return
 	}
+	key = strings.Clone(key)
+	toks := make([]string, len(ch.tokens))
+	for i, tok := range ch.tokens {
+		toks[i] = strings.Clone(tok)
+	}
+	ch.tokens = toks
 	if _, loaded := c.m.LoadOrStore(key, ch); !loaded {
 		c.n.Add(1)
 	}

@@ -161,9 +161,8 @@ func dropMarks(s string, marks *unicode.RangeTable) string {
 
 // compileReplace builds a Replace step. A String pattern is replaced where
 // it occurs; a Regex one where Go's regexp matches it, which is where
-// Oniguruma (Hugging Face's) does for the patterns let through: none that
-// can match the empty string (the two place such matches differently) and
-// none with \s, \d, \w or \b, which are Unicode-wide there and ASCII in Go.
+// Oniguruma (Hugging Face's, Ruby syntax) does for the patterns let
+// through (sameInGo).
 func compileReplace(n *normalizerConfig) (func(string) string, error) {
 	if n.Pattern == nil || n.Content == nil {
 		return nil, errors.New("normalizer Replace without a pattern or content")
@@ -178,20 +177,59 @@ func compileReplace(n *normalizerConfig) (func(string) string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("normalizer Replace pattern %q: %w", *p.Regex, err)
 		}
-		if perlClasses.MatchString(*p.Regex) {
-			return nil, fmt.Errorf("normalizer Replace pattern %q: \\s, \\d, \\w and \\b differ in Go", *p.Regex)
-		}
-		if parsed, err := syntax.Parse(*p.Regex, syntax.Perl); err != nil || minLen(parsed.Simplify()) == 0 {
-			return nil, fmt.Errorf("normalizer Replace pattern %q may match the empty string", *p.Regex)
+		if err := sameInGo(*p.Regex); err != nil {
+			return nil, fmt.Errorf("normalizer Replace pattern %q: %w", *p.Regex, err)
 		}
 		return func(s string) string { return re.ReplaceAllLiteralString(s, content) }, nil
 	}
 	return nil, errors.New("normalizer Replace with an empty pattern")
 }
 
+// sameInGo refuses a pattern Go's regexp may match elsewhere than
+// Oniguruma: \s, \d, \w, \b and POSIX classes are Unicode-wide there and
+// ASCII in Go; ^ and $ match at each line there, at the text's ends in Go;
+// inline flags differ ("(?m)" is dot-matches-newline there, and "(?i)"
+// folds "ß" to "ss"); and where a pattern can match the empty string the
+// two place such matches differently.
+func sameInGo(pattern string) error {
+	switch {
+	case perlClasses.MatchString(pattern):
+		return errors.New("\\s, \\d, \\w and \\b are ASCII in Go")
+	case strings.Contains(pattern, "[:"):
+		return errors.New("POSIX classes are ASCII in Go")
+	case strings.Contains(strings.ReplaceAll(pattern, "(?:", ""), "(?"):
+		return errors.New("inline flags mean other things in Oniguruma")
+	}
+	parsed, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return err
+	}
+	if anchored(parsed) {
+		return errors.New("^ and $ match at each line in Oniguruma")
+	}
+	if minLen(parsed.Simplify()) == 0 {
+		return errors.New("may match the empty string")
+	}
+	return nil
+}
+
 // perlClasses finds \s, \d, \w, \b (or their negations) in a pattern: an
 // odd number of backslashes before one of those letters.
 var perlClasses = regexp.MustCompile(`(^|[^\\])(\\\\)*\\[sSdDwWbB]`)
+
+// anchored reports whether re holds a line or text anchor.
+func anchored(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		return true
+	}
+	for _, sub := range re.Sub {
+		if anchored(sub) {
+			return true
+		}
+	}
+	return false
+}
 
 // minLen is the fewest bytes re matches (0: it may match the empty
 // string).

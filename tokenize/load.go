@@ -91,7 +91,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 		maxLength: o.maxLength,
 		workers:   max(o.workers, 1),
 	}
-	ids := addedIDs(cfg.AddedTokens, tk.GetModel().GetVocab())
+	ids := addedIDs(cfg.AddedTokens, tk.GetModel())
 	t.vocabSize, t.remap = vocabSize(tk, &cfg, ids), sugarmeRemap(tk, ids)
 	if t.wrap, err = learnWrap(tk); err != nil {
 		return nil, fmt.Errorf("tokenize: load %s: %w", path, err)

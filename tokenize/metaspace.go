@@ -22,19 +22,20 @@ type metaspace struct {
 
 // newMetaspace reads p as Hugging Face does, or returns nil where it is
 // not a lone Metaspace this runs: "first" (see ownNormalizer), or a
-// replacement that is not one character.
+// replacement that is not one character. tokenizers 0.23.2 refuses
+// add_prefix_space false beside a scheme other than "never" (absent is
+// "always"); older versions wrote such files, meaning "never", and so are
+// they read here.
 func newMetaspace(p *preTokenizerConfig) *metaspace {
 	if p == nil || p.Type != "Metaspace" || utf8.RuneCountInString(p.Replacement) != 1 {
 		return nil
 	}
 	m := &metaspace{rep: p.Replacement, split: p.Split == nil || *p.Split}
 	switch p.PrependScheme {
-	case "always":
-		m.prepend = true
-	case "never":
-	case "":
+	case "always", "":
 		// Older files: add_prefix_space, absent meaning true.
 		m.prepend = p.AddPrefixSpace == nil || *p.AddPrefixSpace
+	case "never":
 	default:
 		return nil
 	}

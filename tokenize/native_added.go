@@ -108,7 +108,7 @@ func leadingSpaceLen(s string) int {
 // chunk is.
 func (n *native) setAdded(added []addedTokenConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable) {
 	r := &nativeRun{n: n}
-	n.rawAdded, n.normAdded = addedSets(added, addedIDs(added, tk.GetModel().GetVocab()), func(c string) string {
+	n.rawAdded, n.normAdded = addedSets(added, addedIDs(added, tk.GetModel()), func(c string) string {
 		if fold != nil {
 			c = foldAccents(c, fold)
 		}

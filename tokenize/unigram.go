@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,9 +16,10 @@ import (
 // Unigram::encode_optimized runs it) behind sugarme's Model interface.
 // sugarme's adds 0.1 per byte to each piece's score (the bonus is the
 // same for every way to cut a word, so it only adds rounding noise, which
-// broke ties between two orders of the same pieces its own way: 17 of
-// SciFact's 5,183 abstracts under a sentencepiece model trained on them),
-// never takes a piece over 20 bytes, and caches every word behind a timer.
+// broke ties between two orders of the same pieces its own way: "www" as
+// "ww w", where Hugging Face keeps the first path found, "w ww"), never
+// takes a piece over 20 bytes, garbles byte_fallback, and caches every
+// word behind a timer. scripts/own_check.sh compares the two.
 type unigram struct {
 	pieces []string
 	scores []float64
@@ -46,7 +48,9 @@ type unigramConfig struct {
 
 func newUnigram(raw json.RawMessage) (*unigram, error) {
 	var c unigramConfig
-	if err := json.Unmarshal(raw, &c); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // scores are read as Hugging Face reads them (serdeFloat)
+	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("unigram model: %w", err)
 	}
 	if len(c.Vocab) == 0 {
@@ -57,8 +61,9 @@ func newUnigram(raw json.RawMessage) (*unigram, error) {
 	minScore := math.Inf(1)
 	for i, e := range c.Vocab {
 		p, ok1 := e[0].(string)
-		score, ok2 := e[1].(float64)
-		if !ok1 || !ok2 {
+		num, ok2 := e[1].(json.Number)
+		score, err := serdeFloat(string(num))
+		if !ok1 || !ok2 || err != nil {
 			return nil, fmt.Errorf("unigram model vocab entry %d: want [piece, score], have %v", i, e)
 		}
 		u.pieces[i], u.scores[i], u.ids[p] = p, score, i
@@ -114,10 +119,12 @@ func (u *unigram) encode(s string) ([]string, error) {
 			single = single || j-i == size
 		}
 		if !single {
-			if u.unkID < 0 {
-				return nil, errors.New("unigram model: a character no piece holds, and no unk_id")
-			}
 			if score := u.unkScore + till; !best[i+size].set || score > best[i+size].score {
+				// As Hugging Face, an error only where the unknown path
+				// is the best so far: a longer piece may cover it.
+				if u.unkID < 0 {
+					return nil, errors.New("unigram model: a character no piece holds, and no unk_id")
+				}
 				best[i+size] = node{id: u.unkID, score: score, start: i, set: true}
 			}
 		}

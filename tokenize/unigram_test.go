@@ -1,7 +1,9 @@
 package tokenize
 
 import (
+	"encoding/json"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -79,15 +81,78 @@ func TestUnigramRefusesBadFiles(t *testing.T) {
 			t.Errorf("%s: loaded", name)
 		}
 	}
-	// Without an unk_id, a character no piece holds fails the text.
+	// Without an unk_id, a character no piece holds fails the text where
+	// the unknown path would be taken, as in Hugging Face: "b" alone, not
+	// the "b" of the piece "ab".
 	path := writeTokenizer(t, nil, map[string]any{"normalizer": nil,
-		"model":         map[string]any{"type": "Unigram", "vocab": []any{[]any{"▁", -1.0}, []any{"a", -1.0}}},
+		"model": map[string]any{"type": "Unigram", "vocab": []any{[]any{"▁", -1.0}, []any{"a", -1.0},
+			[]any{"ab", -1.0}, []any{"c", -1.0}}},
 		"pre_tokenizer": map[string]any{"type": "Metaspace", "replacement": "▁"}})
 	tok := mustLoad(t, path)
-	if _, err := tok.EncodeBatch([]string{"a"}); err != nil {
-		t.Errorf("a: %v", err)
+	for text, want := range map[string][]int64{"ab": {0, 2}, "cab": {0, 3, 2}} {
+		if b, err := tok.EncodeBatch([]string{text}); err != nil || !slices.Equal(rowIDs(b, 0), want) {
+			t.Errorf("%s: %v, Hugging Face %v", text, err, want)
+		}
 	}
 	if _, err := tok.EncodeBatch([]string{"b"}); err == nil {
 		t.Error("b: encoded without a piece or unk_id")
+	}
+}
+
+// TestUnigramAddedIDsCountDuplicates: an added token outside the
+// vocabulary gets the model's size as id, which for Unigram counts
+// duplicate pieces (Hugging Face's get_vocab_size); the map's size gave
+// "<new>" the id of "b".
+func TestUnigramAddedIDsCountDuplicates(t *testing.T) {
+	path := writeTokenizer(t, nil, map[string]any{"normalizer": nil,
+		"added_tokens": []any{addedToken(0, "<unk>", true, false, false, false, false),
+			addedToken(5, "<new>", false, false, false, false, false)},
+		"model": map[string]any{"type": "Unigram", "unk_id": 0, "vocab": []any{[]any{"<unk>", 0.0},
+			[]any{"▁", -1.0}, []any{"a", -1.0}, []any{"a", -1.0}, []any{"b", -1.0}}},
+		"pre_tokenizer": map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always"}})
+	b, err := mustLoad(t, path).EncodeBatch([]string{"a<new>b"})
+	if want := []int64{1, 3, 5, 1, 4}; err != nil || !slices.Equal(rowIDs(b, 0), want) {
+		t.Errorf("%v, Hugging Face %v", err, want)
+	}
+}
+
+// TestSerdeFloat: scores are parsed as serde_json parses them (the
+// digits as an integer, rounded to a double, then one division by a power
+// of ten), which for 17 significant digits can be a unit in the last
+// place away from Go's correctly rounded parse; a Unigram tie then went
+// the other way ("丐丑" is "丐 丑" in Hugging Face, whose score for "丐丑" is
+// below the two pieces' sum there and equal to it in Go).
+func TestSerdeFloat(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want float64
+	}{
+		{"0", 0}, {"-1", -1}, {"-12.0", -12}, {"1e3", 1000}, {"2.5E-3", 2.5 / 1000},
+		{"-6.406410217285156", -(6406410217285156.0 / 1e15)},
+		// 13845972061157227 is halfway between two doubles; it rounds to
+		// the even one, ...228, before the division.
+		{"-13.845972061157227", -(13845972061157228.0 / 1e15)},
+	} {
+		got, err := serdeFloat(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %v (%v), want %v", tt.in, got, err, tt.want)
+		}
+	}
+	if goParse, _ := strconv.ParseFloat("-13.845972061157227", 64); goParse == -(13845972061157228.0 / 1e15) {
+		t.Error("the example no longer tells the two parses apart")
+	}
+	for _, in := range []string{"", "-", "1.", ".5", "1e", "0x10", "1 "} {
+		if _, err := serdeFloat(in); err == nil {
+			t.Errorf("%q parsed", in)
+		}
+	}
+	path := writeTokenizer(t, nil, map[string]any{"normalizer": nil,
+		"model": map[string]any{"type": "Unigram", "unk_id": 0, "vocab": []any{[]any{"<unk>", 0.0}, []any{"▁", -1.0},
+			[]any{"丐", json.Number("-6.406410217285156")}, []any{"丑", json.Number("-7.43956184387207")},
+			[]any{"丐丑", json.Number("-13.845972061157227")}}},
+		"pre_tokenizer": map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never"}})
+	b, err := mustLoad(t, path).EncodeBatch([]string{"丐丑"})
+	if want := []int64{2, 3}; err != nil || !slices.Equal(rowIDs(b, 0), want) {
+		t.Errorf("丐丑: %v, Hugging Face %v", err, want)
 	}
 }
