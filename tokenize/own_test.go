@@ -339,3 +339,26 @@ func TestCachesKeepNoWholeTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnConcurrent: the pipelines retune runs itself share their caches
+// (the Unigram model's words, the chunk cache) between EncodeBatch's
+// workers; four give what one gives.
+func TestOwnConcurrent(t *testing.T) {
+	texts := abstracts(t, 200)
+	for i := range texts {
+		texts[i] += fmt.Sprintf(" <mask> ＡＢ%d  x\u00a0y", i)
+	}
+	for _, path := range []string{xlmrLike(t), robertaTiny(t)} {
+		one, err := mustLoad(t, path, withWorkers(1)).EncodeBatch(texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		many, err := mustLoad(t, path, withWorkers(4)).EncodeBatch(texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(one.IDs, many.IDs) {
+			t.Errorf("%s: 4 workers give other ids than 1", path)
+		}
+	}
+}
