@@ -2,6 +2,7 @@ package tokenize
 
 import (
 	"iter"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -107,6 +108,8 @@ func newLiteralCuts(added []addedTokenConfig, tk *tokenizer.Tokenizer, perChar b
 			c.raw.add(l, true)
 		}
 	}
+	c.raw.index()
+	c.norm.index()
 	for b := range c.start {
 		c.start[b] = c.raw.first[b] || c.norm.first[b] || b < utf8.RuneSelf && c.ascii[b] != "" && c.norm.first[c.ascii[b][0]]
 	}
@@ -160,10 +163,24 @@ type literalSet struct {
 	first        [256]bool
 	maxLen       int
 	lstrip, word bool // some literal is lstrip, single_word
+	// many: for a first byte many literals share, those Hugging Face
+	// matches, sorted (see index).
+	many [256]*literalIndex
 }
+
+// literalIndex is a first byte's matched literals: their strings sorted,
+// and each one's place in byFirst.
+type literalIndex struct {
+	strs sortedPrefixes
+	refs []int
+}
+
+// indexFrom is how many literals sharing a first byte are worth an index.
+const indexFrom = 16
 
 func (ls *literalSet) add(l literal, match bool) {
 	l.match = match
+	ls.many[l.s[0]] = nil // index again
 	ls.byFirst[l.s[0]] = append(ls.byFirst[l.s[0]], l)
 	ls.first[l.s[0]] = true
 	ls.maxLen = max(ls.maxLen, len(l.s))
@@ -171,6 +188,32 @@ func (ls *literalSet) add(l literal, match bool) {
 }
 
 func (ls *literalSet) empty() bool { return ls.maxLen == 0 }
+
+// index sorts the literals of each first byte that many share, once all
+// are added: a place in a text that starts one then costs a binary search
+// a byte, not a look at each (files with thousands of added tokens, say
+// "<tok_1>"… share "<").
+func (ls *literalSet) index() {
+	for b, cands := range ls.byFirst {
+		if len(cands) < indexFrom {
+			continue
+		}
+		refs := make([]int, 0, len(cands))
+		for k := range cands {
+			if cands[k].match {
+				refs = append(refs, k)
+			}
+		}
+		// Stable: of equal strings, the first added sorts first, as
+		// longestRef's scan keeps it.
+		slices.SortStableFunc(refs, func(a, b int) int { return strings.Compare(cands[a].s, cands[b].s) })
+		x := &literalIndex{strs: make(sortedPrefixes, len(refs)), refs: refs}
+		for k, r := range refs {
+			x.strs[k] = cands[r].s
+		}
+		ls.many[b] = x
+	}
+}
 
 // longestAt returns the longest literal Hugging Face matches at s[i:]:
 // taking it and going on after it is leftmost-longest matching.
@@ -185,6 +228,13 @@ func (ls *literalSet) longestAt(s string, i int) (literal, bool) {
 func (ls *literalSet) longestRef(s string, i int) *literal {
 	var found *literal
 	cands := ls.byFirst[s[i]]
+	if x := ls.many[s[i]]; x != nil {
+		x.strs.each(s[i:min(len(s), i+ls.maxLen)], func(k int) bool {
+			found = &cands[x.refs[k]]
+			return true
+		})
+		return found
+	}
 	for k := range cands {
 		l := &cands[k]
 		if l.match && (found == nil || len(l.s) > len(found.s)) && strings.HasPrefix(s[i:], l.s) {

@@ -1,8 +1,13 @@
 package tokenize
 
 import (
+	"fmt"
+	"math/rand"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // foldedAddedBERT is the BERT file with three added tokens outside its
@@ -179,5 +184,55 @@ func wantNativeIDs(t *testing.T, path, text string, want []int64) {
 	}
 	if got := rowIDs(b, 0); !slices.Equal(got, want) {
 		t.Errorf("%q:\n got  %v\n want %v", text, got, want)
+	}
+}
+
+// TestLiteralIndexFindsWhatTheScanFinds: where many literals share a first
+// byte, longestRef searches them sorted; it finds the literal the scan of
+// each finds (the longest, the first added of equal ones, none that
+// Hugging Face does not match) at every place of random texts, and a text
+// full of that byte costs no more than the literals' length per place.
+func TestLiteralIndexFindsWhatTheScanFinds(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	var indexed, scanned literalSet
+	for k := range 300 {
+		s := "<" + strconv.Itoa(r.Intn(150)) + []string{">", "", "|", ">>"}[r.Intn(4)]
+		l := literal{s: s, content: s, id: int32(k)}
+		match := r.Intn(8) != 0
+		indexed.add(l, match)
+		scanned.add(l, match)
+	}
+	indexed.index()
+	if indexed.many['<'] == nil {
+		t.Fatal("no index")
+	}
+	for range 2000 {
+		var b strings.Builder
+		for range 12 {
+			b.WriteString([]string{"<", ">", "|", "1", "2", "7", "x"}[r.Intn(7)])
+		}
+		s := b.String()
+		for i := range len(s) {
+			if s[i] != '<' {
+				continue
+			}
+			got, want := indexed.longestRef(s, i), scanned.longestRef(s, i)
+			if (got == nil) != (want == nil) || got != nil && got.id != want.id {
+				t.Fatalf("%q at %d: index %v, scan %v", s, i, got, want)
+			}
+		}
+	}
+	var many literalSet
+	for k := range 5000 {
+		many.add(literal{s: fmt.Sprintf("<tok_%d>", k)}, true)
+	}
+	many.index()
+	text := strings.Repeat("<tok_x ", 8000)
+	start := time.Now()
+	spans := many.find(nil, text)
+	took := time.Since(start)
+	t.Logf("5,000 literals over 56 KB: %v", took)
+	if len(spans) != 1 || !raceEnabled && took > 100*time.Millisecond {
+		t.Errorf("5,000 literals over 56 KB of \"<tok_x \": %d spans in %v", len(spans), took)
 	}
 }

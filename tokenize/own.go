@@ -54,6 +54,8 @@ func addedSets(added []addedTokenConfig, ids map[string]int, normalize func(stri
 		}
 		set.add(l, true)
 	}
+	raw.index()
+	norm.index()
 	return raw, norm
 }
 

@@ -24,10 +24,8 @@ type unigram struct {
 	pieces []string
 	scores []float64
 	ids    map[string]int
-	// sorted holds the pieces in order, sortedIDs their ids: those
-	// starting with a prefix are a run of it, which a common-prefix search
-	// narrows a byte at a time.
-	sorted       []string
+	// sorted holds the pieces in order, sortedIDs their ids.
+	sorted       sortedPrefixes
 	sortedIDs    []int
 	maxLen       int
 	unkID        int // -1: none
@@ -78,9 +76,9 @@ func newUnigram(raw json.RawMessage) (*unigram, error) {
 	}
 	// Hugging Face's K_UNK_PENALTY.
 	u.unkScore = minScore - 10
-	u.sorted = slices.Clone(u.pieces)
-	slices.Sort(u.sorted)
-	u.sorted = slices.Compact(u.sorted)
+	sorted := slices.Clone(u.pieces)
+	slices.Sort(sorted)
+	u.sorted = slices.Compact(sorted)
 	u.sortedIDs = make([]int, len(u.sorted))
 	for k, p := range u.sorted {
 		u.sortedIDs[k] = u.ids[p]
@@ -102,22 +100,14 @@ func (u *unigram) encode(s string) ([]string, error) {
 	for i := 0; i < len(s); {
 		_, size := utf8.DecodeRuneInString(s[i:])
 		till, single := best[i].score, false
-		// [lo, hi) are the pieces starting with s[i:j]; the one equal to
-		// it, if any, sorts first.
-		lo, hi := 0, len(u.sorted)
-		for j := i + 1; j <= len(s) && j-i <= u.maxLen; j++ {
-			if lo, hi = u.narrow(lo, hi, j-i-1, s[j-1]); lo == hi {
-				break
-			}
-			if len(u.sorted[lo]) != j-i {
-				continue
-			}
-			id := u.sortedIDs[lo]
+		u.sorted.each(s[i:min(len(s), i+u.maxLen)], func(k int) bool {
+			j, id := i+len(u.sorted[k]), u.sortedIDs[k]
 			if score := u.scores[id] + till; !best[j].set || score > best[j].score {
 				best[j] = node{id: id, score: score, start: i, set: true}
 			}
 			single = single || j-i == size
-		}
+			return true
+		})
 		if !single {
 			if score := u.unkScore + till; !best[i+size].set || score > best[i+size].score {
 				// As Hugging Face, an error only where the unknown path
@@ -149,29 +139,6 @@ func (u *unigram) encode(s string) ([]string, error) {
 	}
 	slices.Reverse(out)
 	return out, nil
-}
-
-// narrow returns the run of sorted[lo:hi] (pieces sharing their first d
-// bytes) whose byte d is c.
-func (u *unigram) narrow(lo, hi, d int, c byte) (int, int) {
-	at := func(k int) int {
-		if p := u.sorted[k]; len(p) > d {
-			return int(p[d])
-		}
-		return -1 // the piece that ends at d sorts first
-	}
-	first := func(lo, hi, v int) int { // the first k in [lo, hi) with at(k) >= v
-		for lo < hi {
-			if m := int(uint(lo+hi) >> 1); at(m) < v {
-				lo = m + 1
-			} else {
-				hi = m
-			}
-		}
-		return lo
-	}
-	lo = first(lo, hi, int(c))
-	return lo, first(lo, hi, int(c)+1)
 }
 
 // Tokenize implements tokenizer.Model as Hugging Face's Unigram::tokenize:
