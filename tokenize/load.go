@@ -108,7 +108,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	if cfg.own {
 		// What Portable exports folds only where the file's normalizer
 		// does not strip accents itself; here it strips them exactly.
-		if o.foldAccents == nil && cfg.Normalizer != nil && hfStripsAccents(cfg.Normalizer) {
+		if o.foldAccents == nil && hfStripsAccents(cfg.Normalizer) {
 			t.fold = nil
 		}
 		t.own = newOwnPipeline(&cfg.pipelineConfig, ids, t.fold)
@@ -122,7 +122,7 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 	}
 	if o.native && t.own == nil {
 		// An error only means the file stays on sugarme.
-		t.native, _ = newNative(&cfg.pipelineConfig, tk, t.fold)
+		t.native, _ = newNative(&cfg.pipelineConfig, tk, t.fold, ids)
 	}
 	// The native encoder takes every chunk of the files it covers: the
 	// cache is for sugarme's.

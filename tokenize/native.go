@@ -60,8 +60,8 @@ var errNotNative = errors.New("not covered by the native encoder")
 // newNative builds the native encoder for a chunkable pipeline, or explains
 // why the file is not covered. tk is the sugarme pipeline of the same file:
 // its vocabulary and normalizer are reused so that both paths agree by
-// construction where they can.
-func newNative(cfg *pipelineConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable) (*native, error) {
+// construction where they can; ids are the added tokens' (addedIDs).
+func newNative(cfg *pipelineConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable, ids map[string]int) (*native, error) {
 	if !chunkable(cfg) {
 		return nil, fmt.Errorf("%w: not chunkable", errNotNative)
 	}
@@ -80,7 +80,7 @@ func newNative(cfg *pipelineConfig, tk *tokenizer.Tokenizer, fold *unicode.Range
 	if k := len(cfg.AddedTokens); k > maxAdded {
 		return nil, fmt.Errorf("%w: %d added tokens", errNotNative, k)
 	}
-	n.setAdded(cfg.AddedTokens, tk, fold)
+	n.setAdded(cfg.AddedTokens, ids, fold)
 	n.runs.New = func() any { return &nativeRun{n: n} }
 	return n, nil
 }

@@ -3,8 +3,6 @@ package tokenize
 import (
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/sugarme/tokenizer"
 )
 
 // The native encoder finds added tokens ("[SEP]", "[MASK]", a file's own
@@ -103,15 +101,12 @@ func leadingSpaceLen(s string) int {
 	return n
 }
 
-// setAdded reads the added tokens (see addedSets): a `normalized`
-// token's pattern is its content folded (if fold) and normalised as a
-// chunk is.
-func (n *native) setAdded(added []addedTokenConfig, tk *tokenizer.Tokenizer, fold *unicode.RangeTable) {
+// setAdded reads the added tokens (see addedSets), with Hugging Face's
+// ids: a `normalized` token's pattern is its content folded (if fold) and
+// normalised as a chunk is.
+func (n *native) setAdded(added []addedTokenConfig, ids map[string]int, fold *unicode.RangeTable) {
 	r := &nativeRun{n: n}
-	n.rawAdded, n.normAdded = addedSets(added, addedIDs(added, tk.GetModel()), func(c string) string {
-		if fold != nil {
-			c = foldAccents(c, fold)
-		}
+	n.rawAdded, n.normAdded = addedSets(added, ids, fold, func(c string) string {
 		return string(n.normalize(r, c, isASCII(c)))
 	})
 }

@@ -20,7 +20,7 @@ func nativeErr(t *testing.T, path string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = newNative(&cfg.pipelineConfig, tk, foldMarks(cfg.Normalizer))
+	_, err = newNative(&cfg.pipelineConfig, tk, foldMarks(cfg.Normalizer), addedIDs(cfg.AddedTokens, tk.GetModel()))
 	return err
 }
 

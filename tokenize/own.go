@@ -22,28 +22,28 @@ type ownPipeline struct {
 }
 
 func newOwnPipeline(cfg *pipelineConfig, ids map[string]int, fold *unicode.RangeTable) *ownPipeline {
-	h, added := cfg.normalize, cfg.AddedTokens
-	o := &ownPipeline{normalize: h, meta: newMetaspace(cfg.PreTokenizer)}
-	o.raw, o.norm = addedSets(added, ids, func(c string) string {
-		if fold != nil {
-			c = foldAccents(c, fold)
-		}
-		return h.normalize(c)
-	})
+	o := &ownPipeline{normalize: cfg.normalize, meta: newMetaspace(cfg.PreTokenizer)}
+	o.raw, o.norm = addedSets(cfg.AddedTokens, ids, fold, cfg.normalize.normalize)
 	return o
 }
 
 // addedSets reads the added tokens as Hugging Face's AddedVocabulary
 // matches them: every one, special or not, in the vocabulary or not, with
 // Hugging Face's id (ids, from addedIDs); `normalized` ones in norm, by
-// their content as normalize makes it, the others in raw.
-func addedSets(added []addedTokenConfig, ids map[string]int, normalize func(string) string) (raw, norm literalSet) {
+// their content folded (if fold) and normalised as a text's stretch is,
+// the others in raw.
+func addedSets(added []addedTokenConfig, ids map[string]int, fold *unicode.RangeTable,
+	normalize func(string) string) (raw, norm literalSet) {
 	for _, at := range added {
 		l := literal{s: at.Content, content: at.Content, id: int32(ids[at.Content]),
 			lstrip: at.Lstrip, rstrip: at.Rstrip, singleWord: at.SingleWord}
 		set := &raw
 		if at.Normalized {
-			l.s, set = normalize(at.Content), &norm
+			c := at.Content
+			if fold != nil {
+				c = foldAccents(c, fold)
+			}
+			l.s, set = normalize(c), &norm
 		}
 		if l.s == "" {
 			// A normalized token that normalises to nothing ("\u200b"
@@ -103,9 +103,7 @@ func (t *Tokenizer) ownPiece(ids []int, toks []string, s string, limit int, want
 	if t.own.meta != nil {
 		return t.own.meta.encode(t.tk.GetModel(), ids, toks, s, limit, wantToks)
 	}
-	if t.unicodeSpaces {
-		s = unicodeSpacesToASCII(s, false)
-	}
+	s = t.spacesToASCII(s)
 	if t.cache != nil {
 		return t.chunked(ids, toks, s, nil, limit, wantToks)
 	}

@@ -79,11 +79,27 @@ func xlmrLike(t testing.TB, extra ...any) string {
 	})
 }
 
+// bertUnder is the BERT file under the normalizers given (one alone, more
+// in a Sequence).
+func bertUnder(t testing.TB, normalizers ...any) string {
+	t.Helper()
+	return editedBERT(t, func(doc map[string]any) {
+		doc["normalizer"] = normalizers[0]
+		if len(normalizers) > 1 {
+			doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": normalizers}
+		}
+	})
+}
+
+func normType(typ string) map[string]any { return map[string]any{"type": typ} }
+
 // TestOwnAsHuggingFace pins Hugging Face's ids (tokenizers 0.23.2) for
 // files whose normalizer retune runs itself: XLM-R's (Precompiled, then a
 // Replace of space runs), the newer conversion's (Precompiled, Strip on the
 // right, runs of spaces to "▁"), and the BERT file under NFKD, which
-// sugarme failed to load. sugarme's Precompiled kept an extra "▁" for
+// sugarme failed to load, under NFKC and under NFC (which sugarme's
+// decomposed). Lowercase makes retune fold accents (wantsFolding), as the
+// file Portable exports does: the ids are Hugging Face's under that file. sugarme's Precompiled kept an extra "▁" for
 // "a\u00a0b", panicked on "ẋy", and its Replace ignored the Regex; it
 // prepended a "▁" to the empty split before a "<mask>" starting a text.
 // Computed by scripts/tokenizer_check.js on the files these helpers write;
@@ -99,31 +115,37 @@ func TestOwnAsHuggingFace(t *testing.T) {
 	}{
 		{"xlm-r", func(t *testing.T) string { return xlmrLike(t) }},
 		{"xlm-r, newer conversion", func(t *testing.T) string { return xlmrLike(t, newer...) }},
-		{"bert, NFKD", func(t *testing.T) string {
-			return editedBERT(t, func(doc map[string]any) { doc["normalizer"] = map[string]any{"type": "NFKD"} })
+		{"bert, NFKD", func(t *testing.T) string { return bertUnder(t, normType("NFKD")) }},
+		{"bert, NFKC Lowercase NFD StripAccents", func(t *testing.T) string {
+			return bertUnder(t, normType("NFKC"), normType("Lowercase"), normType("NFD"), normType("StripAccents"))
 		}},
+		{"bert, NFC Lowercase", func(t *testing.T) string { return bertUnder(t, normType("NFC"), normType("Lowercase")) }},
 	}
-	tests := []struct {
-		text string
-		want [3][]int64 // per file, special tokens included
-	}{
-		{"a  b   c", [3][]int64{{0, 42, 43, 44, 2}, {0, 42, 43, 44, 2}, {101, 1037, 1038, 1039, 102}}},
-		{"a\u00a0b", [3][]int64{{0, 42, 43, 2}, {0, 42, 43, 2}, {101, 1037, 1038, 102}}},
-		{"ＡＢＣ １２３", [3][]int64{{0, 29527, 29528, 29529, 29530, 12143, 2}, {0, 29527, 29528, 29529, 29530, 12143, 2}, {101, 100, 13138, 102}}},
-		{"ﬁne … ①", [3][]int64{{0, 1991, 1138, 20, 2}, {0, 1991, 1138, 20, 2}, {101, 2986, 1012, 1012, 1012, 1015, 102}}},
-		{"ẋy", [3][]int64{{0, 29527, 3, 1105, 2}, {0, 29527, 3, 1105, 2}, {101, 100, 102}}},
+	texts := []string{
+		"a  b   c",
+		"a\u00a0b",
+		"ＡＢＣ １２３",
+		"ﬁne … ①",
+		"ẋy",
 		// A cluster whose first character has a replacement is replaced
 		// by it whole: the acute goes.
-		{"Ａ\u0301b", [3][]int64{{0, 29527, 29528, 1502, 2}, {0, 29527, 29528, 1502, 2}, {101, 100, 102}}},
-		{"<mask> masked <s> token", [3][]int64{{0, 29554, 15525, 29527, 0, 18209, 2}, {0, 29554, 15525, 0, 18209, 2},
-			{101, 1026, 7308, 1028, 16520, 1026, 1055, 1028, 19204, 102}}},
-		{"line\r\nbreak\ttab", [3][]int64{{0, 1245, 2343, 20633, 2}, {0, 1245, 2343, 20633, 2}, {101, 2240, 3338, 21628, 102}}},
-		{"cafe\u0301 naïve", [3][]int64{{0, 23694, 3, 5588, 3, 2731, 2}, {0, 23694, 3, 5588, 3, 2731, 2}, {101, 100, 100, 102}}},
-		{"x\u200by \u0085z", [3][]int64{{0, 65, 66, 29527, 3, 1485, 2}, {0, 65, 66, 29527, 3, 1485, 2}, {101, 100, 1062, 102}}},
-		{" <mask>  lead", [3][]int64{{0, 29554, 1604, 2}, {0, 29554, 1604, 2}, {101, 1026, 7308, 1028, 2599, 102}}},
-		{"</s></s><s>", [3][]int64{{0, 2, 2, 0, 2}, {0, 2, 2, 0, 2}, {101, 1026, 1013, 1055, 1028, 1026, 1013, 1055, 1028, 1026, 1055, 1028, 102}}},
-		{"trailing   ", [3][]int64{{0, 11547, 29527, 2}, {0, 11547, 2}, {101, 12542, 102}}},
-		{"\u3000full\u3000width ", [3][]int64{{0, 1445, 8386, 29527, 2}, {0, 1445, 8386, 2}, {101, 2440, 9381, 102}}},
+		"Ａ\u0301b",
+		"<mask> masked <s> token",
+		"line\r\nbreak\ttab",
+		"cafe\u0301 naïve",
+		"x\u200by \u0085z",
+		" <mask>  lead",
+		"</s></s><s>",
+		"trailing   ",
+		"\u3000full\u3000width ",
+	}
+	// Per file, per text, special tokens included.
+	want := [][][]int64{
+		{{0, 42, 43, 44, 2}, {0, 42, 43, 2}, {0, 29527, 29528, 29529, 29530, 12143, 2}, {0, 1991, 1138, 20, 2}, {0, 29527, 3, 1105, 2}, {0, 29527, 29528, 1502, 2}, {0, 29554, 15525, 29527, 0, 18209, 2}, {0, 1245, 2343, 20633, 2}, {0, 23694, 3, 5588, 3, 2731, 2}, {0, 65, 66, 29527, 3, 1485, 2}, {0, 29554, 1604, 2}, {0, 2, 2, 0, 2}, {0, 11547, 29527, 2}, {0, 1445, 8386, 29527, 2}},
+		{{0, 42, 43, 44, 2}, {0, 42, 43, 2}, {0, 29527, 29528, 29529, 29530, 12143, 2}, {0, 1991, 1138, 20, 2}, {0, 29527, 3, 1105, 2}, {0, 29527, 29528, 1502, 2}, {0, 29554, 15525, 0, 18209, 2}, {0, 1245, 2343, 20633, 2}, {0, 23694, 3, 5588, 3, 2731, 2}, {0, 65, 66, 29527, 3, 1485, 2}, {0, 29554, 1604, 2}, {0, 2, 2, 0, 2}, {0, 11547, 2}, {0, 1445, 8386, 2}},
+		{{101, 1037, 1038, 1039, 102}, {101, 1037, 1038, 102}, {101, 100, 13138, 102}, {101, 2986, 1012, 1012, 1012, 1015, 102}, {101, 100, 102}, {101, 100, 102}, {101, 1026, 7308, 1028, 16520, 1026, 1055, 1028, 19204, 102}, {101, 2240, 3338, 21628, 102}, {101, 100, 100, 102}, {101, 100, 1062, 102}, {101, 1026, 7308, 1028, 2599, 102}, {101, 1026, 1013, 1055, 1028, 1026, 1013, 1055, 1028, 1026, 1055, 1028, 102}, {101, 12542, 102}, {101, 2440, 9381, 102}},
+		{{101, 1037, 1038, 1039, 102}, {101, 1037, 1038, 102}, {101, 5925, 13138, 102}, {101, 2986, 1012, 1012, 1012, 1015, 102}, {101, 1060, 2100, 102}, {101, 11113, 102}, {101, 1026, 7308, 1028, 16520, 1026, 1055, 1028, 19204, 102}, {101, 2240, 3338, 21628, 102}, {101, 7668, 15743, 102}, {101, 100, 1062, 102}, {101, 1026, 7308, 1028, 2599, 102}, {101, 1026, 1013, 1055, 1028, 1026, 1013, 1055, 1028, 1026, 1055, 1028, 102}, {101, 12542, 102}, {101, 2440, 9381, 102}},
+		{{101, 1037, 1038, 1039, 102}, {101, 1037, 1038, 102}, {101, 100, 100, 102}, {101, 1984, 2638, 1529, 100, 102}, {101, 1060, 2100, 102}, {101, 100, 102}, {101, 1026, 7308, 1028, 16520, 1026, 1055, 1028, 19204, 102}, {101, 2240, 3338, 21628, 102}, {101, 7668, 15743, 102}, {101, 100, 1062, 102}, {101, 1026, 7308, 1028, 2599, 102}, {101, 1026, 1013, 1055, 1028, 1026, 1013, 1055, 1028, 1026, 1055, 1028, 102}, {101, 12542, 102}, {101, 2440, 9381, 102}},
 	}
 	for k, f := range files {
 		t.Run(f.name, func(t *testing.T) {
@@ -141,14 +163,14 @@ func TestOwnAsHuggingFace(t *testing.T) {
 			if tok.own == nil {
 				t.Fatal("retune does not run the normalizer")
 			}
-			for _, tt := range tests {
-				b, err := tok.EncodeBatch([]string{tt.text})
+			for i, text := range texts {
+				b, err := tok.EncodeBatch([]string{text})
 				if err != nil {
-					t.Errorf("%q: %v", tt.text, err)
+					t.Errorf("%q: %v", text, err)
 					continue
 				}
-				if got := rowIDs(b, 0); !slices.Equal(got, tt.want[k]) {
-					t.Errorf("%q: %v, Hugging Face %v", tt.text, got, tt.want[k])
+				if got := rowIDs(b, 0); !slices.Equal(got, want[k][i]) {
+					t.Errorf("%q: %v, Hugging Face %v", text, got, want[k][i])
 				}
 			}
 		})
@@ -174,7 +196,7 @@ func TestOwnNormalizerChoice(t *testing.T) {
 		{"Precompiled", seq(charsmap, replace(" {2,}")), nil, true},
 		{"NFKC, Lowercase", seq(typ("NFKC"), typ("Lowercase")), nil, true},
 		{"NFC", typ("NFC"), nil, true},
-		{"NFKD", typ("NFKD"), nil, true},
+		{"NFKD", normType("NFKD"), nil, true},
 		{"a Replace by regex", replace("a+"), nil, true},
 		{"sugarme's are right: NFD, Lowercase", seq(typ("NFD"), typ("Lowercase")), nil, false},
 		{"no normalizer", nil, nil, false},
@@ -312,7 +334,7 @@ func TestCachesKeepNoWholeTexts(t *testing.T) {
 	}
 	files := map[string]string{
 		"unigram words": xlmrLike(t),
-		"chunk cache":   editedBERT(t, func(doc map[string]any) { doc["normalizer"] = map[string]any{"type": "NFKD"} }),
+		"chunk cache":   bertUnder(t, normType("NFKD")),
 	}
 	filler := strings.Repeat("the cell cycle ", 200_000/15)
 	for name, path := range files {

@@ -114,6 +114,9 @@ func portablePadding(top map[string]json.RawMessage, _ int) (bool, error) {
 // is true, or null with lowercase on (it decomposes first), or a Sequence
 // with NFD (or NFKD) before a StripAccents.
 func hfStripsAccents(n *normalizerConfig) bool {
+	if n == nil {
+		return false
+	}
 	switch n.Type {
 	case "BertNormalizer":
 		if n.StripAccents != nil {

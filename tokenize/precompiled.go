@@ -18,7 +18,11 @@ import (
 //
 // The charsmap is [u32 trie size][double-array trie][normalised strings,
 // each ended by a NUL]; a trie key is the UTF-8 of what is replaced, its
-// value the offset of the replacement.
+// value the offset of the replacement. sugarme's spm package reads it too,
+// but its Transform returns "" both for no match and for a deletion
+// (nmt_nfkc deletes control characters), and its search indexes past the
+// trie on unexpected bytes and collects every match where the first is
+// used: hence this reader.
 type precompiled struct {
 	trie       []uint32
 	normalized string
